@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything nettwin needs from Debian's archive. Idempotent: apt-get runs
+# only when a package is missing.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libpcap-dev googletest libgtest-dev libbenchmark-dev
+  python3 python3-scapy python3-grpcio python3-protobuf python3-pytest
+  tshark tcpdump iproute2 ethtool nftables valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "ci/setup.sh: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

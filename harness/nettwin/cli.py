@@ -1,0 +1,79 @@
+"""The `nettwin` command line: conform, replay, record, shell."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+USAGE = """nettwin <command> [args]
+
+commands:
+  conform [TRACES_DIR | SCENARIO_DIR ...]   replay recorded Linux scenarios, one verdict line each
+  replay FILE.pcap [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
+  record ...                                 record scenarios on the real kernel (see: record --help)
+  shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
+"""
+
+
+def conform_main(argv) -> int:
+    from . import paths
+    from .scenario_folder import ScenarioError, discover
+
+    ap = argparse.ArgumentParser(prog="nettwin conform")
+    ap.add_argument("paths", nargs="*", help="traces directories or scenario folders (default: <repo>/traces)")
+    ap.add_argument("--address", help="attach to a running nettwin-server instead of starting one")
+    ap.add_argument("--no-diff", action="store_true", help="verdict lines only")
+    args = ap.parse_args(argv)
+    try:
+        folders = discover(args.paths or [paths.TRACES])
+    except ScenarioError as e:
+        print(f"nettwin conform: {e}", file=sys.stderr)
+        return 2
+    if not folders:
+        print(f"nettwin conform: no scenario folders in {' '.join(map(str, args.paths or [paths.TRACES]))}",
+              file=sys.stderr)
+        return 2
+    from .client import ServerStartError, Stack
+    from .conform import run_all
+    try:
+        with Stack(address=args.address) as stack:
+            results = run_all(folders, stack, out=lambda s: print(s, flush=True), show_diff=not args.no_diff)
+    except (paths.BuildMissing, ServerStartError) as e:
+        print(f"nettwin conform: {e}", file=sys.stderr)
+        return 2
+    return 0 if all(r.ok for r in results) else 1
+
+
+def record_main(argv) -> int:
+    from . import recorder
+    return recorder.main(argv)
+
+
+def shell_main(argv) -> int:
+    from . import paths
+    from .client import ServerStartError
+    from .shell import main
+    try:
+        return main(argv)
+    except (paths.BuildMissing, ServerStartError) as e:
+        print(f"nettwin shell: {e}", file=sys.stderr)
+        return 2
+
+
+def replay_main(argv) -> int:
+    from .replay import main
+    return main(argv)
+
+
+COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if argv else 2
+    cmd = COMMANDS.get(argv[0])
+    if cmd is None:
+        print(f"nettwin: unknown command {argv[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
+        return 2
+    return cmd(argv[1:])

@@ -1,0 +1,398 @@
+"""A Python client for nettwin-server: starts the real server binary on a private
+Unix socket (or attaches to a running one) and speaks the gRPC contract in
+proto/nettwin.proto, taking and returning Scapy packets."""
+from __future__ import annotations
+
+import collections
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+import grpc
+import scapy.all  # noqa: F401  (binds every layer: wire frames dissect fully)
+from scapy.layers.l2 import Ether
+from scapy.packet import Packet
+
+from . import paths
+
+START_TIMEOUT_S = 30.0   # how long the server may take to print its "listening on" line
+STOP_TIMEOUT_S = 5.0     # how long it gets to exit after SIGTERM before SIGKILL
+# How long (virtual) to run the clock to see a frame's answers: the stack answers at
+# once in virtual time, while its timers (neighbour probes: 5 s and more) are far out.
+SETTLE_NS = 10_000_000
+
+
+class StackError(RuntimeError):
+    """A request the server refused (gRPC status); carries the server's message."""
+
+    def __init__(self, method: str, code: grpc.StatusCode, message: str):
+        super().__init__(f"{method}: {code.name}: {message}")
+        self.method = method
+        self.code = code
+        self.message = message
+
+
+class ServerStartError(RuntimeError):
+    """nettwin-server did not come up; the message holds what it printed."""
+
+
+@dataclass
+class TraceEvent:
+    """One tracepoint ("net:netif_receive_skb") or checkpoint ("checkpoint:ip_rcv")."""
+    time_ns: int
+    name: str
+    skb: int
+    fields: dict = field(default_factory=dict)
+
+    @property
+    def is_checkpoint(self) -> bool:
+        return self.name.startswith("checkpoint:")
+
+    def as_raw(self) -> dict:
+        """The shape normalize.normalize_events takes (skb None: the event carries none)."""
+        return {"time_ns": self.time_ns, "name": self.name, "skb": self.skb or None,
+                "fields": dict(self.fields)}
+
+
+def _event_from_pb(ev) -> TraceEvent:
+    return TraceEvent(ev.time_ns, ev.name, ev.skb, {f.key: f.value for f in ev.fields})
+
+
+def _to_bytes(pkt) -> bytes:
+    if isinstance(pkt, (bytes, bytearray, memoryview)):
+        return bytes(pkt)
+    if isinstance(pkt, Packet):
+        return bytes(pkt)
+    raise TypeError(f"expected a Scapy packet or bytes, got {type(pkt).__name__}")
+
+
+class ServerProcess:
+    """The nettwin-server child: started on a Unix socket in a private temp dir,
+    ready once it prints "listening on"; its output is drained in a thread so it
+    never blocks on a full pipe, and the tail is kept for error messages."""
+
+    def __init__(self, binary: Optional[Path] = None, extra_args: Iterable[str] = ()):
+        self.binary = Path(binary) if binary else paths.binary("nettwin-server")
+        self.tmpdir = tempfile.mkdtemp(prefix="nettwin-")
+        self.socket_path = str(Path(self.tmpdir) / "nettwin.sock")
+        self.output = collections.deque(maxlen=200)
+        self._ready = threading.Event()
+        self.address: Optional[str] = None
+        cmd = [str(self.binary), "--listen", f"unix:{self.socket_path}", *extra_args]
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, bufsize=1)
+        except OSError as e:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            raise ServerStartError(f"cannot run {cmd[0]}: {e}") from e
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._ready.wait(0.05):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self._reader.join(1.0)
+                why = (f"exited with status {self.proc.returncode}" if self.proc.poll() is not None
+                       else f"printed no 'listening on' line within {START_TIMEOUT_S:.0f} s")
+                self.stop()
+                raise ServerStartError(f"{' '.join(cmd)} {why}; its output:\n" + self.tail())
+        self.address = self.address or f"unix:{self.socket_path}"
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.output.append(line)
+            if not self._ready.is_set() and "listening on" in line:
+                said = line.split("listening on", 1)[1].strip().split()
+                # The server names its address; we asked for our socket, so prefer what it says.
+                if said and (said[0].startswith("unix:") or ":" in said[0]):
+                    self.address = said[0]
+                self._ready.set()
+
+    def tail(self) -> str:
+        return "\n".join(self.output) or "(nothing)"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self._reader.join(1.0)
+            self.proc.stdout.close()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+class Subscription:
+    """A buffered trace subscription: read() after driving the clock."""
+
+    def __init__(self, stack: "Stack", sub_id: int):
+        self.stack = stack
+        self.id = sub_id
+        self.lost = 0
+        self.closed = False
+
+    def read(self, max: int = 0) -> list[TraceEvent]:
+        pb = self.stack.pb
+        reply = self.stack._call("Trace.Read", self.stack._trace.Read,
+                                 pb.ReadEventsRequest(id=self.id, max=max))
+        self.lost = reply.lost
+        return [_event_from_pb(ev) for ev in reply.events]
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.stack._call("Trace.Close", self.stack._trace.Close, self.stack.pb.Subscription(id=self.id))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class TraceStream:
+    """The live stream (Trace.Stream). A thread reads it into a queue, so a caller can
+    iterate (blocking) or get(timeout) without hanging. Lost events arrive as
+    "trace:lost" events and are summed in .lost."""
+
+    _END = object()
+
+    def __init__(self, call):
+        self._call = call
+        self._queue: "queue.Queue" = queue.Queue()
+        self.lost = 0
+        self.error: Optional[StackError] = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        try:
+            for ev in self._call:
+                self._queue.put(_event_from_pb(ev))
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.CANCELLED:
+                self.error = StackError("Trace.Stream", e.code(), e.details() or "")
+        finally:
+            self._queue.put(self._END)
+
+    def get(self, timeout: Optional[float] = None) -> Optional[TraceEvent]:
+        """The next event, or None if none came within timeout or the stream ended."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if item is self._END:
+            self._queue.put(self._END)   # stay ended for the next caller
+            if self.error:
+                raise self.error
+            return None
+        if item.name == "trace:lost":
+            self.lost += int(item.fields.get("count", "0"))
+        return item
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        while (ev := self.get()) is not None:
+            yield ev
+
+    def close(self):
+        self._call.cancel()
+        self._reader.join(5.0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Stack:
+    """A connected nettwin stack. Stack() starts a private server; Stack(address=...)
+    attaches to a running one ("unix:/path" or "127.0.0.1:port"). Use it as a
+    context manager, or call close(): the server it started is always stopped."""
+
+    def __init__(self, address: Optional[str] = None, server_binary: Optional[Path] = None,
+                 server_args: Iterable[str] = (), connect_timeout: float = 10.0):
+        self.pb, grpc_mod = paths.import_stubs()
+        self.server: Optional[ServerProcess] = None
+        if address is None:
+            self.server = ServerProcess(server_binary, server_args)
+            address = self.server.address
+        self.address = address
+        self.channel = grpc.insecure_channel(address)
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=connect_timeout)
+        except grpc.FutureTimeoutError:
+            self.close()
+            raise ServerStartError(f"cannot connect to nettwin-server at {address} "
+                                   f"within {connect_timeout:.0f} s") from None
+        self._nic = grpc_mod.NicStub(self.channel)
+        self._trace = grpc_mod.TraceStub(self.channel)
+        self._control = grpc_mod.ControlStub(self.channel)
+        self._streams: list[TraceStream] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self):
+        for s in self._streams:
+            s.close()
+        self._streams.clear()
+        if getattr(self, "channel", None) is not None:
+            self.channel.close()
+            self.channel = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _call(self, method: str, fn, request, timeout: float = 60.0):
+        try:
+            return fn(request, timeout=timeout)
+        except grpc.RpcError as e:
+            raise StackError(method, e.code(), e.details() or "") from None
+
+    # ------------------------------------------------------------ control
+
+    def reset(self, seed: int = 1):
+        """A fresh stack: no devices, clock at 0."""
+        self._call("Control.Reset", self._control.Reset, self.pb.ResetRequest(seed=seed))
+
+    def create_device(self, name: str, kind: str = "ring", mac: str = "", ifindex: int = 0,
+                      mtu: int = 0, rx_ring_size: int = 0, tx_ring_size: int = 0):
+        cfg = self.pb.DeviceConfig(name=name, kind=kind, mac=mac, ifindex=ifindex, mtu=mtu,
+                                   rx_ring_size=rx_ring_size, tx_ring_size=tx_ring_size)
+        self._call("Control.CreateDevice", self._control.CreateDevice, cfg)
+
+    def devices(self) -> list:
+        return list(self._call("Control.ListDevices", self._control.ListDevices, self.pb.Empty()).devices)
+
+    def set_link(self, dev: str, up: bool):
+        self._call("Nic.SetLink", self._nic.SetLink, self.pb.LinkRequest(dev=dev, up=up))
+
+    def add_address(self, dev: str, cidr: str):
+        self._call("Control.AddAddress", self._control.AddAddress, self.pb.AddressRequest(dev=dev, cidr=cidr))
+
+    def add_neighbour(self, dev: str, ip: str, mac: str, state: str = "permanent"):
+        self._call("Control.AddNeighbour", self._control.AddNeighbour,
+                   self.pb.NeighbourRequest(dev=dev, ip=ip, mac=mac, state=state))
+
+    def neighbours(self) -> list:
+        return list(self._call("Control.ListNeighbours", self._control.ListNeighbours,
+                               self.pb.Empty()).neighbours)
+
+    def sysctl(self, name: str, value: Optional[str] = None) -> str:
+        """Get a sysctl, or set it when value is given; returns the (new) value."""
+        if value is None:
+            return self._call("Control.GetSysctl", self._control.GetSysctl,
+                              self.pb.SysctlRequest(name=name)).value
+        return self._call("Control.SetSysctl", self._control.SetSysctl,
+                          self.pb.SysctlRequest(name=name, value=str(value))).value
+
+    def counters(self) -> dict[str, int]:
+        reply = self._call("Control.ReadCounters", self._control.ReadCounters, self.pb.Empty())
+        return {c.name: c.value for c in reply.counters}
+
+    # ------------------------------------------------------------ clock (virtual ns)
+
+    def now(self) -> int:
+        return self._call("Control.Now", self._control.Now, self.pb.Empty()).now_ns
+
+    def advance(self, ns: int) -> int:
+        return self._call("Control.Advance", self._control.Advance, self.pb.ClockRequest(ns=int(ns))).now_ns
+
+    def run_until(self, t_ns: int) -> int:
+        return self._call("Control.RunUntil", self._control.RunUntil,
+                          self.pb.ClockRequest(ns=int(t_ns))).now_ns
+
+    def run_until_idle(self) -> int:
+        return self._call("Control.RunUntilIdle", self._control.RunUntilIdle, self.pb.Empty()).now_ns
+
+    # ------------------------------------------------------------ frames
+
+    def inject(self, dev: str, pkts, run_until_idle: bool = False) -> tuple[int, int]:
+        """Put one frame or a list of frames (Scapy packets or bytes) into dev's RX ring.
+        Returns (queued, rx_missed). Nothing runs until the clock is driven, unless
+        run_until_idle asks the server to run the stack until idle in the same call."""
+        if isinstance(pkts, (Packet, bytes, bytearray, memoryview)):
+            pkts = [pkts]
+        frames = [self.pb.Frame(data=_to_bytes(p)) for p in pkts]
+        request = self.pb.InjectRequest(dev=dev, frames=frames)
+        if run_until_idle:
+            request.run_until_idle = True
+        reply = self._call("Nic.Inject", self._nic.Inject, request)
+        return reply.queued, reply.rx_missed
+
+    def wire_raw(self, dev: Optional[str] = None, max: int = 0) -> list:
+        """The frames that left the TX rings since the last read, as proto WireFrames."""
+        reply = self._call("Nic.ReadWire", self._nic.ReadWire, self.pb.ReadWireRequest(dev=dev or "", max=max))
+        return list(reply.frames)
+
+    def wire(self, dev: Optional[str] = None, max: int = 0) -> list[Ether]:
+        """The frames that left the TX rings since the last read, as Scapy Ether packets
+        with .time in virtual seconds and .sniffed_on the device name."""
+        out = []
+        for wf in self.wire_raw(dev, max):
+            pkt = Ether(wf.data)
+            pkt.time = wf.time_ns / 1e9
+            pkt.sniffed_on = wf.dev
+            pkt.time_ns = wf.time_ns
+            out.append(pkt)
+        return out
+
+    # ------------------------------------------------------------ tracing
+
+    def _filter(self, events: Iterable[str], checkpoints: bool):
+        return self.pb.TraceFilter(events=list(events), checkpoints=checkpoints)
+
+    def subscribe(self, events: Iterable[str] = (), checkpoints: bool = False) -> Subscription:
+        """Open a buffered subscription (tracepoint names or patterns; empty: all)."""
+        reply = self._call("Trace.Open", self._trace.Open, self._filter(events, checkpoints))
+        return Subscription(self, reply.id)
+
+    def stream(self, events: Iterable[str] = (), checkpoints: bool = False) -> TraceStream:
+        """The live stream: an iterator over events as they happen (close() to stop)."""
+        s = TraceStream(self._trace.Stream(self._filter(events, checkpoints)))
+        self._streams.append(s)
+        return s
+
+    # ------------------------------------------------------------ Scapy conveniences
+
+    def socket(self, dev: str, **kw):
+        """A Scapy SuperSocket bound to dev (see nettwin.scapy_glue.StackSocket)."""
+        from .scapy_glue import StackSocket
+        return StackSocket(self, dev, **kw)
+
+    def srp(self, pkts, dev: str, **kw):
+        """Scapy's srp against the stack: (answered, unanswered)."""
+        with self.socket(dev) as s:
+            return s.sr(pkts, verbose=kw.pop("verbose", 0), **kw)
+
+    def srp1(self, pkts, dev: str, **kw) -> Optional[Packet]:
+        """Scapy's srp1 against the stack: the first answer, or None."""
+        with self.socket(dev) as s:
+            return s.sr1(pkts, verbose=kw.pop("verbose", 0), **kw)
+
+    def sniff(self, dev: Optional[str] = None, **kw):
+        """Scapy's sniff over the wire, running the clock until the stack is idle."""
+        from scapy.sendrecv import sniff as scapy_sniff
+        with self.socket(dev or "") as s:
+            return scapy_sniff(opened_socket=s, **kw)

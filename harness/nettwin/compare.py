@@ -1,0 +1,231 @@
+"""Compare what the stack did with what Linux did: frames field by field over the
+Scapy dissection (every layer, every field), and normalized tracepoint events by
+name, skb ordinal and fields, in order. Random-by-design fields are normalized on
+both sides; a checksum that covers a normalized field is checked for validity on
+each side instead of for equality, so it still catches a wrong checksum."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import scapy.all  # noqa: F401  (binds every layer, so dissection goes as deep as Scapy can)
+from scapy.fields import ConditionalField
+from scapy.layers.l2 import Ether
+from scapy.packet import Packet
+
+# (layer class name, field): random by design in Linux (ip_idents hash for frames
+# without DF), so never compared for equality.
+RANDOM_FIELDS = {("IP", "id")}
+# Checksums covering a random field: compared as "valid"/"invalid" on each side.
+CHECKSUMS_OF_RANDOM = {"IP": "chksum"}
+RANDOM_MARK = "(random by design)"
+
+# Events whose Linux time is this long after the last sent frame are timer driven:
+# their timing is compared, within a tolerance (Linux timers run at HZ=250 and long
+# ones fire late). Frame-triggered events are not timed: Linux's real-time
+# processing delays mean nothing for a virtual clock.
+TIMER_DRIVEN_AFTER_NS = 100_000_000
+TIMER_TOLERANCE_NS = 50_000_000
+TIMER_TOLERANCE_FRACTION = 0.06
+
+
+# ---------------------------------------------------------------- frames
+
+def layers(pkt: Packet) -> list[Packet]:
+    """The packet's layers, outermost first (NoPayload, which is falsy, ends it)."""
+    out, layer = [], pkt
+    while layer:
+        out.append(layer)
+        layer = layer.payload
+    return out
+
+
+def checksum_verdict(pkt: Packet, index: int, fname: str) -> str:
+    """Is the checksum field of the index-th layer right for the bytes it covers?"""
+    try:
+        copy = pkt.__class__(bytes(pkt))
+        layer = layers(copy)[index]
+        had = layer.getfieldval(fname)
+        layer.fields.pop(fname, None)
+        layer.setfieldval(fname, None)
+        should = layers(pkt.__class__(bytes(copy)))[index].getfieldval(fname)
+    except Exception as e:  # a mangled frame Scapy cannot rebuild
+        return f"unverifiable ({type(e).__name__})"
+    if had == should:
+        return "valid"
+    return f"INVALID (0x{had:04x}, should be 0x{should:04x})"
+
+
+def present_fields(layer: Packet) -> list:
+    """The layer's fields that exist on the wire (a ConditionalField whose
+    condition is false, such as ICMP's ts_ori in an echo reply, does not)."""
+    return [f for f in layer.fields_desc
+            if not (isinstance(f, ConditionalField) and not f._evalcond(layer))]
+
+
+def flatten(pkt: Packet) -> list[tuple[str, str, object]]:
+    """(key, shown value, compared value) for every field of every layer, with
+    random fields and their checksums normalized. Keys are "IP.ttl"; a layer
+    class seen twice gets "#2"."""
+    rows, seen = [], {}
+    all_layers = layers(pkt)
+    random_here = {}
+    for i, layer in enumerate(all_layers):
+        cls = layer.__class__.__name__
+        seen[cls] = seen.get(cls, 0) + 1
+        prefix = cls if seen[cls] == 1 else f"{cls}#{seen[cls]}"
+        for fld in present_fields(layer):
+            key = f"{prefix}.{fld.name}"
+            val = layer.getfieldval(fld.name)
+            if (cls, fld.name) in RANDOM_FIELDS:
+                random_here[i] = True
+                rows.append((key, RANDOM_MARK, RANDOM_MARK))
+                continue
+            if CHECKSUMS_OF_RANDOM.get(cls) == fld.name and any(
+                    (cls, f.name) in RANDOM_FIELDS for f in layer.fields_desc):
+                verdict = checksum_verdict(pkt, i, fld.name)
+                rows.append((key, f"{verdict}", verdict))
+                continue
+            try:
+                shown = str(fld.i2repr(layer, val))
+            except Exception:
+                shown = repr(val)
+            rows.append((key, shown if shown else "(none)", val))
+    return rows
+
+
+def summary(pkt: Optional[Packet]) -> str:
+    if pkt is None:
+        return "(no frame)"
+    return f"{pkt.summary()} [{len(bytes(pkt))} bytes]"
+
+
+@dataclass
+class FrameDiff:
+    index: int                      # 1-based position on the wire
+    linux: Optional[Packet]
+    nettwin: Optional[Packet]
+    fields: list = field(default_factory=list)   # (key, linux shown, nettwin shown, differs)
+
+    @property
+    def differs(self) -> bool:
+        return self.linux is None or self.nettwin is None or any(r[3] for r in self.fields)
+
+    def differing_keys(self) -> list[str]:
+        return [r[0] for r in self.fields if r[3]]
+
+
+def compare_frame(index: int, linux: Optional[Packet], nettwin: Optional[Packet]) -> FrameDiff:
+    diff = FrameDiff(index, linux, nettwin)
+    if linux is None or nettwin is None:
+        return diff
+    a, b = flatten(linux), flatten(nettwin)
+    amap = {k: (s, v) for k, s, v in a}
+    bmap = {k: (s, v) for k, s, v in b}
+    keys = [k for k, _, _ in a] + [k for k, _, _ in b if k not in amap]
+    for k in keys:
+        sa, va = amap.get(k, ("(absent)", None))
+        sb, vb = bmap.get(k, ("(absent)", None))
+        differs = (k not in amap) or (k not in bmap) or va != vb
+        diff.fields.append((k, sa, sb, differs))
+    return diff
+
+
+def to_ether(frame) -> Packet:
+    return frame if isinstance(frame, Packet) else Ether(bytes(frame))
+
+
+def compare_frames(linux: Sequence, nettwin: Sequence) -> list[FrameDiff]:
+    """Frame i of one side against frame i of the other, in wire order."""
+    out = []
+    for i in range(max(len(linux), len(nettwin))):
+        a = to_ether(linux[i]) if i < len(linux) else None
+        b = to_ether(nettwin[i]) if i < len(nettwin) else None
+        out.append(compare_frame(i + 1, a, b))
+    return out
+
+
+# ---------------------------------------------------------------- events
+
+@dataclass
+class EventRow:
+    linux: Optional[dict]
+    nettwin: Optional[dict]
+    fields: list = field(default_factory=list)   # (key, linux, nettwin) that differ
+    timing: Optional[str] = None                  # why the timing is off, if it is
+
+    @property
+    def differs(self) -> bool:
+        return self.linux is None or self.nettwin is None or bool(self.fields) or bool(self.timing)
+
+
+def _key(ev: dict):
+    return (ev["name"], ev.get("skb"))
+
+
+def _timer_delay(t_ns: int, sent_ns: Sequence[int]) -> Optional[int]:
+    """How long after the last sent frame an event came, if long enough to be a timer's."""
+    before = [s for s in sent_ns if s <= t_ns]
+    delay = t_ns - (before[-1] if before else 0)
+    return delay if delay >= TIMER_DRIVEN_AFTER_NS else None
+
+
+def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int]) -> EventRow:
+    row = EventRow(a, b)
+    fa, fb = a.get("fields", {}), b.get("fields", {})
+    for k in list(fa) + [k for k in fb if k not in fa]:
+        va, vb = fa.get(k, "(absent)"), fb.get(k, "(absent)")
+        if va != vb:
+            row.fields.append((k, va, vb))
+    delay = _timer_delay(a["t_ns"], sent_ns)
+    if delay is not None:
+        tol = TIMER_TOLERANCE_NS + TIMER_TOLERANCE_FRACTION * delay
+        if abs(b["t_ns"] - a["t_ns"]) > tol:
+            row.timing = (f"timer-driven event at {a['t_ns'] / 1e9:.3f} s in Linux, "
+                          f"{b['t_ns'] / 1e9:.3f} s in nettwin (tolerance {tol / 1e9:.3f} s)")
+    return row
+
+
+def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
+                   sent_ns: Sequence[int] = ()) -> list[EventRow]:
+    """Align the two streams by (name, skb ordinal), then compare fields and timing."""
+    rows = []
+    sm = difflib.SequenceMatcher(a=[_key(e) for e in linux], b=[_key(e) for e in nettwin],
+                                 autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            rows.extend(compare_event_pair(linux[i1 + k], nettwin[j1 + k], sent_ns)
+                        for k in range(i2 - i1))
+            continue
+        rows.extend(EventRow(e, None) for e in linux[i1:i2])
+        rows.extend(EventRow(None, e) for e in nettwin[j1:j2])
+    return rows
+
+
+# ---------------------------------------------------------------- both
+
+@dataclass
+class Comparison:
+    frames: list[FrameDiff]
+    events: list[EventRow]
+    notes: list[str] = field(default_factory=list)   # problems outside the two lists
+
+    @property
+    def ok(self) -> bool:
+        return not self.notes and not any(f.differs for f in self.frames) and \
+            not any(e.differs for e in self.events)
+
+    def differing_fields(self) -> list[str]:
+        """Every frame field and event field that differs ("IP.ttl", "kfree_skb.reason")."""
+        out = []
+        for f in self.frames:
+            out.extend(f.differing_keys())
+        for e in self.events:
+            if e.linux and e.nettwin:
+                out.extend(f"{e.linux['name']}.{k}" for k, _, _ in e.fields)
+        return out
+
+    def diff_text(self) -> str:
+        from .sidebyside import render
+        return render(self)

@@ -1,0 +1,344 @@
+"""`nettwin record`: play scenarios against the real Linux kernel of this machine and
+write each as a scenario folder (traces/README.md).
+
+For one scenario: two fresh namespaces joined by veth (netns.Topology), tcpdump on
+the tester's interface in each direction, a private tracefs instance with the
+tracepoints of tracefs.RECORDED_EVENTS, an agent in the tester namespace pinned to
+one CPU that sends the frames; then the settle time, the capture is stopped, the
+trace is read, aligned to the pcap clock, cut at the recording's end, normalized
+(normalize.py) and written. Everything created is removed again, also on Ctrl-C.
+
+Run: PYTHONPATH=<repo>/harness /usr/bin/python3 -m nettwin.recorder --all
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import platform
+import shutil
+import signal
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import netns, normalize, scenarios, tracefs
+from .ns_processes import Agent, ProcessError, Tcpdump
+
+RECORDER_VERSION = 1
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = REPO / "traces"
+LOCK_PATH = Path("/run/lock/nettwin-recorder.lock")
+QUIET_BEFORE_S = 0.3      # after link up, before tracing starts
+INJECT_CPU = 0
+
+
+class RecordError(RuntimeError):
+    """A recording that could not be made or is not trustworthy (lost events, stray frames)."""
+
+
+@dataclass
+class Recording:
+    """One scenario recorded, before it is written."""
+    scenario: scenarios.Scenario
+    sent_pcap: bytes
+    received_pcap: bytes
+    events: list[dict]
+    meta: dict
+    raw_trace: str
+
+
+# ------------------------------------------------------------------ clocks
+
+def realtime_minus_monotonic_ns(samples: int = 20) -> int:
+    """CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of several bracketed reads."""
+    best = None
+    for _ in range(samples):
+        r1 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        m = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        r2 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        if best is None or r2 - r1 < best[0]:
+            best = (r2 - r1, (r1 + r2) // 2 - m)
+    return best[1]
+
+
+def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
+    """(capture time in ns since the epoch, frame bytes) of each frame of a libpcap file
+    (microsecond or nanosecond variant, either byte order)."""
+    data = Path(path).read_bytes()
+    if len(data) < 24:
+        raise RecordError(f"{path}: not a pcap file (only {len(data)} bytes)")
+    for order in ("<", ">"):
+        magic = struct.unpack(order + "I", data[:4])[0]
+        if magic in (0xA1B2C3D4, 0xA1B23C4D):
+            scale = 1000 if magic == 0xA1B2C3D4 else 1
+            break
+    else:
+        raise RecordError(f"{path}: not a libpcap file (magic {data[:4].hex()})")
+    out, pos = [], 24
+    while pos < len(data):
+        if pos + 16 > len(data):
+            raise RecordError(f"{path}: truncated record header at byte {pos}")
+        sec, frac, caplen, _ = struct.unpack(order + "IIII", data[pos:pos + 16])
+        pos += 16
+        if pos + caplen > len(data):
+            raise RecordError(f"{path}: truncated frame at byte {pos}")
+        out.append((sec * 1_000_000_000 + frac * scale, data[pos:pos + caplen]))
+        pos += caplen
+    return out
+
+
+# --------------------------------------------------------------- recording
+
+def _run_steps(scenario: scenarios.Scenario, agent: Agent) -> None:
+    """Each Send at its due time; a Wait moves the due time on. Ends settle_ms after
+    the last step."""
+    due = time.monotonic()
+    for step in scenario.steps:
+        if isinstance(step, scenarios.Wait):
+            due += step.ms / 1000
+            continue
+        if not isinstance(step, scenarios.Send):
+            raise RecordError(f"{scenario.name}: unknown step {step!r}")
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        agent.send(step.iface, step.frame)
+        due = time.monotonic()
+    time.sleep(max(0.0, due + scenario.settle_ms / 1000 - time.monotonic()))
+
+
+def record(scenario: scenarios.Scenario, cpu: int = INJECT_CPU) -> Recording:
+    suffix = f"{os.getpid()}-{time.monotonic_ns() % 100000}"
+    topo = netns.Topology(suffix)
+    trace = tracefs.TraceInstance(f"nettwin-{suffix}")
+    captures: list[Tcpdump] = []
+    agent = Agent(topo.tester.netns, cpu)
+    with tempfile.TemporaryDirectory(prefix="nettwin-rec-") as work:
+        work = Path(work)
+        try:
+            topo.setup()
+            captures = [Tcpdump(topo.tester.netns, topo.tester.ifname, "out", work / "sent.pcap"),
+                        Tcpdump(topo.tester.netns, topo.tester.ifname, "in", work / "received.pcap")]
+            for cap in captures:
+                cap.start()
+            agent.start()
+            trace.start()
+            time.sleep(QUIET_BEFORE_S)
+            offset_before = realtime_minus_monotonic_ns()
+            trace.on()
+            _run_steps(scenario, agent)
+            trace.off()
+            offset_after = realtime_minus_monotonic_ns()
+            agent.stop()
+            counts = [cap.stop() for cap in captures]
+            text = trace.read()
+            sysctls = topo.dut_sysctls()
+            link = topo.dut_link()
+        finally:
+            agent.stop()
+            for cap in captures:
+                cap.kill()
+            try:
+                trace.close()
+            except OSError as e:
+                print(f"nettwin record: could not remove {trace.path}: {e}", file=sys.stderr)
+            topo.teardown()
+        return _assemble(scenario, topo, work, text, (offset_before + offset_after) // 2,
+                         abs(offset_after - offset_before), counts, sysctls, link, cpu)
+
+
+def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drift_ns: int,
+              counts, sysctls, link, cpu) -> Recording:
+    lost = tracefs.lost_entries(text)
+    if lost:
+        raise RecordError(f"{scenario.name}: the trace ring buffer lost {lost} events")
+    sent = pcap_frames(work / "sent.pcap")
+    received = pcap_frames(work / "received.pcap")
+    expected = [s.frame for s in scenario.frames()]
+    if [f for _, f in sent] != expected:
+        raise RecordError(f"{scenario.name}: sent.pcap holds {len(sent)} frames, not exactly "
+                          f"the scenario's {len(expected)} (stray traffic or a lost frame)")
+    origin = sent[0][0]
+    last_sent = sent[-1][0] - origin
+    duration_ns = last_sent + scenario.settle_ms * 1_000_000
+    late = [ts - origin for ts, _ in received if ts - origin > duration_ns]
+    if late:
+        raise RecordError(f"{scenario.name}: frames received after the recording's end: {late}")
+
+    raw = tracefs.parse_text(text)
+    for ev in raw:
+        ev["time_ns"] = ev["time_ns"] + offset_ns - origin
+    dut_devices = {topo.dut.ifname, str(topo.dut.ifindex)}
+    events = [e for e in normalize.normalize_events(raw, dut_devices) if e["t_ns"] <= duration_ns]
+    early = [e for e in events if e["t_ns"] < 0]
+    if early:
+        raise RecordError(f"{scenario.name}: DUT events before the first frame: {early}")
+
+    meta = {
+        "kernel": platform.release(),
+        "recorded_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "topology": {"dut": topo.dut.as_meta(), "tester": topo.tester.as_meta()},
+        "dut_link": dict(link, loopback="up"),
+        "sysctls": sysctls,
+        "time_origin": "first frame of sent.pcap",
+        "duration_ns": duration_ns,
+        "settle_ns": scenario.settle_ms * 1_000_000,
+        "frames": {"sent": len(sent), "received": len(received),
+                   "tcpdump_captured": {"sent": counts[0], "received": counts[1]}},
+        "trace": {
+            "source": "private tracefs instance, text output",
+            "clock": "mono", "resolution_ns": 1000,
+            "clock_offset_uncertainty_ns": offset_drift_ns,
+            "events_enabled": list(tracefs.RECORDED_EVENTS),
+            "skb_slabs": tracefs.skb_slab_names(),
+            "raw_events": len(raw), "dut_events": len(events),
+        },
+        "recorder": {"version": RECORDER_VERSION, "inject_cpu": cpu,
+                     "injector": "AF_PACKET socket (protocol 0) in the tester namespace",
+                     "tester_ingress": "nftables netdev ingress drop after capture"},
+    }
+    return Recording(scenario, (work / "sent.pcap").read_bytes(),
+                     (work / "received.pcap").read_bytes(), events, meta, text)
+
+
+def write(rec: Recording, out_dir: Path) -> Path:
+    """Write the scenario folder out_dir/<name> (replacing an older recording of it)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / rec.scenario.name
+    tmp = Path(tempfile.mkdtemp(prefix=f".{rec.scenario.name}-", dir=out_dir))
+    try:
+        (tmp / "scenario.json").write_text(json.dumps(rec.scenario.to_json(), indent=1) + "\n")
+        (tmp / "sent.pcap").write_bytes(rec.sent_pcap)
+        (tmp / "received.pcap").write_bytes(rec.received_pcap)
+        (tmp / "events.json").write_text(_events_json(rec.events))
+        (tmp / "meta.json").write_text(json.dumps(rec.meta, indent=1, sort_keys=True) + "\n")
+        os.chmod(tmp, 0o755)
+        if target.exists():
+            unknown = {p.name for p in target.iterdir()} - {
+                "scenario.json", "sent.pcap", "received.pcap", "events.json", "meta.json"}
+            if unknown:
+                raise RecordError(f"{target} holds files a recording does not write: {sorted(unknown)}")
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
+
+
+def _events_json(events: list[dict]) -> str:
+    """One event per line: diffs of recordings stay readable."""
+    lines = [json.dumps(e, sort_keys=False) for e in events]
+    return '{"events": [\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def comparable(events: list[dict]) -> list[tuple]:
+    """An event sequence without its times: what must be equal between two recordings."""
+    return [(e["name"], e["skb"], tuple(sorted(e["fields"].items()))) for e in events]
+
+
+def describe(events: list[dict]) -> str:
+    """One line per event: ordinal, name and the fields that tell the story."""
+    lines = []
+    for e in events:
+        f = " ".join(f"{k}={v}" for k, v in e["fields"].items())
+        lines.append(f"{e['t_ns']:>12}  skb={e['skb']!s:<4} {e['name']:<24} {f}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _exclusive():
+    """One recorder at a time on the machine: tracepoints are global, and two
+    recordings would name the same interfaces."""
+    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_PATH, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("another nettwin recorder is running; waiting for it", file=sys.stderr)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="nettwin record",
+                                description="Record scenarios against this machine's Linux kernel.")
+    p.add_argument("names", nargs="*", help="scenarios to record")
+    p.add_argument("--all", action="store_true", help="record every scenario")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="traces directory (default %(default)s)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("--check", action="store_true",
+                   help="record each scenario twice; fail unless the events are identical")
+    p.add_argument("--raw", type=Path, help="also save each raw tracefs text as RAW/<name>.txt")
+    p.add_argument("--cpu", type=int, default=INJECT_CPU, help="CPU the injector is pinned to")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each scenario's events")
+    args = p.parse_args(argv)
+
+    if args.list:
+        for s in scenarios.SCENARIOS.values():
+            print(f"{s.name:<20} {s.description}")
+        return 0
+    if args.all and args.names:
+        p.error("give scenario names or --all, not both")
+    if not args.all and not args.names:
+        p.error("give scenario names, --all or --list")
+    try:
+        chosen = list(scenarios.SCENARIOS.values()) if args.all else [scenarios.get(n) for n in args.names]
+    except KeyError as e:
+        print(f"nettwin record: {e.args[0]}", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("nettwin record: needs root (network namespaces, tracefs)", file=sys.stderr)
+        return 2
+    if args.cpu not in os.sched_getaffinity(0):
+        print(f"nettwin record: CPU {args.cpu} is not available", file=sys.stderr)
+        return 2
+
+    old = signal.signal(signal.SIGTERM, _sigterm)
+    failed = 0
+    try:
+        with _exclusive():
+            for s in chosen:
+                try:
+                    rec = record(s, args.cpu)
+                    if args.check:
+                        again = record(s, args.cpu)
+                        if comparable(rec.events) != comparable(again.events):
+                            raise RecordError(
+                                f"{s.name}: two recordings differ:\n--- first\n{describe(rec.events)}"
+                                f"\n--- second\n{describe(again.events)}")
+                    if args.raw:
+                        args.raw.mkdir(parents=True, exist_ok=True)
+                        (args.raw / f"{s.name}.txt").write_text(rec.raw_trace)
+                    folder = write(rec, args.out)
+                except (RecordError, netns.NetnsError, tracefs.TracefsError, tracefs.TraceParseError,
+                        ProcessError, normalize.NormalizeError) as e:
+                    failed += 1
+                    print(f"FAIL  {s.name}: {e}", file=sys.stderr)
+                    continue
+                print(f"OK    {s.name}: {len(rec.events)} DUT events, "
+                      f"{rec.meta['frames']['sent']} sent, {rec.meta['frames']['received']} received"
+                      f"{' (recorded twice, identical)' if args.check else ''} -> {folder}")
+                if args.verbose:
+                    print(describe(rec.events))
+    except KeyboardInterrupt:
+        print("nettwin record: interrupted; namespaces and tracefs instance removed", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

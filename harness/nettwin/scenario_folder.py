@@ -1,0 +1,95 @@
+"""Read one recorded scenario folder (traces/<name>/, format in traces/README.md)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from scapy.utils import rdpcap
+
+FILES = ("scenario.json", "sent.pcap", "received.pcap", "events.json", "meta.json")
+
+
+class ScenarioError(ValueError):
+    """A folder that is not a complete, readable scenario."""
+
+
+@dataclass
+class ScenarioFolder:
+    path: Path
+    name: str
+    description: str
+    meta: dict
+    sent: list          # Scapy packets, .time = capture time (s, Decimal/float)
+    received: list
+    events: list[dict]  # normalized Linux events
+
+    @property
+    def dut(self) -> dict:
+        return self.meta["topology"]["dut"]
+
+    @property
+    def duration_ns(self) -> int:
+        return int(self.meta["duration_ns"])
+
+    @property
+    def origin(self):
+        """Replay time 0: the first frame of sent.pcap."""
+        return self.sent[0].time if self.sent else 0
+
+    def rel_ns(self, pkt) -> int:
+        return int(round((pkt.time - self.origin) * 1_000_000_000))
+
+    def sent_ns(self) -> list[int]:
+        return [self.rel_ns(p) for p in self.sent]
+
+
+def is_scenario(path: Path) -> bool:
+    return path.is_dir() and (path / "meta.json").is_file() and (path / "sent.pcap").is_file()
+
+
+def discover(paths) -> list[Path]:
+    """Scenario folders named directly, or found one level below a traces directory."""
+    found = []
+    for p in map(Path, paths):
+        if is_scenario(p):
+            found.append(p)
+        elif p.is_dir():
+            found.extend(sorted(c for c in p.iterdir() if is_scenario(c)))
+        else:
+            raise ScenarioError(f"{p}: no such scenario folder or traces directory")
+    return found
+
+
+def _json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ScenarioError(f"{path}: {e}") from None
+
+
+def load(path) -> ScenarioFolder:
+    path = Path(path)
+    missing = [f for f in FILES if not (path / f).is_file()]
+    if missing:
+        raise ScenarioError(f"{path}: not a complete scenario folder (missing {', '.join(missing)})")
+    meta = _json(path / "meta.json")
+    try:
+        dut = meta["topology"]["dut"]
+        for key in ("ifname", "mac", "addresses"):
+            dut[key]
+        int(meta["duration_ns"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ScenarioError(f"{path}/meta.json: missing or bad {e}") from None
+    scenario = _json(path / "scenario.json")
+    events = _json(path / "events.json")
+    if not isinstance(events, dict) or not isinstance(events.get("events"), list):
+        raise ScenarioError(f"{path}/events.json: expected {{\"events\": [...]}}")
+    try:
+        sent, received = list(rdpcap(str(path / "sent.pcap"))), list(rdpcap(str(path / "received.pcap")))
+    except Exception as e:
+        raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
+    if not sent:
+        raise ScenarioError(f"{path}/sent.pcap: no frames")
+    return ScenarioFolder(path, scenario.get("name", path.name), scenario.get("description", ""),
+                          meta, sent, received, events["events"])

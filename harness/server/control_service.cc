@@ -1,0 +1,183 @@
+#include "control_service.h"
+
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "proto_convert.h"
+
+namespace nettwin::server {
+
+namespace {
+
+grpc::Status require_sysctl(const Stack& stack, const std::string& name) {
+  if (name.empty()) return invalid("sysctl name is empty");
+  if (!stack.get_sysctl(name)) return invalid("unknown sysctl " + quoted(name));
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status ControlService::CreateDevice(grpc::ServerContext*, const v1::DeviceConfig* request,
+                                          v1::Empty*) {
+  DeviceConfig config;
+  if (auto status = to_stack_config(*request, config); !status.ok()) return status;
+  return run_on_engine(engine_, [&](EngineState& state) {
+    for (const DeviceInfo& info : state.stack->devices()) {
+      if (info.config.name == config.name)
+        return invalid("device " + quoted(config.name) + " already exists");
+      if (config.ifindex != 0 && info.config.ifindex == config.ifindex)
+        return invalid("ifindex " + std::to_string(config.ifindex) + " for device " +
+                       quoted(config.name) + " is already used by device " +
+                       quoted(info.config.name));
+    }
+    return from_status(state.stack->create_device(config), "create device " + quoted(config.name));
+  });
+}
+
+grpc::Status ControlService::ListDevices(grpc::ServerContext*, const v1::Empty*,
+                                         v1::Devices* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    for (const DeviceInfo& info : state.stack->devices()) to_proto(info, *reply->add_devices());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::AddAddress(grpc::ServerContext*, const v1::AddressRequest* request,
+                                        v1::Empty*) {
+  if (!parse_cidr(request->cidr()))
+    return invalid("bad cidr " + quoted(request->cidr()) + " for device " +
+                   quoted(request->dev()) + " (expected an address and prefix length, like " +
+                   "\"198.51.100.2/24\")");
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    return from_status(state.stack->add_address(request->dev(), request->cidr()),
+                       "add address " + request->cidr() + " to " + quoted(request->dev()));
+  });
+}
+
+grpc::Status ControlService::AddNeighbour(grpc::ServerContext*,
+                                          const v1::NeighbourRequest* request, v1::Empty*) {
+  if (!parse_ipv4(request->ip()))
+    return invalid("bad neighbour ip " + quoted(request->ip()) + " (expected a dotted quad)");
+  const auto mac = parse_mac(request->mac());
+  if (!mac) return invalid("bad neighbour mac " + quoted(request->mac()));
+  const auto state_name = parse_neigh_state(request->state());
+  if (!state_name)
+    return invalid("unknown neighbour state " + quoted(request->state()) +
+                   " (states: permanent, reachable, stale, noarp)");
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    return from_status(state.stack->add_neighbour(request->dev(), request->ip(),
+                                                  format_mac(*mac), *state_name),
+                       "add neighbour " + request->ip() + " on " + quoted(request->dev()));
+  });
+}
+
+grpc::Status ControlService::ListNeighbours(grpc::ServerContext*, const v1::Empty*,
+                                            v1::Neighbours* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    for (const Neighbour& n : state.stack->neighbours()) {
+      auto* out = reply->add_neighbours();
+      out->set_dev(n.dev);
+      out->set_ip(n.ip);
+      out->set_mac(n.mac);
+      out->set_state(n.state);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::SetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
+                                       v1::Sysctl* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_sysctl(*state.stack, request->name()); !status.ok()) return status;
+    if (request->value().empty())
+      return invalid("no value given for sysctl " + quoted(request->name()));
+    if (auto status = from_status(state.stack->set_sysctl(request->name(), request->value()),
+                                  "set sysctl " + request->name());
+        !status.ok())
+      return status;
+    reply->set_name(request->name());
+    reply->set_value(state.stack->get_sysctl(request->name()).value_or(""));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::GetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
+                                       v1::Sysctl* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_sysctl(*state.stack, request->name()); !status.ok()) return status;
+    reply->set_name(request->name());
+    reply->set_value(*state.stack->get_sysctl(request->name()));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::Advance(grpc::ServerContext*, const v1::ClockRequest* request,
+                                     v1::Clock* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    const uint64_t now = state.stack->now_ns();
+    if (request->ns() > std::numeric_limits<uint64_t>::max() - now)
+      return invalid("advancing the clock by " + std::to_string(request->ns()) + " ns from " +
+                     std::to_string(now) + " ns overflows its 64 bits");
+    state.stack->advance(request->ns());
+    reply->set_now_ns(state.stack->now_ns());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::RunUntil(grpc::ServerContext*, const v1::ClockRequest* request,
+                                      v1::Clock* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    state.stack->run_until(request->ns());
+    reply->set_now_ns(state.stack->now_ns());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::RunUntilIdle(grpc::ServerContext*, const v1::Empty*,
+                                          v1::Clock* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    state.stack->run_until_idle();
+    reply->set_now_ns(state.stack->now_ns());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::Now(grpc::ServerContext*, const v1::Empty*, v1::Clock* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    reply->set_now_ns(state.stack->now_ns());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::ReadCounters(grpc::ServerContext*, const v1::Empty*,
+                                          v1::Counters* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    for (const auto& [name, value] : state.stack->counters()) {
+      auto* counter = reply->add_counters();
+      counter->set_name(name);
+      counter->set_value(value);
+    }
+    // The server's own: trace events lost by every subscription, buffered or live.
+    auto* lost = reply->add_counters();
+    lost->set_name("trace.lost");
+    lost->set_value(state.hub.lost_total());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ControlService::Reset(grpc::ServerContext*, const v1::ResetRequest* request,
+                                   v1::Empty*) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    // Seed 0 (proto3's "not set") means the seed the server was started with.
+    const uint64_t seed = request->seed() == 0 ? state.default_seed : request->seed();
+    auto fresh = std::make_unique<Stack>(seed);
+    state.hub.move_subscriptions(*state.stack, *fresh);
+    state.stack = std::move(fresh);  // the old stack is destroyed here, on the engine thread
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace nettwin::server

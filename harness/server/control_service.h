@@ -1,0 +1,43 @@
+// Control: devices, addresses, neighbours, sysctls, the virtual clock, counters, reset.
+#pragma once
+
+#include "engine_state.h"
+#include "nettwin.grpc.pb.h"
+
+namespace nettwin::server {
+
+class ControlService final : public v1::Control::Service {
+ public:
+  explicit ControlService(Engine& engine) : engine_(engine) {}
+
+  grpc::Status CreateDevice(grpc::ServerContext*, const v1::DeviceConfig* request,
+                            v1::Empty* reply) override;
+  grpc::Status ListDevices(grpc::ServerContext*, const v1::Empty* request,
+                           v1::Devices* reply) override;
+  grpc::Status AddAddress(grpc::ServerContext*, const v1::AddressRequest* request,
+                          v1::Empty* reply) override;
+  grpc::Status AddNeighbour(grpc::ServerContext*, const v1::NeighbourRequest* request,
+                            v1::Empty* reply) override;
+  grpc::Status ListNeighbours(grpc::ServerContext*, const v1::Empty* request,
+                              v1::Neighbours* reply) override;
+  grpc::Status SetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
+                         v1::Sysctl* reply) override;
+  grpc::Status GetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
+                         v1::Sysctl* reply) override;
+  grpc::Status Advance(grpc::ServerContext*, const v1::ClockRequest* request,
+                       v1::Clock* reply) override;
+  grpc::Status RunUntil(grpc::ServerContext*, const v1::ClockRequest* request,
+                        v1::Clock* reply) override;
+  grpc::Status RunUntilIdle(grpc::ServerContext*, const v1::Empty* request,
+                            v1::Clock* reply) override;
+  grpc::Status Now(grpc::ServerContext*, const v1::Empty* request, v1::Clock* reply) override;
+  grpc::Status ReadCounters(grpc::ServerContext*, const v1::Empty* request,
+                            v1::Counters* reply) override;
+  grpc::Status Reset(grpc::ServerContext*, const v1::ResetRequest* request,
+                     v1::Empty* reply) override;
+
+ private:
+  Engine& engine_;
+};
+
+}  // namespace nettwin::server

@@ -1,0 +1,72 @@
+// What the engine thread owns: the stack and the trace subscriptions around it,
+// plus the helpers every service uses to run a request there and answer it.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine_thread.h"
+#include "stack/stack.h"
+#include "text_parse.h"
+#include "trace_hub.h"
+
+namespace nettwin::server {
+
+struct EngineState {
+  EngineState(uint64_t seed, size_t trace_buffer)
+      : default_seed(seed), stack(std::make_unique<Stack>(seed)), hub(trace_buffer) {}
+
+  uint64_t default_seed;  // --seed; also what Reset uses when asked for seed 0
+  std::unique_ptr<Stack> stack;
+  TraceHub hub;
+};
+
+using Engine = EngineThread<EngineState>;
+
+inline grpc::Status invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+// A stack Error is the caller's mistake: INVALID_ARGUMENT, with what was being done.
+inline grpc::Status from_error(const Error& error, std::string_view doing) {
+  return invalid(std::string(doing) + ": " + error.message);
+}
+
+inline grpc::Status from_status(const Status& status, std::string_view doing) {
+  return status ? from_error(*status, doing) : grpc::Status::OK;
+}
+
+// Run one request's work on the engine thread and wait for it. A server that is
+// stopping answers UNAVAILABLE; an exception out of the stack answers INTERNAL
+// instead of taking the process down.
+template <class F>
+grpc::Status run_on_engine(Engine& engine, F work) {
+  try {
+    return engine.call(std::move(work));
+  } catch (const EngineStopped& e) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
+  } catch (const std::exception& e) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, std::string("stack failure: ") + e.what());
+  }
+}
+
+// OK when the stack has a device of that name; otherwise INVALID_ARGUMENT
+// naming it and the devices that do exist.
+inline grpc::Status require_device(const Stack& stack, const std::string& name) {
+  if (name.empty()) return invalid("device name is empty");
+  std::string known;
+  for (const DeviceInfo& info : stack.devices()) {
+    if (info.config.name == name) return grpc::Status::OK;
+    known += known.empty() ? "" : ", ";
+    known += info.config.name;
+  }
+  return invalid("unknown device " + quoted(name) +
+                 (known.empty() ? " (no devices exist)" : " (devices: " + known + ")"));
+}
+
+}  // namespace nettwin::server

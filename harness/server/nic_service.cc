@@ -1,0 +1,154 @@
+#include "nic_service.h"
+
+#include <deque>
+#include <future>
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+
+namespace nettwin::server {
+
+namespace {
+
+// Batches a stream may have queued on the engine thread while the handler reads
+// the next one: the engine injects one batch while gRPC decodes the next.
+constexpr size_t kMaxBatchesInFlight = 4;
+
+// Engine thread. Injects one batch, adding its counts to `reply`, and runs the
+// stack until idle when the batch asks for it. Empty frames
+// are refused before anything is injected; a frame the stack refuses stops the
+// batch, and the message says how many frames before it went in.
+grpc::Status inject_batch(Stack& stack, const v1::InjectRequest& request, v1::InjectReply& reply) {
+  const std::string& dev = request.dev();
+  if (auto status = require_device(stack, dev); !status.ok()) return status;
+  for (int i = 0; i < request.frames_size(); ++i) {
+    if (request.frames(i).data().empty())
+      return invalid("frame " + std::to_string(i) + " for device " + quoted(dev) +
+                     " is empty (nothing was injected)");
+  }
+  for (int i = 0; i < request.frames_size(); ++i) {
+    const std::string& data = request.frames(i).data();
+    const auto bytes = std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    auto result = stack.inject(dev, bytes);
+    if (const auto* error = std::get_if<Error>(&result)) {
+      return invalid("inject into " + quoted(dev) + ": frame " + std::to_string(i) + " of " +
+                     std::to_string(data.size()) + " bytes: " + error->message + " (" +
+                     std::to_string(i) + " frames before it were injected)");
+    }
+    if (std::get<InjectResult>(result).queued)
+      reply.set_queued(reply.queued() + 1);
+    else
+      reply.set_rx_missed(reply.rx_missed() + 1);
+  }
+  if (request.run_until_idle()) stack.run_until_idle();
+  return grpc::Status::OK;
+}
+
+grpc::Status with_batch_number(const grpc::Status& status, uint64_t batch) {
+  if (status.ok()) return status;
+  return grpc::Status(status.error_code(),
+                      "batch " + std::to_string(batch) + ": " + status.error_message());
+}
+
+}  // namespace
+
+grpc::Status NicService::Inject(grpc::ServerContext*, const v1::InjectRequest* request,
+                                v1::InjectReply* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    return inject_batch(*state.stack, *request, *reply);
+  });
+}
+
+grpc::Status NicService::InjectStream(grpc::ServerContext*,
+                                      grpc::ServerReader<v1::InjectRequest>* reader,
+                                      v1::InjectReply* reply) {
+  // `total` is written on the engine thread only; each future's get() orders
+  // those writes before the handler reads it.
+  v1::InjectReply total;
+  auto stop_injecting = std::make_shared<bool>(false);  // engine thread only
+  std::deque<std::future<grpc::Status>> in_flight;
+  grpc::Status failure = grpc::Status::OK;
+
+  auto settle_oldest = [&] {
+    grpc::Status status = in_flight.front().get();
+    in_flight.pop_front();
+    if (failure.ok() && !status.ok()) failure = status;
+  };
+
+  // On the way out with an exception, closures that still hold `total` must finish first.
+  auto abandon_in_flight = [&] {
+    for (auto& pending : in_flight) pending.wait();
+    in_flight.clear();
+  };
+
+  try {
+    uint64_t batch_number = 0;
+    for (;;) {
+      auto batch = std::make_shared<v1::InjectRequest>();
+      if (!reader->Read(batch.get())) break;
+      const uint64_t number = batch_number++;
+      in_flight.push_back(engine_.post([batch, number, &total, stop_injecting](EngineState& state) {
+        // After a refused batch, the ones already queued behind it are skipped.
+        if (*stop_injecting) return grpc::Status::OK;
+        auto status = with_batch_number(inject_batch(*state.stack, *batch, total), number);
+        if (!status.ok()) *stop_injecting = true;
+        return status;
+      }));
+      while (in_flight.size() > kMaxBatchesInFlight || (!in_flight.empty() && !failure.ok())) {
+        settle_oldest();
+      }
+      if (!failure.ok()) break;  // later batches are not injected
+    }
+    while (!in_flight.empty()) settle_oldest();
+  } catch (const EngineStopped& e) {
+    abandon_in_flight();
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, e.what());
+  } catch (const std::exception& e) {
+    abandon_in_flight();
+    return grpc::Status(grpc::StatusCode::INTERNAL, std::string("stack failure: ") + e.what());
+  }
+  if (!failure.ok()) {
+    return grpc::Status(failure.error_code(),
+                        failure.error_message() + "; the stream stopped there, after " +
+                            std::to_string(total.queued()) + " frames queued and " +
+                            std::to_string(total.rx_missed()) + " missed");
+  }
+  *reply = total;
+  return grpc::Status::OK;
+}
+
+grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireRequest* request,
+                                  v1::ReadWireReply* reply) {
+  std::vector<WireFrame> frames;
+  const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
+    if (!request->dev().empty()) {
+      if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    }
+    frames = state.stack->take_wire(request->dev(), request->max());
+    return grpc::Status::OK;
+  });
+  if (!status.ok()) return status;
+  // Building the reply happens here, off the engine thread.
+  auto* out = reply->mutable_frames();
+  out->Reserve(static_cast<int>(frames.size()));
+  for (WireFrame& frame : frames) {
+    auto* wire = out->Add();
+    wire->set_dev(std::move(frame.dev));
+    wire->set_ifindex(frame.ifindex);
+    wire->set_time_ns(frame.time_ns);
+    wire->set_data(frame.data.data(), frame.data.size());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status NicService::SetLink(grpc::ServerContext*, const v1::LinkRequest* request,
+                                 v1::Empty*) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    return from_status(state.stack->set_link(request->dev(), request->up()),
+                       "set link of " + quoted(request->dev()));
+  });
+}
+
+}  // namespace nettwin::server

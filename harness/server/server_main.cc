@@ -1,0 +1,168 @@
+// nettwin-server: one nettwin::Stack behind the gRPC services of proto/nettwin.proto.
+//
+//   nettwin-server [--listen unix:/path/sock | 127.0.0.1:PORT | [::1]:PORT]
+//                  [--allow-remote] [--seed N] [--trace-buffer N] [--stream-queue N]
+//
+// Prints "nettwin-server listening on <addr>" once ready; exits 0 on SIGTERM/SIGINT.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "control_service.h"
+#include "engine_state.h"
+#include "listen_address.h"
+#include "nic_service.h"
+#include "text_parse.h"
+#include "trace_service.h"
+
+namespace {
+
+using namespace nettwin::server;
+
+struct Options {
+  std::string listen;
+  bool allow_remote = false;
+  uint64_t seed = 1;
+  uint64_t trace_buffer = 1 << 20;  // events per buffered subscription
+  uint64_t stream_queue = 1 << 16;  // events queued per live Stream
+};
+
+constexpr int kMaxMessageBytes = 256 << 20;  // room for large InjectStream batches
+// Calls still running after this are cancelled. An idle client channel also
+// holds Shutdown this long: grpc-python reads the server's GOAWAY only while it
+// has a call in progress.
+constexpr auto kShutdownGrace = std::chrono::seconds(1);
+
+const char kUsage[] =
+    "usage: nettwin-server [--listen ADDR] [--allow-remote] [--seed N]\n"
+    "                      [--trace-buffer N] [--stream-queue N]\n"
+    "  --listen ADDR      unix:/path/sock (default unix:$XDG_RUNTIME_DIR/nettwin-<pid>.sock),\n"
+    "                     127.0.0.1:PORT or [::1]:PORT (PORT 0: any free port)\n"
+    "  --allow-remote     allow a non-loopback TCP address\n"
+    "  --seed N           the stack's random seed (default 1)\n"
+    "  --trace-buffer N   events each Trace.Open subscription buffers (default 1048576)\n"
+    "  --stream-queue N   events each Trace.Stream queues (default 65536)\n";
+
+// Returns an error message, or "" when the options are good.
+std::string parse_options(int argc, char** argv, Options& options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    auto number = [&](uint64_t& out, bool positive) -> std::string {
+      const char* text = value();
+      if (!text) return arg + " needs a value";
+      const auto n = parse_u64(text);
+      if (!n || (positive && *n == 0)) return arg + ": bad number " + quoted(text);
+      out = *n;
+      return "";
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--listen") {
+      const char* text = value();
+      if (!text) return "--listen needs a value";
+      options.listen = text;
+    } else if (arg == "--allow-remote") {
+      options.allow_remote = true;
+    } else if (arg == "--seed") {
+      if (auto e = number(options.seed, false); !e.empty()) return e;
+    } else if (arg == "--trace-buffer") {
+      if (auto e = number(options.trace_buffer, true); !e.empty()) return e;
+    } else if (arg == "--stream-queue") {
+      if (auto e = number(options.stream_queue, true); !e.empty()) return e;
+    } else {
+      return "unknown option " + quoted(arg);
+    }
+  }
+  if (options.listen.empty()) options.listen = default_listen_address();
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (auto error = parse_options(argc, argv, options); !error.empty()) {
+    std::fprintf(stderr, "nettwin-server: %s\n%s", error.c_str(), kUsage);
+    return 2;
+  }
+  auto parsed = parse_listen_address(options.listen, options.allow_remote);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    std::fprintf(stderr, "nettwin-server: %s\n", error->c_str());
+    return 2;
+  }
+  const ListenAddress address = std::get<ListenAddress>(parsed);
+  if (!address.unix_path.empty()) {
+    if (auto error = prepare_unix_path(address.unix_path); !error.empty()) {
+      std::fprintf(stderr, "nettwin-server: %s\n", error.c_str());
+      return 1;
+    }
+  }
+
+  // Block the stop signals before any thread starts, so that every thread
+  // inherits the mask and only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<Engine> engine;
+  try {
+    engine = std::make_unique<Engine>([&] {
+      return std::make_unique<EngineState>(options.seed, options.trace_buffer);
+    });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nettwin-server: cannot create the stack: %s\n", e.what());
+    return 1;
+  }
+
+  NicService nic(*engine);
+  TraceService trace(*engine, options.stream_queue);
+  ControlService control(*engine);
+
+  int bound_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address.uri, grpc::InsecureServerCredentials(),
+                           address.tcp ? &bound_port : nullptr);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.RegisterService(&nic);
+  builder.RegisterService(&trace);
+  builder.RegisterService(&control);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || (address.tcp && bound_port == 0)) {
+    std::fprintf(stderr, "nettwin-server: cannot listen on %s\n", address.uri.c_str());
+    return 1;
+  }
+
+  const std::string shown =
+      address.tcp ? address.tcp_host + ":" + std::to_string(bound_port) : address.uri;
+  std::printf("nettwin-server listening on %s\n", shown.c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+
+  // Live streams end first (they would otherwise hold Shutdown for its grace),
+  // then the server stops taking calls, then the engine drains and stops.
+  try {
+    engine->call([](EngineState& state) { state.hub.close_all_live(); });
+  } catch (const std::exception&) {
+  }
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  server->Wait();
+  engine->stop();
+  engine.reset();
+  if (!address.unix_path.empty()) unlink(address.unix_path.c_str());
+  std::fprintf(stderr, "nettwin-server: stopped by %s\n", strsignal(signal_number));
+  return 0;
+}

@@ -1,0 +1,67 @@
+// Trace subscriptions held by the server: buffered ones (Open/Read/Close) and
+// live ones (Stream). Everything here lives on the engine thread; a live
+// subscription hands its events to its Stream handler through a LiveQueue.
+// Losses are counted per subscription and in total, never silent.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "live_queue.h"
+#include "stack/stack.h"
+
+namespace nettwin::server {
+
+class TraceHub {
+ public:
+  explicit TraceHub(size_t buffer_capacity) : buffer_capacity_(buffer_capacity) {}
+
+  // Buffered subscriptions.
+  uint64_t open(Stack& stack, const TraceFilter& filter);
+  struct ReadResult {
+    std::vector<TraceEvent> events;
+    uint64_t lost = 0;  // since the subscription opened
+  };
+  std::optional<ReadResult> read(uint64_t id, size_t max);  // nullopt: unknown id
+  bool close(Stack& stack, uint64_t id);                   // false: unknown id
+
+  // Live subscriptions.
+  uint64_t open_live(Stack& stack, const TraceFilter& filter, std::shared_ptr<LiveQueue> queue);
+  void close_live(Stack& stack, uint64_t id);
+  void close_all_live();  // server shutdown: every Stream ends, later ones at once
+
+  // Reset replaces the stack: move every subscription from the old stack to the
+  // new one, so that a client's subscription survives a Reset.
+  void move_subscriptions(Stack& old_stack, Stack& new_stack);
+
+  uint64_t lost_total() const { return lost_total_; }
+
+ private:
+  struct Buffered {
+    TraceFilter filter;
+    int stack_id = 0;
+    std::deque<TraceEvent> events;
+    uint64_t lost = 0;
+  };
+  struct Live {
+    TraceFilter filter;
+    int stack_id = 0;
+    std::shared_ptr<LiveQueue> queue;
+  };
+
+  void subscribe(Stack& stack, Buffered& sub);
+  void subscribe(Stack& stack, Live& sub);
+
+  size_t buffer_capacity_;
+  uint64_t next_id_ = 1;
+  uint64_t lost_total_ = 0;
+  bool live_closed_ = false;  // shutting down: no new live stream stays open
+  std::map<uint64_t, std::unique_ptr<Buffered>> buffered_;
+  std::map<uint64_t, std::unique_ptr<Live>> live_;
+};
+
+}  // namespace nettwin::server

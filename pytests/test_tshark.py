@@ -1,0 +1,107 @@
+"""Every frame the stack sends dissects in tshark (an independent dissector) with no
+malformed packet and no expert warning or error: in every recorded scenario and in
+an ARP + ping exchange. The stack's frames are written among the frames that caused
+them, so tshark also checks request/reply pairing; only the stack's frames are
+judged (some recordings inject malformed frames on purpose)."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.l2 import ARP, Ether
+from scapy.utils import wrpcap
+
+from conftest import scenario_folders
+from nettwin import conform, scenario_folder
+from nettwin.session import Session
+
+SCENARIOS = scenario_folders()
+WARNING = 0x600000  # expert severity: PI_WARN; PI_ERROR is 0x800000
+TSHARK_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+                "-o", "tcp.check_checksum:TRUE"]
+
+
+def tshark_problems(pcap, judged: set[int]) -> list[str]:
+    """Expert warnings/errors and malformed marks on the judged frame numbers (1-based)."""
+    done = subprocess.run(["tshark", "-n", "-r", str(pcap), *TSHARK_PREFS, "-T", "fields",
+                           "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|",
+                           "-e", "frame.number", "-e", "_ws.expert.severity", "-e", "_ws.expert.message",
+                           "-e", "_ws.malformed"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("\t") for line in done.stdout.splitlines() if line.strip()]
+    assert len(rows) >= max(judged, default=0), f"tshark read fewer frames than written:\n{done.stdout}"
+    problems = []
+    for row in rows:
+        row += [""] * (4 - len(row))
+        number, severities, messages, malformed = int(row[0]), row[1], row[2], row[3]
+        if number not in judged:
+            continue
+        levels = [int(s, 0) for s in severities.split("|") if s]
+        if malformed or any(level >= WARNING for level in levels):
+            problems.append(f"frame {number}: severities {severities} {messages} {malformed}".strip())
+    verbose = subprocess.run(["tshark", "-n", "-r", str(pcap), *TSHARK_PREFS, "-V"],
+                             capture_output=True, text=True, timeout=120).stdout
+    for block in verbose.split("\nFrame ")[0:]:
+        head = block.split(":", 1)[0].replace("Frame ", "").strip()
+        if head.isdigit() and int(head) in judged and "Malformed" in block:
+            problems.append(f"frame {head}: tshark -V says Malformed")
+    return problems
+
+
+def write_exchange(path, sent: list, sent_ns: list[int], answers: list) -> set[int]:
+    """Merge the sent frames and the stack's answers by time (a cause before its
+    effect at equal times); returns the 1-based numbers of the stack's frames."""
+    tagged = [(t, 0, i, p) for i, (t, p) in enumerate(zip(sent_ns, sent))]
+    tagged += [(p.time_ns, 1, i, p) for i, p in enumerate(answers)]
+    tagged.sort(key=lambda x: x[:3])
+    frames = []
+    for t, _, _, p in tagged:
+        p = Ether(bytes(p))
+        p.time = t / 1e9
+        frames.append(p)
+    wrpcap(str(path), frames)
+    return {n for n, (_, who, _, _) in enumerate(tagged, 1) if who == 1}
+
+
+@pytest.mark.parametrize("folder", SCENARIOS, ids=[f.name for f in SCENARIOS])
+def test_scenario_frames_dissect_cleanly(stack, folder, tmp_path):
+    scen = scenario_folder.load(folder)
+    rep = conform.replay(stack, scen)
+    judged = write_exchange(tmp_path / "exchange.pcap", scen.sent, scen.sent_ns(), rep.wire)
+    assert len(judged) == len(rep.wire)
+    assert tshark_problems(tmp_path / "exchange.pcap", judged) == []
+
+
+def test_arp_and_ping_dissect_cleanly(stack, tmp_path):
+    session = Session(stack, kind="ring")
+    try:
+        tester, dut = "02:00:00:00:01:01", "02:00:00:00:01:02"
+        arp = Ether(src=tester, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=tester, psrc="198.51.100.1",
+                                                                pdst="198.51.100.2")
+        echo = Ether(src=tester, dst=dut) / IP(src="198.51.100.1", dst="198.51.100.2") / \
+            ICMP(id=0x77, seq=1) / (b"nettwin" * 8)
+        t_arp = stack.now()
+        arp_answers = session.inject(arp)
+        t_echo = stack.now()
+        echo_answers = session.inject(echo)
+    finally:
+        session.close()
+    answers = list(arp_answers) + list(echo_answers)
+    assert any(p.haslayer(ARP) and p[ARP].op == 2 for p in answers), answers
+    assert any(p.haslayer(ICMP) and p[ICMP].type == 0 for p in answers), answers
+    judged = write_exchange(tmp_path / "ping.pcap", [arp, echo], [t_arp, t_echo], answers)
+    assert tshark_problems(tmp_path / "ping.pcap", judged) == []
+
+
+def test_the_check_itself_catches_a_bad_frame(tmp_path):
+    """The tshark check has teeth: a truncated IPv4 frame, a bad checksum and a cut ARP are reported."""
+    good = Ether() / IP(src="198.51.100.2", dst="198.51.100.1") / ICMP(type=0)
+    bad_len = Ether(bytes(Ether() / IP(src="198.51.100.2", dst="198.51.100.1", len=200) / ICMP()))
+    bad_sum = Ether(bytes(Ether() / IP(src="198.51.100.2", dst="198.51.100.1", chksum=0x1234) / ICMP()))
+    short_arp = Ether(src="02:00:00:00:01:02", type=0x0806) / b"\x00\x01\x08\x00\x06"
+    wrpcap(str(tmp_path / "bad.pcap"), [good, bad_len, bad_sum, short_arp])
+    problems = tshark_problems(tmp_path / "bad.pcap", {1, 2, 3, 4})
+    assert [p.split(":")[0] for p in problems if "severities" in p] == ["frame 2", "frame 3", "frame 4"]
+    assert "frame 4: tshark -V says Malformed" in problems
+    assert tshark_problems(tmp_path / "bad.pcap", {1}) == []

@@ -1,0 +1,58 @@
+#include "core/engine.h"
+
+namespace nettwin {
+
+void Engine::do_softirq() {
+  while (pending_) {
+    for (unsigned nr = 0; nr < NR_SOFTIRQS; ++nr) {
+      if (!(pending_ & (1u << nr))) continue;
+      pending_ &= ~(1u << nr);
+      if (actions_[nr]) actions_[nr]();
+    }
+  }
+}
+
+Engine::TimerId Engine::add_timer(uint64_t expires, std::function<void()> fn) {
+  TimerId id = ++next_timer_;
+  timers_.emplace(std::make_pair(expires, id), std::move(fn));
+  timer_index_.emplace(id, expires);
+  return id;
+}
+
+bool Engine::del_timer(TimerId id) {
+  auto it = timer_index_.find(id);
+  if (it == timer_index_.end()) return false;
+  timers_.erase(std::make_pair(it->second, id));
+  timer_index_.erase(it);
+  return true;
+}
+
+bool Engine::run_next_timer(uint64_t limit) {
+  if (timers_.empty()) return false;
+  auto it = timers_.begin();
+  if (it->first.first > limit) return false;
+  if (it->first.first > now_) now_ = it->first.first;
+  auto fn = std::move(it->second);
+  timer_index_.erase(it->first.second);
+  timers_.erase(it);
+  fn();
+  do_softirq();
+  return true;
+}
+
+void Engine::run_until(uint64_t t_ns) {
+  do_softirq();
+  while (run_next_timer(t_ns)) {
+  }
+  if (t_ns > now_) now_ = t_ns;
+  do_softirq();
+}
+
+void Engine::run_until_idle(uint64_t horizon_ns) {
+  const uint64_t limit = now_ + horizon_ns;
+  do_softirq();
+  while (run_next_timer(limit)) {
+  }
+}
+
+}  // namespace nettwin

@@ -1,0 +1,53 @@
+// The engine: one thread, a virtual nanosecond clock, softirqs and timers.
+// Nothing happens between calls; time moves only through run_until/advance.
+// Softirqs run at the current virtual time, in Linux's order (NET_TX before
+// NET_RX), until none is pending; then the next timer's time comes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+namespace nettwin {
+
+enum Softirq : unsigned { NET_TX_SOFTIRQ = 0, NET_RX_SOFTIRQ = 1, NR_SOFTIRQS = 2 };
+
+class Engine {
+ public:
+  using TimerId = uint64_t;
+
+  uint64_t now() const { return now_; }
+  const uint64_t* clock() const { return &now_; }
+
+  void open_softirq(Softirq nr, std::function<void()> action) { actions_[nr] = std::move(action); }
+  void raise_softirq(Softirq nr) { pending_ |= 1u << nr; }
+  bool softirq_pending() const { return pending_ != 0; }
+  // __do_softirq, looped until nothing is pending.
+  void do_softirq();
+
+  // mod_timer-like: fn runs when the clock reaches expires (absolute ns).
+  TimerId add_timer(uint64_t expires, std::function<void()> fn);
+  bool del_timer(TimerId id);  // false: not pending
+  bool timer_pending(TimerId id) const { return timer_index_.count(id) != 0; }
+  size_t timers_pending() const { return timers_.size(); }
+
+  void run_until(uint64_t t_ns);
+  void advance(uint64_t ns) { run_until(now_ + ns); }
+  // Run softirqs and timers until nothing is pending, leaving timers further
+  // out than horizon_ns from now.
+  void run_until_idle(uint64_t horizon_ns);
+
+ private:
+  bool run_next_timer(uint64_t limit);
+
+  uint64_t now_ = 0;
+  unsigned pending_ = 0;
+  std::function<void()> actions_[NR_SOFTIRQS];
+  TimerId next_timer_ = 0;
+  std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;
+  std::unordered_map<TimerId, uint64_t> timer_index_;
+};
+
+}  // namespace nettwin

@@ -1,0 +1,77 @@
+#include "core/net.h"
+
+#include "core/dev.h"
+#include "ipv4/ipv4.h"
+#include "sched/sch_generic.h"
+#include "wire/headers.h"
+
+namespace nettwin {
+
+NetDevice::NetDevice(Net& n, const DeviceConfig& cfg)
+    : net(n), config(cfg), name(cfg.name), ifindex(cfg.ifindex), dev_addr(cfg.mac), mtu(cfg.mtu) {}
+
+NetDevice::~NetDevice() = default;
+
+Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_tbl(*this) {
+  engine.open_softirq(NET_TX_SOFTIRQ, [this] { net_tx_action(*this); });
+  engine.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(*this); });
+  softnet.backlog.poll = process_backlog;
+  softnet.backlog.weight = sysctl.dev_rx_weight();
+  softnet.backlog.owner = this;
+  arp_tbl.reachable_time_ns = uint64_t(sysctl.base_reachable_time_ms) * 1000000ull / 2 +
+                              rng.next() % (uint64_t(sysctl.base_reachable_time_ms) * 1000000ull);
+  // inet_init / arp_init: the handlers in ptype_base.
+  ip_packet_type_.type = wire::ETH_P_IP;
+  ip_packet_type_.func = ip_rcv;
+  arp_packet_type_.type = wire::ETH_P_ARP;
+  arp_packet_type_.func = arp_rcv;
+  dev_add_pack(&ip_packet_type_);
+  dev_add_pack(&arp_packet_type_);
+}
+
+static void free_queue(SkbQueue& q) {
+  while (SkBuff* skb = q.pop_front()) __kfree_skb(skb);
+}
+
+Net::~Net() {
+  // Quietly give back whatever is still in flight, then the devices.
+  free_queue(softnet.input_pkt_queue);
+  free_queue(softnet.process_queue);
+  free_queue(softnet.completion_queue);
+  for (auto& d : devices) {
+    if (d->qdisc) {
+      free_queue(d->qdisc->gso_skb);
+      while (SkBuff* skb = d->qdisc->dequeue()) __kfree_skb(skb);
+    }
+  }
+  for (auto& [key, n] : arp_tbl.entries) free_queue(n->arp_queue);
+  devices.clear();
+}
+
+NetDevice* Net::dev_get_by_name(const std::string& name) const {
+  for (const auto& d : devices)
+    if (d->name == name) return d.get();
+  return nullptr;
+}
+
+NetDevice* Net::dev_get_by_index(int ifindex) const {
+  for (const auto& d : devices)
+    if (d->ifindex == ifindex) return d.get();
+  return nullptr;
+}
+
+void Net::dev_add_pack(PacketType* pt) {
+  if (pt->type == 0) ptype_all.push_back(pt); else ptype_base.push_back(pt);
+}
+
+void Net::dev_remove_pack(PacketType* pt) {
+  auto& v = pt->type == 0 ? ptype_all : ptype_base;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (*it == pt) {
+      v.erase(it);
+      return;
+    }
+  }
+}
+
+}  // namespace nettwin

@@ -1,0 +1,66 @@
+// class Net: struct net and everything hanging off it - the engine and clock,
+// the tracer, the skb pool, sysctls, MIBs, softnet_data, devices, protocol
+// handlers, the FIB, the ARP table and the wire. One Net is one stack.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/engine.h"
+#include "core/neighbour.h"
+#include "core/netdevice.h"
+#include "core/rng.h"
+#include "core/skb_pool.h"
+#include "core/snmp.h"
+#include "core/sysctl.h"
+#include "core/trace.h"
+#include "core/wire_queue.h"
+#include "ipv4/fib.h"
+
+namespace nettwin {
+
+// struct inet_peer: what ICMP rate limiting remembers per destination.
+struct InetPeer {
+  uint64_t rate_tokens = 0;
+  uint64_t rate_last = 0;
+  bool seen = false;
+};
+
+class Net {
+ public:
+  explicit Net(uint64_t seed);
+  ~Net();
+  Net(const Net&) = delete;
+  Net& operator=(const Net&) = delete;
+
+  Engine engine;
+  Tracer tracer;
+  SkbPool pool;
+  Rng rng;
+  Sysctls sysctl;
+  NetMib mib;
+  SoftnetData softnet;
+  std::vector<std::unique_ptr<NetDevice>> devices;
+  std::vector<PacketType*> ptype_all;   // taps: see every frame
+  std::vector<PacketType*> ptype_base;  // protocol handlers by type
+  FibTable fib;                         // main, with the local table merged in
+  NeighTable arp_tbl;
+  WireQueue wire;
+  std::unordered_map<wire::Ipv4Addr, InetPeer> inet_peers;
+
+  NetDevice* dev_get_by_name(const std::string& name) const;
+  NetDevice* dev_get_by_index(int ifindex) const;
+  void dev_add_pack(PacketType* pt);
+  void dev_remove_pack(PacketType* pt);
+
+ private:
+  PacketType ip_packet_type_;
+  PacketType arp_packet_type_;
+};
+
+inline Net& dev_net(const NetDevice* dev) { return dev->net; }
+
+}  // namespace nettwin

@@ -1,0 +1,114 @@
+#include "core/skbuff.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/netdevice.h"
+#include "core/skb_pool.h"
+#include "core/trace_events.h"
+
+namespace nettwin {
+
+std::string skb_describe(const SkBuff* skb) {
+  return "len:" + std::to_string(skb->len) + " data:" + std::to_string(skb->data - skb->head) +
+         " tail:" + std::to_string(skb->tail) + " end:" + std::to_string(skb->end) +
+         " dev:" + (skb->dev ? skb->dev->name : std::string("<NULL>"));
+}
+
+void skb_over_panic(const SkBuff* skb, unsigned int sz, const char* op) {
+  throw SkbPanic(std::string("skb_over_panic: text:") + op + " put:" + std::to_string(sz) + " " +
+                 skb_describe(skb));
+}
+
+void skb_under_panic(const SkBuff* skb, unsigned int sz, const char* op) {
+  throw SkbPanic(std::string("skb_under_panic: text:") + op + " push:" + std::to_string(sz) + " " +
+                 skb_describe(skb));
+}
+
+// Everything but the links, identity and reference counts (__copy_skb_header).
+static void copy_skb_header(SkBuff* n, const SkBuff* old) {
+  n->tstamp = old->tstamp;
+  n->dev = old->dev;
+  n->dst = old->dst;
+  std::memcpy(n->cb, old->cb, sizeof n->cb);
+  n->len = old->len;
+  n->data_len = old->data_len;
+  n->mac_len = old->mac_len;
+  n->queue_mapping = old->queue_mapping;
+  n->pkt_type = old->pkt_type;
+  n->ip_summed = old->ip_summed;
+  n->priority = old->priority;
+  n->mark = old->mark;
+  n->skb_iif = old->skb_iif;
+  n->protocol = old->protocol;
+  n->transport_header = old->transport_header;
+  n->network_header = old->network_header;
+  n->mac_header = old->mac_header;
+  n->tail = old->tail;
+  n->end = old->end;
+}
+
+SkBuff* skb_clone(SkBuff* skb) {
+  SkBuff* n = skb->pool->alloc_head();
+  n->id = skb->pool->next_id();
+  copy_skb_header(n, skb);
+  n->buf = skb->buf;
+  n->head = skb->head;
+  n->data = skb->data;
+  n->truesize = skb->truesize;
+  n->cloned = true;
+  skb->cloned = true;
+  ++skb_shinfo(skb)->dataref;
+  return n;
+}
+
+SkBuff* skb_copy(const SkBuff* skb) {
+  SkbPool* pool = skb->pool;
+  SkbDataBuf* buf = pool->alloc_data(skb->end);
+  SkBuff* n = pool->alloc_head();
+  n->id = pool->next_id();
+  copy_skb_header(n, skb);
+  n->buf = buf;
+  n->head = buf->bytes;
+  n->data = n->head + (skb->data - skb->head);
+  n->truesize = buf->size + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;
+  std::memcpy(n->head, skb->head, skb->end);  // headroom and all, like skb_copy
+  buf->shinfo.gso_size = skb_shinfo(skb)->gso_size;
+  buf->shinfo.gso_segs = skb_shinfo(skb)->gso_segs;
+  buf->shinfo.gso_type = skb_shinfo(skb)->gso_type;
+  return n;
+}
+
+// skb_release_data + kfree_skbmem.
+static void skb_release_all(SkBuff* skb) {
+  SkbPool* pool = skb->pool;
+  SkbDataBuf* buf = skb->buf;
+  if (buf && --buf->shinfo.dataref == 0) pool->free_data(buf);
+  pool->free_head(skb);
+}
+
+// skb_unref: true when the caller held the last reference.
+static bool skb_unref(SkBuff* skb) {
+  if (skb->users == 1) return true;
+  --skb->users;
+  return false;
+}
+
+void kfree_skb(SkBuff* skb, SkbDropReason reason, const char* location) {
+  if (!skb || !skb_unref(skb)) return;
+  trace_kfree_skb(skb->pool->tracer(), skb, location, reason);
+  skb_release_all(skb);
+}
+
+void consume_skb(SkBuff* skb, const char* location) {
+  if (!skb || !skb_unref(skb)) return;
+  trace_consume_skb(skb->pool->tracer(), skb, location);
+  skb_release_all(skb);
+}
+
+void __kfree_skb(SkBuff* skb) {
+  if (!skb || !skb_unref(skb)) return;
+  skb_release_all(skb);
+}
+
+}  // namespace nettwin

@@ -1,0 +1,38 @@
+#include "core/snmp.h"
+
+namespace nettwin {
+
+void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  const IpMib& m = ip;
+  const std::pair<const char*, uint64_t> ip_rows[] = {
+      {"Ip.InReceives", m.InReceives},       {"Ip.InHdrErrors", m.InHdrErrors},
+      {"Ip.InAddrErrors", m.InAddrErrors},   {"Ip.ForwDatagrams", m.ForwDatagrams},
+      {"Ip.InUnknownProtos", m.InUnknownProtos}, {"Ip.InDiscards", m.InDiscards},
+      {"Ip.InDelivers", m.InDelivers},       {"Ip.OutRequests", m.OutRequests},
+      {"Ip.OutDiscards", m.OutDiscards},     {"Ip.OutNoRoutes", m.OutNoRoutes},
+      {"Ip.OutTransmits", m.OutTransmits},   {"IpExt.InTruncatedPkts", m.InTruncatedPkts},
+      {"IpExt.InCsumErrors", m.InCsumErrors}, {"IpExt.InOctets", m.InOctets},
+      {"IpExt.OutOctets", m.OutOctets},      {"IpExt.InBcastPkts", m.InBcastPkts},
+      {"IpExt.InNoECTPkts", m.InNoECTPkts},  {"IpExt.InECT1Pkts", m.InECT1Pkts},
+      {"IpExt.InECT0Pkts", m.InECT0Pkts},    {"IpExt.InCEPkts", m.InCEPkts},
+  };
+  for (const auto& [name, v] : ip_rows) out.emplace_back(name, v);
+  // The Icmp line's named columns (/proc/net/snmp order), then IcmpMsg per type.
+  static const std::pair<const char*, int> kTypes[] = {
+      {"DestUnreachs", 3}, {"TimeExcds", 11},  {"ParmProbs", 12},  {"SrcQuenchs", 4},
+      {"Redirects", 5},    {"Echos", 8},       {"EchoReps", 0},    {"Timestamps", 13},
+      {"TimestampReps", 14}, {"AddrMasks", 17}, {"AddrMaskReps", 18}};
+  out.emplace_back("Icmp.InMsgs", icmp.InMsgs);
+  out.emplace_back("Icmp.InErrors", icmp.InErrors);
+  out.emplace_back("Icmp.InCsumErrors", icmp.InCsumErrors);
+  for (const auto& [name, t] : kTypes) out.emplace_back(std::string("Icmp.In") + name, icmp.InType[t]);
+  out.emplace_back("Icmp.OutMsgs", icmp.OutMsgs);
+  out.emplace_back("Icmp.OutErrors", icmp.OutErrors);
+  for (const auto& [name, t] : kTypes) out.emplace_back(std::string("Icmp.Out") + name, icmp.OutType[t]);
+  for (int t = 0; t < 256; ++t)
+    if (icmp.InType[t]) out.emplace_back("IcmpMsg.InType" + std::to_string(t), icmp.InType[t]);
+  for (int t = 0; t < 256; ++t)
+    if (icmp.OutType[t]) out.emplace_back("IcmpMsg.OutType" + std::to_string(t), icmp.OutType[t]);
+}
+
+}  // namespace nettwin

@@ -1,0 +1,74 @@
+#include "core/sysctl.h"
+
+#include <charconv>
+
+namespace nettwin {
+
+const std::vector<Sysctls::Entry>& Sysctls::table() {
+  static const std::vector<Entry> t = {
+      {"net.core.netdev_budget", &Sysctls::netdev_budget, 0, INT32_MAX},
+      {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
+      {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},
+      {"net.core.dev_weight_rx_bias", &Sysctls::dev_weight_rx_bias, 1, INT32_MAX},
+      {"net.core.dev_weight_tx_bias", &Sysctls::dev_weight_tx_bias, 1, INT32_MAX},
+      {"net.core.netdev_max_backlog", &Sysctls::netdev_max_backlog, 0, INT32_MAX},
+      {"net.ipv4.ip_default_ttl", &Sysctls::ip_default_ttl, 1, 255},
+      {"net.ipv4.ip_forward", &Sysctls::ip_forward, 0, 0},  // forwarding is not built yet: 0 only
+      {"net.ipv4.ip_no_pmtu_disc", &Sysctls::ip_no_pmtu_disc, 0, 3},
+      {"net.ipv4.icmp_echo_ignore_all", &Sysctls::icmp_echo_ignore_all, 0, 1},
+      {"net.ipv4.icmp_echo_ignore_broadcasts", &Sysctls::icmp_echo_ignore_broadcasts, 0, 1},
+      {"net.ipv4.icmp_ratelimit", &Sysctls::icmp_ratelimit, 0, INT32_MAX},
+      {"net.ipv4.icmp_ratemask", &Sysctls::icmp_ratemask, 0, INT32_MAX},
+      {"net.ipv4.icmp_msgs_per_sec", &Sysctls::icmp_msgs_per_sec, 0, INT32_MAX},
+      {"net.ipv4.icmp_msgs_burst", &Sysctls::icmp_msgs_burst, 0, INT32_MAX},
+      {"net.ipv4.icmp_errors_use_inbound_ifaddr", &Sysctls::icmp_errors_use_inbound_ifaddr, 0, 1},
+      {"net.ipv4.conf.all.rp_filter", &Sysctls::rp_filter, 0, 2},
+      {"net.ipv4.conf.all.arp_ignore", &Sysctls::arp_ignore, 0, 8},
+      {"net.ipv4.conf.all.arp_announce", &Sysctls::arp_announce, 0, 2},
+      {"net.ipv4.conf.all.arp_accept", &Sysctls::arp_accept, 0, 2},
+      {"net.ipv4.conf.all.accept_local", &Sysctls::accept_local, 0, 1},
+      {"net.ipv4.conf.all.drop_gratuitous_arp", &Sysctls::drop_gratuitous_arp, 0, 1},
+      {"net.ipv4.conf.all.route_localnet", &Sysctls::route_localnet, 0, 1},
+      {"net.ipv4.neigh.default.base_reachable_time_ms", &Sysctls::base_reachable_time_ms, 1, INT32_MAX},
+      {"net.ipv4.neigh.default.retrans_time_ms", &Sysctls::retrans_time_ms, 1, INT32_MAX},
+      {"net.ipv4.neigh.default.delay_first_probe_time", &Sysctls::delay_first_probe_time, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.gc_stale_time", &Sysctls::gc_stale_time, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.ucast_solicit", &Sysctls::ucast_solicit, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.mcast_solicit", &Sysctls::mcast_solicit, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.app_solicit", &Sysctls::app_solicit, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.mcast_resolicit", &Sysctls::mcast_resolicit, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.unres_qlen_bytes", &Sysctls::unres_qlen_bytes, 0, INT32_MAX},
+      {"net.ipv4.neigh.default.locktime", &Sysctls::locktime, 0, INT32_MAX},
+  };
+  return t;
+}
+
+Status Sysctls::set(const std::string& name, const std::string& value) {
+  for (const auto& e : table()) {
+    if (name != e.name) continue;
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || ptr != value.data() + value.size() || value.empty())
+      return Error{"sysctl " + name + ": '" + value + "' is not an integer"};
+    if (v < e.min || v > e.max)
+      return Error{"sysctl " + name + ": " + value + " is outside [" + std::to_string(e.min) + ", " +
+                   std::to_string(e.max) + "]"};
+    this->*e.field = v;
+    return std::nullopt;
+  }
+  return Error{"unknown sysctl '" + name + "'"};
+}
+
+std::optional<std::string> Sysctls::get(const std::string& name) const {
+  for (const auto& e : table())
+    if (name == e.name) return std::to_string(this->*e.field);
+  return std::nullopt;
+}
+
+std::vector<std::string> Sysctls::names() const {
+  std::vector<std::string> out;
+  for (const auto& e : table()) out.emplace_back(e.name);
+  return out;
+}
+
+}  // namespace nettwin

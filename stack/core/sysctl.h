@@ -1,0 +1,72 @@
+// The knobs that exist so far, under their Linux names, with Linux 6.18
+// defaults (shared/reference/linux-6.18/sysctl-defaults.txt). The stack reads
+// the fields directly; set/get go through the name table.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stack.h"
+
+namespace nettwin {
+
+struct Sysctls {
+  // net.core
+  int64_t netdev_budget = 300;
+  int64_t netdev_budget_usecs = 2000;
+  int64_t dev_weight = 64;
+  int64_t dev_weight_rx_bias = 1;
+  int64_t dev_weight_tx_bias = 1;
+  int64_t netdev_max_backlog = 1000;
+  // net.ipv4
+  int64_t ip_default_ttl = 64;
+  int64_t ip_forward = 0;
+  int64_t ip_no_pmtu_disc = 0;
+  int64_t icmp_echo_ignore_all = 0;
+  int64_t icmp_echo_ignore_broadcasts = 1;
+  int64_t icmp_ratelimit = 1000;
+  int64_t icmp_ratemask = 6168;
+  int64_t icmp_msgs_per_sec = 1000;
+  int64_t icmp_msgs_burst = 50;
+  int64_t icmp_errors_use_inbound_ifaddr = 0;
+  // net.ipv4.conf.all
+  int64_t rp_filter = 0;
+  int64_t arp_ignore = 0;
+  int64_t arp_announce = 0;
+  int64_t arp_accept = 0;
+  int64_t accept_local = 0;
+  int64_t drop_gratuitous_arp = 0;
+  int64_t route_localnet = 0;
+  // net.ipv4.neigh.default
+  int64_t base_reachable_time_ms = 30000;
+  int64_t retrans_time_ms = 1000;
+  int64_t delay_first_probe_time = 5;  // seconds
+  int64_t gc_stale_time = 60;          // seconds
+  int64_t ucast_solicit = 3;
+  int64_t mcast_solicit = 3;
+  int64_t app_solicit = 0;
+  int64_t mcast_resolicit = 0;
+  int64_t unres_qlen_bytes = 212992;
+  int64_t locktime = 100;  // USER_HZ (1/100 s), as /proc shows it
+
+  Status set(const std::string& name, const std::string& value);
+  std::optional<std::string> get(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+  // dev_weight * bias, as proc_do_dev_weight keeps them.
+  int dev_rx_weight() const { return int(dev_weight * dev_weight_rx_bias); }
+  int dev_tx_weight() const { return int(dev_weight * dev_weight_tx_bias); }
+
+ private:
+  struct Entry {
+    const char* name;
+    int64_t Sysctls::*field;
+    int64_t min;
+    int64_t max;
+  };
+  static const std::vector<Entry>& table();
+};
+
+}  // namespace nettwin

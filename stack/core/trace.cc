@@ -1,0 +1,106 @@
+#include "core/trace.h"
+
+#include <algorithm>
+
+namespace nettwin {
+
+const char* tracepoint_name(Tp tp) {
+  switch (tp) {
+    case Tp::netif_rx: return "net:netif_rx";
+    case Tp::netif_receive_skb: return "net:netif_receive_skb";
+    case Tp::net_dev_queue: return "net:net_dev_queue";
+    case Tp::net_dev_start_xmit: return "net:net_dev_start_xmit";
+    case Tp::net_dev_xmit: return "net:net_dev_xmit";
+    case Tp::napi_poll: return "napi:napi_poll";
+    case Tp::kfree_skb: return "skb:kfree_skb";
+    case Tp::consume_skb: return "skb:consume_skb";
+    case Tp::qdisc_enqueue: return "qdisc:qdisc_enqueue";
+    case Tp::qdisc_dequeue: return "qdisc:qdisc_dequeue";
+    case Tp::neigh_create: return "neigh:neigh_create";
+    case Tp::neigh_update: return "neigh:neigh_update";
+    case Tp::fib_table_lookup: return "fib:fib_table_lookup";
+    case Tp::icmp_send: return "icmp:icmp_send";
+    case Tp::Count: break;
+  }
+  return "unknown:unknown";
+}
+
+bool Tracer::pattern_matches(const std::string& pattern, const std::string& name) {
+  if (pattern == "*") return true;
+  if (pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, ":*") == 0)
+    return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+  return pattern == name;
+}
+
+int Tracer::subscribe(const TraceFilter& filter, TraceCallback callback) {
+  auto owned = std::make_unique<Sub>();
+  Sub& sub = *owned;
+  sub.id = ++next_id_;
+  for (size_t i = 0; i < size_t(Tp::Count); ++i) {
+    const std::string name = tracepoint_name(Tp(i));
+    bool want = filter.events.empty();
+    for (const auto& p : filter.events) want = want || pattern_matches(p, name);
+    sub.tps[i] = want;
+  }
+  sub.checkpoints = filter.checkpoints;
+  sub.cb = std::move(callback);
+  sub.dead = false;
+  subs_.push_back(std::move(owned));
+  recompute();
+  return sub.id;
+}
+
+void Tracer::unsubscribe(int id) {
+  for (auto& s : subs_)
+    if (s->id == id) s->dead = true;
+  if (dispatch_depth_ == 0)
+    subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const std::unique_ptr<Sub>& s) { return s->dead; }), subs_.end());
+  recompute();
+}
+
+void Tracer::recompute() {
+  std::fill(std::begin(wanted_), std::end(wanted_), 0u);
+  checkpoint_subs_ = 0;
+  for (const auto& s : subs_) {
+    if (s->dead) continue;
+    for (size_t i = 0; i < size_t(Tp::Count); ++i) wanted_[i] += s->tps[i] ? 1 : 0;
+    checkpoint_subs_ += s->checkpoints ? 1 : 0;
+  }
+  on_ = checkpoint_subs_ != 0 || std::any_of(std::begin(wanted_), std::end(wanted_), [](unsigned n) { return n != 0; });
+}
+
+void Tracer::deliver(const TraceEvent& ev, bool checkpoint, Tp tp) {
+  ++dispatch_depth_;
+  // Index loop: a callback may subscribe (push_back) while we iterate; a Sub
+  // never moves and is erased only once no dispatch is running.
+  for (size_t i = 0; i < subs_.size(); ++i) {
+    Sub* s = subs_[i].get();
+    if (s->dead) continue;
+    if (checkpoint ? !s->checkpoints : !s->tps[size_t(tp)]) continue;
+    s->cb(ev);
+  }
+  if (--dispatch_depth_ == 0)
+    subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const std::unique_ptr<Sub>& s) { return s->dead; }), subs_.end());
+}
+
+void Tracer::emit(Tp tp, uint64_t skb, TraceFields&& fields) {
+  if (!wants(tp)) return;
+  TraceEvent ev;
+  ev.time_ns = *clock_ns_;
+  ev.name = tracepoint_name(tp);
+  ev.skb = skb;
+  ev.fields = std::move(fields);
+  deliver(ev, false, tp);
+}
+
+void Tracer::emit_checkpoint(const char* function, uint64_t skb, TraceFields&& fields) {
+  if (!wants_checkpoints()) return;
+  TraceEvent ev;
+  ev.time_ns = *clock_ns_;
+  ev.name = std::string("checkpoint:") + function;
+  ev.skb = skb;
+  ev.fields = std::move(fields);
+  deliver(ev, true, Tp::Count);
+}
+
+}  // namespace nettwin

@@ -1,0 +1,200 @@
+#include "core/trace_events.h"
+
+#include <string>
+
+#include "core/neighbour.h"
+#include "core/netdevice.h"
+#include "core/skbuff.h"
+#include "ipv4/fib.h"
+#include "sched/sch_generic.h"
+#include "wire/headers.h"
+
+namespace nettwin::tp {
+
+namespace {
+using std::to_string;
+const std::string kZeroMac = "00:00:00:00:00:00";
+std::string dev_name(const NetDevice* dev) { return dev ? dev->name : std::string("NULL"); }
+}  // namespace
+
+void netif_rx(Tracer& t, const SkBuff* skb) {
+  if (!t.wants(Tp::netif_rx)) return;
+  t.emit(Tp::netif_rx, skb->id, {{"len", to_string(skb->len)}, {"name", dev_name(skb->dev)}});
+}
+
+void netif_receive_skb(Tracer& t, const SkBuff* skb) {
+  if (!t.wants(Tp::netif_receive_skb)) return;
+  t.emit(Tp::netif_receive_skb, skb->id, {{"len", to_string(skb->len)}, {"name", dev_name(skb->dev)}});
+}
+
+void net_dev_queue(Tracer& t, const SkBuff* skb) {
+  if (!t.wants(Tp::net_dev_queue)) return;
+  t.emit(Tp::net_dev_queue, skb->id, {{"len", to_string(skb->len)}, {"name", dev_name(skb->dev)}});
+}
+
+void net_dev_start_xmit(Tracer& t, const SkBuff* skb, const NetDevice* dev) {
+  if (!t.wants(Tp::net_dev_start_xmit)) return;
+  const SkbSharedInfo* sh = skb_shinfo(skb);
+  const bool tvalid = skb_transport_header_was_set(skb);
+  t.emit(Tp::net_dev_start_xmit, skb->id,
+         {{"name", dev_name(dev)},
+          {"queue_mapping", to_string(skb->queue_mapping)},
+          {"vlan_tagged", "0"},
+          {"vlan_proto", "0"},
+          {"vlan_tci", "0"},
+          {"protocol", to_string(skb->protocol)},
+          {"ip_summed", to_string(skb->ip_summed)},
+          {"len", to_string(skb->len)},
+          {"data_len", to_string(skb->data_len)},
+          {"network_offset", to_string(skb_network_offset(skb))},
+          {"transport_offset_valid", tvalid ? "1" : "0"},
+          {"transport_offset", to_string(tvalid ? skb_transport_offset(skb) : 0)},
+          {"tx_flags", to_string(sh->tx_flags)},
+          {"gso_size", to_string(sh->gso_size)},
+          {"gso_segs", to_string(sh->gso_segs)},
+          {"gso_type", to_string(sh->gso_type)}});
+}
+
+void net_dev_xmit(Tracer& t, uint64_t skb_id, int rc, const NetDevice* dev, unsigned len) {
+  if (!t.wants(Tp::net_dev_xmit)) return;
+  t.emit(Tp::net_dev_xmit, skb_id, {{"len", to_string(len)}, {"rc", to_string(rc)}, {"name", dev_name(dev)}});
+}
+
+void napi_poll(Tracer& t, const NapiStruct* napi, int work, int budget) {
+  if (!t.wants(Tp::napi_poll)) return;
+  t.emit(Tp::napi_poll, 0,
+         {{"dev_name", napi->dev ? napi->dev->name : std::string("(no_device)")},
+          {"work", to_string(work)},
+          {"budget", to_string(budget)}});
+}
+
+void kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason) {
+  if (!t.wants(Tp::kfree_skb)) return;
+  t.emit(Tp::kfree_skb, skb->id,
+         {{"location", location},
+          {"rx_sk", "0"},
+          {"protocol", to_string(skb->protocol)},
+          {"reason", drop_reason_name(reason)}});
+}
+
+void consume_skb(Tracer& t, const SkBuff* skb, const char* location) {
+  if (!t.wants(Tp::consume_skb)) return;
+  t.emit(Tp::consume_skb, skb->id, {{"location", location}});
+}
+
+void qdisc_enqueue(Tracer& t, const Qdisc* q, const SkBuff* skb) {
+  if (!t.wants(Tp::qdisc_enqueue)) return;
+  t.emit(Tp::qdisc_enqueue, skb->id,
+         {{"ifindex", to_string(q->dev->ifindex)}, {"handle", to_string(q->handle)}, {"parent", to_string(q->parent)}});
+}
+
+void qdisc_dequeue(Tracer& t, const Qdisc* q, int packets, const SkBuff* skb) {
+  if (!t.wants(Tp::qdisc_dequeue)) return;
+  t.emit(Tp::qdisc_dequeue, skb ? skb->id : 0,
+         {{"packets", to_string(packets)},
+          {"ifindex", to_string(q->dev->ifindex)},
+          {"handle", to_string(q->handle)},
+          {"parent", to_string(q->parent)},
+          {"txq_state", q->dev->xoff ? "1" : "0"}});
+}
+
+void neigh_create(Tracer& t, const NeighTable& tbl, const NetDevice* dev, wire::Ipv4Addr key, const NeighbourEntry* n,
+                  bool gc_exempt) {
+  if (!t.wants(Tp::neigh_create)) return;
+  t.emit(Tp::neigh_create, 0,
+         {{"family", to_string(tbl.family)},
+          {"dev", dev_name(dev)},
+          {"entries", to_string(tbl.gc_entries)},
+          {"created", n ? "1" : "0"},
+          {"gc_exempt", gc_exempt ? "1" : "0"},
+          {"primary_key4", wire::format_ipv4(key)},
+          {"primary_key6", "::"}});
+}
+
+void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
+                  uint32_t pid) {
+  if (!t.wants(Tp::neigh_update)) return;
+  t.emit(Tp::neigh_update, 0,
+         {{"family", to_string(n->tbl->family)},
+          {"dev", dev_name(n->dev)},
+          {"lladdr", wire::format_mac(n->ha)},
+          {"lladdr_len", to_string(n->dev ? n->dev->addr_len : 32)},
+          {"flags", to_string(n->flags)},
+          {"nud_state", neigh_state_name(n->nud_state)},
+          {"type", to_string(n->type)},
+          {"dead", to_string(n->dead)},
+          {"refcnt", to_string(n->refcnt)},
+          {"primary_key4", wire::format_ipv4(n->primary_key)},
+          {"primary_key6", "::ffff:" + wire::format_ipv4(n->primary_key)},  // ipv6_addr_set_v4mapped
+          {"new_lladdr", lladdr ? wire::format_mac(*lladdr) : kZeroMac},
+          {"new_state", neigh_state_name(new_state)},
+          {"update_flags", to_string(flags)},
+          {"pid", to_string(pid)}});
+}
+
+void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err) {
+  if (!t.wants(Tp::fib_table_lookup)) return;
+  const bool ports = flp.proto == wire::IPPROTO_TCP || flp.proto == wire::IPPROTO_UDP;
+  t.emit(Tp::fib_table_lookup, 0,
+         {{"tb_id", to_string(tb_id)},
+          {"err", to_string(err)},
+          {"oif", to_string(flp.oif)},
+          {"iif", to_string(flp.iif)},
+          {"proto", to_string(flp.proto)},
+          {"tos", to_string(flp.tos)},
+          {"scope", to_string(flp.scope)},
+          {"flags", to_string(flp.flags)},
+          {"src", wire::format_ipv4(flp.saddr)},
+          {"dst", wire::format_ipv4(flp.daddr)},
+          {"gw4", wire::format_ipv4(nh ? nh->gw : 0)},
+          {"gw6", "::"},
+          {"sport", to_string(ports ? flp.sport : 0)},
+          {"dport", to_string(ports ? flp.dport : 0)},
+          {"name", nh && nh->dev ? nh->dev->name : std::string("-")}});
+}
+
+void icmp_send(Tracer& t, const SkBuff* skb, int type, int code) {
+  if (!t.wants(Tp::icmp_send)) return;
+  const uint8_t* nh = skb_network_header(skb);
+  const uint8_t* tail = skb_tail_pointer(skb);
+  wire::Ipv4Addr saddr = 0, daddr = 0;
+  uint16_t sport = 0, dport = 0, ulen = 0;
+  if (nh + wire::IPV4_MIN_HLEN <= tail) {
+    saddr = wire::load_be32(nh + 12);
+    daddr = wire::load_be32(nh + 16);
+    const uint8_t* uh = skb_transport_header(skb);
+    if (nh[9] == wire::IPPROTO_UDP && skb_transport_header_was_set(skb) && uh + 8 <= tail) {
+      sport = wire::load_be16(uh);
+      dport = wire::load_be16(uh + 2);
+      ulen = wire::load_be16(uh + 4);
+    }
+  }
+  t.emit(Tp::icmp_send, skb->id,
+         {{"type", to_string(type)},
+          {"code", to_string(code)},
+          {"saddr", wire::format_ipv4(saddr)},
+          {"daddr", wire::format_ipv4(daddr)},
+          {"sport", to_string(sport)},
+          {"dport", to_string(dport)},
+          {"ulen", to_string(ulen)}});
+}
+
+void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict) {
+  if (!t.wants_checkpoints()) return;
+  TraceFields f = {{"len", to_string(skb->len)},
+                   {"data_len", to_string(skb->data_len)},
+                   {"head", "0"},
+                   {"data", to_string(skb->data - skb->head)},
+                   {"tail", to_string(skb->tail)},
+                   {"end", to_string(skb->end)},
+                   {"users", to_string(skb->users)},
+                   {"dataref", to_string(skb_shinfo(skb)->dataref)},
+                   {"cloned", skb->cloned ? "1" : "0"},
+                   {"protocol", to_string(skb->protocol)},
+                   {"pkt_type", to_string(skb->pkt_type)},
+                   {"dev", skb->dev ? skb->dev->name : std::string()}};
+  if (verdict) f.emplace_back("verdict", verdict);
+  t.emit_checkpoint(function, skb->id, std::move(f));
+}
+
+}  // namespace nettwin::tp

@@ -1,0 +1,82 @@
+// The tracepoints (include/trace/events/{net,napi,skb,qdisc,neigh,fib,icmp}.h)
+// and the layer checkpoints. Each inline wrapper is the one predictable branch
+// a point costs while nobody listens; the out-of-line part builds the fields
+// under their tracefs names, values in the canonical text of traces/README.md.
+#pragma once
+
+#include <cstdint>
+
+#include "core/drop_reason.h"
+#include "core/trace.h"
+#include "wire/bytes.h"
+
+namespace nettwin {
+
+struct SkBuff;
+struct NetDevice;
+struct NapiStruct;
+struct Qdisc;
+struct NeighbourEntry;
+struct NeighTable;
+struct Flowi4;
+struct FibRoute;
+
+namespace tp {
+void netif_rx(Tracer& t, const SkBuff* skb);
+void netif_receive_skb(Tracer& t, const SkBuff* skb);
+void net_dev_queue(Tracer& t, const SkBuff* skb);
+void net_dev_start_xmit(Tracer& t, const SkBuff* skb, const NetDevice* dev);
+void net_dev_xmit(Tracer& t, uint64_t skb_id, int rc, const NetDevice* dev, unsigned len);
+void napi_poll(Tracer& t, const NapiStruct* napi, int work, int budget);
+void kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason);
+void consume_skb(Tracer& t, const SkBuff* skb, const char* location);
+void qdisc_enqueue(Tracer& t, const Qdisc* q, const SkBuff* skb);
+void qdisc_dequeue(Tracer& t, const Qdisc* q, int packets, const SkBuff* skb);
+void neigh_create(Tracer& t, const NeighTable& tbl, const NetDevice* dev, wire::Ipv4Addr key, const NeighbourEntry* n,
+                  bool gc_exempt);
+void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
+                  uint32_t pid);
+void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err);
+void icmp_send(Tracer& t, const SkBuff* skb, int type, int code);
+void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
+}  // namespace tp
+
+#define NT_TRACE_WRAP(name, params, args) \
+  inline void trace_##name params {        \
+    if (t.on()) [[unlikely]]               \
+      tp::name args;                       \
+  }
+
+NT_TRACE_WRAP(netif_rx, (Tracer& t, const SkBuff* skb), (t, skb))
+NT_TRACE_WRAP(netif_receive_skb, (Tracer& t, const SkBuff* skb), (t, skb))
+NT_TRACE_WRAP(net_dev_queue, (Tracer& t, const SkBuff* skb), (t, skb))
+NT_TRACE_WRAP(net_dev_start_xmit, (Tracer& t, const SkBuff* skb, const NetDevice* dev), (t, skb, dev))
+NT_TRACE_WRAP(net_dev_xmit, (Tracer& t, uint64_t skb_id, int rc, const NetDevice* dev, unsigned len),
+              (t, skb_id, rc, dev, len))
+NT_TRACE_WRAP(napi_poll, (Tracer& t, const NapiStruct* napi, int work, int budget), (t, napi, work, budget))
+NT_TRACE_WRAP(kfree_skb, (Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason),
+              (t, skb, location, reason))
+NT_TRACE_WRAP(consume_skb, (Tracer& t, const SkBuff* skb, const char* location), (t, skb, location))
+NT_TRACE_WRAP(qdisc_enqueue, (Tracer& t, const Qdisc* q, const SkBuff* skb), (t, q, skb))
+NT_TRACE_WRAP(qdisc_dequeue, (Tracer& t, const Qdisc* q, int packets, const SkBuff* skb), (t, q, packets, skb))
+NT_TRACE_WRAP(neigh_create,
+              (Tracer& t, const NeighTable& tbl, const NetDevice* dev, wire::Ipv4Addr key, const NeighbourEntry* n,
+               bool gc_exempt),
+              (t, tbl, dev, key, n, gc_exempt))
+NT_TRACE_WRAP(neigh_update,
+              (Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
+               uint32_t pid),
+              (t, n, lladdr, new_state, flags, pid))
+NT_TRACE_WRAP(fib_table_lookup, (Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err),
+              (t, tb_id, flp, nh, err))
+NT_TRACE_WRAP(icmp_send, (Tracer& t, const SkBuff* skb, int type, int code), (t, skb, type, code))
+#undef NT_TRACE_WRAP
+
+// A checkpoint at a layer function: the skb's state, and a verdict where the
+// function reaches one ("drop", "deliver", ...).
+inline void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict = nullptr) {
+  if (t.on()) [[unlikely]]
+    tp::checkpoint(t, function, skb, verdict);
+}
+
+}  // namespace nettwin

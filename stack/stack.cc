@@ -1,0 +1,237 @@
+// The facade: stack.h's API over class Net. Every argument is checked here,
+// so that the layers below only ever see valid devices, addresses and frames.
+#include "stack.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/dev.h"
+#include "core/net.h"
+#include "drivers/ring_nic.h"
+#include "drivers/veth.h"
+#include "ipv4/fib.h"
+#include "sched/sch_generic.h"
+#include "wire/headers.h"
+
+namespace nettwin {
+
+namespace {
+
+constexpr uint64_t kIdleHorizonNs = 3600ull * 1000000000ull;  // run_until_idle leaves timers past 1 h
+
+std::string check_name(const std::string& name) {
+  if (name.empty()) return "device name is empty";
+  if (name.size() > 15) return "device name '" + name + "' is longer than 15 characters (IFNAMSIZ)";
+  for (char c : name)
+    if (c == '/' || c == ':' || c <= ' ' || c > '~') return "device name '" + name + "' has a character Linux refuses";
+  return {};
+}
+
+void refresh_weights(Net& net) {
+  net.softnet.backlog.weight = net.sysctl.dev_rx_weight();
+  for (auto& d : net.devices)
+    if (auto* nic = dynamic_cast<RingNic*>(d.get())) nic->napi().weight = net.sysctl.dev_rx_weight();
+}
+
+}  // namespace
+
+Stack::Stack(uint64_t seed) : net_(std::make_unique<Net>(seed)) {}
+Stack::~Stack() = default;
+
+Status Stack::create_device(const DeviceConfig& in) {
+  Net& net = *net_;
+  DeviceConfig config = in;
+  if (auto why = check_name(config.name); !why.empty()) return Error{why};
+  if (net.dev_get_by_name(config.name)) return Error{"device '" + config.name + "' already exists"};
+  if (config.ifindex < 0) return Error{"ifindex " + std::to_string(config.ifindex) + " is negative"};
+  if (config.ifindex == 0) {
+    int max = 0;
+    for (const auto& d : net.devices) max = std::max(max, d->ifindex);
+    config.ifindex = max + 1;
+  } else if (net.dev_get_by_index(config.ifindex)) {
+    return Error{"ifindex " + std::to_string(config.ifindex) + " is already used by '" +
+                 net.dev_get_by_index(config.ifindex)->name + "'"};
+  }
+  if (config.mtu < 68 || config.mtu > 65535)
+    return Error{"mtu " + std::to_string(config.mtu) + " is outside [68, 65535]"};
+  if (config.kind != DeviceKind::Loopback) {
+    if (wire::is_multicast_ether_addr(config.mac)) return Error{"mac " + wire::format_mac(config.mac) + " is not unicast"};
+    if (config.mac == wire::MacAddr{}) return Error{"mac 00:00:00:00:00:00 is not a valid device address"};
+  }
+  if (config.kind == DeviceKind::Ring) {
+    if (config.rx_ring_size < 1 || config.rx_ring_size > 4096)
+      return Error{"rx_ring_size " + std::to_string(config.rx_ring_size) + " is outside [1, 4096]"};
+    if (config.tx_ring_size < 1 || config.tx_ring_size > 4096)
+      return Error{"tx_ring_size " + std::to_string(config.tx_ring_size) + " is outside [1, 4096]"};
+  }
+  std::unique_ptr<NetDevice> dev;
+  switch (config.kind) {
+    case DeviceKind::Ring: dev = std::make_unique<RingNic>(net, config); break;
+    case DeviceKind::Veth: dev = std::make_unique<Veth>(net, config); break;
+    case DeviceKind::Loopback: dev = std::make_unique<Loopback>(net, config); break;
+  }
+  net.devices.push_back(std::move(dev));
+  return std::nullopt;
+}
+
+std::vector<DeviceInfo> Stack::devices() const {
+  std::vector<DeviceInfo> out;
+  for (const auto& d : net_->devices) {
+    DeviceInfo info;
+    info.config = d->config;
+    info.up = d->is_up();
+    for (const auto& ifa : d->ifa_list)
+      info.addresses.push_back(wire::format_ipv4(ifa.ifa_local) + "/" + std::to_string(ifa.ifa_prefixlen));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Status Stack::set_link(const std::string& name, bool up) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  if (up) {
+    dev_open(dev);
+  } else {
+    dev_close(dev);
+    neigh_ifdown(net_->arp_tbl, dev);  // arp_ifdown
+  }
+  return std::nullopt;
+}
+
+Status Stack::add_address(const std::string& name, const std::string& cidr) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  const auto slash = cidr.find('/');
+  if (slash == std::string::npos) return Error{"address '" + cidr + "' has no /prefix length"};
+  wire::Ipv4Addr addr;
+  if (!wire::parse_ipv4(cidr.substr(0, slash), &addr)) return Error{"'" + cidr.substr(0, slash) + "' is not an IPv4 address"};
+  unsigned len = 0;
+  const std::string lens = cidr.substr(slash + 1);
+  auto [ptr, ec] = std::from_chars(lens.data(), lens.data() + lens.size(), len);
+  if (lens.empty() || ec != std::errc() || ptr != lens.data() + lens.size() || len > 32)
+    return Error{"prefix length '" + lens + "' is not in [0, 32]"};
+  if (wire::ipv4_is_multicast(addr) || wire::ipv4_is_lbcast(addr) || addr == 0)
+    return Error{"address " + wire::format_ipv4(addr) + " cannot be assigned to an interface"};
+  if (inet_lookup_ifaddr(*net_, addr)) return Error{"address " + wire::format_ipv4(addr) + " is already assigned"};
+  InIfaddr ifa;
+  ifa.ifa_local = addr;
+  ifa.ifa_prefixlen = uint8_t(len);
+  ifa.ifa_mask = len == 0 ? 0 : ~wire::Ipv4Addr(0) << (32 - len);
+  dev->ifa_list.push_back(ifa);
+  fib_add_ifaddr(*net_, dev, addr, uint8_t(len), ifa.ifa_broadcast);
+  return std::nullopt;
+}
+
+Status Stack::add_neighbour(const std::string& name, const std::string& ip, const std::string& mac,
+                            const std::string& state) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  wire::Ipv4Addr addr;
+  if (!wire::parse_ipv4(ip, &addr)) return Error{"'" + ip + "' is not an IPv4 address"};
+  wire::MacAddr lladdr;
+  if (!wire::parse_mac(mac, &lladdr)) return Error{"'" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)"};
+  uint8_t nud;
+  if (!neigh_state_parse(state, &nud))
+    return Error{"'" + state + "' is not a neighbour state (permanent, noarp, reachable, stale, delay, probe, "
+                 "incomplete, failed)"};
+  // neigh_add: create if needed, then an administrative, overriding update.
+  NeighbourEntry* n = __neigh_lookup(net_->arp_tbl, addr, dev, true);
+  neigh_update(n, &lladdr, nud, NEIGH_UPDATE_F_ADMIN | NEIGH_UPDATE_F_OVERRIDE, 0);
+  neigh_release(n);
+  return std::nullopt;
+}
+
+std::vector<Neighbour> Stack::neighbours() const {
+  std::vector<std::pair<std::pair<int, uint32_t>, Neighbour>> rows;
+  for (const auto& [key, n] : net_->arp_tbl.entries) {
+    Neighbour row;
+    row.dev = n->dev->name;
+    row.ip = wire::format_ipv4(n->primary_key);
+    row.mac = wire::format_mac(n->ha);
+    row.state = neigh_state_name(n->nud_state);
+    rows.push_back({{n->dev->ifindex, n->primary_key}, std::move(row)});
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Neighbour> out;
+  for (auto& r : rows) out.push_back(std::move(r.second));
+  return out;
+}
+
+Status Stack::set_sysctl(const std::string& name, const std::string& value) {
+  Status st = net_->sysctl.set(name, value);
+  if (!st) refresh_weights(*net_);
+  return st;
+}
+
+std::optional<std::string> Stack::get_sysctl(const std::string& name) const { return net_->sysctl.get(name); }
+
+std::variant<InjectResult, Error> Stack::inject(const std::string& name, std::span<const uint8_t> frame) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  if (frame.empty()) return Error{"frame is empty"};
+  if (frame.size() < wire::ETH_HLEN)
+    return Error{"frame of " + std::to_string(frame.size()) + " bytes is shorter than an Ethernet header (14)"};
+  if (frame.size() > dev->max_frame())
+    return Error{"frame of " + std::to_string(frame.size()) + " bytes is larger than " + name + "'s max frame (" +
+                 std::to_string(dev->max_frame()) + ")"};
+  InjectResult r;
+  r.queued = dev->receive_from_wire(frame);
+  return r;
+}
+
+std::vector<WireFrame> Stack::take_wire(const std::string& name, size_t max) {
+  std::vector<WireFrame> out;
+  const NetDevice* dev = nullptr;
+  if (!name.empty()) {
+    dev = net_->dev_get_by_name(name);
+    if (!dev) return out;
+  }
+  net_->wire.drain(dev, max, [&out](const WireQueue::Slot& s) {
+    WireFrame f;
+    f.dev = s.dev->name;
+    f.ifindex = s.dev->ifindex;
+    f.time_ns = s.time_ns;
+    f.data = s.bytes;
+    out.push_back(std::move(f));
+  });
+  return out;
+}
+
+uint64_t Stack::now_ns() const { return net_->engine.now(); }
+void Stack::advance(uint64_t ns) { net_->engine.advance(ns); }
+void Stack::run_until(uint64_t t_ns) { net_->engine.run_until(t_ns); }
+void Stack::run_until_idle() { net_->engine.run_until_idle(kIdleHorizonNs); }
+
+int Stack::subscribe(const TraceFilter& filter, TraceCallback callback) {
+  return net_->tracer.subscribe(filter, std::move(callback));
+}
+void Stack::unsubscribe(int id) { net_->tracer.unsubscribe(id); }
+
+std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& d : net_->devices) {
+    const NetDeviceStats& s = d->stats;
+    const std::string p = "dev." + d->name + ".";
+    const std::pair<const char*, uint64_t> rows[] = {
+        {"rx_packets", s.rx_packets}, {"tx_packets", s.tx_packets}, {"rx_bytes", s.rx_bytes},
+        {"tx_bytes", s.tx_bytes},     {"rx_errors", s.rx_errors},   {"tx_errors", s.tx_errors},
+        {"rx_dropped", s.rx_dropped}, {"tx_dropped", s.tx_dropped}, {"multicast", s.multicast},
+        {"rx_missed", s.rx_missed_errors}, {"rx_nohandler", s.rx_nohandler},
+        {"rx_otherhost_dropped", s.rx_otherhost_dropped}};
+    for (const auto& [k, v] : rows) out.emplace_back(p + k, v);
+    if (d->qdisc && d->qdisc->has_enqueue()) {
+      out.emplace_back(p + "qdisc.packets", d->qdisc->packets);
+      out.emplace_back(p + "qdisc.drops", d->qdisc->drops);
+      out.emplace_back(p + "qdisc.requeues", d->qdisc->requeues);
+      out.emplace_back(p + "qdisc.qlen", d->qdisc->qlen + d->qdisc->gso_skb.qlen);
+    }
+  }
+  out.emplace_back("softnet.processed", net_->softnet.processed);
+  out.emplace_back("softnet.dropped", net_->softnet.dropped);
+  out.emplace_back("softnet.time_squeeze", net_->softnet.time_squeeze);
+  net_->mib.append(out);
+  return out;
+}
+
+}  // namespace nettwin

@@ -1,0 +1,71 @@
+// The engine: virtual time, timers, and the neighbour timers riding on it.
+#include <gtest/gtest.h>
+
+#include "core/engine.h"
+#include "test_helpers.h"
+
+namespace nettwin {
+namespace {
+
+TEST(Engine, TimersRunInTimeOrderAndMoveTheClock) {
+  Engine e;
+  std::vector<std::pair<int, uint64_t>> ran;
+  e.add_timer(300, [&] { ran.push_back({3, e.now()}); });
+  e.add_timer(100, [&] { ran.push_back({1, e.now()}); });
+  auto gone = e.add_timer(200, [&] { ran.push_back({2, e.now()}); });
+  EXPECT_TRUE(e.del_timer(gone));
+  EXPECT_FALSE(e.del_timer(gone));
+  e.run_until(250);
+  EXPECT_EQ(ran, (std::vector<std::pair<int, uint64_t>>{{1, 100}}));
+  EXPECT_EQ(e.now(), 250u);
+  e.run_until(10);  // the past: nothing happens
+  EXPECT_EQ(e.now(), 250u);
+  e.advance(50);
+  EXPECT_EQ(ran.size(), 2u);
+  EXPECT_EQ(ran[1], (std::pair<int, uint64_t>{3, 300}));
+}
+
+TEST(Engine, RunUntilIdleLeavesTimersPastTheHorizon) {
+  Engine e;
+  int ran = 0;
+  e.add_timer(10, [&] { ++ran; });
+  e.add_timer(5000, [&] { ++ran; });
+  e.run_until_idle(1000);
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(e.now(), 10u);
+  EXPECT_EQ(e.timers_pending(), 1u);
+}
+
+TEST(Engine, SoftirqsRunNetTxBeforeNetRx) {
+  Engine e;
+  std::string order;
+  e.open_softirq(NET_RX_SOFTIRQ, [&] { order += "rx "; });
+  e.open_softirq(NET_TX_SOFTIRQ, [&] { order += "tx "; });
+  e.raise_softirq(NET_RX_SOFTIRQ);
+  e.raise_softirq(NET_TX_SOFTIRQ);
+  e.do_softirq();
+  EXPECT_EQ(order, "tx rx ");
+}
+
+TEST(Engine, StaleNeighbourIsProbedByUnicastAfterDelayFirstProbeTime) {
+  test::Dut d(DeviceKind::Veth);
+  d.inject(test::arp_request(test::kTesterIp, test::kDutIp));  // stale entry
+  d.stack.run_until_idle();
+  d.stack.take_wire();
+  d.inject(test::icmp_echo_request(1, 1, {}));  // uses it: stale → delay
+  d.stack.run_until(1000);
+  EXPECT_EQ(d.stack.take_wire().size(), 1u);
+  EXPECT_EQ(d.stack.neighbours().at(0).state, "delay");
+  d.stack.run_until(5000000000ull - 1);
+  EXPECT_TRUE(d.stack.take_wire().empty());
+  d.stack.run_until(5000000000ull);
+  auto wire = d.stack.take_wire();
+  ASSERT_EQ(wire.size(), 1u);  // a unicast probe to the address we had
+  EXPECT_EQ(test::Bytes(wire[0].data.begin(), wire[0].data.begin() + 6),
+            test::Bytes(test::kTesterMac.begin(), test::kTesterMac.end()));
+  EXPECT_EQ(test::be16(wire[0].data, 12), 0x0806);
+  EXPECT_EQ(d.stack.neighbours().at(0).state, "probe");
+}
+
+}  // namespace
+}  // namespace nettwin

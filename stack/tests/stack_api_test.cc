@@ -1,0 +1,187 @@
+// stack.h as the server sees it: argument checking, sysctls, wire, tracing,
+// and a per-frame path that allocates nothing once warm.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "core/net.h"
+#include "test_helpers.h"
+
+// Count every heap allocation in this test binary.
+static std::atomic<uint64_t> g_allocations{0};
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace nettwin {
+namespace {
+
+using test::Bytes;
+
+std::string error_of(const Status& s) { return s ? s->message : ""; }
+
+TEST(StackApi, CreateDeviceChecksItsArguments) {
+  Stack s;
+  DeviceConfig c;
+  c.name = "eth0";
+  c.mac = {0x02, 0, 0, 0, 0, 1};
+  EXPECT_EQ(error_of(s.create_device(c)), "");
+  EXPECT_NE(error_of(s.create_device(c)).find("already exists"), std::string::npos);
+  c.name = "eth1";
+  c.ifindex = 1;  // eth0 took 1
+  EXPECT_NE(error_of(s.create_device(c)).find("already used"), std::string::npos);
+  c.ifindex = 0;
+  c.mac = {0x01, 0, 0, 0, 0, 1};
+  EXPECT_NE(error_of(s.create_device(c)).find("not unicast"), std::string::npos);
+  c.mac = {0x02, 0, 0, 0, 0, 2};
+  c.mtu = 20;
+  EXPECT_NE(error_of(s.create_device(c)).find("mtu"), std::string::npos);
+  c.mtu = 1500;
+  c.rx_ring_size = 0;
+  EXPECT_NE(error_of(s.create_device(c)).find("rx_ring_size"), std::string::npos);
+  c.rx_ring_size = 256;
+  c.name = "a-name-that-is-too-long";
+  EXPECT_NE(error_of(s.create_device(c)).find("longer than 15"), std::string::npos);
+  c.name = "";
+  EXPECT_NE(error_of(s.create_device(c)).find("empty"), std::string::npos);
+  auto devs = s.devices();
+  ASSERT_EQ(devs.size(), 1u);
+  EXPECT_EQ(devs[0].config.ifindex, 1);
+  EXPECT_TRUE(devs[0].up);
+}
+
+TEST(StackApi, AddressesAndNeighboursAreChecked) {
+  test::Dut d(DeviceKind::Veth);
+  EXPECT_NE(error_of(d.stack.add_address("nope", "198.51.100.3/24")).find("unknown device 'nope'"), std::string::npos);
+  EXPECT_NE(error_of(d.stack.add_address("ntdut0", "198.51.100.3")).find("prefix"), std::string::npos);
+  EXPECT_NE(error_of(d.stack.add_address("ntdut0", "198.51.100.3/33")).find("prefix length"), std::string::npos);
+  EXPECT_NE(error_of(d.stack.add_address("ntdut0", "198.51.100.300/24")).find("not an IPv4"), std::string::npos);
+  EXPECT_NE(error_of(d.stack.add_address("ntdut0", "198.51.100.2/24")).find("already assigned"), std::string::npos);
+  EXPECT_EQ(d.stack.devices().at(0).addresses, std::vector<std::string>{"198.51.100.2/24"});
+  EXPECT_NE(error_of(d.stack.add_neighbour("ntdut0", "198.51.100.1", "zz", "permanent")).find("MAC"), std::string::npos);
+  EXPECT_NE(error_of(d.stack.add_neighbour("ntdut0", "198.51.100.1", "02:00:00:00:01:01", "happy")).find("state"),
+            std::string::npos);
+  EXPECT_EQ(error_of(d.stack.add_neighbour("ntdut0", "198.51.100.1", "02:00:00:00:01:01", "permanent")), "");
+  EXPECT_EQ(d.stack.neighbours().at(0).state, "permanent");
+}
+
+TEST(StackApi, InjectRefusesBadFrames) {
+  test::Dut d(DeviceKind::Ring);
+  auto err = [&](const std::string& dev, const Bytes& f) {
+    auto r = d.stack.inject(dev, f);
+    return std::holds_alternative<Error>(r) ? std::get<Error>(r).message : std::string();
+  };
+  EXPECT_NE(err("eth9", Bytes(60)).find("unknown device 'eth9'"), std::string::npos);
+  EXPECT_NE(err("ntdut0", {}).find("empty"), std::string::npos);
+  EXPECT_NE(err("ntdut0", Bytes(13)).find("shorter than an Ethernet header"), std::string::npos);
+  EXPECT_NE(err("ntdut0", Bytes(1519)).find("larger than"), std::string::npos);
+  EXPECT_EQ(err("ntdut0", Bytes(1518)), "");
+}
+
+TEST(StackApi, SysctlsHaveLinuxDefaultsAndAreChecked) {
+  Stack s;
+  EXPECT_EQ(s.get_sysctl("net.core.netdev_budget"), "300");
+  EXPECT_EQ(s.get_sysctl("net.core.dev_weight"), "64");
+  EXPECT_EQ(s.get_sysctl("net.core.netdev_max_backlog"), "1000");
+  EXPECT_EQ(s.get_sysctl("net.core.netdev_budget_usecs"), "2000");
+  EXPECT_EQ(s.get_sysctl("net.ipv4.ip_default_ttl"), "64");
+  EXPECT_EQ(s.get_sysctl("net.ipv4.icmp_echo_ignore_broadcasts"), "1");
+  EXPECT_EQ(s.get_sysctl("net.ipv4.neigh.default.retrans_time_ms"), "1000");
+  EXPECT_FALSE(s.get_sysctl("net.core.nope").has_value());
+  EXPECT_NE(error_of(s.set_sysctl("net.core.nope", "1")).find("unknown sysctl"), std::string::npos);
+  EXPECT_NE(error_of(s.set_sysctl("net.ipv4.ip_default_ttl", "x")).find("not an integer"), std::string::npos);
+  EXPECT_NE(error_of(s.set_sysctl("net.ipv4.ip_default_ttl", "256")).find("outside"), std::string::npos);
+  EXPECT_EQ(error_of(s.set_sysctl("net.core.dev_weight", "32")), "");
+  EXPECT_EQ(s.get_sysctl("net.core.dev_weight"), "32");
+}
+
+TEST(StackApi, DevWeightChangesTheNapiWeight) {
+  test::Dut d(DeviceKind::Veth);
+  ASSERT_EQ(error_of(d.stack.set_sysctl("net.core.dev_weight", "4")), "");
+  d.trace();
+  for (int i = 0; i < 10; ++i) d.inject(test::icmp_echo_request(1, 1, {}, 0, 64, {0x02, 0, 0, 0, 9, 9}));
+  d.stack.run_until_idle();
+  std::vector<std::string> works;
+  for (const auto* e : d.named("napi:napi_poll")) works.push_back(d.field(*e, "work") + "/" + d.field(*e, "budget"));
+  EXPECT_EQ(works, (std::vector<std::string>{"4/4", "4/4", "2/4"}));
+}
+
+TEST(StackApi, TakeWireByDeviceAndMax) {
+  Stack s;
+  for (const char* name : {"a0", "b0"}) {
+    DeviceConfig c;
+    c.name = name;
+    c.kind = DeviceKind::Veth;
+    c.mac = {0x02, 0, 0, 0, 0, uint8_t(name[0])};
+    ASSERT_EQ(error_of(s.create_device(c)), "");
+  }
+  ASSERT_EQ(error_of(s.add_address("a0", "198.51.100.2/24")), "");
+  ASSERT_EQ(error_of(s.add_address("b0", "203.0.113.2/24")), "");
+  for (int i = 0; i < 3; ++i) {
+    s.inject("a0", test::arp_request(test::kTesterIp, test::kDutIp));
+    s.inject("b0", test::arp_request(0xcb007101, 0xcb007102));
+  }
+  s.run_until_idle();
+  auto b = s.take_wire("b0", 2);
+  ASSERT_EQ(b.size(), 2u);
+  for (auto& f : b) EXPECT_EQ(f.dev, "b0");
+  EXPECT_EQ(s.take_wire("nope").size(), 0u);
+  auto rest = s.take_wire();
+  ASSERT_EQ(rest.size(), 4u);
+  EXPECT_EQ(rest[0].dev, "a0");
+  EXPECT_EQ(rest[3].dev, "b0");
+  EXPECT_TRUE(s.take_wire().empty());
+}
+
+TEST(StackApi, FiltersAndUnsubscribe) {
+  test::Dut d(DeviceKind::Veth);
+  std::vector<std::string> net_only, drops;
+  int a = d.stack.subscribe({{"net:*"}, false}, [&](const TraceEvent& e) { net_only.push_back(e.name); });
+  d.stack.subscribe({{"skb:kfree_skb"}, false}, [&](const TraceEvent& e) { drops.push_back(e.name); });
+  auto other = test::icmp_echo_request(1, 1, {}, 0, 64, {0x02, 0, 0, 0, 9, 9});
+  d.inject(other);
+  d.stack.run_until_idle();
+  EXPECT_EQ(net_only, (std::vector<std::string>{"net:netif_rx", "net:netif_receive_skb"}));
+  EXPECT_EQ(drops, (std::vector<std::string>{"skb:kfree_skb"}));
+  d.stack.unsubscribe(a);
+  d.inject(other);
+  d.stack.run_until_idle();
+  EXPECT_EQ(net_only.size(), 2u);
+  EXPECT_EQ(drops.size(), 2u);
+}
+
+TEST(StackApi, EchoPathAllocatesNothingOnceWarm) {
+  for (DeviceKind kind : {DeviceKind::Ring, DeviceKind::Veth}) {
+    test::Dut d(kind);
+    ASSERT_EQ(error_of(d.stack.add_neighbour("ntdut0", "198.51.100.1", "02:00:00:00:01:01", "permanent")), "");
+    const Bytes req = test::icmp_echo_request(1, 1, Bytes(56, 7));
+    Net& net = d.stack.net();
+    NetDevice* dev = net.dev_get_by_name("ntdut0");
+    size_t frames = 0;
+    auto one = [&] {
+      dev->receive_from_wire(req);
+      net.engine.run_until(net.engine.now());
+      frames += net.wire.drain(dev, 0, [](const WireQueue::Slot&) {});
+    };
+    for (int i = 0; i < 300; ++i) one();  // warm the pools and rings
+    const uint64_t before = g_allocations.load();
+    for (int i = 0; i < 1000; ++i) one();
+    EXPECT_EQ(g_allocations.load() - before, 0u) << "heap allocations on the per-frame path";
+    EXPECT_EQ(frames, 1300u);
+  }
+}
+
+}  // namespace
+}  // namespace nettwin
