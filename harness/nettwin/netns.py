@@ -80,12 +80,13 @@ def run(argv: list[str], netns: str | None = None, input_text: str | None = None
 class Topology:
     """Create with setup(), always remove with teardown() (idempotent)."""
 
-    def __init__(self, suffix: str):
+    def __init__(self, suffix: str, dut_sysctls: dict[str, str] | None = None):
         self.tester = Host(f"nt-tst-{suffix}", "nttst0", 7101, "02:00:00:00:01:01",
                            ["198.51.100.1/24"])
         self.dut = Host(f"nt-dut-{suffix}", "ntdut0", 7102, "02:00:00:00:01:02",
                         ["198.51.100.2/24"])
         self._created: list[str] = []
+        self._dut_sysctls = dict(dut_sysctls or {})
 
     def setup(self) -> None:
         existing = run(["ip", "netns", "list"])
@@ -107,6 +108,9 @@ class Topology:
                 run(["ip", "-n", host.netns, "addr", "add", cidr, "dev", host.ifname])
             run(["ethtool", "-K", host.ifname, "tx", "off", "rx", "off"], host.netns)
         self._tester_drop_all()
+        if self._dut_sysctls:
+            run(["sysctl", "-qw"] + [f"{k.format(dev=d.ifname)}={v}"
+                                     for k, v in self._dut_sysctls.items()], d.netns)
         run(["ip", "-n", d.netns, "link", "set", "lo", "up"])
         for host in (t, d):
             run(["ip", "-n", host.netns, "link", "set", host.ifname, "up"])
@@ -135,7 +139,8 @@ class Topology:
     def dut_sysctls(self) -> dict[str, str]:
         """The DUT_SYSCTLS as read in the DUT namespace ("{dev}" is the DUT's ifname),
         and the GLOBAL_SYSCTLS that apply to it."""
-        values = _read_sysctls([n.format(dev=self.dut.ifname) for n in DUT_SYSCTLS], self.dut.netns)
+        names = dict.fromkeys(list(DUT_SYSCTLS) + list(self._dut_sysctls))  # ordered, unique
+        values = _read_sysctls([n.format(dev=self.dut.ifname) for n in names], self.dut.netns)
         values.update(_read_sysctls(list(GLOBAL_SYSCTLS), None))
         return dict(sorted(values.items()))
 

@@ -116,7 +116,7 @@ def _run_steps(scenario: scenarios.Scenario, agent: Agent) -> None:
 
 def record(scenario: scenarios.Scenario, cpu: int = INJECT_CPU) -> Recording:
     suffix = f"{os.getpid()}-{time.monotonic_ns() % 100000}"
-    topo = netns.Topology(suffix)
+    topo = netns.Topology(suffix, dict(scenario.sysctls))
     trace = tracefs.TraceInstance(f"nettwin-{suffix}")
     captures: list[Tcpdump] = []
     agent = Agent(topo.tester.netns, cpu)

@@ -66,13 +66,18 @@ class Scenario:
     steps: tuple[Step, ...]
     settle_ms: int = SETTLE_MS
     tags: tuple[str, ...] = field(default=())
+    # Sysctls set in the DUT namespace before its link comes up ("{dev}" is the DUT's
+    # interface name). meta.json records every sysctl that matters as read back, and
+    # the replay sets the same values in the stack.
+    sysctls: tuple[tuple[str, str], ...] = field(default=())
 
     def frames(self) -> list[Send]:
         return [s for s in self.steps if isinstance(s, Send)]
 
     def to_json(self) -> dict:
         return {"name": self.name, "description": self.description,
-                "settle_ms": self.settle_ms, "steps": [s.to_json() for s in self.steps]}
+                "settle_ms": self.settle_ms, "sysctls": dict(self.sysctls),
+                "steps": [s.to_json() for s in self.steps]}
 
 
 def send(pkt) -> Send:
