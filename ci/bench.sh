@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Benchmarks (figures, not tests): the echo path ring to ring with tracing off and
+# with one subscriber, then the pcap replay rate. Noisy machines move these numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/build.sh
+build/stack/nettwin-bench --benchmark_min_time=0.2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+/usr/bin/python3 - "$work/in.pcap" <<'PY'
+import sys
+from scapy.all import ARP, ICMP, IP, Ether, PcapWriter
+w = PcapWriter(sys.argv[1], linktype=1, sync=False)
+t = "02:00:00:00:01:01"; d = "02:00:00:00:01:02"
+w.write(Ether(src=t, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=t, psrc="198.51.100.1", pdst="198.51.100.2"))
+echo = bytes(Ether(src=t, dst=d) / IP(src="198.51.100.1", dst="198.51.100.2") / ICMP(id=1) / (b"x" * 32))
+for i in range(200000):
+    w.write(echo)
+w.close()
+PY
+build/harness/server/nettwin-replay --in "$work/in.pcap" --out "$work/out.pcap" \
+  --dev ntdut0 --mac 02:00:00:00:01:02 --ip 198.51.100.2/24
