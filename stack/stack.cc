@@ -6,7 +6,9 @@
 #include <charconv>
 
 #include "core/dev.h"
+#include "ipv4/devinet.h"
 #include "core/net.h"
+#include "core/packet_tap.h"
 #include "drivers/ring_nic.h"
 #include "drivers/veth.h"
 #include "ipv4/fib.h"
@@ -35,7 +37,7 @@ void refresh_weights(Net& net) {
 
 }  // namespace
 
-Stack::Stack(uint64_t seed) : net_(std::make_unique<Net>(seed)) {}
+Stack::Stack(uint64_t seed) : net_(std::make_unique<Net>(seed)), taps_(std::make_unique<PacketTaps>(*net_)) {}
 Stack::~Stack() = default;
 
 Status Stack::create_device(const DeviceConfig& in) {
@@ -99,6 +101,47 @@ Status Stack::set_link(const std::string& name, bool up) {
   return std::nullopt;
 }
 
+Status Stack::set_coalesce(const std::string& name, unsigned rx_usecs, unsigned rx_frames) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  auto* nic = dynamic_cast<RingNic*>(dev);
+  if (!nic) return Error{"device '" + name + "' is not a ring NIC: it has no interrupt to coalesce"};
+  if (rx_usecs > 100000) return Error{"rx_usecs " + std::to_string(rx_usecs) + " is outside [0, 100000]"};
+  if (rx_frames > 4096) return Error{"rx_frames " + std::to_string(rx_frames) + " is outside [0, 4096]"};
+  nic->set_coalesce(rx_usecs, rx_frames);
+  return std::nullopt;
+}
+
+Status Stack::set_ring_size(const std::string& name, unsigned rx, unsigned tx) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  auto* nic = dynamic_cast<RingNic*>(dev);
+  if (!nic) return Error{"device '" + name + "' is not a ring NIC: it has no descriptor rings"};
+  if (rx < 1 || rx > 4096) return Error{"rx ring size " + std::to_string(rx) + " is outside [1, 4096]"};
+  if (tx < 1 || tx > 4096) return Error{"tx ring size " + std::to_string(tx) + " is outside [1, 4096]"};
+  nic->set_ringparam(rx, tx);
+  return std::nullopt;
+}
+
+Status Stack::set_tx_queue_len(const std::string& name, uint32_t len) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  dev_change_tx_queue_len(dev, len);
+  return std::nullopt;
+}
+
+std::variant<int, Error> Stack::add_tap(const std::string& name, TapCallback callback) {
+  NetDevice* dev = nullptr;
+  if (!name.empty()) {
+    dev = net_->dev_get_by_name(name);
+    if (!dev) return Error{"unknown device '" + name + "'"};
+  }
+  if (!callback) return Error{"tap callback is empty"};
+  return taps_->add(dev, std::move(callback));
+}
+
+void Stack::remove_tap(int id) { taps_->remove(id); }
+
 Status Stack::add_address(const std::string& name, const std::string& cidr) {
   NetDevice* dev = net_->dev_get_by_name(name);
   if (!dev) return Error{"unknown device '" + name + "'"};
@@ -158,13 +201,65 @@ std::vector<Neighbour> Stack::neighbours() const {
   return out;
 }
 
-Status Stack::set_sysctl(const std::string& name, const std::string& value) {
-  Status st = net_->sysctl.set(name, value);
-  if (!st) refresh_weights(*net_);
-  return st;
+constexpr const char* kNeighPrefix = "net.ipv4.neigh.";
+
+// "net.ipv4.neigh.<dev>.<field>" split into dev and field; false for other names.
+bool split_neigh_name(const std::string& name, std::string* dev, std::string* field) {
+  if (name.rfind(kNeighPrefix, 0) != 0) return false;
+  const std::string rest = name.substr(std::string(kNeighPrefix).size());
+  const auto dot = rest.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == rest.size()) return false;
+  *dev = rest.substr(0, dot);
+  *field = rest.substr(dot + 1);
+  return true;
 }
 
-std::optional<std::string> Stack::get_sysctl(const std::string& name) const { return net_->sysctl.get(name); }
+Status Stack::set_sysctl(const std::string& name, const std::string& value) {
+  Net& net = *net_;
+  if (auto st = devinet_sysctl_set(net, name, value)) return *st;
+  if (name == "net.ipv4.ip_forward" || name == "net.ipv4.conf.all.forwarding") {
+    Status st = net.sysctl.set(name, value);
+    if (!st) inet_forward_change(net);
+    return st;
+  }
+  std::string dev_name, field;
+  if (split_neigh_name(name, &dev_name, &field) && dev_name != "default") {
+    NetDevice* dev = net.dev_get_by_name(dev_name);
+    if (!dev) return Error{"sysctl " + name + ": unknown device '" + dev_name + "'"};
+    if (Status st = neigh_parms_set(net.arp_tbl, dev->neigh_parms, field, value))
+      return Error{"sysctl " + name + ": " + st->message};
+    return std::nullopt;
+  }
+  Status st;
+  if (name == std::string(kNeighPrefix) + "default.unres_qlen") {
+    // proc_unres_qlen: stored as bytes.
+    NeighParms scratch;
+    st = neigh_parms_set(net.arp_tbl, scratch, "unres_qlen", value);
+    if (st) return Error{"sysctl " + name + ": " + st->message};
+    net.sysctl.unres_qlen_bytes = scratch.unres_qlen_bytes;
+  } else {
+    st = net.sysctl.set(name, value);
+    if (st) return st;
+  }
+  refresh_weights(net);
+  if (name == "net.ipv4.neigh.default.base_reachable_time_ms") neigh_parms_rerandomize(net.arp_tbl);
+  if (name.rfind("net.ipv4.neigh.default.", 0) == 0) neigh_copy_dflt_parms(net);  // devices that follow the default
+  return std::nullopt;
+}
+
+std::optional<std::string> Stack::get_sysctl(const std::string& name) const {
+  if (auto v = devinet_sysctl_get(*net_, name)) return v;
+  std::string dev_name, field;
+  if (split_neigh_name(name, &dev_name, &field)) {
+    if (dev_name == "default") {
+      if (field == "unres_qlen") return std::to_string(net_->sysctl.unres_qlen_bytes / kUnresQlenUnit);
+      return net_->sysctl.get(name);
+    }
+    const NetDevice* dev = net_->dev_get_by_name(dev_name);
+    return dev ? neigh_parms_get(dev->neigh_parms, field) : std::nullopt;
+  }
+  return net_->sysctl.get(name);
+}
 
 std::variant<InjectResult, Error> Stack::inject(const std::string& name, std::span<const uint8_t> frame) {
   NetDevice* dev = net_->dev_get_by_name(name);
@@ -213,11 +308,21 @@ std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {
   for (const auto& d : net_->devices) {
     const NetDeviceStats& s = d->stats;
     const std::string p = "dev." + d->name + ".";
+    // rtnl_link_stats64, the fields `ip -s -s link` prints.
     const std::pair<const char*, uint64_t> rows[] = {
-        {"rx_packets", s.rx_packets}, {"tx_packets", s.tx_packets}, {"rx_bytes", s.rx_bytes},
-        {"tx_bytes", s.tx_bytes},     {"rx_errors", s.rx_errors},   {"tx_errors", s.tx_errors},
-        {"rx_dropped", s.rx_dropped}, {"tx_dropped", s.tx_dropped}, {"multicast", s.multicast},
-        {"rx_missed", s.rx_missed_errors}, {"rx_nohandler", s.rx_nohandler},
+        {"rx_packets", s.rx_packets},
+        {"tx_packets", s.tx_packets},
+        {"rx_bytes", s.rx_bytes},
+        {"tx_bytes", s.tx_bytes},
+        {"rx_errors", s.rx_errors},
+        {"tx_errors", s.tx_errors},
+        {"rx_dropped", s.rx_dropped},
+        {"tx_dropped", s.tx_dropped},
+        {"multicast", s.multicast},
+        {"collisions", s.collisions},
+        {"rx_missed_errors", s.rx_missed_errors},
+        {"tx_carrier_errors", s.tx_carrier_errors},
+        {"rx_nohandler", s.rx_nohandler},
         {"rx_otherhost_dropped", s.rx_otherhost_dropped}};
     for (const auto& [k, v] : rows) out.emplace_back(p + k, v);
     if (d->qdisc && d->qdisc->has_enqueue()) {
@@ -227,10 +332,18 @@ std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {
       out.emplace_back(p + "qdisc.qlen", d->qdisc->qlen + d->qdisc->gso_skb.qlen);
     }
   }
-  out.emplace_back("softnet.processed", net_->softnet.processed);
-  out.emplace_back("softnet.dropped", net_->softnet.dropped);
-  out.emplace_back("softnet.time_squeeze", net_->softnet.time_squeeze);
+  // /proc/net/softnet_stat's columns for the one CPU.
+  const SoftnetData& sd = net_->softnet;
+  out.emplace_back("softnet.processed", sd.processed);
+  out.emplace_back("softnet.dropped", sd.dropped);
+  out.emplace_back("softnet.time_squeeze", sd.time_squeeze);
+  out.emplace_back("softnet.received_rps", sd.received_rps);
+  out.emplace_back("softnet.flow_limit_count", sd.flow_limit_count);
+  out.emplace_back("softnet.backlog_len", uint64_t(sd.input_pkt_queue.qlen) + sd.process_queue.qlen);
+  out.emplace_back("softnet.input_qlen", sd.input_pkt_queue.qlen);
+  out.emplace_back("softnet.process_qlen", sd.process_queue.qlen);
   net_->mib.append(out);
+  net_->sock.append_counters(out);
   return out;
 }
 

@@ -72,12 +72,70 @@ struct TraceFilter {
 
 using TraceCallback = std::function<void(const TraceEvent&)>;
 
+// A frame an ETH_P_ALL tap saw (what tcpdump would capture on the device):
+// received ones as they reach __netif_receive_skb_core, sent ones as
+// dev_hard_start_xmit hands them to the driver (dev_queue_xmit_nit).
+struct TapFrame {
+  std::string dev;
+  uint64_t time_ns = 0;
+  bool outgoing = false;  // PACKET_OUTGOING
+  std::vector<uint8_t> data;  // from the Ethernet header
+};
+using TapCallback = std::function<void(const TapFrame&)>;
+
 struct Neighbour {
   std::string dev;
   std::string ip;
   std::string mac;
   std::string state;  // "incomplete", "reachable", "stale", "delay", "probe", "failed", "noarp", "permanent"
 };
+
+// A route as `ip route` shows it. dst "203.0.113.0/24" or "default"; type
+// unicast, local, broadcast, unreachable, prohibit, blackhole; scope "" (the
+// type's default), "universe", "link" or "host".
+struct Route {
+  std::string dst;
+  std::string gateway;  // "" when on-link
+  std::string dev;      // "" with a gateway: the device the gateway is reached by
+  std::string type = "unicast";
+  uint32_t table = 254;  // main; 255 is local
+  uint32_t metric = 0;
+  uint8_t tos = 0;
+  std::string scope;
+  std::string prefsrc;
+  std::string protocol;  // listing only: "kernel" (from an address) or "boot"
+};
+
+// A policy rule as `ip rule` shows it: selectors (empty / 0: any) → table.
+struct Rule {
+  uint32_t pref = 0;
+  std::string from;  // "198.51.100.0/24"
+  std::string to;
+  uint8_t tos = 0;
+  std::string iif;
+  uint32_t table = 254;
+};
+
+// A packet at a netfilter hook point, handed to a hook callback. data is the
+// packet from its IP header on.
+struct HookPacket {
+  std::string hook;  // "PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT", "POST_ROUTING"
+  uint64_t skb = 0;
+  uint64_t time_ns = 0;
+  std::string in;   // device names, "" when none
+  std::string out;
+  std::vector<uint8_t> data;
+};
+
+// The callback's verdict. verdict: "accept", "drop", "stolen", "queue",
+// "repeat"; drop_reason a Linux drop reason symbol ("" = NETFILTER_DROP);
+// data, when set, replaces the packet's bytes from its IP header on.
+struct HookVerdict {
+  std::string verdict = "accept";
+  std::string drop_reason;
+  std::optional<std::vector<uint8_t>> data;
+};
+using HookCallback = std::function<HookVerdict(const HookPacket&)>;
 
 class Net;  // the stack's internals (struct net and everything hanging off it)
 
@@ -92,12 +150,35 @@ class Stack {
   Status create_device(const DeviceConfig& config);
   std::vector<DeviceInfo> devices() const;
   Status set_link(const std::string& dev, bool up);
+  // ethtool -C dev rx-usecs U rx-frames F (Ring only): the interrupt waits up
+  // to rx_usecs after the first event, or until rx_frames frames are pending
+  // (0: no frame limit); rx_usecs 0 interrupts at once. rx_usecs <= 100000.
+  Status set_coalesce(const std::string& dev, unsigned rx_usecs, unsigned rx_frames);
+  // ethtool -G dev rx N tx M (Ring only, each in [1, 4096]): the rings are
+  // rebuilt; a device that is up goes down and up around it.
+  Status set_ring_size(const std::string& dev, unsigned rx, unsigned tx);
+  // ip link set dev D txqueuelen N: pfifo_fast's bands shrink or grow to N;
+  // what no longer fits is freed, newest first.
+  Status set_tx_queue_len(const std::string& dev, uint32_t len);
   Status add_address(const std::string& dev, const std::string& cidr);
   Status add_neighbour(const std::string& dev, const std::string& ip,
                        const std::string& mac, const std::string& state);
   std::vector<Neighbour> neighbours() const;
   Status set_sysctl(const std::string& name, const std::string& value);
   std::optional<std::string> get_sysctl(const std::string& name) const;
+
+  // Routing: tables and policy rules (fib), validated like `ip route` / `ip rule`.
+  Status add_route(const Route& route);
+  Status del_route(const Route& route);
+  std::vector<Route> routes(uint32_t table = 0) const;  // 0: every table
+  Status add_rule(const Rule& rule);
+  std::vector<Rule> rules() const;
+
+  // Netfilter: a callback at a hook point ("PRE_ROUTING"...), run in priority
+  // order with the others there. Returns the hook's id, or an Error. The
+  // callback runs on the stack's thread, in the middle of the packet's path.
+  std::variant<int, Error> register_hook(const std::string& hook, int priority, HookCallback callback);
+  Status unregister_hook(int id);
 
   // Frames in and out. inject() fills the next free RX descriptor and raises
   // the device's interrupt; nothing runs until the clock is driven.
@@ -117,13 +198,27 @@ class Stack {
   int subscribe(const TraceFilter& filter, TraceCallback callback);
   void unsubscribe(int id);
 
-  // Counters: "dev.<name>.rx_packets", "softnet.processed", "Ip.InReceives", ...
+  // ETH_P_ALL taps (ptype_all), for one device or ("") all: each frame is a
+  // clone the tap consumes (tpacket_rcv). Returns the tap's id.
+  std::variant<int, Error> add_tap(const std::string& dev, TapCallback callback);
+  void remove_tap(int id);  // unknown ids are ignored
+
+  // Counters: "dev.<name>.<rtnl_link_stats64 field>" (rx_packets, rx_bytes,
+  // rx_errors, rx_dropped, rx_missed_errors, multicast, tx_packets, tx_bytes,
+  // tx_errors, tx_dropped, tx_carrier_errors, collisions, rx_nohandler,
+  // rx_otherhost_dropped: what `ip -s -s link` shows), "dev.<name>.qdisc.*",
+  // "softnet.<column>" (/proc/net/softnet_stat: processed, dropped,
+  // time_squeeze, received_rps, flow_limit_count, backlog_len, input_qlen,
+  // process_qlen), "Ip.InReceives", ...
   std::vector<std::pair<std::string, uint64_t>> counters() const;
 
+  // The internals; also what the socket calls of stack/socket/syscalls.h take
+  // (sys_socket(stack.net(), ...)): the DUT's programs.
   Net& net() { return *net_; }
 
  private:
   std::unique_ptr<Net> net_;
+  std::unique_ptr<class PacketTaps> taps_;  // after net_: gone before it
 };
 
 }  // namespace nettwin

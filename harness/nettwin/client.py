@@ -214,6 +214,100 @@ class TraceStream:
         self.close()
 
 
+@dataclass
+class HookedPacket:
+    """A packet at a netfilter hook point (Hooks.Attach): data from its IP header on."""
+    seq: int
+    hook: str
+    skb: int
+    time_ns: int
+    in_dev: str
+    out_dev: str
+    data: bytes
+
+    @property
+    def ip(self):
+        from scapy.layers.inet import IP
+        return IP(self.data)
+
+
+VERDICT_KINDS = ("accept", "drop", "stolen", "queue", "repeat")
+
+
+class Hook:
+    """One armed netfilter hook: callback(HookedPacket) runs on a background thread
+    for each packet at the hook point and returns its verdict: None or "accept",
+    "drop", ("drop", "REASON"), "stolen", "queue", "repeat", or new bytes / a Scapy
+    IP packet (accepted, modified). The stack waits up to timeout_ms per packet and
+    then applies the default. close() (or leaving the with block) disarms it."""
+
+    _END = object()
+
+    def __init__(self, stack: "Stack", hook: str, callback, priority: int = 0,
+                 timeout_ms: int = 0, default: str = "accept"):
+        self.pb = stack.pb
+        self.callback = callback
+        self.errors: list[BaseException] = []
+        self.packets = 0
+        self._requests: "queue.Queue" = queue.Queue()
+        arm = self.pb.Arm(hook=hook, priority=priority, timeout_ms=timeout_ms,
+                          default_verdict=self._verdict_pb(0, default))
+        self._requests.put(self.pb.HookClientMessage(arm=arm))
+        self._call = stack._hooks.Attach(iter(self._requests.get, self._END))
+        try:
+            first = next(self._call)
+        except grpc.RpcError as e:
+            raise StackError("Hooks.Attach", e.code(), e.details() or "") from None
+        self.id = first.armed.id
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _verdict_pb(self, seq: int, v):
+        if v is None:
+            v = "accept"
+        reason, data = "", b""
+        if isinstance(v, tuple):
+            v, reason = v
+        if isinstance(v, Packet):
+            v = bytes(v)
+        if isinstance(v, (bytes, bytearray)):
+            v, data = "accept", bytes(v)
+        if v not in VERDICT_KINDS:
+            raise ValueError(f"unknown verdict {v!r}; one of {', '.join(VERDICT_KINDS)}")
+        return self.pb.Verdict(seq=seq, kind=VERDICT_KINDS.index(v), drop_reason=reason, data=data)
+
+    def _serve(self):
+        try:
+            for msg in self._call:
+                if not msg.HasField("packet"):
+                    continue
+                p = msg.packet
+                pkt = HookedPacket(p.seq, p.hook, p.skb, p.time_ns, getattr(p, "in"), p.out, p.data)
+                self.packets += 1
+                try:
+                    verdict = self._verdict_pb(p.seq, self.callback(pkt))
+                except Exception as e:  # a broken callback: remembered, the packet accepted
+                    self.errors.append(e)
+                    verdict = self.pb.Verdict(seq=p.seq)
+                self._requests.put(self.pb.HookClientMessage(verdict=verdict))
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.CANCELLED:
+                self.errors.append(StackError("Hooks.Attach", e.code(), e.details() or ""))
+
+    def close(self):
+        self._requests.put(self._END)
+        self._thread.join(5.0)
+        if self._thread.is_alive():
+            self._call.cancel()
+            self._thread.join(5.0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Stack:
     """A connected nettwin stack. Stack() starts a private server; Stack(address=...)
     attaches to a running one ("unix:/path" or "127.0.0.1:port"). Use it as a
@@ -237,6 +331,7 @@ class Stack:
         self._nic = grpc_mod.NicStub(self.channel)
         self._trace = grpc_mod.TraceStub(self.channel)
         self._control = grpc_mod.ControlStub(self.channel)
+        self._hooks = grpc_mod.HooksStub(self.channel)
         self._streams: list[TraceStream] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -295,9 +390,54 @@ class Stack:
         self._call("Control.AddNeighbour", self._control.AddNeighbour,
                    self.pb.NeighbourRequest(dev=dev, ip=ip, mac=mac, state=state))
 
+    def add_route(self, dst: str, gateway: str = "", dev: str = "", type: str = "",
+                  table: int = 0, metric: int = 0, tos: int = 0, scope: str = "", prefsrc: str = ""):
+        """ip route add: dst "203.0.113.0/24", "203.0.113.7" or "default"."""
+        self._call("Control.AddRoute", self._control.AddRoute,
+                   self.pb.Route(dst=dst, gateway=gateway, dev=dev, type=type, table=table,
+                                 metric=metric, tos=tos, scope=scope, prefsrc=prefsrc))
+
+    def del_route(self, dst: str, gateway: str = "", dev: str = "", table: int = 0, metric: int = 0):
+        self._call("Control.DelRoute", self._control.DelRoute,
+                   self.pb.Route(dst=dst, gateway=gateway, dev=dev, table=table, metric=metric))
+
+    def routes(self, table: int = 0) -> list:
+        return list(self._call("Control.ListRoutes", self._control.ListRoutes,
+                               self.pb.ListRoutesRequest(table=table)).routes)
+
+    def add_rule(self, pref: int, table: int, src: str = "", dst: str = "", tos: int = 0, iif: str = ""):
+        """ip rule add pref PREF [from SRC] [to DST] [tos TOS] [iif DEV] table TABLE."""
+        rule = self.pb.Rule(pref=pref, to=dst, tos=tos, iif=iif, table=table)
+        setattr(rule, "from", src)
+        self._call("Control.AddRule", self._control.AddRule, rule)
+
+    def rules(self) -> list:
+        return list(self._call("Control.ListRules", self._control.ListRules, self.pb.Empty()).rules)
+
+    def hook(self, hook: str, callback, priority: int = 0, timeout_ms: int = 0,
+             default: str = "accept") -> Hook:
+        """Arm a netfilter hook (PRE_ROUTING, LOCAL_IN, FORWARD, LOCAL_OUT, POST_ROUTING);
+        use as a context manager, or close() it to disarm."""
+        return Hook(self, hook, callback, priority, timeout_ms, default)
+
     def neighbours(self) -> list:
         return list(self._call("Control.ListNeighbours", self._control.ListNeighbours,
                                self.pb.Empty()).neighbours)
+
+    def set_coalesce(self, dev: str, rx_usecs: int, rx_frames: int = 0):
+        """ethtool -C dev rx-usecs U rx-frames F (ring NICs only)."""
+        self._call("Control.SetCoalesce", self._control.SetCoalesce,
+                   self.pb.CoalesceRequest(dev=dev, rx_usecs=int(rx_usecs), rx_frames=int(rx_frames)))
+
+    def set_tx_queue_len(self, dev: str, length: int):
+        """ip link set dev D txqueuelen N."""
+        self._call("Control.SetTxQueueLen", self._control.SetTxQueueLen,
+                   self.pb.TxQueueLenRequest(dev=dev, len=int(length)))
+
+    def set_ring_size(self, dev: str, rx: int, tx: int):
+        """ethtool -G dev rx N tx M (ring NICs only)."""
+        self._call("Control.SetRingSize", self._control.SetRingSize,
+                   self.pb.RingSizeRequest(dev=dev, rx=int(rx), tx=int(tx)))
 
     def sysctl(self, name: str, value: Optional[str] = None) -> str:
         """Get a sysctl, or set it when value is given; returns the (new) value."""
@@ -376,10 +516,51 @@ class Stack:
 
     # ------------------------------------------------------------ Scapy conveniences
 
-    def socket(self, dev: str, **kw):
-        """A Scapy SuperSocket bound to dev (see nettwin.scapy_glue.StackSocket)."""
+    def socket(self, dev_or_family, type: int = 0, proto: int = 0, **kw):
+        """socket(AF_INET, SOCK_DGRAM): a BSD socket in the DUT (a descriptor for
+        bind, sendto, recvfrom... below; see nettwin.sockets). socket("dev"): a
+        Scapy SuperSocket bound to that device (nettwin.scapy_glue.StackSocket)."""
+        if isinstance(dev_or_family, int):
+            return self.sockets.socket(dev_or_family, type or 2, proto, **kw)
         from .scapy_glue import StackSocket
-        return StackSocket(self, dev, **kw)
+        return StackSocket(self, dev_or_family, **kw)
+
+    # ------------------------------------------------------------ the DUT's sockets
+
+    @property
+    def sockets(self):
+        """The Sockets service (nettwin.sockets.Sockets)."""
+        if getattr(self, "_sockets", None) is None:
+            from .sockets import Sockets
+            self._sockets = Sockets(self)
+        return self._sockets
+
+    def bind(self, fd, addr, **kw):
+        return self.sockets.bind(fd, addr, **kw)
+
+    def connect(self, fd, addr, **kw):
+        return self.sockets.connect(fd, addr, **kw)
+
+    def sendto(self, fd, data, addr=None, flags=0, **kw):
+        return self.sockets.sendto(fd, data, addr, flags, **kw)
+
+    def send(self, fd, data, flags=0, **kw):
+        return self.sockets.send(fd, data, flags, **kw)
+
+    def recvfrom(self, fd, bufsize=65536, flags=0, **kw):
+        return self.sockets.recvfrom(fd, bufsize, flags, **kw)
+
+    def recv(self, fd, bufsize=65536, flags=0, **kw):
+        return self.sockets.recv(fd, bufsize, flags, **kw)
+
+    def setsockopt(self, fd, level, name, value, **kw):
+        return self.sockets.setsockopt(fd, level, name, value, **kw)
+
+    def getsockopt(self, fd, level, name, **kw):
+        return self.sockets.getsockopt(fd, level, name, **kw)
+
+    def close_socket(self, fd, **kw):
+        return self.sockets.close(fd, **kw)
 
     def srp(self, pkts, dev: str, **kw):
         """Scapy's srp against the stack: (answered, unanswered)."""

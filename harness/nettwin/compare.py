@@ -107,6 +107,7 @@ class FrameDiff:
     linux: Optional[Packet]
     nettwin: Optional[Packet]
     fields: list = field(default_factory=list)   # (key, linux shown, nettwin shown, differs)
+    where: str = ""                 # which wire: "" the tester's, "far" the far host's
 
     @property
     def differs(self) -> bool:
@@ -203,6 +204,39 @@ def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
     return rows
 
 
+# ---------------------------------------------------------------- counters
+
+# The MIB groups compared with the DUT's /proc/net/snmp (and netstat IpExt)
+# deltas. IcmpMsg rows exist only once non-zero, on either side: a missing
+# row is a zero there.
+SNMP_GROUPS = ("Ip", "IpExt", "Icmp", "IcmpMsg", "Udp", "UdpLite", "Tcp")
+
+
+@dataclass
+class CounterDiff:
+    name: str
+    linux: int
+    nettwin: int
+
+
+def compare_counters(linux_delta: dict, before: dict, after: dict) -> list[CounterDiff]:
+    """The counters whose change over the scenario differs between the DUT
+    (linux_delta, meta.json's snmp_delta) and the stack (after - before), for
+    every MIB counter the stack has."""
+    def group(name: str) -> str:
+        return name.split(".", 1)[0]
+    stack_has = {n for n in after if group(n) in SNMP_GROUPS}
+    names = {n for n in linux_delta if n in stack_has or group(n) == "IcmpMsg"}
+    names |= {n for n in stack_has if group(n) == "IcmpMsg"}
+    out = []
+    for n in sorted(names):
+        a = int(linux_delta.get(n, 0))
+        b = int(after.get(n, 0)) - int(before.get(n, 0))
+        if a != b:
+            out.append(CounterDiff(n, a, b))
+    return out
+
+
 # ---------------------------------------------------------------- both
 
 @dataclass
@@ -210,10 +244,11 @@ class Comparison:
     frames: list[FrameDiff]
     events: list[EventRow]
     notes: list[str] = field(default_factory=list)   # problems outside the two lists
+    counters: list[CounterDiff] = field(default_factory=list)   # MIB deltas that differ
 
     @property
     def ok(self) -> bool:
-        return not self.notes and not any(f.differs for f in self.frames) and \
+        return not self.notes and not self.counters and not any(f.differs for f in self.frames) and \
             not any(e.differs for e in self.events)
 
     def differing_fields(self) -> list[str]:

@@ -9,9 +9,9 @@ from typing import Callable, Iterable, Optional
 
 import grpc
 
-from . import scenario_folder
+from . import scenario_folder, sock_steps
 from .client import Stack, StackError
-from .compare import Comparison, compare_events, compare_frames
+from .compare import Comparison, compare_counters, compare_events, compare_frames
 from .normalize import COMPARED_EVENTS, normalize_events
 
 
@@ -23,6 +23,11 @@ class Replay:
     events: list[dict]                 # ... normalized like the Linux ones
     lost: int = 0                      # events the subscription dropped
     skipped_sysctls: list[str] = field(default_factory=list)
+    counters_before: dict = field(default_factory=dict)   # the stack's counters at time 0
+    counters_after: dict = field(default_factory=dict)    # ... and at the recording's end
+    far_wire: list = field(default_factory=list)          # frames the DUT sent toward the far host
+    socket_calls: list = field(default_factory=list)      # the recorded socket calls (sock_steps.load_calls)
+    socket_results: list = field(default_factory=list)    # ... and what the stack answered to each
 
 
 @dataclass
@@ -59,10 +64,16 @@ def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1)
     ifindex, MAC and addresses, and its sysctls where the stack has them.
     Returns the sysctls the stack does not have (left out)."""
     stack.reset(seed)
-    dut = scen.dut
-    stack.create_device(dut["ifname"], kind="veth", mac=dut["mac"], ifindex=int(dut.get("ifindex", 0)))
-    for cidr in dut["addresses"]:
-        stack.add_address(dut["ifname"], cidr)
+    # The namespace's lo (ifindex 1, 127.0.0.1/8), up as the recorder left it:
+    # what routes to our own addresses leave through.
+    if scen.meta.get("dut_link", {}).get("loopback") == "up":
+        stack.create_device("lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1)
+        stack.add_address("lo", "127.0.0.1/8")
+    for iface in scen.dut_interfaces:
+        stack.create_device(iface["ifname"], kind="veth", mac=iface["mac"],
+                            ifindex=int(iface.get("ifindex", 0)), mtu=int(iface.get("mtu", 0)))
+        for cidr in iface["addresses"]:
+            stack.add_address(iface["ifname"], cidr)
     skipped = []
     for name, value in sorted(scen.meta.get("sysctls", {}).items()):
         try:
@@ -74,6 +85,12 @@ def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1)
             continue
         if current != str(value):
             stack.sysctl(name, str(value))
+    # The scenario's DUT setup data (routes, permanent neighbours), as the recorder applied it.
+    setup = scen.meta.get("dut_setup", {})
+    for r in setup.get("routes", []):
+        stack.add_route(r["dst"], gateway=r.get("via", ""), dev=r.get("dev", ""))
+    for n in setup.get("neighbours", []):
+        stack.add_neighbour(n["dev"], n["ip"], n["mac"], n.get("state", "permanent"))
     return skipped
 
 
@@ -86,23 +103,57 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
     for name, value in (sysctl_overrides or {}).items():
         stack.sysctl(name, str(value))
     dev = scen.dut["ifname"]
+    counters_before = stack.counters()
     with stack.subscribe(sorted(COMPARED_EVENTS), checkpoints=False) as sub:
-        for pkt in scen.sent:
-            stack.run_until(scen.rel_ns(pkt))
-            stack.inject(dev, bytes(pkt))
+        # Tester frames into the first interface, far-host frames into the one
+        # facing it, merged by their capture times.
+        far_dev = scen.far_dut_ifname
+        # The DUT program's socket calls go in at their recorded times too (those
+        # made before the first frame have negative times: they come first, at 0).
+        calls = sock_steps.load_calls(scen.path)
+        arrivals = sorted([(scen.rel_ns(p), 0, i, dev, p) for i, p in enumerate(scen.sent)]
+                          + [(scen.rel_ns(p), 1, i, far_dev, p) for i, p in enumerate(scen.far_sent)]
+                          + [(c["t_ns"], 2, i, None, c) for i, c in enumerate(calls)],
+                          key=lambda a: a[:3])
+        handles: dict = {}
+        sock_results = []
+        for t_ns, _, _, into, pkt in arrivals:
+            stack.run_until(max(0, t_ns))
+            if into is None:
+                sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"]))
+            else:
+                stack.inject(into, bytes(pkt))
         stack.run_until(scen.duration_ns)
         raw = [ev.as_raw() for ev in sub.read()]
         lost = sub.lost
+    counters_after = stack.counters()
     wire = stack.wire(dev)
-    dut_devices = {dev, str(scen.dut.get("ifindex", ""))} - {""}
-    return Replay(wire, raw, normalize_events(raw, dut_devices), lost, skipped)
+    far_wire = stack.wire(far_dev) if far_dev else []
+    dut_devices = {v for i in scen.dut_interfaces for v in (i["ifname"], str(i.get("ifindex", "")))} - {""}
+    return Replay(wire, raw, normalize_events(raw, dut_devices), lost, skipped, counters_before, counters_after,
+                  far_wire, calls, sock_results)
 
 
 def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Comparison:
-    c = Comparison(compare_frames(scen.received, rep.wire),
+    # Wire frames by device: the tester's side, then the far host's (its
+    # frames numbered on from the tester's, so each row stays unique).
+    frames = compare_frames(scen.received, rep.wire)
+    if scen.far_dut_ifname:
+        far = compare_frames(scen.far_received, rep.far_wire)
+        for f in far:
+            f.index += len(frames)
+            f.where = "far"
+        frames += far
+    c = Comparison(frames,
                    compare_events(scen.events, rep.events, scen.sent_ns()))
     if rep.lost:
         c.notes.append(f"the trace subscription lost {rep.lost} events")
+    # The socket calls' results (return value, errno, data, addresses) must match too.
+    c.notes.extend(sock_steps.diff_calls(rep.socket_calls, rep.socket_results))
+    # The DUT's /proc/net/snmp deltas are the referee for the stack's MIBs
+    # (recordings made before the recorder read them have none).
+    if "snmp_delta" in scen.meta:
+        c.counters = compare_counters(scen.meta["snmp_delta"], rep.counters_before, rep.counters_after)
     return c
 
 

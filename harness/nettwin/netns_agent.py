@@ -5,21 +5,27 @@ kernel's softirq work for what it sends happens there, in its own context.
 It reads one JSON command per line on stdin and answers one JSON line on stdout:
   {"op": "ping"}                                        -> {"ok": true}
   {"op": "send", "iface": "nttst0", "frame": "<hex>"}   -> {"ok": true, "sent": n}
+  {"op": "sock", "sock_op": "bind", "h": "a", "args": {...}}
+                                                        -> {"ok": true, "result": {"ret": 0, "errno": ""}}
   {"op": "exit"}                                        -> {"ok": true}, then exits
 Errors are answered as {"ok": false, "error": "..."}; the agent keeps going.
 Frames are written with an AF_PACKET socket of protocol 0, which receives nothing,
 so the agent adds no packet-tap clones to the trace. It is run by path, as a
 script, and imports nothing from the nettwin package.
 """
+import errno
 import json
 import os
+import select
 import socket
+import struct
 import sys
 
 
 class Agent:
     def __init__(self):
         self.sockets = {}
+        self.handles = {}  # the DUT program's sockets by scenario handle
 
     def _socket(self, iface):
         if iface not in self.sockets:
@@ -40,10 +46,100 @@ class Agent:
             if sent != len(frame):
                 raise OSError(f"sent {sent} of {len(frame)} bytes")
             return {"ok": True, "sent": sent}
+        if op == "sock":
+            return {"ok": True, "result": self.sock_call(cmd)}
         raise ValueError(f"unknown op {op!r}")
+
+    def sock_call(self, cmd):
+        """One socket call of the DUT's program (sock_steps.py): the posix result."""
+        op, h, a = cmd["sock_op"], cmd["h"], cmd.get("args", {})
+        s = self.handles.get(h)
+        out = {}
+        try:
+            if op == "socket":
+                s = socket.socket(a.get("family", 2), a.get("type", 2), a.get("proto", 0))
+                self.handles[h] = s
+                ret = s.fileno()
+            elif op == "bind":
+                s.bind((a.get("ip", ""), a.get("port", 0)))
+                ret = 0
+            elif op == "connect":
+                if a.get("family") == socket.AF_UNSPEC:
+                    # connect(AF_UNSPEC) dissolves the association (Python has no spelling for it).
+                    import ctypes
+                    libc = ctypes.CDLL(None, use_errno=True)
+                    sa = (ctypes.c_ushort * 8)(socket.AF_UNSPEC)
+                    r = libc.connect(s.fileno(), ctypes.byref(sa), 16)
+                    if r < 0:
+                        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+                else:
+                    s.connect((a.get("ip", ""), a.get("port", 0)))
+                ret = 0
+            elif op == "sendto":
+                ret = s.sendto(bytes.fromhex(a.get("data", "")), a.get("flags", 0),
+                               (a.get("ip", ""), a.get("port", 0)))
+            elif op == "send":
+                ret = s.send(bytes.fromhex(a.get("data", "")), a.get("flags", 0))
+            elif op in ("recvfrom", "recvmsg_errqueue"):
+                flags = a.get("flags", 0) | socket.MSG_DONTWAIT
+                if op == "recvmsg_errqueue":
+                    flags |= 0x2000  # MSG_ERRQUEUE
+                data, anc, msg_flags, addr = s.recvmsg(a.get("len", 65536), 1024, flags)
+                ret = len(data)
+                out["data"] = data.hex()
+                out["addr"] = list(addr) if addr else None
+                out["msg_flags"] = msg_flags & ~0x8  # MSG_CTRUNC is about our cmsg buffer
+                if op == "recvmsg_errqueue":
+                    out["ee"] = None
+                    for level, ctype, cdata in anc:
+                        if level == socket.IPPROTO_IP and ctype == 11:  # IP_RECVERR
+                            ee_errno, origin, etype, code, _pad, info, _data = struct.unpack_from("=IBBBBII", cdata)
+                            offender = socket.inet_ntoa(cdata[16 + 4:16 + 8]) if len(cdata) >= 24 else ""
+                            out["ee"] = {"errno": errno.errorcode.get(ee_errno, str(ee_errno)), "origin": origin,
+                                         "type": etype, "code": code, "info": info, "offender": offender}
+            elif op == "setsockopt":
+                s.setsockopt(a["level"], a["name"], a["value"])
+                ret = 0
+            elif op == "getsockopt":
+                out["value"] = s.getsockopt(a["level"], a["name"])
+                ret = 0
+            elif op == "getsockname":
+                out["addr"] = list(s.getsockname())
+                ret = 0
+            elif op == "getpeername":
+                out["addr"] = list(s.getpeername())
+                ret = 0
+            elif op == "shutdown":
+                s.shutdown(a.get("how", 2))
+                ret = 0
+            elif op == "poll":
+                p = select.poll()
+                p.register(s, a.get("events", 1))
+                ready = p.poll(0)
+                out["value"] = ready[0][1] if ready else 0
+                ret = len(ready)
+            elif op == "listen":
+                s.listen(a.get("backlog", 1))
+                ret = 0
+            elif op == "accept":
+                conn, _ = s.accept()
+                ret = conn.fileno()
+            elif op == "close":
+                s.close()
+                del self.handles[h]
+                ret = 0
+            else:
+                raise ValueError(f"unknown socket op {op!r}")
+            return dict({"ret": ret, "errno": ""}, **out)
+        except OSError as e:
+            if e.errno is None:
+                raise
+            return {"ret": -1, "errno": errno.errorcode.get(e.errno, str(e.errno))}
 
     def close(self):
         for s in self.sockets.values():
+            s.close()
+        for s in self.handles.values():
             s.close()
 
 

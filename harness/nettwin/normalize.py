@@ -47,7 +47,13 @@ KEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "qdisc:qdisc_enqueue": ("ifindex", "handle", "parent"),
     "qdisc:qdisc_dequeue": ("ifindex", "handle", "parent", "txq_state", "packets"),
     "icmp:icmp_send": ("type", "code", "saddr", "daddr", "sport", "dport", "ulen"),
+    "udp:udp_fail_queue_rcv_skb": ("rc", "family", "saddr", "daddr", "sport", "dport"),
 }
+
+# Events that carry neither an skb nor a device, emitted right before the DUT's
+# drop of the skb they describe (__udp_queue_rcv_skb: udp_fail_queue_rcv_skb,
+# then kfree_skb): they are the DUT's when the next compared event is a kept kfree_skb.
+PRECEDES_DUT_DROP = frozenset({"udp:udp_fail_queue_rcv_skb"})
 
 COMPARED_EVENTS: frozenset[str] = frozenset(KEPT_FIELDS)
 
@@ -224,6 +230,7 @@ def normalize_events(raw: Iterable[dict], dut_devices) -> list[dict]:
     ordinals: dict = {}           # live skb -> ordinal
     next_ordinal = 1
     out = []
+    pending = None                # a PRECEDES_DUT_DROP event waiting for the drop it announces
     for ev in raw:
         _check_raw(ev)
         name, skb, fields = ev["name"], ev["skb"], ev["fields"]
@@ -237,6 +244,9 @@ def normalize_events(raw: Iterable[dict], dut_devices) -> list[dict]:
             continue
         devices = _devices(name, fields)
         names_dut = any(d in dut for d in devices)
+        if skb is None and name in PRECEDES_DUT_DROP:
+            pending = ev   # decided by the next compared event
+            continue
         if skb is None:
             keep = names_dut
         else:
@@ -254,6 +264,11 @@ def normalize_events(raw: Iterable[dict], dut_devices) -> list[dict]:
                 ordinal = ordinals[skb]
             out.append({"t_ns": int(ev["time_ns"]), "name": name, "skb": ordinal,
                         "fields": canonical_fields(name, fields)})
+        if pending is not None:
+            if keep and name == "skb:kfree_skb":
+                out.insert(len(out) - 1, {"t_ns": int(pending["time_ns"]), "name": pending["name"], "skb": None,
+                                          "fields": canonical_fields(pending["name"], pending["fields"])})
+            pending = None
         if name in FREE_EVENTS and skb is not None:
             owned.discard(skb)
             ordinals.pop(skb, None)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import netns, normalize, scenarios, tracefs
 from .ns_processes import Agent, ProcessError, Tcpdump
+from .sock_steps import Sock
 
 RECORDER_VERSION = 1
 REPO = Path(__file__).resolve().parents[2]
@@ -49,9 +50,12 @@ class Recording:
     scenario: scenarios.Scenario
     sent_pcap: bytes
     received_pcap: bytes
+    far_received_pcap: bytes | None   # the forwarding topology's far host, else None
     events: list[dict]
     meta: dict
     raw_trace: str
+    socket_results: list | None = None   # the DUT program's socket calls (socket_results.json)
+    far_sent_pcap: bytes | None = None   # frames the far host sent (its Send steps), else None
 
 
 # ------------------------------------------------------------------ clocks
@@ -96,53 +100,92 @@ def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
 
 # --------------------------------------------------------------- recording
 
-def _run_steps(scenario: scenarios.Scenario, agent: Agent) -> None:
-    """Each Send at its due time; a Wait moves the due time on. Ends settle_ms after
-    the last step."""
+def _run_steps(scenario: scenarios.Scenario, agent: Agent, dut_agent: Agent | None = None,
+               far_agent: Agent | None = None) -> list[dict]:
+    """Each Send at its due time; a Wait moves the due time on; a Sock is performed by
+    the DUT's agent (one call, answered before the next step). Ends settle_ms after
+    the last step. Returns the socket calls' results with their CLOCK_MONOTONIC times."""
     due = time.monotonic()
-    for step in scenario.steps:
+    sock_results = []
+    for i, step in enumerate(scenario.steps):
         if isinstance(step, scenarios.Wait):
             due += step.ms / 1000
             continue
-        if not isinstance(step, scenarios.Send):
+        if not isinstance(step, (scenarios.Send, Sock)):
             raise RecordError(f"{scenario.name}: unknown step {step!r}")
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        agent.send(step.iface, step.frame)
+        if isinstance(step, Sock):
+            mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            reply = dut_agent.call({"op": "sock", "sock_op": step.op, "h": step.h, "args": dict(step.args)})
+            sock_results.append({"step": i, "op": step.op, "h": step.h, "mono_ns": mono,
+                                 "result": reply["result"]})
+        else:
+            (far_agent if step.iface == scenarios.FAR_IFACE else agent).send(step.iface, step.frame)
         due = time.monotonic()
     time.sleep(max(0.0, due + scenario.settle_ms / 1000 - time.monotonic()))
+    return sock_results
 
 
 def record(scenario: scenarios.Scenario, cpu: int = INJECT_CPU) -> Recording:
     suffix = f"{os.getpid()}-{time.monotonic_ns() % 100000}"
-    topo = netns.Topology(suffix, dict(scenario.sysctls))
+    topo = netns.Topology(suffix, dict(scenario.sysctls), scenario.topology,
+                          scenario.routes_data(), scenario.neighbours_data(), dict(scenario.dut_mtus))
     trace = tracefs.TraceInstance(f"nettwin-{suffix}")
     captures: list[Tcpdump] = []
     agent = Agent(topo.tester.netns, cpu)
+    # The DUT's program, when the scenario has socket actions: same CPU as the injector.
+    dut_agent = Agent(topo.dut.netns, cpu) if any(isinstance(s, Sock) for s in scenario.steps) else None
+    # The far host's injector, when it sends (forwarding topology): same CPU too.
+    far_sends = [s for s in scenario.frames() if s.iface == scenarios.FAR_IFACE]
+    if far_sends and not topo.far:
+        raise RecordError(f"{scenario.name}: frames from {scenarios.FAR_IFACE} need the forwarding topology")
+    far_agent = Agent(topo.far.netns, cpu) if far_sends else None
+    sock_results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="nettwin-rec-") as work:
         work = Path(work)
         try:
             topo.setup()
             captures = [Tcpdump(topo.tester.netns, topo.tester.ifname, "out", work / "sent.pcap"),
                         Tcpdump(topo.tester.netns, topo.tester.ifname, "in", work / "received.pcap")]
+            if topo.far:
+                captures.append(Tcpdump(topo.far.netns, topo.far.ifname, "in",
+                                        work / "far_received.pcap"))
+            if far_agent:
+                captures.append(Tcpdump(topo.far.netns, topo.far.ifname, "out", work / "far_sent.pcap"))
             for cap in captures:
                 cap.start()
             agent.start()
+            if dut_agent:
+                dut_agent.start()
+            if far_agent:
+                far_agent.start()
             trace.start()
             time.sleep(QUIET_BEFORE_S)
+            snmp_before = netns.read_snmp(topo.dut.netns)
             offset_before = realtime_minus_monotonic_ns()
             trace.on()
-            _run_steps(scenario, agent)
+            sock_results = _run_steps(scenario, agent, dut_agent, far_agent)
             trace.off()
+            snmp_after = netns.read_snmp(topo.dut.netns)
             offset_after = realtime_minus_monotonic_ns()
             agent.stop()
+            if dut_agent:
+                dut_agent.stop()
+            if far_agent:
+                far_agent.stop()
             counts = [cap.stop() for cap in captures]
             text = trace.read()
             sysctls = topo.dut_sysctls()
             link = topo.dut_link()
+            topology = topo.topology_meta()
         finally:
             agent.stop()
+            if dut_agent:
+                dut_agent.stop()
+            if far_agent:
+                far_agent.stop()
             for cap in captures:
                 cap.kill()
             try:
@@ -150,32 +193,52 @@ def record(scenario: scenarios.Scenario, cpu: int = INJECT_CPU) -> Recording:
             except OSError as e:
                 print(f"nettwin record: could not remove {trace.path}: {e}", file=sys.stderr)
             topo.teardown()
-        return _assemble(scenario, topo, work, text, (offset_before + offset_after) // 2,
-                         abs(offset_after - offset_before), counts, sysctls, link, cpu)
+        rec = _assemble(scenario, topo, work, text, (offset_before + offset_after) // 2,
+                        abs(offset_after - offset_before), counts, sysctls, link, cpu, topology)
+        if far_agent:
+            rec.far_sent_pcap = (work / "far_sent.pcap").read_bytes()
+        # The DUT's MIB deltas over the scenario: the referee for the stack's counters.
+        rec.meta["snmp_delta"] = netns.snmp_delta(snmp_before, snmp_after)
+        if dut_agent:
+            # Each socket call's time on the pcap clock, relative to the first sent frame.
+            origin = pcap_frames(work / "sent.pcap")[0][0]
+            offset = (offset_before + offset_after) // 2
+            rec.socket_results = [{"step": r["step"], "op": r["op"], "h": r["h"],
+                                   "t_ns": r["mono_ns"] + offset - origin, "result": r["result"]}
+                                  for r in sock_results]
+        return rec
 
 
 def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drift_ns: int,
-              counts, sysctls, link, cpu) -> Recording:
+              counts, sysctls, link, cpu, topology) -> Recording:
     lost = tracefs.lost_entries(text)
     if lost:
         raise RecordError(f"{scenario.name}: the trace ring buffer lost {lost} events")
     sent = pcap_frames(work / "sent.pcap")
     received = pcap_frames(work / "received.pcap")
-    expected = [s.frame for s in scenario.frames()]
+    expected = [s.frame for s in scenario.frames() if s.iface != scenarios.FAR_IFACE]
+    far_expected = [s.frame for s in scenario.frames() if s.iface == scenarios.FAR_IFACE]
+    far_sent = pcap_frames(work / "far_sent.pcap") if far_expected else []
+    if [f for _, f in far_sent] != far_expected:
+        raise RecordError(f"{scenario.name}: far_sent.pcap holds {len(far_sent)} frames, not exactly "
+                          f"the scenario's {len(far_expected)} from {scenarios.FAR_IFACE}")
+    if not sent:
+        raise RecordError(f"{scenario.name}: the tester sent nothing (time 0 is its first frame)")
     if [f for _, f in sent] != expected:
         raise RecordError(f"{scenario.name}: sent.pcap holds {len(sent)} frames, not exactly "
                           f"the scenario's {len(expected)} (stray traffic or a lost frame)")
     origin = sent[0][0]
-    last_sent = sent[-1][0] - origin
+    last_sent = max(ts for ts, _ in sent + far_sent) - origin
     duration_ns = last_sent + scenario.settle_ms * 1_000_000
-    late = [ts - origin for ts, _ in received if ts - origin > duration_ns]
+    far_received = pcap_frames(work / "far_received.pcap") if topo.far else []
+    late = [ts - origin for ts, _ in received + far_received if ts - origin > duration_ns]
     if late:
         raise RecordError(f"{scenario.name}: frames received after the recording's end: {late}")
 
     raw = tracefs.parse_text(text)
     for ev in raw:
         ev["time_ns"] = ev["time_ns"] + offset_ns - origin
-    dut_devices = {topo.dut.ifname, str(topo.dut.ifindex)}
+    dut_devices = {v for h in topo.dut_interfaces() for v in (h.ifname, str(h.ifindex))}
     events = [e for e in normalize.normalize_events(raw, dut_devices) if e["t_ns"] <= duration_ns]
     early = [e for e in events if e["t_ns"] < 0]
     if early:
@@ -184,14 +247,19 @@ def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drif
     meta = {
         "kernel": platform.release(),
         "recorded_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "topology": {"dut": topo.dut.as_meta(), "tester": topo.tester.as_meta()},
+        "topology": topology,
         "dut_link": dict(link, loopback="up"),
+        "dut_setup": topo.dut_setup(),
         "sysctls": sysctls,
         "time_origin": "first frame of sent.pcap",
         "duration_ns": duration_ns,
         "settle_ns": scenario.settle_ms * 1_000_000,
         "frames": {"sent": len(sent), "received": len(received),
                    "tcpdump_captured": {"sent": counts[0], "received": counts[1]}},
+        **({"far_frames": {"received": len(far_received), "sent": len(far_sent),
+                           "tcpdump_captured": dict({"received": counts[2]},
+                                                    **({"sent": counts[3]} if far_sent else {}))}}
+           if topo.far else {}),
         "trace": {
             "source": "private tracefs instance, text output",
             "clock": "mono", "resolution_ns": 1000,
@@ -205,7 +273,9 @@ def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drif
                      "tester_ingress": "nftables netdev ingress drop after capture"},
     }
     return Recording(scenario, (work / "sent.pcap").read_bytes(),
-                     (work / "received.pcap").read_bytes(), events, meta, text)
+                     (work / "received.pcap").read_bytes(),
+                     (work / "far_received.pcap").read_bytes() if topo.far else None,
+                     events, meta, text)
 
 
 def write(rec: Recording, out_dir: Path) -> Path:
@@ -217,12 +287,21 @@ def write(rec: Recording, out_dir: Path) -> Path:
         (tmp / "scenario.json").write_text(json.dumps(rec.scenario.to_json(), indent=1) + "\n")
         (tmp / "sent.pcap").write_bytes(rec.sent_pcap)
         (tmp / "received.pcap").write_bytes(rec.received_pcap)
+        if rec.far_received_pcap is not None:
+            (tmp / "far_received.pcap").write_bytes(rec.far_received_pcap)
+        if rec.far_sent_pcap is not None:
+            (tmp / "far_sent.pcap").write_bytes(rec.far_sent_pcap)
         (tmp / "events.json").write_text(_events_json(rec.events))
         (tmp / "meta.json").write_text(json.dumps(rec.meta, indent=1, sort_keys=True) + "\n")
+        if rec.socket_results is not None:
+            (tmp / "socket_results.json").write_text(
+                '{"calls": [\n' + ",\n".join(json.dumps(r) for r in rec.socket_results) + "\n]}\n")
         os.chmod(tmp, 0o755)
         if target.exists():
             unknown = {p.name for p in target.iterdir()} - {
-                "scenario.json", "sent.pcap", "received.pcap", "events.json", "meta.json"}
+                "scenario.json", "sent.pcap", "received.pcap", "far_received.pcap", "far_sent.pcap",
+                "events.json",
+                "meta.json", "socket_results.json"}
             if unknown:
                 raise RecordError(f"{target} holds files a recording does not write: {sorted(unknown)}")
             shutil.rmtree(target)

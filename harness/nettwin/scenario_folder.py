@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scapy.utils import rdpcap
@@ -23,6 +23,21 @@ class ScenarioFolder:
     sent: list          # Scapy packets, .time = capture time (s, Decimal/float)
     received: list
     events: list[dict]  # normalized Linux events
+    # The forwarding topology's far host (traces/README.md): frames it received
+    # from the DUT's ntdut1, and frames it sent toward it. Empty otherwise.
+    far_received: list = field(default_factory=list)
+    far_sent: list = field(default_factory=list)
+
+    @property
+    def dut_interfaces(self) -> list[dict]:
+        """Every DUT interface (topology.dut_interfaces; older recordings: topology.dut)."""
+        return self.meta["topology"].get("dut_interfaces") or [self.dut]
+
+    @property
+    def far_dut_ifname(self) -> str:
+        """The DUT interface facing the far host ("" without one)."""
+        names = [i["ifname"] for i in self.dut_interfaces if i["ifname"] != self.dut["ifname"]]
+        return names[0] if "far" in self.meta["topology"] and names else ""
 
     @property
     def dut(self) -> dict:
@@ -91,5 +106,14 @@ def load(path) -> ScenarioFolder:
         raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
     if not sent:
         raise ScenarioError(f"{path}/sent.pcap: no frames")
+    far = {}
+    for name in ("far_received", "far_sent"):
+        if (path / f"{name}.pcap").is_file():
+            try:
+                far[name] = list(rdpcap(str(path / f"{name}.pcap")))
+            except Exception as e:
+                raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
+    if far and "far" not in meta["topology"]:
+        raise ScenarioError(f"{path}: far-host pcaps without topology.far in meta.json")
     return ScenarioFolder(path, scenario.get("name", path.name), scenario.get("description", ""),
-                          meta, sent, received, events["events"])
+                          meta, sent, received, events["events"], **far)

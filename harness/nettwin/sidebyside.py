@@ -28,8 +28,8 @@ def _row(mark: str, key: str, left: str, right: str, keyw: int = 22) -> str:
 
 def render_frame(f: FrameDiff) -> list[str]:
     if not f.differs:
-        return [f"  frame {f.index}: same  {summary(f.linux)}"]
-    out = [f"! frame {f.index}:", _row(" ", "", "Linux", "nettwin"),
+        return [f"  frame {f.index}{' (far)' if f.where else ''}: same  {summary(f.linux)}"]
+    out = [f"! frame {f.index}{' (far)' if f.where else ''}:", _row(" ", "", "Linux", "nettwin"),
            _row(" ", "", summary(f.linux), summary(f.nettwin))]
     for key, a, b, differs in f.fields:
         out.append(_row("!" if differs else " ", key, a, b))
@@ -74,4 +74,9 @@ def render(c: Comparison) -> str:
     out.append(_row(" ", "", "Linux", "nettwin", keyw=10))
     for i, e in enumerate(c.events, 1):
         out.extend(render_event(i, e))
+    if c.counters:
+        out.append("MIB counter deltas that differ (/proc/net/snmp names):")
+        out.append(_row(" ", "", "Linux", "nettwin", keyw=10))
+        for d in c.counters:
+            out.append(f"! {d.name:<28} {d.linux:>8} | {d.nettwin}")
     return "\n".join(out)

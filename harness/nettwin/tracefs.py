@@ -22,7 +22,7 @@ RECORDED_EVENTS = (
     "net:netif_rx", "net:netif_receive_skb", "net:net_dev_queue", "net:net_dev_start_xmit",
     "net:net_dev_xmit", "skb:kfree_skb", "skb:consume_skb", "napi:napi_poll",
     "neigh:neigh_create", "neigh:neigh_update", "fib:fib_table_lookup", "qdisc:qdisc_enqueue",
-    "qdisc:qdisc_dequeue", "icmp:icmp_send", "kmem:kmem_cache_free", "kmem:kmem_cache_alloc",
+    "qdisc:qdisc_dequeue", "icmp:icmp_send", "udp:udp_fail_queue_rcv_skb", "kmem:kmem_cache_free", "kmem:kmem_cache_alloc",
 )
 SKB_SLABS = ("skbuff_head_cache", "skbuff_fclone_cache")
 
@@ -122,6 +122,10 @@ _ICMP_SEND = re.compile(
     rf"^(?:icmp_send: )?type=(?P<type>{_NUM}), code=(?P<code>{_NUM})\. "
     rf"From (?P<saddr>{_IP4}):(?P<sport>\d+) to (?P<daddr>{_IP4}):(?P<dport>\d+) "
     rf"ulen=(?P<ulen>{_NUM}) skbaddr=(?P<skbaddr>{_PTR})$")
+# udp_fail_queue_rcv_skb: "rc=-12 family=AF_INET src=198.51.100.1:4000 dest=198.51.100.2:5000"
+_UDP_FAIL = re.compile(
+    rf"^rc=(?P<rc>{_NUM}) family=(?P<family>\S+) src=(?P<saddr>{_IP4}):(?P<sport>\d+) "
+    rf"dest=(?P<daddr>{_IP4}):(?P<dport>\d+)$")
 _KMEM = re.compile(rf"^call_site=(?P<call_site>\S+) ptr=(?P<ptr>{_PTR}) name=(?P<name>\S+)(?: .*)?$")
 
 
@@ -154,6 +158,12 @@ def _neigh_update(rest: str) -> dict:
 
 
 # event name in the text -> (group:event, field parser, field holding the skb)
+def _udp_fail(rest: str) -> dict:
+    fields = _regex(_UDP_FAIL)(rest)
+    fields["family"] = {"AF_INET": "2", "AF_INET6": "10"}.get(fields["family"], fields["family"])
+    return fields
+
+
 PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "netif_rx": ("net:netif_rx", _dev_skb_len, "skbaddr"),
     "netif_receive_skb": ("net:netif_receive_skb", _dev_skb_len, "skbaddr"),
@@ -171,6 +181,7 @@ PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "neigh_update": ("neigh:neigh_update", _neigh_update, None),
     "fib_table_lookup": ("fib:fib_table_lookup", _regex(_FIB, hex_fields=("flags",)), None),
     "icmp_send": ("icmp:icmp_send", _regex(_ICMP_SEND), "skbaddr"),
+    "udp_fail_queue_rcv_skb": ("udp:udp_fail_queue_rcv_skb", _udp_fail, None),
     "kmem_cache_free": ("kmem:kmem_cache_free", _regex(_KMEM), "ptr"),
     "kmem_cache_alloc": ("kmem:kmem_cache_alloc", _regex(_KMEM), "ptr"),
 }

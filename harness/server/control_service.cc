@@ -88,6 +88,30 @@ grpc::Status ControlService::ListNeighbours(grpc::ServerContext*, const v1::Empt
   });
 }
 
+grpc::Status ControlService::SetCoalesce(grpc::ServerContext*, const v1::CoalesceRequest* request, v1::Empty*) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    return from_status(state.stack->set_coalesce(request->dev(), request->rx_usecs(), request->rx_frames()),
+                       "set coalesce on " + quoted(request->dev()));
+  });
+}
+
+grpc::Status ControlService::SetRingSize(grpc::ServerContext*, const v1::RingSizeRequest* request, v1::Empty*) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    return from_status(state.stack->set_ring_size(request->dev(), request->rx(), request->tx()),
+                       "set ring size on " + quoted(request->dev()));
+  });
+}
+
+grpc::Status ControlService::SetTxQueueLen(grpc::ServerContext*, const v1::TxQueueLenRequest* request, v1::Empty*) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    return from_status(state.stack->set_tx_queue_len(request->dev(), request->len()),
+                       "set txqueuelen on " + quoted(request->dev()));
+  });
+}
+
 grpc::Status ControlService::SetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
                                        v1::Sysctl* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {

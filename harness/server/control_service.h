@@ -20,6 +20,9 @@ class ControlService final : public v1::Control::Service {
                             v1::Empty* reply) override;
   grpc::Status ListNeighbours(grpc::ServerContext*, const v1::Empty* request,
                               v1::Neighbours* reply) override;
+  grpc::Status SetCoalesce(grpc::ServerContext*, const v1::CoalesceRequest* request, v1::Empty*) override;
+  grpc::Status SetRingSize(grpc::ServerContext*, const v1::RingSizeRequest* request, v1::Empty*) override;
+  grpc::Status SetTxQueueLen(grpc::ServerContext*, const v1::TxQueueLenRequest* request, v1::Empty*) override;
   grpc::Status SetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
                          v1::Sysctl* reply) override;
   grpc::Status GetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
@@ -35,6 +38,13 @@ class ControlService final : public v1::Control::Service {
                             v1::Counters* reply) override;
   grpc::Status Reset(grpc::ServerContext*, const v1::ResetRequest* request,
                      v1::Empty* reply) override;
+  // Routes and rules: control_routes.cc.
+  grpc::Status AddRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty* reply) override;
+  grpc::Status DelRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty* reply) override;
+  grpc::Status ListRoutes(grpc::ServerContext*, const v1::ListRoutesRequest* request,
+                          v1::Routes* reply) override;
+  grpc::Status AddRule(grpc::ServerContext*, const v1::Rule* request, v1::Empty* reply) override;
+  grpc::Status ListRules(grpc::ServerContext*, const v1::Empty* request, v1::Rules* reply) override;
 
  private:
   Engine& engine_;

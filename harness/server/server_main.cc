@@ -16,9 +16,11 @@
 #include <variant>
 
 #include "control_service.h"
+#include "hooks_service.h"
 #include "engine_state.h"
 #include "listen_address.h"
 #include "nic_service.h"
+#include "sockets_service.h"
 #include "text_parse.h"
 #include "trace_service.h"
 
@@ -129,6 +131,8 @@ int main(int argc, char** argv) {
   NicService nic(*engine);
   TraceService trace(*engine, options.stream_queue);
   ControlService control(*engine);
+  HooksService hooks(*engine);
+  SocketsService sockets(*engine);
 
   int bound_port = 0;
   grpc::ServerBuilder builder;
@@ -138,6 +142,8 @@ int main(int argc, char** argv) {
   builder.RegisterService(&nic);
   builder.RegisterService(&trace);
   builder.RegisterService(&control);
+  builder.RegisterService(&hooks);
+  builder.RegisterService(&sockets);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || (address.tcp && bound_port == 0)) {
     std::fprintf(stderr, "nettwin-server: cannot listen on %s\n", address.uri.c_str());

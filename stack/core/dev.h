@@ -10,10 +10,21 @@ namespace nettwin {
 
 class Net;
 
+// The virtual CPU time a NAPI poll spends per packet it handles, charged when
+// the poll returns. Virtual time stands still otherwise, so this is what makes
+// netdev_budget_usecs bite: a fixed, deterministic 1 us per packet, the order
+// of a kernel's per-packet receive cost, so that with the defaults the packet
+// budget (300 -> 300 us) binds long before the time budget (8000 us), as on Linux.
+inline constexpr uint64_t kNapiPacketCostNs = 1000;
+
 // Receive.
 void napi_schedule(Net& net, NapiStruct* napi);
 void napi_complete_done(NapiStruct* napi, int work_done);
-int netif_rx(SkBuff* skb);        // netif_rx / __netif_rx: into the per-CPU backlog
+// napi_gro_receive: a NAPI driver's frames up (batched gro_normal_batch deep).
+void napi_gro_receive(NapiStruct* napi, SkBuff* skb);
+void gro_normal_list(NapiStruct* napi);
+int netif_rx(SkBuff* skb);        // from outside softirq context
+int __netif_rx(SkBuff* skb);      // from a driver's xmit (veth, loopback): into the per-CPU backlog
 int netif_receive_skb(SkBuff* skb);
 void net_rx_action(Net& net);
 int process_backlog(NapiStruct* napi, int quota);
@@ -26,6 +37,12 @@ void net_tx_action(Net& net);
 // TX completion from a driver: the skb goes to the completion queue and is
 // consumed by net_tx_action (dev_consume_skb_any from hard-IRQ context).
 void dev_consume_skb_any(SkBuff* skb);
+// napi_consume_skb: a TX completion inside a NAPI poll; location names the driver function.
+void napi_consume_skb(SkBuff* skb, int budget, const char* location);
+// dev_queue_xmit_nit: clones of what is sent, to the ETH_P_ALL taps.
+void dev_queue_xmit_nit(SkBuff* skb, NetDevice* dev);
+// dev_change_tx_queue_len → dev_qdisc_change_tx_queue_len.
+void dev_change_tx_queue_len(NetDevice* dev, uint32_t len);
 void netif_stop_queue(NetDevice* dev);
 void netif_wake_queue(NetDevice* dev);
 

@@ -24,6 +24,7 @@ struct DstEntry {
   int (*input)(SkBuff* skb) = nullptr;
   int (*output)(Net& net, SkBuff* skb) = nullptr;
   int error = 0;  // dst.error (an -errno), read by ip_error
+  bool rt_is_input = false;
   // struct rtable
   uint8_t rt_type = 0;  // RTN_*
   unsigned rt_flags = 0;

@@ -3,6 +3,11 @@
 namespace nettwin {
 
 void Engine::do_softirq() {
+  ++softirq_depth_;
+  struct Leave {
+    unsigned& d;
+    ~Leave() { --d; }
+  } leave{softirq_depth_};
   while (pending_) {
     for (unsigned nr = 0; nr < NR_SOFTIRQS; ++nr) {
       if (!(pending_ & (1u << nr))) continue;

@@ -23,7 +23,11 @@ class Engine {
 
   void open_softirq(Softirq nr, std::function<void()> action) { actions_[nr] = std::move(action); }
   void raise_softirq(Softirq nr) { pending_ |= 1u << nr; }
+  // Work done inside a softirq costs virtual time: the clock moves on by ns.
+  void spend(uint64_t ns) { now_ += ns; }
   bool softirq_pending() const { return pending_ != 0; }
+  // in_softirq: inside do_softirq (process context otherwise, e.g. a socket call).
+  bool in_softirq() const { return softirq_depth_ > 0; }
   // __do_softirq, looped until nothing is pending.
   void do_softirq();
 
@@ -44,6 +48,7 @@ class Engine {
 
   uint64_t now_ = 0;
   unsigned pending_ = 0;
+  unsigned softirq_depth_ = 0;
   std::function<void()> actions_[NR_SOFTIRQS];
   TimerId next_timer_ = 0;
   std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;

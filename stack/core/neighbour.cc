@@ -1,12 +1,14 @@
 #include "core/neighbour.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/dev.h"
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ethernet/eth.h"
 #include "ipv4/ipv4.h"
+#include "wire/headers.h"
 
 namespace nettwin {
 
@@ -16,13 +18,14 @@ constexpr uint64_t kSec = 1000000000ull;
 constexpr uint64_t kMinRetrans = 10 * kMs;  // HZ/100
 
 uint64_t neigh_key(int ifindex, wire::Ipv4Addr ip) { return (uint64_t(uint32_t(ifindex)) << 32) | ip; }
-uint64_t retrans_time(const Net& net) { return std::max(uint64_t(net.sysctl.retrans_time_ms) * kMs, kMinRetrans); }
-uint64_t delay_probe_time(const Net& net) { return uint64_t(net.sysctl.delay_first_probe_time) * kSec; }
+NeighParms& parms(const NeighbourEntry* n) { return n->dev->neigh_parms; }  // neigh->parms
+uint64_t retrans_time(const NeighParms& p) { return std::max(uint64_t(p.retrans_time_ms) * kMs, kMinRetrans); }
+uint64_t delay_probe_time(const NeighParms& p) { return uint64_t(p.delay_first_probe_time) * kSec; }
 
 int neigh_max_probes(const NeighbourEntry* n) {
-  const Sysctls& s = n->dev->net.sysctl;
-  return int(s.ucast_solicit + s.app_solicit) +
-         int((n->nud_state & NUD_PROBE) ? s.mcast_resolicit : s.mcast_solicit);
+  const NeighParms& p = parms(n);
+  return int(p.ucast_solicit + p.app_solicit) +
+         int((n->nud_state & NUD_PROBE) ? p.mcast_resolicit : p.mcast_solicit);
 }
 
 void neigh_timer_handler(NeighbourEntry* n);
@@ -40,13 +43,40 @@ void neigh_del_timer(NeighbourEntry* n) {
   n->timer = 0;
 }
 
-void neigh_connect(NeighbourEntry* n) { n->output = neigh_connected_output; }
+// arp_hh_ops: connected_output and output are both neigh_resolve_output; what
+// "connected" changes is that neigh_output may use the hh cache.
+void neigh_connect(NeighbourEntry* n) { n->output = neigh_resolve_output; }
 void neigh_suspect(NeighbourEntry* n) { n->output = neigh_resolve_output; }
 
+// eth_header_cache: the header neigh_hh_output will copy.
+void neigh_hh_init(NeighbourEntry* n) {
+  HhCache& hh = n->hh;
+  std::copy(n->ha.begin(), n->ha.end(), hh.hh_data);
+  std::copy(n->dev->dev_addr.begin(), n->dev->dev_addr.end(), hh.hh_data + 6);
+  hh.hh_data[12] = uint8_t(wire::ETH_P_IP >> 8);  // arp_tbl.protocol
+  hh.hh_data[13] = uint8_t(wire::ETH_P_IP);
+  hh.hh_len = wire::ETH_HLEN;
+}
+
+// neigh_update_hhs → eth_header_cache_update: a new address for a built cache.
+void neigh_update_hhs(NeighbourEntry* n) {
+  if (n->hh.hh_len) std::copy(n->ha.begin(), n->ha.end(), n->hh.hh_data);
+}
+
+int neigh_hh_output(NeighbourEntry* n, SkBuff* skb) {
+  checkpoint(n->dev->net.tracer, "neigh_hh_output", skb);
+  const HhCache& hh = n->hh;
+  std::copy(hh.hh_data, hh.hh_data + hh.hh_len, skb_push(skb, hh.hh_len));
+  return dev_queue_xmit(skb);
+}
+
+// neigh_probe: solicit with a clone of the newest queued skb (kept alive
+// even if the queue overflows meanwhile).
 void neigh_probe(NeighbourEntry* n) {
-  SkBuff* skb = n->arp_queue.tail;
+  SkBuff* skb = n->arp_queue.tail ? skb_clone(n->arp_queue.tail) : nullptr;
   arp_solicit(n, skb);
   ++n->probes;
+  if (skb) consume_skb(skb, "neigh_probe");
 }
 
 // neigh_invalidate: resolution failed, the queued skbs are reported and freed.
@@ -66,41 +96,44 @@ void neigh_timer_handler(NeighbourEntry* n) {
   uint64_t next = now + kSec;
   const uint8_t state = n->nud_state;
   if (!(state & NUD_IN_TIMER)) {
+    trace_neigh_timer_handler(net.tracer, n, 0);
     neigh_release(n);
     return;
   }
+  NeighParms& p = parms(n);
   if (state & NUD_REACHABLE) {
-    if (time_before_eq(now, n->confirmed + net.arp_tbl.reachable_time_ns)) {
-      next = n->confirmed + net.arp_tbl.reachable_time_ns;
-    } else if (time_before_eq(now, n->used + delay_probe_time(net))) {
+    if (time_before_eq(now, n->confirmed + neigh_reachable_time(net.arp_tbl, p))) {
+      next = n->confirmed + neigh_reachable_time(net.arp_tbl, p);
+    } else if (time_before_eq(now, n->used + delay_probe_time(p))) {
       n->nud_state = NUD_DELAY;
       n->updated = now;
       neigh_suspect(n);
-      next = now + delay_probe_time(net);
+      next = now + delay_probe_time(p);
     } else {
       n->nud_state = NUD_STALE;
       n->updated = now;
       neigh_suspect(n);
     }
   } else if (state & NUD_DELAY) {
-    if (time_before_eq(now, n->confirmed + delay_probe_time(net))) {
+    if (time_before_eq(now, n->confirmed + delay_probe_time(p))) {
       n->nud_state = NUD_REACHABLE;
       n->updated = now;
       neigh_connect(n);
-      next = n->confirmed + net.arp_tbl.reachable_time_ns;
+      next = n->confirmed + neigh_reachable_time(net.arp_tbl, p);
     } else {
       n->nud_state = NUD_PROBE;
       n->updated = now;
       n->probes = 0;
-      next = now + retrans_time(net);
+      next = now + retrans_time(p);
     }
   } else {
-    next = now + retrans_time(net);  // NUD_PROBE | NUD_INCOMPLETE
+    next = now + retrans_time(p);  // NUD_PROBE | NUD_INCOMPLETE
   }
 
   if ((n->nud_state & (NUD_INCOMPLETE | NUD_PROBE)) && n->probes >= neigh_max_probes(n)) {
     n->nud_state = NUD_FAILED;
     neigh_invalidate(n);
+    trace_neigh_timer_handler(net.tracer, n, 0);
     neigh_release(n);
     return;
   }
@@ -109,6 +142,7 @@ void neigh_timer_handler(NeighbourEntry* n) {
     neigh_add_timer(n, next);
   }
   if (n->nud_state & (NUD_INCOMPLETE | NUD_PROBE)) neigh_probe(n);
+  trace_neigh_timer_handler(net.tracer, n, 0);
   neigh_release(n);  // the reference of the timer that just ran
 }
 
@@ -118,15 +152,18 @@ int __neigh_event_send(NeighbourEntry* n, SkBuff* skb) {
   const uint64_t now = net.engine.now();
   bool immediate_probe = false;
   int rc = 0;
-  if (n->nud_state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE)) return 0;
+  if (n->nud_state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE)) {
+    trace_neigh_event_send_done(net.tracer, n, 0);
+    return 0;
+  }
   if (!(n->nud_state & (NUD_STALE | NUD_INCOMPLETE))) {
-    if (net.sysctl.mcast_solicit + net.sysctl.app_solicit) {
-      n->probes = int(net.sysctl.ucast_solicit);
+    if (parms(n).mcast_solicit + parms(n).app_solicit) {
+      n->probes = int(parms(n).ucast_solicit);
       neigh_del_timer(n);
       n->nud_state = NUD_INCOMPLETE;
       n->updated = now;
       immediate_probe = true;
-      neigh_add_timer(n, now + retrans_time(net));
+      neigh_add_timer(n, now + retrans_time(parms(n)));
     } else {
       n->nud_state = NUD_FAILED;
       n->updated = now;
@@ -137,11 +174,11 @@ int __neigh_event_send(NeighbourEntry* n, SkBuff* skb) {
     neigh_del_timer(n);
     n->nud_state = NUD_DELAY;
     n->updated = now;
-    neigh_add_timer(n, now + delay_probe_time(net));
+    neigh_add_timer(n, now + delay_probe_time(parms(n)));
   }
   if (n->nud_state == NUD_INCOMPLETE) {
     if (skb) {
-      while (n->arp_queue_len_bytes + skb->truesize > uint64_t(net.sysctl.unres_qlen_bytes)) {
+      while (n->arp_queue_len_bytes + skb->truesize > uint64_t(parms(n).unres_qlen_bytes)) {
         SkBuff* old = n->arp_queue.pop_front();
         if (!old) break;
         n->arp_queue_len_bytes -= old->truesize;
@@ -153,6 +190,7 @@ int __neigh_event_send(NeighbourEntry* n, SkBuff* skb) {
     rc = 1;
   }
   if (immediate_probe) neigh_probe(n);
+  trace_neigh_event_send_done(net.tracer, n, rc);
   return rc;
 }
 
@@ -162,6 +200,100 @@ int neigh_event_send(NeighbourEntry* n, SkBuff* skb) {
   return 0;
 }
 }  // namespace
+
+// neigh_rand_reach_time: uniformly in [base/2, 3*base/2), from the table's
+// seeded generator.
+uint64_t neigh_rand_reach_time(NeighTable& tbl, int64_t base_ms) {
+  const uint64_t base = uint64_t(base_ms) * kMs;
+  return base ? tbl.rng.next() % base + (base >> 1) : 0;
+}
+
+void neigh_parms_rerandomize(NeighTable& tbl) {
+  tbl.reachable_time_ns = neigh_rand_reach_time(tbl, tbl.net.sysctl.base_reachable_time_ms);
+  tbl.last_rand = tbl.net.engine.now();
+}
+
+void neigh_parms_rerandomize(NeighTable& tbl, NeighParms& p) {
+  p.reachable_time_ns = neigh_rand_reach_time(tbl, p.base_reachable_time_ms);
+  p.last_rand = tbl.net.engine.now();
+}
+
+uint64_t neigh_reachable_time(NeighTable& tbl) {
+  // neigh_periodic_work draws a new reachable_time every 300 s; here the
+  // draw happens when the value is next needed after that.
+  if (time_after(tbl.net.engine.now(), tbl.last_rand + 300 * kSec)) neigh_parms_rerandomize(tbl);
+  return tbl.reachable_time_ns;
+}
+
+uint64_t neigh_reachable_time(NeighTable& tbl, NeighParms& p) {
+  if (time_after(tbl.net.engine.now(), p.last_rand + 300 * kSec)) neigh_parms_rerandomize(tbl, p);
+  return p.reachable_time_ns;
+}
+
+const std::vector<NeighParmField>& neigh_parm_fields() {
+  static const std::vector<NeighParmField> f = {
+      {"base_reachable_time_ms", &NeighParms::base_reachable_time_ms, &Sysctls::base_reachable_time_ms, 1, INT32_MAX},
+      {"retrans_time_ms", &NeighParms::retrans_time_ms, &Sysctls::retrans_time_ms, 1, INT32_MAX},
+      {"delay_first_probe_time", &NeighParms::delay_first_probe_time, &Sysctls::delay_first_probe_time, 0, INT32_MAX},
+      {"gc_stale_time", &NeighParms::gc_stale_time, &Sysctls::gc_stale_time, 0, INT32_MAX},
+      {"ucast_solicit", &NeighParms::ucast_solicit, &Sysctls::ucast_solicit, 0, INT32_MAX},
+      {"mcast_solicit", &NeighParms::mcast_solicit, &Sysctls::mcast_solicit, 0, INT32_MAX},
+      {"app_solicit", &NeighParms::app_solicit, &Sysctls::app_solicit, 0, INT32_MAX},
+      {"mcast_resolicit", &NeighParms::mcast_resolicit, &Sysctls::mcast_resolicit, 0, INT32_MAX},
+      {"unres_qlen_bytes", &NeighParms::unres_qlen_bytes, &Sysctls::unres_qlen_bytes, 0, INT32_MAX},
+      {"locktime", &NeighParms::locktime, &Sysctls::locktime, 0, INT32_MAX},
+  };
+  return f;
+}
+
+void neigh_parms_init(Net& net, NeighParms& p) {
+  for (const auto& f : neigh_parm_fields()) p.*f.field = net.sysctl.*f.dflt;
+  p.data_state = 0;
+  neigh_parms_rerandomize(net.arp_tbl, p);
+}
+
+void neigh_copy_dflt_parms(Net& net) {
+  const auto& fields = neigh_parm_fields();
+  for (auto& dev : net.devices) {
+    NeighParms& p = dev->neigh_parms;
+    const int64_t base = p.base_reachable_time_ms;
+    for (size_t i = 0; i < fields.size(); ++i)
+      if (!(p.data_state & (1u << i))) p.*fields[i].field = net.sysctl.*fields[i].dflt;
+    if (p.base_reachable_time_ms != base) neigh_parms_rerandomize(net.arp_tbl, p);
+  }
+}
+
+Status neigh_parms_set(NeighTable& tbl, NeighParms& p, const std::string& name, const std::string& value) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size())
+    return Error{"'" + value + "' is not an integer"};
+  const auto& fields = neigh_parm_fields();
+  std::string field = name;
+  if (name == "unres_qlen") {  // proc_unres_qlen: kept as bytes
+    if (v < 0 || v > INT32_MAX / kUnresQlenUnit)
+      return Error{value + " is outside [0, " + std::to_string(INT32_MAX / kUnresQlenUnit) + "]"};
+    v *= kUnresQlenUnit;
+    field = "unres_qlen_bytes";
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (field != fields[i].name) continue;
+    if (v < fields[i].min || v > fields[i].max)
+      return Error{value + " is outside [" + std::to_string(fields[i].min) + ", " + std::to_string(fields[i].max) + "]"};
+    p.*fields[i].field = v;
+    p.data_state |= 1u << i;
+    if (field == "base_reachable_time_ms") neigh_parms_rerandomize(tbl, p);
+    return std::nullopt;
+  }
+  return Error{"no neighbour parameter '" + name + "'"};
+}
+
+std::optional<std::string> neigh_parms_get(const NeighParms& p, const std::string& name) {
+  if (name == "unres_qlen") return std::to_string(p.unres_qlen_bytes / kUnresQlenUnit);
+  for (const auto& f : neigh_parm_fields())
+    if (name == f.name) return std::to_string(p.*f.field);
+  return std::nullopt;
+}
 
 const char* neigh_state_name(uint8_t s) {
   switch (s) {
@@ -226,9 +358,8 @@ void neigh_release(NeighbourEntry* n) {
   if (n->refcnt > 1) --n->refcnt;
 }
 
-int neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags, uint32_t pid) {
+static int __neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags) {
   Net& net = n->dev->net;
-  trace_neigh_update(net.tracer, n, lladdr, new_state, flags, pid);
   const uint64_t now = net.engine.now();
   const uint8_t old = n->nud_state;
   if (!(flags & NEIGH_UPDATE_F_ADMIN) && (old & (NUD_NOARP | NUD_PERMANENT))) return -1;  // -EPERM
@@ -268,13 +399,14 @@ int neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_sta
     neigh_del_timer(n);
     if (new_state & NUD_PROBE) n->probes = 0;
     if (new_state & NUD_IN_TIMER)
-      neigh_add_timer(n, now + ((new_state & NUD_REACHABLE) ? net.arp_tbl.reachable_time_ns : 0));
+      neigh_add_timer(n, now + ((new_state & NUD_REACHABLE) ? neigh_reachable_time(net.arp_tbl, parms(n)) : 0));
     n->nud_state = new_state;
   }
   if (changes_ha) {
     n->ha = addr;
+    neigh_update_hhs(n);
     if (!(new_state & NUD_CONNECTED)) {
-      n->confirmed = now - uint64_t(net.sysctl.base_reachable_time_ms) * kMs * 2;  // may wrap: see time_after
+      n->confirmed = now - uint64_t(parms(n).base_reachable_time_ms) * kMs * 2;  // may wrap: see time_after
     }
   }
   if (new_state == old) return 0;
@@ -293,23 +425,32 @@ int neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_sta
   return 0;
 }
 
+int neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags, uint32_t pid) {
+  Tracer& tracer = n->dev->net.tracer;
+  trace_neigh_update(tracer, n, lladdr, new_state, flags, pid);
+  const int err = __neigh_update(n, lladdr, new_state, flags);
+  trace_neigh_update_done(tracer, n, err);
+  return err;
+}
+
 NeighbourEntry* neigh_event_ns(NeighTable& tbl, const wire::MacAddr& lladdr, wire::Ipv4Addr saddr, NetDevice* dev) {
   NeighbourEntry* n = __neigh_lookup(tbl, saddr, dev, true);
   if (n) neigh_update(n, &lladdr, NUD_STALE, NEIGH_UPDATE_F_OVERRIDE, 0);
   return n;
 }
 
-int neigh_output(NeighbourEntry* n, SkBuff* skb) { return n->output(n, skb); }
+int neigh_output(NeighbourEntry* n, SkBuff* skb) {
+  // The cache holds an IPv4 header type: only IPv4 skbs may take it.
+  if ((n->nud_state & NUD_CONNECTED) && n->hh.hh_len && skb->protocol == wire::ETH_P_IP &&
+      skb_headroom(skb) >= n->hh.hh_len)
+    return neigh_hh_output(n, skb);
+  return n->output(n, skb);
+}
 
 int neigh_resolve_output(NeighbourEntry* n, SkBuff* skb) {
   checkpoint(n->dev->net.tracer, "neigh_resolve_output", skb);
   if (neigh_event_send(n, skb)) return 0;
-  eth_header(skb, n->dev, skb->protocol, n->ha, nullptr);
-  return dev_queue_xmit(skb);
-}
-
-int neigh_connected_output(NeighbourEntry* n, SkBuff* skb) {
-  checkpoint(n->dev->net.tracer, "neigh_connected_output", skb);
+  if (!n->hh.hh_len) neigh_hh_init(n);  // dev->header_ops->cache
   eth_header(skb, n->dev, skb->protocol, n->ha, nullptr);
   return dev_queue_xmit(skb);
 }
@@ -322,8 +463,11 @@ void neigh_ifdown(NeighTable& tbl, NetDevice* dev) {
       continue;
     }
     if (n->timer) tbl.net.engine.del_timer(n->timer);
+    n->timer = 0;
     while (SkBuff* skb = n->arp_queue.pop_front()) kfree_skb(skb, SkbDropReason::NEIGH_DEAD, "neigh_flush_dev");
+    n->dead = 1;  // neigh_mark_dead
     tbl.gc_entries--;
+    trace_neigh_cleanup_and_release(tbl.net.tracer, n, 0);
     it = tbl.entries.erase(it);
   }
 }

@@ -4,16 +4,53 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/engine.h"
+#include "core/rng.h"
 #include "core/skb_queue.h"
+#include "stack.h"
 #include "wire/bytes.h"
 
 namespace nettwin {
 
 class Net;
 struct NetDevice;
+struct Sysctls;
+
+// struct neigh_parms: the NUD knobs of one device (net.ipv4.neigh.<dev>.*),
+// Linux 6.18 defaults. A device starts with the table's defaults
+// (net.ipv4.neigh.default.*) and follows them for every field not set on it.
+struct NeighParms {
+  int64_t base_reachable_time_ms = 30000;
+  int64_t retrans_time_ms = 1000;
+  int64_t delay_first_probe_time = 5;  // seconds
+  int64_t gc_stale_time = 60;          // seconds
+  int64_t ucast_solicit = 3;
+  int64_t mcast_solicit = 3;
+  int64_t app_solicit = 0;
+  int64_t mcast_resolicit = 0;
+  int64_t unres_qlen_bytes = 212992;
+  int64_t locktime = 100;              // USER_HZ (1/100 s), as /proc shows it
+  uint64_t reachable_time_ns = 0;      // neigh_rand_reach_time(base_reachable_time)
+  uint64_t last_rand = 0;              // when it was drawn
+  uint32_t data_state = 0;             // a bit per field set on this device
+};
+
+// A knob of struct neigh_parms under its /proc name, with its default's
+// field in Sysctls and the range Linux accepts.
+struct NeighParmField {
+  const char* name;  // "retrans_time_ms"
+  int64_t NeighParms::*field;
+  int64_t Sysctls::*dflt;
+  int64_t min, max;
+};
+const std::vector<NeighParmField>& neigh_parm_fields();
+// SKB_TRUESIZE(ETH_FRAME_LEN): unres_qlen counts unres_qlen_bytes in these.
+inline constexpr int64_t kUnresQlenUnit = 1514 + 256 + 320;
 
 enum : uint8_t {
   NUD_NONE = 0x00,
@@ -47,6 +84,14 @@ bool neigh_state_parse(const std::string& name, uint8_t* out);
 
 struct NeighTable;
 
+// struct hh_cache: the Ethernet header for this neighbour, built once
+// (neigh_hh_init) and copied in front of every packet while the entry is
+// connected (neigh_hh_output).
+struct HhCache {
+  uint16_t hh_len = 0;  // 0: not built yet
+  uint8_t hh_data[14] = {};
+};
+
 // struct neighbour. (Plain "Neighbour" is stack.h's row type for the API.)
 struct NeighbourEntry {
   NeighTable* tbl = nullptr;
@@ -60,6 +105,7 @@ struct NeighbourEntry {
   int refcnt = 1;  // the table's own reference
   uint64_t confirmed = 0, updated = 0, used = 0;  // virtual ns
   int probes = 0;
+  HhCache hh;
   SkbQueue arp_queue;
   uint32_t arp_queue_len_bytes = 0;
   Engine::TimerId timer = 0;  // 0: none pending
@@ -72,8 +118,26 @@ struct NeighTable {
   uint32_t family = 2;  // AF_INET: this is arp_tbl
   int gc_entries = 0;
   std::unordered_map<uint64_t, std::unique_ptr<NeighbourEntry>> entries;  // key: ifindex << 32 | ip
-  uint64_t reachable_time_ns = 0;  // drawn from base_reachable_time like neigh_rand_reach_time
+  uint64_t reachable_time_ns = 0;  // the default parms': drawn like neigh_rand_reach_time
+  uint64_t last_rand = 0;          // when it was drawn
+  Rng rng{0};                      // reachable-time draws (seeded from the stack's generator)
 };
+
+// The table's reachable_time: base_reachable_time_ms with Linux's random
+// factor, drawn again (from the seeded generator) every 300 s or when the
+// base changes (neigh_parms_rerandomize).
+uint64_t neigh_reachable_time(NeighTable& tbl);
+void neigh_parms_rerandomize(NeighTable& tbl);
+// The same for one device's parms.
+uint64_t neigh_reachable_time(NeighTable& tbl, NeighParms& p);
+void neigh_parms_rerandomize(NeighTable& tbl, NeighParms& p);
+// neigh_parms_alloc: a new device's parms, a copy of the defaults.
+void neigh_parms_init(Net& net, NeighParms& p);
+// neigh_copy_dflt_parms: a default changed; devices that did not set the field follow.
+void neigh_copy_dflt_parms(Net& net);
+// net.ipv4.neigh.<dev>.<field> (unres_qlen included) for one device.
+Status neigh_parms_set(NeighTable& tbl, NeighParms& p, const std::string& field, const std::string& value);
+std::optional<std::string> neigh_parms_get(const NeighParms& p, const std::string& field);
 
 NeighbourEntry* neigh_lookup(NeighTable& tbl, wire::Ipv4Addr key, const NetDevice* dev);
 // __neigh_create (traces neigh:neigh_create); want_ref adds the caller's reference.
@@ -86,10 +150,12 @@ void neigh_release(NeighbourEntry* n);
 int neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags, uint32_t nlmsg_pid);
 // neigh_event_ns: what arp_process does for a request aimed at us.
 NeighbourEntry* neigh_event_ns(NeighTable& tbl, const wire::MacAddr& lladdr, wire::Ipv4Addr saddr, NetDevice* dev);
-// neigh_output → n->output: neigh_resolve_output or neigh_connected_output.
+// neigh_output: the cached header (neigh_hh_output) while the entry is
+// connected and the cache is built, else n->output. Every device here has
+// eth_header_ops, whose .cache makes ARP use arp_hh_ops: n->output is
+// neigh_resolve_output in every state.
 int neigh_output(NeighbourEntry* n, SkBuff* skb);
 int neigh_resolve_output(NeighbourEntry* n, SkBuff* skb);
-int neigh_connected_output(NeighbourEntry* n, SkBuff* skb);
 // Forget every entry of a device (link down / device gone).
 void neigh_ifdown(NeighTable& tbl, NetDevice* dev);
 

@@ -2,13 +2,16 @@
 
 #include "core/dev.h"
 #include "ipv4/ipv4.h"
+#include "ipv4/udp.h"
 #include "sched/sch_generic.h"
 #include "wire/headers.h"
 
 namespace nettwin {
 
 NetDevice::NetDevice(Net& n, const DeviceConfig& cfg)
-    : net(n), config(cfg), name(cfg.name), ifindex(cfg.ifindex), dev_addr(cfg.mac), mtu(cfg.mtu) {}
+    : net(n), config(cfg), name(cfg.name), ifindex(cfg.ifindex), dev_addr(cfg.mac), mtu(cfg.mtu) {
+  neigh_parms_init(n, neigh_parms);  // inetdev_init → neigh_parms_alloc
+}
 
 NetDevice::~NetDevice() = default;
 
@@ -18,8 +21,8 @@ Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_t
   softnet.backlog.poll = process_backlog;
   softnet.backlog.weight = sysctl.dev_rx_weight();
   softnet.backlog.owner = this;
-  arp_tbl.reachable_time_ns = uint64_t(sysctl.base_reachable_time_ms) * 1000000ull / 2 +
-                              rng.next() % (uint64_t(sysctl.base_reachable_time_ms) * 1000000ull);
+  arp_tbl.rng = Rng(rng.next());  // reachable times draw from their own stream
+  neigh_parms_rerandomize(arp_tbl);
   // inet_init / arp_init: the handlers in ptype_base.
   ip_packet_type_.type = wire::ETH_P_IP;
   ip_packet_type_.func = ip_rcv;
@@ -27,6 +30,8 @@ Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_t
   arp_packet_type_.func = arp_rcv;
   dev_add_pack(&ip_packet_type_);
   dev_add_pack(&arp_packet_type_);
+  // inet_init: UDP's ICMP error handler (udp_protocol.err_handler).
+  icmp_register_err_handler(*this, wire::IPPROTO_UDP, udp_err);
 }
 
 static void free_queue(SkbQueue& q) {

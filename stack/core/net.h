@@ -19,6 +19,9 @@
 #include "core/trace.h"
 #include "core/wire_queue.h"
 #include "ipv4/fib.h"
+#include "socket/sock_net.h"
+#include "netfilter/netfilter.h"
+#include "ipv4/inet_frag.h"
 
 namespace nettwin {
 
@@ -27,6 +30,17 @@ struct InetPeer {
   uint64_t rate_tokens = 0;
   uint64_t rate_last = 0;
   bool seen = false;
+  uint32_t rid = 0;  // fragments seen from this source (ipfrag_max_dist)
+  // ip_rt_send_redirect's count; it shares rate_tokens / rate_last (jiffies)
+  // with ip_error and the ICMP rate limit, as Linux's inet_peer does.
+  uint32_t n_redirects = 0;
+};
+
+// icmp_global: the netns-wide ICMP token bucket (icmp_global_allow).
+struct IcmpGlobal {
+  int credit = 0;
+  uint64_t stamp_jiffies = 0;
+  bool stamped = false;
 };
 
 class Net {
@@ -46,10 +60,15 @@ class Net {
   std::vector<std::unique_ptr<NetDevice>> devices;
   std::vector<PacketType*> ptype_all;   // taps: see every frame
   std::vector<PacketType*> ptype_base;  // protocol handlers by type
-  FibTable fib;                         // main, with the local table merged in
+  NfHooks nf_hooks;                     // netfilter hook functions per hook point
+  Fib fib;                              // tables (local merged into main until a rule exists) and rules
   NeighTable arp_tbl;
   WireQueue wire;
   std::unordered_map<wire::Ipv4Addr, InetPeer> inet_peers;
+  Ipv4Frags ipv4_frags;
+  IcmpGlobal icmp_global;
+  int (*icmp_err_handlers[256])(SkBuff* skb, uint32_t info) = {};  // inet_protos[]->err_handler
+  SockNet sock;  // sockets: the descriptor table, the UDP and raw tables, the Udp MIB (last: freed first)
 
   NetDevice* dev_get_by_name(const std::string& name) const;
   NetDevice* dev_get_by_index(int ifindex) const;
@@ -62,5 +81,7 @@ class Net {
 };
 
 inline Net& dev_net(const NetDevice* dev) { return dev->net; }
+// inet_getpeer_v4: the peer entry of a remote address, created on first use.
+inline InetPeer& inet_getpeer_v4(Net& net, wire::Ipv4Addr addr) { return net.inet_peers[addr]; }
 
 }  // namespace nettwin

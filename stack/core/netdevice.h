@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "ipv4/devinet.h"
 #include "core/dst.h"
+#include "core/neighbour.h"
 #include "core/skb_queue.h"
 #include "core/skbuff.h"
 #include "stack.h"
@@ -38,7 +40,8 @@ inline bool dev_xmit_complete(int rc) { return rc < 0x0f; }
 struct NetDeviceStats {
   uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0;
   uint64_t rx_errors = 0, tx_errors = 0, rx_dropped = 0, tx_dropped = 0;
-  uint64_t multicast = 0, rx_missed_errors = 0, rx_nohandler = 0, rx_otherhost_dropped = 0;
+  uint64_t multicast = 0, collisions = 0, rx_missed_errors = 0, tx_carrier_errors = 0;
+  uint64_t rx_nohandler = 0, rx_otherhost_dropped = 0;
 };
 
 // struct in_ifaddr.
@@ -83,11 +86,14 @@ struct NetDevice {
   std::unique_ptr<Qdisc> qdisc;
   bool xoff = false;  // __QUEUE_STATE_DRV_XOFF: the driver stopped the TX queue
   NetDeviceStats stats;
+  NeighParms neigh_parms;  // in_dev->arp_parms
   std::vector<InIfaddr> ifa_list;
   // Input routes that have no FIB entry to cache them on (limited broadcast,
   // no route): Linux caches these per CPU; here one per device.
   DstEntry rt_brd_input;
   DstEntry rt_unreach_input;
+  DstEntry rt_brd_output;  // limited broadcasts out of this device
+  Ipv4Devconf cnf;         // in_device's conf.<dev>.* (ipv4/devinet.h)
 };
 
 // struct napi_struct.
@@ -98,6 +104,8 @@ struct NapiStruct {
   NetDevice* dev = nullptr;   // nullptr: the per-CPU backlog, "(no_device)" in napi_poll
   NapiStruct* poll_next = nullptr;
   void* owner = nullptr;      // the driver's private data (container_of)
+  SkbQueue rx_list;           // GRO_NORMAL skbs not yet handed up (napi->rx_list)
+  int rx_count = 0;
 };
 
 struct NapiList {
@@ -142,9 +150,12 @@ struct SoftnetData {
   SkbQueue completion_queue;
   Qdisc* output_queue = nullptr;
   Qdisc* output_queue_tail = nullptr;
+  // /proc/net/softnet_stat's columns (received_rps and flow_limit_count stay 0: one CPU, no RPS).
   uint64_t processed = 0;
   uint64_t dropped = 0;
   uint64_t time_squeeze = 0;
+  uint64_t received_rps = 0;
+  uint64_t flow_limit_count = 0;
 };
 
 }  // namespace nettwin

@@ -79,11 +79,36 @@ SkBuff* skb_copy(const SkBuff* skb) {
   return n;
 }
 
+static void skb_release_all(SkBuff* skb, SkbDropReason reason);
+
+// kfree_skb_list_reason, as skb_release_data calls it for a frag_list. Linux
+// frees an skb's data from __kfree_skb with NOT_SPECIFIED whatever the owner's
+// fate, so each piece is traced as kfree_skb NOT_SPECIFIED at skb_release_data
+// (recorded: frag_echo_large3).
+static void skb_release_frag_list(SkBuff* segs) {
+  while (segs) {
+    SkBuff* next = segs->next;
+    segs->next = nullptr;
+    if (segs->users == 1) {
+      trace_kfree_skb(segs->pool->tracer(), segs, "skb_release_data", SkbDropReason::NOT_SPECIFIED);
+      skb_release_all(segs, SkbDropReason::NOT_SPECIFIED);
+    } else {
+      --segs->users;
+    }
+    segs = next;
+  }
+}
+
 // skb_release_data + kfree_skbmem.
-static void skb_release_all(SkBuff* skb) {
+static void skb_release_all(SkBuff* skb, SkbDropReason reason) {
   SkbPool* pool = skb->pool;
   SkbDataBuf* buf = skb->buf;
-  if (buf && --buf->shinfo.dataref == 0) pool->free_data(buf);
+  if (buf && --buf->shinfo.dataref == 0) {
+    SkBuff* frags = buf->shinfo.frag_list;
+    buf->shinfo.frag_list = nullptr;
+    pool->free_data(buf);
+    skb_release_frag_list(frags);
+  }
   pool->free_head(skb);
 }
 
@@ -97,18 +122,48 @@ static bool skb_unref(SkBuff* skb) {
 void kfree_skb(SkBuff* skb, SkbDropReason reason, const char* location) {
   if (!skb || !skb_unref(skb)) return;
   trace_kfree_skb(skb->pool->tracer(), skb, location, reason);
-  skb_release_all(skb);
+  skb_release_all(skb, reason);
+}
+
+void kfree_skb_rx_sk(SkBuff* skb, SkbDropReason reason, const char* location, bool rx_sk) {
+  if (!skb || !skb_unref(skb)) return;
+  trace_kfree_skb(skb->pool->tracer(), skb, location, reason, rx_sk);
+  skb_release_all(skb, reason);
 }
 
 void consume_skb(SkBuff* skb, const char* location) {
   if (!skb || !skb_unref(skb)) return;
   trace_consume_skb(skb->pool->tracer(), skb, location);
-  skb_release_all(skb);
+  skb_release_all(skb, SkbDropReason::CONSUMED);
 }
 
 void __kfree_skb(SkBuff* skb) {
   if (!skb || !skb_unref(skb)) return;
-  skb_release_all(skb);
+  skb_release_all(skb, SkbDropReason::CONSUMED);
+}
+
+void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail) {
+  SkbPool* pool = skb->pool;
+  const unsigned size = skb->end + nhead + ntail;
+  SkbDataBuf* buf = pool->alloc_data(size);
+  std::memcpy(buf->bytes + nhead, skb->head, skb->tail);
+  buf->shinfo.frag_list = skb_shinfo(skb)->frag_list;
+  skb_shinfo(skb)->frag_list = nullptr;
+  const long off = long(skb->data - skb->head) + nhead;
+  if (--skb->buf->shinfo.dataref == 0) pool->free_data(skb->buf);
+  skb->buf = buf;
+  skb->head = buf->bytes;
+  skb->data = skb->head + off;
+  skb->end = buf->size;
+  skb->tail += nhead;
+  auto shift = [nhead](uint16_t& h) {
+    if (h != SKB_HEADER_UNSET) h = uint16_t(h + nhead);
+  };
+  shift(skb->mac_header);
+  shift(skb->network_header);
+  shift(skb->transport_header);
+  skb->cloned = false;
+  skb->truesize = buf->size + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;
 }
 
 }  // namespace nettwin

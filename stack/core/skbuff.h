@@ -39,6 +39,9 @@ struct SkbSharedInfo {
   uint16_t gso_segs = 0;
   uint32_t gso_type = 0;
   int dataref = 1;  // how many skb headers point at this data
+  // The skbs chained behind this one (ip_append_data's pieces of a datagram
+  // larger than the MTU); their bytes count in the owner's len and data_len.
+  struct SkBuff* frag_list = nullptr;
 };
 
 // The data buffer (Linux: the kmalloc'd head with skb_shared_info at its end).
@@ -177,11 +180,19 @@ SkBuff* skb_copy(const SkBuff* skb);
 // location (the Linux function that freed it), release the data (if dataref
 // falls to 0) and return the header to the pool.
 void kfree_skb(SkBuff* skb, SkbDropReason reason, const char* location);
+// sk_skb_reason_drop: the same, naming the receiving socket (the trace's rx_sk).
+void kfree_skb_rx_sk(SkBuff* skb, SkbDropReason reason, const char* location, bool rx_sk);
 // The same for an skb that was used as intended: traces skb:consume_skb.
 void consume_skb(SkBuff* skb, const char* location);
 // Free without a tracepoint (Linux's __kfree_skb): for an skb whose life goes on
 // somewhere the DUT's trace does not follow (a veth peer).
 void __kfree_skb(SkBuff* skb);
+
+// A new, larger data buffer for skb (nhead more bytes of headroom, ntail more
+// of tailroom), the data copied; the header offsets keep pointing at the same
+// bytes. The skb's identity stays. Linear skbs only.
+void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail);
+inline bool skb_has_frag_list(const SkBuff* skb) { return skb_shinfo(skb)->frag_list != nullptr; }
 
 // The skb's geometry as text, for panics and test failure messages.
 std::string skb_describe(const SkBuff* skb);

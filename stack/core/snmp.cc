@@ -10,7 +10,12 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"Ip.InUnknownProtos", m.InUnknownProtos}, {"Ip.InDiscards", m.InDiscards},
       {"Ip.InDelivers", m.InDelivers},       {"Ip.OutRequests", m.OutRequests},
       {"Ip.OutDiscards", m.OutDiscards},     {"Ip.OutNoRoutes", m.OutNoRoutes},
-      {"Ip.OutTransmits", m.OutTransmits},   {"IpExt.InTruncatedPkts", m.InTruncatedPkts},
+      {"Ip.ReasmTimeout", m.ReasmTimeout},   {"Ip.ReasmReqds", m.ReasmReqds},
+      {"Ip.ReasmOKs", m.ReasmOKs},           {"Ip.ReasmFails", m.ReasmFails},
+      {"Ip.FragOKs", m.FragOKs},             {"Ip.FragFails", m.FragFails},
+      {"Ip.FragCreates", m.FragCreates},     {"Ip.OutTransmits", m.OutTransmits},
+      {"IpExt.ReasmOverlaps", m.ReasmOverlaps}, {"IpExt.InTruncatedPkts", m.InTruncatedPkts},
+      {"IpExt.InNoRoutes", m.InNoRoutes},
       {"IpExt.InCsumErrors", m.InCsumErrors}, {"IpExt.InOctets", m.InOctets},
       {"IpExt.OutOctets", m.OutOctets},      {"IpExt.InBcastPkts", m.InBcastPkts},
       {"IpExt.InNoECTPkts", m.InNoECTPkts},  {"IpExt.InECT1Pkts", m.InECT1Pkts},
@@ -28,6 +33,8 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
   for (const auto& [name, t] : kTypes) out.emplace_back(std::string("Icmp.In") + name, icmp.InType[t]);
   out.emplace_back("Icmp.OutMsgs", icmp.OutMsgs);
   out.emplace_back("Icmp.OutErrors", icmp.OutErrors);
+  out.emplace_back("Icmp.OutRateLimitGlobal", icmp.OutRateLimitGlobal);
+  out.emplace_back("Icmp.OutRateLimitHost", icmp.OutRateLimitHost);
   for (const auto& [name, t] : kTypes) out.emplace_back(std::string("Icmp.Out") + name, icmp.OutType[t]);
   for (int t = 0; t < 256; ++t)
     if (icmp.InType[t]) out.emplace_back("IcmpMsg.InType" + std::to_string(t), icmp.InType[t]);

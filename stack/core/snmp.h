@@ -11,14 +11,17 @@ namespace nettwin {
 
 struct IpMib {
   uint64_t InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, ForwDatagrams = 0, InUnknownProtos = 0,
-           InDiscards = 0, InDelivers = 0, OutRequests = 0, OutDiscards = 0, OutNoRoutes = 0, OutTransmits = 0;
+           InDiscards = 0, InDelivers = 0, OutRequests = 0, OutDiscards = 0, OutNoRoutes = 0, ReasmTimeout = 0,
+           ReasmReqds = 0, ReasmOKs = 0, ReasmFails = 0, FragOKs = 0, FragFails = 0, FragCreates = 0,
+           OutTransmits = 0;
   // IpExt
-  uint64_t InTruncatedPkts = 0, InCsumErrors = 0, InOctets = 0, OutOctets = 0, InBcastPkts = 0,
+  uint64_t InNoRoutes = 0, ReasmOverlaps = 0, InTruncatedPkts = 0, InCsumErrors = 0, InOctets = 0, OutOctets = 0, InBcastPkts = 0,
            InNoECTPkts = 0, InECT1Pkts = 0, InECT0Pkts = 0, InCEPkts = 0;
 };
 
 struct IcmpMib {
-  uint64_t InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0;
+  uint64_t InMsgs = 0, InErrors = 0, InCsumErrors = 0, OutMsgs = 0, OutErrors = 0, OutRateLimitGlobal = 0,
+           OutRateLimitHost = 0;
   uint64_t InType[256] = {};   // IcmpMsg.InTypeN, and the Icmp.In<Name> columns
   uint64_t OutType[256] = {};  // IcmpMsg.OutTypeN, and the Icmp.Out<Name> columns
 };

@@ -12,8 +12,18 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.core.dev_weight_rx_bias", &Sysctls::dev_weight_rx_bias, 1, INT32_MAX},
       {"net.core.dev_weight_tx_bias", &Sysctls::dev_weight_tx_bias, 1, INT32_MAX},
       {"net.core.netdev_max_backlog", &Sysctls::netdev_max_backlog, 0, INT32_MAX},
+      {"net.core.gro_normal_batch", &Sysctls::gro_normal_batch, 1, INT32_MAX},
+      {"net.core.rmem_default", &Sysctls::rmem_default, 2304, INT32_MAX},  // SOCK_MIN_RCVBUF
+      {"net.core.rmem_max", &Sysctls::rmem_max, 2304, INT32_MAX},
+      {"net.core.wmem_default", &Sysctls::wmem_default, 4608, INT32_MAX},  // SOCK_MIN_SNDBUF
+      {"net.core.wmem_max", &Sysctls::wmem_max, 4608, INT32_MAX},
       {"net.ipv4.ip_default_ttl", &Sysctls::ip_default_ttl, 1, 255},
-      {"net.ipv4.ip_forward", &Sysctls::ip_forward, 0, 0},  // forwarding is not built yet: 0 only
+      // ip_forward and conf.all.forwarding are one switch here (writing either sets every device's).
+      {"net.ipv4.ip_forward", &Sysctls::ip_forward, 0, 1},
+      {"net.ipv4.conf.all.forwarding", &Sysctls::ip_forward, 0, 1},
+      {"net.ipv4.conf.all.send_redirects", &Sysctls::send_redirects, 0, 1},
+      {"net.ipv4.conf.all.shared_media", &Sysctls::shared_media, 0, 1},
+      {"net.ipv4.ip_forward_use_pmtu", &Sysctls::ip_forward_use_pmtu, 0, 1},
       {"net.ipv4.ip_no_pmtu_disc", &Sysctls::ip_no_pmtu_disc, 0, 3},
       {"net.ipv4.icmp_echo_ignore_all", &Sysctls::icmp_echo_ignore_all, 0, 1},
       {"net.ipv4.icmp_echo_ignore_broadcasts", &Sysctls::icmp_echo_ignore_broadcasts, 0, 1},
@@ -22,6 +32,12 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.icmp_msgs_per_sec", &Sysctls::icmp_msgs_per_sec, 0, INT32_MAX},
       {"net.ipv4.icmp_msgs_burst", &Sysctls::icmp_msgs_burst, 0, INT32_MAX},
       {"net.ipv4.icmp_errors_use_inbound_ifaddr", &Sysctls::icmp_errors_use_inbound_ifaddr, 0, 1},
+      {"net.ipv4.icmp_ignore_bogus_error_responses", &Sysctls::icmp_ignore_bogus_error_responses, 0, 1},
+      {"net.ipv4.icmp_echo_enable_probe", &Sysctls::icmp_echo_enable_probe, 0, 0},
+      {"net.ipv4.ipfrag_time", &Sysctls::ipfrag_time, 0, INT32_MAX},
+      {"net.ipv4.ipfrag_high_thresh", &Sysctls::ipfrag_high_thresh, 0, INT32_MAX},
+      {"net.ipv4.ipfrag_low_thresh", &Sysctls::ipfrag_low_thresh, 0, INT32_MAX},
+      {"net.ipv4.ipfrag_max_dist", &Sysctls::ipfrag_max_dist, 0, INT32_MAX},
       {"net.ipv4.conf.all.rp_filter", &Sysctls::rp_filter, 0, 2},
       {"net.ipv4.conf.all.arp_ignore", &Sysctls::arp_ignore, 0, 8},
       {"net.ipv4.conf.all.arp_announce", &Sysctls::arp_announce, 0, 2},

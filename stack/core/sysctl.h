@@ -15,14 +15,20 @@ namespace nettwin {
 struct Sysctls {
   // net.core
   int64_t netdev_budget = 300;
-  int64_t netdev_budget_usecs = 2000;
+  int64_t netdev_budget_usecs = 8000;  // 2 * USEC_PER_SEC / HZ, HZ = 250 here
+  int64_t gro_normal_batch = 8;
   int64_t dev_weight = 64;
   int64_t dev_weight_rx_bias = 1;
   int64_t dev_weight_tx_bias = 1;
   int64_t netdev_max_backlog = 1000;
+  int64_t rmem_default = 212992;
+  int64_t rmem_max = 4194304;
+  int64_t wmem_default = 212992;
+  int64_t wmem_max = 4194304;
   // net.ipv4
   int64_t ip_default_ttl = 64;
   int64_t ip_forward = 0;
+  int64_t ip_forward_use_pmtu = 0;
   int64_t ip_no_pmtu_disc = 0;
   int64_t icmp_echo_ignore_all = 0;
   int64_t icmp_echo_ignore_broadcasts = 1;
@@ -31,8 +37,16 @@ struct Sysctls {
   int64_t icmp_msgs_per_sec = 1000;
   int64_t icmp_msgs_burst = 50;
   int64_t icmp_errors_use_inbound_ifaddr = 0;
+  int64_t icmp_ignore_bogus_error_responses = 1;
+  int64_t icmp_echo_enable_probe = 0;  // RFC 8335 PROBE answers are not built: 0 only
+  int64_t ipfrag_time = 30;  // seconds
+  int64_t ipfrag_high_thresh = 4194304;
+  int64_t ipfrag_low_thresh = 3145728;  // obsolete since Linux 4.17: kept for the name only
+  int64_t ipfrag_max_dist = 64;
   // net.ipv4.conf.all
   int64_t rp_filter = 0;
+  int64_t send_redirects = 1;
+  int64_t shared_media = 1;
   int64_t arp_ignore = 0;
   int64_t arp_announce = 0;
   int64_t arp_accept = 0;

@@ -18,8 +18,13 @@ const char* tracepoint_name(Tp tp) {
     case Tp::qdisc_dequeue: return "qdisc:qdisc_dequeue";
     case Tp::neigh_create: return "neigh:neigh_create";
     case Tp::neigh_update: return "neigh:neigh_update";
+    case Tp::neigh_update_done: return "neigh:neigh_update_done";
+    case Tp::neigh_timer_handler: return "neigh:neigh_timer_handler";
+    case Tp::neigh_event_send_done: return "neigh:neigh_event_send_done";
+    case Tp::neigh_cleanup_and_release: return "neigh:neigh_cleanup_and_release";
     case Tp::fib_table_lookup: return "fib:fib_table_lookup";
     case Tp::icmp_send: return "icmp:icmp_send";
+    case Tp::udp_fail_queue_rcv_skb: return "udp:udp_fail_queue_rcv_skb";
     case Tp::Count: break;
   }
   return "unknown:unknown";

@@ -30,8 +30,13 @@ enum class Tp : uint8_t {
   qdisc_dequeue,
   neigh_create,
   neigh_update,
+  neigh_update_done,
+  neigh_timer_handler,
+  neigh_event_send_done,
+  neigh_cleanup_and_release,
   fib_table_lookup,
   icmp_send,
+  udp_fail_queue_rcv_skb,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

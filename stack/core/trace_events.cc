@@ -68,13 +68,25 @@ void napi_poll(Tracer& t, const NapiStruct* napi, int work, int budget) {
           {"budget", to_string(budget)}});
 }
 
-void kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason) {
+void kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (!t.wants(Tp::kfree_skb)) return;
   t.emit(Tp::kfree_skb, skb->id,
          {{"location", location},
-          {"rx_sk", "0"},
+          {"rx_sk", rx_sk ? "1" : "0"},
           {"protocol", to_string(skb->protocol)},
           {"reason", drop_reason_name(reason)}});
+}
+
+void udp_fail_queue_rcv_skb(Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr,
+                            uint16_t dport) {
+  if (!t.wants(Tp::udp_fail_queue_rcv_skb)) return;
+  t.emit(Tp::udp_fail_queue_rcv_skb, 0,
+         {{"rc", to_string(rc)},
+          {"sport", to_string(sport)},
+          {"dport", to_string(dport)},
+          {"family", "2"},
+          {"saddr", wire::format_ipv4(saddr)},
+          {"daddr", wire::format_ipv4(daddr)}});
 }
 
 void consume_skb(Tracer& t, const SkBuff* skb, const char* location) {
@@ -132,6 +144,27 @@ void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladd
           {"pid", to_string(pid)}});
 }
 
+void neigh__update(Tracer& t, Tp which, const NeighbourEntry* n, int err) {
+  if (!t.wants(which)) return;
+  // confirmed / updated / used: jiffies in Linux, virtual ns here.
+  t.emit(which, 0,
+         {{"family", to_string(n->tbl->family)},
+          {"dev", dev_name(n->dev)},
+          {"lladdr", wire::format_mac(n->ha)},
+          {"lladdr_len", to_string(n->dev ? n->dev->addr_len : 32)},
+          {"flags", to_string(n->flags)},
+          {"nud_state", neigh_state_name(n->nud_state)},
+          {"type", to_string(n->type)},
+          {"dead", to_string(n->dead)},
+          {"refcnt", to_string(n->refcnt)},
+          {"primary_key4", wire::format_ipv4(n->primary_key)},
+          {"primary_key6", "::ffff:" + wire::format_ipv4(n->primary_key)},
+          {"confirmed", to_string(n->confirmed)},
+          {"updated", to_string(n->updated)},
+          {"used", to_string(n->used)},
+          {"err", to_string(uint32_t(err))}});
+}
+
 void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err) {
   if (!t.wants(Tp::fib_table_lookup)) return;
   const bool ports = flp.proto == wire::IPPROTO_TCP || flp.proto == wire::IPPROTO_UDP;
@@ -141,7 +174,7 @@ void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRou
           {"oif", to_string(flp.oif)},
           {"iif", to_string(flp.iif)},
           {"proto", to_string(flp.proto)},
-          {"tos", to_string(flp.tos)},
+          {"tos", to_string(flp.tos & 0xfc)},  // flowi4_dscp as a DS field: no ECN bits
           {"scope", to_string(flp.scope)},
           {"flags", to_string(flp.flags)},
           {"src", wire::format_ipv4(flp.saddr)},

@@ -28,7 +28,8 @@ void net_dev_queue(Tracer& t, const SkBuff* skb);
 void net_dev_start_xmit(Tracer& t, const SkBuff* skb, const NetDevice* dev);
 void net_dev_xmit(Tracer& t, uint64_t skb_id, int rc, const NetDevice* dev, unsigned len);
 void napi_poll(Tracer& t, const NapiStruct* napi, int work, int budget);
-void kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason);
+// rx_sk: the socket sk_skb_reason_drop names (only its presence is traced).
+void kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk = false);
 void consume_skb(Tracer& t, const SkBuff* skb, const char* location);
 void qdisc_enqueue(Tracer& t, const Qdisc* q, const SkBuff* skb);
 void qdisc_dequeue(Tracer& t, const Qdisc* q, int packets, const SkBuff* skb);
@@ -36,8 +37,14 @@ void neigh_create(Tracer& t, const NeighTable& tbl, const NetDevice* dev, wire::
                   bool gc_exempt);
 void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
                   uint32_t pid);
+// The neigh__update class (neigh_update_done, neigh_timer_handler,
+// neigh_event_send_done, neigh_cleanup_and_release): the entry as it is, and err.
+void neigh__update(Tracer& t, Tp which, const NeighbourEntry* n, int err);
 void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err);
 void icmp_send(Tracer& t, const SkBuff* skb, int type, int code);
+// udp_fail_queue_rcv_skb: the datagram's addresses and ports (source = the sender).
+void udp_fail_queue_rcv_skb(Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr,
+                            uint16_t dport);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -67,9 +74,26 @@ NT_TRACE_WRAP(neigh_update,
               (Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
                uint32_t pid),
               (t, n, lladdr, new_state, flags, pid))
+#define NT_NEIGH_UPDATE_WRAP(name)                                        \
+  inline void trace_##name(Tracer& t, const NeighbourEntry* n, int err) { \
+    if (t.on()) [[unlikely]]                                              \
+      tp::neigh__update(t, Tp::name, n, err);                             \
+  }
+NT_NEIGH_UPDATE_WRAP(neigh_update_done)
+NT_NEIGH_UPDATE_WRAP(neigh_timer_handler)
+NT_NEIGH_UPDATE_WRAP(neigh_event_send_done)
+NT_NEIGH_UPDATE_WRAP(neigh_cleanup_and_release)
+#undef NT_NEIGH_UPDATE_WRAP
 NT_TRACE_WRAP(fib_table_lookup, (Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err),
               (t, tb_id, flp, nh, err))
 NT_TRACE_WRAP(icmp_send, (Tracer& t, const SkBuff* skb, int type, int code), (t, skb, type, code))
+NT_TRACE_WRAP(udp_fail_queue_rcv_skb,
+              (Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport),
+              (t, rc, saddr, sport, daddr, dport))
+inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
+  if (t.on()) [[unlikely]]
+    tp::kfree_skb(t, skb, location, reason, rx_sk);
+}
 #undef NT_TRACE_WRAP
 
 // A checkpoint at a layer function: the skb's state, and a verdict where the

@@ -33,7 +33,7 @@ bool Veth::receive_from_wire(std::span<const uint8_t> frame) {
   skb->priority = 0;
   skb->protocol = eth_type_trans(skb, this);
   skb->ip_summed = rxcsum ? CHECKSUM_UNNECESSARY : CHECKSUM_NONE;
-  if (netif_rx(skb) != NET_RX_SUCCESS) return false;
+  if (__netif_rx(skb) != NET_RX_SUCCESS) return false;
   // veth_get_stats64: this end's rx counters are the peer's tx counters.
   stats.rx_packets++;
   stats.rx_bytes += length;
@@ -43,6 +43,7 @@ bool Veth::receive_from_wire(std::span<const uint8_t> frame) {
 NetdevTx Veth::ndo_start_xmit(SkBuff* skb) {
   // veth_xmit: the skb crosses to the peer (the wire). Its life goes on
   // there, outside the DUT's trace, so it leaves without a free event.
+  checkpoint(net.tracer, "veth_xmit", skb);
   stats.tx_packets++;
   stats.tx_bytes += skb->len;
   net.wire.transmit(this, net.engine.now(), {skb->data, skb->len});
@@ -64,7 +65,7 @@ bool Loopback::receive_from_wire(std::span<const uint8_t> frame) {
   const unsigned length = skb->len;
   skb->protocol = eth_type_trans(skb, this);
   skb->ip_summed = CHECKSUM_UNNECESSARY;
-  if (netif_rx(skb) != NET_RX_SUCCESS) return false;
+  if (__netif_rx(skb) != NET_RX_SUCCESS) return false;
   stats.rx_packets++;
   stats.rx_bytes += length;
   return true;
@@ -72,10 +73,11 @@ bool Loopback::receive_from_wire(std::span<const uint8_t> frame) {
 
 NetdevTx Loopback::ndo_start_xmit(SkBuff* skb) {
   // loopback_xmit: count it as sent and received, and feed it back in.
+  checkpoint(net.tracer, "loopback_xmit", skb);
   const unsigned length = skb->len;
   skb->protocol = eth_type_trans(skb, this);
   skb->ip_summed = CHECKSUM_UNNECESSARY;
-  if (netif_rx(skb) == NET_RX_SUCCESS) {
+  if (__netif_rx(skb) == NET_RX_SUCCESS) {
     stats.tx_packets++;
     stats.tx_bytes += length;
     stats.rx_packets++;

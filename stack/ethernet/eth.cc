@@ -1,7 +1,9 @@
 #include "ethernet/eth.h"
 
+#include "core/net.h"
 #include "core/netdevice.h"
 #include "core/skbuff.h"
+#include "core/trace_events.h"
 #include "wire/headers.h"
 
 namespace nettwin {
@@ -9,6 +11,7 @@ namespace nettwin {
 uint16_t eth_type_trans(SkBuff* skb, NetDevice* dev) {
   skb->dev = dev;
   skb_reset_mac_header(skb);
+  checkpoint(dev->net.tracer, "eth_type_trans", skb);
   auto eth = *wire::EthHdr::parse({skb->data, skb->len});
   skb_pull(skb, wire::ETH_HLEN);
   const wire::MacAddr dest = eth.h_dest();

@@ -55,6 +55,34 @@ bool arp_is_garp(Net& net, NetDevice* dev, int* addr_type, uint16_t op, wire::Ip
   return is_garp;
 }
 
+// inet_confirm_addr / confirm_addr_indev: is local an address of dev (of any
+// device when dev is null) whose scope is at most scope, with dst (if set) on
+// its subnet? 127/8 addresses are scope host, the others universe.
+bool inet_confirm_addr(const Net& net, const NetDevice* dev, wire::Ipv4Addr dst, wire::Ipv4Addr local,
+                       uint8_t scope) {
+  for (const auto& d : net.devices) {
+    if (dev && d.get() != dev) continue;
+    for (const auto& ifa : d->ifa_list) {
+      const uint8_t ifa_scope = wire::ipv4_is_loopback(ifa.ifa_local) ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+      if (ifa.ifa_local != local || ifa_scope > scope) continue;
+      if (!dst || (dst & ifa.ifa_mask) == (local & ifa.ifa_mask)) return true;
+    }
+  }
+  return false;
+}
+
+// arp_ignore: whether a request for tip (already known to be ours) goes unanswered.
+bool arp_ignore(const Net& net, const NetDevice* dev, wire::Ipv4Addr sip, wire::Ipv4Addr tip) {
+  switch (net.sysctl.arp_ignore) {
+    case 0: return false;  // reply for any local address
+    case 1: return !inet_confirm_addr(net, dev, 0, tip, RT_SCOPE_HOST);    // only if tip is on this device
+    case 2: return !inet_confirm_addr(net, dev, sip, tip, RT_SCOPE_HOST);  // ... and sip on its subnet
+    case 3: return !inet_confirm_addr(net, nullptr, 0, tip, RT_SCOPE_LINK);  // not for scope host addresses
+    case 8: return true;   // do not reply
+    default: return false;  // 4-7 reserved
+  }
+}
+
 int arp_process(SkBuff* skb) {
   NetDevice* dev = skb->dev;
   Net& net = dev_net(dev);
@@ -84,7 +112,7 @@ int arp_process(SkBuff* skb) {
   SkbDropReason reason;
   if (op == wire::ARPOP_REQUEST && ip_route_input_noref(skb, tip, sip, 0, dev, &reason) == 0) {
     if (skb->dst->rt_type == RTN_LOCAL) {
-      if (net.sysctl.arp_ignore == 0) {
+      if (!arp_ignore(net, dev, sip, tip)) {
         if (NeighbourEntry* n = neigh_event_ns(net.arp_tbl, sha, sip, dev)) {
           arp_send_dst(wire::ARPOP_REPLY, sip, dev, tip, &sha, &dev->dev_addr, &sha);
           neigh_release(n);
@@ -106,7 +134,7 @@ int arp_process(SkBuff* skb) {
                     (addr_type < 0 && inet_addr_type_dev_table(net, dev, sip) == RTN_UNICAST)))))
     n = __neigh_lookup(net.arp_tbl, sip, dev, true);
   if (n) {
-    const uint64_t locktime_ns = uint64_t(net.sysctl.locktime) * 10000000ull;
+    const uint64_t locktime_ns = uint64_t(dev->neigh_parms.locktime) * 10000000ull;
     const bool override = time_after(net.engine.now(), n->updated + locktime_ns) || is_garp;
     uint8_t state = NUD_REACHABLE;
     // Broadcast replies and requests do not assert reachability.
@@ -149,13 +177,13 @@ void arp_solicit(NeighbourEntry* n, SkBuff* skb) {
     if (inet_addr_type_dev_table(net, dev, iph.saddr()) == RTN_LOCAL) saddr = iph.saddr();
   }
   if (!saddr) saddr = inet_select_addr(dev, n->primary_key);
-  int probes = n->probes - int(net.sysctl.ucast_solicit);
+  int probes = n->probes - int(dev->neigh_parms.ucast_solicit);
   const wire::MacAddr* dst_hw = nullptr;
   wire::MacAddr dst_ha;
   if (probes < 0) {
     dst_ha = n->ha;  // a unicast probe of the address we had
     dst_hw = &dst_ha;
-  } else if (probes - int(net.sysctl.app_solicit) < 0) {
+  } else if (probes - int(dev->neigh_parms.app_solicit) < 0) {
     return;  // neigh_app_ns: a user-space resolver would be asked
   }
   arp_send_dst(wire::ARPOP_REQUEST, n->primary_key, dev, saddr, dst_hw, &dev->dev_addr, nullptr);
@@ -175,14 +203,26 @@ void arp_constructor(NeighbourEntry* n) {
     n->nud_state = NUD_NOARP;
     n->ha = dev->broadcast;
   }
-  n->output = (n->nud_state & NUD_VALID) ? neigh_connected_output : neigh_resolve_output;
+  n->output = neigh_resolve_output;  // arp_hh_ops, connected or not
 }
 
+// ipv4_link_failure → ipv4_send_dest_unreach: the sender of what could not
+// be delivered hears of it as an ICMP host unreachable.
+static void ipv4_link_failure(SkBuff* skb) {
+  checkpoint(dev_net(skb->dev).tracer, "ipv4_link_failure", skb);
+  if (skb->network_header == SKB_HEADER_UNSET || !skb->dst) return;
+  const uint8_t* nh = skb_network_header(skb);
+  if (nh < skb->data || nh + wire::IPV4_MIN_HLEN > skb_tail_pointer(skb)) return;
+  wire::Iphdr iph{const_cast<uint8_t*>(nh)};
+  if (iph.version() != 4 || iph.ihl() < 5) return;
+  icmp_send(skb, wire::ICMP_DEST_UNREACH, wire::ICMP_HOST_UNREACH, 0);
+}
+
+// arp_error_report: resolution failed for a queued skb (neigh_invalidate).
 void arp_error_report(NeighbourEntry* n, SkBuff* skb) {
-  // Linux also reports the failure to the sender (dst_link_failure → an ICMP
-  // host unreachable to ourselves); with no local sockets there is no one to tell.
   (void)n;
-  kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "arp_error_report");
+  ipv4_link_failure(skb);  // dst_link_failure
+  kfree_skb(skb, SkbDropReason::NEIGH_FAILED, "arp_error_report");
 }
 
 }  // namespace nettwin

@@ -4,7 +4,11 @@
 
 #include "core/net.h"
 #include "core/trace_events.h"
+#include "ipv4/ip_fragment.h"
 #include "ipv4/ipv4.h"
+#include "ipv4/raw.h"
+#include "ipv4/udp.h"
+#include "netfilter/nf_hook.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -66,9 +70,20 @@ drop:
 int ip_rcv_finish(Net& net, SkBuff* skb) {
   checkpoint(net.tracer, "ip_rcv_finish", skb);
   wire::Iphdr iph{skb_network_header(skb)};
+  // Early demux: a connected UDP socket's cached input route spares the lookup.
+  if (!skb_valid_dst(skb) && iph.protocol() == wire::IPPROTO_UDP && !(iph.frag_off() & (wire::IP_MF | wire::IP_OFFSET)))
+    udp_v4_early_demux(skb);
   if (!skb_valid_dst(skb)) {
     SkbDropReason reason;
     if (ip_route_input_noref(skb, iph.daddr(), iph.saddr(), iph.tos() & 0xfc, skb->dev, &reason) != 0) {
+      checkpoint(net.tracer, "ip_rcv_finish_core", skb, "drop");
+      kfree_skb(skb, reason, "ip_rcv_finish_core");
+      return NET_RX_DROP;
+    }
+  }
+  if (wire::Iphdr{skb_network_header(skb)}.ihl() > 5) {
+    const SkbDropReason reason = ip_rcv_options(skb, skb->dev);
+    if (reason != SkbDropReason::NOT_DROPPED_YET) {
       checkpoint(net.tracer, "ip_rcv_finish_core", skb, "drop");
       kfree_skb(skb, reason, "ip_rcv_finish_core");
       return NET_RX_DROP;
@@ -78,17 +93,29 @@ int ip_rcv_finish(Net& net, SkBuff* skb) {
   return dst_input(skb);
 }
 
-// ip_protocol_deliver_rcu: the inet_protos table has ICMP only so far.
+// ip_protocol_deliver_rcu: raw sockets get their clones first, then the
+// inet_protos handler (ICMP, UDP).
 void ip_protocol_deliver_rcu(Net& net, SkBuff* skb, uint8_t protocol) {
+  const bool raw = raw_local_deliver(skb, protocol);
   if (protocol == wire::IPPROTO_ICMP) {
     icmp_rcv(skb);
     net.mib.ip.InDelivers++;
     return;
   }
+  if (protocol == wire::IPPROTO_UDP) {
+    udp_rcv(skb);
+    net.mib.ip.InDelivers++;
+    return;
+  }
+  if (raw) {
+    net.mib.ip.InDelivers++;
+    consume_skb(skb, "ip_local_deliver_finish");
+    return;
+  }
   net.mib.ip.InUnknownProtos++;
   icmp_send(skb, wire::ICMP_DEST_UNREACH, wire::ICMP_PROT_UNREACH, 0);
   checkpoint(net.tracer, "ip_protocol_deliver_rcu", skb, "drop");
-  kfree_skb(skb, SkbDropReason::IP_NOPROTO, "ip_protocol_deliver_rcu");
+  kfree_skb(skb, SkbDropReason::IP_NOPROTO, "ip_local_deliver_finish");  // inlined there
 }
 
 int ip_local_deliver_finish(Net& net, SkBuff* skb) {
@@ -105,22 +132,17 @@ int ip_rcv(SkBuff* skb, NetDevice* dev, PacketType*, NetDevice*) {
   checkpoint(net.tracer, "ip_rcv", skb);
   skb = ip_rcv_core(skb, net);
   if (!skb) return NET_RX_DROP;
-  return ip_rcv_finish(net, skb);  // NF_HOOK(NF_INET_PRE_ROUTING): no netfilter yet
+  return NF_HOOK(NF_INET_PRE_ROUTING, net, skb, dev, nullptr, ip_rcv_finish);
 }
 
 int ip_local_deliver(SkBuff* skb) {
   Net& net = dev_net(skb->dev);
   checkpoint(net.tracer, "ip_local_deliver", skb);
   wire::Iphdr iph{skb_network_header(skb)};
-  if (iph.frag_off() & (wire::IP_MF | wire::IP_OFFSET)) {
-    // ip_defrag: reassembly is not part of this stack yet, so a fragment
-    // cannot be delivered; it is dropped and counted as a discard.
-    net.mib.ip.InDiscards++;
-    checkpoint(net.tracer, "ip_local_deliver", skb, "drop");
-    kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "ip_local_deliver");
-    return 0;
+  if (iph.frag_off() & (wire::IP_MF | wire::IP_OFFSET)) {  // ip_is_fragment
+    if (ip_defrag(net, skb, IP_DEFRAG_LOCAL_DELIVER)) return 0;
   }
-  return ip_local_deliver_finish(net, skb);  // NF_HOOK(NF_INET_LOCAL_IN)
+  return NF_HOOK(NF_INET_LOCAL_IN, net, skb, skb->dev, nullptr, ip_local_deliver_finish);
 }
 
 }  // namespace nettwin

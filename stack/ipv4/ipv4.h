@@ -5,6 +5,7 @@
 
 #include "core/dst.h"
 #include "core/skbuff.h"
+#include "ipv4/ip_cb.h"
 #include "wire/bytes.h"
 
 namespace nettwin {
@@ -24,6 +25,22 @@ void arp_error_report(NeighbourEntry* n, SkBuff* skb);
 // ip_input.c
 int ip_rcv(SkBuff* skb, NetDevice* dev, PacketType* pt, NetDevice* orig_dev);
 int ip_local_deliver(SkBuff* skb);
+// __ip_options_echo: the options a reply to skb carries (record route and
+// timestamp copied with a slot for us, padded to 4 bytes); false when they
+// cannot be echoed.
+struct IpReplyOptions {
+  IpOptions opt;
+  uint8_t data[40] = {};
+};
+bool ip_options_echo(Net& net, IpReplyOptions* dopt, const SkBuff* skb);
+// ip_options_build: fill the reply's slots (our address, the time) in the
+// header at iph, whose options were copied from opt.
+void ip_options_build(Net& net, uint8_t* iph, const IpOptions& opt, wire::Ipv4Addr saddr);
+
+// ip_rcv_options (with ip_options.c's compile): NOT_DROPPED_YET, or why the
+// datagram must be dropped (IP_INHDR for a malformed option, answered with ICMP
+// parameter problem; NOT_SPECIFIED for source routing, which is refused).
+SkbDropReason ip_rcv_options(SkBuff* skb, NetDevice* dev);
 
 // route.c
 // ip_route_input_noref: sets skb's dst; 0 or a drop reason's negative errno
@@ -34,15 +51,27 @@ int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr
 DstEntry* ip_route_output_key(Net& net, Flowi4& fl4);
 int ip_error(SkBuff* skb);
 
+// ip_forward.c
+int ip_forward(SkBuff* skb);
+// ip_rt_send_redirect (route.c): ICMP redirect to the sender, rate limited.
+void ip_rt_send_redirect(SkBuff* skb);
+
 // ip_output.c
 int ip_local_out(Net& net, SkBuff* skb);
 int ip_output(Net& net, SkBuff* skb);
+// ip_mc_output: for a broadcast route, a copy looped back to us (dev_loopback_xmit), then ip_output's path.
+int ip_mc_output(Net& net, SkBuff* skb);
 // The next IP ID from the seeded generator (ip_select_ident).
 uint16_t ip_select_ident(Net& net);
 
 // icmp.c
 int icmp_rcv(SkBuff* skb);
 // __icmp_send: an ICMP error about skb_in (its network header must be set).
+// info is the header's last word in host order (icmp_send's htonl(info)).
 void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info);
+// net_protocol->err_handler (udp_err, ...): an ICMP error arrived whose quoted
+// datagram was of this protocol; skb->data is at the quoted IP header.
+using IcmpErrHandler = int (*)(SkBuff* skb, uint32_t info);
+void icmp_register_err_handler(Net& net, uint8_t protocol, IcmpErrHandler handler);
 
 }  // namespace nettwin

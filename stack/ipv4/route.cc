@@ -1,78 +1,157 @@
-// net/ipv4/route.c: input routing (ip_route_input_slow) and output routing
-// (ip_route_output_key_hash_rcu), with the dsts cached on the FIB entries.
+// net/ipv4/route.c: input routing (ip_route_input_slow and its helpers
+// __mkroute_input, ip_error) and output routing (ip_route_output_key_hash_rcu),
+// with the dsts cached on the FIB entries as Linux caches them on the nexthop.
+#include <algorithm>
+
+#include "core/jiffies.h"
 #include "core/net.h"
 #include "core/trace_events.h"
+#include "ipv4/ip_cb.h"
 #include "ipv4/ipv4.h"
 #include "wire/headers.h"
 
 namespace nettwin {
 
-static int ip_rt_bug(Net&, SkBuff* skb) {
+namespace {
+
+// inet_select_addr: the device's first address in dst's subnet, else its primary.
+wire::Ipv4Addr inet_select_addr(const NetDevice* dev, wire::Ipv4Addr dst) {
+  if (!dev || dev->ifa_list.empty()) return 0;
+  for (const auto& ifa : dev->ifa_list)
+    if (((dst ^ ifa.ifa_local) & ifa.ifa_mask) == 0) return ifa.ifa_local;
+  return dev->ifa_list.front().ifa_local;
+}
+
+// inet_getpeer_v4: a new peer starts with rate_tokens 0 and rate_last 60 s
+// in the past (the same start icmp.cc's inet_peer_xrlim_allow gives it).
+InetPeer& peer_get(Net& net, wire::Ipv4Addr addr, uint64_t now_jiffies) {
+  InetPeer& peer = inet_getpeer_v4(net, addr);
+  if (!peer.seen) {
+    peer.seen = true;
+    peer.rate_tokens = 0;
+    peer.rate_last = now_jiffies - 60 * HZ;
+  }
+  return peer;
+}
+
+constexpr int kEINVAL = 22, kEXDEV = 18, kEHOSTUNREACH = 113, kENETUNREACH = 101, kEACCES = 13;
+
+int ip_rt_bug(Net&, SkBuff* skb) {
   kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "ip_rt_bug");
   return 0;
 }
 
-int ip_error(SkBuff* skb) {
-  Net& net = dev_net(skb->dev);
-  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
-  if (!net.sysctl.ip_forward) {
-    switch (-skb->dst->error) {
-      case 113:  // EHOSTUNREACH
-        reason = SkbDropReason::IP_INADDRERRORS;
-        net.mib.ip.InAddrErrors++;
-        break;
-      case 101:  // ENETUNREACH
-        reason = SkbDropReason::IP_INNOROUTES;
-        break;
-    }
-  }
-  checkpoint(net.tracer, "ip_error", skb, "drop");
-  kfree_skb(skb, reason, "ip_error");
-  return 0;
-}
-
-static void set_local_input(DstEntry* dst, NetDevice* dev, uint8_t type, unsigned flags) {
+void set_local_input(DstEntry* dst, NetDevice* dev, uint8_t type, unsigned flags) {
   dst->dev = dev;
   dst->input = ip_local_deliver;
   dst->output = ip_rt_bug;
   dst->rt_type = type;
   dst->rt_flags = flags | RTCF_LOCAL;
   dst->error = 0;
+  dst->rt_is_input = true;
 }
 
-// fib_validate_source with rp_filter off: only a local source address is refused.
-static SkbDropReason fib_validate_source(Net& net, wire::Ipv4Addr saddr) {
-  if (net.sysctl.rp_filter == 0 && !net.sysctl.accept_local && inet_lookup_ifaddr(net, saddr))
-    return SkbDropReason::IP_LOCAL_SOURCE;
+// __fib_validate_source: the reverse route toward saddr must be unicast; 1
+// when saddr is directly connected through dev (nh scope host), 0 otherwise.
+int __fib_validate_source(Net& net, SkBuff* skb, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t tos, int oif,
+                          NetDevice* dev, int rpf) {
+  Flowi4 fl4;
+  fl4.iif = oif ? oif : LOOPBACK_IFINDEX;
+  fl4.daddr = src;
+  fl4.saddr = dst;
+  fl4.tos = tos;
+  fl4.mark = 0;
+  (void)skb;
+  const bool no_addr = dev->ifa_list.empty();
+  FibResult res;
+  if (fib_lookup(net, fl4, &res) != 0) return rpf ? -kEXDEV : 0;  // last_resort
+  if (res.type != RTN_UNICAST && (res.type != RTN_LOCAL || !in_dev_accept_local(net, dev))) return -kEINVAL;
+  if (res.route->dev == dev) return res.route->nh_scope >= RT_SCOPE_HOST;
+  if (no_addr) return rpf ? -kEXDEV : 0;
+  if (rpf == 1) return -kEXDEV;
+  fl4.oif = dev->ifindex;
+  int ret = 0;
+  if (fib_lookup(net, fl4, &res, true) == 0 && res.type == RTN_UNICAST) ret = res.route->nh_scope >= RT_SCOPE_HOST;
+  return ret;
+}
+
+// fib_validate_source: with rp_filter off and no redirect to consider, only a
+// source that is one of our own addresses is refused (no route lookup).
+int fib_validate_source(Net& net, SkBuff* skb, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t tos, int oif,
+                        NetDevice* dev) {
+  const int rpf = in_dev_rpfilter(net, dev);
+  if (!rpf && (dev->ifindex != oif || !in_dev_tx_redirects(net, dev))) {
+    if (in_dev_accept_local(net, dev)) return 0;
+    if (net.fib.has_custom_rules) return __fib_validate_source(net, skb, src, dst, tos, oif, dev, rpf);
+    return inet_lookup_ifaddr(net, src) ? -kEINVAL : 0;
+  }
+  return __fib_validate_source(net, skb, src, dst, tos, oif, dev, rpf);
+}
+
+// fib_validate_source_reason
+SkbDropReason validate_source_reason(int err) {
+  if (err >= 0) return SkbDropReason::NOT_DROPPED_YET;
+  return err == -kEXDEV ? SkbDropReason::IP_RPFILTER : SkbDropReason::IP_LOCAL_SOURCE;
+}
+
+// __mkroute_input: a forwarding dst (input ip_forward, output ip_output),
+// cached on the route; IPSKB_DOREDIRECT when the packet leaves by the device
+// it came in on toward a next hop on the sender's own link.
+SkbDropReason __mkroute_input(Net& net, SkBuff* skb, const FibResult& res, NetDevice* in_dev, wire::Ipv4Addr daddr,
+                              wire::Ipv4Addr saddr, uint8_t tos) {
+  (void)daddr;
+  FibRoute* r = res.route;
+  NetDevice* out_dev = r->dev;
+  int err = fib_validate_source(net, skb, saddr, daddr, tos, out_dev->ifindex, in_dev);
+  if (err < 0) return validate_source_reason(err);
+  if (out_dev == in_dev && err && in_dev_tx_redirects(net, out_dev) && skb->protocol == wire::ETH_P_IP) {
+    if (net.sysctl.shared_media || inet_addr_onlink(out_dev, saddr, r->gw)) IPCB(skb)->flags |= IPSKB_DOREDIRECT;
+  }
+  if (skb->protocol != wire::ETH_P_IP) {
+    // Not IP (ARP): no route when it would go back out the same device.
+    if (out_dev == in_dev) return SkbDropReason::NOT_SPECIFIED;
+  }
+  if (!r->rth_input_valid) {
+    DstEntry& d = r->rth_input;
+    d.dev = out_dev;
+    d.input = ip_forward;
+    d.output = ip_output;
+    d.rt_type = res.type;
+    d.rt_flags = 0;
+    d.error = 0;
+    d.rt_gw4 = r->gw;
+    d.rt_uses_gateway = r->gw != 0;
+    d.rt_is_input = true;
+    r->rth_input_valid = true;
+  }
+  skb_dst_set_noref(skb, &r->rth_input);
   return SkbDropReason::NOT_DROPPED_YET;
 }
 
-int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, uint8_t tos, NetDevice* dev,
-                         SkbDropReason* reason) {
+// The local_input label with res.type RTN_UNREACHABLE: a per-device dst whose
+// input is ip_error, carrying the errno that decides what ip_error does.
+void no_route(SkBuff* skb, NetDevice* dev, int err) {
+  DstEntry* dst = &dev->rt_unreach_input;
+  set_local_input(dst, dev, RTN_UNREACHABLE, 0);
+  dst->input = ip_error;
+  dst->error = err;
+  dst->rt_flags &= ~RTCF_LOCAL;
+  skb_dst_set_noref(skb, dst);
+}
+
+// ip_route_input_slow: the martian checks, the FIB lookup, then local input,
+// broadcast input, forwarding, or an ip_error dst.
+SkbDropReason ip_route_input_slow(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, uint8_t tos,
+                                  NetDevice* dev) {
   Net& net = dev_net(dev);
-  *reason = SkbDropReason::NOT_DROPPED_YET;
-  if (wire::ipv4_is_multicast(daddr)) {
-    *reason = SkbDropReason::NOT_SPECIFIED;  // no multicast group is joined
-    return -22;
-  }
-  if (wire::ipv4_is_multicast(saddr) || wire::ipv4_is_lbcast(saddr)) {
-    *reason = SkbDropReason::IP_INVALID_SOURCE;
-    return -22;
-  }
+  const bool forwarding = in_dev_forward(net, dev);
+  if (wire::ipv4_is_multicast(saddr) || wire::ipv4_is_lbcast(saddr)) return SkbDropReason::IP_INVALID_SOURCE;
   bool broadcast = wire::ipv4_is_lbcast(daddr) || (saddr == 0 && daddr == 0);
   if (!broadcast) {
-    if (wire::ipv4_is_zeronet(saddr)) {
-      *reason = SkbDropReason::IP_INVALID_SOURCE;
-      return -22;
-    }
-    if (wire::ipv4_is_zeronet(daddr)) {
-      *reason = SkbDropReason::IP_INVALID_DEST;
-      return -22;
-    }
-    if (!net.sysctl.route_localnet && (wire::ipv4_is_loopback(daddr) || wire::ipv4_is_loopback(saddr))) {
-      *reason = wire::ipv4_is_loopback(daddr) ? SkbDropReason::IP_INVALID_DEST : SkbDropReason::IP_INVALID_SOURCE;
-      return -22;
-    }
+    if (wire::ipv4_is_zeronet(saddr)) return SkbDropReason::IP_INVALID_SOURCE;
+    if (wire::ipv4_is_zeronet(daddr)) return SkbDropReason::IP_INVALID_DEST;
+    if ((wire::ipv4_is_loopback(daddr) || wire::ipv4_is_loopback(saddr)) && !net.sysctl.route_localnet)
+      return SkbDropReason::IP_LOCALNET;
     Flowi4 fl4;
     fl4.iif = dev->ifindex;
     fl4.mark = skb->mark;
@@ -81,44 +160,152 @@ int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr
     fl4.saddr = saddr;
     FibResult res;
     int err = fib_lookup(net, fl4, &res);
-    if (err == 0 && res.type == RTN_BROADCAST) {
+    if (err != 0) {
+      no_route(skb, dev, forwarding ? err : -kEHOSTUNREACH);
+      return SkbDropReason::NOT_DROPPED_YET;
+    }
+    if (res.type == RTN_BROADCAST) {
       broadcast = true;
-    } else if (err == 0 && res.type == RTN_LOCAL) {
-      *reason = fib_validate_source(net, saddr);
-      if (*reason != SkbDropReason::NOT_DROPPED_YET) return -22;
+    } else if (res.type == RTN_LOCAL) {
+      SkbDropReason reason = validate_source_reason(fib_validate_source(net, skb, saddr, daddr, tos, 0, dev));
+      if (reason != SkbDropReason::NOT_DROPPED_YET) return reason;
       FibRoute* r = res.route;
       if (!r->rth_input_valid) {
         set_local_input(&r->rth_input, r->dev, RTN_LOCAL, 0);
         r->rth_input_valid = true;
       }
       skb_dst_set_noref(skb, &r->rth_input);
-      return 0;
+      return SkbDropReason::NOT_DROPPED_YET;
+    } else if (!forwarding) {
+      no_route(skb, dev, -kEHOSTUNREACH);
+      return SkbDropReason::NOT_DROPPED_YET;
+    } else if (res.type != RTN_UNICAST) {
+      return SkbDropReason::IP_INVALID_DEST;  // martian_destination
     } else {
-      // No route, or not ours: with forwarding off (the only setting this
-      // stack has so far) both become -EHOSTUNREACH and ip_error drops it.
-      err = -113;
-      DstEntry* dst = &dev->rt_unreach_input;
-      set_local_input(dst, dev, RTN_UNREACHABLE, 0);
-      dst->input = ip_error;
-      dst->error = err;
-      dst->rt_flags &= ~RTCF_LOCAL;
-      skb_dst_set_noref(skb, dst);
-      return 0;
+      return __mkroute_input(net, skb, res, dev, daddr, saddr, tos);
     }
   }
   // brd_input
-  if (skb->protocol != wire::ETH_P_IP) {
-    *reason = SkbDropReason::INVALID_PROTO;
-    return -22;
-  }
+  if (skb->protocol != wire::ETH_P_IP) return SkbDropReason::INVALID_PROTO;
   if (!wire::ipv4_is_zeronet(saddr)) {
-    *reason = fib_validate_source(net, saddr);
-    if (*reason != SkbDropReason::NOT_DROPPED_YET) return -22;
+    SkbDropReason reason = validate_source_reason(fib_validate_source(net, skb, saddr, 0, tos, 0, dev));
+    if (reason != SkbDropReason::NOT_DROPPED_YET) return reason;
   }
   set_local_input(&dev->rt_brd_input, dev, RTN_BROADCAST, RTCF_BROADCAST);
   skb_dst_set_noref(skb, &dev->rt_brd_input);
+  return SkbDropReason::NOT_DROPPED_YET;
+}
+
+}  // namespace
+
+// ip_error: the input of a dst that has no route. With forwarding off only
+// counted; with it on, answered with destination unreachable (rate limited
+// per source by the inet_peer's token bucket, ip_rt_error_cost / _burst).
+int ip_error(SkBuff* skb) {
+  Net& net = dev_net(skb->dev);
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  const int err = -skb->dst->error;
+  if (!in_dev_forward(net, skb->dev)) {
+    if (err == kEHOSTUNREACH) {
+      reason = SkbDropReason::IP_INADDRERRORS;
+      net.mib.ip.InAddrErrors++;
+    } else if (err == kENETUNREACH) {
+      reason = SkbDropReason::IP_INNOROUTES;
+      net.mib.ip.InNoRoutes++;
+    }
+  } else {
+    int code = -1;
+    switch (err) {
+      case kEHOSTUNREACH: code = wire::ICMP_HOST_UNREACH; break;
+      case kENETUNREACH:
+        code = wire::ICMP_NET_UNREACH;
+        reason = SkbDropReason::IP_INNOROUTES;
+        net.mib.ip.InNoRoutes++;
+        break;
+      case kEACCES: code = wire::ICMP_PKT_FILTERED; break;
+      default: break;
+    }
+    if (code >= 0) {
+      const uint64_t now = ns_to_jiffies(net.engine.now());
+      InetPeer& peer = peer_get(net, wire::Iphdr{skb_network_header(skb)}.saddr(), now);
+      const uint64_t cost = HZ, burst = 5 * HZ;  // ip_rt_error_cost, ip_rt_error_burst
+      peer.rate_tokens = std::min(burst, peer.rate_tokens + (now - peer.rate_last));
+      peer.rate_last = now;
+      bool send = peer.rate_tokens >= cost;
+      if (send) peer.rate_tokens -= cost;
+      if (send) icmp_send(skb, wire::ICMP_DEST_UNREACH, code, 0);
+    }
+  }
+  checkpoint(net.tracer, "ip_error", skb, "drop");
+  kfree_skb(skb, reason, "ip_error");
   return 0;
 }
+
+// ip_rt_send_redirect: ICMP host redirect to the sender, at most
+// ip_rt_redirect_number (9) of them, the k-th waiting ip_rt_redirect_load << k
+// jiffies after the last; ip_rt_redirect_silence quiet jiffies start over.
+void ip_rt_send_redirect(SkBuff* skb) {
+  Net& net = dev_net(skb->dev);
+  DstEntry* rt = skb->dst;
+  if (!in_dev_tx_redirects(net, rt->dev)) return;
+  wire::Iphdr iph{skb_network_header(skb)};
+  constexpr uint64_t redirect_load = HZ / 50, redirect_number = 9, redirect_silence = redirect_load << (9 + 1);
+  const uint64_t now = ns_to_jiffies(net.engine.now());
+  InetPeer& peer = peer_get(net, iph.saddr(), now);
+  // time_after: a signed difference, as jiffies wrap (and a new peer's rate_last is in the past).
+  auto time_after = [](uint64_t a, uint64_t b) { return int64_t(a - b) > 0; };
+  if (time_after(now, peer.rate_last + redirect_silence)) {
+    peer.rate_tokens = 0;
+    peer.n_redirects = 0;
+  }
+  if (peer.n_redirects >= redirect_number) {
+    peer.rate_last = now;
+    return;
+  }
+  if (peer.n_redirects == 0 || time_after(now, peer.rate_last + (redirect_load << peer.n_redirects))) {
+    const wire::Ipv4Addr gw = rt->rt_uses_gateway ? rt->rt_gw4 : iph.daddr();  // rt_nexthop
+    icmp_send(skb, wire::ICMP_REDIRECT, wire::ICMP_REDIR_HOST, gw);
+    peer.rate_last = now;
+    ++peer.n_redirects;
+  }
+}
+
+int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, uint8_t tos, NetDevice* dev,
+                         SkbDropReason* reason) {
+  if (wire::ipv4_is_multicast(daddr)) {
+    // ip_route_input_rcu: no multicast group is joined and mc forwarding is off.
+    *reason = SkbDropReason::NOT_SPECIFIED;
+    return -kEINVAL;
+  }
+  *reason = ip_route_input_slow(skb, daddr, saddr, tos, dev);
+  return *reason == SkbDropReason::NOT_DROPPED_YET ? 0 : -kEINVAL;
+}
+
+namespace {
+
+NetDevice* ip_dev_find(Net& net, wire::Ipv4Addr addr) {
+  for (const auto& d : net.devices)
+    for (const auto& ifa : d->ifa_list)
+      if (ifa.ifa_local == addr) return d.get();
+  return nullptr;
+}
+
+// __mkroute_output for a limited broadcast (no FIB entry): a per-device dst
+// that loops a copy back (ip_mc_output) and sends the packet out of dev.
+DstEntry* mkroute_output_lbcast(NetDevice* dev) {
+  DstEntry& d = dev->rt_brd_output;
+  d.dev = dev;
+  d.input = ip_local_deliver;
+  d.output = (dev->flags & IFF_LOOPBACK) ? ip_output : ip_mc_output;
+  d.rt_type = RTN_BROADCAST;
+  d.rt_flags = RTCF_BROADCAST | RTCF_LOCAL;
+  d.rt_gw4 = 0;
+  d.rt_uses_gateway = false;
+  d.rt_is_input = false;
+  return &d;
+}
+
+}  // namespace
 
 DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
   fl4.iif = LOOPBACK_IFINDEX;
@@ -126,25 +313,66 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
   if (fl4.saddr) {
     if (wire::ipv4_is_multicast(fl4.saddr) || wire::ipv4_is_lbcast(fl4.saddr) || wire::ipv4_is_zeronet(fl4.saddr))
       return nullptr;
-    if (!inet_lookup_ifaddr(net, fl4.saddr)) return nullptr;
+    // A limited broadcast from one of our addresses leaves by that address's device, unrouted.
+    if (!fl4.oif && wire::ipv4_is_lbcast(fl4.daddr)) {
+      NetDevice* dev = ip_dev_find(net, fl4.saddr);
+      if (!dev) return nullptr;
+      fl4.oif = dev->ifindex;
+      return mkroute_output_lbcast(dev);
+    }
+    // __ip_dev_find: the source must be ours, unless the flow may use any source.
+    if (!(fl4.flags & FLOWI_FLAG_ANYSRC) && !ip_dev_find(net, fl4.saddr)) return nullptr;
+  }
+  if (fl4.oif) {
+    NetDevice* dev = net.dev_get_by_index(fl4.oif);
+    if (!dev || !dev->is_up()) return nullptr;
+    if (wire::ipv4_is_lbcast(fl4.daddr)) {
+      if (!fl4.saddr) fl4.saddr = inet_select_addr(dev, 0);
+      return mkroute_output_lbcast(dev);
+    }
   }
   FibResult res;
   if (fib_lookup(net, fl4, &res) != 0) return nullptr;
   FibRoute* r = res.route;
-  if (res.type == RTN_LOCAL) return nullptr;  // to ourselves: needs the loopback device
-  if (!fl4.saddr) fl4.saddr = r->prefsrc;
+  if (res.type == RTN_LOCAL) {
+    // To ourselves: through the loopback device (net->loopback_dev), when there is one.
+    NetDevice* lo = nullptr;
+    for (const auto& d : net.devices)
+      if ((d->flags & IFF_LOOPBACK) && d->is_up()) lo = d.get();
+    if (!lo) return nullptr;
+    if (!fl4.saddr) fl4.saddr = r->prefsrc ? r->prefsrc : fl4.daddr;
+    fl4.oif = lo->ifindex;
+    if (!r->rth_output_valid) {
+      DstEntry& d = r->rth_output;
+      d.dev = lo;
+      d.input = ip_local_deliver;
+      d.output = ip_output;
+      d.rt_type = RTN_LOCAL;
+      d.rt_flags = RTCF_LOCAL;
+      d.rt_gw4 = 0;
+      d.rt_uses_gateway = false;
+      d.rt_is_input = false;
+      r->rth_output_valid = true;
+    }
+    return &r->rth_output;
+  }
+  if (!fl4.saddr) fl4.saddr = r->prefsrc ? r->prefsrc : inet_select_addr(r->dev, fl4.daddr);
   if (!r->rth_output_valid) {
     DstEntry& d = r->rth_output;
     d.dev = r->dev;
     d.input = nullptr;
-    d.output = ip_output;
+    const bool brd = res.type == RTN_BROADCAST;
+    d.output = brd && !(r->dev->flags & IFF_LOOPBACK) ? ip_mc_output : ip_output;
+    d.input = brd ? ip_local_deliver : nullptr;
     d.rt_type = res.type;
-    d.rt_flags = res.type == RTN_BROADCAST ? unsigned(RTCF_BROADCAST) : 0u;
+    d.rt_flags = brd ? unsigned(RTCF_BROADCAST | RTCF_LOCAL) : 0u;
     d.rt_gw4 = r->gw;
     d.rt_uses_gateway = r->gw != 0;
+    d.rt_is_input = false;
     r->rth_output_valid = true;
   }
   return &r->rth_output;
 }
+
 
 }  // namespace nettwin

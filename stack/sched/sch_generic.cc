@@ -8,7 +8,8 @@ namespace nettwin {
 
 // ---------------------------------------------------------------- pfifo_fast
 
-static constexpr uint8_t kPrio2Band[16] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+// pfifo_fast's priomap: skb->priority (TC_PRIO_*) to band, 0 served first.
+static constexpr uint8_t prio2band[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 
 PfifoFast::PfifoFast(NetDevice* d) : Qdisc(d, "pfifo_fast") {
   // The default root qdisc of a single-queue device (attach_one_default_qdisc).
@@ -16,11 +17,11 @@ PfifoFast::PfifoFast(NetDevice* d) : Qdisc(d, "pfifo_fast") {
 }
 
 int PfifoFast::enqueue(SkBuff* skb, SkbQueue& to_free) {
-  SkbQueue& band = bands[kPrio2Band[skb->priority & 15]];
+  checkpoint(dev->net.tracer, "pfifo_fast_enqueue", skb);
+  SkbQueue& band = bands[prio2band[skb->priority & TC_PRIO_MAX]];
   if (band.qlen >= dev->tx_queue_len) {  // skb_array_produce: the band's ring is full
-    drops++;
-    to_free.push_back(skb);
-    return NET_XMIT_DROP;
+    checkpoint(dev->net.tracer, "pfifo_fast_enqueue", skb, "drop");
+    return qdisc_drop(skb, this, to_free);
   }
   band.push_back(skb);
   qlen++;
@@ -35,6 +36,30 @@ SkBuff* PfifoFast::dequeue() {
     }
   }
   return nullptr;
+}
+
+// pfifo_fast_reset: what the bands held is freed (kfree_skb, no reason given).
+void PfifoFast::reset() {
+  for (SkbQueue& band : bands)
+    while (SkBuff* skb = band.pop_front()) kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "pfifo_fast_reset");
+  qlen = 0;
+}
+
+// pfifo_fast_change_tx_queue_len → skb_array_resize_multiple: each band keeps
+// its oldest len skbs; the rest go to __skb_array_destroy_skb.
+void PfifoFast::change_tx_queue_len(uint32_t len) {
+  for (SkbQueue& band : bands) {
+    SkbQueue keep;
+    while (SkBuff* skb = band.pop_front()) {
+      if (keep.qlen < len) {
+        keep.push_back(skb);
+      } else {
+        qlen--;
+        kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "__skb_array_destroy_skb");
+      }
+    }
+    band = keep;
+  }
 }
 
 int NoQueue::enqueue(SkBuff* skb, SkbQueue& to_free) {
@@ -54,13 +79,33 @@ void __netif_schedule(Qdisc* q) {
   q->dev->net.engine.raise_softirq(NET_TX_SOFTIRQ);
 }
 
+int qdisc_drop(SkBuff* skb, Qdisc* q, SkbQueue& to_free) {
+  q->drops++;
+  to_free.push_back(skb);
+  return NET_XMIT_DROP;
+}
+
+int dev_qdisc_enqueue(SkBuff* skb, Qdisc* q, SkbQueue& to_free) {
+  int rc = q->enqueue(skb, to_free);
+  if (rc == NET_XMIT_SUCCESS) trace_qdisc_enqueue(q->dev->net.tracer, q, skb);
+  return rc;
+}
+
+void qdisc_reset(Qdisc* q) {
+  q->reset();
+  // __skb_queue_purge(&q->gso_skb), inlined into qdisc_reset.
+  while (SkBuff* skb = q->gso_skb.pop_front()) kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "qdisc_reset");
+}
+
 static void dev_requeue_skb(SkBuff* skb, Qdisc* q) {
+  checkpoint(q->dev->net.tracer, "dev_requeue_skb", skb);
   q->gso_skb.push_back(skb);
   q->requeues++;
   __netif_schedule(q);
 }
 
 bool sch_direct_xmit(SkBuff* skb, Qdisc* q, NetDevice* dev) {
+  checkpoint(dev->net.tracer, "sch_direct_xmit", skb);
   int ret = NETDEV_TX_BUSY;
   if (!dev->xoff) ret = dev_hard_start_xmit(skb, dev);
   if (!dev_xmit_complete(ret)) {
@@ -78,11 +123,15 @@ static SkBuff* dequeue_skb(Qdisc* q, int* packets) {
   if (!q->gso_skb.empty()) {
     if (!q->dev->xoff) skb = q->gso_skb.pop_front();
     trace_qdisc_dequeue(tracer, q, *packets, skb);
+    if (skb) checkpoint(tracer, "dequeue_skb", skb);
     return skb;
   }
   if (q->dev->xoff) return nullptr;  // TCQ_F_ONETXQUEUE and the queue is stopped
+  // No bulk dequeue: without byte queue limits dql_avail() is 0, so
+  // try_bulk_dequeue_skb never adds a second skb.
   skb = q->dequeue();
   trace_qdisc_dequeue(tracer, q, *packets, skb);
+  if (skb) checkpoint(tracer, "dequeue_skb", skb);
   return skb;
 }
 
@@ -94,18 +143,24 @@ static bool qdisc_restart(Qdisc* q, int* packets) {
   return sch_direct_xmit(skb, q, q->dev);
 }
 
-void qdisc_run(Qdisc* q) {
-  if (q->running) return;  // qdisc_run_begin failed: someone else is running it
-  q->running = true;
+// __qdisc_run: restart until the qdisc is empty, the driver stops, or the
+// dev_tx_weight quota is spent (then NET_TX carries on: __QDISC_STATE_MISSED).
+void __qdisc_run(Qdisc* q) {
   int quota = q->dev->net.sysctl.dev_tx_weight();
   int packets = 0;
   while (qdisc_restart(q, &packets)) {
     quota -= packets;
     if (quota <= 0) {
-      __netif_schedule(q);  // __QDISC_STATE_MISSED: NET_TX picks it up again
+      __netif_schedule(q);
       break;
     }
   }
+}
+
+void qdisc_run(Qdisc* q) {
+  if (q->running) return;  // qdisc_run_begin failed: someone else is running it
+  q->running = true;
+  __qdisc_run(q);
   q->running = false;
 }
 

@@ -14,6 +14,7 @@ struct NetDevice;
 
 inline constexpr uint32_t TC_H_ROOT = 0xFFFFFFFFu;
 enum : unsigned { TCQ_F_CAN_BYPASS = 4, TCQ_F_NOLOCK = 0x100 };
+inline constexpr unsigned TC_PRIO_MAX = 15;
 
 struct Qdisc {
   explicit Qdisc(NetDevice* dev_, const char* kind_) : dev(dev_), kind(kind_) {}
@@ -24,6 +25,8 @@ struct Qdisc {
   virtual int enqueue(SkBuff* skb, SkbQueue& to_free) = 0;
   virtual SkBuff* dequeue() = 0;
   virtual bool has_enqueue() const { return true; }  // false: noqueue (q->enqueue == NULL)
+  virtual void reset() {}                            // ->reset: free what is queued
+  virtual void change_tx_queue_len(uint32_t) {}      // ->change_tx_queue_len
   bool empty() const { return qlen == 0 && gso_skb.empty(); }
 
   NetDevice* dev;
@@ -45,6 +48,8 @@ struct PfifoFast : Qdisc {
   explicit PfifoFast(NetDevice* dev);
   int enqueue(SkBuff* skb, SkbQueue& to_free) override;
   SkBuff* dequeue() override;
+  void reset() override;
+  void change_tx_queue_len(uint32_t len) override;
   SkbQueue bands[3];
 };
 
@@ -58,6 +63,13 @@ struct NoQueue : Qdisc {
 
 // Run the qdisc until it is empty, the driver stops, or the quota is spent.
 void qdisc_run(Qdisc* q);
+void __qdisc_run(Qdisc* q);  // the same, for a caller that already owns the qdisc
+// q->enqueue, traced qdisc:qdisc_enqueue on success.
+int dev_qdisc_enqueue(SkBuff* skb, Qdisc* q, SkbQueue& to_free);
+// qdisc_drop: count it and leave it on to_free for the caller to free.
+int qdisc_drop(SkBuff* skb, Qdisc* q, SkbQueue& to_free);
+// qdisc_reset: free everything queued and requeued (dev_deactivate).
+void qdisc_reset(Qdisc* q);
 // Put the qdisc on the NET_TX output_queue (after a driver wakes its queue).
 void __netif_schedule(Qdisc* q);
 // Send one skb the bypass way or after dequeue; false when the qdisc should stop.

@@ -21,7 +21,7 @@ TEST(RingNic, FullRxRingDropsAndCountsRxMissed) {
   for (int i = 0; i < 6; ++i) (d.inject(other_host_frame()).queued ? queued : missed)++;
   EXPECT_EQ(queued, 4);
   EXPECT_EQ(missed, 2);
-  EXPECT_EQ(d.counter("dev.ntdut0.rx_missed"), 2u);
+  EXPECT_EQ(d.counter("dev.ntdut0.rx_missed_errors"), 2u);
   EXPECT_EQ(d.counter("dev.ntdut0.rx_packets"), 0u);  // nothing ran yet
   d.stack.run_until_idle();
   EXPECT_EQ(d.counter("dev.ntdut0.rx_packets"), 4u);

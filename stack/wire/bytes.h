@@ -44,7 +44,9 @@ inline bool is_broadcast_ether_addr(const MacAddr& m) {
 }
 inline bool ipv4_is_multicast(Ipv4Addr a) { return (a & 0xf0000000u) == 0xe0000000u; }
 inline bool ipv4_is_lbcast(Ipv4Addr a) { return a == 0xffffffffu; }
-inline bool ipv4_is_zeronet(Ipv4Addr a) { return (a & 0xff000000u) == 0; }
+// Since Linux 5.3 only 0.0.0.0 itself (0/8 became assignable unicast); the
+// recording martian_source shows 0.1.2.3 routed like any address.
+inline bool ipv4_is_zeronet(Ipv4Addr a) { return a == 0; }
 inline bool ipv4_is_loopback(Ipv4Addr a) { return (a & 0xff000000u) == 0x7f000000u; }
 
 }  // namespace nettwin::wire

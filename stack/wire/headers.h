@@ -118,6 +118,25 @@ inline constexpr uint8_t ICMP_ADDRESS = 17;
 inline constexpr uint8_t ICMP_ADDRESSREPLY = 18;
 inline constexpr uint8_t NR_ICMP_TYPES = 18;
 inline constexpr uint8_t ICMP_PROT_UNREACH = 2;
+// The rest of include/uapi/linux/icmp.h's types and codes.
+inline constexpr uint8_t ICMP_SOURCE_QUENCH = 4;
+inline constexpr uint8_t ICMP_REDIRECT = 5;
+inline constexpr uint8_t ICMP_TIME_EXCEEDED = 11;
+inline constexpr uint8_t ICMP_PARAMETERPROB = 12;
+inline constexpr uint8_t ICMP_TIMESTAMPREPLY = 14;
+inline constexpr uint8_t ICMP_INFO_REQUEST = 15;
+inline constexpr uint8_t ICMP_INFO_REPLY = 16;
+inline constexpr uint8_t ICMP_NET_UNREACH = 0;
+inline constexpr uint8_t ICMP_HOST_UNREACH = 1;
+inline constexpr uint8_t ICMP_PORT_UNREACH = 3;
+inline constexpr uint8_t ICMP_FRAG_NEEDED = 4;
+inline constexpr uint8_t ICMP_SR_FAILED = 5;
+inline constexpr uint8_t NR_ICMP_UNREACH = 15;
+inline constexpr uint8_t ICMP_REDIR_NET = 0;
+inline constexpr uint8_t ICMP_REDIR_HOST = 1;
+inline constexpr uint8_t ICMP_PKT_FILTERED = 13;
+inline constexpr uint8_t ICMP_EXC_TTL = 0;
+inline constexpr uint8_t ICMP_EXC_FRAGTIME = 1;
 
 struct Icmphdr {
   uint8_t* p;

@@ -1,0 +1,175 @@
+"""Socket actions in scenarios: what the DUT's program does between the tester's
+frames (open a socket, bind, send, receive, close), and what each call returned.
+
+A Sock step names its socket by a handle ("a", "b"), so results compare across
+processes whose descriptor numbers differ. The recorder performs each step on
+the real kernel through netns_agent.py in the DUT namespace (pinned to the
+injector's CPU, one call at a time); replay performs it through the Sockets
+service at the same virtual time. Results are compared as posix replies: return
+value (a socket's descriptor number is not compared), errno name, data, address,
+msg_flags and, for MSG_ERRQUEUE, the extended error.
+"""
+from __future__ import annotations
+
+import errno as errno_mod
+from dataclasses import dataclass
+
+# The operations and the arguments each takes (all optional ones have defaults).
+OPS = {
+    "socket": ("family", "type", "proto"),
+    "bind": ("ip", "port"),
+    "connect": ("ip", "port", "family"),
+    "sendto": ("data", "ip", "port", "flags"),
+    "send": ("data", "flags"),
+    "recvfrom": ("len", "flags"),
+    "recvmsg_errqueue": ("len",),
+    "setsockopt": ("level", "name", "value"),
+    "getsockopt": ("level", "name"),
+    "getsockname": (),
+    "getpeername": (),
+    "shutdown": ("how",),
+    "listen": ("backlog",),
+    "accept": (),
+    "poll": ("events",),
+    "close": (),
+}
+
+
+@dataclass(frozen=True)
+class Sock:
+    """The DUT's program makes one socket call on handle h."""
+    op: str
+    h: str
+    args: tuple = ()        # (name, value) pairs, values JSON-able; data as hex text
+    kind: str = "sock"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "op": self.op, "h": self.h, "args": dict(self.args)}
+
+    @staticmethod
+    def from_json(d: dict) -> "Sock":
+        return Sock(d["op"], d["h"], tuple(sorted(d.get("args", {}).items())))
+
+
+def sock(op: str, h: str, **args) -> Sock:
+    if op not in OPS:
+        raise ValueError(f"unknown socket op {op!r}; known: {', '.join(OPS)}")
+    unknown = set(args) - set(OPS[op])
+    if unknown:
+        raise ValueError(f"socket op {op!r} takes {OPS[op]}, not {sorted(unknown)}")
+    if "data" in args and isinstance(args["data"], (bytes, bytearray)):
+        args["data"] = bytes(args["data"]).hex()
+    return Sock(op, h, tuple(sorted(args.items())))
+
+
+def errno_name(err: int) -> str:
+    return errno_mod.errorcode.get(err, str(err)) if err else ""
+
+
+def comparable(op: str, result: dict) -> dict:
+    """The parts of a result that must be equal between Linux and the stack."""
+    out = dict(result)
+    out.pop("t_ns", None)
+    if op == "socket" and out.get("ret", -1) >= 0:
+        out["ret"] = "fd"
+    return out
+
+
+# ------------------------------------------------------------------ the stack side
+
+def perform(sockets, handles: dict, step: Sock) -> dict:
+    """Run one step through nettwin.sockets.Sockets; the result as the agent records it."""
+    a = dict(step.args)
+    op = step.op
+    fd = handles.get(step.h, -1)
+    if op == "socket":
+        r = sockets.socket(a.get("family", 2), a.get("type", 2), a.get("proto", 0), check=False)
+        if r.ret >= 0:
+            handles[step.h] = r.ret
+    elif op == "bind":
+        r = sockets.bind(fd, (a.get("ip", ""), a.get("port", 0)), check=False)
+    elif op == "connect":
+        r = sockets.connect(fd, (a.get("ip", ""), a.get("port", 0)), family=a.get("family"), check=False)
+    elif op == "sendto":
+        r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), (a.get("ip", ""), a.get("port", 0)),
+                           a.get("flags", 0), check=False)
+    elif op == "send":
+        r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), None, a.get("flags", 0), check=False)
+    elif op == "recvfrom":
+        # As the recorder's agent reads: never blocking (MSG_DONTWAIT).
+        r = sockets.recvfrom(fd, a.get("len", 65536), a.get("flags", 0) | 0x40, timeout_ns=0, check=False)
+    elif op == "recvmsg_errqueue":
+        r = sockets.recvmsg(fd, a.get("len", 65536), 0x2000 | 0x40, timeout_ns=0, check=False)
+    elif op == "setsockopt":
+        r = sockets.setsockopt(fd, a["level"], a["name"], a["value"], check=False)
+    elif op == "getsockopt":
+        r = sockets.getsockopt(fd, a["level"], a["name"], check=False)
+    elif op == "getsockname":
+        r = sockets.getsockname(fd, check=False)
+    elif op == "getpeername":
+        r = sockets.getpeername(fd, check=False)
+    elif op == "shutdown":
+        r = sockets.shutdown(fd, a.get("how", 2), check=False)
+    elif op == "poll":
+        r = sockets.poll(fd, a.get("events", 1), 0, check=False)
+    elif op == "listen":
+        r = sockets.listen(fd, a.get("backlog", 1), check=False)
+    elif op == "accept":
+        r = sockets.accept(fd, check=False)
+    elif op == "close":
+        r = sockets.close(fd, check=False)
+    else:
+        raise ValueError(f"unknown socket op {op!r}")
+    return result_dict(op, r.ret, r.errno, r.data, r.addr, r.msg_flags, r.value, r.ee)
+
+
+def result_dict(op, ret, err, data=b"", addr=None, msg_flags=0, value=0, ee=None) -> dict:
+    """One call's result in the recorded form (socket_results.json)."""
+    out = {"ret": int(ret), "errno": errno_name(err)}
+    if op in ("recvfrom", "recvmsg_errqueue") and ret >= 0:
+        out["data"] = bytes(data).hex()
+        out["addr"] = list(addr) if addr else None
+        out["msg_flags"] = int(msg_flags)
+    if op in ("getsockname", "getpeername") and ret >= 0:
+        out["addr"] = list(addr) if addr else None
+    if op in ("getsockopt", "poll") and ret >= 0:
+        out["value"] = int(value)
+    if op == "recvmsg_errqueue" and ret >= 0:
+        out["ee"] = ee
+    return out
+
+
+# ------------------------------------------------------------------ replay
+
+def load_calls(folder) -> list[dict]:
+    """The recorded socket calls of a scenario folder, each with its step
+    ("step": Sock, "t_ns", "result"); [] when the scenario has none."""
+    import json
+    from pathlib import Path
+    folder = Path(folder)
+    path = folder / "socket_results.json"
+    if not path.is_file():
+        return []
+    steps = json.loads((folder / "scenario.json").read_text())["steps"]
+    calls = []
+    for c in json.loads(path.read_text())["calls"]:
+        step = steps[c["step"]]
+        if step.get("kind") != "sock":
+            raise ValueError(f"{path}: call {c} names step {c['step']}, which is not a socket step")
+        calls.append({"index": c["step"], "step": Sock.from_json(step), "t_ns": int(c["t_ns"]),
+                      "result": c["result"]})
+    return calls
+
+
+def diff_calls(calls: list[dict], results: list[dict]) -> list[str]:
+    """One line per socket call whose result differs between Linux and the stack."""
+    out = []
+    for call, got in zip(calls, results):
+        want = comparable(call["step"].op, call["result"])
+        have = comparable(call["step"].op, got)
+        if want != have:
+            out.append(f"socket step {call['index']} {call['step'].op}({call['step'].h}): "
+                       f"linux {want} / nettwin {have}")
+    if len(results) != len(calls):
+        out.append(f"{len(calls)} socket calls recorded, {len(results)} replayed")
+    return out

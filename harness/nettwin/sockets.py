@@ -1,0 +1,191 @@
+"""The DUT's sockets over gRPC (the Sockets service): BSD calls with Linux's
+results. Each call returns what the syscall returns and raises SocketError
+(an OSError with Linux's errno) on failure, like Python's own socket module;
+the raw posix reply is kept in `last` for scripts that compare errno values.
+
+    fd = dut.socket(AF_INET, SOCK_DGRAM)
+    dut.bind(fd, ("198.51.100.2", 5000))
+    data, addr = dut.recvfrom(fd, 2048)
+"""
+from __future__ import annotations
+
+import errno as errno_mod
+import os
+import socket as pysocket
+from dataclasses import dataclass, field
+from typing import Optional
+
+AF_INET = pysocket.AF_INET
+AF_UNSPEC = pysocket.AF_UNSPEC
+SOCK_DGRAM = pysocket.SOCK_DGRAM
+SOCK_RAW = pysocket.SOCK_RAW
+SOCK_STREAM = pysocket.SOCK_STREAM
+SOCK_NONBLOCK = pysocket.SOCK_NONBLOCK
+MSG_DONTWAIT = pysocket.MSG_DONTWAIT
+MSG_PEEK = pysocket.MSG_PEEK
+MSG_TRUNC = pysocket.MSG_TRUNC
+MSG_ERRQUEUE = getattr(pysocket, "MSG_ERRQUEUE", 0x2000)
+MSG_MORE = getattr(pysocket, "MSG_MORE", 0x8000)
+DEFAULT_TIMEOUT_NS = 1_000_000_000   # a blocking call waits at most 1 s of virtual time
+
+
+class SocketError(OSError):
+    """A socket call that failed in the stack: errno is Linux's."""
+
+    def __init__(self, call: str, err: int):
+        super().__init__(err, f"{call}: {errno_mod.errorcode.get(err, str(err))} ({os.strerror(err)})")
+        self.call = call
+
+
+@dataclass
+class SockResult:
+    """One call's posix reply: return value, errno, and what came back."""
+    call: str
+    ret: int
+    errno: int
+    data: bytes = b""
+    addr: Optional[tuple] = None
+    msg_flags: int = 0
+    value: int = 0
+    ee: Optional[dict] = None
+    now_ns: int = 0
+
+    def as_json(self) -> dict:
+        out = {"ret": self.ret, "errno": errno_mod.errorcode.get(self.errno, str(self.errno)) if self.errno else ""}
+        if self.data:
+            out["data"] = self.data.hex()
+        if self.addr is not None:
+            out["addr"] = list(self.addr)
+        if self.msg_flags:
+            out["msg_flags"] = self.msg_flags
+        if self.ee:
+            out["ee"] = self.ee
+        return out
+
+
+def _addr_pb(pb, addr, family: Optional[int] = None, addrlen: int = 0):
+    ip, port = addr
+    fam = 0 if family in (None, AF_INET) else (-1 if family == AF_UNSPEC else family)
+    return pb.SockAddr(ip=ip or "", port=int(port), family=fam, addrlen=addrlen)
+
+
+class Sockets:
+    """The calls, on one Stack's channel."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        _, grpc_mod = stack.pb, None
+        from . import paths
+        _, grpc_mod = paths.import_stubs()
+        self.pb = stack.pb
+        self.stub = grpc_mod.SocketsStub(stack.channel)
+        self.last: Optional[SockResult] = None
+
+    def _do(self, name: str, method, request, check: bool) -> SockResult:
+        reply = self.stack._call(f"Sockets.{name}", method, request)
+        addr = (reply.addr.ip, reply.addr.port) if reply.HasField("addr") else None
+        ee = None
+        if reply.HasField("ee"):
+            ee = {"errno": errno_mod.errorcode.get(reply.ee.ee_errno, str(reply.ee.ee_errno)),
+                  "origin": reply.ee.ee_origin, "type": reply.ee.ee_type, "code": reply.ee.ee_code,
+                  "info": reply.ee.ee_info, "offender": reply.ee.offender}
+        res = SockResult(name, reply.ret, reply.errno_code, reply.data, addr, reply.msg_flags,
+                         reply.value, ee, reply.now_ns)
+        self.last = res
+        if check and res.ret < 0:
+            raise SocketError(name, res.errno)
+        return res
+
+    # Each call: check=True raises SocketError on failure (the default);
+    # check=False returns the SockResult whatever happened.
+    def socket(self, family=AF_INET, type=SOCK_DGRAM, proto=0, check=True):
+        r = self._do("socket", self.stub.Socket,
+                     self.pb.SocketRequest(domain=family, type=type, protocol=proto), check)
+        return r.ret if check else r
+
+    def bind(self, fd, addr, family=None, addrlen=0, check=True):
+        r = self._do("bind", self.stub.Bind,
+                     self.pb.SockAddrRequest(fd=fd, addr=_addr_pb(self.pb, addr, family, addrlen)), check)
+        return r.ret if check else r
+
+    def connect(self, fd, addr, family=None, addrlen=0, check=True):
+        r = self._do("connect", self.stub.Connect,
+                     self.pb.SockAddrRequest(fd=fd, addr=_addr_pb(self.pb, addr, family, addrlen)), check)
+        return r.ret if check else r
+
+    def listen(self, fd, backlog=0, check=True):
+        r = self._do("listen", self.stub.Listen, self.pb.ListenRequest(fd=fd, backlog=backlog), check)
+        return r.ret if check else r
+
+    def accept(self, fd, check=True):
+        r = self._do("accept", self.stub.Accept, self.pb.FdRequest(fd=fd), check)
+        return r.ret if check else r
+
+    def sendto(self, fd, data: bytes, addr=None, flags=0, family=None, addrlen=0, check=True):
+        req = self.pb.SendRequest(fd=fd, data=bytes(data), flags=flags)
+        if addr is not None:
+            req.to.CopyFrom(_addr_pb(self.pb, addr, family, addrlen))
+        r = self._do("sendto", self.stub.SendTo, req, check)
+        return r.ret if check else r
+
+    def send(self, fd, data: bytes, flags=0, check=True):
+        return self.sendto(fd, data, None, flags, check=check)
+
+    def sendmsg(self, fd, data: bytes, addr=None, flags=0, check=True):
+        req = self.pb.SendRequest(fd=fd, data=bytes(data), flags=flags)
+        if addr is not None:
+            req.to.CopyFrom(_addr_pb(self.pb, addr))
+        r = self._do("sendmsg", self.stub.SendMsg, req, check)
+        return r.ret if check else r
+
+    def recvfrom(self, fd, bufsize=65536, flags=0, timeout_ns=DEFAULT_TIMEOUT_NS, check=True):
+        r = self._do("recvfrom", self.stub.RecvFrom,
+                     self.pb.RecvRequest(fd=fd, len=bufsize, flags=flags, timeout_ns=timeout_ns), check)
+        return (r.data, r.addr) if check else r
+
+    def recv(self, fd, bufsize=65536, flags=0, timeout_ns=DEFAULT_TIMEOUT_NS, check=True):
+        r = self.recvfrom(fd, bufsize, flags, timeout_ns, check=False)
+        if check and r.ret < 0:
+            raise SocketError("recv", r.errno)
+        return r.data if check else r
+
+    def recvmsg(self, fd, bufsize=65536, flags=0, timeout_ns=DEFAULT_TIMEOUT_NS, check=True):
+        r = self._do("recvmsg", self.stub.RecvMsg,
+                     self.pb.RecvRequest(fd=fd, len=bufsize, flags=flags, timeout_ns=timeout_ns), check)
+        return r
+
+    def shutdown(self, fd, how, check=True):
+        r = self._do("shutdown", self.stub.Shutdown, self.pb.ShutdownRequest(fd=fd, how=how), check)
+        return r.ret if check else r
+
+    def close(self, fd, check=True):
+        r = self._do("close", self.stub.Close, self.pb.FdRequest(fd=fd), check)
+        return r.ret if check else r
+
+    def setsockopt(self, fd, level, name, value: int, optlen=0, check=True):
+        r = self._do("setsockopt", self.stub.SetSockOpt,
+                     self.pb.SockOptRequest(fd=fd, level=level, name=name, value=int(value), optlen=optlen), check)
+        return r.ret if check else r
+
+    def getsockopt(self, fd, level, name, check=True):
+        r = self._do("getsockopt", self.stub.GetSockOpt,
+                     self.pb.SockOptRequest(fd=fd, level=level, name=name), check)
+        return r.value if check else r
+
+    def getsockname(self, fd, check=True):
+        r = self._do("getsockname", self.stub.GetSockName, self.pb.FdRequest(fd=fd), check)
+        return r.addr if check else r
+
+    def getpeername(self, fd, check=True):
+        r = self._do("getpeername", self.stub.GetPeerName, self.pb.FdRequest(fd=fd), check)
+        return r.addr if check else r
+
+    def poll(self, fd, events, timeout_ns=0, check=True):
+        r = self._do("poll", self.stub.Poll, self.pb.PollRequest(fd=fd, events=events, timeout_ns=timeout_ns),
+                     check)
+        return r.value if check else r
+
+    def setblocking(self, fd, flag: bool):
+        flags = self._do("fcntl", self.stub.Fcntl, self.pb.FcntlRequest(fd=fd), True).value
+        flags = (flags & ~os.O_NONBLOCK) | (0 if flag else os.O_NONBLOCK)
+        self._do("fcntl", self.stub.Fcntl, self.pb.FcntlRequest(fd=fd, set=True, flags=flags), True)

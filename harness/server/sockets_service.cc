@@ -1,0 +1,209 @@
+#include "sockets_service.h"
+
+#include <string>
+
+#include "stack/socket/syscalls.h"
+#include "stack/wire/bytes.h"
+
+namespace nettwin::server {
+
+namespace {
+
+constexpr uint64_t kMaxTimeoutNs = 3600ull * 1'000'000'000ull;  // one hour of virtual time
+constexpr size_t kMaxData = 1 << 20;
+
+// A request's address: INVALID_ARGUMENT when it is not one.
+grpc::Status to_sockaddr(const v1::SockAddr& in, SockaddrIn& out, int& addrlen) {
+  out = SockaddrIn{};
+  if (!in.ip().empty() && !wire::parse_ipv4(in.ip(), &out.addr))
+    return invalid("bad address ip " + quoted(in.ip()) + " (expected a dotted quad like \"198.51.100.2\")");
+  if (in.port() > 65535) return invalid("bad port " + std::to_string(in.port()) + " (0..65535)");
+  out.port = uint16_t(in.port());
+  out.family = in.family() == 0 ? AF_INET_ : (in.family() == -1 ? AF_UNSPEC_ : in.family());
+  if (in.addrlen() > 128) return invalid("addrlen " + std::to_string(in.addrlen()) + " is larger than 128");
+  addrlen = in.addrlen() == 0 ? SOCKADDR_IN_LEN : int(in.addrlen());
+  return grpc::Status::OK;
+}
+
+void from_sockaddr(const SockaddrIn& in, v1::SockAddr& out) {
+  out.set_ip(wire::format_ipv4(in.addr));
+  out.set_port(in.port);
+  out.set_family(in.family);
+}
+
+// The syscall's result in posix form: ret -1 and errno, or ret and errno 0.
+void set_result(v1::SockReply* reply, int r, const Stack& stack) {
+  if (r < 0) {
+    reply->set_ret(-1);
+    reply->set_errno_code(-r);
+  } else {
+    reply->set_ret(r);
+    reply->set_errno_code(0);
+  }
+  reply->set_now_ns(stack.now_ns());
+}
+
+template <class F>
+grpc::Status call(Engine& engine, v1::SockReply* reply, F f) {
+  return run_on_engine(engine, [&](EngineState& state) {
+    set_result(reply, f(state.stack->net()), *state.stack);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status check_timeout(uint64_t t) {
+  if (t > kMaxTimeoutNs) return invalid("timeout_ns " + std::to_string(t) + " is more than one hour");
+  return grpc::Status::OK;
+}
+
+grpc::Status do_send(Engine& engine, const v1::SendRequest* request, v1::SockReply* reply) {
+  if (request->data().size() > kMaxData) return invalid("data is larger than 1 MiB");
+  SockaddrIn to;
+  int addrlen = 0;
+  if (request->has_to()) {
+    if (auto s = to_sockaddr(request->to(), to, addrlen); !s.ok()) return s;
+  }
+  return call(engine, reply, [&](Net& net) {
+    SendMsg msg;
+    msg.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(request->data().data()),
+                                        request->data().size());
+    msg.flags = request->flags();
+    if (request->has_to()) {
+      msg.name = &to;
+      msg.namelen = addrlen;
+    }
+    return sys_sendmsg(net, request->fd(), msg);
+  });
+}
+
+grpc::Status do_recv(Engine& engine, const v1::RecvRequest* request, v1::SockReply* reply) {
+  if (auto s = check_timeout(request->timeout_ns()); !s.ok()) return s;
+  if (request->len() > kMaxData) return invalid("len is larger than 1 MiB");
+  return run_on_engine(engine, [&](EngineState& state) {
+    RecvMsg msg;
+    msg.len = request->len();
+    const int r = sys_recvmsg(state.stack->net(), request->fd(), msg, request->flags(), request->timeout_ns());
+    set_result(reply, r, *state.stack);
+    if (r >= 0) {
+      reply->set_data(std::string(msg.data.begin(), msg.data.end()));
+      if (msg.name) from_sockaddr(*msg.name, *reply->mutable_addr());
+      reply->set_msg_flags(msg.flags);
+      if (msg.ee) {
+        auto* ee = reply->mutable_ee();
+        ee->set_ee_errno(msg.ee->ee_errno);
+        ee->set_ee_origin(msg.ee->ee_origin);
+        ee->set_ee_type(msg.ee->ee_type);
+        ee->set_ee_code(msg.ee->ee_code);
+        ee->set_ee_info(msg.ee->ee_info);
+        ee->set_offender(wire::format_ipv4(msg.ee->offender.addr));
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace
+
+grpc::Status SocketsService::Socket(grpc::ServerContext*, const v1::SocketRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) { return sys_socket(net, r->domain(), r->type(), r->protocol()); });
+}
+
+grpc::Status SocketsService::Bind(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
+  SockaddrIn a;
+  int len = 0;
+  if (auto s = to_sockaddr(r->addr(), a, len); !s.ok()) return s;
+  return call(engine_, reply, [&](Net& net) { return sys_bind(net, r->fd(), a, len); });
+}
+
+grpc::Status SocketsService::Connect(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
+  SockaddrIn a;
+  int len = 0;
+  if (auto s = to_sockaddr(r->addr(), a, len); !s.ok()) return s;
+  return call(engine_, reply, [&](Net& net) { return sys_connect(net, r->fd(), a, len); });
+}
+
+grpc::Status SocketsService::Listen(grpc::ServerContext*, const v1::ListenRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) { return sys_listen(net, r->fd(), r->backlog()); });
+}
+
+grpc::Status SocketsService::Accept(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) { return sys_accept(net, r->fd()); });
+}
+
+grpc::Status SocketsService::SendTo(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
+  return do_send(engine_, r, reply);
+}
+
+grpc::Status SocketsService::SendMsg(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
+  return do_send(engine_, r, reply);
+}
+
+grpc::Status SocketsService::RecvFrom(grpc::ServerContext*, const v1::RecvRequest* r, v1::SockReply* reply) {
+  return do_recv(engine_, r, reply);
+}
+
+grpc::Status SocketsService::RecvMsg(grpc::ServerContext*, const v1::RecvRequest* r, v1::SockReply* reply) {
+  return do_recv(engine_, r, reply);
+}
+
+grpc::Status SocketsService::Shutdown(grpc::ServerContext*, const v1::ShutdownRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) { return sys_shutdown(net, r->fd(), r->how()); });
+}
+
+grpc::Status SocketsService::Close(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) { return sys_close(net, r->fd()); });
+}
+
+grpc::Status SocketsService::SetSockOpt(grpc::ServerContext*, const v1::SockOptRequest* r, v1::SockReply* reply) {
+  if (r->optlen() > 4096) return invalid("optlen " + std::to_string(r->optlen()) + " is larger than 4096");
+  const int optlen = r->optlen() == 0 ? int(sizeof(int)) : int(r->optlen());
+  return call(engine_, reply,
+              [&](Net& net) { return sys_setsockopt(net, r->fd(), r->level(), r->name(), r->value(), optlen); });
+}
+
+grpc::Status SocketsService::GetSockOpt(grpc::ServerContext*, const v1::SockOptRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) {
+    int v = 0;
+    const int ret = sys_getsockopt(net, r->fd(), r->level(), r->name(), &v);
+    if (ret == 0) reply->set_value(v);
+    return ret;
+  });
+}
+
+grpc::Status SocketsService::GetSockName(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) {
+    SockaddrIn a;
+    const int ret = sys_getsockname(net, r->fd(), &a);
+    if (ret == 0) from_sockaddr(a, *reply->mutable_addr());
+    return ret;
+  });
+}
+
+grpc::Status SocketsService::GetPeerName(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) {
+    SockaddrIn a;
+    const int ret = sys_getpeername(net, r->fd(), &a);
+    if (ret == 0) from_sockaddr(a, *reply->mutable_addr());
+    return ret;
+  });
+}
+
+grpc::Status SocketsService::Poll(grpc::ServerContext*, const v1::PollRequest* r, v1::SockReply* reply) {
+  if (auto s = check_timeout(r->timeout_ns()); !s.ok()) return s;
+  return call(engine_, reply, [&](Net& net) {
+    const int revents = sys_poll(net, r->fd(), r->events(), r->timeout_ns());
+    reply->set_value(revents);
+    return revents ? 1 : 0;  // poll() returns the number of ready descriptors
+  });
+}
+
+grpc::Status SocketsService::Fcntl(grpc::ServerContext*, const v1::FcntlRequest* r, v1::SockReply* reply) {
+  return call(engine_, reply, [&](Net& net) {
+    if (r->set()) return sys_fcntl_setfl(net, r->fd(), r->flags());
+    const int flags = sys_fcntl_getfl(net, r->fd());
+    if (flags >= 0) reply->set_value(flags);
+    return flags;
+  });
+}
+
+}  // namespace nettwin::server

@@ -1,0 +1,93 @@
+"""The Sockets service end to end: a UDP socket in the stack talks to
+Scapy-built datagrams; errno comes back in the reply (not as a gRPC error);
+harness faults are INVALID_ARGUMENT; blocking reads wait in virtual time."""
+from __future__ import annotations
+
+import errno
+
+import grpc
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Raw
+
+from nettwin.client import StackError
+from nettwin.sockets import AF_INET, MSG_DONTWAIT, SOCK_DGRAM, SocketError
+
+DUT = "ntdut0"
+DUT_MAC, TESTER_MAC = "02:00:00:00:01:02", "02:00:00:00:01:01"
+DUT_IP, TESTER_IP = "198.51.100.2", "198.51.100.1"
+
+
+@pytest.fixture
+def dut(stack):
+    stack.create_device(DUT, kind="veth", mac=DUT_MAC, ifindex=7102)
+    stack.add_address(DUT, "198.51.100.2/24")
+    return stack
+
+
+def datagram(payload: bytes, sport=4000, dport=5000) -> Ether:
+    return (Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP) / UDP(sport=sport, dport=dport)
+            / Raw(payload))
+
+
+def test_receive_a_scapy_datagram(dut):
+    fd = dut.socket(AF_INET, SOCK_DGRAM)
+    dut.bind(fd, (DUT_IP, 5000))
+    dut.inject(DUT, [datagram(b"hello")], run_until_idle=True)
+    data, addr = dut.recvfrom(fd, 100)
+    assert data == b"hello"
+    assert addr == (TESTER_IP, 4000)
+    assert dut.counters()["Udp.InDatagrams"] == 1
+
+
+def test_send_reaches_the_wire(dut):
+    dut.inject(DUT, [Ether(src=TESTER_MAC, dst="ff:ff:ff:ff:ff:ff")
+                     / ARP(op=1, hwsrc=TESTER_MAC, psrc=TESTER_IP, pdst=DUT_IP)], run_until_idle=True)
+    dut.wire(DUT)
+    fd = dut.socket(AF_INET, SOCK_DGRAM)
+    dut.bind(fd, (DUT_IP, 5000))
+    assert dut.sendto(fd, b"from the stack", (TESTER_IP, 4000)) == 14
+    dut.run_until_idle()
+    out = [p for p in dut.wire(DUT) if UDP in p]
+    assert len(out) == 1
+    assert out[0][UDP].sport == 5000 and out[0][UDP].dport == 4000
+    assert bytes(out[0][UDP].payload) == b"from the stack"
+    assert out[0][IP].flags == "DF"
+
+
+def test_errno_is_data_not_a_grpc_error(dut):
+    fd = dut.socket(AF_INET, SOCK_DGRAM)
+    with pytest.raises(SocketError) as e:
+        dut.recvfrom(fd, 100, MSG_DONTWAIT)
+    assert e.value.errno == errno.EAGAIN
+    r = dut.sockets.bind(fd, ("198.51.100.3", 5000), check=False)
+    assert (r.ret, r.errno) == (-1, errno.EADDRNOTAVAIL)
+    r = dut.sockets.listen(fd, 1, check=False)
+    assert (r.ret, r.errno) == (-1, errno.EOPNOTSUPP)
+    r = dut.sockets.close(99, check=False)
+    assert (r.ret, r.errno) == (-1, errno.EBADF)
+
+
+def test_blocking_read_advances_virtual_time(dut):
+    fd = dut.socket(AF_INET, SOCK_DGRAM)
+    dut.bind(fd, (DUT_IP, 5000))
+    before = dut.now()
+    r = dut.sockets.recvfrom(fd, 100, 0, timeout_ns=7_000_000, check=False)
+    assert r.errno == errno.EAGAIN
+    assert r.now_ns == before + 7_000_000
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda s: s.sockets.bind(3, ("198.51.100.300", 1)), ["bad address ip", "198.51.100.300"]),
+    (lambda s: s.sockets.bind(3, (DUT_IP, 70000)), ["bad port 70000"]),
+    (lambda s: s.sockets.recvfrom(3, 10, 0, timeout_ns=10**13), ["timeout_ns", "one hour"]),
+    (lambda s: s.sockets.setsockopt(3, 1, 2, 1, optlen=99999), ["optlen 99999"]),
+])
+def test_harness_faults_are_invalid_argument(dut, call, words):
+    dut.socket(AF_INET, SOCK_DGRAM)
+    with pytest.raises(StackError) as e:
+        call(dut)
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    for w in words:
+        assert w in e.value.message

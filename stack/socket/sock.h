@@ -1,0 +1,186 @@
+// struct sock (with struct inet_sock and struct udp_sock folded in), struct
+// proto, struct socket and struct proto_ops: the BSD socket layer's types, after
+// include/net/sock.h, include/linux/net.h and include/net/inet_sock.h.
+//
+// A Socket is what a file descriptor names; its ProtoOps (inet_dgram_ops,
+// inet_sockraw_ops, inet_stream_ops) are the family-level calls; its Sock holds
+// the protocol state and a Proto (udp_prot, raw_prot) with the protocol's calls.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/dst.h"
+#include "core/skb_queue.h"
+#include "socket/uapi.h"
+#include "wire/bytes.h"
+
+namespace nettwin {
+
+class Net;
+struct Sock;
+struct Socket;
+
+// struct sockaddr_in (host byte order here; the wire order is the caller's business).
+struct SockaddrIn {
+  int family = AF_INET_;
+  uint16_t port = 0;
+  wire::Ipv4Addr addr = 0;
+};
+
+// TCP_* states sk_state uses for every protocol (include/net/tcp_states.h).
+enum : int { TCP_ESTABLISHED = 1, TCP_CLOSE = 7, TCP_LISTEN = 10 };
+// socket_state (include/uapi/linux/net.h).
+enum SocketState : int { SS_FREE = 0, SS_UNCONNECTED = 1, SS_CONNECTING = 2, SS_CONNECTED = 3 };
+// sk_userlocks.
+enum : int { SOCK_SNDBUF_LOCK = 1, SOCK_RCVBUF_LOCK = 2, SOCK_BINDADDR_LOCK = 4, SOCK_BINDPORT_LOCK = 8 };
+
+// struct sock_extended_err plus the offender address: what IP_RECVERR queues.
+struct SockExtendedErr {
+  uint32_t ee_errno = 0;
+  uint8_t ee_origin = 0;
+  uint8_t ee_type = 0;
+  uint8_t ee_code = 0;
+  uint32_t ee_info = 0;
+  uint32_t ee_data = 0;
+  SockaddrIn offender;
+};
+
+// struct msghdr for sending: one iovec.
+struct SendMsg {
+  std::span<const uint8_t> data;
+  const SockaddrIn* name = nullptr;  // msg_name, or null
+  int namelen = 0;
+  int flags = 0;
+};
+
+// struct msghdr for receiving: what came back.
+struct RecvMsg {
+  size_t len = 0;                 // the buffer's size
+  std::vector<uint8_t> data;      // the bytes copied (at most len)
+  std::optional<SockaddrIn> name; // the sender
+  int flags = 0;                  // msg_flags on return (MSG_TRUNC, MSG_ERRQUEUE...)
+  std::optional<SockExtendedErr> ee;  // IP_RECVERR control message (MSG_ERRQUEUE)
+};
+
+// struct proto: the transport's calls.
+struct Proto {
+  const char* name;
+  int (*init)(Sock* sk);
+  void (*close)(Sock* sk);
+  int (*connect)(Sock* sk, const SockaddrIn* addr, int addr_len);
+  int (*disconnect)(Sock* sk, int flags);
+  int (*setsockopt)(Sock* sk, int level, int optname, int val, int optlen);
+  int (*getsockopt)(Sock* sk, int level, int optname, int* val);
+  int (*sendmsg)(Sock* sk, const SendMsg& msg);
+  int (*recvmsg)(Sock* sk, RecvMsg& msg, int flags);
+  int (*get_port)(Sock* sk, uint16_t snum);
+  void (*unhash)(Sock* sk);
+  void (*rehash)(Sock* sk);
+};
+
+// struct proto_ops: the family's calls, what the system calls reach first.
+struct ProtoOps {
+  int family;
+  int (*release)(Socket* sock);
+  int (*bind)(Socket* sock, const SockaddrIn* addr, int addr_len);
+  int (*connect)(Socket* sock, const SockaddrIn* addr, int addr_len, int flags);
+  int (*accept)(Socket* sock);
+  int (*getname)(Socket* sock, SockaddrIn* addr, int peer);
+  unsigned (*poll)(Socket* sock);
+  int (*listen)(Socket* sock, int backlog);
+  int (*shutdown)(Socket* sock, int how);
+  int (*setsockopt)(Socket* sock, int level, int optname, int val, int optlen);
+  int (*getsockopt)(Socket* sock, int level, int optname, int* val);
+  int (*sendmsg)(Socket* sock, const SendMsg& msg);
+  int (*recvmsg)(Socket* sock, RecvMsg& msg, int flags);
+};
+
+struct Sock {
+  Net* net = nullptr;
+  Proto* sk_prot = nullptr;
+  Socket* sk_socket = nullptr;
+  int sk_family = AF_INET_;
+  int sk_type = 0;
+  int sk_protocol = 0;
+  int sk_state = TCP_CLOSE;
+  int sk_shutdown = 0;
+  int sk_userlocks = 0;
+  bool sk_reuse = false;
+  bool sk_reuseport = false;
+  bool sock_broadcast = false;  // SOCK_BROADCAST
+  bool sock_dead = false;       // SOCK_DEAD
+  bool sk_no_check_tx = false;  // SO_NO_CHECK
+  int sk_bound_dev_if = 0;
+  int sk_rcvbuf = 0;
+  int sk_sndbuf = 0;
+  int sk_rmem_alloc = 0;
+  int sk_wmem_alloc = 0;
+  int sk_err = 0;
+  int sk_err_soft = 0;
+  uint32_t sk_priority = 0;
+  uint32_t sk_drops = 0;
+  SkbQueue sk_receive_queue;
+  SkbQueue sk_error_queue;
+  DstEntry* sk_dst_cache = nullptr;  // the connected route (held without a reference)
+  // struct inet_sock
+  wire::Ipv4Addr inet_saddr = 0;      // source for sending
+  wire::Ipv4Addr inet_rcv_saddr = 0;  // bound address
+  wire::Ipv4Addr inet_daddr = 0;
+  uint16_t inet_num = 0;    // local port (host order)
+  uint16_t inet_sport = 0;  // local port used on the wire (host order)
+  uint16_t inet_dport = 0;
+  uint16_t inet_id = 0;
+  int uc_ttl = -1;  // -1: the route's (sysctl ip_default_ttl)
+  uint8_t tos = 0;
+  uint8_t pmtudisc = IP_PMTUDISC_WANT_;
+  bool recverr = false;
+  bool hdrincl = false;
+  // struct udp_sock
+  bool corkflag = false;  // UDP_CORK
+  int pending = 0;        // AF_INET while a corked datagram is being built
+  int pending_len = 0;    // the UDP payload bytes appended so far
+  SkbQueue cork_queue;    // sk_write_queue: the corked datagram's pieces
+  wire::Ipv4Addr cork_daddr = 0;
+  wire::Ipv4Addr cork_saddr = 0;
+  uint16_t cork_dport = 0;
+  DstEntry* cork_dst = nullptr;
+  int cork_ttl = 64;
+  uint8_t cork_tos = 0;
+  bool cork_df = true;
+  int reuseport_id = 0;  // sk_reuseport_cb: the group this socket is in (0: none)
+  DstEntry* sk_rx_dst = nullptr;  // the input route early demux hands a connected socket's datagrams
+};
+
+struct Socket {
+  int type = 0;
+  SocketState state = SS_UNCONNECTED;
+  int file_flags = 0;  // O_NONBLOCK
+  const ProtoOps* ops = nullptr;
+  Sock* sk = nullptr;
+};
+
+// net/core/sock.c
+void sock_init_data(Socket* sock, Sock* sk);
+int sock_setsockopt(Socket* sock, int optname, int val, int optlen);
+int sock_getsockopt(Socket* sock, int optname, int* val);
+// sock_error: the pending error, cleared (-errno or 0).
+int sock_error(Sock* sk);
+void sk_error_report(Sock* sk);
+// sock_queue_err_skb: charge the error skb to the receive buffer and queue it.
+int sock_queue_err_skb(Sock* sk, SkBuff* skb);
+// skb_free_datagram / sk_skb_reason_drop: the ends of a socket's skb.
+void sk_skb_reason_drop(Sock* sk, SkBuff* skb, SkbDropReason reason, const char* location);
+
+// What the error queue skb carries in its cb (struct sock_exterr_skb).
+struct SockExterrSkb {
+  SockExtendedErr ee;
+  uint16_t port = 0;
+  wire::Ipv4Addr addr = 0;
+};
+inline SockExterrSkb* SKB_EXT_ERR(SkBuff* skb) { return reinterpret_cast<SockExterrSkb*>(skb->cb); }
+static_assert(sizeof(SockExterrSkb) <= sizeof(SkBuff::cb));
+
+}  // namespace nettwin

@@ -1,0 +1,54 @@
+// The per-namespace socket state hanging off Net: the descriptor table a
+// process's calls name, the UDP hash table (udp_table) and the Udp MIB.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace nettwin {
+
+struct Sock;
+struct Socket;
+
+// The Udp columns of /proc/net/snmp.
+struct UdpMib {
+  uint64_t InDatagrams = 0, NoPorts = 0, InErrors = 0, OutDatagrams = 0, RcvbufErrors = 0, SndbufErrors = 0,
+           InCsumErrors = 0, IgnoredMulti = 0, MemErrors = 0;
+};
+
+// struct sock_reuseport: the sockets of one SO_REUSEPORT group, in joining order.
+struct SockReuseport {
+  std::vector<Sock*> socks;
+};
+
+struct SockNet {
+  SockNet();
+  ~SockNet();
+  SockNet(const SockNet&) = delete;
+  SockNet& operator=(const SockNet&) = delete;
+
+  // struct udp_table: the bound sockets by local port, newest first (hlist_add_head).
+  std::unordered_map<uint16_t, std::vector<Sock*>> udp_hash;
+  std::map<int, SockReuseport> reuseport_groups;
+  std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
+  int next_reuseport_id = 1;
+  uint32_t udp_ehash_secret = 0;
+  bool udp_ehash_secret_set = false;
+  // ip_local_port_range
+  int port_range_low = 32768;
+  int port_range_high = 60999;
+  UdpMib udp_mib;
+
+  // The descriptor table: fd -> socket (the lowest free number is used, as Linux does).
+  std::map<int, std::unique_ptr<Socket>> files;
+  std::vector<std::unique_ptr<Sock>> socks_alive;  // owned here; a closed socket's Sock is freed
+
+  void append_counters(std::vector<std::pair<std::string, uint64_t>>& out) const;
+};
+
+}  // namespace nettwin

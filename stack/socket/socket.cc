@@ -1,0 +1,200 @@
+// net/socket.c: the system calls, a descriptor table, and the waits of
+// blocking calls (on the virtual clock).
+#include <algorithm>
+
+#include "core/net.h"
+#include "ipv4/udp.h"
+#include "socket/af_inet.h"
+#include "socket/syscalls.h"
+
+namespace nettwin {
+
+int udp_first_packet_length(Sock* sk);
+
+namespace {
+
+constexpr uint64_t kWaitStepNs = 1'000'000;  // how far a blocked call lets the clock run between looks
+
+Socket* sockfd_lookup(Net& net, int fd) {
+  auto it = net.sock.files.find(fd);
+  return it == net.sock.files.end() ? nullptr : it->second.get();
+}
+
+// The readiness a blocked reader waits for (udp_poll).
+unsigned sock_poll(Socket* sock) {
+  unsigned mask = datagram_poll(sock);
+  Sock* sk = sock->sk;
+  if ((mask & POLLRDNORM_) && !(sock->file_flags & O_NONBLOCK_) && !(sk->sk_shutdown & RCV_SHUTDOWN) &&
+      sk->sk_protocol == IPPROTO_UDP_ && udp_first_packet_length(sk) == 0)
+    mask &= ~(POLLIN_ | POLLRDNORM_);
+  return mask;
+}
+
+}  // namespace
+
+SockNet::SockNet() = default;
+
+SockNet::~SockNet() {
+  // The stack is going away: queued skbs go back to the pool untraced.
+  for (auto& sk : socks_alive) {
+    while (SkBuff* skb = sk->sk_receive_queue.pop_front()) __kfree_skb(skb);
+    while (SkBuff* skb = sk->sk_error_queue.pop_front()) __kfree_skb(skb);
+    while (SkBuff* skb = sk->cork_queue.pop_front()) __kfree_skb(skb);
+  }
+}
+
+void SockNet::append_counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  const UdpMib& m = udp_mib;
+  out.insert(out.end(), {{"Udp.InDatagrams", m.InDatagrams}, {"Udp.NoPorts", m.NoPorts},
+                         {"Udp.InErrors", m.InErrors}, {"Udp.OutDatagrams", m.OutDatagrams},
+                         {"Udp.RcvbufErrors", m.RcvbufErrors}, {"Udp.SndbufErrors", m.SndbufErrors},
+                         {"Udp.InCsumErrors", m.InCsumErrors}, {"Udp.IgnoredMulti", m.IgnoredMulti},
+                         {"Udp.MemErrors", m.MemErrors}});
+}
+
+int sys_socket(Net& net, int family, int type, int protocol) {
+  const int flags = type & ~SOCK_TYPE_MASK_;
+  if (flags & ~(SOCK_CLOEXEC_ | SOCK_NONBLOCK_)) return -E_INVAL;
+  type &= SOCK_TYPE_MASK_;
+  if (family < 0 || family >= 46) return -E_AFNOSUPPORT;  // NPROTO
+  if (type < 0 || type >= SOCK_MAX_) return -E_INVAL;
+  if (family != AF_INET_) return -E_AFNOSUPPORT;  // the only family this stack has
+  auto sock = std::make_unique<Socket>();
+  sock->type = type;
+  std::unique_ptr<Sock> sk;
+  if (int err = inet_create(net, sock.get(), protocol, sk); err) return err;
+  if (flags & SOCK_NONBLOCK_) sock->file_flags |= O_NONBLOCK_;
+  int fd = 3;  // 0-2 are a process's standard streams
+  for (const auto& [used, s] : net.sock.files) {
+    if (used != fd) break;
+    ++fd;
+  }
+  net.sock.socks_alive.push_back(std::move(sk));
+  net.sock.files[fd] = std::move(sock);
+  return fd;
+}
+
+int sys_bind(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (addrlen < 0 || addrlen > 128) return -E_INVAL;  // move_addr_to_kernel
+  return sock->ops->bind(sock, &addr, addrlen);
+}
+
+int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (addrlen < 0 || addrlen > 128) return -E_INVAL;
+  return sock->ops->connect(sock, &addr, addrlen, sock->file_flags);
+}
+
+int sys_listen(Net& net, int fd, int backlog) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  return sock->ops->listen(sock, backlog);
+}
+
+int sys_accept(Net& net, int fd) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  return sock->ops->accept(sock);
+}
+
+int sys_sendmsg(Net& net, int fd, const SendMsg& msg) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (msg.name && (msg.namelen < 0 || msg.namelen > 128)) return -E_INVAL;
+  SendMsg m = msg;
+  if (sock->file_flags & O_NONBLOCK_) m.flags |= MSG_DONTWAIT_;
+  return sock->ops->sendmsg(sock, m);
+}
+
+int sys_recvmsg(Net& net, int fd, RecvMsg& msg, int flags, uint64_t timeout_ns) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  const bool nonblock = (sock->file_flags & O_NONBLOCK_) || (flags & MSG_DONTWAIT_);
+  const uint64_t deadline = net.engine.now() + timeout_ns;
+  for (;;) {
+    RecvMsg attempt;
+    attempt.len = msg.len;
+    const int ret = sock->ops->recvmsg(sock, attempt, nonblock ? (flags | MSG_DONTWAIT_) : flags);
+    if (ret != -E_AGAIN || nonblock || (flags & MSG_ERRQUEUE_) || net.engine.now() >= deadline) {
+      msg = std::move(attempt);
+      return ret;
+    }
+    // Blocked: let the stack run (softirqs, timers) until data or the deadline.
+    net.engine.run_until(std::min(deadline, net.engine.now() + kWaitStepNs));
+  }
+}
+
+int sys_shutdown(Net& net, int fd, int how) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  return sock->ops->shutdown(sock, how);
+}
+
+int sys_close(Net& net, int fd) {
+  auto it = net.sock.files.find(fd);
+  if (it == net.sock.files.end()) return -E_BADF;
+  Socket* sock = it->second.get();
+  Sock* sk = sock->sk;
+  sock->ops->release(sock);
+  net.sock.files.erase(it);
+  auto& alive = net.sock.socks_alive;
+  alive.erase(std::remove_if(alive.begin(), alive.end(), [&](const std::unique_ptr<Sock>& p) { return p.get() == sk; }),
+              alive.end());
+  return 0;
+}
+
+int sys_setsockopt(Net& net, int fd, int level, int optname, int val, int optlen) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (optlen < 0) return -E_INVAL;
+  return sock->ops->setsockopt(sock, level, optname, val, optlen);
+}
+
+int sys_getsockopt(Net& net, int fd, int level, int optname, int* val) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  return sock->ops->getsockopt(sock, level, optname, val);
+}
+
+int sys_getsockname(Net& net, int fd, SockaddrIn* addr) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  const int r = sock->ops->getname(sock, addr, 0);
+  return r < 0 ? r : 0;
+}
+
+int sys_getpeername(Net& net, int fd, SockaddrIn* addr) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  const int r = sock->ops->getname(sock, addr, 1);
+  return r < 0 ? r : 0;
+}
+
+int sys_poll(Net& net, int fd, unsigned events, uint64_t timeout_ns) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return int(0x20);  // POLLNVAL, as poll() reports a closed descriptor
+  const uint64_t deadline = net.engine.now() + timeout_ns;
+  for (;;) {
+    const unsigned ready = sock_poll(sock) & (events | POLLERR_ | POLLHUP_);
+    if (ready || net.engine.now() >= deadline) return int(ready);
+    net.engine.run_until(std::min(deadline, net.engine.now() + kWaitStepNs));
+  }
+}
+
+int sys_fcntl_getfl(Net& net, int fd) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  return 02 | sock->file_flags;  // O_RDWR
+}
+
+int sys_fcntl_setfl(Net& net, int fd, int flags) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  sock->file_flags = (sock->file_flags & ~O_NONBLOCK_) | (flags & O_NONBLOCK_);
+  return 0;
+}
+
+}  // namespace nettwin

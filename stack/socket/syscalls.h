@@ -1,0 +1,40 @@
+// The socket system calls, as a process in the DUT makes them (net/socket.c):
+// each takes a descriptor from the Net's table and returns what the syscall
+// returns - a value >= 0, or -errno with Linux's errno numbers.
+//
+// Time is virtual: a call that would block (a blocking recvmsg or poll with
+// nothing to read) runs the stack's clock forward until it can complete or
+// until timeout_ns has passed, then fails with -EAGAIN as a timed-out
+// SO_RCVTIMEO read does.
+#pragma once
+
+#include <cstdint>
+
+#include "socket/sock.h"
+
+namespace nettwin {
+
+class Net;
+
+int sys_socket(Net& net, int family, int type, int protocol);
+int sys_bind(Net& net, int fd, const SockaddrIn& addr, int addrlen);
+int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen);
+int sys_listen(Net& net, int fd, int backlog);
+int sys_accept(Net& net, int fd);
+// sendto and sendmsg (one iovec): the bytes sent.
+int sys_sendmsg(Net& net, int fd, const SendMsg& msg);
+// recvfrom and recvmsg: the bytes received (or the datagram's length with MSG_TRUNC).
+int sys_recvmsg(Net& net, int fd, RecvMsg& msg, int flags, uint64_t timeout_ns);
+int sys_shutdown(Net& net, int fd, int how);
+int sys_close(Net& net, int fd);
+int sys_setsockopt(Net& net, int fd, int level, int optname, int val, int optlen);
+int sys_getsockopt(Net& net, int fd, int level, int optname, int* val);
+int sys_getsockname(Net& net, int fd, SockaddrIn* addr);
+int sys_getpeername(Net& net, int fd, SockaddrIn* addr);
+// poll on one descriptor: the ready events among `events` (POLLERR/POLLHUP always), 0 on timeout.
+int sys_poll(Net& net, int fd, unsigned events, uint64_t timeout_ns);
+// fcntl(F_GETFL) / fcntl(F_SETFL): only O_NONBLOCK means anything here.
+int sys_fcntl_getfl(Net& net, int fd);
+int sys_fcntl_setfl(Net& net, int fd, int flags);
+
+}  // namespace nettwin
