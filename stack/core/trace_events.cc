@@ -123,11 +123,9 @@ void neigh_create(Tracer& t, const NeighTable& tbl, const NetDevice* dev, wire::
           {"primary_key6", "::"}});
 }
 
-void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
-                  uint32_t pid) {
-  if (!t.wants(Tp::neigh_update)) return;
-  t.emit(Tp::neigh_update, 0,
-         {{"family", to_string(n->tbl->family)},
+// The fields every neigh tracepoint about an entry starts with, in format order.
+static TraceFields neigh_entry_fields(const NeighbourEntry* n) {
+  return {{"family", to_string(n->tbl->family)},
           {"dev", dev_name(n->dev)},
           {"lladdr", wire::format_mac(n->ha)},
           {"lladdr_len", to_string(n->dev ? n->dev->addr_len : 32)},
@@ -137,32 +135,29 @@ void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladd
           {"dead", to_string(n->dead)},
           {"refcnt", to_string(n->refcnt)},
           {"primary_key4", wire::format_ipv4(n->primary_key)},
-          {"primary_key6", "::ffff:" + wire::format_ipv4(n->primary_key)},  // ipv6_addr_set_v4mapped
-          {"new_lladdr", lladdr ? wire::format_mac(*lladdr) : kZeroMac},
-          {"new_state", neigh_state_name(new_state)},
-          {"update_flags", to_string(flags)},
-          {"pid", to_string(pid)}});
+          {"primary_key6", "::ffff:" + wire::format_ipv4(n->primary_key)}};  // ipv6_addr_set_v4mapped
+}
+
+void neigh_update(Tracer& t, const NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags,
+                  uint32_t pid) {
+  if (!t.wants(Tp::neigh_update)) return;
+  TraceFields f = neigh_entry_fields(n);
+  f.insert(f.end(), {{"new_lladdr", lladdr ? wire::format_mac(*lladdr) : kZeroMac},
+                     {"new_state", neigh_state_name(new_state)},
+                     {"update_flags", to_string(flags)},
+                     {"pid", to_string(pid)}});
+  t.emit(Tp::neigh_update, 0, std::move(f));
 }
 
 void neigh__update(Tracer& t, Tp which, const NeighbourEntry* n, int err) {
   if (!t.wants(which)) return;
   // confirmed / updated / used: jiffies in Linux, virtual ns here.
-  t.emit(which, 0,
-         {{"family", to_string(n->tbl->family)},
-          {"dev", dev_name(n->dev)},
-          {"lladdr", wire::format_mac(n->ha)},
-          {"lladdr_len", to_string(n->dev ? n->dev->addr_len : 32)},
-          {"flags", to_string(n->flags)},
-          {"nud_state", neigh_state_name(n->nud_state)},
-          {"type", to_string(n->type)},
-          {"dead", to_string(n->dead)},
-          {"refcnt", to_string(n->refcnt)},
-          {"primary_key4", wire::format_ipv4(n->primary_key)},
-          {"primary_key6", "::ffff:" + wire::format_ipv4(n->primary_key)},
-          {"confirmed", to_string(n->confirmed)},
-          {"updated", to_string(n->updated)},
-          {"used", to_string(n->used)},
-          {"err", to_string(uint32_t(err))}});
+  TraceFields f = neigh_entry_fields(n);
+  f.insert(f.end(), {{"confirmed", to_string(n->confirmed)},
+                     {"updated", to_string(n->updated)},
+                     {"used", to_string(n->used)},
+                     {"err", to_string(uint32_t(err))}});
+  t.emit(which, 0, std::move(f));
 }
 
 void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRoute* nh, int err) {

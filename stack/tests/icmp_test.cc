@@ -11,14 +11,8 @@ namespace {
 
 using test::Bytes;
 
-void put16(Bytes& b, uint16_t v) {
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-void put32(Bytes& b, uint32_t v) {
-  put16(b, uint16_t(v >> 16));
-  put16(b, uint16_t(v));
-}
+using test::put16;
+using test::put32;
 
 Bytes ip_header(uint8_t proto, size_t payload, uint32_t saddr, uint32_t daddr, uint8_t tos = 0) {
   Bytes b = {0x45, tos};

@@ -15,14 +15,8 @@ namespace {
 
 using test::Bytes;
 
-void put16(Bytes& b, uint16_t v) {
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-void put32(Bytes& b, uint32_t v) {
-  put16(b, uint16_t(v >> 16));
-  put16(b, uint16_t(v));
-}
+using test::put16;
+using test::put32;
 
 // An Ethernet frame to the DUT carrying one IPv4 datagram (or fragment).
 Bytes ipv4_frame(uint8_t proto, uint16_t id, uint16_t frag_off, const Bytes& payload,

@@ -12,14 +12,6 @@ uint16_t inet_csum(const uint8_t* p, size_t n) {
   return uint16_t(~sum);
 }
 
-static void put16(Bytes& b, uint16_t v) {
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-static void put32(Bytes& b, uint32_t v) {
-  put16(b, uint16_t(v >> 16));
-  put16(b, uint16_t(v));
-}
 static void put_mac(Bytes& b, const std::array<uint8_t, 6>& m) { b.insert(b.end(), m.begin(), m.end()); }
 
 Bytes arp_request(uint32_t sip, uint32_t tip, const std::array<uint8_t, 6>& sha) {

@@ -26,6 +26,15 @@ Bytes icmp_echo_request(uint16_t id, uint16_t seq, const Bytes& payload, uint8_t
                         uint32_t daddr = kDutIp);
 Bytes hex(const std::string& s);
 uint16_t be16(const Bytes& b, size_t off);
+// Append in network byte order.
+inline void put16(Bytes& b, uint16_t v) {
+  b.push_back(uint8_t(v >> 8));
+  b.push_back(uint8_t(v));
+}
+inline void put32(Bytes& b, uint32_t v) {
+  put16(b, uint16_t(v >> 16));
+  put16(b, uint16_t(v));
+}
 uint32_t be32(const Bytes& b, size_t off);
 
 // A stack with one device configured like the recordings' DUT.
