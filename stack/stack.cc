@@ -9,6 +9,7 @@
 #include "ipv4/devinet.h"
 #include "core/net.h"
 #include "core/packet_tap.h"
+#include "packet/af_packet.h"
 #include "drivers/ring_nic.h"
 #include "drivers/veth.h"
 #include "ipv4/fib.h"
@@ -92,12 +93,14 @@ std::vector<DeviceInfo> Stack::devices() const {
 Status Stack::set_link(const std::string& name, bool up) {
   NetDevice* dev = net_->dev_get_by_name(name);
   if (!dev) return Error{"unknown device '" + name + "'"};
+  const bool was_up = dev->is_up();
   if (up) {
     dev_open(dev);
   } else {
     dev_close(dev);
     neigh_ifdown(net_->arp_tbl, dev);  // arp_ifdown
   }
+  if (was_up != up) packet_notifier(*net_, dev, up);  // NETDEV_UP / NETDEV_DOWN
   return std::nullopt;
 }
 

@@ -50,6 +50,16 @@ class Agent:
             return {"ok": True, "result": self.sock_call(cmd)}
         raise ValueError(f"unknown op {op!r}")
 
+    @staticmethod
+    def _addr(addr):
+        """[ip, port], or for AF_PACKET (ifname, proto, pkttype, hatype, addr) the
+        recorded [ifindex, protocol, pkttype, hatype, addr as hex]."""
+        if not addr:
+            return None
+        if isinstance(addr[-1], bytes) and isinstance(addr[0], str):
+            return [socket.if_nametoindex(addr[0]) if addr[0] else 0, *addr[1:4], addr[4].hex()]
+        return list(addr)
+
     def sock_call(self, cmd):
         """One socket call of the DUT's program (sock_steps.py): the posix result."""
         op, h, a = cmd["sock_op"], cmd["h"], cmd.get("args", {})
@@ -62,6 +72,10 @@ class Agent:
                 ret = s.fileno()
             elif op == "bind":
                 s.bind((a.get("ip", ""), a.get("port", 0)))
+                ret = 0
+            elif op == "bind_ll":
+                ifindex = a.get("ifindex", 0)
+                s.bind((socket.if_indextoname(ifindex) if ifindex else "", a.get("protocol", 0)))
                 ret = 0
             elif op == "connect":
                 if a.get("family") == socket.AF_UNSPEC:
@@ -78,6 +92,11 @@ class Agent:
             elif op == "sendto":
                 ret = s.sendto(bytes.fromhex(a.get("data", "")), a.get("flags", 0),
                                (a.get("ip", ""), a.get("port", 0)))
+            elif op == "sendto_ll":
+                ifindex = a.get("ifindex", 0)
+                to = (socket.if_indextoname(ifindex) if ifindex else "", a.get("protocol", 0), 0, 0,
+                      bytes.fromhex(a.get("addr", "")))
+                ret = s.sendto(bytes.fromhex(a.get("data", "")), a.get("flags", 0), to)
             elif op == "send":
                 ret = s.send(bytes.fromhex(a.get("data", "")), a.get("flags", 0))
             elif op in ("recvfrom", "recvmsg_errqueue"):
@@ -87,7 +106,7 @@ class Agent:
                 data, anc, msg_flags, addr = s.recvmsg(a.get("len", 65536), 1024, flags)
                 ret = len(data)
                 out["data"] = data.hex()
-                out["addr"] = list(addr) if addr else None
+                out["addr"] = self._addr(addr)
                 out["msg_flags"] = msg_flags & ~0x8  # MSG_CTRUNC is about our cmsg buffer
                 if op == "recvmsg_errqueue":
                     out["ee"] = None
@@ -104,7 +123,7 @@ class Agent:
                 out["value"] = s.getsockopt(a["level"], a["name"])
                 ret = 0
             elif op == "getsockname":
-                out["addr"] = list(s.getsockname())
+                out["addr"] = self._addr(s.getsockname())
                 ret = 0
             elif op == "getpeername":
                 out["addr"] = list(s.getpeername())

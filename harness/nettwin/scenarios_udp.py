@@ -301,3 +301,53 @@ _add(Scenario(
                        sock("send", "a", data=PAYLOAD), sock("getsockopt", "a", level=SOL_SOCKET, name=SO_ERROR),
                        sock("poll", "a", events=POLLIN | POLLOUT), sock("shutdown", "a", how=0),
                        sock("recvfrom", "a", len=100), sock("poll", "a", events=POLLIN | POLLOUT))))
+
+
+MSG_DONTWAIT = 0x40
+UNRESOLVED_IP = "198.51.100.9"
+
+
+def _arp_reply_from(ip: str) -> Ether:
+    """An ARP reply for ip (from the tester's MAC) answering the DUT's who-has."""
+    from scapy.layers.l2 import ARP
+    return Ether(src=TESTER_MAC, dst=DUT_MAC) / ARP(op=2, hwsrc=TESTER_MAC, psrc=ip, hwdst=DUT_MAC, pdst=DUT_IP)
+
+
+_add(Scenario(
+    "udp_sndbuf_full",
+    "SO_SNDBUF 1 (so 4608 bytes); non-blocking sends to 198.51.100.9, unresolved: the datagrams wait "
+    "in the arp_queue still charged to sk_wmem_alloc until the buffer is full (EAGAIN, no POLLOUT); "
+    "the ARP reply lets them leave, the charge goes back, POLLOUT returns and a send succeeds",
+    _ARP + _bound("a", DUT_IP, DUT_PORT, sock("setsockopt", "a", level=SOL_SOCKET, name=SO_SNDBUF, value=1))
+    + (sock("getsockopt", "a", level=SOL_SOCKET, name=SO_SNDBUF),)
+    + tuple(sock("sendto", "a", data=PAYLOAD, ip=UNRESOLVED_IP, port=TESTER_PORT, flags=MSG_DONTWAIT)
+            for _ in range(8))
+    + (sock("poll", "a", events=POLLIN | POLLOUT), Wait(20), send(_arp_reply_from(UNRESOLVED_IP)), Wait(50),
+       sock("poll", "a", events=POLLIN | POLLOUT),
+       sock("sendto", "a", data=PAYLOAD, ip=UNRESOLVED_IP, port=TESTER_PORT, flags=MSG_DONTWAIT))))
+
+
+SO_TYPE, SO_PROTOCOL, SO_DOMAIN = 3, 38, 39
+MSG_OOB = 0x1
+
+_add(Scenario(
+    "udp_socket_call_errnos",
+    "the socket calls' documented failures on an unbound UDP socket: SOCK_SEQPACKET (ESOCKTNOSUPPORT), "
+    "DGRAM with IPPROTO_TCP (EPROTONOSUPPORT), connect to AF_INET6 (EAFNOSUPPORT) and to 203.0.113.5 "
+    "(ENETUNREACH), listen/accept (EOPNOTSUPP), MSG_OOB (EOPNOTSUPP), 255.255.255.255 with no route "
+    "(ENETUNREACH), SO_TYPE/SO_PROTOCOL/SO_DOMAIN, SO_SNDBUF doubled, getsockname unbound, "
+    "getpeername and shutdown unconnected (ENOTCONN)",
+    _ARP + (
+        sock("socket", "x", family=2, type=5), sock("socket", "y", family=2, type=2, proto=6),
+        sock("socket", "a", family=2, type=2), sock("getsockname", "a"),
+        sock("getsockopt", "a", level=SOL_SOCKET, name=SO_TYPE),
+        sock("getsockopt", "a", level=SOL_SOCKET, name=SO_PROTOCOL),
+        sock("getsockopt", "a", level=SOL_SOCKET, name=SO_DOMAIN),
+        sock("setsockopt", "a", level=SOL_SOCKET, name=SO_SNDBUF, value=10000),
+        sock("getsockopt", "a", level=SOL_SOCKET, name=SO_SNDBUF),
+        sock("connect", "a", ip="203.0.113.5", port=TESTER_PORT),
+        sock("listen", "a", backlog=1), sock("accept", "a"),
+        sock("sendto", "a", data=PAYLOAD, ip=TESTER_IP, port=TESTER_PORT, flags=MSG_OOB),
+        sock("sendto", "a", data=PAYLOAD, ip="255.255.255.255", port=TESTER_PORT),
+        sock("sendto", "a", data=PAYLOAD, ip="203.0.113.5", port=TESTER_PORT),
+        sock("getpeername", "a"), sock("shutdown", "a", how=0))))

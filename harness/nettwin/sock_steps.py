@@ -18,9 +18,11 @@ from dataclasses import dataclass
 OPS = {
     "socket": ("family", "type", "proto"),
     "bind": ("ip", "port"),
+    "bind_ll": ("ifindex", "protocol"),   # AF_PACKET: a struct sockaddr_ll
     "connect": ("ip", "port", "family"),
     "sendto": ("data", "ip", "port", "flags"),
     "send": ("data", "flags"),
+    "sendto_ll": ("data", "ifindex", "protocol", "addr", "flags"),  # AF_PACKET; addr: sll_addr as hex
     "recvfrom": ("len", "flags"),
     "recvmsg_errqueue": ("len",),
     "setsockopt": ("level", "name", "value"),
@@ -88,11 +90,18 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
             handles[step.h] = r.ret
     elif op == "bind":
         r = sockets.bind(fd, (a.get("ip", ""), a.get("port", 0)), check=False)
+    elif op == "bind_ll":
+        from .sockets import LLAddr
+        r = sockets.bind(fd, LLAddr(a.get("ifindex", 0), a.get("protocol", 0)), check=False)
     elif op == "connect":
         r = sockets.connect(fd, (a.get("ip", ""), a.get("port", 0)), family=a.get("family"), check=False)
     elif op == "sendto":
         r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), (a.get("ip", ""), a.get("port", 0)),
                            a.get("flags", 0), check=False)
+    elif op == "sendto_ll":
+        from .sockets import LLAddr
+        to = LLAddr(a.get("ifindex", 0), a.get("protocol", 0), addr=bytes.fromhex(a.get("addr", "")))
+        r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), to, a.get("flags", 0), check=False)
     elif op == "send":
         r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), None, a.get("flags", 0), check=False)
     elif op == "recvfrom":
@@ -123,15 +132,25 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
     return result_dict(op, r.ret, r.errno, r.data, r.addr, r.msg_flags, r.value, r.ee)
 
 
+def addr_list(addr) -> list | None:
+    """An address in the recorded form: [ip, port], or for AF_PACKET
+    [ifindex, protocol, pkttype, hatype, addr as hex]."""
+    if not addr:
+        return None
+    if isinstance(addr[-1], (bytes, bytearray)):
+        return list(addr[:-1]) + [bytes(addr[-1]).hex()]
+    return list(addr)
+
+
 def result_dict(op, ret, err, data=b"", addr=None, msg_flags=0, value=0, ee=None) -> dict:
     """One call's result in the recorded form (socket_results.json)."""
     out = {"ret": int(ret), "errno": errno_name(err)}
     if op in ("recvfrom", "recvmsg_errqueue") and ret >= 0:
         out["data"] = bytes(data).hex()
-        out["addr"] = list(addr) if addr else None
+        out["addr"] = addr_list(addr)
         out["msg_flags"] = int(msg_flags)
     if op in ("getsockname", "getpeername") and ret >= 0:
-        out["addr"] = list(addr) if addr else None
+        out["addr"] = addr_list(addr)
     if op in ("getsockopt", "poll") and ret >= 0:
         out["value"] = int(value)
     if op == "recvmsg_errqueue" and ret >= 0:

@@ -6,6 +6,14 @@ the raw posix reply is kept in `last` for scripts that compare errno values.
     fd = dut.socket(AF_INET, SOCK_DGRAM)
     dut.bind(fd, ("198.51.100.2", 5000))
     data, addr = dut.recvfrom(fd, 2048)
+
+AF_PACKET sockets take and return LLAddr (struct sockaddr_ll, host byte order
+as Python's own AF_PACKET tuples are); socket()'s protocol is passed as a
+program passes it, in network byte order:
+
+    fd = dut.socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))
+    dut.bind(fd, LLAddr(ifindex=7102, protocol=ETH_P_ARP))
+    frame, ll = dut.recvfrom(fd, 2048)     # ll.pkttype == PACKET_OUTGOING for sent frames
 """
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ import errno as errno_mod
 import os
 import socket as pysocket
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 AF_INET = pysocket.AF_INET
 AF_UNSPEC = pysocket.AF_UNSPEC
@@ -26,6 +34,10 @@ MSG_PEEK = pysocket.MSG_PEEK
 MSG_TRUNC = pysocket.MSG_TRUNC
 MSG_ERRQUEUE = getattr(pysocket, "MSG_ERRQUEUE", 0x2000)
 MSG_MORE = getattr(pysocket, "MSG_MORE", 0x8000)
+AF_PACKET = 17
+ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
+PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING = 0, 1, 2, 3, 4
+ARPHRD_ETHER = 1
 DEFAULT_TIMEOUT_NS = 1_000_000_000   # a blocking call waits at most 1 s of virtual time
 
 
@@ -54,7 +66,9 @@ class SockResult:
         out = {"ret": self.ret, "errno": errno_mod.errorcode.get(self.errno, str(self.errno)) if self.errno else ""}
         if self.data:
             out["data"] = self.data.hex()
-        if self.addr is not None:
+        if isinstance(self.addr, LLAddr):
+            out["addr"] = {**self.addr._asdict(), "addr": self.addr.addr.hex(":")}
+        elif self.addr is not None:
             out["addr"] = list(self.addr)
         if self.msg_flags:
             out["msg_flags"] = self.msg_flags
@@ -63,7 +77,44 @@ class SockResult:
         return out
 
 
-def _addr_pb(pb, addr, family: Optional[int] = None, addrlen: int = 0):
+def htons(v: int) -> int:
+    """socket()'s protocol for AF_PACKET, as a C program passes it."""
+    return pysocket.htons(v)
+
+
+class LLAddr(NamedTuple):
+    """struct sockaddr_ll: the address of an AF_PACKET socket. ifindex may be
+    given as a device name ("ntdut0"), which the wrapper looks up."""
+    ifindex: int = 0
+    protocol: int = 0      # the ethertype, host order (ETH_P_ARP)
+    pkttype: int = 0
+    hatype: int = 0
+    addr: bytes = b""      # sll_addr; sll_halen is its length
+
+
+def _ll_pb(pb, addr, addrlen: int = 0, ifindex_of=None):
+    ll = addr if isinstance(addr, LLAddr) else LLAddr(*addr)
+    if isinstance(ll.ifindex, str) and ifindex_of is not None:
+        ll = ll._replace(ifindex=ifindex_of(ll.ifindex))
+    for name in ("ifindex", "protocol", "pkttype", "hatype"):
+        if not isinstance(getattr(ll, name), int):
+            raise TypeError(f"sockaddr_ll {name} must be an int, not {getattr(ll, name)!r}")
+    hw = bytes(ll.addr)
+    if len(hw) > 8:
+        raise ValueError(f"sockaddr_ll addr has {len(hw)} bytes (at most 8)")
+    return pb.SockAddr(family=AF_PACKET, ifindex=ll.ifindex, protocol=ll.protocol, pkttype=ll.pkttype,
+                       hatype=ll.hatype, hwaddr=":".join(f"{b:02x}" for b in hw), addrlen=addrlen)
+
+
+def _reply_addr(a):
+    if a.family == AF_PACKET:
+        return LLAddr(a.ifindex, a.protocol, a.pkttype, a.hatype, bytes.fromhex(a.hwaddr.replace(":", "")))
+    return (a.ip, a.port)
+
+
+def _addr_pb(pb, addr, family: Optional[int] = None, addrlen: int = 0, ifindex_of=None):
+    if isinstance(addr, LLAddr) or family == AF_PACKET:
+        return _ll_pb(pb, addr, addrlen, ifindex_of)
     ip, port = addr
     fam = 0 if family in (None, AF_INET) else (-1 if family == AF_UNSPEC else family)
     return pb.SockAddr(ip=ip or "", port=int(port), family=fam, addrlen=addrlen)
@@ -81,9 +132,18 @@ class Sockets:
         self.stub = grpc_mod.SocketsStub(stack.channel)
         self.last: Optional[SockResult] = None
 
+    def _ifindex_of(self, name: str) -> int:
+        for d in self.stack.devices():
+            if d.config.name == name:
+                return d.config.ifindex
+        raise ValueError(f"sockaddr_ll: no device named {name!r}")
+
+    def _addr(self, addr, family=None, addrlen=0):
+        return _addr_pb(self.pb, addr, family, addrlen, self._ifindex_of)
+
     def _do(self, name: str, method, request, check: bool) -> SockResult:
         reply = self.stack._call(f"Sockets.{name}", method, request)
-        addr = (reply.addr.ip, reply.addr.port) if reply.HasField("addr") else None
+        addr = _reply_addr(reply.addr) if reply.HasField("addr") else None
         ee = None
         if reply.HasField("ee"):
             ee = {"errno": errno_mod.errorcode.get(reply.ee.ee_errno, str(reply.ee.ee_errno)),
@@ -105,12 +165,12 @@ class Sockets:
 
     def bind(self, fd, addr, family=None, addrlen=0, check=True):
         r = self._do("bind", self.stub.Bind,
-                     self.pb.SockAddrRequest(fd=fd, addr=_addr_pb(self.pb, addr, family, addrlen)), check)
+                     self.pb.SockAddrRequest(fd=fd, addr=self._addr(addr, family, addrlen)), check)
         return r.ret if check else r
 
     def connect(self, fd, addr, family=None, addrlen=0, check=True):
         r = self._do("connect", self.stub.Connect,
-                     self.pb.SockAddrRequest(fd=fd, addr=_addr_pb(self.pb, addr, family, addrlen)), check)
+                     self.pb.SockAddrRequest(fd=fd, addr=self._addr(addr, family, addrlen)), check)
         return r.ret if check else r
 
     def listen(self, fd, backlog=0, check=True):
@@ -124,17 +184,17 @@ class Sockets:
     def sendto(self, fd, data: bytes, addr=None, flags=0, family=None, addrlen=0, check=True):
         req = self.pb.SendRequest(fd=fd, data=bytes(data), flags=flags)
         if addr is not None:
-            req.to.CopyFrom(_addr_pb(self.pb, addr, family, addrlen))
+            req.to.CopyFrom(self._addr(addr, family, addrlen))
         r = self._do("sendto", self.stub.SendTo, req, check)
         return r.ret if check else r
 
     def send(self, fd, data: bytes, flags=0, check=True):
         return self.sendto(fd, data, None, flags, check=check)
 
-    def sendmsg(self, fd, data: bytes, addr=None, flags=0, check=True):
+    def sendmsg(self, fd, data: bytes, addr=None, flags=0, family=None, addrlen=0, check=True):
         req = self.pb.SendRequest(fd=fd, data=bytes(data), flags=flags)
         if addr is not None:
-            req.to.CopyFrom(_addr_pb(self.pb, addr))
+            req.to.CopyFrom(self._addr(addr, family, addrlen))
         r = self._do("sendmsg", self.stub.SendMsg, req, check)
         return r.ret if check else r
 

@@ -1,5 +1,6 @@
 #include "sockets_service.h"
 
+#include <cctype>
 #include <string>
 
 #include "stack/socket/syscalls.h"
@@ -23,6 +24,79 @@ grpc::Status to_sockaddr(const v1::SockAddr& in, SockaddrIn& out, int& addrlen) 
   if (in.addrlen() > 128) return invalid("addrlen " + std::to_string(in.addrlen()) + " is larger than 128");
   addrlen = in.addrlen() == 0 ? SOCKADDR_IN_LEN : int(in.addrlen());
   return grpc::Status::OK;
+}
+
+bool has_ll_fields(const v1::SockAddr& a) {
+  return a.ifindex() || a.protocol() || a.pkttype() || a.hatype() || !a.hwaddr().empty();
+}
+
+// "aa:bb:..": one to eight bytes, two hex digits each.
+bool parse_hwaddr(const std::string& text, SockaddrLl& out) {
+  int n = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (n == 8 || i + 2 > text.size() || !std::isxdigit(uint8_t(text[i])) || !std::isxdigit(uint8_t(text[i + 1])))
+      return false;
+    out.addr[n++] = uint8_t(std::stoi(text.substr(i, 2), nullptr, 16));
+    i += 2;
+    if (i < text.size() && (text[i] != ':' || i + 1 == text.size())) return false;
+    if (i < text.size()) ++i;
+  }
+  out.halen = uint8_t(n);
+  return true;
+}
+
+// A request's address as a struct sockaddr_ll: INVALID_ARGUMENT when it is not one.
+grpc::Status to_sockaddr_ll(const v1::SockAddr& in, SockaddrLl& out, int& addrlen) {
+  out = SockaddrLl{};
+  if (!in.ip().empty() || in.port())
+    return invalid("an AF_PACKET address has no ip or port (use ifindex, protocol, hwaddr)");
+  if (in.protocol() > 0xffff) return invalid("bad protocol " + std::to_string(in.protocol()) + " (an ethertype, 0..65535)");
+  if (in.pkttype() > 0xff) return invalid("bad pkttype " + std::to_string(in.pkttype()) + " (0..255)");
+  if (in.hatype() > 0xffff) return invalid("bad hatype " + std::to_string(in.hatype()) + " (0..65535)");
+  if (!parse_hwaddr(in.hwaddr(), out))
+    return invalid("bad hwaddr " + quoted(in.hwaddr()) + " (expected up to 8 bytes like \"02:00:00:00:01:01\")");
+  if (in.addrlen() > 128) return invalid("addrlen " + std::to_string(in.addrlen()) + " is larger than 128");
+  out.family = AF_PACKET_;
+  out.ifindex = in.ifindex();
+  out.protocol = uint16_t(in.protocol());
+  out.pkttype = uint8_t(in.pkttype());
+  out.hatype = uint16_t(in.hatype());
+  addrlen = in.addrlen() == 0 ? SOCKADDR_LL_LEN : int(in.addrlen());
+  return grpc::Status::OK;
+}
+
+// Either kind of address a request may carry.
+struct ReqAddr {
+  bool ll = false;
+  SockaddrIn in;
+  SockaddrLl lla;
+  int len = 0;
+};
+
+grpc::Status to_req_addr(const v1::SockAddr& in, ReqAddr& out) {
+  out.ll = in.family() == AF_PACKET_;
+  if (out.ll) return to_sockaddr_ll(in, out.lla, out.len);
+  if (has_ll_fields(in))
+    return invalid("ifindex, protocol, pkttype, hatype and hwaddr belong to family AF_PACKET (17), not " +
+                   std::to_string(in.family()));
+  return to_sockaddr(in, out.in, out.len);
+}
+
+void from_sockaddr_ll(const SockaddrLl& in, v1::SockAddr& out) {
+  out.set_family(in.family);
+  out.set_ifindex(in.ifindex);
+  out.set_protocol(in.protocol);
+  out.set_pkttype(in.pkttype);
+  out.set_hatype(in.hatype);
+  std::string hw;
+  static const char* digits = "0123456789abcdef";
+  for (int i = 0; i < in.halen && i < 8; ++i) {
+    if (i) hw += ':';
+    hw += digits[in.addr[i] >> 4];
+    hw += digits[in.addr[i] & 15];
+  }
+  out.set_hwaddr(hw);
 }
 
 void from_sockaddr(const SockaddrIn& in, v1::SockAddr& out) {
@@ -58,10 +132,9 @@ grpc::Status check_timeout(uint64_t t) {
 
 grpc::Status do_send(Engine& engine, const v1::SendRequest* request, v1::SockReply* reply) {
   if (request->data().size() > kMaxData) return invalid("data is larger than 1 MiB");
-  SockaddrIn to;
-  int addrlen = 0;
+  ReqAddr to;
   if (request->has_to()) {
-    if (auto s = to_sockaddr(request->to(), to, addrlen); !s.ok()) return s;
+    if (auto s = to_req_addr(request->to(), to); !s.ok()) return s;
   }
   return call(engine, reply, [&](Net& net) {
     SendMsg msg;
@@ -69,8 +142,8 @@ grpc::Status do_send(Engine& engine, const v1::SendRequest* request, v1::SockRep
                                         request->data().size());
     msg.flags = request->flags();
     if (request->has_to()) {
-      msg.name = &to;
-      msg.namelen = addrlen;
+      if (to.ll) msg.ll_name = &to.lla; else msg.name = &to.in;
+      msg.namelen = to.len;
     }
     return sys_sendmsg(net, request->fd(), msg);
   });
@@ -87,6 +160,7 @@ grpc::Status do_recv(Engine& engine, const v1::RecvRequest* request, v1::SockRep
     if (r >= 0) {
       reply->set_data(std::string(msg.data.begin(), msg.data.end()));
       if (msg.name) from_sockaddr(*msg.name, *reply->mutable_addr());
+      if (msg.ll_name) from_sockaddr_ll(*msg.ll_name, *reply->mutable_addr());
       reply->set_msg_flags(msg.flags);
       if (msg.ee) {
         auto* ee = reply->mutable_ee();
@@ -109,17 +183,18 @@ grpc::Status SocketsService::Socket(grpc::ServerContext*, const v1::SocketReques
 }
 
 grpc::Status SocketsService::Bind(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
-  SockaddrIn a;
-  int len = 0;
-  if (auto s = to_sockaddr(r->addr(), a, len); !s.ok()) return s;
-  return call(engine_, reply, [&](Net& net) { return sys_bind(net, r->fd(), a, len); });
+  ReqAddr a;
+  if (auto s = to_req_addr(r->addr(), a); !s.ok()) return s;
+  return call(engine_, reply, [&](Net& net) {
+    return a.ll ? sys_bind_ll(net, r->fd(), a.lla, a.len) : sys_bind(net, r->fd(), a.in, a.len);
+  });
 }
 
 grpc::Status SocketsService::Connect(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
-  SockaddrIn a;
-  int len = 0;
-  if (auto s = to_sockaddr(r->addr(), a, len); !s.ok()) return s;
-  return call(engine_, reply, [&](Net& net) { return sys_connect(net, r->fd(), a, len); });
+  ReqAddr a;
+  if (auto s = to_req_addr(r->addr(), a); !s.ok()) return s;
+  if (a.ll) a.in.family = AF_PACKET_;  // connect reads only the family of a sockaddr_ll
+  return call(engine_, reply, [&](Net& net) { return sys_connect(net, r->fd(), a.in, a.len); });
 }
 
 grpc::Status SocketsService::Listen(grpc::ServerContext*, const v1::ListenRequest* r, v1::SockReply* reply) {
@@ -172,6 +247,12 @@ grpc::Status SocketsService::GetSockOpt(grpc::ServerContext*, const v1::SockOptR
 
 grpc::Status SocketsService::GetSockName(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
   return call(engine_, reply, [&](Net& net) {
+    if (sys_sock_family(net, r->fd()) == AF_PACKET_) {
+      SockaddrLl ll;
+      const int ret = sys_getsockname_ll(net, r->fd(), &ll);
+      if (ret == 0) from_sockaddr_ll(ll, *reply->mutable_addr());
+      return ret;
+    }
     SockaddrIn a;
     const int ret = sys_getsockname(net, r->fd(), &a);
     if (ret == 0) from_sockaddr(a, *reply->mutable_addr());

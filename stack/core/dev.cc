@@ -103,10 +103,13 @@ static int __netif_receive_skb_core(SkBuff* skb) {
       pt_prev = pt;
     }
   }
-  for (PacketType* pt : net.ptype_base) {
-    if (pt->type != skb->protocol || (pt->dev && pt->dev != skb->dev)) continue;
-    if (pt_prev) deliver_skb(skb, pt_prev, orig_dev);
-    pt_prev = pt;
+  // ptype_base, then the handlers bound to the device (dev->ptype_specific).
+  for (int pass = 0; pass < 2; ++pass) {
+    for (PacketType* pt : net.ptype_base) {
+      if (pt->type != skb->protocol || (pass == 0 ? pt->dev != nullptr : pt->dev != skb->dev)) continue;
+      if (pt_prev) deliver_skb(skb, pt_prev, orig_dev);
+      pt_prev = pt;
+    }
   }
   if (pt_prev) return pt_prev->func(skb, skb->dev, pt_prev, orig_dev);  // the last one takes our reference
 
@@ -204,6 +207,7 @@ void dev_queue_xmit_nit(SkBuff* skb, NetDevice* dev) {
   for (int pass = 0; pass < 2; ++pass) {
     for (PacketType* pt : net.ptype_all) {
       if (pass == 0 ? pt->dev != nullptr : pt->dev != dev) continue;
+      if (skb->sk && pt->priv == static_cast<void*>(skb->sk)) continue;  // skb_loop_sk: not back to its sender
       if (pt_prev) {
         deliver_skb(skb2, pt_prev, skb->dev);
         pt_prev = pt;

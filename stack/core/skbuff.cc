@@ -99,8 +99,9 @@ static void skb_release_frag_list(SkBuff* segs) {
   }
 }
 
-// skb_release_data + kfree_skbmem.
+// skb_release_head_state (the destructor) + skb_release_data + kfree_skbmem.
 static void skb_release_all(SkBuff* skb, SkbDropReason reason) {
+  if (skb->destructor) skb->destructor(skb);
   SkbPool* pool = skb->pool;
   SkbDataBuf* buf = skb->buf;
   if (buf && --buf->shinfo.dataref == 0) {
@@ -163,7 +164,9 @@ void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail) {
   shift(skb->network_header);
   shift(skb->transport_header);
   skb->cloned = false;
-  skb->truesize = buf->size + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;
+  // An owned skb keeps the truesize it was charged with, so that its
+  // destructor gives back exactly that.
+  if (!skb->sk) skb->truesize = buf->size + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;
 }
 
 }  // namespace nettwin

@@ -16,6 +16,7 @@ namespace nettwin {
 
 struct NetDevice;
 struct DstEntry;
+struct Sock;
 class SkbPool;
 
 // skb->pkt_type (include/uapi/linux/if_packet.h).
@@ -90,6 +91,10 @@ struct SkBuff {
   uint8_t* data = nullptr;
   uint32_t truesize = 0;
   int users = 1;
+  // The owning socket and what gives its memory back when the skb dies
+  // (skb_set_owner_w / sock_wfree); clones and copies carry neither.
+  Sock* sk = nullptr;
+  void (*destructor)(SkBuff* skb) = nullptr;
   SkbDataBuf* buf = nullptr;
   SkbPool* pool = nullptr;
 };
@@ -170,6 +175,16 @@ inline uint8_t* skb_transport_header(const SkBuff* skb) { return skb->head + skb
 inline int skb_network_offset(const SkBuff* skb) { return int(skb_network_header(skb) - skb->data); }
 inline int skb_transport_offset(const SkBuff* skb) { return int(skb_transport_header(skb) - skb->data); }
 
+// skb_orphan: run the destructor now (the owner's memory is given back) and
+// forget the owner, as a device does when the skb leaves the host's accounting.
+inline void skb_orphan(SkBuff* skb) {
+  if (skb->destructor) {
+    skb->destructor(skb);
+    skb->destructor = nullptr;
+    skb->sk = nullptr;
+  }
+}
+
 // A new header sharing the data: dataref goes up, both become "cloned", the
 // clone's data pointer moves independently. The clone starts with users 1.
 SkBuff* skb_clone(SkBuff* skb);
@@ -184,6 +199,14 @@ void kfree_skb(SkBuff* skb, SkbDropReason reason, const char* location);
 void kfree_skb_rx_sk(SkBuff* skb, SkbDropReason reason, const char* location, bool rx_sk);
 // The same for an skb that was used as intended: traces skb:consume_skb.
 void consume_skb(SkBuff* skb, const char* location);
+// skb_share_check: a handler that will change the skb's header takes a clone
+// of its own when others still hold the skb (a packet socket's reference).
+inline SkBuff* skb_share_check(SkBuff* skb, const char* location) {
+  if (!skb_shared(skb)) return skb;
+  SkBuff* nskb = skb_clone(skb);
+  consume_skb(skb, location);
+  return nskb;
+}
 // Free without a tracepoint (Linux's __kfree_skb): for an skb whose life goes on
 // somewhere the DUT's trace does not follow (a veth peer).
 void __kfree_skb(SkBuff* skb);

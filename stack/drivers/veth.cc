@@ -74,6 +74,7 @@ bool Loopback::receive_from_wire(std::span<const uint8_t> frame) {
 NetdevTx Loopback::ndo_start_xmit(SkBuff* skb) {
   // loopback_xmit: count it as sent and received, and feed it back in.
   checkpoint(net.tracer, "loopback_xmit", skb);
+  skb_orphan(skb);  // the sender's buffer is free once the frame is on its way back in
   const unsigned length = skb->len;
   skb->protocol = eth_type_trans(skb, this);
   skb->ip_summed = CHECKSUM_UNNECESSARY;

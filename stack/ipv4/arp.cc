@@ -156,6 +156,7 @@ int arp_rcv(SkBuff* skb, NetDevice* dev, PacketType*, NetDevice*) {
     consume_skb(skb, "arp_rcv");
     return NET_RX_SUCCESS;
   }
+  skb = skb_share_check(skb, "arp_rcv");  // a packet socket may still hold it
   if (!pskb_may_pull(skb, wire::ARP_ETH_IP_LEN)) {
     kfree_skb(skb, SkbDropReason::PKT_TOO_SMALL, "arp_rcv");
     return NET_RX_DROP;

@@ -24,6 +24,13 @@ constexpr unsigned IP_MAX_MTU = 0xFFFF;
 
 // ip_sk_ignore_df: IP_PMTUDISC_DONT and _WANT let a datagram exceed the MTU (it is fragmented).
 bool ip_sk_ignore_df(const Sock* sk) { return sk->pmtudisc < IP_PMTUDISC_DO_ || sk->pmtudisc == 5; }
+// __ip_append_data's error exit: the datagram's length is taken back and the
+// failure counts as an output discard.
+int append_error(Sock* sk, InetCork& cork, unsigned length, int err) {
+  cork.length -= length;
+  sk->net->mib.ip.OutDiscards++;
+  return err;
+}
 }  // namespace
 
 int ip_append_data(Sock* sk, InetCork& cork, SkbQueue& queue, std::span<const uint8_t> data, unsigned transhdrlen,
@@ -39,6 +46,14 @@ int ip_append_data(Sock* sk, InetCork& cork, SkbQueue& queue, std::span<const ui
     return -E_MSGSIZE;
   }
   cork.length += length;
+  int wmem_alloc_delta = 0;
+  // Charged at the end (refcount_add in __ip_append_data); the skbs already
+  // carry sock_wfree, which gives it back.
+  struct ChargeOnExit {
+    Sock* sk;
+    int& delta;
+    ~ChargeOnExit() { sk->sk_wmem_alloc += delta; }
+  } charge{sk, wmem_alloc_delta};
   size_t from = 0;
   SkBuff* skb = queue.tail;
   unsigned copy = skb ? mtu - skb->len : 0;
@@ -51,10 +66,27 @@ int ip_append_data(Sock* sk, InetCork& cork, SkbQueue& queue, std::span<const ui
       const unsigned fraglen = datalen + kFragHeaderLen;
       // Room for a whole MTU: later appends land in this piece (as page frags in
       // Linux, on an SG device; linear here, and counted in data_len as paged).
-      const unsigned alloclen = std::max(mtu, fraglen) + kHhLen + 15;
-      (void)flags;
-      if (transhdrlen && sk->sk_wmem_alloc >= sk->sk_sndbuf && !queue.empty()) return -E_AGAIN;
-      SkBuff* nskb = net.pool.alloc_skb(alloclen);
+      const unsigned room = std::max(mtu, fraglen) + kHhLen + 15;
+      // What Linux allocates, and charges: fraglen, or the MTU for MSG_MORE
+      // on a device without scatter-gather, plus hh_len + 15.
+      const unsigned alloclen = ((flags & MSG_MORE_) ? std::max(mtu, fraglen) : fraglen) + kHhLen + 15;
+      // The first piece waits for send-buffer room (sock_alloc_send_skb);
+      // the rest may take up to twice sk_sndbuf, counting what this call has
+      // already taken (wmem_alloc_delta).
+      SkBuff* nskb;
+      if (transhdrlen) {
+        int err = 0;
+        nskb = sock_alloc_send_skb(sk, alloclen, flags & MSG_DONTWAIT_, &err, room);
+        if (!nskb) return append_error(sk, cork, length, err);
+      } else {
+        if (sk->sk_wmem_alloc + wmem_alloc_delta >= 2 * sk->sk_sndbuf)  // refcount (wmem + 1) > 2 * sndbuf
+          return append_error(sk, cork, length, -E_NOBUFS);
+        nskb = net.pool.alloc_skb(room);
+        nskb->truesize = alloc_skb_truesize(alloclen);
+        nskb->sk = sk;
+        nskb->destructor = sock_wfree;
+        wmem_alloc_delta += int(nskb->truesize);
+      }
       skb_reserve(nskb, int(kHhLen));
       skb_reset_network_header(nskb);
       skb_put(nskb, kFragHeaderLen);
@@ -78,6 +110,9 @@ int ip_append_data(Sock* sk, InetCork& cork, SkbQueue& queue, std::span<const ui
     }
     std::memcpy(skb_put(skb, n), data.data() + from, n);
     skb->data_len += n;
+    // Linux puts these bytes in a page fragment and charges them as it goes.
+    skb->truesize += n;
+    wmem_alloc_delta += int(n);
     from += n;
     length -= n;
     copy = 0;
@@ -94,12 +129,17 @@ SkBuff* __ip_make_skb(Sock* sk, InetCork& cork, SkbQueue& queue) {
     // has no frag_list), which ip_output's fragmentation cuts at the same
     // maxfraglen boundaries the pieces had.
     unsigned total = skb->len;
-    for (SkBuff* p = queue.head; p; p = p->next) total += p->len - kFragHeaderLen;
+    uint32_t truesize = skb->truesize;
+    for (SkBuff* p = queue.head; p; p = p->next) total += p->len - kFragHeaderLen, truesize += p->truesize;
     SkBuff* big = net.pool.alloc_skb(total + kHhLen);
     skb_reserve(big, int(kHhLen));
     skb_reset_network_header(big);
     std::memcpy(skb_put(big, skb->len), skb->data, skb->len);
     skb_set_transport_header(big, int(kFragHeaderLen));
+    // The datagram stays charged to the socket: the joined skb takes over the
+    // pieces' charge (Linux moves their truesize onto the head).
+    big->truesize = truesize;
+    skb_set_owner_w(big, sk);
     __kfree_skb(skb);
     while (SkBuff* p = queue.pop_front()) {
       std::memcpy(skb_put(big, p->len - kFragHeaderLen), p->data + kFragHeaderLen, p->len - kFragHeaderLen);

@@ -8,6 +8,7 @@
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ipv4/ip_fragment.h"
+#include "socket/sock.h"
 #include "ipv4/ipv4.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
@@ -143,6 +144,7 @@ int ip_do_fragment_slow(Net& net, SkBuff* skb, unsigned hlen, unsigned mtu, IpFr
     if (len < left) len &= ~7u;
     SkBuff* skb2 = net.pool.alloc_skb(len + hlen + ll_rs);
     ip_copy_metadata(skb2, skb);
+    if (skb->sk) skb_set_owner_w(skb2, skb->sk);  // each fragment is charged to the owner
     skb_reserve(skb2, int(ll_rs));
     skb_put(skb2, len + hlen);
     skb_reset_network_header(skb2);

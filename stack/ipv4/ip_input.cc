@@ -28,6 +28,7 @@ SkBuff* ip_rcv_core(SkBuff* skb, Net& net) {
   }
   net.mib.ip.InReceives++;
   net.mib.ip.InOctets += skb->len;
+  skb = skb_share_check(skb, "ip_rcv_core");  // a packet socket may still hold it
   {
     if (!pskb_may_pull(skb, wire::IPV4_MIN_HLEN)) goto inhdr_error;
     wire::Iphdr iph{skb->data};

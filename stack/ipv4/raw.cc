@@ -115,7 +115,12 @@ int raw_sendmsg(Sock* sk, const SendMsg& msg) {
     // checksum and (when 0) ID and source filled in.
     if (len > rt->dev->mtu) return -E_MSGSIZE;
     if (len < wire::IPV4_MIN_HLEN) return -E_INVAL;
-    SkBuff* skb = net.pool.alloc_skb(unsigned(len) + 16);
+    int aerr = 0;
+    SkBuff* skb = sock_alloc_send_skb(sk, unsigned(len) + 16, msg.flags & MSG_DONTWAIT_, &aerr);
+    if (!skb) {
+      net.mib.ip.OutDiscards++;
+      return aerr;
+    }
     skb_reserve(skb, 16);
     skb_reset_network_header(skb);
     std::memcpy(skb_put(skb, unsigned(len)), msg.data.data(), len);

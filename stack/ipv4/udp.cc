@@ -519,6 +519,15 @@ void udp_flush_pending_frames(Sock* sk) {
   }
 }
 
+// udp_sendmsg's exit (out:): ENOBUFS, or any failure once the send buffer was
+// found full (SOCK_NOSPACE stays set on a datagram socket), counts SndbufErrors.
+int udp_sendmsg_out(Sock* sk, int err, size_t len) {
+  if (!err) return int(len);
+  if (err == -E_NOBUFS || (sk->sk_socket && (sk->sk_socket->flags & SOCK_NOSPACE)))
+    sk->net->sock.udp_mib.SndbufErrors++;
+  return err;
+}
+
 }  // namespace
 
 int udp_sendmsg(Sock* sk, const SendMsg& msg) {
@@ -539,7 +548,7 @@ int udp_sendmsg(Sock* sk, const SendMsg& msg) {
     if (err) udp_flush_pending_frames(sk);
     else if (!corkreq) err = udp_push_pending_frames(sk);
     else sk->pending_len += int(len);
-    return err ? err : int(len);
+    return udp_sendmsg_out(sk, err, len);
   }
   wire::Ipv4Addr daddr;
   uint16_t dport;
@@ -577,22 +586,14 @@ int udp_sendmsg(Sock* sk, const SendMsg& msg) {
     rt = ip_route_output_key(net, fl4);
     if (!rt) {
       net.mib.ip.OutNoRoutes++;
-      return -E_NETUNREACH;
+      return udp_sendmsg_out(sk, -E_NETUNREACH, len);
     }
-    if ((rt->rt_flags & RTCF_BROADCAST) && !sk->sock_broadcast) return -E_ACCES;
+    if ((rt->rt_flags & RTCF_BROADCAST) && !sk->sock_broadcast) return udp_sendmsg_out(sk, -E_ACCES, len);
     if (connected) sk->sk_dst_cache = rt;
   }
   fl4.dport = dport;
-  // sock_alloc_send_skb, inside ip_append_data, reports a pending error first;
-  // __ip_append_data's failure counts as an output discard.
-  if (int err = sock_error(sk); err) {
-    net.mib.ip.OutDiscards++;
-    return err;
-  }
-  if (sk->sk_shutdown & SEND_SHUTDOWN) {
-    net.mib.ip.OutDiscards++;
-    return -E_PIPE;
-  }
+  // A pending error and SHUT_WR are reported by sock_alloc_send_skb, inside
+  // ip_append_data.
   InetCork cork = make_cork(sk, rt, fl4);
   int err;
   if (!corkreq) {
@@ -617,9 +618,7 @@ int udp_sendmsg(Sock* sk, const SendMsg& msg) {
     if (err) udp_flush_pending_frames(sk);
     else sk->pending_len = int(len);
   }
-  if (!err) return int(len);
-  if (err == -E_NOBUFS) net.sock.udp_mib.SndbufErrors++;
-  return err;
+  return udp_sendmsg_out(sk, err, len);
 }
 
 // --------------------------------------------------------------- recvmsg

@@ -141,7 +141,7 @@ unsigned datagram_poll(Socket* sock) {
   if (sk->sk_shutdown & RCV_SHUTDOWN) mask |= POLLRDHUP_ | POLLIN_ | POLLRDNORM_;
   if (sk->sk_shutdown == SHUTDOWN_MASK) mask |= POLLHUP_;
   if (!sk->sk_receive_queue.empty()) mask |= POLLIN_ | POLLRDNORM_;
-  if (sk->sk_wmem_alloc < sk->sk_sndbuf / 2) mask |= POLLOUT_ | POLLWRNORM_ | POLLWRBAND_;  // sock_writeable
+  if (sock_writeable(sk)) mask |= POLLOUT_ | POLLWRNORM_ | POLLWRBAND_;
   return mask;
 }
 

@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "core/net.h"
+#include "core/skb_pool.h"
 #include "socket/sock.h"
 
 namespace nettwin {
@@ -12,6 +13,8 @@ namespace {
 // TCP_SKB_MIN_TRUESIZE = 2048 + SKB_DATA_ALIGN(sizeof(struct sk_buff)).
 constexpr int SOCK_MIN_RCVBUF = 2048 + 256;
 constexpr int SOCK_MIN_SNDBUF = 2 * SOCK_MIN_RCVBUF;
+constexpr uint64_t kWmemWaitStepNs = 1'000'000;  // how far a blocked writer lets the clock run between looks
+constexpr uint64_t kSndWaitLimitNs = 60'000'000'000;  // a blocked writer's longest wait (as an SO_SNDTIMEO)
 }  // namespace
 
 void sock_init_data(Socket* sock, Sock* sk) {
@@ -23,6 +26,63 @@ void sock_init_data(Socket* sock, Sock* sk) {
     sk->sk_type = sock->type;
     sock->sk = sk;
   }
+}
+
+void skb_set_owner_w(SkBuff* skb, Sock* sk) {
+  skb_orphan(skb);
+  skb->sk = sk;
+  skb->destructor = sock_wfree;
+  sk->sk_wmem_alloc += int(skb->truesize);
+}
+
+// sock_wfree: the skb's memory goes back to its socket; sock_def_write_space
+// would wake a writer, and readiness here is computed on demand
+// (sock_writeable). A closed socket waiting on its last skbs is freed now.
+void sock_wfree(SkBuff* skb) {
+  Sock* sk = skb->sk;
+  sk->sk_wmem_alloc -= int(skb->truesize);
+  if (sk->sk_wmem_alloc == 0 && sk->sk_free_deferred) sk->net->sock.sk_destruct(sk);
+}
+
+SkBuff* sock_alloc_send_skb(Sock* sk, unsigned size, bool noblock, int* errcode, unsigned room) {
+  Engine& engine = sk->net->engine;
+  const uint64_t deadline = engine.now() + kSndWaitLimitNs;
+  for (;;) {
+    if (int err = sock_error(sk); err) {
+      *errcode = err;
+      return nullptr;
+    }
+    if (sk->sk_shutdown & SEND_SHUTDOWN) {
+      *errcode = -E_PIPE;
+      return nullptr;
+    }
+    if (sk->sk_wmem_alloc < sk->sk_sndbuf) break;
+    if (sk->sk_socket) sk->sk_socket->flags |= SOCK_NOSPACE;
+    // sock_wait_for_wmem: the clock runs while anything is left to happen,
+    // and at most kSndWaitLimitNs (a blocked call must not hang the stack).
+    if (noblock || !(engine.softirq_pending() || engine.timers_pending()) || engine.now() >= deadline) {
+      *errcode = -E_AGAIN;
+      return nullptr;
+    }
+    engine.run_until(engine.now() + kWmemWaitStepNs);
+  }
+  SkBuff* skb = sk->net->pool.alloc_skb(std::max(size, room));
+  skb->truesize = alloc_skb_truesize(size);
+  skb_set_owner_w(skb, sk);
+  return skb;
+}
+
+uint32_t alloc_skb_truesize(unsigned size) {
+  constexpr unsigned kSmallHeadCache = 640;  // SKB_SMALL_HEAD_CACHE_SIZE: SKB_HEAD_ALIGN(MAX_TCP_HEADER)
+  unsigned obj = SKB_DATA_ALIGN(size) + SKB_SHINFO_OVERHEAD;  // SKB_HEAD_ALIGN
+  if (obj <= kSmallHeadCache) {
+    obj = kSmallHeadCache;
+  } else {
+    unsigned k = 1024;  // kmalloc_size_roundup past 640: the power-of-two caches, then pages
+    while (k < obj) k <<= 1;
+    obj = k;
+  }
+  return obj - SKB_SHINFO_OVERHEAD + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;  // SKB_TRUESIZE
 }
 
 int sock_error(Sock* sk) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/dst.h"
+#include "core/netdevice.h"
 #include "core/skb_queue.h"
 #include "socket/uapi.h"
 #include "wire/bytes.h"
@@ -28,6 +29,18 @@ struct SockaddrIn {
   int family = AF_INET_;
   uint16_t port = 0;
   wire::Ipv4Addr addr = 0;
+};
+
+// struct sockaddr_ll (linux/if_packet.h), host byte order here like SockaddrIn:
+// sll_protocol is the ethertype (ETH_P_IP is 0x0800).
+struct SockaddrLl {
+  int family = AF_PACKET_;
+  uint16_t protocol = 0;
+  int ifindex = 0;
+  uint16_t hatype = 0;
+  uint8_t pkttype = 0;
+  uint8_t halen = 0;
+  uint8_t addr[8] = {};
 };
 
 // TCP_* states sk_state uses for every protocol (include/net/tcp_states.h).
@@ -52,6 +65,7 @@ struct SockExtendedErr {
 struct SendMsg {
   std::span<const uint8_t> data;
   const SockaddrIn* name = nullptr;  // msg_name, or null
+  const SockaddrLl* ll_name = nullptr;  // msg_name when it is a struct sockaddr_ll (then name is null)
   int namelen = 0;
   int flags = 0;
 };
@@ -61,6 +75,7 @@ struct RecvMsg {
   size_t len = 0;                 // the buffer's size
   std::vector<uint8_t> data;      // the bytes copied (at most len)
   std::optional<SockaddrIn> name; // the sender
+  std::optional<SockaddrLl> ll_name;  // the sender on an AF_PACKET socket
   int flags = 0;                  // msg_flags on return (MSG_TRUNC, MSG_ERRQUEUE...)
   std::optional<SockExtendedErr> ee;  // IP_RECVERR control message (MSG_ERRQUEUE)
 };
@@ -117,7 +132,8 @@ struct Sock {
   int sk_rcvbuf = 0;
   int sk_sndbuf = 0;
   int sk_rmem_alloc = 0;
-  int sk_wmem_alloc = 0;
+  int sk_wmem_alloc = 0;  // truesize of the skbs this socket owns (skb_set_owner_w)
+  bool sk_free_deferred = false;  // closed with skbs in flight: freed when wmem reaches 0
   int sk_err = 0;
   int sk_err_soft = 0;
   uint32_t sk_priority = 0;
@@ -152,9 +168,18 @@ struct Sock {
   bool cork_df = true;
   int reuseport_id = 0;  // sk_reuseport_cb: the group this socket is in (0: none)
   DstEntry* sk_rx_dst = nullptr;  // the input route early demux hands a connected socket's datagrams
+  // struct packet_sock
+  PacketType prot_hook;       // on ptype_all (ETH_P_ALL) or ptype_base while running
+  uint16_t pkt_num = 0;       // po->num: the protocol bound (host order; 0: none)
+  int pkt_ifindex = 0;        // po->ifindex: the device bound (0: any)
+  bool pkt_running = false;   // po->running: prot_hook is registered
 };
 
+// struct socket flags.
+enum : unsigned { SOCK_NOSPACE = 1u << 2 };
+
 struct Socket {
+  unsigned flags = 0;  // SOCK_NOSPACE
   int type = 0;
   SocketState state = SS_UNCONNECTED;
   int file_flags = 0;  // O_NONBLOCK
@@ -166,6 +191,29 @@ struct Socket {
 void sock_init_data(Socket* sock, Sock* sk);
 int sock_setsockopt(Socket* sock, int optname, int val, int optlen);
 int sock_getsockopt(Socket* sock, int optname, int* val);
+// skb_set_owner_w: the skb's truesize is charged to sk_wmem_alloc until
+// sock_wfree (its destructor) gives it back.
+void skb_set_owner_w(SkBuff* skb, Sock* sk);
+void sock_wfree(SkBuff* skb);
+// sock_writeable: room for a writer (less than half the send buffer in use;
+// Linux's refcount is sk_wmem_alloc + 1 while the socket is open).
+inline bool sock_writeable(const Sock* sk) { return sk->sk_wmem_alloc + 1 < (sk->sk_sndbuf >> 1); }
+// sock_alloc_send_skb: a new skb owned by sk, once the send buffer has room;
+// null with *errcode set (a pending error, -EPIPE after SHUT_WR, -EAGAIN when
+// full and noblock). A blocking caller lets the clock run until room appears;
+// when nothing is left to happen that could free room it gets -EAGAIN, as
+// when SO_SNDTIMEO runs out.
+// size is what Linux allocates, and what the skb is charged for (its
+// truesize: alloc_skb_truesize); room, when larger, is the linear room this
+// stack gives it (where Linux would add page fragments later).
+SkBuff* sock_alloc_send_skb(Sock* sk, unsigned size, bool noblock, int* errcode, unsigned room = 0);
+// SKB_TRUESIZE of Linux's alloc_skb(size) on x86-64: the head comes from the
+// 640-byte small-head cache or a power-of-two kmalloc, with skb_shared_info at
+// its end, plus the struct sk_buff.
+uint32_t alloc_skb_truesize(unsigned size);
+// sk_free: the end of a closed socket's struct sock, deferred while skbs it
+// owns are still in flight (they hold sk_wmem_alloc).
+void sk_free(Sock* sk);
 // sock_error: the pending error, cleared (-errno or 0).
 int sock_error(Sock* sk);
 void sk_error_report(Sock* sk);

@@ -36,6 +36,7 @@ struct SockNet {
   std::unordered_map<uint16_t, std::vector<Sock*>> udp_hash;
   std::map<int, SockReuseport> reuseport_groups;
   std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
+  std::vector<Sock*> packet_socks;  // net->packet.sklist: every AF_PACKET socket
   int next_reuseport_id = 1;
   uint32_t udp_ehash_secret = 0;
   bool udp_ehash_secret_set = false;
@@ -47,6 +48,11 @@ struct SockNet {
   // The descriptor table: fd -> socket (the lowest free number is used, as Linux does).
   std::map<int, std::unique_ptr<Socket>> files;
   std::vector<std::unique_ptr<Sock>> socks_alive;  // owned here; a closed socket's Sock is freed
+  // Closed sockets whose skbs are still in flight (sk_wmem_alloc > 0): sk_free
+  // moves them here and sock_wfree frees them when the last skb dies.
+  std::vector<std::unique_ptr<Sock>> socks_dying;
+  bool tearing_down = false;  // ~SockNet: skb destructors must not free socks under its loops
+  void sk_destruct(Sock* sk);
 
   void append_counters(std::vector<std::pair<std::string, uint64_t>>& out) const;
 };

@@ -4,6 +4,7 @@
 
 #include "core/net.h"
 #include "ipv4/udp.h"
+#include "packet/af_packet.h"
 #include "socket/af_inet.h"
 #include "socket/syscalls.h"
 
@@ -36,10 +37,33 @@ SockNet::SockNet() = default;
 
 SockNet::~SockNet() {
   // The stack is going away: queued skbs go back to the pool untraced.
+  tearing_down = true;
   for (auto& sk : socks_alive) {
     while (SkBuff* skb = sk->sk_receive_queue.pop_front()) __kfree_skb(skb);
     while (SkBuff* skb = sk->sk_error_queue.pop_front()) __kfree_skb(skb);
     while (SkBuff* skb = sk->cork_queue.pop_front()) __kfree_skb(skb);
+  }
+}
+
+void SockNet::sk_destruct(Sock* sk) {
+  if (tearing_down) return;  // the vectors free everything at once
+  socks_dying.erase(std::remove_if(socks_dying.begin(), socks_dying.end(),
+                                   [&](const std::unique_ptr<Sock>& p) { return p.get() == sk; }),
+                    socks_dying.end());
+}
+
+void sk_free(Sock* sk) {
+  auto& alive = sk->net->sock.socks_alive;
+  auto it = std::find_if(alive.begin(), alive.end(), [&](const std::unique_ptr<Sock>& p) { return p.get() == sk; });
+  if (it == alive.end()) return;
+  std::unique_ptr<Sock> owned = std::move(*it);
+  alive.erase(it);
+  // sk_wmem_alloc holds a reference: skbs still in a qdisc, a ring or an
+  // arp_queue point at this sock until they are freed.
+  if (sk->sk_wmem_alloc > 0) {
+    sk->sk_free_deferred = true;
+    sk->sk_socket = nullptr;
+    sk->net->sock.socks_dying.push_back(std::move(owned));
   }
 }
 
@@ -58,11 +82,13 @@ int sys_socket(Net& net, int family, int type, int protocol) {
   type &= SOCK_TYPE_MASK_;
   if (family < 0 || family >= 46) return -E_AFNOSUPPORT;  // NPROTO
   if (type < 0 || type >= SOCK_MAX_) return -E_INVAL;
-  if (family != AF_INET_) return -E_AFNOSUPPORT;  // the only family this stack has
+  if (family != AF_INET_ && family != AF_PACKET_) return -E_AFNOSUPPORT;  // the families this stack has
   auto sock = std::make_unique<Socket>();
   sock->type = type;
   std::unique_ptr<Sock> sk;
-  if (int err = inet_create(net, sock.get(), protocol, sk); err) return err;
+  const int err = family == AF_PACKET_ ? packet_create(net, sock.get(), protocol, sk)
+                                       : inet_create(net, sock.get(), protocol, sk);
+  if (err) return err;
   if (flags & SOCK_NONBLOCK_) sock->file_flags |= O_NONBLOCK_;
   int fd = 3;  // 0-2 are a process's standard streams
   for (const auto& [used, s] : net.sock.files) {
@@ -79,6 +105,29 @@ int sys_bind(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
   if (!sock) return -E_BADF;
   if (addrlen < 0 || addrlen > 128) return -E_INVAL;  // move_addr_to_kernel
   return sock->ops->bind(sock, &addr, addrlen);
+}
+
+int sys_bind_ll(Net& net, int fd, const SockaddrLl& addr, int addrlen) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (addrlen < 0 || addrlen > 128) return -E_INVAL;
+  if (sock->ops->family == AF_PACKET_) return packet_bind_ll(sock, &addr, addrlen);
+  SockaddrIn in;  // what another family reads from the same bytes: only the family matters
+  in.family = addr.family;
+  return sock->ops->bind(sock, &in, addrlen);
+}
+
+int sys_getsockname_ll(Net& net, int fd, SockaddrLl* addr) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (sock->ops->family != AF_PACKET_) return -E_INVAL;
+  const int r = packet_getname_ll(sock, addr, 0);
+  return r < 0 ? r : 0;
+}
+
+int sys_sock_family(Net& net, int fd) {
+  Socket* sock = sockfd_lookup(net, fd);
+  return sock ? sock->ops->family : -E_BADF;
 }
 
 int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
@@ -103,8 +152,14 @@ int sys_accept(Net& net, int fd) {
 int sys_sendmsg(Net& net, int fd, const SendMsg& msg) {
   Socket* sock = sockfd_lookup(net, fd);
   if (!sock) return -E_BADF;
-  if (msg.name && (msg.namelen < 0 || msg.namelen > 128)) return -E_INVAL;
+  if ((msg.name || msg.ll_name) && (msg.namelen < 0 || msg.namelen > 128)) return -E_INVAL;
   SendMsg m = msg;
+  SockaddrIn ll_as_in;
+  if (m.ll_name && sock->ops->family != AF_PACKET_) {
+    ll_as_in.family = m.ll_name->family;  // another family sees an AF_PACKET address
+    m.name = &ll_as_in;
+    m.ll_name = nullptr;
+  }
   if (sock->file_flags & O_NONBLOCK_) m.flags |= MSG_DONTWAIT_;
   return sock->ops->sendmsg(sock, m);
 }
@@ -139,10 +194,9 @@ int sys_close(Net& net, int fd) {
   Socket* sock = it->second.get();
   Sock* sk = sock->sk;
   sock->ops->release(sock);
+  if (sk) sk->sk_socket = nullptr;  // sock_orphan
   net.sock.files.erase(it);
-  auto& alive = net.sock.socks_alive;
-  alive.erase(std::remove_if(alive.begin(), alive.end(), [&](const std::unique_ptr<Sock>& p) { return p.get() == sk; }),
-              alive.end());
+  if (sk) sk_free(sk);
   return 0;
 }
 

@@ -18,10 +18,21 @@ class Net;
 
 int sys_socket(Net& net, int family, int type, int protocol);
 int sys_bind(Net& net, int fd, const SockaddrIn& addr, int addrlen);
+// bind with a struct sockaddr_ll (AF_PACKET sockets; other families see an
+// address of family AF_PACKET and addrlen bytes).
+int sys_bind_ll(Net& net, int fd, const SockaddrLl& addr, int addrlen);
+// getsockname on an AF_PACKET socket.
+int sys_getsockname_ll(Net& net, int fd, SockaddrLl* addr);
+// The descriptor's address family (sk_family), or -EBADF.
+int sys_sock_family(Net& net, int fd);
 int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen);
 int sys_listen(Net& net, int fd, int backlog);
 int sys_accept(Net& net, int fd);
-// sendto and sendmsg (one iovec): the bytes sent.
+// sendto and sendmsg (one iovec): the bytes sent. A blocking send with a full
+// send buffer (sk_wmem_alloc >= sk_sndbuf) runs the clock until room appears;
+// if nothing is left to happen that could free room, or after 60 s of virtual
+// time, it fails with -EAGAIN as a timed-out SO_SNDTIMEO send does.
+// Non-blocking (O_NONBLOCK, MSG_DONTWAIT): -EAGAIN at once.
 int sys_sendmsg(Net& net, int fd, const SendMsg& msg);
 // recvfrom and recvmsg: the bytes received (or the datagram's length with MSG_TRUNC).
 int sys_recvmsg(Net& net, int fd, RecvMsg& msg, int flags, uint64_t timeout_ns);

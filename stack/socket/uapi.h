@@ -7,14 +7,14 @@
 
 namespace nettwin {
 
-enum : int { AF_UNSPEC_ = 0, AF_INET_ = 2 };
-enum : int { SOCK_STREAM_ = 1, SOCK_DGRAM_ = 2, SOCK_RAW_ = 3, SOCK_MAX_ = 11 };
+enum : int { AF_UNSPEC_ = 0, AF_INET_ = 2, AF_PACKET_ = 17 };
+enum : int { SOCK_STREAM_ = 1, SOCK_DGRAM_ = 2, SOCK_RAW_ = 3, SOCK_PACKET_ = 10, SOCK_MAX_ = 11 };
 enum : int { SOCK_NONBLOCK_ = 04000, SOCK_CLOEXEC_ = 02000000, SOCK_TYPE_MASK_ = 0xf };
 enum : int { O_NONBLOCK_ = 04000 };
 
 // Linux errno values.
 enum : int {
-  E_PERM = 1, E_BADF = 9, E_AGAIN = 11, E_NOMEM = 12, E_ACCES = 13, E_FAULT = 14, E_INVAL = 22,
+  E_PERM = 1, E_NXIO = 6, E_BADF = 9, E_AGAIN = 11, E_NOMEM = 12, E_ACCES = 13, E_FAULT = 14, E_NODEV = 19, E_INVAL = 22,
   E_PIPE = 32, E_NOTSOCK = 88, E_DESTADDRREQ = 89, E_MSGSIZE = 90, E_PROTOTYPE = 91,
   E_NOPROTOOPT = 92, E_PROTONOSUPPORT = 93, E_SOCKTNOSUPPORT = 94, E_OPNOTSUPP = 95,
   E_AFNOSUPPORT = 97, E_ADDRINUSE = 98, E_ADDRNOTAVAIL = 99, E_NETDOWN = 100, E_NETUNREACH = 101,
@@ -57,5 +57,11 @@ enum : unsigned { POLLIN_ = 0x1, POLLPRI_ = 0x2, POLLOUT_ = 0x4, POLLERR_ = 0x8,
 enum : uint8_t { SO_EE_ORIGIN_NONE = 0, SO_EE_ORIGIN_LOCAL = 1, SO_EE_ORIGIN_ICMP = 2 };
 
 inline constexpr int SOCKADDR_IN_LEN = 16;  // sizeof(struct sockaddr_in)
+
+// AF_PACKET (linux/if_packet.h, linux/if_ether.h).
+enum : int { SOL_PACKET_ = 263 };
+enum : uint16_t { ETH_P_ALL_ = 0x0003 };
+inline constexpr int SOCKADDR_LL_LEN = 20;       // sizeof(struct sockaddr_ll)
+inline constexpr int SOCKADDR_LL_ADDR_OFF = 12;  // offsetof(struct sockaddr_ll, sll_addr)
 
 }  // namespace nettwin
