@@ -7,6 +7,7 @@
 
 #include "core/net.h"
 #include "core/trace_events.h"
+#include "ipv4/datagram.h"
 #include "ipv4/ip_append.h"
 #include "ipv4/ip_sockglue.h"
 #include "ipv4/ipv4.h"
@@ -52,35 +53,6 @@ void raw_close(Sock* sk) {
   while (SkBuff* skb = sk->sk_receive_queue.pop_front()) kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "inet_sock_destruct");
   while (SkBuff* skb = sk->sk_error_queue.pop_front()) kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "inet_sock_destruct");
   sk->sk_rmem_alloc = 0;
-}
-
-int raw_connect(Sock* sk, const SockaddrIn* usin, int addr_len) {
-  if (addr_len < SOCKADDR_IN_LEN) return -E_INVAL;
-  if (usin->family != AF_INET_) return -E_AFNOSUPPORT;
-  Flowi4 fl4;
-  fl4.proto = uint8_t(sk->inet_num);
-  fl4.saddr = sk->inet_saddr;
-  fl4.daddr = usin->addr;
-  fl4.tos = sk->tos & 0xfc;
-  DstEntry* rt = ip_route_output_key(*sk->net, fl4);
-  if (!rt) return -E_NETUNREACH;
-  if ((rt->rt_flags & RTCF_BROADCAST) && !sk->sock_broadcast) return -E_ACCES;
-  if (!sk->inet_saddr) sk->inet_saddr = fl4.saddr;
-  if (!sk->inet_rcv_saddr) sk->inet_rcv_saddr = fl4.saddr;
-  sk->inet_daddr = usin->addr;
-  sk->sk_state = TCP_ESTABLISHED;
-  sk->sk_dst_cache = rt;
-  if (sk->sk_socket) sk->sk_socket->state = SS_CONNECTED;
-  return 0;
-}
-
-int raw_disconnect(Sock* sk, int) {
-  sk->sk_state = TCP_CLOSE;
-  sk->inet_daddr = 0;
-  sk->sk_dst_cache = nullptr;
-  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
-  if (sk->sk_socket) sk->sk_socket->state = SS_UNCONNECTED;
-  return 0;
 }
 
 int raw_sendmsg(Sock* sk, const SendMsg& msg) {
@@ -198,7 +170,7 @@ void raw_rehash(Sock*) {}
 }  // namespace
 
 Proto raw_prot = {
-    "RAW", raw_init, raw_close, raw_connect, raw_disconnect, raw_setsockopt, raw_getsockopt,
+    "RAW", raw_init, raw_close, ip4_datagram_connect, __udp_disconnect, raw_setsockopt, raw_getsockopt,
     raw_sendmsg, raw_recvmsg, raw_get_port, raw_unhash, raw_rehash,
 };
 

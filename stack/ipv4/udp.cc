@@ -12,6 +12,7 @@
 
 #include "core/net.h"
 #include "core/trace_events.h"
+#include "ipv4/datagram.h"
 #include "ipv4/ip_append.h"
 #include "ipv4/ip_sockglue.h"
 #include "ipv4/ipv4.h"
@@ -690,54 +691,7 @@ int udp_first_packet_length(Sock* sk) {
 
 // --------------------------------------------------------------- connect, close, options
 
-namespace {
-
-int ip4_datagram_connect(Sock* sk, const SockaddrIn* usin, int addr_len) {
-  Net& net = *sk->net;
-  if (addr_len < SOCKADDR_IN_LEN) return -E_INVAL;
-  if (usin->family != AF_INET_) return -E_AFNOSUPPORT;
-  sk->sk_dst_cache = nullptr;  // sk_dst_reset
-  // ip_route_connect: without a source, a first lookup picks it, then the real one.
-  Flowi4 fl4;
-  fl4.oif = sk->sk_bound_dev_if;
-  fl4.tos = sk->tos & 0xfc;
-  fl4.proto = wire::IPPROTO_UDP;
-  fl4.saddr = sk->inet_saddr;
-  fl4.daddr = usin->addr;
-  fl4.sport = sk->inet_sport;
-  fl4.dport = usin->port;
-  DstEntry* rt;
-  if (!fl4.saddr) {
-    Flowi4 first = fl4;
-    rt = ip_route_output_key(net, first);
-    if (!rt) {
-      net.mib.ip.OutNoRoutes++;
-      return -E_NETUNREACH;
-    }
-    fl4.saddr = first.saddr;
-  }
-  rt = ip_route_output_key(net, fl4);
-  if (!rt) {
-    net.mib.ip.OutNoRoutes++;
-    return -E_NETUNREACH;
-  }
-  if ((rt->rt_flags & RTCF_BROADCAST) && !sk->sock_broadcast) return -E_ACCES;
-  if (!sk->inet_saddr) sk->inet_saddr = fl4.saddr;
-  if (!sk->inet_rcv_saddr) {
-    sk->inet_rcv_saddr = fl4.saddr;
-    sk->sk_prot->rehash(sk);
-  }
-  sk->inet_daddr = fl4.daddr;
-  sk->inet_dport = usin->port;
-  sk->sk_state = TCP_ESTABLISHED;
-  sk->inet_id = uint16_t(net.rng.next());
-  sk->sk_dst_cache = rt;
-  sk->sk_rx_dst = nullptr;
-  if (sk->sk_socket) sk->sk_socket->state = SS_CONNECTED;
-  return 0;
-}
-
-int udp_disconnect(Sock* sk, int) {
+int __udp_disconnect(Sock* sk, int) {
   sk->sk_state = TCP_CLOSE;
   sk->inet_daddr = 0;
   sk->inet_dport = 0;
@@ -747,13 +701,18 @@ int udp_disconnect(Sock* sk, int) {
     sk->inet_saddr = sk->inet_rcv_saddr = 0;
   }
   if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK)) {
-    udp_lib_unhash(sk);
+    sk->sk_prot->unhash(sk);
+    sk->inet_sport = 0;
   }
   sk->sk_dst_cache = nullptr;
   sk->sk_rx_dst = nullptr;
   if (sk->sk_socket) sk->sk_socket->state = SS_UNCONNECTED;
   return 0;
 }
+
+
+namespace {
+
 
 void udp_lib_close(Sock* sk) {
   // sk_common_release: udp_destroy_sock flushes a corked datagram, unhash, and
@@ -800,7 +759,7 @@ Proto udp_prot = {
     nullptr,
     udp_lib_close,
     ip4_datagram_connect,
-    udp_disconnect,
+    __udp_disconnect,
     udp_lib_setsockopt,
     udp_lib_getsockopt,
     udp_sendmsg,
