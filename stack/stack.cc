@@ -226,27 +226,19 @@ Status Stack::set_sysctl(const std::string& name, const std::string& value) {
     return st;
   }
   std::string dev_name, field;
-  if (split_neigh_name(name, &dev_name, &field) && dev_name != "default") {
-    NetDevice* dev = net.dev_get_by_name(dev_name);
-    if (!dev) return Error{"sysctl " + name + ": unknown device '" + dev_name + "'"};
-    if (Status st = neigh_parms_set(net.arp_tbl, dev->neigh_parms, field, value))
+  if (split_neigh_name(name, &dev_name, &field)) {
+    // net.ipv4.neigh.default.* is the table's parms; a device's own parms follow
+    // them for every field not set on the device.
+    const bool dflt = dev_name == "default";
+    NetDevice* dev = dflt ? nullptr : net.dev_get_by_name(dev_name);
+    if (!dflt && !dev) return Error{"sysctl " + name + ": unknown device '" + dev_name + "'"};
+    if (Status st = neigh_parms_set(net.arp_tbl, dflt ? net.arp_tbl.parms : dev->neigh_parms, field, value))
       return Error{"sysctl " + name + ": " + st->message};
+    if (dflt) neigh_copy_dflt_parms(net);
     return std::nullopt;
   }
-  Status st;
-  if (name == std::string(kNeighPrefix) + "default.unres_qlen") {
-    // proc_unres_qlen: stored as bytes.
-    NeighParms scratch;
-    st = neigh_parms_set(net.arp_tbl, scratch, "unres_qlen", value);
-    if (st) return Error{"sysctl " + name + ": " + st->message};
-    net.sysctl.unres_qlen_bytes = scratch.unres_qlen_bytes;
-  } else {
-    st = net.sysctl.set(name, value);
-    if (st) return st;
-  }
+  if (Status st = net.sysctl.set(name, value)) return st;
   refresh_weights(net);
-  if (name == "net.ipv4.neigh.default.base_reachable_time_ms") neigh_parms_rerandomize(net.arp_tbl);
-  if (name.rfind("net.ipv4.neigh.default.", 0) == 0) neigh_copy_dflt_parms(net);  // devices that follow the default
   return std::nullopt;
 }
 
@@ -254,10 +246,7 @@ std::optional<std::string> Stack::get_sysctl(const std::string& name) const {
   if (auto v = devinet_sysctl_get(*net_, name)) return v;
   std::string dev_name, field;
   if (split_neigh_name(name, &dev_name, &field)) {
-    if (dev_name == "default") {
-      if (field == "unres_qlen") return std::to_string(net_->sysctl.unres_qlen_bytes / kUnresQlenUnit);
-      return net_->sysctl.get(name);
-    }
+    if (dev_name == "default") return neigh_parms_get(net_->arp_tbl.parms, field);
     const NetDevice* dev = net_->dev_get_by_name(dev_name);
     return dev ? neigh_parms_get(dev->neigh_parms, field) : std::nullopt;
   }

@@ -208,46 +208,36 @@ uint64_t neigh_rand_reach_time(NeighTable& tbl, int64_t base_ms) {
   return base ? tbl.rng.next() % base + (base >> 1) : 0;
 }
 
-void neigh_parms_rerandomize(NeighTable& tbl) {
-  tbl.reachable_time_ns = neigh_rand_reach_time(tbl, tbl.net.sysctl.base_reachable_time_ms);
-  tbl.last_rand = tbl.net.engine.now();
-}
-
 void neigh_parms_rerandomize(NeighTable& tbl, NeighParms& p) {
   p.reachable_time_ns = neigh_rand_reach_time(tbl, p.base_reachable_time_ms);
   p.last_rand = tbl.net.engine.now();
 }
 
-uint64_t neigh_reachable_time(NeighTable& tbl) {
+uint64_t neigh_reachable_time(NeighTable& tbl, NeighParms& p) {
   // neigh_periodic_work draws a new reachable_time every 300 s; here the
   // draw happens when the value is next needed after that.
-  if (time_after(tbl.net.engine.now(), tbl.last_rand + 300 * kSec)) neigh_parms_rerandomize(tbl);
-  return tbl.reachable_time_ns;
-}
-
-uint64_t neigh_reachable_time(NeighTable& tbl, NeighParms& p) {
   if (time_after(tbl.net.engine.now(), p.last_rand + 300 * kSec)) neigh_parms_rerandomize(tbl, p);
   return p.reachable_time_ns;
 }
 
 const std::vector<NeighParmField>& neigh_parm_fields() {
   static const std::vector<NeighParmField> f = {
-      {"base_reachable_time_ms", &NeighParms::base_reachable_time_ms, &Sysctls::base_reachable_time_ms, 1, INT32_MAX},
-      {"retrans_time_ms", &NeighParms::retrans_time_ms, &Sysctls::retrans_time_ms, 1, INT32_MAX},
-      {"delay_first_probe_time", &NeighParms::delay_first_probe_time, &Sysctls::delay_first_probe_time, 0, INT32_MAX},
-      {"gc_stale_time", &NeighParms::gc_stale_time, &Sysctls::gc_stale_time, 0, INT32_MAX},
-      {"ucast_solicit", &NeighParms::ucast_solicit, &Sysctls::ucast_solicit, 0, INT32_MAX},
-      {"mcast_solicit", &NeighParms::mcast_solicit, &Sysctls::mcast_solicit, 0, INT32_MAX},
-      {"app_solicit", &NeighParms::app_solicit, &Sysctls::app_solicit, 0, INT32_MAX},
-      {"mcast_resolicit", &NeighParms::mcast_resolicit, &Sysctls::mcast_resolicit, 0, INT32_MAX},
-      {"unres_qlen_bytes", &NeighParms::unres_qlen_bytes, &Sysctls::unres_qlen_bytes, 0, INT32_MAX},
-      {"locktime", &NeighParms::locktime, &Sysctls::locktime, 0, INT32_MAX},
+      {"base_reachable_time_ms", &NeighParms::base_reachable_time_ms, 1, INT32_MAX},
+      {"retrans_time_ms", &NeighParms::retrans_time_ms, 1, INT32_MAX},
+      {"delay_first_probe_time", &NeighParms::delay_first_probe_time, 0, INT32_MAX},
+      {"gc_stale_time", &NeighParms::gc_stale_time, 0, INT32_MAX},
+      {"ucast_solicit", &NeighParms::ucast_solicit, 0, INT32_MAX},
+      {"mcast_solicit", &NeighParms::mcast_solicit, 0, INT32_MAX},
+      {"app_solicit", &NeighParms::app_solicit, 0, INT32_MAX},
+      {"mcast_resolicit", &NeighParms::mcast_resolicit, 0, INT32_MAX},
+      {"unres_qlen_bytes", &NeighParms::unres_qlen_bytes, 0, INT32_MAX},
+      {"locktime", &NeighParms::locktime, 0, INT32_MAX},
   };
   return f;
 }
 
 void neigh_parms_init(Net& net, NeighParms& p) {
-  for (const auto& f : neigh_parm_fields()) p.*f.field = net.sysctl.*f.dflt;
+  for (const auto& f : neigh_parm_fields()) p.*f.field = net.arp_tbl.parms.*f.field;
   p.data_state = 0;
   neigh_parms_rerandomize(net.arp_tbl, p);
 }
@@ -258,7 +248,7 @@ void neigh_copy_dflt_parms(Net& net) {
     NeighParms& p = dev->neigh_parms;
     const int64_t base = p.base_reachable_time_ms;
     for (size_t i = 0; i < fields.size(); ++i)
-      if (!(p.data_state & (1u << i))) p.*fields[i].field = net.sysctl.*fields[i].dflt;
+      if (!(p.data_state & (1u << i))) p.*fields[i].field = net.arp_tbl.parms.*fields[i].field;
     if (p.base_reachable_time_ms != base) neigh_parms_rerandomize(net.arp_tbl, p);
   }
 }

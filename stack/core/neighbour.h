@@ -19,7 +19,6 @@ namespace nettwin {
 
 class Net;
 struct NetDevice;
-struct Sysctls;
 
 // struct neigh_parms: the NUD knobs of one device (net.ipv4.neigh.<dev>.*),
 // Linux 6.18 defaults. A device starts with the table's defaults
@@ -40,12 +39,10 @@ struct NeighParms {
   uint32_t data_state = 0;             // a bit per field set on this device
 };
 
-// A knob of struct neigh_parms under its /proc name, with its default's
-// field in Sysctls and the range Linux accepts.
+// A knob of struct neigh_parms under its /proc name, with the range Linux accepts.
 struct NeighParmField {
   const char* name;  // "retrans_time_ms"
   int64_t NeighParms::*field;
-  int64_t Sysctls::*dflt;
   int64_t min, max;
 };
 const std::vector<NeighParmField>& neigh_parm_fields();
@@ -118,17 +115,13 @@ struct NeighTable {
   uint32_t family = 2;  // AF_INET: this is arp_tbl
   int gc_entries = 0;
   std::unordered_map<uint64_t, std::unique_ptr<NeighbourEntry>> entries;  // key: ifindex << 32 | ip
-  uint64_t reachable_time_ns = 0;  // the default parms': drawn like neigh_rand_reach_time
-  uint64_t last_rand = 0;          // when it was drawn
+  NeighParms parms;                // tbl->parms: net.ipv4.neigh.default.*
   Rng rng{0};                      // reachable-time draws (seeded from the stack's generator)
 };
 
-// The table's reachable_time: base_reachable_time_ms with Linux's random
-// factor, drawn again (from the seeded generator) every 300 s or when the
-// base changes (neigh_parms_rerandomize).
-uint64_t neigh_reachable_time(NeighTable& tbl);
-void neigh_parms_rerandomize(NeighTable& tbl);
-// The same for one device's parms.
+// A parms' reachable_time: base_reachable_time_ms with Linux's random factor,
+// drawn again (from the table's seeded generator) every 300 s or when the base
+// changes (neigh_parms_rerandomize).
 uint64_t neigh_reachable_time(NeighTable& tbl, NeighParms& p);
 void neigh_parms_rerandomize(NeighTable& tbl, NeighParms& p);
 // neigh_parms_alloc: a new device's parms, a copy of the defaults.

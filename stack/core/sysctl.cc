@@ -45,16 +45,6 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.conf.all.accept_local", &Sysctls::accept_local, 0, 1},
       {"net.ipv4.conf.all.drop_gratuitous_arp", &Sysctls::drop_gratuitous_arp, 0, 1},
       {"net.ipv4.conf.all.route_localnet", &Sysctls::route_localnet, 0, 1},
-      {"net.ipv4.neigh.default.base_reachable_time_ms", &Sysctls::base_reachable_time_ms, 1, INT32_MAX},
-      {"net.ipv4.neigh.default.retrans_time_ms", &Sysctls::retrans_time_ms, 1, INT32_MAX},
-      {"net.ipv4.neigh.default.delay_first_probe_time", &Sysctls::delay_first_probe_time, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.gc_stale_time", &Sysctls::gc_stale_time, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.ucast_solicit", &Sysctls::ucast_solicit, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.mcast_solicit", &Sysctls::mcast_solicit, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.app_solicit", &Sysctls::app_solicit, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.mcast_resolicit", &Sysctls::mcast_resolicit, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.unres_qlen_bytes", &Sysctls::unres_qlen_bytes, 0, INT32_MAX},
-      {"net.ipv4.neigh.default.locktime", &Sysctls::locktime, 0, INT32_MAX},
   };
   return t;
 }

@@ -53,17 +53,7 @@ struct Sysctls {
   int64_t accept_local = 0;
   int64_t drop_gratuitous_arp = 0;
   int64_t route_localnet = 0;
-  // net.ipv4.neigh.default
-  int64_t base_reachable_time_ms = 30000;
-  int64_t retrans_time_ms = 1000;
-  int64_t delay_first_probe_time = 5;  // seconds
-  int64_t gc_stale_time = 60;          // seconds
-  int64_t ucast_solicit = 3;
-  int64_t mcast_solicit = 3;
-  int64_t app_solicit = 0;
-  int64_t mcast_resolicit = 0;
-  int64_t unres_qlen_bytes = 212992;
-  int64_t locktime = 100;  // USER_HZ (1/100 s), as /proc shows it
+  // net.ipv4.neigh.default.* live in arp_tbl.parms (struct neigh_parms, as tbl->parms in Linux).
 
   Status set(const std::string& name, const std::string& value);
   std::optional<std::string> get(const std::string& name) const;

@@ -200,7 +200,7 @@ TEST(Neigh, ParmsArePerDeviceAndFollowTheDefaultUntilSet) {
 TEST(Neigh, ReachableTimeIsRandomisedFromTheSeed) {
   auto reach = [](uint64_t seed) {
     Stack s(seed);
-    return s.net().arp_tbl.reachable_time_ns;
+    return s.net().arp_tbl.parms.reachable_time_ns;
   };
   for (uint64_t seed : {1, 2, 3, 4}) {
     EXPECT_GE(reach(seed), 15 * kSec);
@@ -210,8 +210,8 @@ TEST(Neigh, ReachableTimeIsRandomisedFromTheSeed) {
   EXPECT_NE(reach(1), reach(2));
   Stack s(1);
   ASSERT_FALSE(s.set_sysctl("net.ipv4.neigh.default.base_reachable_time_ms", "1000").has_value());
-  EXPECT_GE(s.net().arp_tbl.reachable_time_ns, 500 * kMs);
-  EXPECT_LT(s.net().arp_tbl.reachable_time_ns, 1500 * kMs);
+  EXPECT_GE(s.net().arp_tbl.parms.reachable_time_ns, 500 * kMs);
+  EXPECT_LT(s.net().arp_tbl.parms.reachable_time_ns, 1500 * kMs);
 }
 
 }  // namespace
