@@ -35,7 +35,7 @@ RingNic::~RingNic() {
 void RingNic::build_rings(unsigned rx_size, unsigned tx_size) {
   rx_ring_.assign(rx_size, RxDesc{});
   tx_ring_.assign(tx_size, TxDesc{});
-  rx_hw_next_ = rx_clean_next_ = rx_refill_next_ = 0;
+  rx_hw_next_ = rx_clean_next_ = rx_refill_next_ = rx_unused_ = 0;
   tx_use_next_ = tx_clean_next_ = tx_in_flight_ = 0;
   config.rx_ring_size = rx_size;
   config.tx_ring_size = tx_size;
@@ -82,6 +82,7 @@ void RingNic::e1000_alloc_rx_buffers(int cleaned_count) {
     skb->dev = this;
     checkpoint(net.tracer, "e1000_alloc_rx_buffers", skb);
     d.skb = skb;
+    --rx_unused_;
     ++rx_refills_;
     rx_refill_next_ = (rx_refill_next_ + 1) % rx_ring_.size();
   }
@@ -143,6 +144,7 @@ int RingNic::e1000_clean_rx_irq(int budget) {
     SkBuff* skb = d.skb;
     d.skb = nullptr;
     d.done = false;
+    ++rx_unused_;
     ++work;
     rx_clean_next_ = (rx_clean_next_ + 1) % rx_ring_.size();
     skb_put(skb, d.length);
@@ -159,9 +161,7 @@ int RingNic::e1000_clean_rx_irq(int budget) {
     }
   }
   // E1000_DESC_UNUSED: every descriptor without a buffer gets one now.
-  int unused = 0;
-  for (const auto& d : rx_ring_) unused += d.skb ? 0 : 1;
-  if (unused) e1000_alloc_rx_buffers(unused);
+  if (rx_unused_) e1000_alloc_rx_buffers(int(rx_unused_));
   return work;
 }
 

@@ -70,6 +70,7 @@ class RingNic : public NetDevice {
   unsigned rx_hw_next_ = 0;     // next descriptor the hardware fills
   unsigned rx_clean_next_ = 0;  // next descriptor the driver takes
   unsigned rx_refill_next_ = 0; // next descriptor e1000_alloc_rx_buffers gives a buffer
+  unsigned rx_unused_ = 0;      // descriptors without a buffer (E1000_DESC_UNUSED)
   unsigned tx_use_next_ = 0;
   unsigned tx_clean_next_ = 0;
   unsigned tx_in_flight_ = 0;

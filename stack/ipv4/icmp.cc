@@ -73,11 +73,16 @@ SkBuff* icmp_build_skb(Net& net, const IcmpBxm& m, const Flowi4& fl4, DstEntry* 
   if (!m.payload.empty())
     sum = wire::csum_partial(m.payload.data(), m.payload.size(), sum);  // the header is 8 bytes: even
   icmph.set_checksum(wire::csum_fold(sum));
+  // Bytes [from, from + n) of that stream: the header's part, then the payload's.
   auto copy_out = [&](uint8_t* to, unsigned from, unsigned n) {
-    for (unsigned i = 0; i < n; ++i) {
-      const unsigned at = from + i;
-      to[i] = at < wire::ICMP_HLEN ? ich[at] : m.payload[at - wire::ICMP_HLEN];
+    if (from < wire::ICMP_HLEN) {
+      const unsigned h = std::min(n, unsigned(wire::ICMP_HLEN) - from);
+      std::memcpy(to, ich + from, h);
+      to += h;
+      from += h;
+      n -= h;
     }
+    if (n) std::memcpy(to, m.payload.data() + (from - wire::ICMP_HLEN), n);
   };
 
   const unsigned first = std::min(length, maxfraglen - hlen);

@@ -1,13 +1,26 @@
 #include "wire/checksum.h"
 
+#include <endian.h>
+
 #include <cstring>
 
 namespace nettwin::wire {
 
 uint64_t csum_partial(const uint8_t* data, size_t len, uint64_t sum) {
-  // Sum big-endian 32-bit words: 2^32 of them cannot overflow 64 bits.
-  while (len >= 4) {
-    sum += (uint64_t(data[0]) << 24) | (uint64_t(data[1]) << 16) | (uint64_t(data[2]) << 8) | data[3];
+  // The sum of big-endian 32-bit words, 8 bytes a load: 2^32 such words
+  // cannot overflow 64 bits.
+  while (len >= 8) {
+    uint64_t w;
+    std::memcpy(&w, data, 8);
+    w = be64toh(w);
+    sum += (w >> 32) + (w & 0xffffffffu);
+    data += 8;
+    len -= 8;
+  }
+  if (len >= 4) {
+    uint32_t w;
+    std::memcpy(&w, data, 4);
+    sum += be32toh(w);
     data += 4;
     len -= 4;
   }
