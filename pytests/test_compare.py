@@ -136,3 +136,59 @@ def test_side_by_side_diff_marks_the_differing_row():
     assert "64" in ttl_rows[0] and "63" in ttl_rows[0]
     src_rows = [line for line in text.splitlines() if "IP.src" in line]
     assert src_rows and not src_rows[0].startswith("!")
+
+
+# ICMP timestamp replies: receive/transmit are each side's clock (ms since midnight UT).
+
+def timestamp_reply(at_s: float, rx_ms: int, tx_ms: int, originate: int = 12_345_678, ident: int = 0x4E54) -> Ether:
+    """A timestamp reply captured at at_s seconds (the frame's .time) carrying rx/tx."""
+    pkt = Ether(bytes(Ether(src=DUT_MAC, dst=TESTER_MAC) / IP(src="198.51.100.2", dst="198.51.100.1", id=5)
+                      / ICMP(type=14, id=ident, seq=1, ts_ori=originate, ts_rx=rx_ms, ts_tx=tx_ms)))
+    pkt.time = at_s
+    return pkt
+
+
+# Linux's reply at 02:28:15.999 UT (8895999 ms past midnight) on some day; the stack's at
+# virtual 0.2 s, which is 200 ms past its midnight.
+LINUX_AT = 20_787 * 86_400 + 8_895.999  # a midnight in 2026, plus 8895.999 s
+
+
+def test_timestamp_times_compare_as_times_not_bytes():
+    linux = timestamp_reply(LINUX_AT, 8_895_999, 8_895_999)
+    nettwin = timestamp_reply(0.2, 200, 200)
+    assert bytes(linux)[-8:] != bytes(nettwin)[-8:]
+    d = compare_frame(1, linux, nettwin)
+    assert not d.differs, d.fields
+    rows = {k: (a, b) for k, a, b, _ in d.fields}
+    assert rows["ICMP.chksum"] == ("valid", "valid")
+    assert rows["ICMP.ts_rx"][1].startswith("200 ms since midnight UT (+0 ms")
+
+
+def test_timestamp_time_off_its_own_clock_is_a_difference():
+    linux = timestamp_reply(LINUX_AT, 8_895_999, 8_895_999)
+    nettwin = timestamp_reply(0.2, 0, 200)  # receive time not filled from the clock
+    d = compare_frame(1, linux, nettwin)
+    assert d.differing_keys() == ["ICMP.ts_rx"]
+
+
+def test_timestamp_originate_and_id_are_still_compared_as_bytes():
+    linux = timestamp_reply(LINUX_AT, 8_895_999, 8_895_999)
+    assert compare_frame(1, linux, timestamp_reply(0.2, 200, 200, originate=12_345_679)).differing_keys() == [
+        "ICMP.ts_ori"]
+    assert compare_frame(1, linux, timestamp_reply(0.2, 200, 200, ident=0x4E55)).differing_keys() == ["ICMP.id"]
+
+
+def test_timestamp_reply_checksum_still_checked():
+    linux = timestamp_reply(LINUX_AT, 8_895_999, 8_895_999)
+    raw = bytearray(bytes(timestamp_reply(0.2, 200, 200)))
+    raw[36] ^= 0xFF  # the ICMP checksum's first byte (14 + 20 + 2)
+    bad = Ether(bytes(raw))
+    bad.time = 0.2
+    d = compare_frame(1, linux, bad)
+    assert d.differing_keys() == ["ICMP.chksum"]
+
+
+def test_times_across_midnight_are_close():
+    linux = timestamp_reply(LINUX_AT, 8_895_999, 8_895_999)
+    d = compare_frame(1, linux, timestamp_reply(86_400.003, 86_399_999, 86_399_999))  # 4 ms before its frame
+    assert not d.differs, d.fields

@@ -1,8 +1,9 @@
 """Compare what the stack did with what Linux did: frames field by field over the
 Scapy dissection (every layer, every field), and normalized tracepoint events by
 name, skb ordinal and fields, in order. Random-by-design fields are normalized on
-both sides; a checksum that covers a normalized field is checked for validity on
-each side instead of for equality, so it still catches a wrong checksum."""
+both sides, and clock readings are held to each side's own clock; a checksum that
+covers a normalized field is checked for validity on each side instead of for
+equality, so it still catches a wrong checksum."""
 from __future__ import annotations
 
 import difflib
@@ -17,9 +18,18 @@ from scapy.packet import Packet
 # (layer class name, field): random by design in Linux (ip_idents hash for frames
 # without DF), so never compared for equality.
 RANDOM_FIELDS = {("IP", "id")}
-# Checksums covering a random field: compared as "valid"/"invalid" on each side.
-CHECKSUMS_OF_RANDOM = {"IP": "chksum"}
 RANDOM_MARK = "(random by design)"
+# (layer class name, field): the sender's clock as milliseconds since midnight UT
+# (an ICMP timestamp reply's receive and transmit times, inet_current_timestamp).
+# Linux's is the recording machine's wall clock, the stack's its virtual clock
+# (virtual 0 is midnight), so neither is compared with the other's bytes: each
+# must read, within TIME_TOLERANCE_MS, the capture time of its own frame (pkt.time
+# on the same clock: pcap's CLOCK_REALTIME, the stack's virtual seconds).
+TIME_FIELDS = {("ICMP", "ts_rx"), ("ICMP", "ts_tx")}
+TIME_TOLERANCE_MS = 20
+MS_PER_DAY = 86_400_000
+# Checksums covering a random or time field: compared as "valid"/"invalid" on each side.
+CHECKSUMS_OF_NORMALIZED = {"IP": "chksum", "ICMP": "chksum"}
 
 # Events whose Linux time is this long after the last sent frame are timer driven:
 # their timing is compared, within a tolerance (Linux timers run at HZ=250 and long
@@ -64,26 +74,38 @@ def present_fields(layer: Packet) -> list:
             if not (isinstance(f, ConditionalField) and not f._evalcond(layer))]
 
 
+def time_of_day_verdict(pkt: Packet, ms: int) -> tuple[str, str]:
+    """(shown, compared) for a time field holding ms: how far it is from the
+    frame's own capture time, as milliseconds since midnight UT."""
+    frame_ms = int(round(float(pkt.time) * 1000)) % MS_PER_DAY
+    off = (ms - frame_ms + MS_PER_DAY // 2) % MS_PER_DAY - MS_PER_DAY // 2
+    shown = f"{ms} ms since midnight UT ({off:+d} ms from its frame)"
+    if abs(off) <= TIME_TOLERANCE_MS:
+        return shown, f"the frame's time (within {TIME_TOLERANCE_MS} ms)"
+    return shown, f"{off:+d} ms off the frame's time"
+
+
 def flatten(pkt: Packet) -> list[tuple[str, str, object]]:
     """(key, shown value, compared value) for every field of every layer, with
-    random fields and their checksums normalized. Keys are "IP.ttl"; a layer
-    class seen twice gets "#2"."""
+    random and time fields and their checksums normalized. Keys are "IP.ttl";
+    a layer class seen twice gets "#2"."""
     rows, seen = [], {}
-    all_layers = layers(pkt)
-    random_here = {}
-    for i, layer in enumerate(all_layers):
+    for i, layer in enumerate(layers(pkt)):
         cls = layer.__class__.__name__
         seen[cls] = seen.get(cls, 0) + 1
         prefix = cls if seen[cls] == 1 else f"{cls}#{seen[cls]}"
-        for fld in present_fields(layer):
+        fields = present_fields(layer)
+        normalized_here = any((cls, f.name) in RANDOM_FIELDS | TIME_FIELDS for f in fields)
+        for fld in fields:
             key = f"{prefix}.{fld.name}"
             val = layer.getfieldval(fld.name)
             if (cls, fld.name) in RANDOM_FIELDS:
-                random_here[i] = True
                 rows.append((key, RANDOM_MARK, RANDOM_MARK))
                 continue
-            if CHECKSUMS_OF_RANDOM.get(cls) == fld.name and any(
-                    (cls, f.name) in RANDOM_FIELDS for f in layer.fields_desc):
+            if (cls, fld.name) in TIME_FIELDS:
+                rows.append((key, *time_of_day_verdict(pkt, int(val))))
+                continue
+            if CHECKSUMS_OF_NORMALIZED.get(cls) == fld.name and normalized_here:
                 verdict = checksum_verdict(pkt, i, fld.name)
                 rows.append((key, f"{verdict}", verdict))
                 continue
