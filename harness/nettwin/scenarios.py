@@ -547,6 +547,18 @@ _add(Scenario(
     "ARP, then an ICMP echo request with TOS 0xb9: the reply keeps the request's TOS",
     _ARP + (send(echo_request(tos=0xb9)),)))
 
+def timestamp_request(originate: int, seq: int = ECHO_SEQ) -> Ether:
+    """ICMP timestamp request (type 13): originate as given, receive and transmit 0."""
+    return (Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ECHO_IP_ID + 0x40 + seq, ttl=64)
+            / ICMP(type=13, code=0, id=ECHO_ID, seq=seq, ts_ori=originate, ts_rx=0, ts_tx=0))
+
+
+_add(Scenario(
+    "icmp_timestamp_request",
+    "ARP, then two ICMP timestamp requests 300 ms apart: each reply echoes the originate time and "
+    "carries the DUT's clock (ms since midnight UT) as receive and transmit time",
+    _ARP + (Wait(200), send(timestamp_request(12_345_678)), Wait(300), send(timestamp_request(0x80000001, seq=2)))))
+
 _add(Scenario(
     "frag_bad_end",
     "ARP, then the last fragment of an echo request twice with different ends: the queue is discarded",

@@ -351,3 +351,74 @@ _add(Scenario(
         sock("sendto", "a", data=PAYLOAD, ip="255.255.255.255", port=TESTER_PORT),
         sock("sendto", "a", data=PAYLOAD, ip="203.0.113.5", port=TESTER_PORT),
         sock("getpeername", "a"), sock("shutdown", "a", how=0))))
+
+
+# ------------------------------------------------------------------ bind forms
+# Every way a server binds, and a client's autobound socket: __udp4_lib_lookup
+# tries the sockets bound to the destination address, then those bound to
+# 0.0.0.0. The forwarding topology gives the DUT a second local address,
+# 203.0.113.2 on ntdut1, which a datagram from the tester on ntdut0 may name
+# (the weak host model): one socket, two destinations.
+
+from .scenarios import DUT1_IP  # noqa: E402  (with the bind-form scenarios that use it)
+
+EPHEMERAL_PORT = 40000
+# ip_local_port_range of one port: the autobound port is then known in advance,
+# on Linux and in the stack alike, so the tester's reply can be a fixed frame.
+ONE_EPHEMERAL_PORT = (("net.ipv4.ip_local_port_range", f"{EPHEMERAL_PORT} {EPHEMERAL_PORT}"),)
+
+
+def _reuse(h: str, opt: int) -> object:
+    return sock("setsockopt", h, level=SOL_SOCKET, name=opt, value=1)
+
+
+_add(Scenario(
+    "udp_bind_wildcard",
+    "a socket bound to 0.0.0.0:5000 receives datagrams to both of the DUT's addresses "
+    "(198.51.100.2 and 203.0.113.2)",
+    _bound("a", "") + (Wait(20), send(udp_to_dut()), Wait(20),
+                       send(udp_to_dut(b"to the second address", ip_id=UDP_IP_ID + 1, dst=DUT1_IP)),
+                       Wait(50), _recv(), _recv(), _recv(), sock("getsockname", "a")),
+    topology="forwarding"))
+
+_add(Scenario(
+    "udp_bind_specific_other_address",
+    "ARP; a socket bound to 198.51.100.2:5000; a datagram to the DUT's other address 203.0.113.2:5000 "
+    "finds no socket (port unreachable from 203.0.113.2, NO_SOCKET); one to 198.51.100.2 is received",
+    _ARP + _bound() + (Wait(20), send(udp_to_dut(dst=DUT1_IP)), Wait(20),
+                       send(udp_to_dut(b"to the bound address", ip_id=UDP_IP_ID + 1)), Wait(50),
+                       _recv(), _recv()),
+    topology="forwarding"))
+
+for _opt, _optname in ((SO_REUSEADDR, "reuseaddr"), (SO_REUSEPORT, "reuseport")):
+    _add(Scenario(
+        f"udp_bind_wildcard_and_specific_{_optname}",
+        f"SO_{_optname.upper()} sockets on 0.0.0.0:5000 (a) and 198.51.100.2:5000 (b): a datagram to "
+        "198.51.100.2 goes to b, one to 203.0.113.2 to a; b closed, the next to 198.51.100.2 goes to a",
+        _bound("a", "", DUT_PORT, _reuse("a", _opt)) + _bound("b", DUT_IP, DUT_PORT, _reuse("b", _opt))
+        + (Wait(20), send(udp_to_dut(b"to b")), Wait(20),
+           send(udp_to_dut(b"to a via the other address", ip_id=UDP_IP_ID + 1, dst=DUT1_IP)), Wait(50),
+           _recv("a"), _recv("b"), _recv("a"), _recv("b"), sock("close", "b"), Wait(20),
+           send(udp_to_dut(b"to a now", ip_id=UDP_IP_ID + 2)), Wait(50), _recv("a"), _recv("a")),
+        topology="forwarding"))
+
+_add(Scenario(
+    "udp_connected_wildcard",
+    "ARP; a socket bound to 0.0.0.0:5000 connects to 198.51.100.1:4000 (its address becomes "
+    "198.51.100.2): a datagram from port 4000 is received, one from 4001 gets port unreachable",
+    _ARP + _bound("a", "") + (sock("connect", "a", ip=TESTER_IP, port=TESTER_PORT), sock("getsockname", "a"),
+                              Wait(20), send(udp_to_dut(b"from the peer")), Wait(20),
+                              send(udp_to_dut(b"from another port", sport=TESTER_PORT + 1, ip_id=UDP_IP_ID + 1)),
+                              Wait(50), _recv(), _recv())))
+
+_add(Scenario(
+    "udp_autobind_reply",
+    f"ARP; ip_local_port_range {EPHEMERAL_PORT} {EPHEMERAL_PORT}; an unbound socket sends to "
+    f"198.51.100.1:4000 (autobound to 0.0.0.0:{EPHEMERAL_PORT}) and receives the tester's reply to "
+    "that port",
+    _ARP + (sock("socket", "a", family=2, type=2),
+            sock("sendto", "a", data=b"request from an unbound socket", ip=TESTER_IP, port=TESTER_PORT),
+            sock("getsockname", "a"), Wait(20),
+            send(udp_to_dut(b"reply to the ephemeral port", dport=EPHEMERAL_PORT)), Wait(50),
+            _recv(), _recv()),
+    sysctls=ONE_EPHEMERAL_PORT))
