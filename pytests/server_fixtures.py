@@ -116,9 +116,8 @@ class ServerProcess:
         return self.proc.returncode, err
 
 
-# The server accepts messages up to 256 MiB; a ReadWire of many frames needs the
-# client to accept as much (grpc's default is 4 MiB).
-MAX_MESSAGE_BYTES = 256 << 20
+# The message size bound of server and clients (grpc's default receive bound is 4 MiB).
+MAX_MESSAGE_BYTES = pb.MAX_MESSAGE_BYTES
 
 
 class Client:

@@ -268,21 +268,41 @@ std::variant<InjectResult, Error> Stack::inject(const std::string& name, std::sp
 }
 
 std::vector<WireFrame> Stack::take_wire(const std::string& name, size_t max) {
-  std::vector<WireFrame> out;
+  return take_wire(name, max, [](const std::string&, size_t) { return true; }).frames;
+}
+
+WireTake Stack::take_wire(const std::string& name, size_t max,
+                          const std::function<bool(const std::string&, size_t)>& fits) {
+  WireTake out;
   const NetDevice* dev = nullptr;
   if (!name.empty()) {
     dev = net_->dev_get_by_name(name);
     if (!dev) return out;
   }
-  net_->wire.drain(dev, max, [&out](const WireQueue::Slot& s) {
+  net_->wire.drain(dev, max, [&out, &fits](const WireQueue::Slot& s) {
+    if (!fits(s.dev->name, s.bytes.size())) return false;
     WireFrame f;
     f.dev = s.dev->name;
     f.ifindex = s.dev->ifindex;
     f.time_ns = s.time_ns;
     f.data = s.bytes;
-    out.push_back(std::move(f));
+    out.frames.push_back(std::move(f));
+    return true;
   });
+  out.remaining = dev ? dev->wire_backlog.frames : net_->wire.size();
   return out;
+}
+
+std::variant<WireLimit, Error> Stack::set_wire_limit(const std::string& name, size_t frames, size_t bytes) {
+  NetDevice* dev = net_->dev_get_by_name(name);
+  if (!dev) return Error{"unknown device '" + name + "'"};
+  if (bytes != 0 && bytes < dev->max_frame())
+    return Error{"wire byte limit " + std::to_string(bytes) + " is smaller than " + name + "'s max frame (" +
+                 std::to_string(dev->max_frame()) + ")"};
+  WireBacklog& backlog = dev->wire_backlog;
+  if (frames != 0) backlog.limit_frames = frames;
+  if (bytes != 0) backlog.limit_bytes = bytes;
+  return WireLimit{backlog.limit_frames, backlog.limit_bytes};
 }
 
 uint64_t Stack::now_ns() const { return net_->engine.now(); }
@@ -317,6 +337,8 @@ std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {
         {"rx_nohandler", s.rx_nohandler},
         {"rx_otherhost_dropped", s.rx_otherhost_dropped}};
     for (const auto& [k, v] : rows) out.emplace_back(p + k, v);
+    out.emplace_back(p + "wire_qlen", d->wire_backlog.frames);
+    out.emplace_back(p + "wire_dropped", d->wire_backlog.dropped);
     if (d->qdisc && d->qdisc->has_enqueue()) {
       out.emplace_back(p + "qdisc.packets", d->qdisc->packets);
       out.emplace_back(p + "qdisc.drops", d->qdisc->drops);

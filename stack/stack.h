@@ -51,6 +51,18 @@ struct WireFrame {
   std::vector<uint8_t> data;
 };
 
+// Frames taken off the wire, and how many of the asked device(s) stay there.
+struct WireTake {
+  std::vector<WireFrame> frames;
+  size_t remaining = 0;
+};
+
+// The bound on one device's frames held on the wire (see core/wire_queue.h).
+struct WireLimit {
+  size_t frames = 0;
+  size_t bytes = 0;  // frame bytes
+};
+
 struct InjectResult {
   bool queued = false;  // false: the RX ring was full, counted as rx_missed
 };
@@ -186,6 +198,16 @@ class Stack {
   // max frame is an Error.
   std::variant<InjectResult, Error> inject(const std::string& dev, std::span<const uint8_t> frame);
   std::vector<WireFrame> take_wire(const std::string& dev = "", size_t max = 0);
+  // The same, stopping before the first frame fits(dev name, frame bytes)
+  // refuses: that frame and every later one stay on the wire. An unknown
+  // device takes nothing.
+  WireTake take_wire(const std::string& dev, size_t max,
+                     const std::function<bool(const std::string&, size_t)>& fits);
+  // The bound on dev's frames held on the wire; a frame beyond it is not kept
+  // and counts in dev.<name>.wire_dropped. 0 keeps that bound as it is; the
+  // byte bound must hold at least one of the device's largest frames.
+  // Returns the bounds now in force.
+  std::variant<WireLimit, Error> set_wire_limit(const std::string& dev, size_t frames, size_t bytes);
 
   // Virtual clock.
   uint64_t now_ns() const;
@@ -209,7 +231,9 @@ class Stack {
   // rx_otherhost_dropped: what `ip -s -s link` shows), "dev.<name>.qdisc.*",
   // "softnet.<column>" (/proc/net/softnet_stat: processed, dropped,
   // time_squeeze, received_rps, flow_limit_count, backlog_len, input_qlen,
-  // process_qlen), "Ip.InReceives", ...
+  // process_qlen), "dev.<name>.wire_qlen" and "dev.<name>.wire_dropped" (the
+  // frames held on the wire for the harness, and those not kept because that
+  // backlog was full), "Ip.InReceives", ...
   std::vector<std::pair<std::string, uint64_t>> counters() const;
 
   // The internals; also what the socket calls of stack/socket/syscalls.h take

@@ -28,6 +28,12 @@ STOP_TIMEOUT_S = 5.0     # how long it gets to exit after SIGTERM before SIGKILL
 SETTLE_NS = 10_000_000
 
 
+def channel_options(pb) -> list:
+    """gRPC's message size bounds, the same as the server's (proto: MAX_MESSAGE_BYTES)."""
+    return [("grpc.max_receive_message_length", pb.MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", pb.MAX_MESSAGE_BYTES)]
+
+
 class StackError(RuntimeError):
     """A request the server refused (gRPC status); carries the server's message."""
 
@@ -140,12 +146,19 @@ class Subscription:
         self.lost = 0
         self.closed = False
 
-    def read(self, max: int = 0) -> list[TraceEvent]:
+    def read(self, max: int = 0, max_bytes: int = 0) -> list[TraceEvent]:
+        """The buffered events, oldest first: up to max (0: every one). Each reply
+        holds at most max_bytes (0: 4 MiB); this reads until done."""
         pb = self.stack.pb
-        reply = self.stack._call("Trace.Read", self.stack._trace.Read,
-                                 pb.ReadEventsRequest(id=self.id, max=max))
-        self.lost = reply.lost
-        return [_event_from_pb(ev) for ev in reply.events]
+        events: list[TraceEvent] = []
+        while True:
+            want = max - len(events) if max else 0
+            reply = self.stack._call("Trace.Read", self.stack._trace.Read,
+                                     pb.ReadEventsRequest(id=self.id, max=want, max_bytes=max_bytes))
+            self.lost = reply.lost
+            events.extend(_event_from_pb(ev) for ev in reply.events)
+            if not reply.remaining or not reply.events or (max and len(events) >= max):
+                return events
 
     def close(self):
         if not self.closed:
@@ -321,7 +334,7 @@ class Stack:
             self.server = ServerProcess(server_binary, server_args)
             address = self.server.address
         self.address = address
-        self.channel = grpc.insecure_channel(address)
+        self.channel = grpc.insecure_channel(address, options=channel_options(self.pb))
         try:
             grpc.channel_ready_future(self.channel).result(timeout=connect_timeout)
         except grpc.FutureTimeoutError:
@@ -481,10 +494,25 @@ class Stack:
         reply = self._call("Nic.Inject", self._nic.Inject, request)
         return reply.queued, reply.rx_missed
 
-    def wire_raw(self, dev: Optional[str] = None, max: int = 0) -> list:
-        """The frames that left the TX rings since the last read, as proto WireFrames."""
-        reply = self._call("Nic.ReadWire", self._nic.ReadWire, self.pb.ReadWireRequest(dev=dev or "", max=max))
-        return list(reply.frames)
+    def wire_raw(self, dev: Optional[str] = None, max: int = 0, max_bytes: int = 0) -> list:
+        """The frames that left the TX rings since the last read, as proto WireFrames:
+        up to max (0: every one). Each reply holds at most max_bytes (0: 4 MiB);
+        this reads until done."""
+        frames: list = []
+        while True:
+            want = max - len(frames) if max else 0
+            reply = self._call("Nic.ReadWire", self._nic.ReadWire,
+                               self.pb.ReadWireRequest(dev=dev or "", max=want, max_bytes=max_bytes))
+            frames.extend(reply.frames)
+            if not reply.remaining or not reply.frames or (max and len(frames) >= max):
+                return frames
+
+    def set_wire_limit(self, dev: str, frames: int = 0, bytes: int = 0) -> tuple[int, int]:
+        """Bound dev's frames held on the wire until read (0 keeps a bound); frames
+        beyond it count in dev.<name>.wire_dropped. Returns (frames, bytes) in force."""
+        reply = self._call("Nic.SetWireLimit", self._nic.SetWireLimit,
+                           self.pb.WireLimit(dev=dev, frames=int(frames), bytes=int(bytes)))
+        return reply.frames, reply.bytes
 
     def wire(self, dev: Optional[str] = None, max: int = 0) -> list[Ether]:
         """The frames that left the TX rings since the last read, as Scapy Ether packets

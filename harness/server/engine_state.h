@@ -18,8 +18,8 @@
 namespace nettwin::server {
 
 struct EngineState {
-  EngineState(uint64_t seed, size_t trace_buffer)
-      : default_seed(seed), stack(std::make_unique<Stack>(seed)), hub(trace_buffer) {}
+  EngineState(uint64_t seed, size_t trace_buffer, size_t max_subscriptions)
+      : default_seed(seed), stack(std::make_unique<Stack>(seed)), hub(trace_buffer, max_subscriptions) {}
 
   uint64_t default_seed;  // --seed; also what Reset uses when asked for seed 0
   std::unique_ptr<Stack> stack;
@@ -53,6 +53,14 @@ grpc::Status run_on_engine(Engine& engine, F work) {
   } catch (const std::exception& e) {
     return grpc::Status(grpc::StatusCode::INTERNAL, std::string("stack failure: ") + e.what());
   }
+}
+
+// Trace.Open or Trace.Stream when every subscription the server allows is taken.
+inline grpc::Status too_many_subscriptions(const TraceHub& hub) {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      "too many trace subscriptions: " + std::to_string(hub.subscriptions()) +
+                          " are open, the server's limit (--max-subscriptions " +
+                          std::to_string(hub.max_subscriptions()) + "); close one first");
 }
 
 // OK when the stack has a device of that name; otherwise INVALID_ARGUMENT

@@ -1,51 +1,61 @@
 #include "live_queue.h"
 
-#include <algorithm>
-
 namespace nettwin::server {
 
-bool LiveQueue::push(const TraceEvent& event) {
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return true;  // the handler is gone; nobody is waiting for it
-    if (events_.size() >= capacity_) {
-      if (lost_unreported_ == 0) lost_time_ns_ = event.time_ns;
-      ++lost_unreported_;
-      return false;
-    }
-    events_.push_back(event);
-  }
-  ready_.notify_one();
+bool LiveQueue::hand_turn() {
+  if (reader_has_turn_) return false;
+  reader_has_turn_ = true;
   return true;
 }
 
-LiveQueue::Batch LiveQueue::pop(size_t max, std::chrono::milliseconds timeout) {
-  Batch batch;
-  std::unique_lock lock(mutex_);
-  ready_.wait_for(lock, timeout,
-                  [this] { return closed_ || !events_.empty() || lost_unreported_ > 0; });
-  const size_t n = std::min(max, events_.size());
-  batch.events.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    batch.events.push_back(std::move(events_.front()));
-    events_.pop_front();
+bool LiveQueue::push(const TraceEvent& event) {
+  bool lost = false;
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return true;  // the stream is ending; nobody reads these
+    if (events_.size() >= capacity_) {
+      if (lost_unreported_ == 0) lost_time_ns_ = event.time_ns;
+      ++lost_unreported_;
+      lost = true;
+    } else {
+      events_.push_back(event);
+    }
+    wake = hand_turn();
   }
-  // A loss is reported after the events that were queued before it.
-  if (events_.empty() && lost_unreported_ > 0) {
-    batch.lost = lost_unreported_;
-    batch.lost_time_ns = lost_time_ns_;
-    lost_unreported_ = 0;
-  }
-  batch.closed = closed_ && events_.empty() && lost_unreported_ == 0;
-  return batch;
+  if (wake) ready_();
+  return !lost;
 }
 
 void LiveQueue::close() {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
+    wake = hand_turn();
   }
-  ready_.notify_all();
+  if (wake) ready_();
+}
+
+LiveQueue::Item LiveQueue::next() {
+  Item item;
+  std::lock_guard lock(mutex_);
+  if (!events_.empty()) {
+    item.kind = Item::kEvent;
+    item.event = std::move(events_.front());
+    events_.pop_front();
+  } else if (lost_unreported_ > 0) {
+    // A loss is reported after the events that were queued before it.
+    item.kind = Item::kLost;
+    item.lost = lost_unreported_;
+    item.lost_time_ns = lost_time_ns_;
+    lost_unreported_ = 0;
+  } else if (closed_) {
+    item.kind = Item::kEnd;
+  } else {
+    reader_has_turn_ = false;
+  }
+  return item;
 }
 
 }  // namespace nettwin::server

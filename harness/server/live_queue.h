@@ -1,47 +1,53 @@
-// The hand-over from the engine thread to one Trace.Stream handler: a bounded
-// queue that counts what it had to drop and reports it after the events queued
-// before the loss.
+// The hand-over from the engine thread to one Trace.Stream: a bounded queue
+// that counts what it had to drop and reports it after the events queued before
+// the loss. No thread waits on it: the reader takes items while it has its
+// turn, and when it runs dry the turn ends; the next push (or close) hands the
+// turn back through the `ready` callback.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
-#include <vector>
 
 #include "stack/stack.h"
 
 namespace nettwin::server {
 
-// Bounded queue from the engine thread (push) to one Stream handler (pop).
 class LiveQueue {
  public:
-  explicit LiveQueue(size_t capacity) : capacity_(capacity) {}
+  // ready() runs, on the pushing or closing thread and outside the queue's
+  // lock, each time an idle reader gets its turn back.
+  LiveQueue(size_t capacity, std::function<void()> ready)
+      : capacity_(capacity), ready_(std::move(ready)) {}
 
   // Engine thread. Returns false when the event was lost because the queue was full.
   bool push(const TraceEvent& event);
-
-  struct Batch {
-    std::vector<TraceEvent> events;
-    uint64_t lost = 0;          // events lost since the previous batch
-    uint64_t lost_time_ns = 0;  // virtual time of the first of them
-    bool closed = false;        // no more events will come
-  };
-  // Handler thread: wait up to timeout for events, a loss or close().
-  Batch pop(size_t max, std::chrono::milliseconds timeout);
-
-  // Ends the stream: the handler drains what is left and returns.
+  // No more events: the reader gets End after what is left.
   void close();
 
+  struct Item {
+    enum Kind { kEvent, kLost, kEnd, kIdle } kind = kIdle;
+    TraceEvent event;           // kEvent
+    uint64_t lost = 0;          // kLost: events lost since the previous loss report
+    uint64_t lost_time_ns = 0;  // kLost: virtual time of the first of them
+  };
+  // Only the reader with the turn calls this. kIdle ends the turn; after kEnd
+  // the turn is kept for good (nothing will come).
+  Item next();
+
  private:
+  // Under the lock: give an idle reader its turn; true when ready_ must run.
+  bool hand_turn();
+
   std::mutex mutex_;
-  std::condition_variable ready_;
   std::deque<TraceEvent> events_;
   size_t capacity_;
+  std::function<void()> ready_;
   uint64_t lost_unreported_ = 0;
   uint64_t lost_time_ns_ = 0;
   bool closed_ = false;
+  bool reader_has_turn_ = false;
 };
 
 }  // namespace nettwin::server

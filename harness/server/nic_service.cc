@@ -7,6 +7,8 @@
 #include <string>
 #include <variant>
 
+#include "reply_budget.h"
+
 namespace nettwin::server {
 
 namespace {
@@ -120,25 +122,35 @@ grpc::Status NicService::InjectStream(grpc::ServerContext*,
 
 grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireRequest* request,
                                   v1::ReadWireReply* reply) {
-  std::vector<WireFrame> frames;
+  // Only what fits in the reply leaves the wire; the rest waits for the next call.
+  ReplyBudget budget(request->max_bytes());
+  WireTake taken;
   const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
     if (!request->dev().empty()) {
       if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     }
-    frames = state.stack->take_wire(request->dev(), request->max());
+    taken = state.stack->take_wire(request->dev(), request->max(), [&](const std::string& dev, size_t len) {
+      return budget.fits(wire_frame_bytes(dev, len));
+    });
     return grpc::Status::OK;
   });
   if (!status.ok()) return status;
+  if (taken.frames.empty() && budget.refused_bytes() > 0) {
+    return invalid("max_bytes " + std::to_string(request->max_bytes()) + " is too small for the next frame (" +
+                   std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
+                   " bytes with the reply around it); nothing was taken");
+  }
   // Building the reply happens here, off the engine thread.
   auto* out = reply->mutable_frames();
-  out->Reserve(static_cast<int>(frames.size()));
-  for (WireFrame& frame : frames) {
+  out->Reserve(static_cast<int>(taken.frames.size()));
+  for (WireFrame& frame : taken.frames) {
     auto* wire = out->Add();
     wire->set_dev(std::move(frame.dev));
     wire->set_ifindex(frame.ifindex);
     wire->set_time_ns(frame.time_ns);
     wire->set_data(frame.data.data(), frame.data.size());
   }
+  reply->set_remaining(taken.remaining);
   return grpc::Status::OK;
 }
 
@@ -148,6 +160,20 @@ grpc::Status NicService::SetLink(grpc::ServerContext*, const v1::LinkRequest* re
     if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     return from_status(state.stack->set_link(request->dev(), request->up()),
                        "set link of " + quoted(request->dev()));
+  });
+}
+
+grpc::Status NicService::SetWireLimit(grpc::ServerContext*, const v1::WireLimit* request,
+                                      v1::WireLimit* reply) {
+  return run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
+    auto result = state.stack->set_wire_limit(request->dev(), request->frames(), request->bytes());
+    if (const auto* error = std::get_if<Error>(&result)) return from_error(*error, "set wire limit");
+    const WireLimit& limit = std::get<WireLimit>(result);
+    reply->set_dev(request->dev());
+    reply->set_frames(static_cast<uint32_t>(limit.frames));
+    reply->set_bytes(limit.bytes);
+    return grpc::Status::OK;
   });
 }
 

@@ -1,4 +1,5 @@
-// Nic: frames into a device's RX ring, frames off the TX wire, link state.
+// Nic: frames into a device's RX ring, frames off the TX wire (in bounded
+// replies), link state, the bound on frames held on the wire.
 #pragma once
 
 #include "engine_state.h"
@@ -18,6 +19,8 @@ class NicService final : public v1::Nic::Service {
                         v1::ReadWireReply* reply) override;
   grpc::Status SetLink(grpc::ServerContext*, const v1::LinkRequest* request,
                        v1::Empty* reply) override;
+  grpc::Status SetWireLimit(grpc::ServerContext*, const v1::WireLimit* request,
+                            v1::WireLimit* reply) override;
 
  private:
   Engine& engine_;

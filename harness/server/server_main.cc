@@ -2,6 +2,7 @@
 //
 //   nettwin-server [--listen unix:/path/sock | 127.0.0.1:PORT | [::1]:PORT]
 //                  [--allow-remote] [--seed N] [--trace-buffer N] [--stream-queue N]
+//                  [--max-subscriptions N]
 //
 // Prints "nettwin-server listening on <addr>" once ready; exits 0 on SIGTERM/SIGINT.
 #include <grpcpp/grpcpp.h>
@@ -20,6 +21,7 @@
 #include "engine_state.h"
 #include "listen_address.h"
 #include "nic_service.h"
+#include "reply_budget.h"
 #include "sockets_service.h"
 #include "text_parse.h"
 #include "trace_service.h"
@@ -34,9 +36,10 @@ struct Options {
   uint64_t seed = 1;
   uint64_t trace_buffer = 1 << 20;  // events per buffered subscription
   uint64_t stream_queue = 1 << 16;  // events queued per live Stream
+  uint64_t max_subscriptions = 4096;  // buffered and live together
 };
 
-constexpr int kMaxMessageBytes = 256 << 20;  // room for large InjectStream batches
+static_assert(kMaxMessageBytes == nettwin::v1::MAX_MESSAGE_BYTES, "one message bound for server and clients");
 // Calls still running after this are cancelled. An idle client channel also
 // holds Shutdown this long: grpc-python reads the server's GOAWAY only while it
 // has a call in progress.
@@ -44,13 +47,16 @@ constexpr auto kShutdownGrace = std::chrono::seconds(1);
 
 const char kUsage[] =
     "usage: nettwin-server [--listen ADDR] [--allow-remote] [--seed N]\n"
-    "                      [--trace-buffer N] [--stream-queue N]\n"
+    "                      [--trace-buffer N] [--stream-queue N] [--max-subscriptions N]\n"
     "  --listen ADDR      unix:/path/sock (default unix:$XDG_RUNTIME_DIR/nettwin-<pid>.sock),\n"
     "                     127.0.0.1:PORT or [::1]:PORT (PORT 0: any free port)\n"
     "  --allow-remote     allow a non-loopback TCP address\n"
     "  --seed N           the stack's random seed (default 1)\n"
     "  --trace-buffer N   events each Trace.Open subscription buffers (default 1048576)\n"
-    "  --stream-queue N   events each Trace.Stream queues (default 65536)\n";
+    "  --stream-queue N   events each Trace.Stream queues (default 65536)\n"
+    "  --max-subscriptions N\n"
+    "                     trace subscriptions open at once, Open and Stream together\n"
+    "                     (default 4096)\n";
 
 // Returns an error message, or "" when the options are good.
 std::string parse_options(int argc, char** argv, Options& options) {
@@ -80,6 +86,8 @@ std::string parse_options(int argc, char** argv, Options& options) {
       if (auto e = number(options.trace_buffer, true); !e.empty()) return e;
     } else if (arg == "--stream-queue") {
       if (auto e = number(options.stream_queue, true); !e.empty()) return e;
+    } else if (arg == "--max-subscriptions") {
+      if (auto e = number(options.max_subscriptions, true); !e.empty()) return e;
     } else {
       return "unknown option " + quoted(arg);
     }
@@ -121,7 +129,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<Engine> engine;
   try {
     engine = std::make_unique<Engine>([&] {
-      return std::make_unique<EngineState>(options.seed, options.trace_buffer);
+      return std::make_unique<EngineState>(options.seed, options.trace_buffer,
+                                           options.max_subscriptions);
     });
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nettwin-server: cannot create the stack: %s\n", e.what());
@@ -139,6 +148,7 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(address.uri, grpc::InsecureServerCredentials(),
                            address.tcp ? &bound_port : nullptr);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.RegisterService(&nic);
   builder.RegisterService(&trace);
   builder.RegisterService(&control);

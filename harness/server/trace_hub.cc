@@ -1,7 +1,5 @@
 #include "trace_hub.h"
 
-#include <algorithm>
-
 namespace nettwin::server {
 
 void TraceHub::subscribe(Stack& stack, Buffered& sub) {
@@ -21,7 +19,8 @@ void TraceHub::subscribe(Stack& stack, Live& sub) {
   });
 }
 
-uint64_t TraceHub::open(Stack& stack, const TraceFilter& filter) {
+std::optional<uint64_t> TraceHub::open(Stack& stack, const TraceFilter& filter) {
+  if (subscriptions() >= max_subscriptions_) return std::nullopt;
   const uint64_t id = next_id_++;
   auto sub = std::make_unique<Buffered>();
   sub->filter = filter;
@@ -30,18 +29,18 @@ uint64_t TraceHub::open(Stack& stack, const TraceFilter& filter) {
   return id;
 }
 
-std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max) {
+std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max,
+                                                   const std::function<bool(const TraceEvent&)>& fits) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return std::nullopt;
   Buffered& sub = *it->second;
   ReadResult result;
-  const size_t n = max == 0 ? sub.events.size() : std::min(max, sub.events.size());
-  result.events.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  while (!sub.events.empty() && (max == 0 || result.events.size() < max) && fits(sub.events.front())) {
     result.events.push_back(std::move(sub.events.front()));
     sub.events.pop_front();
   }
   result.lost = sub.lost;
+  result.remaining = sub.events.size();
   return result;
 }
 
@@ -53,8 +52,9 @@ bool TraceHub::close(Stack& stack, uint64_t id) {
   return true;
 }
 
-uint64_t TraceHub::open_live(Stack& stack, const TraceFilter& filter,
-                             std::shared_ptr<LiveQueue> queue) {
+std::optional<uint64_t> TraceHub::open_live(Stack& stack, const TraceFilter& filter,
+                                            std::shared_ptr<LiveQueue> queue) {
+  if (subscriptions() >= max_subscriptions_) return std::nullopt;
   const uint64_t id = next_id_++;
   auto sub = std::make_unique<Live>();
   sub->filter = filter;

@@ -1,11 +1,13 @@
 // Trace subscriptions held by the server: buffered ones (Open/Read/Close) and
 // live ones (Stream). Everything here lives on the engine thread; a live
 // subscription hands its events to its Stream handler through a LiveQueue.
-// Losses are counted per subscription and in total, never silent.
+// Losses are counted per subscription and in total, never silent. The number
+// of subscriptions is bounded, and so is what each one holds.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,19 +20,27 @@ namespace nettwin::server {
 
 class TraceHub {
  public:
-  explicit TraceHub(size_t buffer_capacity) : buffer_capacity_(buffer_capacity) {}
+  // buffer_capacity: events a buffered subscription holds; max_subscriptions:
+  // buffered and live together.
+  TraceHub(size_t buffer_capacity, size_t max_subscriptions)
+      : buffer_capacity_(buffer_capacity), max_subscriptions_(max_subscriptions) {}
 
-  // Buffered subscriptions.
-  uint64_t open(Stack& stack, const TraceFilter& filter);
+  // Buffered subscriptions. open() gives nullopt when max_subscriptions are open.
+  std::optional<uint64_t> open(Stack& stack, const TraceFilter& filter);
   struct ReadResult {
     std::vector<TraceEvent> events;
-    uint64_t lost = 0;  // since the subscription opened
+    uint64_t lost = 0;       // since the subscription opened
+    size_t remaining = 0;    // still buffered after this read
   };
-  std::optional<ReadResult> read(uint64_t id, size_t max);  // nullopt: unknown id
-  bool close(Stack& stack, uint64_t id);                   // false: unknown id
+  // Takes up to max events (0: no limit), in order, stopping before the first
+  // one fits() refuses. nullopt: unknown id.
+  std::optional<ReadResult> read(uint64_t id, size_t max,
+                                 const std::function<bool(const TraceEvent&)>& fits);
+  bool close(Stack& stack, uint64_t id);  // false: unknown id
 
-  // Live subscriptions.
-  uint64_t open_live(Stack& stack, const TraceFilter& filter, std::shared_ptr<LiveQueue> queue);
+  // Live subscriptions; open_live() gives nullopt when max_subscriptions are open.
+  std::optional<uint64_t> open_live(Stack& stack, const TraceFilter& filter,
+                                    std::shared_ptr<LiveQueue> queue);
   void close_live(Stack& stack, uint64_t id);
   void close_all_live();  // server shutdown: every Stream ends, later ones at once
 
@@ -38,6 +48,8 @@ class TraceHub {
   // new one, so that a client's subscription survives a Reset.
   void move_subscriptions(Stack& old_stack, Stack& new_stack);
 
+  size_t subscriptions() const { return buffered_.size() + live_.size(); }
+  size_t max_subscriptions() const { return max_subscriptions_; }
   uint64_t lost_total() const { return lost_total_; }
 
  private:
@@ -57,6 +69,7 @@ class TraceHub {
   void subscribe(Stack& stack, Live& sub);
 
   size_t buffer_capacity_;
+  size_t max_subscriptions_;
   uint64_t next_id_ = 1;
   uint64_t lost_total_ = 0;
   bool live_closed_ = false;  // shutting down: no new live stream stays open

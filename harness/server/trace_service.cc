@@ -1,19 +1,14 @@
 #include "trace_service.h"
 
-#include <chrono>
-#include <memory>
 #include <optional>
 #include <string>
 
 #include "proto_convert.h"
+#include "reply_budget.h"
 
 namespace nettwin::server {
 
 namespace {
-
-constexpr size_t kStreamWriteBatch = 256;
-// How often a waiting Stream handler looks whether its client went away.
-constexpr std::chrono::milliseconds kStreamPoll{100};
 
 grpc::Status unknown_subscription(uint64_t id) {
   return invalid("unknown subscription id " + std::to_string(id));
@@ -26,23 +21,35 @@ grpc::Status TraceService::Open(grpc::ServerContext*, const v1::TraceFilter* req
   TraceFilter filter;
   if (auto status = to_stack_filter(*request, filter); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
-    reply->set_id(state.hub.open(*state.stack, filter));
+    const auto id = state.hub.open(*state.stack, filter);
+    if (!id) return too_many_subscriptions(state.hub);
+    reply->set_id(*id);
     return grpc::Status::OK;
   });
 }
 
 grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsRequest* request,
                                 v1::TraceEvents* reply) {
+  // Only what fits in the reply leaves the subscription; the rest waits for the next call.
+  ReplyBudget budget(request->max_bytes());
   std::optional<TraceHub::ReadResult> result;
   const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
-    result = state.hub.read(request->id(), request->max());
+    result = state.hub.read(request->id(), request->max(), [&budget](const TraceEvent& event) {
+      return budget.fits(trace_event_bytes(event));
+    });
     return result ? grpc::Status::OK : unknown_subscription(request->id());
   });
   if (!status.ok()) return status;
+  if (result->events.empty() && budget.refused_bytes() > 0) {
+    return invalid("max_bytes " + std::to_string(request->max_bytes()) + " is too small for the next event (" +
+                   std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
+                   " bytes with the reply around it); nothing was taken");
+  }
   auto* events = reply->mutable_events();
   events->Reserve(static_cast<int>(result->events.size()));
   for (const TraceEvent& event : result->events) to_proto(event, *events->Add());
   reply->set_lost(result->lost);
+  reply->set_remaining(result->remaining);
   return grpc::Status::OK;
 }
 
@@ -54,50 +61,9 @@ grpc::Status TraceService::Close(grpc::ServerContext*, const v1::Subscription* r
   });
 }
 
-grpc::Status TraceService::Stream(grpc::ServerContext* context, const v1::TraceFilter* request,
-                                  grpc::ServerWriter<v1::TraceEvent>* writer) {
-  TraceFilter filter;
-  if (auto status = to_stack_filter(*request, filter); !status.ok()) return status;
-  auto queue = std::make_shared<LiveQueue>(stream_queue_);
-  uint64_t id = 0;
-  const grpc::Status opened = run_on_engine(engine_, [&](EngineState& state) {
-    id = state.hub.open_live(*state.stack, filter, queue);
-    return grpc::Status::OK;
-  });
-  if (!opened.ok()) return opened;
-
-  v1::TraceEvent out;
-  bool client_gone = false;
-  for (;;) {
-    LiveQueue::Batch batch = queue->pop(kStreamWriteBatch, kStreamPoll);
-    for (const TraceEvent& event : batch.events) {
-      out.Clear();
-      to_proto(event, out);
-      if (!writer->Write(out)) {
-        client_gone = true;
-        break;
-      }
-    }
-    if (client_gone) break;
-    if (batch.lost > 0) {
-      // Losses are never silent: the count follows the events queued before them.
-      out.Clear();
-      out.set_time_ns(batch.lost_time_ns);
-      out.set_name("trace:lost");
-      auto* field = out.add_fields();
-      field->set_key("count");
-      field->set_value(std::to_string(batch.lost));
-      if (!writer->Write(out)) break;
-    }
-    if (batch.closed || context->IsCancelled()) break;
-  }
-
-  // The engine may already be gone when the server is stopping; then so is the subscription.
-  try {
-    engine_.call([&](EngineState& state) { state.hub.close_live(*state.stack, id); });
-  } catch (const std::exception&) {
-  }
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<v1::TraceEvent>* TraceService::Stream(grpc::CallbackServerContext*,
+                                                                const v1::TraceFilter* request) {
+  return TraceStream::start(engine_, waker_, stream_queue_, *request);
 }
 
 }  // namespace nettwin::server

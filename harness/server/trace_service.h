@@ -1,12 +1,14 @@
-// Trace: buffered subscriptions (Open/Read/Close) and the live Stream.
+// Trace: buffered subscriptions (Open/Read/Close) and the live Stream (on
+// gRPC's callback API, see trace_stream.h).
 #pragma once
 
 #include "engine_state.h"
 #include "nettwin.grpc.pb.h"
+#include "trace_stream.h"
 
 namespace nettwin::server {
 
-class TraceService final : public v1::Trace::Service {
+class TraceService final : public v1::Trace::WithCallbackMethod_Stream<v1::Trace::Service> {
  public:
   // stream_queue: events a live Stream may hold before it counts losses.
   TraceService(Engine& engine, size_t stream_queue) : engine_(engine), stream_queue_(stream_queue) {}
@@ -17,12 +19,13 @@ class TraceService final : public v1::Trace::Service {
                     v1::TraceEvents* reply) override;
   grpc::Status Close(grpc::ServerContext*, const v1::Subscription* request,
                      v1::Empty* reply) override;
-  grpc::Status Stream(grpc::ServerContext* context, const v1::TraceFilter* request,
-                      grpc::ServerWriter<v1::TraceEvent>* writer) override;
+  grpc::ServerWriteReactor<v1::TraceEvent>* Stream(grpc::CallbackServerContext*,
+                                                   const v1::TraceFilter* request) override;
 
  private:
   Engine& engine_;
   size_t stream_queue_;
+  StreamWaker waker_;
 };
 
 }  // namespace nettwin::server

@@ -58,7 +58,10 @@ void echo(benchmark::State& state, DeviceKind kind, bool subscriber) {
   for (auto _ : state) {
     dev->receive_from_wire(req);
     net.engine.run_until(net.engine.now());
-    replies += net.wire.drain(dev, 0, [](const WireQueue::Slot& s) { benchmark::DoNotOptimize(s.bytes.data()); });
+    replies += net.wire.drain(dev, 0, [](const WireQueue::Slot& s) {
+      benchmark::DoNotOptimize(s.bytes.data());
+      return true;
+    });
   }
   if (replies != uint64_t(state.iterations())) state.SkipWithError("a reply went missing");
   // One frame per iteration: the Time column is ns/frame, items_per_second is frames/s.

@@ -13,6 +13,7 @@
 #include "core/neighbour.h"
 #include "core/skb_queue.h"
 #include "core/skbuff.h"
+#include "core/wire_queue.h"
 #include "stack.h"
 #include "wire/bytes.h"
 
@@ -94,6 +95,7 @@ struct NetDevice {
   DstEntry rt_unreach_input;
   DstEntry rt_brd_output;  // limited broadcasts out of this device
   Ipv4Devconf cnf;         // in_device's conf.<dev>.* (ipv4/devinet.h)
+  WireBacklog wire_backlog;  // this device's frames held on the wire for the harness
 };
 
 // struct napi_struct.

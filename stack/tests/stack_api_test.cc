@@ -145,6 +145,55 @@ TEST(StackApi, TakeWireByDeviceAndMax) {
   EXPECT_TRUE(s.take_wire().empty());
 }
 
+TEST(StackApi, TakeWireStopsAtTheFirstFrameThatDoesNotFit) {
+  test::Dut d(DeviceKind::Veth);
+  for (int i = 0; i < 3; ++i) d.inject(test::arp_request(test::kTesterIp, test::kDutIp));
+  d.stack.run_until_idle();
+  size_t offered = 0;
+  auto one_only = [&offered](const std::string& dev, size_t len) {
+    EXPECT_EQ(dev, "ntdut0");
+    EXPECT_EQ(len, 42u);  // an ARP reply
+    return ++offered == 1;
+  };
+  WireTake first = d.stack.take_wire("ntdut0", 0, one_only);
+  EXPECT_EQ(first.frames.size(), 1u);
+  EXPECT_EQ(first.remaining, 2u) << "the refused frame and the one after it stay";
+  EXPECT_EQ(offered, 2u) << "nothing is offered after the first refusal";
+  WireTake rest = d.stack.take_wire("", 0, [](const std::string&, size_t) { return true; });
+  EXPECT_EQ(rest.frames.size(), 2u);
+  EXPECT_EQ(rest.remaining, 0u);
+}
+
+TEST(StackApi, WireBacklogIsBoundedAndWhatDoesNotFitIsCounted) {
+  test::Dut d(DeviceKind::Veth);
+  auto limit = d.stack.set_wire_limit("ntdut0", 5, 0);
+  ASSERT_TRUE(std::holds_alternative<WireLimit>(limit));
+  EXPECT_EQ(std::get<WireLimit>(limit).frames, 5u);
+  EXPECT_EQ(std::get<WireLimit>(limit).bytes, WireBacklog::kDefaultLimitBytes);
+  for (int i = 0; i < 8; ++i) d.inject(test::arp_request(test::kTesterIp, test::kDutIp));
+  d.stack.run_until_idle();
+  EXPECT_EQ(d.counter("dev.ntdut0.tx_packets"), 8u) << "the stack sent every reply";
+  EXPECT_EQ(d.counter("dev.ntdut0.wire_qlen"), 5u);
+  EXPECT_EQ(d.counter("dev.ntdut0.wire_dropped"), 3u);
+  EXPECT_EQ(d.stack.take_wire().size(), 5u);
+  EXPECT_EQ(d.counter("dev.ntdut0.wire_qlen"), 0u);
+
+  // The byte bound must hold one of the device's largest frames.
+  auto refused = d.stack.set_wire_limit("ntdut0", 0, 100);
+  ASSERT_TRUE(std::holds_alternative<Error>(refused));
+  EXPECT_EQ(std::get<Error>(refused).message, "wire byte limit 100 is smaller than ntdut0's max frame (1518)");
+  limit = d.stack.set_wire_limit("ntdut0", 1000, 1518);
+  ASSERT_TRUE(std::holds_alternative<WireLimit>(limit));
+  EXPECT_EQ(std::get<WireLimit>(limit).bytes, 1518u);
+  for (int i = 0; i < 40; ++i) d.inject(test::arp_request(test::kTesterIp, test::kDutIp));
+  d.stack.run_until_idle();
+  EXPECT_EQ(d.stack.take_wire().size(), 1518u / 42u);  // 36 replies of 42 bytes fit
+  EXPECT_EQ(d.counter("dev.ntdut0.wire_dropped"), 3u + 40u - 1518u / 42u);
+  limit = d.stack.set_wire_limit("ntdut0", 0, 0);
+  EXPECT_EQ(std::get<WireLimit>(limit).frames, 1000u) << "0 keeps a bound as it is";
+  EXPECT_TRUE(std::holds_alternative<Error>(d.stack.set_wire_limit("nope", 1, 0)));
+}
+
 TEST(StackApi, FiltersAndUnsubscribe) {
   test::Dut d(DeviceKind::Veth);
   std::vector<std::string> net_only, drops;
@@ -173,7 +222,7 @@ TEST(StackApi, EchoPathAllocatesNothingOnceWarm) {
     auto one = [&] {
       dev->receive_from_wire(req);
       net.engine.run_until(net.engine.now());
-      frames += net.wire.drain(dev, 0, [](const WireQueue::Slot&) {});
+      frames += net.wire.drain(dev, 0, [](const WireQueue::Slot&) { return true; });
     };
     for (int i = 0; i < 300; ++i) one();  // warm the pools and rings
     const uint64_t before = g_allocations.load();

@@ -1,20 +1,22 @@
 // Unit tests of the server's stack-free pieces: text parsing, the listen
-// address policy and the live trace queue's loss accounting.
+// address policy, the live trace queue's loss accounting and hand-over, and
+// the reply budget.
 #include <gtest/gtest.h>
 
-#include <chrono>
+#include <atomic>
+#include <vector>
 #include <string>
 #include <thread>
 #include <variant>
 
 #include "listen_address.h"
+#include "nettwin.pb.h"
 #include "live_queue.h"
+#include "reply_budget.h"
 #include "text_parse.h"
 
 namespace nettwin::server {
 namespace {
-
-using namespace std::chrono_literals;
 
 TEST(TextParse, MacAcceptsColonsAndDashesOfEitherCase) {
   const Mac expected{0x02, 0x00, 0x00, 0xab, 0x01, 0xcd};
@@ -119,52 +121,133 @@ TEST(ListenAddressPolicy, MalformedAddresses) {
 
 TraceEvent event_at(uint64_t t) { return TraceEvent{t, "net:netif_receive_skb", t, {}}; }
 
+// The reader of a LiveQueue as a stream uses it: take items while it has the
+// turn; ready() gives the turn back.
+struct Reader {
+  int wakes = 0;
+  LiveQueue queue;
+  explicit Reader(size_t capacity) : queue(capacity, [this] { ++wakes; }) {}
+  std::vector<LiveQueue::Item> drain() {
+    std::vector<LiveQueue::Item> items;
+    for (;;) {
+      items.push_back(queue.next());
+      const auto kind = items.back().kind;
+      if (kind == LiveQueue::Item::kIdle || kind == LiveQueue::Item::kEnd) return items;
+    }
+  }
+};
+
 TEST(LiveQueue, LossIsReportedAfterTheEventsBeforeIt) {
-  LiveQueue queue(2);
-  EXPECT_TRUE(queue.push(event_at(1)));
-  EXPECT_TRUE(queue.push(event_at(2)));
-  EXPECT_FALSE(queue.push(event_at(3)));
-  EXPECT_FALSE(queue.push(event_at(4)));
+  Reader reader(2);
+  EXPECT_TRUE(reader.queue.push(event_at(1)));
+  EXPECT_TRUE(reader.queue.push(event_at(2)));
+  EXPECT_FALSE(reader.queue.push(event_at(3)));
+  EXPECT_FALSE(reader.queue.push(event_at(4)));
+  EXPECT_EQ(reader.wakes, 1) << "the reader was woken once, when it became due";
 
-  auto first = queue.pop(1, 0ms);
-  ASSERT_EQ(first.events.size(), 1u);
-  EXPECT_EQ(first.events[0].time_ns, 1u);
-  EXPECT_EQ(first.lost, 0u);  // one event queued before the loss is still waiting
+  auto items = reader.drain();
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0].kind, LiveQueue::Item::kEvent);
+  EXPECT_EQ(items[0].event.time_ns, 1u);
+  EXPECT_EQ(items[1].event.time_ns, 2u);
+  EXPECT_EQ(items[2].kind, LiveQueue::Item::kLost);
+  EXPECT_EQ(items[2].lost, 2u);
+  EXPECT_EQ(items[2].lost_time_ns, 3u);
+  EXPECT_EQ(items[3].kind, LiveQueue::Item::kIdle);
 
-  auto second = queue.pop(10, 0ms);
-  ASSERT_EQ(second.events.size(), 1u);
-  EXPECT_EQ(second.events[0].time_ns, 2u);
-  EXPECT_EQ(second.lost, 2u);
-  EXPECT_EQ(second.lost_time_ns, 3u);
-  EXPECT_FALSE(second.closed);
+  // Reported once; the idle reader is woken again by the next event.
+  EXPECT_TRUE(reader.queue.push(event_at(5)));
+  EXPECT_EQ(reader.wakes, 2);
+  items = reader.drain();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].event.time_ns, 5u);
+  EXPECT_EQ(items[1].kind, LiveQueue::Item::kIdle);
+}
 
-  // Reported once: the next batch carries no loss.
-  EXPECT_TRUE(queue.push(event_at(5)));
-  auto third = queue.pop(10, 0ms);
-  EXPECT_EQ(third.events.size(), 1u);
-  EXPECT_EQ(third.lost, 0u);
+TEST(LiveQueue, ReaderWithTheTurnIsNotWokenAgain) {
+  Reader reader(4);
+  reader.queue.push(event_at(1));
+  reader.queue.push(event_at(2));
+  EXPECT_EQ(reader.wakes, 1);
+  EXPECT_EQ(reader.queue.next().event.time_ns, 1u);  // still its turn: a write is in flight
+  reader.queue.push(event_at(3));
+  reader.queue.close();
+  EXPECT_EQ(reader.wakes, 1);
 }
 
 TEST(LiveQueue, CloseEndsAfterTheRestIsDrained) {
-  LiveQueue queue(4);
-  queue.push(event_at(1));
-  queue.close();
-  auto batch = queue.pop(10, 0ms);
-  EXPECT_EQ(batch.events.size(), 1u);
-  EXPECT_TRUE(batch.closed);
-  EXPECT_TRUE(queue.push(event_at(2)));  // after close: dropped quietly, nobody reads
-  EXPECT_TRUE(queue.pop(10, 0ms).events.empty());
+  Reader reader(4);
+  reader.queue.push(event_at(1));
+  reader.queue.close();
+  auto items = reader.drain();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].event.time_ns, 1u);
+  EXPECT_EQ(items[1].kind, LiveQueue::Item::kEnd);
+  EXPECT_TRUE(reader.queue.push(event_at(2)));  // after close: dropped quietly, nobody reads
+  EXPECT_EQ(reader.wakes, 1) << "after End the reader keeps the turn: no wake-up follows";
+  EXPECT_EQ(reader.queue.next().kind, LiveQueue::Item::kEnd);
 }
 
-TEST(LiveQueue, PopWakesOnPushFromAnotherThread) {
-  LiveQueue queue(4);
+TEST(LiveQueue, CloseWakesAnIdleReader) {
+  Reader reader(4);
+  reader.queue.close();
+  EXPECT_EQ(reader.wakes, 1);
+  EXPECT_EQ(reader.queue.next().kind, LiveQueue::Item::kEnd);
+}
+
+TEST(LiveQueue, PushFromAnotherThreadWakesTheReader) {
+  std::atomic<int> wakes{0};
+  LiveQueue queue(4, [&] { ++wakes; });
   std::thread producer([&] { queue.push(event_at(7)); });
-  LiveQueue::Batch batch;
-  // Bounded wait: a lost wake-up fails the test instead of hanging it.
-  for (int i = 0; i < 100 && batch.events.empty(); ++i) batch = queue.pop(10, 100ms);
   producer.join();
-  ASSERT_EQ(batch.events.size(), 1u);
-  EXPECT_EQ(batch.events[0].time_ns, 7u);
+  EXPECT_EQ(wakes.load(), 1);
+  auto item = queue.next();
+  EXPECT_EQ(item.kind, LiveQueue::Item::kEvent);
+  EXPECT_EQ(item.event.time_ns, 7u);
+}
+
+TEST(ReplyBudget, StopsAtTheFirstItemThatDoesNotFit) {
+  ReplyBudget budget(kReplyFieldsBytes + 100);
+  EXPECT_EQ(budget.limit(), 100u);
+  EXPECT_TRUE(budget.fits(60));
+  EXPECT_FALSE(budget.fits(41));
+  EXPECT_EQ(budget.refused_bytes(), 41u);
+  EXPECT_TRUE(budget.fits(40));
+  EXPECT_EQ(budget.refused_bytes(), 41u) << "the first refusal is kept";
+}
+
+TEST(ReplyBudget, ZeroMeansGrpcsDefaultAndTooMuchTheServersBound) {
+  EXPECT_EQ(ReplyBudget(0).limit(), kDefaultReplyBytes - kReplyFieldsBytes);
+  EXPECT_EQ(ReplyBudget(uint64_t(1) << 40).limit(), kMaxMessageBytes - kReplyFieldsBytes);
+  EXPECT_EQ(ReplyBudget(10).limit(), 0u);
+}
+
+TEST(ReplyBudget, ItemBoundsHoldTheEncodedReply) {
+  // Every field set, the varints at their widest.
+  TraceEvent event{~uint64_t(0), "skb:kfree_skb", ~uint64_t(0),
+                   {{"reason", "NO_SOCKET"}, {"location", "udp_rcv"}, {std::string(300, 'k'), ""}}};
+  v1::TraceEvents events;
+  auto* pe = events.add_events();
+  pe->set_time_ns(event.time_ns);
+  pe->set_name(event.name);
+  pe->set_skb(event.skb);
+  for (const auto& [key, value] : event.fields) {
+    auto* field = pe->add_fields();
+    field->set_key(key);
+    field->set_value(value);
+  }
+  events.set_lost(~uint64_t(0));
+  events.set_remaining(~uint64_t(0));
+  EXPECT_LE(events.ByteSizeLong(), trace_event_bytes(event) + kReplyFieldsBytes);
+
+  v1::ReadWireReply wire;
+  auto* frame = wire.add_frames();
+  frame->set_dev("ntdut0");
+  frame->set_ifindex(-1);
+  frame->set_time_ns(~uint64_t(0));
+  frame->set_data(std::string(65535 + 18, 'x'));
+  wire.set_remaining(~uint64_t(0));
+  EXPECT_LE(wire.ByteSizeLong(), wire_frame_bytes("ntdut0", 65535 + 18) + kReplyFieldsBytes);
 }
 
 }  // namespace
