@@ -182,7 +182,11 @@ Status Stack::add_neighbour(const std::string& name, const std::string& ip, cons
     return Error{"'" + state + "' is not a neighbour state (permanent, noarp, reachable, stale, delay, probe, "
                  "incomplete, failed)"};
   // neigh_add: create if needed, then an administrative, overriding update.
-  NeighbourEntry* n = __neigh_lookup(net_->arp_tbl, addr, dev, true);
+  NeighbourEntry* n = neigh_lookup(net_->arp_tbl, addr, dev);
+  if (n) neigh_hold(n);
+  else n = ___neigh_create(net_->arp_tbl, addr, dev, nud == NUD_PERMANENT, true);
+  if (!n) return Error{"neighbour table overflow: " + std::to_string(net_->arp_tbl.gc_thresh3) +
+                       " entries (gc_thresh3) and none to reclaim (ENOBUFS)"};
   neigh_update(n, &lladdr, nud, NEIGH_UPDATE_F_ADMIN | NEIGH_UPDATE_F_OVERRIDE, 0);
   neigh_release(n);
   return std::nullopt;
@@ -230,6 +234,9 @@ Status Stack::set_sysctl(const std::string& name, const std::string& value) {
     // net.ipv4.neigh.default.* is the table's parms; a device's own parms follow
     // them for every field not set on the device.
     const bool dflt = dev_name == "default";
+    if (dflt)
+      if (auto st = neigh_table_sysctl_set(net.arp_tbl, field, value))
+        return *st ? Status{Error{"sysctl " + name + ": " + (*st)->message}} : std::nullopt;
     NetDevice* dev = dflt ? nullptr : net.dev_get_by_name(dev_name);
     if (!dflt && !dev) return Error{"sysctl " + name + ": unknown device '" + dev_name + "'"};
     if (Status st = neigh_parms_set(net.arp_tbl, dflt ? net.arp_tbl.parms : dev->neigh_parms, field, value))
@@ -246,7 +253,10 @@ std::optional<std::string> Stack::get_sysctl(const std::string& name) const {
   if (auto v = devinet_sysctl_get(*net_, name)) return v;
   std::string dev_name, field;
   if (split_neigh_name(name, &dev_name, &field)) {
-    if (dev_name == "default") return neigh_parms_get(net_->arp_tbl.parms, field);
+    if (dev_name == "default") {
+      if (auto v = neigh_table_sysctl_get(net_->arp_tbl, field)) return v;
+      return neigh_parms_get(net_->arp_tbl.parms, field);
+    }
     const NetDevice* dev = net_->dev_get_by_name(dev_name);
     return dev ? neigh_parms_get(dev->neigh_parms, field) : std::nullopt;
   }
@@ -356,6 +366,21 @@ std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {
   out.emplace_back("softnet.backlog_len", uint64_t(sd.input_pkt_queue.qlen) + sd.process_queue.qlen);
   out.emplace_back("softnet.input_qlen", sd.input_pkt_queue.qlen);
   out.emplace_back("softnet.process_qlen", sd.process_queue.qlen);
+  // /proc/net/stat/arp_cache's columns that are kept, and the table's size.
+  NeighTable& tbl = net_->arp_tbl;
+  neigh_periodic_catch_up(tbl);
+  const NeighStatistics& ns = tbl.stats;
+  out.emplace_back("arp_cache.entries", tbl.entries.size());
+  out.emplace_back("arp_cache.allocs", ns.allocs);
+  out.emplace_back("arp_cache.destroys", ns.destroys);
+  out.emplace_back("arp_cache.res_failed", ns.res_failed);
+  out.emplace_back("arp_cache.periodic_gc_runs", ns.periodic_gc_runs);
+  out.emplace_back("arp_cache.forced_gc_runs", ns.forced_gc_runs);
+  out.emplace_back("arp_cache.unresolved_discards", ns.unresolved_discards);
+  out.emplace_back("arp_cache.table_fulls", ns.table_fulls);
+  // The inet_peer store (Linux exports neither figure).
+  out.emplace_back("inet_peer.total", uint64_t(net_->inet_peers.total));
+  out.emplace_back("inet_peer.gc_frees", net_->inet_peers.gc_frees);
   net_->mib.append(out);
   net_->sock.append_counters(out);
   return out;

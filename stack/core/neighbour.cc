@@ -30,6 +30,107 @@ int neigh_max_probes(const NeighbourEntry* n) {
 
 void neigh_timer_handler(NeighbourEntry* n);
 
+inline bool time_in_range(uint64_t a, uint64_t b, uint64_t c) { return !time_after(b, a) && time_before_eq(a, c); }
+inline bool time_in_range_open(uint64_t a, uint64_t b, uint64_t c) { return !time_after(b, a) && time_after(c, a); }
+
+void gc_list_add_tail(NeighTable& tbl, NeighbourEntry* n) {
+  n->gc_prev = tbl.gc_list_tail;
+  n->gc_next = nullptr;
+  (tbl.gc_list_tail ? tbl.gc_list_tail->gc_next : tbl.gc_list_head) = n;
+  tbl.gc_list_tail = n;
+  n->on_gc_list = true;
+  tbl.gc_entries++;
+}
+
+void gc_list_del(NeighTable& tbl, NeighbourEntry* n) {
+  if (!n->on_gc_list) return;
+  (n->gc_prev ? n->gc_prev->gc_next : tbl.gc_list_head) = n->gc_next;
+  (n->gc_next ? n->gc_next->gc_prev : tbl.gc_list_tail) = n->gc_prev;
+  n->gc_prev = n->gc_next = nullptr;
+  n->on_gc_list = false;
+  tbl.gc_entries--;
+}
+
+// neigh_update_gc_list: permanent entries leave the collector's list, others join it.
+void neigh_update_gc_list(NeighbourEntry* n) {
+  if (n->dead) return;
+  const bool exempt_from_gc = n->nud_state & NUD_PERMANENT;
+  if (exempt_from_gc) gc_list_del(*n->tbl, n);
+  else if (!n->on_gc_list) gc_list_add_tail(*n->tbl, n);
+}
+
+// neigh_mark_dead + neigh_cleanup_and_release + neigh_destroy: the entry
+// leaves the table (its timer and queue are gone already, or were never there).
+void neigh_cleanup_and_release(NeighTable& tbl, NeighbourEntry* n) {
+  n->dead = 1;
+  gc_list_del(tbl, n);
+  trace_neigh_cleanup_and_release(tbl.net.tracer, n, 0);
+  tbl.stats.destroys++;
+  tbl.entries.erase(neigh_key(n->dev->ifindex, n->primary_key));  // n is gone after this
+}
+
+// neigh_forced_gc: from the oldest, entries nobody holds that failed, need
+// no resolution, are multicast, or were not updated for 5 s, until the table
+// is back at gc_thresh2. (Linux also stops after 1 ms of CPU; virtual time
+// has no such limit.)
+int neigh_forced_gc(NeighTable& tbl) {
+  const int64_t max_clean = tbl.gc_entries - tbl.gc_thresh2;
+  const uint64_t now = tbl.net.engine.now();
+  const uint64_t tref = now - 5 * kSec;
+  int shrunk = 0;
+  tbl.stats.forced_gc_runs++;
+  for (NeighbourEntry* n = tbl.gc_list_head; n;) {
+    NeighbourEntry* next = n->gc_next;
+    if (n->refcnt == 1) {
+      const bool remove = n->nud_state == NUD_FAILED || n->nud_state == NUD_NOARP ||
+                          wire::ipv4_is_multicast(n->primary_key) || !time_in_range(n->updated, tref, now);
+      if (remove) {
+        neigh_cleanup_and_release(tbl, n);
+        shrunk++;
+      }
+      if (shrunk >= max_clean) break;
+    }
+    n = next;
+  }
+  tbl.last_flush = now;
+  return shrunk;
+}
+
+uint64_t gc_work_period(const NeighTable& tbl) {
+  return std::max<uint64_t>(uint64_t(tbl.parms.base_reachable_time_ms) * kMs / 2, 1);
+}
+
+void neigh_periodic_work(NeighTable& tbl);
+
+// Arm tbl->gc_work once the table may need it, counting the idle runs missed.
+void neigh_gc_work_arm(NeighTable& tbl) {
+  if (tbl.gc_work || int64_t(tbl.entries.size()) < tbl.gc_thresh1) return;
+  neigh_periodic_catch_up(tbl);
+  tbl.gc_work = tbl.net.engine.add_timer(tbl.gc_work_next, [&tbl] { neigh_periodic_work(tbl); });
+}
+
+// neigh_periodic_work: every base_reachable_time/2, once the table holds
+// gc_thresh1 entries, the entries nobody holds that failed or went unused
+// for gc_stale_time go (timer-driven and permanent ones stay).
+void neigh_periodic_work(NeighTable& tbl) {
+  const uint64_t now = tbl.net.engine.now();
+  tbl.gc_work = 0;
+  tbl.stats.periodic_gc_runs++;
+  tbl.gc_work_next = now + gc_work_period(tbl);
+  if (int64_t(tbl.entries.size()) < tbl.gc_thresh1) return;  // parked until neigh_gc_work_arm
+  for (auto it = tbl.entries.begin(); it != tbl.entries.end();) {
+    NeighbourEntry* n = it->second.get();
+    ++it;  // n may be erased below
+    const uint8_t state = n->nud_state;
+    if (state & (NUD_PERMANENT | NUD_IN_TIMER)) continue;
+    if (time_after(n->confirmed, n->used) && time_before_eq(n->confirmed, now)) n->used = n->confirmed;
+    const uint64_t stale = uint64_t(parms(n).gc_stale_time) * kSec;
+    if (n->refcnt == 1 && (state == NUD_FAILED || !time_in_range_open(now, n->used, n->used + stale)))
+      neigh_cleanup_and_release(tbl, n);
+  }
+  neigh_gc_work_arm(tbl);
+}
+
 void neigh_add_timer(NeighbourEntry* n, uint64_t when) {
   neigh_hold(n);  // a pending timer holds a reference, as in Linux
   n->timer = n->dev->net.engine.add_timer(when, [n] { neigh_timer_handler(n); });
@@ -132,6 +233,7 @@ void neigh_timer_handler(NeighbourEntry* n) {
 
   if ((n->nud_state & (NUD_INCOMPLETE | NUD_PROBE)) && n->probes >= neigh_max_probes(n)) {
     n->nud_state = NUD_FAILED;
+    net.arp_tbl.stats.res_failed++;
     neigh_invalidate(n);
     trace_neigh_timer_handler(net.tracer, n, 0);
     neigh_release(n);
@@ -183,6 +285,7 @@ int __neigh_event_send(NeighbourEntry* n, SkBuff* skb) {
         if (!old) break;
         n->arp_queue_len_bytes -= old->truesize;
         kfree_skb(old, SkbDropReason::NEIGH_QUEUEFULL, "__neigh_event_send");
+        net.arp_tbl.stats.unresolved_discards++;
       }
       n->arp_queue.push_back(skb);
       n->arp_queue_len_bytes += skb->truesize;
@@ -316,11 +419,34 @@ NeighbourEntry* neigh_lookup(NeighTable& tbl, wire::Ipv4Addr key, const NetDevic
   return it == tbl.entries.end() ? nullptr : it->second.get();
 }
 
-NeighbourEntry* __neigh_create(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool want_ref) {
+namespace {
+// neigh_alloc's admission: at gc_thresh3 entries (or gc_thresh2 with no
+// flush for 5 s) the collector runs first; at gc_thresh3 with nothing
+// reclaimed the table is full ("neighbor table overflow!").
+bool neigh_alloc_admit(NeighTable& tbl) {
+  const int64_t entries = tbl.gc_entries++;  // atomic_inc_return - 1
+  const uint64_t now = tbl.net.engine.now();
+  if (entries >= tbl.gc_thresh3 || (entries >= tbl.gc_thresh2 && time_after(now, tbl.last_flush + 5 * kSec))) {
+    if (!neigh_forced_gc(tbl) && entries >= tbl.gc_thresh3) {
+      tbl.stats.table_fulls++;
+      tbl.gc_entries--;
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+NeighbourEntry* ___neigh_create(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool exempt_from_gc,
+                                bool want_ref) {
+  if (!exempt_from_gc && !neigh_alloc_admit(tbl)) {
+    trace_neigh_create(tbl.net.tracer, tbl, dev, key, nullptr, exempt_from_gc);
+    return nullptr;  // -ENOBUFS
+  }
   auto owned = std::make_unique<NeighbourEntry>();
   NeighbourEntry* n = owned.get();
-  tbl.gc_entries++;  // neigh_alloc counts the entry before the tracepoint reads it
-  trace_neigh_create(tbl.net.tracer, tbl, dev, key, n, false);
+  tbl.stats.allocs++;
+  trace_neigh_create(tbl.net.tracer, tbl, dev, key, n, exempt_from_gc);
   n->tbl = &tbl;
   n->dev = dev;
   n->primary_key = key;
@@ -329,8 +455,17 @@ NeighbourEntry* __neigh_create(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* d
   n->updated = n->used = now;
   arp_constructor(n);
   tbl.entries.emplace(neigh_key(dev->ifindex, key), std::move(owned));
+  if (!exempt_from_gc) {
+    tbl.gc_entries--;  // counted by neigh_alloc_admit; gc_list_add_tail counts it again
+    gc_list_add_tail(tbl, n);
+  }
   if (want_ref) neigh_hold(n);
+  neigh_gc_work_arm(tbl);
   return n;
+}
+
+NeighbourEntry* __neigh_create(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool want_ref) {
+  return ___neigh_create(tbl, key, dev, false, want_ref);
 }
 
 NeighbourEntry* __neigh_lookup(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool creat) {
@@ -418,7 +553,9 @@ static int __neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_
 int neigh_update(NeighbourEntry* n, const wire::MacAddr* lladdr, uint8_t new_state, uint32_t flags, uint32_t pid) {
   Tracer& tracer = n->dev->net.tracer;
   trace_neigh_update(tracer, n, lladdr, new_state, flags, pid);
+  const uint8_t old = n->nud_state;
   const int err = __neigh_update(n, lladdr, new_state, flags);
+  if ((old ^ n->nud_state) & NUD_PERMANENT) neigh_update_gc_list(n);
   trace_neigh_update_done(tracer, n, err);
   return err;
 }
@@ -448,18 +585,59 @@ int neigh_resolve_output(NeighbourEntry* n, SkBuff* skb) {
 void neigh_ifdown(NeighTable& tbl, NetDevice* dev) {
   for (auto it = tbl.entries.begin(); it != tbl.entries.end();) {
     NeighbourEntry* n = it->second.get();
-    if (n->dev != dev) {
-      ++it;
-      continue;
-    }
+    ++it;  // n is erased below
+    if (n->dev != dev) continue;
     if (n->timer) tbl.net.engine.del_timer(n->timer);
     n->timer = 0;
     while (SkBuff* skb = n->arp_queue.pop_front()) kfree_skb(skb, SkbDropReason::NEIGH_DEAD, "neigh_flush_dev");
-    n->dead = 1;  // neigh_mark_dead
-    tbl.gc_entries--;
-    trace_neigh_cleanup_and_release(tbl.net.tracer, n, 0);
-    it = tbl.entries.erase(it);
+    neigh_cleanup_and_release(tbl, n);
   }
+}
+
+void neigh_table_init(NeighTable& tbl) {
+  tbl.last_flush = tbl.net.engine.now();
+  tbl.gc_work_next = tbl.net.engine.now() + tbl.parms.reachable_time_ns;  // the first run: one reachable time
+}
+
+void neigh_periodic_catch_up(NeighTable& tbl) {
+  const uint64_t now = tbl.net.engine.now();
+  if (tbl.gc_work || !time_after(now, tbl.gc_work_next)) return;
+  const uint64_t period = gc_work_period(tbl);
+  const uint64_t missed = (now - tbl.gc_work_next - 1) / period + 1;  // runs due strictly before now
+  tbl.stats.periodic_gc_runs += missed;
+  tbl.gc_work_next += missed * period;
+}
+
+namespace {
+struct TableKnob {
+  const char* name;
+  int64_t NeighTable::*field;
+};
+constexpr TableKnob kTableKnobs[] = {{"gc_thresh1", &NeighTable::gc_thresh1},
+                                     {"gc_thresh2", &NeighTable::gc_thresh2},
+                                     {"gc_thresh3", &NeighTable::gc_thresh3},
+                                     {"gc_interval", &NeighTable::gc_interval}};
+}  // namespace
+
+std::optional<Status> neigh_table_sysctl_set(NeighTable& tbl, const std::string& field, const std::string& value) {
+  for (const auto& k : kTableKnobs) {
+    if (field != k.name) continue;
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (value.empty() || ec != std::errc() || ptr != value.data() + value.size())
+      return Status{Error{"'" + value + "' is not an integer"}};
+    if (v < INT32_MIN || v > INT32_MAX) return Status{Error{value + " is outside the range of an int"}};
+    tbl.*k.field = v;
+    neigh_gc_work_arm(tbl);  // a lower gc_thresh1 may put the collector to work
+    return Status{std::nullopt};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> neigh_table_sysctl_get(const NeighTable& tbl, const std::string& field) {
+  for (const auto& k : kTableKnobs)
+    if (field == k.name) return std::to_string(tbl.*k.field);
+  return std::nullopt;
 }
 
 }  // namespace nettwin

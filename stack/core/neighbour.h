@@ -107,13 +107,41 @@ struct NeighbourEntry {
   uint32_t arp_queue_len_bytes = 0;
   Engine::TimerId timer = 0;  // 0: none pending
   int (*output)(NeighbourEntry* n, SkBuff* skb) = nullptr;
+  // tbl->gc_list, in creation order: every entry but the permanent ones.
+  NeighbourEntry* gc_prev = nullptr;
+  NeighbourEntry* gc_next = nullptr;
+  bool on_gc_list = false;
+};
+
+// struct neigh_statistics (/proc/net/stat/arp_cache), the columns kept here.
+struct NeighStatistics {
+  uint64_t allocs = 0;            // entries made (neigh_alloc)
+  uint64_t destroys = 0;          // entries freed (neigh_destroy)
+  uint64_t res_failed = 0;        // resolutions that ended FAILED
+  uint64_t periodic_gc_runs = 0;  // neigh_periodic_work runs
+  uint64_t forced_gc_runs = 0;    // neigh_forced_gc runs
+  uint64_t unresolved_discards = 0;  // queued skbs dropped for a newer one
+  uint64_t table_fulls = 0;       // allocations refused at gc_thresh3
 };
 
 struct NeighTable {
   explicit NeighTable(Net& net_) : net(net_) {}
   Net& net;
   uint32_t family = 2;  // AF_INET: this is arp_tbl
-  int gc_entries = 0;
+  int gc_entries = 0;   // entries on gc_list
+  // net.ipv4.neigh.default.gc_*: the table's own knobs. gc_interval is kept
+  // for its name only: neigh_periodic_work runs every base_reachable_time/2.
+  int64_t gc_thresh1 = 128, gc_thresh2 = 512, gc_thresh3 = 1024;
+  int64_t gc_interval = 30;  // seconds
+  uint64_t last_flush = 0;   // virtual ns of the last complete neigh_forced_gc
+  NeighbourEntry* gc_list_head = nullptr;
+  NeighbourEntry* gc_list_tail = nullptr;
+  NeighStatistics stats;
+  // tbl->gc_work. Linux runs it forever; here the timer is armed only while
+  // the table holds gc_thresh1 entries or more (below that a run does nothing
+  // but count), and the runs it skipped are counted when it is next armed.
+  Engine::TimerId gc_work = 0;
+  uint64_t gc_work_next = 0;  // when the next run is due, armed or not
   std::unordered_map<uint64_t, std::unique_ptr<NeighbourEntry>> entries;  // key: ifindex << 32 | ip
   NeighParms parms;                // tbl->parms: net.ipv4.neigh.default.*
   Rng rng{0};                      // reachable-time draws (seeded from the stack's generator)
@@ -134,7 +162,11 @@ std::optional<std::string> neigh_parms_get(const NeighParms& p, const std::strin
 
 NeighbourEntry* neigh_lookup(NeighTable& tbl, wire::Ipv4Addr key, const NetDevice* dev);
 // __neigh_create (traces neigh:neigh_create); want_ref adds the caller's reference.
+// Null when the table is full (neigh_alloc: -ENOBUFS, counted in table_fulls).
 NeighbourEntry* __neigh_create(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool want_ref);
+// ___neigh_create: exempt_from_gc for what neigh_add makes permanent.
+NeighbourEntry* ___neigh_create(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool exempt_from_gc,
+                                bool want_ref);
 // __neigh_lookup: lookup, and create when creat is set.
 NeighbourEntry* __neigh_lookup(NeighTable& tbl, wire::Ipv4Addr key, NetDevice* dev, bool creat);
 inline void neigh_hold(NeighbourEntry* n) { ++n->refcnt; }
@@ -151,5 +183,13 @@ int neigh_output(NeighbourEntry* n, SkBuff* skb);
 int neigh_resolve_output(NeighbourEntry* n, SkBuff* skb);
 // Forget every entry of a device (link down / device gone).
 void neigh_ifdown(NeighTable& tbl, NetDevice* dev);
+// neigh_table_init's part that starts the periodic collector's clock.
+void neigh_table_init(NeighTable& tbl);
+// Count the periodic runs that came due while the collector was not armed.
+void neigh_periodic_catch_up(NeighTable& tbl);
+// net.ipv4.neigh.default.gc_thresh1/2/3 and gc_interval; nullopt/"no such"
+// error for other fields, which are neigh_parms'.
+std::optional<Status> neigh_table_sysctl_set(NeighTable& tbl, const std::string& field, const std::string& value);
+std::optional<std::string> neigh_table_sysctl_get(const NeighTable& tbl, const std::string& field);
 
 }  // namespace nettwin

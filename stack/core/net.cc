@@ -23,6 +23,7 @@ Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_t
   softnet.backlog.owner = this;
   arp_tbl.rng = Rng(rng.next());  // reachable times draw from their own stream
   neigh_parms_rerandomize(arp_tbl, arp_tbl.parms);
+  neigh_table_init(arp_tbl);
   // inet_init / arp_init: the handlers in ptype_base.
   ip_packet_type_.type = wire::ETH_P_IP;
   ip_packet_type_.func = ip_rcv;

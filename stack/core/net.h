@@ -22,19 +22,9 @@
 #include "socket/sock_net.h"
 #include "netfilter/netfilter.h"
 #include "ipv4/inet_frag.h"
+#include "ipv4/inetpeer.h"
 
 namespace nettwin {
-
-// struct inet_peer: what ICMP rate limiting remembers per destination.
-struct InetPeer {
-  uint64_t rate_tokens = 0;
-  uint64_t rate_last = 0;
-  bool seen = false;
-  uint32_t rid = 0;  // fragments seen from this source (ipfrag_max_dist)
-  // ip_rt_send_redirect's count; it shares rate_tokens / rate_last (jiffies)
-  // with ip_error and the ICMP rate limit, as Linux's inet_peer does.
-  uint32_t n_redirects = 0;
-};
 
 // icmp_global: the netns-wide ICMP token bucket (icmp_global_allow).
 struct IcmpGlobal {
@@ -64,7 +54,7 @@ class Net {
   Fib fib;                              // tables (local merged into main until a rule exists) and rules
   NeighTable arp_tbl;
   WireQueue wire;
-  std::unordered_map<wire::Ipv4Addr, InetPeer> inet_peers;
+  InetPeerBase inet_peers;  // net->ipv4.peers
   Ipv4Frags ipv4_frags;
   IcmpGlobal icmp_global;
   int (*icmp_err_handlers[256])(SkBuff* skb, uint32_t info) = {};  // inet_protos[]->err_handler
@@ -81,7 +71,5 @@ class Net {
 };
 
 inline Net& dev_net(const NetDevice* dev) { return dev->net; }
-// inet_getpeer_v4: the peer entry of a remote address, created on first use.
-inline InetPeer& inet_getpeer_v4(Net& net, wire::Ipv4Addr addr) { return net.inet_peers[addr]; }
 
 }  // namespace nettwin

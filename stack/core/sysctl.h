@@ -43,6 +43,11 @@ struct Sysctls {
   int64_t ipfrag_high_thresh = 4194304;
   int64_t ipfrag_low_thresh = 3145728;  // obsolete since Linux 4.17: kept for the name only
   int64_t ipfrag_max_dist = 64;
+  // inet_initpeers: 1% of RAM in peers, clamped to [4096, 65536 + 128]; any
+  // machine with more than ~1.3 GB gets the upper bound.
+  int64_t inet_peer_threshold = 65536 + 128;
+  int64_t inet_peer_minttl = 120;  // seconds (proc_dointvec_jiffies)
+  int64_t inet_peer_maxttl = 600;
   // net.ipv4.conf.all
   int64_t rp_filter = 0;
   int64_t send_redirects = 1;

@@ -176,18 +176,15 @@ bool icmpv4_global_allow(Net& net, int type, int code, bool* apply_ratelimit) {
 }
 
 // inet_peer_xrlim_allow: a token bucket per destination, counted in jiffies,
-// XRLIM_BURST_FACTOR timeouts deep; a new peer starts 60 s in the past (full).
-bool inet_peer_xrlim_allow(Net& net, InetPeer& peer, uint64_t timeout) {
+// XRLIM_BURST_FACTOR timeouts deep; a new peer starts full (rate_last 60 s
+// in the past). No peer (none could be made) means no limit.
+bool inet_peer_xrlim_allow(Net& net, InetPeer* peer, uint64_t timeout) {
+  if (!peer) return true;
   const uint64_t now = ns_to_jiffies(net.engine.now());
-  if (!peer.seen) {
-    peer.seen = true;
-    peer.rate_tokens = 0;
-    peer.rate_last = now - 60 * HZ;
-  }
-  uint64_t token = peer.rate_tokens;
-  const uint64_t delta = now - peer.rate_last;
+  uint64_t token = peer->rate_tokens;
+  const uint64_t delta = now - peer->rate_last;
   if (delta) {
-    peer.rate_last = now;
+    peer->rate_last = now;
     token = std::min(token + delta, XRLIM_BURST_FACTOR * timeout);
   }
   bool rc = false;
@@ -195,7 +192,7 @@ bool inet_peer_xrlim_allow(Net& net, InetPeer& peer, uint64_t timeout) {
     token -= timeout;
     rc = true;
   }
-  peer.rate_tokens = token;
+  peer->rate_tokens = token;
   return rc;
 }
 
@@ -203,7 +200,7 @@ bool icmpv4_xrlim_allow(Net& net, DstEntry* rt, const Flowi4& fl4, bool apply_ra
   if (!apply_ratelimit) return true;
   bool rc = true;
   if (!(rt->dev && (rt->dev->flags & IFF_LOOPBACK)))  // no limit on loopback
-    rc = inet_peer_xrlim_allow(net, net.inet_peers[fl4.daddr],
+    rc = inet_peer_xrlim_allow(net, inet_getpeer_v4(net, fl4.daddr),
                                msecs_to_jiffies(uint64_t(net.sysctl.icmp_ratelimit)));
   if (!rc)
     net.mib.icmp.OutRateLimitHost++;

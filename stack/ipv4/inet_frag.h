@@ -63,6 +63,8 @@ struct FragRun {
   std::vector<FragEntry> frags;
 };
 
+struct InetPeer;
+
 struct Ipq {
   FragV4CompareKey key;
   unsigned flags = 0;
@@ -73,6 +75,7 @@ struct Ipq {
   uint8_t ecn = 0;
   int iif = 0;
   uint32_t rid = 0;
+  InetPeer* peer = nullptr;  // held while the queue lives (ipfrag_max_dist)
   uint64_t stamp = 0;
   Engine::TimerId timer = 0;
   std::vector<FragRun> runs;  // ordered by offset, never overlapping

@@ -71,6 +71,7 @@ void inet_frag_destroy(Net& net, Ipq* q) {
   inet_frag_rbtree_purge(net, q, (q->flags & INET_FRAG_DROP) ? SkbDropReason::FRAG_REASM_TIMEOUT
                                                              : SkbDropReason::CONSUMED);
   net.ipv4_frags.mem -= kIpqSize;
+  if (q->peer) inet_putpeer(q->peer);
   net.ipv4_frags.queues.erase(q->key);  // q is gone after this
 }
 
@@ -85,7 +86,11 @@ Ipq* ip_find(Net& net, const FragV4CompareKey& key) {
   if (it != f.queues.end()) return it->second.get();
   auto q = std::make_unique<Ipq>();
   q->key = key;
-  if (net.sysctl.ipfrag_max_dist) q->rid = net.inet_peers[key.saddr].rid;  // ip4_frag_init: inet_getpeer_v4
+  if (net.sysctl.ipfrag_max_dist) {  // ip4_frag_init: the queue holds the source's peer
+    q->peer = inet_getpeer_v4(net, key.saddr);
+    inet_peer_hold(q->peer);
+    q->rid = q->peer->rid;
+  }
   const uint64_t timeout = uint64_t(net.sysctl.ipfrag_time) * 1000000000ull;
   q->timer = net.engine.add_timer(net.engine.now() + timeout, [&net, key] { ip_expire(net, key); });
   f.mem += kIpqSize;
@@ -148,7 +153,8 @@ bool ip_frag_too_far(Net& net, Ipq* q) {
   const unsigned max = unsigned(net.sysctl.ipfrag_max_dist);
   if (!max) return false;
   const uint32_t start = q->rid;
-  const uint32_t end = ++net.inet_peers[q->key.saddr].rid;
+  if (!q->peer) return false;  // max_dist was 0 when the queue began
+  const uint32_t end = ++q->peer->rid;
   q->rid = end;
   const bool rc = !q->runs.empty() && (end - start) > max;
   if (rc) net.mib.ip.ReasmFails++;

@@ -30,6 +30,10 @@ int ip_finish_output2(Net& net, SkBuff* skb) {
   if (dev->flags & IFF_LOOPBACK) nexthop = 0;
   NeighbourEntry* n = neigh_lookup(net.arp_tbl, nexthop, dev);  // __ipv4_neigh_lookup_noref
   if (!n) n = __neigh_create(net.arp_tbl, nexthop, dev, false);
+  if (!n) {  // the neighbour table is full
+    kfree_skb(skb, SkbDropReason::NEIGH_CREATEFAIL, "ip_finish_output2");
+    return -22;  // -EINVAL
+  }
   return neigh_output(n, skb);
 }
 

@@ -22,18 +22,6 @@ wire::Ipv4Addr inet_select_addr(const NetDevice* dev, wire::Ipv4Addr dst) {
   return dev->ifa_list.front().ifa_local;
 }
 
-// inet_getpeer_v4: a new peer starts with rate_tokens 0 and rate_last 60 s
-// in the past (the same start icmp.cc's inet_peer_xrlim_allow gives it).
-InetPeer& peer_get(Net& net, wire::Ipv4Addr addr, uint64_t now_jiffies) {
-  InetPeer& peer = inet_getpeer_v4(net, addr);
-  if (!peer.seen) {
-    peer.seen = true;
-    peer.rate_tokens = 0;
-    peer.rate_last = now_jiffies - 60 * HZ;
-  }
-  return peer;
-}
-
 constexpr int kEINVAL = 22, kEXDEV = 18, kEHOSTUNREACH = 113, kENETUNREACH = 101, kEACCES = 13;
 
 int ip_rt_bug(Net&, SkBuff* skb) {
@@ -227,7 +215,7 @@ int ip_error(SkBuff* skb) {
     }
     if (code >= 0) {
       const uint64_t now = ns_to_jiffies(net.engine.now());
-      InetPeer& peer = peer_get(net, wire::Iphdr{skb_network_header(skb)}.saddr(), now);
+      InetPeer& peer = *inet_getpeer_v4(net, wire::Iphdr{skb_network_header(skb)}.saddr());
       const uint64_t cost = HZ, burst = 5 * HZ;  // ip_rt_error_cost, ip_rt_error_burst
       peer.rate_tokens = std::min(burst, peer.rate_tokens + (now - peer.rate_last));
       peer.rate_last = now;
@@ -251,7 +239,7 @@ void ip_rt_send_redirect(SkBuff* skb) {
   wire::Iphdr iph{skb_network_header(skb)};
   constexpr uint64_t redirect_load = HZ / 50, redirect_number = 9, redirect_silence = redirect_load << (9 + 1);
   const uint64_t now = ns_to_jiffies(net.engine.now());
-  InetPeer& peer = peer_get(net, iph.saddr(), now);
+  InetPeer& peer = *inet_getpeer_v4(net, iph.saddr());
   // time_after: a signed difference, as jiffies wrap (and a new peer's rate_last is in the past).
   auto time_after = [](uint64_t a, uint64_t b) { return int64_t(a - b) > 0; };
   if (time_after(now, peer.rate_last + redirect_silence)) {
