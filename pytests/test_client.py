@@ -262,3 +262,32 @@ def test_a_killed_clients_server_exits(build_dir):
         if client.poll() is None:
             client.kill()
             client.wait()
+
+
+def test_server_refuses_a_parent_fd_that_is_not_open(build_dir):
+    from nettwin import paths
+    done = subprocess.run([str(paths.binary("nettwin-server")), "--parent-fd", "987"],
+                          capture_output=True, text=True, timeout=EXIT_GUARD_S)
+    assert done.returncode == 2
+    assert "--parent-fd: 987 is not an open file descriptor" in done.stderr
+
+
+def test_server_stops_when_its_parent_pipe_closes(build_dir, tmp_path):
+    from nettwin import paths
+    folder = tmp_path / "sock"
+    folder.mkdir()
+    watch, alive = os.pipe()
+    server = subprocess.Popen([str(paths.binary("nettwin-server")), "--listen", f"unix:{folder}/s.sock",
+                               "--parent-fd", str(watch), "--remove-socket-dir"], pass_fds=(watch,),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(watch)
+    try:
+        assert "listening on" in server.stdout.readline()
+        os.close(alive)  # what the kernel does when the parent dies
+        assert server.wait(EXIT_GUARD_S) == 0
+        assert "stopped by" in server.stderr.read()
+        assert not folder.exists()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
