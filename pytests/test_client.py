@@ -4,12 +4,16 @@ counters, trace subscriptions and Scapy's send/receive machinery."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import grpc
 import pytest
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 
+from conftest import HARNESS
 from nettwin.client import SETTLE_NS, Stack, StackError
 
 DUT, DUT_MAC, TESTER_MAC = "ntdut0", "02:00:00:00:01:02", "02:00:00:00:01:01"
@@ -184,3 +188,106 @@ def test_inject_can_run_the_stack_in_the_same_call(stack):
     assert stack.inject(DUT, echo(seq=3), run_until_idle=True) == (1, 0)
     frames = stack.wire(DUT)
     assert len(frames) == 1 and frames[0][ICMP].type == 0 and frames[0][ICMP].seq == 3
+
+
+# ------------------------------------------------ a client that forgets, or dies
+
+EXIT_GUARD_S = 60  # a hang guard only: a process that exits does so long before
+
+
+def client_env(build_dir) -> dict:
+    env = dict(os.environ)
+    env["NETTWIN_BUILD"] = str(build_dir)
+    env["PYTHONPATH"] = os.pathsep.join([str(HARNESS), str(build_dir / "python")])
+    return env
+
+
+def server_gone(pid: int) -> bool:
+    """The server pid is gone (or only a zombie awaiting its reaper: it has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def wait_gone(pid: int) -> bool:
+    deadline = time.monotonic() + EXIT_GUARD_S
+    while not server_gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# A program that makes a Stack, uses it (a live stream open too), and never closes it.
+LEFT_OPEN = """
+import sys, time
+from nettwin.client import Stack
+stack = Stack()
+stream = stack.stream(["skb:kfree_skb"])
+stack.create_device("ntdut0", kind="veth", mac="02:00:00:00:01:02")
+print(stack.server.proc.pid, stack.server.tmpdir, flush=True)
+if sys.argv[1] == "wait":
+    time.sleep(600)
+"""
+
+
+def test_a_stack_never_closed_is_cleaned_up_at_exit(build_dir):
+    done = subprocess.run([sys.executable, "-c", LEFT_OPEN, "exit"], capture_output=True, text=True,
+                          env=client_env(build_dir), timeout=EXIT_GUARD_S)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "Fatal" not in done.stderr, done.stderr
+    pid, tmpdir = done.stdout.split()
+    # The finalizer stopped and reaped the server before the interpreter ended.
+    assert server_gone(int(pid)), "the server outlived its client"
+    assert not os.path.exists(tmpdir)
+
+
+def test_a_killed_clients_server_exits(build_dir):
+    client = subprocess.Popen([sys.executable, "-c", LEFT_OPEN, "wait"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=client_env(build_dir))
+    try:
+        pid, tmpdir = client.stdout.readline().split()
+        assert not server_gone(int(pid)) and os.path.isdir(tmpdir)
+        client.kill()
+        client.wait(EXIT_GUARD_S)
+        assert wait_gone(int(pid)), "the server outlived its SIGKILLed client"
+        deadline = time.monotonic() + EXIT_GUARD_S
+        while os.path.exists(tmpdir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists(tmpdir), "the server left its socket folder behind"
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+
+
+def test_server_refuses_a_parent_fd_that_is_not_open(build_dir):
+    from nettwin import paths
+    done = subprocess.run([str(paths.binary("nettwin-server")), "--parent-fd", "987"],
+                          capture_output=True, text=True, timeout=EXIT_GUARD_S)
+    assert done.returncode == 2
+    assert "--parent-fd: 987 is not an open file descriptor" in done.stderr
+
+
+def test_server_stops_when_its_parent_pipe_closes(build_dir, tmp_path):
+    from nettwin import paths
+    folder = tmp_path / "sock"
+    folder.mkdir()
+    watch, alive = os.pipe()
+    server = subprocess.Popen([str(paths.binary("nettwin-server")), "--listen", f"unix:{folder}/s.sock",
+                               "--parent-fd", str(watch), "--remove-socket-dir"], pass_fds=(watch,),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(watch)
+    try:
+        assert "listening on" in server.stdout.readline()
+        os.close(alive)  # what the kernel does when the parent dies
+        assert server.wait(EXIT_GUARD_S) == 0
+        assert "stopped by" in server.stderr.read()
+        assert not folder.exists()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

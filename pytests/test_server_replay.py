@@ -1,6 +1,7 @@
 """nettwin-replay: a pcap in, the stack's answers out as a pcap; broken input
 files are reported with their name and the byte offset, exit status 2."""
 
+import os
 import subprocess
 
 import pytest
@@ -106,17 +107,135 @@ def test_garbage_file(tmp_path):
 
 
 @pytest.mark.parametrize("cut", [5, 20], ids=["inside-record-header", "inside-frame-data"])
-def test_truncated_record(tmp_path, cut):
-    infile = tmp_path / "cut.pcap"
+def test_truncated_record_keeps_what_was_replayed(tmp_path, cut):
+    # As tshark: the records before the cut are replayed and their answers
+    # written; the cut is reported with the file and its offset; exit status 2.
+    infile, outfile = tmp_path / "cut.pcap", tmp_path / "out.pcap"
     frames = recorded_frames()
     wrpcap(str(infile), frames)
     data = infile.read_bytes()
     second_record = PCAP_HEADER_LEN + RECORD_HEADER_LEN + len(bytes(frames[0]))
     infile.write_bytes(data[:second_record + cut])
+    proc = replay(infile, outfile)
+    assert proc.returncode == 2
+    assert f"{infile}: offset {second_record}: record 2: truncated" in proc.stderr, proc.stderr
+    assert "cut short" in proc.stderr and "replayed the 1 records before it" in proc.stderr
+    assert "read 1 frames" in proc.stdout and "injected 1;" in proc.stdout, proc.stdout
+    assert f"stopped early at {infile}: offset {second_record}" in proc.stdout
+    written = rdpcap(str(outfile))
+    assert written[0][ARP].op == 2 and not any(f.haslayer(ICMP) for f in written)
+
+
+def test_cut_inside_the_file_header_names_the_file(tmp_path):
+    infile = tmp_path / "header.pcap"
+    wrpcap(str(infile), recorded_frames())
+    infile.write_bytes(infile.read_bytes()[:10])
     proc = replay(infile, tmp_path / "out.pcap")
     assert proc.returncode == 2
-    assert f"{infile}: offset {second_record}:" in proc.stderr
-    assert "truncated" in proc.stderr
+    assert f"{infile}: offset 0: truncated" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out.pcap").exists()
+
+
+def test_summary_counts_refused_and_lost_frames(tmp_path):
+    # 1500 frames at one instant overflow the veth backlog (netdev_max_backlog
+    # 1000): the rest are lost (rx_missed); a 2000-byte frame is refused.
+    infile, outfile = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    oversized = Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP) / (b"x" * 1966)
+    wrpcap(str(infile), [timed(oversized, T0), timed(arp_request(), T0)]
+           + [timed(echo_request(), T0 + 0.001)] * 1500)
+    proc = replay(infile, outfile)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "read 1502 frames" in proc.stdout and "injected 1501;" in proc.stdout, proc.stdout
+    assert "refused 1 (larger than the device's max frame)" in proc.stdout
+    assert "frame of 2000 bytes is larger than" in proc.stderr and "record 1" in proc.stderr
+    lost = int(proc.stdout.split("lost ", 1)[1].split()[0])
+    assert lost > 0
+    echo_replies = [f for f in rdpcap(str(outfile)) if f.haslayer(ICMP) and f[ICMP].type == 0]
+    assert len(echo_replies) == 1500 - lost
+
+
+def test_nothing_injected_exits_3_with_the_summary(tmp_path):
+    infile, outfile = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    other_host = Ether(dst="02:00:00:00:07:07", src=TESTER_MAC) / IP(src=TESTER_IP, dst=DUT_IP) / ICMP()
+    wrpcap(str(infile), [timed(other_host, T0)])
+    proc = replay(infile, outfile)
+    assert proc.returncode == 3
+    assert "read 1 frames" in proc.stdout and "injected 0;" in proc.stdout and "other hosts 1" in proc.stdout
+    assert "nothing was injected" in proc.stdout
+    assert len(rdpcap(str(outfile))) == 0
+
+
+@pytest.mark.parametrize("how", ["same-path", "symlink", "hardlink"])
+def test_output_equal_to_the_input_is_refused(tmp_path, how):
+    infile = tmp_path / "in.pcap"
+    wrpcap(str(infile), recorded_frames())
+    before = infile.read_bytes()
+    out = tmp_path / "out.pcap"
+    if how == "same-path":
+        out = f"{tmp_path}/./in.pcap"  # another spelling of the same path
+    elif how == "symlink":
+        out.symlink_to(infile)
+    else:
+        os.link(infile, out)
+    proc = replay(infile, out)
+    assert proc.returncode == 2
+    assert f"--out {out} is the input file {infile}: not overwriting it" in proc.stderr, proc.stderr
+    assert infile.read_bytes() == before
+
+
+def test_stdin_redirected_from_the_output_is_refused(tmp_path):
+    infile = tmp_path / "in.pcap"
+    wrpcap(str(infile), recorded_frames())
+    before = infile.read_bytes()
+    with open(infile, "rb") as stdin:
+        proc = replay_stdin("-", infile, stdin=stdin)
+    assert proc.returncode == 2 and b"is the input file stdin" in proc.stderr, proc.stderr
+    assert infile.read_bytes() == before
+
+
+def replay_stdin(name, outfile, **kw):
+    require_binary(REPLAY_BIN)
+    return subprocess.run(
+        [str(REPLAY_BIN), "--in", name, "--out", str(outfile), "--dev", DUT_DEV,
+         "--mac", DUT_MAC, "--ip", DUT_CIDR], capture_output=True, timeout=EXIT_GUARD_S, **kw)
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdin"])
+def test_input_from_a_pipe(tmp_path, name):
+    infile, outfile = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    wrpcap(str(infile), recorded_frames())
+    proc = replay_stdin(name, outfile, input=infile.read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    shown = "stdin" if name == "-" else name
+    assert f"read 2 frames from {shown}; injected 2;" in proc.stdout.decode()
+    written = rdpcap(str(outfile))
+    assert written[0][ARP].op == 2 and written[1][ICMP].type == 0
+
+
+def test_cut_input_from_a_pipe_names_the_offset(tmp_path):
+    infile, outfile = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    frames = recorded_frames()
+    wrpcap(str(infile), frames)
+    second_record = PCAP_HEADER_LEN + RECORD_HEADER_LEN + len(bytes(frames[0]))
+    proc = replay_stdin("-", outfile, input=infile.read_bytes()[:second_record + 20])
+    assert proc.returncode == 2
+    assert f"stdin: offset {second_record}: record 2: truncated" in proc.stderr.decode()
+    assert rdpcap(str(outfile))[0][ARP].op == 2
+
+
+def test_timestamps_going_backwards_are_warned_and_replayed_at_the_current_time(tmp_path):
+    infile, outfile = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    wrpcap(str(infile), [timed(arp_request(), T0 + 0.002), timed(echo_request(), T0 + 0.001)])
+    proc = replay(infile, outfile)
+    assert proc.returncode == 0, proc.stderr
+    assert (f"warning: {infile}: offset {PCAP_HEADER_LEN + RECORD_HEADER_LEN + len(bytes(arp_request()))}: "
+            "record 2: timestamp 0.001000000 s earlier than the record before") in proc.stderr, proc.stderr
+    assert "1 timestamps went backwards" in proc.stdout
+    written = rdpcap(str(outfile))
+    arp, echo = written[0], written[1]
+    assert arp[ARP].op == 2 and echo[ICMP].type == 0
+    # The late frame is injected at the current virtual time, not before it.
+    assert float(echo.time) >= float(arp.time) >= T0 + 0.002
 
 
 def test_wrong_link_type(tmp_path):

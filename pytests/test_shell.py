@@ -2,7 +2,13 @@
 skb path, and see the echo reply as a Scapy packet."""
 from __future__ import annotations
 
+import os
+import pty
+import select
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 SCRIPT = """\
 arp_answers = inject(Ether(src="02:00:00:00:01:01", dst="ff:ff:ff:ff:ff:ff")/ARP(hwsrc="02:00:00:00:01:01", psrc="198.51.100.1", pdst="198.51.100.2"))
@@ -48,3 +54,115 @@ def test_shell_reports_errors_and_keeps_going(nettwin_cmd, harness_env):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "StackError" in done.stderr and "nosuchdev" in done.stderr, done.stderr
     assert "STILL-HERE 1" in done.stdout, done.stdout
+
+
+# ------------------------------------------------ Ctrl-C at a terminal
+
+GUARD_S = 60  # a hang guard only
+
+
+class Terminal:
+    """The shell on a pseudo-terminal of its own (pty.fork: a new session whose
+    controlling terminal is the pty), so a Ctrl-C written to it is a real SIGINT
+    for the terminal's foreground process group."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(argv[0], argv, env)
+        self.seen = b""
+        self.transcript = b""  # everything, for failure messages
+
+    def send(self, data: bytes):
+        os.write(self.fd, data)
+
+    def expect(self, marker: bytes) -> bytes:
+        """Read until marker appears after what was matched before; return the text up to it."""
+        deadline = time.monotonic() + GUARD_S
+        while marker not in self.seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {marker!r} from the shell; it printed:\n{self.transcript.decode(errors='replace')}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"the shell ended before {marker!r}:\n{self.seen.decode(errors='replace')}"
+                self.seen += chunk
+                self.transcript += chunk
+        before, self.seen = self.seen.split(marker, 1)
+        return before
+
+    def at_prompt(self):
+        """Wait for the prompt, then until the shell sleeps reading the terminal: a
+        Ctrl-C sent between the prompt and that read is noticed only at the next
+        key (CPython's input(), in any Python REPL)."""
+        self.expect(PROMPT)
+        deadline = time.monotonic() + GUARD_S
+        while not self._reading():
+            assert time.monotonic() < deadline, "the shell does not wait for input"
+            time.sleep(0.01)
+
+    def _reading(self) -> bool:
+        state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        call = Path(f"/proc/{self.pid}/syscall").read_text().split()[0]
+        return state == "S" and call in INPUT_SYSCALLS
+
+    def wait(self) -> int:
+        """Read what the shell prints until it ends (EIO on Linux), then reap it."""
+        deadline = time.monotonic() + GUARD_S
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            try:
+                if ready and not os.read(self.fd, 4096):
+                    break
+            except OSError:
+                break
+        else:
+            raise AssertionError("the shell did not exit")
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+
+PROMPT = b"nettwin>>> "
+INPUT_SYSCALLS = {"0", "7", "23", "270", "271"}  # x86_64 read, poll, select, pselect6, ppoll
+ECHO = ('Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02")'
+        '/IP(src="198.51.100.1", dst="198.51.100.2")/ICMP()')
+
+
+def test_ctrl_c_interrupts_the_call_and_the_stack_lives_on(nettwin_cmd, harness_env):
+    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth"], harness_env)
+    try:
+        term.at_prompt()
+        # At the prompt: the line is dropped, the shell and the server stay.
+        term.send(b"\x03")
+        term.expect(b"KeyboardInterrupt")
+        term.expect(PROMPT)
+        # During a call: a hook that holds the frame keeps inject() waiting in gRPC.
+        term.send(b"import threading; gate = threading.Event()\n")
+        term.expect(PROMPT)
+        term.send(b'h = stack.hook("PRE_ROUTING", lambda p: (print("IN" "-HOOK", flush=True), '
+                  b'gate.wait(), None)[2], timeout_ms=60000)\n')
+        term.expect(PROMPT)
+        term.send(f"inject({ECHO})\n".encode())
+        term.expect(b"IN-HOOK")
+        term.send(b"\x03")
+        term.expect(b"KeyboardInterrupt")
+        term.expect(PROMPT)
+        term.send(b'gate.set(); h.close(); print("ALIVE" , len(stack.devices()), stack.server.proc.poll())\n')
+        term.expect(b"ALIVE 1 None")
+        term.expect(PROMPT)
+        term.send(b'print("ANSWER", [p[ICMP].type for p in ping() if ICMP in p])\n')
+        term.expect(b"ANSWER [0")
+        term.expect(PROMPT)
+        term.send(b"\x04")  # end of input: the shell closes its stack and exits
+        assert term.wait() == 0
+    finally:
+        if term.pid:
+            try:
+                os.kill(term.pid, signal.SIGKILL)
+                os.waitpid(term.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass

@@ -8,7 +8,7 @@ USAGE = """nettwin <command> [args]
 
 commands:
   conform [TRACES_DIR | SCENARIO_DIR ...]   replay recorded Linux scenarios, one verdict line each
-  replay FILE.pcap [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
+  replay FILE.pcap|- [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
   record ...                                 record scenarios on the real kernel (see: record --help)
   shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
 """

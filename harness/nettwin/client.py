@@ -4,12 +4,14 @@ proto/nettwin.proto, taking and returning Scapy packets."""
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -81,7 +83,12 @@ def _to_bytes(pkt) -> bytes:
 class ServerProcess:
     """The nettwin-server child: started on a Unix socket in a private temp dir,
     ready once it prints "listening on"; its output is drained in a thread so it
-    never blocks on a full pipe, and the tail is kept for error messages."""
+    never blocks on a full pipe, and the tail is kept for error messages.
+
+    It runs in a session of its own, so a Ctrl-C at the terminal reaches only the
+    client. It holds the read end of a pipe whose write end only this process
+    holds (--parent-fd): when this process dies, even by SIGKILL, the server
+    sees end of file, stops, and removes its socket and the temp dir."""
 
     def __init__(self, binary: Optional[Path] = None, extra_args: Iterable[str] = ()):
         self.binary = Path(binary) if binary else paths.binary("nettwin-server")
@@ -90,13 +97,20 @@ class ServerProcess:
         self.output = collections.deque(maxlen=200)
         self._ready = threading.Event()
         self.address: Optional[str] = None
-        cmd = [str(self.binary), "--listen", f"unix:{self.socket_path}", *extra_args]
+        # Both ends are close-on-exec; pass_fds hands the server the read end only.
+        watch_fd, self._alive_fd = os.pipe()
+        cmd = [str(self.binary), "--listen", f"unix:{self.socket_path}",
+               "--parent-fd", str(watch_fd), "--remove-socket-dir", *extra_args]
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True, bufsize=1)
+                                         stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                         pass_fds=(watch_fd,), start_new_session=True)
         except OSError as e:
+            os.close(self._alive_fd)
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             raise ServerStartError(f"cannot run {cmd[0]}: {e}") from e
+        finally:
+            os.close(watch_fd)
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -131,6 +145,9 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._alive_fd >= 0:
+            os.close(self._alive_fd)
+            self._alive_fd = -1
         if self.proc.stdout:
             self._reader.join(1.0)
             self.proc.stdout.close()
@@ -321,10 +338,23 @@ class Hook:
         self.close()
 
 
+def _release(streams: list, channel, server: Optional[ServerProcess]):
+    """What a Stack holds, let go in order: live streams, the channel (before the
+    interpreter shuts down, or grpc's threads may hang it), then the server."""
+    for s in streams:
+        s.close()
+    streams.clear()
+    channel.close()
+    if server is not None:
+        server.stop()
+
+
 class Stack:
     """A connected nettwin stack. Stack() starts a private server; Stack(address=...)
     attaches to a running one ("unix:/path" or "127.0.0.1:port"). Use it as a
-    context manager, or call close(): the server it started is always stopped."""
+    context manager, or call close(): the server it started is always stopped, also
+    when the Stack is only dropped or left open at interpreter exit (a finalizer),
+    and when this process is killed (the server watches a pipe to it)."""
 
     def __init__(self, address: Optional[str] = None, server_binary: Optional[Path] = None,
                  server_args: Iterable[str] = (), connect_timeout: float = 10.0):
@@ -335,6 +365,9 @@ class Stack:
             address = self.server.address
         self.address = address
         self.channel = grpc.insecure_channel(address, options=channel_options(self.pb))
+        self._streams: list[TraceStream] = []
+        # Not a method: the finalizer must not keep the Stack alive.
+        self._finalizer = weakref.finalize(self, _release, self._streams, self.channel, self.server)
         try:
             grpc.channel_ready_future(self.channel).result(timeout=connect_timeout)
         except grpc.FutureTimeoutError:
@@ -345,32 +378,19 @@ class Stack:
         self._trace = grpc_mod.TraceStub(self.channel)
         self._control = grpc_mod.ControlStub(self.channel)
         self._hooks = grpc_mod.HooksStub(self.channel)
-        self._streams: list[TraceStream] = []
 
     # ------------------------------------------------------------ lifecycle
 
     def close(self):
-        for s in self._streams:
-            s.close()
-        self._streams.clear()
-        if getattr(self, "channel", None) is not None:
-            self.channel.close()
-            self.channel = None
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        self._finalizer()  # once: later calls do nothing
+        self.channel = None
+        self.server = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _call(self, method: str, fn, request, timeout: float = 60.0):
         try:

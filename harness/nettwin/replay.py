@@ -2,14 +2,26 @@
 injects the frames addressed to the DUT at their recorded times and writes what
 the stack sent), then report how the stack's output differs from the DUT's
 responses in the input pcap, frame by frame and field by field, with the same
-normalization as the conformance comparator."""
+normalization as the conformance comparator.
+
+It prints what the tool did on every run (frames injected, skipped, refused, lost)
+and exits 0 only when frames were compared and none differ; 1 when some differ,
+frames were lost (rx_missed) or nothing was compared; 2 on bad input. An input cut
+short (or broken) in the middle is compared up to the break and exits 2, as tshark
+reads such a file and exits 2. "-" or a pipe is read as the input."""
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from scapy.utils import rdpcap
 
@@ -27,7 +39,23 @@ def dut_responses(frames, dut_mac: str) -> list:
     return [p for p in frames if p.haslayer("Ether") and p["Ether"].src.lower() == mac]
 
 
-def run_tool(pcap: Path, out: Path, args) -> str:
+@dataclass
+class ToolRun:
+    """What nettwin-replay did: its exit status, its output, and the counts of its summary."""
+    status: int
+    stdout: str
+    stderr: str
+    read: int = 0
+    injected: int = 0
+    lost: int = 0
+    ran: bool = False       # the replay started (it printed its summary)
+    stopped: bool = False   # the input ended early: cut short or a broken record
+
+
+SUMMARY = re.compile(r"read (\d+) frames from .*?; injected (\d+);.*; lost (\d+) ")
+
+
+def run_tool(pcap: Path, out: Path, args) -> ToolRun:
     """Run nettwin-replay (harness/server/replay_main.cc) with our options."""
     cmd = [str(paths.binary("nettwin-replay")), "--in", str(pcap), "--out", str(out),
            "--dev", args.dev, "--mac", args.mac, "--ip", args.ip, "--kind", args.kind,
@@ -41,10 +69,48 @@ def run_tool(pcap: Path, out: Path, args) -> str:
                               timeout=REPLAY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"nettwin-replay did not finish within {REPLAY_TIMEOUT_S} s: {' '.join(cmd)}")
-    if done.returncode != 0:
+    run = ToolRun(done.returncode, done.stdout, done.stderr)
+    summary = SUMMARY.search(done.stdout)
+    if summary:
+        run.ran = True
+        run.read, run.injected, run.lost = (int(n) for n in summary.groups())
+        run.stopped = "stopped early at" in done.stdout
+    if not run.ran or done.returncode not in (0, 2, 3):
         raise RuntimeError(f"nettwin-replay failed (exit {done.returncode}): {' '.join(cmd)}\n"
                            f"{done.stdout}{done.stderr}".rstrip())
-    return done.stdout + done.stderr
+    return run
+
+
+def same_file(a: os.stat_result, path: Path) -> bool:
+    try:
+        b = os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def input_pcap(name: str, out: Optional[Path], tmp: Path) -> Path:
+    """The input as a regular file: "-", a pipe or a FIFO is copied to tmp first (both
+    the tool and the comparison read it). Refuses an --out that is the input itself
+    (same inode: a symlink, a hard link, stdin redirected from it) before anything is written."""
+    try:
+        st = os.fstat(sys.stdin.fileno()) if name == "-" else os.stat(name)
+    except OSError as e:
+        raise InputError(f"{name}: {'no such file' if isinstance(e, FileNotFoundError) else e.strerror}")
+    shown = "stdin" if name == "-" else name
+    if out is not None and same_file(st, out):
+        raise InputError(f"--out {out} is the input file {shown}: not overwriting it")
+    if name != "-" and stat.S_ISREG(st.st_mode):
+        return Path(name)
+    copy = tmp / "in.pcap"
+    with (open(name, "rb") if name != "-" else os.fdopen(os.dup(sys.stdin.fileno()), "rb")) as src:
+        with open(copy, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return copy
+
+
+class InputError(Exception):
+    pass
 
 
 def split_at_end(produced: list, frames: list, settle_s: float) -> tuple[list, list]:
@@ -72,9 +138,27 @@ def report(expected: list, produced: list, later: list = ()) -> tuple[bool, str]
     return not bad, "\n".join(lines)
 
 
+def verdict(run: ToolRun, ok: bool, compared: int) -> int:
+    """The exit status: 2 the input stopped early (compared up to the break, as tshark
+    reads and exits 2); 1 differences, lost frames, or nothing compared; 0 all good."""
+    if run.stopped:
+        print(f"nettwin replay: the input stopped early: compared the {run.read} frames before "
+              "the break", file=sys.stderr)
+        return 2
+    if run.lost:
+        print(f"nettwin replay: {run.lost} frames lost (rx_missed): the stack did not see the "
+              "whole input", file=sys.stderr)
+        return 1
+    if not compared:
+        print("nettwin replay: nothing compared: the input has no DUT responses and the stack "
+              "sent nothing", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="nettwin replay", description=__doc__.split("\n\n")[0])
-    ap.add_argument("pcap", type=Path, help="input pcap: frames to the DUT and the DUT's responses")
+    ap.add_argument("pcap", help="input pcap (\"-\": stdin): frames to the DUT and the DUT's responses")
     ap.add_argument("--out", type=Path, help="where to write the stack's output (default: a temp file)")
     ap.add_argument("--dev", default=DUT_DEV, help=f"DUT device name (default {DUT_DEV})")
     ap.add_argument("--mac", default=DUT_MAC, help=f"DUT MAC (default {DUT_MAC})")
@@ -88,29 +172,26 @@ def main(argv=None) -> int:
     ap.add_argument("--settle", type=float, default=1.0, metavar="SECONDS",
                     help="compare the stack's frames up to this long after the input's last frame "
                          "(default 1, the recorder's settle time)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="print nettwin-replay's own output")
     args = ap.parse_args(argv)
-    if not args.pcap.is_file():
-        print(f"nettwin replay: {args.pcap}: no such file", file=sys.stderr)
-        return 2
-    try:
-        frames = list(rdpcap(str(args.pcap)))
-    except Exception as e:
-        print(f"nettwin replay: {args.pcap}: not a readable pcap: {e}", file=sys.stderr)
-        return 2
     with tempfile.TemporaryDirectory(prefix="nettwin-replay-") as tmp:
         out = args.out or Path(tmp) / "out.pcap"
         try:
-            tool_output = run_tool(args.pcap, out, args)
-        except (RuntimeError, paths.BuildMissing) as e:
+            pcap = input_pcap(args.pcap, args.out, Path(tmp))
+            run = run_tool(pcap, out, args)
+        except (InputError, RuntimeError, paths.BuildMissing) as e:
             print(f"nettwin replay: {e}", file=sys.stderr)
             return 2
-        if args.verbose:
-            print(tool_output.rstrip())
+        # What the tool did (injected, skipped, refused, lost), on every run.
+        print(run.stdout.rstrip())
+        if run.stderr:
+            print(run.stderr.rstrip(), file=sys.stderr)
+        # Only the records the tool replayed: a record cut short is not a frame.
+        frames = list(rdpcap(str(pcap), count=run.read)) if run.read else []
         produced = list(rdpcap(str(out)))
         produced, later = split_at_end(produced, frames, args.settle)
-        ok, text = report(dut_responses(frames, args.mac), produced, later)
+        expected = dut_responses(frames, args.mac)
+        ok, text = report(expected, produced, later)
     print(text)
     if args.out:
         print(f"the stack's output: {args.out}")
-    return 0 if ok else 1
+    return verdict(run, ok, max(len(expected), len(produced)))

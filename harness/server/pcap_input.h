@@ -1,11 +1,12 @@
-// Reading a pcap file for replay, with the byte offset of every record so that
-// a broken file is reported as "FILE: offset N: what went wrong".
+// Reading a pcap file for replay, with the byte offset and number of every
+// record, so that a broken file is reported as "FILE: offset N: what went wrong".
 #pragma once
 
 #include <pcap/pcap.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -13,32 +14,48 @@
 namespace nettwin::server {
 
 struct PcapRecord {
+  uint64_t number = 0;   // 1 for the first record, as Wireshark numbers frames
   uint64_t ts_ns = 0;    // capture time, nanoseconds since the epoch
   uint32_t wire_len = 0; // length on the wire (data may be shorter: snaplen)
-  uint64_t offset = 0;   // byte offset of the record header in the file
-  std::span<const uint8_t> data;  // valid until the next call to next()
+  std::optional<uint64_t> offset;  // byte offset of the record header (unknown: pcapng on a pipe)
+  std::span<const uint8_t> data;   // valid until the next call to next()
 };
 
 class PcapInput {
  public:
-  // Opens a classic pcap or pcapng file of Ethernet frames (LINKTYPE_ETHERNET).
+  // Opens a classic pcap or pcapng file of Ethernet frames (LINKTYPE_ETHERNET);
+  // "-" reads standard input, and a pipe or FIFO works as well as a file.
   // Returns the reader or a message naming the file and the offset.
   static std::variant<std::unique_ptr<PcapInput>, std::string> open(const std::string& path);
   ~PcapInput();
 
-  enum class Next { Record, End, Error };
-  // On Error, `error` names the file, the offset of the bad record and the cause.
+  // The name used in messages: the path, or "stdin" for "-".
+  const std::string& name() const { return name_; }
+
+  // True if `path` names the very file being read (same device and inode:
+  // through a symlink, a hard link or stdin redirected from it).
+  bool is_same_file(const std::string& path) const;
+
+  // Cut: the last record ends before its header or data does (a capture cut
+  // short); Error: a record libpcap refuses. Both leave `error` saying
+  // "FILE: offset N: record K: ..." and end the input.
+  enum class Next { Record, End, Cut, Error };
   Next next(PcapRecord& record, std::string& error);
 
- private:
-  PcapInput(std::string path, pcap_t* handle, bool classic);
+  // Where the next record starts, "offset N: record K" (offset left out when unknown).
+  std::string position() const;
 
-  std::string path_;
+ private:
+  PcapInput(std::string name, pcap_t* handle);
+
+  std::string name_;
   pcap_t* handle_;
   // Classic pcap records are a 16-byte header and caplen bytes, so the offset is
-  // counted here; pcapng blocks vary, so it is asked of the stream (one lseek).
+  // counted here; pcapng blocks vary, so it is asked of the stream (one lseek),
+  // which a pipe cannot answer.
   bool classic_;
-  uint64_t offset_ = 0;
+  std::optional<uint64_t> offset_;
+  uint64_t number_ = 0;  // records returned so far
 };
 
 }  // namespace nettwin::server

@@ -20,7 +20,7 @@ namespace {
 constexpr size_t kEthHeaderLen = 14;
 constexpr int kOutputSnaplen = 262144;
 constexpr uint64_t kDrainEvery = 4096;  // injected frames between wire drains
-constexpr uint64_t kRefusalsShown = 10;
+constexpr uint64_t kWarningsShown = 10;  // of each kind; the rest only counted
 constexpr size_t kWriteBuffer = 1 << 20;
 
 struct PcapWriter {
@@ -52,6 +52,13 @@ bool configure(Stack& stack, const ReplayOptions& options) {
   return true;
 }
 
+// "FILE: offset N: record K", offset left out when the stream cannot tell it.
+std::string where(const std::string& input, const PcapRecord& record) {
+  std::string text = input + ": ";
+  if (record.offset) text += "offset " + std::to_string(*record.offset) + ": ";
+  return text + "record " + std::to_string(record.number);
+}
+
 }  // namespace
 
 int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
@@ -64,6 +71,13 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
     return 2;
   }
   auto input = std::move(std::get<std::unique_ptr<PcapInput>>(opened));
+  // Checked before the output is opened: opening it would empty the input.
+  if (input->is_same_file(options.out)) {
+    std::fprintf(stderr, "nettwin-replay: --out %s is the input file %s: not overwriting it\n",
+                 options.out.c_str(), input->name().c_str());
+    return 2;
+  }
+  summary.input = input->name();
 
   PcapWriter writer;
   writer.dead =
@@ -83,12 +97,14 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
                  writer.dead ? pcap_geterr(writer.dead) : "pcap_open_dead failed");
     return 1;
   }
+  summary.ran = true;
 
   // Virtual time `base` stands for the capture time `origin`: the first injected
   // frame's timestamp. Output frames keep the input's timeline.
   const uint64_t base = stack.now_ns();
   bool have_origin = false;
   uint64_t origin = 0;
+  uint64_t previous_ts = 0;
 
   auto drain = [&] {
     for (const WireFrame& frame : stack.take_wire()) {
@@ -109,11 +125,23 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
   for (;;) {
     const auto next = input->next(record, error);
     if (next == PcapInput::Next::End) break;
-    if (next == PcapInput::Next::Error) {
-      std::fprintf(stderr, "nettwin-replay: %s\n", error.c_str());
-      return 2;
+    if (next == PcapInput::Next::Cut || next == PcapInput::Next::Error) {
+      // As tshark: what came before the break is replayed and written, the break reported.
+      summary.stopped = error;
+      std::fprintf(stderr, "nettwin-replay: %s%s; replayed the %llu records before it\n",
+                   error.c_str(),
+                   next == PcapInput::Next::Cut ? " (the input was cut short in a record)" : "",
+                   static_cast<unsigned long long>(summary.read));
+      break;
     }
     ++summary.read;
+    if (summary.read > 1 && record.ts_ns < previous_ts &&
+        summary.backwards++ < kWarningsShown)
+      std::fprintf(stderr,
+                   "nettwin-replay: warning: %s: timestamp %.9f s earlier than the record "
+                   "before: replayed at the current virtual time\n",
+                   where(summary.input, record).c_str(), double(previous_ts - record.ts_ns) / 1e9);
+    previous_ts = record.ts_ns;
     if (!have_origin && summary.read == 1) origin = record.ts_ns;  // until a frame is injected
     if (record.data.size() < kEthHeaderLen) {
       ++summary.too_short;
@@ -138,15 +166,15 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
       have_origin = true;
       origin = record.ts_ns;
     }
-    // Out-of-order timestamps inject at the current time: the clock never runs back.
+    // A timestamp earlier than the clock injects at the current time: virtual
+    // time never runs back, and the frames after it keep their own times.
     const uint64_t due = base + (record.ts_ns > origin ? record.ts_ns - origin : 0);
     if (due > stack.now_ns()) stack.run_until(due);
     auto result = stack.inject(options.dev, record.data);
     if (const auto* refused = std::get_if<Error>(&result)) {
-      if (summary.refused++ < kRefusalsShown)
-        std::fprintf(stderr, "nettwin-replay: %s: offset %llu: frame not injected: %s\n",
-                     options.in.c_str(), static_cast<unsigned long long>(record.offset),
-                     refused->message.c_str());
+      if (summary.refused++ < kWarningsShown)
+        std::fprintf(stderr, "nettwin-replay: %s: frame not injected: %s\n",
+                     where(summary.input, record).c_str(), refused->message.c_str());
       continue;
     }
     ++summary.injected;
@@ -162,7 +190,26 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
     std::fprintf(stderr, "nettwin-replay: %s: write failed\n", options.out.c_str());
     return 1;
   }
-  return 0;
+  if (!summary.stopped.empty()) return 2;
+  return summary.injected == 0 || summary.rx_missed > 0 ? 3 : 0;
+}
+
+void print_summary(std::FILE* to, const ReplayOptions& options, const ReplaySummary& s) {
+  using ull = unsigned long long;
+  std::fprintf(to,
+               "nettwin-replay: read %llu frames from %s; injected %llu; skipped %llu (DUT's own "
+               "%llu, other hosts %llu, too short %llu, cut by snaplen %llu); refused %llu (larger "
+               "than the device's max frame); lost %llu (rx_missed: RX ring or backlog full)\n",
+               ull(s.read), s.input.c_str(), ull(s.injected), ull(s.skipped()), ull(s.own),
+               ull(s.other_host), ull(s.too_short), ull(s.cut), ull(s.refused), ull(s.rx_missed));
+  if (s.backwards)
+    std::fprintf(to, "nettwin-replay: warning: %llu timestamps went backwards\n", ull(s.backwards));
+  if (!s.stopped.empty())
+    std::fprintf(to, "nettwin-replay: stopped early at %s\n", s.stopped.c_str());
+  if (s.injected == 0) std::fprintf(to, "nettwin-replay: nothing was injected\n");
+  const double rate = s.seconds > 0 ? double(s.read) / s.seconds : 0;
+  std::fprintf(to, "nettwin-replay: wrote %llu frames to %s; %.6f s, %.0f frames/s\n",
+               ull(s.written), options.out.c_str(), s.seconds, rate);
 }
 
 }  // namespace nettwin::server

@@ -8,7 +8,13 @@ const char kReplayUsage[] =
     "usage: nettwin-replay --in FILE.pcap --out OUT.pcap --dev NAME --mac MAC --ip CIDR\n"
     "                      [--kind veth|ring] [--ifindex N] [--neigh IP=MAC ...] [--seed N]\n"
     "Injects the frames of FILE.pcap addressed to the device (its MAC, broadcast or\n"
-    "multicast) at their recorded times, and writes what the stack sends to OUT.pcap.\n";
+    "multicast) at their recorded times, and writes what the stack sends to OUT.pcap.\n"
+    "--in - (or a pipe) reads standard input. A timestamp earlier than the one before\n"
+    "is warned about and its frame injected at the current virtual time.\n"
+    "Prints what it injected, skipped, refused and lost on every run. Exit status:\n"
+    "  0 done; 1 OUT.pcap could not be written; 2 bad options or input (a pcap cut\n"
+    "  short or broken in the middle: the frames before the break are replayed and\n"
+    "  written, as tshark does); 3 nothing injected, or frames lost (rx_missed).\n";
 
 std::variant<ReplayOptions, std::string> parse_replay_options(int argc, char** argv) {
   ReplayOptions options;

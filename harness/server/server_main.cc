@@ -2,10 +2,11 @@
 //
 //   nettwin-server [--listen unix:/path/sock | 127.0.0.1:PORT | [::1]:PORT]
 //                  [--allow-remote] [--seed N] [--trace-buffer N] [--stream-queue N]
-//                  [--max-subscriptions N]
+//                  [--max-subscriptions N] [--parent-fd FD] [--remove-socket-dir]
 //
 // Prints "nettwin-server listening on <addr>" once ready; exits 0 on SIGTERM/SIGINT.
 #include <grpcpp/grpcpp.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "listen_address.h"
 #include "nic_service.h"
 #include "reply_budget.h"
+#include "parent_watch.h"
 #include "sockets_service.h"
 #include "text_parse.h"
 #include "trace_service.h"
@@ -37,6 +39,8 @@ struct Options {
   uint64_t trace_buffer = 1 << 20;  // events per buffered subscription
   uint64_t stream_queue = 1 << 16;  // events queued per live Stream
   uint64_t max_subscriptions = 4096;  // buffered and live together
+  int parent_fd = -1;               // exit when this pipe reaches end of file
+  bool remove_socket_dir = false;   // rmdir the unix socket's folder on exit
 };
 
 static_assert(kMaxMessageBytes == nettwin::v1::MAX_MESSAGE_BYTES, "one message bound for server and clients");
@@ -48,6 +52,7 @@ constexpr auto kShutdownGrace = std::chrono::seconds(1);
 const char kUsage[] =
     "usage: nettwin-server [--listen ADDR] [--allow-remote] [--seed N]\n"
     "                      [--trace-buffer N] [--stream-queue N] [--max-subscriptions N]\n"
+    "                      [--parent-fd FD] [--remove-socket-dir]\n"
     "  --listen ADDR      unix:/path/sock (default unix:$XDG_RUNTIME_DIR/nettwin-<pid>.sock),\n"
     "                     127.0.0.1:PORT or [::1]:PORT (PORT 0: any free port)\n"
     "  --allow-remote     allow a non-loopback TCP address\n"
@@ -56,7 +61,10 @@ const char kUsage[] =
     "  --stream-queue N   events each Trace.Stream queues (default 65536)\n"
     "  --max-subscriptions N\n"
     "                     trace subscriptions open at once, Open and Stream together\n"
-    "                     (default 4096)\n";
+    "                     (default 4096)\n"
+    "  --parent-fd FD     stop (as on SIGTERM) when FD, a pipe whose write end the\n"
+    "                     starting process holds, reaches end of file: it died\n"
+    "  --remove-socket-dir  on exit, also remove the unix socket's folder if empty\n";
 
 // Returns an error message, or "" when the options are good.
 std::string parse_options(int argc, char** argv, Options& options) {
@@ -88,6 +96,14 @@ std::string parse_options(int argc, char** argv, Options& options) {
       if (auto e = number(options.stream_queue, true); !e.empty()) return e;
     } else if (arg == "--max-subscriptions") {
       if (auto e = number(options.max_subscriptions, true); !e.empty()) return e;
+    } else if (arg == "--parent-fd") {
+      uint64_t fd = 0;
+      if (auto e = number(fd, false); !e.empty()) return e;
+      if (fd > 65535 || fcntl(int(fd), F_GETFD) < 0)
+        return "--parent-fd: " + std::to_string(fd) + " is not an open file descriptor";
+      options.parent_fd = int(fd);
+    } else if (arg == "--remove-socket-dir") {
+      options.remove_socket_dir = true;
     } else {
       return "unknown option " + quoted(arg);
     }
@@ -125,6 +141,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  if (options.parent_fd >= 0) exit_with_parent(options.parent_fd);
 
   std::unique_ptr<Engine> engine;
   try {
@@ -178,7 +195,11 @@ int main(int argc, char** argv) {
   server->Wait();
   engine->stop();
   engine.reset();
-  if (!address.unix_path.empty()) unlink(address.unix_path.c_str());
+  if (!address.unix_path.empty()) {
+    unlink(address.unix_path.c_str());
+    if (options.remove_socket_dir)
+      rmdir(address.unix_path.substr(0, address.unix_path.rfind('/')).c_str());
+  }
   std::fprintf(stderr, "nettwin-server: stopped by %s\n", strsignal(signal_number));
   return 0;
 }
