@@ -96,7 +96,7 @@ struct Dut {
 
   void drain() {
     for (int fd : fds) {
-      for (int flags : {MSG_DONTWAIT_ | MSG_ERRQUEUE_, MSG_DONTWAIT_}) {
+      for (int flags : {int(MSG_DONTWAIT_ | MSG_ERRQUEUE_), int(MSG_DONTWAIT_)}) {
         for (;;) {
           RecvMsg msg;
           msg.len = 2048;
