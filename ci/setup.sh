@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config
+  clang libclang-rt-14-dev llvm  # the sanitizer build and libFuzzer (llvm: llvm-symbolizer)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpcap-dev googletest libgtest-dev libbenchmark-dev
   python3 python3-scapy python3-grpcio python3-protobuf python3-pytest

@@ -78,9 +78,16 @@ def discover(paths) -> list[Path]:
 
 def _json(path: Path):
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        return json.loads(path.read_bytes().decode())
+    except (OSError, ValueError) as e:  # ValueError: JSONDecodeError and UnicodeDecodeError, with the offset
         raise ScenarioError(f"{path}: {e}") from None
+
+
+def _pcap(path: Path) -> list:
+    try:
+        return list(rdpcap(str(path)))
+    except Exception as e:  # Scapy raises whatever its parsers trip on
+        raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
 
 
 def load(path) -> ScenarioFolder:
@@ -97,23 +104,19 @@ def load(path) -> ScenarioFolder:
     except (KeyError, TypeError, ValueError) as e:
         raise ScenarioError(f"{path}/meta.json: missing or bad {e}") from None
     scenario = _json(path / "scenario.json")
+    if not isinstance(scenario, dict):
+        raise ScenarioError(f"{path}/scenario.json: expected an object")
     events = _json(path / "events.json")
     if not isinstance(events, dict) or not isinstance(events.get("events"), list):
         raise ScenarioError(f"{path}/events.json: expected {{\"events\": [...]}}")
-    try:
-        sent, received = list(rdpcap(str(path / "sent.pcap"))), list(rdpcap(str(path / "received.pcap")))
-    except Exception as e:
-        raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
+    sent, received = _pcap(path / "sent.pcap"), _pcap(path / "received.pcap")
     if not sent:
         raise ScenarioError(f"{path}/sent.pcap: no frames")
     far = {}
     for name in ("far_received", "far_sent"):
         if (path / f"{name}.pcap").is_file():
-            try:
-                far[name] = list(rdpcap(str(path / f"{name}.pcap")))
-            except Exception as e:
-                raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
+            far[name] = _pcap(path / f"{name}.pcap")
     if far and "far" not in meta["topology"]:
-        raise ScenarioError(f"{path}: far-host pcaps without topology.far in meta.json")
+        raise ScenarioError(f"{path}/meta.json: far-host pcaps without topology.far")
     return ScenarioFolder(path, scenario.get("name", path.name), scenario.get("description", ""),
                           meta, sent, received, events["events"], **far)

@@ -309,8 +309,11 @@ HookVerdict accept() { return HookVerdict{}; }
 TEST(Netfilter, HooksRunInPriorityOrderAtEachPoint) {
   Router r;
   std::vector<std::string> seen;
-  for (auto [hook, prio] : std::vector<std::pair<std::string, int>>{
+  for (const auto& point : std::vector<std::pair<std::string, int>>{
            {"FORWARD", 10}, {"FORWARD", -10}, {"PRE_ROUTING", 0}, {"POST_ROUTING", 0}, {"LOCAL_IN", 0}}) {
+    // Named copies, not structured bindings: clang 14 cannot capture those.
+    const std::string hook = point.first;
+    const int prio = point.second;
     auto id = r.stack.register_hook(hook, prio, [&seen, hook, prio](const HookPacket& p) {
       seen.push_back(hook + "/" + std::to_string(prio) + " " + p.in + ">" + p.out);
       return accept();
