@@ -151,9 +151,8 @@ void ip_expire(Net& net, FragV4CompareKey key) {
 // this queue's last one.
 bool ip_frag_too_far(Net& net, Ipq* q) {
   const unsigned max = unsigned(net.sysctl.ipfrag_max_dist);
-  if (!max) return false;
+  if (!max || !q->peer) return false;  // no peer: max_dist was 0 when the queue began
   const uint32_t start = q->rid;
-  if (!q->peer) return false;  // max_dist was 0 when the queue began
   const uint32_t end = ++q->peer->rid;
   q->rid = end;
   const bool rc = !q->runs.empty() && (end - start) > max;

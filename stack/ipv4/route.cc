@@ -252,9 +252,11 @@ void ip_rt_send_redirect(SkBuff* skb) {
   }
   if (peer.n_redirects == 0 || time_after(now, peer.rate_last + (redirect_load << peer.n_redirects))) {
     const wire::Ipv4Addr gw = rt->rt_uses_gateway ? rt->rt_gw4 : iph.daddr();  // rt_nexthop
+    inet_peer_hold(&peer);  // Linux's RCU read side: the peer outlives icmp_send's own lookups
     icmp_send(skb, wire::ICMP_REDIRECT, wire::ICMP_REDIR_HOST, gw);
     peer.rate_last = now;
     ++peer.n_redirects;
+    inet_putpeer(&peer);
   }
 }
 

@@ -75,9 +75,12 @@ struct FloodDut : test::Dut {
 TEST(NeighGc, ArpFloodFromManySendersStopsAtGcThresh3AndCountsTableFulls) {
   FloodDut d;
   TraceFilter f;
-  f.events = {"neigh:neigh_create"};
-  uint64_t refused = 0, created = 0;
-  d.stack.subscribe(f, [&](const TraceEvent& ev) { (d.field(ev, "created") == "1" ? created : refused)++; });
+  f.events = {"neigh:neigh_create", "neigh:neigh_cleanup_and_release"};
+  uint64_t refused = 0, created = 0, released = 0;
+  d.stack.subscribe(f, [&](const TraceEvent& ev) {
+    if (ev.name == "neigh:neigh_cleanup_and_release") released++;
+    else (d.field(ev, "created") == "1" ? created : refused)++;
+  });
   d.arp_flood(kFirstSender, kFlood);
   // Each request for our address from an unknown sender makes a STALE entry
   // (neigh_event_ns) until the table holds gc_thresh3; none is older than 5 s,
@@ -100,6 +103,22 @@ TEST(NeighGc, ArpFloodFromManySendersStopsAtGcThresh3AndCountsTableFulls) {
   EXPECT_EQ(d.counter("arp_cache.forced_gc_runs"), kFlood - 1024 + 2);
   EXPECT_EQ(d.counter("arp_cache.destroys"), 1024u) << "513 then the other 511 old entries";
   EXPECT_EQ(d.counter("arp_cache.entries"), 1000u);
+  EXPECT_EQ(released, 1024u) << "neigh:neigh_cleanup_and_release for each entry collected";
+}
+
+TEST(NeighGc, AboveGcThresh2AForcedCollectionRunsWhenNoneRanFor5s) {
+  FloodDut d;
+  d.arp_flood(kFirstSender, 600);
+  EXPECT_EQ(d.counter("arp_cache.forced_gc_runs"), 0u) << "the table was flushed (made) less than 5 s ago";
+  d.stack.advance(6 * kSec);
+  d.arp_flood(kFirstSender + 600, 1);
+  // The new entry's allocation finds 600 >= gc_thresh2 and no flush for 5 s:
+  // entries older than 5 s go until gc_entries (601 with it) is back at 512.
+  EXPECT_EQ(d.counter("arp_cache.forced_gc_runs"), 1u);
+  EXPECT_EQ(d.counter("arp_cache.destroys"), 89u);
+  EXPECT_EQ(d.counter("arp_cache.entries"), 512u);
+  d.arp_flood(kFirstSender + 601, 1);
+  EXPECT_EQ(d.counter("arp_cache.forced_gc_runs"), 1u) << "flushed just now: no second run";
 }
 
 TEST(NeighGc, PeriodicWorkRemovesEntriesUnusedForGcStaleTime) {
