@@ -221,9 +221,35 @@ bool split_neigh_name(const std::string& name, std::string* dev, std::string* fi
   return true;
 }
 
+constexpr const char* kLocalPortRange = "net.ipv4.ip_local_port_range";
+
+// ipv4_local_port_range: two ports ("low high", any blanks between), each in
+// [1, 65535], high not below low and low not below ip_unprivileged_port_start
+// (1024), or EINVAL.
+Status ip_local_port_range_set(SockNet& s, const std::string& value) {
+  int range[2];
+  const char* p = value.data();
+  const char* end = p + value.size();
+  for (int& v : range) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n')) ++p;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || next == p) return Error{std::string("sysctl ") + kLocalPortRange + ": '" + value + "' is not two ports"};
+    p = next;
+  }
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n')) ++p;
+  if (p != end) return Error{std::string("sysctl ") + kLocalPortRange + ": '" + value + "' is not two ports"};
+  if (range[0] < 1024 || range[1] > 65535 || range[1] < range[0])
+    return Error{std::string("sysctl ") + kLocalPortRange + ": " + value +
+                 " must be low high with 1024 <= low <= high <= 65535"};
+  s.port_range_low = range[0];
+  s.port_range_high = range[1];
+  return std::nullopt;
+}
+
 Status Stack::set_sysctl(const std::string& name, const std::string& value) {
   Net& net = *net_;
   if (auto st = devinet_sysctl_set(net, name, value)) return *st;
+  if (name == kLocalPortRange) return ip_local_port_range_set(net.sock, value);
   if (name == "net.ipv4.ip_forward" || name == "net.ipv4.conf.all.forwarding") {
     Status st = net.sysctl.set(name, value);
     if (!st) inet_forward_change(net);
@@ -251,6 +277,8 @@ Status Stack::set_sysctl(const std::string& name, const std::string& value) {
 
 std::optional<std::string> Stack::get_sysctl(const std::string& name) const {
   if (auto v = devinet_sysctl_get(*net_, name)) return v;
+  if (name == kLocalPortRange)  // printed as /proc/sys prints it
+    return std::to_string(net_->sock.port_range_low) + "\t" + std::to_string(net_->sock.port_range_high);
   std::string dev_name, field;
   if (split_neigh_name(name, &dev_name, &field)) {
     if (dev_name == "default") {

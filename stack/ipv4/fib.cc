@@ -249,7 +249,11 @@ RtnType inet_addr_type_dev_table(Net& net, const NetDevice* dev, wire::Ipv4Addr 
   Flowi4 fl4;
   fl4.daddr = addr;
   FibResult res;
-  if (fib_table_lookup(net, RT_TABLE_LOCAL, fl4, &res) == 0 && (!dev || dev == res.route->dev)) return res.type;
+  // dev picks the table only (l3mdev_fib_table: none here, so the local table);
+  // __inet_dev_addr_type is called with no device, so an address of any
+  // interface is local (recorded: udp_bind_specific_other_address).
+  (void)dev;
+  if (fib_table_lookup(net, RT_TABLE_LOCAL, fl4, &res) == 0) return res.type;
   return RTN_UNICAST;
 }
 

@@ -126,8 +126,9 @@ struct RouteSpec {
 std::string fib_table_insert(Net& net, const RouteSpec& spec);  // "" on success
 std::string fib_table_delete(Net& net, const RouteSpec& spec);
 std::string fib_rule_add(Net& net, const FibRule& rule);
-// inet_addr_type_dev_table: RTN_LOCAL for one of our addresses, else what the
-// local table says (traced, as in Linux).
+// inet_addr_type_dev_table: RTN_LOCAL for one of our addresses (on any
+// interface), else what the local table says (traced, as in Linux); dev only
+// chooses the table.
 RtnType inet_addr_type_dev_table(Net& net, const NetDevice* dev, wire::Ipv4Addr addr);
 // inet_lookup_ifaddr_rcu: is addr assigned to some device?
 bool inet_lookup_ifaddr(Net& net, wire::Ipv4Addr addr);

@@ -127,9 +127,14 @@ SkBuff* icmp_build_skb(Net& net, const IcmpBxm& m, const Flowi4& fl4, DstEntry* 
   return skb;
 }
 
-void icmp_push_reply(Net& net, const IcmpBxm& m, const Flowi4& fl4, DstEntry* rt, uint8_t tos) {
+// out_type is what __ip_make_skb counts (icmp_out_count): the ICMP socket is
+// SOCK_RAW, so it takes the flow's fl4_icmp_type, not the header's type.
+// icmp_route_lookup sets it to the error's type; icmp_reply leaves it 0, so
+// Linux counts every reply, a timestamp reply too, as an echo reply
+// (Icmp.OutEchoReps, IcmpMsg.OutType0; recorded: icmp_timestamp_request).
+void icmp_push_reply(Net& net, const IcmpBxm& m, const Flowi4& fl4, DstEntry* rt, uint8_t tos, uint8_t out_type) {
   SkBuff* skb = icmp_build_skb(net, m, fl4, rt, tos);
-  net.mib.icmp.OutType[m.type]++;  // icmp_out_count, from __ip_make_skb
+  net.mib.icmp.OutType[out_type]++;
   net.mib.icmp.OutMsgs++;
   checkpoint(net.tracer, "icmp_push_reply", skb);
   ip_local_out(net, skb);
@@ -247,7 +252,8 @@ void icmp_reply(Net& net, SkBuff* skb, const IcmpBxm& m) {
   fl4.proto = wire::IPPROTO_ICMP;
   DstEntry* rt = ip_route_output_key(net, fl4);
   if (!rt) return;
-  if (icmpv4_xrlim_allow(net, rt, fl4, apply_ratelimit)) icmp_push_reply(net, mo, fl4, rt, iph.tos());
+  constexpr uint8_t fl4_icmp_type = 0;  // icmp_reply's flow is zeroed and never given a type
+  if (icmpv4_xrlim_allow(net, rt, fl4, apply_ratelimit)) icmp_push_reply(net, mo, fl4, rt, iph.tos(), fl4_icmp_type);
 }
 
 SkbDropReason icmp_echo(Net& net, SkBuff* skb) {
@@ -259,8 +265,17 @@ SkbDropReason icmp_echo(Net& net, SkBuff* skb) {
   return SkbDropReason::NOT_DROPPED_YET;
 }
 
-// icmp_timestamp: originate copied, receive and transmit = milliseconds since
-// midnight UTC on the stack's clock.
+// inet_current_timestamp: milliseconds since midnight UT on CLOCK_REALTIME.
+// The twin's realtime clock is its virtual clock counted from the Unix epoch:
+// virtual time 0 is 1970-01-01 00:00:00 UTC, so a replay starts at midnight.
+// Linux's values are the recording machine's wall clock; the comparator holds
+// each side's to its own clock (compare.TIME_FIELDS), not to the other's bytes.
+uint32_t inet_current_timestamp(const Net& net) {
+  constexpr uint64_t ns_per_ms = 1000000, ms_per_day = 86400000;
+  return uint32_t((net.engine.now() / ns_per_ms) % ms_per_day);
+}
+
+// icmp_timestamp: originate copied, receive and transmit the current time.
 SkbDropReason icmp_timestamp(Net& net, SkBuff* skb) {
   if (skb->len < 4) {
     net.mib.icmp.InErrors++;
@@ -268,7 +283,7 @@ SkbDropReason icmp_timestamp(Net& net, SkBuff* skb) {
   }
   uint8_t times[12];
   std::memcpy(times, skb->data, 4);
-  const uint32_t ms = uint32_t((net.engine.now() / 1000000) % 86400000);
+  const uint32_t ms = inet_current_timestamp(net);
   wire::store_be32(times + 4, ms);
   wire::store_be32(times + 8, ms);
   wire::Icmphdr icmph{skb_transport_header(skb)};
@@ -462,7 +477,7 @@ void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info) {
   trace_icmp_send(net.tracer, skb_in, type, code);
   IcmpBxm m{uint8_t(type), uint8_t(code), info, std::span<const uint8_t>(nh, std::min(have, size_t(room))),
             &replyopts};
-  icmp_push_reply(net, m, fl4, out, tos);
+  icmp_push_reply(net, m, fl4, out, tos, uint8_t(type));  // icmp_route_lookup's fl4_icmp_type
 }
 
 void icmp_register_err_handler(Net& net, uint8_t protocol, IcmpErrHandler handler) {

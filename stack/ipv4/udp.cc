@@ -209,13 +209,15 @@ bool reuseport_has_conns(Net& net, const Sock* sk) {
   return false;
 }
 
-// udp4_lib_lookup2 over the sockets bound to (daddr or the wildcard, hnum).
+// udp4_lib_lookup2: the best-scoring socket on hnum whose bound address is
+// daddr. __udp4_lib_lookup calls it with the datagram's destination, then with
+// INADDR_ANY for the wildcard sockets: daddr is what compute_score matches
+// inet_rcv_saddr against and what the reuseport hash is taken over.
 Sock* udp4_lib_lookup2(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t hnum,
-                       int dif, const std::vector<Sock*>& slot, wire::Ipv4Addr bound) {
+                       int dif, const std::vector<Sock*>& slot) {
   Sock* result = nullptr;
   int badness = 0;
   for (Sock* sk : slot) {
-    if (sk->inet_rcv_saddr != bound) continue;
     const int score = compute_score(sk, saddr, sport, daddr, hnum, dif);
     if (score <= badness) continue;
     result = sk;
@@ -327,9 +329,11 @@ Sock* udp4_lib_lookup(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4
                       const SkBuff*) {
   auto it = net.sock.udp_hash.find(dport);
   if (it == net.sock.udp_hash.end()) return nullptr;
-  Sock* result = udp4_lib_lookup2(net, saddr, sport, daddr, dport, dif, it->second, daddr);
+  // Connected or bound to daddr first; then the sockets bound to 0.0.0.0.
+  constexpr wire::Ipv4Addr inaddr_any = 0;  // htonl(INADDR_ANY)
+  Sock* result = udp4_lib_lookup2(net, saddr, sport, daddr, dport, dif, it->second);
   if (result) return result;
-  return udp4_lib_lookup2(net, saddr, sport, daddr, dport, dif, it->second, 0);
+  return udp4_lib_lookup2(net, saddr, sport, inaddr_any, dport, dif, it->second);
 }
 
 int udp_rcv(SkBuff* skb) {

@@ -57,6 +57,48 @@ TEST(IcmpEcho, TtlFollowsTheSysctl) {
   EXPECT_EQ(wire[0].data[22], 99);
 }
 
+// A timestamp request (type 13): originate 0x01020304, receive/transmit 0.
+Bytes timestamp_request(uint16_t id, uint16_t seq) {
+  Bytes req = test::icmp_echo_request(id, seq, test::hex("010203040000000000000000"));
+  req[34] = 13;
+  req[36] = req[37] = 0;
+  const uint16_t c = test::inet_csum(&req[34], req.size() - 34);
+  req[36] = uint8_t(c >> 8);
+  req[37] = uint8_t(c);
+  return req;
+}
+
+TEST(IcmpEcho, TimestampReplyCarriesTheClockAndCountsAsEchoReply) {
+  test::Dut d(DeviceKind::Veth);
+  ASSERT_FALSE(d.stack.add_neighbour("ntdut0", "198.51.100.1", "02:00:00:00:01:01", "permanent").has_value());
+  // Virtual time 0 is midnight UT: one day, 1 h 2 min 3.456 s later it is 3723456 ms past midnight.
+  constexpr uint64_t ms = 1'000'000;
+  d.stack.advance((86'400'000 + 3'723'456) * ms);
+  d.inject(timestamp_request(0x4e54, 9));
+  d.stack.run_until_idle();
+  auto wire = d.stack.take_wire("ntdut0");
+  ASSERT_EQ(wire.size(), 1u);
+  const Bytes& r = wire[0].data;
+  ASSERT_EQ(r.size(), 14u + 20 + 20);
+  EXPECT_EQ(r[34], 14);  // timestamp reply
+  EXPECT_EQ(r[35], 0);
+  EXPECT_EQ(test::inet_csum(&r[34], r.size() - 34), 0);
+  EXPECT_EQ(test::be16(r, 38), 0x4e54);
+  EXPECT_EQ(test::be16(r, 40), 9);
+  EXPECT_EQ(test::be32(r, 42), 0x01020304u);  // originate, echoed
+  const uint32_t rx = test::be32(r, 46), tx = test::be32(r, 50);
+  EXPECT_GE(rx, 3'723'456u);
+  EXPECT_LE(rx, 3'723'457u);
+  EXPECT_EQ(tx, rx);
+  // __ip_make_skb counts the ICMP socket's flow type, which icmp_reply leaves 0.
+  EXPECT_EQ(d.counter("Icmp.InTimestamps"), 1u);
+  EXPECT_EQ(d.counter("Icmp.OutEchoReps"), 1u);
+  EXPECT_EQ(d.counter("IcmpMsg.OutType0"), 1u);
+  EXPECT_EQ(d.counter("Icmp.OutTimestampReps"), 0u);
+  for (const auto& [name, value] : d.stack.counters()) EXPECT_NE(name, "IcmpMsg.OutType14");  // a row only when counted
+  EXPECT_EQ(d.counter("Icmp.OutMsgs"), 1u);
+}
+
 TEST(IcmpEcho, BadIcmpChecksumIsIcmpCsum) {
   test::Dut d(DeviceKind::Veth);
   d.trace();

@@ -64,6 +64,29 @@ Bytes udp_frame(uint16_t sport, uint16_t dport, const Bytes& payload, int check 
   return f;
 }
 
+// ICMP port unreachable from the tester quoting the first 28 bytes of an IP
+// datagram the DUT sent (a frame off its wire).
+Bytes port_unreach_quoting(const Bytes& sent_frame) {
+  Bytes icmp(14 + 20 + 8 + 28 + 3);
+  std::copy(kDutMac.begin(), kDutMac.end(), icmp.begin());
+  std::copy(kTesterMac.begin(), kTesterMac.end(), icmp.begin() + 6);
+  icmp[12] = 0x08;
+  uint8_t* ip = icmp.data() + 14;
+  ip[0] = 0x45;
+  ip[3] = uint8_t(icmp.size() - 14);
+  ip[8] = 64;
+  ip[9] = 1;
+  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(kTesterIp >> (24 - 8 * i)), ip[16 + i] = uint8_t(kDutIp >> (24 - 8 * i));
+  uint16_t c = inet_csum(ip, 20);
+  ip[10] = uint8_t(c >> 8), ip[11] = uint8_t(c);
+  uint8_t* ic = ip + 20;
+  ic[0] = 3, ic[1] = 3;
+  std::copy(sent_frame.begin() + 14, sent_frame.begin() + 14 + 31, ic + 8);
+  c = inet_csum(ic, icmp.size() - 34);
+  ic[2] = uint8_t(c >> 8), ic[3] = uint8_t(c);
+  return icmp;
+}
+
 struct UdpTest : ::testing::Test {
   Dut d{DeviceKind::Veth};
   Net& net = d.stack.net();
@@ -297,24 +320,7 @@ TEST_F(UdpTest, ConnectedSocketFiltersPeersAndGetsRefused) {
   EXPECT_EQ(be16(out, 36), 4000);
   EXPECT_EQ(d.counter("Udp.OutDatagrams"), 1u);
   // ICMP port unreachable quoting it: ECONNREFUSED on the next call, once.
-  Bytes icmp(14 + 20 + 8 + 28 + 3);
-  std::copy(kDutMac.begin(), kDutMac.end(), icmp.begin());
-  std::copy(kTesterMac.begin(), kTesterMac.end(), icmp.begin() + 6);
-  icmp[12] = 0x08;
-  uint8_t* ip = icmp.data() + 14;
-  ip[0] = 0x45;
-  ip[3] = uint8_t(icmp.size() - 14);
-  ip[8] = 64;
-  ip[9] = 1;
-  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(kTesterIp >> (24 - 8 * i)), ip[16 + i] = uint8_t(kDutIp >> (24 - 8 * i));
-  uint16_t c = inet_csum(ip, 20);
-  ip[10] = uint8_t(c >> 8), ip[11] = uint8_t(c);
-  uint8_t* ic = ip + 20;
-  ic[0] = 3, ic[1] = 3;
-  std::copy(out.begin() + 14, out.begin() + 14 + 31, ic + 8);
-  c = inet_csum(ic, icmp.size() - 34);
-  ic[2] = uint8_t(c >> 8), ic[3] = uint8_t(c);
-  deliver(icmp);
+  deliver(port_unreach_quoting(out));
   EXPECT_EQ(sys_poll(net, a, POLLIN_, 0) & POLLERR_, int(POLLERR_));
   EXPECT_EQ(sys_sendmsg(net, a, m), -E_CONNREFUSED);
   EXPECT_EQ(sys_sendmsg(net, a, m), 3);
@@ -459,6 +465,160 @@ TEST_F(UdpTest, RawSocketGetsACloneOfItsProtocol) {
   int v = 0;
   EXPECT_EQ(sys_getsockopt(net, r, SOL_IP_, IP_HDRINCL_, &v), 0);
   EXPECT_EQ(v, 1);
+}
+
+// ------------------------------------------------- the bind forms a server uses
+// __udp4_lib_lookup looks for a socket bound to the datagram's destination,
+// then for one bound to 0.0.0.0 (udp4_lib_lookup2 with INADDR_ANY).
+
+struct UdpBindFormsTest : UdpTest {
+  static constexpr uint32_t kSecondIp = 0xc6336414;  // 198.51.100.20, also the DUT's
+  void SetUp() override { ASSERT_FALSE(d.stack.add_address(d.dev, "198.51.100.20/24")); }
+  // How many bytes the socket reads now (negative: the errno).
+  int read_now(int fd) {
+    int ret;
+    recv(fd, ret);
+    return ret;
+  }
+};
+
+TEST_F(UdpBindFormsTest, WildcardSocketReceivesOnEveryLocalAddress) {
+  const int a = udp();
+  ASSERT_EQ(sys_bind(net, a, addr(0, 5000), 16), 0);
+  deliver(udp_frame(4000, 5000, {'o', 'n', 'e'}));
+  deliver(udp_frame(4000, 5000, {'t', 'w', 'o', '!'}, -1, kSecondIp));
+  EXPECT_EQ(read_now(a), 3);
+  EXPECT_EQ(read_now(a), 4);
+  EXPECT_EQ(d.counter("Udp.InDatagrams"), 2u);
+  EXPECT_EQ(d.counter("Udp.NoPorts"), 0u);
+}
+
+TEST_F(UdpBindFormsTest, SpecificSocketIgnoresTheOtherAddress) {
+  const int a = udp();
+  ASSERT_EQ(sys_bind(net, a, addr(kDutIp, 5000), 16), 0);
+  deliver(udp_frame(4000, 5000, {'x'}, -1, kSecondIp));
+  EXPECT_EQ(read_now(a), -E_AGAIN);
+  EXPECT_EQ(d.counter("Udp.NoPorts"), 1u);
+}
+
+TEST_F(UdpBindFormsTest, SpecificBeatsWildcardForItsAddressOnly) {
+  const int any = udp(), one = udp();
+  for (int fd : {any, one}) ASSERT_EQ(sys_setsockopt(net, fd, SOL_SOCKET_, SO_REUSEADDR_, 1, 4), 0);
+  ASSERT_EQ(sys_bind(net, any, addr(0, 5000), 16), 0);
+  ASSERT_EQ(sys_bind(net, one, addr(kDutIp, 5000), 16), 0);
+  deliver(udp_frame(4000, 5000, {'a', 'b'}));              // to 198.51.100.2: the specific one
+  deliver(udp_frame(4000, 5000, {'c', 'd', 'e'}, -1, kSecondIp));  // to .20: the wildcard one
+  EXPECT_EQ(read_now(one), 2);
+  EXPECT_EQ(read_now(any), 3);
+  EXPECT_EQ(read_now(one), -E_AGAIN);
+  EXPECT_EQ(read_now(any), -E_AGAIN);
+}
+
+TEST_F(UdpBindFormsTest, WildcardReuseportGroupSpreadsFlows) {
+  const int a = udp(), b = udp();
+  for (int fd : {a, b}) {
+    ASSERT_EQ(sys_setsockopt(net, fd, SOL_SOCKET_, SO_REUSEPORT_, 1, 4), 0);
+    ASSERT_EQ(sys_bind(net, fd, addr(0, 5000), 16), 0);
+  }
+  int to_a = 0, to_b = 0;
+  for (uint16_t sport = 4000; sport < 4032; ++sport) {
+    deliver(udp_frame(sport, 5000, {'s'}));
+    deliver(udp_frame(sport, 5000, {'t'}));  // the same flow lands on the same member
+    const int first = read_now(a) > 0 ? a : b;
+    (first == a ? to_a : to_b)++;
+    if (first == b) EXPECT_EQ(read_now(b), 1) << "sport " << sport;
+    EXPECT_EQ(read_now(first), 1) << "sport " << sport;
+    EXPECT_EQ(read_now(a), -E_AGAIN);
+    EXPECT_EQ(read_now(b), -E_AGAIN);
+  }
+  EXPECT_GT(to_a, 0);
+  EXPECT_GT(to_b, 0);
+  EXPECT_EQ(d.counter("Udp.NoPorts"), 0u);
+}
+
+TEST_F(UdpBindFormsTest, ConnectedWildcardSocketTakesItsPeerOnly) {
+  d.inject(arp_request(kTesterIp, kDutIp));
+  d.stack.advance(1'000'000);
+  const int a = udp();
+  ASSERT_EQ(sys_bind(net, a, addr(0, 5000), 16), 0);
+  ASSERT_EQ(sys_connect(net, a, addr(kTesterIp, 4000), 16), 0);
+  SockaddrIn name;
+  ASSERT_EQ(sys_getsockname(net, a, &name), 0);
+  EXPECT_EQ(name.addr, kDutIp);  // connect chose the source address
+  deliver(udp_frame(4000, 5000, {'p', 'e', 'e', 'r'}));
+  deliver(udp_frame(4001, 5000, {'n', 'o'}));
+  EXPECT_EQ(read_now(a), 4);
+  EXPECT_EQ(read_now(a), -E_AGAIN);
+  EXPECT_EQ(d.counter("Udp.NoPorts"), 1u);
+}
+
+TEST_F(UdpBindFormsTest, AutoboundSenderReceivesTheReply) {
+  d.inject(arp_request(kTesterIp, kDutIp));
+  d.stack.advance(1'000'000);
+  d.stack.take_wire();
+  const int a = udp();
+  SockaddrIn to = addr(kTesterIp, 4000);
+  const uint8_t data[4] = {'p', 'i', 'n', 'g'};
+  SendMsg m;
+  m.data = data;
+  m.name = &to;
+  m.namelen = 16;
+  ASSERT_EQ(sys_sendmsg(net, a, m), 4);  // inet_autobind: 0.0.0.0 and an ephemeral port
+  SockaddrIn name;
+  ASSERT_EQ(sys_getsockname(net, a, &name), 0);
+  EXPECT_EQ(name.addr, 0u);
+  ASSERT_NE(name.port, 0);
+  deliver(udp_frame(4000, name.port, {'p', 'o', 'n', 'g', '!'}));
+  EXPECT_EQ(read_now(a), 5);
+  EXPECT_EQ(d.counter("Udp.NoPorts"), 0u);
+}
+
+TEST_F(UdpBindFormsTest, LocalPortRangeSysctlPicksTheEphemeralPort) {
+  const std::string name = "net.ipv4.ip_local_port_range";
+  EXPECT_EQ(d.stack.get_sysctl(name), "32768\t60999");
+  EXPECT_TRUE(d.stack.set_sysctl(name, "40000").has_value());          // one port only
+  EXPECT_TRUE(d.stack.set_sysctl(name, "40001 40000").has_value());    // high below low
+  EXPECT_TRUE(d.stack.set_sysctl(name, "1000 2000").has_value());      // below ip_unprivileged_port_start
+  EXPECT_TRUE(d.stack.set_sysctl(name, "40000 70000").has_value());    // not a port
+  EXPECT_TRUE(d.stack.set_sysctl(name, "40000 40000 1").has_value());  // three numbers
+  EXPECT_EQ(d.stack.get_sysctl(name), "32768\t60999");                  // none of them took
+  ASSERT_FALSE(d.stack.set_sysctl(name, "40000\t40000").has_value());   // as /proc/sys prints it
+  EXPECT_EQ(d.stack.get_sysctl(name), "40000\t40000");
+  const int a = udp(), b = udp();
+  ASSERT_EQ(sys_bind(net, a, addr(0, 0), 16), 0);
+  SockaddrIn name_a;
+  ASSERT_EQ(sys_getsockname(net, a, &name_a), 0);
+  EXPECT_EQ(name_a.port, 40000);
+  EXPECT_EQ(sys_bind(net, b, addr(0, 0), 16), -E_ADDRINUSE);  // the range is used up
+}
+
+TEST_F(UdpBindFormsTest, WildcardSocketGetsItsIcmpErrors) {
+  // udp_err finds the socket through the same lookup: an unconnected wildcard
+  // socket with IP_RECVERR queues the port unreachable its datagram drew.
+  d.inject(arp_request(kTesterIp, kDutIp));
+  d.stack.advance(1'000'000);
+  d.stack.take_wire();
+  const int a = udp();
+  ASSERT_EQ(sys_setsockopt(net, a, SOL_IP_, IP_RECVERR_, 1, 4), 0);
+  ASSERT_EQ(sys_bind(net, a, addr(0, 5000), 16), 0);
+  SockaddrIn to = addr(kTesterIp, 4000);
+  const uint8_t data[3] = {'a', 'b', 'c'};
+  SendMsg m;
+  m.data = data;
+  m.name = &to;
+  m.namelen = 16;
+  ASSERT_EQ(sys_sendmsg(net, a, m), 3);
+  d.stack.advance(1'000'000);
+  auto wire = d.stack.take_wire();
+  ASSERT_EQ(wire.size(), 1u);
+  deliver(port_unreach_quoting(wire[0].data));
+  int ret;
+  RecvMsg e = recv(a, ret, MSG_ERRQUEUE_);
+  EXPECT_EQ(ret, 3);  // the quoted datagram's payload
+  ASSERT_TRUE(e.ee);
+  EXPECT_EQ(e.ee->ee_errno, uint32_t(E_CONNREFUSED));
+  EXPECT_EQ(e.ee->ee_origin, SO_EE_ORIGIN_ICMP);
+  EXPECT_EQ(d.counter("Icmp.InErrors"), 0u);  // udp_err found the socket
 }
 
 }  // namespace
