@@ -14,12 +14,14 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "control_service.h"
 #include "hooks_service.h"
 #include "engine_state.h"
 #include "listen_address.h"
 #include "nic_service.h"
+#include "request_check.h"
 #include "sockets_service.h"
 #include "text_parse.h"
 #include "trace_service.h"
@@ -139,6 +141,9 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(address.uri, grpc::InsecureServerCredentials(),
                            address.tcp ? &bound_port : nullptr);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(request_parse_interceptor());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&nic);
   builder.RegisterService(&trace);
   builder.RegisterService(&control);

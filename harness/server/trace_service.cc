@@ -6,6 +6,7 @@
 #include <string>
 
 #include "proto_convert.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -23,6 +24,7 @@ grpc::Status unknown_subscription(uint64_t id) {
 
 grpc::Status TraceService::Open(grpc::ServerContext*, const v1::TraceFilter* request,
                                 v1::Subscription* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   TraceFilter filter;
   if (auto status = to_stack_filter(*request, filter); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
@@ -56,6 +58,7 @@ grpc::Status TraceService::Close(grpc::ServerContext*, const v1::Subscription* r
 
 grpc::Status TraceService::Stream(grpc::ServerContext* context, const v1::TraceFilter* request,
                                   grpc::ServerWriter<v1::TraceEvent>* writer) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   TraceFilter filter;
   if (auto status = to_stack_filter(*request, filter); !status.ok()) return status;
   auto queue = std::make_shared<LiveQueue>(stream_queue_);
