@@ -147,3 +147,217 @@ def test_clock_overflow_is_refused(dut):
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "overflows" in failure.value.details()
     assert dut.control.Now(pb.Empty()).now_ns == 10
+
+
+# ---------------------------------------------------------------- every string of every request
+
+MAX_STRING_BYTES = 4096  # proto/nettwin.proto's limit
+
+
+def string_field_paths(descriptor, prefix=(), depth=0):
+    """(path of field descriptors) for every string field reachable from a message type."""
+    for field in descriptor.fields:
+        path = prefix + (field,)
+        if field.type == field.TYPE_STRING:
+            yield path
+        elif field.type == field.TYPE_MESSAGE and depth < 3:
+            yield from string_field_paths(field.message_type, path, depth + 1)
+
+
+def request_with(method, path, text):
+    """The method's request with only the string at `path` set to `text`."""
+    request = pb_message_class(method.input_type)()
+    message = request
+    for field in path[:-1]:
+        message = (getattr(message, field.name).add() if field.label == field.LABEL_REPEATED
+                   else getattr(message, field.name))
+    last = path[-1]
+    if last.label == last.LABEL_REPEATED:
+        getattr(message, last.name).append(text)
+    else:
+        setattr(message, last.name, text)
+    return request
+
+
+def pb_message_class(descriptor):
+    return getattr(pb, descriptor.name)
+
+
+def every_string_field():
+    for service in pb.DESCRIPTOR.services_by_name.values():
+        for method in service.methods:
+            for path in string_field_paths(method.input_type):
+                yield method, path
+
+
+STRING_FIELDS = list(every_string_field())
+STRING_FIELD_IDS = [f"{m.containing_service.name}.{m.name}:{'.'.join(f.name for f in p)}"
+                    for m, p in STRING_FIELDS]
+
+
+def raw_call(channel, method, payload):
+    """Sends already-serialized request bytes to `method`; returns the reply bytes."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    if method.client_streaming and method.server_streaming:
+        return list(channel.stream_stream(path)(iter([payload]), timeout=60))
+    if method.client_streaming:
+        return channel.stream_unary(path)(iter([payload]), timeout=60)
+    if method.server_streaming:
+        return list(channel.unary_stream(path)(payload, timeout=60))
+    return channel.unary_unary(path)(payload, timeout=60)
+
+
+def test_the_stubs_list_every_string_field():
+    # Guards the parametrization below against an empty or shrunken walk.
+    names = {i.split(":")[0] for i in STRING_FIELD_IDS}
+    assert {"Nic.Inject", "Trace.Open", "Control.AddRoute", "Sockets.SendTo", "Hooks.Attach"} <= names
+    assert "Sockets.SendTo:to.hwaddr" in STRING_FIELD_IDS
+
+
+@pytest.mark.parametrize("method,path", STRING_FIELDS, ids=STRING_FIELD_IDS)
+def test_over_long_string_is_invalid_argument_naming_the_field(dut, method, path):
+    request = request_with(method, path, "x" * (MAX_STRING_BYTES + 1))
+    with pytest.raises(grpc.RpcError) as failure:
+        raw_call(dut.channel, method, request.SerializeToString())
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT, failure.value.details()
+    details = failure.value.details()
+    assert path[-1].full_name in details and str(MAX_STRING_BYTES + 1) in details, details
+    # Exactly the limit is not refused for its length (it may be refused for what it says).
+    request = request_with(method, path, "x" * MAX_STRING_BYTES)
+    try:
+        raw_call(dut.channel, method, request.SerializeToString())
+    except grpc.RpcError as error:
+        assert "bytes long" not in (error.details() or ""), error.details()
+    assert [d.config.name for d in dut.control.ListDevices(pb.Empty()).devices] == [DUT_DEV]
+
+
+PLACEHOLDER = b"@@@@@@@@"
+NOT_UTF8 = b"\xc3\x28\xff@@@@@"  # a broken 2-byte sequence, then a byte UTF-8 never uses
+
+
+@pytest.mark.parametrize("method,path", STRING_FIELDS, ids=STRING_FIELD_IDS)
+def test_string_that_is_not_utf8_is_invalid_argument_naming_the_field(dut, method, path):
+    # Python cannot put such bytes in a str field: swap them into the wire bytes
+    # (same length, so every length prefix stays right).
+    wire = request_with(method, path, PLACEHOLDER.decode()).SerializeToString()
+    assert wire.count(PLACEHOLDER) == 1
+    with pytest.raises(grpc.RpcError) as failure:
+        raw_call(dut.channel, method, wire.replace(PLACEHOLDER, NOT_UTF8))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT, failure.value.details()
+    details = failure.value.details()
+    assert path[-1].full_name in details and "UTF-8" in details, details
+    # The server goes on serving.
+    assert [d.config.name for d in dut.control.ListDevices(pb.Empty()).devices] == [DUT_DEV]
+
+
+def test_unparsable_request_is_invalid_argument_naming_its_type(dut):
+    method = pb.DESCRIPTOR.services_by_name["Control"].methods_by_name["AddAddress"]
+    with pytest.raises(grpc.RpcError) as failure:
+        raw_call(dut.channel, method, b"\x0a\x40short")  # a field 64 bytes long, cut at 5
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "nettwin.v1.AddressRequest" in failure.value.details()
+
+
+# ---------------------------------------------------------------- trace names
+
+@pytest.mark.parametrize("pattern,words", [
+    ("net:netif_recieve_skb", ['"net:netif_recieve_skb"', "did you mean net:netif_receive_skb"]),
+    ("net:kfree_skb", ["did you mean skb:kfree_skb"]),
+    ("nte:*", ['unknown trace group "nte"', "did you mean net:*", "groups: net, napi, skb"]),
+    ("qdisc:qdisc_drop", ["qdisc has qdisc:qdisc_enqueue, qdisc:qdisc_dequeue"]),
+    ("checkpoint:ip_rcv", ["set checkpoints"]),
+    ("neigh_create", ["group:event", "did you mean neigh:neigh_create"]),
+])
+def test_unknown_trace_name_lists_near_names(dut, pattern, words):
+    for open_ in (lambda f: dut.trace.Open(f), lambda f: list(dut.trace.Stream(f, timeout=60))):
+        with pytest.raises(grpc.RpcError) as failure:
+            open_(pb.TraceFilter(events=["skb:*", pattern]))
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        for word in words:
+            assert word in failure.value.details(), failure.value.details()
+
+
+def test_known_trace_names_and_groups_open(dut):
+    sub = dut.trace.Open(pb.TraceFilter(events=["*", "fib:*", "udp:udp_fail_queue_rcv_skb"]))
+    dut.trace.Close(sub)
+
+
+# ---------------------------------------------------------------- the clock
+
+KTIME_MAX = 2**63 - 1
+
+
+def test_clock_stops_at_ktime_max(dut):
+    dut.control.Advance(pb.ClockRequest(ns=10))
+    for rpc, ns in (("Advance", KTIME_MAX - 9), ("Advance", 2**63), ("RunUntil", KTIME_MAX + 1),
+                    ("RunUntil", 2**64 - 1)):
+        with pytest.raises(grpc.RpcError) as failure:
+            getattr(dut.control, rpc)(pb.ClockRequest(ns=ns))
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (rpc, ns)
+        assert "overflows" in failure.value.details() and str(KTIME_MAX) in failure.value.details()
+        assert dut.control.Now(pb.Empty()).now_ns == 10
+    assert dut.control.Advance(pb.ClockRequest(ns=KTIME_MAX - 10)).now_ns == KTIME_MAX
+
+
+def test_run_until_the_past_leaves_the_clock(dut):
+    assert dut.control.RunUntil(pb.ClockRequest(ns=5000)).now_ns == 5000
+    assert dut.control.RunUntil(pb.ClockRequest(ns=10)).now_ns == 5000
+
+
+# ---------------------------------------------------------------- ifindex
+
+INT_MAX = 2**31 - 1
+
+
+def test_automatic_ifindexes_never_overflow_or_collide(dut):
+    create = dut.control.CreateDevice
+    mac = iter(f"02:00:00:00:0a:{i:02x}" for i in range(1, 100))
+    create(pb.DeviceConfig(name="ntfix3", kind="veth", mac=next(mac), ifindex=3))
+    create(pb.DeviceConfig(name="ntmax", kind="veth", mac=next(mac), ifindex=INT_MAX))
+    for name in ("ntauto0", "ntauto1", "ntauto2"):
+        create(pb.DeviceConfig(name=name, kind="veth", mac=next(mac)))
+    indexes = {d.config.name: d.config.ifindex for d in dut.control.ListDevices(pb.Empty()).devices}
+    # ntdut0 took 1; the next free ones follow, skipping 3 and never past INT_MAX.
+    assert indexes == {DUT_DEV: 1, "ntfix3": 3, "ntmax": INT_MAX, "ntauto0": 2, "ntauto1": 4, "ntauto2": 5}
+
+
+# ---------------------------------------------------------------- frames into a down device
+
+def counters(client):
+    return {c.name: c.value for c in client.control.ReadCounters(pb.Empty()).counters}
+
+
+def test_frame_into_a_down_ring_nic_is_counted_but_not_received(dut):
+    dut.control.CreateDevice(pb.DeviceConfig(name="ntring0", kind="ring", mac=GOOD_MAC))
+    dut.nic.SetLink(pb.LinkRequest(dev="ntring0", up=False))
+    reply = dut.nic.Inject(pb.InjectRequest(dev="ntring0", frames=frames(bytes(arp_request()))))
+    assert (reply.queued, reply.rx_missed, reply.link_down) == (0, 0, 1)
+    seen = counters(dut)
+    # e1000's receiver is off: no Linux counter moves; the stack's own wire counter does.
+    assert seen["dev.ntring0.wire.rx_while_down"] == 1
+    assert (seen["dev.ntring0.rx_missed_errors"], seen["dev.ntring0.rx_dropped"],
+            seen["dev.ntring0.rx_packets"]) == (0, 0, 0)
+
+
+def test_frame_into_a_down_veth_counts_rx_dropped(dut):
+    dut.nic.SetLink(pb.LinkRequest(dev=DUT_DEV, up=False))
+    reply = dut.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=frames(bytes(arp_request()))))
+    assert (reply.queued, reply.rx_missed, reply.link_down) == (0, 0, 1)
+    seen = counters(dut)
+    assert seen[f"dev.{DUT_DEV}.rx_dropped"] == 1  # __dev_forward_skb2
+    assert seen[f"dev.{DUT_DEV}.wire.rx_while_down"] == 1
+    dut.nic.SetLink(pb.LinkRequest(dev=DUT_DEV, up=True))
+    reply = dut.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=frames(bytes(arp_request()))))
+    assert (reply.queued, reply.link_down) == (1, 0)
+
+
+# ---------------------------------------------------------------- routing tables
+
+def test_every_u32_is_a_routing_table_as_in_linux(dut):
+    top = 2**32 - 1  # RT_TABLE_MAX: `ip route add ... table 4294967295` works
+    dut.control.AddRoute(pb.Route(dst="203.0.113.0/24", dev=DUT_DEV, table=top))
+    listed = [(r.dst, r.table) for r in dut.control.ListRoutes(pb.ListRoutesRequest(table=top)).routes]
+    assert listed == [("203.0.113.0/24", top)]
+    dut.control.AddRoute(pb.Route(dst="203.0.113.128/25", dev=DUT_DEV, table=0))  # 0: main
+    main = [r.dst for r in dut.control.ListRoutes(pb.ListRoutesRequest(table=254)).routes]
+    assert "203.0.113.128/25" in main

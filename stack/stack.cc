@@ -47,14 +47,9 @@ Status Stack::create_device(const DeviceConfig& in) {
   if (auto why = check_name(config.name); !why.empty()) return Error{why};
   if (net.dev_get_by_name(config.name)) return Error{"device '" + config.name + "' already exists"};
   if (config.ifindex < 0) return Error{"ifindex " + std::to_string(config.ifindex) + " is negative"};
-  if (config.ifindex == 0) {
-    int max = 0;
-    for (const auto& d : net.devices) max = std::max(max, d->ifindex);
-    config.ifindex = max + 1;
-  } else if (net.dev_get_by_index(config.ifindex)) {
+  if (config.ifindex > 0 && net.dev_get_by_index(config.ifindex))
     return Error{"ifindex " + std::to_string(config.ifindex) + " is already used by '" +
                  net.dev_get_by_index(config.ifindex)->name + "'"};
-  }
   if (config.mtu < 68 || config.mtu > 65535)
     return Error{"mtu " + std::to_string(config.mtu) + " is outside [68, 65535]"};
   if (config.kind != DeviceKind::Loopback) {
@@ -67,6 +62,9 @@ Status Stack::create_device(const DeviceConfig& in) {
     if (config.tx_ring_size < 1 || config.tx_ring_size > 4096)
       return Error{"tx_ring_size " + std::to_string(config.tx_ring_size) + " is outside [1, 4096]"};
   }
+  // Reserved last, once nothing can refuse the device (Linux reserves it in register_netdevice).
+  config.ifindex = dev_index_reserve(net, config.ifindex);
+  if (config.ifindex == 0) return Error{"no free ifindex"};
   std::unique_ptr<NetDevice> dev;
   switch (config.kind) {
     case DeviceKind::Ring: dev = std::make_unique<RingNic>(net, config); break;
@@ -301,6 +299,10 @@ std::variant<InjectResult, Error> Stack::inject(const std::string& name, std::sp
     return Error{"frame of " + std::to_string(frame.size()) + " bytes is larger than " + name + "'s max frame (" +
                  std::to_string(dev->max_frame()) + ")"};
   InjectResult r;
+  if (!dev->is_up()) {
+    r.link_down = true;
+    dev->wire_rx_while_down++;
+  }
   r.queued = dev->receive_from_wire(frame);
   return r;
 }
@@ -377,6 +379,7 @@ std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {
     for (const auto& [k, v] : rows) out.emplace_back(p + k, v);
     out.emplace_back(p + "wire_qlen", d->wire_backlog.frames);
     out.emplace_back(p + "wire_dropped", d->wire_backlog.dropped);
+    out.emplace_back(p + "wire.rx_while_down", d->wire_rx_while_down);
     if (d->qdisc && d->qdisc->has_enqueue()) {
       out.emplace_back(p + "qdisc.packets", d->qdisc->packets);
       out.emplace_back(p + "qdisc.drops", d->qdisc->drops);

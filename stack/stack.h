@@ -64,7 +64,12 @@ struct WireLimit {
 };
 
 struct InjectResult {
-  bool queued = false;  // false: the RX ring was full, counted as rx_missed
+  bool queued = false;     // false: the RX ring was full (counted as rx_missed), or link_down
+  // The device was down. A ring NIC's receiver is off (e1000_down clears
+  // RCTL.EN): the MAC ignores the frame and no Linux counter moves. A veth
+  // counts rx_dropped (__dev_forward_skb2). Either way the stack counts it in
+  // dev.<name>.wire.rx_while_down, its own counter, so that it is not lost unseen.
+  bool link_down = false;
 };
 
 // One tracepoint or checkpoint, its fields as text in the kernel's format order.
@@ -81,6 +86,9 @@ struct TraceFilter {
   std::vector<std::string> events;  // names or "group:*" / "*"; empty: all tracepoints
   bool checkpoints = false;
 };
+
+// Every tracepoint the stack emits ("net:netif_rx", ...), in a fixed order.
+std::vector<std::string> tracepoint_names();
 
 using TraceCallback = std::function<void(const TraceEvent&)>;
 
@@ -211,6 +219,9 @@ class Stack {
 
   // Virtual clock.
   uint64_t now_ns() const;
+  // The clock stops at KTIME_MAX (Linux's ktime_t is signed 64-bit ns), which
+  // leaves room above it for any timer's expiry; callers keep within it.
+  static constexpr uint64_t kClockLimitNs = uint64_t(INT64_MAX);
   void advance(uint64_t ns);       // run everything due up to now + ns
   void run_until(uint64_t t_ns);   // run everything due up to t_ns (no-op if in the past)
   void run_until_idle();           // run softirqs and timers until nothing is pending

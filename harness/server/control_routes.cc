@@ -2,6 +2,7 @@
 #include <string>
 
 #include "control_service.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -29,6 +30,7 @@ std::string describe(const v1::Route& r) {
 }  // namespace
 
 grpc::Status ControlService::AddRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   if (request->tos() > 255) return invalid("route tos " + std::to_string(request->tos()) + " is not in [0, 255]");
   const Route route = to_stack_route(*request);
   return run_on_engine(engine_, [&](EngineState& state) {
@@ -37,6 +39,7 @@ grpc::Status ControlService::AddRoute(grpc::ServerContext*, const v1::Route* req
 }
 
 grpc::Status ControlService::DelRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   if (request->tos() > 255) return invalid("route tos " + std::to_string(request->tos()) + " is not in [0, 255]");
   const Route route = to_stack_route(*request);
   return run_on_engine(engine_, [&](EngineState& state) {
@@ -65,6 +68,7 @@ grpc::Status ControlService::ListRoutes(grpc::ServerContext*, const v1::ListRout
 }
 
 grpc::Status ControlService::AddRule(grpc::ServerContext*, const v1::Rule* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   if (request->tos() > 255) return invalid("rule tos " + std::to_string(request->tos()) + " is not in [0, 255]");
   Rule rule;
   rule.pref = request->pref();

@@ -1,10 +1,10 @@
 #include "control_service.h"
 
-#include <limits>
 #include <memory>
 #include <string>
 
 #include "proto_convert.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -16,10 +16,16 @@ grpc::Status require_sysctl(const Stack& stack, const std::string& name) {
   return grpc::Status::OK;
 }
 
+std::string clock_limit_note() {
+  return " (the virtual clock ends at " + std::to_string(Stack::kClockLimitNs) +
+         " ns, Linux's KTIME_MAX)";
+}
+
 }  // namespace
 
 grpc::Status ControlService::CreateDevice(grpc::ServerContext*, const v1::DeviceConfig* request,
                                           v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   DeviceConfig config;
   if (auto status = to_stack_config(*request, config); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
@@ -45,6 +51,7 @@ grpc::Status ControlService::ListDevices(grpc::ServerContext*, const v1::Empty*,
 
 grpc::Status ControlService::AddAddress(grpc::ServerContext*, const v1::AddressRequest* request,
                                         v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   if (!parse_cidr(request->cidr()))
     return invalid("bad cidr " + quoted(request->cidr()) + " for device " +
                    quoted(request->dev()) + " (expected an address and prefix length, like " +
@@ -58,6 +65,7 @@ grpc::Status ControlService::AddAddress(grpc::ServerContext*, const v1::AddressR
 
 grpc::Status ControlService::AddNeighbour(grpc::ServerContext*,
                                           const v1::NeighbourRequest* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   if (!parse_ipv4(request->ip()))
     return invalid("bad neighbour ip " + quoted(request->ip()) + " (expected a dotted quad)");
   const auto mac = parse_mac(request->mac());
@@ -89,6 +97,7 @@ grpc::Status ControlService::ListNeighbours(grpc::ServerContext*, const v1::Empt
 }
 
 grpc::Status ControlService::SetCoalesce(grpc::ServerContext*, const v1::CoalesceRequest* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     return from_status(state.stack->set_coalesce(request->dev(), request->rx_usecs(), request->rx_frames()),
@@ -97,6 +106,7 @@ grpc::Status ControlService::SetCoalesce(grpc::ServerContext*, const v1::Coalesc
 }
 
 grpc::Status ControlService::SetRingSize(grpc::ServerContext*, const v1::RingSizeRequest* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     return from_status(state.stack->set_ring_size(request->dev(), request->rx(), request->tx()),
@@ -105,6 +115,7 @@ grpc::Status ControlService::SetRingSize(grpc::ServerContext*, const v1::RingSiz
 }
 
 grpc::Status ControlService::SetTxQueueLen(grpc::ServerContext*, const v1::TxQueueLenRequest* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     return from_status(state.stack->set_tx_queue_len(request->dev(), request->len()),
@@ -114,6 +125,7 @@ grpc::Status ControlService::SetTxQueueLen(grpc::ServerContext*, const v1::TxQue
 
 grpc::Status ControlService::SetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
                                        v1::Sysctl* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_sysctl(*state.stack, request->name()); !status.ok()) return status;
     if (request->value().empty())
@@ -130,6 +142,7 @@ grpc::Status ControlService::SetSysctl(grpc::ServerContext*, const v1::SysctlReq
 
 grpc::Status ControlService::GetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
                                        v1::Sysctl* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_sysctl(*state.stack, request->name()); !status.ok()) return status;
     reply->set_name(request->name());
@@ -142,9 +155,9 @@ grpc::Status ControlService::Advance(grpc::ServerContext*, const v1::ClockReques
                                      v1::Clock* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {
     const uint64_t now = state.stack->now_ns();
-    if (request->ns() > std::numeric_limits<uint64_t>::max() - now)
+    if (request->ns() > Stack::kClockLimitNs - now)
       return invalid("advancing the clock by " + std::to_string(request->ns()) + " ns from " +
-                     std::to_string(now) + " ns overflows its 64 bits");
+                     std::to_string(now) + " ns overflows it" + clock_limit_note());
     state.stack->advance(request->ns());
     reply->set_now_ns(state.stack->now_ns());
     return grpc::Status::OK;
@@ -153,6 +166,9 @@ grpc::Status ControlService::Advance(grpc::ServerContext*, const v1::ClockReques
 
 grpc::Status ControlService::RunUntil(grpc::ServerContext*, const v1::ClockRequest* request,
                                       v1::Clock* reply) {
+  if (request->ns() > Stack::kClockLimitNs)
+    return invalid("running the clock until " + std::to_string(request->ns()) + " ns overflows it" +
+                   clock_limit_note());
   return run_on_engine(engine_, [&](EngineState& state) {
     state.stack->run_until(request->ns());
     reply->set_now_ns(state.stack->now_ns());

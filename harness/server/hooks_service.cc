@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/drop_reason.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -88,6 +89,7 @@ grpc::Status HooksService::Attach(
     grpc::ServerReaderWriter<v1::HookServerMessage, v1::HookClientMessage>* stream) {
   v1::HookClientMessage first;
   if (!stream->Read(&first)) return grpc::Status::OK;  // closed before arming
+  if (auto status = check_request(first); !status.ok()) return status;
   if (!first.has_arm()) return invalid("the first message of a Hooks.Attach stream must be an Arm");
   const v1::Arm arm = first.arm();
   bool known = false;
@@ -124,6 +126,10 @@ grpc::Status HooksService::Attach(
     v1::HookClientMessage msg;
     while (stream->Read(&msg)) {
       std::lock_guard lock(ch->m);
+      if (auto status = check_request(msg); !status.ok()) {
+        ch->error = status.error_message();
+        break;
+      }
       if (!msg.has_verdict()) {
         ch->error = "only Verdict messages may follow the Arm";
         break;

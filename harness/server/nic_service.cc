@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "reply_budget.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -18,10 +19,11 @@ namespace {
 constexpr size_t kMaxBatchesInFlight = 4;
 
 // Engine thread. Injects one batch, adding its counts to `reply`, and runs the
-// stack until idle when the batch asks for it. Empty frames
-// are refused before anything is injected; a frame the stack refuses stops the
+// stack until idle when the batch asks for it. Over-long strings and empty
+// frames are refused before anything is injected; a frame the stack refuses stops the
 // batch, and the message says how many frames before it went in.
 grpc::Status inject_batch(Stack& stack, const v1::InjectRequest& request, v1::InjectReply& reply) {
+  if (auto status = check_request(request); !status.ok()) return status;
   const std::string& dev = request.dev();
   if (auto status = require_device(stack, dev); !status.ok()) return status;
   for (int i = 0; i < request.frames_size(); ++i) {
@@ -38,8 +40,11 @@ grpc::Status inject_batch(Stack& stack, const v1::InjectRequest& request, v1::In
                      std::to_string(data.size()) + " bytes: " + error->message + " (" +
                      std::to_string(i) + " frames before it were injected)");
     }
-    if (std::get<InjectResult>(result).queued)
+    const InjectResult& injected = std::get<InjectResult>(result);
+    if (injected.queued)
       reply.set_queued(reply.queued() + 1);
+    else if (injected.link_down)
+      reply.set_link_down(reply.link_down() + 1);
     else
       reply.set_rx_missed(reply.rx_missed() + 1);
   }
@@ -122,6 +127,7 @@ grpc::Status NicService::InjectStream(grpc::ServerContext*,
 
 grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireRequest* request,
                                   v1::ReadWireReply* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   // Only what fits in the reply leaves the wire; the rest waits for the next call.
   ReplyBudget budget(request->max_bytes());
   WireTake taken;
@@ -156,6 +162,7 @@ grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireReques
 
 grpc::Status NicService::SetLink(grpc::ServerContext*, const v1::LinkRequest* request,
                                  v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     return from_status(state.stack->set_link(request->dev(), request->up()),

@@ -1,9 +1,13 @@
 #include "proto_convert.h"
 
+#include <algorithm>
 #include <cctype>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine_state.h"
+#include "core/trace.h"
 #include "text_parse.h"
 
 namespace nettwin::server {
@@ -32,6 +36,89 @@ bool valid_pattern(std::string_view pattern) {
   return is_trace_word(group) && (event == "*" || is_trace_word(event));
 }
 
+// Edit distance counting a swap of two neighbours as one edit (optimal string
+// alignment), so that "nte" is one edit from "net".
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// A typo (an edit per four letters, at least one) or a part of the name
+// ("receive" for netif_receive_skb).
+bool near(std::string_view typed, std::string_view known) {
+  if (typed.empty()) return false;
+  return edit_distance(typed, known) <= std::max<size_t>(1, known.size() / 4) ||
+         known.find(typed) != std::string_view::npos || typed.find(known) != std::string_view::npos;
+}
+
+std::string_view group_of(std::string_view name) { return name.substr(0, name.find(':')); }
+std::string_view event_of(std::string_view name) {
+  const size_t colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& word : words) out += (out.empty() ? "" : ", ") + word;
+  return out;
+}
+
+// Why a well-formed pattern names nothing the stack emits, with the names it
+// may have meant; "" when it matches some tracepoint.
+std::string unknown_pattern_problem(const std::string& pattern) {
+  const std::vector<std::string> names = tracepoint_names();
+  for (const std::string& name : names)
+    if (Tracer::pattern_matches(pattern, name)) return "";
+  const std::string_view group = group_of(pattern);
+  const std::string_view event = event_of(pattern);
+  if (group == "checkpoint")
+    return "trace filter event " + quoted(pattern) +
+           ": checkpoints are not chosen by name; set checkpoints to receive them";
+
+  std::vector<std::string> groups;
+  for (const std::string& name : names) {
+    const std::string g(group_of(name));
+    if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+  }
+  const bool group_known = std::find(groups.begin(), groups.end(), group) != groups.end();
+  if (event == "*" || !group_known) {
+    std::vector<std::string> close;
+    for (const std::string& g : groups)
+      if (near(group, g)) close.push_back(g + ":*");
+    if (event != "*")  // the event may exist under another group ("net:kfree_skb")
+      for (const std::string& name : names)
+        if (event_of(name) == event) close.push_back(name);
+    return "unknown trace group " + quoted(std::string(group)) + " in " + quoted(pattern) +
+           (close.empty() ? "" : " (did you mean " + joined(close) + "?)") +
+           "; groups: " + joined(groups);
+  }
+  std::vector<std::string> close, in_group;
+  for (const std::string& name : names) {
+    if (near(event, event_of(name))) close.push_back(name);
+    if (group_of(name) == group) in_group.push_back(name);
+  }
+  return "unknown trace event " + quoted(pattern) +
+         (close.empty() ? "" : " (did you mean " + joined(close) + "?)") + "; " +
+         std::string(group) + " has " + joined(in_group);
+}
+
+// For a pattern without "group:": the tracepoints whose event part it resembles.
+std::string suggestions_for(const std::string& pattern) {
+  std::vector<std::string> close;
+  for (const std::string& name : tracepoint_names())
+    if (near(event_of(pattern), event_of(name))) close.push_back(name);
+  return close.empty() ? "" : " (did you mean " + joined(close) + "?)";
+}
+
 }  // namespace
 
 grpc::Status to_stack_filter(const v1::TraceFilter& in, TraceFilter& out) {
@@ -39,7 +126,8 @@ grpc::Status to_stack_filter(const v1::TraceFilter& in, TraceFilter& out) {
   for (const std::string& pattern : in.events()) {
     if (!valid_pattern(pattern))
       return invalid("trace filter event " + quoted(pattern) +
-                     " is not \"group:event\", \"group:*\" or \"*\"");
+                     " is not \"group:event\", \"group:*\" or \"*\"" + suggestions_for(pattern));
+    if (auto problem = unknown_pattern_problem(pattern); !problem.empty()) return invalid(problem);
     out.events.push_back(pattern);
   }
   out.checkpoints = in.checkpoints();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "control_service.h"
 #include "hooks_service.h"
@@ -24,6 +25,7 @@
 #include "nic_service.h"
 #include "reply_budget.h"
 #include "parent_watch.h"
+#include "request_check.h"
 #include "sockets_service.h"
 #include "text_parse.h"
 #include "trace_service.h"
@@ -166,6 +168,9 @@ int main(int argc, char** argv) {
                            address.tcp ? &bound_port : nullptr);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(request_parse_interceptor());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&nic);
   builder.RegisterService(&trace);
   builder.RegisterService(&control);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 
+#include "request_check.h"
 #include "stack/socket/syscalls.h"
 #include "stack/wire/bytes.h"
 
@@ -183,6 +184,7 @@ grpc::Status SocketsService::Socket(grpc::ServerContext*, const v1::SocketReques
 }
 
 grpc::Status SocketsService::Bind(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
+  if (auto status = check_request(*r); !status.ok()) return status;
   ReqAddr a;
   if (auto s = to_req_addr(r->addr(), a); !s.ok()) return s;
   return call(engine_, reply, [&](Net& net) {
@@ -191,6 +193,7 @@ grpc::Status SocketsService::Bind(grpc::ServerContext*, const v1::SockAddrReques
 }
 
 grpc::Status SocketsService::Connect(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
+  if (auto status = check_request(*r); !status.ok()) return status;
   ReqAddr a;
   if (auto s = to_req_addr(r->addr(), a); !s.ok()) return s;
   if (a.ll) a.in.family = AF_PACKET_;  // connect reads only the family of a sockaddr_ll
@@ -206,10 +209,12 @@ grpc::Status SocketsService::Accept(grpc::ServerContext*, const v1::FdRequest* r
 }
 
 grpc::Status SocketsService::SendTo(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
+  if (auto status = check_request(*r); !status.ok()) return status;
   return do_send(engine_, r, reply);
 }
 
 grpc::Status SocketsService::SendMsg(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
+  if (auto status = check_request(*r); !status.ok()) return status;
   return do_send(engine_, r, reply);
 }
 

@@ -5,6 +5,7 @@
 
 #include "proto_convert.h"
 #include "reply_budget.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -18,6 +19,7 @@ grpc::Status unknown_subscription(uint64_t id) {
 
 grpc::Status TraceService::Open(grpc::ServerContext*, const v1::TraceFilter* request,
                                 v1::Subscription* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   TraceFilter filter;
   if (auto status = to_stack_filter(*request, filter); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "proto_convert.h"
+#include "request_check.h"
 
 namespace nettwin::server {
 
@@ -44,7 +45,9 @@ TraceStream* TraceStream::start(Engine& engine, StreamWaker& waker, size_t queue
   std::shared_ptr<TraceStream> stream(new TraceStream(engine, waker));
   stream->self_ = stream;
   TraceFilter filter;
-  if (auto status = to_stack_filter(request, filter); !status.ok()) {
+  if (auto status = check_request(request); !status.ok()) {
+    stream->Finish(status);
+  } else if (auto status = to_stack_filter(request, filter); !status.ok()) {
     stream->Finish(status);
   } else {
     stream->open(filter, queue_capacity);

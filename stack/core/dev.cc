@@ -1,5 +1,7 @@
 #include "core/dev.h"
 
+#include <climits>
+
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "sched/sch_generic.h"
@@ -356,6 +358,22 @@ void dev_close(NetDevice* dev) {
   // held is freed), then the driver stops.
   if (dev->qdisc && dev->qdisc->has_enqueue()) qdisc_reset(dev->qdisc.get());
   dev->ndo_stop();
+}
+
+// ---------------------------------------------------------------- ifindex
+
+int dev_index_reserve(Net& net, int ifindex) {
+  if (ifindex > 0) return net.dev_get_by_index(ifindex) ? 0 : ifindex;
+  // Among devices.size() + 1 candidates one is free: each device holds one index.
+  uint32_t candidate = net.ifindex;
+  for (size_t tries = 0; tries <= net.devices.size(); ++tries, ++candidate) {
+    if (candidate == 0 || candidate > uint32_t(INT_MAX)) candidate = 1;  // wrap
+    if (!net.dev_get_by_index(int(candidate))) {
+      net.ifindex = candidate + 1;
+      return int(candidate);
+    }
+  }
+  return 0;  // every index in use: unreachable with fewer than INT_MAX devices
 }
 
 }  // namespace nettwin

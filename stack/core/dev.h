@@ -50,4 +50,10 @@ void netif_wake_queue(NetDevice* dev);
 void dev_open(NetDevice* dev);
 void dev_close(NetDevice* dev);
 
+// dev_index_reserve: a requested ifindex (> 0) if no device holds it, else 0;
+// for 0, the first free index from net.ifindex up to INT_MAX, wrapping to 1
+// (xa_alloc_cyclic over xa_limit_31b, index 0 never given), and the search
+// starts after it next time. Automatic indexes neither overflow nor collide.
+int dev_index_reserve(Net& net, int ifindex);
+
 }  // namespace nettwin

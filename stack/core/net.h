@@ -48,6 +48,7 @@ class Net {
   NetMib mib;
   SoftnetData softnet;
   std::vector<std::unique_ptr<NetDevice>> devices;
+  uint32_t ifindex = 1;  // net->ifindex: where dev_index_reserve looks for a free index next
   std::vector<PacketType*> ptype_all;   // taps: see every frame
   std::vector<PacketType*> ptype_base;  // protocol handlers by type
   NfHooks nf_hooks;                     // netfilter hook functions per hook point

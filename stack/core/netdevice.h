@@ -87,6 +87,7 @@ struct NetDevice {
   std::unique_ptr<Qdisc> qdisc;
   bool xoff = false;  // __QUEUE_STATE_DRV_XOFF: the driver stopped the TX queue
   NetDeviceStats stats;
+  uint64_t wire_rx_while_down = 0;  // frames injected while down (ours: see InjectResult)
   NeighParms neigh_parms;  // in_dev->arp_parms
   std::vector<InIfaddr> ifa_list;
   // Input routes that have no FIB entry to cache them on (limited broadcast,

@@ -30,6 +30,12 @@ const char* tracepoint_name(Tp tp) {
   return "unknown:unknown";
 }
 
+std::vector<std::string> tracepoint_names() {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < size_t(Tp::Count); ++i) names.emplace_back(tracepoint_name(Tp(i)));
+  return names;
+}
+
 bool Tracer::pattern_matches(const std::string& pattern, const std::string& name) {
   if (pattern == "*") return true;
   if (pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, ":*") == 0)

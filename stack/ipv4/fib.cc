@@ -163,7 +163,8 @@ std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   if (spec.dst & ~prefix_mask(spec.dst_len))
     return "destination " + wire::format_ipv4(spec.dst) + "/" + std::to_string(spec.dst_len) +
            " has host bits set (the prefix is " + wire::format_ipv4(spec.dst & prefix_mask(spec.dst_len)) + ")";
-  if (spec.tb_id == RT_TABLE_UNSPEC || spec.tb_id > 0xffffffffu - 1) return "table 0 is not a routing table";
+  // Every other u32 is a table, up to RT_TABLE_MAX (fib_new_table creates it).
+  if (spec.tb_id == RT_TABLE_UNSPEC) return "table 0 is not a routing table";
   auto r = std::make_unique<FibRoute>();
   r->dst = spec.dst;
   r->dst_len = spec.dst_len;

@@ -194,10 +194,13 @@ TEST(Napi, DownDevicesIgnoreFrames) {
   test::Dut ring(DeviceKind::Ring);
   ASSERT_FALSE(ring.stack.set_link("ntdut0", false).has_value());
   ring.trace();
-  EXPECT_FALSE(ring.inject(unhandled_frame(1)).queued);
+  const InjectResult r = ring.inject(unhandled_frame(1));
+  EXPECT_FALSE(r.queued);
+  EXPECT_TRUE(r.link_down);
   ring.stack.run_until_idle();
   EXPECT_TRUE(ring.events.empty()) << "the receiver is off: nothing reaches memory";
   EXPECT_EQ(ring.counter("dev.ntdut0.rx_missed_errors"), 0u);
+  EXPECT_EQ(ring.counter("dev.ntdut0.wire.rx_while_down"), 1u) << "counted by the stack, not by Linux";
   ASSERT_FALSE(ring.stack.set_link("ntdut0", true).has_value());
   EXPECT_TRUE(ring.inject(unhandled_frame(1)).queued);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <climits>
 #include <cstdlib>
 #include <new>
 
@@ -60,6 +61,27 @@ TEST(StackApi, CreateDeviceChecksItsArguments) {
   ASSERT_EQ(devs.size(), 1u);
   EXPECT_EQ(devs[0].config.ifindex, 1);
   EXPECT_TRUE(devs[0].up);
+}
+
+TEST(StackApi, AutomaticIfindexWrapsBelowIntMaxAndSkipsUsedOnes) {
+  Stack s;
+  int mac = 0;
+  auto create = [&](const char* name, int ifindex) {
+    DeviceConfig c;
+    c.name = name;
+    c.mac = {0x02, 0, 0, 0, 0, uint8_t(++mac)};
+    c.ifindex = ifindex;
+    EXPECT_EQ(error_of(s.create_device(c)), "") << name;
+    return s.net().dev_get_by_name(name)->ifindex;
+  };
+  EXPECT_EQ(create("low", 1), 1);
+  s.net().ifindex = INT_MAX - 1;  // as if 2^31 devices had come and gone
+  EXPECT_EQ(create("a", 0), INT_MAX - 1);
+  EXPECT_EQ(create("b", 0), INT_MAX);
+  EXPECT_EQ(create("c", 0), 2) << "wraps to 1, which is taken";
+  EXPECT_EQ(create("d", 0), 3);
+  EXPECT_EQ(create("e", 4), 4);
+  EXPECT_EQ(create("f", 0), 5) << "skips the explicit 4";
 }
 
 TEST(StackApi, AddressesAndNeighboursAreChecked) {

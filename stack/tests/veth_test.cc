@@ -67,8 +67,11 @@ TEST(Veth, TransmitsWithoutAQdiscAndWithoutAFreeEvent) {
 TEST(Veth, LinkDownDropsAtInjection) {
   test::Dut d(DeviceKind::Veth);
   ASSERT_FALSE(d.stack.set_link("ntdut0", false).has_value());
-  EXPECT_FALSE(d.inject(test::icmp_echo_request(1, 1, {})).queued);
+  const InjectResult r = d.inject(test::icmp_echo_request(1, 1, {}));
+  EXPECT_FALSE(r.queued);
+  EXPECT_TRUE(r.link_down);
   EXPECT_EQ(d.counter("dev.ntdut0.rx_dropped"), 1u);
+  EXPECT_EQ(d.counter("dev.ntdut0.wire.rx_while_down"), 1u);
   ASSERT_FALSE(d.stack.set_link("ntdut0", true).has_value());
   EXPECT_TRUE(d.inject(test::icmp_echo_request(1, 1, {})).queued);
 }
