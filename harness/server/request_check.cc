@@ -25,6 +25,19 @@ std::optional<std::string> too_long(const FieldDescriptor& field, const std::str
          " bytes long; a string may have at most " + std::to_string(kMaxStringBytes);
 }
 
+// Whether a message type can hold a string at all: a batch of frames then costs
+// no walk through each frame.
+bool holds_strings(const google::protobuf::Descriptor& type, int depth = 0) {
+  if (depth > 16) return true;  // deeper than any request: walk it rather than guess
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor& field = *type.field(i);
+    if (field.type() == FieldDescriptor::TYPE_STRING) return true;
+    if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && holds_strings(*field.message_type(), depth + 1))
+      return true;
+  }
+  return false;
+}
+
 // The first over-long string under `message`, its path written from `prefix`.
 std::optional<std::string> find_long_string(const Message& message, const std::string& prefix) {
   const Reflection& reflection = *message.GetReflection();
@@ -34,7 +47,7 @@ std::optional<std::string> find_long_string(const Message& message, const std::s
     const std::string path = prefix + field->name();
     const bool is_string = field->type() == FieldDescriptor::TYPE_STRING;
     const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
-    if (!is_string && !is_message) continue;
+    if (!is_string && !(is_message && holds_strings(*field->message_type()))) continue;
     if (!field->is_repeated()) {
       auto problem = is_string ? too_long(*field, path, reflection.GetString(message, field))
                                : find_long_string(reflection.GetMessage(message, field), path + ".");
