@@ -42,11 +42,10 @@ class PcapInput {
   enum class Next { Record, End, Cut, Error };
   Next next(PcapRecord& record, std::string& error);
 
-  // Where the next record starts, "offset N: record K" (offset left out when unknown).
-  std::string position() const;
-
  private:
   PcapInput(std::string name, pcap_t* handle);
+  // Where the next record starts: "FILE: offset N: record K" (offset left out when unknown).
+  std::string position() const;
 
   std::string name_;
   pcap_t* handle_;
