@@ -50,6 +50,8 @@ static_assert(kMaxMessageBytes == nettwin::v1::MAX_MESSAGE_BYTES, "one message b
 // holds Shutdown this long: grpc-python reads the server's GOAWAY only while it
 // has a call in progress.
 constexpr auto kShutdownGrace = std::chrono::seconds(1);
+// How long the live streams get to end with OK before the server shuts down.
+constexpr auto kStreamsEndGrace = std::chrono::seconds(5);
 
 const char kUsage[] =
     "usage: nettwin-server [--listen ADDR] [--allow-remote] [--seed N]\n"
@@ -190,12 +192,15 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
 
-  // Live streams end first (they would otherwise hold Shutdown for its grace),
-  // then the server stops taking calls, then the engine drains and stops.
+  // Live streams end first, each with status OK (at Shutdown's deadline they
+  // would be cancelled instead), then the server stops taking calls, then the
+  // engine drains and stops. A stream whose client reads nothing may not end
+  // in time; Shutdown cancels it.
   try {
     engine->call([](EngineState& state) { state.hub.close_all_live(); });
   } catch (const std::exception&) {
   }
+  trace.wait_streams_ended(kStreamsEndGrace);
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server->Wait();
   engine->stop();

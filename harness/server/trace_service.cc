@@ -65,7 +65,7 @@ grpc::Status TraceService::Close(grpc::ServerContext*, const v1::Subscription* r
 
 grpc::ServerWriteReactor<v1::TraceEvent>* TraceService::Stream(grpc::CallbackServerContext*,
                                                                 const v1::TraceFilter* request) {
-  return TraceStream::start(engine_, waker_, stream_queue_, *request);
+  return TraceStream::start(engine_, waker_, streams_, stream_queue_, *request);
 }
 
 }  // namespace nettwin::server

@@ -22,10 +22,15 @@ class TraceService final : public v1::Trace::WithCallbackMethod_Stream<v1::Trace
   grpc::ServerWriteReactor<v1::TraceEvent>* Stream(grpc::CallbackServerContext*,
                                                    const v1::TraceFilter* request) override;
 
+  // Server shutdown, after the hub closed every live stream: wait until each
+  // has ended (with OK) or the timeout passed. True when none is left.
+  bool wait_streams_ended(std::chrono::milliseconds timeout) { return streams_.wait_none(timeout); }
+
  private:
   Engine& engine_;
   size_t stream_queue_;
   StreamWaker waker_;
+  StreamCount streams_;
 };
 
 }  // namespace nettwin::server

@@ -40,10 +40,29 @@ void StreamWaker::run() {
   }
 }
 
-TraceStream* TraceStream::start(Engine& engine, StreamWaker& waker, size_t queue_capacity,
-                                const v1::TraceFilter& request) {
-  std::shared_ptr<TraceStream> stream(new TraceStream(engine, waker));
+void StreamCount::add() {
+  std::lock_guard lock(mutex_);
+  ++running_;
+}
+
+void StreamCount::remove() {
+  {
+    std::lock_guard lock(mutex_);
+    --running_;
+  }
+  changed_.notify_all();
+}
+
+bool StreamCount::wait_none(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [this] { return running_ == 0; });
+}
+
+TraceStream* TraceStream::start(Engine& engine, StreamWaker& waker, StreamCount& count,
+                                size_t queue_capacity, const v1::TraceFilter& request) {
+  std::shared_ptr<TraceStream> stream(new TraceStream(engine, waker, count));
   stream->self_ = stream;
+  count.add();
   TraceFilter filter;
   if (auto status = check_request(request); !status.ok()) {
     stream->Finish(status);
@@ -138,6 +157,7 @@ void TraceStream::OnDone() {
   } catch (const EngineStopped&) {
     // The engine, and the subscription with it, are already gone.
   }
+  count_.remove();
   self_.reset();  // may be the last reference: nothing touches this after
 }
 

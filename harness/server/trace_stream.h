@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -43,13 +44,28 @@ class StreamWaker {
   std::thread thread_;
 };
 
+// How many streams are running, so that a stopping server can let each one
+// finish (with OK) before it shuts gRPC down.
+class StreamCount {
+ public:
+  void add();
+  void remove();
+  // True when none is left before the timeout.
+  bool wait_none(std::chrono::milliseconds timeout);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  size_t running_ = 0;
+};
+
 class TraceStream final : public grpc::ServerWriteReactor<v1::TraceEvent>,
                           public std::enable_shared_from_this<TraceStream> {
  public:
   // Starts a stream for a call: the subscription is opened on the engine
   // thread without waiting for it. gRPC holds the returned reactor until OnDone.
-  static TraceStream* start(Engine& engine, StreamWaker& waker, size_t queue_capacity,
-                            const v1::TraceFilter& request);
+  static TraceStream* start(Engine& engine, StreamWaker& waker, StreamCount& count,
+                            size_t queue_capacity, const v1::TraceFilter& request);
 
   // The stream's turn to write (see LiveQueue): write the next item or finish.
   void write_next();
@@ -59,12 +75,14 @@ class TraceStream final : public grpc::ServerWriteReactor<v1::TraceEvent>,
   void OnDone() override;
 
  private:
-  TraceStream(Engine& engine, StreamWaker& waker) : engine_(engine), waker_(waker) {}
+  TraceStream(Engine& engine, StreamWaker& waker, StreamCount& count)
+      : engine_(engine), waker_(waker), count_(count) {}
   void open(const TraceFilter& filter, size_t queue_capacity);
   void finish(const grpc::Status& status);
 
   Engine& engine_;
   StreamWaker& waker_;
+  StreamCount& count_;
   std::shared_ptr<TraceStream> self_;  // gRPC's hold on this stream, until OnDone
   std::shared_ptr<LiveQueue> queue_;
   uint64_t id_ = 0;  // the hub's id for the subscription; engine thread only
