@@ -5,7 +5,7 @@ import grpc
 import pytest
 
 from server_fixtures import (  # noqa: F401  (fixtures)
-    DUT_DEV, arp_request, client, dut, pb, server_process,
+    DUT_DEV, arp_request, client, dut, echo_request, pb, server_process,
 )
 
 GOOD_MAC = "02:00:00:00:09:09"
@@ -297,6 +297,16 @@ def test_clock_stops_at_ktime_max(dut):
         assert "overflows" in failure.value.details() and str(KTIME_MAX) in failure.value.details()
         assert dut.control.Now(pb.Empty()).now_ns == 10
     assert dut.control.Advance(pb.ClockRequest(ns=KTIME_MAX - 10)).now_ns == KTIME_MAX
+    # At the limit the stack still works, and its timers (the neighbour entry
+    # an echo reply goes out through: DELAY, then PROBE) do not carry the clock past it.
+    reply = dut.nic.Inject(pb.InjectRequest(
+        dev=DUT_DEV, frames=frames(bytes(arp_request()), bytes(echo_request())), run_until_idle=True))
+    assert reply.queued == 2
+    assert len(dut.nic.ReadWire(pb.ReadWireRequest()).frames) >= 2  # ARP and echo replies
+    assert dut.control.RunUntilIdle(pb.Empty()).now_ns <= KTIME_MAX + 1_000_000
+    with pytest.raises(grpc.RpcError) as failure:
+        dut.control.Advance(pb.ClockRequest(ns=1))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_run_until_the_past_leaves_the_clock(dut):

@@ -224,7 +224,7 @@ class Stack {
   static constexpr uint64_t kClockLimitNs = uint64_t(INT64_MAX);
   void advance(uint64_t ns);       // run everything due up to now + ns
   void run_until(uint64_t t_ns);   // run everything due up to t_ns (no-op if in the past)
-  void run_until_idle();           // run softirqs and timers until nothing is pending
+  void run_until_idle();           // run softirqs and timers until nothing is pending (up to the limit)
                                    // (timers further out than 1 hour of virtual time are left)
 
   // Tracing: one predictable branch per tracepoint while nobody subscribes.

@@ -18,10 +18,9 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-std::optional<std::string> too_long(const FieldDescriptor& field, const std::string& path,
-                                    const std::string& value) {
-  if (value.size() <= kMaxStringBytes) return std::nullopt;
-  return "field " + path + " (" + field.full_name() + ") is " + std::to_string(value.size()) +
+std::optional<std::string> too_long(const FieldDescriptor& field, const std::string& path, size_t size) {
+  if (size <= kMaxStringBytes) return std::nullopt;
+  return "field " + path + " (" + field.full_name() + ") is " + std::to_string(size) +
          " bytes long; a string may have at most " + std::to_string(kMaxStringBytes);
 }
 
@@ -43,13 +42,14 @@ std::optional<std::string> find_long_string(const Message& message, const std::s
   const Reflection& reflection = *message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection.ListFields(message, &fields);  // only the fields that are set
+  std::string scratch;  // the string accessors copy here only if they must
   for (const FieldDescriptor* field : fields) {
     const std::string path = prefix + field->name();
     const bool is_string = field->type() == FieldDescriptor::TYPE_STRING;
     const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
     if (!is_string && !(is_message && holds_strings(*field->message_type()))) continue;
     if (!field->is_repeated()) {
-      auto problem = is_string ? too_long(*field, path, reflection.GetString(message, field))
+      auto problem = is_string ? too_long(*field, path, reflection.GetStringReference(message, field, &scratch).size())
                                : find_long_string(reflection.GetMessage(message, field), path + ".");
       if (problem) return problem;
       continue;
@@ -57,7 +57,7 @@ std::optional<std::string> find_long_string(const Message& message, const std::s
     for (int i = 0, n = reflection.FieldSize(message, field); i < n; ++i) {
       const std::string item = path + "[" + std::to_string(i) + "]";
       auto problem = is_string
-                         ? too_long(*field, item, reflection.GetRepeatedString(message, field, i))
+                         ? too_long(*field, item, reflection.GetRepeatedStringReference(message, field, i, &scratch).size())
                          : find_long_string(reflection.GetRepeatedMessage(message, field, i), item + ".");
       if (problem) return problem;
     }
