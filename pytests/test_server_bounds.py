@@ -248,6 +248,39 @@ def test_subscriptions_are_limited_in_number(tmp_path):
         server.stop()
 
 
+def test_events_held_for_all_subscriptions_share_one_budget(tmp_path):
+    server = start_server(tmp_path, "--trace-budget", "1000")
+    client = Client(server.address)
+    try:
+        pinged_dut(client)
+        subs = [client.trace.Open(pb.TraceFilter(events=[RECEIVE])) for _ in range(3)]
+        assert flood(client, numbered_echo_requests(800, b"")) == 800
+        # Each subscription has room for all 800; together they hold at most 1000.
+        held = counters(client)
+        assert held["trace.held"] == 1000
+        assert held["trace.lost"] == 3 * 800 - 1000
+
+        delivered = 0
+        for sub in subs:
+            reply = client.trace.Read(pb.ReadEventsRequest(id=sub.id))
+            assert reply.remaining == 0
+            delivered += len(reply.events)
+        assert delivered == 1000
+        after = counters(client)
+        assert after["trace.held"] == 0  # read events give their share back
+        assert after["trace.lost"] == 3 * 800 - 1000
+
+        # The budget is whole again: a fresh flood is held in full by one reader.
+        for sub in subs[1:]:
+            client.trace.Close(sub)
+        assert flood(client, numbered_echo_requests(900, b"")) == 900
+        assert counters(client)["trace.held"] == 900
+        assert len(client.trace.Read(pb.ReadEventsRequest(id=subs[0].id)).events) == 900
+    finally:
+        client.close()
+        server.stop()
+
+
 def test_two_thousand_idle_streams_cost_no_thread_each(server):
     client = Client(server.address)
     streams = []

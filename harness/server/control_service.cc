@@ -202,10 +202,14 @@ grpc::Status ControlService::ReadCounters(grpc::ServerContext*, const v1::Empty*
       counter->set_name(name);
       counter->set_value(value);
     }
-    // The server's own: trace events lost by every subscription, buffered or live.
+    // The server's own: trace events lost by every subscription, buffered or
+    // live, and those held for them now (bounded by --trace-budget).
     auto* lost = reply->add_counters();
     lost->set_name("trace.lost");
     lost->set_value(state.hub.lost_total());
+    auto* held = reply->add_counters();
+    held->set_name("trace.held");
+    held->set_value(state.hub.budget().held());
     return grpc::Status::OK;
   });
 }

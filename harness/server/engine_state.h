@@ -18,8 +18,8 @@
 namespace nettwin::server {
 
 struct EngineState {
-  EngineState(uint64_t seed, size_t trace_buffer, size_t max_subscriptions)
-      : default_seed(seed), stack(std::make_unique<Stack>(seed)), hub(trace_buffer, max_subscriptions) {}
+  EngineState(uint64_t seed, size_t trace_buffer, size_t max_subscriptions, size_t trace_budget)
+      : default_seed(seed), stack(std::make_unique<Stack>(seed)), hub(trace_buffer, max_subscriptions, trace_budget) {}
 
   uint64_t default_seed;  // --seed; also what Reset uses when asked for seed 0
   std::unique_ptr<Stack> stack;

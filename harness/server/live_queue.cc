@@ -2,6 +2,10 @@
 
 namespace nettwin::server {
 
+LiveQueue::~LiveQueue() {
+  if (budget_) budget_->give(events_.size());
+}
+
 bool LiveQueue::hand_turn() {
   if (reader_has_turn_) return false;
   reader_has_turn_ = true;
@@ -14,7 +18,7 @@ bool LiveQueue::push(const TraceEvent& event) {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return true;  // the stream is ending; nobody reads these
-    if (events_.size() >= capacity_) {
+    if (events_.size() >= capacity_ || (budget_ && !budget_->take())) {
       if (lost_unreported_ == 0) lost_time_ns_ = event.time_ns;
       ++lost_unreported_;
       lost = true;
@@ -44,6 +48,7 @@ LiveQueue::Item LiveQueue::next() {
     item.kind = Item::kEvent;
     item.event = std::move(events_.front());
     events_.pop_front();
+    if (budget_) budget_->give();
   } else if (lost_unreported_ > 0) {
     // A loss is reported after the events that were queued before it.
     item.kind = Item::kLost;

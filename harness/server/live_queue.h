@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 
+#include "event_budget.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -20,8 +22,14 @@ class LiveQueue {
   // lock, each time an idle reader gets its turn back.
   LiveQueue(size_t capacity, std::function<void()> ready)
       : capacity_(capacity), ready_(std::move(ready)) {}
+  ~LiveQueue();
 
-  // Engine thread. Returns false when the event was lost because the queue was full.
+  // Events this queue holds also count against budget (the server's total);
+  // set before the first push.
+  void set_budget(std::shared_ptr<EventBudget> budget) { budget_ = std::move(budget); }
+
+  // Engine thread. Returns false when the event was lost because the queue (or
+  // the budget) was full.
   bool push(const TraceEvent& event);
   // No more events: the reader gets End after what is left.
   void close();
@@ -43,6 +51,7 @@ class LiveQueue {
   std::mutex mutex_;
   std::deque<TraceEvent> events_;
   size_t capacity_;
+  std::shared_ptr<EventBudget> budget_;
   std::function<void()> ready_;
   uint64_t lost_unreported_ = 0;
   uint64_t lost_time_ns_ = 0;

@@ -172,6 +172,7 @@ grpc::Status NicService::SetLink(grpc::ServerContext*, const v1::LinkRequest* re
 
 grpc::Status NicService::SetWireLimit(grpc::ServerContext*, const v1::WireLimit* request,
                                       v1::WireLimit* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     auto result = state.stack->set_wire_limit(request->dev(), request->frames(), request->bytes());

@@ -2,7 +2,8 @@
 //
 //   nettwin-server [--listen unix:/path/sock | 127.0.0.1:PORT | [::1]:PORT]
 //                  [--allow-remote] [--seed N] [--trace-buffer N] [--stream-queue N]
-//                  [--max-subscriptions N] [--parent-fd FD] [--remove-socket-dir]
+//                  [--max-subscriptions N] [--trace-budget N]
+//                  [--parent-fd FD] [--remove-socket-dir]
 //
 // Prints "nettwin-server listening on <addr>" once ready; exits 0 on SIGTERM/SIGINT.
 #include <grpcpp/grpcpp.h>
@@ -41,6 +42,7 @@ struct Options {
   uint64_t trace_buffer = 1 << 20;  // events per buffered subscription
   uint64_t stream_queue = 1 << 16;  // events queued per live Stream
   uint64_t max_subscriptions = 4096;  // buffered and live together
+  uint64_t trace_budget = 1 << 21;    // events held for all subscriptions together
   int parent_fd = -1;               // exit when this pipe reaches end of file
   bool remove_socket_dir = false;   // rmdir the unix socket's folder on exit
 };
@@ -56,7 +58,7 @@ constexpr auto kStreamsEndGrace = std::chrono::seconds(5);
 const char kUsage[] =
     "usage: nettwin-server [--listen ADDR] [--allow-remote] [--seed N]\n"
     "                      [--trace-buffer N] [--stream-queue N] [--max-subscriptions N]\n"
-    "                      [--parent-fd FD] [--remove-socket-dir]\n"
+    "                      [--trace-budget N] [--parent-fd FD] [--remove-socket-dir]\n"
     "  --listen ADDR      unix:/path/sock (default unix:$XDG_RUNTIME_DIR/nettwin-<pid>.sock),\n"
     "                     127.0.0.1:PORT or [::1]:PORT (PORT 0: any free port)\n"
     "  --allow-remote     allow a non-loopback TCP address\n"
@@ -66,6 +68,8 @@ const char kUsage[] =
     "  --max-subscriptions N\n"
     "                     trace subscriptions open at once, Open and Stream together\n"
     "                     (default 4096)\n"
+    "  --trace-budget N   trace events held for all subscriptions together; past it\n"
+    "                     events are lost and counted (default 2097152)\n"
     "  --parent-fd FD     stop (as on SIGTERM) when FD, a pipe whose write end the\n"
     "                     starting process holds, reaches end of file: it died\n"
     "  --remove-socket-dir  on exit, also remove the unix socket's folder if empty\n";
@@ -100,6 +104,8 @@ std::string parse_options(int argc, char** argv, Options& options) {
       if (auto e = number(options.stream_queue, true); !e.empty()) return e;
     } else if (arg == "--max-subscriptions") {
       if (auto e = number(options.max_subscriptions, true); !e.empty()) return e;
+    } else if (arg == "--trace-budget") {
+      if (auto e = number(options.trace_budget, true); !e.empty()) return e;
     } else if (arg == "--parent-fd") {
       uint64_t fd = 0;
       if (auto e = number(fd, false); !e.empty()) return e;
@@ -151,7 +157,7 @@ int main(int argc, char** argv) {
   try {
     engine = std::make_unique<Engine>([&] {
       return std::make_unique<EngineState>(options.seed, options.trace_buffer,
-                                           options.max_subscriptions);
+                                           options.max_subscriptions, options.trace_budget);
     });
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nettwin-server: cannot create the stack: %s\n", e.what());

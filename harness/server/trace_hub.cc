@@ -4,7 +4,7 @@ namespace nettwin::server {
 
 void TraceHub::subscribe(Stack& stack, Buffered& sub) {
   sub.stack_id = stack.subscribe(sub.filter, [this, &sub](const TraceEvent& event) {
-    if (sub.events.size() >= buffer_capacity_) {
+    if (sub.events.size() >= buffer_capacity_ || !budget_->take()) {
       ++sub.lost;
       ++lost_total_;
       return;
@@ -38,6 +38,7 @@ std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max,
   while (!sub.events.empty() && (max == 0 || result.events.size() < max) && fits(sub.events.front())) {
     result.events.push_back(std::move(sub.events.front()));
     sub.events.pop_front();
+    budget_->give();
   }
   result.lost = sub.lost;
   result.remaining = sub.events.size();
@@ -48,6 +49,7 @@ bool TraceHub::close(Stack& stack, uint64_t id) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return false;
   stack.unsubscribe(it->second->stack_id);
+  budget_->give(it->second->events.size());
   buffered_.erase(it);
   return true;
 }
@@ -59,6 +61,7 @@ std::optional<uint64_t> TraceHub::open_live(Stack& stack, const TraceFilter& fil
   auto sub = std::make_unique<Live>();
   sub->filter = filter;
   sub->queue = std::move(queue);
+  sub->queue->set_budget(budget_);
   subscribe(stack, *sub);
   if (live_closed_) sub->queue->close();
   live_.emplace(id, std::move(sub));

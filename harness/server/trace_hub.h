@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "event_budget.h"
 #include "live_queue.h"
 #include "stack/stack.h"
 
@@ -22,8 +23,11 @@ class TraceHub {
  public:
   // buffer_capacity: events a buffered subscription holds; max_subscriptions:
   // buffered and live together.
-  TraceHub(size_t buffer_capacity, size_t max_subscriptions)
-      : buffer_capacity_(buffer_capacity), max_subscriptions_(max_subscriptions) {}
+  // budget: events held for all subscriptions together.
+  TraceHub(size_t buffer_capacity, size_t max_subscriptions, size_t budget)
+      : buffer_capacity_(buffer_capacity),
+        max_subscriptions_(max_subscriptions),
+        budget_(std::make_shared<EventBudget>(budget)) {}
 
   // Buffered subscriptions. open() gives nullopt when max_subscriptions are open.
   std::optional<uint64_t> open(Stack& stack, const TraceFilter& filter);
@@ -51,6 +55,7 @@ class TraceHub {
   size_t subscriptions() const { return buffered_.size() + live_.size(); }
   size_t max_subscriptions() const { return max_subscriptions_; }
   uint64_t lost_total() const { return lost_total_; }
+  const EventBudget& budget() const { return *budget_; }
 
  private:
   struct Buffered {
@@ -70,6 +75,7 @@ class TraceHub {
 
   size_t buffer_capacity_;
   size_t max_subscriptions_;
+  std::shared_ptr<EventBudget> budget_;  // shared with the live queues, which may outlive the hub
   uint64_t next_id_ = 1;
   uint64_t lost_total_ = 0;
   bool live_closed_ = false;  // shutting down: no new live stream stays open

@@ -28,7 +28,7 @@ using namespace nettwin;
 using namespace nettwin::server;
 
 struct Server {
-  Engine engine{[] { return std::make_unique<EngineState>(1, 4096); }};
+  Engine engine{[] { return std::make_unique<EngineState>(1, 4096, 16, 1 << 16); }};
   NicService nic{engine};
   TraceService trace{engine, 1024};
   ControlService control{engine};
@@ -69,7 +69,7 @@ Method method(Service Server::*service,
 }
 
 // The order is the corpus format: append, never reorder.
-const std::array<Method, 44> kMethods = {
+const std::array<Method, 45> kMethods = {
     method(&Server::nic, &NicService::Inject),
     method(&Server::nic, &NicService::ReadWire),
     method(&Server::nic, &NicService::SetLink),
@@ -114,6 +114,7 @@ const std::array<Method, 44> kMethods = {
     method(&Server::sockets, &SocketsService::GetPeerName),
     method(&Server::sockets, &SocketsService::Poll),
     method(&Server::sockets, &SocketsService::Fcntl),
+    method(&Server::nic, &NicService::SetWireLimit),
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ METHODS = """Inject ReadWire SetLink Open Read TraceClose CreateDevice ListDevic
 AddNeighbour ListNeighbours SetCoalesce SetRingSize SetTxQueueLen SetSysctl GetSysctl Advance
 RunUntil RunUntilIdle Now ReadCounters Reset AddRoute DelRoute ListRoutes AddRule ListRules Socket
 Bind Connect Listen Accept SendTo SendMsg RecvFrom RecvMsg Shutdown Close SetSockOpt GetSockOpt
-GetSockName GetPeerName Poll Fcntl""".split()
+GetSockName GetPeerName Poll Fcntl SetWireLimit""".split()
 
 ECHO = bytes.fromhex("020000000102020000000101080045000054000040004001f055c6336401c6336402"
                      "08000000000100010000000000000000")

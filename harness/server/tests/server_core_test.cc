@@ -250,5 +250,35 @@ TEST(ReplyBudget, ItemBoundsHoldTheEncodedReply) {
   EXPECT_LE(wire.ByteSizeLong(), wire_frame_bytes("ntdut0", 65535 + 18) + kReplyFieldsBytes);
 }
 
+TEST(EventBudget, LiveQueuesShareItAndGiveItBack) {
+  auto budget = std::make_shared<EventBudget>(3);
+  Reader a(8), b(8);
+  a.queue.set_budget(budget);
+  b.queue.set_budget(budget);
+  EXPECT_TRUE(a.queue.push(event_at(1)));
+  EXPECT_TRUE(a.queue.push(event_at(2)));
+  EXPECT_TRUE(b.queue.push(event_at(3)));
+  EXPECT_FALSE(b.queue.push(event_at(4))) << "each queue has room, the server's total has none";
+  EXPECT_EQ(budget->held(), 3u);
+
+  auto items = a.drain();  // two events delivered: their share comes back
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(budget->held(), 1u);
+  EXPECT_TRUE(b.queue.push(event_at(5)));
+  EXPECT_EQ(budget->held(), 2u);
+}
+
+TEST(EventBudget, AQueueDestroyedUndeliveredGivesItBack) {
+  auto budget = std::make_shared<EventBudget>(4);
+  {
+    LiveQueue queue(8, [] {});
+    queue.set_budget(budget);
+    queue.push(event_at(1));
+    queue.push(event_at(2));
+    EXPECT_EQ(budget->held(), 2u);
+  }
+  EXPECT_EQ(budget->held(), 0u);
+}
+
 }  // namespace
 }  // namespace nettwin::server
