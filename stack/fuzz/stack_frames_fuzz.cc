@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "fuzz/fuzz_devices.h"
 #include "socket/syscalls.h"
 #include "socket/uapi.h"
 #include "stack.h"
@@ -39,19 +40,7 @@ struct Dut {
   int raw = -1;
 
   Dut() {
-    DeviceConfig ring;
-    ring.name = "ntring0";
-    ring.kind = DeviceKind::Ring;
-    ring.mac = {0x02, 0, 0, 0, 0x01, 0x02};
-    ring.rx_ring_size = 64;
-    DeviceConfig veth;
-    veth.name = "ntveth0";
-    veth.kind = DeviceKind::Veth;
-    veth.mac = {0x02, 0, 0, 0, 0x02, 0x02};
-    stack.create_device(ring);
-    stack.create_device(veth);
-    stack.add_address("ntring0", "198.51.100.2/24");
-    stack.add_address("ntveth0", "203.0.113.2/24");
+    add_fuzz_devices(stack);
     stack.add_neighbour("ntring0", "198.51.100.1", "02:00:00:00:01:01", "permanent");
     stack.add_neighbour("ntveth0", "203.0.113.1", "02:00:00:00:02:01", "reachable");
     stack.set_sysctl("net.ipv4.ip_forward", "1");

@@ -18,6 +18,7 @@
 
 #include "control_service.h"
 #include "engine_state.h"
+#include "fuzz/fuzz_devices.h"
 #include "nic_service.h"
 #include "sockets_service.h"
 #include "trace_service.h"
@@ -35,20 +36,7 @@ struct Server {
   SocketsService sockets{engine};
 
   Server() {
-    engine.call([](EngineState& state) {
-      Stack& stack = *state.stack;
-      DeviceConfig ring;
-      ring.name = "ntring0";
-      ring.mac = {0x02, 0, 0, 0, 0x01, 0x02};
-      DeviceConfig veth;
-      veth.name = "ntveth0";
-      veth.kind = DeviceKind::Veth;
-      veth.mac = {0x02, 0, 0, 0, 0x02, 0x02};
-      stack.create_device(ring);
-      stack.create_device(veth);
-      stack.add_address("ntring0", "198.51.100.2/24");
-      stack.add_address("ntveth0", "203.0.113.2/24");
-    });
+    engine.call([](EngineState& state) { add_fuzz_devices(*state.stack); });
   }
   ~Server() { engine.stop(); }
 };
