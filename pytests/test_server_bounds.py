@@ -225,7 +225,7 @@ def test_subscriptions_are_limited_in_number(tmp_path):
         first = client.trace.Open(pb.TraceFilter())
         client.trace.Open(pb.TraceFilter())
         stream = client.trace.Stream(pb.TraceFilter(events=[RECEIVE]), timeout=EXIT_GUARD_S)
-        # The stream's subscription is in place once its first event arrives.
+        stream.initial_metadata()  # sent once the stream's subscription is in place
         client.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=[pb.Frame(data=bytes(arp_request()))],
                                            run_until_idle=True))
         assert next(stream).name == RECEIVE
@@ -290,7 +290,8 @@ def test_two_thousand_idle_streams_cost_no_thread_each(server):
         rss_before = proc_status(server, "VmRSS")
         streams = [client.trace.Stream(pb.TraceFilter(events=[RECEIVE]), timeout=120)
                    for _ in range(2000)]
-        # Every stream is in place once its first event arrives.
+        for s in streams:
+            s.initial_metadata()  # sent once the stream's subscription is in place
         client.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=[pb.Frame(data=bytes(arp_request()))],
                                            run_until_idle=True))
         assert all(next(s).name == RECEIVE for s in streams)

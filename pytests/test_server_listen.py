@@ -62,10 +62,11 @@ def test_signal_stops_cleanly_and_removes_the_socket(tmp_path, sig):
     assert sock.is_socket()
     client = Client(server.address)
     client.control.CreateDevice(pb.DeviceConfig(name="ntdut0", kind="veth", mac="02:00:00:00:01:02"))
-    # A live stream must not hold the shutdown up. It is live once its first
-    # event arrives: a call still on its way when the signal comes is one the
+    # A live stream must not hold the shutdown up. It is live once its initial
+    # metadata arrives: a call still on its way when the signal comes is one the
     # server never saw, and gRPC cancels it.
     stream = client.trace.Stream(pb.TraceFilter(events=["net:netif_rx"]), timeout=EXIT_GUARD_S)
+    stream.initial_metadata()
     client.nic.Inject(pb.InjectRequest(dev="ntdut0", frames=[pb.Frame(data=bytes(arp_request()))],
                                        run_until_idle=True))
     assert next(stream).name == "net:netif_rx"

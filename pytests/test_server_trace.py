@@ -93,8 +93,9 @@ def test_buffer_overflow_is_counted(tmp_path):
 
 def test_stream_delivers_live_events(dut):
     stream = dut.trace.Stream(pb.TraceFilter(events=[RECEIVE]), timeout=60)
-    # The stream's subscription is made when the server handles the call; the
-    # first event proves it is in place, so inject until one arrives.
+    # The subscription is made when the server handles the call; its initial
+    # metadata says it is in place.
+    stream.initial_metadata()
     inject(dut, arp_request())
     dut.control.RunUntilIdle(pb.Empty())
     event = next(stream)
@@ -112,7 +113,7 @@ def test_stream_losses_are_reported_as_trace_lost(tmp_path):
     try:
         create_dut(client.control)
         stream = client.trace.Stream(pb.TraceFilter(events=[RECEIVE]), timeout=120)
-        # Wait until the subscription is in place: its first event arrives.
+        stream.initial_metadata()  # sent once the subscription is in place
         inject(client, arp_request())
         client.control.RunUntilIdle(pb.Empty())
         assert next(stream).name == RECEIVE

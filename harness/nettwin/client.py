@@ -557,8 +557,13 @@ class Stack:
         return Subscription(self, reply.id)
 
     def stream(self, events: Iterable[str] = (), checkpoints: bool = False) -> TraceStream:
-        """The live stream: an iterator over events as they happen (close() to stop)."""
-        s = TraceStream(self._trace.Stream(self._filter(events, checkpoints)))
+        """The live stream: an iterator over events as they happen (close() to stop),
+        live when this returns."""
+        call = self._trace.Stream(self._filter(events, checkpoints))
+        # The server sends its initial metadata once the subscription is in
+        # place: from the return on, no event is missed.
+        call.initial_metadata()
+        s = TraceStream(call)
         self._streams.append(s)
         return s
 

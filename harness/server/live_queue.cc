@@ -41,10 +41,23 @@ void LiveQueue::close() {
   if (wake) ready_();
 }
 
+void LiveQueue::announce() {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    announce_pending_ = true;
+    wake = hand_turn();
+  }
+  if (wake) ready_();
+}
+
 LiveQueue::Item LiveQueue::next() {
   Item item;
   std::lock_guard lock(mutex_);
-  if (!events_.empty()) {
+  if (announce_pending_) {
+    item.kind = Item::kLive;
+    announce_pending_ = false;
+  } else if (!events_.empty()) {
     item.kind = Item::kEvent;
     item.event = std::move(events_.front());
     events_.pop_front();

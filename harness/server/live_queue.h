@@ -33,9 +33,13 @@ class LiveQueue {
   bool push(const TraceEvent& event);
   // No more events: the reader gets End after what is left.
   void close();
+  // The subscription is in place: the reader gets Live before anything else,
+  // so that it can tell its client (gRPC initial metadata) that no event will
+  // be missed from here on.
+  void announce();
 
   struct Item {
-    enum Kind { kEvent, kLost, kEnd, kIdle } kind = kIdle;
+    enum Kind { kLive, kEvent, kLost, kEnd, kIdle } kind = kIdle;
     TraceEvent event;           // kEvent
     uint64_t lost = 0;          // kLost: events lost since the previous loss report
     uint64_t lost_time_ns = 0;  // kLost: virtual time of the first of them
@@ -55,6 +59,7 @@ class LiveQueue {
   std::function<void()> ready_;
   uint64_t lost_unreported_ = 0;
   uint64_t lost_time_ns_ = 0;
+  bool announce_pending_ = false;
   bool closed_ = false;
   bool reader_has_turn_ = false;
 };

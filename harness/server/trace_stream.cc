@@ -90,6 +90,7 @@ void TraceStream::open(const TraceFilter& filter, size_t queue_capacity) {
     engine_.post([self = shared_from_this(), filter, refuse](EngineState& state) {
       if (auto id = state.hub.open_live(*state.stack, filter, self->queue_)) {
         self->id_ = *id;
+        self->queue_->announce();
         return;
       }
       refuse(too_many_subscriptions(state.hub));
@@ -114,6 +115,8 @@ void TraceStream::write_next() {
   switch (item.kind) {
     case LiveQueue::Item::kIdle:
       return;  // the next push wakes this stream again
+    case LiveQueue::Item::kLive:
+      return StartSendInitialMetadata();  // the turn goes on in OnSendInitialMetadataDone
     case LiveQueue::Item::kEnd:
       return Finish(end_status);
     case LiveQueue::Item::kEvent:
@@ -130,6 +133,8 @@ void TraceStream::write_next() {
   }
   StartWrite(&out_);
 }
+
+void TraceStream::OnSendInitialMetadataDone(bool ok) { OnWriteDone(ok); }
 
 void TraceStream::OnWriteDone(bool ok) {
   if (!ok) {

@@ -63,13 +63,15 @@ class TraceStream final : public grpc::ServerWriteReactor<v1::TraceEvent>,
                           public std::enable_shared_from_this<TraceStream> {
  public:
   // Starts a stream for a call: the subscription is opened on the engine
-  // thread without waiting for it. gRPC holds the returned reactor until OnDone.
+  // thread without waiting for it; the initial metadata goes out once it is in
+  // place, so a client that waits for it misses no event after that. gRPC holds the returned reactor until OnDone.
   static TraceStream* start(Engine& engine, StreamWaker& waker, StreamCount& count,
                             size_t queue_capacity, const v1::TraceFilter& request);
 
   // The stream's turn to write (see LiveQueue): write the next item or finish.
   void write_next();
 
+  void OnSendInitialMetadataDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;

@@ -188,6 +188,18 @@ TEST(LiveQueue, CloseEndsAfterTheRestIsDrained) {
   EXPECT_EQ(reader.queue.next().kind, LiveQueue::Item::kEnd);
 }
 
+TEST(LiveQueue, AnnounceComesBeforeAnyEventAndWakesTheReader) {
+  Reader reader(4);
+  reader.queue.announce();
+  EXPECT_EQ(reader.wakes, 1);
+  reader.queue.push(event_at(1));
+  auto items = reader.drain();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].kind, LiveQueue::Item::kLive);
+  EXPECT_EQ(items[1].kind, LiveQueue::Item::kEvent);
+  EXPECT_EQ(items[2].kind, LiveQueue::Item::kIdle);
+}
+
 TEST(LiveQueue, CloseWakesAnIdleReader) {
   Reader reader(4);
   reader.queue.close();
