@@ -31,25 +31,19 @@ bool LiveQueue::push(const TraceEvent& event) {
   return !lost;
 }
 
-void LiveQueue::close() {
+void LiveQueue::set_and_wake(bool& flag) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    closed_ = true;
+    flag = true;
     wake = hand_turn();
   }
   if (wake) ready_();
 }
 
-void LiveQueue::announce() {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    announce_pending_ = true;
-    wake = hand_turn();
-  }
-  if (wake) ready_();
-}
+void LiveQueue::close() { set_and_wake(closed_); }
+
+void LiveQueue::announce() { set_and_wake(announce_pending_); }
 
 LiveQueue::Item LiveQueue::next() {
   Item item;

@@ -51,6 +51,8 @@ class LiveQueue {
  private:
   // Under the lock: give an idle reader its turn; true when ready_ must run.
   bool hand_turn();
+  // Sets flag (closed_, announce_pending_) and gives an idle reader its turn.
+  void set_and_wake(bool& flag);
 
   std::mutex mutex_;
   std::deque<TraceEvent> events_;
