@@ -52,12 +52,18 @@ def replay_cmd(nettwin_cmd, scen, pcap, out):
     return cmd
 
 
-def test_replay_of_a_recording_reports_no_difference(nettwin_cmd, harness_env, tmp_path):
+def replay_echo_recording(nettwin_cmd, harness_env, tmp_path):
+    """`nettwin replay` of the echo recording into out.pcap; it must succeed."""
     scen = echo_scenario()
     wrpcap(str(tmp_path / "combined.pcap"), combined(scen))
     done = subprocess.run(replay_cmd(nettwin_cmd, scen, tmp_path / "combined.pcap", tmp_path / "out.pcap"),
                           capture_output=True, text=True, env=harness_env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+    return done, scen
+
+
+def test_replay_of_a_recording_reports_no_difference(nettwin_cmd, harness_env, tmp_path):
+    done, scen = replay_echo_recording(nettwin_cmd, harness_env, tmp_path)
     assert "no differences" in done.stdout
     out = list(rdpcap(str(tmp_path / "out.pcap")))
     in_window, _ = split_at_end(out, combined(scen), settle_s=1.0)
@@ -123,11 +129,7 @@ def text(done) -> str:
 
 
 def test_replay_always_prints_what_it_injected(nettwin_cmd, harness_env, tmp_path):
-    scen = echo_scenario()
-    wrpcap(str(tmp_path / "combined.pcap"), combined(scen))
-    done = subprocess.run(replay_cmd(nettwin_cmd, scen, tmp_path / "combined.pcap", tmp_path / "out.pcap"),
-                          capture_output=True, text=True, env=harness_env, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done, scen = replay_echo_recording(nettwin_cmd, harness_env, tmp_path)
     summary = [line for line in done.stdout.splitlines() if line.startswith("nettwin-replay: read ")]
     assert len(summary) == 1, done.stdout
     assert f"injected {len(scen.sent)};" in summary[0] and "lost 0 " in summary[0], summary[0]

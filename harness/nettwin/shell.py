@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import code
-import os
-import select
-import signal
 import sys
 
 from .client import Stack
@@ -42,35 +39,6 @@ def namespace(session: Session) -> dict:
     return ns
 
 
-class TerminalConsole(code.InteractiveConsole):
-    """Reads the terminal with select() on stdin and on the signal wakeup pipe.
-
-    The kernel may hand the terminal's SIGINT to any thread of the process (gRPC
-    has many); Python then runs its handler in the main thread only once that
-    thread wakes, and input()'s read() would sleep on until the next key. The
-    wakeup pipe wakes it, so Ctrl-C at the prompt always raises KeyboardInterrupt."""
-
-    def __init__(self, local):
-        super().__init__(local)
-        self._wakeup, writer = os.pipe()
-        os.set_blocking(self._wakeup, False)
-        os.set_blocking(writer, False)
-        signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
-
-    def raw_input(self, prompt=""):
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-        while True:
-            ready, _, _ = select.select([sys.stdin, self._wakeup], [], [])
-            if self._wakeup in ready:
-                os.read(self._wakeup, 512)  # the handler has run, or runs at the next bytecode
-                continue
-            line = sys.stdin.readline()  # the terminal hands over whole lines
-            if not line:
-                raise EOFError
-            return line.rstrip("\n")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="nettwin shell", description=__doc__)
     ap.add_argument("--address", help="attach to a running nettwin-server (unix:/path or host:port)")
@@ -79,12 +47,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with Stack(address=args.address) as stack:
         session = Session(stack, kind=args.kind, seed=args.seed)
+        console = code.InteractiveConsole(namespace(session))
         # Piped stdin: no prompt noise between the outputs a script reads.
         if not sys.stdin.isatty():
-            console = code.InteractiveConsole(namespace(session))
             sys.ps1 = sys.ps2 = ""
         else:
-            console = TerminalConsole(namespace(session))
             sys.ps1, sys.ps2 = "nettwin>>> ", "nettwin... "
         console.interact(banner=BANNER, exitmsg="")
         session.close()
