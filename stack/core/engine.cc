@@ -1,5 +1,7 @@
 #include "core/engine.h"
 
+#include <algorithm>
+
 namespace nettwin {
 
 void Engine::do_softirq() {
@@ -22,6 +24,15 @@ Engine::TimerId Engine::add_timer(uint64_t expires, std::function<void()> fn) {
   timers_.emplace(std::make_pair(expires, id), std::move(fn));
   timer_index_.emplace(id, expires);
   return id;
+}
+
+uint64_t Engine::jiffies_to_time(uint64_t j) const {
+  const uint64_t t = j * NSEC_PER_JIFFY;
+  return t > jiffies_phase_ns_ ? t - jiffies_phase_ns_ : 0;
+}
+
+Engine::TimerId Engine::mod_timer(uint64_t expires_jiffies, std::function<void()> fn) {
+  return add_timer(std::max(now_, jiffies_to_time(expires_jiffies)), std::move(fn));
 }
 
 bool Engine::del_timer(TimerId id) {

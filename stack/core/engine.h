@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/jiffies.h"
+
 namespace nettwin {
 
 enum Softirq : unsigned { NET_TX_SOFTIRQ = 0, NET_RX_SOFTIRQ = 1, NR_SOFTIRQS = 2 };
@@ -37,6 +39,16 @@ class Engine {
   bool timer_pending(TimerId id) const { return timer_index_.count(id) != 0; }
   size_t timers_pending() const { return timers_.size(); }
 
+  // jiffies: the clock in ticks of 1/HZ, shifted by a phase (where inside its
+  // current tick the kernel was at virtual time 0).
+  uint64_t jiffies() const { return (now_ + jiffies_phase_ns_) / NSEC_PER_JIFFY; }
+  void set_jiffies_phase(uint64_t ns) { jiffies_phase_ns_ = ns % NSEC_PER_JIFFY; }
+  // The virtual time at which jiffies becomes j.
+  uint64_t jiffies_to_time(uint64_t j) const;
+  // mod_timer on a struct timer_list: fn runs once jiffies reaches expires
+  // (absolute jiffies), as late as the timer wheel makes it.
+  TimerId mod_timer(uint64_t expires_jiffies, std::function<void()> fn);
+
   void run_until(uint64_t t_ns);
   void advance(uint64_t ns) { run_until(now_ + ns); }
   // Run softirqs and timers until nothing is pending, leaving timers further
@@ -47,6 +59,7 @@ class Engine {
   bool run_next_timer(uint64_t limit);
 
   uint64_t now_ = 0;
+  uint64_t jiffies_phase_ns_ = 0;
   unsigned pending_ = 0;
   unsigned softirq_depth_ = 0;
   std::function<void()> actions_[NR_SOFTIRQS];

@@ -114,6 +114,7 @@ struct ProtoOps {
 };
 
 struct Sock {
+  virtual ~Sock() = default;  // a TcpSock is deleted through its Sock
   Net* net = nullptr;
   Proto* sk_prot = nullptr;
   Socket* sk_socket = nullptr;

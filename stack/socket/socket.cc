@@ -1,6 +1,7 @@
 // net/socket.c: the system calls, a descriptor table, and the waits of
 // blocking calls (on the virtual clock).
 #include <algorithm>
+#include <cstring>
 
 #include "core/net.h"
 #include "ipv4/udp.h"
@@ -149,6 +150,24 @@ int sys_accept(Net& net, int fd) {
   return sock->ops->accept(sock);
 }
 
+int sys_accept4(Net& net, int fd, SockaddrIn* peer, int flags, uint64_t timeout_ns) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  if (flags & ~(SOCK_NONBLOCK_ | SOCK_CLOEXEC_)) return -E_INVAL;
+  const uint64_t deadline = net.engine.now() + timeout_ns;
+  for (;;) {
+    const int newfd = sock->ops->accept(sock);
+    if (newfd == -E_AGAIN && !(sock->file_flags & O_NONBLOCK_) && net.engine.now() < deadline) {
+      net.engine.run_until(std::min(deadline, net.engine.now() + kWaitStepNs));
+      continue;
+    }
+    if (newfd < 0) return newfd;
+    if (flags & SOCK_NONBLOCK_) sockfd_lookup(net, newfd)->file_flags |= O_NONBLOCK_;
+    if (peer) sys_getpeername(net, newfd, peer);
+    return newfd;
+  }
+}
+
 int sys_sendmsg(Net& net, int fd, const SendMsg& msg) {
   Socket* sock = sockfd_lookup(net, fd);
   if (!sock) return -E_BADF;
@@ -211,6 +230,22 @@ int sys_getsockopt(Net& net, int fd, int level, int optname, int* val) {
   Socket* sock = sockfd_lookup(net, fd);
   if (!sock) return -E_BADF;
   return sock->ops->getsockopt(sock, level, optname, val);
+}
+
+int sys_setsockopt_bytes(Net& net, int fd, int level, int optname, std::span<const uint8_t> optval) {
+  int val = 0;
+  std::memcpy(&val, optval.data(), std::min(optval.size(), sizeof(val)));
+  return sys_setsockopt(net, fd, level, optname, val, int(optval.size()));
+}
+
+int sys_getsockopt_bytes(Net& net, int fd, int level, int optname, unsigned optlen, std::vector<uint8_t>& optval) {
+  int val = 0;
+  const int r = sys_getsockopt(net, fd, level, optname, &val);
+  if (r < 0) return r;
+  // An int option: min(optlen, sizeof(int)) bytes of it.
+  optval.resize(std::min<size_t>(optlen, sizeof(val)));
+  std::memcpy(optval.data(), &val, optval.size());
+  return 0;
 }
 
 int sys_getsockname(Net& net, int fd, SockaddrIn* addr) {

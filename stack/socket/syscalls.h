@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "socket/sock.h"
 
@@ -28,6 +30,10 @@ int sys_sock_family(Net& net, int fd);
 int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen);
 int sys_listen(Net& net, int fd, int backlog);
 int sys_accept(Net& net, int fd);
+// accept4: the new descriptor (flags SOCK_NONBLOCK), with the peer's address in
+// *peer when peer is not null. A blocking accept with an empty queue runs the
+// clock until a connection arrives or timeout_ns has passed (-EAGAIN).
+int sys_accept4(Net& net, int fd, SockaddrIn* peer, int flags, uint64_t timeout_ns);
 // sendto and sendmsg (one iovec): the bytes sent. A blocking send with a full
 // send buffer (sk_wmem_alloc >= sk_sndbuf) runs the clock until room appears;
 // if nothing is left to happen that could free room, or after 60 s of virtual
@@ -40,6 +46,12 @@ int sys_shutdown(Net& net, int fd, int how);
 int sys_close(Net& net, int fd);
 int sys_setsockopt(Net& net, int fd, int level, int optname, int val, int optlen);
 int sys_getsockopt(Net& net, int fd, int level, int optname, int* val);
+// setsockopt / getsockopt with the option value as the bytes a program passes
+// (a string for TCP_CONGESTION, struct linger, struct tcp_info; an int is its 4
+// bytes in host order). getsockopt: optlen is the caller's buffer size; optval
+// is set to the bytes the kernel wrote (its new length is the returned optlen).
+int sys_setsockopt_bytes(Net& net, int fd, int level, int optname, std::span<const uint8_t> optval);
+int sys_getsockopt_bytes(Net& net, int fd, int level, int optname, unsigned optlen, std::vector<uint8_t>& optval);
 int sys_getsockname(Net& net, int fd, SockaddrIn* addr);
 int sys_getpeername(Net& net, int fd, SockaddrIn* addr);
 // poll on one descriptor: the ready events among `events` (POLLERR/POLLHUP always), 0 on timeout.

@@ -1,0 +1,175 @@
+// struct tcp_sock, with struct inet_connection_sock folded in (include/linux/tcp.h,
+// include/net/inet_connection_sock.h): the state of one TCP endpoint. A TcpSock
+// is a Sock (struct sock and struct inet_sock are its first members in Linux
+// too); tcp_sk() is the cast.
+#pragma once
+
+#include <cstdint>
+
+#include "core/engine.h"
+#include "ipv4/tcp_cong.h"
+#include "socket/sock.h"
+
+namespace nettwin {
+
+// struct tcp_options_received: what the peer's SYN and later segments said.
+struct TcpOptionsReceived {
+  uint32_t ts_recent_stamp = 0;  // when ts_recent was taken (seconds)
+  uint32_t ts_recent = 0;        // the TSval to echo
+  uint32_t rcv_tsval = 0;        // TSval of the last segment
+  uint32_t rcv_tsecr = 0;        // TSecr of the last segment
+  bool saw_tstamp = false;       // the last segment carried a timestamp
+  bool tstamp_ok = false;        // timestamps negotiated
+  bool dsack = false;            // a D-SACK is to be sent
+  bool wscale_ok = false;        // window scaling negotiated
+  uint8_t sack_ok = 0;           // SACK negotiated
+  uint8_t snd_wscale = 0;        // the peer's window scale
+  uint8_t rcv_wscale = 0;        // ours
+  uint8_t num_sacks = 0;
+  uint16_t user_mss = 0;         // TCP_MAXSEG
+  uint16_t mss_clamp = 0;        // the peer's MSS, clamped by user_mss
+};
+
+// struct inet_connection_sock_af_ops is IPv4-only here; icsk_ack's pending bits.
+enum : uint8_t { ICSK_ACK_SCHED = 1, ICSK_ACK_TIMER = 2, ICSK_ACK_PUSHED = 4, ICSK_ACK_PUSHED2 = 8, ICSK_ACK_NOW = 16,
+                 ICSK_ACK_NOMEM = 32 };
+// icsk_pending: which event the retransmit timer stands for.
+enum : uint8_t { ICSK_TIME_RETRANS = 1, ICSK_TIME_DACK = 2, ICSK_TIME_PROBE0 = 3, ICSK_TIME_LOSS_PROBE = 5,
+                 ICSK_TIME_REO_TIMEOUT = 6 };
+
+struct TcpSock : Sock {
+  // ---- struct inet_connection_sock
+  uint32_t icsk_rto = 0;          // jiffies
+  uint32_t icsk_rto_min = 0;      // jiffies
+  uint32_t icsk_delack_max = 0;   // jiffies
+  uint32_t icsk_pmtu_cookie = 0;
+  const TcpCongestionOps* icsk_ca_ops = nullptr;
+  uint8_t icsk_ca_state = TCP_CA_Open;
+  bool icsk_ca_initialized = false;
+  uint8_t icsk_retransmits = 0;
+  uint8_t icsk_pending = 0;       // ICSK_TIME_*
+  uint8_t icsk_backoff = 0;
+  uint8_t icsk_syn_retries = 0;   // TCP_SYNCNT (0: the sysctl)
+  uint8_t icsk_probes_out = 0;
+  uint32_t icsk_probes_tstamp = 0;
+  uint32_t icsk_user_timeout = 0; // TCP_USER_TIMEOUT, ms
+  struct {
+    uint8_t pending = 0;          // ICSK_ACK_*
+    uint8_t quick = 0;            // segments left to ACK at once (quick-ack mode)
+    uint8_t pingpong = 0;         // interactive session (delayed ACKs piggyback)
+    uint8_t retry = 0;
+    uint32_t ato = 0;             // the delayed-ACK timeout, jiffies
+    uint32_t lrcvtime = 0;        // jiffies of the last data received
+    uint16_t last_seg_size = 0;
+    uint16_t rcv_mss = 0;         // the peer's MSS as we estimate it
+  } icsk_ack;
+  Engine::TimerId icsk_retransmit_timer = 0;  // retransmit, probe0, loss probe
+  Engine::TimerId icsk_delack_timer = 0;
+  Engine::TimerId sk_timer = 0;               // keepalive, SYN-ACK, FIN_WAIT2
+  // Private data of the congestion control (icsk_ca_priv: ICSK_CA_PRIV_SIZE, 104 bytes).
+  alignas(8) uint8_t icsk_ca_priv[104] = {};
+
+  // ---- struct tcp_sock
+  uint32_t rcv_nxt = 0;       // what we want to receive next
+  uint32_t copied_seq = 0;    // head of yet unread data
+  uint32_t rcv_wup = 0;       // rcv_nxt at the last window update sent
+  uint32_t snd_nxt = 0;       // next sequence we send
+  uint32_t snd_una = 0;       // first byte we want an ACK for
+  uint32_t snd_sml = 0;       // last byte of the most recently sent small packet
+  uint32_t snd_wl1 = 0;       // sequence for the window update
+  uint32_t snd_wnd = 0;       // the window we expect to receive
+  uint32_t max_window = 0;    // the largest window the peer offered
+  uint32_t write_seq = 0;     // tail+1 of the data in the write queue
+  uint32_t pushed_seq = 0;    // last pushed seq
+  uint32_t rcv_wnd = 0;       // current receiver window
+  uint32_t rcv_ssthresh = 0;  // current window clamp
+  uint32_t window_clamp = 0;  // the maximal window to advertise
+  uint32_t mss_cache = 0;     // cached effective MSS, not counting SACKs
+  uint16_t advmss = 0;        // the MSS we advertise
+  uint32_t tsoffset = 0;      // per-connection timestamp offset
+  uint32_t rcv_tstamp = 0;    // timestamp (jiffies) of the last received ACK (keepalive)
+  uint32_t lsndtime = 0;      // timestamp (jiffies) of the last sent data packet (restart window)
+  uint32_t last_oow_ack_time = 0;  // jiffies of the last out-of-window ACK (rate limit)
+  uint64_t tcp_mstamp = 0;    // the most recent clock, us (tcp_clock_us)
+  uint64_t tcp_clock_cache = 0;  // ns
+
+  uint32_t snd_ssthresh = 0;  // slow start threshold
+  uint32_t snd_cwnd = 0;      // sending congestion window
+  uint32_t snd_cwnd_cnt = 0;  // linear increase counter
+  uint32_t snd_cwnd_clamp = 0;
+  uint32_t snd_cwnd_used = 0;
+  uint32_t snd_cwnd_stamp = 0;  // jiffies
+  uint32_t prior_cwnd = 0;
+  uint32_t prior_ssthresh = 0;
+  bool is_cwnd_limited = false;
+  uint32_t max_packets_out = 0;
+  uint32_t cwnd_usage_seq = 0;
+  uint32_t packets_out = 0;   // packets "in flight"
+  uint32_t retrans_out = 0;   // retransmitted packets out
+  uint32_t sacked_out = 0;
+  uint32_t lost_out = 0;
+  uint32_t high_seq = 0;      // snd_nxt at the onset of congestion
+  uint32_t retrans_stamp = 0; // timestamp of the first retransmission (ms)
+  uint32_t undo_marker = 0;
+  int undo_retrans = 0;
+  uint32_t total_retrans = 0;
+  uint32_t reordering = 0;    // packet reordering metric (tcp_reordering)
+  uint32_t prr_delivered = 0;
+  uint32_t prr_out = 0;
+  uint32_t delivered = 0;     // total data packets delivered, including retransmits
+  uint32_t delivered_ce = 0;
+  uint32_t lost = 0;          // total data packets lost, including retransmits
+  uint32_t app_limited = 0;
+  uint32_t rate_delivered = 0;
+  uint32_t rate_interval_us = 0;
+  uint64_t first_tx_mstamp = 0;
+  uint64_t delivered_mstamp = 0;
+
+  // RTT (tcp_rtt_estimator): microseconds, srtt and mdev scaled by 8 and 4.
+  uint32_t srtt_us = 0;
+  uint32_t mdev_us = 0;
+  uint32_t mdev_max_us = 0;
+  uint32_t rttvar_us = 0;
+  uint32_t rtt_seq = 0;
+  uint32_t rtt_min_us = 0;    // windowed min filter's current value (tcp_min_rtt)
+
+  // Counters TCP_INFO reports.
+  uint32_t segs_in = 0, data_segs_in = 0, segs_out = 0, data_segs_out = 0;
+  uint64_t bytes_received = 0, bytes_sent = 0, bytes_acked = 0, bytes_retrans = 0;
+  uint32_t dsack_dups = 0;
+  uint32_t rcv_ooopack = 0;
+
+  TcpOptionsReceived rx_opt;
+
+  uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
+  bool thin_lto = false;
+  uint8_t frto = 0;
+  uint8_t keepalive_probes = 0;  // TCP_KEEPCNT (0: the sysctl)
+  uint32_t keepalive_time = 0;   // TCP_KEEPIDLE, jiffies (0: the sysctl)
+  uint32_t keepalive_intvl = 0;  // TCP_KEEPINTVL, jiffies (0: the sysctl)
+  int linger2 = 0;               // TCP_LINGER2 (FIN_WAIT2 timeout)
+  uint32_t notsent_lowat = 0;
+
+  // Receiver-side RTT and buffer autotuning (tcp_rcv_space_adjust).
+  struct { uint32_t rtt_us = 0; uint32_t seq = 0; uint64_t time = 0; } rcv_rtt_est;
+  struct { uint32_t space = 0; uint32_t seq = 0; uint64_t time = 0; } rcvq_space;
+
+  // Queues: the write queue (not yet sent), the retransmit queue (sent, not
+  // acked; an rbtree in Linux, in sequence order here) and the out-of-order queue.
+  SkbQueue sk_write_queue;
+  SkbQueue tcp_rtx_queue;
+  SkbQueue out_of_order_queue;
+  int sk_wmem_queued = 0;       // bytes charged for the write and retransmit queues
+  int sk_forward_alloc = 0;
+};
+
+inline TcpSock* tcp_sk(Sock* sk) { return static_cast<TcpSock*>(sk); }
+inline const TcpSock* tcp_sk(const Sock* sk) { return static_cast<const TcpSock*>(sk); }
+// The congestion control's private area (inet_csk_ca).
+template <typename T>
+inline T* inet_csk_ca(Sock* sk) {
+  static_assert(sizeof(T) <= sizeof(TcpSock::icsk_ca_priv));
+  return reinterpret_cast<T*>(tcp_sk(sk)->icsk_ca_priv);
+}
+
+}  // namespace nettwin
