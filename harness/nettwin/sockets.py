@@ -177,8 +177,10 @@ class Sockets:
         r = self._do("listen", self.stub.Listen, self.pb.ListenRequest(fd=fd, backlog=backlog), check)
         return r.ret if check else r
 
-    def accept(self, fd, check=True):
-        r = self._do("accept", self.stub.Accept, self.pb.FdRequest(fd=fd), check)
+    def accept(self, fd, flags=0, timeout_ns=0, check=True):
+        """accept4: the new descriptor (its peer is the reply's addr with check=False)."""
+        r = self._do("accept", self.stub.Accept,
+                     self.pb.AcceptRequest(fd=fd, flags=flags, timeout_ns=timeout_ns), check)
         return r.ret if check else r
 
     def sendto(self, fd, data: bytes, addr=None, flags=0, family=None, addrlen=0, check=True):
@@ -222,15 +224,25 @@ class Sockets:
         r = self._do("close", self.stub.Close, self.pb.FdRequest(fd=fd), check)
         return r.ret if check else r
 
-    def setsockopt(self, fd, level, name, value: int, optlen=0, check=True):
-        r = self._do("setsockopt", self.stub.SetSockOpt,
-                     self.pb.SockOptRequest(fd=fd, level=level, name=name, value=int(value), optlen=optlen), check)
+    def setsockopt(self, fd, level, name, value, optlen=0, check=True):
+        """value: an int, or the option's bytes (a str is encoded, e.g. TCP_CONGESTION "cubic")."""
+        req = self.pb.SockOptRequest(fd=fd, level=level, name=name, optlen=optlen)
+        if isinstance(value, str):
+            value = value.encode()
+        if isinstance(value, (bytes, bytearray)):
+            req.optval = bytes(value)
+        else:
+            req.value = int(value)
+        r = self._do("setsockopt", self.stub.SetSockOpt, req, check)
         return r.ret if check else r
 
-    def getsockopt(self, fd, level, name, check=True):
+    def getsockopt(self, fd, level, name, optlen=0, check=True):
+        """The value as an int; with optlen (a buffer size), the bytes the kernel wrote."""
         r = self._do("getsockopt", self.stub.GetSockOpt,
-                     self.pb.SockOptRequest(fd=fd, level=level, name=name), check)
-        return r.value if check else r
+                     self.pb.SockOptRequest(fd=fd, level=level, name=name, optlen=optlen), check)
+        if not check:
+            return r
+        return r.optval if optlen else r.value
 
     def getsockname(self, fd, check=True):
         r = self._do("getsockname", self.stub.GetSockName, self.pb.FdRequest(fd=fd), check)

@@ -1,6 +1,8 @@
 #include "sockets_service.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <string>
 
 #include "request_check.h"
@@ -204,8 +206,14 @@ grpc::Status SocketsService::Listen(grpc::ServerContext*, const v1::ListenReques
   return call(engine_, reply, [&](Net& net) { return sys_listen(net, r->fd(), r->backlog()); });
 }
 
-grpc::Status SocketsService::Accept(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) { return sys_accept(net, r->fd()); });
+grpc::Status SocketsService::Accept(grpc::ServerContext*, const v1::AcceptRequest* r, v1::SockReply* reply) {
+  if (r->timeout_ns() > kMaxTimeoutNs) return invalid("timeout_ns is larger than one hour");
+  return call(engine_, reply, [&](Net& net) {
+    SockaddrIn peer;
+    const int ret = sys_accept4(net, r->fd(), &peer, r->flags(), r->timeout_ns());
+    if (ret >= 0) from_sockaddr(peer, *reply->mutable_addr());
+    return ret;
+  });
 }
 
 grpc::Status SocketsService::SendTo(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
@@ -236,16 +244,33 @@ grpc::Status SocketsService::Close(grpc::ServerContext*, const v1::FdRequest* r,
 
 grpc::Status SocketsService::SetSockOpt(grpc::ServerContext*, const v1::SockOptRequest* r, v1::SockReply* reply) {
   if (r->optlen() > 4096) return invalid("optlen " + std::to_string(r->optlen()) + " is larger than 4096");
+  if (r->has_optval()) {
+    if (r->optval().size() > 4096) return invalid("optval is larger than 4096 bytes");
+    return call(engine_, reply, [&](Net& net) {
+      const auto* p = reinterpret_cast<const uint8_t*>(r->optval().data());
+      return sys_setsockopt_bytes(net, r->fd(), r->level(), r->name(), {p, r->optval().size()});
+    });
+  }
   const int optlen = r->optlen() == 0 ? int(sizeof(int)) : int(r->optlen());
   return call(engine_, reply,
               [&](Net& net) { return sys_setsockopt(net, r->fd(), r->level(), r->name(), r->value(), optlen); });
 }
 
 grpc::Status SocketsService::GetSockOpt(grpc::ServerContext*, const v1::SockOptRequest* r, v1::SockReply* reply) {
+  if (r->optlen() > 4096) return invalid("optlen " + std::to_string(r->optlen()) + " is larger than 4096");
   return call(engine_, reply, [&](Net& net) {
-    int v = 0;
-    const int ret = sys_getsockopt(net, r->fd(), r->level(), r->name(), &v);
-    if (ret == 0) reply->set_value(v);
+    std::vector<uint8_t> optval;
+    const unsigned optlen = r->optlen() == 0 ? unsigned(sizeof(int)) : r->optlen();
+    const int ret = sys_getsockopt_bytes(net, r->fd(), r->level(), r->name(), optlen, optval);
+    if (ret == 0) {
+      // value: the bytes read as an int (a shorter option zero-extended).
+      uint8_t le[4] = {};
+      std::copy_n(optval.begin(), std::min<size_t>(optval.size(), 4), le);
+      int v;
+      std::memcpy(&v, le, 4);
+      reply->set_value(v);
+      reply->set_optval(optval.data(), optval.size());
+    }
     return ret;
   });
 }

@@ -15,7 +15,7 @@ class SocketsService final : public v1::Sockets::Service {
   grpc::Status Bind(grpc::ServerContext*, const v1::SockAddrRequest*, v1::SockReply*) override;
   grpc::Status Connect(grpc::ServerContext*, const v1::SockAddrRequest*, v1::SockReply*) override;
   grpc::Status Listen(grpc::ServerContext*, const v1::ListenRequest*, v1::SockReply*) override;
-  grpc::Status Accept(grpc::ServerContext*, const v1::FdRequest*, v1::SockReply*) override;
+  grpc::Status Accept(grpc::ServerContext*, const v1::AcceptRequest*, v1::SockReply*) override;
   grpc::Status SendTo(grpc::ServerContext*, const v1::SendRequest*, v1::SockReply*) override;
   grpc::Status SendMsg(grpc::ServerContext*, const v1::SendRequest*, v1::SockReply*) override;
   grpc::Status RecvFrom(grpc::ServerContext*, const v1::RecvRequest*, v1::SockReply*) override;

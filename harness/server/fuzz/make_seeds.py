@@ -87,7 +87,7 @@ def seeds():
         call("GetSockName", pb.FdRequest(fd=3)),
         call("GetPeerName", pb.FdRequest(fd=3)),
         call("Listen", pb.ListenRequest(fd=3, backlog=1)),
-        call("Accept", pb.FdRequest(fd=3)),
+        call("Accept", pb.AcceptRequest(fd=3)),
         call("Shutdown", pb.ShutdownRequest(fd=3, how=2)),
         call("Close", pb.FdRequest(fd=3)),
         call("Socket", pb.SocketRequest(domain=17, type=3, protocol=768)),
