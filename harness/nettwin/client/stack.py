@@ -575,7 +575,7 @@ class Stack:
         Scapy SuperSocket bound to that device (nettwin.scapy_glue.StackSocket)."""
         if isinstance(dev_or_family, int):
             return self.sockets.socket(dev_or_family, type or 2, proto, **kw)
-        from .scapy_glue import StackSocket
+        from ..interactive.scapy_glue import StackSocket
         return StackSocket(self, dev_or_family, **kw)
 
     # ------------------------------------------------------------ the DUT's sockets

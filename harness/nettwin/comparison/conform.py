@@ -9,8 +9,9 @@ from typing import Callable, Iterable, Optional
 
 import grpc
 
-from . import scenario_folder, sock_steps
-from .client import Stack, StackError
+from ..client import Stack, StackError
+from ..scenarios import folder as scenario_folder
+from ..scenarios import sock_steps
 from .compare import Comparison, compare_counters, compare_events, compare_frames
 from .normalize import COMPARED_EVENTS, normalize_events
 

@@ -10,7 +10,7 @@ from typing import Optional
 from scapy.packet import Packet
 from scapy.supersocket import SuperSocket
 
-from .client import SETTLE_NS
+from ..client import SETTLE_NS
 
 
 class StackSocket(SuperSocket):

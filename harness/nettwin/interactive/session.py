@@ -6,7 +6,7 @@ from typing import Optional
 
 from scapy.plist import PacketList
 
-from .client import SETTLE_NS, Stack
+from ..client import SETTLE_NS, Stack
 from .skbpath import format_path
 
 # The DUT's first interface in the project's default topology (DESIGN.md).

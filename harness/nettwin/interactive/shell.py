@@ -6,7 +6,7 @@ import argparse
 import code
 import sys
 
-from .client import Stack
+from ..client import Stack
 from .session import DUT_CIDR, DUT_DEV, DUT_MAC, Session
 
 BANNER = f"""nettwin shell: a stack with {DUT_DEV} {DUT_MAC} {DUT_CIDR}; Scapy's names are imported.

@@ -28,9 +28,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import netns, normalize, scenarios, tracefs
+from ..comparison import normalize
+from ..scenarios import ipv4 as scenarios
+from ..scenarios.sock_steps import Sock
+from . import netns, tracefs
 from .ns_processes import Agent, ProcessError, Tcpdump
-from .sock_steps import Sock
 
 RECORDER_VERSION = 1
 REPO = Path(__file__).resolve().parents[2]

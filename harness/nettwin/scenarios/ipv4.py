@@ -587,8 +587,8 @@ _add(Scenario(
 
 
 # The UDP scenarios (with socket actions) live in their own module.
-from . import scenarios_udp  # noqa: E402,F401
-from . import scenarios_packet  # noqa: E402,F401  (AF_PACKET sockets in the DUT)
+from . import udp  # noqa: E402,F401
+from . import packet  # noqa: E402,F401  (AF_PACKET sockets in the DUT)
 
 _add(Scenario(
     "unknown_proto_large",
