@@ -7,8 +7,8 @@ from __future__ import annotations
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from .ipv4 import DUT_MAC, TESTER_MAC, Scenario, Wait, arp_who_has, echo_request, send
-from .ipv4 import _add
+from .model import DUT_MAC, TESTER_MAC, Scenario, Wait, arp_who_has, echo_request, send
+from .model import _add
 from .sock_steps import sock
 
 AF_PACKET, SOCK_RAW, SOCK_DGRAM = 17, 3, 2
