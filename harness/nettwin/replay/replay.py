@@ -27,8 +27,8 @@ from scapy.utils import rdpcap
 
 from ..client import paths
 from ..comparison.compare import compare_frames
-from ..interactive.session import DUT_CIDR, DUT_DEV, DUT_MAC
 from ..comparison.sidebyside import render_frame
+from ..scenarios.model import DUT_CIDR, DUT_DEV, DUT_MAC
 
 REPLAY_TIMEOUT_S = 600
 
