@@ -8,7 +8,7 @@ one CPU that sends the frames; then the settle time, the capture is stopped, the
 trace is read, aligned to the pcap clock, cut at the recording's end, normalized
 (normalize.py) and written. Everything created is removed again, also on Ctrl-C.
 
-Run: PYTHONPATH=<repo>/harness /usr/bin/python3 -m nettwin.recorder --all
+Run: PYTHONPATH=<repo>/harness /usr/bin/python3 -m nettwin.recording.recorder --all
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ registry the families (ipv4.py, udp.py, packet.py) add to; catalog.py has them a
 A scenario is a name, a one-line description and steps, run in order:
   Send(frame)   the tester puts this Scapy frame on the wire toward the DUT
   Wait(ms)      nothing happens for ms milliseconds
-  Sock(op, h)   the DUT's program makes a socket call (sock_steps.py; the UDP scenarios)
+  Sock(op, h)   the DUT's program makes a socket call (sock_steps.py; the UDP and packet scenarios)
 After the last step the recorder waits `settle_ms` (the same for every scenario unless
 one says otherwise) and that instant is the recording's end (meta.json duration_ns).
 Steps are plain data (to_json), so later kinds (e.g. socket actions performed in the

@@ -80,7 +80,7 @@ def comparable(op: str, result: dict) -> dict:
 # ------------------------------------------------------------------ the stack side
 
 def perform(sockets, handles: dict, step: Sock) -> dict:
-    """Run one step through nettwin.sockets.Sockets; the result as the agent records it."""
+    """Run one step through nettwin.client.sockets.Sockets; the result as the agent records it."""
     a = dict(step.args)
     op = step.op
     fd = handles.get(step.h, -1)
