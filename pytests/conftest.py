@@ -14,7 +14,7 @@ HARNESS = REPO / "harness"
 if str(HARNESS) not in sys.path:
     sys.path.insert(0, str(HARNESS))
 
-from nettwin import paths  # noqa: E402
+from nettwin.client import paths  # noqa: E402
 
 
 def _missing_build_message(err: Exception) -> str:
@@ -63,5 +63,5 @@ def nettwin_cmd() -> list[str]:
 
 def scenario_folders() -> list[Path]:
     """Every scenario folder in <repo>/traces, found at collection time."""
-    from nettwin.scenario_folder import discover
+    from nettwin.scenarios.folder import discover
     return discover([paths.TRACES]) if paths.TRACES.is_dir() else []

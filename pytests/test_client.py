@@ -15,6 +15,7 @@ from scapy.layers.l2 import ARP, Ether
 
 from conftest import HARNESS
 from nettwin.client import SETTLE_NS, Stack, StackError
+from nettwin.interactive import scapy_glue
 
 DUT, DUT_MAC, TESTER_MAC = "ntdut0", "02:00:00:00:01:02", "02:00:00:00:01:01"
 
@@ -154,15 +155,21 @@ def test_live_stream_delivers_events(stack):
 
 def test_scapy_srp1_against_the_stack(stack):
     dut(stack)
-    answer = stack.srp1(arp_request(), DUT)
+    answer = scapy_glue.srp1(stack, arp_request(), DUT)
     assert answer is not None and answer[ARP].op == 2 and answer[ARP].psrc == "198.51.100.2"
-    reply = stack.srp1(echo(seq=42), DUT)
+    reply = scapy_glue.srp1(stack, echo(seq=42), DUT)
     assert reply is not None and reply[ICMP].type == 0 and reply[ICMP].seq == 42
     # a frame for another MAC gets no answer, and srp1 returns at once (virtual clock)
     other = Ether(src=TESTER_MAC, dst="02:00:00:00:09:09") / IP(src="198.51.100.1", dst="198.51.100.2") / ICMP()
-    assert stack.srp1(other, DUT) is None
-    ans, unans = stack.srp([echo(seq=1), echo(seq=2)], DUT)
+    assert scapy_glue.srp1(stack, other, DUT) is None
+    ans, unans = scapy_glue.srp(stack, [echo(seq=1), echo(seq=2)], DUT)
     assert sorted(r[ICMP].seq for _, r in ans) == [1, 2] and len(unans) == 0
+
+
+def test_socket_on_a_device_name_is_a_clear_error(stack):
+    """Stack.socket makes the DUT's BSD sockets; a Scapy socket on a device is scapy_glue's."""
+    with pytest.raises(TypeError, match="StackSocket"):
+        stack.socket(DUT)
 
 
 def test_reset_gives_a_fresh_stack(stack):
@@ -175,11 +182,11 @@ def test_reset_gives_a_fresh_stack(stack):
 def test_scapy_sniff_reads_the_wire_and_ends_when_idle(stack):
     dut(stack)
     stack.inject(DUT, [arp_request(), echo(seq=5)])
-    sniffed = stack.sniff(DUT)
+    sniffed = scapy_glue.sniff(stack, DUT)
     assert [p.summary() for p in sniffed] == [
         "Ether / ARP is at 02:00:00:00:01:02 says 198.51.100.2",
         "Ether / IP / ICMP 198.51.100.2 > 198.51.100.1 echo-reply 0 / Raw"]
-    assert len(stack.sniff(DUT)) == 0, "an idle stack with an empty wire ends sniff at once"
+    assert len(scapy_glue.sniff(stack, DUT)) == 0, "an idle stack with an empty wire ends sniff at once"
 
 
 def test_inject_can_run_the_stack_in_the_same_call(stack):
@@ -265,7 +272,7 @@ def test_a_killed_clients_server_exits(build_dir):
 
 
 def test_server_refuses_a_parent_fd_that_is_not_open(build_dir):
-    from nettwin import paths
+    from nettwin.client import paths
     done = subprocess.run([str(paths.binary("nettwin-server")), "--parent-fd", "987"],
                           capture_output=True, text=True, timeout=EXIT_GUARD_S)
     assert done.returncode == 2
@@ -273,7 +280,7 @@ def test_server_refuses_a_parent_fd_that_is_not_open(build_dir):
 
 
 def test_server_stops_when_its_parent_pipe_closes(build_dir, tmp_path):
-    from nettwin import paths
+    from nettwin.client import paths
     folder = tmp_path / "sock"
     folder.mkdir()
     watch, alive = os.pipe()

@@ -6,8 +6,9 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Padding
 
-from nettwin.compare import (RANDOM_MARK, Comparison, compare_events, compare_frame,
-                             compare_frames, checksum_verdict)
+from nettwin.comparison.compare import (RANDOM_MARK, Comparison, compare_events, compare_frame,
+                                        compare_frames, checksum_verdict)
+from nettwin.comparison.sidebyside import render
 
 DUT_MAC, TESTER_MAC = "02:00:00:00:01:02", "02:00:00:00:01:01"
 
@@ -101,7 +102,7 @@ def test_event_field_difference_names_the_field():
     c = Comparison([], compare_events(a, b))
     assert not c.ok
     assert c.differing_fields() == ["skb:kfree_skb.reason"]
-    text = c.diff_text()
+    text = render(c)
     assert "IP_CSUM" in text and "IP_INHDR" in text and ".reason" in text
 
 
@@ -129,7 +130,7 @@ def test_timer_driven_events_are_timed_frame_triggered_are_not():
 
 def test_side_by_side_diff_marks_the_differing_row():
     c = Comparison(compare_frames([reply(ttl=64)], [reply(ttl=63)]), [])
-    text = c.diff_text()
+    text = render(c)
     assert "Linux" in text and "nettwin" in text
     ttl_rows = [line for line in text.splitlines() if "IP.ttl" in line]
     assert len(ttl_rows) == 1 and ttl_rows[0].startswith("!")

@@ -9,7 +9,8 @@ import pytest
 from scapy.layers.inet import ICMP
 
 from conftest import scenario_folders
-from nettwin import conform, scenario_folder
+from nettwin.comparison import conform
+from nettwin.scenarios import folder as scenario_folder
 
 SCENARIOS = scenario_folders()
 

@@ -9,7 +9,11 @@ import pytest
 from scapy.layers.inet import IP
 
 from conftest import REPO
-from nettwin import conform, netns, scenario_folder, scenarios
+from nettwin.comparison import conform
+from nettwin.comparison.sidebyside import render
+from nettwin.recording import netns
+from nettwin.scenarios import catalog, model
+from nettwin.scenarios import folder as scenario_folder
 
 TRACES = REPO / "traces"
 
@@ -25,7 +29,7 @@ def test_far_frames_are_compared(stack):
         del pkt[IP].chksum
     c = conform.compare_replay(scen, rep)
     assert not c.ok and all(f.where == "far" for f in c.frames if f.differs)
-    assert "frame 1 (far)" in c.diff_text()
+    assert "frame 1 (far)" in render(c)
 
 
 def test_forwarding_off_in_the_stack_fails_the_recording(stack):
@@ -72,8 +76,8 @@ def test_topology_refuses_unknown_kind_and_foreign_mtu():
 
 
 def test_forwarding_scenarios_declare_what_they_need():
-    for s in scenarios.SCENARIOS.values():
-        far_sends = [f for f in s.frames() if f.iface == scenarios.FAR_IFACE]
+    for s in catalog.SCENARIOS.values():
+        far_sends = [f for f in s.frames() if f.iface == model.FAR_IFACE]
         if far_sends or s.dut_mtus or any(dev == "ntdut1" for dev, _, _ in s.dut_neighbours):
             assert s.topology == "forwarding", s.name
         j = s.to_json()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
-from nettwin.normalize import (COMPARED_EVENTS, NormalizeError, canonical_field,  # noqa: E402
+from nettwin.comparison.normalize import (COMPARED_EVENTS, NormalizeError, canonical_field,  # noqa: E402
                                normalize_events)
 
 DUT = {"ntdut0", "7102"}

@@ -13,7 +13,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 from nettwin.client import StackError
-from nettwin.sockets import (AF_INET, AF_PACKET, ARPHRD_ETHER, ETH_P_ALL, ETH_P_ARP, ETH_P_IP, MSG_DONTWAIT,
+from nettwin.client.sockets import (AF_INET, AF_PACKET, ARPHRD_ETHER, ETH_P_ALL, ETH_P_ARP, ETH_P_IP, MSG_DONTWAIT,
                              PACKET_BROADCAST, PACKET_HOST, PACKET_OUTGOING, SOCK_DGRAM, SOCK_RAW, LLAddr,
                              SocketError, htons)
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
-from nettwin import recorder, scenarios  # noqa: E402
+from nettwin.recording import recorder  # noqa: E402
+from nettwin.scenarios import catalog  # noqa: E402
 
 
 def test_record_arp_then_echo(tmp_path):
@@ -27,7 +28,7 @@ def test_record_arp_then_echo(tmp_path):
     assert [line for line in netns_left.splitlines() if mine in line] == []
     assert [name for name in os.listdir("/sys/kernel/tracing/instances") if mine in name] == []
 
-    s = scenarios.get("arp_then_echo")
+    s = catalog.get("arp_then_echo")
     sent = recorder.pcap_frames(folder / "sent.pcap")
     assert [f for _, f in sent] == [f.frame for f in s.frames()]
     received = recorder.pcap_frames(folder / "received.pcap")

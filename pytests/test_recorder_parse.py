@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
-from nettwin import tracefs  # noqa: E402
-from nettwin.normalize import COMPARED_EVENTS, normalize_events  # noqa: E402
+from nettwin.recording import tracefs  # noqa: E402
+from nettwin.comparison.normalize import COMPARED_EVENTS, normalize_events  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 DUT = {"ntdut0", "7102"}

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
-from nettwin import scenarios  # noqa: E402
+from nettwin.scenarios import catalog  # noqa: E402
 
 
 def ipv4_header_checksum(header: bytes) -> int:
@@ -16,18 +16,18 @@ def ipv4_header_checksum(header: bytes) -> int:
 
 
 def only_frame(name):
-    frames = scenarios.get(name).frames()
+    frames = catalog.get(name).frames()
     assert len(frames) == 1
     return frames[0].frame
 
 
 def test_the_five_required_scenarios_exist():
     assert {"arp_then_echo", "echo_bad_ip_csum", "other_mac", "truncated_ipv4",
-            "ipv4_version5"} <= set(scenarios.SCENARIOS)
+            "ipv4_version5"} <= set(catalog.SCENARIOS)
 
 
 def test_arp_then_echo_steps():
-    s = scenarios.get("arp_then_echo")
+    s = catalog.get("arp_then_echo")
     kinds = [st.kind for st in s.steps]
     assert kinds == ["send", "wait", "send"] and s.steps[1].ms == 100
     arp, echo = (f.frame for f in s.frames())
@@ -39,7 +39,7 @@ def test_arp_then_echo_steps():
 
 def test_bad_checksum_frame_differs_from_a_good_one_only_in_the_checksum():
     bad = only_frame("echo_bad_ip_csum")
-    good = scenarios.get("arp_then_echo").frames()[1].frame
+    good = catalog.get("arp_then_echo").frames()[1].frame
     assert ipv4_header_checksum(bad[14:34]) != 0xFFFF
     assert bad[:24] == good[:24] and bad[26:] == good[26:]
 
@@ -61,7 +61,7 @@ def test_version5_frame():
 
 
 def test_scenario_json_round_trip_keeps_the_bytes():
-    for s in scenarios.SCENARIOS.values():
+    for s in catalog.SCENARIOS.values():
         js = s.to_json()
         assert js["name"] == s.name and js["description"]
         sent = [bytes.fromhex(st["frame"]) for st in js["steps"] if st["kind"] == "send"]

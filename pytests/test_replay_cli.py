@@ -14,8 +14,8 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.utils import rdpcap, wrpcap
 
 from conftest import scenario_folders
-from nettwin import scenario_folder
-from nettwin.replay import split_at_end
+from nettwin.scenarios import folder as scenario_folder
+from nettwin.replay.replay import split_at_end
 
 SCENARIOS = scenario_folders()
 

@@ -1,4 +1,4 @@
-"""Mutation fuzzing of the scenario loader (harness/nettwin/scenario_folder.py).
+"""Mutation fuzzing of the scenario loader (harness/nettwin/scenarios/folder.py).
 
 The loader is Python, so there is no libFuzzer target for it, and Debian has no
 python3-atheris: this is a deterministic mutation fuzzer instead. Real scenario
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from nettwin import scenario_folder
+from nettwin.scenarios import folder as scenario_folder
 
 TRACES = Path(__file__).resolve().parents[1] / "traces"
 SCENARIOS = ["frag_overlap", "udp_recv_fragmented", "forward_fragmented", "arp_then_echo"]

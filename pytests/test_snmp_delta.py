@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nettwin import netns
-from nettwin.compare import compare_counters
+from nettwin.recording import netns
+from nettwin.comparison.compare import compare_counters
 
 SNMP = """Ip: Forwarding DefaultTTL InReceives InHdrErrors ReasmOKs OutTransmits
 Ip: 2 64 10 1 0 7

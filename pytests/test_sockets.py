@@ -12,7 +12,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 from nettwin.client import StackError
-from nettwin.sockets import AF_INET, MSG_DONTWAIT, SOCK_DGRAM, SocketError
+from nettwin.client.sockets import AF_INET, MSG_DONTWAIT, SOCK_DGRAM, SocketError
 
 DUT = "ntdut0"
 DUT_MAC, TESTER_MAC = "02:00:00:00:01:02", "02:00:00:00:01:01"

@@ -13,8 +13,9 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.utils import wrpcap
 
 from conftest import scenario_folders
-from nettwin import conform, scenario_folder
-from nettwin.session import Session
+from nettwin.comparison import conform
+from nettwin.scenarios import folder as scenario_folder
+from nettwin.interactive.session import Session
 
 SCENARIOS = scenario_folders()
 WARNING = 0x600000  # expert severity: PI_WARN; PI_ERROR is 0x800000

@@ -15,8 +15,8 @@ commands:
 
 
 def conform_main(argv) -> int:
-    from . import paths
-    from .scenario_folder import ScenarioError, discover
+    from .client import paths
+    from .scenarios.folder import ScenarioError, discover
 
     ap = argparse.ArgumentParser(prog="nettwin conform")
     ap.add_argument("paths", nargs="*", help="traces directories or scenario folders (default: <repo>/traces)")
@@ -33,7 +33,7 @@ def conform_main(argv) -> int:
               file=sys.stderr)
         return 2
     from .client import ServerStartError, Stack
-    from .conform import run_all
+    from .comparison.conform import run_all
     try:
         with Stack(address=args.address) as stack:
             results = run_all(folders, stack, out=lambda s: print(s, flush=True), show_diff=not args.no_diff)
@@ -44,14 +44,14 @@ def conform_main(argv) -> int:
 
 
 def record_main(argv) -> int:
-    from . import recorder
+    from .recording import recorder
     return recorder.main(argv)
 
 
 def shell_main(argv) -> int:
-    from . import paths
+    from .client import paths
     from .client import ServerStartError
-    from .shell import main
+    from .interactive.shell import main
     try:
         return main(argv)
     except (paths.BuildMissing, ServerStartError) as e:
@@ -60,7 +60,7 @@ def shell_main(argv) -> int:
 
 
 def replay_main(argv) -> int:
-    from .replay import main
+    from .replay.replay import main
     return main(argv)
 
 

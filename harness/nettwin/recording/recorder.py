@@ -8,7 +8,7 @@ one CPU that sends the frames; then the settle time, the capture is stopped, the
 trace is read, aligned to the pcap clock, cut at the recording's end, normalized
 (normalize.py) and written. Everything created is removed again, also on Ctrl-C.
 
-Run: PYTHONPATH=<repo>/harness /usr/bin/python3 -m nettwin.recorder --all
+Run: PYTHONPATH=<repo>/harness /usr/bin/python3 -m nettwin.recording.recorder --all
 """
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import netns, normalize, scenarios, tracefs
+from ..comparison import normalize
+from ..scenarios import catalog, model
+from ..scenarios.sock_steps import Sock
+from . import netns, tracefs
 from .ns_processes import Agent, ProcessError, Tcpdump
-from .sock_steps import Sock
 
 RECORDER_VERSION = 1
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +49,7 @@ class RecordError(RuntimeError):
 @dataclass
 class Recording:
     """One scenario recorded, before it is written."""
-    scenario: scenarios.Scenario
+    scenario: model.Scenario
     sent_pcap: bytes
     received_pcap: bytes
     far_received_pcap: bytes | None   # the forwarding topology's far host, else None
@@ -100,7 +102,7 @@ def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
 
 # --------------------------------------------------------------- recording
 
-def _run_steps(scenario: scenarios.Scenario, agent: Agent, dut_agent: Agent | None = None,
+def _run_steps(scenario: model.Scenario, agent: Agent, dut_agent: Agent | None = None,
                far_agent: Agent | None = None) -> list[dict]:
     """Each Send at its due time; a Wait moves the due time on; a Sock is performed by
     the DUT's agent (one call, answered before the next step). Ends settle_ms after
@@ -108,10 +110,10 @@ def _run_steps(scenario: scenarios.Scenario, agent: Agent, dut_agent: Agent | No
     due = time.monotonic()
     sock_results = []
     for i, step in enumerate(scenario.steps):
-        if isinstance(step, scenarios.Wait):
+        if isinstance(step, model.Wait):
             due += step.ms / 1000
             continue
-        if not isinstance(step, (scenarios.Send, Sock)):
+        if not isinstance(step, (model.Send, Sock)):
             raise RecordError(f"{scenario.name}: unknown step {step!r}")
         delay = due - time.monotonic()
         if delay > 0:
@@ -122,13 +124,13 @@ def _run_steps(scenario: scenarios.Scenario, agent: Agent, dut_agent: Agent | No
             sock_results.append({"step": i, "op": step.op, "h": step.h, "mono_ns": mono,
                                  "result": reply["result"]})
         else:
-            (far_agent if step.iface == scenarios.FAR_IFACE else agent).send(step.iface, step.frame)
+            (far_agent if step.iface == model.FAR_IFACE else agent).send(step.iface, step.frame)
         due = time.monotonic()
     time.sleep(max(0.0, due + scenario.settle_ms / 1000 - time.monotonic()))
     return sock_results
 
 
-def record(scenario: scenarios.Scenario, cpu: int = INJECT_CPU) -> Recording:
+def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
     suffix = f"{os.getpid()}-{time.monotonic_ns() % 100000}"
     topo = netns.Topology(suffix, dict(scenario.sysctls), scenario.topology,
                           scenario.routes_data(), scenario.neighbours_data(), dict(scenario.dut_mtus))
@@ -138,9 +140,9 @@ def record(scenario: scenarios.Scenario, cpu: int = INJECT_CPU) -> Recording:
     # The DUT's program, when the scenario has socket actions: same CPU as the injector.
     dut_agent = Agent(topo.dut.netns, cpu) if any(isinstance(s, Sock) for s in scenario.steps) else None
     # The far host's injector, when it sends (forwarding topology): same CPU too.
-    far_sends = [s for s in scenario.frames() if s.iface == scenarios.FAR_IFACE]
+    far_sends = [s for s in scenario.frames() if s.iface == model.FAR_IFACE]
     if far_sends and not topo.far:
-        raise RecordError(f"{scenario.name}: frames from {scenarios.FAR_IFACE} need the forwarding topology")
+        raise RecordError(f"{scenario.name}: frames from {model.FAR_IFACE} need the forwarding topology")
     far_agent = Agent(topo.far.netns, cpu) if far_sends else None
     sock_results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="nettwin-rec-") as work:
@@ -216,12 +218,12 @@ def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drif
         raise RecordError(f"{scenario.name}: the trace ring buffer lost {lost} events")
     sent = pcap_frames(work / "sent.pcap")
     received = pcap_frames(work / "received.pcap")
-    expected = [s.frame for s in scenario.frames() if s.iface != scenarios.FAR_IFACE]
-    far_expected = [s.frame for s in scenario.frames() if s.iface == scenarios.FAR_IFACE]
+    expected = [s.frame for s in scenario.frames() if s.iface != model.FAR_IFACE]
+    far_expected = [s.frame for s in scenario.frames() if s.iface == model.FAR_IFACE]
     far_sent = pcap_frames(work / "far_sent.pcap") if far_expected else []
     if [f for _, f in far_sent] != far_expected:
         raise RecordError(f"{scenario.name}: far_sent.pcap holds {len(far_sent)} frames, not exactly "
-                          f"the scenario's {len(far_expected)} from {scenarios.FAR_IFACE}")
+                          f"the scenario's {len(far_expected)} from {model.FAR_IFACE}")
     if not sent:
         raise RecordError(f"{scenario.name}: the tester sent nothing (time 0 is its first frame)")
     if [f for _, f in sent] != expected:
@@ -365,7 +367,7 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
 
     if args.list:
-        for s in scenarios.SCENARIOS.values():
+        for s in catalog.SCENARIOS.values():
             print(f"{s.name:<20} {s.description}")
         return 0
     if args.all and args.names:
@@ -373,7 +375,7 @@ def main(argv: list[str]) -> int:
     if not args.all and not args.names:
         p.error("give scenario names, --all or --list")
     try:
-        chosen = list(scenarios.SCENARIOS.values()) if args.all else [scenarios.get(n) for n in args.names]
+        chosen = list(catalog.SCENARIOS.values()) if args.all else [catalog.get(n) for n in args.names]
     except KeyError as e:
         print(f"nettwin record: {e.args[0]}", file=sys.stderr)
         return 2

@@ -80,7 +80,7 @@ def comparable(op: str, result: dict) -> dict:
 # ------------------------------------------------------------------ the stack side
 
 def perform(sockets, handles: dict, step: Sock) -> dict:
-    """Run one step through nettwin.sockets.Sockets; the result as the agent records it."""
+    """Run one step through nettwin.client.sockets.Sockets; the result as the agent records it."""
     a = dict(step.args)
     op = step.op
     fd = handles.get(step.h, -1)
@@ -91,7 +91,7 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
     elif op == "bind":
         r = sockets.bind(fd, (a.get("ip", ""), a.get("port", 0)), check=False)
     elif op == "bind_ll":
-        from .sockets import LLAddr
+        from ..client.sockets import LLAddr
         r = sockets.bind(fd, LLAddr(a.get("ifindex", 0), a.get("protocol", 0)), check=False)
     elif op == "connect":
         r = sockets.connect(fd, (a.get("ip", ""), a.get("port", 0)), family=a.get("family"), check=False)
@@ -99,7 +99,7 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
         r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), (a.get("ip", ""), a.get("port", 0)),
                            a.get("flags", 0), check=False)
     elif op == "sendto_ll":
-        from .sockets import LLAddr
+        from ..client.sockets import LLAddr
         to = LLAddr(a.get("ifindex", 0), a.get("protocol", 0), addr=bytes.fromhex(a.get("addr", "")))
         r = sockets.sendto(fd, bytes.fromhex(a.get("data", "")), to, a.get("flags", 0), check=False)
     elif op == "send":

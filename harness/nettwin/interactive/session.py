@@ -6,16 +6,10 @@ from typing import Optional
 
 from scapy.plist import PacketList
 
-from .client import SETTLE_NS, Stack
+from ..client import SETTLE_NS, Stack
+# The DUT's first interface and the tester in the project's default topology (DESIGN.md).
+from ..scenarios.model import DUT_CIDR, DUT_DEV, DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC
 from .skbpath import format_path
-
-# The DUT's first interface in the project's default topology (DESIGN.md).
-DUT_DEV = "ntdut0"
-DUT_MAC = "02:00:00:00:01:02"
-DUT_CIDR = "198.51.100.2/24"
-TESTER_MAC = "02:00:00:00:01:01"
-TESTER_IP = "198.51.100.1"
-DUT_IP = DUT_CIDR.split("/")[0]
 
 
 class Frames(PacketList):

@@ -14,8 +14,8 @@ from scapy.packet import Raw
 
 import dataclasses
 
-from .scenarios import (DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC, Scenario, Send, Wait, arp_who_has, send)
-from .scenarios import _add as _add_scenario
+from .model import (DUT1_IP, DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC, Scenario, Send, Wait, arp_who_has, send)
+from .model import _add as _add_scenario
 from .sock_steps import sock
 
 DUT_PORT = 5000
@@ -359,8 +359,6 @@ _add(Scenario(
 # 0.0.0.0. The forwarding topology gives the DUT a second local address,
 # 203.0.113.2 on ntdut1, which a datagram from the tester on ntdut0 may name
 # (the weak host model): one socket, two destinations.
-
-from .scenarios import DUT1_IP  # noqa: E402  (with the bind-form scenarios that use it)
 
 EPHEMERAL_PORT = 40000
 # ip_local_port_range of one port: the autobound port is then known in advance,

@@ -9,10 +9,12 @@ from typing import Callable, Iterable, Optional
 
 import grpc
 
-from . import scenario_folder, sock_steps
-from .client import Stack, StackError
+from ..client import Stack, StackError
+from ..scenarios import folder as scenario_folder
+from ..scenarios import sock_steps
 from .compare import Comparison, compare_counters, compare_events, compare_frames
 from .normalize import COMPARED_EVENTS, normalize_events
+from .sidebyside import render
 
 
 @dataclass
@@ -56,7 +58,7 @@ class ConformResult:
                 + (f", {len(c.notes)} notes" if c.notes else "") + ")")
 
     def diff_text(self) -> str:
-        return self.error or self.comparison.diff_text()
+        return self.error or render(self.comparison)
 
 
 def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1) -> list[str]:

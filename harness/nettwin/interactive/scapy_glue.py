@@ -2,15 +2,17 @@
 injects into a device's RX ring and whose recv reads that device's wire, driving
 the virtual clock when nothing is waiting. When a step of the clock brings
 nothing onto the wire, recv raises EOFError, which ends Scapy's sniff loop (and so sr/sr1)
-at once instead of waiting out a wall-clock timeout."""
+at once instead of waiting out a wall-clock timeout. srp, srp1 and sniff are Scapy's
+own, run over such a socket."""
 from __future__ import annotations
 
 from typing import Optional
 
 from scapy.packet import Packet
+from scapy.sendrecv import sniff as scapy_sniff
 from scapy.supersocket import SuperSocket
 
-from .client import SETTLE_NS
+from ..client import SETTLE_NS
 
 
 class StackSocket(SuperSocket):
@@ -66,3 +68,21 @@ class StackSocket(SuperSocket):
 
     def close(self):
         self.closed = True
+
+
+def srp(stack, pkts, dev: str, **kw):
+    """Scapy's srp against the stack: (answered, unanswered)."""
+    with StackSocket(stack, dev) as s:
+        return s.sr(pkts, verbose=kw.pop("verbose", 0), **kw)
+
+
+def srp1(stack, pkts, dev: str, **kw) -> Optional[Packet]:
+    """Scapy's srp1 against the stack: the first answer, or None."""
+    with StackSocket(stack, dev) as s:
+        return s.sr1(pkts, verbose=kw.pop("verbose", 0), **kw)
+
+
+def sniff(stack, dev: Optional[str] = None, **kw):
+    """Scapy's sniff over the wire, running the clock until the stack is idle."""
+    with StackSocket(stack, dev or "") as s:
+        return scapy_sniff(opened_socket=s, **kw)

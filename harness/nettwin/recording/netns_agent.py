@@ -61,7 +61,7 @@ class Agent:
         return list(addr)
 
     def sock_call(self, cmd):
-        """One socket call of the DUT's program (sock_steps.py): the posix result."""
+        """One socket call of the DUT's program (scenarios/sock_steps.py): the posix result."""
         op, h, a = cmd["sock_op"], cmd["h"], cmd.get("args", {})
         s = self.handles.get(h)
         out = {}

@@ -25,10 +25,10 @@ from typing import Optional
 
 from scapy.utils import rdpcap
 
-from . import paths
-from .compare import compare_frames
-from .session import DUT_CIDR, DUT_DEV, DUT_MAC
-from .sidebyside import render_frame
+from ..client import paths
+from ..comparison.compare import compare_frames
+from ..comparison.sidebyside import render_frame
+from ..scenarios.model import DUT_CIDR, DUT_DEV, DUT_MAC
 
 REPLAY_TIMEOUT_S = 600
 

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 # The recorded scenarios; NETTWIN_TRACES points the suite at another folder.
 TRACES = Path(os.environ["NETTWIN_TRACES"]).resolve() if os.environ.get("NETTWIN_TRACES") else REPO / "traces"
 

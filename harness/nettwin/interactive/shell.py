@@ -6,8 +6,10 @@ import argparse
 import code
 import sys
 
-from .client import Stack
-from .session import DUT_CIDR, DUT_DEV, DUT_MAC, Session
+from ..client import Stack
+from ..scenarios.model import DUT_CIDR, DUT_DEV, DUT_MAC
+from . import scapy_glue
+from .session import Session
 
 BANNER = f"""nettwin shell: a stack with {DUT_DEV} {DUT_MAC} {DUT_CIDR}; Scapy's names are imported.
   inject(Ether(dst="{DUT_MAC}")/IP(dst="198.51.100.2")/ICMP())   inject a frame, run the clock
@@ -16,7 +18,8 @@ BANNER = f"""nettwin shell: a stack with {DUT_DEV} {DUT_MAC} {DUT_CIDR}; Scapy's
   path()        the last frame's skb path, one line per transition (path(True): with tracepoints)
   wire()        frames on the wire not read yet; advance(ns), run_until_idle(), now(),
                 counters(), sysctl(name[, value])
-  stack         the client (nettwin.client.Stack): srp1(pkt, "{DUT_DEV}"), subscribe(), stream(), ...
+  srp1(pkt), srp(pkts)   Scapy's srp1/srp against the stack ({DUT_DEV}; dev="..." for another)
+  stack         the client (nettwin.client.Stack): subscribe(), stream(), hook(), ...
   session       the session: .answers, .last_events"""
 
 
@@ -33,8 +36,8 @@ def namespace(session: Session) -> dict:
         ping=session.ping, arp=session.arp, advance=stack.advance, now=stack.now,
         run_until_idle=stack.run_until_idle,
         counters=stack.counters, sysctl=stack.sysctl,
-        srp1=lambda pkt, dev=session.dev, **kw: stack.srp1(pkt, dev, **kw),
-        srp=lambda pkt, dev=session.dev, **kw: stack.srp(pkt, dev, **kw),
+        srp1=lambda pkt, dev=session.dev, **kw: scapy_glue.srp1(stack, pkt, dev, **kw),
+        srp=lambda pkt, dev=session.dev, **kw: scapy_glue.srp(stack, pkt, dev, **kw),
     )
     return ns
 

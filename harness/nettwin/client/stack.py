@@ -22,6 +22,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
 from . import paths
+from .sockets import Sockets
 
 START_TIMEOUT_S = 30.0   # how long the server may take to print its "listening on" line
 STOP_TIMEOUT_S = 5.0     # how long it gets to exit after SIGTERM before SIGKILL
@@ -567,24 +568,21 @@ class Stack:
         self._streams.append(s)
         return s
 
-    # ------------------------------------------------------------ Scapy conveniences
-
-    def socket(self, dev_or_family, type: int = 0, proto: int = 0, **kw):
-        """socket(AF_INET, SOCK_DGRAM): a BSD socket in the DUT (a descriptor for
-        bind, sendto, recvfrom... below; see nettwin.sockets). socket("dev"): a
-        Scapy SuperSocket bound to that device (nettwin.scapy_glue.StackSocket)."""
-        if isinstance(dev_or_family, int):
-            return self.sockets.socket(dev_or_family, type or 2, proto, **kw)
-        from .scapy_glue import StackSocket
-        return StackSocket(self, dev_or_family, **kw)
-
     # ------------------------------------------------------------ the DUT's sockets
 
+    def socket(self, family: int, type: int = 0, proto: int = 0, **kw):
+        """socket(AF_INET, SOCK_DGRAM): a BSD socket in the DUT (a descriptor for
+        bind, sendto, recvfrom... below; see nettwin.client.sockets). A Scapy socket
+        on a device is nettwin.interactive.scapy_glue.StackSocket(stack, dev)."""
+        if not isinstance(family, int):
+            raise TypeError(f"socket() takes an address family (AF_INET, AF_PACKET), not {family!r}; "
+                            "a Scapy socket on a device is nettwin.interactive.scapy_glue.StackSocket(stack, dev)")
+        return self.sockets.socket(family, type or 2, proto, **kw)
+
     @property
-    def sockets(self):
-        """The Sockets service (nettwin.sockets.Sockets)."""
+    def sockets(self) -> Sockets:
+        """The Sockets service (nettwin.client.sockets.Sockets)."""
         if getattr(self, "_sockets", None) is None:
-            from .sockets import Sockets
             self._sockets = Sockets(self)
         return self._sockets
 
@@ -614,19 +612,3 @@ class Stack:
 
     def close_socket(self, fd, **kw):
         return self.sockets.close(fd, **kw)
-
-    def srp(self, pkts, dev: str, **kw):
-        """Scapy's srp against the stack: (answered, unanswered)."""
-        with self.socket(dev) as s:
-            return s.sr(pkts, verbose=kw.pop("verbose", 0), **kw)
-
-    def srp1(self, pkts, dev: str, **kw) -> Optional[Packet]:
-        """Scapy's srp1 against the stack: the first answer, or None."""
-        with self.socket(dev) as s:
-            return s.sr1(pkts, verbose=kw.pop("verbose", 0), **kw)
-
-    def sniff(self, dev: Optional[str] = None, **kw):
-        """Scapy's sniff over the wire, running the clock until the stack is idle."""
-        from scapy.sendrecv import sniff as scapy_sniff
-        with self.socket(dev or "") as s:
-            return scapy_sniff(opened_socket=s, **kw)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .client import TraceEvent
+from ..client import TraceEvent
 
 
 def format_event(ev: TraceEvent) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from .scenarios import DUT_MAC, TESTER_MAC, Scenario, Wait, arp_who_has, echo_request, send
-from .scenarios import _add
+from .model import DUT_MAC, TESTER_MAC, Scenario, Wait, arp_who_has, echo_request, send
+from .model import _add
 from .sock_steps import sock
 
 AF_PACKET, SOCK_RAW, SOCK_DGRAM = 17, 3, 2
-DUT_IFINDEX = 7102  # ntdut0 (netns.py)
+DUT_IFINDEX = 7102  # ntdut0 (recording/netns.py)
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
 ETH_P_EXPERIMENTAL = 0x88b5  # IEEE 802 local experimental: nobody answers it
 SOL_SOCKET, SO_RCVBUF = 1, 8

@@ -282,7 +282,3 @@ class Comparison:
             if e.linux and e.nettwin:
                 out.extend(f"{e.linux['name']}.{k}" for k, _, _ in e.fields)
         return out
-
-    def diff_text(self) -> str:
-        from .sidebyside import render
-        return render(self)

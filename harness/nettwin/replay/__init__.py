@@ -1,0 +1,1 @@
+"""The replay room: `nettwin replay FILE.pcap` (replay.py)."""
