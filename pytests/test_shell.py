@@ -166,3 +166,38 @@ def test_ctrl_c_interrupts_the_call_and_the_stack_lives_on(nettwin_cmd, harness_
                 os.waitpid(term.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+
+
+def _tgkill(tgid: int, tid: int, sig: int):
+    """SIGINT to one thread of the shell (tgkill, x86_64 syscall 234)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(234, tgid, tid, sig) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill({tgid}, {tid}, {sig})")
+
+
+def test_ctrl_c_taken_by_a_grpc_thread_still_interrupts_the_prompt(nettwin_cmd, harness_env):
+    """The terminal's SIGINT may be taken by any thread; under load a gRPC thread
+    being born takes it while the main thread sleeps reading the terminal. Sent here
+    to a gRPC thread on purpose: the prompt must still raise KeyboardInterrupt."""
+    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth"], harness_env)
+    try:
+        term.at_prompt()
+        grpc_threads = [int(t) for t in os.listdir(f"/proc/{term.pid}/task")
+                        if Path(f"/proc/{term.pid}/task/{t}/comm").read_text().strip() != "python3"]
+        assert grpc_threads, "the shell has no gRPC thread"
+        _tgkill(term.pid, grpc_threads[0], signal.SIGINT)
+        term.expect(b"KeyboardInterrupt")
+        term.expect(PROMPT)
+        term.send(b'print("AFTER", len(stack.devices()))\n')
+        term.expect(b"AFTER 1")
+        term.expect(PROMPT)
+        term.send(b"\x04")
+        assert term.wait() == 0
+    finally:
+        if term.pid:
+            try:
+                os.kill(term.pid, signal.SIGKILL)
+                os.waitpid(term.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass

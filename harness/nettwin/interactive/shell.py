@@ -9,6 +9,7 @@ import sys
 from ..client import Stack
 from ..scenarios.model import DUT_CIDR, DUT_DEV, DUT_MAC
 from . import scapy_glue
+from .console import TerminalConsole
 from .session import Session
 
 BANNER = f"""nettwin shell: a stack with {DUT_DEV} {DUT_MAC} {DUT_CIDR}; Scapy's names are imported.
@@ -50,11 +51,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with Stack(address=args.address) as stack:
         session = Session(stack, kind=args.kind, seed=args.seed)
-        console = code.InteractiveConsole(namespace(session))
         # Piped stdin: no prompt noise between the outputs a script reads.
         if not sys.stdin.isatty():
+            console = code.InteractiveConsole(namespace(session))
             sys.ps1 = sys.ps2 = ""
         else:
+            console = TerminalConsole(namespace(session))
             sys.ps1, sys.ps2 = "nettwin>>> ", "nettwin... "
         console.interact(banner=BANNER, exitmsg="")
         session.close()
