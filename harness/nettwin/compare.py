@@ -15,6 +15,8 @@ from scapy.fields import ConditionalField
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
+from . import timebase
+
 # (layer class name, field): random by design in Linux (ip_idents hash for frames
 # without DF), so never compared for equality.
 RANDOM_FIELDS = {("IP", "id")}
@@ -32,12 +34,11 @@ MS_PER_DAY = 86_400_000
 CHECKSUMS_OF_NORMALIZED = {"IP": "chksum", "ICMP": "chksum"}
 
 # Events whose Linux time is this long after the last sent frame are timer driven:
-# their timing is compared, within a tolerance (Linux timers run at HZ=250 and long
-# ones fire late). Frame-triggered events are not timed: Linux's real-time
-# processing delays mean nothing for a virtual clock.
+# their timing is compared, within the granularity of the timer-wheel level such a
+# timeout lands on (timebase.py: Linux's timers fire up to a granule late, 2 s for
+# a 30 s one). Frame-triggered events are not timed: Linux's real-time processing
+# delays mean nothing for a virtual clock.
 TIMER_DRIVEN_AFTER_NS = 100_000_000
-TIMER_TOLERANCE_NS = 50_000_000
-TIMER_TOLERANCE_FRACTION = 0.06
 
 
 # ---------------------------------------------------------------- frames
@@ -203,10 +204,13 @@ def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int]) -> EventRow:
             row.fields.append((k, va, vb))
     delay = _timer_delay(a["t_ns"], sent_ns)
     if delay is not None:
-        tol = TIMER_TOLERANCE_NS + TIMER_TOLERANCE_FRACTION * delay
-        if abs(b["t_ns"] - a["t_ns"]) > tol:
+        tol = timebase.timer_tolerance_ns(delay)
+        off = abs(b["t_ns"] - a["t_ns"])
+        if off > tol:
             row.timing = (f"timer-driven event at {a['t_ns'] / 1e9:.3f} s in Linux, "
-                          f"{b['t_ns'] / 1e9:.3f} s in nettwin (tolerance {tol / 1e9:.3f} s)")
+                          f"{b['t_ns'] / 1e9:.3f} s in nettwin: {off / 1e9:.3f} s apart, more than the "
+                          f"{tol / 1e9:.3f} s allowed for a {delay / 1e9:.3f} s timeout on "
+                          f"{timebase.describe_timer(delay)}")
     return row
 
 
