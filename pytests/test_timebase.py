@@ -29,8 +29,8 @@ def test_tolerance_of_a_1s_timer_is_tighter():
     assert timebase.timer_tolerance_ns(1 * S) == timebase.TIMER_BASE_TOLERANCE_NS + 9 * 4_000_000
 
 
-def _ev(t_ns):
-    return {"name": "skb:kfree_skb", "skb": 1, "t_ns": t_ns, "fields": {"reason": "FRAG_REASM_TIMEOUT"}}
+def _ev(t_ns, reason="FRAG_REASM_TIMEOUT"):
+    return {"name": "skb:kfree_skb", "skb": 1, "t_ns": t_ns, "fields": {"reason": reason}}
 
 
 def test_timer_event_within_its_level_is_accepted():
@@ -48,8 +48,23 @@ def test_timer_event_outside_its_level_names_the_level():
 
 
 def test_short_timer_is_held_to_its_finer_level():
-    # A 1 s timer 150 ms off: beyond 32 ms granules + a tick + 50 ms.
+    # An event 1 s after the last frame, not naming its timer (a neighbour's
+    # failure drop), 150 ms off: beyond 32 ms granules + a tick + 50 ms.
     sent = [0]
-    row = compare.compare_event_pair(_ev(1 * S), _ev(int(1.15 * S)), sent)
+    ev = lambda t: _ev(t, "NEIGH_FAILED")  # noqa: E731
+    row = compare.compare_event_pair(ev(1 * S), ev(int(1.15 * S)), sent)
     assert row.timing is not None and "level 1" in row.timing
-    assert compare.compare_event_pair(_ev(1 * S), _ev(int(1.06 * S)), sent).timing is None
+    assert compare.compare_event_pair(ev(1 * S), ev(int(1.06 * S)), sent).timing is None
+
+
+def test_a_named_timer_is_held_to_its_own_timeouts_level():
+    # The reassembly drop names its timer: with ipfrag_time 5 (1250 jiffies,
+    # level 2, 64-jiffy granules) a 1 s difference is too much even though the
+    # event came 30 s after the last frame.
+    sysctls = {"net.ipv4.ipfrag_time": "5"}
+    assert timebase.known_timeout_ns(_ev(0), sysctls) == 5 * S
+    assert timebase.known_timeout_ns({"name": "skb:kfree_skb", "fields": {"reason": "NO_SOCKET"}}, sysctls) is None
+    row = compare.compare_event_pair(_ev(30 * S), _ev(31 * S), [0], sysctls)
+    assert row.timing is not None and "level 2" in row.timing
+    # By its delay alone (no sysctls given: the default 30 s) it is accepted.
+    assert compare.compare_event_pair(_ev(30 * S), _ev(31 * S), [0]).timing is None

@@ -195,14 +195,17 @@ def _timer_delay(t_ns: int, sent_ns: Sequence[int]) -> Optional[int]:
     return delay if delay >= TIMER_DRIVEN_AFTER_NS else None
 
 
-def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int]) -> EventRow:
+def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int],
+                       sysctls: Optional[dict] = None) -> EventRow:
     row = EventRow(a, b)
     fa, fb = a.get("fields", {}), b.get("fields", {})
     for k in list(fa) + [k for k in fb if k not in fa]:
         va, vb = fa.get(k, "(absent)"), fb.get(k, "(absent)")
         if va != vb:
             row.fields.append((k, va, vb))
-    delay = _timer_delay(a["t_ns"], sent_ns)
+    # The timer that drove the event where it says which one it is (its
+    # timeout sets the wheel level); otherwise the delay since the last frame.
+    delay = timebase.known_timeout_ns(a, sysctls or {}) or _timer_delay(a["t_ns"], sent_ns)
     if delay is not None:
         tol = timebase.timer_tolerance_ns(delay)
         off = abs(b["t_ns"] - a["t_ns"])
@@ -215,14 +218,14 @@ def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int]) -> EventRow:
 
 
 def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
-                   sent_ns: Sequence[int] = ()) -> list[EventRow]:
+                   sent_ns: Sequence[int] = (), sysctls: Optional[dict] = None) -> list[EventRow]:
     """Align the two streams by (name, skb ordinal), then compare fields and timing."""
     rows = []
     sm = difflib.SequenceMatcher(a=[_key(e) for e in linux], b=[_key(e) for e in nettwin],
                                  autojunk=False)
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
-            rows.extend(compare_event_pair(linux[i1 + k], nettwin[j1 + k], sent_ns)
+            rows.extend(compare_event_pair(linux[i1 + k], nettwin[j1 + k], sent_ns, sysctls)
                         for k in range(i2 - i1))
             continue
         rows.extend(EventRow(e, None) for e in linux[i1:i2])

@@ -157,7 +157,7 @@ def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Compari
             f.where = "far"
         frames += far
     c = Comparison(frames,
-                   compare_events(scen.events, rep.events, scen.sent_ns()))
+                   compare_events(scen.events, rep.events, scen.sent_ns(), scen.meta.get("sysctls", {})))
     if rep.lost:
         c.notes.append(f"the trace subscription lost {rep.lost} events")
     # The socket calls' results (return value, errno, data, addresses) must match too.

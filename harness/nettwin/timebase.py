@@ -7,6 +7,7 @@ seeded) may each land anywhere in that granule, so their times for the same
 timer may differ by up to one granule and a tick.
 
 Lives with the comparison (comparison/timebase.py after the reorganisation)."""
+from __future__ import annotations
 
 HZ = 250
 NSEC_PER_JIFFY = 1_000_000_000 // HZ
@@ -57,3 +58,20 @@ def describe_timer(timeout_ns: int) -> str:
     gran = wheel_granularity(j)
     return (f"timer-wheel level {wheel_level(j)} "
             f"({gran} jiffies = {gran * NSEC_PER_JIFFY / 1e9:.3f} s granules)")
+
+
+# Events that name the timer which drove them, with the sysctl (seconds) and
+# default of its timeout: the reassembly timer's drop (ip_expire).
+KNOWN_TIMERS = {
+    ("skb:kfree_skb", "FRAG_REASM_TIMEOUT"): ("net.ipv4.ipfrag_time", 30),
+}
+
+
+def known_timeout_ns(event: dict, sysctls: dict) -> int | None:
+    """The timeout of the timer that drove this event, if the event says which
+    timer it is (KNOWN_TIMERS), with the recording's sysctl value."""
+    key = (event.get("name"), event.get("fields", {}).get("reason"))
+    if key not in KNOWN_TIMERS:
+        return None
+    sysctl, default = KNOWN_TIMERS[key]
+    return int(sysctls.get(sysctl, default)) * 1_000_000_000
