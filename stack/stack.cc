@@ -3,6 +3,7 @@
 #include "stack.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 
 #include "core/dev.h"
@@ -244,10 +245,37 @@ Status ip_local_port_range_set(SockNet& s, const std::string& value) {
   return std::nullopt;
 }
 
+constexpr const char* kTcpCongestion = "net.ipv4.tcp_congestion_control";
+constexpr const char* kTcpAvailableCongestion = "net.ipv4.tcp_available_congestion_control";
+constexpr const char* kTcpAllowedCongestion = "net.ipv4.tcp_allowed_congestion_control";
+
+// The algorithm names as /proc/sys prints a list of them: separated by spaces.
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : " ") + n;
+  return out;
+}
+
+// proc_tcp_congestion_control: a registered algorithm's name (ENOENT
+// otherwise, as for "bbr", which the twin does not have).
+Status tcp_congestion_control_set(Net& net, const std::string& value) {
+  std::string name = value;
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  const int err = tcp_set_default_congestion_control(net, name);
+  if (err == -ENOENT)
+    return Error{std::string("sysctl ") + kTcpCongestion + ": no congestion control '" + name + "' (ENOENT); available: " +
+                 join_names(tcp_get_available_congestion_control())};
+  if (err) return Error{std::string("sysctl ") + kTcpCongestion + ": '" + name + "' is restricted (EPERM)"};
+  return std::nullopt;
+}
+
 Status Stack::set_sysctl(const std::string& name, const std::string& value) {
   Net& net = *net_;
   if (auto st = devinet_sysctl_set(net, name, value)) return *st;
   if (name == kLocalPortRange) return ip_local_port_range_set(net.sock, value);
+  if (name == kTcpCongestion) return tcp_congestion_control_set(net, value);
+  if (name == kTcpAvailableCongestion || name == kTcpAllowedCongestion)
+    return Error{"sysctl " + name + " is read-only"};
   if (name == "net.ipv4.ip_forward" || name == "net.ipv4.conf.all.forwarding") {
     Status st = net.sysctl.set(name, value);
     if (!st) inet_forward_change(net);
@@ -277,6 +305,9 @@ std::optional<std::string> Stack::get_sysctl(const std::string& name) const {
   if (auto v = devinet_sysctl_get(*net_, name)) return v;
   if (name == kLocalPortRange)  // printed as /proc/sys prints it
     return std::to_string(net_->sock.port_range_low) + "\t" + std::to_string(net_->sock.port_range_high);
+  if (name == kTcpCongestion) return std::string(tcp_default_congestion_control(*net_)->name);
+  if (name == kTcpAvailableCongestion) return join_names(tcp_get_available_congestion_control());
+  if (name == kTcpAllowedCongestion) return join_names(tcp_get_allowed_congestion_control(*net_));
   std::string dev_name, field;
   if (split_neigh_name(name, &dev_name, &field)) {
     if (dev_name == "default") {

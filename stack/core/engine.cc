@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/timer_wheel.h"
+
 namespace nettwin {
 
 void Engine::do_softirq() {
@@ -27,12 +29,15 @@ Engine::TimerId Engine::add_timer(uint64_t expires, std::function<void()> fn) {
 }
 
 uint64_t Engine::jiffies_to_time(uint64_t j) const {
-  const uint64_t t = j * NSEC_PER_JIFFY;
+  if (j <= jiffies_origin_) return 0;
+  const uint64_t t = (j - jiffies_origin_) * NSEC_PER_JIFFY;
   return t > jiffies_phase_ns_ ? t - jiffies_phase_ns_ : 0;
 }
 
 Engine::TimerId Engine::mod_timer(uint64_t expires_jiffies, std::function<void()> fn) {
-  return add_timer(std::max(now_, jiffies_to_time(expires_jiffies)), std::move(fn));
+  // The wheel's clock (base->clk) is jiffies: mod_timer forwards an idle base first.
+  const WheelSlot slot = calc_wheel_index(expires_jiffies, jiffies());
+  return add_timer(std::max(now_, jiffies_to_time(slot.bucket_expiry)), std::move(fn));
 }
 
 bool Engine::del_timer(TimerId id) {

@@ -39,14 +39,21 @@ class Engine {
   bool timer_pending(TimerId id) const { return timer_index_.count(id) != 0; }
   size_t timers_pending() const { return timers_.size(); }
 
-  // jiffies: the clock in ticks of 1/HZ, shifted by a phase (where inside its
-  // current tick the kernel was at virtual time 0).
-  uint64_t jiffies() const { return (now_ + jiffies_phase_ns_) / NSEC_PER_JIFFY; }
-  void set_jiffies_phase(uint64_t ns) { jiffies_phase_ns_ = ns % NSEC_PER_JIFFY; }
-  // The virtual time at which jiffies becomes j.
+  // jiffies: the clock in ticks of 1/HZ. At virtual time 0 it reads `origin`
+  // (as long after boot as the seed made it), `phase_ns` into that tick.
+  uint64_t jiffies() const { return jiffies_origin_ + (now_ + jiffies_phase_ns_) / NSEC_PER_JIFFY; }
+  void set_jiffies_origin(uint64_t origin, uint64_t phase_ns) {
+    jiffies_origin_ = origin;
+    jiffies_phase_ns_ = phase_ns % NSEC_PER_JIFFY;
+  }
+  // The virtual time at which jiffies becomes j (0 for any j already reached at 0).
   uint64_t jiffies_to_time(uint64_t j) const;
-  // mod_timer on a struct timer_list: fn runs once jiffies reaches expires
-  // (absolute jiffies), as late as the timer wheel makes it.
+  // Jiffies a delay of ns from now ends at, rounded up to a whole tick (the
+  // kernel's timeouts are whole jiffies: msecs_to_jiffies rounds up).
+  uint64_t jiffies_after(uint64_t delay_ns) const { return jiffies() + (delay_ns + NSEC_PER_JIFFY - 1) / NSEC_PER_JIFFY; }
+  // mod_timer on a struct timer_list: fn runs once the timer wheel's bucket
+  // for expires (absolute jiffies) expires, as calc_wheel_index places it
+  // relative to the current jiffies: up to its level's granularity late.
   TimerId mod_timer(uint64_t expires_jiffies, std::function<void()> fn);
 
   void run_until(uint64_t t_ns);
@@ -59,6 +66,7 @@ class Engine {
   bool run_next_timer(uint64_t limit);
 
   uint64_t now_ = 0;
+  uint64_t jiffies_origin_ = 0;
   uint64_t jiffies_phase_ns_ = 0;
   unsigned pending_ = 0;
   unsigned softirq_depth_ = 0;

@@ -106,7 +106,9 @@ void neigh_periodic_work(NeighTable& tbl);
 void neigh_gc_work_arm(NeighTable& tbl) {
   if (tbl.gc_work || int64_t(tbl.entries.size()) < tbl.gc_thresh1) return;
   neigh_periodic_catch_up(tbl);
-  tbl.gc_work = tbl.net.engine.add_timer(tbl.gc_work_next, [&tbl] { neigh_periodic_work(tbl); });
+  Engine& e = tbl.net.engine;
+  const uint64_t delay = tbl.gc_work_next > e.now() ? tbl.gc_work_next - e.now() : 0;
+  tbl.gc_work = e.mod_timer(e.jiffies_after(delay), [&tbl] { neigh_periodic_work(tbl); });
 }
 
 // neigh_periodic_work: every base_reachable_time/2, once the table holds
@@ -133,7 +135,9 @@ void neigh_periodic_work(NeighTable& tbl) {
 
 void neigh_add_timer(NeighbourEntry* n, uint64_t when) {
   neigh_hold(n);  // a pending timer holds a reference, as in Linux
-  n->timer = n->dev->net.engine.add_timer(when, [n] { neigh_timer_handler(n); });
+  // mod_timer(&n->timer, when): the neighbour's timeouts are whole jiffies.
+  Engine& e = n->dev->net.engine;
+  n->timer = e.mod_timer(e.jiffies_after(when > e.now() ? when - e.now() : 0), [n] { neigh_timer_handler(n); });
 }
 
 void neigh_del_timer(NeighbourEntry* n) {

@@ -22,6 +22,15 @@ Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_t
   softnet.backlog.weight = sysctl.dev_rx_weight();
   softnet.backlog.owner = this;
   arp_tbl.rng = Rng(rng.next());  // reachable times draw from their own stream
+  // How long this "kernel" has been up at virtual time 0: jiffies start at
+  // INITIAL_JIFFIES (5 minutes before the 32-bit wrap) at boot, and the seed
+  // picks the uptime (up to 2^32 ticks, ~200 days) and the phase inside the
+  // tick, so timers land where different boots would put them. Its own stream:
+  // the stack's other draws are unchanged.
+  {
+    const uint64_t boot = Rng(seed ^ 0x6a09e667f3bcc909ull).next();
+    engine.set_jiffies_origin(INITIAL_JIFFIES + (boot >> 32), (boot & 0xffffffffu) % NSEC_PER_JIFFY);
+  }
   neigh_parms_rerandomize(arp_tbl, arp_tbl.parms);
   neigh_table_init(arp_tbl);
   // inet_init / arp_init: the handlers in ptype_base.

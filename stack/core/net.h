@@ -23,6 +23,7 @@
 #include "netfilter/netfilter.h"
 #include "ipv4/inet_frag.h"
 #include "ipv4/inetpeer.h"
+#include "ipv4/tcp_cong.h"
 
 namespace nettwin {
 
@@ -58,6 +59,7 @@ class Net {
   InetPeerBase inet_peers;  // net->ipv4.peers
   Ipv4Frags ipv4_frags;
   IcmpGlobal icmp_global;
+  const TcpCongestionOps* tcp_congestion_control = nullptr;  // net->ipv4.tcp_congestion_control (null: cubic)
   int (*icmp_err_handlers[256])(SkBuff* skb, uint32_t info) = {};  // inet_protos[]->err_handler
   SockNet sock;  // sockets: the descriptor table, the UDP and raw tables, the Udp MIB (last: freed first)
 

@@ -37,6 +37,7 @@ enum class Tp : uint8_t {
   fib_table_lookup,
   icmp_send,
   udp_fail_queue_rcv_skb,
+  tcp_cong_state_set,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

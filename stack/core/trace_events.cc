@@ -1,5 +1,6 @@
 #include "core/trace_events.h"
 
+#include <cstdio>
 #include <string>
 
 #include "core/neighbour.h"
@@ -7,6 +8,7 @@
 #include "core/skbuff.h"
 #include "ipv4/fib.h"
 #include "sched/sch_generic.h"
+#include "socket/sock.h"
 #include "wire/headers.h"
 
 namespace nettwin::tp {
@@ -87,6 +89,24 @@ void udp_fail_queue_rcv_skb(Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sp
           {"family", "2"},
           {"saddr", wire::format_ipv4(saddr)},
           {"daddr", wire::format_ipv4(daddr)}});
+}
+
+void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state) {
+  if (!t.wants(Tp::tcp_cong_state_set)) return;
+  char skaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
+  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
+  t.emit(Tp::tcp_cong_state_set, 0,
+         {{"skaddr", skaddr},
+          {"sport", to_string(sk->inet_sport)},
+          {"dport", to_string(sk->inet_dport)},
+          {"family", "2"},
+          {"saddr", saddr},
+          {"daddr", daddr},
+          {"saddr_v6", "::ffff:" + saddr},
+          {"daddr_v6", "::ffff:" + daddr},
+          {"cong_state", to_string(ca_state)}});
 }
 
 void consume_skb(Tracer& t, const SkBuff* skb, const char* location) {

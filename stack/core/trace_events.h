@@ -1,4 +1,4 @@
-// The tracepoints (include/trace/events/{net,napi,skb,qdisc,neigh,fib,icmp}.h)
+// The tracepoints (include/trace/events/{net,napi,skb,qdisc,neigh,fib,icmp,udp,tcp}.h)
 // and the layer checkpoints. Each inline wrapper is the one predictable branch
 // a point costs while nobody listens; the out-of-line part builds the fields
 // under their tracefs names, values in the canonical text of traces/README.md.
@@ -20,6 +20,7 @@ struct NeighbourEntry;
 struct NeighTable;
 struct Flowi4;
 struct FibRoute;
+struct Sock;
 
 namespace tp {
 void netif_rx(Tracer& t, const SkBuff* skb);
@@ -45,6 +46,9 @@ void icmp_send(Tracer& t, const SkBuff* skb, int type, int code);
 // udp_fail_queue_rcv_skb: the datagram's addresses and ports (source = the sender).
 void udp_fail_queue_rcv_skb(Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr,
                             uint16_t dport);
+// tcp_cong_state_set: the socket's addresses and ports (IPv4, with the v6 fields
+// v4-mapped as TP_STORE_ADDRS fills them) and the new icsk_ca_state.
+void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -90,6 +94,7 @@ NT_TRACE_WRAP(icmp_send, (Tracer& t, const SkBuff* skb, int type, int code), (t,
 NT_TRACE_WRAP(udp_fail_queue_rcv_skb,
               (Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport),
               (t, rc, saddr, sport, daddr, dport))
+NT_TRACE_WRAP(tcp_cong_state_set, (Tracer& t, const Sock* sk, uint8_t ca_state), (t, sk, ca_state))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);

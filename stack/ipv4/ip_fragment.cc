@@ -91,8 +91,9 @@ Ipq* ip_find(Net& net, const FragV4CompareKey& key) {
     inet_peer_hold(q->peer);
     q->rid = q->peer->rid;
   }
-  const uint64_t timeout = uint64_t(net.sysctl.ipfrag_time) * 1000000000ull;
-  q->timer = net.engine.add_timer(net.engine.now() + timeout, [&net, key] { ip_expire(net, key); });
+  // mod_timer(&q->timer, jiffies + ipfrag_time * HZ)
+  q->timer = net.engine.mod_timer(net.engine.jiffies() + uint64_t(net.sysctl.ipfrag_time) * HZ,
+                                  [&net, key] { ip_expire(net, key); });
   f.mem += kIpqSize;
   Ipq* raw = q.get();
   f.queues.emplace(key, std::move(q));
@@ -164,7 +165,7 @@ bool ip_frag_too_far(Net& net, Ipq* q) {
 void ip_frag_reinit(Net& net, Ipq* q) {
   if (q->timer) net.engine.del_timer(q->timer);
   const FragV4CompareKey key = q->key;
-  q->timer = net.engine.add_timer(net.engine.now() + uint64_t(net.sysctl.ipfrag_time) * 1000000000ull,
+  q->timer = net.engine.mod_timer(net.engine.jiffies() + uint64_t(net.sysctl.ipfrag_time) * HZ,
                                   [&net, key] { ip_expire(net, key); });
   inet_frag_rbtree_purge(net, q, SkbDropReason::FRAG_TOO_FAR);
   q->flags = 0;

@@ -11,8 +11,14 @@
 
 namespace nettwin {
 
+class Net;
 struct Sock;
 struct TcpSock;
+
+// tcp_congestion_ops.flags: an algorithm any user may pick (the others need
+// CAP_NET_ADMIN, or to be the namespace default).
+inline constexpr uint32_t TCP_CONG_NON_RESTRICTED = 0x1;
+inline constexpr size_t TCP_CA_NAME_MAX = 16;
 
 // enum tcp_ca_state (include/uapi/linux/tcp.h): icsk_ca_state.
 enum TcpCaState : uint8_t { TCP_CA_Open = 0, TCP_CA_Disorder = 1, TCP_CA_CWR = 2, TCP_CA_Recovery = 3, TCP_CA_Loss = 4 };
@@ -44,12 +50,24 @@ struct TcpCongestionOps {
   uint32_t (*undo_cwnd)(Sock* sk);                             // required: cwnd to restore on an undo
 };
 
+// The built-in algorithms: Reno (tcp_cong.cc) and CUBIC (tcp_cubic.cc). Both are
+// on the list from the start, Reno first, as after tcp_init and cubictcp_register.
+extern const TcpCongestionOps tcp_reno;
+extern const TcpCongestionOps cubictcp;
+
 // tcp_register_congestion_control: 0, -EEXIST (name taken) or -EINVAL (a required op missing).
 int tcp_register_congestion_control(const TcpCongestionOps* ca);
 // tcp_ca_find: the registered algorithm of that name, or null.
 const TcpCongestionOps* tcp_ca_find(std::string_view name);
 // The names of the registered algorithms (net.ipv4.tcp_available_congestion_control).
 std::vector<std::string> tcp_get_available_congestion_control();
+// net.ipv4.tcp_allowed_congestion_control: the non-restricted ones and the default.
+std::vector<std::string> tcp_get_allowed_congestion_control(const Net& net);
+// net.ipv4.tcp_congestion_control: the namespace's default (CUBIC until set).
+const TcpCongestionOps* tcp_default_congestion_control(const Net& net);
+// Setting it, as in a namespace other than init_net: 0, -ENOENT (no such
+// algorithm) or -EPERM (a restricted one).
+int tcp_set_default_congestion_control(Net& net, std::string_view name);
 
 // Per socket.
 // tcp_assign_congestion_control: a new socket takes the namespace's default
@@ -65,6 +83,12 @@ void tcp_cleanup_congestion_control(Sock* sk);
 void tcp_set_ca_state(Sock* sk, uint8_t ca_state);
 // tcp_ca_event: ca's cwnd_event, if it has one.
 void tcp_ca_event(Sock* sk, TcpCaEvent event);
+
+// include/net/tcp.h: slow start while cwnd is below ssthresh; cwnd grows only
+// while the sender is limited by it (in slow start: while cwnd is below twice
+// the most packets that were in flight).
+bool tcp_in_slow_start(const TcpSock* tp);
+bool tcp_is_cwnd_limited(const TcpSock* tp);
 
 // The shared helpers (net/ipv4/tcp_cong.c).
 uint32_t tcp_slow_start(TcpSock* tp, uint32_t acked);  // the acked segments left over once cwnd reached ssthresh

@@ -46,6 +46,7 @@ struct TcpSock : Sock {
   const TcpCongestionOps* icsk_ca_ops = nullptr;
   uint8_t icsk_ca_state = TCP_CA_Open;
   bool icsk_ca_initialized = false;
+  bool icsk_ca_setsockopt = false;  // TCP_CONGESTION chose the algorithm
   uint8_t icsk_retransmits = 0;
   uint8_t icsk_pending = 0;       // ICSK_TIME_*
   uint8_t icsk_backoff = 0;
@@ -66,6 +67,13 @@ struct TcpSock : Sock {
   Engine::TimerId icsk_retransmit_timer = 0;  // retransmit, probe0, loss probe
   Engine::TimerId icsk_delack_timer = 0;
   Engine::TimerId sk_timer = 0;               // keepalive, SYN-ACK, FIN_WAIT2
+  // struct sock's pacing state, which HyStart's ACK-train threshold reads:
+  // sk_pacing_rate in bytes/s (~0: unlimited, as sock_init_data sets it, until
+  // tcp_update_pacing_rate), SK_PACING_NONE (0) unless fq or SO_MAX_PACING_RATE
+  // asked for pacing, and the device's GSO size (GSO_LEGACY_MAX_SIZE).
+  uint64_t sk_pacing_rate = ~0ull;
+  uint8_t sk_pacing_status = 0;
+  uint32_t sk_gso_max_size = 65536;
   // Private data of the congestion control (icsk_ca_priv: ICSK_CA_PRIV_SIZE, 104 bytes).
   alignas(8) uint8_t icsk_ca_priv[104] = {};
 

@@ -1,6 +1,7 @@
 // ARP: the reply's bytes, the neighbour entry, and resolution for output.
 #include <gtest/gtest.h>
 
+#include "core/jiffies.h"
 #include "test_helpers.h"
 
 namespace nettwin {
@@ -112,7 +113,14 @@ TEST(Arp, UnansweredResolutionFailsAfterThreeProbesAndDropsTheQueue) {
   d.stack.run_until_idle();  // retrans timers run too: 1 s apart
   auto wire = d.stack.take_wire();
   EXPECT_EQ(wire.size(), 3u);  // mcast_solicit broadcast probes
-  for (size_t i = 0; i < wire.size(); ++i) EXPECT_EQ(wire[i].time_ns, i * 1000000000ull);
+  EXPECT_EQ(wire.at(0).time_ns, 0u);
+  // retrans_time 1 s = 250 jiffies: the timer wheel's level 1, 8-jiffy
+  // granules, so each probe comes after 1 s, at most 8 ticks and a phase later.
+  for (size_t i = 1; i < wire.size(); ++i) {
+    const uint64_t gap = wire[i].time_ns - wire[i - 1].time_ns;
+    EXPECT_GT(gap, 1000000000ull);
+    EXPECT_LE(gap, 1000000000ull + 9 * NSEC_PER_JIFFY);
+  }
   EXPECT_EQ(d.stack.neighbours().at(0).state, "failed");
   auto drops = d.named("skb:kfree_skb");
   ASSERT_EQ(drops.size(), 1u);

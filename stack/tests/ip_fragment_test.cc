@@ -134,9 +134,11 @@ TEST(IpDefrag, TimeoutWithTheFirstFragmentSendsTimeExceeded) {
   FragDut d;
   const Bytes m = echo_datagram(88);
   d.frag(m, 7, 0, 32, true);
-  d.stack.run_until(29'900'000'000ull);
+  // ip_expire is a timer_list: 30 s = 7500 jiffies lands on the wheel's level
+  // 3 (512-jiffy granules), so it fires between 30 s and 30 s + 2.048 s + a tick.
+  d.stack.run_until(29'999'000'000ull);
   EXPECT_TRUE(d.stack.take_wire().empty());
-  d.stack.run_until(30'100'000'000ull);
+  d.stack.run_until(32'100'000'000ull);
   auto wire = d.stack.take_wire();
   ASSERT_EQ(wire.size(), 1u);
   const Bytes& r = wire[0].data;
@@ -157,7 +159,9 @@ TEST(IpDefrag, TimeoutWithoutTheFirstFragmentIsSilent) {
   const Bytes m = echo_datagram(88);
   d.frag(m, 7, 32, 32, true);
   d.frag(m, 7, 64, 32, false);
-  d.stack.run_until(5'100'000'000ull);
+  d.stack.run_until(4'999'000'000ull);
+  EXPECT_EQ(d.counter("Ip.ReasmTimeout"), 0u);
+  d.stack.run_until(5'300'000'000ull);  // 1250 jiffies: level 2, 64-jiffy (256 ms) granules
   EXPECT_TRUE(d.stack.take_wire().empty());
   EXPECT_EQ(d.counter("Ip.ReasmTimeout"), 1u);
   EXPECT_EQ(d.frees(), (std::vector<std::string>{"inet_frag_rbtree_purge:FRAG_REASM_TIMEOUT",

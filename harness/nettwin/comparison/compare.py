@@ -15,6 +15,8 @@ from scapy.fields import ConditionalField
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
+from . import timebase
+
 # (layer class name, field): random by design in Linux (ip_idents hash for frames
 # without DF), so never compared for equality.
 RANDOM_FIELDS = {("IP", "id")}
@@ -32,12 +34,11 @@ MS_PER_DAY = 86_400_000
 CHECKSUMS_OF_NORMALIZED = {"IP": "chksum", "ICMP": "chksum"}
 
 # Events whose Linux time is this long after the last sent frame are timer driven:
-# their timing is compared, within a tolerance (Linux timers run at HZ=250 and long
-# ones fire late). Frame-triggered events are not timed: Linux's real-time
-# processing delays mean nothing for a virtual clock.
+# their timing is compared, within the granularity of the timer-wheel level such a
+# timeout lands on (timebase.py: Linux's timers fire up to a granule late, 2 s for
+# a 30 s one). Frame-triggered events are not timed: Linux's real-time processing
+# delays mean nothing for a virtual clock.
 TIMER_DRIVEN_AFTER_NS = 100_000_000
-TIMER_TOLERANCE_NS = 50_000_000
-TIMER_TOLERANCE_FRACTION = 0.06
 
 
 # ---------------------------------------------------------------- frames
@@ -194,31 +195,37 @@ def _timer_delay(t_ns: int, sent_ns: Sequence[int]) -> Optional[int]:
     return delay if delay >= TIMER_DRIVEN_AFTER_NS else None
 
 
-def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int]) -> EventRow:
+def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int],
+                       sysctls: Optional[dict] = None) -> EventRow:
     row = EventRow(a, b)
     fa, fb = a.get("fields", {}), b.get("fields", {})
     for k in list(fa) + [k for k in fb if k not in fa]:
         va, vb = fa.get(k, "(absent)"), fb.get(k, "(absent)")
         if va != vb:
             row.fields.append((k, va, vb))
-    delay = _timer_delay(a["t_ns"], sent_ns)
+    # The timer that drove the event where it says which one it is (its
+    # timeout sets the wheel level); otherwise the delay since the last frame.
+    delay = timebase.known_timeout_ns(a, sysctls or {}) or _timer_delay(a["t_ns"], sent_ns)
     if delay is not None:
-        tol = TIMER_TOLERANCE_NS + TIMER_TOLERANCE_FRACTION * delay
-        if abs(b["t_ns"] - a["t_ns"]) > tol:
+        tol = timebase.timer_tolerance_ns(delay)
+        off = abs(b["t_ns"] - a["t_ns"])
+        if off > tol:
             row.timing = (f"timer-driven event at {a['t_ns'] / 1e9:.3f} s in Linux, "
-                          f"{b['t_ns'] / 1e9:.3f} s in nettwin (tolerance {tol / 1e9:.3f} s)")
+                          f"{b['t_ns'] / 1e9:.3f} s in nettwin: {off / 1e9:.3f} s apart, more than the "
+                          f"{tol / 1e9:.3f} s allowed for a {delay / 1e9:.3f} s timeout on "
+                          f"{timebase.describe_timer(delay)}")
     return row
 
 
 def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
-                   sent_ns: Sequence[int] = ()) -> list[EventRow]:
+                   sent_ns: Sequence[int] = (), sysctls: Optional[dict] = None) -> list[EventRow]:
     """Align the two streams by (name, skb ordinal), then compare fields and timing."""
     rows = []
     sm = difflib.SequenceMatcher(a=[_key(e) for e in linux], b=[_key(e) for e in nettwin],
                                  autojunk=False)
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
-            rows.extend(compare_event_pair(linux[i1 + k], nettwin[j1 + k], sent_ns)
+            rows.extend(compare_event_pair(linux[i1 + k], nettwin[j1 + k], sent_ns, sysctls)
                         for k in range(i2 - i1))
             continue
         rows.extend(EventRow(e, None) for e in linux[i1:i2])
