@@ -1,7 +1,7 @@
 """The comparator's timer tolerance comes from the timer wheel's level of the
 timeout (kernel/time/timer.c: level n holds deltas from 63 << 3(n-1) jiffies,
 8^n jiffies wide, at HZ=250)."""
-from nettwin import compare, timebase
+from nettwin.comparison import compare, timebase
 
 S = 1_000_000_000
 
