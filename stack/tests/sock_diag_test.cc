@@ -97,7 +97,8 @@ TEST_F(SockDiagTest, TcpListenerQueuesAreAcceptQueueAndBacklog) {
 }
 
 TEST_F(SockDiagTest, TcpConnectionQueuesTimerAndCongestionControl) {
-  static const TcpCongestionOps reno = {"reno", 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  TcpCongestionOps reno{};
+  reno.name = "reno";
   TcpSock tp;
   tp.net = &net;
   tp.sk_type = SOCK_STREAM_;
