@@ -172,3 +172,31 @@ def test_compare_exact_and_tolerant_fields():
     assert tcp_info.compare_tcp_info(linux, dict(linux, min_rtt=900)) != []  # sentinel vs a sample
     short = {k: v for k, v in linux.items() if k != "rehash"}
     assert tcp_info.compare_tcp_info(linux, short) == ["tcpi_rehash: missing on twin"]
+
+
+_LISTENER = r'''
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 5002)); l.listen(7)
+c = socket.create_connection(("127.0.0.1", 5002))
+import time
+for _ in range(100):  # the handshake completes in softirq; wait for the child in the accept queue
+    info = l.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 512)
+    if info[24] == 1:
+        break
+    time.sleep(0.01)
+print(info.hex())
+'''
+
+
+@needs_root
+def test_decode_a_listener_reports_its_queue(veth_pair):
+    """A listener's tcpi_unacked is its accept queue, tcpi_sacked its backlog (tcp_get_info)."""
+    ns = veth_pair[1]
+    subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", _LISTENER], check=True,
+                         capture_output=True, text=True, timeout=30).stdout
+    info = tcp_info.decode(bytes.fromhex(out.strip()))
+    assert info["state"] == 10  # TCP_LISTEN
+    assert info["unacked"] == 1  # one child waiting for accept()
+    assert info["sacked"] == 7  # listen(7)
+    assert info["rto"] == 0 and info["snd_mss"] == 0  # nothing else is filled for a listener
