@@ -77,8 +77,15 @@ def test_tcp_info_line_as_ss_prints_it():
     line = tcp_info_line(info, "cubic")
     assert line.startswith("\t ts sack cubic wscale:7,7 rto:204 rtt:1.5/0.75 mss:1448 pmtu:1500 rcvmss:536 "
                            "advmss:1448 cwnd:10 bytes_acked:1 segs_out:2 segs_in:1 send ")
-    assert line.endswith(" minrtt:1.5 snd_wnd:64256 rcv_wnd:64256")
+    assert " send 77226667bps " in line  # mss * cwnd * 8 / rtt, as ss computes it
+    assert line.endswith(" minrtt:1.5 snd_wnd:64256")
     assert "ssthresh" not in line  # the infinite threshold is not shown
+
+
+def test_listener_line_is_cc_and_cwnd():
+    info = tcp_info.decode(bytes(tcp_info.SIZE))
+    info.update(state=10, snd_cwnd=10, unacked=1, sacked=7)
+    assert tcp_info_line(info, "cubic") == "\t cubic cwnd:10"
 
 
 def test_nettwin_ss_command(dut, harness_env, nettwin_cmd):

@@ -25,17 +25,15 @@ def list_sockets(stack, netids=()) -> list[dict]:
 
 
 def _rate(bps: float) -> str:
-    """ss's sprint_bw: bits per second with a k/M/G prefix."""
-    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if bps > scale:
-            return f"{bps / scale:.1f}{unit}bps"
-    return f"{bps:g}bps"
+    """Bits per second as this machine's ss prints them (no unit prefix)."""
+    return f"{bps:.0f}bps"
 
 
 def tcp_info_line(info: dict, cc: str) -> str:
     """The second line ss -i prints for a TCP socket, in ss's order (tcp_show_info)."""
-    if info["state"] == 10:  # a listener's tcp_info holds only the aliased queue fields
-        return f"\t {cc}" if cc else ""
+    if info["state"] == 10:  # a listener's tcp_info holds only cwnd and the aliased queue fields
+        words = ([cc] if cc else []) + ([f"cwnd:{info['snd_cwnd']}"] if info["snd_cwnd"] else [])
+        return "\t " + " ".join(words) if words else ""
     opts = tcp_info_mod
     out = []
     if info["options"] & opts.TCPI_OPT_TIMESTAMPS:
@@ -113,9 +111,7 @@ def tcp_info_line(info: dict, cc: str) -> str:
     if info["min_rtt"] and info["min_rtt"] != 0xFFFFFFFF:
         out.append(f"minrtt:{info['min_rtt'] / 1000:g}")
     if info["snd_wnd"]:
-        out.append(f"snd_wnd:{info['snd_wnd']}")
-    if info["rcv_wnd"]:
-        out.append(f"rcv_wnd:{info['rcv_wnd']}")
+        out.append(f"snd_wnd:{info['snd_wnd']}")  # this machine's ss (iproute2 6.x) stops here
     return "\t " + " ".join(out)
 
 
