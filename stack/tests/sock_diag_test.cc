@@ -133,7 +133,7 @@ TEST_F(SockDiagTest, TcpConnectionQueuesTimerAndCongestionControl) {
   tp.icsk_pending = 0;
   net.engine.del_timer(tp.icsk_retransmit_timer);
   tp.sk_timer = net.engine.mod_timer(net.engine.jiffies() + 1, [] {});
-  EXPECT_EQ(ss_timer(sock_diag_fill(net, &tp, 6)), "timer:(keepalive,4ms,1)");
+  EXPECT_EQ(ss_timer(sock_diag_fill(net, &tp, 6)), "timer:(keepalive,004ms,1)");  // ss pads ms to 3 digits
   net.engine.del_timer(tp.sk_timer);
   EXPECT_EQ(ss_timer(sock_diag_fill(net, &tp, 6)), "");
 }
