@@ -11,6 +11,7 @@ commands:
   replay FILE.pcap|- [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
   record ...                                 record scenarios on the real kernel (see: record --help)
   shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
+  ss --address A [-t -u -w -0] [-i] [-o]     the DUT's sockets in ss's layout
 """
 
 
@@ -59,12 +60,18 @@ def shell_main(argv) -> int:
         return 2
 
 
+def ss_main(argv) -> int:
+    from .client_ss import main
+    return main(argv)
+
+
 def replay_main(argv) -> int:
     from .replay.replay import main
     return main(argv)
 
 
-COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main}
+COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main,
+            "ss": ss_main}
 
 
 def main(argv=None) -> int:

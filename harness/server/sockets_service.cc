@@ -6,6 +6,7 @@
 #include <string>
 
 #include "request_check.h"
+#include "stack/socket/sock_diag.h"
 #include "stack/socket/syscalls.h"
 #include "stack/wire/bytes.h"
 
@@ -314,6 +315,39 @@ grpc::Status SocketsService::Fcntl(grpc::ServerContext*, const v1::FcntlRequest*
     const int flags = sys_fcntl_getfl(net, r->fd());
     if (flags >= 0) reply->set_value(flags);
     return flags;
+  });
+}
+
+grpc::Status SocketsService::ListSockets(grpc::ServerContext*, const v1::ListSocketsRequest* r,
+                                         v1::SocketList* reply) {
+  if (auto s = check_request(*r); !s.ok()) return s;
+  static const char* const kNetids[] = {"tcp", "udp", "raw", "packet"};
+  for (const std::string& netid : r->netids()) {
+    if (std::find(std::begin(kNetids), std::end(kNetids), netid) == std::end(kNetids))
+      return invalid("netids: unknown netid \"" + netid + "\" (tcp, udp, raw or packet)");
+  }
+  const auto wanted = [&](const std::string& netid) {
+    if (r->netids().empty()) return true;
+    const std::string kind = netid.rfind("p_", 0) == 0 ? "packet" : netid;
+    return std::find(r->netids().begin(), r->netids().end(), kind) != r->netids().end();
+  };
+  return run_on_engine(engine_, [&](EngineState& state) {
+    for (const SockDiag& d : sock_diag_dump(state.stack->net())) {
+      if (!wanted(d.netid)) continue;
+      v1::SocketInfo* out = reply->add_sockets();
+      out->set_fd(d.fd);
+      out->set_netid(d.netid);
+      out->set_state(ss_state_name(d.sk_state));
+      out->set_sk_state(d.sk_state);
+      out->set_recv_q(d.recv_q);
+      out->set_send_q(d.send_q);
+      out->set_local(d.local);
+      out->set_peer(d.peer);
+      out->set_timer(ss_timer(d));
+      out->set_cc(d.cc);
+      out->set_tcp_info(std::string(d.tcp_info.begin(), d.tcp_info.end()));
+    }
+    return grpc::Status::OK;
   });
 }
 

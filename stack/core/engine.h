@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -37,6 +38,12 @@ class Engine {
   TimerId add_timer(uint64_t expires, std::function<void()> fn);
   bool del_timer(TimerId id);  // false: not pending
   bool timer_pending(TimerId id) const { return timer_index_.count(id) != 0; }
+  // The time a pending timer was set for (absolute ns), what ss -o reports as
+  // timer->expires; nothing if it is not pending.
+  std::optional<uint64_t> timer_expires(TimerId id) const {
+    auto it = timer_index_.find(id);
+    return it == timer_index_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+  }
   size_t timers_pending() const { return timers_.size(); }
 
   // jiffies: the clock in ticks of 1/HZ. At virtual time 0 it reads `origin`

@@ -30,6 +30,13 @@ struct TcpOptionsReceived {
   uint16_t mss_clamp = 0;        // the peer's MSS, clamped by user_mss
 };
 
+// tp->ecn_flags (include/net/tcp_ecn.h).
+enum : uint8_t { TCP_ECN_MODE_RFC3168 = 1, TCP_ECN_QUEUE_CWR = 2, TCP_ECN_DEMAND_CWR = 4, TCP_ECN_SEEN = 8,
+                 TCP_ECN_MODE_ACCECN = 16, TCP_ECN_MODE_ANY = TCP_ECN_MODE_RFC3168 | TCP_ECN_MODE_ACCECN };
+// enum tcp_chrono: what limits the sender now (tcp_chrono_start/stop).
+enum : uint8_t { TCP_CHRONO_UNSPEC, TCP_CHRONO_BUSY, TCP_CHRONO_RWND_LIMITED, TCP_CHRONO_SNDBUF_LIMITED,
+                 __TCP_CHRONO_MAX };
+
 // struct inet_connection_sock_af_ops is IPv4-only here; icsk_ack's pending bits.
 enum : uint8_t { ICSK_ACK_SCHED = 1, ICSK_ACK_TIMER = 2, ICSK_ACK_PUSHED = 4, ICSK_ACK_PUSHED2 = 8, ICSK_ACK_NOW = 16,
                  ICSK_ACK_NOMEM = 32 };
@@ -146,6 +153,35 @@ struct TcpSock : Sock {
   uint64_t bytes_received = 0, bytes_sent = 0, bytes_acked = 0, bytes_retrans = 0;
   uint32_t dsack_dups = 0;
   uint32_t rcv_ooopack = 0;
+  uint32_t reord_seen = 0;      // reordering events seen
+  uint32_t plb_rehash = 0;      // PLB-triggered rehashes
+  uint16_t timeout_rehash = 0;  // RTO-triggered rehashes
+  bool rate_app_limited = false;  // the last rate sample was application-limited
+
+  // Time spent busy or limited (tcp_chrono_*), in jiffies.
+  uint32_t chrono_start = 0;
+  uint32_t chrono_stat[__TCP_CHRONO_MAX - 1] = {};
+  uint8_t chrono_type = TCP_CHRONO_UNSPEC;
+
+  // RTO recoveries (tcp_enter_loss ... tcp_end_rto_recovery).
+  uint16_t total_rto = 0;
+  uint16_t total_rto_recoveries = 0;
+  uint32_t total_rto_time = 0;  // ms
+  uint32_t rto_stamp = 0;       // tcp_clock_ms() at the start of the recovery in progress (0: none)
+
+  // ECN: the negotiated mode and what was seen (RFC 3168 and Accurate ECN).
+  uint8_t ecn_flags = 0;        // TCP_ECN_*
+  uint8_t accecn_fail_mode = 0;
+  uint8_t saw_accecn_opt = 0;
+  uint32_t received_ce = 0;     // CE-marked segments received
+  uint32_t delivered_ecn_bytes[3] = {};  // ECT(1), ECT(0), CE: index INET_ECN_* - 1
+  uint32_t received_ecn_bytes[3] = {};
+
+  // TCP Fast Open outcome bits TCP_INFO reports.
+  bool syn_data_acked = false;
+  bool syn_fastopen_child = false;
+  uint8_t fastopen_client_fail = 0;
+  bool tcp_usec_ts = false;     // timestamps in usec (TCPI_OPT_USEC_TS)
 
   TcpOptionsReceived rx_opt;
 

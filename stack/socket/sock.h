@@ -139,6 +139,10 @@ struct Sock {
   int sk_err_soft = 0;
   uint32_t sk_priority = 0;
   uint32_t sk_drops = 0;
+  uint32_t sk_ack_backlog = 0;      // a listener's accept-queue length
+  uint32_t sk_max_ack_backlog = 0;  // listen()'s backlog
+  uint64_t sk_pacing_rate = ~0ull;      // bytes per second (~0: unlimited, sock_init_data)
+  uint64_t sk_max_pacing_rate = ~0ull;  // SO_MAX_PACING_RATE
   SkbQueue sk_receive_queue;
   SkbQueue sk_error_queue;
   DstEntry* sk_dst_cache = nullptr;  // the connected route (held without a reference)

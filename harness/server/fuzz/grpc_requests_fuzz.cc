@@ -57,7 +57,7 @@ Method method(Service Server::*service,
 }
 
 // The order is the corpus format: append, never reorder.
-const std::array<Method, 45> kMethods = {
+const std::array<Method, 46> kMethods = {
     method(&Server::nic, &NicService::Inject),
     method(&Server::nic, &NicService::ReadWire),
     method(&Server::nic, &NicService::SetLink),
@@ -103,6 +103,7 @@ const std::array<Method, 45> kMethods = {
     method(&Server::sockets, &SocketsService::Poll),
     method(&Server::sockets, &SocketsService::Fcntl),
     method(&Server::nic, &NicService::SetWireLimit),
+    method(&Server::sockets, &SocketsService::ListSockets),
 };
 
 }  // namespace

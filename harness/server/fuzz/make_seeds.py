@@ -18,7 +18,7 @@ METHODS = """Inject ReadWire SetLink Open Read TraceClose CreateDevice ListDevic
 AddNeighbour ListNeighbours SetCoalesce SetRingSize SetTxQueueLen SetSysctl GetSysctl Advance
 RunUntil RunUntilIdle Now ReadCounters Reset AddRoute DelRoute ListRoutes AddRule ListRules Socket
 Bind Connect Listen Accept SendTo SendMsg RecvFrom RecvMsg Shutdown Close SetSockOpt GetSockOpt
-GetSockName GetPeerName Poll Fcntl SetWireLimit""".split()
+GetSockName GetPeerName Poll Fcntl SetWireLimit ListSockets""".split()
 
 ECHO = bytes.fromhex("020000000102020000000101080045000054000040004001f055c6336401c6336402"
                      "08000000000100010000000000000000")
@@ -92,6 +92,9 @@ def seeds():
         call("Close", pb.FdRequest(fd=3)),
         call("Socket", pb.SocketRequest(domain=17, type=3, protocol=768)),
         call("Bind", pb.SockAddrRequest(fd=3, addr=pb.SockAddr(family=17, ifindex=1, protocol=0x0800))),
+        call("ListSockets", pb.ListSocketsRequest()),
+        call("ListSockets", pb.ListSocketsRequest(netids=["udp", "packet"])),
+        call("ListSockets", pb.ListSocketsRequest(netids=["sctp"])),
     ]
 
 

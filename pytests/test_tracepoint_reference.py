@@ -1,0 +1,153 @@
+"""Every tracepoint the stack can emit exists in this kernel's tracefs, with the fields it emits.
+
+The tracepoints are the members of the Tp enum (stack/core/trace.h) and their names those
+tracepoint_name() gives (stack/core/trace.cc); the fields are the names each emit site under stack/
+passes to Tracer::emit. Both are read from the sources, so a tracepoint added to the enum or a new
+emit site is covered without editing this test. The reference is traces/reference/tracepoint-formats.txt."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STACK = REPO / "stack"
+REFERENCE = REPO / "traces" / "reference" / "tracepoint-formats.txt"
+COMMON = {"common_type", "common_flags", "common_preempt_count", "common_pid"}
+
+
+def reference_formats(text: str) -> dict[str, set[str]]:
+    """'group:event' -> its field names (the last word of each field: line, array bounds cut)."""
+    formats: dict[str, set[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("=== "):
+            current = line.split()[1].replace("/", ":")
+            formats[current] = set()
+        elif line.startswith("\tfield:") and current:
+            decl = line.split(";")[0]
+            formats[current].add(re.sub(r"\[.*\]$", "", decl.split()[-1]))
+    return {name: fields - COMMON for name, fields in formats.items()}
+
+
+def tp_enum(trace_h: str) -> list[str]:
+    body = re.search(r"enum class Tp\b[^{]*\{(.*?)\};", trace_h, re.S).group(1)
+    members = [m.split("=")[0].strip() for m in re.sub(r"//.*", "", body).split(",")]
+    return [m for m in members if m and m != "Count"]
+
+
+def tp_names(trace_cc: str) -> dict[str, str]:
+    return dict(re.findall(r'case Tp::(\w+):\s*return "([^"]+)";', trace_cc))
+
+
+def _functions(source: str) -> dict[str, str]:
+    """Top-level function bodies of a C++ file by name (namespace blocks looked into)."""
+    out: dict[str, str] = {}
+    for m in re.finditer(r"(\w+)\s*\([^;{)]*(?:\([^)]*\)[^;{)]*)*\)\s*(?:const\s*)?\{", source):
+        if m.group(1) in ("if", "for", "while", "switch", "namespace"):
+            continue
+        depth, i = 1, m.end()
+        while depth and i < len(source):
+            depth += {"{": 1, "}": -1}.get(source[i], 0)
+            i += 1
+        out.setdefault(m.group(1), source[m.end():i])
+    return out
+
+
+FIELD_LITERAL = re.compile(r'\{\s*"(\w+)"\s*,|emplace_back\(\s*"(\w+)"')
+
+
+def emit_sites(sources: dict[Path, str], headers: str) -> dict[str, set[str]]:
+    """Tp member -> the field names its emit sites pass. A function emitting a Tp it takes as a
+    parameter serves the members its header wrappers hand it (tp::fn(t, Tp::name, ...) in a macro
+    expanded per member)."""
+    served: dict[str, set[str]] = {}
+    for macro, params, fn in re.findall(r"#define (\w+)\((\w+)\)(.*?)(?<!\\)\n", headers, re.S):
+        call = re.search(r"tp::(\w+)\(t, Tp::" + params + r"\b", fn)
+        if call:
+            for member in re.findall(r"^" + macro + r"\((\w+)\)", headers, re.M):
+                served.setdefault(call.group(1), set()).add(member)
+    sites: dict[str, set[str]] = {}
+    for source in sources.values():
+        functions = _functions(source)
+        helpers = {n: b for n, b in functions.items() if "TraceFields" in source.split(n + "(")[0][-40:]}
+        for name, body in functions.items():
+            if "t.emit(" not in body:
+                continue
+            members = set(re.findall(r"t\.emit\(\s*Tp::(\w+)", body)) or served.get(name, set())
+            fields = {a or b for a, b in FIELD_LITERAL.findall(body)}
+            for helper, helper_body in helpers.items():
+                if re.search(r"\b" + helper + r"\(", body) and helper != name:
+                    fields |= {a or b for a, b in FIELD_LITERAL.findall(helper_body)}
+            for member in members:
+                sites.setdefault(member, set()).update(fields)
+    return sites
+
+
+def check(reference: dict[str, set[str]], members: list[str], names: dict[str, str],
+          sites: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for member in members:
+        name = names.get(member)
+        if name is None:
+            problems.append(f"Tp::{member}: tracepoint_name() has no name for it")
+            continue
+        if name not in reference:
+            problems.append(f"{name}: no such tracepoint in {REFERENCE.name}")
+            continue
+        if member not in sites:
+            problems.append(f"{name}: no emit site found under stack/")
+            continue
+        for field in sorted(sites[member] - reference[name]):
+            problems.append(f"{name}: field {field!r} is not in its format "
+                            f"({', '.join(sorted(reference[name]))})")
+    return problems
+
+
+def _stack_sources() -> dict[Path, str]:
+    return {p: p.read_text() for p in STACK.rglob("*.cc") if "/tests/" not in str(p)}
+
+
+def _headers() -> str:
+    return "\n".join(p.read_text() for p in STACK.rglob("*.h"))
+
+
+@pytest.fixture(scope="module")
+def stack_view():
+    members = tp_enum((STACK / "core" / "trace.h").read_text())
+    names = tp_names((STACK / "core" / "trace.cc").read_text())
+    return members, names, emit_sites(_stack_sources(), _headers())
+
+
+def test_every_emitted_tracepoint_and_field_is_in_the_reference(stack_view):
+    members, names, sites = stack_view
+    assert len(members) >= 19  # the enum was read (net, napi, skb, qdisc, neigh, fib, icmp, udp)
+    reference = reference_formats(REFERENCE.read_text())
+    assert check(reference, members, names, sites) == []
+
+
+def test_reference_has_the_tcp_and_sock_events_issue_8_names():
+    reference = reference_formats(REFERENCE.read_text())
+    for name in ("sock:inet_sock_set_state", "tcp:tcp_probe", "tcp:tcp_send_reset", "tcp:tcp_receive_reset",
+                 "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
+                 "tcp:tcp_rcv_space_adjust", "tcp:tcp_bad_csum", "tcp:tcp_cong_state_set"):
+        assert name in reference
+    assert {"oldstate", "newstate", "sport", "dport", "saddr", "daddr"} <= reference["sock:inet_sock_set_state"]
+    assert {"snd_cwnd", "ssthresh", "srtt", "rcv_wnd"} <= reference["tcp:tcp_probe"]
+
+
+def test_a_misspelt_field_is_reported(stack_view):
+    """The check fails on a field the format lacks, and on an emit for an unknown tracepoint."""
+    members, names, _ = stack_view
+    reference = reference_formats(REFERENCE.read_text())
+    source = (STACK / "core" / "trace_events.cc").read_text()
+    misspelt = source.replace('{"dev_name", napi->dev', '{"devname", napi->dev')
+    assert misspelt != source
+    sources = dict(_stack_sources())
+    sources[STACK / "core" / "trace_events.cc"] = misspelt
+    problems = check(reference, members, names, emit_sites(sources, _headers()))
+    assert problems == ["napi:napi_poll: field 'devname' is not in its format (budget, dev_name, napi, work)"]
+    renamed = dict(names, napi_poll="napi:napi_pol")
+    assert check(reference, members, renamed, emit_sites(_stack_sources(), _headers())) == [
+        "napi:napi_pol: no such tracepoint in tracepoint-formats.txt"]
