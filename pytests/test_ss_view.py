@@ -11,9 +11,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from nettwin.client import StackError
-from nettwin.client_ss import format_ss, tcp_info_line
-from nettwin.sockets import AF_INET, SOCK_DGRAM
-from nettwin import tcp_info
+from nettwin.client.ss import format_ss, tcp_info_line
+from nettwin.client.sockets import AF_INET, SOCK_DGRAM
+from nettwin.client import tcp_info
 
 DUT = "ntdut0"
 DUT_MAC, TESTER_MAC = "02:00:00:00:01:02", "02:00:00:00:01:01"

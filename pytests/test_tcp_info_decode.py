@@ -1,4 +1,4 @@
-"""nettwin.tcp_info against the real kernel: a TCP connection between two network namespaces over a
+"""nettwin.client.tcp_info against the real kernel: a TCP connection between two network namespaces over a
 veth pair (MTU 1500, 198.51.100.0/24), each end reading getsockopt(TCP_INFO); decode() must give
 what this connection has to have. Needs root (CI runs as root); everything created is deleted."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nettwin import tcp_info
+from nettwin.client import tcp_info
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces")

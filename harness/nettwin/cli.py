@@ -61,8 +61,25 @@ def shell_main(argv) -> int:
 
 
 def ss_main(argv) -> int:
-    from .client_ss import main
-    return main(argv)
+    from .client import paths
+    from .client import ServerStartError, Stack, StackError
+    from .client.ss import format_ss, list_sockets
+
+    ap = argparse.ArgumentParser(prog="nettwin ss", description="the DUT's sockets, as ss -tuwn0 -io shows them")
+    ap.add_argument("--address", required=True, help="the nettwin-server whose sockets to list (host:port)")
+    for flag, netid in (("-t", "tcp"), ("-u", "udp"), ("-w", "raw"), ("-0", "packet")):
+        ap.add_argument(flag, dest="netids", action="append_const", const=netid, help=f"{netid} sockets")
+    ap.add_argument("-i", "--info", action="store_true", help="TCP internal information (TCP_INFO)")
+    ap.add_argument("-o", "--options", action="store_true", help="timers")
+    args = ap.parse_args(argv)
+    try:
+        with Stack(address=args.address) as stack:
+            rows = list_sockets(stack, args.netids or ())
+    except (paths.BuildMissing, ServerStartError, StackError) as e:
+        print(f"nettwin ss: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(format_ss(rows, info=args.info, timers=args.options))
+    return 0
 
 
 def replay_main(argv) -> int:

@@ -37,7 +37,9 @@ uint64_t Engine::jiffies_to_time(uint64_t j) const {
 Engine::TimerId Engine::mod_timer(uint64_t expires_jiffies, std::function<void()> fn) {
   // The wheel's clock (base->clk) is jiffies: mod_timer forwards an idle base first.
   const WheelSlot slot = calc_wheel_index(expires_jiffies, jiffies());
-  return add_timer(std::max(now_, jiffies_to_time(slot.bucket_expiry)), std::move(fn));
+  const TimerId id = add_timer(std::max(now_, jiffies_to_time(slot.bucket_expiry)), std::move(fn));
+  timer_jiffies_.emplace(id, expires_jiffies);
+  return id;
 }
 
 bool Engine::del_timer(TimerId id) {
@@ -45,6 +47,7 @@ bool Engine::del_timer(TimerId id) {
   if (it == timer_index_.end()) return false;
   timers_.erase(std::make_pair(it->second, id));
   timer_index_.erase(it);
+  timer_jiffies_.erase(id);
   return true;
 }
 
@@ -55,6 +58,7 @@ bool Engine::run_next_timer(uint64_t limit) {
   if (it->first.first > now_) now_ = it->first.first;
   auto fn = std::move(it->second);
   timer_index_.erase(it->first.second);
+  timer_jiffies_.erase(it->first.second);
   timers_.erase(it);
   fn();
   do_softirq();

@@ -38,11 +38,12 @@ class Engine {
   TimerId add_timer(uint64_t expires, std::function<void()> fn);
   bool del_timer(TimerId id);  // false: not pending
   bool timer_pending(TimerId id) const { return timer_index_.count(id) != 0; }
-  // The time a pending timer was set for (absolute ns), what ss -o reports as
-  // timer->expires; nothing if it is not pending.
+  // The jiffies a pending mod_timer timer was set for (timer->expires, what
+  // ss -o reports; the wheel fires it up to a granule later); nothing if it is
+  // not pending or was not set with mod_timer.
   std::optional<uint64_t> timer_expires(TimerId id) const {
-    auto it = timer_index_.find(id);
-    return it == timer_index_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+    auto it = timer_jiffies_.find(id);
+    return it == timer_jiffies_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
   }
   size_t timers_pending() const { return timers_.size(); }
 
@@ -81,6 +82,7 @@ class Engine {
   TimerId next_timer_ = 0;
   std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, uint64_t> timer_index_;
+  std::unordered_map<TimerId, uint64_t> timer_jiffies_;  // mod_timer's expires, by timer
 };
 
 }  // namespace nettwin

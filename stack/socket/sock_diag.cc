@@ -48,12 +48,9 @@ std::string print_ms_timer(uint32_t timeout) {
 // The time left on a timer, in ms from jiffies as jiffies_delta_to_msecs reports it (0 if past).
 uint32_t expires_ms(const Engine& engine, Engine::TimerId id) {
   const auto expires = engine.timer_expires(id);
-  if (!expires || *expires <= engine.now()) return 0;
-  // The jiffy the timer fires in, less jiffies now.
   const uint64_t now = engine.jiffies();
-  uint64_t at = now + (*expires - engine.now()) / NSEC_PER_JIFFY;
-  while (engine.jiffies_to_time(at + 1) <= *expires) ++at;
-  return static_cast<uint32_t>((at - now) * 1000 / HZ);
+  if (!expires || *expires <= now) return 0;
+  return static_cast<uint32_t>((*expires - now) * 1000 / HZ);
 }
 
 // The timer columns of inet_sk_diag_fill for a full TCP socket.

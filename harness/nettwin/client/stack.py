@@ -455,9 +455,9 @@ class Stack:
         return Hook(self, hook, callback, priority, timeout_ms, default)
 
     def ss(self, netids=()) -> list:
-        """Every socket of the stack as ss lists it (nettwin.client_ss.list_sockets): netid, state,
+        """Every socket of the stack as ss lists it (nettwin.client.ss.list_sockets): netid, state,
         queues, addresses, timer, cc and the decoded tcp_info; netids limits to tcp/udp/raw/packet."""
-        from .client_ss import list_sockets
+        from .ss import list_sockets
         return list_sockets(self, netids)
 
     def neighbours(self) -> list:

@@ -134,27 +134,3 @@ def format_ss(rows: list[dict], info: bool = True, timers: bool = True) -> str:
             if extra:
                 lines.append(extra)
     return "\n".join(lines) + "\n"
-
-
-def main(argv) -> int:
-    import argparse
-    import sys
-
-    from . import paths
-    from .client import ServerStartError, Stack, StackError
-
-    ap = argparse.ArgumentParser(prog="nettwin ss", description="the DUT's sockets, as ss -tuwn0 -io shows them")
-    ap.add_argument("--address", required=True, help="the nettwin-server whose sockets to list (host:port)")
-    for flag, netid in (("-t", "tcp"), ("-u", "udp"), ("-w", "raw"), ("-0", "packet")):
-        ap.add_argument(flag, dest="netids", action="append_const", const=netid, help=f"{netid} sockets")
-    ap.add_argument("-i", "--info", action="store_true", help="TCP internal information (TCP_INFO)")
-    ap.add_argument("-o", "--options", action="store_true", help="timers")
-    args = ap.parse_args(argv)
-    try:
-        with Stack(address=args.address) as stack:
-            rows = list_sockets(stack, args.netids or ())
-    except (paths.BuildMissing, ServerStartError, StackError) as e:
-        print(f"nettwin ss: {e}", file=sys.stderr)
-        return 2
-    sys.stdout.write(format_ss(rows, info=args.info, timers=args.options))
-    return 0
