@@ -13,6 +13,7 @@
 #include "core/neighbour.h"
 #include "core/netdevice.h"
 #include "core/rng.h"
+#include "core/secure_seq.h"
 #include "core/skb_pool.h"
 #include "core/snmp.h"
 #include "core/sysctl.h"
@@ -45,6 +46,7 @@ class Net {
   Tracer tracer;
   SkbPool pool;
   Rng rng;
+  NetSecrets secrets;  // secure_seq.c and syncookies.c keys, drawn from rng on first use
   Sysctls sysctl;
   NetMib mib;
   SoftnetData softnet;

@@ -1,0 +1,96 @@
+// net/ipv4/syncookies.c, the arithmetic: all u32 and wrapping, as in Linux.
+#include "ipv4/syncookies.h"
+
+#include <iterator>
+
+#include "core/net.h"
+#include "core/secure_seq.h"
+
+namespace nettwin {
+namespace {
+
+uint32_t cookie_hash(Net& net, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport, uint32_t count,
+                     int c) {
+  const siphash_key_t* keys = net.secrets.syncookie_secret(net.rng);
+  return uint32_t(siphash_4u32(be32_bits(saddr), be32_bits(daddr), be16_bits(sport) << 16 | be16_bits(dport),
+                               count, &keys[c]));
+}
+
+// HASH(sec1, tuple) + sseq + count<<24 + ((HASH(sec2, tuple, count) + data) mod 2^24)
+uint32_t secure_tcp_syn_cookie(Net& net, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+                               uint32_t sseq, uint32_t data) {
+  uint32_t count = tcp_cookie_time(net);
+  return cookie_hash(net, saddr, daddr, sport, dport, 0, 0) + sseq + (count << COOKIEBITS) +
+         ((cookie_hash(net, saddr, daddr, sport, dport, count, 1) + data) & COOKIEMASK);
+}
+
+// The data value back, or a value >= the msstab size if the cookie is bad.
+uint32_t check_tcp_syn_cookie(Net& net, uint32_t cookie, uint32_t saddr, uint32_t daddr, uint16_t sport,
+                              uint16_t dport, uint32_t sseq) {
+  uint32_t count = tcp_cookie_time(net);
+  cookie -= cookie_hash(net, saddr, daddr, sport, dport, 0, 0) + sseq;
+  // Only the count's low 8 bits survive in the cookie: compare modulo 2^8.
+  uint32_t diff = (count - (cookie >> COOKIEBITS)) & (uint32_t(-1) >> COOKIEBITS);
+  if (diff >= MAX_SYNCOOKIE_AGE) return uint32_t(-1);
+  return (cookie - cookie_hash(net, saddr, daddr, sport, dport, count - diff, 1)) & COOKIEMASK;
+}
+
+}  // namespace
+
+uint32_t tcp_cookie_time(const Net& net) { return uint32_t(net.engine.jiffies() / TCP_SYNCOOKIE_PERIOD); }
+
+uint32_t __cookie_v4_init_sequence(Net& net, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+                                   uint32_t seq, uint16_t* mssp) {
+  const uint16_t mss = *mssp;
+  int mssind;
+  for (mssind = int(std::size(msstab)) - 1; mssind; mssind--)
+    if (mss >= msstab[mssind]) break;
+  *mssp = msstab[mssind];
+  return secure_tcp_syn_cookie(net, saddr, daddr, sport, dport, seq, uint32_t(mssind));
+}
+
+int __cookie_v4_check(Net& net, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport, uint32_t seq,
+                      uint32_t cookie) {
+  // The ACK's seq is the SYN's plus one.
+  uint32_t mssind = check_tcp_syn_cookie(net, cookie, saddr, daddr, sport, dport, seq - 1);
+  return mssind < std::size(msstab) ? msstab[mssind] : 0;
+}
+
+uint64_t cookie_init_timestamp(bool wscale_ok, uint8_t snd_wscale, bool sack_ok, bool ecn_ok, uint64_t now_ns) {
+  uint64_t ts_now = now_ns / (1000000000ull / TCP_TS_HZ);
+  uint32_t options = wscale_ok ? snd_wscale : TS_OPT_WSCALE_MASK;
+  if (sack_ok) options |= TS_OPT_SACK;
+  if (ecn_ok) options |= TS_OPT_ECN;
+  uint64_t ts = (ts_now >> TSBITS) << TSBITS;
+  ts |= options;
+  // Later TSvals come from the plain clock: the first must not be ahead of it.
+  if (ts > ts_now) ts -= (1ul << TSBITS);
+  return ts * (1000000000ull / TCP_TS_HZ);
+}
+
+bool cookie_timestamp_decode(int sysctl_tcp_timestamps, int sysctl_tcp_sack, int sysctl_tcp_window_scaling,
+                             TcpOptionsReceived* tcp_opt) {
+  uint32_t options = tcp_opt->rcv_tsecr;
+  if (!tcp_opt->saw_tstamp) {
+    // tcp_clear_options: no TSecr, no options to recover.
+    tcp_opt->tstamp_ok = false;
+    tcp_opt->sack_ok = 0;
+    tcp_opt->wscale_ok = false;
+    tcp_opt->snd_wscale = 0;
+    return true;
+  }
+  if (!sysctl_tcp_timestamps) return false;
+  tcp_opt->sack_ok = (options & TS_OPT_SACK) ? TCP_SACK_SEEN : 0;
+  if (tcp_opt->sack_ok && !sysctl_tcp_sack) return false;
+  if ((options & TS_OPT_WSCALE_MASK) == TS_OPT_WSCALE_MASK) return true;  // no window scaling
+  tcp_opt->wscale_ok = true;
+  tcp_opt->snd_wscale = uint8_t(options & TS_OPT_WSCALE_MASK);
+  return sysctl_tcp_window_scaling != 0;
+}
+
+bool cookie_ecn_ok(const TcpOptionsReceived& tcp_opt, int sysctl_tcp_ecn, bool dst_feature_ecn) {
+  if (!(tcp_opt.rcv_tsecr & TS_OPT_ECN)) return false;
+  return sysctl_tcp_ecn ? true : dst_feature_ecn;
+}
+
+}  // namespace nettwin
