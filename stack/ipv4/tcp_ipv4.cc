@@ -69,7 +69,12 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
   }
   trace_tcp_send_reset(net.tracer, nullptr, skb, reason);
 
-  // ip_send_unicast_reply: route back to the sender from the address it used.
+  // ip_send_unicast_reply: echo the segment's IP options (record route,
+  // timestamp), then route back to the sender from the address it used.
+  IpReplyOptions replyopts;
+  if (!ip_options_echo(net, &replyopts, skb)) return;
+  const unsigned optlen = replyopts.opt.optlen;
+  const unsigned hlen = unsigned(wire::IPV4_MIN_HLEN) + optlen;
   Flowi4 fl4;
   fl4.daddr = in.saddr();
   fl4.saddr = in.daddr();
@@ -82,13 +87,13 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
   const uint64_t sum = tcp_pseudo_sum(fl4.saddr, fl4.daddr, kTcpHlen);
   wire::store_be16(rep + 16, wire::csum_fold(wire::csum_partial(rep, kTcpHlen, sum)));
 
-  SkBuff* nskb = net.pool.alloc_skb(wire::IPV4_MIN_HLEN + kTcpHlen + kLLReservedSpace);
+  SkBuff* nskb = net.pool.alloc_skb(hlen + kTcpHlen + kLLReservedSpace);
   skb_reserve(nskb, int(kLLReservedSpace));
   skb_reset_network_header(nskb);
-  uint8_t* p = skb_put(nskb, wire::IPV4_MIN_HLEN + kTcpHlen);
-  skb_set_transport_header(nskb, int(wire::IPV4_MIN_HLEN));
+  uint8_t* p = skb_put(nskb, hlen + kTcpHlen);
+  skb_set_transport_header(nskb, int(hlen));
   wire::Iphdr iph{p};
-  iph.set_version_ihl(4, 5);
+  iph.set_version_ihl(4, uint8_t(hlen / 4));
   iph.set_tos(in.tos() & 0xfc);  // INET_ECN_MASK cleared
   iph.set_frag_off(wire::IP_DF);
   iph.set_id(0);  // ip_select_ident_segs: DF and a socket with no daddr
@@ -96,7 +101,11 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
   iph.set_protocol(wire::IPPROTO_TCP);
   iph.set_saddr(fl4.saddr);
   iph.set_daddr(fl4.daddr);
-  std::copy(rep, rep + kTcpHlen, p + wire::IPV4_MIN_HLEN);
+  if (optlen) {
+    std::copy(replyopts.data, replyopts.data + optlen, p + wire::IPV4_MIN_HLEN);
+    ip_options_build(net, p, replyopts.opt, fl4.saddr);
+  }
+  std::copy(rep, rep + kTcpHlen, p + hlen);
   nskb->ip_summed = CHECKSUM_NONE;
   nskb->dst = rt;
   nskb->dev = rt->dev;

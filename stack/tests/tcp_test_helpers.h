@@ -18,29 +18,32 @@ struct TcpSeg {
   Bytes options;  // a multiple of 4 bytes
   Bytes payload;
   uint8_t tos = 0;
+  Bytes ip_options;  // a multiple of 4 bytes
   int check = -1;  // -1: the right checksum
   int doff = -1;   // -1: from the options
 };
 
-// Ethernet + IPv4 (20 bytes) + TCP.
+// Ethernet + IPv4 (20 bytes and the IP options) + TCP.
 inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t daddr = kDutIp) {
   const unsigned thl = unsigned(20 + s.options.size());
-  const unsigned tot = unsigned(20 + thl + s.payload.size());
+  const unsigned ihl = unsigned(20 + s.ip_options.size());
+  const unsigned tot = unsigned(ihl + thl + s.payload.size());
   Bytes f(14 + tot);
   std::copy(kDutMac.begin(), kDutMac.end(), f.begin());
   std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
   f[12] = 0x08;
   uint8_t* ip = f.data() + 14;
-  ip[0] = 0x45;
+  ip[0] = uint8_t(0x40 | ihl / 4);
   ip[1] = s.tos;
   ip[2] = uint8_t(tot >> 8), ip[3] = uint8_t(tot);
   ip[6] = 0x40;  // DF
   ip[8] = 64;
   ip[9] = 6;
   for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(saddr >> (24 - 8 * i)), ip[16 + i] = uint8_t(daddr >> (24 - 8 * i));
-  const uint16_t ic = inet_csum(ip, 20);
+  std::copy(s.ip_options.begin(), s.ip_options.end(), ip + 20);
+  const uint16_t ic = inet_csum(ip, ihl);
   ip[10] = uint8_t(ic >> 8), ip[11] = uint8_t(ic);
-  uint8_t* t = ip + 20;
+  uint8_t* t = ip + ihl;
   t[0] = uint8_t(s.sport >> 8), t[1] = uint8_t(s.sport);
   t[2] = uint8_t(s.dport >> 8), t[3] = uint8_t(s.dport);
   for (int i = 0; i < 4; ++i) t[4 + i] = uint8_t(s.seq >> (24 - 8 * i)), t[8 + i] = uint8_t(s.ack >> (24 - 8 * i));
@@ -49,7 +52,7 @@ inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t dad
   t[14] = uint8_t(s.window >> 8), t[15] = uint8_t(s.window);
   std::copy(s.options.begin(), s.options.end(), t + 20);
   std::copy(s.payload.begin(), s.payload.end(), t + thl);
-  const unsigned tlen = tot - 20;
+  const unsigned tlen = tot - ihl;
   Bytes ph(12 + tlen);
   std::copy(ip + 12, ip + 20, ph.begin());
   ph[9] = 6;

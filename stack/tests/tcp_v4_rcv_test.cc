@@ -115,6 +115,22 @@ TEST_F(TcpV4RcvTest, ResetKeepsTosWithoutEcn) {
   EXPECT_EQ(out[0][14 + 1], 0x28);
 }
 
+TEST_F(TcpV4RcvTest, ResetEchoesRecordRouteWithOurAddress) {
+  TcpSeg s;
+  s.ip_options = {7, 7, 4, 0, 0, 0, 0, 1};  // record route with one free slot, NOP
+  auto out = send(s);
+  ASSERT_EQ(out.size(), 1u);
+  const Bytes& f = out[0];
+  ASSERT_EQ(f.size(), 14u + 28 + 20);
+  EXPECT_EQ(f[14], 0x47);
+  // __ip_options_echo copies the option with the pointer past our slot and
+  // pads with END; ip_options_build writes our address in the slot.
+  EXPECT_EQ(Bytes(f.begin() + 34, f.begin() + 42), Bytes({7, 7, 8, 198, 51, 100, 2, 0}));
+  EXPECT_EQ(inet_csum(f.data() + 14, 28), 0);
+  EXPECT_EQ(be16(f, 42 + 0), 80);  // the TCP header follows the options
+  EXPECT_EQ(f[42 + 13], kRst | kAck);
+}
+
 TEST_F(TcpV4RcvTest, BadChecksumIsDroppedUnanswered) {
   TcpSeg s;
   s.check = 0x1234;
