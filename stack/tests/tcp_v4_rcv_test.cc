@@ -113,6 +113,16 @@ TEST_F(TcpV4RcvTest, ResetKeepsTosWithoutEcn) {
   auto out = send(s);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0][14 + 1], 0x28);
+  // ip_send_unicast_reply's flow: TCP, our port as sport, DSCP only, src set.
+  auto lookups = d.named("fib:fib_table_lookup");
+  ASSERT_FALSE(lookups.empty());
+  const TraceEvent& l = *lookups.back();
+  EXPECT_EQ(d.field(l, "proto"), "6");
+  EXPECT_EQ(d.field(l, "sport"), "80");
+  EXPECT_EQ(d.field(l, "dport"), "40000");
+  EXPECT_EQ(d.field(l, "tos"), "40");
+  EXPECT_EQ(d.field(l, "src"), "198.51.100.2");
+  EXPECT_EQ(d.field(l, "dst"), "198.51.100.1");
 }
 
 TEST_F(TcpV4RcvTest, ResetEchoesRecordRouteWithOurAddress) {
