@@ -24,12 +24,13 @@ struct TcpSeg {
 };
 
 // Ethernet + IPv4 (20 bytes and the IP options) + TCP.
-inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t daddr = kDutIp) {
+inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t daddr = kDutIp,
+                       const std::array<uint8_t, 6>& dst_mac = kDutMac) {
   const unsigned thl = unsigned(20 + s.options.size());
   const unsigned ihl = unsigned(20 + s.ip_options.size());
   const unsigned tot = unsigned(ihl + thl + s.payload.size());
   Bytes f(14 + tot);
-  std::copy(kDutMac.begin(), kDutMac.end(), f.begin());
+  std::copy(dst_mac.begin(), dst_mac.end(), f.begin());
   std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
   f[12] = 0x08;
   uint8_t* ip = f.data() + 14;

@@ -141,6 +141,27 @@ TEST_F(TcpV4RcvTest, ResetEchoesRecordRouteWithOurAddress) {
   EXPECT_EQ(f[42 + 13], kRst | kAck);
 }
 
+// A link-layer broadcast is not PACKET_HOST: discarded before it is counted.
+TEST_F(TcpV4RcvTest, BroadcastFrameIsDiscardedUncounted) {
+  d.inject(tcp_frame(TcpSeg{}, kTesterIp, 0xc63364ff, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}));
+  d.stack.advance(1'000'000);
+  EXPECT_TRUE(d.stack.take_wire().empty());
+  expect_one_drop("NOT_SPECIFIED");
+  EXPECT_EQ(d.counter("Tcp.InSegs"), 0u);
+}
+
+// Unicast to us but for the subnet broadcast address: counted, no socket,
+// and no reset because the input route is not RTN_LOCAL.
+TEST_F(TcpV4RcvTest, SegmentToBroadcastAddressGetsNoReset) {
+  d.inject(tcp_frame(TcpSeg{}, kTesterIp, 0xc63364ff));
+  d.stack.advance(1'000'000);
+  EXPECT_TRUE(d.stack.take_wire().empty());
+  expect_one_drop("NO_SOCKET");
+  EXPECT_EQ(d.counter("Tcp.InSegs"), 1u);
+  EXPECT_EQ(d.counter("Tcp.OutRsts"), 0u);
+  EXPECT_TRUE(d.named("tcp:tcp_send_reset").empty());
+}
+
 TEST_F(TcpV4RcvTest, BadChecksumIsDroppedUnanswered) {
   TcpSeg s;
   s.check = 0x1234;
