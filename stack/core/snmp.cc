@@ -27,6 +27,14 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"DestUnreachs", 3}, {"TimeExcds", 11},  {"ParmProbs", 12},  {"SrcQuenchs", 4},
       {"Redirects", 5},    {"Echos", 8},       {"EchoReps", 0},    {"Timestamps", 13},
       {"TimestampReps", 14}, {"AddrMasks", 17}, {"AddrMaskReps", 18}};
+  const std::pair<const char*, uint64_t> tcp_rows[] = {
+      {"Tcp.ActiveOpens", tcp.ActiveOpens}, {"Tcp.PassiveOpens", tcp.PassiveOpens},
+      {"Tcp.AttemptFails", tcp.AttemptFails}, {"Tcp.EstabResets", tcp.EstabResets},
+      {"Tcp.InSegs", tcp.InSegs},           {"Tcp.OutSegs", tcp.OutSegs},
+      {"Tcp.RetransSegs", tcp.RetransSegs}, {"Tcp.InErrs", tcp.InErrs},
+      {"Tcp.OutRsts", tcp.OutRsts},         {"Tcp.InCsumErrors", tcp.InCsumErrors},
+  };
+  for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);
   out.emplace_back("Icmp.InErrors", icmp.InErrors);
   out.emplace_back("Icmp.InCsumErrors", icmp.InCsumErrors);

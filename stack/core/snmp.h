@@ -26,9 +26,16 @@ struct IcmpMib {
   uint64_t OutType[256] = {};  // IcmpMsg.OutTypeN, and the Icmp.Out<Name> columns
 };
 
+// The Tcp line of /proc/net/snmp (TCP_MIB_*), the counted columns.
+struct TcpMib {
+  uint64_t ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0, InSegs = 0, OutSegs = 0,
+           RetransSegs = 0, InErrs = 0, OutRsts = 0, InCsumErrors = 0;
+};
+
 struct NetMib {
   IpMib ip;
   IcmpMib icmp;
+  TcpMib tcp;
   void append(std::vector<std::pair<std::string, uint64_t>>& out) const;
 };
 

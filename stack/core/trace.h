@@ -38,6 +38,7 @@ enum class Tp : uint8_t {
   icmp_send,
   udp_fail_queue_rcv_skb,
   tcp_cong_state_set,
+  tcp_send_reset,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

@@ -109,6 +109,25 @@ void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state) {
           {"cong_state", to_string(ca_state)}});
 }
 
+// include/trace/events/tcp.h tcp_send_reset: without a full socket the
+// addresses come from the segment, swapped (saddr is the segment's dest), and
+// state is 0, which prints as UNKNOWN.
+void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason) {
+  if (!t.wants(Tp::tcp_send_reset)) return;
+  char skaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  const uint8_t* nh = skb_network_header(skb);
+  const uint8_t* th = skb->data;
+  const std::string src = wire::format_ipv4(wire::load_be32(nh + 16)) + ":" + to_string(wire::load_be16(th + 2));
+  const std::string dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
+  t.emit(Tp::tcp_send_reset, skb->id,
+         {{"skaddr", sk ? skaddr : "0000000000000000"},
+          {"state", "UNKNOWN"},
+          {"reason", reason},
+          {"saddr", src},
+          {"daddr", dst}});
+}
+
 void consume_skb(Tracer& t, const SkBuff* skb, const char* location) {
   if (!t.wants(Tp::consume_skb)) return;
   t.emit(Tp::consume_skb, skb->id, {{"location", location}});

@@ -49,6 +49,9 @@ void udp_fail_queue_rcv_skb(Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sp
 // tcp_cong_state_set: the socket's addresses and ports (IPv4, with the v6 fields
 // v4-mapped as TP_STORE_ADDRS fills them) and the new icsk_ca_state.
 void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state);
+// tcp_send_reset: the segment being answered (skb, at its TCP header) and the
+// socket (null for no socket); sk_rst_reason as its symbolic name.
+void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -95,6 +98,7 @@ NT_TRACE_WRAP(udp_fail_queue_rcv_skb,
               (Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport),
               (t, rc, saddr, sport, daddr, dport))
 NT_TRACE_WRAP(tcp_cong_state_set, (Tracer& t, const Sock* sk, uint8_t ca_state), (t, sk, ca_state))
+NT_TRACE_WRAP(tcp_send_reset, (Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason), (t, sk, skb, reason))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);

@@ -7,6 +7,7 @@
 #include "ipv4/ip_fragment.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/raw.h"
+#include "ipv4/tcp_ipv4.h"
 #include "ipv4/udp.h"
 #include "netfilter/nf_hook.h"
 #include "wire/checksum.h"
@@ -95,11 +96,16 @@ int ip_rcv_finish(Net& net, SkBuff* skb) {
 }
 
 // ip_protocol_deliver_rcu: raw sockets get their clones first, then the
-// inet_protos handler (ICMP, UDP).
+// inet_protos handler (ICMP, TCP, UDP).
 void ip_protocol_deliver_rcu(Net& net, SkBuff* skb, uint8_t protocol) {
   const bool raw = raw_local_deliver(skb, protocol);
   if (protocol == wire::IPPROTO_ICMP) {
     icmp_rcv(skb);
+    net.mib.ip.InDelivers++;
+    return;
+  }
+  if (protocol == wire::IPPROTO_TCP) {
+    tcp_v4_rcv(skb);
     net.mib.ip.InDelivers++;
     return;
   }

@@ -1,0 +1,153 @@
+// net/ipv4/tcp_ipv4.c: tcp_v4_rcv (header length, checksum, lookup) and
+// tcp_v4_send_reset, which answers through ip_send_unicast_reply on the
+// per-netns control socket: IP_PMTUDISC_DO (DF, so ID 0), the default TTL,
+// the segment's TOS without its ECN bits.
+#include "ipv4/tcp_ipv4.h"
+
+#include <algorithm>
+
+#include "core/net.h"
+#include "core/trace_events.h"
+#include "ipv4/fib.h"
+#include "ipv4/ipv4.h"
+#include "wire/checksum.h"
+#include "wire/headers.h"
+
+namespace nettwin {
+
+namespace {
+
+constexpr unsigned kTcpHlen = 20;  // sizeof(struct tcphdr)
+constexpr unsigned kLLReservedSpace = 16;  // LL_RESERVED_SPACE of an Ethernet device
+constexpr uint8_t TCPHDR_FIN = 0x01, TCPHDR_SYN = 0x02, TCPHDR_RST = 0x04, TCPHDR_ACK = 0x10;
+
+uint8_t tcp_flags(const uint8_t* th) { return th[13]; }
+unsigned tcp_doff(const uint8_t* th) { return th[12] >> 4; }
+
+// The pseudo header sum (csum_tcpudp_nofold) for a TCP segment of len bytes.
+uint64_t tcp_pseudo_sum(wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, unsigned len) {
+  uint8_t ph[12];
+  wire::store_be32(ph, saddr);
+  wire::store_be32(ph + 4, daddr);
+  ph[8] = 0;
+  ph[9] = wire::IPPROTO_TCP;
+  wire::store_be16(ph + 10, uint16_t(len));
+  return wire::csum_partial(ph, sizeof ph);
+}
+
+// tcp_checksum_complete (after skb_checksum_init): true when the segment,
+// skb->data to the end, does not sum to zero with its pseudo header.
+bool tcp_checksum_complete(const SkBuff* skb) {
+  if (skb->ip_summed == CHECKSUM_UNNECESSARY) return false;
+  wire::Iphdr iph{skb_network_header(skb)};
+  const uint64_t sum = tcp_pseudo_sum(iph.saddr(), iph.daddr(), skb->len);
+  return wire::csum_fold(wire::csum_partial(skb->data, skb->len, sum)) != 0;
+}
+
+// tcp_v4_send_reset with no socket (sk_rst_reason NO_SOCKET). Never answers
+// a RST, nor a segment whose input route is not local. An ACK is answered
+// with seq = its ack_seq; anything else with seq 0 and RST|ACK acking
+// seq + SYN + FIN + payload.
+void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
+  const uint8_t* th = skb->data;
+  if (tcp_flags(th) & TCPHDR_RST) return;
+  if (!skb->dst || skb->dst->rt_type != RTN_LOCAL) return;
+  wire::Iphdr in{skb_network_header(skb)};
+  uint8_t rep[kTcpHlen] = {};
+  wire::store_be16(rep, wire::load_be16(th + 2));  // source = their dest
+  wire::store_be16(rep + 2, wire::load_be16(th));  // dest = their source
+  rep[12] = uint8_t((kTcpHlen / 4) << 4);
+  rep[13] = TCPHDR_RST;
+  if (tcp_flags(th) & TCPHDR_ACK) {
+    wire::store_be32(rep + 4, wire::load_be32(th + 8));
+  } else {
+    rep[13] |= TCPHDR_ACK;
+    const uint32_t seq = wire::load_be32(th + 4);
+    const uint32_t ack = seq + !!(tcp_flags(th) & TCPHDR_SYN) + !!(tcp_flags(th) & TCPHDR_FIN) + skb->len -
+                         tcp_doff(th) * 4u;
+    wire::store_be32(rep + 8, ack);
+  }
+  trace_tcp_send_reset(net.tracer, nullptr, skb, reason);
+
+  // ip_send_unicast_reply: echo the segment's IP options (record route,
+  // timestamp), then route back to the sender from the address it used.
+  IpReplyOptions replyopts;
+  if (!ip_options_echo(net, &replyopts, skb)) return;
+  const unsigned optlen = replyopts.opt.optlen;
+  const unsigned hlen = unsigned(wire::IPV4_MIN_HLEN) + optlen;
+  Flowi4 fl4;
+  fl4.daddr = in.saddr();
+  fl4.saddr = in.daddr();
+  fl4.proto = wire::IPPROTO_TCP;
+  fl4.tos = in.tos() & 0xfc;
+  fl4.sport = wire::load_be16(th + 2);
+  fl4.dport = wire::load_be16(th);
+  DstEntry* rt = ip_route_output_key(net, fl4);
+  if (!rt) return;
+  const uint64_t sum = tcp_pseudo_sum(fl4.saddr, fl4.daddr, kTcpHlen);
+  wire::store_be16(rep + 16, wire::csum_fold(wire::csum_partial(rep, kTcpHlen, sum)));
+
+  SkBuff* nskb = net.pool.alloc_skb(hlen + kTcpHlen + kLLReservedSpace);
+  skb_reserve(nskb, int(kLLReservedSpace));
+  skb_reset_network_header(nskb);
+  uint8_t* p = skb_put(nskb, hlen + kTcpHlen);
+  skb_set_transport_header(nskb, int(hlen));
+  wire::Iphdr iph{p};
+  iph.set_version_ihl(4, uint8_t(hlen / 4));
+  iph.set_tos(in.tos() & 0xfc);  // INET_ECN_MASK cleared
+  iph.set_frag_off(wire::IP_DF);
+  iph.set_id(0);  // ip_select_ident_segs: DF and a socket with no daddr
+  iph.set_ttl(uint8_t(net.sysctl.ip_default_ttl));
+  iph.set_protocol(wire::IPPROTO_TCP);
+  iph.set_saddr(fl4.saddr);
+  iph.set_daddr(fl4.daddr);
+  if (optlen) {
+    std::copy(replyopts.data, replyopts.data + optlen, p + wire::IPV4_MIN_HLEN);
+    ip_options_build(net, p, replyopts.opt, fl4.saddr);
+  }
+  std::copy(rep, rep + kTcpHlen, p + hlen);
+  nskb->ip_summed = CHECKSUM_NONE;
+  nskb->dst = rt;
+  nskb->dev = rt->dev;
+  nskb->protocol = wire::ETH_P_IP;
+  checkpoint(net.tracer, "ip_send_unicast_reply", nskb);
+  ip_local_out(net, nskb);
+  net.mib.tcp.OutSegs++;
+  net.mib.tcp.OutRsts++;
+}
+
+}  // namespace
+
+int tcp_v4_rcv(SkBuff* skb) {
+  Net& net = dev_net(skb->dev);
+  checkpoint(net.tracer, "tcp_v4_rcv", skb);
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  if (skb->pkt_type != PACKET_HOST) goto discard_it;
+  net.mib.tcp.InSegs++;  // counted even if it is bad
+  if (!pskb_may_pull(skb, kTcpHlen)) goto discard_it;
+  if (tcp_doff(skb->data) < kTcpHlen / 4) {
+    reason = SkbDropReason::PKT_TOO_SMALL;
+    goto bad_packet;
+  }
+  if (!pskb_may_pull(skb, tcp_doff(skb->data) * 4u)) goto discard_it;
+  // skb_checksum_init checks a short segment at once, a longer one goes on to
+  // the lookup and is checked there; with no socket to take it, both end in
+  // csum_error before any reset. The stack has no TCP sockets yet, so every
+  // segment takes no_tcp_socket.
+  reason = SkbDropReason::NO_SOCKET;
+  if (tcp_checksum_complete(skb)) {
+    reason = SkbDropReason::TCP_CSUM;
+    net.mib.tcp.InCsumErrors++;
+    goto bad_packet;
+  }
+  tcp_v4_send_reset(net, skb, "NO_SOCKET");
+  goto discard_it;
+bad_packet:
+  net.mib.tcp.InErrs++;
+discard_it:
+  checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
+  kfree_skb(skb, reason, "tcp_v4_rcv");
+  return 0;
+}
+
+}  // namespace nettwin

@@ -1,0 +1,91 @@
+// TCP segments from the tester to the DUT, built byte by byte (not with the
+// stack's wire code), and readers for the segments the DUT sends back.
+#pragma once
+
+#include <algorithm>
+
+#include "test_helpers.h"
+
+namespace nettwin::test {
+
+inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+
+struct TcpSeg {
+  uint16_t sport = 40000, dport = 80;
+  uint32_t seq = 1000, ack = 0;
+  uint8_t flags = kSyn;
+  uint16_t window = 64240;
+  Bytes options;  // a multiple of 4 bytes
+  Bytes payload;
+  uint8_t tos = 0;
+  Bytes ip_options;  // a multiple of 4 bytes
+  int check = -1;  // -1: the right checksum
+  int doff = -1;   // -1: from the options
+};
+
+// Ethernet + IPv4 (20 bytes and the IP options) + TCP.
+inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t daddr = kDutIp,
+                       const std::array<uint8_t, 6>& dst_mac = kDutMac) {
+  const unsigned thl = unsigned(20 + s.options.size());
+  const unsigned ihl = unsigned(20 + s.ip_options.size());
+  const unsigned tot = unsigned(ihl + thl + s.payload.size());
+  Bytes f(14 + tot);
+  std::copy(dst_mac.begin(), dst_mac.end(), f.begin());
+  std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
+  f[12] = 0x08;
+  uint8_t* ip = f.data() + 14;
+  ip[0] = uint8_t(0x40 | ihl / 4);
+  ip[1] = s.tos;
+  ip[2] = uint8_t(tot >> 8), ip[3] = uint8_t(tot);
+  ip[6] = 0x40;  // DF
+  ip[8] = 64;
+  ip[9] = 6;
+  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(saddr >> (24 - 8 * i)), ip[16 + i] = uint8_t(daddr >> (24 - 8 * i));
+  std::copy(s.ip_options.begin(), s.ip_options.end(), ip + 20);
+  const uint16_t ic = inet_csum(ip, ihl);
+  ip[10] = uint8_t(ic >> 8), ip[11] = uint8_t(ic);
+  uint8_t* t = ip + ihl;
+  t[0] = uint8_t(s.sport >> 8), t[1] = uint8_t(s.sport);
+  t[2] = uint8_t(s.dport >> 8), t[3] = uint8_t(s.dport);
+  for (int i = 0; i < 4; ++i) t[4 + i] = uint8_t(s.seq >> (24 - 8 * i)), t[8 + i] = uint8_t(s.ack >> (24 - 8 * i));
+  t[12] = uint8_t((s.doff >= 0 ? unsigned(s.doff) : thl / 4) << 4);
+  t[13] = s.flags;
+  t[14] = uint8_t(s.window >> 8), t[15] = uint8_t(s.window);
+  std::copy(s.options.begin(), s.options.end(), t + 20);
+  std::copy(s.payload.begin(), s.payload.end(), t + thl);
+  const unsigned tlen = tot - ihl;
+  Bytes ph(12 + tlen);
+  std::copy(ip + 12, ip + 20, ph.begin());
+  ph[9] = 6;
+  ph[10] = uint8_t(tlen >> 8), ph[11] = uint8_t(tlen);
+  std::copy(t, t + tlen, ph.begin() + 12);
+  const uint16_t c = s.check >= 0 ? uint16_t(s.check) : inet_csum(ph.data(), ph.size());
+  t[16] = uint8_t(c >> 8), t[17] = uint8_t(c);
+  return f;
+}
+
+// A TCP segment the DUT sent (an Ethernet frame with a 20-byte IP header).
+struct SentTcp {
+  explicit SentTcp(const Bytes& f) : f(f) {}
+  const Bytes& f;
+  static constexpr size_t T = 14 + 20;
+  uint16_t sport() const { return be16(f, T); }
+  uint16_t dport() const { return be16(f, T + 2); }
+  uint32_t seq() const { return be32(f, T + 4); }
+  uint32_t ack() const { return be32(f, T + 8); }
+  uint8_t flags() const { return f[T + 13]; }
+  uint16_t window() const { return be16(f, T + 14); }
+  unsigned doff() const { return f[T + 12] >> 4; }
+  // The checksum over the pseudo header and segment sums to zero.
+  bool csum_ok() const {
+    const unsigned tlen = unsigned(f.size() - T);
+    Bytes ph(12 + tlen);
+    std::copy(f.begin() + 14 + 12, f.begin() + 14 + 20, ph.begin());
+    ph[9] = 6;
+    ph[10] = uint8_t(tlen >> 8), ph[11] = uint8_t(tlen);
+    std::copy(f.begin() + T, f.end(), ph.begin() + 12);
+    return inet_csum(ph.data(), ph.size()) == 0;
+  }
+};
+
+}  // namespace nettwin::test
