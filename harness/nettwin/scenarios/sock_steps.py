@@ -25,13 +25,20 @@ OPS = {
     "sendto_ll": ("data", "ifindex", "protocol", "addr", "flags"),  # AF_PACKET; addr: sll_addr as hex
     "recvfrom": ("len", "flags"),
     "recvmsg_errqueue": ("len",),
-    "setsockopt": ("level", "name", "value"),
-    "getsockopt": ("level", "name"),
+    "setsockopt": ("level", "name", "value", "hex", "text"),  # int value, or bytes as hex, or text
+    "getsockopt": ("level", "name", "len"),     # len: read as bytes (hex), e.g. TCP_INFO
+    # Blocking TCP calls run in the background; a later "collect" on the same handle
+    # records their result. accept_bg's new socket gets the handle `into`.
+    "accept_bg": ("into",),
+    "connect_bg": ("ip", "port"),
+    "connect_nb": ("ip", "port"),               # non-blocking: EINPROGRESS
+    "recv_bg": ("len", "flags"),
+    "collect": ("timeout_ms",),
     "getsockname": (),
     "getpeername": (),
     "shutdown": ("how",),
     "listen": ("backlog",),
-    "accept": (),
+    "accept": ("into",),
     "poll": ("events",),
     "close": (),
 }
@@ -152,7 +159,7 @@ def result_dict(op, ret, err, data=b"", addr=None, msg_flags=0, value=0, ee=None
     if op in ("getsockname", "getpeername") and ret >= 0:
         out["addr"] = addr_list(addr)
     if op in ("getsockopt", "poll") and ret >= 0:
-        out["value"] = int(value)
+        out["value"] = bytes(value).hex() if isinstance(value, (bytes, bytearray)) else int(value)
     if op == "recvmsg_errqueue" and ret >= 0:
         out["ee"] = ee
     return out
