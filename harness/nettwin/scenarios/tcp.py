@@ -30,8 +30,14 @@ TS = (("nop",), ("nop",), ("ts",))
 ARP = (send(arp_who_has()), Wait(50))
 
 
-def _add(name: str, description: str, steps, **kw) -> None:
-    _add_scenario(Scenario(name, description, ARP + tuple(steps), tags=("tcp",), **kw))
+# One ephemeral port, so that the DUT's route lookups (which carry it) are the same in
+# every recording; the template still learns it from the DUT's SYN.
+ONE_EPHEMERAL_PORT = (("net.ipv4.ip_local_port_range", "50000 50000"),)
+
+
+def _add(name: str, description: str, steps, sysctls=(), **kw) -> None:
+    _add_scenario(Scenario(name, description, ARP + tuple(steps), tags=("tcp",),
+                           sysctls=ONE_EPHEMERAL_PORT + tuple(sysctls), **kw))
 
 
 def _opts_after(syn_opts) -> tuple:
