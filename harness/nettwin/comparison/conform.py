@@ -32,6 +32,7 @@ class Replay:
     socket_calls: list = field(default_factory=list)      # the recorded socket calls (sock_steps.load_calls)
     socket_results: list = field(default_factory=list)    # ... and what the stack answered to each
     expect_results: Optional[list] = None                 # a reactive TCP scenario's Expects, else None
+    tcp_notes: list = field(default_factory=list)         # templates the replay could not fill
 
 
 @dataclass
@@ -133,10 +134,10 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
                           key=lambda a: a[:3])
         handles: dict = {}
         sock_results = []
-        expects = None
+        expects, tcp_notes = None, []
         if tcp_replay.is_reactive(scen.path):
             # A reactive TCP peer: frames filled from the stack's own (tcp_replay.py).
-            tcp_wire, sock_results, expects = tcp_replay.run(stack, scen, dev, calls)
+            tcp_wire, sock_results, expects, tcp_notes = tcp_replay.run(stack, scen, dev, calls)
             arrivals = []
         for t_ns, _, _, into, pkt in arrivals:
             stack.run_until(max(0, t_ns))
@@ -152,7 +153,7 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
     far_wire = stack.wire(far_dev) if far_dev else []
     dut_devices = {v for i in scen.dut_interfaces for v in (i["ifname"], str(i.get("ifindex", "")))} - {""}
     return Replay(wire, raw, normalize_events(raw, dut_devices), lost, skipped, counters_before, counters_after,
-                  far_wire, calls, sock_results, expects)
+                  far_wire, calls, sock_results, expects, tcp_notes)
 
 
 def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Comparison:
@@ -178,6 +179,7 @@ def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Compari
     c.notes.extend(sock_steps.diff_calls(rep.socket_calls, rep.socket_results))
     if rep.expect_results is not None:
         c.notes.extend(tcp_replay.diff_expects(tcp_replay.load_expects(scen.path), rep.expect_results))
+        c.notes.extend(rep.tcp_notes)
     # The DUT's /proc/net/snmp deltas are the referee for the stack's MIBs
     # (recordings made before the recorder read them have none).
     if "snmp_delta" in scen.meta:

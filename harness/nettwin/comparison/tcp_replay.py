@@ -39,8 +39,9 @@ def _elapsed_ms(recorded_frame, fallback_ns: int) -> int:
     return fallback_ns // MS
 
 
-def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict]]:
-    """Play the steps; returns (the DUT's wire frames, socket results, Expect results)."""
+def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict], list[str]]:
+    """Play the steps; returns (the DUT's wire frames, socket results, Expect results,
+    notes on templates that could not be filled)."""
     steps = scen_steps(scen)
     sent_ns = scen.sent_ns()
     calls_at = {c["index"]: c for c in calls}
@@ -48,7 +49,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
     state = TcpState()
     wire: list = []
     handles: dict = {}
-    sock_results, expect_results = [], []
+    sock_results, expect_results, notes = [], [], []
     k = 0
     now = stack.now()
     for i, st in enumerate(steps):
@@ -63,7 +64,13 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             if kind == "send":
                 frame = bytes.fromhex(st["frame"])
             else:
-                frame = state.fill(TcpSend.from_json(st), _elapsed_ms(recorded, t))
+                try:
+                    frame = state.fill(TcpSend.from_json(st), _elapsed_ms(recorded, t))
+                except ValueError as e:
+                    # The stack has not sent what the template needs (its SYN): the
+                    # recording's own frame goes in, and the replay says so.
+                    notes.append(f"tcp_send step {i}: {e}; sent the recorded frame")
+                    frame = bytes(recorded)
             stack.inject(dev, frame)
         elif kind == "sock":
             call = calls_at.get(i)
@@ -96,7 +103,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             raise ValueError(f"{scen.path}: unknown step kind {kind!r}")
     stack.run_until(max(scen.duration_ns, now))
     wire.extend(stack.wire(dev))
-    return wire, sock_results, expect_results
+    return wire, sock_results, expect_results, notes
 
 
 def scen_steps(scen) -> list[dict]:
