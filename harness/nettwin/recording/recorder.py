@@ -105,12 +105,13 @@ def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
 # --------------------------------------------------------------- recording
 
 def _run_steps(scenario: model.Scenario, agent: Agent, dut_agent: Agent | None = None,
-               far_agent: Agent | None = None) -> tuple[list[dict], list[dict], list[bytes]]:
+               far_agent: Agent | None = None) -> tuple[list[dict], list[dict], list[bytes], int]:
     """Each Send at its due time; a Wait moves the due time on; a Sock is performed by
     the DUT's agent (one call, answered before the next step); a TcpSend is filled from
     what the DUT sent so far and sent; an Expect reads the DUT's frames until one matches
     or its timeout passes. Ends settle_ms after the last step. Returns the socket calls'
-    and Expects' results with their CLOCK_MONOTONIC times, and the frames sent."""
+    and Expects' results with their CLOCK_MONOTONIC times, the frames sent and the
+    CLOCK_MONOTONIC time the last step ended (the recording ends settle_ms later)."""
     due = time.monotonic()
     origin = None
     sock_results, expect_results, sent = [], [], []
@@ -161,8 +162,9 @@ def _run_steps(scenario: model.Scenario, agent: Agent, dut_agent: Agent | None =
             if step.iface != model.FAR_IFACE:
                 sent.append(step.frame)
         due = time.monotonic()
+    last_step_mono = time.monotonic_ns()
     time.sleep(max(0.0, due + scenario.settle_ms / 1000 - time.monotonic()))
-    return sock_results, expect_results, sent
+    return sock_results, expect_results, sent, last_step_mono
 
 
 def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
@@ -208,16 +210,19 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
             snmp_before = netns.read_snmp(topo.dut.netns)
             offset_before = realtime_minus_monotonic_ns()
             trace.on()
-            sock_results, expect_results, sent_frames = _run_steps(scenario, agent, dut_agent, far_agent)
+            sock_results, expect_results, sent_frames, last_step_mono = _run_steps(
+                scenario, agent, dut_agent, far_agent)
             trace.off()
             snmp_after = netns.read_snmp(topo.dut.netns)
             offset_after = realtime_minus_monotonic_ns()
+            # The captures end before the agents do: a DUT program that exits closes its
+            # sockets, and those FINs/RSTs come after the recording's end.
+            counts = [cap.stop() for cap in captures]
             agent.stop()
             if dut_agent:
                 dut_agent.stop()
             if far_agent:
                 far_agent.stop()
-            counts = [cap.stop() for cap in captures]
             text = trace.read()
             sysctls = topo.dut_sysctls()
             link = topo.dut_link()
@@ -237,7 +242,8 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
             topo.teardown()
         rec = _assemble(scenario, topo, work, text, (offset_before + offset_after) // 2,
                         abs(offset_after - offset_before), counts, sysctls, link, cpu, topology,
-                        sent_frames)
+                        sent_frames if reactive else None,
+                        last_step_mono + (offset_before + offset_after) // 2 if reactive else None)
         if far_agent:
             rec.far_sent_pcap = (work / "far_sent.pcap").read_bytes()
         # The DUT's MIB deltas over the scenario: the referee for the stack's counters.
@@ -262,7 +268,7 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
 
 
 def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drift_ns: int,
-              counts, sysctls, link, cpu, topology, sent_frames=None) -> Recording:
+              counts, sysctls, link, cpu, topology, sent_frames=None, last_step_ns=None) -> Recording:
     lost = tracefs.lost_entries(text)
     if lost:
         raise RecordError(f"{scenario.name}: the trace ring buffer lost {lost} events")
@@ -281,7 +287,7 @@ def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drif
         raise RecordError(f"{scenario.name}: sent.pcap holds {len(sent)} frames, not exactly "
                           f"the scenario's {len(expected)} (stray traffic or a lost frame)")
     origin = sent[0][0]
-    last_sent = max(ts for ts, _ in sent + far_sent) - origin
+    last_sent = max([ts for ts, _ in sent + far_sent] + ([last_step_ns] if last_step_ns else [])) - origin
     duration_ns = last_sent + scenario.settle_ms * 1_000_000
     far_received = pcap_frames(work / "far_received.pcap") if topo.far else []
     late = [ts - origin for ts, _ in received + far_received if ts - origin > duration_ns]
