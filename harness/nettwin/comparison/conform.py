@@ -13,7 +13,7 @@ from ..client import Stack, StackError
 from ..scenarios import folder as scenario_folder
 from ..scenarios import sock_steps
 from .compare import Comparison, compare_counters, compare_events, compare_frames
-from .normalize import COMPARED_EVENTS, normalize_events
+from .normalize import ADDRESS_EVENTS, COMPARED_EVENTS, normalize_events
 from .sidebyside import render
 from . import tcp_relative, tcp_replay
 
@@ -70,6 +70,11 @@ class ConformResult:
 # per socket instead, so that default never runs in a recording).
 HOST_ONLY_SYSCTLS = frozenset({"net.ipv4.tcp_congestion_control"})
 
+# Compared tracepoints the server's Trace service does not know yet (no "sock" group;
+# of tcp only tcp_cong_state_set): not subscribed, so a recording with them fails to
+# compare, as it should. The TCP stack's branch takes them off this list.
+NOT_YET_IN_STACK = ADDRESS_EVENTS
+
 
 def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1) -> list[str]:
     """A fresh stack shaped like the recording's DUT: a veth device with its name,
@@ -121,7 +126,7 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
         stack.sysctl(name, str(value))
     dev = scen.dut["ifname"]
     counters_before = stack.counters()
-    with stack.subscribe(sorted(COMPARED_EVENTS), checkpoints=False) as sub:
+    with stack.subscribe(sorted(COMPARED_EVENTS - NOT_YET_IN_STACK), checkpoints=False) as sub:
         # Tester frames into the first interface, far-host frames into the one
         # facing it, merged by their capture times.
         far_dev = scen.far_dut_ifname
