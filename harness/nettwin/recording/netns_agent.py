@@ -233,6 +233,13 @@ class Agent:
         for s in self.sockets.values():
             s.close()
         for s in self.handles.values():
+            if s.fileno() >= 0 and s.type == socket.SOCK_STREAM:
+                # Reset rather than leave an orphan in FIN_WAIT: its later death (when
+                # the namespace is cleaned up) would trace into the next recording.
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
             s.close()
         if self.rx is not None:
             self.rx.close()
