@@ -78,3 +78,18 @@ def test_relative_frames_keep_real_differences_and_bad_checksums():
     bad = Ether(dut_frame("RA", 1, TESTER_ISN + 1))
     bad[TCP].chksum ^= 0x1111
     assert relative_frames([bytes(bad)])[0][TCP].chksum == 0
+
+
+def test_tcp_info_compares_state_but_not_measured_rtt():
+    from nettwin.scenarios.sock_steps import diff_calls, sock
+    step = sock("getsockopt", "c", level=6, name=11, len=104)
+    linux = bytearray(104)
+    linux[0] = 1                       # TCP_ESTABLISHED
+    linux[68:72] = (1234).to_bytes(4, "little")   # tcpi_rtt
+    other_rtt = bytearray(linux)
+    other_rtt[68:72] = (999).to_bytes(4, "little")
+    other_state = bytearray(linux)
+    other_state[0] = 7
+    call = [{"index": 5, "step": step, "result": {"ret": 0, "errno": "", "value": bytes(linux).hex()}}]
+    assert diff_calls(call, [{"ret": 0, "errno": "", "value": bytes(other_rtt).hex()}]) == []
+    assert diff_calls(call, [{"ret": 0, "errno": "", "value": bytes(other_state).hex()}])
