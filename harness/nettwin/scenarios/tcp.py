@@ -109,7 +109,7 @@ _add("tcp_synack_closed_port", "SYN|ACK to a closed port: RST",
      [TcpSend("SA", 0, ack_abs=0x12345678, dport=CLOSED_PORT), Expect("R")])
 _add("tcp_rst_closed_port", "a RST to a closed port draws nothing",
      [TcpSend("R", 1, dport=CLOSED_PORT), Expect("", timeout_ms=300)])
-_add("tcp_null_closed_port", "a segment with no flags to a closed port: dropped, no answer",
+_add("tcp_null_closed_port", "a segment with no flags to a closed port: RST|ACK acking seq (only a RST draws nothing)",
      [TcpSend("", 1, dport=CLOSED_PORT), Expect("", timeout_ms=300)])
 _add("tcp_data_closed_port", "PSH|ACK with data to a closed port: RST",
      [TcpSend("PA", 1, ack_abs=0x1000, payload=DATA.hex(), dport=CLOSED_PORT), Expect("R")])
