@@ -223,6 +223,11 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
                 dut_agent.stop()
             if far_agent:
                 far_agent.stop()
+            if reactive:
+                # Sockets the scenario closed may live on as orphans (FIN_WAIT1 toward a
+                # silent tester) and hold the namespace: their death would trace into a
+                # later recording. Destroy every TCP socket of the DUT now (SOCK_DESTROY).
+                netns.run(["ss", "-K", "-t", "-a"], topo.dut.netns, check=False)
             text = trace.read()
             sysctls = topo.dut_sysctls()
             link = topo.dut_link()
