@@ -129,7 +129,7 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
         pending = handles.setdefault("__bg__", {})
         pending[step.h] = step
         if op == "connect_bg":   # the SYN leaves now: a non-blocking connect, judged at collect
-            sockets.setblocking(fd, False)
+            _nonblocking(sockets, fd)
             sockets.connect(fd, (a.get("ip", ""), a.get("port", 0)), check=False)
         return {"ret": 0, "errno": ""}
     elif op == "collect":
@@ -150,7 +150,7 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
         err = int(r.value) if r.ret >= 0 else r.errno
         return {"ret": -1 if err else 0, "errno": errno_name(err)}
     elif op == "connect_nb":
-        sockets.setblocking(fd, False)
+        _nonblocking(sockets, fd)
         r = sockets.connect(fd, (a.get("ip", ""), a.get("port", 0)), check=False)
     elif op == "getsockname":
         r = sockets.getsockname(fd, check=False)
@@ -171,6 +171,15 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
     else:
         raise ValueError(f"unknown socket op {op!r}")
     return result_dict(op, r.ret, r.errno, r.data, r.addr, r.msg_flags, r.value, r.ee)
+
+
+def _nonblocking(sockets, fd) -> None:
+    """O_NONBLOCK on fd; a bad descriptor is left for the call itself to report."""
+    from ..client.sockets import SocketError
+    try:
+        sockets.setblocking(fd, False)
+    except SocketError:
+        pass
 
 
 def addr_list(addr) -> list | None:

@@ -326,6 +326,6 @@ _add("tcp_poll_after_handshake", "poll on the listener before and after the hand
       Wait(20), sock("poll", "l", events=POLLIN), sock("accept", "l", into="c"),
       sock("poll", "c", events=POLLIN | POLLOUT), seg("PA", 1, 1, DATA), Expect("A"),
       sock("poll", "c", events=POLLIN | POLLOUT), sock("recvfrom", "c", len=100)))
-_add("tcp_ack_wrong_for_synrecv", "in SYN_RECV, an ACK acking the wrong seq draws a RST",
+_add("tcp_ack_wrong_for_synrecv", "in SYN_RECV, an ACK acking the wrong seq draws a RST; the SYN|ACK is retransmitted at 1 s",
      listener() + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), TcpSend("A", 1, 1000, options=TS, win=502),
-                   Expect("R")))
+                   Expect("R")), settle_ms=1500)
