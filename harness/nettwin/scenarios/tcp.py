@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from .model import TESTER_IP, DUT_IP, Scenario, Wait, arp_who_has, send
+from .model import TESTER_IP, TESTER_MAC, Scenario, Wait, arp_who_has, send
 from .model import _add as _add_scenario
 from .sock_steps import sock
 from .tcp_template import DUT_PORT, TESTER_PORT, Expect, TcpSend
@@ -92,6 +92,9 @@ def so_error(h: str = "c"):
 
 
 DATA = b"nettwin tcp data 0123456789abcdef"   # 33 bytes
+# A peer that never answers would also draw the DUT's ARP probes (neighbour DELAY ->
+# PROBE at ~5 s), racing its TCP timers: a permanent entry keeps them out.
+SILENT_PEER = (("ntdut0", TESTER_IP, TESTER_MAC),)
 
 # ------------------------------------------------------------- closed ports (RST rules)
 
@@ -267,13 +270,16 @@ _add("tcp_connect_refused", "the DUT connects and the tester answers RST|ACK: EC
 _add("tcp_connect_nonblocking_refused", "a non-blocking connect (EINPROGRESS), RST|ACK, then SO_ERROR ECONNREFUSED",
      (sock("socket", "c", family=2, type=1), sock("connect_nb", "c", ip=TESTER_IP, port=TESTER_PORT),
       Expect("S"), TcpSend("RA", 0, 1, dport=None), Wait(20), sock("poll", "c", events=POLLOUT), so_error()))
-_add("tcp_connect_timeout", "the DUT connects to a silent peer: 6 SYN retransmissions, ETIMEDOUT after ~127 s",
+_add("tcp_connect_timeout", "the DUT connects to a silent peer (default tcp_syn_retries 6): SYN retransmissions, "
+     "then ETIMEDOUT (about 127 s in real time)",
      (sock("socket", "c", family=2, type=1), sock("connect_bg", "c", ip=TESTER_IP, port=TESTER_PORT),
-      Expect("S"), sock("collect", "c", timeout_ms=140_000), so_error()), settle_ms=500)
-_add("tcp_connect_syn_retries_2", "tcp_syn_retries 2: two retransmissions, ETIMEDOUT after 7 s",
+      Expect("S"), sock("collect", "c", timeout_ms=200_000), so_error()), settle_ms=500,
+     dut_neighbours=SILENT_PEER)
+_add("tcp_connect_syn_retries_2", "tcp_syn_retries 2 with a silent peer: SYN retransmissions (linear 1 s "
+     "timeouts first, tcp_syn_linear_timeouts), then ETIMEDOUT",
      (sock("socket", "c", family=2, type=1), sock("connect_bg", "c", ip=TESTER_IP, port=TESTER_PORT),
       Expect("S"), sock("collect", "c", timeout_ms=20_000), so_error()),
-     sysctls=(("net.ipv4.tcp_syn_retries", "2"),), settle_ms=500)
+     sysctls=(("net.ipv4.tcp_syn_retries", "2"),), settle_ms=500, dut_neighbours=SILENT_PEER)
 
 # ------------------------------------------------------------- timers
 
