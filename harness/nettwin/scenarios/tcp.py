@@ -226,7 +226,7 @@ _add("tcp_syn_rto", "the DUT connects and the tester stays silent for 3.5 s: SYN
 _add("tcp_data_rto_backoff", "the DUT's data is not acked: retransmitted with backoff (200 ms, 400 ms, ...)",
      passive() + (sock("send", "c", data=DATA), Expect("PA"), Expect("PA", timeout_ms=800),
                   Expect("PA", timeout_ms=1200), seg("A", 1, 1 + len(DATA)), info()))
-_add("tcp_three_dupacks", "the DUT sends 5 segments (NODELAY); the first is lost: 3 dup ACKs with SACK -> fast retransmit",
+_add("tcp_three_dupacks", "the DUT sends 5 segments (NODELAY), none acked; 3 duplicate ACKs of the first: tail loss probe and retransmission as Linux does them",
      passive() + (sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_NODELAY, value=1),)
      + tuple(sock("send", "c", data=bytes([48 + i]) * 100) for i in range(5))
      + tuple(Expect("PA", payload_len=100) for _ in range(5))
@@ -248,7 +248,8 @@ _add("tcp_time_wait_retransmitted_fin", "in TIME_WAIT, the tester's retransmitte
 _add("tcp_time_wait_new_syn", "in TIME_WAIT, a new SYN with a higher seq opens a new connection",
      passive() + (sock("close", "c"), Expect("FA"), seg("A", 1, 2), seg("FA", 1, 2), Expect("A"),
                   Wait(100), sock("accept_bg", "l", into="d"),
-                  TcpSend("S", 200_000, options=FULL), Expect("SA", timeout_ms=1500), sock("close", "l")))
+                  TcpSend("S", 200_000, options=FULL), Expect("SA", timeout_ms=1500),
+                  seg("A", 200_001, 1), sock("collect", "l"), sock("close", "l")), settle_ms=500)
 _add("tcp_half_close_shut_wr", "shutdown(SHUT_WR): the DUT sends FIN and can still read the tester's data",
      passive() + (sock("shutdown", "c", how=SHUT_WR), Expect("FA"), seg("PA", 1, 2, DATA), Expect("A"),
                   sock("recvfrom", "c", len=100), seg("FA", 1 + len(DATA), 2), Expect("A"),
@@ -296,14 +297,14 @@ _add("tcp_keepalive_gives_up", "keepalive idle 1 s, interval 1 s, count 2, unans
                   sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_KEEPCNT, value=2),
                   Expect("A", timeout_ms=2000), Expect("A", timeout_ms=2000), Expect("RA", timeout_ms=2000),
                   so_error()))
-_add("tcp_user_timeout", "TCP_USER_TIMEOUT 1000 ms with unacked data: the DUT gives up (RST), ETIMEDOUT",
+_add("tcp_user_timeout", "TCP_USER_TIMEOUT 1000 ms with unacked data: retransmissions, then the DUT gives up without a RST; SO_ERROR ETIMEDOUT",
      passive() + (sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_USER_TIMEOUT, value=1000),
-                  sock("send", "c", data=DATA), Expect("PA"), Expect("RA", timeout_ms=3000), so_error(),
+                  sock("send", "c", data=DATA), Expect("PA"), Expect("R", timeout_ms=3000), so_error(),
                   sock("recvfrom", "c", len=100)))
 
 # ------------------------------------------------------------- listen queue
 
-_add("tcp_backlog_overflow", "backlog 0 and nobody accepts: the second handshake's ACK is dropped, SYN cookies off",
+_add("tcp_backlog_overflow", "backlog 0, nobody accepts, SYN cookies off: the first handshake fills the queue; a second SYN draws no SYN|ACK and its ACK a RST",
      (sock("socket", "l", family=2, type=1), sock("bind", "l", ip="", port=DUT_PORT),
       sock("listen", "l", backlog=0), Wait(10),
       TcpSend("S", 0, options=FULL, sport=40001), Expect("SA"), TcpSend("A", 1, 1, sport=40001, options=TS, win=502),
