@@ -132,6 +132,9 @@ def _run_steps(scenario: model.Scenario, agent: Agent, dut_agent: Agent | None =
         if isinstance(step, Sock):
             mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
             reply = dut_agent.call({"op": "sock", "sock_op": step.op, "h": step.h, "args": dict(step.args)})
+            if step.op == "collect":
+                # A background call's result is known when it returned: replay collects then.
+                mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
             sock_results.append({"step": i, "op": step.op, "h": step.h, "mono_ns": mono,
                                  "result": reply["result"]})
         elif isinstance(step, Expect):
