@@ -93,3 +93,12 @@ def test_tcp_info_compares_state_but_not_measured_rtt():
     call = [{"index": 5, "step": step, "result": {"ret": 0, "errno": "", "value": bytes(linux).hex()}}]
     assert diff_calls(call, [{"ret": 0, "errno": "", "value": bytes(other_rtt).hex()}]) == []
     assert diff_calls(call, [{"ret": 0, "errno": "", "value": bytes(other_state).hex()}])
+
+
+def test_frame_outline_ignores_random_numbers_but_not_flags():
+    from nettwin.comparison.tcp_relative import frame_outline
+    a = [dut_frame("SA", 1000, TESTER_ISN + 1, tsval=10), dut_frame("A", 1001, TESTER_ISN + 1, tsval=15)]
+    b = [dut_frame("SA", 77777, TESTER_ISN + 1, tsval=900), dut_frame("A", 77778, TESTER_ISN + 1, tsval=902)]
+    c = [dut_frame("SA", 77777, TESTER_ISN + 1, tsval=900), dut_frame("PA", 77778, TESTER_ISN + 1, tsval=902)]
+    assert frame_outline(a) == frame_outline(b)
+    assert frame_outline(a) != frame_outline(c)

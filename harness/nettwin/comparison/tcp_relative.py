@@ -71,3 +71,18 @@ def relative_frames(frames) -> list:
             rel.time = t0
         out.append(rel)
     return out
+
+
+def frame_outline(frames) -> list[tuple]:
+    """What two recordings of one scenario must agree on, frame by frame: for TCP the
+    flags, relative seq and ack, payload length, window, ports and option kinds (TS
+    values move with the ms the run took); any other frame as its bytes."""
+    out = []
+    for pkt in relative_frames(frames):
+        if TCP in pkt:
+            t = pkt[TCP]
+            out.append(("tcp", str(t.flags), t.seq, t.ack, len(bytes(t.payload)), t.window, t.sport, t.dport,
+                        tuple(name for name, _ in t.options)))
+        else:
+            out.append(("frame", bytes(pkt).hex()))
+    return out

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..comparison import normalize
+from ..comparison.tcp_relative import frame_outline
 from ..scenarios import catalog, model
 from ..scenarios.sock_steps import Sock
 from ..scenarios.tcp_template import Expect, TcpSend, TcpState
@@ -74,6 +75,14 @@ def realtime_minus_monotonic_ns(samples: int = 20) -> int:
         if best is None or r2 - r1 < best[0]:
             best = (r2 - r1, (r1 + r2) // 2 - m)
     return best[1]
+
+
+def pcap_frames_bytes(data: bytes) -> list[tuple[int, bytes]]:
+    """pcap_frames of a libpcap file's bytes."""
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as fh:
+        fh.write(data)
+        fh.flush()
+        return pcap_frames(Path(fh.name))
 
 
 def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
@@ -467,6 +476,13 @@ def main(argv: list[str]) -> int:
                             raise RecordError(
                                 f"{s.name}: two recordings differ:\n--- first\n{describe(rec.events)}"
                                 f"\n--- second\n{describe(again.events)}")
+                        if rec.expect_results is not None:
+                            # The DUT's frames too, with ISN, TSval, IP ID and port made relative.
+                            a = frame_outline([f for _, f in pcap_frames_bytes(rec.received_pcap)])
+                            b = frame_outline([f for _, f in pcap_frames_bytes(again.received_pcap)])
+                            if a != b:
+                                raise RecordError(f"{s.name}: the DUT's frames differ between two recordings:"
+                                                  f"\n--- first\n{a}\n--- second\n{b}")
                     if args.raw:
                         args.raw.mkdir(parents=True, exist_ok=True)
                         (args.raw / f"{s.name}.txt").write_text(rec.raw_trace)
