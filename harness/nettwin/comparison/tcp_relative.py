@@ -1,7 +1,8 @@
 """DUT TCP frames with what is random by design made relative, so that Linux's
 frames and the stack's compare field by field: per connection (the DUT's address
-and port, the tester's port), seq relative to the DUT's ISN (from its SYN; absolute
-when it sent none, e.g. a RST to a closed port, whose seq the tester chose), ack
+and port, the tester's port), seq relative to the DUT's ISN (from its SYN; else the last
+ISN the DUT chose; absolute when it chose none, e.g. a RST to a closed port, whose seq
+the tester chose), ack
 relative to the tester's fixed ISN, TSval relative to the connection's first DUT
 TSval, TSecr relative to the tester's TS base, IP ID relative to the connection's
 first, and an ephemeral DUT port (ip_local_port_range, >= 32768) as 1.
@@ -31,6 +32,7 @@ def _checksums_ok(pkt) -> bool:
 def relative_frames(frames) -> list:
     """The frames (Scapy packets or bytes) with DUT TCP numbers made relative; others as they are."""
     conns: dict = {}
+    last_isn = None
     out = []
     for f in frames:
         pkt = f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f))
@@ -45,8 +47,12 @@ def relative_frames(frames) -> list:
         c = conns.setdefault(key, {"isn": None, "tsval": None, "ipid": ip.id})
         if "S" in str(tcp.flags):
             c["isn"] = tcp.seq
-        if c["isn"] is not None:
-            tcp.seq = (tcp.seq - c["isn"]) & M32
+            last_isn = tcp.seq
+        # A connection with no SYN of its own (a RST answering the tester's ACK) is
+        # relative to the last ISN the DUT chose, as the tester's template was.
+        isn = c["isn"] if c["isn"] is not None else last_isn
+        if isn is not None:
+            tcp.seq = (tcp.seq - isn) & M32
         if "A" in str(tcp.flags):
             tcp.ack = (tcp.ack - TESTER_ISN) & M32
         opts = []
