@@ -61,6 +61,7 @@ class SockResult:
     value: int = 0
     ee: Optional[dict] = None
     now_ns: int = 0
+    optval: bytes = b""     # getsockopt with a buffer: the bytes the kernel wrote
 
     def as_json(self) -> dict:
         out = {"ret": self.ret, "errno": errno_mod.errorcode.get(self.errno, str(self.errno)) if self.errno else ""}
@@ -150,7 +151,7 @@ class Sockets:
                   "origin": reply.ee.ee_origin, "type": reply.ee.ee_type, "code": reply.ee.ee_code,
                   "info": reply.ee.ee_info, "offender": reply.ee.offender}
         res = SockResult(name, reply.ret, reply.errno_code, reply.data, addr, reply.msg_flags,
-                         reply.value, ee, reply.now_ns)
+                         reply.value, ee, reply.now_ns, bytes(getattr(reply, "optval", b"")))
         self.last = res
         if check and res.ret < 0:
             raise SocketError(name, res.errno)

@@ -48,7 +48,19 @@ KEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "qdisc:qdisc_dequeue": ("ifindex", "handle", "parent", "txq_state", "packets"),
     "icmp:icmp_send": ("type", "code", "saddr", "daddr", "sport", "dport", "ulen"),
     "udp:udp_fail_queue_rcv_skb": ("rc", "family", "saddr", "daddr", "sport", "dport"),
+    "sock:inet_sock_set_state": ("protocol", "saddr", "sport", "daddr", "dport", "oldstate", "newstate"),
+    "tcp:tcp_send_reset": ("saddr", "sport", "daddr", "dport", "state", "reason"),
+    "tcp:tcp_receive_reset": ("saddr", "sport", "daddr", "dport"),
+    "tcp:tcp_retransmit_skb": ("saddr", "sport", "daddr", "dport", "state", "err"),
+    "tcp:tcp_retransmit_synack": ("saddr", "sport", "daddr", "dport"),
+    "tcp:tcp_destroy_sock": ("saddr", "sport", "daddr", "dport"),
 }
+# TCP events name no device and are not followed by skb: they are the DUT's when an
+# address they carry is in the project's test networks (DESIGN.md), which exist only
+# in the recorder's namespaces (and in the stack).
+ADDRESS_EVENTS = frozenset({"sock:inet_sock_set_state", "tcp:tcp_send_reset", "tcp:tcp_receive_reset",
+                            "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock"})
+TEST_NETS = ("198.51.100.", "203.0.113.")
 
 # Events that carry neither an skb nor a device, emitted right before the DUT's
 # drop of the skb they describe (__udp_queue_rcv_skb: udp_fail_queue_rcv_skb,
@@ -94,7 +106,7 @@ _IPV4_FIELDS = frozenset({"src", "dst", "gw4", "saddr", "daddr", "primary_key4"}
 _IPV6_FIELDS = frozenset({"gw6", "primary_key6"})
 _MAC_FIELDS = frozenset({"lladdr", "new_lladdr"})
 _STATE_FIELDS = frozenset({"nud_state", "new_state"})
-_TEXT_FIELDS = frozenset({"name", "dev", "dev_name"})
+_TEXT_FIELDS = frozenset({"name", "dev", "dev_name", "oldstate", "newstate", "state"})
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+$")
 
 
@@ -247,7 +259,10 @@ def normalize_events(raw: Iterable[dict], dut_devices) -> list[dict]:
         if skb is None and name in PRECEDES_DUT_DROP:
             pending = ev   # decided by the next compared event
             continue
-        if skb is None:
+        if name in ADDRESS_EVENTS:
+            skb = None
+            keep = any(str(fields.get(k, "")).startswith(TEST_NETS) for k in ("saddr", "daddr"))
+        elif skb is None:
             keep = names_dut
         else:
             if names_dut:

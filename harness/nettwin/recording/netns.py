@@ -157,7 +157,9 @@ class Topology:
         for host in hosts:
             for cidr in host.addresses:
                 run(["ip", "-n", host.netns, "addr", "add", cidr, "dev", host.ifname])
-            run(["ethtool", "-K", host.ifname, "tx", "off", "rx", "off"], host.netns)
+            # Wire-true frames: no checksum offload, no TSO/GSO segments, no GRO merging.
+            run(["ethtool", "-K", host.ifname, "tx", "off", "rx", "off", "tso", "off", "gso", "off",
+                 "gro", "off"], host.netns)
         for host in self._muted():
             self._drop_all(host)
         for ifname, mtu in self.dut_mtus.items():

@@ -20,12 +20,16 @@ import select
 import socket
 import struct
 import sys
+import threading
+import time
 
 
 class Agent:
     def __init__(self):
         self.sockets = {}
         self.handles = {}  # the DUT program's sockets by scenario handle
+        self.rx = None     # the reactive tester's capture socket (op "arm")
+        self.bg = {}       # handle -> [thread, result] of a background socket call
 
     def _socket(self, iface):
         if iface not in self.sockets:
@@ -47,8 +51,59 @@ class Agent:
                 raise OSError(f"sent {sent} of {len(frame)} bytes")
             return {"ok": True, "sent": sent}
         if op == "sock":
+            if cmd["sock_op"] in ("accept_bg", "connect_bg", "recv_bg"):
+                return {"ok": True, "result": self.start_bg(cmd)}
+            if cmd["sock_op"] == "collect":
+                return {"ok": True, "result": self.collect(cmd)}
             return {"ok": True, "result": self.sock_call(cmd)}
+        if op == "arm":
+            # Every frame arriving on iface from now on, for the reactive tester (Expect).
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            s.bind((cmd["iface"], 0))
+            self.rx = s
+            return {"ok": True}
+        if op == "recv":
+            return {"ok": True, "frames": self.recv(cmd.get("timeout_ms", 0))}
         raise ValueError(f"unknown op {op!r}")
+
+    def recv(self, timeout_ms):
+        """The frames the peer sent since the last call (not our own outgoing ones),
+        waiting up to timeout_ms for the first; each [CLOCK_MONOTONIC ns, hex]."""
+        out = []
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            wait = 0 if out else max(0.0, deadline - time.monotonic())
+            r, _, _ = select.select([self.rx], [], [], wait)
+            if not r:
+                return out
+            data, addr = self.rx.recvfrom(65536)
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            out.append([time.clock_gettime_ns(time.CLOCK_MONOTONIC), data.hex()])
+
+    def start_bg(self, cmd):
+        """A blocking call on its own thread; "collect" on the handle returns its result."""
+        h = cmd["h"]
+        op = {"accept_bg": "accept", "connect_bg": "connect", "recv_bg": "recvfrom"}[cmd["sock_op"]]
+        args = dict(cmd.get("args", {}))
+        slot = [None, None]
+
+        def run():
+            slot[1] = self.sock_call({"sock_op": op, "h": h, "args": args}, blocking=True)
+        slot[0] = threading.Thread(target=run, daemon=True)
+        self.bg[h] = slot
+        slot[0].start()
+        return {"ret": 0, "errno": ""}
+
+    def collect(self, cmd):
+        slot = self.bg.get(cmd["h"])
+        if slot is None:
+            return {"ret": -1, "errno": "ENOENT"}
+        slot[0].join(cmd.get("args", {}).get("timeout_ms", 60000) / 1000)
+        if slot[0].is_alive():
+            return {"ret": -1, "errno": "pending"}
+        del self.bg[cmd["h"]]
+        return slot[1]
 
     @staticmethod
     def _addr(addr):
@@ -60,7 +115,7 @@ class Agent:
             return [socket.if_nametoindex(addr[0]) if addr[0] else 0, *addr[1:4], addr[4].hex()]
         return list(addr)
 
-    def sock_call(self, cmd):
+    def sock_call(self, cmd, blocking=False):
         """One socket call of the DUT's program (scenarios/sock_steps.py): the posix result."""
         op, h, a = cmd["sock_op"], cmd["h"], cmd.get("args", {})
         s = self.handles.get(h)
@@ -70,6 +125,9 @@ class Agent:
                 s = socket.socket(a.get("family", 2), a.get("type", 2), a.get("proto", 0))
                 self.handles[h] = s
                 ret = s.fileno()
+                if a.get("type", 2) == socket.SOCK_STREAM:
+                    # The host's default is bbr and a namespace cannot change it: cubic per socket.
+                    s.setsockopt(socket.IPPROTO_TCP, 13, b"cubic")
             elif op == "bind":
                 s.bind((a.get("ip", ""), a.get("port", 0)))
                 ret = 0
@@ -89,6 +147,13 @@ class Agent:
                 else:
                     s.connect((a.get("ip", ""), a.get("port", 0)))
                 ret = 0
+            elif op == "connect_nb":
+                s.setblocking(False)
+                err = s.connect_ex((a.get("ip", ""), a.get("port", 0)))
+                s.setblocking(True)
+                if err:
+                    raise OSError(err, os.strerror(err))
+                ret = 0
             elif op == "sendto":
                 ret = s.sendto(bytes.fromhex(a.get("data", "")), a.get("flags", 0),
                                (a.get("ip", ""), a.get("port", 0)))
@@ -100,7 +165,7 @@ class Agent:
             elif op == "send":
                 ret = s.send(bytes.fromhex(a.get("data", "")), a.get("flags", 0))
             elif op in ("recvfrom", "recvmsg_errqueue"):
-                flags = a.get("flags", 0) | socket.MSG_DONTWAIT
+                flags = a.get("flags", 0) | (0 if blocking else socket.MSG_DONTWAIT)
                 if op == "recvmsg_errqueue":
                     flags |= 0x2000  # MSG_ERRQUEUE
                 data, anc, msg_flags, addr = s.recvmsg(a.get("len", 65536), 1024, flags)
@@ -117,10 +182,18 @@ class Agent:
                             out["ee"] = {"errno": errno.errorcode.get(ee_errno, str(ee_errno)), "origin": origin,
                                          "type": etype, "code": code, "info": info, "offender": offender}
             elif op == "setsockopt":
-                s.setsockopt(a["level"], a["name"], a["value"])
+                if "hex" in a:
+                    s.setsockopt(a["level"], a["name"], bytes.fromhex(a["hex"]))
+                elif "text" in a:
+                    s.setsockopt(a["level"], a["name"], a["text"].encode())
+                else:
+                    s.setsockopt(a["level"], a["name"], a["value"])
                 ret = 0
             elif op == "getsockopt":
-                out["value"] = s.getsockopt(a["level"], a["name"])
+                if "len" in a:
+                    out["value"] = s.getsockopt(a["level"], a["name"], a["len"]).hex()
+                else:
+                    out["value"] = s.getsockopt(a["level"], a["name"])
                 ret = 0
             elif op == "getsockname":
                 out["addr"] = self._addr(s.getsockname())
@@ -143,6 +216,7 @@ class Agent:
             elif op == "accept":
                 conn, _ = s.accept()
                 ret = conn.fileno()
+                self.handles[a.get("into", h + "'")] = conn
             elif op == "close":
                 s.close()
                 del self.handles[h]
@@ -159,7 +233,16 @@ class Agent:
         for s in self.sockets.values():
             s.close()
         for s in self.handles.values():
+            if s.fileno() >= 0 and s.type == socket.SOCK_STREAM:
+                # Reset rather than leave an orphan in FIN_WAIT: its later death (when
+                # the namespace is cleaned up) would trace into the next recording.
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
             s.close()
+        if self.rx is not None:
+            self.rx.close()
 
 
 def main(argv):

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..comparison import normalize
+from ..comparison.tcp_relative import frame_outline
 from ..scenarios import catalog, model
 from ..scenarios.sock_steps import Sock
+from ..scenarios.tcp_template import Expect, TcpSend, TcpState
 from . import netns, tracefs
 from .ns_processes import Agent, ProcessError, Tcpdump
 
@@ -57,6 +59,7 @@ class Recording:
     meta: dict
     raw_trace: str
     socket_results: list | None = None   # the DUT program's socket calls (socket_results.json)
+    expect_results: list | None = None   # the reactive tester's Expect steps (expect_results.json)
     far_sent_pcap: bytes | None = None   # frames the far host sent (its Send steps), else None
 
 
@@ -72,6 +75,14 @@ def realtime_minus_monotonic_ns(samples: int = 20) -> int:
         if best is None or r2 - r1 < best[0]:
             best = (r2 - r1, (r1 + r2) // 2 - m)
     return best[1]
+
+
+def pcap_frames_bytes(data: bytes) -> list[tuple[int, bytes]]:
+    """pcap_frames of a libpcap file's bytes."""
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as fh:
+        fh.write(data)
+        fh.flush()
+        return pcap_frames(Path(fh.name))
 
 
 def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
@@ -103,31 +114,69 @@ def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
 # --------------------------------------------------------------- recording
 
 def _run_steps(scenario: model.Scenario, agent: Agent, dut_agent: Agent | None = None,
-               far_agent: Agent | None = None) -> list[dict]:
+               far_agent: Agent | None = None) -> tuple[list[dict], list[dict], list[bytes], int]:
     """Each Send at its due time; a Wait moves the due time on; a Sock is performed by
-    the DUT's agent (one call, answered before the next step). Ends settle_ms after
-    the last step. Returns the socket calls' results with their CLOCK_MONOTONIC times."""
+    the DUT's agent (one call, answered before the next step); a TcpSend is filled from
+    what the DUT sent so far and sent; an Expect reads the DUT's frames until one matches
+    or its timeout passes. Ends settle_ms after the last step. Returns the socket calls'
+    and Expects' results with their CLOCK_MONOTONIC times, the frames sent and the
+    CLOCK_MONOTONIC time the last step ended (the recording ends settle_ms later)."""
     due = time.monotonic()
-    sock_results = []
+    origin = None
+    sock_results, expect_results, sent = [], [], []
+    state = TcpState()
+    pending: list[list] = []          # DUT frames read but not yet matched: [mono_ns, bytes]
+    received = 0                      # DUT frames read so far (index into received.pcap)
     for i, step in enumerate(scenario.steps):
         if isinstance(step, model.Wait):
             due += step.ms / 1000
             continue
-        if not isinstance(step, (model.Send, Sock)):
+        if not isinstance(step, (model.Send, Sock, TcpSend, Expect)):
             raise RecordError(f"{scenario.name}: unknown step {step!r}")
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        if origin is None:
+            origin = time.monotonic_ns()
         if isinstance(step, Sock):
             mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
             reply = dut_agent.call({"op": "sock", "sock_op": step.op, "h": step.h, "args": dict(step.args)})
+            if step.op == "collect":
+                # A background call's result is known when it returned: replay collects then.
+                mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
             sock_results.append({"step": i, "op": step.op, "h": step.h, "mono_ns": mono,
                                  "result": reply["result"]})
+        elif isinstance(step, Expect):
+            deadline = time.monotonic() + step.timeout_ms / 1000
+            hit = None
+            while hit is None:
+                while pending and hit is None:
+                    mono, frame = pending.pop(0)
+                    received += 1
+                    state.observe(frame)
+                    if state.matches(step, frame):
+                        hit = {"step": i, "frame": received - 1, "mono_ns": mono, "timeout": False}
+                if hit is not None:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    hit = {"step": i, "frame": None, "mono_ns": time.monotonic_ns(), "timeout": True}
+                    break
+                for mono, hexf in agent.call({"op": "recv", "timeout_ms": int(left * 1000)})["frames"]:
+                    pending.append([mono, bytes.fromhex(hexf)])
+            expect_results.append(hit)
+        elif isinstance(step, TcpSend):
+            frame = state.fill(step, (time.monotonic_ns() - origin) // 1_000_000)
+            agent.send(model.TESTER_IFACE, frame)
+            sent.append(frame)
         else:
             (far_agent if step.iface == model.FAR_IFACE else agent).send(step.iface, step.frame)
+            if step.iface != model.FAR_IFACE:
+                sent.append(step.frame)
         due = time.monotonic()
+    last_step_mono = time.monotonic_ns()
     time.sleep(max(0.0, due + scenario.settle_ms / 1000 - time.monotonic()))
-    return sock_results
+    return sock_results, expect_results, sent, last_step_mono
 
 
 def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
@@ -145,6 +194,9 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
         raise RecordError(f"{scenario.name}: frames from {model.FAR_IFACE} need the forwarding topology")
     far_agent = Agent(topo.far.netns, cpu) if far_sends else None
     sock_results: list[dict] = []
+    expect_results: list[dict] = []
+    sent_frames: list[bytes] = []
+    reactive = any(isinstance(s, (TcpSend, Expect)) for s in scenario.steps)
     with tempfile.TemporaryDirectory(prefix="nettwin-rec-") as work:
         work = Path(work)
         try:
@@ -159,6 +211,8 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
             for cap in captures:
                 cap.start()
             agent.start()
+            if reactive:
+                agent.call({"op": "arm", "iface": topo.tester.ifname})
             if dut_agent:
                 dut_agent.start()
             if far_agent:
@@ -168,16 +222,24 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
             snmp_before = netns.read_snmp(topo.dut.netns)
             offset_before = realtime_minus_monotonic_ns()
             trace.on()
-            sock_results = _run_steps(scenario, agent, dut_agent, far_agent)
+            sock_results, expect_results, sent_frames, last_step_mono = _run_steps(
+                scenario, agent, dut_agent, far_agent)
             trace.off()
             snmp_after = netns.read_snmp(topo.dut.netns)
             offset_after = realtime_minus_monotonic_ns()
+            # The captures end before the agents do: a DUT program that exits closes its
+            # sockets, and those FINs/RSTs come after the recording's end.
+            counts = [cap.stop() for cap in captures]
             agent.stop()
             if dut_agent:
                 dut_agent.stop()
             if far_agent:
                 far_agent.stop()
-            counts = [cap.stop() for cap in captures]
+            if reactive:
+                # Sockets the scenario closed may live on as orphans (FIN_WAIT1 toward a
+                # silent tester) and hold the namespace: their death would trace into a
+                # later recording. Destroy every TCP socket of the DUT now (SOCK_DESTROY).
+                netns.run(["ss", "-K", "-t", "-a"], topo.dut.netns, check=False)
             text = trace.read()
             sysctls = topo.dut_sysctls()
             link = topo.dut_link()
@@ -196,7 +258,9 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
                 print(f"nettwin record: could not remove {trace.path}: {e}", file=sys.stderr)
             topo.teardown()
         rec = _assemble(scenario, topo, work, text, (offset_before + offset_after) // 2,
-                        abs(offset_after - offset_before), counts, sysctls, link, cpu, topology)
+                        abs(offset_after - offset_before), counts, sysctls, link, cpu, topology,
+                        sent_frames if reactive else None,
+                        last_step_mono + (offset_before + offset_after) // 2 if reactive else None)
         if far_agent:
             rec.far_sent_pcap = (work / "far_sent.pcap").read_bytes()
         # The DUT's MIB deltas over the scenario: the referee for the stack's counters.
@@ -208,17 +272,27 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
             rec.socket_results = [{"step": r["step"], "op": r["op"], "h": r["h"],
                                    "t_ns": r["mono_ns"] + offset - origin, "result": r["result"]}
                                   for r in sock_results]
+        if reactive:
+            origin = pcap_frames(work / "sent.pcap")[0][0]
+            offset = (offset_before + offset_after) // 2
+            rec.expect_results = [{"step": r["step"], "frame": r["frame"], "timeout": r["timeout"],
+                                   "t_ns": r["mono_ns"] + offset - origin} for r in expect_results]
+            rec.meta["tcp"] = {"congestion_control": "cubic (TCP_CONGESTION on every DUT TCP socket; "
+                                                     "host default bbr)",
+                               "tester": "reactive (scenarios/tcp_template.py), AF_PACKET capture "
+                                         "in the tester namespace"}
         return rec
 
 
 def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drift_ns: int,
-              counts, sysctls, link, cpu, topology) -> Recording:
+              counts, sysctls, link, cpu, topology, sent_frames=None, last_step_ns=None) -> Recording:
     lost = tracefs.lost_entries(text)
     if lost:
         raise RecordError(f"{scenario.name}: the trace ring buffer lost {lost} events")
     sent = pcap_frames(work / "sent.pcap")
     received = pcap_frames(work / "received.pcap")
-    expected = [s.frame for s in scenario.frames() if s.iface != model.FAR_IFACE]
+    expected = (sent_frames if sent_frames is not None
+                else [s.frame for s in scenario.frames() if s.iface != model.FAR_IFACE])
     far_expected = [s.frame for s in scenario.frames() if s.iface == model.FAR_IFACE]
     far_sent = pcap_frames(work / "far_sent.pcap") if far_expected else []
     if [f for _, f in far_sent] != far_expected:
@@ -230,7 +304,7 @@ def _assemble(scenario, topo, work: Path, text: str, offset_ns: int, offset_drif
         raise RecordError(f"{scenario.name}: sent.pcap holds {len(sent)} frames, not exactly "
                           f"the scenario's {len(expected)} (stray traffic or a lost frame)")
     origin = sent[0][0]
-    last_sent = max(ts for ts, _ in sent + far_sent) - origin
+    last_sent = max([ts for ts, _ in sent + far_sent] + ([last_step_ns] if last_step_ns else [])) - origin
     duration_ns = last_sent + scenario.settle_ms * 1_000_000
     far_received = pcap_frames(work / "far_received.pcap") if topo.far else []
     late = [ts - origin for ts, _ in received + far_received if ts - origin > duration_ns]
@@ -298,12 +372,15 @@ def write(rec: Recording, out_dir: Path) -> Path:
         if rec.socket_results is not None:
             (tmp / "socket_results.json").write_text(
                 '{"calls": [\n' + ",\n".join(json.dumps(r) for r in rec.socket_results) + "\n]}\n")
+        if rec.expect_results is not None:
+            (tmp / "expect_results.json").write_text(
+                '{"expects": [\n' + ",\n".join(json.dumps(r) for r in rec.expect_results) + "\n]}\n")
         os.chmod(tmp, 0o755)
         if target.exists():
             unknown = {p.name for p in target.iterdir()} - {
                 "scenario.json", "sent.pcap", "received.pcap", "far_received.pcap", "far_sent.pcap",
                 "events.json",
-                "meta.json", "socket_results.json"}
+                "meta.json", "socket_results.json", "expect_results.json"}
             if unknown:
                 raise RecordError(f"{target} holds files a recording does not write: {sorted(unknown)}")
             shutil.rmtree(target)
@@ -399,6 +476,13 @@ def main(argv: list[str]) -> int:
                             raise RecordError(
                                 f"{s.name}: two recordings differ:\n--- first\n{describe(rec.events)}"
                                 f"\n--- second\n{describe(again.events)}")
+                        if rec.expect_results is not None:
+                            # The DUT's frames too, with ISN, TSval, IP ID and port made relative.
+                            a = frame_outline([f for _, f in pcap_frames_bytes(rec.received_pcap)])
+                            b = frame_outline([f for _, f in pcap_frames_bytes(again.received_pcap)])
+                            if a != b:
+                                raise RecordError(f"{s.name}: the DUT's frames differ between two recordings:"
+                                                  f"\n--- first\n{a}\n--- second\n{b}")
                     if args.raw:
                         args.raw.mkdir(parents=True, exist_ok=True)
                         (args.raw / f"{s.name}.txt").write_text(rec.raw_trace)

@@ -23,6 +23,10 @@ RECORDED_EVENTS = (
     "net:net_dev_xmit", "skb:kfree_skb", "skb:consume_skb", "napi:napi_poll",
     "neigh:neigh_create", "neigh:neigh_update", "fib:fib_table_lookup", "qdisc:qdisc_enqueue",
     "qdisc:qdisc_dequeue", "icmp:icmp_send", "udp:udp_fail_queue_rcv_skb", "kmem:kmem_cache_free", "kmem:kmem_cache_alloc",
+    # TCP: state changes, resets and retransmissions (tcp_probe and rcv_space_adjust
+    # carry RTTs and cwnd that vary from run to run, so they are not recorded).
+    "sock:inet_sock_set_state", "tcp:tcp_send_reset", "tcp:tcp_receive_reset", "tcp:tcp_retransmit_skb",
+    "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
 )
 SKB_SLABS = ("skbuff_head_cache", "skbuff_fclone_cache")
 
@@ -164,6 +168,21 @@ def _udp_fail(rest: str) -> dict:
     return fields
 
 
+def _tcp_kv(rest: str) -> dict:
+    """key=value tcp:* and sock:* events; "src=A:P dest=B:Q" (tcp_send_reset) become
+    saddr/sport and daddr/dport like the others' fields."""
+    fields = _kv(rest)
+    for key, addr, port in (("src", "saddr", "sport"), ("dest", "daddr", "dport")):
+        if key in fields:
+            a, _, p = fields.pop(key).rpartition(":")
+            fields[addr], fields[port] = a, p
+    if "family" in fields:
+        fields["family"] = {"AF_INET": "2", "AF_INET6": "10"}.get(fields["family"], fields["family"])
+    if "protocol" in fields:
+        fields["protocol"] = {"IPPROTO_TCP": "6"}.get(fields["protocol"], fields["protocol"])
+    return fields
+
+
 PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "netif_rx": ("net:netif_rx", _dev_skb_len, "skbaddr"),
     "netif_receive_skb": ("net:netif_receive_skb", _dev_skb_len, "skbaddr"),
@@ -182,6 +201,12 @@ PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "fib_table_lookup": ("fib:fib_table_lookup", _regex(_FIB, hex_fields=("flags",)), None),
     "icmp_send": ("icmp:icmp_send", _regex(_ICMP_SEND), "skbaddr"),
     "udp_fail_queue_rcv_skb": ("udp:udp_fail_queue_rcv_skb", _udp_fail, None),
+    "inet_sock_set_state": ("sock:inet_sock_set_state", _tcp_kv, None),
+    "tcp_send_reset": ("tcp:tcp_send_reset", _tcp_kv, None),
+    "tcp_receive_reset": ("tcp:tcp_receive_reset", _tcp_kv, None),
+    "tcp_retransmit_skb": ("tcp:tcp_retransmit_skb", _tcp_kv, None),
+    "tcp_retransmit_synack": ("tcp:tcp_retransmit_synack", _tcp_kv, None),
+    "tcp_destroy_sock": ("tcp:tcp_destroy_sock", _tcp_kv, None),
     "kmem_cache_free": ("kmem:kmem_cache_free", _regex(_KMEM), "ptr"),
     "kmem_cache_alloc": ("kmem:kmem_cache_alloc", _regex(_KMEM), "ptr"),
 }

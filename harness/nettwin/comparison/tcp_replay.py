@@ -1,0 +1,122 @@
+"""Replay of a reactive TCP scenario against the stack (virtual time): the steps of
+scenario.json in order. An Expect reads the stack's wire frames, advancing the clock,
+until one matches or its timeout passes; a TcpSend is filled from the stack's own
+frames (its ISN, TSval, port) and injected at the time the recording sent it, but
+never before the DUT frame it reacts to was seen; a Sock step runs at its recorded
+time through the Sockets service (background calls: sock_steps.perform).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scapy.layers.inet import TCP
+
+from ..scenarios import sock_steps
+from ..scenarios.tcp_template import TS_BASE, Expect, TcpSend, TcpState
+
+MS = 1_000_000
+LATE_STEP_NS = 10 * MS     # clock step once an Expect's recorded time has passed
+
+
+def is_reactive(folder) -> bool:
+    steps = json.loads((Path(folder) / "scenario.json").read_text()).get("steps", [])
+    return any(s.get("kind") in ("tcp_send", "expect") for s in steps)
+
+
+def load_expects(folder) -> list[dict]:
+    path = Path(folder) / "expect_results.json"
+    return json.loads(path.read_text())["expects"] if path.is_file() else []
+
+
+def _elapsed_ms(recorded_frame, fallback_ns: int) -> int:
+    """The tester's TSval of the recording's frame, as ms since the origin (so the
+    replay sends the very same TSval); else the send time."""
+    if recorded_frame is not None and TCP in recorded_frame:
+        for name, value in recorded_frame[TCP].options:
+            if name == "Timestamp":
+                return (value[0] - TS_BASE) & 0xFFFFFFFF
+    return fallback_ns // MS
+
+
+def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict], list[str]]:
+    """Play the steps; returns (the DUT's wire frames, socket results, Expect results,
+    notes on templates that could not be filled)."""
+    steps = scen_steps(scen)
+    sent_ns = scen.sent_ns()
+    calls_at = {c["index"]: c for c in calls}
+    expects_at = {e["step"]: e for e in load_expects(scen.path)}
+    state = TcpState()
+    wire: list = []
+    handles: dict = {}
+    sock_results, expect_results, notes = [], [], []
+    k = 0
+    now = stack.now()
+    for i, st in enumerate(steps):
+        kind = st.get("kind")
+        if kind == "wait":
+            continue
+        if kind in ("send", "tcp_send"):
+            t = sent_ns[k] if k < len(sent_ns) else now
+            recorded = scen.sent[k] if k < len(scen.sent) else None
+            k += 1
+            now = stack.run_until(max(t, now))
+            if kind == "send":
+                frame = bytes.fromhex(st["frame"])
+            else:
+                try:
+                    frame = state.fill(TcpSend.from_json(st), _elapsed_ms(recorded, t))
+                except ValueError as e:
+                    # The stack has not sent what the template needs (its SYN): the
+                    # recording's own frame goes in, and the replay says so.
+                    notes.append(f"tcp_send step {i}: {e}; sent the recorded frame")
+                    frame = bytes(recorded)
+            stack.inject(dev, frame)
+        elif kind == "sock":
+            call = calls_at.get(i)
+            if call is not None:
+                now = stack.run_until(max(call["t_ns"], now))
+            sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st)))
+        elif kind == "expect":
+            exp = Expect.from_json(st)
+            start = now
+            recorded_t = expects_at.get(i, {}).get("t_ns", start)
+            hit = None
+            while True:
+                for pkt in stack.wire(dev):
+                    wire.append(pkt)
+                    state.observe(bytes(pkt))
+                    if hit is None and state.matches(exp, bytes(pkt)):
+                        hit = {"step": i, "frame": len(wire) - 1, "timeout": False, "t_ns": now}
+                if hit is not None or now - start >= exp.timeout_ms * MS:
+                    break
+                # First to the time Linux answered, then in 1 ms steps for 50 ms, then coarser.
+                if now < recorded_t:
+                    target = recorded_t
+                elif now - recorded_t < 50 * MS:
+                    target = now + MS
+                else:
+                    target = now + LATE_STEP_NS
+                now = stack.run_until(min(target, start + exp.timeout_ms * MS))
+            expect_results.append(hit or {"step": i, "frame": None, "timeout": True, "t_ns": now})
+        else:
+            raise ValueError(f"{scen.path}: unknown step kind {kind!r}")
+    stack.run_until(max(scen.duration_ns, now))
+    wire.extend(stack.wire(dev))
+    return wire, sock_results, expect_results, notes
+
+
+def scen_steps(scen) -> list[dict]:
+    return json.loads((Path(scen.path) / "scenario.json").read_text())["steps"]
+
+
+def diff_expects(linux: list[dict], nettwin: list[dict]) -> list[str]:
+    """One line per Expect whose outcome (matched or timed out) differs."""
+    out = []
+    for a, b in zip(linux, nettwin):
+        if a["timeout"] != b["timeout"]:
+            out.append(f"expect step {a['step']}: linux {'timed out' if a['timeout'] else 'matched'}, "
+                       f"nettwin {'timed out' if b['timeout'] else 'matched'}")
+    if len(linux) != len(nettwin):
+        out.append(f"{len(linux)} expects recorded, {len(nettwin)} replayed")
+    return out

@@ -1,0 +1,159 @@
+"""A reactive TCP peer's steps: frame templates filled from what the DUT sent, and
+Expect, which waits for a DUT frame. The DUT's ISN, TSval and ephemeral port are
+chosen at run time, so the tester's frames cannot be fixed bytes.
+
+Conventions (packetdrill's): `seq` of a tester frame is relative to the tester's
+ISN (fixed here, TESTER_ISN), its `ack` relative to the DUT's ISN (learnt from the
+DUT's SYN or SYN-ACK). An Expect's `seq` is relative to the DUT's ISN and its `ack`
+to the tester's. A TS option carries TSval = TS_BASE + ms since the time origin and
+TSecr = the DUT's last TSval. dport None means the port the DUT chose (active open).
+
+TcpState holds what was learnt; the recorder (real kernel) and the replay (nettwin)
+fill templates with the same code, so both sides send the same frames relative to
+the same peer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
+from .model import DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC
+
+TESTER_ISN = 1_000_000
+TS_BASE = 5_000_000
+TESTER_PORT = 40000
+DUT_PORT = 8080
+IP_ID_BASE = 0x3001
+
+# Option spellings in scenarios: name or [name, value].
+_OPT_NAMES = {"mss": "MSS", "sackok": "SAckOK", "ts": "Timestamp", "nop": "NOP", "ws": "WScale",
+              "eol": "EOL"}
+
+
+@dataclass(frozen=True)
+class TcpSend:
+    """The tester sends one TCP segment, filled from the TcpState when it is sent."""
+    flags: str
+    seq: int = 0
+    ack: int | None = None          # relative to the DUT's ISN; None: ack field 0
+    win: int = 65535
+    options: tuple = ()             # ("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 7)
+    payload: str = ""               # hex
+    sport: int = TESTER_PORT
+    dport: int | None = DUT_PORT    # None: the DUT's own port, learnt from its SYN
+    ack_abs: int | None = None      # an absolute ack field (segments to closed ports)
+    kind: str = "tcp_send"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "flags": self.flags, "seq": self.seq, "ack": self.ack,
+                "win": self.win, "options": [list(o) for o in self.options],
+                "payload": self.payload, "sport": self.sport, "dport": self.dport,
+                "ack_abs": self.ack_abs}
+
+    @staticmethod
+    def from_json(d: dict) -> "TcpSend":
+        return TcpSend(d["flags"], d.get("seq", 0), d.get("ack"), d.get("win", 65535),
+                       tuple(tuple(o) for o in d.get("options", [])), d.get("payload", ""),
+                       d.get("sport", TESTER_PORT), d.get("dport", DUT_PORT), d.get("ack_abs"))
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Wait up to timeout_ms for a DUT frame matching: TCP flags (exact, Scapy's
+    letters such as "SA"; "" any TCP), and optionally seq (relative to the DUT's ISN),
+    ack (relative to the tester's ISN) and payload length. A timeout is a result."""
+    flags: str = ""
+    timeout_ms: int = 1000
+    seq: int | None = None
+    ack: int | None = None
+    payload_len: int | None = None
+    kind: str = "expect"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "flags": self.flags, "timeout_ms": self.timeout_ms,
+                "seq": self.seq, "ack": self.ack, "payload_len": self.payload_len}
+
+    @staticmethod
+    def from_json(d: dict) -> "Expect":
+        return Expect(d.get("flags", ""), d.get("timeout_ms", 1000), d.get("seq"), d.get("ack"),
+                      d.get("payload_len"))
+
+
+@dataclass
+class TcpState:
+    """What the tester has learnt of the DUT's side of the connection."""
+    dut_isn: int | None = None
+    dut_port: int | None = None
+    dut_tsval: int = 0
+    sent: int = 0                    # tester frames so far (IP ID)
+    seen: list = field(default_factory=list)
+
+    def observe(self, frame: bytes) -> None:
+        """Learn from a DUT frame: its ISN from a SYN, its port, its last TSval."""
+        pkt = Ether(frame)
+        if TCP not in pkt:
+            return
+        t = pkt[TCP]
+        if "S" in str(t.flags):
+            self.dut_isn = t.seq
+            if t.dport == TESTER_PORT or self.dut_port is None:
+                self.dut_port = t.sport
+        for name, value in t.options:
+            if name == "Timestamp":
+                self.dut_tsval = value[0]
+
+    def fill(self, step: TcpSend, elapsed_ms: int) -> bytes:
+        """The frame of a TcpSend now, elapsed_ms after the time origin."""
+        opts = []
+        for o in step.options:
+            name = _OPT_NAMES[o[0]]
+            if name == "Timestamp":
+                opts.append((name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, self.dut_tsval)))
+            elif name in ("MSS", "WScale"):
+                opts.append((name, o[1]))
+            else:
+                opts.append((name, b"" if name == "SAckOK" else None))
+        if step.ack_abs is not None:
+            ack = step.ack_abs
+        elif step.ack is None:
+            ack = 0
+        else:
+            if self.dut_isn is None:
+                raise ValueError("a relative ack before the DUT's ISN is known")
+            ack = (self.dut_isn + step.ack) & 0xFFFFFFFF
+        dport = step.dport if step.dport is not None else self.dut_port
+        if dport is None:
+            raise ValueError("the DUT's port is not known yet")
+        ip_id = IP_ID_BASE + self.sent
+        self.sent += 1
+        tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
+                  flags=step.flags, window=step.win, options=opts)
+        pkt = Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64) / tcp
+        if step.payload:
+            pkt = pkt / Raw(bytes.fromhex(step.payload))
+        return bytes(pkt)
+
+    def matches(self, exp: Expect, frame: bytes) -> bool:
+        """Whether a DUT frame satisfies an Expect (learning from it first when it is a SYN)."""
+        pkt = Ether(frame)
+        if TCP not in pkt:
+            return False
+        t = pkt[TCP]
+        if exp.flags and str(t.flags) != exp.flags:
+            return False
+        isn = t.seq if "S" in str(t.flags) else self.dut_isn
+        if exp.seq is not None and (isn is None or (t.seq - isn) & 0xFFFFFFFF != exp.seq):
+            return False
+        if exp.ack is not None and (t.ack - TESTER_ISN) & 0xFFFFFFFF != exp.ack:
+            return False
+        if exp.payload_len is not None and len(bytes(t.payload)) != exp.payload_len:
+            return False
+        return True
+
+
+def is_tcp_step(step) -> bool:
+    return isinstance(step, (TcpSend, Expect))
+

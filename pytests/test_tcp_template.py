@@ -1,0 +1,104 @@
+"""The reactive TCP tester's pieces, without root or a stack: template filling
+(relative seq/ack, TSecr echo, TSval from the base, the DUT's learnt port) and the
+relative-number normalization the comparator applies to both sides' frames."""
+from __future__ import annotations
+
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+
+from nettwin.comparison.tcp_relative import relative_frames
+from nettwin.scenarios.model import DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC
+from nettwin.scenarios.tcp_template import (DUT_PORT, TESTER_ISN, TESTER_PORT, TS_BASE, Expect, TcpSend,
+                                            TcpState)
+
+
+def dut_frame(flags, seq, ack=0, sport=DUT_PORT, tsval=None, tsecr=0, ip_id=7, payload=b""):
+    opts = [("MSS", 1460)] if "S" in flags else []
+    if tsval is not None:
+        opts.append(("Timestamp", (tsval, tsecr)))
+    pkt = (Ether(src=DUT_MAC, dst=TESTER_MAC) / IP(src=DUT_IP, dst=TESTER_IP, id=ip_id, flags="DF")
+           / TCP(sport=sport, dport=TESTER_PORT, seq=seq, ack=ack, flags=flags, options=opts) / payload)
+    return bytes(pkt)
+
+
+def test_template_is_filled_from_the_dut_syn_ack():
+    st = TcpState()
+    st.observe(dut_frame("SA", seq=0xFFFFFFF0, ack=TESTER_ISN + 1, tsval=777))
+    frame = Ether(st.fill(TcpSend("A", 1, 1, win=502, options=(("nop",), ("nop",), ("ts",))), 42))
+    t = frame[TCP]
+    assert t.seq == TESTER_ISN + 1
+    assert t.ack == (0xFFFFFFF0 + 1) & 0xFFFFFFFF
+    assert dict(t.options)["Timestamp"] == (TS_BASE + 42, 777)
+    assert t.window == 502 and str(t.flags) == "A"
+    assert frame[IP].src == TESTER_IP and frame[IP].dst == DUT_IP
+
+
+def test_template_learns_the_active_opener_port_and_payload():
+    st = TcpState()
+    st.observe(dut_frame("S", seq=5, sport=50000, tsval=1))
+    frame = Ether(st.fill(TcpSend("PA", 1, 1, payload=b"hi".hex(), dport=None), 0))
+    assert frame[TCP].dport == 50000 and bytes(frame[TCP].payload) == b"hi"
+
+
+def test_relative_ack_before_isn_is_an_error():
+    try:
+        TcpState().fill(TcpSend("A", 1, 1), 0)
+    except ValueError as e:
+        assert "ISN" in str(e)
+    else:
+        raise AssertionError("filled a relative ack with no DUT ISN")
+
+
+def test_expect_matches_flags_and_relative_numbers():
+    st = TcpState()
+    syn_ack = dut_frame("SA", seq=100, ack=TESTER_ISN + 1)
+    assert st.matches(Expect("SA", ack=1), syn_ack)
+    assert not st.matches(Expect("SA", ack=2), syn_ack)
+    st.observe(syn_ack)
+    data = dut_frame("PA", seq=101, ack=TESTER_ISN + 1, payload=b"x" * 5)
+    assert st.matches(Expect("PA", seq=1, payload_len=5), data)
+    assert not st.matches(Expect("PA", payload_len=4), data)
+    assert not st.matches(Expect("A"), data)
+
+
+def test_relative_frames_equal_for_different_isn_tsval_ipid_and_port():
+    a = [dut_frame("S", 1000, sport=50000, tsval=10, ip_id=1),
+         dut_frame("A", 1001, TESTER_ISN + 1, sport=50000, tsval=12, tsecr=TS_BASE + 3, ip_id=2)]
+    b = [dut_frame("S", 999999, sport=61000, tsval=55555, ip_id=900),
+         dut_frame("A", 1000000, TESTER_ISN + 1, sport=61000, tsval=55557, tsecr=TS_BASE + 3, ip_id=901)]
+    ra, rb = relative_frames(a), relative_frames(b)
+    assert [bytes(x) for x in ra] == [bytes(x) for x in rb]
+    assert ra[1][TCP].seq == 1 and ra[1][TCP].ack == 1 and dict(ra[1][TCP].options)["Timestamp"] == (2, 3)
+
+
+def test_relative_frames_keep_real_differences_and_bad_checksums():
+    a = relative_frames([dut_frame("S", 1000, tsval=10), dut_frame("A", 1002, TESTER_ISN + 1, tsval=12)])
+    b = relative_frames([dut_frame("S", 5000, tsval=10), dut_frame("A", 5001, TESTER_ISN + 1, tsval=12)])
+    assert a[1][TCP].seq != b[1][TCP].seq
+    bad = Ether(dut_frame("RA", 1, TESTER_ISN + 1))
+    bad[TCP].chksum ^= 0x1111
+    assert relative_frames([bytes(bad)])[0][TCP].chksum == 0
+
+
+def test_tcp_info_compares_state_but_not_measured_rtt():
+    from nettwin.scenarios.sock_steps import diff_calls, sock
+    step = sock("getsockopt", "c", level=6, name=11, len=104)
+    linux = bytearray(104)
+    linux[0] = 1                       # TCP_ESTABLISHED
+    linux[68:72] = (1234).to_bytes(4, "little")   # tcpi_rtt
+    other_rtt = bytearray(linux)
+    other_rtt[68:72] = (999).to_bytes(4, "little")
+    other_state = bytearray(linux)
+    other_state[0] = 7
+    call = [{"index": 5, "step": step, "result": {"ret": 0, "errno": "", "value": bytes(linux).hex()}}]
+    assert diff_calls(call, [{"ret": 0, "errno": "", "value": bytes(other_rtt).hex()}]) == []
+    assert diff_calls(call, [{"ret": 0, "errno": "", "value": bytes(other_state).hex()}])
+
+
+def test_frame_outline_ignores_random_numbers_but_not_flags():
+    from nettwin.comparison.tcp_relative import frame_outline
+    a = [dut_frame("SA", 1000, TESTER_ISN + 1, tsval=10), dut_frame("A", 1001, TESTER_ISN + 1, tsval=15)]
+    b = [dut_frame("SA", 77777, TESTER_ISN + 1, tsval=900), dut_frame("A", 77778, TESTER_ISN + 1, tsval=902)]
+    c = [dut_frame("SA", 77777, TESTER_ISN + 1, tsval=900), dut_frame("PA", 77778, TESTER_ISN + 1, tsval=902)]
+    assert frame_outline(a) == frame_outline(b)
+    assert frame_outline(a) != frame_outline(c)
