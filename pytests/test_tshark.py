@@ -23,6 +23,9 @@ WARNING = 0x600000  # expert severity: PI_WARN; PI_ERROR is 0x800000
 # MAC on purpose, which is configuration tshark's heuristic flags, not a bad frame.
 TSHARK_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
                 "-o", "tcp.check_checksum:TRUE", "-o", "arp.detect_duplicate_ips:FALSE"]
+# tshark marks every RST with this warning: it says what a reset means to the
+# conversation, not that the frame is badly formed.
+CONVERSATION_NOTES = {"Connection reset (RST)"}
 
 
 def tshark_problems(pcap, judged: set[int]) -> list[str]:
@@ -47,7 +50,7 @@ def tshark_problems(pcap, judged: set[int]) -> list[str]:
         if number not in judged:
             continue
         pairs = list(zip([s for s in severities.split("|") if s], messages.split("|")))
-        own = [(int(level, 0), m) for level, m in pairs if m not in inherited]
+        own = [(int(level, 0), m) for level, m in pairs if m not in inherited and m not in CONVERSATION_NOTES]
         if malformed or any(level >= WARNING for level, _ in own):
             problems.append(f"frame {number}: severities {severities} {messages} {malformed}".strip())
     verbose = subprocess.run(["tshark", "-n", "-r", str(pcap), *TSHARK_PREFS, "-V"],

@@ -199,6 +199,17 @@ def canonical_field(name: str, value) -> str:
     return canonical_int(value)
 
 
+def split_sockaddrs(fields: dict) -> dict:
+    """tcp_send_reset's saddr/daddr are sockaddrs ("A:P", %pISpc); the recorder and the
+    other tcp events carry address and port apart: split them so both compare alike."""
+    out = dict(fields)
+    for addr, port in (("saddr", "sport"), ("daddr", "dport")):
+        a, sep, p = str(out.get(addr, "")).rpartition(":")
+        if sep and port not in out and p.isdigit():
+            out[addr], out[port] = a, p
+    return out
+
+
 def canonical_fields(event_name: str, fields: dict) -> dict:
     out = {}
     for name in KEPT_FIELDS[event_name]:
@@ -261,6 +272,7 @@ def normalize_events(raw: Iterable[dict], dut_devices) -> list[dict]:
             continue
         if name in ADDRESS_EVENTS:
             skb = None
+            fields = split_sockaddrs(fields)
             keep = any(str(fields.get(k, "")).startswith(TEST_NETS) for k in ("saddr", "daddr"))
         elif skb is None:
             keep = names_dut
