@@ -77,7 +77,13 @@ int inet_csk_listen_start(Sock* sk) {
 void inet_csk_listen_stop(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tcp_reqsk_queue_purge(tp);
-  tp->icsk_accept_queue.clear();  // the children die with their queue (no FIN/RST yet)
+  // The children not accepted die with their queue (inet_child_forget; the
+  // reset Linux's tcp_disconnect sends them is not built yet).
+  for (auto& child : tp->icsk_accept_queue) {
+    child->sk_prot->unhash(child.get());
+    if (child->inet_num) inet_put_port(child.get());
+  }
+  tp->icsk_accept_queue.clear();
   sk->sk_ack_backlog = 0;
 }
 

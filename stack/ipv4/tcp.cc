@@ -3,6 +3,8 @@
 // bind, listen, accept and close a listener.
 #include "ipv4/tcp.h"
 
+#include <algorithm>
+
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ipv4/inet_connection_sock.h"
@@ -79,8 +81,12 @@ int tcp_recvmsg(Sock* sk, RecvMsg&, int) {
   return -E_OPNOTSUPP;  // data transfer is not built
 }
 
-// inet_unhash for a listener; an unlistened socket is in no lookup hash.
-void tcp_unhash(Sock* sk) { inet_unhash(sk); }
+// inet_unhash: out of the listening hash or the established hash.
+void tcp_unhash(Sock* sk) {
+  inet_unhash(sk);
+  auto& e = sk->net->sock.tcp_ehash;
+  e.erase(std::remove(e.begin(), e.end(), sk), e.end());
+}
 
 void tcp_rehash(Sock*) {}
 

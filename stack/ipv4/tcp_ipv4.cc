@@ -158,8 +158,6 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
 
 }  // namespace
 
-void tcp_v4_conn_request(Net&, Sock*, SkBuff*) {}
-
 int tcp_v4_rcv(SkBuff* skb) {
   Net& net = dev_net(skb->dev);
   checkpoint(net.tracer, "tcp_v4_rcv", skb);
@@ -178,8 +176,38 @@ int tcp_v4_rcv(SkBuff* skb) {
   if (skb->len <= 76 && tcp_checksum_complete(skb)) goto csum_error;
   {
     wire::Iphdr iph{skb_network_header(skb)};
-    const uint16_t dport = wire::load_be16(skb->data + 2);
-    sk = inet_lookup_listener(net, iph.daddr(), dport, skb->dev ? skb->dev->ifindex : 0);
+    const uint16_t sport = wire::load_be16(skb->data), dport = wire::load_be16(skb->data + 2);
+    // __inet_lookup_established: a full socket, then a request sock.
+    for (Sock* esk : net.sock.tcp_ehash) {
+      if (esk->inet_daddr == iph.saddr() && esk->inet_dport == sport && esk->inet_rcv_saddr == iph.daddr() &&
+          esk->inet_num == dport) {
+        // Segments to established sockets are not processed yet.
+        checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
+        esk->sk_drops++;
+        kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "tcp_v4_rcv");
+        return 0;
+      }
+    }
+    Sock* listener = nullptr;
+    if (RequestSock* req = inet_lookup_reqsk(net, iph.saddr(), sport, iph.daddr(), dport, &listener)) {
+      if (skb->len > 76 && tcp_checksum_complete(skb)) goto csum_error;
+      reason = SkbDropReason::NOT_SPECIFIED;
+      Sock* nsk = tcp_check_req(net, listener, skb, req, &reason);
+      if (!nsk) {
+        listener->sk_drops++;  // discard_and_relse
+        goto discard_it;
+      }
+      if (nsk != listener) {
+        // tcp_child_process: a pure ACK carries nothing to queue, and
+        // tcp_data_queue frees it without a trace (__kfree_skb).
+        checkpoint(net.tracer, "tcp_child_process", skb);
+        __kfree_skb(skb);
+        return 0;
+      }
+      sk = listener;
+    } else {
+      sk = inet_lookup_listener(net, iph.daddr(), dport, skb->dev ? skb->dev->ifindex : 0);
+    }
   }
   if (sk) {
     checkpoint(net.tracer, "tcp_v4_do_rcv", skb);

@@ -39,6 +39,7 @@ struct SockNet {
   // newest first) and the listening sockets (lhash2, newest first).
   std::unordered_map<uint16_t, std::vector<Sock*>> tcp_bhash;
   std::vector<Sock*> tcp_listeners;
+  std::vector<Sock*> tcp_ehash;  // established sockets (ehash without the request socks)
   std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
   std::vector<Sock*> packet_socks;  // net->packet.sklist: every AF_PACKET socket
   int next_reuseport_id = 1;
