@@ -1,5 +1,6 @@
-// net/ipv4/tcp_ipv4.c: tcp_v4_rcv (header length, checksum, lookup) and
-// tcp_v4_send_reset, which answers through ip_send_unicast_reply on the
+// net/ipv4/tcp_ipv4.c: tcp_v4_rcv (header length, checksum, lookup of an
+// established socket, a request sock or a listener), tcp_v4_do_rcv with the
+// LISTEN part of tcp_rcv_state_process, and tcp_v4_send_reset, which answers through ip_send_unicast_reply on the
 // per-netns control socket: IP_PMTUDISC_DO (DF, so ID 0), the default TTL,
 // the segment's TOS without its ECN bits.
 #include "ipv4/tcp_ipv4.h"
