@@ -34,7 +34,7 @@ struct TcpMib {
 
 // The TcpExt columns of /proc/net/netstat that the stack counts.
 struct TcpExtMib {
-  uint64_t ListenOverflows = 0, ListenDrops = 0;
+  uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
 };
 
 struct NetMib {

@@ -3,6 +3,7 @@
 // becomes a child socket on the listener's accept queue.
 #include <algorithm>
 
+#include "core/jiffies.h"
 #include "core/net.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
@@ -63,6 +64,21 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   return owned;
 }
 
+// tcp_oow_rate_limited for a SYN or a bare segment: one answer per
+// tcp_invalid_ratelimit (500 ms) per request.
+bool tcp_oow_rate_limited(Net& net, uint32_t* last_oow_ack_time) {
+  const uint32_t now = uint32_t(net.engine.jiffies());
+  if (*last_oow_ack_time) {
+    const int32_t elapsed = int32_t(now - *last_oow_ack_time);
+    if (elapsed >= 0 && uint64_t(elapsed) < msecs_to_jiffies(500)) {
+      net.mib.tcpext.TCPACKSkippedSynRecv++;
+      return true;
+    }
+  }
+  *last_oow_ack_time = now;
+  return false;
+}
+
 }  // namespace
 
 Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropReason* reason) {
@@ -70,6 +86,17 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   const uint8_t flg = th[13] & (TCPHDR_SYN | TCPHDR_RST | TCPHDR_ACK);
   const uint32_t seq = wire::load_be32(th + 4);
   const uint32_t ack_seq = wire::load_be32(th + 8);
+  // The SYN again (our SYN-ACK was lost): the SYN-ACK again (inet_rtx_syn_ack,
+  // tcp_rtx_synack), at most once per rate-limit period; the SYN is dropped.
+  if (seq == req->rcv_isn && flg == TCPHDR_SYN) {
+    if (!tcp_oow_rate_limited(net, &req->last_oow_ack_time) && tcp_v4_send_synack(net, sk, req) == 0) {
+      net.mib.tcp.RetransSegs++;
+      net.mib.tcpext.TCPSynRetrans++;
+      req->num_retrans++;
+    }
+    *reason = SkbDropReason::NOT_SPECIFIED;
+    return nullptr;
+  }
   // An ACK of something we never sent: the listener answers it with a reset.
   if ((flg & TCPHDR_ACK) && ack_seq != req->snt_isn + 1) return sk;
   // A retransmitted SYN, a RST, an out-of-window segment: not handled yet;

@@ -62,6 +62,7 @@ struct RequestSock {
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool tstamp_ok = false, sack_ok = false, wscale_ok = false;
   uint8_t num_retrans = 0;
+  uint32_t last_oow_ack_time = 0;  // jiffies of the last out-of-window answer (rate limit)
 };
 
 struct TcpSock : Sock {

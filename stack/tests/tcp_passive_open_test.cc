@@ -179,6 +179,25 @@ TEST_F(TcpPassiveOpenTest, AckCompletesTheHandshakeAndAcceptReturnsTheChild) {
   EXPECT_TRUE(net.sock.tcp_ehash.empty());
 }
 
+TEST_F(TcpPassiveOpenTest, RetransmittedSynGetsTheSameSynAckOncePerRateLimit) {
+  listener();
+  TcpSeg syn;
+  syn.options = linux_syn_options(1000);
+  auto first = send(syn);
+  ASSERT_EQ(first.size(), 1u);
+  auto again = send(syn);  // 1 ms later
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(SentTcp(again[0]).seq(), SentTcp(first[0]).seq());
+  EXPECT_EQ(SentTcp(again[0]).flags(), kSyn | kAck);
+  EXPECT_EQ(d.counter("Tcp.RetransSegs"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPSynRetrans"), 1u);
+  EXPECT_TRUE(send(syn).empty());  // within 500 ms of the last answer
+  EXPECT_EQ(d.counter("TcpExt.TCPACKSkippedSynRecv"), 1u);
+  d.stack.advance(600'000'000);
+  EXPECT_EQ(send(syn).size(), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPSynRetrans"), 2u);
+}
+
 TEST_F(TcpPassiveOpenTest, AckWithWrongAckNumberIsResetByTheListener) {
   listener();
   TcpSeg syn;
