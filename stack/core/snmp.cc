@@ -33,6 +33,8 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"Tcp.InSegs", tcp.InSegs},           {"Tcp.OutSegs", tcp.OutSegs},
       {"Tcp.RetransSegs", tcp.RetransSegs}, {"Tcp.InErrs", tcp.InErrs},
       {"Tcp.OutRsts", tcp.OutRsts},         {"Tcp.InCsumErrors", tcp.InCsumErrors},
+      {"TcpExt.ListenOverflows", tcpext.ListenOverflows}, {"TcpExt.ListenDrops", tcpext.ListenDrops},
+      {"TcpExt.TCPSynRetrans", tcpext.TCPSynRetrans}, {"TcpExt.TCPACKSkippedSynRecv", tcpext.TCPACKSkippedSynRecv},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);

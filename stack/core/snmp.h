@@ -32,10 +32,16 @@ struct TcpMib {
            RetransSegs = 0, InErrs = 0, OutRsts = 0, InCsumErrors = 0;
 };
 
+// The TcpExt columns of /proc/net/netstat that the stack counts.
+struct TcpExtMib {
+  uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
+};
+
 struct NetMib {
   IpMib ip;
   IcmpMib icmp;
   TcpMib tcp;
+  TcpExtMib tcpext;
   void append(std::vector<std::pair<std::string, uint64_t>>& out) const;
 };
 

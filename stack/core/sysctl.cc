@@ -7,6 +7,12 @@ namespace nettwin {
 const std::vector<Sysctls::Entry>& Sysctls::table() {
   static const std::vector<Entry> t = {
       {"net.core.netdev_budget", &Sysctls::netdev_budget, 0, INT32_MAX},
+      {"net.core.somaxconn", &Sysctls::somaxconn, 0, INT32_MAX},
+      {"net.ipv4.tcp_timestamps", &Sysctls::tcp_timestamps, 0, 2},
+      {"net.ipv4.tcp_sack", &Sysctls::tcp_sack, 0, 1},
+      {"net.ipv4.tcp_window_scaling", &Sysctls::tcp_window_scaling, 0, 1},
+      {"net.ipv4.tcp_syncookies", &Sysctls::tcp_syncookies, 0, 2},
+      {"net.ipv4.tcp_max_syn_backlog", &Sysctls::tcp_max_syn_backlog, 0, INT32_MAX},
       {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
       {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},
       {"net.core.dev_weight_rx_bias", &Sysctls::dev_weight_rx_bias, 1, INT32_MAX},

@@ -25,6 +25,7 @@ struct Sysctls {
   int64_t rmem_max = 4194304;
   int64_t wmem_default = 212992;
   int64_t wmem_max = 4194304;
+  int64_t somaxconn = 4096;
   // net.ipv4
   int64_t ip_default_ttl = 64;
   int64_t ip_forward = 0;
@@ -58,6 +59,13 @@ struct Sysctls {
   int64_t accept_local = 0;
   int64_t drop_gratuitous_arp = 0;
   int64_t route_localnet = 0;
+  // net.ipv4 TCP
+  int64_t tcp_timestamps = 1;
+  int64_t tcp_sack = 1;
+  int64_t tcp_window_scaling = 1;
+  int64_t tcp_syncookies = 1;
+  int64_t tcp_max_syn_backlog = 2048;
+  int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
   // net.ipv4.neigh.default.* live in arp_tbl.parms (struct neigh_parms, as tbl->parms in Linux).
 
   Status set(const std::string& name, const std::string& value);

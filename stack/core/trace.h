@@ -39,6 +39,7 @@ enum class Tp : uint8_t {
   udp_fail_queue_rcv_skb,
   tcp_cong_state_set,
   tcp_send_reset,
+  inet_sock_set_state,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

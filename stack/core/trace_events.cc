@@ -109,9 +109,38 @@ void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state) {
           {"cong_state", to_string(ca_state)}});
 }
 
+void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) {
+  if (!t.wants(Tp::inet_sock_set_state)) return;
+  char skaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
+  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
+  t.emit(Tp::inet_sock_set_state, 0,
+         {{"skaddr", skaddr},
+          {"oldstate", to_string(oldstate)},
+          {"newstate", to_string(newstate)},
+          {"sport", to_string(sk->inet_sport)},
+          {"dport", to_string(sk->inet_dport)},
+          {"family", to_string(sk->sk_family)},
+          {"protocol", to_string(sk->sk_protocol)},
+          {"saddr", saddr},
+          {"daddr", daddr},
+          {"saddr_v6", "::ffff:" + saddr},
+          {"daddr_v6", "::ffff:" + daddr}});
+}
+
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
 // addresses come from the segment, swapped (saddr is the segment's dest), and
 // state is 0, which prints as UNKNOWN.
+// show_tcp_state_name.
+const char* tcp_state_name(int state) {
+  static const char* const names[] = {"UNKNOWN", "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV",
+                                      "TCP_FIN_WAIT1", "TCP_FIN_WAIT2", "TCP_TIME_WAIT", "TCP_CLOSE",
+                                      "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_LISTEN", "TCP_CLOSING",
+                                      "TCP_NEW_SYN_RECV"};
+  return state >= 0 && state <= 12 ? names[state] : "UNKNOWN";
+}
+
 void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason) {
   if (!t.wants(Tp::tcp_send_reset)) return;
   char skaddr[2 + 16 + 1];
@@ -122,7 +151,7 @@ void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* re
   const std::string dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
   t.emit(Tp::tcp_send_reset, skb->id,
          {{"skaddr", sk ? skaddr : "0000000000000000"},
-          {"state", "UNKNOWN"},
+          {"state", sk ? tcp_state_name(sk->sk_state) : "UNKNOWN"},
           {"reason", reason},
           {"saddr", src},
           {"daddr", dst}});

@@ -52,6 +52,9 @@ void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state);
 // tcp_send_reset: the segment being answered (skb, at its TCP header) and the
 // socket (null for no socket); sk_rst_reason as its symbolic name.
 void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason);
+// inet_sock_set_state (include/trace/events/sock.h): the socket's ports and
+// addresses (v6 fields v4-mapped), family, protocol and the two states.
+void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -99,6 +102,7 @@ NT_TRACE_WRAP(udp_fail_queue_rcv_skb,
               (t, rc, saddr, sport, daddr, dport))
 NT_TRACE_WRAP(tcp_cong_state_set, (Tracer& t, const Sock* sk, uint8_t ca_state), (t, sk, ca_state))
 NT_TRACE_WRAP(tcp_send_reset, (Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason), (t, sk, skb, reason))
+NT_TRACE_WRAP(inet_sock_set_state, (Tracer& t, const Sock* sk, int oldstate, int newstate), (t, sk, oldstate, newstate))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);

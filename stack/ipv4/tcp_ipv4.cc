@@ -1,5 +1,6 @@
-// net/ipv4/tcp_ipv4.c: tcp_v4_rcv (header length, checksum, lookup) and
-// tcp_v4_send_reset, which answers through ip_send_unicast_reply on the
+// net/ipv4/tcp_ipv4.c: tcp_v4_rcv (header length, checksum, lookup of an
+// established socket, a request sock or a listener), tcp_v4_do_rcv with the
+// LISTEN part of tcp_rcv_state_process, and tcp_v4_send_reset, which answers through ip_send_unicast_reply on the
 // per-netns control socket: IP_PMTUDISC_DO (DF, so ID 0), the default TTL,
 // the segment's TOS without its ECN bits.
 #include "ipv4/tcp_ipv4.h"
@@ -9,6 +10,9 @@
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ipv4/fib.h"
+#include "ipv4/inet_hashtables.h"
+#include "ipv4/tcp.h"
+#include "socket/sock.h"
 #include "ipv4/ipv4.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
@@ -48,7 +52,7 @@ bool tcp_checksum_complete(const SkBuff* skb) {
 // a RST, nor a segment whose input route is not local. An ACK is answered
 // with seq = its ack_seq; anything else with seq 0 and RST|ACK acking
 // seq + SYN + FIN + payload.
-void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
+void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk = nullptr) {
   const uint8_t* th = skb->data;
   if (tcp_flags(th) & TCPHDR_RST) return;
   if (!skb->dst || skb->dst->rt_type != RTN_LOCAL) return;
@@ -67,7 +71,7 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
                          tcp_doff(th) * 4u;
     wire::store_be32(rep + 8, ack);
   }
-  trace_tcp_send_reset(net.tracer, nullptr, skb, reason);
+  trace_tcp_send_reset(net.tracer, sk, skb, reason);
 
   // ip_send_unicast_reply: echo the segment's IP options (record route,
   // timestamp), then route back to the sender from the address it used.
@@ -118,10 +122,48 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason) {
 
 }  // namespace
 
+namespace {
+
+// tcp_rcv_state_process for a listener: an ACK is answered with a reset
+// (TCP_FLAGS), a RST is dropped, a SYN goes to conn_request (consumed).
+SkbDropReason tcp_rcv_state_process(Net& net, Sock* sk, SkBuff* skb) {
+  const uint8_t flags = tcp_flags(skb->data);
+  if (flags & TCPHDR_ACK) return SkbDropReason::TCP_FLAGS;
+  if (flags & TCPHDR_RST) {
+    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, "tcp_rcv_state_process");
+    return SkbDropReason::NOT_DROPPED_YET;
+  }
+  if ((flags & TCPHDR_SYN) && !(flags & TCPHDR_FIN)) {
+    tcp_v4_conn_request(net, sk, skb);
+    consume_skb(skb, "tcp_rcv_state_process");
+    return SkbDropReason::NOT_DROPPED_YET;
+  }
+  sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_FLAGS, "tcp_rcv_state_process");
+  return SkbDropReason::NOT_DROPPED_YET;
+}
+
+// tcp_v4_do_rcv for a listener: the full checksum, then the state machine; a
+// reason back from it means a reset and a drop here.
+void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
+  if (tcp_checksum_complete(skb)) {
+    net.mib.tcp.InCsumErrors++;
+    net.mib.tcp.InErrs++;
+    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_CSUM, "tcp_v4_do_rcv");
+    return;
+  }
+  const SkbDropReason reason = tcp_rcv_state_process(net, sk, skb);
+  if (reason == SkbDropReason::NOT_DROPPED_YET) return;
+  tcp_v4_send_reset(net, skb, "NOT_SPECIFIED", sk);  // sk_rst_convert_drop_reason
+  sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
+}
+
+}  // namespace
+
 int tcp_v4_rcv(SkBuff* skb) {
   Net& net = dev_net(skb->dev);
   checkpoint(net.tracer, "tcp_v4_rcv", skb);
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  Sock* sk = nullptr;
   if (skb->pkt_type != PACKET_HOST) goto discard_it;
   net.mib.tcp.InSegs++;  // counted even if it is bad
   if (!pskb_may_pull(skb, kTcpHlen)) goto discard_it;
@@ -130,18 +172,57 @@ int tcp_v4_rcv(SkBuff* skb) {
     goto bad_packet;
   }
   if (!pskb_may_pull(skb, tcp_doff(skb->data) * 4u)) goto discard_it;
-  // skb_checksum_init checks a short segment at once, a longer one goes on to
-  // the lookup and is checked there; with no socket to take it, both end in
-  // csum_error before any reset. The stack has no TCP sockets yet, so every
-  // segment takes no_tcp_socket.
-  reason = SkbDropReason::NO_SOCKET;
-  if (tcp_checksum_complete(skb)) {
-    reason = SkbDropReason::TCP_CSUM;
-    net.mib.tcp.InCsumErrors++;
-    goto bad_packet;
+  // skb_checksum_init checks a short segment (CHECKSUM_BREAK, 76 bytes) at
+  // once; a longer one is checked where the socket takes it, or at no_tcp_socket.
+  if (skb->len <= 76 && tcp_checksum_complete(skb)) goto csum_error;
+  {
+    wire::Iphdr iph{skb_network_header(skb)};
+    const uint16_t sport = wire::load_be16(skb->data), dport = wire::load_be16(skb->data + 2);
+    // __inet_lookup_established: a full socket, then a request sock.
+    for (Sock* esk : net.sock.tcp_ehash) {
+      if (esk->inet_daddr == iph.saddr() && esk->inet_dport == sport && esk->inet_rcv_saddr == iph.daddr() &&
+          esk->inet_num == dport) {
+        // Segments to established sockets are not processed yet.
+        checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
+        esk->sk_drops++;
+        kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "tcp_v4_rcv");
+        return 0;
+      }
+    }
+    Sock* listener = nullptr;
+    if (RequestSock* req = inet_lookup_reqsk(net, iph.saddr(), sport, iph.daddr(), dport, &listener)) {
+      if (skb->len > 76 && tcp_checksum_complete(skb)) goto csum_error;
+      reason = SkbDropReason::NOT_SPECIFIED;
+      Sock* nsk = tcp_check_req(net, listener, skb, req, &reason);
+      if (!nsk) {
+        listener->sk_drops++;  // discard_and_relse
+        goto discard_it;
+      }
+      if (nsk != listener) {
+        // tcp_child_process: a pure ACK carries nothing to queue, and
+        // tcp_data_queue frees it without a trace (__kfree_skb).
+        checkpoint(net.tracer, "tcp_child_process", skb);
+        __kfree_skb(skb);
+        return 0;
+      }
+      sk = listener;
+    } else {
+      sk = inet_lookup_listener(net, iph.daddr(), dport, skb->dev ? skb->dev->ifindex : 0);
+    }
   }
+  if (sk) {
+    checkpoint(net.tracer, "tcp_v4_do_rcv", skb);
+    tcp_v4_do_rcv(net, sk, skb);
+    return 0;
+  }
+  // no_tcp_socket
+  reason = SkbDropReason::NO_SOCKET;
+  if (tcp_checksum_complete(skb)) goto csum_error;
   tcp_v4_send_reset(net, skb, "NO_SOCKET");
   goto discard_it;
+csum_error:
+  reason = SkbDropReason::TCP_CSUM;
+  net.mib.tcp.InCsumErrors++;
 bad_packet:
   net.mib.tcp.InErrs++;
 discard_it:

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "core/engine.h"
 #include "ipv4/tcp_cong.h"
@@ -44,7 +46,31 @@ enum : uint8_t { ICSK_ACK_SCHED = 1, ICSK_ACK_TIMER = 2, ICSK_ACK_PUSHED = 4, IC
 enum : uint8_t { ICSK_TIME_RETRANS = 1, ICSK_TIME_DACK = 2, ICSK_TIME_PROBE0 = 3, ICSK_TIME_LOSS_PROBE = 5,
                  ICSK_TIME_REO_TIMEOUT = 6 };
 
+// struct tcp_request_sock (with inet_request_sock and request_sock folded in):
+// a connection in SYN_RECV, known by its 4-tuple until the handshake's ACK.
+struct RequestSock {
+  wire::Ipv4Addr ir_loc_addr = 0, ir_rmt_addr = 0;
+  uint16_t ir_num = 0, ir_rmt_port = 0;  // host order
+  int ir_iif = 0;
+  uint32_t rcv_isn = 0;   // the peer's ISN
+  uint32_t snt_isn = 0;   // ours
+  uint32_t ts_off = 0;    // the connection's timestamp offset
+  uint32_t ts_recent = 0; // the peer's TSval to echo
+  uint16_t mss = 0;       // the peer's MSS (mss_clamp)
+  uint16_t rsk_window_clamp = 0;
+  uint32_t rsk_rcv_wnd = 0;
+  uint8_t snd_wscale = 0, rcv_wscale = 0;
+  bool tstamp_ok = false, sack_ok = false, wscale_ok = false;
+  uint8_t num_retrans = 0;
+  uint32_t last_oow_ack_time = 0;  // jiffies of the last out-of-window answer (rate limit)
+};
+
 struct TcpSock : Sock {
+  // ---- a listener's queues (struct request_sock_queue): the SYN_RECV
+  // requests (in ehash in Linux) and the children waiting for accept().
+  std::vector<std::unique_ptr<RequestSock>> reqsk_queue;
+  std::vector<std::unique_ptr<Sock>> icsk_accept_queue;
+
   // ---- struct inet_connection_sock
   uint32_t icsk_rto = 0;          // jiffies
   uint32_t icsk_rto_min = 0;      // jiffies

@@ -6,6 +6,9 @@
 #include "core/net.h"
 #include "ipv4/fib.h"
 #include "ipv4/raw.h"
+#include "ipv4/inet_connection_sock.h"
+#include "ipv4/tcp.h"
+#include "ipv4/tcp_sock.h"
 #include "ipv4/udp.h"
 
 namespace nettwin {
@@ -112,7 +115,8 @@ int inet_shutdown(Socket* sock, int how) {
 
 int inet_sendmsg(Socket* sock, const SendMsg& msg) {
   Sock* sk = sock->sk;
-  if (!sk->inet_num && sk->sk_type != SOCK_RAW_ && inet_autobind(sk) != 0) return -E_AGAIN;
+  // tcp_prot has no_autobind: only datagram sockets get a port here.
+  if (!sk->inet_num && sk->sk_type == SOCK_DGRAM_ && inet_autobind(sk) != 0) return -E_AGAIN;
   return sk->sk_prot->sendmsg(sk, msg);
 }
 
@@ -121,6 +125,34 @@ int inet_recvmsg(Socket* sock, RecvMsg& msg, int flags) {
 }
 
 int sock_no_listen(Socket*, int) { return -E_OPNOTSUPP; }
+
+// inet_listen: only an unconnected stream socket, closed or listening, may
+// listen; a listener only takes the new backlog.
+int inet_listen(Socket* sock, int backlog) {
+  Sock* sk = sock->sk;
+  if (sock->state != SS_UNCONNECTED || sock->type != SOCK_STREAM_) return -E_INVAL;
+  const int old_state = sk->sk_state;
+  if (old_state != TCP_CLOSE && old_state != TCP_LISTEN) return -E_INVAL;
+  sk->sk_max_ack_backlog = uint32_t(backlog);
+  if (old_state != TCP_LISTEN) return inet_csk_listen_start(sk);
+  return 0;
+}
+
+// inet_accept (inet_csk_accept): the oldest child of the accept queue gets a
+// socket and a descriptor of its own.
+int inet_accept(Socket* sock) {
+  Sock* sk = sock->sk;
+  if (sk->sk_state != TCP_LISTEN) return -E_INVAL;
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->icsk_accept_queue.empty()) return -E_AGAIN;
+  std::unique_ptr<Sock> child = std::move(tp->icsk_accept_queue.front());
+  tp->icsk_accept_queue.erase(tp->icsk_accept_queue.begin());
+  sk->sk_ack_backlog--;
+  return sock_attach_accepted(*sk->net, std::move(child), sock->ops, sock->type);
+}
+
+// inet_stream_connect: active opens are not built yet.
+int inet_stream_connect(Socket*, const SockaddrIn*, int, int) { return -E_OPNOTSUPP; }
 int sock_no_accept(Socket*) { return -E_OPNOTSUPP; }
 
 int sock_common_setsockopt(Socket* sock, int level, int optname, int val, int optlen) {
@@ -155,11 +187,10 @@ const ProtoOps inet_sockraw_ops = {
     sock_no_listen,  inet_shutdown,  sock_common_setsockopt, sock_common_getsockopt, inet_sendmsg, inet_recvmsg,
 };
 
-// inet_stream_ops: the table TCP plugs into (tcp_prot is not part of this stack
-// yet, so inet_create finds no protocol for SOCK_STREAM).
+// inet_stream_ops: TCP's table (connect, send and receive are not built yet).
 const ProtoOps inet_stream_ops = {
-    AF_INET_,        inet_release,   inet_bind,   inet_dgram_connect, sock_no_accept, inet_getname, datagram_poll,
-    sock_no_listen,  inet_shutdown,  sock_common_setsockopt, sock_common_getsockopt, inet_sendmsg, inet_recvmsg,
+    AF_INET_,        inet_release,   inet_bind,   inet_stream_connect, inet_accept, inet_getname, datagram_poll,
+    inet_listen,     inet_shutdown,  sock_common_setsockopt, sock_common_getsockopt, inet_sendmsg, inet_recvmsg,
 };
 
 namespace {
@@ -176,7 +207,7 @@ struct InetProtosw {
 
 int inet_create(Net& net, Socket* sock, int protocol, std::unique_ptr<Sock>& out) {
   static const InetProtosw inetsw[] = {
-      {SOCK_STREAM_, IPPROTO_TCP_, nullptr, &inet_stream_ops},
+      {SOCK_STREAM_, IPPROTO_TCP_, &tcp_prot, &inet_stream_ops},
       {SOCK_DGRAM_, IPPROTO_UDP_, &udp_prot, &inet_dgram_ops},
       {SOCK_DGRAM_, IPPROTO_ICMP_, nullptr, &inet_sockraw_ops},  // ping_prot
       {SOCK_RAW_, IPPROTO_IP_, &raw_prot, &inet_sockraw_ops},
@@ -198,9 +229,8 @@ int inet_create(Net& net, Socket* sock, int protocol, std::unique_ptr<Sock>& out
   }
   if (!answer) return err;
   if (answer->protocol == IPPROTO_ICMP_) return -E_ACCES;  // ping_group_range "1 0": nobody may
-  if (!answer->prot) return -E_PROTONOSUPPORT;             // no tcp_prot
   sock->ops = answer->ops;
-  auto sk = std::make_unique<Sock>();
+  std::unique_ptr<Sock> sk(answer->prot->obj_alloc ? answer->prot->obj_alloc() : new Sock);
   sk->net = &net;
   sk->sk_prot = answer->prot;
   sk->sk_protocol = protocol;

@@ -15,5 +15,8 @@ extern const ProtoOps inet_stream_ops;
 int inet_create(Net& net, Socket* sock, int protocol, std::unique_ptr<Sock>& out);
 int inet_autobind(Sock* sk);
 unsigned datagram_poll(Socket* sock);
+// sock_alloc + fd install for an accepted child (net/socket.c do_accept): a
+// connected socket of the listener's type and ops; the new descriptor.
+int sock_attach_accepted(Net& net, std::unique_ptr<Sock> child, const ProtoOps* ops, int type);
 
 }  // namespace nettwin

@@ -44,7 +44,7 @@ struct SockaddrLl {
 };
 
 // TCP_* states sk_state uses for every protocol (include/net/tcp_states.h).
-enum : int { TCP_ESTABLISHED = 1, TCP_CLOSE = 7, TCP_LISTEN = 10 };
+enum : int { TCP_ESTABLISHED = 1, TCP_SYN_RECV = 3, TCP_CLOSE = 7, TCP_LISTEN = 10, TCP_NEW_SYN_RECV = 12 };
 // socket_state (include/uapi/linux/net.h).
 enum SocketState : int { SS_FREE = 0, SS_UNCONNECTED = 1, SS_CONNECTING = 2, SS_CONNECTED = 3 };
 // sk_userlocks.
@@ -94,6 +94,8 @@ struct Proto {
   int (*get_port)(Sock* sk, uint16_t snum);
   void (*unhash)(Sock* sk);
   void (*rehash)(Sock* sk);
+  // sk_alloc's obj_size: the struct the protocol's sockets are (null: a plain Sock).
+  Sock* (*obj_alloc)() = nullptr;
 };
 
 // struct proto_ops: the family's calls, what the system calls reach first.

@@ -35,6 +35,11 @@ struct SockNet {
   // struct udp_table: the bound sockets by local port, newest first (hlist_add_head).
   std::unordered_map<uint16_t, std::vector<Sock*>> udp_hash;
   std::map<int, SockReuseport> reuseport_groups;
+  // inet_hashinfo for TCP: the bind buckets (bhash, owners by local port,
+  // newest first) and the listening sockets (lhash2, newest first).
+  std::unordered_map<uint16_t, std::vector<Sock*>> tcp_bhash;
+  std::vector<Sock*> tcp_listeners;
+  std::vector<Sock*> tcp_ehash;  // established sockets (ehash without the request socks)
   std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
   std::vector<Sock*> packet_socks;  // net->packet.sklist: every AF_PACKET socket
   int next_reuseport_id = 1;

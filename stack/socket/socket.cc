@@ -22,6 +22,17 @@ Socket* sockfd_lookup(Net& net, int fd) {
   return it == net.sock.files.end() ? nullptr : it->second.get();
 }
 
+// The lowest free descriptor gets sock.
+int fd_install(Net& net, std::unique_ptr<Socket> sock) {
+  int fd = 3;  // 0-2 are a process's standard streams
+  for (const auto& [used, s] : net.sock.files) {
+    if (used != fd) break;
+    ++fd;
+  }
+  net.sock.files[fd] = std::move(sock);
+  return fd;
+}
+
 // The readiness a blocked reader waits for (udp_poll).
 unsigned sock_poll(Socket* sock) {
   unsigned mask = datagram_poll(sock);
@@ -91,14 +102,19 @@ int sys_socket(Net& net, int family, int type, int protocol) {
                                        : inet_create(net, sock.get(), protocol, sk);
   if (err) return err;
   if (flags & SOCK_NONBLOCK_) sock->file_flags |= O_NONBLOCK_;
-  int fd = 3;  // 0-2 are a process's standard streams
-  for (const auto& [used, s] : net.sock.files) {
-    if (used != fd) break;
-    ++fd;
-  }
   net.sock.socks_alive.push_back(std::move(sk));
-  net.sock.files[fd] = std::move(sock);
-  return fd;
+  return fd_install(net, std::move(sock));
+}
+
+int sock_attach_accepted(Net& net, std::unique_ptr<Sock> child, const ProtoOps* ops, int type) {
+  auto sock = std::make_unique<Socket>();
+  sock->type = type;
+  sock->ops = ops;
+  sock->state = SS_CONNECTED;
+  sock->sk = child.get();
+  child->sk_socket = sock.get();  // sock_graft
+  net.sock.socks_alive.push_back(std::move(child));
+  return fd_install(net, std::move(sock));
 }
 
 int sys_bind(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
@@ -141,6 +157,9 @@ int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
 int sys_listen(Net& net, int fd, int backlog) {
   Socket* sock = sockfd_lookup(net, fd);
   if (!sock) return -E_BADF;
+  // __sys_listen: the backlog is clamped to net.core.somaxconn (as unsigned).
+  const int64_t somaxconn = net.sysctl.somaxconn;
+  if (uint32_t(backlog) > uint64_t(somaxconn)) backlog = int(somaxconn);
   return sock->ops->listen(sock, backlog);
 }
 

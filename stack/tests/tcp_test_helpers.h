@@ -64,6 +64,12 @@ inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t dad
   return f;
 }
 
+// The options of a Linux client's SYN: MSS, SACK_PERM + TS, NOP + WS.
+inline Bytes linux_syn_options(uint32_t tsval, uint8_t wscale = 7) {
+  return {2, 4, 0x05, 0xb4, 4, 2, 8, 10, uint8_t(tsval >> 24), uint8_t(tsval >> 16), uint8_t(tsval >> 8),
+          uint8_t(tsval), 0, 0, 0, 0, 1, 3, 3, wscale};
+}
+
 // A TCP segment the DUT sent (an Ethernet frame with a 20-byte IP header).
 struct SentTcp {
   explicit SentTcp(const Bytes& f) : f(f) {}
@@ -76,6 +82,8 @@ struct SentTcp {
   uint8_t flags() const { return f[T + 13]; }
   uint16_t window() const { return be16(f, T + 14); }
   unsigned doff() const { return f[T + 12] >> 4; }
+  // The option bytes (between the fixed header and doff).
+  Bytes options() const { return Bytes(f.begin() + T + 20, f.begin() + T + doff() * 4); }
   // The checksum over the pseudo header and segment sums to zero.
   bool csum_ok() const {
     const unsigned tlen = unsigned(f.size() - T);

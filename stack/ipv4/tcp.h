@@ -1,0 +1,47 @@
+// net/ipv4/tcp.c: tcp_prot's socket calls (init, close, options) and the
+// state changes every TCP socket makes through tcp_set_state.
+#pragma once
+
+#include "core/drop_reason.h"
+#include "socket/sock.h"
+
+namespace nettwin {
+
+struct TcpSock;
+struct RequestSock;
+struct TcpOptionsReceived;
+struct SkBuff;
+class Net;
+
+extern Proto tcp_prot;
+
+// tcp_set_state: the new state, traced (sock:inet_sock_set_state); to CLOSE
+// the socket leaves the hashes and, unless bind() fixed it, its port.
+void tcp_set_state(Sock* sk, int state);
+// inet_sk_state_store / inet_sk_set_state: the state, traced, nothing else.
+void tcp_set_state_store(Sock* sk, int state);
+// reqsk_queue_remove for every request of a closing listener.
+void tcp_reqsk_queue_purge(TcpSock* tp);
+// tcp_v4_conn_request (tcp_conn_request): a SYN to a listener; the caller
+// consumes the skb.
+void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb);
+// tcp_parse_options on a SYN (skb->data at the TCP header): MSS, window
+// scale, SACK permitted and timestamps, each only if its sysctl allows it.
+void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt);
+// tcp_v4_send_synack (tcp_make_synack, ip_build_and_send_pkt): 0, or -1 with no route.
+int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req);
+// tcp_openreq_init_rwin: the request's window, clamp and our window scale.
+void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss);
+// tcp_check_req: the ACK that completes req's handshake. Returns the child
+// (queued for accept), the listener when the segment is to be processed by it
+// (an unacceptable ACK: the listener answers with a reset), or null when the
+// skb is to be dropped with *reason.
+Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropReason* reason);
+// The request sock of a listener for this 4-tuple (the ehash lookup of a
+// TCP_NEW_SYN_RECV socket), with its listener in *listener.
+RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
+                               Sock** listener);
+// tcp_listendrop: ListenDrops.
+void tcp_listendrop(Net& net);
+
+}  // namespace nettwin

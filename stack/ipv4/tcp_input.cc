@@ -1,0 +1,132 @@
+// net/ipv4/tcp_input.c: tcp_parse_options for a SYN and tcp_conn_request, the
+// passive open: a request sock, its ISN and timestamp offset, the SYN-ACK.
+#include <algorithm>
+
+#include "core/net.h"
+#include "core/secure_seq.h"
+#include "ipv4/tcp.h"
+#include "ipv4/tcp_sock.h"
+#include "wire/headers.h"
+
+namespace nettwin {
+
+namespace {
+
+enum : uint8_t { TCPOPT_EOL = 0, TCPOPT_NOP = 1, TCPOPT_MSS = 2, TCPOPT_WINDOW = 3, TCPOPT_SACK_PERM = 4,
+                 TCPOPT_TIMESTAMP = 8 };
+constexpr uint16_t TCP_MSS_DEFAULT = 536;  // RFC 1122: what a SYN without MSS allows
+constexpr uint8_t TCP_MAX_WSCALE = 14;
+
+}  // namespace
+
+void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt) {
+  const uint8_t* th = skb->data;
+  const unsigned len = (th[12] >> 4) * 4u - 20;
+  const uint8_t* p = th + 20;
+  const uint8_t* end = p + len;
+  while (p < end) {
+    const uint8_t opcode = *p++;
+    if (opcode == TCPOPT_EOL) return;
+    if (opcode == TCPOPT_NOP) continue;
+    if (p >= end) return;
+    const uint8_t opsize = *p++;
+    if (opsize < 2 || opsize > end - p + 2) return;  // silly or partial options
+    switch (opcode) {
+      case TCPOPT_MSS:
+        if (opsize == 4) {
+          uint16_t in_mss = wire::load_be16(p);
+          if (in_mss) {
+            if (opt->user_mss && opt->user_mss < in_mss) in_mss = opt->user_mss;
+            opt->mss_clamp = in_mss;
+          }
+        }
+        break;
+      case TCPOPT_WINDOW:
+        if (opsize == 3 && net.sysctl.tcp_window_scaling) {
+          opt->wscale_ok = true;
+          opt->snd_wscale = std::min<uint8_t>(p[0], TCP_MAX_WSCALE);
+        }
+        break;
+      case TCPOPT_TIMESTAMP:
+        if (opsize == 10 && net.sysctl.tcp_timestamps) {
+          opt->saw_tstamp = true;
+          opt->rcv_tsval = wire::load_be32(p);
+          opt->rcv_tsecr = wire::load_be32(p + 4);
+        }
+        break;
+      case TCPOPT_SACK_PERM:
+        if (opsize == 2 && net.sysctl.tcp_sack) opt->sack_ok = 1;
+        break;
+      default:
+        break;
+    }
+    p += opsize - 2;
+  }
+}
+
+void tcp_listendrop(Net& net) { net.mib.tcpext.ListenDrops++; }
+
+RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
+                               Sock** listener) {
+  for (Sock* sk : net.sock.tcp_listeners) {
+    for (auto& req : tcp_sk(sk)->reqsk_queue) {
+      if (req->ir_rmt_addr == saddr && req->ir_rmt_port == sport && req->ir_loc_addr == daddr &&
+          req->ir_num == dport) {
+        *listener = sk;
+        return req.get();
+      }
+    }
+  }
+  return nullptr;
+}
+
+// tcp_v4_conn_request and tcp_conn_request. A SYN to a broadcast or
+// multicast address is never answered; a full accept queue drops the SYN
+// (ListenOverflows, ListenDrops), the caller consumes it either way.
+void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
+  if (!skb->dst || skb->dst->rt_type != RTN_LOCAL) {
+    tcp_listendrop(net);
+    return;
+  }
+  TcpSock* tp = tcp_sk(sk);
+  // sk_acceptq_is_full: more children than the backlog (strictly).
+  if (sk->sk_ack_backlog > sk->sk_max_ack_backlog) {
+    net.mib.tcpext.ListenOverflows++;
+    tcp_listendrop(net);
+    return;
+  }
+  TcpOptionsReceived tmp_opt;
+  tmp_opt.mss_clamp = TCP_MSS_DEFAULT;  // tcp_request_sock_ipv4_ops.mss_clamp
+  tmp_opt.user_mss = tp->rx_opt.user_mss;
+  tcp_parse_syn_options(net, skb, &tmp_opt);
+  tmp_opt.tstamp_ok = tmp_opt.saw_tstamp;
+
+  wire::Iphdr iph{skb_network_header(skb)};
+  const uint8_t* th = skb->data;
+  auto req = std::make_unique<RequestSock>();
+  // tcp_openreq_init
+  req->rcv_isn = wire::load_be32(th + 4);
+  req->mss = tmp_opt.mss_clamp;
+  req->ts_recent = tmp_opt.saw_tstamp ? tmp_opt.rcv_tsval : 0;
+  req->tstamp_ok = tmp_opt.tstamp_ok;
+  req->sack_ok = tmp_opt.sack_ok;
+  req->snd_wscale = tmp_opt.snd_wscale;
+  req->wscale_ok = tmp_opt.wscale_ok;
+  req->ir_rmt_port = wire::load_be16(th);
+  req->ir_num = wire::load_be16(th + 2);
+  req->ir_loc_addr = iph.daddr();
+  req->ir_rmt_addr = iph.saddr();
+  req->ir_iif = skb->dev ? skb->dev->ifindex : 0;
+  if (tmp_opt.tstamp_ok)
+    req->ts_off = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), req->ir_loc_addr, req->ir_rmt_addr);
+  // tcp_v4_init_seq: the hash over (our address, theirs, our port, theirs).
+  req->snt_isn = secure_tcp_seq(net, req->ir_loc_addr, req->ir_rmt_addr, req->ir_num, req->ir_rmt_port);
+  RequestSock* r = req.get();
+  tp->reqsk_queue.push_back(std::move(req));  // inet_csk_reqsk_queue_hash_add
+  if (tcp_v4_send_synack(net, sk, r) != 0) {
+    tp->reqsk_queue.pop_back();  // no route back: drop_and_release
+    tcp_listendrop(net);
+  }
+}
+
+}  // namespace nettwin

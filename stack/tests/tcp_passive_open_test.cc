@@ -1,0 +1,290 @@
+// The passive open (tcp_conn_request, tcp_make_synack, tcp_check_req,
+// tcp_v4_syn_recv_sock, inet_csk_accept): a SYN to a listener is answered with
+// Linux's SYN-ACK; the ACK makes an established child that accept() returns.
+#include <gtest/gtest.h>
+
+#include "core/net.h"
+#include "core/secure_seq.h"
+#include "ipv4/tcp_sock.h"
+#include "socket/syscalls.h"
+#include "tcp_test_helpers.h"
+
+namespace nettwin::test {
+namespace {
+
+struct TcpPassiveOpenTest : ::testing::Test {
+  Dut d{DeviceKind::Veth};
+  Net& net = d.stack.net();
+  void SetUp() override {
+    d.inject(arp_request(kTesterIp, kDutIp));
+    d.stack.advance(1'000'000);
+    d.stack.take_wire();
+    d.trace();
+  }
+  int listener(uint32_t addr = 0, uint16_t port = 80, int backlog = 5) {
+    const int fd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+    SockaddrIn a;
+    a.addr = addr;
+    a.port = port;
+    EXPECT_EQ(sys_bind(net, fd, a, SOCKADDR_IN_LEN), 0);
+    EXPECT_EQ(sys_listen(net, fd, backlog), 0);
+    return fd;
+  }
+  std::vector<Bytes> send(const TcpSeg& s) {
+    d.inject(tcp_frame(s));
+    d.stack.advance(1'000'000);
+    std::vector<Bytes> out;
+    for (auto& w : d.stack.take_wire()) out.push_back(w.data);
+    return out;
+  }
+  // SYN then ACK from the tester's port; the SYN-ACK's seq in *isn.
+  void handshake(uint16_t sport, uint32_t* isn = nullptr) {
+    TcpSeg syn;
+    syn.sport = sport;
+    syn.seq = 5000;
+    syn.options = linux_syn_options(777);
+    auto out = send(syn);
+    ASSERT_EQ(out.size(), 1u);
+    SentTcp sa(out[0]);
+    TcpSeg ack;
+    ack.sport = sport;
+    ack.flags = kAck;
+    ack.seq = 5001;
+    ack.ack = sa.seq() + 1;
+    ack.window = 502;
+    EXPECT_TRUE(send(ack).empty());
+    if (isn) *isn = sa.seq();
+  }
+};
+
+TEST_F(TcpPassiveOpenTest, SynGetsLinuxSynAckWithTimestampsSackAndWscale) {
+  listener();
+  TcpSeg syn;
+  syn.seq = 0x10000000;
+  syn.options = linux_syn_options(1000);
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  const Bytes& f = out[0];
+  SentTcp t(f);
+  EXPECT_EQ(t.flags(), kSyn | kAck);
+  EXPECT_EQ(t.sport(), 80);
+  EXPECT_EQ(t.dport(), 40000);
+  EXPECT_EQ(t.ack(), 0x10000001u);
+  EXPECT_TRUE(t.csum_ok());
+  // ISN: secure_tcp_seq over (our address, theirs, our port, theirs); its
+  // clock part moves by at most 1 ms / 64 ns between the SYN and now.
+  const uint32_t later = secure_tcp_seq(net, kDutIp, kTesterIp, 80, 40000);
+  EXPECT_LE(later - t.seq(), 1'000'000u / 64 + 1);
+  // tcp_select_initial_window: 131072 * 128 >> 8 = 65536, rounded down to a
+  // multiple of 1460 - 12 = 1448: 65160; wscale ilog2(tcp_rmem[2]) - 15 = 10.
+  EXPECT_EQ(t.window(), 65160);
+  ASSERT_EQ(t.doff(), 10u);
+  const Bytes o = t.options();
+  const Bytes head = {2, 4, 0x05, 0xb4, 4, 2, 8, 10};
+  EXPECT_EQ(Bytes(o.begin(), o.begin() + 8), head);
+  EXPECT_EQ(be32(o, 12), 1000u);  // TSecr echoes the SYN's TSval
+  const Bytes ws = {1, 3, 3, 10};
+  EXPECT_EQ(Bytes(o.begin() + 16, o.end()), ws);
+  // TSval: the ms clock plus the connection's offset.
+  const uint32_t ts_off = secure_tcp_ts_off(net, 1, kDutIp, kTesterIp);
+  const uint32_t ms = be32(o, 8) - ts_off;
+  EXPECT_LE(ms, d.stack.now_ns() / 1'000'000);
+  EXPECT_GE(ms + 1, (d.stack.now_ns() - 1'000'000) / 1'000'000);
+  // ip_build_and_send_pkt: DF, ID 0, TTL 64, TOS 0.
+  EXPECT_EQ(be16(f, 14 + 6), 0x4000);
+  EXPECT_EQ(be16(f, 14 + 4), 0);
+  EXPECT_EQ(f[14 + 8], 64);
+  EXPECT_EQ(f[14 + 1], 0);
+  EXPECT_EQ(be32(f, 14 + 12), kDutIp);
+  EXPECT_EQ(be32(f, 14 + 16), kTesterIp);
+  // The SYN is consumed, not dropped.
+  EXPECT_TRUE(d.named("skb:kfree_skb").empty());
+  auto consumed = d.named("skb:consume_skb");
+  ASSERT_FALSE(consumed.empty());
+  EXPECT_EQ(d.field(*consumed[0], "location"), "tcp_rcv_state_process");
+  EXPECT_EQ(d.counter("Tcp.OutSegs"), 1u);
+  EXPECT_EQ(d.counter("Tcp.OutRsts"), 0u);
+}
+
+TEST_F(TcpPassiveOpenTest, WithoutTimestampsSackIsNopNopAndWindowIsAMultipleOf1460) {
+  listener();
+  TcpSeg syn;
+  syn.options = {2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7};
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp t(out[0]);
+  EXPECT_EQ(t.window(), 64240);  // 44 * 1460
+  const Bytes want = {2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 10};
+  EXPECT_EQ(t.options(), want);
+}
+
+TEST_F(TcpPassiveOpenTest, TimestampsSysctlOffIgnoresTheSynsTimestamp) {
+  ASSERT_FALSE(net.sysctl.set("net.ipv4.tcp_timestamps", "0").has_value());
+  listener();
+  TcpSeg syn;
+  syn.options = linux_syn_options(1000);
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  const Bytes want = {2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 10};
+  EXPECT_EQ(SentTcp(out[0]).options(), want);
+}
+
+TEST_F(TcpPassiveOpenTest, SynWithoutOptionsGetsOnlyMss) {
+  listener(kDutIp);
+  TcpSeg syn;
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  const Bytes want = {2, 4, 0x05, 0xb4};
+  EXPECT_EQ(SentTcp(out[0]).options(), want);
+  EXPECT_EQ(SentTcp(out[0]).window(), 64240);
+}
+
+TEST_F(TcpPassiveOpenTest, AckCompletesTheHandshakeAndAcceptReturnsTheChild) {
+  const int lfd = listener();
+  uint32_t isn = 0;
+  handshake(40000, &isn);
+  EXPECT_EQ(d.counter("Tcp.PassiveOpens"), 1u);
+  EXPECT_TRUE(d.named("skb:kfree_skb").empty());  // the ACK is freed untraced
+  auto st = d.named("sock:inet_sock_set_state");
+  ASSERT_EQ(st.size(), 2u);  // the listener CLOSE -> LISTEN; the child SYN_RECV -> ESTABLISHED
+  EXPECT_EQ(d.field(*st[0], "newstate"), "10");
+  EXPECT_EQ(d.field(*st[1], "oldstate"), "3");
+  EXPECT_EQ(d.field(*st[1], "newstate"), "1");
+  EXPECT_EQ(d.field(*st[1], "sport"), "80");
+  EXPECT_EQ(d.field(*st[1], "dport"), "40000");
+  EXPECT_EQ(d.field(*st[1], "saddr"), "198.51.100.2");
+  EXPECT_EQ(d.field(*st[1], "daddr"), "198.51.100.1");
+  SockaddrIn peer;
+  const int cfd = sys_accept4(net, lfd, &peer, 0, 0);
+  ASSERT_GE(cfd, 3);
+  EXPECT_EQ(peer.addr, kTesterIp);
+  EXPECT_EQ(peer.port, 40000);
+  SockaddrIn name, pn;
+  ASSERT_EQ(sys_getsockname(net, cfd, &name), 0);
+  EXPECT_EQ(name.addr, kDutIp);  // the listener was on the wildcard
+  EXPECT_EQ(name.port, 80);
+  ASSERT_EQ(sys_getpeername(net, cfd, &pn), 0);
+  EXPECT_EQ(pn.addr, kTesterIp);
+  EXPECT_EQ(pn.port, 40000);
+  Sock* child = net.sock.files.at(cfd)->sk;
+  EXPECT_EQ(child->sk_state, TCP_ESTABLISHED);
+  auto* tp = static_cast<TcpSock*>(child);
+  EXPECT_EQ(tp->snd_nxt, isn + 1);
+  EXPECT_EQ(tp->rcv_nxt, 5001u);
+  EXPECT_EQ(tp->snd_wnd, 502u << 7);  // the ACK's window, scaled by the SYN's wscale
+  EXPECT_EQ(sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0), -E_AGAIN);
+  EXPECT_EQ(sys_close(net, cfd), 0);
+  EXPECT_EQ(sys_close(net, lfd), 0);
+  EXPECT_TRUE(net.sock.tcp_bhash.empty());
+  EXPECT_TRUE(net.sock.tcp_ehash.empty());
+}
+
+TEST_F(TcpPassiveOpenTest, RetransmittedSynGetsTheSameSynAckOncePerRateLimit) {
+  listener();
+  TcpSeg syn;
+  syn.options = linux_syn_options(1000);
+  auto first = send(syn);
+  ASSERT_EQ(first.size(), 1u);
+  auto again = send(syn);  // 1 ms later
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(SentTcp(again[0]).seq(), SentTcp(first[0]).seq());
+  EXPECT_EQ(SentTcp(again[0]).flags(), kSyn | kAck);
+  EXPECT_EQ(d.counter("Tcp.RetransSegs"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPSynRetrans"), 1u);
+  EXPECT_TRUE(send(syn).empty());  // within 500 ms of the last answer
+  EXPECT_EQ(d.counter("TcpExt.TCPACKSkippedSynRecv"), 1u);
+  d.stack.advance(600'000'000);
+  EXPECT_EQ(send(syn).size(), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPSynRetrans"), 2u);
+}
+
+TEST_F(TcpPassiveOpenTest, AckWithWrongAckNumberIsResetByTheListener) {
+  listener();
+  TcpSeg syn;
+  syn.options = linux_syn_options(1);
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  TcpSeg ack;
+  ack.flags = kAck;
+  ack.seq = 1001;
+  ack.ack = SentTcp(out[0]).seq() + 7;
+  auto rst = send(ack);
+  ASSERT_EQ(rst.size(), 1u);
+  EXPECT_EQ(SentTcp(rst[0]).flags(), kRst);
+  EXPECT_EQ(SentTcp(rst[0]).seq(), ack.ack);
+  EXPECT_EQ(d.counter("Tcp.PassiveOpens"), 0u);
+}
+
+TEST_F(TcpPassiveOpenTest, FullAcceptQueueDropsTheSyn) {
+  const int lfd = listener(0, 80, 0);  // backlog 0 still takes one child
+  handshake(40000);
+  EXPECT_EQ(d.counter("Tcp.PassiveOpens"), 1u);
+  TcpSeg syn;
+  syn.sport = 40001;
+  syn.options = linux_syn_options(1);
+  EXPECT_TRUE(send(syn).empty());
+  EXPECT_EQ(d.counter("TcpExt.ListenOverflows"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.ListenDrops"), 1u);
+  EXPECT_TRUE(d.named("skb:kfree_skb").empty());  // tcp_rcv_state_process consumes it
+  // Once accepted, there is room again.
+  ASSERT_GE(sys_accept4(net, lfd, nullptr, 0, 0), 3);
+  EXPECT_EQ(send(syn).size(), 1u);
+}
+
+TEST_F(TcpPassiveOpenTest, FullAcceptQueueAtTheAckDropsItAsListenOverflow) {
+  listener(0, 80, 0);
+  TcpSeg s1, s2;
+  s1.sport = 40000;
+  s2.sport = 40001;
+  auto o1 = send(s1);
+  auto o2 = send(s2);
+  ASSERT_EQ(o1.size(), 1u);
+  ASSERT_EQ(o2.size(), 1u);
+  TcpSeg a1;
+  a1.sport = 40000;
+  a1.flags = kAck;
+  a1.seq = 1001;
+  a1.ack = SentTcp(o1[0]).seq() + 1;
+  EXPECT_TRUE(send(a1).empty());
+  TcpSeg a2 = a1;
+  a2.sport = 40001;
+  a2.ack = SentTcp(o2[0]).seq() + 1;
+  EXPECT_TRUE(send(a2).empty());
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_LISTEN_OVERFLOW");
+  EXPECT_EQ(d.field(*drops[0], "location"), "tcp_v4_rcv");
+  EXPECT_EQ(d.counter("TcpExt.ListenOverflows"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.ListenDrops"), 1u);
+  EXPECT_EQ(d.counter("Tcp.PassiveOpens"), 1u);
+}
+
+TEST_F(TcpPassiveOpenTest, SegmentToAnEstablishedChildIsDroppedNotSpecified) {
+  listener();
+  handshake(40000);
+  TcpSeg data;
+  data.flags = kAck | kPsh;
+  data.seq = 5001;
+  data.payload = {'h', 'i'};
+  EXPECT_TRUE(send(data).empty());
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "NOT_SPECIFIED");
+}
+
+TEST_F(TcpPassiveOpenTest, ClosingAListenerFreesItsRequestsAndUnacceptedChildren) {
+  const int lfd = listener(kDutIp);
+  handshake(40000);
+  TcpSeg syn;
+  syn.sport = 40001;
+  ASSERT_EQ(send(syn).size(), 1u);  // a request left in SYN_RECV
+  EXPECT_EQ(sys_close(net, lfd), 0);
+  EXPECT_TRUE(net.sock.tcp_bhash.empty());
+  EXPECT_TRUE(net.sock.tcp_ehash.empty());
+  EXPECT_TRUE(net.sock.tcp_listeners.empty());
+  // The port is free again.
+  listener(kDutIp);
+}
+
+}  // namespace
+}  // namespace nettwin::test
