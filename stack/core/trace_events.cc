@@ -109,6 +109,15 @@ void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state) {
           {"cong_state", to_string(ca_state)}});
 }
 
+// show_tcp_state_name.
+const char* tcp_state_name(int state) {
+  static const char* const names[] = {"UNKNOWN", "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV",
+                                      "TCP_FIN_WAIT1", "TCP_FIN_WAIT2", "TCP_TIME_WAIT", "TCP_CLOSE",
+                                      "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_LISTEN", "TCP_CLOSING",
+                                      "TCP_NEW_SYN_RECV"};
+  return state >= 0 && state <= 12 ? names[state] : "UNKNOWN";
+}
+
 void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) {
   if (!t.wants(Tp::inet_sock_set_state)) return;
   char skaddr[2 + 16 + 1];
@@ -117,8 +126,8 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
   const std::string daddr = wire::format_ipv4(sk->inet_daddr);
   t.emit(Tp::inet_sock_set_state, 0,
          {{"skaddr", skaddr},
-          {"oldstate", to_string(oldstate)},
-          {"newstate", to_string(newstate)},
+          {"oldstate", tcp_state_name(oldstate)},
+          {"newstate", tcp_state_name(newstate)},
           {"sport", to_string(sk->inet_sport)},
           {"dport", to_string(sk->inet_dport)},
           {"family", to_string(sk->sk_family)},
@@ -132,15 +141,6 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
 // addresses come from the segment, swapped (saddr is the segment's dest), and
 // state is 0, which prints as UNKNOWN.
-// show_tcp_state_name.
-const char* tcp_state_name(int state) {
-  static const char* const names[] = {"UNKNOWN", "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV",
-                                      "TCP_FIN_WAIT1", "TCP_FIN_WAIT2", "TCP_TIME_WAIT", "TCP_CLOSE",
-                                      "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_LISTEN", "TCP_CLOSING",
-                                      "TCP_NEW_SYN_RECV"};
-  return state >= 0 && state <= 12 ? names[state] : "UNKNOWN";
-}
-
 void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason) {
   if (!t.wants(Tp::tcp_send_reset)) return;
   char skaddr[2 + 16 + 1];

@@ -3,10 +3,23 @@
 
 #include "core/net.h"
 #include "ipv4/inet_hashtables.h"
+#include "ipv4/ipv4.h"
+#include "wire/headers.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
 
 namespace nettwin {
+
+DstEntry* inet_csk_route_req(Net& net, const Sock* sk, const RequestSock* req) {
+  Flowi4 fl4;
+  fl4.daddr = req->ir_rmt_addr;
+  fl4.saddr = req->ir_loc_addr;
+  fl4.proto = wire::IPPROTO_TCP;
+  fl4.tos = sk->tos & 0xfc;
+  fl4.sport = req->ir_num;
+  fl4.dport = req->ir_rmt_port;
+  return ip_route_output_key(net, fl4);
+}
 
 namespace {
 

@@ -5,6 +5,7 @@
 
 #include "core/jiffies.h"
 #include "core/net.h"
+#include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
@@ -34,11 +35,14 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->tos = sk->tos;
   child->uc_ttl = sk->uc_ttl;
   child->sk_bound_dev_if = sk->sk_bound_dev_if;
-  child->sk_state = TCP_SYN_RECV;  // a plain store in inet_csk_clone_lock: not traced
+  child->sk_state = TCP_LISTEN;  // sk_clone_lock copies the listener
   child->inet_daddr = req->ir_rmt_addr;
   child->inet_rcv_saddr = child->inet_saddr = req->ir_loc_addr;
   child->inet_dport = req->ir_rmt_port;
   child->inet_sport = req->ir_num;
+  // inet_csk_clone_lock: inet_sk_set_state(newsk, TCP_SYN_RECV), traced with the
+  // request's 4-tuple the clone already holds (the recordings show LISTEN -> SYN_RECV).
+  tcp_set_state_store(child, TCP_SYN_RECV);
   auto& owners = net.sock.tcp_bhash[req->ir_num];
   owners.insert(owners.begin(), child);
   child->inet_num = req->ir_num;
@@ -119,6 +123,13 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   }
   std::unique_ptr<Sock> owned = tcp_create_openreq_child(net, sk, req, skb);
   Sock* child = owned.get();
+  // inet_csk_route_child_sock: the child looks its route up again (no dst was
+  // kept from the SYN-ACK); with none, Linux drops the ACK.
+  if (!inet_csk_route_req(net, sk, req)) {
+    inet_put_port(child);
+    *reason = SkbDropReason::NOT_SPECIFIED;
+    return nullptr;
+  }
   net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
   // inet_csk_complete_hashdance: the request leaves, the child is queued.
   TcpSock* ltp = tcp_sk(sk);

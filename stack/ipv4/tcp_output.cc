@@ -5,6 +5,7 @@
 
 #include "core/net.h"
 #include "core/trace_events.h"
+#include "ipv4/inet_connection_sock.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
@@ -71,15 +72,7 @@ void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned 
 }
 
 int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
-  // inet_csk_route_req
-  Flowi4 fl4;
-  fl4.daddr = req->ir_rmt_addr;
-  fl4.saddr = req->ir_loc_addr;
-  fl4.proto = wire::IPPROTO_TCP;
-  fl4.tos = sk->tos & 0xfc;
-  fl4.sport = req->ir_num;
-  fl4.dport = req->ir_rmt_port;
-  DstEntry* rt = ip_route_output_key(net, fl4);
+  DstEntry* rt = inet_csk_route_req(net, sk, req);
   if (!rt) return -1;
   // dst_metric_advmss: the device MTU less the IP and TCP headers.
   const unsigned mss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);
@@ -112,7 +105,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   // The window of a SYN-ACK is never scaled.
   wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(req->rsk_rcv_wnd, 65535)));
   std::copy(opts, opts + olen, th + 20);
-  const uint64_t sum = tcp_pseudo_sum(fl4.saddr, fl4.daddr, thl);
+  const uint64_t sum = tcp_pseudo_sum(req->ir_loc_addr, req->ir_rmt_addr, thl);
   wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, thl, sum)));
 
   // ip_build_and_send_pkt
@@ -130,8 +123,8 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   iph.set_id(0);  // DF: ID 0 (without DF Linux would pick an ident; pmtudisc is WANT by default)
   iph.set_ttl(uint8_t(sk->uc_ttl >= 0 ? sk->uc_ttl : net.sysctl.ip_default_ttl));
   iph.set_protocol(wire::IPPROTO_TCP);
-  iph.set_saddr(fl4.saddr);
-  iph.set_daddr(fl4.daddr);
+  iph.set_saddr(req->ir_loc_addr);
+  iph.set_daddr(req->ir_rmt_addr);
   std::copy(th, th + thl, p + hlen);
   skb->ip_summed = CHECKSUM_NONE;
   skb->dst = rt;

@@ -92,8 +92,8 @@ TEST_F(TcpListenTest, ListenClampsBacklogToSomaxconnAndTracesTheState) {
   EXPECT_EQ(sk_of(fd)->sk_max_ack_backlog, 4096u);
   auto st = d.named("sock:inet_sock_set_state");
   ASSERT_EQ(st.size(), 1u);  // CLOSE -> LISTEN once
-  EXPECT_EQ(d.field(*st[0], "oldstate"), "7");
-  EXPECT_EQ(d.field(*st[0], "newstate"), "10");
+  EXPECT_EQ(d.field(*st[0], "oldstate"), "TCP_CLOSE");
+  EXPECT_EQ(d.field(*st[0], "newstate"), "TCP_LISTEN");
   EXPECT_EQ(d.field(*st[0], "sport"), "80");
   EXPECT_EQ(d.field(*st[0], "dport"), "0");
   EXPECT_EQ(d.field(*st[0], "family"), "2");
@@ -127,8 +127,8 @@ TEST_F(TcpListenTest, CloseOfAListenerTracesListenToCloseAndFreesThePort) {
   ASSERT_EQ(sys_close(net, fd), 0);
   auto st = d.named("sock:inet_sock_set_state");
   ASSERT_EQ(st.size(), 2u);
-  EXPECT_EQ(d.field(*st[1], "oldstate"), "10");
-  EXPECT_EQ(d.field(*st[1], "newstate"), "7");
+  EXPECT_EQ(d.field(*st[1], "oldstate"), "TCP_LISTEN");
+  EXPECT_EQ(d.field(*st[1], "newstate"), "TCP_CLOSE");
   EXPECT_TRUE(net.sock.tcp_listeners.empty());
   EXPECT_TRUE(net.sock.tcp_bhash.empty());
   // No listener any more: an ACK to the port draws the no-socket reset.

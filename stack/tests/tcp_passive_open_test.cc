@@ -146,14 +146,20 @@ TEST_F(TcpPassiveOpenTest, AckCompletesTheHandshakeAndAcceptReturnsTheChild) {
   EXPECT_EQ(d.counter("Tcp.PassiveOpens"), 1u);
   EXPECT_TRUE(d.named("skb:kfree_skb").empty());  // the ACK is freed untraced
   auto st = d.named("sock:inet_sock_set_state");
-  ASSERT_EQ(st.size(), 2u);  // the listener CLOSE -> LISTEN; the child SYN_RECV -> ESTABLISHED
-  EXPECT_EQ(d.field(*st[0], "newstate"), "10");
-  EXPECT_EQ(d.field(*st[1], "oldstate"), "3");
-  EXPECT_EQ(d.field(*st[1], "newstate"), "1");
-  EXPECT_EQ(d.field(*st[1], "sport"), "80");
-  EXPECT_EQ(d.field(*st[1], "dport"), "40000");
-  EXPECT_EQ(d.field(*st[1], "saddr"), "198.51.100.2");
-  EXPECT_EQ(d.field(*st[1], "daddr"), "198.51.100.1");
+  // The listener CLOSE -> LISTEN; the child, cloned from it, LISTEN -> SYN_RECV
+  // (inet_csk_clone_lock) then SYN_RECV -> ESTABLISHED, with its 4-tuple.
+  ASSERT_EQ(st.size(), 3u);
+  EXPECT_EQ(d.field(*st[0], "newstate"), "TCP_LISTEN");
+  EXPECT_EQ(d.field(*st[1], "oldstate"), "TCP_LISTEN");
+  EXPECT_EQ(d.field(*st[1], "newstate"), "TCP_SYN_RECV");
+  EXPECT_EQ(d.field(*st[2], "oldstate"), "TCP_SYN_RECV");
+  EXPECT_EQ(d.field(*st[2], "newstate"), "TCP_ESTABLISHED");
+  for (int i : {1, 2}) {
+    EXPECT_EQ(d.field(*st[i], "sport"), "80");
+    EXPECT_EQ(d.field(*st[i], "dport"), "40000");
+    EXPECT_EQ(d.field(*st[i], "saddr"), "198.51.100.2");
+    EXPECT_EQ(d.field(*st[i], "daddr"), "198.51.100.1");
+  }
   SockaddrIn peer;
   const int cfd = sys_accept4(net, lfd, &peer, 0, 0);
   ASSERT_GE(cfd, 3);
