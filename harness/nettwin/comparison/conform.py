@@ -33,6 +33,7 @@ class Replay:
     socket_results: list = field(default_factory=list)    # ... and what the stack answered to each
     expect_results: Optional[list] = None                 # a reactive TCP scenario's Expects, else None
     tcp_notes: list = field(default_factory=list)         # templates the replay could not fill
+    injected: list = field(default_factory=list)          # (time, frame bytes) put into the first interface
 
 
 @dataclass
@@ -142,8 +143,10 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
         expects, tcp_notes = None, []
         if tcp_replay.is_reactive(scen.path):
             # A reactive TCP peer: frames filled from the stack's own (tcp_replay.py).
-            tcp_wire, sock_results, expects, tcp_notes = tcp_replay.run(stack, scen, dev, calls)
+            tcp_wire, sock_results, expects, tcp_notes, injected = tcp_replay.run(stack, scen, dev, calls)
             arrivals = []
+        else:
+            injected = [(t_ns, bytes(pkt)) for t_ns, _, _, into, pkt in arrivals if into == dev]
         for t_ns, _, _, into, pkt in arrivals:
             stack.run_until(max(0, t_ns))
             if into is None:
@@ -158,7 +161,7 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
     far_wire = stack.wire(far_dev) if far_dev else []
     dut_devices = {v for i in scen.dut_interfaces for v in (i["ifname"], str(i.get("ifindex", "")))} - {""}
     return Replay(wire, raw, normalize_events(raw, dut_devices), lost, skipped, counters_before, counters_after,
-                  far_wire, calls, sock_results, expects, tcp_notes)
+                  far_wire, calls, sock_results, expects, tcp_notes, injected)
 
 
 def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Comparison:

@@ -39,9 +39,9 @@ def _elapsed_ms(recorded_frame, fallback_ns: int) -> int:
     return fallback_ns // MS
 
 
-def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict], list[str]]:
+def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict], list[str], list]:
     """Play the steps; returns (the DUT's wire frames, socket results, Expect results,
-    notes on templates that could not be filled)."""
+    notes on templates that could not be filled, the (time, frame) pairs injected)."""
     steps = scen_steps(scen)
     sent_ns = scen.sent_ns()
     calls_at = {c["index"]: c for c in calls}
@@ -49,7 +49,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
     state = TcpState()
     wire: list = []
     handles: dict = {}
-    sock_results, expect_results, notes = [], [], []
+    sock_results, expect_results, notes, injected = [], [], [], []
     k = 0
     now = stack.now()
     for i, st in enumerate(steps):
@@ -72,6 +72,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                     notes.append(f"tcp_send step {i}: {e}; sent the recorded frame")
                     frame = bytes(recorded)
             stack.inject(dev, frame)
+            injected.append((now, frame))
         elif kind == "sock":
             call = calls_at.get(i)
             if call is not None:
@@ -103,7 +104,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             raise ValueError(f"{scen.path}: unknown step kind {kind!r}")
     stack.run_until(max(scen.duration_ns, now))
     wire.extend(stack.wire(dev))
-    return wire, sock_results, expect_results, notes
+    return wire, sock_results, expect_results, notes, injected
 
 
 def scen_steps(scen) -> list[dict]:
