@@ -28,23 +28,13 @@ constexpr uint8_t TCPHDR_FIN = 0x01, TCPHDR_SYN = 0x02, TCPHDR_RST = 0x04, TCPHD
 uint8_t tcp_flags(const uint8_t* th) { return th[13]; }
 unsigned tcp_doff(const uint8_t* th) { return th[12] >> 4; }
 
-// The pseudo header sum (csum_tcpudp_nofold) for a TCP segment of len bytes.
-uint64_t tcp_pseudo_sum(wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, unsigned len) {
-  uint8_t ph[12];
-  wire::store_be32(ph, saddr);
-  wire::store_be32(ph + 4, daddr);
-  ph[8] = 0;
-  ph[9] = wire::IPPROTO_TCP;
-  wire::store_be16(ph + 10, uint16_t(len));
-  return wire::csum_partial(ph, sizeof ph);
-}
 
 // tcp_checksum_complete (after skb_checksum_init): true when the segment,
 // skb->data to the end, does not sum to zero with its pseudo header.
 bool tcp_checksum_complete(const SkBuff* skb) {
   if (skb->ip_summed == CHECKSUM_UNNECESSARY) return false;
   wire::Iphdr iph{skb_network_header(skb)};
-  const uint64_t sum = tcp_pseudo_sum(iph.saddr(), iph.daddr(), skb->len);
+  const uint64_t sum = wire::csum_tcpudp_nofold(iph.saddr(), iph.daddr(), skb->len, wire::IPPROTO_TCP);
   return wire::csum_fold(wire::csum_partial(skb->data, skb->len, sum)) != 0;
 }
 
@@ -88,7 +78,7 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
   fl4.dport = wire::load_be16(th);
   DstEntry* rt = ip_route_output_key(net, fl4);
   if (!rt) return;
-  const uint64_t sum = tcp_pseudo_sum(fl4.saddr, fl4.daddr, kTcpHlen);
+  const uint64_t sum = wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, kTcpHlen, wire::IPPROTO_TCP);
   wire::store_be16(rep + 16, wire::csum_fold(wire::csum_partial(rep, kTcpHlen, sum)));
 
   SkBuff* nskb = net.pool.alloc_skb(hlen + kTcpHlen + kLLReservedSpace);

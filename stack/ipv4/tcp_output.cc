@@ -46,15 +46,6 @@ void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* r
   *window_clamp = std::min<uint32_t>(65535u << *rcv_wscale, clamp);
 }
 
-uint64_t tcp_pseudo_sum(wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, unsigned len) {
-  uint8_t ph[12];
-  wire::store_be32(ph, saddr);
-  wire::store_be32(ph + 4, daddr);
-  ph[8] = 0;
-  ph[9] = wire::IPPROTO_TCP;
-  wire::store_be16(ph + 10, uint16_t(len));
-  return wire::csum_partial(ph, sizeof ph);
-}
 
 }  // namespace
 
@@ -105,7 +96,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   // The window of a SYN-ACK is never scaled.
   wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(req->rsk_rcv_wnd, 65535)));
   std::copy(opts, opts + olen, th + 20);
-  const uint64_t sum = tcp_pseudo_sum(req->ir_loc_addr, req->ir_rmt_addr, thl);
+  const uint64_t sum = wire::csum_tcpudp_nofold(req->ir_loc_addr, req->ir_rmt_addr, thl, wire::IPPROTO_TCP);
   wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, thl, sum)));
 
   // ip_build_and_send_pkt

@@ -35,23 +35,13 @@ uint16_t udp_dest(const SkBuff* skb) { return wire::load_be16(skb_transport_head
 uint16_t udp_len(const SkBuff* skb) { return wire::load_be16(skb_transport_header(skb) + 4); }
 uint16_t udp_check(const SkBuff* skb) { return wire::load_be16(skb_transport_header(skb) + 6); }
 
-// The pseudo header sum (inet_compute_pseudo / csum_tcpudp_nofold).
-uint64_t pseudo_sum(wire::Ipv4Addr saddr, wire::Ipv4Addr daddr, unsigned len) {
-  uint8_t ph[12];
-  wire::store_be32(ph, saddr);
-  wire::store_be32(ph + 4, daddr);
-  ph[8] = 0;
-  ph[9] = wire::IPPROTO_UDP;
-  wire::store_be16(ph + 10, uint16_t(len));
-  return wire::csum_partial(ph, sizeof ph);
-}
 
 // udp_lib_checksum_complete: true when the checksum is wrong. The datagram
 // runs from the transport header for udp_len bytes.
 bool udp_lib_checksum_complete(SkBuff* skb) {
   if (udp_csum_valid(skb) || !udp_csum_unknown(skb)) return false;
   const unsigned ulen = udp_len(skb);
-  const uint64_t sum = pseudo_sum(ip_saddr(skb), ip_daddr(skb), ulen);
+  const uint64_t sum = wire::csum_tcpudp_nofold(ip_saddr(skb), ip_daddr(skb), ulen, wire::IPPROTO_UDP);
   const bool bad = wire::csum_fold(wire::csum_partial(skb_transport_header(skb), ulen, sum)) != 0;
   if (!bad) udp_csum_valid(skb) = 1;
   return bad;
@@ -471,7 +461,7 @@ int udp_send_skb(Sock* sk, SkBuff* skb, const Flowi4& fl4) {
   wire::store_be16(uh + 6, 0);
   if (!sk->sk_no_check_tx) {
     // udp_csum: the data is linear here, so one pass over header and payload.
-    uint16_t check = wire::csum_fold(wire::csum_partial(uh, len, pseudo_sum(fl4.saddr, fl4.daddr, len)));
+    uint16_t check = wire::csum_fold(wire::csum_partial(uh, len, wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, len, wire::IPPROTO_UDP)));
     if (check == 0) check = 0xffff;  // CSUM_MANGLED_0
     wire::store_be16(uh + 6, check);
   }

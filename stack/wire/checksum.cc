@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "wire/bytes.h"
+
 namespace nettwin::wire {
 
 uint64_t csum_partial(const uint8_t* data, size_t len, uint64_t sum) {
@@ -36,6 +38,16 @@ uint64_t csum_partial(const uint8_t* data, size_t len, uint64_t sum) {
 uint16_t csum_fold(uint64_t sum) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return uint16_t(~sum & 0xffff);
+}
+
+uint64_t csum_tcpudp_nofold(uint32_t saddr, uint32_t daddr, unsigned len, uint8_t proto) {
+  uint8_t ph[12];
+  store_be32(ph, saddr);
+  store_be32(ph + 4, daddr);
+  ph[8] = 0;
+  ph[9] = proto;
+  store_be16(ph + 10, uint16_t(len));
+  return csum_partial(ph, sizeof ph);
 }
 
 }  // namespace nettwin::wire

@@ -17,5 +17,8 @@ uint16_t csum_fold(uint64_t sum);
 inline uint16_t ip_fast_csum(const uint8_t* iph, unsigned ihl) {
   return csum_fold(csum_partial(iph, size_t(ihl) * 4));
 }
+// csum_tcpudp_nofold: the IPv4 pseudo header's sum (addresses in host order),
+// the start of every TCP and UDP checksum.
+uint64_t csum_tcpudp_nofold(uint32_t saddr, uint32_t daddr, unsigned len, uint8_t proto);
 
 }  // namespace nettwin::wire
