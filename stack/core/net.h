@@ -23,6 +23,7 @@
 #include "socket/sock_net.h"
 #include "netfilter/netfilter.h"
 #include "ipv4/inet_frag.h"
+#include "ipv4/inet_timewait_sock.h"
 #include "ipv4/inetpeer.h"
 #include "ipv4/tcp_cong.h"
 
@@ -63,6 +64,7 @@ class Net {
   IcmpGlobal icmp_global;
   const TcpCongestionOps* tcp_congestion_control = nullptr;  // net->ipv4.tcp_congestion_control (null: cubic)
   int (*icmp_err_handlers[256])(SkBuff* skb, uint32_t info) = {};  // inet_protos[]->err_handler
+  InetTimewaitDeathRow tcp_death_row;  // net->ipv4.tcp_death_row: the TIME_WAIT socks
   SockNet sock;  // sockets: the descriptor table, the UDP and raw tables, the Udp MIB (last: freed first)
 
   NetDevice* dev_get_by_name(const std::string& name) const;

@@ -35,6 +35,14 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"Tcp.OutRsts", tcp.OutRsts},         {"Tcp.InCsumErrors", tcp.InCsumErrors},
       {"TcpExt.ListenOverflows", tcpext.ListenOverflows}, {"TcpExt.ListenDrops", tcpext.ListenDrops},
       {"TcpExt.TCPSynRetrans", tcpext.TCPSynRetrans}, {"TcpExt.TCPACKSkippedSynRecv", tcpext.TCPACKSkippedSynRecv},
+      {"TcpExt.SyncookiesSent", tcpext.SyncookiesSent}, {"TcpExt.SyncookiesRecv", tcpext.SyncookiesRecv},
+      {"TcpExt.SyncookiesFailed", tcpext.SyncookiesFailed}, {"TcpExt.EmbryonicRsts", tcpext.EmbryonicRsts},
+      {"TcpExt.TCPReqQFullDoCookies", tcpext.TCPReqQFullDoCookies}, {"TcpExt.TCPReqQFullDrop", tcpext.TCPReqQFullDrop},
+      {"TcpExt.TCPTimeouts", tcpext.TCPTimeouts}, {"TcpExt.TW", tcpext.TW}, {"TcpExt.TWRecycled", tcpext.TWRecycled},
+      {"TcpExt.TWKilled", tcpext.TWKilled}, {"TcpExt.PAWSTimewait", tcpext.PAWSTimewait},
+      {"TcpExt.TCPACKSkippedTimeWait", tcpext.TCPACKSkippedTimeWait},
+      {"TcpExt.TCPACKSkippedFinWait2", tcpext.TCPACKSkippedFinWait2},
+      {"TcpExt.TCPTimeWaitOverflow", tcpext.TCPTimeWaitOverflow},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);

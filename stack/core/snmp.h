@@ -35,6 +35,10 @@ struct TcpMib {
 // The TcpExt columns of /proc/net/netstat that the stack counts.
 struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
+  // SYN cookies, SYN queue overflow, request sock timeouts, TIME_WAIT.
+  uint64_t SyncookiesSent = 0, SyncookiesRecv = 0, SyncookiesFailed = 0, EmbryonicRsts = 0, TCPReqQFullDoCookies = 0,
+           TCPReqQFullDrop = 0, TCPTimeouts = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
+           TCPACKSkippedTimeWait = 0, TCPACKSkippedFinWait2 = 0, TCPTimeWaitOverflow = 0;
 };
 
 struct NetMib {

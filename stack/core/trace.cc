@@ -28,6 +28,7 @@ const char* tracepoint_name(Tp tp) {
     case Tp::tcp_cong_state_set: return "tcp:tcp_cong_state_set";
     case Tp::tcp_send_reset: return "tcp:tcp_send_reset";
     case Tp::inet_sock_set_state: return "sock:inet_sock_set_state";
+    case Tp::tcp_retransmit_synack: return "tcp:tcp_retransmit_synack";
     case Tp::Count: break;
   }
   return "unknown:unknown";

@@ -40,6 +40,7 @@ enum class Tp : uint8_t {
   tcp_cong_state_set,
   tcp_send_reset,
   inet_sock_set_state,
+  tcp_retransmit_synack,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

@@ -138,6 +138,27 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
           {"daddr_v6", "::ffff:" + daddr}});
 }
 
+// include/trace/events/tcp.h tcp_retransmit_synack: the request's addresses
+// (ir_loc_addr is saddr) and ports, IPv4 so the v6 fields are v4-mapped.
+void tcp_retransmit_synack(Tracer& t, const Sock* sk, const void* req, wire::Ipv4Addr saddr, uint16_t sport,
+                           wire::Ipv4Addr daddr, uint16_t dport) {
+  if (!t.wants(Tp::tcp_retransmit_synack)) return;
+  char skaddr[2 + 16 + 1], reqaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  std::snprintf(reqaddr, sizeof reqaddr, "%p", req);
+  const std::string s = wire::format_ipv4(saddr), d = wire::format_ipv4(daddr);
+  t.emit(Tp::tcp_retransmit_synack, 0,
+         {{"skaddr", skaddr},
+          {"req", reqaddr},
+          {"sport", to_string(sport)},
+          {"dport", to_string(dport)},
+          {"family", "2"},
+          {"saddr", s},
+          {"daddr", d},
+          {"saddr_v6", "::ffff:" + s},
+          {"daddr_v6", "::ffff:" + d}});
+}
+
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
 // addresses come from the segment, swapped (saddr is the segment's dest), and
 // state is 0, which prints as UNKNOWN.
@@ -147,8 +168,14 @@ void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* re
   std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
   const uint8_t* nh = skb_network_header(skb);
   const uint8_t* th = skb->data;
-  const std::string src = wire::format_ipv4(wire::load_be32(nh + 16)) + ":" + to_string(wire::load_be16(th + 2));
-  const std::string dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
+  std::string src = wire::format_ipv4(wire::load_be32(nh + 16)) + ":" + to_string(wire::load_be16(th + 2));
+  std::string dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
+  // A full socket (not TIME_WAIT, not a request) gives its own addresses:
+  // a listener's are its bound ones, 0.0.0.0 and port 0 for the peer.
+  if (sk && sk->sk_state != TCP_TIME_WAIT && sk->sk_state != TCP_NEW_SYN_RECV) {
+    src = wire::format_ipv4(sk->inet_saddr) + ":" + to_string(sk->inet_sport);
+    dst = wire::format_ipv4(sk->inet_daddr) + ":" + to_string(sk->inet_dport);
+  }
   t.emit(Tp::tcp_send_reset, skb->id,
          {{"skaddr", sk ? skaddr : "0000000000000000"},
           {"state", sk ? tcp_state_name(sk->sk_state) : "UNKNOWN"},

@@ -1,6 +1,8 @@
 // net/ipv4/inet_connection_sock.c: inet_csk_get_port and the listen start/stop.
 #include "ipv4/inet_connection_sock.h"
 
+#include <algorithm>
+
 #include "core/net.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ipv4.h"
@@ -98,6 +100,101 @@ void inet_csk_listen_stop(Sock* sk) {
   }
   tp->icsk_accept_queue.clear();
   sk->sk_ack_backlog = 0;
+}
+
+int inet_csk_reqsk_queue_len(const Sock* sk) { return int(tcp_sk(sk)->reqsk_queue.size()); }
+
+int inet_csk_reqsk_queue_young(const Sock* sk) {
+  int young = 0;
+  for (const auto& req : tcp_sk(sk)->reqsk_queue) young += req->num_timeout == 0;
+  return young;
+}
+
+bool inet_csk_reqsk_queue_is_full(const Sock* sk) {
+  return uint32_t(inet_csk_reqsk_queue_len(sk)) > sk->sk_max_ack_backlog;
+}
+
+uint64_t tcp_reqsk_timeout(const RequestSock* req) {
+  constexpr uint64_t TCP_RTO_MAX = 120 * HZ;
+  const uint64_t timeout = uint64_t(req->timeout) << req->num_timeout;
+  return std::min(timeout, TCP_RTO_MAX);
+}
+
+namespace {
+
+void reqsk_timer_handler(RequestSock* req);
+
+void reqsk_arm(RequestSock* req, uint64_t expires) {
+  Engine& engine = req->rsk_listener->net->engine;
+  req->rsk_engine = &engine;
+  req->rsk_timer = engine.mod_timer(expires, [req] { reqsk_timer_handler(req); });
+}
+
+// syn_ack_recalc without TCP_DEFER_ACCEPT: give up after max_syn_ack_retries
+// timeouts, resend until then.
+void syn_ack_recalc(const RequestSock* req, int max_syn_ack_retries, bool* expire, bool* resend) {
+  *expire = req->num_timeout >= max_syn_ack_retries;
+  *resend = true;
+}
+
+// reqsk_timer_handler: the SYN-ACK again (tcp_rtx_synack) and the timer set
+// to twice its last timeout, until tcp_synack_retries timeouts; then, or when
+// the SYN-ACK cannot be sent, or the listener is gone, the request is dropped.
+// A SYN queue more than half full of old requests gets fewer retries.
+void reqsk_timer_handler(RequestSock* req) {
+  req->rsk_timer = 0;
+  Sock* sk_listener = req->rsk_listener;
+  Net& net = *sk_listener->net;
+  if (sk_listener->sk_state != TCP_LISTEN) {
+    inet_csk_reqsk_queue_drop(sk_listener, req);
+    return;
+  }
+  const TcpSock* tp = tcp_sk(sk_listener);
+  int max_syn_ack_retries = tp->icsk_syn_retries ? tp->icsk_syn_retries : int(net.sysctl.tcp_synack_retries);
+  const int qlen = inet_csk_reqsk_queue_len(sk_listener);
+  if ((qlen << 1) > int(std::max<uint32_t>(8u, sk_listener->sk_max_ack_backlog))) {
+    int young = inet_csk_reqsk_queue_young(sk_listener) << 1;
+    while (max_syn_ack_retries > 2) {
+      if (qlen < young) break;
+      max_syn_ack_retries--;
+      young <<= 1;
+    }
+  }
+  bool expire = false, resend = false;
+  syn_ack_recalc(req, max_syn_ack_retries, &expire, &resend);
+  net.mib.tcpext.TCPTimeouts++;  // tcp_syn_ack_timeout
+  if (!expire && (!resend || tcp_rtx_synack(net, sk_listener, req) == 0)) {
+    req->num_timeout++;
+    reqsk_arm(req, net.engine.jiffies() + tcp_reqsk_timeout(req));
+    return;
+  }
+  inet_csk_reqsk_queue_drop(sk_listener, req);
+}
+
+}  // namespace
+
+RequestSock* inet_csk_reqsk_queue_hash_add(Sock* sk, std::unique_ptr<RequestSock> req, uint32_t timeout) {
+  RequestSock* r = req.get();
+  r->rsk_listener = sk;
+  r->timeout = timeout;
+  // reqsk_queue_hash_req: the timer first, then into ehash and the queue's count.
+  reqsk_arm(r, sk->net->engine.jiffies() + timeout);
+  tcp_sk(sk)->reqsk_queue.push_back(std::move(req));
+  return r;
+}
+
+bool inet_csk_reqsk_queue_drop(Sock* sk, RequestSock* req) {
+  auto& q = tcp_sk(sk)->reqsk_queue;
+  auto it = std::find_if(q.begin(), q.end(), [&](const std::unique_ptr<RequestSock>& r) { return r.get() == req; });
+  if (it == q.end()) return false;
+  q.erase(it);  // ~RequestSock stops the timer
+  return true;
+}
+
+void reqsk_timer_mod_pending(RequestSock* req, uint64_t expires) {
+  if (!req->rsk_engine || !req->rsk_timer || !req->rsk_engine->timer_pending(req->rsk_timer)) return;
+  req->rsk_engine->del_timer(req->rsk_timer);
+  reqsk_arm(req, expires);
 }
 
 }  // namespace nettwin

@@ -5,6 +5,10 @@
 
 #include "core/net.h"
 #include "core/secure_seq.h"
+#include "ipv4/inet_connection_sock.h"
+#include "ipv4/tcp.h"
+#include "socket/sock.h"
+#include "wire/headers.h"
 
 namespace nettwin {
 namespace {
@@ -91,6 +95,86 @@ bool cookie_timestamp_decode(int sysctl_tcp_timestamps, int sysctl_tcp_sack, int
 bool cookie_ecn_ok(const TcpOptionsReceived& tcp_opt, int sysctl_tcp_ecn, bool dst_feature_ecn) {
   if (!(tcp_opt.rcv_tsecr & TS_OPT_ECN)) return false;
   return sysctl_tcp_ecn ? true : dst_feature_ecn;
+}
+
+namespace {
+
+// tcp_synq_no_recent_overflow: no cookie went out in the last
+// TCP_SYNCOOKIE_VALID (two minutes; the listener's rx_opt.ts_recent_stamp
+// holds the jiffies of the last overflow).
+bool tcp_synq_no_recent_overflow(const Net& net, const Sock* sk) {
+  constexpr uint32_t TCP_SYNCOOKIE_VALID = uint32_t(MAX_SYNCOOKIE_AGE * TCP_SYNCOOKIE_PERIOD);
+  const uint32_t now = uint32_t(net.engine.jiffies());
+  const uint32_t last_overflow = tcp_sk(sk)->rx_opt.ts_recent_stamp;
+  const uint32_t lo = last_overflow - uint32_t(HZ), hi = last_overflow + TCP_SYNCOOKIE_VALID;
+  return !(hi - lo >= now - lo);  // !time_between32(now, lo, hi)
+}
+
+}  // namespace
+
+Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb) {
+  const uint8_t* th = skb->data;
+  const uint8_t flags = th[13];
+  if (!net.sysctl.tcp_syncookies || !(flags & 0x10) || (flags & 0x04)) return sk;
+  // cookie_tcp_check
+  if (tcp_synq_no_recent_overflow(net, sk)) return sk;
+  wire::Iphdr iph{skb_network_header(skb)};
+  const uint16_t sport = wire::load_be16(th), dport = wire::load_be16(th + 2);
+  const uint32_t seq = wire::load_be32(th + 4), ack_seq = wire::load_be32(th + 8);
+  const int mss = __cookie_v4_check(net, iph.saddr(), iph.daddr(), sport, dport, seq, ack_seq - 1);
+  if (!mss) {
+    net.mib.tcpext.SyncookiesFailed++;
+    return sk;
+  }
+  net.mib.tcpext.SyncookiesRecv++;
+  // The options the SYN had come back from the echoed TSecr.
+  TcpOptionsReceived tcp_opt;
+  tcp_parse_syn_options(net, skb, &tcp_opt);
+  uint32_t tsoff = 0;
+  if (tcp_opt.saw_tstamp && tcp_opt.rcv_tsecr) {
+    tsoff = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), iph.daddr(), iph.saddr());
+    tcp_opt.rcv_tsecr -= tsoff;
+  }
+  if (!cookie_timestamp_decode(int(net.sysctl.tcp_timestamps), int(net.sysctl.tcp_sack),
+                               int(net.sysctl.tcp_window_scaling), &tcp_opt))
+    return sk;
+  // cookie_tcp_reqsk_alloc: the request the SYN would have made.
+  RequestSock req;
+  req.mss = uint16_t(mss);
+  req.ts_recent = tcp_opt.saw_tstamp ? tcp_opt.rcv_tsval : 0;
+  req.snd_wscale = tcp_opt.snd_wscale;
+  req.tstamp_ok = tcp_opt.saw_tstamp;
+  req.sack_ok = tcp_opt.sack_ok;
+  req.wscale_ok = tcp_opt.wscale_ok;
+  req.ir_loc_addr = iph.daddr();
+  req.ir_rmt_addr = iph.saddr();
+  req.ir_num = dport;
+  req.ir_rmt_port = sport;
+  req.ir_iif = skb->dev ? skb->dev->ifindex : 0;
+  req.rcv_isn = seq - 1;
+  req.snt_isn = ack_seq - 1;
+  req.ts_off = tsoff;
+  req.syncookie = true;
+  req.rsk_listener = sk;
+  DstEntry* dst = inet_csk_route_req(net, sk, &req);
+  if (!dst) {
+    sk_skb_reason_drop(sk, skb, SkbDropReason::IP_OUTNOROUTES, "cookie_v4_check");
+    return nullptr;
+  }
+  // Try to redo what tcp_v4_send_synack did: the window from the listener's
+  // full space, the cookie's MSS (no timestamp allowance).
+  const uint32_t full_space = uint32_t(uint64_t(sk->sk_rcvbuf) * 128 >> 8);  // tcp_full_space
+  uint32_t clamp = tcp_sk(sk)->window_clamp;
+  if (clamp == 0 || clamp > full_space) clamp = full_space;
+  tcp_select_initial_window(net, int(full_space), req.mss, &req.rsk_rcv_wnd, &clamp, req.wscale_ok, &req.rcv_wscale);
+  req.rsk_window_clamp = clamp;
+  // tcp_get_cookie_sock
+  Sock* child = tcp_v4_syn_recv_sock(net, sk, skb, &req, dst);
+  if (!child) {
+    sk_skb_reason_drop(sk, skb, SkbDropReason::NO_SOCKET, "cookie_v4_check");
+    return nullptr;
+  }
+  return child;
 }
 
 }  // namespace nettwin

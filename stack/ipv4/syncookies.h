@@ -12,6 +12,8 @@
 namespace nettwin {
 
 class Net;
+struct SkBuff;
+struct Sock;
 
 // include/net/tcp.h
 inline constexpr uint32_t MAX_SYNCOOKIE_AGE = 2;            // minutes a cookie stays valid
@@ -52,5 +54,12 @@ bool cookie_timestamp_decode(int sysctl_tcp_timestamps, int sysctl_tcp_sack, int
 // The ECN bit of the echoed TSecr (cookie_ecn_ok without the dst feature test:
 // the caller passes dst_feature(dst, RTAX_FEATURE_ECN)).
 bool cookie_ecn_ok(const TcpOptionsReceived& tcp_opt, int sysctl_tcp_ecn, bool dst_feature_ecn);
+
+// cookie_v4_check: an ACK to listener sk with no request sock. If it carries
+// a valid cookie (and the listener overflowed recently) the request is rebuilt
+// from it and the child made (SyncookiesRecv); returns the child, sk itself
+// when the ACK is no cookie's (SyncookiesFailed if it was a bad one), or null
+// when the skb was dropped here.
+Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb);
 
 }  // namespace nettwin

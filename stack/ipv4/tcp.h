@@ -11,6 +11,7 @@ struct TcpSock;
 struct RequestSock;
 struct TcpOptionsReceived;
 struct SkBuff;
+struct DstEntry;
 class Net;
 
 extern Proto tcp_prot;
@@ -29,7 +30,14 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb);
 // scale, SACK permitted and timestamps, each only if its sysctl allows it.
 void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt);
 // tcp_v4_send_synack (tcp_make_synack, ip_build_and_send_pkt): 0, or -1 with no route.
-int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req);
+// dst: the route tcp_conn_request looked up (null: look it up, as a retransmission does).
+int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst = nullptr);
+// tcp_rtx_synack: the SYN-ACK again (RetransSegs, TCPSynRetrans, traced); 0 or -1.
+int tcp_rtx_synack(Net& net, const Sock* sk, RequestSock* req);
+// tcp_select_initial_window: the first window (a multiple of mss), its clamp
+// and our window scale for a receive space.
+void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* rcv_wnd, uint32_t* window_clamp,
+                               bool wscale_ok, uint8_t* rcv_wscale);
 // tcp_openreq_init_rwin: the request's window, clamp and our window scale.
 void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss);
 // tcp_check_req: the ACK that completes req's handshake. Returns the child
@@ -43,5 +51,19 @@ RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_
                                Sock** listener);
 // tcp_listendrop: ListenDrops.
 void tcp_listendrop(Net& net);
+// tcp_v4_syn_recv_sock: the child of a completed handshake (SYN_RECV, in
+// ehash, on the accept queue), or null when the accept queue is full
+// (ListenOverflows) or there is no route back. dst: the route a cookie's
+// check looked up (null: the child looks it up).
+Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, DstEntry* dst);
+// tcp_child_process: the child takes the segment that made it (SYN_RECV ->
+// ESTABLISHED); the skb is consumed.
+void tcp_child_process(Net& net, Sock* child, SkBuff* skb);
+// tcp_done: the socket is finished (CLOSE, both directions shut).
+void tcp_done(Sock* sk);
+// tcp_time_wait: sk is replaced by a TIME_WAIT sock (tw_substate state:
+// TCP_TIME_WAIT, or TCP_FIN_WAIT2 for an orphan waiting for the peer's FIN,
+// timeo jiffies, at least 3.5 RTO), then tcp_done(sk).
+void tcp_time_wait(Sock* sk, int state, int timeo);
 
 }  // namespace nettwin

@@ -4,6 +4,8 @@
 
 #include "core/net.h"
 #include "core/secure_seq.h"
+#include "ipv4/inet_connection_sock.h"
+#include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
 #include "wire/headers.h"
@@ -80,15 +82,63 @@ RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_
   return nullptr;
 }
 
+namespace {
+
+// tcp_syn_flood_action: a full SYN queue (or tcp_syncookies 2) answers with a
+// cookie when tcp_syncookies allows (TCPReqQFullDoCookies), else drops the SYN
+// (TCPReqQFullDrop). Linux logs "Possible SYN flooding on port ..." once per
+// listener, unless cookies are always on; synflood_warned keeps that once.
+bool tcp_syn_flood_action(Net& net, Sock* sk) {
+  const int64_t syncookies = net.sysctl.tcp_syncookies;
+  bool want_cookie = false;
+  if (syncookies) {
+    want_cookie = true;
+    net.mib.tcpext.TCPReqQFullDoCookies++;
+  } else {
+    net.mib.tcpext.TCPReqQFullDrop++;
+  }
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->synflood_warned && syncookies != 2) tp->synflood_warned = true;
+  return want_cookie;
+}
+
+// tcp_synq_overflow: the listener's last overflow (rx_opt.ts_recent_stamp of a
+// listener), refreshed at most once a second.
+void tcp_synq_overflow(Net& net, Sock* sk) {
+  const uint32_t now = uint32_t(net.engine.jiffies());
+  uint32_t& last_overflow = tcp_sk(sk)->rx_opt.ts_recent_stamp;
+  if (!(now - last_overflow <= uint32_t(HZ))) last_overflow = now;  // !time_between32(now, last, last + HZ)
+}
+
+}  // namespace
+
 // tcp_v4_conn_request and tcp_conn_request. A SYN to a broadcast or
-// multicast address is never answered; a full accept queue drops the SYN
-// (ListenOverflows, ListenDrops), the caller consumes it either way.
+// multicast address is never answered. A full SYN queue (or tcp_syncookies 2)
+// answers with a cookie and keeps nothing, or drops the SYN; a full accept
+// queue drops it (ListenOverflows). A SYN a TIME_WAIT sock handed over
+// (tcp_tw_isn) skips the flood checks and starts at the ISN it was given.
+// The caller consumes the skb either way.
 void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
   if (!skb->dst || skb->dst->rt_type != RTN_LOCAL) {
     tcp_listendrop(net);
     return;
   }
   TcpSock* tp = tcp_sk(sk);
+  bool want_cookie = false;
+  int64_t syncookies = 0;
+  uint32_t isn = net.tcp_death_row.tcp_tw_isn;
+  if (isn) {
+    net.tcp_death_row.tcp_tw_isn = 0;
+  } else {
+    syncookies = net.sysctl.tcp_syncookies;
+    if (syncookies == 2 || inet_csk_reqsk_queue_is_full(sk)) {
+      want_cookie = tcp_syn_flood_action(net, sk);
+      if (!want_cookie) {
+        tcp_listendrop(net);
+        return;
+      }
+    }
+  }
   // sk_acceptq_is_full: more children than the backlog (strictly).
   if (sk->sk_ack_backlog > sk->sk_max_ack_backlog) {
     net.mib.tcpext.ListenOverflows++;
@@ -99,11 +149,18 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
   tmp_opt.mss_clamp = TCP_MSS_DEFAULT;  // tcp_request_sock_ipv4_ops.mss_clamp
   tmp_opt.user_mss = tp->rx_opt.user_mss;
   tcp_parse_syn_options(net, skb, &tmp_opt);
+  if (want_cookie && !tmp_opt.saw_tstamp) {
+    // tcp_clear_options: without timestamps a cookie cannot carry the options.
+    tmp_opt.wscale_ok = false;
+    tmp_opt.snd_wscale = 0;
+    tmp_opt.sack_ok = 0;
+  }
   tmp_opt.tstamp_ok = tmp_opt.saw_tstamp;
 
   wire::Iphdr iph{skb_network_header(skb)};
   const uint8_t* th = skb->data;
   auto req = std::make_unique<RequestSock>();
+  req->syncookie = want_cookie;
   // tcp_openreq_init
   req->rcv_isn = wire::load_be32(th + 4);
   req->mss = tmp_opt.mss_clamp;
@@ -117,16 +174,43 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
   req->ir_loc_addr = iph.daddr();
   req->ir_rmt_addr = iph.saddr();
   req->ir_iif = skb->dev ? skb->dev->ifindex : 0;
+  req->rsk_listener = sk;
+  // route_req (tcp_v4_route_req): no route back, no answer.
+  DstEntry* dst = inet_csk_route_req(net, sk, req.get());
+  if (!dst) {
+    tcp_listendrop(net);
+    return;
+  }
   if (tmp_opt.tstamp_ok)
     req->ts_off = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), req->ir_loc_addr, req->ir_rmt_addr);
-  // tcp_v4_init_seq: the hash over (our address, theirs, our port, theirs).
-  req->snt_isn = secure_tcp_seq(net, req->ir_loc_addr, req->ir_rmt_addr, req->ir_num, req->ir_rmt_port);
-  RequestSock* r = req.get();
-  tp->reqsk_queue.push_back(std::move(req));  // inet_csk_reqsk_queue_hash_add
-  if (tcp_v4_send_synack(net, sk, r) != 0) {
-    tp->reqsk_queue.pop_back();  // no route back: drop_and_release
-    tcp_listendrop(net);
+  if (!want_cookie && !isn) {
+    // Without cookies the last quarter of tcp_max_syn_backlog is kept for
+    // peers proven alive (tcp_peer_is_proven: no inet_peer metrics here, so none is).
+    const int64_t max_syn_backlog = net.sysctl.tcp_max_syn_backlog;
+    if (!syncookies && max_syn_backlog - inet_csk_reqsk_queue_len(sk) < (max_syn_backlog >> 2)) {
+      tcp_listendrop(net);
+      return;
+    }
+    // tcp_v4_init_seq: the hash over (our address, theirs, our port, theirs).
+    isn = secure_tcp_seq(net, req->ir_loc_addr, req->ir_rmt_addr, req->ir_num, req->ir_rmt_port);
   }
+  if (want_cookie) {
+    // cookie_init_sequence: the listener's last overflow, SyncookiesSent, and
+    // the cookie, which rounds the MSS down to a msstab entry.
+    tcp_synq_overflow(net, sk);
+    net.mib.tcpext.SyncookiesSent++;
+    isn = __cookie_v4_init_sequence(net, req->ir_rmt_addr, req->ir_loc_addr, req->ir_rmt_port, req->ir_num,
+                                    req->rcv_isn, &req->mss);
+  }
+  req->snt_isn = isn;
+  if (want_cookie) {
+    // Nothing is kept: the SYN-ACK goes out and the request is freed.
+    tcp_v4_send_synack(net, sk, req.get(), dst);
+    return;
+  }
+  // tcp_timeout_init: TCP_TIMEOUT_INIT (1 s) for the first SYN-ACK timeout.
+  RequestSock* r = inet_csk_reqsk_queue_hash_add(sk, std::move(req), uint32_t(HZ));
+  tcp_v4_send_synack(net, sk, r, dst);
 }
 
 }  // namespace nettwin

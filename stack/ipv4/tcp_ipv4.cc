@@ -11,6 +11,8 @@
 #include "core/trace_events.h"
 #include "ipv4/fib.h"
 #include "ipv4/inet_hashtables.h"
+#include "ipv4/inet_timewait_sock.h"
+#include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
 #include "socket/sock.h"
 #include "ipv4/ipv4.h"
@@ -38,11 +40,13 @@ bool tcp_checksum_complete(const SkBuff* skb) {
   return wire::csum_fold(wire::csum_partial(skb->data, skb->len, sum)) != 0;
 }
 
+}  // namespace
+
 // tcp_v4_send_reset with no socket (sk_rst_reason NO_SOCKET). Never answers
 // a RST, nor a segment whose input route is not local. An ACK is answered
 // with seq = its ack_seq; anything else with seq 0 and RST|ACK acking
 // seq + SYN + FIN + payload.
-void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk = nullptr) {
+void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk) {
   const uint8_t* th = skb->data;
   if (tcp_flags(th) & TCPHDR_RST) return;
   if (!skb->dst || skb->dst->rt_type != RTN_LOCAL) return;
@@ -110,8 +114,6 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
   net.mib.tcp.OutRsts++;
 }
 
-}  // namespace
-
 namespace {
 
 // tcp_rcv_state_process for a listener: an ACK is answered with a reset
@@ -133,7 +135,8 @@ SkbDropReason tcp_rcv_state_process(Net& net, Sock* sk, SkBuff* skb) {
 }
 
 // tcp_v4_do_rcv for a listener: the full checksum, then the state machine; a
-// reason back from it means a reset and a drop here.
+// reason back from it means a reset and a drop here. An ACK may carry a SYN
+// cookie: cookie_v4_check makes the child, or drops it.
 void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
   if (tcp_checksum_complete(skb)) {
     net.mib.tcp.InCsumErrors++;
@@ -141,10 +144,61 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
     sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_CSUM, "tcp_v4_do_rcv");
     return;
   }
+  if (sk->sk_state == TCP_LISTEN && !(tcp_flags(skb->data) & TCPHDR_SYN)) {  // tcp_v4_cookie_check
+    Sock* nsk = cookie_v4_check(net, sk, skb);
+    if (!nsk) return;
+    if (nsk != sk) {
+      tcp_child_process(net, nsk, skb);
+      return;
+    }
+  }
   const SkbDropReason reason = tcp_rcv_state_process(net, sk, skb);
   if (reason == SkbDropReason::NOT_DROPPED_YET) return;
   tcp_v4_send_reset(net, skb, "NOT_SPECIFIED", sk);  // sk_rst_convert_drop_reason
   sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
+}
+
+// do_time_wait: the segment goes to the TIME_WAIT sock (tcp_timewait_state_process)
+// and is answered (an ACK, a RST) and freed here; a SYN that reopens the
+// connection goes to the listener, returned, with the ISN in tcp_tw_isn.
+Sock* tcp_v4_do_time_wait(Net& net, InetTimewaitSock* tw, SkBuff* skb) {
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  if (tcp_checksum_complete(skb)) {
+    net.mib.tcp.InCsumErrors++;
+    net.mib.tcp.InErrs++;
+    reason = SkbDropReason::TCP_CSUM;
+  } else {
+    uint32_t isn = 0;
+    const TcpTwStatus status = tcp_timewait_state_process(tw, skb, &isn, &reason);
+    switch (status) {
+      case TcpTwStatus::TCP_TW_SYN: {
+        wire::Iphdr iph{skb_network_header(skb)};
+        Sock* sk2 = inet_lookup_listener(net, iph.daddr(), wire::load_be16(skb->data + 2),
+                                         skb->dev ? skb->dev->ifindex : 0);
+        if (sk2) {
+          inet_twsk_deschedule_put(tw);
+          net.tcp_death_row.tcp_tw_isn = isn;
+          return sk2;
+        }
+        tcp_v4_timewait_ack(net, tw, skb, false);  // no listener: to ACK
+        break;
+      }
+      case TcpTwStatus::TCP_TW_ACK:
+      case TcpTwStatus::TCP_TW_ACK_OOW:
+        tcp_v4_timewait_ack(net, tw, skb, status == TcpTwStatus::TCP_TW_ACK_OOW);
+        break;
+      case TcpTwStatus::TCP_TW_RST:
+        tcp_v4_send_reset(net, skb, "TCP_TIMEWAIT_SOCKET", tw);
+        inet_twsk_deschedule_put(tw);
+        break;
+      case TcpTwStatus::TCP_TW_SUCCESS:
+        break;
+    }
+  }
+  // discard_it with the tw sock as sk (rx_sk; it may be gone by now).
+  checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
+  kfree_skb_rx_sk(skb, reason, "tcp_v4_rcv", true);
+  return nullptr;
 }
 
 }  // namespace
@@ -169,9 +223,16 @@ int tcp_v4_rcv(SkBuff* skb) {
     wire::Iphdr iph{skb_network_header(skb)};
     const uint16_t sport = wire::load_be16(skb->data), dport = wire::load_be16(skb->data + 2);
     // __inet_lookup_established: a full socket, then a request sock.
+    Sock* tw_listener = nullptr;
     for (Sock* esk : net.sock.tcp_ehash) {
       if (esk->inet_daddr == iph.saddr() && esk->inet_dport == sport && esk->inet_rcv_saddr == iph.daddr() &&
           esk->inet_num == dport) {
+        if (esk->sk_state == TCP_TIME_WAIT) {
+          // do_time_wait; a new SYN it hands over goes to the listener (process).
+          tw_listener = tcp_v4_do_time_wait(net, inet_twsk(esk), skb);
+          if (!tw_listener) return 0;
+          break;
+        }
         // Segments to established sockets are not processed yet.
         checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
         esk->sk_drops++;
@@ -180,19 +241,19 @@ int tcp_v4_rcv(SkBuff* skb) {
       }
     }
     Sock* listener = nullptr;
-    if (RequestSock* req = inet_lookup_reqsk(net, iph.saddr(), sport, iph.daddr(), dport, &listener)) {
+    if (tw_listener) {
+      sk = tw_listener;
+    } else if (RequestSock* req = inet_lookup_reqsk(net, iph.saddr(), sport, iph.daddr(), dport, &listener)) {
       if (skb->len > 76 && tcp_checksum_complete(skb)) goto csum_error;
       reason = SkbDropReason::NOT_SPECIFIED;
       Sock* nsk = tcp_check_req(net, listener, skb, req, &reason);
       if (!nsk) {
         listener->sk_drops++;  // discard_and_relse
+        sk = listener;
         goto discard_it;
       }
       if (nsk != listener) {
-        // tcp_child_process: a pure ACK carries nothing to queue, and
-        // tcp_data_queue frees it without a trace (__kfree_skb).
-        checkpoint(net.tracer, "tcp_child_process", skb);
-        __kfree_skb(skb);
+        tcp_child_process(net, nsk, skb);
         return 0;
       }
       sk = listener;
@@ -217,7 +278,7 @@ bad_packet:
   net.mib.tcp.InErrs++;
 discard_it:
   checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
-  kfree_skb(skb, reason, "tcp_v4_rcv");
+  sk_skb_reason_drop(sk, skb, reason, "tcp_v4_rcv");
   return 0;
 }
 

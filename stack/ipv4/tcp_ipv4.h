@@ -1,12 +1,27 @@
 // net/ipv4/tcp_ipv4.c: the IPv4 entry of TCP.
 #pragma once
 
+#include <cstdint>
+
 namespace nettwin {
 
+class Net;
 struct SkBuff;
+struct Sock;
+struct InetTimewaitSock;
 
 // The inet_protos handler for IPPROTO_TCP: header and checksum checks, socket
 // lookup, and a reset for a segment no socket takes.
 int tcp_v4_rcv(SkBuff* skb);
+
+// tcp_v4_send_reset: the RST answering skb (reason: sk_rst_reason's name; sk
+// the socket it comes from, or null).
+void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk = nullptr);
+// tcp_v4_send_ack: a bare ACK (with a timestamp option when tsecr is not 0)
+// answering skb, sent by the control socket (tcp_v4_send_ack.cc).
+void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, uint32_t ack, uint32_t win,
+                     uint32_t tsval, uint32_t tsecr, int oif, uint8_t tos);
+// tcp_v4_timewait_ack: the ACK a TIME_WAIT sock answers with (oow: TCP_TW_ACK_OOW).
+void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool oow);
 
 }  // namespace nettwin

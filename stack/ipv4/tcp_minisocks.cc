@@ -1,13 +1,18 @@
 // net/ipv4/tcp_minisocks.c: tcp_check_req and tcp_create_openreq_child; with
 // tcp_v4_syn_recv_sock (tcp_ipv4.c) the ACK that completes a handshake
-// becomes a child socket on the listener's accept queue.
+// becomes a child socket on the listener's accept queue. And the TIME_WAIT
+// side: tcp_time_wait turns a closing socket into a tw sock,
+// tcp_timewait_state_process answers what reaches it.
 #include <algorithm>
 
 #include "core/jiffies.h"
 #include "core/net.h"
+#include "core/trace_events.h"
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
+#include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_sock.h"
 #include "wire/headers.h"
 
@@ -15,7 +20,54 @@ namespace nettwin {
 
 namespace {
 
-constexpr uint8_t TCPHDR_SYN = 0x02, TCPHDR_RST = 0x04, TCPHDR_ACK = 0x10;
+constexpr uint8_t TCPHDR_FIN = 0x01, TCPHDR_SYN = 0x02, TCPHDR_RST = 0x04, TCPHDR_ACK = 0x10;
+
+bool before(uint32_t a, uint32_t b) { return int32_t(a - b) < 0; }
+bool after(uint32_t a, uint32_t b) { return before(b, a); }
+
+// TCP_SKB_CB(skb)->end_seq: seq + SYN + FIN + the payload.
+uint32_t tcp_end_seq(const SkBuff* skb) {
+  const uint8_t* th = skb->data;
+  return wire::load_be32(th + 4) + !!(th[13] & TCPHDR_SYN) + !!(th[13] & TCPHDR_FIN) + skb->len - (th[12] >> 4) * 4u;
+}
+
+bool tcp_in_window(uint32_t seq, uint32_t end_seq, uint32_t s_win, uint32_t e_win) {
+  if (seq == s_win) return true;
+  if (after(end_seq, s_win) && before(seq, e_win)) return true;
+  return seq == e_win && seq == end_seq;
+}
+
+// tcp_paws_reject (tcp_paws_check with a window of 0): the segment's TSval is
+// older than ts_recent, which is not too old to trust; a RST gets an MSL of
+// slack.
+constexpr int64_t TCP_PAWS_MSL = 60;
+bool tcp_paws_reject(const TcpOptionsReceived& rx_opt, bool rst, int64_t now_s) {
+  if (int32_t(rx_opt.ts_recent - rx_opt.rcv_tsval) <= 0) return false;
+  if (!rx_opt.ts_recent) return false;
+  if (rst && !(now_s < int64_t(rx_opt.ts_recent_stamp) + TCP_PAWS_MSL)) return false;
+  return true;
+}
+
+// tcp_parse_options past a SYN: only the timestamps matter here.
+void tcp_parse_ts_option(const SkBuff* skb, TcpOptionsReceived* opt) {
+  const uint8_t* th = skb->data;
+  const uint8_t* p = th + 20;
+  const uint8_t* end = th + (th[12] >> 4) * 4u;
+  while (p < end) {
+    const uint8_t opcode = *p++;
+    if (opcode == 0) return;
+    if (opcode == 1) continue;
+    if (p >= end) return;
+    const uint8_t opsize = *p++;
+    if (opsize < 2 || opsize > end - p + 2) return;
+    if (opcode == 8 && opsize == 10) {
+      opt->saw_tstamp = true;
+      opt->rcv_tsval = wire::load_be32(p);
+      opt->rcv_tsecr = wire::load_be32(p + 4);
+    }
+    p += opsize - 2;
+  }
+}
 
 // tcp_create_openreq_child (inet_csk_clone_lock): the child starts in
 // SYN_RECV with the request's addresses, sequence numbers and options, shares
@@ -31,6 +83,8 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->sk_rcvbuf = sk->sk_rcvbuf;
   child->sk_sndbuf = sk->sk_sndbuf;
   child->sk_userlocks = sk->sk_userlocks;
+  child->sk_reuse = sk->sk_reuse;
+  child->sk_reuseport = sk->sk_reuseport;
   child->pmtudisc = sk->pmtudisc;
   child->tos = sk->tos;
   child->uc_ttl = sk->uc_ttl;
@@ -58,6 +112,8 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->rx_opt.rcv_wscale = req->wscale_ok ? req->rcv_wscale : 0;
   child->rx_opt.mss_clamp = req->mss;
   child->rx_opt.ts_recent = req->ts_recent;
+  // ts_recent was taken now (ktime_get_seconds); without timestamps, never.
+  child->rx_opt.ts_recent_stamp = req->tstamp_ok ? uint32_t(tcp_ktime_get_seconds(net.engine)) : 0;
   child->tsoffset = req->ts_off;
   child->rcv_wnd = req->rsk_rcv_wnd;
   child->window_clamp = req->rsk_window_clamp;
@@ -68,14 +124,17 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   return owned;
 }
 
-// tcp_oow_rate_limited for a SYN or a bare segment: one answer per
-// tcp_invalid_ratelimit (500 ms) per request.
-bool tcp_oow_rate_limited(Net& net, uint32_t* last_oow_ack_time) {
+// tcp_oow_rate_limited: one answer per tcp_invalid_ratelimit (500 ms) to
+// out-of-window segments (*skipped counts the others); a segment carrying
+// data without a SYN is never part of an ACK loop and always gets one.
+bool tcp_oow_rate_limited(Net& net, const SkBuff* skb, uint64_t* skipped, uint32_t* last_oow_ack_time) {
+  const uint8_t* th = skb->data;
+  if (tcp_end_seq(skb) != wire::load_be32(th + 4) && !(th[13] & TCPHDR_SYN)) return false;
   const uint32_t now = uint32_t(net.engine.jiffies());
   if (*last_oow_ack_time) {
     const int32_t elapsed = int32_t(now - *last_oow_ack_time);
     if (elapsed >= 0 && uint64_t(elapsed) < msecs_to_jiffies(500)) {
-      net.mib.tcpext.TCPACKSkippedSynRecv++;
+      (*skipped)++;
       return true;
     }
   }
@@ -83,66 +142,233 @@ bool tcp_oow_rate_limited(Net& net, uint32_t* last_oow_ack_time) {
   return false;
 }
 
+// tcp_v4_reqsk_send_ack: a request's answer to an out-of-window segment.
+void tcp_v4_reqsk_send_ack(Net& net, const Sock* sk, const SkBuff* skb, const RequestSock* req) {
+  const uint32_t tsval = uint32_t(net.engine.now() / 1'000'000) + req->ts_off;
+  tcp_v4_send_ack(net, sk, skb, req->snt_isn + 1, req->rcv_isn + 1,
+                  std::min<uint32_t>(req->rsk_rcv_wnd, 65535) >> req->rcv_wscale, tsval, req->ts_recent, 0,
+                  skb_network_header(skb)[1]);
+}
+
 }  // namespace
+
+Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, DstEntry* dst) {
+  // A full accept queue refuses the child (exit_overflow).
+  if (sk->sk_ack_backlog > sk->sk_max_ack_backlog) {
+    net.mib.tcpext.ListenOverflows++;
+    tcp_listendrop(net);
+    return nullptr;
+  }
+  std::unique_ptr<Sock> owned = tcp_create_openreq_child(net, sk, req, skb);
+  Sock* child = owned.get();
+  // inet_csk_route_child_sock: without the SYN-ACK's route (a cookie's ACK
+  // brings one) the child looks it up again; with none, Linux drops the ACK.
+  if (!dst && !inet_csk_route_req(net, sk, req)) {
+    inet_put_port(child);
+    tcp_listendrop(net);
+    return nullptr;
+  }
+  net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
+  // inet_csk_reqsk_queue_add: the child waits for accept().
+  tcp_sk(sk)->icsk_accept_queue.push_back(std::move(owned));
+  sk->sk_ack_backlog++;
+  child->sk_socket = nullptr;
+  return child;
+}
+
+void tcp_child_process(Net& net, Sock* child, SkBuff* skb) {
+  (void)net;
+  // tcp_rcv_state_process in SYN_RECV: the ACK is acceptable, the child is
+  // established; a pure ACK carries nothing to queue, and tcp_data_queue
+  // frees it without a trace (__kfree_skb).
+  tcp_set_state(child, TCP_ESTABLISHED);
+  checkpoint(net.tracer, "tcp_child_process", skb);
+  __kfree_skb(skb);
+}
 
 Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropReason* reason) {
   const uint8_t* th = skb->data;
-  const uint8_t flg = th[13] & (TCPHDR_SYN | TCPHDR_RST | TCPHDR_ACK);
+  uint8_t flg = th[13] & (TCPHDR_SYN | TCPHDR_RST | TCPHDR_ACK);
   const uint32_t seq = wire::load_be32(th + 4);
+  const uint32_t end_seq = tcp_end_seq(skb);
   const uint32_t ack_seq = wire::load_be32(th + 8);
-  // The SYN again (our SYN-ACK was lost): the SYN-ACK again (inet_rtx_syn_ack,
-  // tcp_rtx_synack), at most once per rate-limit period; the SYN is dropped.
-  if (seq == req->rcv_isn && flg == TCPHDR_SYN) {
-    if (!tcp_oow_rate_limited(net, &req->last_oow_ack_time) && tcp_v4_send_synack(net, sk, req) == 0) {
-      net.mib.tcp.RetransSegs++;
-      net.mib.tcpext.TCPSynRetrans++;
-      req->num_retrans++;
+  const uint32_t rcv_nxt = req->rcv_isn + 1;
+  TcpOptionsReceived tmp_opt;
+  bool paws_reject = false;
+  if ((th[12] >> 4) > 5) {
+    tcp_parse_ts_option(skb, &tmp_opt);
+    if (tmp_opt.saw_tstamp) {
+      tmp_opt.ts_recent = req->ts_recent;
+      // The stamp is estimated from the request's timeout, as Linux does.
+      tmp_opt.ts_recent_stamp =
+          uint32_t(tcp_ktime_get_seconds(net.engine) - int64_t(tcp_reqsk_timeout(req) / HZ));
+      paws_reject = tcp_paws_reject(tmp_opt, th[13] & TCPHDR_RST, tcp_ktime_get_seconds(net.engine));
     }
+  }
+  // The SYN again (our SYN-ACK was lost): the SYN-ACK again (tcp_rtx_synack)
+  // and the timer restarted, at most once per rate-limit period; the SYN is dropped.
+  if (seq == req->rcv_isn && flg == TCPHDR_SYN && !paws_reject) {
+    if (!tcp_oow_rate_limited(net, skb, &net.mib.tcpext.TCPACKSkippedSynRecv, &req->last_oow_ack_time) &&
+        tcp_rtx_synack(net, sk, req) == 0)
+      reqsk_timer_mod_pending(req, net.engine.jiffies() + tcp_reqsk_timeout(req));
     *reason = SkbDropReason::NOT_SPECIFIED;
     return nullptr;
   }
   // An ACK of something we never sent: the listener answers it with a reset.
   if ((flg & TCPHDR_ACK) && ack_seq != req->snt_isn + 1) return sk;
-  // A retransmitted SYN, a RST, an out-of-window segment: not handled yet;
-  // dropped without touching the request.
-  if ((flg & (TCPHDR_SYN | TCPHDR_RST)) || seq != req->rcv_isn + 1) {
+  // RFC 793 "first check sequence number": out of window, an ACK (rate
+  // limited) and the segment dropped.
+  if (paws_reject || !tcp_in_window(seq, end_seq, rcv_nxt, rcv_nxt + std::min<uint32_t>(req->rsk_rcv_wnd, 65535))) {
+    if (!(flg & TCPHDR_RST) &&
+        !tcp_oow_rate_limited(net, skb, &net.mib.tcpext.TCPACKSkippedSynRecv, &req->last_oow_ack_time))
+      tcp_v4_reqsk_send_ack(net, sk, skb, req);
+    *reason = paws_reject ? SkbDropReason::TCP_RFC7323_PAWS : SkbDropReason::TCP_OVERWINDOW;
+    return nullptr;
+  }
+  if (tmp_opt.saw_tstamp && !after(seq, rcv_nxt)) req->ts_recent = tmp_opt.rcv_tsval;
+  // A SYN at rcv_isn is out of the window that starts at rcv_isn + 1.
+  if (seq == req->rcv_isn) flg &= uint8_t(~TCPHDR_SYN);
+  // "second check the RST bit", "fourth, check the SYN bit": the request
+  // dies (embryonic_reset); a SYN is answered with a reset first.
+  if (flg & (TCPHDR_RST | TCPHDR_SYN)) {
+    net.mib.tcp.AttemptFails++;
+    if (!(flg & TCPHDR_RST)) tcp_v4_send_reset(net, skb, "TCP_INVALID_SYN", sk);
+    if (inet_csk_reqsk_queue_drop(sk, req)) net.mib.tcpext.EmbryonicRsts++;
     *reason = SkbDropReason::NOT_SPECIFIED;
     return nullptr;
   }
+  // No ACK: dropped silently.
   if (!(flg & TCPHDR_ACK)) {
     *reason = SkbDropReason::NOT_SPECIFIED;
     return nullptr;
   }
-  // tcp_v4_syn_recv_sock: a full accept queue refuses the child
-  // (tcp_abort_on_overflow is 0: the request stays, acked).
-  if (sk->sk_ack_backlog > sk->sk_max_ack_backlog) {
-    net.mib.tcpext.ListenOverflows++;
-    tcp_listendrop(net);
+  Sock* child = tcp_v4_syn_recv_sock(net, sk, skb, req, nullptr);
+  if (!child) {
+    // listen_overflow (tcp_abort_on_overflow 0): the request stays, acked.
+    req->acked = true;
     *reason = SkbDropReason::TCP_LISTEN_OVERFLOW;
     return nullptr;
   }
-  std::unique_ptr<Sock> owned = tcp_create_openreq_child(net, sk, req, skb);
-  Sock* child = owned.get();
-  // inet_csk_route_child_sock: the child looks its route up again (no dst was
-  // kept from the SYN-ACK); with none, Linux drops the ACK.
-  if (!inet_csk_route_req(net, sk, req)) {
-    inet_put_port(child);
-    *reason = SkbDropReason::NOT_SPECIFIED;
-    return nullptr;
-  }
-  net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
-  // inet_csk_complete_hashdance: the request leaves, the child is queued.
-  TcpSock* ltp = tcp_sk(sk);
-  auto& q = ltp->reqsk_queue;
-  q.erase(std::remove_if(q.begin(), q.end(), [&](const std::unique_ptr<RequestSock>& r) { return r.get() == req; }),
-          q.end());
-  ltp->icsk_accept_queue.push_back(std::move(owned));
-  sk->sk_ack_backlog++;
-  // tcp_child_process -> tcp_rcv_state_process in SYN_RECV: the ACK is
-  // acceptable, the child is established.
-  tcp_set_state(child, TCP_ESTABLISHED);
-  child->sk_socket = nullptr;
+  if (tmp_opt.saw_tstamp && !after(seq, rcv_nxt)) tcp_sk(child)->rx_opt.ts_recent = tmp_opt.rcv_tsval;
+  // inet_csk_complete_hashdance: the request leaves.
+  inet_csk_reqsk_queue_drop(sk, req);
   return child;
+}
+
+void tcp_time_wait(Sock* sk, int state, int timeo) {
+  Net& net = *sk->net;
+  TcpSock* tp = tcp_sk(sk);
+  if (InetTimewaitSock* tw = inet_twsk_alloc(sk, net.tcp_death_row, state)) {
+    // Less than 3.5 RTO is never waited.
+    const int rto = int((tp->icsk_rto << 2) - (tp->icsk_rto >> 1));
+    tw->tw_rcv_wscale = tp->rx_opt.rcv_wscale;
+    tw->tw_rcv_nxt = tp->rcv_nxt;
+    tw->tw_snd_nxt = tp->snd_nxt;
+    // tcp_receive_window: what is left of the window we offered.
+    const int32_t win = int32_t(tp->rcv_wup + tp->rcv_wnd - tp->rcv_nxt);
+    tw->tw_rcv_wnd = win < 0 ? 0 : uint32_t(win);
+    tw->tw_ts_recent = tp->rx_opt.ts_recent;
+    tw->tw_ts_recent_stamp = tp->rx_opt.ts_recent_stamp;
+    tw->tw_ts_offset = tp->tsoffset;
+    tw->tw_last_oow_ack_time = 0;
+    if (timeo < rto) timeo = rto;
+    if (state == TCP_TIME_WAIT) timeo = int(TCP_TIMEWAIT_LEN);
+    inet_twsk_hashdance_schedule(tw, sk, timeo);
+  } else {
+    net.mib.tcpext.TCPTimeWaitOverflow++;
+  }
+  tcp_done(sk);
+}
+
+TcpTwStatus tcp_timewait_state_process(InetTimewaitSock* tw, SkBuff* skb, uint32_t* tw_isn,
+                                       SkbDropReason* drop_reason) {
+  Net& net = *tw->net;
+  const uint8_t* th = skb->data;
+  const uint8_t flags = th[13];
+  const bool rst = flags & TCPHDR_RST, syn = flags & TCPHDR_SYN, ack = flags & TCPHDR_ACK,
+             fin = flags & TCPHDR_FIN;
+  const uint32_t seq = wire::load_be32(th + 4);
+  const uint32_t end_seq = tcp_end_seq(skb);
+  const uint32_t rcv_nxt = tw->tw_rcv_nxt;
+  const int64_t now_s = tcp_ktime_get_seconds(net.engine);
+  TcpOptionsReceived tmp_opt;
+  bool paws_reject = false;
+  if ((th[12] >> 4) > 5 && tw->tw_ts_recent_stamp) {
+    tcp_parse_ts_option(skb, &tmp_opt);
+    if (tmp_opt.saw_tstamp) {
+      if (tmp_opt.rcv_tsecr) tmp_opt.rcv_tsecr -= tw->tw_ts_offset;
+      tmp_opt.ts_recent = tw->tw_ts_recent;
+      tmp_opt.ts_recent_stamp = uint32_t(tw->tw_ts_recent_stamp);
+      paws_reject = tcp_paws_reject(tmp_opt, rst, now_s);
+    }
+  }
+  auto oow_rate_limit = [&](uint64_t* skipped) {
+    if (!tcp_oow_rate_limited(net, skb, skipped, &tw->tw_last_oow_ack_time)) return TcpTwStatus::TCP_TW_ACK_OOW;
+    return TcpTwStatus::TCP_TW_SUCCESS;
+  };
+
+  if (tw->tw_substate == TCP_FIN_WAIT2) {
+    // Just repeat all the checks of tcp_rcv_state_process. Out of window: an ACK.
+    if (paws_reject || !tcp_in_window(seq, end_seq, rcv_nxt, rcv_nxt + tw->tw_rcv_wnd))
+      return oow_rate_limit(&net.mib.tcpext.TCPACKSkippedFinWait2);
+    if (rst) {
+      inet_twsk_deschedule_put(tw);
+      return TcpTwStatus::TCP_TW_SUCCESS;
+    }
+    if (syn && !before(seq, rcv_nxt)) return TcpTwStatus::TCP_TW_RST;
+    // A duplicate ACK.
+    if (!ack || !after(end_seq, rcv_nxt) || end_seq == seq) return TcpTwStatus::TCP_TW_SUCCESS;
+    // New data after our half of the close, or a FIN with data: reset.
+    if (!fin || end_seq != rcv_nxt + 1) return TcpTwStatus::TCP_TW_RST;
+    // The FIN: the real TIME_WAIT, for TCP_TIMEWAIT_LEN from now.
+    tw->tw_substate = TCP_TIME_WAIT;
+    tw->tw_rcv_nxt = end_seq;
+    if (tmp_opt.saw_tstamp) {
+      tw->tw_ts_recent_stamp = now_s;
+      tw->tw_ts_recent = tmp_opt.rcv_tsval;
+    }
+    inet_twsk_reschedule(tw, int(TCP_TIMEWAIT_LEN));
+    return TcpTwStatus::TCP_TW_ACK;
+  }
+
+  // The real TIME_WAIT. In window, only a RST or a bare ACK can come.
+  if (!paws_reject && seq == rcv_nxt && (seq == end_seq || rst)) {
+    if (rst) {
+      // TIME_WAIT assassination (RFC 1337), allowed unless tcp_rfc1337.
+      if (net.sysctl.tcp_rfc1337 == 0) {
+        inet_twsk_deschedule_put(tw);
+        return TcpTwStatus::TCP_TW_SUCCESS;
+      }
+    } else {
+      inet_twsk_reschedule(tw, int(TCP_TIMEWAIT_LEN));
+    }
+    if (tmp_opt.saw_tstamp) {
+      tw->tw_ts_recent = tmp_opt.rcv_tsval;
+      tw->tw_ts_recent_stamp = now_s;
+    }
+    return TcpTwStatus::TCP_TW_SUCCESS;
+  }
+
+  // Out of window. A new SYN above the old sequence space (or with a newer
+  // timestamp) opens a new connection, with an ISN above everything we sent.
+  if (syn && !rst && !ack && !paws_reject &&
+      (after(seq, rcv_nxt) || (tmp_opt.saw_tstamp && int32_t(tw->tw_ts_recent - tmp_opt.rcv_tsval) < 0))) {
+    uint32_t isn = tw->tw_snd_nxt + 65535 + 2;
+    if (isn == 0) isn++;
+    *tw_isn = isn;
+    return TcpTwStatus::TCP_TW_SYN;
+  }
+  if (paws_reject) {
+    *drop_reason = SkbDropReason::TCP_RFC7323_TW_PAWS;
+    net.mib.tcpext.PAWSTimewait++;
+  }
+  if (!rst) {
+    // Everything else is ACKed and the timer restarted, except an ACK-less
+    // SYN below rcv_nxt, which may be a new connection's.
+    if (paws_reject || ack) inet_twsk_reschedule(tw, int(TCP_TIMEWAIT_LEN));
+    return oow_rate_limit(&net.mib.tcpext.TCPACKSkippedTimeWait);
+  }
+  return TcpTwStatus::TCP_TW_SUCCESS;
 }
 
 }  // namespace nettwin

@@ -6,6 +6,7 @@
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ipv4/inet_connection_sock.h"
+#include "ipv4/syncookies.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
@@ -27,6 +28,8 @@ constexpr uint64_t TCP_DEFAULT_SCALING_RATIO = 1u << (TCP_RMEM_TO_WIN_SCALE - 1)
 
 int ilog2(uint32_t v) { return 31 - __builtin_clz(v); }
 
+}  // namespace
+
 // tcp_select_initial_window with no initial-window route metric.
 void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* rcv_wnd, uint32_t* window_clamp,
                                bool wscale_ok, uint8_t* rcv_wscale) {
@@ -46,9 +49,6 @@ void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* r
   *window_clamp = std::min<uint32_t>(65535u << *rcv_wscale, clamp);
 }
 
-
-}  // namespace
-
 void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss) {
   // tcp_full_space: tcp_win_from_space of the listener's receive buffer.
   const int full_space = int(uint64_t(sk->sk_rcvbuf) * TCP_DEFAULT_SCALING_RATIO >> TCP_RMEM_TO_WIN_SCALE);
@@ -62,8 +62,8 @@ void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned 
   req->rsk_window_clamp = clamp;
 }
 
-int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
-  DstEntry* rt = inet_csk_route_req(net, sk, req);
+int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst) {
+  DstEntry* rt = dst ? dst : inet_csk_route_req(net, sk, req);
   if (!rt) return -1;
   // dst_metric_advmss: the device MTU less the IP and TCP headers.
   const unsigned mss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);
@@ -77,7 +77,19 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   const bool sack = req->sack_ok;
   if (req->tstamp_ok) {
     put32(sack ? 0x0402080au : 0x0101080au);
-    const uint32_t tsval = uint32_t(net.engine.now() / 1'000'000) + req->ts_off;  // ms clock
+    // The ms clock; a cookie's first TSval carries the SYN's options in its
+    // low bits (cookie_init_timestamp, the skb's delivery time in Linux).
+    // Done in the 32 bits of TSval: the ms clock here starts at 0, not at boot,
+    // and a cookie stamp 64 ms back from 0 must wrap as TSval does.
+    const uint32_t ts_now = uint32_t(net.engine.now() / 1'000'000);
+    uint32_t ts = ts_now;
+    if (req->syncookie) {
+      uint32_t options = req->wscale_ok ? req->snd_wscale : TS_OPT_WSCALE_MASK;
+      if (req->sack_ok) options |= TS_OPT_SACK;
+      ts = ((ts_now >> TSBITS) << TSBITS) | options;
+      if (ts > ts_now) ts -= 1u << TSBITS;
+    }
+    const uint32_t tsval = ts + req->ts_off;
     put32(tsval);
     put32(req->ts_recent);
   } else if (sack) {
@@ -125,6 +137,20 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   ip_local_out(net, skb);
   net.mib.tcp.OutSegs++;
   return 0;
+}
+
+// tcp_rtx_synack: the request's SYN-ACK again, counted as a retransmission
+// and traced (tcp:tcp_retransmit_synack) once it is sent.
+int tcp_rtx_synack(Net& net, const Sock* sk, RequestSock* req) {
+  const int res = tcp_v4_send_synack(net, sk, req);
+  if (res == 0) {
+    net.mib.tcp.RetransSegs++;
+    net.mib.tcpext.TCPSynRetrans++;
+    trace_tcp_retransmit_synack(net.tracer, sk, req, req->ir_loc_addr, req->ir_num, req->ir_rmt_addr,
+                                req->ir_rmt_port);
+    req->num_retrans++;
+  }
+  return res;
 }
 
 }  // namespace nettwin

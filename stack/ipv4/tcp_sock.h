@@ -63,6 +63,23 @@ struct RequestSock {
   bool tstamp_ok = false, sack_ok = false, wscale_ok = false;
   uint8_t num_retrans = 0;
   uint32_t last_oow_ack_time = 0;  // jiffies of the last out-of-window answer (rate limit)
+  // The SYN-ACK retransmit timer (rsk_timer, reqsk_timer_handler): its listener,
+  // the first timeout (jiffies, tcp_timeout_init) and the timeouts so far.
+  Sock* rsk_listener = nullptr;
+  Engine* rsk_engine = nullptr;  // set when the timer is armed
+  Engine::TimerId rsk_timer = 0;
+  uint32_t timeout = 0;
+  uint8_t num_timeout = 0;
+  bool syncookie = false;  // answered with a cookie: no state kept, no timer
+  bool acked = false;      // the handshake's ACK came, but the accept queue was full
+
+  RequestSock() = default;
+  RequestSock(const RequestSock&) = delete;
+  RequestSock& operator=(const RequestSock&) = delete;
+  // reqsk_put of the last reference: the timer dies with the request.
+  ~RequestSock() {
+    if (rsk_engine && rsk_timer) rsk_engine->del_timer(rsk_timer);
+  }
 };
 
 struct TcpSock : Sock {
@@ -70,6 +87,7 @@ struct TcpSock : Sock {
   // requests (in ehash in Linux) and the children waiting for accept().
   std::vector<std::unique_ptr<RequestSock>> reqsk_queue;
   std::vector<std::unique_ptr<Sock>> icsk_accept_queue;
+  bool synflood_warned = false;  // request_sock_queue.synflood_warned: the flood note was made
 
   // ---- struct inet_connection_sock
   uint32_t icsk_rto = 0;          // jiffies

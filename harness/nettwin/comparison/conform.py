@@ -12,7 +12,7 @@ import grpc
 from ..client import Stack, StackError
 from ..scenarios import folder as scenario_folder
 from ..scenarios import sock_steps
-from .compare import Comparison, compare_counters, compare_events, compare_frames
+from .compare import Comparison, compare_counters, compare_events, compare_frames, timer_ts_slack_ms
 from .normalize import ADDRESS_EVENTS, COMPARED_EVENTS, normalize_events
 from .sidebyside import render
 from . import tcp_relative, tcp_replay
@@ -72,9 +72,10 @@ class ConformResult:
 HOST_ONLY_SYSCTLS = frozenset({"net.ipv4.tcp_congestion_control"})
 
 # Compared tracepoints the server's Trace service does not know yet (no "sock" group;
-# of tcp only tcp_cong_state_set and tcp_send_reset; of sock inet_sock_set_state): not subscribed, so a recording
+# of tcp only tcp_cong_state_set, tcp_send_reset and tcp_retransmit_synack; of sock inet_sock_set_state): not
+# subscribed, so a recording
 # with them fails to compare, as it should. Each leaves this list when the stack emits it.
-NOT_YET_IN_STACK = ADDRESS_EVENTS - {"tcp:tcp_send_reset", "sock:inet_sock_set_state"}
+NOT_YET_IN_STACK = ADDRESS_EVENTS - {"tcp:tcp_send_reset", "sock:inet_sock_set_state", "tcp:tcp_retransmit_synack"}
 
 
 def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1) -> list[str]:
@@ -170,7 +171,8 @@ def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Compari
     if rep.expect_results is not None:
         # ISN, TSval/TSecr, IP ID and the ephemeral port made relative on both sides.
         frames = compare_frames(tcp_relative.relative_frames(scen.received),
-                                tcp_relative.relative_frames(rep.wire))
+                                tcp_relative.relative_frames(rep.wire),
+                                timer_ts_slack_ms([scen.rel_ns(p) for p in scen.received], scen.sent_ns()))
     else:
         frames = compare_frames(scen.received, rep.wire)
     if scen.far_dut_ifname:

@@ -1,0 +1,108 @@
+// net/ipv4/tcp_ipv4.c tcp_v4_send_ack and tcp_v4_timewait_ack: the ACK a
+// socket without its full state (a TIME_WAIT sock) sends, through
+// ip_send_unicast_reply on the per-netns control socket (IP_PMTUDISC_DO: DF,
+// ID 0; the default TTL), with the tw sock's TOS.
+#include <algorithm>
+
+#include "core/net.h"
+#include "core/trace_events.h"
+#include "ipv4/inet_timewait_sock.h"
+#include "ipv4/ipv4.h"
+#include "ipv4/tcp_ipv4.h"
+#include "wire/checksum.h"
+#include "wire/headers.h"
+
+namespace nettwin {
+
+namespace {
+
+constexpr unsigned kLLReservedSpace = 16;
+constexpr uint8_t TCPHDR_ACK = 0x10;
+constexpr uint8_t TCPOPT_NOP = 1, TCPOPT_TIMESTAMP = 8, TCPOLEN_TIMESTAMP = 10;
+
+}  // namespace
+
+void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, uint32_t ack, uint32_t win,
+                     uint32_t tsval, uint32_t tsecr, int oif, uint8_t tos) {
+  (void)sk;
+  const uint8_t* th = skb->data;
+  wire::Iphdr in{skb_network_header(skb)};
+  uint8_t rep[20 + 12] = {};
+  unsigned len = 20;
+  if (tsecr) {
+    rep[20] = TCPOPT_NOP;
+    rep[21] = TCPOPT_NOP;
+    rep[22] = TCPOPT_TIMESTAMP;
+    rep[23] = TCPOLEN_TIMESTAMP;
+    wire::store_be32(rep + 24, tsval);
+    wire::store_be32(rep + 28, tsecr);
+    len += 12;
+  }
+  // Swap the send and the receive.
+  wire::store_be16(rep, wire::load_be16(th + 2));
+  wire::store_be16(rep + 2, wire::load_be16(th));
+  wire::store_be32(rep + 4, seq);
+  wire::store_be32(rep + 8, ack);
+  rep[12] = uint8_t((len / 4) << 4);
+  rep[13] = TCPHDR_ACK;
+  wire::store_be16(rep + 14, uint16_t(win));
+
+  // ip_send_unicast_reply: the segment's IP options echoed, routed back from
+  // the address it was sent to.
+  IpReplyOptions replyopts;
+  if (!ip_options_echo(net, &replyopts, skb)) return;
+  const unsigned optlen = replyopts.opt.optlen;
+  const unsigned hlen = unsigned(wire::IPV4_MIN_HLEN) + optlen;
+  Flowi4 fl4;
+  fl4.daddr = in.saddr();
+  fl4.saddr = in.daddr();
+  fl4.proto = wire::IPPROTO_TCP;
+  fl4.tos = tos & 0xfc;
+  fl4.sport = wire::load_be16(th + 2);
+  fl4.dport = wire::load_be16(th);
+  fl4.oif = oif;
+  DstEntry* rt = ip_route_output_key(net, fl4);
+  if (!rt) return;
+  const uint64_t sum = wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, len, wire::IPPROTO_TCP);
+  wire::store_be16(rep + 16, wire::csum_fold(wire::csum_partial(rep, len, sum)));
+
+  SkBuff* nskb = net.pool.alloc_skb(hlen + len + kLLReservedSpace);
+  skb_reserve(nskb, int(kLLReservedSpace));
+  skb_reset_network_header(nskb);
+  uint8_t* p = skb_put(nskb, hlen + len);
+  skb_set_transport_header(nskb, int(hlen));
+  wire::Iphdr iph{p};
+  iph.set_version_ihl(4, uint8_t(hlen / 4));
+  iph.set_tos(tos & 0xfc);  // inet_sk(ctl_sk)->tos = arg->tos & ~INET_ECN_MASK
+  iph.set_frag_off(wire::IP_DF);
+  iph.set_id(0);  // DF and a control socket with no daddr
+  iph.set_ttl(uint8_t(net.sysctl.ip_default_ttl));
+  iph.set_protocol(wire::IPPROTO_TCP);
+  iph.set_saddr(fl4.saddr);
+  iph.set_daddr(fl4.daddr);
+  if (optlen) {
+    std::copy(replyopts.data, replyopts.data + optlen, p + wire::IPV4_MIN_HLEN);
+    ip_options_build(net, p, replyopts.opt, fl4.saddr);
+  }
+  std::copy(rep, rep + len, p + hlen);
+  nskb->ip_summed = CHECKSUM_NONE;
+  nskb->dst = rt;
+  nskb->dev = rt->dev;
+  nskb->protocol = wire::ETH_P_IP;
+  checkpoint(net.tracer, "ip_send_unicast_reply", nskb);
+  ip_local_out(net, nskb);
+  net.mib.tcp.OutSegs++;
+}
+
+void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool oow) {
+  uint8_t tos = tw->tos;
+  // An out-of-window ACK clears only the ECT bits (the whole ECN field
+  // for ip_send_unicast_reply anyway).
+  if (oow) tos &= uint8_t(~0x3);
+  // tcp_tw_tsval: the ms clock plus the connection's offset.
+  const uint32_t tsval = uint32_t(net.engine.now() / 1'000'000) + tw->tw_ts_offset;
+  tcp_v4_send_ack(net, tw, skb, tw->tw_snd_nxt, tw->tw_rcv_nxt, tw->tw_rcv_wnd >> tw->tw_rcv_wscale, tsval,
+                  tw->tw_ts_recent, tw->sk_bound_dev_if, tos);
+}
+
+}  // namespace nettwin
