@@ -37,8 +37,14 @@ struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
   // SYN cookies, SYN queue overflow, request sock timeouts, TIME_WAIT.
   uint64_t SyncookiesSent = 0, SyncookiesRecv = 0, SyncookiesFailed = 0, EmbryonicRsts = 0, TCPReqQFullDoCookies = 0,
-           TCPReqQFullDrop = 0, TCPTimeouts = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
+           TCPReqQFullDrop = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
            TCPACKSkippedTimeWait = 0, TCPACKSkippedFinWait2 = 0, TCPTimeWaitOverflow = 0;
+  // The established data path and close (tcpdata).
+  uint64_t DelayedACKs = 0, TCPTimeouts = 0, TCPLossFailures = 0, TCPAbortOnTimeout = 0, TCPAbortOnData = 0,
+           TCPAbortOnClose = 0, TCPAbortOnLinger = 0, TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0,
+           TCPOFOQueue = 0, TCPRcvQDrop = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
+           TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPChallengeACK = 0, TCPSYNChallenge = 0,
+           PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0;
 };
 
 struct NetMib {

@@ -58,6 +58,12 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate);
 // tcp_retransmit_synack: the listener and the request's 4-tuple (addresses and ports host order).
 void tcp_retransmit_synack(Tracer& t, const Sock* sk, const void* req, wire::Ipv4Addr saddr, uint16_t sport,
                            wire::Ipv4Addr daddr, uint16_t dport);
+// tcp_receive_reset / tcp_destroy_sock (the tcp_event_sk class): the socket's
+// ports and addresses (v6 fields v4-mapped) and sock_cookie.
+void tcp_receive_reset(Tracer& t, const Sock* sk);
+void tcp_destroy_sock(Tracer& t, const Sock* sk);
+// tcp_retransmit_skb: the socket's addresses and state, the skb sent again and err.
+void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -110,6 +116,9 @@ NT_TRACE_WRAP(tcp_retransmit_synack,
               (Tracer& t, const Sock* sk, const void* req, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr,
                uint16_t dport),
               (t, sk, req, saddr, sport, daddr, dport))
+NT_TRACE_WRAP(tcp_receive_reset, (Tracer& t, const Sock* sk), (t, sk))
+NT_TRACE_WRAP(tcp_destroy_sock, (Tracer& t, const Sock* sk), (t, sk))
+NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);

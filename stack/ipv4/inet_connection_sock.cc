@@ -9,6 +9,7 @@
 #include "wire/headers.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
+#include "ipv4/tcp_timer.h"
 
 namespace nettwin {
 
@@ -115,9 +116,8 @@ bool inet_csk_reqsk_queue_is_full(const Sock* sk) {
 }
 
 uint64_t tcp_reqsk_timeout(const RequestSock* req) {
-  constexpr uint64_t TCP_RTO_MAX = 120 * HZ;
   const uint64_t timeout = uint64_t(req->timeout) << req->num_timeout;
-  return std::min(timeout, TCP_RTO_MAX);
+  return std::min<uint64_t>(timeout, TCP_RTO_MAX);
 }
 
 namespace {

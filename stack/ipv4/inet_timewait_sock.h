@@ -11,15 +11,13 @@
 
 #include "core/drop_reason.h"
 #include "core/engine.h"
+#include "ipv4/tcp_timer.h"  // TCP_TIMEWAIT_LEN
 #include "socket/sock.h"
 
 namespace nettwin {
 
 class Net;
 struct SkBuff;
-
-// TCP_TIMEWAIT_LEN: how long TIME_WAIT lasts (60 s), in jiffies.
-inline constexpr uint64_t TCP_TIMEWAIT_LEN = 60 * HZ;
 
 // ktime_get_seconds: the monotonic clock in whole seconds since boot (jiffies
 // start at INITIAL_JIFFIES at boot), the clock ts_recent_stamp is kept in.

@@ -30,14 +30,6 @@ void tcp_set_state(Sock* sk, int state) {
 
 void tcp_reqsk_queue_purge(TcpSock* tp) { tp->reqsk_queue.clear(); }
 
-// tcp_done: a connection that never got established counts an attempt that
-// failed; the socket closes and is shut both ways.
-void tcp_done(Sock* sk) {
-  if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV) sk->net->mib.tcp.AttemptFails++;
-  tcp_set_state(sk, TCP_CLOSE);
-  sk->sk_shutdown = SHUTDOWN_MASK;
-}
-
 namespace {
 
 // tcp_v4_init_sock / tcp_init_sock: the buffers start at tcp_rmem[1] and tcp_wmem[1].

@@ -59,8 +59,6 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
 // tcp_child_process: the child takes the segment that made it (SYN_RECV ->
 // ESTABLISHED); the skb is consumed.
 void tcp_child_process(Net& net, Sock* child, SkBuff* skb);
-// tcp_done: the socket is finished (CLOSE, both directions shut).
-void tcp_done(Sock* sk);
 // tcp_time_wait: sk is replaced by a TIME_WAIT sock (tw_substate state:
 // TCP_TIME_WAIT, or TCP_FIN_WAIT2 for an orphan waiting for the peer's FIN,
 // timeo jiffies, at least 3.5 RTO), then tcp_done(sk).

@@ -12,6 +12,7 @@
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_input.h"
 #include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_sock.h"
 #include "wire/headers.h"
