@@ -193,3 +193,33 @@ def test_times_across_midnight_are_close():
     linux = timestamp_reply(LINUX_AT, 8_895_999, 8_895_999)
     d = compare_frame(1, linux, timestamp_reply(86_400.003, 86_399_999, 86_399_999))  # 4 ms before its frame
     assert not d.differs, d.fields
+
+
+def synack(tsval: int, window: int = 65160) -> Ether:
+    """A SYN-ACK from the DUT with a timestamp option, dissected from bytes."""
+    from scapy.layers.inet import TCP
+    pkt = (Ether(src=DUT_MAC, dst=TESTER_MAC) / IP(src="198.51.100.2", dst="198.51.100.1", flags="DF", id=0)
+           / TCP(sport=8080, dport=40000, flags="SA", seq=0, ack=1, window=window,
+                 options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (tsval, 61)), ("NOP", None),
+                          ("WScale", 10)]))
+    return Ether(bytes(pkt))
+
+
+def test_a_timer_sent_frames_tsval_may_be_off_within_its_slack_only():
+    from nettwin.comparison.compare import timer_ts_slack_ms
+    # A SYN-ACK retransmitted 1 s after the last tester frame: level 1 of the wheel.
+    slack = timer_ts_slack_ms([1_064_000_000], [64_000_000])
+    assert slack == [50 + 9 * 4]
+    assert not compare_frame(1, synack(1026), synack(1004), slack[0]).differs
+    far = compare_frame(1, synack(1026), synack(1026 - 87), slack[0])
+    assert far.differing_keys() == ["TCP.chksum", "TCP.options"]
+    # Anything else in the frame is still compared.
+    assert compare_frame(1, synack(1026), synack(1004, window=1000), slack[0]).differing_keys() == \
+        ["TCP.window"]
+
+
+def test_a_frame_a_tester_frame_triggered_has_no_tsval_slack():
+    from nettwin.comparison.compare import timer_ts_slack_ms
+    assert timer_ts_slack_ms([64_500_000], [64_000_000]) == [0]
+    d = compare_frames([synack(26)], [synack(25)], timer_ts_slack_ms([64_500_000], [64_000_000]))
+    assert d[0].differing_keys() == ["TCP.chksum", "TCP.options"]
