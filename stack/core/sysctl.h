@@ -65,11 +65,13 @@ struct Sysctls {
   int64_t tcp_window_scaling = 1;
   int64_t tcp_syncookies = 1;
   int64_t tcp_max_syn_backlog = 2048;
-  // Request socks and TIME_WAIT (tcp_synack_retries, tcp_rfc1337, tcp_tw_reuse, tcp_max_tw_buckets).
+  // Request socks and TIME_WAIT (tcp_synack_retries, tcp_rfc1337, tcp_tw_reuse, tcp_max_tw_buckets,
+  // tcp_tw_reuse_delay).
   int64_t tcp_synack_retries = 5;
   int64_t tcp_rfc1337 = 0;
   int64_t tcp_tw_reuse = 2;
   int64_t tcp_max_tw_buckets = 131072;
+  int64_t tcp_tw_reuse_delay = 1000;  // ms
   int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
   // net.ipv4.neigh.default.* live in arp_tbl.parms (struct neigh_parms, as tbl->parms in Linux).
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "core/net.h"
+#include "ipv4/inet_timewait_sock.h"
+#include "ipv4/tcp_ipv4.h"
 #include "socket/sock.h"
 
 namespace nettwin {
@@ -69,6 +71,36 @@ Sock* inet_lhash2_lookup(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif)
 Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif) {
   if (Sock* sk = inet_lhash2_lookup(net, daddr, hnum, dif)) return sk;
   return inet_lhash2_lookup(net, 0, hnum, dif);
+}
+
+int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp) {
+  Net& net = *sk->net;
+  auto& ehash = net.sock.tcp_ehash;
+  InetTimewaitSock* tw = nullptr;
+  for (Sock* sk2 : ehash) {
+    if (sk2 == sk || sk2->inet_num != lport || sk2->inet_rcv_saddr != sk->inet_rcv_saddr ||
+        sk2->inet_daddr != sk->inet_daddr || sk2->inet_dport != sk->inet_dport)
+      continue;
+    if (sk->sk_bound_dev_if && sk2->sk_bound_dev_if && sk->sk_bound_dev_if != sk2->sk_bound_dev_if) continue;
+    if (sk2->sk_state == TCP_TIME_WAIT && tcp_twsk_unique(sk, inet_twsk(sk2), twp != nullptr)) {
+      tw = inet_twsk(sk2);
+      break;
+    }
+    return -E_ADDRNOTAVAIL;
+  }
+  // The port and the place in ehash now, or sk would show a funny identity there.
+  sk->inet_num = lport;
+  sk->inet_sport = lport;
+  ehash.insert(ehash.begin(), sk);
+  if (tw) {
+    ehash.erase(std::remove(ehash.begin(), ehash.end(), static_cast<Sock*>(tw)), ehash.end());
+    net.mib.tcpext.TWRecycled++;
+  }
+  if (twp)
+    *twp = tw;
+  else if (tw)
+    inet_twsk_deschedule_put(tw);  // silly: should hash-dance instead (Linux's words)
+  return 0;
 }
 
 }  // namespace nettwin

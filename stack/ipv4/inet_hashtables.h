@@ -10,6 +10,7 @@ namespace nettwin {
 
 class Net;
 struct Sock;
+struct InetTimewaitSock;
 
 // inet_bind_hash: sk becomes an owner of its port's bucket.
 void inet_bind_hash(Sock* sk, uint16_t snum);
@@ -21,5 +22,12 @@ void inet_unhash(Sock* sk);
 // __inet_lookup_listener: the listener on hnum bound to daddr, else one bound
 // to the wildcard (lhash2 is looked up with daddr first, then INADDR_ANY).
 Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif);
+// __inet_check_established: may connecting sk (inet_rcv_saddr, inet_daddr,
+// inet_dport set) use local port lport? Not while a socket of that 4-tuple
+// is in ehash, unless it is a TIME_WAIT sock tcp_twsk_unique lets go
+// (TWRecycled). On success sk takes lport and its place in ehash, and the tw
+// sock leaves it: handed back in *twp for the caller to kill once sk is
+// hashed, or killed here when twp is null. 0, or -EADDRNOTAVAIL.
+int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp);
 
 }  // namespace nettwin

@@ -30,6 +30,7 @@ struct InetTimewaitSock : Sock {
   int tw_substate = TCP_TIME_WAIT;
   uint8_t tw_rcv_wscale = 0;
   uint32_t tw_timeout = 0;  // jiffies the timer was last set for (from then)
+  uint32_t tw_entry_stamp = 0;  // ms (tcp_clock_ms) of the entry into TIME_WAIT
   Engine::TimerId tw_timer = 0;
   // struct tcp_timewait_sock
   uint32_t tw_rcv_nxt = 0;

@@ -14,6 +14,7 @@
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 #include "ipv4/ipv4.h"
 #include "wire/checksum.h"
@@ -280,6 +281,30 @@ discard_it:
   checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
   sk_skb_reason_drop(sk, skb, reason, "tcp_v4_rcv");
   return 0;
+}
+
+bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp) {
+  Net& net = *sk->net;
+  int64_t reuse = net.sysctl.tcp_tw_reuse;
+  if (tw->tw_substate == TCP_FIN_WAIT2) reuse = 0;
+  if (reuse == 2) {
+    // Loopback only: a loopback address on either side, or bound to lo.
+    const bool loopback = tw->sk_bound_dev_if == 1 /* LOOPBACK_IFINDEX */ ||
+                          wire::ipv4_is_loopback(tw->inet_daddr) || wire::ipv4_is_loopback(tw->inet_rcv_saddr);
+    if (!loopback) reuse = 0;
+  }
+  const uint32_t reuse_thresh = tw->tw_entry_stamp + uint32_t(net.sysctl.tcp_tw_reuse_delay);
+  const uint32_t now_ms = uint32_t(net.engine.now() / 1'000'000);  // tcp_clock_ms
+  if (tw->tw_ts_recent_stamp && (!twp || (reuse && int32_t(now_ms - reuse_thresh) > 0))) {
+    TcpSock* tp = tcp_sk(sk);
+    uint32_t seq = tw->tw_snd_nxt + 65535 + 2;
+    if (!seq) seq = 1;
+    tp->write_seq = seq;
+    tp->rx_opt.ts_recent = tw->tw_ts_recent;
+    tp->rx_opt.ts_recent_stamp = uint32_t(tw->tw_ts_recent_stamp);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace nettwin

@@ -21,6 +21,12 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
 // answering skb, sent by the control socket (tcp_v4_send_ack.cc).
 void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, uint32_t ack, uint32_t win,
                      uint32_t tsval, uint32_t tsecr, int oif, uint8_t tos);
+// tcp_twsk_unique: may connecting sk reuse the 4-tuple of TIME_WAIT sock tw?
+// Only with timestamps on it; from bind()/connect() with a fixed port (twp
+// false) always, from the ephemeral search (twp) only under tcp_tw_reuse (2:
+// loopback only) once tcp_tw_reuse_delay has passed. Then sk starts its
+// sequence above the old connection's and takes its ts_recent.
+bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp);
 // tcp_v4_timewait_ack: the ACK a TIME_WAIT sock answers with (oow: TCP_TW_ACK_OOW).
 void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool oow);
 

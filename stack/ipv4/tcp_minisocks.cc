@@ -272,6 +272,7 @@ void tcp_time_wait(Sock* sk, int state, int timeo) {
     tw->tw_ts_recent_stamp = tp->rx_opt.ts_recent_stamp;
     tw->tw_ts_offset = tp->tsoffset;
     tw->tw_last_oow_ack_time = 0;
+    tw->tw_entry_stamp = uint32_t(net.engine.now() / 1'000'000);  // tcp_time_stamp_ms
     if (timeo < rto) timeo = rto;
     if (state == TCP_TIME_WAIT) timeo = int(TCP_TIMEWAIT_LEN);
     inet_twsk_hashdance_schedule(tw, sk, timeo);
@@ -325,6 +326,7 @@ TcpTwStatus tcp_timewait_state_process(InetTimewaitSock* tw, SkBuff* skb, uint32
     tw->tw_substate = TCP_TIME_WAIT;
     tw->tw_rcv_nxt = end_seq;
     if (tmp_opt.saw_tstamp) {
+      tw->tw_entry_stamp = uint32_t(net.engine.now() / 1'000'000);
       tw->tw_ts_recent_stamp = now_s;
       tw->tw_ts_recent = tmp_opt.rcv_tsval;
     }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/net.h"
+#include "ipv4/inet_hashtables.h"
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
@@ -301,6 +302,70 @@ TEST_F(TcpTimeWaitTest, TcpMaxTwBucketsFullClosesWithoutATwSock) {
   EXPECT_EQ(tw(), nullptr);
   EXPECT_EQ(child->sk_state, TCP_CLOSE);
   EXPECT_EQ(d.counter("TcpExt.TCPTimeWaitOverflow"), 1u);
+}
+
+// ---- connect() over a TIME_WAIT 4-tuple (__inet_check_established, tcp_twsk_unique)
+
+struct Connecting {
+  TcpSock sk;
+  explicit Connecting(Net& net) {
+    sk.net = &net;
+    sk.inet_rcv_saddr = sk.inet_saddr = kDutIp;
+    sk.inet_daddr = kTesterIp;
+    sk.inet_dport = 40000;
+  }
+  ~Connecting() {
+    auto& e = sk.net->sock.tcp_ehash;
+    e.erase(std::remove(e.begin(), e.end(), static_cast<Sock*>(&sk)), e.end());
+  }
+};
+
+TEST_F(TcpTimeWaitTest, AConnectFromAFixedPortRecyclesTheTwSockWithAHigherSequence) {
+  time_wait();
+  const uint32_t tw_snd_nxt = tw()->tw_snd_nxt;
+  Connecting c(net);
+  EXPECT_EQ(__inet_check_established(&c.sk, 80, nullptr), 0);
+  EXPECT_EQ(tw(), nullptr);  // killed at once
+  EXPECT_EQ(c.sk.write_seq, tw_snd_nxt + 65535 + 2);
+  EXPECT_EQ(c.sk.rx_opt.ts_recent, kPeerTsval + 1);
+  EXPECT_EQ(c.sk.inet_num, 80);
+  EXPECT_EQ(net.sock.tcp_ehash.size(), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TWRecycled"), 1u);
+}
+
+TEST_F(TcpTimeWaitTest, TheEphemeralSearchSkipsANonLoopbackTwSockUnderTcpTwReuse2) {
+  time_wait();
+  d.stack.advance(2'000'000'000);
+  Connecting c(net);
+  InetTimewaitSock* twp = nullptr;
+  EXPECT_EQ(__inet_check_established(&c.sk, 80, &twp), -E_ADDRNOTAVAIL);
+  EXPECT_NE(tw(), nullptr);
+  EXPECT_EQ(d.counter("TcpExt.TWRecycled"), 0u);
+}
+
+TEST_F(TcpTimeWaitTest, TcpTwReuse1LetsTheEphemeralSearchTakeItAfterTheDelay) {
+  net.sysctl.tcp_tw_reuse = 1;
+  time_wait();
+  Connecting c(net);
+  InetTimewaitSock* twp = nullptr;
+  d.stack.advance(500'000'000);
+  EXPECT_EQ(__inet_check_established(&c.sk, 80, &twp), -E_ADDRNOTAVAIL);  // tcp_tw_reuse_delay is 1 s
+  d.stack.advance(600'000'000);
+  ASSERT_EQ(__inet_check_established(&c.sk, 80, &twp), 0);
+  ASSERT_NE(twp, nullptr);
+  EXPECT_EQ(tw(), nullptr);  // out of ehash; the caller kills it
+  inet_twsk_deschedule_put(twp);
+  EXPECT_EQ(net.tcp_death_row.socks.size(), 0u);
+}
+
+TEST_F(TcpTimeWaitTest, AnEstablishedSocketOnTheTupleRefusesTheConnect) {
+  time_wait();
+  Connecting c(net);
+  c.sk.inet_dport = 40001;
+  Connecting c2(net);
+  c2.sk.inet_dport = 40001;
+  ASSERT_EQ(__inet_check_established(&c.sk, 80, nullptr), 0);
+  EXPECT_EQ(__inet_check_established(&c2.sk, 80, nullptr), -E_ADDRNOTAVAIL);
 }
 
 }  // namespace
