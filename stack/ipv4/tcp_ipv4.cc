@@ -245,19 +245,18 @@ int tcp_v4_rcv(SkBuff* skb) {
     if (tw_listener) {
       sk = tw_listener;
     } else if (RequestSock* req = inet_lookup_reqsk(net, iph.saddr(), sport, iph.daddr(), dport, &listener)) {
+      sk = listener;  // from here the request's listener is sk (rx_sk of a drop)
       if (skb->len > 76 && tcp_checksum_complete(skb)) goto csum_error;
       reason = SkbDropReason::NOT_SPECIFIED;
       Sock* nsk = tcp_check_req(net, listener, skb, req, &reason);
       if (!nsk) {
         listener->sk_drops++;  // discard_and_relse
-        sk = listener;
         goto discard_it;
       }
       if (nsk != listener) {
         tcp_child_process(net, nsk, skb);
         return 0;
       }
-      sk = listener;
     } else {
       sk = inet_lookup_listener(net, iph.daddr(), dport, skb->dev ? skb->dev->ifindex : 0);
     }
