@@ -106,10 +106,4 @@ void inet_twsk_deschedule_put(InetTimewaitSock* tw) {
   }
 }
 
-void inet_twsk_purge(Net& net) {
-  std::vector<InetTimewaitSock*> all;
-  for (auto& [key, tw] : net.tcp_death_row.socks) all.push_back(tw.get());
-  for (InetTimewaitSock* tw : all) inet_twsk_deschedule_put(tw);
-}
-
 }  // namespace nettwin

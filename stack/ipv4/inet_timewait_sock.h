@@ -74,8 +74,6 @@ inline void inet_twsk_reschedule(InetTimewaitSock* tw, int timeo) { __inet_twsk_
 // inet_twsk_deschedule_put: the timer stopped and the tw sock killed at once
 // (out of ehash and its bind bucket, freed).
 void inet_twsk_deschedule_put(InetTimewaitSock* tw);
-// inet_twsk_purge at netns exit: every tw sock goes.
-void inet_twsk_purge(Net& net);
 
 // enum tcp_tw_status: what tcp_v4_rcv does with a segment a tw sock took.
 enum class TcpTwStatus { TCP_TW_SUCCESS, TCP_TW_RST, TCP_TW_ACK, TCP_TW_SYN, TCP_TW_ACK_OOW };
