@@ -11,6 +11,7 @@
 
 #include "core/drop_reason.h"
 #include "core/engine.h"
+#include "ipv4/tcp_sock.h"   // tcp_ktime_get_seconds
 #include "ipv4/tcp_timer.h"  // TCP_TIMEWAIT_LEN
 #include "socket/sock.h"
 
@@ -19,9 +20,6 @@ namespace nettwin {
 class Net;
 struct SkBuff;
 
-// ktime_get_seconds: the monotonic clock in whole seconds since boot (jiffies
-// start at INITIAL_JIFFIES at boot), the clock ts_recent_stamp is kept in.
-inline int64_t tcp_ktime_get_seconds(const Engine& e) { return int64_t((e.jiffies() - INITIAL_JIFFIES) / HZ); }
 
 // struct inet_timewait_sock with struct tcp_timewait_sock folded in. Its Sock
 // part carries the identity (addresses, ports, bound device, reuse flags) and

@@ -241,8 +241,6 @@ struct TcpSock : Sock {
   uint8_t scaling_ratio = 128;    // payload share of truesize, <<8 (TCP_DEFAULT_SCALING_RATIO)
   uint64_t tcp_wstamp_ns = 0;     // departure time of the next skb (ns)
   uint32_t sk_gso_type = 1;       // SKB_GSO_TCPV4 (sk_setup_caps)
-  bool sk_linger = false;         // SOCK_LINGER
-  int sk_lingertime = 0;          // jiffies
 
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;
@@ -265,6 +263,11 @@ struct TcpSock : Sock {
   int sk_wmem_queued = 0;       // bytes charged for the write and retransmit queues
   int sk_forward_alloc = 0;
 };
+
+// ktime_get_seconds: the monotonic clock in whole seconds since boot (jiffies
+// start at INITIAL_JIFFIES at boot), the clock ts_recent_stamp is kept in; a
+// kernel is never 0 s up, so a stamp of 0 means "no timestamp seen".
+inline int64_t tcp_ktime_get_seconds(const Engine& e) { return int64_t((e.jiffies() - INITIAL_JIFFIES) / HZ); }
 
 inline TcpSock* tcp_sk(Sock* sk) { return static_cast<TcpSock*>(sk); }
 inline const TcpSock* tcp_sk(const Sock* sk) { return static_cast<const TcpSock*>(sk); }
