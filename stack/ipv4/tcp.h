@@ -2,6 +2,9 @@
 // state changes every TCP socket makes through tcp_set_state.
 #pragma once
 
+#include <cstdint>
+#include <span>
+
 #include "core/drop_reason.h"
 #include "socket/sock.h"
 
@@ -43,5 +46,22 @@ RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_
                                Sock** listener);
 // tcp_listendrop: ListenDrops.
 void tcp_listendrop(Net& net);
+
+// Socket options (tcp.c): SOL_TCP here, SOL_IP to ip_setsockopt, any other
+// level ENOPROTOOPT. getsockopt: optval has room for *optlen bytes.
+int tcp_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval);
+int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
+// tcp_init_sock's defaults that getsockopt and TCP_INFO report before a
+// connection: RTO, cwnd 10, ssthresh, mss_cache 536, the namespace's
+// congestion control.
+void tcp_init_sock_opts(Sock* sk);
+// sk_clone_lock copies the listener's options to a child: what setsockopt
+// set on the listener (and tcp_ca_openreq_child's congestion control).
+void tcp_clone_sockopts(Sock* newsk, const Sock* sk);
+// keepalive_time_when / keepalive_intvl_when (jiffies) and keepalive_probes:
+// the socket's TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT, else the sysctl.
+uint32_t keepalive_time_when(const TcpSock* tp);
+uint32_t keepalive_intvl_when(const TcpSock* tp);
+int keepalive_probes(const TcpSock* tp);
 
 }  // namespace nettwin

@@ -32,6 +32,9 @@ struct TcpOptionsReceived {
   uint16_t mss_clamp = 0;        // the peer's MSS, clamped by user_mss
 };
 
+// tp->nonagle (include/net/tcp.h).
+enum : uint8_t { TCP_NAGLE_OFF = 1, TCP_NAGLE_CORK = 2, TCP_NAGLE_PUSH = 4 };
+
 // tp->ecn_flags (include/net/tcp_ecn.h).
 enum : uint8_t { TCP_ECN_MODE_RFC3168 = 1, TCP_ECN_QUEUE_CWR = 2, TCP_ECN_DEMAND_CWR = 4, TCP_ECN_SEEN = 8,
                  TCP_ECN_MODE_ACCECN = 16, TCP_ECN_MODE_ANY = TCP_ECN_MODE_RFC3168 | TCP_ECN_MODE_ACCECN };
@@ -70,6 +73,7 @@ struct TcpSock : Sock {
   // requests (in ehash in Linux) and the children waiting for accept().
   std::vector<std::unique_ptr<RequestSock>> reqsk_queue;
   std::vector<std::unique_ptr<Sock>> icsk_accept_queue;
+  uint8_t rskq_defer_accept = 0;  // TCP_DEFER_ACCEPT, in SYN-ACK retransmits
 
   // ---- struct inet_connection_sock
   uint32_t icsk_rto = 0;          // jiffies
