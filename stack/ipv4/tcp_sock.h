@@ -239,6 +239,11 @@ struct TcpSock : Sock {
 
 inline TcpSock* tcp_sk(Sock* sk) { return static_cast<TcpSock*>(sk); }
 inline const TcpSock* tcp_sk(const Sock* sk) { return static_cast<const TcpSock*>(sk); }
+// tcp_mss_clamp: TCP_MAXSEG lowers the MSS a route allows, never raises it.
+inline unsigned tcp_mss_clamp(const TcpSock* tp, unsigned mss) {
+  const unsigned user_mss = tp->rx_opt.user_mss;
+  return (user_mss && user_mss < mss) ? user_mss : mss;
+}
 // The congestion control's private area (inet_csk_ca).
 template <typename T>
 inline T* inet_csk_ca(Sock* sk) {

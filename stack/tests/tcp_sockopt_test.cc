@@ -403,6 +403,27 @@ TEST_F(TcpSockoptTest, ReuseaddrAndReuseportRoundTrip) {
 
 // ---------------------------------------------------------------- a child inherits
 
+TEST_F(TcpSockoptTest, ListenersMaxsegClampsTheSynAcksMssAndWindow) {
+  const int l = tcp();
+  ASSERT_EQ(set(l, TCP_MAXSEG_, 500), 0);
+  SockaddrIn a;
+  a.port = 80;
+  ASSERT_EQ(sys_bind(net, l, a, SOCKADDR_IN_LEN), 0);
+  ASSERT_EQ(sys_listen(net, l, 5), 0);
+  TcpSeg syn;
+  syn.options = linux_syn_options(777);
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  const Bytes& f = out[0];
+  const size_t opt = SentTcp::T + 20;
+  ASSERT_GT(f.size(), opt + 4);
+  EXPECT_EQ(f[opt], 2);  // TCPOPT_MSS: tcp_mss_clamp(1460, user_mss 500)
+  EXPECT_EQ(be16(f, opt + 2), 500);
+  // tcp_openreq_init_rwin with the clamped MSS: 65535 rounded down to a
+  // multiple of 500 - 12 (timestamps).
+  EXPECT_EQ(SentTcp(f).window(), 65392);
+}
+
 TEST_F(TcpSockoptTest, AcceptedChildInheritsTheListenersOptions) {
   const int l = tcp();
   ASSERT_EQ(set(l, TCP_MAXSEG_, 500), 0);
