@@ -35,6 +35,19 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"Tcp.OutRsts", tcp.OutRsts},         {"Tcp.InCsumErrors", tcp.InCsumErrors},
       {"TcpExt.ListenOverflows", tcpext.ListenOverflows}, {"TcpExt.ListenDrops", tcpext.ListenDrops},
       {"TcpExt.TCPSynRetrans", tcpext.TCPSynRetrans}, {"TcpExt.TCPACKSkippedSynRecv", tcpext.TCPACKSkippedSynRecv},
+      {"TcpExt.DelayedACKs", tcpext.DelayedACKs}, {"TcpExt.TCPTimeouts", tcpext.TCPTimeouts},
+      {"TcpExt.TCPLossFailures", tcpext.TCPLossFailures}, {"TcpExt.TCPAbortOnTimeout", tcpext.TCPAbortOnTimeout},
+      {"TcpExt.TCPAbortOnData", tcpext.TCPAbortOnData}, {"TcpExt.TCPAbortOnClose", tcpext.TCPAbortOnClose},
+      {"TcpExt.TCPAbortOnLinger", tcpext.TCPAbortOnLinger}, {"TcpExt.TCPHPHits", tcpext.TCPHPHits},
+      {"TcpExt.TCPPureAcks", tcpext.TCPPureAcks}, {"TcpExt.TCPHPAcks", tcpext.TCPHPAcks},
+      {"TcpExt.TCPOFOQueue", tcpext.TCPOFOQueue}, {"TcpExt.TCPRcvQDrop", tcpext.TCPRcvQDrop},
+      {"TcpExt.TCPZeroWindowDrop", tcpext.TCPZeroWindowDrop},
+      {"TcpExt.TCPWantZeroWindowAdv", tcpext.TCPWantZeroWindowAdv},
+      {"TcpExt.TCPToZeroWindowAdv", tcpext.TCPToZeroWindowAdv},
+      {"TcpExt.TCPFromZeroWindowAdv", tcpext.TCPFromZeroWindowAdv},
+      {"TcpExt.TCPChallengeACK", tcpext.TCPChallengeACK}, {"TcpExt.TCPSYNChallenge", tcpext.TCPSYNChallenge},
+      {"TcpExt.PAWSEstabRejected", tcpext.PAWSEstabRejected}, {"TcpExt.TCPDSACKOldSent", tcpext.TCPDSACKOldSent},
+      {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);

@@ -35,6 +35,12 @@ struct TcpMib {
 // The TcpExt columns of /proc/net/netstat that the stack counts.
 struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
+  // The established data path and close (tcpdata).
+  uint64_t DelayedACKs = 0, TCPTimeouts = 0, TCPLossFailures = 0, TCPAbortOnTimeout = 0, TCPAbortOnData = 0,
+           TCPAbortOnClose = 0, TCPAbortOnLinger = 0, TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0,
+           TCPOFOQueue = 0, TCPRcvQDrop = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
+           TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPChallengeACK = 0, TCPSYNChallenge = 0,
+           PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0;
 };
 
 struct NetMib {
