@@ -35,6 +35,7 @@ struct TcpMib {
 // The TcpExt columns of /proc/net/netstat that the stack counts.
 struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
+  uint64_t TCPKeepAlive = 0;  // keepalive probes sent (tcpopts)
   // The established data path and close (tcpdata).
   uint64_t DelayedACKs = 0, TCPTimeouts = 0, TCPLossFailures = 0, TCPAbortOnTimeout = 0, TCPAbortOnData = 0,
            TCPAbortOnClose = 0, TCPAbortOnLinger = 0, TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0,

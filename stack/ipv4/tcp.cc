@@ -15,7 +15,10 @@
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ip_sockglue.h"
 #include "ipv4/tcp_info.h"
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
+#include "ipv4/tcp_timer.h"
 
 namespace nettwin {
 
@@ -105,6 +108,7 @@ Proto tcp_prot = {
     tcp_unhash,
     tcp_rehash,
     tcp_obj_alloc,
+    tcp_set_keepalive,
 };
 
 // ---------------------------------------------------------------------------
@@ -112,19 +116,14 @@ Proto tcp_prot = {
 
 namespace {
 
-constexpr uint32_t TCP_MSS_DEFAULT = 536;      // RFC 1122: mss_cache before a connection
-constexpr int TCP_MIN_MSS = 88;                // the smallest TCP_MAXSEG
+// TCP_MSS_DEFAULT, TCP_MIN_MSS, TCP_INIT_CWND (tcp_output.h) and the
+// timer constants (tcp_timer.h) are Linux's include/net/tcp.h ones.
 constexpr int MAX_TCP_WINDOW = 32767;          // the largest TCP_MAXSEG
 constexpr int MAX_TCP_KEEPIDLE = 32767;
 constexpr int MAX_TCP_KEEPINTVL = 32767;
 constexpr int MAX_TCP_KEEPCNT = 127;
 constexpr int MAX_TCP_SYNCNT = 127;
-constexpr int TCP_TIMEOUT_INIT = int(HZ);      // RFC 6298's 1 s initial RTO
-constexpr int TCP_RTO_MAX = int(120 * HZ);
-constexpr int TCP_RTO_MIN = int(HZ / 5);
-constexpr int TCP_DELACK_MAX = int(HZ / 5);
 constexpr int TCP_FIN_TIMEOUT_MAX = int(120 * HZ);
-constexpr uint32_t TCP_INIT_CWND = 10;
 constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
 constexpr uint32_t SOCK_MIN_RCVBUF = 2048 + 256;  // TCP_SKB_MIN_TRUESIZE
 
@@ -169,13 +168,13 @@ void inet_csk_enter_pingpong_mode(Sock* sk) {
   tcp_sk(sk)->icsk_ack.pingpong = uint8_t(sk->net->sysctl.tcp_pingpong_thresh);
 }
 void inet_csk_exit_pingpong_mode(Sock* sk) { tcp_sk(sk)->icsk_ack.pingpong = 0; }
-bool inet_csk_in_pingpong_mode(const Sock* sk) {
-  return tcp_sk(sk)->icsk_ack.pingpong >= sk->net->sysctl.tcp_pingpong_thresh;
-}
 
-// tcp_push_pending_frames: what TCP_NODELAY and uncorking send at once. The
-// write queue is the data path's; with nothing queued there is nothing to push.
-void tcp_push_pending_frames(Sock*) {}
+// tcp_push_pending_frames: what TCP_NODELAY and uncorking send at once, with
+// the socket's Nagle mode.
+void tcp_push_pending_frames(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->sk_write_queue.empty()) __tcp_push_pending_frames(sk, tcp_current_mss(sk), tp->nonagle);
+}
 
 void tcp_sock_set_nodelay(Sock* sk, bool on) {
   TcpSock* tp = tcp_sk(sk);
@@ -213,7 +212,14 @@ void tcp_sock_set_quickack(Sock* sk, int val) {
 
 int tcp_sock_set_keepidle_locked(Sock* sk, int val) {
   if (val < 1 || val > MAX_TCP_KEEPIDLE) return -E_INVAL;
-  tcp_sk(sk)->keepalive_time = uint32_t(val) * uint32_t(HZ);
+  TcpSock* tp = tcp_sk(sk);
+  tp->keepalive_time = uint32_t(val) * uint32_t(HZ);
+  // A running keepalive timer is moved to the new idle time, counted from
+  // when the peer was last heard from.
+  if (sk->sock_keepopen && !tcp_state_in(sk, {TCP_CLOSE, TCP_LISTEN})) {
+    const uint32_t elapsed = keepalive_time_elapsed(tp);
+    inet_csk_reset_keepalive_timer(sk, tp->keepalive_time > elapsed ? tp->keepalive_time - elapsed : 0);
+  }
   return 0;
 }
 
@@ -280,12 +286,12 @@ int do_tcp_setsockopt(Sock* sk, int optname, std::span<const uint8_t> optval) {
       else tp->linger2 = val * int(HZ);
       return 0;
     case TCP_DEFER_ACCEPT_:
-      tp->rskq_defer_accept = secs_to_retrans(val, TCP_TIMEOUT_INIT / int(HZ), TCP_RTO_MAX / int(HZ));
+      tp->rskq_defer_accept = secs_to_retrans(val, int(TCP_TIMEOUT_INIT / HZ), int(TCP_RTO_MAX / HZ));
       return 0;
     case TCP_MAXSEG_:
       // Larger than the device's MTU allows has no effect, but is accepted:
       // the device is not known yet.
-      if (val && (val < TCP_MIN_MSS || val > MAX_TCP_WINDOW)) return -E_INVAL;
+      if (val && (val < int(TCP_MIN_MSS) || val > MAX_TCP_WINDOW)) return -E_INVAL;
       tp->rx_opt.user_mss = uint16_t(val);
       return 0;
     case TCP_NODELAY_:
@@ -353,7 +359,7 @@ int do_tcp_getsockopt(Sock* sk, int optname, uint8_t* optval, int* optlen) {
       if (val >= 0) val = (val ? val : int(sys.tcp_fin_timeout * HZ)) / int(HZ);
       break;
     case TCP_DEFER_ACCEPT_:
-      val = retrans_to_secs(tp->rskq_defer_accept, TCP_TIMEOUT_INIT / int(HZ), TCP_RTO_MAX / int(HZ));
+      val = retrans_to_secs(tp->rskq_defer_accept, int(TCP_TIMEOUT_INIT / HZ), int(TCP_RTO_MAX / HZ));
       break;
     case TCP_WINDOW_CLAMP_: val = int(tp->window_clamp); break;
     case TCP_QUICKACK_: val = !inet_csk_in_pingpong_mode(sk); break;
@@ -378,6 +384,10 @@ uint32_t keepalive_intvl_when(const TcpSock* tp) {
 int keepalive_probes(const TcpSock* tp) {
   return tp->keepalive_probes ? tp->keepalive_probes : int(tp->net->sysctl.tcp_keepalive_probes);
 }
+uint32_t keepalive_time_elapsed(const TcpSock* tp) {
+  const uint32_t now = uint32_t(tp->net->engine.jiffies());
+  return std::min(now - tp->icsk_ack.lrcvtime, now - tp->rcv_tstamp);
+}
 
 void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   TcpSock* newtp = tcp_sk(newsk);
@@ -386,7 +396,7 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newsk->sk_reuseport = sk->sk_reuseport;
   newsk->sk_priority = sk->sk_priority;
   newsk->sock_keepopen = sk->sock_keepopen;
-  newsk->sock_linger = sk->sock_linger;
+  newsk->sk_linger = sk->sk_linger;
   newsk->sk_lingertime = sk->sk_lingertime;
   newtp->nonagle = tp->nonagle;
   newtp->keepalive_time = tp->keepalive_time;
@@ -402,14 +412,16 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newtp->icsk_ca_ops = tp->icsk_ca_setsockopt && tp->icsk_ca_ops ? tp->icsk_ca_ops
                                                                  : tcp_default_congestion_control(*sk->net);
   newtp->icsk_ca_setsockopt = tp->icsk_ca_setsockopt;
+  // tcp_create_openreq_child: a keepalive listener's child starts its timer.
+  if (newsk->sock_keepopen) inet_csk_reset_keepalive_timer(newsk, keepalive_time_when(newtp));
 }
 
 void tcp_init_sock_opts(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  tp->icsk_rto = uint32_t(TCP_TIMEOUT_INIT);
-  tp->icsk_rto_min = uint32_t(TCP_RTO_MIN);
-  tp->icsk_delack_max = uint32_t(TCP_DELACK_MAX);
-  tp->mdev_us = uint32_t(TCP_TIMEOUT_INIT) * uint32_t(1000000 / HZ);
+  tp->icsk_rto = TCP_TIMEOUT_INIT;
+  tp->icsk_rto_min = TCP_RTO_MIN;
+  tp->icsk_delack_max = TCP_DELACK_MAX;
+  tp->mdev_us = TCP_TIMEOUT_INIT * uint32_t(1000000 / HZ);
   tp->snd_cwnd = TCP_INIT_CWND;
   tp->app_limited = ~0u;
   tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;

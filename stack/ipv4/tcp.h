@@ -63,5 +63,16 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk);
 uint32_t keepalive_time_when(const TcpSock* tp);
 uint32_t keepalive_intvl_when(const TcpSock* tp);
 int keepalive_probes(const TcpSock* tp);
+// keepalive_time_elapsed: jiffies since the peer was last heard from (the
+// later of the last data and the last ACK).
+uint32_t keepalive_time_elapsed(const TcpSock* tp);
+// The keepalive timer (tcp_timer.cc): sk_timer armed len jiffies from now
+// (inet_csk_reset_keepalive_timer) or stopped (inet_csk_delete_keepalive_timer);
+// tcp_set_keepalive is SO_KEEPALIVE's proto->keepalive.
+void inet_csk_reset_keepalive_timer(Sock* sk, uint32_t len);
+void inet_csk_delete_keepalive_timer(Sock* sk);
+void tcp_set_keepalive(Sock* sk, int val);
+// tcp_keepalive_timer: the timer's handler, callable from tests.
+void tcp_keepalive_timer(Sock* sk);
 
 }  // namespace nettwin

@@ -32,9 +32,6 @@ struct TcpOptionsReceived {
   uint16_t mss_clamp = 0;        // the peer's MSS, clamped by user_mss
 };
 
-// tp->nonagle (include/net/tcp.h).
-enum : uint8_t { TCP_NAGLE_OFF = 1, TCP_NAGLE_CORK = 2, TCP_NAGLE_PUSH = 4 };
-
 // tp->ecn_flags (include/net/tcp_ecn.h).
 enum : uint8_t { TCP_ECN_MODE_RFC3168 = 1, TCP_ECN_QUEUE_CWR = 2, TCP_ECN_DEMAND_CWR = 4, TCP_ECN_SEEN = 8,
                  TCP_ECN_MODE_ACCECN = 16, TCP_ECN_MODE_ANY = TCP_ECN_MODE_RFC3168 | TCP_ECN_MODE_ACCECN };
@@ -69,6 +66,9 @@ struct RequestSock {
 };
 
 struct TcpSock : Sock {
+  // A TcpSock freed with a timer armed (a child dropped with its listener's
+  // accept queue) takes its timers with it (tcp_timer.cc).
+  ~TcpSock() override;
   // ---- a listener's queues (struct request_sock_queue): the SYN_RECV
   // requests (in ehash in Linux) and the children waiting for accept().
   std::vector<std::unique_ptr<RequestSock>> reqsk_queue;
@@ -227,8 +227,6 @@ struct TcpSock : Sock {
   uint8_t scaling_ratio = 128;    // payload share of truesize, <<8 (TCP_DEFAULT_SCALING_RATIO)
   uint64_t tcp_wstamp_ns = 0;     // departure time of the next skb (ns)
   uint32_t sk_gso_type = 1;       // SKB_GSO_TCPV4 (sk_setup_caps)
-  bool sk_linger = false;         // SOCK_LINGER
-  int sk_lingertime = 0;          // jiffies
 
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;

@@ -9,6 +9,7 @@
 
 #include "core/net.h"
 #include "ipv4/tcp_info.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/syscalls.h"
 #include "tcp_test_helpers.h"
