@@ -268,9 +268,12 @@ int sys_setsockopt_bytes(Net& net, int fd, int level, int optname, std::span<con
 int sys_getsockopt_bytes(Net& net, int fd, int level, int optname, unsigned optlen, std::vector<uint8_t>& optval) {
   Socket* sock = sockfd_lookup(net, fd);
   if (!sock) return -E_BADF;
-  // The caller's buffer; an optlen past INT_MAX reads as negative, as the kernel's int does.
+  // An optlen past INT_MAX reads as negative, as the kernel's int does (TCP's
+  // int options then still copy sizeof(int) bytes): the buffer has room for
+  // the largest option whatever optlen says.
+  constexpr size_t kLargestOption = 512;  // struct tcp_info is 280 bytes
   int len = int(optlen);
-  optval.assign(len > 0 ? size_t(len) : 0, 0);
+  optval.assign(std::max(len > 0 ? size_t(len) : 0, kLargestOption), 0);
   const int r = sock->ops->getsockopt(sock, level, optname, optval.data(), &len);
   if (r < 0) {
     optval.clear();

@@ -269,6 +269,12 @@ TEST_F(TcpSockoptTest, IntOptionsCopyAtMostOptlenBytes) {
   EXPECT_EQ(two[1], 0x12);
   EXPECT_EQ(get_bytes(fd, SOL_TCP_, TCP_KEEPIDLE_, 100).size(), 4u);
   EXPECT_TRUE(get_bytes(fd, SOL_TCP_, TCP_KEEPIDLE_, 0).empty());
+  // A negative int optlen: TCP's min_t(unsigned int, len, sizeof(int)) is 4;
+  // SOL_SOCKET's sk_getsockopt says EINVAL.
+  EXPECT_EQ(get_bytes(fd, SOL_TCP_, TCP_KEEPIDLE_, 0xffffffffu).size(), 4u);
+  int r = 0;
+  get_bytes(fd, SOL_SOCKET_, SO_RCVBUF_, 0xffffffffu, &r);
+  EXPECT_EQ(r, -E_INVAL);
 }
 
 // ---------------------------------------------------------------- SOL_TCP, strings and structs
