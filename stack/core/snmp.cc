@@ -59,6 +59,7 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
+  out.emplace_back("TcpExt.TCPKeepAlive", tcpext.TCPKeepAlive);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);
   out.emplace_back("Icmp.InErrors", icmp.InErrors);
   out.emplace_back("Icmp.InCsumErrors", icmp.InCsumErrors);

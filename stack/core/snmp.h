@@ -40,6 +40,7 @@ struct TcpExtMib {
   uint64_t SyncookiesSent = 0, SyncookiesRecv = 0, SyncookiesFailed = 0, EmbryonicRsts = 0, TCPReqQFullDoCookies = 0,
            TCPReqQFullDrop = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
            TCPACKSkippedTimeWait = 0, TCPACKSkippedFinWait2 = 0, TCPTimeWaitOverflow = 0;
+  uint64_t TCPKeepAlive = 0;  // keepalive probes sent (tcpopts)
   // The established data path and close (tcpdata).
   uint64_t DelayedACKs = 0, TCPTimeouts = 0, TCPLossFailures = 0, TCPAbortOnTimeout = 0, TCPAbortOnData = 0,
            TCPAbortOnClose = 0, TCPAbortOnLinger = 0, TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0,

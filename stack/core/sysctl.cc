@@ -52,6 +52,12 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.inet_peer_threshold", &Sysctls::inet_peer_threshold, 0, INT32_MAX},
       {"net.ipv4.inet_peer_minttl", &Sysctls::inet_peer_minttl, 0, INT32_MAX / 250},
       {"net.ipv4.inet_peer_maxttl", &Sysctls::inet_peer_maxttl, 0, INT32_MAX / 250},
+      {"net.ipv4.tcp_keepalive_time", &Sysctls::tcp_keepalive_time, 0, INT32_MAX / 250},
+      {"net.ipv4.tcp_keepalive_intvl", &Sysctls::tcp_keepalive_intvl, 0, INT32_MAX / 250},
+      {"net.ipv4.tcp_keepalive_probes", &Sysctls::tcp_keepalive_probes, 0, 255},
+      {"net.ipv4.tcp_fin_timeout", &Sysctls::tcp_fin_timeout, 0, INT32_MAX / 250},
+      {"net.ipv4.tcp_syn_retries", &Sysctls::tcp_syn_retries, 1, 127},  // MAX_TCP_SYNCNT
+      {"net.ipv4.tcp_pingpong_thresh", &Sysctls::tcp_pingpong_thresh, 1, 255},
       {"net.ipv4.conf.all.rp_filter", &Sysctls::rp_filter, 0, 2},
       {"net.ipv4.conf.all.arp_ignore", &Sysctls::arp_ignore, 0, 8},
       {"net.ipv4.conf.all.arp_announce", &Sysctls::arp_announce, 0, 2},

@@ -59,6 +59,14 @@ struct Sysctls {
   int64_t accept_local = 0;
   int64_t drop_gratuitous_arp = 0;
   int64_t route_localnet = 0;
+  // net.ipv4 TCP: what socket options fall back to (keepalive, TCP_LINGER2,
+  // TCP_SYNCNT, TCP_QUICKACK's pingpong mode); times in seconds, as /proc shows them.
+  int64_t tcp_keepalive_time = 7200;
+  int64_t tcp_keepalive_intvl = 75;
+  int64_t tcp_keepalive_probes = 9;
+  int64_t tcp_fin_timeout = 60;
+  int64_t tcp_syn_retries = 6;
+  int64_t tcp_pingpong_thresh = 1;
   // net.ipv4 TCP
   int64_t tcp_timestamps = 1;
   int64_t tcp_sack = 1;

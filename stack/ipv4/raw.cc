@@ -153,14 +153,14 @@ int raw_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
   return ret;
 }
 
-int raw_setsockopt(Sock* sk, int level, int optname, int val, int optlen) {
+int raw_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval) {
   if (level != SOL_IP_) return -E_NOPROTOOPT;  // ICMP_FILTER is not built
-  return ip_setsockopt(sk, optname, val, optlen);
+  return ip_setsockopt(sk, optname, sockopt_int(optval), int(optval.size()));
 }
 
-int raw_getsockopt(Sock* sk, int level, int optname, int* val) {
+int raw_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen) {
   if (level != SOL_IP_) return -E_NOPROTOOPT;
-  return ip_getsockopt(sk, optname, val);
+  return sockopt_get_int(optval, optlen, [&](int* val) { return ip_getsockopt(sk, optname, val); });
 }
 
 int raw_get_port(Sock*, uint16_t) { return 0; }

@@ -2,6 +2,9 @@
 // state changes every TCP socket makes through tcp_set_state.
 #pragma once
 
+#include <cstdint>
+#include <span>
+
 #include "core/drop_reason.h"
 #include "socket/sock.h"
 
@@ -65,5 +68,33 @@ void tcp_child_process(Net& net, Sock* child, SkBuff* skb);
 // TCP_TIME_WAIT, or TCP_FIN_WAIT2 for an orphan waiting for the peer's FIN,
 // timeo jiffies, at least 3.5 RTO), then tcp_done(sk).
 void tcp_time_wait(Sock* sk, int state, int timeo);
+
+// Socket options (tcp.c): SOL_TCP here, SOL_IP to ip_setsockopt, any other
+// level ENOPROTOOPT. getsockopt: optval has room for *optlen bytes.
+int tcp_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval);
+int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
+// tcp_init_sock's defaults that getsockopt and TCP_INFO report before a
+// connection: RTO, cwnd 10, ssthresh, mss_cache 536, the namespace's
+// congestion control.
+void tcp_init_sock_opts(Sock* sk);
+// sk_clone_lock copies the listener's options to a child: what setsockopt
+// set on the listener (and tcp_ca_openreq_child's congestion control).
+void tcp_clone_sockopts(Sock* newsk, const Sock* sk);
+// keepalive_time_when / keepalive_intvl_when (jiffies) and keepalive_probes:
+// the socket's TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT, else the sysctl.
+uint32_t keepalive_time_when(const TcpSock* tp);
+uint32_t keepalive_intvl_when(const TcpSock* tp);
+int keepalive_probes(const TcpSock* tp);
+// keepalive_time_elapsed: jiffies since the peer was last heard from (the
+// later of the last data and the last ACK).
+uint32_t keepalive_time_elapsed(const TcpSock* tp);
+// The keepalive timer (tcp_timer.cc): sk_timer armed len jiffies from now
+// (inet_csk_reset_keepalive_timer) or stopped (inet_csk_delete_keepalive_timer);
+// tcp_set_keepalive is SO_KEEPALIVE's proto->keepalive.
+void inet_csk_reset_keepalive_timer(Sock* sk, uint32_t len);
+void inet_csk_delete_keepalive_timer(Sock* sk);
+void tcp_set_keepalive(Sock* sk, int val);
+// tcp_keepalive_timer: the timer's handler, callable from tests.
+void tcp_keepalive_timer(Sock* sk);
 
 }  // namespace nettwin

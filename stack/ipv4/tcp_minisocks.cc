@@ -92,6 +92,9 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->tos = sk->tos;
   child->uc_ttl = sk->uc_ttl;
   child->sk_bound_dev_if = sk->sk_bound_dev_if;
+  // Heard from the peer now (keepalive counts idle time from these).
+  child->rcv_tstamp = child->icsk_ack.lrcvtime = uint32_t(net.engine.jiffies());
+  tcp_clone_sockopts(child, sk);
   child->sk_state = TCP_LISTEN;  // sk_clone_lock copies the listener
   child->inet_daddr = req->ir_rmt_addr;
   child->inet_rcv_saddr = child->inet_saddr = req->ir_loc_addr;

@@ -66,7 +66,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
   DstEntry* rt = dst ? dst : inet_csk_route_req(net, sk, req);
   if (!rt) return -1;
   // dst_metric_advmss: the device MTU less the IP and TCP headers.
-  const unsigned mss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);
+  const unsigned mss = tcp_mss_clamp(tcp_sk(sk), std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40));
   if (!req->rsk_rcv_wnd) tcp_openreq_init_rwin(net, sk, req, mss);
 
   // tcp_synack_options, written in tcp_options_write's order.

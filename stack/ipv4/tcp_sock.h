@@ -83,11 +83,15 @@ struct RequestSock {
 };
 
 struct TcpSock : Sock {
+  // A TcpSock freed with a timer armed (a child dropped with its listener's
+  // accept queue) takes its timers with it (tcp_timer.cc).
+  ~TcpSock() override;
   // ---- a listener's queues (struct request_sock_queue): the SYN_RECV
   // requests (in ehash in Linux) and the children waiting for accept().
   std::vector<std::unique_ptr<RequestSock>> reqsk_queue;
   std::vector<std::unique_ptr<Sock>> icsk_accept_queue;
   bool synflood_warned = false;  // request_sock_queue.synflood_warned: the flood note was made
+  uint8_t rskq_defer_accept = 0;  // TCP_DEFER_ACCEPT, in SYN-ACK retransmits
 
   // ---- struct inet_connection_sock
   uint32_t icsk_rto = 0;          // jiffies
@@ -271,6 +275,11 @@ inline int64_t tcp_ktime_get_seconds(const Engine& e) { return int64_t((e.jiffie
 
 inline TcpSock* tcp_sk(Sock* sk) { return static_cast<TcpSock*>(sk); }
 inline const TcpSock* tcp_sk(const Sock* sk) { return static_cast<const TcpSock*>(sk); }
+// tcp_mss_clamp: TCP_MAXSEG lowers the MSS a route allows, never raises it.
+inline unsigned tcp_mss_clamp(const TcpSock* tp, unsigned mss) {
+  const unsigned user_mss = tp->rx_opt.user_mss;
+  return (user_mss && user_mss < mss) ? user_mss : mss;
+}
 // The congestion control's private area (inet_csk_ca).
 template <typename T>
 inline T* inet_csk_ca(Sock* sk) {

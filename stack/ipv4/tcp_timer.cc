@@ -108,6 +108,7 @@ void tcp_clear_xmit_timers(Sock* sk) {
   tp->icsk_ack.pending = 0;
   sk_stop_timer(*sk->net, &tp->icsk_retransmit_timer);
   sk_stop_timer(*sk->net, &tp->icsk_delack_timer);
+  sk_stop_timer(*sk->net, &tp->sk_timer);
 }
 
 void inet_csk_reset_xmit_timer(Sock* sk, int what, uint32_t when, uint32_t max_when) {
@@ -252,6 +253,91 @@ void tcp_probe_timer(Sock* sk) {
     return;
   }
   tcp_send_probe0(sk);
+}
+
+// ---------------------------------------------------------------------------
+// The keepalive timer (sk_timer): after keepalive_time without a word from
+// the peer, probes every keepalive_intvl; keepalive_probes unanswered ones
+// (or TCP_USER_TIMEOUT, when set) reset the connection with ETIMEDOUT.
+
+namespace {
+
+// tcp_xmit_probe_skb (tcp_output.c): a bare ACK one byte below snd_una (the
+// urgent variant at snd_una is not built: no urgent data here), which the
+// peer answers with an ACK of its own.
+int tcp_xmit_probe_skb(Sock* sk, uint64_t& mib) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
+  SkBuff* skb = net.pool.alloc_skb(MAX_TCP_HEADER);
+  skb_reserve(skb, int(MAX_TCP_HEADER));
+  tcp_init_nondata_skb(skb, tp->snd_una - 1, TCPHDR_ACK);
+  mib++;
+  return tcp_transmit_skb(sk, skb, false);
+}
+
+// tcp_write_wakeup (tcp_output.c) as the keepalive timer reaches it: nothing
+// is in flight or queued (the timer checked), so the probe is
+// tcp_xmit_probe_skb's. A closed socket sends nothing (-1).
+int tcp_write_wakeup(Sock* sk, uint64_t& mib) {
+  if (sk->sk_state == TCP_CLOSE) return -1;
+  return tcp_xmit_probe_skb(sk, mib);
+}
+
+}  // namespace
+
+TcpSock::~TcpSock() {
+  if (!net) return;
+  for (Engine::TimerId* id : {&icsk_retransmit_timer, &icsk_delack_timer, &sk_timer}) sk_stop_timer(*net, id);
+}
+
+void inet_csk_reset_keepalive_timer(Sock* sk, uint32_t len) {
+  sk_reset_timer(sk, &tcp_sk(sk)->sk_timer, uint32_t(sk->net->engine.jiffies()) + len, tcp_keepalive_timer);
+}
+
+void inet_csk_delete_keepalive_timer(Sock* sk) { sk_stop_timer(*sk->net, &tcp_sk(sk)->sk_timer); }
+
+// tcp_set_keepalive: SO_KEEPALIVE on a connection arms the timer (if it was
+// off) for keepalive_time from now; off stops it. A closed socket or a
+// listener keeps only the flag (sk_timer is not keepalive's there).
+void tcp_set_keepalive(Sock* sk, int val) {
+  if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN) return;
+  if (val && !sk->sock_keepopen) inet_csk_reset_keepalive_timer(sk, keepalive_time_when(tcp_sk(sk)));
+  else if (!val) inet_csk_delete_keepalive_timer(sk);
+}
+
+void tcp_keepalive_timer(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_state == TCP_LISTEN) return;  // "keepalive on a LISTEN ???"
+  tcp_mstamp_refresh(sk);
+  if (!sk->sock_keepopen || sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_SYN_SENT) return;
+
+  uint32_t elapsed = keepalive_time_when(tp);
+  // It is alive without keepalive: data in flight or queued has its own timers.
+  if (tp->packets_out || !tp->sk_write_queue.empty()) {
+    inet_csk_reset_keepalive_timer(sk, elapsed);
+    return;
+  }
+  elapsed = keepalive_time_elapsed(tp);
+  if (elapsed >= keepalive_time_when(tp)) {
+    // TCP_USER_TIMEOUT, when set, decides when to give up instead of the
+    // probe count (once at least one probe went unanswered).
+    const uint32_t user_timeout = tp->icsk_user_timeout;
+    if ((user_timeout != 0 && elapsed >= msecs_to_jiffies(user_timeout) && tp->icsk_probes_out > 0) ||
+        (user_timeout == 0 && tp->icsk_probes_out >= keepalive_probes(tp))) {
+      tcp_send_active_reset(sk, "TCP_KEEPALIVE_TIMEOUT");
+      tcp_write_err(sk);
+      return;
+    }
+    if (tcp_write_wakeup(sk, sk->net->mib.tcpext.TCPKeepAlive) <= 0) {
+      tp->icsk_probes_out++;
+      elapsed = keepalive_intvl_when(tp);
+    } else {
+      elapsed = TCP_RESOURCE_PROBE_INTERVAL;  // the probe was lost to local congestion: try harder
+    }
+  } else {
+    elapsed = keepalive_time_when(tp) - elapsed;  // rcv_tstamp + keepalive_time
+  }
+  inet_csk_reset_keepalive_timer(sk, elapsed);
 }
 
 }  // namespace nettwin

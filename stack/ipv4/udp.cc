@@ -719,7 +719,9 @@ void udp_lib_close(Sock* sk) {
   sk->sk_rmem_alloc = 0;
 }
 
-int udp_lib_setsockopt(Sock* sk, int level, int optname, int val, int optlen) {
+int udp_lib_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval) {
+  const int val = sockopt_int(optval);
+  const int optlen = int(optval.size());
   if (level == SOL_IP_) return ip_setsockopt(sk, optname, val, optlen);
   if (level != SOL_UDP_) return -E_NOPROTOOPT;
   if (optlen < int(sizeof(int))) return -E_INVAL;
@@ -737,13 +739,15 @@ int udp_lib_setsockopt(Sock* sk, int level, int optname, int val, int optlen) {
   }
 }
 
-int udp_lib_getsockopt(Sock* sk, int level, int optname, int* val) {
-  if (level == SOL_IP_) return ip_getsockopt(sk, optname, val);
-  if (level != SOL_UDP_) return -E_NOPROTOOPT;
-  switch (optname) {
-    case UDP_CORK_: *val = sk->corkflag; return 0;
-    default: return -E_NOPROTOOPT;
-  }
+int udp_lib_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen) {
+  return sockopt_get_int(optval, optlen, [&](int* val) {
+    if (level == SOL_IP_) return ip_getsockopt(sk, optname, val);
+    if (level != SOL_UDP_) return int(-E_NOPROTOOPT);
+    switch (optname) {
+      case UDP_CORK_: *val = sk->corkflag; return 0;
+      default: return int(-E_NOPROTOOPT);
+    }
+  });
 }
 
 }  // namespace

@@ -169,13 +169,13 @@ int packet_getname_in(Socket*, SockaddrIn*, int peer) { return peer ? -E_OPNOTSU
 
 // packet_setsockopt: SOL_SOCKET goes to sock_setsockopt (sys_setsockopt does
 // that in Linux); no SOL_PACKET option (rings, fanout, membership) is built.
-int packet_setsockopt(Socket* sock, int level, int optname, int val, int optlen) {
-  if (level == SOL_SOCKET_) return sock_setsockopt(sock, optname, val, optlen);
+int packet_setsockopt(Socket* sock, int level, int optname, std::span<const uint8_t> optval) {
+  if (level == SOL_SOCKET_) return sock_setsockopt(sock, optname, optval);
   return -E_NOPROTOOPT;
 }
 
-int packet_getsockopt(Socket* sock, int level, int optname, int* val) {
-  if (level == SOL_SOCKET_) return sock_getsockopt(sock, optname, val);  // SO_PROTOCOL: 0, as Linux has it
+int packet_getsockopt(Socket* sock, int level, int optname, uint8_t* optval, int* optlen) {
+  if (level == SOL_SOCKET_) return sock_getsockopt(sock, optname, optval, optlen);  // SO_PROTOCOL: 0, as Linux has it
   return -E_NOPROTOOPT;
 }
 

@@ -170,14 +170,14 @@ int inet_accept(Socket* sock) {
 int inet_stream_connect(Socket*, const SockaddrIn*, int, int) { return -E_OPNOTSUPP; }
 int sock_no_accept(Socket*) { return -E_OPNOTSUPP; }
 
-int sock_common_setsockopt(Socket* sock, int level, int optname, int val, int optlen) {
-  if (level == SOL_SOCKET_) return sock_setsockopt(sock, optname, val, optlen);
-  return sock->sk->sk_prot->setsockopt(sock->sk, level, optname, val, optlen);
+int sock_common_setsockopt(Socket* sock, int level, int optname, std::span<const uint8_t> optval) {
+  if (level == SOL_SOCKET_) return sock_setsockopt(sock, optname, optval);
+  return sock->sk->sk_prot->setsockopt(sock->sk, level, optname, optval);
 }
 
-int sock_common_getsockopt(Socket* sock, int level, int optname, int* val) {
-  if (level == SOL_SOCKET_) return sock_getsockopt(sock, optname, val);
-  return sock->sk->sk_prot->getsockopt(sock->sk, level, optname, val);
+int sock_common_getsockopt(Socket* sock, int level, int optname, uint8_t* optval, int* optlen) {
+  if (level == SOL_SOCKET_) return sock_getsockopt(sock, optname, optval, optlen);
+  return sock->sk->sk_prot->getsockopt(sock->sk, level, optname, optval, optlen);
 }
 
 // datagram_poll (udp_poll is it plus the first_packet_length check, done by the caller).

@@ -2,7 +2,9 @@
 // the pending error and the error queue.
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
+#include "core/jiffies.h"
 #include "core/net.h"
 #include "core/skb_pool.h"
 #include "socket/sock.h"
@@ -108,10 +110,40 @@ void sk_skb_reason_drop(Sock* sk, SkBuff* skb, SkbDropReason reason, const char*
   kfree_skb_rx_sk(skb, reason, location, sk != nullptr);
 }
 
-// sk_setsockopt: SOL_SOCKET. val is the int the caller passed; optlen its size.
-int sock_setsockopt(Socket* sock, int optname, int val, int optlen) {
+int sockopt_int(std::span<const uint8_t> optval) {
+  int val = 0;
+  std::memcpy(&val, optval.data(), std::min(optval.size(), sizeof(val)));
+  return val;
+}
+
+int sockopt_put_bytes(const void* val, int size, uint8_t* optval, int* optlen) {
+  if (*optlen < 0) return -E_INVAL;
+  const int len = std::min(*optlen, size);
+  std::memcpy(optval, val, size_t(len));
+  *optlen = len;
+  return 0;
+}
+
+int sockopt_put_int(int val, uint8_t* optval, int* optlen) {
+  return sockopt_put_bytes(&val, int(sizeof(val)), optval, optlen);
+}
+
+namespace {
+// struct linger (include/linux/socket.h).
+struct Linger {
+  int l_onoff;
+  int l_linger;
+};
+constexpr int64_t MAX_SCHEDULE_TIMEOUT = INT64_MAX;  // LONG_MAX
+}  // namespace
+
+// sk_setsockopt: SOL_SOCKET. Every option reads an int first (so optlen below
+// sizeof(int) is EINVAL); SO_LINGER reads a struct linger.
+int sock_setsockopt(Socket* sock, int optname, std::span<const uint8_t> optval) {
   Sock* sk = sock->sk;
+  const int optlen = int(optval.size());
   if (optlen < int(sizeof(int))) return -E_INVAL;
+  const int val = sockopt_int(optval);
   const bool valbool = val != 0;
   const Sysctls& sys = sk->net->sysctl;
   switch (optname) {
@@ -156,7 +188,26 @@ int sock_setsockopt(Socket* sock, int optname, int val, int optlen) {
       return 0;
     }
     case SO_KEEPALIVE_:
+      // The protocol sees the old flag (tcp_set_keepalive arms the timer only
+      // when keepalive was off).
+      if (sk->sk_prot->keepalive) sk->sk_prot->keepalive(sk, valbool);
+      sk->sock_keepopen = valbool;
       return 0;
+    case SO_LINGER_: {
+      if (optlen < int(sizeof(Linger))) return -E_INVAL;  // 1003.1g
+      Linger ling;
+      std::memcpy(&ling, optval.data(), sizeof(ling));
+      if (!ling.l_onoff) {
+        sk->sock_linger = false;
+      } else {
+        // unsigned long t_sec = l_linger: a negative value is a huge one.
+        const uint64_t t_sec = uint64_t(int64_t(ling.l_linger));
+        sk->sock_lingertime = t_sec >= uint64_t(MAX_SCHEDULE_TIMEOUT / HZ) ? MAX_SCHEDULE_TIMEOUT
+                                                                          : int64_t(t_sec * HZ);
+        sk->sock_linger = true;
+      }
+      return 0;
+    }
     case SO_PRIORITY_:
       sk->sk_priority = uint32_t(val);  // root: any value
       return 0;
@@ -168,31 +219,40 @@ int sock_setsockopt(Socket* sock, int optname, int val, int optlen) {
   }
 }
 
-int sock_getsockopt(Socket* sock, int optname, int* val) {
+// sk_getsockopt: a negative optlen is EINVAL; the caller gets min(optlen, the
+// option's size) bytes.
+int sock_getsockopt(Socket* sock, int optname, uint8_t* optval, int* optlen) {
   Sock* sk = sock->sk;
+  if (*optlen < 0) return -E_INVAL;
+  int v = 0;
   switch (optname) {
-    case SO_DEBUG_: *val = 0; return 0;
-    case SO_REUSEADDR_: *val = sk->sk_reuse; return 0;
-    case SO_REUSEPORT_: *val = sk->sk_reuseport; return 0;
-    case SO_TYPE_: *val = sk->sk_type; return 0;
-    case SO_PROTOCOL_: *val = sk->sk_protocol; return 0;
-    case SO_DOMAIN_: *val = sk->sk_family; return 0;
+    case SO_DEBUG_: v = 0; break;
+    case SO_REUSEADDR_: v = sk->sk_reuse; break;
+    case SO_REUSEPORT_: v = sk->sk_reuseport; break;
+    case SO_TYPE_: v = sk->sk_type; break;
+    case SO_PROTOCOL_: v = sk->sk_protocol; break;
+    case SO_DOMAIN_: v = sk->sk_family; break;
     case SO_ERROR_:
-      *val = -sock_error(sk);
-      if (*val == 0) {
-        *val = sk->sk_err_soft;
+      v = -sock_error(sk);
+      if (v == 0) {
+        v = sk->sk_err_soft;
         sk->sk_err_soft = 0;
       }
-      return 0;
-    case SO_DONTROUTE_: *val = 0; return 0;
-    case SO_BROADCAST_: *val = sk->sock_broadcast; return 0;
-    case SO_SNDBUF_: *val = sk->sk_sndbuf; return 0;
-    case SO_RCVBUF_: *val = sk->sk_rcvbuf; return 0;
-    case SO_KEEPALIVE_: *val = 0; return 0;
-    case SO_PRIORITY_: *val = int(sk->sk_priority); return 0;
-    case 11: *val = sk->sk_no_check_tx; return 0;
+      break;
+    case SO_DONTROUTE_: v = 0; break;
+    case SO_BROADCAST_: v = sk->sock_broadcast; break;
+    case SO_SNDBUF_: v = sk->sk_sndbuf; break;
+    case SO_RCVBUF_: v = sk->sk_rcvbuf; break;
+    case SO_KEEPALIVE_: v = sk->sock_keepopen; break;
+    case SO_LINGER_: {
+      const Linger ling{sk->sock_linger, int(sk->sock_lingertime / HZ)};
+      return sockopt_put_bytes(&ling, int(sizeof(ling)), optval, optlen);
+    }
+    case SO_PRIORITY_: v = int(sk->sk_priority); break;
+    case 11: v = sk->sk_no_check_tx; break;
     default: return -E_NOPROTOOPT;
   }
+  return sockopt_put_int(v, optval, optlen);
 }
 
 }  // namespace nettwin

@@ -89,8 +89,11 @@ struct Proto {
   void (*close)(Sock* sk);
   int (*connect)(Sock* sk, const SockaddrIn* addr, int addr_len);
   int (*disconnect)(Sock* sk, int flags);
-  int (*setsockopt)(Sock* sk, int level, int optname, int val, int optlen);
-  int (*getsockopt)(Sock* sk, int level, int optname, int* val);
+  // setsockopt: optval is the bytes the program passed (sockptr_t and optlen).
+  // getsockopt: optval is the caller's buffer of *optlen bytes; *optlen comes
+  // back as the number of bytes written.
+  int (*setsockopt)(Sock* sk, int level, int optname, std::span<const uint8_t> optval);
+  int (*getsockopt)(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
   int (*sendmsg)(Sock* sk, const SendMsg& msg);
   int (*recvmsg)(Sock* sk, RecvMsg& msg, int flags);
   int (*get_port)(Sock* sk, uint16_t snum);
@@ -100,6 +103,8 @@ struct Proto {
   Sock* (*obj_alloc)() = nullptr;
   // shutdown(2)'s protocol part (tcp_shutdown: FIN after SHUT_WR).
   void (*shutdown)(Sock* sk, int how) = nullptr;
+  // SO_KEEPALIVE: the protocol arms or stops its keepalive timer (tcp_set_keepalive).
+  void (*keepalive)(Sock* sk, int valbool) = nullptr;
 };
 
 // struct proto_ops: the family's calls, what the system calls reach first.
@@ -113,8 +118,8 @@ struct ProtoOps {
   unsigned (*poll)(Socket* sock);
   int (*listen)(Socket* sock, int backlog);
   int (*shutdown)(Socket* sock, int how);
-  int (*setsockopt)(Socket* sock, int level, int optname, int val, int optlen);
-  int (*getsockopt)(Socket* sock, int level, int optname, int* val);
+  int (*setsockopt)(Socket* sock, int level, int optname, std::span<const uint8_t> optval);
+  int (*getsockopt)(Socket* sock, int level, int optname, uint8_t* optval, int* optlen);
   int (*sendmsg)(Socket* sock, const SendMsg& msg);
   int (*recvmsg)(Socket* sock, RecvMsg& msg, int flags);
 };
@@ -203,8 +208,25 @@ struct Socket {
 
 // net/core/sock.c
 void sock_init_data(Socket* sock, Sock* sk);
-int sock_setsockopt(Socket* sock, int optname, int val, int optlen);
-int sock_getsockopt(Socket* sock, int optname, int* val);
+// sk_setsockopt / sk_getsockopt: SOL_SOCKET, with the option's bytes.
+int sock_setsockopt(Socket* sock, int optname, std::span<const uint8_t> optval);
+int sock_getsockopt(Socket* sock, int optname, uint8_t* optval, int* optlen);
+// copy_from_sockptr of an int option: the first min(optlen, 4) bytes, zero
+// extended (the callers check optlen as their Linux function does).
+int sockopt_int(std::span<const uint8_t> optval);
+// An int result of getsockopt: min(*optlen, sizeof(int)) bytes of it, as
+// Linux's int options copy it; -EINVAL for a negative *optlen.
+int sockopt_put_int(int val, uint8_t* optval, int* optlen);
+// copy_to_sockptr of a struct or string result: min(*optlen, size) bytes.
+int sockopt_put_bytes(const void* val, int size, uint8_t* optval, int* optlen);
+// A getter of int options (ip_getsockopt and the like) as a getsockopt.
+template <typename Get>
+int sockopt_get_int(uint8_t* optval, int* optlen, Get&& get) {
+  if (*optlen < 0) return -E_INVAL;
+  int val = 0;
+  if (int err = get(&val); err < 0) return err;
+  return sockopt_put_int(val, optval, optlen);
+}
 // skb_set_owner_w: the skb's truesize is charged to sk_wmem_alloc until
 // sock_wfree (its destructor) gives it back.
 void skb_set_owner_w(SkBuff* skb, Sock* sk);

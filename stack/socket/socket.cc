@@ -241,32 +241,45 @@ int sys_close(Net& net, int fd) {
   return 0;
 }
 
+// An int value with optlen bytes behind it (zero past the int), as a program's
+// buffer would be.
 int sys_setsockopt(Net& net, int fd, int level, int optname, int val, int optlen) {
-  Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
-  if (optlen < 0) return -E_INVAL;
-  return sock->ops->setsockopt(sock, level, optname, val, optlen);
+  if (optlen < 0) return sockfd_lookup(net, fd) ? -E_INVAL : -E_BADF;
+  std::vector<uint8_t> buf(std::max<size_t>(size_t(optlen), sizeof(val)));
+  std::memcpy(buf.data(), &val, sizeof(val));
+  return sys_setsockopt_bytes(net, fd, level, optname, {buf.data(), size_t(optlen)});
 }
 
 int sys_getsockopt(Net& net, int fd, int level, int optname, int* val) {
-  Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
-  return sock->ops->getsockopt(sock, level, optname, val);
+  std::vector<uint8_t> out;
+  const int r = sys_getsockopt_bytes(net, fd, level, optname, sizeof(int), out);
+  if (r < 0) return r;
+  *val = 0;
+  std::memcpy(val, out.data(), std::min(out.size(), sizeof(int)));
+  return 0;
 }
 
 int sys_setsockopt_bytes(Net& net, int fd, int level, int optname, std::span<const uint8_t> optval) {
-  int val = 0;
-  std::memcpy(&val, optval.data(), std::min(optval.size(), sizeof(val)));
-  return sys_setsockopt(net, fd, level, optname, val, int(optval.size()));
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  return sock->ops->setsockopt(sock, level, optname, optval);
 }
 
 int sys_getsockopt_bytes(Net& net, int fd, int level, int optname, unsigned optlen, std::vector<uint8_t>& optval) {
-  int val = 0;
-  const int r = sys_getsockopt(net, fd, level, optname, &val);
-  if (r < 0) return r;
-  // An int option: min(optlen, sizeof(int)) bytes of it.
-  optval.resize(std::min<size_t>(optlen, sizeof(val)));
-  std::memcpy(optval.data(), &val, optval.size());
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return -E_BADF;
+  // An optlen past INT_MAX reads as negative, as the kernel's int does (TCP's
+  // int options then still copy sizeof(int) bytes): the buffer has room for
+  // the largest option whatever optlen says.
+  constexpr size_t kLargestOption = 512;  // struct tcp_info is 280 bytes
+  int len = int(optlen);
+  optval.assign(std::max(len > 0 ? size_t(len) : 0, kLargestOption), 0);
+  const int r = sock->ops->getsockopt(sock, level, optname, optval.data(), &len);
+  if (r < 0) {
+    optval.clear();
+    return r;
+  }
+  optval.resize(size_t(len));
   return 0;
 }
 

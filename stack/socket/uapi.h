@@ -26,15 +26,21 @@ enum : int { IPPROTO_IP_ = 0, IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_UDP_ 
              IPPROTO_MAX_ = 263 };
 
 // Option levels and names.
-enum : int { SOL_IP_ = 0, SOL_SOCKET_ = 1, SOL_UDP_ = 17 };
+enum : int { SOL_IP_ = 0, SOL_SOCKET_ = 1, SOL_TCP_ = 6, SOL_UDP_ = 17 };
 enum : int {
   SO_DEBUG_ = 1, SO_REUSEADDR_ = 2, SO_TYPE_ = 3, SO_ERROR_ = 4, SO_DONTROUTE_ = 5, SO_BROADCAST_ = 6,
-  SO_SNDBUF_ = 7, SO_RCVBUF_ = 8, SO_KEEPALIVE_ = 9, SO_PRIORITY_ = 12, SO_REUSEPORT_ = 15,
+  SO_SNDBUF_ = 7, SO_RCVBUF_ = 8, SO_KEEPALIVE_ = 9, SO_PRIORITY_ = 12, SO_LINGER_ = 13, SO_REUSEPORT_ = 15,
   SO_RCVLOWAT_ = 18, SO_SNDBUFFORCE_ = 32, SO_RCVBUFFORCE_ = 33, SO_PROTOCOL_ = 38, SO_DOMAIN_ = 39,
 };
 enum : int { IP_TOS_ = 1, IP_TTL_ = 2, IP_HDRINCL_ = 3, IP_RECVERR_ = 11, IP_MTU_DISCOVER_ = 10,
              IP_MTU_ = 14 };
 enum : int { UDP_CORK_ = 1 };
+// SOL_TCP options (linux/tcp.h).
+enum : int {
+  TCP_NODELAY_ = 1, TCP_MAXSEG_ = 2, TCP_CORK_ = 3, TCP_KEEPIDLE_ = 4, TCP_KEEPINTVL_ = 5, TCP_KEEPCNT_ = 6,
+  TCP_SYNCNT_ = 7, TCP_LINGER2_ = 8, TCP_DEFER_ACCEPT_ = 9, TCP_WINDOW_CLAMP_ = 10, TCP_INFO_ = 11,
+  TCP_QUICKACK_ = 12, TCP_CONGESTION_ = 13, TCP_USER_TIMEOUT_ = 18, TCP_NOTSENT_LOWAT_ = 25,
+};
 enum : int { IP_PMTUDISC_DONT_ = 0, IP_PMTUDISC_WANT_ = 1, IP_PMTUDISC_DO_ = 2, IP_PMTUDISC_PROBE_ = 3 };
 
 // Message flags.

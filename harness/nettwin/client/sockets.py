@@ -14,6 +14,12 @@ program passes it, in network byte order:
     fd = dut.socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))
     dut.bind(fd, LLAddr(ifindex=7102, protocol=ETH_P_ARP))
     frame, ll = dut.recvfrom(fd, 2048)     # ll.pkttype == PACKET_OUTGOING for sent frames
+
+Options whose value is not an int travel as bytes, as a program passes them:
+
+    dut.setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno")            # a str is encoded
+    dut.setsockopt(fd, SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, 5))  # struct linger
+    info = dut.getsockopt(fd, IPPROTO_TCP, TCP_INFO, optlen=280)        # bytes (tcp_info.decode)
 """
 from __future__ import annotations
 
