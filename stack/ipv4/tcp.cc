@@ -171,7 +171,7 @@ void tcp_close(Sock* sk) {
       net.mib.tcpext.TCPAbortOnClose++;
       tcp_set_state(sk, TCP_CLOSE);
       tcp_send_active_reset(sk, "TCP_ABORT_ON_CLOSE");
-    } else if (sk->sock_linger && !sk->sock_lingertime) {
+    } else if (sk->sock_linger && !sk->sk_lingertime) {
       // Zero linger, checked after unread data.
       tcp_disconnect(sk, 0);
       net.mib.tcpext.TCPAbortOnData++;
@@ -774,7 +774,7 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newsk->sk_priority = sk->sk_priority;
   newsk->sock_keepopen = sk->sock_keepopen;
   newsk->sock_linger = sk->sock_linger;
-  newsk->sock_lingertime = sk->sock_lingertime;
+  newsk->sk_lingertime = sk->sk_lingertime;
   newtp->nonagle = tp->nonagle;
   newtp->keepalive_time = tp->keepalive_time;
   newtp->keepalive_intvl = tp->keepalive_intvl;
