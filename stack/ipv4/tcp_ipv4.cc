@@ -17,6 +17,7 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_skb_cb.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 #include "ipv4/ipv4.h"
@@ -338,7 +339,7 @@ bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp) {
     if (!loopback) reuse = 0;
   }
   const uint32_t reuse_thresh = tw->tw_entry_stamp + uint32_t(net.sysctl.tcp_tw_reuse_delay);
-  const uint32_t now_ms = uint32_t(net.engine.now() / 1'000'000);  // tcp_clock_ms
+  const uint32_t now_ms = tcp_ns_to_ts(sk, net.engine.now());  // tcp_clock_ms
   if (tw->tw_ts_recent_stamp && (!twp || (reuse && int32_t(now_ms - reuse_thresh) > 0))) {
     TcpSock* tp = tcp_sk(sk);
     uint32_t seq = tw->tw_snd_nxt + 65535 + 2;

@@ -196,22 +196,14 @@ def compare_frames(linux: Sequence, nettwin: Sequence, ts_slack_ms: Sequence[int
     return out
 
 
-# TSval is a millisecond clock read at send time (tcp_clock_ms). Linux's counts
-# from boot, with a sub-millisecond phase no recording shows, so the same send
-# time reads 1 ms apart on the two sides as often as not.
-TSVAL_PHASE_SLACK_MS = 1
-
-
 def timer_ts_slack_ms(frame_ns: Sequence[int], sent_ns: Sequence[int]) -> list[int]:
-    """For each DUT frame (its time since replay start): how far its TSval may be
-    off Linux's. The clock phase's 1 ms when a tester frame triggered it; the
-    timer tolerance of its delay when a timer sent it (a retransmission's TSval
+    """For each DUT frame (its time since replay start): 0 when a tester frame
+    triggered it, else the timer tolerance of its delay (a retransmission's TSval
     reads the time its timer fired, anywhere in the wheel's granule)."""
     out = []
     for t in frame_ns:
         delay = _timer_delay(t, sent_ns)
-        out.append(TSVAL_PHASE_SLACK_MS if delay is None
-                   else -(-timebase.timer_tolerance_ns(delay) // 1_000_000) + TSVAL_PHASE_SLACK_MS)
+        out.append(0 if delay is None else -(-timebase.timer_tolerance_ns(delay) // 1_000_000))
     return out
 
 
