@@ -17,6 +17,7 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_skb_cb.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 #include "ipv4/ipv4.h"
@@ -116,16 +117,6 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
   net.mib.tcp.OutRsts++;
 }
 
-namespace {
-
-// __inet_lookup_established: a full socket of this 4-tuple.
-Sock* inet_lookup_established(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport) {
-  for (Sock* esk : net.sock.tcp_ehash)
-    if (esk->inet_daddr == saddr && esk->inet_dport == sport && esk->inet_rcv_saddr == daddr && esk->inet_num == dport)
-      return esk;
-  return nullptr;
-}
-
 // tcp_v4_fill_cb: TCP_SKB_CB from the header, IP's control block kept in header.h4.
 void tcp_v4_fill_cb(SkBuff* skb) {
   const uint8_t* th = skb->data;
@@ -142,6 +133,17 @@ void tcp_v4_fill_cb(SkBuff* skb) {
   tcb->ip_dsfield = wire::Iphdr{skb_network_header(skb)}.tos();
   tcb->sacked = 0;
 }
+
+namespace {
+
+// __inet_lookup_established: a full socket of this 4-tuple.
+Sock* inet_lookup_established(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport) {
+  for (Sock* esk : net.sock.tcp_ehash)
+    if (esk->inet_daddr == saddr && esk->inet_dport == sport && esk->inet_rcv_saddr == daddr && esk->inet_num == dport)
+      return esk;
+  return nullptr;
+}
+
 
 // tcp_rcv_state_process for a listener: an ACK is answered with a reset
 // (TCP_FLAGS), a RST is dropped, a SYN goes to conn_request (consumed).
@@ -338,7 +340,7 @@ bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp) {
     if (!loopback) reuse = 0;
   }
   const uint32_t reuse_thresh = tw->tw_entry_stamp + uint32_t(net.sysctl.tcp_tw_reuse_delay);
-  const uint32_t now_ms = uint32_t(net.engine.now() / 1'000'000);  // tcp_clock_ms
+  const uint32_t now_ms = tcp_ns_to_ts(sk, net.engine.now());  // tcp_clock_ms
   if (tw->tw_ts_recent_stamp && (!twp || (reuse && int32_t(now_ms - reuse_thresh) > 0))) {
     TcpSock* tp = tcp_sk(sk);
     uint32_t seq = tw->tw_snd_nxt + 65535 + 2;

@@ -16,6 +16,8 @@ int tcp_v4_rcv(SkBuff* skb);
 // tcp_checksum_complete: true when the segment (skb->data at the TCP header)
 // does not sum to zero with its pseudo header.
 bool tcp_checksum_complete(const SkBuff* skb);
+// tcp_v4_fill_cb: TCP_SKB_CB from the header (skb->data at it), IP's control block kept in header.h4.
+void tcp_v4_fill_cb(SkBuff* skb);
 // tcp_v4_early_demux: an established socket's cached input route for skb.
 void tcp_v4_early_demux(SkBuff* skb);
 

@@ -168,7 +168,7 @@ bool tcp_oow_rate_limited(Net& net, const SkBuff* skb, uint64_t* skipped, uint32
 
 // tcp_v4_reqsk_send_ack: a request's answer to an out-of-window segment.
 void tcp_v4_reqsk_send_ack(Net& net, const Sock* sk, const SkBuff* skb, const RequestSock* req) {
-  const uint32_t tsval = uint32_t(net.engine.now() / 1'000'000) + req->ts_off;
+  const uint32_t tsval = tcp_ns_to_ts(sk, net.engine.now()) + req->ts_off;
   tcp_v4_send_ack(net, sk, skb, req->snt_isn + 1, req->rcv_isn + 1,
                   std::min<uint32_t>(req->rsk_rcv_wnd, 65535) >> req->rcv_wscale, tsval, req->ts_recent, 0,
                   skb_network_header(skb)[1]);
@@ -209,12 +209,18 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
 }
 
 void tcp_child_process(Net& net, Sock* child, SkBuff* skb) {
-  (void)net;
   // tcp_rcv_state_process in SYN_RECV: the ACK is acceptable, the child is
   // established; a pure ACK carries nothing to queue, and tcp_data_queue
   // frees it without a trace (__kfree_skb).
   tcp_child_established(child, skb);
   checkpoint(net.tracer, "tcp_child_process", skb);
+  const uint8_t* th = skb->data;
+  if (skb->len > (th[12] >> 4) * 4u || (th[13] & TCPHDR_FIN)) {
+    // Data (or a FIN) riding on the handshake's ACK is the new connection's first segment.
+    tcp_v4_fill_cb(skb);
+    tcp_rcv_established(child, skb);
+    return;
+  }
   __kfree_skb(skb);
 }
 
@@ -303,7 +309,7 @@ void tcp_time_wait(Sock* sk, int state, int timeo) {
     tw->tw_ts_recent_stamp = tp->rx_opt.ts_recent_stamp;
     tw->tw_ts_offset = tp->tsoffset;
     tw->tw_last_oow_ack_time = 0;
-    tw->tw_entry_stamp = uint32_t(net.engine.now() / 1'000'000);  // tcp_time_stamp_ms
+    tw->tw_entry_stamp = tcp_ns_to_ts(sk, net.engine.now());  // tcp_time_stamp_ms
     if (timeo < rto) timeo = rto;
     if (state == TCP_TIME_WAIT) timeo = int(TCP_TIMEWAIT_LEN);
     inet_twsk_hashdance_schedule(tw, sk, timeo);
@@ -357,7 +363,7 @@ TcpTwStatus tcp_timewait_state_process(InetTimewaitSock* tw, SkBuff* skb, uint32
     tw->tw_substate = TCP_TIME_WAIT;
     tw->tw_rcv_nxt = end_seq;
     if (tmp_opt.saw_tstamp) {
-      tw->tw_entry_stamp = uint32_t(net.engine.now() / 1'000'000);
+      tw->tw_entry_stamp = tcp_ns_to_ts(tw, net.engine.now());  // tcp_clock_ms
       tw->tw_ts_recent_stamp = now_s;
       tw->tw_ts_recent = tmp_opt.rcv_tsval;
     }

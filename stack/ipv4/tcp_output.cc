@@ -9,6 +9,7 @@
 #include "ipv4/syncookies.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
@@ -17,7 +18,6 @@ namespace nettwin {
 
 namespace {
 
-constexpr unsigned TCPOLEN_TSTAMP_ALIGNED = 12;
 constexpr uint32_t TCP_MAX_WSCALE = 14;
 constexpr unsigned kLLReservedSpace = 16;
 constexpr uint8_t TCPHDR_SYN = 0x02, TCPHDR_ACK = 0x10;
@@ -79,9 +79,9 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
     put32(sack ? 0x0402080au : 0x0101080au);
     // The ms clock; a cookie's first TSval carries the SYN's options in its
     // low bits (cookie_init_timestamp, the skb's delivery time in Linux).
-    // Done in the 32 bits of TSval: the ms clock here starts at 0, not at boot,
-    // and a cookie stamp 64 ms back from 0 must wrap as TSval does.
-    const uint32_t ts_now = uint32_t(net.engine.now() / 1'000'000);
+    // Done in the 32 bits of TSval: the ms clock here starts near 0, not at
+    // boot, and a cookie stamp 64 ms back from 0 must wrap as TSval does.
+    const uint32_t ts_now = tcp_ns_to_ts(sk, net.engine.now());
     uint32_t ts = ts_now;
     if (req->syncookie) {
       uint32_t options = req->wscale_ok ? req->snd_wscale : TS_OPT_WSCALE_MASK;

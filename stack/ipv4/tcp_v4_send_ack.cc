@@ -9,6 +9,7 @@
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp_ipv4.h"
+#include "ipv4/tcp_output.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -100,7 +101,7 @@ void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool
   // for ip_send_unicast_reply anyway).
   if (oow) tos &= uint8_t(~0x3);
   // tcp_tw_tsval: the ms clock plus the connection's offset.
-  const uint32_t tsval = uint32_t(net.engine.now() / 1'000'000) + tw->tw_ts_offset;
+  const uint32_t tsval = tcp_ns_to_ts(tw, net.engine.now()) + tw->tw_ts_offset;
   tcp_v4_send_ack(net, tw, skb, tw->tw_snd_nxt, tw->tw_rcv_nxt, tw->tw_rcv_wnd >> tw->tw_rcv_wscale, tsval,
                   tw->tw_ts_recent, tw->sk_bound_dev_if, tos);
 }

@@ -250,6 +250,18 @@ TEST_F(TcpSynQueueTest, WithoutCookiesAFullSynQueueDropsTheSyn) {
   EXPECT_EQ(d.field(*consumed.back(), "location"), "tcp_rcv_state_process");
 }
 
+TEST_F(TcpSynQueueTest, WithoutCookiesTheLastQuarterOfTcpMaxSynBacklogIsKept) {
+  net.sysctl.tcp_syncookies = 0;
+  net.sysctl.tcp_max_syn_backlog = 4;
+  listen(100);
+  for (uint16_t p = 40000; p < 40004; ++p) ASSERT_EQ(send(syn(p)).size(), 1u) << p;
+  // 4 - 4 < 4 >> 2: no peer is proven alive here, so the fifth SYN is dropped.
+  EXPECT_TRUE(send(syn(40004)).empty());
+  EXPECT_EQ(listener()->reqsk_queue.size(), 4u);
+  EXPECT_EQ(d.counter("TcpExt.ListenDrops"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPReqQFullDrop"), 0u);
+}
+
 // ---- the accept queue
 
 TEST_F(TcpSynQueueTest, AFullAcceptQueueDropsTheSynEvenWithCookies) {

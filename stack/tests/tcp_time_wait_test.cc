@@ -226,6 +226,33 @@ TEST_F(TcpTimeWaitTest, ANewSynAboveTheOldSequenceOpensANewConnectionWithTheTwIs
   EXPECT_EQ(net.tcp_death_row.tcp_tw_isn, 0u);
 }
 
+TEST_F(TcpTimeWaitTest, ANewSynWithNoListenerLeftIsAcked) {
+  time_wait();
+  ASSERT_EQ(sys_close(net, lfd), 0);
+  TcpSeg syn;
+  syn.seq = kPeerIsn + 200000;
+  syn.options = linux_syn_options(kPeerTsval + 100);
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.flags(), kAck);
+  EXPECT_EQ(a.ack(), kPeerIsn + 2);
+  EXPECT_NE(tw(), nullptr);
+}
+
+TEST_F(TcpTimeWaitTest, ABadChecksumIsDroppedAsTcpCsum) {
+  time_wait();
+  // Longer than CHECKSUM_BREAK (76 bytes): checked by the tw sock's path, not at once.
+  TcpSeg s = seg(kAck | kPsh, kPeerIsn + 2);
+  s.payload = Bytes(60, 'x');
+  s.check = 0x1234;
+  EXPECT_TRUE(send(s).empty());
+  EXPECT_EQ(last_drop_reason(), "TCP_CSUM");
+  EXPECT_EQ(d.field(*d.named("skb:kfree_skb").back(), "rx_sk"), "1");
+  EXPECT_EQ(d.counter("Tcp.InCsumErrors"), 1u);
+  EXPECT_NE(tw(), nullptr);
+}
+
 TEST_F(TcpTimeWaitTest, ASynBelowRcvNxtWithAnOlderTimestampIsAcked) {
   time_wait();
   TcpSeg syn;
