@@ -35,6 +35,8 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"Tcp.OutRsts", tcp.OutRsts},         {"Tcp.InCsumErrors", tcp.InCsumErrors},
       {"TcpExt.ListenOverflows", tcpext.ListenOverflows}, {"TcpExt.ListenDrops", tcpext.ListenDrops},
       {"TcpExt.TCPSynRetrans", tcpext.TCPSynRetrans}, {"TcpExt.TCPACKSkippedSynRecv", tcpext.TCPACKSkippedSynRecv},
+      {"TcpExt.TCPTimeouts", tcpext.TCPTimeouts}, {"TcpExt.TCPAbortOnTimeout", tcpext.TCPAbortOnTimeout},
+      {"TcpExt.TCPTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActiveRejected", tcpext.PAWSActiveRejected},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);

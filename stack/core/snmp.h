@@ -35,6 +35,8 @@ struct TcpMib {
 // The TcpExt columns of /proc/net/netstat that the stack counts.
 struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
+  // The active open's (tcp_connect.cc).
+  uint64_t TCPTimeouts = 0, TCPAbortOnTimeout = 0, TCPTimeoutRehash = 0, PAWSActiveRejected = 0;
 };
 
 struct NetMib {

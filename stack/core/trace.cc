@@ -28,6 +28,8 @@ const char* tracepoint_name(Tp tp) {
     case Tp::tcp_cong_state_set: return "tcp:tcp_cong_state_set";
     case Tp::tcp_send_reset: return "tcp:tcp_send_reset";
     case Tp::inet_sock_set_state: return "sock:inet_sock_set_state";
+    case Tp::tcp_receive_reset: return "tcp:tcp_receive_reset";
+    case Tp::tcp_retransmit_skb: return "tcp:tcp_retransmit_skb";
     case Tp::Count: break;
   }
   return "unknown:unknown";

@@ -40,6 +40,8 @@ enum class Tp : uint8_t {
   tcp_cong_state_set,
   tcp_send_reset,
   inet_sock_set_state,
+  tcp_receive_reset,
+  tcp_retransmit_skb,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

@@ -138,6 +138,42 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
           {"daddr_v6", "::ffff:" + daddr}});
 }
 
+void tcp_receive_reset(Tracer& t, const Sock* sk) {
+  if (!t.wants(Tp::tcp_receive_reset)) return;
+  char skaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
+  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
+  t.emit(Tp::tcp_receive_reset, 0,
+         {{"skaddr", skaddr},
+          {"sport", to_string(sk->inet_sport)},
+          {"dport", to_string(sk->inet_dport)},
+          {"family", "2"},
+          {"saddr", saddr},
+          {"daddr", daddr},
+          {"saddr_v6", "::ffff:" + saddr},
+          {"daddr_v6", "::ffff:" + daddr}});
+}
+
+void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
+  if (!t.wants(Tp::tcp_retransmit_skb)) return;
+  char skaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
+  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
+  t.emit(Tp::tcp_retransmit_skb, skb ? skb->id : 0,
+         {{"skaddr", skaddr},
+          {"sport", to_string(sk->inet_sport)},
+          {"dport", to_string(sk->inet_dport)},
+          {"family", "2"},
+          {"saddr", saddr},
+          {"daddr", daddr},
+          {"saddr_v6", "::ffff:" + saddr},
+          {"daddr_v6", "::ffff:" + daddr},
+          {"state", tcp_state_name(sk->sk_state)},
+          {"err", std::to_string(err)}});
+}
+
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
 // addresses come from the segment, swapped (saddr is the segment's dest), and
 // state is 0, which prints as UNKNOWN.

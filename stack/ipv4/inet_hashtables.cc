@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "core/net.h"
+#include "core/secure_seq.h"
+#include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 
 namespace nettwin {
@@ -23,6 +25,7 @@ void inet_put_port(Sock* sk) {
     if (v.empty()) bhash.erase(it);  // inet_bind_bucket_destroy
   }
   sk->inet_num = 0;
+  tcp_sk(sk)->icsk_bind_hash_connect = false;
 }
 
 int inet_hash(Sock* sk) {
@@ -69,6 +72,79 @@ Sock* inet_lhash2_lookup(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif)
 Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif) {
   if (Sock* sk = inet_lhash2_lookup(net, daddr, hnum, dif)) return sk;
   return inet_lhash2_lookup(net, 0, hnum, dif);
+}
+
+namespace {
+
+constexpr uint32_t INET_TABLE_PERTURB_SIZE = 1u << 16;
+
+// __inet_check_established: the 4-tuple with this local port must be free in
+// ehash; if so sk takes the port and enters ehash (inet_ehash_nolisten).
+bool inet_check_established(Sock* sk, uint16_t lport) {
+  for (const Sock* esk : sk->net->sock.tcp_ehash) {
+    if (esk != sk && esk->inet_daddr == sk->inet_daddr && esk->inet_dport == sk->inet_dport &&
+        esk->inet_rcv_saddr == sk->inet_rcv_saddr && esk->inet_num == lport)
+      return false;
+  }
+  return true;
+}
+
+// A bind bucket made by bind() or listen() (tb->fastreuse >= 0) is not shared
+// with connect(); one made by connect() is, for other 4-tuples.
+bool inet_bind_bucket_from_bind(Net& net, uint16_t port) {
+  auto it = net.sock.tcp_bhash.find(port);
+  if (it == net.sock.tcp_bhash.end()) return false;
+  for (const Sock* owner : it->second)
+    if (!tcp_sk(owner)->icsk_bind_hash_connect) return true;
+  return false;
+}
+
+// table_perturb[index]: random at first use (get_random_sleepable_once fills
+// the whole table; here each slot on first use, from the seeded generator).
+uint32_t& table_perturb(Net& net, uint32_t index) {
+  auto [it, fresh] = net.sock.tcp_table_perturb.try_emplace(index, 0);
+  if (fresh) it->second = uint32_t(net.rng.next());
+  return it->second;
+}
+
+}  // namespace
+
+int inet_hash_connect(Sock* sk) {
+  Net& net = *sk->net;
+  if (sk->inet_num) {
+    // A bound port: only the 4-tuple's uniqueness is checked.
+    if (!inet_check_established(sk, sk->inet_num)) return -E_ADDRNOTAVAIL;
+    net.sock.tcp_ehash.push_back(sk);
+    return 0;
+  }
+  const uint64_t port_offset = secure_ipv4_port_ephemeral(net, sk->inet_rcv_saddr, sk->inet_daddr, sk->inet_dport);
+  const int low = net.sock.port_range_low;
+  const int high = net.sock.port_range_high + 1;  // [low, high[
+  const int step = 2;  // no IP_LOCAL_PORT_RANGE on the socket: even ports first
+  uint32_t remaining = uint32_t(high - low);
+  if (remaining > 1) remaining &= ~1u;
+  const uint32_t index = uint32_t(port_offset & (INET_TABLE_PERTURB_SIZE - 1));
+  uint32_t offset = (table_perturb(net, index) + uint32_t(port_offset >> 32)) % remaining;
+  offset &= ~1u;
+  for (;;) {
+    int port = low + int(offset);
+    for (uint32_t i = 0; i < remaining; i += step, port += step) {
+      if (port >= high) port -= int(remaining);
+      if (inet_bind_bucket_from_bind(net, uint16_t(port))) continue;
+      if (!inet_check_established(sk, uint16_t(port))) continue;
+      // A little randomness for the next search (max of i and a random step count).
+      const uint32_t r = uint32_t((uint64_t(uint32_t(net.rng.next())) * 8) >> 32) * step;
+      table_perturb(net, index) += std::max(i, r) + step;
+      inet_bind_hash(sk, uint16_t(port));
+      tcp_sk(sk)->icsk_bind_hash_connect = true;
+      sk->inet_sport = uint16_t(port);
+      net.sock.tcp_ehash.push_back(sk);
+      return 0;
+    }
+    ++offset;
+    if (!((offset & 1) && remaining > 1)) break;  // then the odd ports
+  }
+  return -E_ADDRNOTAVAIL;
 }
 
 }  // namespace nettwin

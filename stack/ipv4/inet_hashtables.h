@@ -21,5 +21,10 @@ void inet_unhash(Sock* sk);
 // __inet_lookup_listener: the listener on hnum bound to daddr, else one bound
 // to the wildcard (lhash2 is looked up with daddr first, then INADDR_ANY).
 Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif);
+// inet_hash_connect (__inet_hash_connect with __inet_check_established): a
+// connecting socket gets its local port - its own if bound, else the first
+// free one of ip_local_port_range from a secret offset - and enters ehash.
+// 0, -EADDRNOTAVAIL with no port free or the 4-tuple taken.
+int inet_hash_connect(Sock* sk);
 
 }  // namespace nettwin

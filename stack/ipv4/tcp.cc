@@ -10,6 +10,7 @@
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ip_sockglue.h"
+#include "ipv4/tcp_connect.h"
 #include "ipv4/tcp_sock.h"
 
 namespace nettwin {
@@ -46,6 +47,17 @@ void tcp_close(Sock* sk) {
   if (sk->sk_state == TCP_LISTEN) {
     tcp_set_state(sk, TCP_CLOSE);
     inet_csk_listen_stop(sk);
+  } else if (sk->sk_state == TCP_SYN_SENT) {
+    // ---- active open: a connect in progress is abandoned (CLOSE, no
+    // AttemptFails); inet_csk_destroy_sock stops its timer and frees its SYN.
+    TcpSock* tp = tcp_sk(sk);
+    tcp_set_state(sk, TCP_CLOSE);
+    sk->net->engine.del_timer(tp->icsk_retransmit_timer);
+    tp->icsk_pending = 0;
+    while (SkBuff* skb = tp->tcp_rtx_queue.pop_front()) __kfree_skb(skb);
+    tp->packets_out = 0;
+    tp->sk_wmem_queued = 0;
+    // ---- end of the active open
   } else if (sk->sk_state != TCP_CLOSE) {
     tcp_set_state(sk, TCP_CLOSE);
   }
@@ -54,9 +66,47 @@ void tcp_close(Sock* sk) {
   if (sk->inet_num) inet_put_port(sk);
 }
 
-int tcp_disconnect(Sock*, int) { return 0; }
-
-int tcp_connect_unbuilt(Sock*, const SockaddrIn*, int) { return -E_OPNOTSUPP; }
+// tcp_disconnect (connect() with AF_UNSPEC, or after a failed connect): the
+// socket goes back to CLOSE, ready to connect again. Only what a socket that
+// never carried data holds is reset here: its timers, queues, peer and the
+// next ISN (write_seq + max_window + 2); a SYN_SENT socket says ECONNRESET.
+int tcp_disconnect(Sock* sk, int) {
+  TcpSock* tp = tcp_sk(sk);
+  const int old_state = sk->sk_state;
+  if (old_state != TCP_CLOSE) tcp_set_state(sk, TCP_CLOSE);
+  if (old_state == TCP_LISTEN)
+    inet_csk_listen_stop(sk);
+  else if (old_state == TCP_SYN_SENT)
+    sk->sk_err = E_CONNRESET;
+  Engine& engine = sk->net->engine;
+  engine.del_timer(tp->icsk_retransmit_timer);  // tcp_clear_xmit_timers
+  engine.del_timer(tp->icsk_delack_timer);
+  tp->icsk_pending = 0;
+  while (SkBuff* skb = sk->sk_receive_queue.pop_front()) __kfree_skb(skb);
+  while (SkBuff* skb = tp->sk_write_queue.pop_front()) __kfree_skb(skb);  // tcp_write_queue_purge
+  while (SkBuff* skb = tp->tcp_rtx_queue.pop_front()) __kfree_skb(skb);
+  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) __kfree_skb(skb);
+  tp->packets_out = 0;
+  tp->sk_wmem_queued = 0;
+  tp->copied_seq = tp->rcv_nxt;
+  sk->inet_dport = 0;
+  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;  // inet_bhash2_reset_saddr
+  sk->sk_shutdown = 0;
+  uint32_t seq = tp->write_seq + tp->max_window + 2;
+  if (!seq) seq = 1;
+  tp->write_seq = seq;
+  tp->icsk_backoff = 0;
+  tp->icsk_retransmits = 0;
+  tp->icsk_probes_out = 0;
+  tp->icsk_rto = HZ;  // TCP_TIMEOUT_INIT
+  tp->window_clamp = 0;
+  tp->total_retrans = 0;
+  tp->total_rto = tp->total_rto_recoveries = 0;
+  tp->retrans_stamp = 0;
+  tp->rx_opt = TcpOptionsReceived{};
+  sk->sk_dst_cache = nullptr;  // __sk_dst_reset
+  return 0;
+}
 
 int tcp_setsockopt(Sock* sk, int level, int optname, int val, int optlen) {
   if (level == SOL_IP_) return ip_setsockopt(sk, optname, val, optlen);
@@ -94,11 +144,44 @@ Sock* tcp_obj_alloc() { return new TcpSock; }
 
 }  // namespace
 
+unsigned tcp_poll(Socket* sock) {
+  Sock* sk = sock->sk;
+  const TcpSock* tp = tcp_sk(sk);
+  const int state = sk->sk_state;
+  // inet_csk_listen_poll: readable with a child to accept.
+  if (state == TCP_LISTEN) return tp->icsk_accept_queue.empty() ? 0 : POLLIN_ | POLLRDNORM_;
+  unsigned mask = 0;
+  const int shutdown = sk->sk_shutdown;
+  if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE) mask |= POLLHUP_;
+  if (shutdown & RCV_SHUTDOWN) mask |= POLLIN_ | POLLRDNORM_ | POLLRDHUP_;
+  // Connected (a handshake in progress is neither readable nor writable).
+  if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+    if (int32_t(tp->rcv_nxt - tp->copied_seq) >= 1) mask |= POLLIN_ | POLLRDNORM_;  // tcp_stream_is_readable
+    if (!(shutdown & SEND_SHUTDOWN)) {
+      // __sk_stream_is_writeable(sk, 1): room for half again what is queued,
+      // and the unsent bytes (doubled) under the notsent low-water mark.
+      const bool wspace = sk->sk_sndbuf - tp->sk_wmem_queued >= (tp->sk_wmem_queued >> 1);
+      const bool memfree = tp->sk_wmem_queued < sk->sk_sndbuf &&
+                           (uint64_t(tp->write_seq - tp->snd_nxt) << 1) <
+                               (tp->notsent_lowat ? tp->notsent_lowat : 0xffffffffull);
+      if (wspace && memfree) {
+        mask |= POLLOUT_ | POLLWRNORM_;
+      } else {
+        sock->flags |= SOCK_NOSPACE;
+      }
+    } else {
+      mask |= POLLOUT_ | POLLWRNORM_;
+    }
+  }
+  if (sk->sk_err || !sk->sk_error_queue.empty()) mask |= POLLERR_;
+  return mask;
+}
+
 Proto tcp_prot = {
     "TCP",
     tcp_v4_init_sock,
     tcp_close,
-    tcp_connect_unbuilt,
+    tcp_v4_connect,
     tcp_disconnect,
     tcp_setsockopt,
     tcp_getsockopt,

@@ -11,9 +11,15 @@ struct TcpSock;
 struct RequestSock;
 struct TcpOptionsReceived;
 struct SkBuff;
+struct Socket;
 class Net;
 
 extern Proto tcp_prot;
+
+// tcp_poll: a listener is readable with a child to accept; a connection in
+// SYN_SENT / SYN_RECV is neither readable nor writable; CLOSE is a hang-up;
+// a pending error is POLLERR.
+unsigned tcp_poll(Socket* sock);
 
 // tcp_set_state: the new state, traced (sock:inet_sock_set_state); to CLOSE
 // the socket leaves the hashes and, unless bind() fixed it, its port.
@@ -30,6 +36,10 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb);
 void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt);
 // tcp_v4_send_synack (tcp_make_synack, ip_build_and_send_pkt): 0, or -1 with no route.
 int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req);
+// tcp_select_initial_window: the first receive window (space rounded down to
+// a multiple of mss), the clamp, and our window scale when wscale_ok.
+void tcp_select_initial_window(Net& net, int space, uint32_t mss, uint32_t* rcv_wnd, uint32_t* window_clamp,
+                               bool wscale_ok, uint8_t* rcv_wscale);
 // tcp_openreq_init_rwin: the request's window, clamp and our window scale.
 void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss);
 // tcp_check_req: the ACK that completes req's handshake. Returns the child

@@ -12,6 +12,8 @@
 #include "ipv4/fib.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_connect.h"
+#include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 #include "ipv4/ipv4.h"
 #include "wire/checksum.h"
@@ -110,6 +112,13 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
   net.mib.tcp.OutRsts++;
 }
 
+// tcp_segs_in: segments (and those with data) that reached the socket.
+void tcp_segs_in(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->segs_in++;
+  if (skb->len > tcp_doff(skb->data) * 4u) tp->data_segs_in++;
+}
+
 }  // namespace
 
 namespace {
@@ -141,6 +150,18 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
     sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_CSUM, "tcp_v4_do_rcv");
     return;
   }
+  // ---- active open (tcp_connect.cc): tcp_rcv_state_process's SYN_SENT case.
+  if (sk->sk_state == TCP_SYN_SENT) {
+    const SkbDropReason reason = tcp_rcv_synsent_state_process(sk, skb);
+    if (reason == SkbDropReason::NOT_DROPPED_YET) return;
+    // sk_rst_convert_drop_reason: an unacceptable ACK keeps its name.
+    tcp_v4_send_reset(net, skb,
+                      reason == SkbDropReason::TCP_INVALID_ACK_SEQUENCE ? "TCP_INVALID_ACK_SEQUENCE" : "NOT_SPECIFIED",
+                      sk);
+    sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
+    return;
+  }
+  // ---- end of the active open
   const SkbDropReason reason = tcp_rcv_state_process(net, sk, skb);
   if (reason == SkbDropReason::NOT_DROPPED_YET) return;
   tcp_v4_send_reset(net, skb, "NOT_SPECIFIED", sk);  // sk_rst_convert_drop_reason
@@ -172,6 +193,14 @@ int tcp_v4_rcv(SkBuff* skb) {
     for (Sock* esk : net.sock.tcp_ehash) {
       if (esk->inet_daddr == iph.saddr() && esk->inet_dport == sport && esk->inet_rcv_saddr == iph.daddr() &&
           esk->inet_num == dport) {
+        // ---- active open: a connecting socket takes the segment (tcp_segs_in).
+        if (esk->sk_state == TCP_SYN_SENT) {
+          tcp_segs_in(esk, skb);
+          checkpoint(net.tracer, "tcp_v4_do_rcv", skb);
+          tcp_v4_do_rcv(net, esk, skb);
+          return 0;
+        }
+        // ---- end of the active open
         // Segments to established sockets are not processed yet.
         checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
         esk->sk_drops++;

@@ -27,6 +27,8 @@ constexpr uint64_t TCP_DEFAULT_SCALING_RATIO = 1u << (TCP_RMEM_TO_WIN_SCALE - 1)
 
 int ilog2(uint32_t v) { return 31 - __builtin_clz(v); }
 
+}  // namespace
+
 // tcp_select_initial_window with no initial-window route metric.
 void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* rcv_wnd, uint32_t* window_clamp,
                                bool wscale_ok, uint8_t* rcv_wscale) {
@@ -45,9 +47,6 @@ void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* r
   }
   *window_clamp = std::min<uint32_t>(65535u << *rcv_wscale, clamp);
 }
-
-
-}  // namespace
 
 void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss) {
   // tcp_full_space: tcp_win_from_space of the listener's receive buffer.

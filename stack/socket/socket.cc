@@ -33,9 +33,10 @@ int fd_install(Net& net, std::unique_ptr<Socket> sock) {
   return fd;
 }
 
-// The readiness a blocked reader waits for (udp_poll).
+// sock_poll: the family's poll (proto_ops.poll: tcp_poll, datagram_poll),
+// with udp_poll's check of the first datagram for a blocked reader.
 unsigned sock_poll(Socket* sock) {
-  unsigned mask = datagram_poll(sock);
+  unsigned mask = sock->ops->poll(sock);
   Sock* sk = sock->sk;
   if ((mask & POLLRDNORM_) && !(sock->file_flags & O_NONBLOCK_) && !(sk->sk_shutdown & RCV_SHUTDOWN) &&
       sk->sk_protocol == IPPROTO_UDP_ && udp_first_packet_length(sk) == 0)
