@@ -34,6 +34,28 @@ struct SkbQueue {
     --qlen;
     return skb;
   }
+  SkBuff* front() const { return head; }    // skb_peek
+  SkBuff* back() const { return tail; }     // skb_peek_tail
+  // __skb_unlink (the list is singly linked: a walk unless skb is the head).
+  void unlink(SkBuff* skb) {
+    SkBuff* prev = nullptr;
+    for (SkBuff* p = head; p; prev = p, p = p->next) {
+      if (p != skb) continue;
+      if (prev) prev->next = p->next; else head = p->next;
+      if (tail == p) tail = prev;
+      p->next = nullptr;
+      --qlen;
+      return;
+    }
+  }
+  // __skb_queue_after: skb behind prev (null: at the head).
+  void insert_after(SkBuff* prev, SkBuff* skb) {
+    if (!prev) { push_front(skb); return; }
+    skb->next = prev->next;
+    prev->next = skb;
+    if (tail == prev) tail = skb;
+    ++qlen;
+  }
   void splice_tail_init(SkbQueue& from) {  // skb_queue_splice_tail_init
     if (from.empty()) return;
     if (tail) tail->next = from.head; else head = from.head;

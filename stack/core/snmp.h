@@ -35,8 +35,14 @@ struct TcpMib {
 // The TcpExt columns of /proc/net/netstat that the stack counts.
 struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
+  // The established data path and close (tcpdata).
+  uint64_t DelayedACKs = 0, TCPTimeouts = 0, TCPLossFailures = 0, TCPAbortOnTimeout = 0, TCPAbortOnData = 0,
+           TCPAbortOnClose = 0, TCPAbortOnLinger = 0, TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0,
+           TCPOFOQueue = 0, TCPRcvQDrop = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
+           TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPChallengeACK = 0, TCPSYNChallenge = 0,
+           PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0;
   // The active open's (tcp_connect.cc).
-  uint64_t TCPTimeouts = 0, TCPAbortOnTimeout = 0, TCPTimeoutRehash = 0, PAWSActiveRejected = 0;
+  uint64_t TCPTimeoutRehash = 0, PAWSActiveRejected = 0;
 };
 
 struct NetMib {

@@ -66,11 +66,9 @@ struct Sysctls {
   int64_t tcp_syncookies = 1;
   int64_t tcp_max_syn_backlog = 2048;
   // Active open: SYN retries (the first tcp_syn_linear_timeouts with a 1 s
-  // timeout each, then doubling), and the retransmits after which the route is
-  // looked up again.
+  // timeout each, then doubling).
   int64_t tcp_syn_retries = 6;
   int64_t tcp_syn_linear_timeouts = 4;
-  int64_t tcp_retries1 = 3;
   int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
   // net.ipv4.neigh.default.* live in arp_tbl.parms (struct neigh_parms, as tbl->parms in Linux).
 

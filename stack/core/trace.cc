@@ -30,6 +30,7 @@ const char* tracepoint_name(Tp tp) {
     case Tp::inet_sock_set_state: return "sock:inet_sock_set_state";
     case Tp::tcp_receive_reset: return "tcp:tcp_receive_reset";
     case Tp::tcp_retransmit_skb: return "tcp:tcp_retransmit_skb";
+    case Tp::tcp_destroy_sock: return "tcp:tcp_destroy_sock";
     case Tp::Count: break;
   }
   return "unknown:unknown";

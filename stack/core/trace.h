@@ -42,6 +42,7 @@ enum class Tp : uint8_t {
   inet_sock_set_state,
   tcp_receive_reset,
   tcp_retransmit_skb,
+  tcp_destroy_sock,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

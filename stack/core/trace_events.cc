@@ -138,30 +138,15 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
           {"daddr_v6", "::ffff:" + daddr}});
 }
 
-void tcp_receive_reset(Tracer& t, const Sock* sk) {
-  if (!t.wants(Tp::tcp_receive_reset)) return;
-  char skaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
-  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  t.emit(Tp::tcp_receive_reset, 0,
-         {{"skaddr", skaddr},
-          {"sport", to_string(sk->inet_sport)},
-          {"dport", to_string(sk->inet_dport)},
-          {"family", "2"},
-          {"saddr", saddr},
-          {"daddr", daddr},
-          {"saddr_v6", "::ffff:" + saddr},
-          {"daddr_v6", "::ffff:" + daddr}});
-}
+namespace {
 
-void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
-  if (!t.wants(Tp::tcp_retransmit_skb)) return;
+// The tcp_event_sk class: skaddr, ports, family, addresses, sock_cookie.
+void tcp_event_sk(Tracer& t, Tp which, const Sock* sk) {
   char skaddr[2 + 16 + 1];
   std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
   const std::string saddr = wire::format_ipv4(sk->inet_saddr);
   const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  t.emit(Tp::tcp_retransmit_skb, skb ? skb->id : 0,
+  t.emit(which, 0,
          {{"skaddr", skaddr},
           {"sport", to_string(sk->inet_sport)},
           {"dport", to_string(sk->inet_dport)},
@@ -170,7 +155,38 @@ void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
           {"daddr", daddr},
           {"saddr_v6", "::ffff:" + saddr},
           {"daddr_v6", "::ffff:" + daddr},
+          {"sock_cookie", "0"}});
+}
+
+}  // namespace
+
+void tcp_receive_reset(Tracer& t, const Sock* sk) {
+  if (t.wants(Tp::tcp_receive_reset)) tcp_event_sk(t, Tp::tcp_receive_reset, sk);
+}
+
+void tcp_destroy_sock(Tracer& t, const Sock* sk) {
+  if (t.wants(Tp::tcp_destroy_sock)) tcp_event_sk(t, Tp::tcp_destroy_sock, sk);
+}
+
+void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
+  if (!t.wants(Tp::tcp_retransmit_skb)) return;
+  char skaddr[2 + 16 + 1];
+  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
+  char skbaddr[2 + 16 + 1];
+  std::snprintf(skbaddr, sizeof skbaddr, "%p", static_cast<const void*>(skb));
+  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
+  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
+  t.emit(Tp::tcp_retransmit_skb, 0,
+         {{"skbaddr", skbaddr},
+          {"skaddr", skaddr},
           {"state", tcp_state_name(sk->sk_state)},
+          {"sport", to_string(sk->inet_sport)},
+          {"dport", to_string(sk->inet_dport)},
+          {"family", "2"},
+          {"saddr", saddr},
+          {"daddr", daddr},
+          {"saddr_v6", "::ffff:" + saddr},
+          {"daddr_v6", "::ffff:" + daddr},
           {"err", std::to_string(err)}});
 }
 
@@ -181,11 +197,17 @@ void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* re
   if (!t.wants(Tp::tcp_send_reset)) return;
   char skaddr[2 + 16 + 1];
   std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  const uint8_t* nh = skb_network_header(skb);
-  const uint8_t* th = skb->data;
-  const std::string src = wire::format_ipv4(wire::load_be32(nh + 16)) + ":" + to_string(wire::load_be16(th + 2));
-  const std::string dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
-  t.emit(Tp::tcp_send_reset, skb->id,
+  std::string src, dst;
+  if (skb) {
+    const uint8_t* nh = skb_network_header(skb);
+    const uint8_t* th = skb->data;
+    src = wire::format_ipv4(wire::load_be32(nh + 16)) + ":" + to_string(wire::load_be16(th + 2));
+    dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
+  } else {  // an active reset: the socket's own addresses
+    src = wire::format_ipv4(sk->inet_saddr) + ":" + to_string(sk->inet_sport);
+    dst = wire::format_ipv4(sk->inet_daddr) + ":" + to_string(sk->inet_dport);
+  }
+  t.emit(Tp::tcp_send_reset, skb ? skb->id : 0,
          {{"skaddr", sk ? skaddr : "0000000000000000"},
           {"state", sk ? tcp_state_name(sk->sk_state) : "UNKNOWN"},
           {"reason", reason},

@@ -55,10 +55,11 @@ void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* re
 // inet_sock_set_state (include/trace/events/sock.h): the socket's ports and
 // addresses (v6 fields v4-mapped), family, protocol and the two states.
 void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate);
-// tcp_receive_reset (tcp_event_sk): the socket's ports and addresses.
+// tcp_receive_reset / tcp_destroy_sock (the tcp_event_sk class): the socket's
+// ports and addresses (v6 fields v4-mapped) and sock_cookie.
 void tcp_receive_reset(Tracer& t, const Sock* sk);
-// tcp_retransmit_skb: the socket's ports, addresses and state, the
-// retransmission's error.
+void tcp_destroy_sock(Tracer& t, const Sock* sk);
+// tcp_retransmit_skb: the socket's addresses and state, the skb sent again and err.
 void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
@@ -109,6 +110,7 @@ NT_TRACE_WRAP(tcp_cong_state_set, (Tracer& t, const Sock* sk, uint8_t ca_state),
 NT_TRACE_WRAP(tcp_send_reset, (Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason), (t, sk, skb, reason))
 NT_TRACE_WRAP(inet_sock_set_state, (Tracer& t, const Sock* sk, int oldstate, int newstate), (t, sk, oldstate, newstate))
 NT_TRACE_WRAP(tcp_receive_reset, (Tracer& t, const Sock* sk), (t, sk))
+NT_TRACE_WRAP(tcp_destroy_sock, (Tracer& t, const Sock* sk), (t, sk))
 NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]

@@ -4,10 +4,12 @@
 #include "core/neighbour.h"
 #include "core/net.h"
 #include "core/trace_events.h"
+#include "ipv4/fib.h"
 #include "ipv4/ip_fragment.h"
 #include "ipv4/ip_cb.h"
 #include "ipv4/ipv4.h"
 #include "netfilter/nf_hook.h"
+#include "socket/sock.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -102,6 +104,52 @@ int ip_local_out(Net& net, SkBuff* skb) {
   // The LOCAL_OUT hook (nf_hook in __ip_local_out), then dst_output.
   const int err = nf_hook(NF_INET_LOCAL_OUT, net, skb, nullptr, skb->dst->dev);
   return err == 1 ? dst_output(net, skb) : err;
+}
+
+int ip_queue_xmit(Sock* sk, SkBuff* skb) {
+  Net& net = *sk->net;
+  // __sk_dst_check: the connected route, looked up again only when it was reset.
+  DstEntry* rt = sk->sk_dst_cache;
+  if (!rt) {
+    Flowi4 fl4;  // ip_route_output_ports
+    fl4.oif = sk->sk_bound_dev_if;
+    fl4.daddr = sk->inet_daddr;
+    fl4.saddr = sk->inet_saddr;
+    fl4.proto = uint8_t(sk->sk_protocol);
+    fl4.tos = sk->tos & 0xfc;
+    fl4.sport = sk->inet_sport;
+    fl4.dport = sk->inet_dport;
+    rt = ip_route_output_key(net, fl4);
+    if (!rt) {
+      net.mib.ip.OutNoRoutes++;
+      kfree_skb(skb, SkbDropReason::IP_OUTNOROUTES, "__ip_queue_xmit");
+      return -113;  // -EHOSTUNREACH
+    }
+    sk->sk_dst_cache = rt;  // sk_setup_caps
+  }
+  skb->dst = rt;
+  skb_push(skb, wire::IPV4_MIN_HLEN);
+  skb_reset_network_header(skb);
+  wire::Iphdr iph{skb->data};
+  iph.set_version_ihl(4, 5);
+  iph.set_tos(sk->tos);
+  // ip_dont_fragment: DF under IP_PMTUDISC_DO, and under WANT (the route's MTU is not locked).
+  const bool df = sk->pmtudisc == IP_PMTUDISC_WANT_ || sk->pmtudisc == IP_PMTUDISC_DO_;
+  iph.set_frag_off(df ? wire::IP_DF : 0);
+  iph.set_ttl(uint8_t(sk->uc_ttl >= 0 ? sk->uc_ttl : net.sysctl.ip_default_ttl));
+  iph.set_protocol(uint8_t(sk->sk_protocol));
+  iph.set_saddr(sk->inet_saddr);
+  iph.set_daddr(sk->inet_daddr);
+  // ip_select_ident_segs: a connected socket numbers its datagrams from
+  // inet_id (random at connect/accept), one per segment.
+  const unsigned segs = skb_shinfo(skb)->gso_segs ? skb_shinfo(skb)->gso_segs : 1;
+  iph.set_id(sk->inet_id);
+  sk->inet_id = uint16_t(sk->inet_id + segs);
+  skb->priority = sk->sk_priority;
+  skb->protocol = wire::ETH_P_IP;
+  skb->dev = rt->dev;
+  checkpoint(net.tracer, "__ip_queue_xmit", skb);
+  return ip_local_out(net, skb);
 }
 
 }  // namespace nettwin

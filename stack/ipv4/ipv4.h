@@ -15,6 +15,7 @@ struct NetDevice;
 struct PacketType;
 struct NeighbourEntry;
 struct Flowi4;
+struct Sock;
 
 // arp.c
 int arp_rcv(SkBuff* skb, NetDevice* dev, PacketType* pt, NetDevice* orig_dev);
@@ -61,6 +62,9 @@ int ip_local_out(Net& net, SkBuff* skb);
 int ip_output(Net& net, SkBuff* skb);
 // ip_mc_output: for a broadcast route, a copy looped back to us (dev_loopback_xmit), then ip_output's path.
 int ip_mc_output(Net& net, SkBuff* skb);
+// ip_queue_xmit: a connected socket's segment (skb->data at the transport
+// header) gets its IP header, routed by the socket's cached route.
+int ip_queue_xmit(Sock* sk, SkBuff* skb);
 // The next IP ID from the seeded generator (ip_select_ident).
 uint16_t ip_select_ident(Net& net);
 

@@ -10,8 +10,12 @@
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ip_sockglue.h"
+#include "ipv4/tcp_cong.h"
 #include "ipv4/tcp_connect.h"
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
+#include "ipv4/tcp_timer.h"
 
 namespace nettwin {
 
@@ -37,6 +41,23 @@ namespace {
 int tcp_v4_init_sock(Sock* sk) {
   sk->sk_rcvbuf = int(sk->net->sysctl.tcp_rmem[1]);
   sk->sk_sndbuf = 16384;  // tcp_wmem[1]
+  // ---- what a connecting socket needs of tcp_init_sock: the initial RTO,
+  // cwnd and ssthresh, the default MSS, and its congestion control.
+  TcpSock* tp = tcp_sk(sk);
+  tcp_init_xmit_timers(sk);
+  tp->icsk_rto = TCP_TIMEOUT_INIT;
+  tp->icsk_rto_min = TCP_RTO_MIN;
+  tp->icsk_delack_max = TCP_DELACK_MAX;
+  tp->mdev_us = TCP_TIMEOUT_INIT * 1'000'000 / HZ;  // jiffies_to_usecs
+  tp->snd_cwnd = TCP_INIT_CWND;
+  tp->app_limited = ~0u;
+  tp->rate_app_limited = true;
+  tp->snd_ssthresh = 0x7fffffff;  // TCP_INFINITE_SSTHRESH
+  tp->snd_cwnd_clamp = ~0u;
+  tp->mss_cache = TCP_MSS_DEFAULT;
+  tp->reordering = 3;  // net.ipv4.tcp_reordering
+  tcp_assign_congestion_control(sk);
+  // ---- end
   return 0;
 }
 
@@ -50,13 +71,9 @@ void tcp_close(Sock* sk) {
   } else if (sk->sk_state == TCP_SYN_SENT) {
     // ---- active open: a connect in progress is abandoned (CLOSE, no
     // AttemptFails); inet_csk_destroy_sock stops its timer and frees its SYN.
-    TcpSock* tp = tcp_sk(sk);
     tcp_set_state(sk, TCP_CLOSE);
-    sk->net->engine.del_timer(tp->icsk_retransmit_timer);
-    tp->icsk_pending = 0;
-    while (SkBuff* skb = tp->tcp_rtx_queue.pop_front()) __kfree_skb(skb);
-    tp->packets_out = 0;
-    tp->sk_wmem_queued = 0;
+    tcp_clear_xmit_timers(sk);
+    tcp_write_queue_purge(sk);
     // ---- end of the active open
   } else if (sk->sk_state != TCP_CLOSE) {
     tcp_set_state(sk, TCP_CLOSE);
@@ -78,16 +95,10 @@ int tcp_disconnect(Sock* sk, int) {
     inet_csk_listen_stop(sk);
   else if (old_state == TCP_SYN_SENT)
     sk->sk_err = E_CONNRESET;
-  Engine& engine = sk->net->engine;
-  engine.del_timer(tp->icsk_retransmit_timer);  // tcp_clear_xmit_timers
-  engine.del_timer(tp->icsk_delack_timer);
-  tp->icsk_pending = 0;
+  tcp_clear_xmit_timers(sk);
   while (SkBuff* skb = sk->sk_receive_queue.pop_front()) __kfree_skb(skb);
-  while (SkBuff* skb = tp->sk_write_queue.pop_front()) __kfree_skb(skb);  // tcp_write_queue_purge
-  while (SkBuff* skb = tp->tcp_rtx_queue.pop_front()) __kfree_skb(skb);
+  tcp_write_queue_purge(sk);
   while (SkBuff* skb = tp->out_of_order_queue.pop_front()) __kfree_skb(skb);
-  tp->packets_out = 0;
-  tp->sk_wmem_queued = 0;
   tp->copied_seq = tp->rcv_nxt;
   sk->inet_dport = 0;
   if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;  // inet_bhash2_reset_saddr

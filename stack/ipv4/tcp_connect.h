@@ -20,17 +20,4 @@ int tcp_connect(Sock* sk);
 // NOT_DROPPED_YET when the segment was taken (and freed), else the reason the
 // caller answers it with a reset for and drops it with.
 SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb);
-// The SYN_SENT part of tcp_retransmit_timer: tcp_write_timeout (give up with
-// ETIMEDOUT after tcp_syn_retries / TCP_SYNCNT), else the SYN again, the RTO
-// linear for tcp_syn_linear_timeouts rounds, then doubled.
-void tcp_syn_sent_retransmit_timer(Sock* sk);
-// tcp_done: CLOSE (AttemptFails from SYN_SENT / SYN_RECV), timers stopped,
-// both directions shut.
-void tcp_done(Sock* sk);
-// tcp_done_with_error: sk_err set, the write queue purged, then tcp_done.
-void tcp_done_with_error(Sock* sk, int err);
-// tcp_reset: a RST was accepted (traced tcp_receive_reset): ECONNREFUSED in
-// SYN_SENT, EPIPE in CLOSE_WAIT, else ECONNRESET.
-void tcp_reset(Sock* sk, SkBuff* skb);
-
 }  // namespace nettwin

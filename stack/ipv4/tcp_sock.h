@@ -97,7 +97,9 @@ struct TcpSock : Sock {
     uint32_t lrcvtime = 0;        // jiffies of the last data received
     uint16_t last_seg_size = 0;
     uint16_t rcv_mss = 0;         // the peer's MSS as we estimate it
+    uint32_t timeout = 0;         // jiffies the delayed ACK is due
   } icsk_ack;
+  uint32_t icsk_timeout = 0;      // jiffies the retransmit timer's event is due
   Engine::TimerId icsk_retransmit_timer = 0;  // retransmit, probe0, loss probe
   Engine::TimerId icsk_delack_timer = 0;
   Engine::TimerId sk_timer = 0;               // keepalive, SYN-ACK, FIN_WAIT2
@@ -128,7 +130,6 @@ struct TcpSock : Sock {
   uint32_t window_clamp = 0;  // the maximal window to advertise
   uint32_t mss_cache = 0;     // cached effective MSS, not counting SACKs
   uint16_t advmss = 0;        // the MSS we advertise
-  uint16_t tcp_header_len = 0;  // bytes of TCP header every segment carries (20 + timestamps)
   uint32_t snd_up = 0;        // urgent pointer
   uint32_t tsoffset = 0;      // per-connection timestamp offset
   uint32_t rcv_tstamp = 0;    // timestamp (jiffies) of the last received ACK (keepalive)
@@ -213,6 +214,19 @@ struct TcpSock : Sock {
   bool tcp_usec_ts = false;     // timestamps in usec (TCPI_OPT_USEC_TS)
 
   TcpOptionsReceived rx_opt;
+  // SACK blocks we send (tcp_sack_block): the D-SACK, then the out-of-order ranges.
+  struct SackBlock { uint32_t start_seq = 0, end_seq = 0; };
+  SackBlock duplicate_sack[1];
+  SackBlock selective_acks[4];
+
+  // Receive-side state tcp_rcv_established's header prediction uses.
+  uint32_t pred_flags = 0;        // the expected 4th word of the TCP header (0: slow path)
+  uint16_t tcp_header_len = 20;   // bytes of TCP header we expect (with timestamps: 32)
+  uint8_t scaling_ratio = 128;    // payload share of truesize, <<8 (TCP_DEFAULT_SCALING_RATIO)
+  uint64_t tcp_wstamp_ns = 0;     // departure time of the next skb (ns)
+  uint32_t sk_gso_type = 1;       // SKB_GSO_TCPV4 (sk_setup_caps)
+  bool sk_linger = false;         // SOCK_LINGER
+  int sk_lingertime = 0;          // jiffies
 
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;

@@ -45,8 +45,8 @@ struct SockaddrLl {
 
 // TCP_* states sk_state uses for every protocol (include/net/tcp_states.h).
 enum : int { TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_SYN_RECV = 3, TCP_FIN_WAIT1 = 4, TCP_FIN_WAIT2 = 5,
-             TCP_TIME_WAIT = 6, TCP_CLOSE = 7, TCP_CLOSE_WAIT = 8, TCP_LAST_ACK = 9, TCP_LISTEN = 10, TCP_CLOSING = 11,
-             TCP_NEW_SYN_RECV = 12 };
+             TCP_TIME_WAIT = 6, TCP_CLOSE = 7, TCP_CLOSE_WAIT = 8, TCP_LAST_ACK = 9, TCP_LISTEN = 10,
+             TCP_CLOSING = 11, TCP_NEW_SYN_RECV = 12 };
 // socket_state (include/uapi/linux/net.h).
 enum SocketState : int { SS_FREE = 0, SS_UNCONNECTED = 1, SS_CONNECTING = 2, SS_CONNECTED = 3, SS_DISCONNECTING = 4 };
 // sk_userlocks.

@@ -73,8 +73,11 @@ void sk_free(Sock* sk) {
   alive.erase(it);
   // sk_wmem_alloc holds a reference: skbs still in a qdisc, a ring or an
   // arp_queue point at this sock until they are freed.
-  if (sk->sk_wmem_alloc > 0) {
-    sk->sk_free_deferred = true;
+  // An orphaned TCP connection lives on (FIN_WAIT, LAST_ACK...) until
+  // inet_csk_destroy_sock lets it go.
+  const bool tcp_alive = sk->sk_type == SOCK_STREAM_ && sk->sk_protocol == IPPROTO_TCP_ && sk->sk_state != TCP_CLOSE;
+  if (sk->sk_wmem_alloc > 0 || tcp_alive) {
+    sk->sk_free_deferred = !tcp_alive;
     sk->sk_socket = nullptr;
     sk->net->sock.socks_dying.push_back(std::move(owned));
   }

@@ -6,6 +6,7 @@
 
 #include "core/net.h"
 #include "core/secure_seq.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/syscalls.h"
 #include "tcp_test_helpers.h"
@@ -223,8 +224,9 @@ TEST_F(TcpConnectTest, SynAckEstablishesAndIsAcked) {
   EXPECT_EQ(connect(fd), -E_ISCONN);
   EXPECT_EQ(so_error(fd), 0);
   EXPECT_EQ(sys_poll(net, fd, POLLOUT_, 0), int(POLLOUT_));
-  const TcpSock* tp = tcp_sk(net.sock.files.at(fd)->sk);
-  EXPECT_EQ(tp->mss_cache, 1448u);  // 1460 less the timestamps
+  Sock* sk = net.sock.files.at(fd)->sk;
+  const TcpSock* tp = tcp_sk(sk);
+  EXPECT_EQ(tcp_current_mss(sk), 1448u);  // 1460 less the timestamps
   EXPECT_EQ(tp->rx_opt.snd_wscale, 7);
   EXPECT_EQ(tp->rx_opt.rcv_wscale, 10);
   EXPECT_TRUE(tp->rx_opt.sack_ok);

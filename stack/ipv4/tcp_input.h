@@ -1,0 +1,55 @@
+// net/ipv4/tcp_input.c (and the parts of tcp.c the state machine calls):
+// segments of a connected socket, the ACK clock, the receive queue.
+#pragma once
+
+#include <cstdint>
+
+#include "core/drop_reason.h"
+
+namespace nettwin {
+
+struct Sock;
+struct SkBuff;
+
+// tcp_rcv_established: a segment in ESTABLISHED (header prediction, then the slow path).
+void tcp_rcv_established(Sock* sk, SkBuff* skb);
+// tcp_rcv_state_process for every state but LISTEN and SYN_SENT: NOT_DROPPED_YET
+// when the skb was consumed, or a reason the caller resets and drops with.
+SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb);
+// tcp_v4_do_rcv for a full socket: checksum, then the state machine.
+void tcp_v4_do_rcv_sk(Sock* sk, SkBuff* skb);
+// tcp_init_transfer's part for a passive child: RTO, cwnd, buffer space, quick-ack start.
+void tcp_init_transfer(Sock* sk);
+// tcp_done: the connection is over (CLOSE, timers stopped, destroyed if orphaned).
+void tcp_done(Sock* sk);
+// inet_csk_destroy_sock: an orphan's end (tcp_destroy_sock traced, queues purged, memory freed).
+void inet_csk_destroy_sock(Sock* sk);
+// tcp_rtt_estimator: srtt/mdev/rttvar from one RTT sample (us).
+void tcp_rtt_estimator(Sock* sk, long mrtt_us);
+// tcp_write_queue_purge: every queued and unacked skb freed (sk_wmem_free_skb).
+void tcp_write_queue_purge(Sock* sk);
+// tcp_enter_loss: the RTO fired; all in flight is lost, cwnd back to one segment.
+void tcp_enter_loss(Sock* sk);
+// tcp_set_rto: icsk_rto from srtt and rttvar.
+void tcp_set_rto(Sock* sk);
+// tcp_fin: a FIN was received in sequence.
+void tcp_fin(Sock* sk);
+// tcp_reset: a valid RST (sk_err per state, tcp_done).
+void tcp_reset(Sock* sk, SkBuff* skb);
+// tcp_enter_quickack_mode: ACK the next max_quickacks segments at once.
+void tcp_enter_quickack_mode(Sock* sk, unsigned max_quickacks);
+// inet_csk_in_pingpong_mode: an interactive exchange (sysctl tcp_pingpong_thresh 1).
+bool inet_csk_in_pingpong_mode(const Sock* sk);
+// tcp_data_ready / sk_data_ready: readers wake (nothing to do on the virtual clock).
+void tcp_data_ready(Sock* sk);
+// sk_stream_write_space: room in the send buffer again.
+void sk_stream_write_space(Sock* sk);
+// tcp_cleanup_rbuf: after a read, an ACK if the window grew enough (or one is due).
+void tcp_cleanup_rbuf(Sock* sk, int copied);
+// tcp_receive_window: what is left of the window we offered.
+uint32_t tcp_receive_window(const Sock* sk);
+// tcp_space / tcp_full_space: receive buffer as window bytes.
+int tcp_space(const Sock* sk);
+int tcp_full_space(const Sock* sk);
+
+}  // namespace nettwin

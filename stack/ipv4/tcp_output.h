@@ -1,0 +1,68 @@
+// net/ipv4/tcp_output.c: what TCP sends. Other parts of TCP (input, timers,
+// close, options) call these.
+#pragma once
+
+#include <cstdint>
+
+namespace nettwin {
+
+struct Sock;
+struct SkBuff;
+
+// Linux's constants (include/net/tcp.h).
+inline constexpr unsigned MAX_TCP_HEADER = 320;  // L1_CACHE_ALIGN(128 + MAX_HEADER) on x86-64
+inline constexpr unsigned TCP_MSS_DEFAULT = 536;
+inline constexpr unsigned TCP_MIN_MSS = 88;
+inline constexpr unsigned TCPOLEN_TSTAMP_ALIGNED = 12;
+inline constexpr unsigned TCP_INIT_CWND = 10;
+inline constexpr unsigned TCP_MAX_QUICKACKS = 16;
+enum : uint8_t { TCP_NAGLE_OFF = 1, TCP_NAGLE_CORK = 2, TCP_NAGLE_PUSH = 4 };
+
+// __tcp_transmit_skb: the TCP header (options in tcp_options_write's order)
+// and checksum on skb, or on a clone of it when clone_it (the original stays
+// on the retransmit queue), then ip_queue_xmit. 0 or a negative errno.
+int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it);
+// tcp_send_ack / __tcp_send_ack: a bare ACK of rcv_nxt now.
+void tcp_send_ack(Sock* sk);
+// tcp_send_delayed_ack: schedule the ACK (ato, clamped as Linux does).
+void tcp_send_delayed_ack(Sock* sk);
+// tcp_select_window: the window field of the next segment (scaled), and the
+// new rcv_wnd / rcv_wup.
+uint16_t tcp_select_window(Sock* sk);
+// __tcp_select_window: the window we may offer now, unscaled.
+uint32_t __tcp_select_window(Sock* sk);
+// tcp_current_mss: the payload bytes of a full segment now (options counted).
+unsigned tcp_current_mss(Sock* sk);
+// tcp_sync_mss: mss_cache for a path MTU.
+unsigned tcp_sync_mss(Sock* sk, unsigned pmtu);
+// tcp_init_nondata_skb: seq/flags of a segment without data.
+void tcp_init_nondata_skb(SkBuff* skb, uint32_t seq, uint8_t flags);
+// tcp_write_xmit: send what the congestion window, the peer's window and
+// Nagle allow from the write queue; true when nothing could be sent while
+// data waits and nothing is in flight (the caller arms the probe timer).
+bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one);
+// __tcp_push_pending_frames / tcp_push_one.
+void __tcp_push_pending_frames(Sock* sk, unsigned cur_mss, int nonagle);
+void tcp_push_one(Sock* sk, unsigned mss_now);
+// tcp_retransmit_skb: the head of the retransmit queue again; 0 or -errno.
+int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs);
+// tcp_send_fin: FIN on the last queued skb, or a new FIN skb.
+void tcp_send_fin(Sock* sk);
+// tcp_send_active_reset: RST|ACK at snd_nxt (reason: sk_rst_reason's name).
+void tcp_send_active_reset(Sock* sk, const char* reason);
+// tcp_rearm_rto: the retransmit timer for the head of the rtx queue, or none.
+void tcp_rearm_rto(Sock* sk);
+// tcp_event_new_data_sent: skb has left the write queue for the rtx queue.
+void tcp_event_new_data_sent(Sock* sk, SkBuff* skb);
+// tcp_check_probe_timer: a zero-window probe when data waits and nothing is out.
+void tcp_check_probe_timer(Sock* sk);
+// tcp_send_probe0: a zero-window probe, the probe timer backed off.
+void tcp_send_probe0(Sock* sk);
+// The tail loss probe timer fired (tcp_send_loss_probe).
+void tcp_loss_probe_timer(Sock* sk);
+// tcp_mstamp_refresh: tp->tcp_mstamp from the clock.
+void tcp_mstamp_refresh(Sock* sk);
+// tcp_time_stamp_ts: the TSval clock (ms) without the connection's offset.
+uint32_t tcp_time_stamp_ms(const Sock* sk);
+
+}  // namespace nettwin
