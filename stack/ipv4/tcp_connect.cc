@@ -209,6 +209,33 @@ int tcp_connect(Sock* sk) {
   return 0;
 }
 
+namespace {
+
+// tcp_send_synack (simultaneous open): our SYN, still on the retransmit queue,
+// goes again with ACK set (a copy if its last clone is still on its way).
+int tcp_send_synack(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* skb = tp->tcp_rtx_queue.front();
+  if (!skb || !(TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN)) return -14;  // -EFAULT: wrong queue state
+  if (!(TCP_SKB_CB(skb)->tcp_flags & TCPHDR_ACK)) {
+    if (skb_cloned(skb)) {
+      SkBuff* nskb = skb_copy(skb);
+      if (!nskb) return -E_NOMEM;
+      tp->tcp_rtx_queue.unlink(skb);
+      tp->sk_wmem_queued -= int(skb->truesize);
+      __kfree_skb(skb);
+      tp->tcp_rtx_queue.push_front(nskb);
+      tp->sk_wmem_queued += int(nskb->truesize);
+      skb = nskb;
+    }
+    TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_ACK;
+  }
+  tcp_mstamp_refresh(sk);
+  return tcp_transmit_skb(sk, skb, true);
+}
+
+}  // namespace
+
 // ---- Stand-ins for what tcpdata's tcp_rcv.cc is writing (tcp_ack,
 // tcp_init_transfer, tcp_reset): only what the handshake needs. At the next
 // merge of tcpdata this block goes.
@@ -363,8 +390,30 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, "tcp_rcv_synsent_state_process");
     return SkbDropReason::NOT_DROPPED_YET;
   }
-  // A SYN alone is a simultaneous open: not built; dropped as Linux drops a
-  // segment with neither SYN nor RST.
+  // A SYN alone: crossed SYNs, a simultaneous open (or a connect to self).
+  if (flags & TCPHDR_SYN) {
+    tcp_set_state(sk, TCP_SYN_RECV);
+    if (tp->rx_opt.saw_tstamp) {
+      tp->rx_opt.tstamp_ok = true;
+      tp->rx_opt.ts_recent = tp->rx_opt.rcv_tsval;  // tcp_store_ts_recent
+      tp->rx_opt.ts_recent_stamp = uint32_t(net.engine.now() / 1'000'000'000);
+      tp->tcp_header_len = uint16_t(20 + TCPOLEN_TSTAMP_ALIGNED);
+    } else {
+      tp->tcp_header_len = 20;
+    }
+    tp->rcv_nxt = seq + 1;
+    tp->copied_seq = tp->rcv_nxt;
+    tp->rcv_wup = seq + 1;
+    tp->snd_wnd = wire::load_be16(th + 14);  // a SYN's window is never scaled
+    tp->snd_wl1 = seq;
+    tp->max_window = tp->snd_wnd;
+    tcp_sync_mss(sk, tp->icsk_pmtu_cookie);
+    tcp_initialize_rcv_mss(sk);
+    tcp_send_synack(sk);
+    __kfree_skb(skb);  // consume
+    return SkbDropReason::NOT_DROPPED_YET;
+  }
+  // Neither SYN nor RST: dropped.
   undo();
   sk_skb_reason_drop(sk, skb, SkbDropReason::NOT_SPECIFIED, "tcp_rcv_synsent_state_process");
   return SkbDropReason::NOT_DROPPED_YET;

@@ -320,6 +320,39 @@ TEST_F(TcpConnectTest, RstWithoutAckIsIgnored) {
   EXPECT_TRUE(d.named("tcp:tcp_receive_reset").empty());
 }
 
+TEST_F(TcpConnectTest, CrossedSynIsASimultaneousOpen) {
+  const int fd = sock();
+  const Bytes syn = connect_syn(fd);
+  const uint32_t isn = SentTcp(syn).seq();
+  // The peer's own SYN (no ACK), offering timestamps: our SYN again, with ACK.
+  auto out = answer(syn, kSyn, 7000, 0, {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 42, 0, 0, 0, 0, 1, 3, 3, 7});
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp sa(out[0]);
+  EXPECT_EQ(sa.flags(), kSyn | kAck);
+  EXPECT_EQ(sa.seq(), isn);
+  EXPECT_EQ(sa.ack(), 7001u);
+  EXPECT_EQ(sa.window(), 64240);  // a SYN's window: rcv_wnd, never scaled
+  const Bytes o = sa.options();
+  ASSERT_EQ(o.size(), 20u);
+  const Bytes head = {2, 4, 0x05, 0xb4, 4, 2, 8, 10};
+  EXPECT_EQ(Bytes(o.begin(), o.begin() + 8), head);
+  EXPECT_EQ(be32(o, 12), 42u);  // the peer's TSval echoed
+  EXPECT_TRUE(sa.csum_ok());
+  EXPECT_EQ(state(fd), TCP_SYN_RECV);
+  auto st = d.named("sock:inet_sock_set_state");
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(d.field(*st[1], "oldstate"), "TCP_SYN_SENT");
+  EXPECT_EQ(d.field(*st[1], "newstate"), "TCP_SYN_RECV");
+  // Still connecting: a second connect says EALREADY, poll is not writable.
+  EXPECT_EQ(connect(fd), -E_ALREADY);
+  EXPECT_EQ(sys_poll(net, fd, POLLOUT_, 0), 0);
+  // Unanswered, the SYN-ACK is retransmitted on the SYN's timer.
+  auto again = wire(1100 * kMs);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(SentTcp(again[0]).flags(), kSyn | kAck);
+  EXPECT_EQ(d.counter("Tcp.RetransSegs"), 1u);
+}
+
 TEST_F(TcpConnectTest, PeerNameOnlyOnceConnected) {
   const int fd = sock();
   const Bytes syn = connect_syn(fd);
