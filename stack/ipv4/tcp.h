@@ -51,6 +51,8 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
 // TCP_NEW_SYN_RECV socket), with its listener in *listener.
 RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
                                Sock** listener);
+// tcp_poll: inet_stream_ops' poll (readable, writable, RDHUP/HUP, errors).
+unsigned tcp_poll(Socket* sock);
 // tcp_listendrop: ListenDrops.
 void tcp_listendrop(Net& net);
 

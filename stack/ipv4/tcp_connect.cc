@@ -236,74 +236,16 @@ int tcp_send_synack(Sock* sk) {
 
 }  // namespace
 
-// ---- Stand-ins for what tcpdata's tcp_rcv.cc is writing (tcp_ack,
-// tcp_init_transfer, tcp_reset): only what the handshake needs. At the next
-// merge of tcpdata this block goes.
-namespace {
-
-// tcp_ack's part for the SYN-ACK: the SYN acked (snd_una), its RTT sampled
-// unless it was retransmitted (Karn), the retransmit timer stopped.
-void tcp_ack_syn(Sock* sk, uint32_t ack) {
-  TcpSock* tp = tcp_sk(sk);
-  if (SkBuff* syn = tp->tcp_rtx_queue.pop_front()) {
-    if (!(TCP_SKB_CB(syn)->sacked & TCPCB_RETRANS)) {
-      const long rtt_us = long((tp->tcp_clock_cache - syn->tstamp) / 1000);
-      tcp_rtt_estimator(sk, rtt_us);
-      tcp_set_rto(sk);
-    }
-    tp->sk_wmem_queued -= int(syn->truesize);
-    __kfree_skb(syn);
-  }
-  tp->snd_una = ack;
-  tp->packets_out = 0;
-  tp->retrans_out = tp->lost_out = 0;
-  tp->icsk_retransmits = 0;
-  tp->icsk_backoff = 0;
-  if (tp->icsk_ca_state != TCP_CA_Open) tcp_set_ca_state(sk, TCP_CA_Open);
-  inet_csk_clear_xmit_timer(sk, ICSK_TIME_RETRANS);
-}
-
-}  // namespace
-
-void tcp_init_transfer(Sock* sk) {
-  TcpSock* tp = tcp_sk(sk);
-  // The initial window: one segment after more than one SYN retransmission.
-  tp->snd_cwnd = (tp->total_retrans > 1 && tp->undo_marker) ? 1 : TCP_INIT_CWND;
-  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
-  // tcp_init_buffer_space (tcp_app_win 31 reserves maxwin >> 31: nothing;
-  // then one segment is kept back).
-  const uint32_t maxwin = uint32_t(tcp_full_space(sk));
-  if (tp->window_clamp >= maxwin) tp->window_clamp = maxwin;
-  if (tp->window_clamp > 2u * tp->advmss && tp->window_clamp + tp->advmss > maxwin)
-    tp->window_clamp = std::max(2u * tp->advmss, maxwin - tp->advmss);
-  tp->rcv_ssthresh = std::min(tp->rcv_ssthresh, tp->window_clamp);
-}
-
-void tcp_reset(Sock* sk, SkBuff*) {
-  trace_tcp_receive_reset(sk->net->tracer, sk);
-  int err;
-  switch (sk->sk_state) {
-    case TCP_SYN_SENT: err = E_CONNREFUSED; break;
-    case TCP_CLOSE_WAIT: err = E_PIPE; break;
-    case TCP_CLOSE: return;
-    default: err = E_CONNRESET; break;
-  }
-  // tcp_done_with_error
-  sk->sk_err = err;
-  tcp_write_queue_purge(sk);
-  tcp_done(sk);
-  sk_error_report(sk);
-}
-// ---- end of the stand-ins
 
 namespace {
 
-// tcp_finish_connect: ESTABLISHED, and what tcp_init_transfer starts the
-// transfer with (initial cwnd, buffer space).
-void tcp_finish_connect(Sock* sk) {
+// tcp_finish_connect: ESTABLISHED, the input route kept, and what
+// tcp_init_transfer starts the transfer with (initial cwnd, buffer space).
+void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tcp_set_state(sk, TCP_ESTABLISHED);
   tp->icsk_ack.lrcvtime = uint32_t(sk->net->engine.jiffies());
+  sk->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set: early demux spares later lookups
   tcp_init_transfer(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
 }
@@ -356,7 +298,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     }
     // Our SYN is acked: the SYN-ACK.
     tp->snd_wl1 = seq;  // tcp_init_wl
-    tcp_ack_syn(sk, ack_seq);
+    tcp_ack_synsent(sk, skb);
     tp->rcv_nxt = seq + 1;
     tp->rcv_wup = seq + 1;
     tp->snd_wnd = wire::load_be16(th + 14);  // a SYN's window is never scaled
@@ -377,7 +319,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     tcp_sync_mss(sk, tp->icsk_pmtu_cookie);
     tcp_initialize_rcv_mss(sk);
     tp->copied_seq = tp->rcv_nxt;
-    tcp_finish_connect(sk);
+    tcp_finish_connect(sk, skb);
     tcp_send_ack(sk);
     // "Do step6 onward by hand": the SYN-ACK carries nothing more to queue.
     __kfree_skb(skb);

@@ -225,8 +225,6 @@ struct TcpSock : Sock {
   uint8_t scaling_ratio = 128;    // payload share of truesize, <<8 (TCP_DEFAULT_SCALING_RATIO)
   uint64_t tcp_wstamp_ns = 0;     // departure time of the next skb (ns)
   uint32_t sk_gso_type = 1;       // SKB_GSO_TCPV4 (sk_setup_caps)
-  bool sk_linger = false;         // SOCK_LINGER
-  int sk_lingertime = 0;          // jiffies
 
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;

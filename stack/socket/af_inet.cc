@@ -109,8 +109,23 @@ int inet_shutdown(Socket* sock, int how) {
   if (sock->state == SS_CONNECTING) sock->state = SS_CONNECTED;
   // An unconnected datagram socket says ENOTCONN, and is shut down all the same
   // (so that pollers see EPOLLHUP).
-  if (sk->sk_state == TCP_CLOSE) err = -E_NOTCONN;
-  sk->sk_shutdown |= how;
+  switch (sk->sk_state) {
+    case TCP_CLOSE:
+      err = -E_NOTCONN;
+      [[fallthrough]];
+    default:
+      sk->sk_shutdown |= how;
+      if (sk->sk_prot->shutdown) sk->sk_prot->shutdown(sk, how);
+      break;
+    // A listener shut for reading (or a connecting socket) is disconnected.
+    case TCP_LISTEN:
+      if (!(how & RCV_SHUTDOWN)) break;
+      [[fallthrough]];
+    case TCP_SYN_SENT:
+      err = sk->sk_prot->disconnect(sk, O_NONBLOCK_);
+      sock->state = err ? SS_CONNECTING : SS_UNCONNECTED;
+      break;
+  }
   return err;
 }
 

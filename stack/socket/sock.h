@@ -98,6 +98,8 @@ struct Proto {
   void (*rehash)(Sock* sk);
   // sk_alloc's obj_size: the struct the protocol's sockets are (null: a plain Sock).
   Sock* (*obj_alloc)() = nullptr;
+  // shutdown(2)'s protocol part (tcp_shutdown: FIN after SHUT_WR).
+  void (*shutdown)(Sock* sk, int how) = nullptr;
 };
 
 // struct proto_ops: the family's calls, what the system calls reach first.
@@ -133,6 +135,9 @@ struct Sock {
   bool sock_broadcast = false;  // SOCK_BROADCAST
   bool sock_dead = false;       // SOCK_DEAD
   bool sk_no_check_tx = false;  // SO_NO_CHECK
+  bool sock_keepopen = false;   // SOCK_KEEPOPEN (SO_KEEPALIVE)
+  bool sock_linger = false;     // SOCK_LINGER (SO_LINGER's l_onoff)
+  int64_t sk_lingertime = 0;    // SO_LINGER's l_linger, jiffies (MAX_SCHEDULE_TIMEOUT: forever)
   int sk_bound_dev_if = 0;
   int sk_rcvbuf = 0;
   int sk_sndbuf = 0;
