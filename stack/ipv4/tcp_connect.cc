@@ -361,4 +361,19 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   return SkbDropReason::NOT_DROPPED_YET;
 }
 
+void tcp_rcv_synrecv_state(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
+  tp->retrans_stamp = 0;
+  tcp_init_transfer(sk);
+  tp->copied_seq = tp->rcv_nxt;
+  tcp_set_state(sk, TCP_ESTABLISHED);
+  tp->snd_una = TCP_SKB_CB(skb)->ack_seq;
+  tp->snd_wnd = uint32_t(wire::load_be16(skb->data + 14)) << tp->rx_opt.snd_wscale;
+  tp->snd_wl1 = TCP_SKB_CB(skb)->seq;  // tcp_init_wl
+  if (tp->rx_opt.tstamp_ok) tp->advmss = uint16_t(tp->advmss - TCPOLEN_TSTAMP_ALIGNED);
+  tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+  tcp_initialize_rcv_mss(sk);
+}
+
 }  // namespace nettwin

@@ -20,4 +20,8 @@ int tcp_connect(Sock* sk);
 // NOT_DROPPED_YET when the segment was taken (and freed), else the reason the
 // caller answers it with a reset for and drops it with.
 SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb);
+// tcp_rcv_state_process's TCP_SYN_RECV case for a full socket (crossed SYNs):
+// the ACK of our SYN, already taken by tcp_ack, makes it ESTABLISHED.
+void tcp_rcv_synrecv_state(Sock* sk, SkBuff* skb);
+
 }  // namespace nettwin

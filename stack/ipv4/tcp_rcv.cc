@@ -7,6 +7,7 @@
 #include "core/trace_events.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_connect.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_output.h"
 #include "ipv4/tcp_skb_cb.h"
@@ -1024,6 +1025,12 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
     }
   }
   switch (sk->sk_state) {
+    // ---- active open: crossed SYNs (a simultaneous open) are established by
+    // the ACK of our SYN (tcp_connect.cc).
+    case TCP_SYN_RECV:
+      tcp_rcv_synrecv_state(sk, skb);
+      break;
+    // ---- end of the active open
     case TCP_FIN_WAIT1: {
       if (tp->snd_una != tp->write_seq) break;
       tcp_set_state(sk, TCP_FIN_WAIT2);

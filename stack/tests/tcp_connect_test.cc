@@ -351,6 +351,22 @@ TEST_F(TcpConnectTest, CrossedSynIsASimultaneousOpen) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(SentTcp(again[0]).flags(), kSyn | kAck);
   EXPECT_EQ(d.counter("Tcp.RetransSegs"), 1u);
+  // The peer's ACK of our SYN establishes the connection.
+  TcpSeg ack;
+  ack.sport = kPeerPort;
+  ack.dport = sa.sport();
+  ack.flags = kAck;
+  ack.seq = 7001;
+  ack.ack = isn + 1;
+  const uint32_t our_tsval = be32(SentTcp(again[0]).options(), 8);
+  ack.options = {1, 1, 8, 10, 0, 0, 0, 43};  // NOP NOP TS 43, echoing ours
+  put32(ack.options, our_tsval);
+  d.inject(tcp_frame(ack));
+  EXPECT_TRUE(wire().empty());
+  EXPECT_EQ(state(fd), TCP_ESTABLISHED);
+  EXPECT_EQ(connect(fd), 0);
+  EXPECT_EQ(sys_poll(net, fd, POLLOUT_, 0), int(POLLOUT_));
+  EXPECT_TRUE(wire(3000 * kMs).empty());  // nothing left to retransmit
 }
 
 TEST_F(TcpConnectTest, PeerNameOnlyOnceConnected) {
