@@ -369,6 +369,42 @@ TEST_F(TcpConnectTest, CrossedSynIsASimultaneousOpen) {
   EXPECT_TRUE(wire(3000 * kMs).empty());  // nothing left to retransmit
 }
 
+TEST_F(TcpConnectTest, BoundSocketConnectsFromItsAddressAndPort) {
+  const int fd = sock();
+  SockaddrIn a;
+  a.addr = kDutIp;
+  a.port = 45000;
+  ASSERT_EQ(sys_bind(net, fd, a, SOCKADDR_IN_LEN), 0);
+  const Bytes syn = connect_syn(fd);
+  EXPECT_EQ(SentTcp(syn).sport(), 45000);
+  EXPECT_EQ(be32(syn, 14 + 12), kDutIp);
+  // A second socket on that port (SO_REUSEADDR) to the same peer: the
+  // 4-tuple is taken.
+  const int fd2 = sock();
+  int one = 1;
+  ASSERT_EQ(sys_setsockopt(net, fd, SOL_SOCKET_, SO_REUSEADDR_, one, 4), 0);
+  ASSERT_EQ(sys_setsockopt(net, fd2, SOL_SOCKET_, SO_REUSEADDR_, one, 4), 0);
+  ASSERT_EQ(sys_bind(net, fd2, a, SOCKADDR_IN_LEN), 0);
+  EXPECT_EQ(connect(fd2), -E_ADDRNOTAVAIL);
+}
+
+TEST_F(TcpConnectTest, AfUnspecDisconnectsAConnectInProgress) {
+  const int fd = sock();
+  const uint32_t isn = SentTcp(connect_syn(fd)).seq();
+  // __inet_stream_connect: AF_UNSPEC is tcp_disconnect; SYN_SENT says ECONNRESET.
+  EXPECT_EQ(connect(fd, 0, 0, SOCKADDR_IN_LEN, AF_UNSPEC_), 0);
+  EXPECT_EQ(state(fd), TCP_CLOSE);
+  EXPECT_EQ(so_error(fd), E_CONNRESET);
+  EXPECT_TRUE(net.sock.tcp_ehash.empty());
+  EXPECT_TRUE(wire(3000 * kMs).empty());  // the SYN's timer is gone
+  // The socket connects again; tcp_disconnect moved write_seq past what the
+  // peer may have seen (write_seq + max_window + 2), and connect keeps it.
+  EXPECT_EQ(connect(fd), -E_INPROGRESS);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).seq(), isn + 1 + 0 + 2);
+}
+
 TEST_F(TcpConnectTest, PeerNameOnlyOnceConnected) {
   const int fd = sock();
   const Bytes syn = connect_syn(fd);
