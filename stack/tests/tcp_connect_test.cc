@@ -426,6 +426,59 @@ TEST_F(TcpConnectTest, CloseDuringSynSentStopsTheRetransmissions) {
   EXPECT_EQ(d.counter("Tcp.AttemptFails"), 0u);
 }
 
+// An ICMP error from the tester quoting the DUT's segment (its IP header and
+// first 8 TCP bytes), type and code as given.
+Bytes icmp_error_quoting(const Bytes& seg, uint8_t type, uint8_t code) {
+  Bytes icmp = {type, code, 0, 0, 0, 0, 0, 0};
+  icmp.insert(icmp.end(), seg.begin() + 14, seg.begin() + 14 + 20 + 8);
+  const uint16_t c = inet_csum(icmp.data(), icmp.size());
+  icmp[2] = uint8_t(c >> 8), icmp[3] = uint8_t(c);
+  Bytes f(14 + 20);
+  std::copy(kDutMac.begin(), kDutMac.end(), f.begin());
+  std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
+  f[12] = 0x08;
+  uint8_t* ip = f.data() + 14;
+  const unsigned tot = unsigned(20 + icmp.size());
+  ip[0] = 0x45, ip[2] = uint8_t(tot >> 8), ip[3] = uint8_t(tot), ip[8] = 64, ip[9] = 1;
+  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(kTesterIp >> (24 - 8 * i)), ip[16 + i] = uint8_t(kDutIp >> (24 - 8 * i));
+  const uint16_t ic = inet_csum(ip, 20);
+  ip[10] = uint8_t(ic >> 8), ip[11] = uint8_t(ic);
+  f.insert(f.end(), icmp.begin(), icmp.end());
+  return f;
+}
+
+TEST_F(TcpConnectTest, PortUnreachableRefusesTheConnect) {
+  const int fd = sock();
+  const Bytes syn = connect_syn(fd);
+  d.inject(icmp_error_quoting(syn, 3, 3));  // ICMP_PORT_UNREACH
+  d.stack.advance(kMs);
+  EXPECT_EQ(state(fd), TCP_CLOSE);
+  EXPECT_EQ(connect(fd), -E_CONNREFUSED);
+  EXPECT_EQ(d.counter("Tcp.AttemptFails"), 1u);
+  EXPECT_TRUE(wire(3000 * kMs).empty());  // no more SYNs
+}
+
+TEST_F(TcpConnectTest, HostUnreachableEndsABlockingConnect) {
+  const int fd = sock(false);
+  net.engine.add_timer(net.engine.now() + 5 * kMs, [&] {
+    auto out = d.stack.take_wire();
+    ASSERT_EQ(out.size(), 1u);
+    d.inject(icmp_error_quoting(out[0].data, 3, 1));  // ICMP_HOST_UNREACH
+  });
+  EXPECT_EQ(connect(fd), -E_HOSTUNREACH);
+}
+
+TEST_F(TcpConnectTest, IcmpQuotingAnotherSequenceIsIgnored) {
+  const int fd = sock();
+  Bytes syn = connect_syn(fd);
+  syn[14 + 20 + 7] ^= 0x55;  // the quoted seq is not one we sent
+  d.inject(icmp_error_quoting(syn, 3, 3));
+  d.stack.advance(kMs);
+  EXPECT_EQ(state(fd), TCP_SYN_SENT);
+  EXPECT_EQ(d.counter("TcpExt.OutOfWindowIcmps"), 1u);
+  EXPECT_EQ(so_error(fd), 0);
+}
+
 // ------------------------------------------------------------------ SYN retries
 
 // The times (ms after the first SYN) the SYN is sent again; the clock runs
