@@ -102,3 +102,36 @@ def test_frame_outline_ignores_random_numbers_but_not_flags():
     c = [dut_frame("SA", 77777, TESTER_ISN + 1, tsval=900), dut_frame("PA", 77778, TESTER_ISN + 1, tsval=902)]
     assert frame_outline(a) == frame_outline(b)
     assert frame_outline(a) != frame_outline(c)
+
+
+def _timed(frames_and_times):
+    """Frames as a capture gives them: Scapy packets with .time (seconds)."""
+    out = []
+    for raw, t in frames_and_times:
+        pkt = Ether(raw)
+        pkt.time = t
+        out.append(pkt)
+    return out
+
+
+def test_retransmitted_syn_tsval_is_held_to_its_own_frame_time():
+    # A SYN retransmitted when each side's timer wheel fired it: Linux 1034 ms
+    # after the first, the twin 1016 ms. Each TSval reads its own frame's time.
+    from nettwin.comparison.compare import compare_frames
+    linux = _timed([(dut_frame("S", 1000, sport=50000, tsval=500), 10.0),
+                    (dut_frame("S", 1000, sport=50000, tsval=1534), 11.0343)])
+    twin = _timed([(dut_frame("S", 7, sport=50000, tsval=90), 0.5),
+                   (dut_frame("S", 7, sport=50000, tsval=1106), 1.5162)])
+    diffs = compare_frames(relative_frames(linux), relative_frames(twin))
+    assert not any(d.differs for d in diffs), [d.differing_keys() for d in diffs]
+
+
+def test_tsval_off_its_own_frame_time_is_a_difference():
+    # The same retransmission with a TSval 40 ms behind the frame that carried it.
+    from nettwin.comparison.compare import compare_frames
+    linux = _timed([(dut_frame("S", 1000, sport=50000, tsval=500), 10.0),
+                    (dut_frame("S", 1000, sport=50000, tsval=1534), 11.0343)])
+    twin = _timed([(dut_frame("S", 7, sport=50000, tsval=90), 0.5),
+                   (dut_frame("S", 7, sport=50000, tsval=1066), 1.5162)])
+    diffs = compare_frames(relative_frames(linux), relative_frames(twin))
+    assert [d.differing_keys() for d in diffs] == [[], ["TCP.options"]]

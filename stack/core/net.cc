@@ -2,6 +2,7 @@
 
 #include "core/dev.h"
 #include "ipv4/ipv4.h"
+#include "ipv4/tcp_ipv4.h"
 #include "ipv4/udp.h"
 #include "sched/sch_generic.h"
 #include "wire/headers.h"
@@ -42,6 +43,7 @@ Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_t
   dev_add_pack(&arp_packet_type_);
   // inet_init: UDP's ICMP error handler (udp_protocol.err_handler).
   icmp_register_err_handler(*this, wire::IPPROTO_UDP, udp_err);
+  icmp_register_err_handler(*this, wire::IPPROTO_TCP, tcp_v4_err);  // tcp_protocol.err_handler
 }
 
 static void free_queue(SkbQueue& q) {

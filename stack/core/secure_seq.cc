@@ -45,9 +45,9 @@ uint32_t secure_tcp_ts_off(Net& net, int sysctl_tcp_timestamps, uint32_t saddr, 
   return uint32_t(siphash_2u32(be32_bits(saddr), be32_bits(daddr), &key));
 }
 
-uint32_t secure_ipv4_port_ephemeral(Net& net, uint32_t saddr, uint32_t daddr, uint16_t dport) {
+uint64_t secure_ipv4_port_ephemeral(Net& net, uint32_t saddr, uint32_t daddr, uint16_t dport) {
   const siphash_key_t& key = net.secrets.net_secret(net.rng);
-  return uint32_t(siphash_3u32(be32_bits(saddr), be32_bits(daddr), be16_bits(dport), &key));
+  return uint64_t(siphash_3u32(be32_bits(saddr), be32_bits(daddr), be16_bits(dport), &key));
 }
 
 }  // namespace nettwin

@@ -41,6 +41,8 @@ uint32_t secure_tcp_seq(Net& net, uint32_t saddr, uint32_t daddr, uint16_t sport
 // that sysctl).
 uint32_t secure_tcp_ts_off(Net& net, int sysctl_tcp_timestamps, uint32_t saddr, uint32_t daddr);
 // The offset __inet_hash_connect starts its ephemeral-port search from.
-uint32_t secure_ipv4_port_ephemeral(Net& net, uint32_t saddr, uint32_t daddr, uint16_t dport);
+// (The 64-bit siphash: __inet_hash_connect takes a table index from its low
+// bits and adds its high 32 bits.)
+uint64_t secure_ipv4_port_ephemeral(Net& net, uint32_t saddr, uint32_t daddr, uint16_t dport);
 
 }  // namespace nettwin

@@ -57,6 +57,8 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.TCPChallengeACK", tcpext.TCPChallengeACK}, {"TcpExt.TCPSYNChallenge", tcpext.TCPSYNChallenge},
       {"TcpExt.PAWSEstabRejected", tcpext.PAWSEstabRejected}, {"TcpExt.TCPDSACKOldSent", tcpext.TCPDSACKOldSent},
       {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
+      {"TcpExt.TCPTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActiveRejected", tcpext.PAWSActiveRejected},
+      {"TcpExt.OutOfWindowIcmps", tcpext.OutOfWindowIcmps},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("TcpExt.TCPKeepAlive", tcpext.TCPKeepAlive);

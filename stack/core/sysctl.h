@@ -80,6 +80,8 @@ struct Sysctls {
   int64_t tcp_tw_reuse = 2;
   int64_t tcp_max_tw_buckets = 131072;
   int64_t tcp_tw_reuse_delay = 1000;  // ms
+  // Active open: the first tcp_syn_linear_timeouts SYN retries wait 1 s each, then doubling.
+  int64_t tcp_syn_linear_timeouts = 4;
   int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
   // Not Linux's: where the ms edges of TCP's timestamp clock (tcp_clock_ns,
   // CLOCK_MONOTONIC) fall on the virtual clock, in ns. A replay sets it from

@@ -6,6 +6,8 @@
 #include "core/net.h"
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp_ipv4.h"
+#include "core/secure_seq.h"
+#include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 
 namespace nettwin {
@@ -25,6 +27,7 @@ void inet_put_port(Sock* sk) {
     if (v.empty()) bhash.erase(it);  // inet_bind_bucket_destroy
   }
   sk->inet_num = 0;
+  tcp_sk(sk)->icsk_bind_hash_connect = false;
 }
 
 int inet_hash(Sock* sk) {
@@ -101,6 +104,66 @@ int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp) {
   else if (tw)
     inet_twsk_deschedule_put(tw);  // silly: should hash-dance instead (Linux's words)
   return 0;
+}
+
+namespace {
+
+constexpr uint32_t INET_TABLE_PERTURB_SIZE = 1u << 16;
+
+// A bind bucket made by bind() or listen() (tb->fastreuse >= 0) is not shared
+// with connect(); one made by connect() is, for other 4-tuples.
+bool inet_bind_bucket_from_bind(Net& net, uint16_t port) {
+  auto it = net.sock.tcp_bhash.find(port);
+  if (it == net.sock.tcp_bhash.end()) return false;
+  for (const Sock* owner : it->second)
+    if (!tcp_sk(owner)->icsk_bind_hash_connect) return true;
+  return false;
+}
+
+// table_perturb[index]: random at first use (get_random_sleepable_once fills
+// the whole table; here each slot on first use, from the seeded generator).
+uint32_t& table_perturb(Net& net, uint32_t index) {
+  auto [it, fresh] = net.sock.tcp_table_perturb.try_emplace(index, 0);
+  if (fresh) it->second = uint32_t(net.rng.next());
+  return it->second;
+}
+
+}  // namespace
+
+int inet_hash_connect(Sock* sk) {
+  Net& net = *sk->net;
+  if (sk->inet_num) {
+    // A bound port: only the 4-tuple's uniqueness is checked.
+    return __inet_check_established(sk, sk->inet_num, nullptr);
+  }
+  const uint64_t port_offset = secure_ipv4_port_ephemeral(net, sk->inet_rcv_saddr, sk->inet_daddr, sk->inet_dport);
+  const int low = net.sock.port_range_low;
+  const int high = net.sock.port_range_high + 1;  // [low, high[
+  const int step = 2;  // no IP_LOCAL_PORT_RANGE on the socket: even ports first
+  uint32_t remaining = uint32_t(high - low);
+  if (remaining > 1) remaining &= ~1u;
+  const uint32_t index = uint32_t(port_offset & (INET_TABLE_PERTURB_SIZE - 1));
+  uint32_t offset = (table_perturb(net, index) + uint32_t(port_offset >> 32)) % remaining;
+  offset &= ~1u;
+  for (;;) {
+    int port = low + int(offset);
+    for (uint32_t i = 0; i < remaining; i += step, port += step) {
+      if (port >= high) port -= int(remaining);
+      if (inet_bind_bucket_from_bind(net, uint16_t(port))) continue;
+      InetTimewaitSock* tw = nullptr;
+      if (__inet_check_established(sk, uint16_t(port), &tw)) continue;
+      // A little randomness for the next search (max of i and a random step count).
+      const uint32_t r = uint32_t((uint64_t(uint32_t(net.rng.next())) * 8) >> 32) * step;
+      table_perturb(net, index) += std::max(i, r) + step;
+      inet_bind_hash(sk, uint16_t(port));
+      tcp_sk(sk)->icsk_bind_hash_connect = true;
+      if (tw) inet_twsk_deschedule_put(tw);  // the tw sock gave its 4-tuple to sk
+      return 0;
+    }
+    ++offset;
+    if (!((offset & 1) && remaining > 1)) break;  // then the odd ports
+  }
+  return -E_ADDRNOTAVAIL;
 }
 
 }  // namespace nettwin

@@ -29,5 +29,10 @@ Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int di
 // sock leaves it: handed back in *twp for the caller to kill once sk is
 // hashed, or killed here when twp is null. 0, or -EADDRNOTAVAIL.
 int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp);
+// inet_hash_connect (__inet_hash_connect with __inet_check_established): a
+// connecting socket gets its local port - its own if bound, else the first
+// free one of ip_local_port_range from a secret offset - and enters ehash.
+// 0, -EADDRNOTAVAIL with no port free or the 4-tuple taken.
+int inet_hash_connect(Sock* sk);
 
 }  // namespace nettwin

@@ -14,6 +14,8 @@
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ip_sockglue.h"
+#include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_connect.h"
 #include "ipv4/tcp_info.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_output.h"
@@ -135,6 +137,21 @@ int tcp_disconnect(Sock* sk, int) {
   tp->snd_cwnd = TCP_INIT_CWND;
   tp->packets_out = 0;
   tp->icsk_ack = {};
+  // ---- active open: what a new connect() on this socket starts from - no
+  // peer, the source forgotten unless bound (inet_bhash2_reset_saddr), the
+  // next ISN past what the peer saw, no options, no route.
+  sk->inet_dport = 0;
+  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
+  uint32_t seq = tp->write_seq + tp->max_window + 2;
+  if (!seq) seq = 1;
+  tp->write_seq = seq;
+  tp->icsk_retransmits = 0;
+  tp->window_clamp = 0;
+  tp->total_retrans = 0;
+  tp->retrans_stamp = 0;
+  tp->rx_opt = TcpOptionsReceived{};
+  sk->sk_dst_cache = nullptr;  // __sk_dst_reset
+  // ---- end of the active open
   return 0;
 }
 
@@ -195,7 +212,6 @@ void tcp_close(Sock* sk) {
   if (sk->sk_state == TCP_CLOSE) inet_csk_destroy_sock(sk);
 }
 
-int tcp_connect_unbuilt(Sock*, const SockaddrIn*, int) { return -E_OPNOTSUPP; }
 
 // sk_stream_memory_free: the queued bytes are below the send buffer.
 bool sk_stream_memory_free(const Sock* sk) { return tcp_sk(sk)->sk_wmem_queued < sk->sk_sndbuf; }
@@ -477,7 +493,7 @@ Proto tcp_prot = {
     "TCP",
     tcp_v4_init_sock,
     tcp_close,
-    tcp_connect_unbuilt,
+    tcp_v4_connect,
     tcp_disconnect,
     tcp_setsockopt,
     tcp_getsockopt,

@@ -15,9 +15,15 @@ struct RequestSock;
 struct TcpOptionsReceived;
 struct SkBuff;
 struct DstEntry;
+struct Socket;
 class Net;
 
 extern Proto tcp_prot;
+
+// tcp_poll: a listener is readable with a child to accept; a connection in
+// SYN_SENT / SYN_RECV is neither readable nor writable; CLOSE is a hang-up;
+// a pending error is POLLERR.
+unsigned tcp_poll(Socket* sock);
 
 // tcp_set_state: the new state, traced (sock:inet_sock_set_state); to CLOSE
 // the socket leaves the hashes and, unless bind() fixed it, its port.

@@ -40,6 +40,9 @@ void tcp_enter_loss(Sock* sk);
 void tcp_set_rto(Sock* sk);
 // tcp_fin: a FIN was received in sequence.
 void tcp_fin(Sock* sk);
+// tcp_ack(sk, skb, FLAG_SLOWPATH) for a SYN-ACK in SYN_SENT (the active open):
+// < 0 a drop reason (negated), 0 an old ACK, 1 accepted.
+int tcp_ack_synsent(Sock* sk, const SkBuff* skb);
 // tcp_reset: a valid RST (sk_err per state, tcp_done).
 void tcp_reset(Sock* sk, SkBuff* skb);
 // tcp_enter_quickack_mode: ACK the next max_quickacks segments at once.

@@ -14,7 +14,9 @@
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/syncookies.h"
+#include "ipv4/ip_sockglue.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_connect.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_output.h"
@@ -185,6 +187,19 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
       return;
     }
   }
+  // ---- active open (tcp_connect.cc): tcp_rcv_state_process's SYN_SENT case.
+  if (sk->sk_state == TCP_SYN_SENT) {
+    const SkbDropReason reason = tcp_rcv_synsent_state_process(sk, skb);
+    if (reason == SkbDropReason::NOT_DROPPED_YET) return;
+    // sk_rst_convert_drop_reason: an unacceptable ACK keeps its name.
+    tcp_v4_restore_cb(skb);
+    tcp_v4_send_reset(net, skb,
+                      reason == SkbDropReason::TCP_INVALID_ACK_SEQUENCE ? "TCP_INVALID_ACK_SEQUENCE" : "NOT_SPECIFIED",
+                      sk);
+    sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
+    return;
+  }
+  // ---- end of the active open
   const SkbDropReason reason = sk->sk_state == TCP_LISTEN ? tcp_rcv_state_process_listen(net, sk, skb)
                                                           : tcp_rcv_state_process(sk, skb);
   if (reason == SkbDropReason::NOT_DROPPED_YET) return;
@@ -352,5 +367,59 @@ bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp) {
   }
   return false;
 }
+
+// ---- active open: ICMP errors for a connection (tcp_v4_err); a SYN_SENT or
+// SYN_RECV socket dies with them. PMTU (FRAG_NEEDED), redirects and the RFC
+// 6069 backoff revert are not built.
+int tcp_v4_err(SkBuff* skb, uint32_t info) {
+  Net& net = dev_net(skb->dev);
+  wire::Iphdr iph{skb->data};
+  const uint8_t* th = skb->data + iph.ihl() * 4u;
+  const uint8_t* icmph = skb_transport_header(skb);
+  const int type = icmph[0], code = icmph[1];
+  Sock* sk = inet_lookup_established(net, iph.daddr(), wire::load_be16(th + 2), iph.saddr(), wire::load_be16(th));
+  if (!sk) {
+    net.mib.icmp.InErrors++;
+    return -2;  // -ENOENT
+  }
+  if (sk->sk_state == TCP_CLOSE) return 0;
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t seq = wire::load_be32(th + 4);
+  if (sk->sk_state != TCP_LISTEN && !between(seq, tp->snd_una, tp->snd_nxt)) {
+    net.mib.tcpext.OutOfWindowIcmps++;
+    return 0;
+  }
+  int err;
+  switch (type) {
+    case 12:  // ICMP_PARAMETERPROB
+      err = 71;  // EPROTO
+      break;
+    case wire::ICMP_DEST_UNREACH:
+      if (code > 15 || code == 4) return 0;  // NR_ICMP_UNREACH; ICMP_FRAG_NEEDED (PMTU) not built
+      err = icmp_err_convert[code].errno_;
+      break;
+    case wire::ICMP_TIME_EXCEEDED:
+      err = E_HOSTUNREACH;
+      break;
+    default:  // redirects, source quench and the rest
+      return 0;
+  }
+  if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV) {
+    if (sk->recverr) ip_icmp_error(sk, skb, err, wire::load_be16(th + 2), info, th);
+    sk->sk_err = err;
+    sk_error_report(sk);
+    tcp_done(sk);
+    return 0;
+  }
+  // A connection keeps trying until it times out, unless the user asked for errors.
+  if (sk->recverr) {
+    sk->sk_err = err;
+    sk_error_report(sk);
+  } else {
+    sk->sk_err_soft = err;
+  }
+  return 0;
+}
+// ---- end of the active open
 
 }  // namespace nettwin

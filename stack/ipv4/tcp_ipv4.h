@@ -20,6 +20,11 @@ bool tcp_checksum_complete(const SkBuff* skb);
 void tcp_v4_fill_cb(SkBuff* skb);
 // tcp_v4_early_demux: an established socket's cached input route for skb.
 void tcp_v4_early_demux(SkBuff* skb);
+// tcp_v4_err (tcp_protocol.err_handler): an ICMP error quoting one of our
+// segments (skb->data at the quoted IP header). A handshake in progress
+// dies with the error (hard errors only: unreachables, parameter problem,
+// time exceeded); a connection keeps it as sk_err_soft, or sk_err with IP_RECVERR.
+int tcp_v4_err(SkBuff* skb, uint32_t info);
 
 // tcp_v4_send_reset: the RST answering skb (reason: sk_rst_reason's name; sk
 // the socket it comes from, or null).

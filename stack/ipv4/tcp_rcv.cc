@@ -7,6 +7,7 @@
 #include "core/trace_events.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_connect.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_output.h"
 #include "ipv4/tcp_skb_cb.h"
@@ -889,6 +890,9 @@ void tcp_init_transfer(Sock* sk) {
   // tcp_init_buffer_space.
   const uint32_t maxwin = uint32_t(tcp_full_space(sk));
   if (tp->window_clamp >= maxwin) tp->window_clamp = maxwin;
+  // Force reservation of one segment (tcp_app_win 31).
+  if (tp->window_clamp > 2u * tp->advmss && tp->window_clamp + tp->advmss > maxwin)
+    tp->window_clamp = std::max(2u * tp->advmss, maxwin - tp->advmss);
   tp->rcv_ssthresh = std::min(tp->rcv_ssthresh, tp->window_clamp);
   tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
 }
@@ -1022,6 +1026,12 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
     }
   }
   switch (sk->sk_state) {
+    // ---- active open: crossed SYNs (a simultaneous open) are established by
+    // the ACK of our SYN (tcp_connect.cc).
+    case TCP_SYN_RECV:
+      tcp_rcv_synrecv_state(sk, skb);
+      break;
+    // ---- end of the active open
     case TCP_FIN_WAIT1: {
       if (tp->snd_una != tp->write_seq) break;
       tcp_set_state(sk, TCP_FIN_WAIT2);
@@ -1102,5 +1112,10 @@ discard:
   tcp_drop_reason(sk, skb, reason, "tcp_rcv_state_process");
   return SkbDropReason::NOT_DROPPED_YET;
 }
+
+// ---- active open (tcp_connect.cc): tcp_rcv_synsent_state_process acks its
+// SYN with tcp_ack(sk, skb, FLAG_SLOWPATH).
+int tcp_ack_synsent(Sock* sk, const SkBuff* skb) { return tcp_ack(sk, skb, FLAG_SLOWPATH); }
+// ---- end of the active open
 
 }  // namespace nettwin

@@ -109,6 +109,7 @@ struct TcpSock : Sock {
   uint8_t icsk_probes_out = 0;
   uint32_t icsk_probes_tstamp = 0;
   uint32_t icsk_user_timeout = 0; // TCP_USER_TIMEOUT, ms
+  bool icsk_bind_hash_connect = false;  // the port came from connect() (its bucket's fastreuse is -1)
   struct {
     uint8_t pending = 0;          // ICSK_ACK_*
     uint8_t quick = 0;            // segments left to ACK at once (quick-ack mode)
@@ -151,6 +152,7 @@ struct TcpSock : Sock {
   uint32_t window_clamp = 0;  // the maximal window to advertise
   uint32_t mss_cache = 0;     // cached effective MSS, not counting SACKs
   uint16_t advmss = 0;        // the MSS we advertise
+  uint32_t snd_up = 0;        // urgent pointer
   uint32_t tsoffset = 0;      // per-connection timestamp offset
   uint32_t rcv_tstamp = 0;    // timestamp (jiffies) of the last received ACK (keepalive)
   uint32_t lsndtime = 0;      // timestamp (jiffies) of the last sent data packet (restart window)

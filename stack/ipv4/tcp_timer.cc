@@ -62,22 +62,38 @@ bool retransmits_timed_out(Sock* sk, unsigned boundary, uint32_t timeout) {
   TcpSock* tp = tcp_sk(sk);
   if (!tp->icsk_retransmits) return false;
   const uint32_t start_ts = tp->retrans_stamp;
-  if (timeout == 0) timeout = tcp_model_timeout(boundary, TCP_RTO_MIN);
+  // A handshake's retransmissions back off from the initial RTO (tcp_timeout_init).
+  const bool syn = (1 << sk->sk_state) & ((1 << TCP_SYN_SENT) | (1 << TCP_SYN_RECV));
+  if (timeout == 0) timeout = tcp_model_timeout(boundary, syn ? TCP_TIMEOUT_INIT : TCP_RTO_MIN);
   return int32_t(tcp_time_stamp_ms(sk) - start_ts - timeout) >= 0;
 }
 
 // tcp_write_timeout: true when the connection was given up.
 bool tcp_write_timeout(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
   unsigned retry_until = kTcpRetries2;
-  if (sk->sock_dead) {
+  bool expired = false;
+  if ((1 << sk->sk_state) & ((1 << TCP_SYN_SENT) | (1 << TCP_SYN_RECV))) {
+    // ---- active open: tcp_syn_retries (TCP_SYNCNT), plus the linear
+    // timeouts in SYN_SENT (__dst_negative_advice keeps a plain route).
+    retry_until = tp->icsk_syn_retries ? tp->icsk_syn_retries : unsigned(net.sysctl.tcp_syn_retries);
+    unsigned max_retransmits = retry_until;
+    if (sk->sk_state == TCP_SYN_SENT) max_retransmits += unsigned(net.sysctl.tcp_syn_linear_timeouts);
+    expired = tp->icsk_retransmits >= max_retransmits;
+    // ---- end of the active open
+  } else if (sk->sock_dead) {
     const bool alive = tp->icsk_rto < TCP_RTO_MAX;
     retry_until = alive ? kTcpOrphanRetries : 0;
   }
-  if (retransmits_timed_out(sk, retry_until, tp->icsk_user_timeout)) {
+  if (!expired) expired = retransmits_timed_out(sk, retry_until, tp->icsk_user_timeout);
+  if (expired) {
     tcp_write_err(sk);
     return true;
   }
+  // sk_rethink_txhash: a new flow hash after each timeout (txrehash is on).
+  tp->timeout_rehash++;
+  net.mib.tcpext.TCPTimeoutRehash++;
   return false;
 }
 
@@ -220,9 +236,12 @@ void tcp_retransmit_timer(Sock* sk) {
     inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX);
     return;
   }
-  // Double the timeout each time (Jacobson): the RTT estimate stays.
-  tp->icsk_backoff++;
-  tp->icsk_rto = std::min(tp->icsk_rto << 1, TCP_RTO_MAX);
+  // Double the timeout each time (Jacobson): the RTT estimate stays. A SYN
+  // keeps its 1 s timeout for the first tcp_syn_linear_timeouts rounds.
+  if (sk->sk_state != TCP_SYN_SENT || tp->total_rto > net.sysctl.tcp_syn_linear_timeouts) {
+    tp->icsk_backoff++;
+    tp->icsk_rto = std::min(tp->icsk_rto << 1, TCP_RTO_MAX);
+  }
   inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tcp_clamp_rto_to_user_timeout(sk), TCP_RTO_MAX);
   if (retransmits_timed_out(sk, kTcpRetries1 + 1, 0)) sk->sk_dst_cache = nullptr;  // __sk_dst_reset
 }

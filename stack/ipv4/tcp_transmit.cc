@@ -208,17 +208,19 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   uint8_t opts[40];
   unsigned olen = 0;
   if (tcb->tcp_flags & TCPHDR_SYN) {
-    // tcp_syn_options: MSS, SACK_PERM + TS (or NOP NOP SACK_PERM), NOP WS.
+    // tcp_syn_options: MSS, SACK_PERM + TS (or NOP NOP SACK_PERM), NOP WS,
+    // each as its sysctl allows (the peer has agreed to nothing yet).
     auto put32 = [&](uint32_t v) { wire::store_be32(opts + olen, v); olen += 4; };
     put32(0x02040000u | tp->advmss);
-    if (tp->rx_opt.tstamp_ok) {
-      put32(tp->rx_opt.sack_ok ? 0x0402080au : 0x0101080au);
+    const bool sack = net.sysctl.tcp_sack != 0;
+    if (net.sysctl.tcp_timestamps) {
+      put32(sack ? 0x0402080au : 0x0101080au);
       put32(tcp_ns_to_ts(&*tp, skb->tstamp) + tp->tsoffset);
       put32(tp->rx_opt.ts_recent);
-    } else if (tp->rx_opt.sack_ok) {
+    } else if (sack) {
       put32(0x01010402u);
     }
-    if (tp->rx_opt.wscale_ok) put32(0x01030300u | tp->rx_opt.rcv_wscale);
+    if (net.sysctl.tcp_window_scaling) put32(0x01030300u | tp->rx_opt.rcv_wscale);
   } else {
     olen = tcp_established_options(tp, skb, opts);
   }

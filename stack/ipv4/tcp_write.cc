@@ -113,6 +113,7 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   const int err = tcp_transmit_skb(sk, skb, true);
   if (!err) {
     net.mib.tcp.RetransSegs += unsigned(segs);
+    if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN) net.mib.tcpext.TCPSynRetrans++;
     tp->total_retrans += unsigned(segs);
     tp->bytes_retrans += skb->len;
   }
@@ -156,7 +157,7 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
   // tcp_bound_to_half_wnd.
   if (tp->max_window > TCP_MSS_DEFAULT) {
     const int cutoff = int(tp->max_window / 2);
-    if (cutoff && mss_now > cutoff) mss_now = std::max(cutoff, 68 - 20);
+    if (cutoff && mss_now > cutoff) mss_now = std::max(cutoff, 68 - int(tp->tcp_header_len));
   }
   tp->icsk_pmtu_cookie = pmtu;
   tp->mss_cache = unsigned(mss_now);

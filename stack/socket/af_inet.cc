@@ -89,7 +89,8 @@ int inet_getname(Socket* sock, SockaddrIn* out, int peer) {
   *out = SockaddrIn{};
   out->family = AF_INET_;
   if (peer) {
-    if (!sk->inet_dport || (((1 << sk->sk_state) & (1 << TCP_CLOSE)) && peer == 1)) return -E_NOTCONN;
+    if (!sk->inet_dport || (((1 << sk->sk_state) & ((1 << TCP_CLOSE) | (1 << TCP_SYN_SENT))) && peer == 1))
+      return -E_NOTCONN;
     out->port = sk->inet_dport;
     out->addr = sk->inet_daddr;
   } else {
@@ -166,8 +167,71 @@ int inet_accept(Socket* sock) {
   return sock_attach_accepted(*sk->net, std::move(child), sock->ops, sock->type);
 }
 
-// inet_stream_connect: active opens are not built yet.
-int inet_stream_connect(Socket*, const SockaddrIn*, int, int) { return -E_OPNOTSUPP; }
+namespace {
+
+constexpr uint64_t kConnectWaitStepNs = 1'000'000;  // how far a blocked connect lets the clock run between looks
+
+// inet_wait_for_connect: a blocking connect lets the clock run while the
+// handshake is in progress. false when it gave up with the handshake still
+// going (SO_SNDTIMEO in Linux; here also when nothing is left to happen).
+bool inet_wait_for_connect(Sock* sk) {
+  Engine& engine = sk->net->engine;
+  while ((1 << sk->sk_state) & ((1 << TCP_SYN_SENT) | (1 << TCP_SYN_RECV))) {
+    if (!engine.softirq_pending() && !engine.timers_pending()) return false;
+    engine.run_until(engine.now() + kConnectWaitStepNs);
+  }
+  return true;
+}
+
+}  // namespace
+
+// __inet_stream_connect: the socket's state (SS_*) decides between a new
+// connection (EINPROGRESS when non-blocking), one in progress (EALREADY) and
+// one made (EISCONN); a connection that ended in CLOSE reports its error once
+// (sock_error, else ECONNABORTED) and the socket is disconnected for reuse.
+int inet_stream_connect(Socket* sock, const SockaddrIn* addr, int addr_len, int flags) {
+  Sock* sk = sock->sk;
+  int err;
+  if (addr) {
+    if (addr_len < 2) return -E_INVAL;  // sizeof(sa_family)
+    if (addr->family == AF_UNSPEC_) {
+      err = sk->sk_prot->disconnect(sk, flags);
+      sock->state = err ? SS_DISCONNECTING : SS_UNCONNECTED;
+      return err;
+    }
+  }
+  switch (sock->state) {
+    default:
+      return -E_INVAL;
+    case SS_CONNECTED:
+      return -E_ISCONN;
+    case SS_CONNECTING:
+      err = -E_ALREADY;
+      break;
+    case SS_UNCONNECTED:
+      // A listener, or any socket not closed, is "connected" already.
+      if (sk->sk_state != TCP_CLOSE) return -E_ISCONN;
+      err = sk->sk_prot->connect(sk, addr, addr_len);
+      if (err < 0) return err;
+      sock->state = SS_CONNECTING;
+      err = -E_INPROGRESS;
+      break;
+  }
+  if ((1 << sk->sk_state) & ((1 << TCP_SYN_SENT) | (1 << TCP_SYN_RECV))) {
+    // sock_sndtimeo: 0 for O_NONBLOCK, else no limit.
+    if ((flags & O_NONBLOCK_) || !inet_wait_for_connect(sk)) return err;
+  }
+  // Closed by a RST, a timeout or an ICMP error.
+  if (sk->sk_state == TCP_CLOSE) {
+    err = sock_error(sk);
+    if (!err) err = -E_CONNABORTED;
+    sock->state = SS_UNCONNECTED;
+    if (sk->sk_prot->disconnect(sk, flags)) sock->state = SS_DISCONNECTING;
+    return err;
+  }
+  sock->state = SS_CONNECTED;
+  return 0;
+}
 int sock_no_accept(Socket*) { return -E_OPNOTSUPP; }
 
 int sock_common_setsockopt(Socket* sock, int level, int optname, std::span<const uint8_t> optval) {
@@ -202,7 +266,7 @@ const ProtoOps inet_sockraw_ops = {
     sock_no_listen,  inet_shutdown,  sock_common_setsockopt, sock_common_getsockopt, inet_sendmsg, inet_recvmsg,
 };
 
-// inet_stream_ops: TCP's table (connect, send and receive are not built yet).
+// inet_stream_ops: TCP's table.
 const ProtoOps inet_stream_ops = {
     AF_INET_,        inet_release,   inet_bind,   inet_stream_connect, inet_accept, inet_getname, tcp_poll,
     inet_listen,     inet_shutdown,  sock_common_setsockopt, sock_common_getsockopt, inet_sendmsg, inet_recvmsg,

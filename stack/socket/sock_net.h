@@ -48,6 +48,8 @@ struct SockNet {
   // ip_local_port_range
   int port_range_low = 32768;
   int port_range_high = 60999;
+  // __inet_hash_connect's table_perturb, by index (filled on first use).
+  std::unordered_map<uint32_t, uint32_t> tcp_table_perturb;
   UdpMib udp_mib;
 
   // The descriptor table: fd -> socket (the lowest free number is used, as Linux does).

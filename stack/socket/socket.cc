@@ -33,7 +33,8 @@ int fd_install(Net& net, std::unique_ptr<Socket> sock) {
   return fd;
 }
 
-// The readiness a blocked reader waits for (udp_poll).
+// sock_poll: the family's poll (proto_ops.poll: tcp_poll, datagram_poll),
+// with udp_poll's check of the first datagram for a blocked reader.
 unsigned sock_poll(Socket* sock) {
   unsigned mask = sock->ops->poll(sock);
   Sock* sk = sock->sk;

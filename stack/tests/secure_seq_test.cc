@@ -52,7 +52,7 @@ TEST(SecureSeqTest, PortEphemeralIsTheSeqHashWithSportZero) {
   // secure_seq.c: secure_tcp_seq(a, b, 0, d) == secure_ipv4_port_ephemeral(a, b, d) before scaling.
   Net net{5};
   ASSERT_EQ(net.engine.now() >> 6, 0u);
-  EXPECT_EQ(secure_ipv4_port_ephemeral(net, kA, kB, 80), secure_tcp_seq(net, kA, kB, 0, 80));
+  EXPECT_EQ(uint32_t(secure_ipv4_port_ephemeral(net, kA, kB, 80)), secure_tcp_seq(net, kA, kB, 0, 80));
   EXPECT_NE(secure_ipv4_port_ephemeral(net, kA, kB, 80), secure_ipv4_port_ephemeral(net, kA, kB, 81));
 }
 

@@ -32,6 +32,13 @@ TIME_TOLERANCE_MS = 20
 MS_PER_DAY = 86_400_000
 # Checksums covering a random or time field: compared as "valid"/"invalid" on each side.
 CHECKSUMS_OF_NORMALIZED = {"IP": "chksum", "ICMP": "chksum"}
+# A TCP TSval made relative to its connection's first (tcp_relative.py, which
+# marks each such frame with ts_frame_ms): the sender's ms clock when the frame
+# left. A timer-driven frame (a retransmission) leaves when each side's timer
+# wheel fires it, a granule apart at most (timebase.py, compared on the events),
+# so the TSval is held to its own frame's time, within TS_TOLERANCE_MS (the ms
+# clock's truncation and the capture's delay), not to the other side's value.
+TS_TOLERANCE_MS = 3
 
 # Events whose Linux time is this long after the last sent frame are timer driven:
 # their timing is compared, within the granularity of the timer-wheel level such a
@@ -86,6 +93,28 @@ def time_of_day_verdict(pkt: Packet, ms: int) -> tuple[str, str]:
     return shown, f"{off:+d} ms off the frame's time"
 
 
+def tcp_options_verdict(pkt: Packet, options: list) -> tuple[str, object]:
+    """(shown, compared) for TCP options whose TSval is relative (pkt.ts_frame_ms
+    set): the TSval compares as its frame's time when it reads it."""
+    frame_ms = getattr(pkt, "ts_frame_ms", None)
+    if frame_ms is None:
+        return str(options), options
+    shown, compared = [], []
+    for name, value in options:
+        if name == "Timestamp":
+            off = value[0] - frame_ms
+            if abs(off) <= TS_TOLERANCE_MS:
+                shown.append((name, (value[0], value[1])))
+                compared.append((name, ("its frame's time", value[1])))
+                continue
+            shown.append((name, (value[0], value[1]), f"{off:+.1f} ms off its frame's time"))
+            compared.append((name, (f"{off:+.1f} ms off its frame's time", value[1])))
+            continue
+        shown.append((name, value))
+        compared.append((name, value))
+    return str(shown), compared
+
+
 def flatten(pkt: Packet) -> list[tuple[str, str, object]]:
     """(key, shown value, compared value) for every field of every layer, with
     random and time fields and their checksums normalized. Keys are "IP.ttl";
@@ -105,6 +134,13 @@ def flatten(pkt: Packet) -> list[tuple[str, str, object]]:
                 continue
             if (cls, fld.name) in TIME_FIELDS:
                 rows.append((key, *time_of_day_verdict(pkt, int(val))))
+                continue
+            if cls == "TCP" and fld.name == "options" and hasattr(pkt, "ts_frame_ms"):
+                rows.append((key, *tcp_options_verdict(pkt, val)))
+                continue
+            if cls == "TCP" and fld.name == "chksum" and hasattr(pkt, "ts_frame_ms"):
+                verdict = checksum_verdict(pkt, i, fld.name)   # it covers the TSval
+                rows.append((key, verdict, verdict))
                 continue
             if CHECKSUMS_OF_NORMALIZED.get(cls) == fld.name and normalized_here:
                 verdict = checksum_verdict(pkt, i, fld.name)

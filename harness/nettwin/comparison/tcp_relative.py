@@ -6,6 +6,10 @@ the tester chose), ack
 relative to the tester's fixed ISN, TSval relative to the connection's first DUT
 TSval, TSecr relative to the tester's TS base, IP ID relative to the connection's
 first, and an ephemeral DUT port (ip_local_port_range, >= 32768) as 1.
+Each frame with a TSval also carries `ts_frame_ms`, the ms its capture came after
+the connection's first TSval frame: a TSval is the sender's clock when the frame
+left, so it is held to its own frame's time (compare.py), as the timer wheel may
+send a retransmission a granule earlier or later on either side.
 Checksums are recomputed over the relative frame; a frame whose original TCP or IP
 checksum was wrong gets checksum 0, so a wrong checksum still shows as a difference.
 """
@@ -44,7 +48,7 @@ def relative_frames(frames) -> list:
         rel = Ether(bytes(pkt))
         ip, tcp = rel[IP], rel[TCP]
         key = (ip.src, tcp.sport, tcp.dport)
-        c = conns.setdefault(key, {"isn": None, "tsval": None, "ipid": ip.id})
+        c = conns.setdefault(key, {"isn": None, "tsval": None, "ts_t0": None, "ipid": ip.id})
         if "S" in str(tcp.flags):
             c["isn"] = tcp.seq
             last_isn = tcp.seq
@@ -56,10 +60,14 @@ def relative_frames(frames) -> list:
         if "A" in str(tcp.flags):
             tcp.ack = (tcp.ack - TESTER_ISN) & M32
         opts = []
+        ts_frame_ms = None
         for name, value in tcp.options:
             if name == "Timestamp":
                 if c["tsval"] is None:
                     c["tsval"] = value[0]
+                    c["ts_t0"] = t0
+                if t0 is not None and c["ts_t0"] is not None:
+                    ts_frame_ms = (float(t0) - float(c["ts_t0"])) * 1000
                 value = ((value[0] - c["tsval"]) & M32, (value[1] - TS_BASE) & M32 if value[1] else 0)
             opts.append((name, value))
         tcp.options = opts
@@ -75,6 +83,8 @@ def relative_frames(frames) -> list:
             rel = Ether(bytes(rel))
         if t0 is not None:
             rel.time = t0
+        if ts_frame_ms is not None:
+            rel.ts_frame_ms = ts_frame_ms
         out.append(rel)
     return out
 

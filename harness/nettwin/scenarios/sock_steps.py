@@ -145,7 +145,11 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
         if bg.op == "recv_bg":
             r = sockets.recvfrom(fd, b.get("len", 65536), b.get("flags", 0) | 0x40, timeout_ns=0, check=False)
             return result_dict("recvfrom", r.ret, r.errno, r.data, r.addr, r.msg_flags)
-        # connect_bg: the connection's outcome by now, as a blocking connect would return it.
+        # connect_bg: the connection's outcome, as a blocking connect returns it once
+        # the handshake is over: poll for POLLOUT lets the clock run (up to the
+        # collect's timeout_ms, as the recorder's collect waits for the call), since
+        # the stack's timer wheel may end a handshake a granule after Linux's did.
+        sockets.poll(fd, 4, timeout_ns=a.get("timeout_ms", 60000) * 1_000_000, check=False)
         r = sockets.getsockopt(fd, 1, 4, check=False)   # SO_ERROR
         err = int(r.value) if r.ret >= 0 else r.errno
         return {"ret": -1 if err else 0, "errno": errno_name(err)}
