@@ -61,7 +61,7 @@ FIELD_LITERAL = re.compile(r'\{\s*"(\w+)"\s*,|emplace_back\(\s*"(\w+)"')
 def emit_sites(sources: dict[Path, str], headers: str) -> dict[str, set[str]]:
     """Tp member -> the field names its emit sites pass. A function emitting a Tp it takes as a
     parameter serves the members its header wrappers hand it (tp::fn(t, Tp::name, ...) in a macro
-    expanded per member)."""
+    expanded per member) or its callers in the same file pass it."""
     served: dict[str, set[str]] = {}
     for macro, params, fn in re.findall(r"#define (\w+)\((\w+)\)(.*?)(?<!\\)\n", headers, re.S):
         call = re.search(r"tp::(\w+)\(t, Tp::" + params + r"\b", fn)
@@ -75,7 +75,10 @@ def emit_sites(sources: dict[Path, str], headers: str) -> dict[str, set[str]]:
         for name, body in functions.items():
             if "t.emit(" not in body:
                 continue
-            members = set(re.findall(r"t\.emit\(\s*Tp::(\w+)", body)) or served.get(name, set())
+            # A Tp literal at the emit, else the members a header macro or a caller
+            # in the same file (fn(t, Tp::name, ...)) hands the function.
+            members = (set(re.findall(r"t\.emit\(\s*Tp::(\w+)", body)) or served.get(name, set())
+                       or set(re.findall(r"\b" + name + r"\(\s*t\s*,\s*Tp::(\w+)", source)))
             fields = {a or b for a, b in FIELD_LITERAL.findall(body)}
             for helper, helper_body in helpers.items():
                 if re.search(r"\b" + helper + r"\(", body) and helper != name:

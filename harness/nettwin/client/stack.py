@@ -598,6 +598,18 @@ class Stack:
     def connect(self, fd, addr, **kw):
         return self.sockets.connect(fd, addr, **kw)
 
+    def listen(self, fd, backlog=0, **kw):
+        return self.sockets.listen(fd, backlog, **kw)
+
+    def accept(self, fd, flags=0, **kw):
+        return self.sockets.accept(fd, flags, **kw)
+
+    def shutdown(self, fd, how, **kw):
+        return self.sockets.shutdown(fd, how, **kw)
+
+    def poll(self, fd, events, **kw):
+        return self.sockets.poll(fd, events, **kw)
+
     def sendto(self, fd, data, addr=None, flags=0, **kw):
         return self.sockets.sendto(fd, data, addr, flags, **kw)
 
