@@ -33,6 +33,7 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"Tcp.InSegs", tcp.InSegs},           {"Tcp.OutSegs", tcp.OutSegs},
       {"Tcp.RetransSegs", tcp.RetransSegs}, {"Tcp.InErrs", tcp.InErrs},
       {"Tcp.OutRsts", tcp.OutRsts},         {"Tcp.InCsumErrors", tcp.InCsumErrors},
+      {"Tcp.CurrEstab", tcp.CurrEstab},
       {"TcpExt.ListenOverflows", tcpext.ListenOverflows}, {"TcpExt.ListenDrops", tcpext.ListenDrops},
       {"TcpExt.TCPSynRetrans", tcpext.TCPSynRetrans}, {"TcpExt.TCPACKSkippedSynRecv", tcpext.TCPACKSkippedSynRecv},
       {"TcpExt.DelayedACKs", tcpext.DelayedACKs}, {"TcpExt.TCPTimeouts", tcpext.TCPTimeouts},

@@ -30,6 +30,7 @@ struct IcmpMib {
 struct TcpMib {
   uint64_t ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0, InSegs = 0, OutSegs = 0,
            RetransSegs = 0, InErrs = 0, OutRsts = 0, InCsumErrors = 0;
+  uint64_t CurrEstab = 0;  // a gauge: connections in ESTABLISHED or CLOSE_WAIT
 };
 
 // The TcpExt columns of /proc/net/netstat that the stack counts.

@@ -75,6 +75,9 @@ int ip_rcv_finish(Net& net, SkBuff* skb) {
   // Early demux: a connected UDP socket's cached input route spares the lookup.
   if (!skb_valid_dst(skb) && iph.protocol() == wire::IPPROTO_UDP && !(iph.frag_off() & (wire::IP_MF | wire::IP_OFFSET)))
     udp_v4_early_demux(skb);
+  // ... and an established TCP socket's (tcp_v4_early_demux).
+  if (!skb_valid_dst(skb) && iph.protocol() == wire::IPPROTO_TCP && !(iph.frag_off() & (wire::IP_MF | wire::IP_OFFSET)))
+    tcp_v4_early_demux(skb);
   if (!skb_valid_dst(skb)) {
     SkbDropReason reason;
     if (ip_route_input_noref(skb, iph.daddr(), iph.saddr(), iph.tos() & 0xfc, skb->dev, &reason) != 0) {

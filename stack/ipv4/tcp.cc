@@ -1,6 +1,6 @@
-// net/ipv4/tcp.c and tcp_ipv4.c's tcp_prot: the socket side of TCP. Data
-// transfer and connection close are not built yet; what is here is enough to
-// bind, listen, accept and close a listener.
+// net/ipv4/tcp.c and tcp_ipv4.c's tcp_prot: the socket side of TCP: sendmsg
+// (MSS-sized skbs, Nagle, push), recvmsg (peek, waitall, FIN), poll, shutdown,
+// close (FIN, or RST with unread data or SO_LINGER 0) and the state changes.
 #include "ipv4/tcp.h"
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include "ipv4/tcp_info.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_output.h"
+#include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
 
@@ -29,6 +30,13 @@ void tcp_set_state_store(Sock* sk, int state) {
 
 void tcp_set_state(Sock* sk, int state) {
   const int oldstate = sk->sk_state;
+  Net& net = *sk->net;
+  // The CurrEstab gauge and EstabResets, as tcp_set_state counts them.
+  if (state == TCP_ESTABLISHED && oldstate != TCP_ESTABLISHED) net.mib.tcp.CurrEstab++;
+  if (state == TCP_CLOSE_WAIT && oldstate == TCP_SYN_RECV) net.mib.tcp.CurrEstab++;
+  if (state == TCP_CLOSE && (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_ESTABLISHED)) net.mib.tcp.EstabResets++;
+  if (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT))
+    net.mib.tcp.CurrEstab--;
   tcp_set_state_store(sk, state);
   if (state == TCP_CLOSE && oldstate != TCP_CLOSE) {
     sk->sk_prot->unhash(sk);
@@ -40,45 +48,371 @@ void tcp_reqsk_queue_purge(TcpSock* tp) { tp->reqsk_queue.clear(); }
 
 namespace {
 
+constexpr uint64_t kWaitStepNs = 1'000'000;         // how far a blocked call lets the clock run between looks
+constexpr uint64_t kWaitLimitNs = 60'000'000'000;   // a blocked call's longest wait (as SO_RCVTIMEO/SNDTIMEO)
+
 // tcp_v4_init_sock / tcp_init_sock: the buffers start at tcp_rmem[1] and
-// tcp_wmem[1]; what getsockopt and TCP_INFO read before any connection.
+// tcp_wmem[1]; RTO, cwnd and delayed-ACK defaults.
 int tcp_v4_init_sock(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
   tcp_init_sock_opts(sk);
   sk->sk_rcvbuf = int(sk->net->sysctl.tcp_rmem[1]);
   sk->sk_sndbuf = 16384;  // tcp_wmem[1]
+  tcp_init_xmit_timers(sk);
+  tp->icsk_rto = TCP_TIMEOUT_INIT;
+  tp->icsk_rto_min = TCP_RTO_MIN;
+  tp->icsk_delack_max = TCP_DELACK_MAX;
+  tp->mdev_us = TCP_TIMEOUT_INIT * uint32_t(1'000'000 / HZ);
+  tp->snd_cwnd = TCP_INIT_CWND;
+  tp->snd_ssthresh = 0x7fffffff;
+  tp->snd_cwnd_clamp = ~0u;
+  tp->mss_cache = TCP_MSS_DEFAULT;
+  if (!tp->icsk_ca_ops) tcp_assign_congestion_control(sk);
   return 0;
 }
 
-// tcp_close: a listener stops listening (LISTEN -> CLOSE); then, as
-// inet_csk_destroy_sock does, the socket leaves its hashes and port.
+// sk_stream_wait: let the virtual clock run (softirqs, timers) while
+// something is left to happen, until ready() or the limit.
+template <typename Ready>
+bool sk_stream_wait(Sock* sk, Ready&& ready) {
+  Engine& engine = sk->net->engine;
+  const uint64_t deadline = engine.now() + kWaitLimitNs;
+  while (!ready()) {
+    if (!(engine.softirq_pending() || engine.timers_pending()) || engine.now() >= deadline) return false;
+    engine.run_until(engine.now() + kWaitStepNs);
+  }
+  return true;
+}
+
+// tcp_close_state: the state close() or shutdown(SHUT_WR) moves to; true when a FIN is to be sent.
+bool tcp_close_state(Sock* sk) {
+  static const int new_state[13][2] = {
+      {TCP_CLOSE, 0},           // (none)
+      {TCP_FIN_WAIT1, 1},       // TCP_ESTABLISHED
+      {TCP_CLOSE, 0},           // TCP_SYN_SENT
+      {TCP_FIN_WAIT1, 1},       // TCP_SYN_RECV
+      {TCP_FIN_WAIT1, 0},       // TCP_FIN_WAIT1
+      {TCP_FIN_WAIT2, 0},       // TCP_FIN_WAIT2
+      {TCP_CLOSE, 0},           // TCP_TIME_WAIT
+      {TCP_CLOSE, 0},           // TCP_CLOSE
+      {TCP_LAST_ACK, 1},        // TCP_CLOSE_WAIT
+      {TCP_LAST_ACK, 0},        // TCP_LAST_ACK
+      {TCP_CLOSE, 0},           // TCP_LISTEN
+      {TCP_CLOSING, 0},         // TCP_CLOSING
+      {TCP_SYN_RECV, 0},        // TCP_NEW_SYN_RECV
+  };
+  const int* next = new_state[sk->sk_state];
+  if (next[0] != sk->sk_state) tcp_set_state(sk, next[0]);
+  return next[1];
+}
+
+bool tcp_need_reset(int state) {
+  return state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+         state == TCP_SYN_RECV;
+}
+
+// tcp_disconnect: the ABORT of RFC 793 (a RST where the peer may still send).
+int tcp_disconnect(Sock* sk, int) {
+  TcpSock* tp = tcp_sk(sk);
+  const int old_state = sk->sk_state;
+  if (old_state != TCP_CLOSE) tcp_set_state(sk, TCP_CLOSE);
+  if (old_state == TCP_LISTEN) {
+    inet_csk_listen_stop(sk);
+  } else if (tcp_need_reset(old_state) ||
+             (tp->snd_nxt != tp->write_seq && (old_state == TCP_CLOSING || old_state == TCP_LAST_ACK))) {
+    tcp_send_active_reset(sk, "TCP_STATE");
+    sk->sk_err = E_CONNRESET;
+  } else if (old_state == TCP_SYN_SENT) {
+    sk->sk_err = E_CONNRESET;
+  }
+  tcp_clear_xmit_timers(sk);
+  while (SkBuff* skb = sk->sk_receive_queue.pop_front()) {
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "tcp_disconnect");
+  }
+  tp->copied_seq = tp->rcv_nxt;
+  tcp_write_queue_purge(sk);
+  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    __kfree_skb(skb);
+  }
+  sk->sk_shutdown = 0;
+  tp->srtt_us = 0;
+  tp->icsk_backoff = 0;
+  tp->icsk_probes_out = 0;
+  tp->icsk_rto = TCP_TIMEOUT_INIT;
+  tp->snd_ssthresh = 0x7fffffff;
+  tp->snd_cwnd = TCP_INIT_CWND;
+  tp->packets_out = 0;
+  tp->icsk_ack = {};
+  return 0;
+}
+
+// tcp_close (__tcp_close): a listener stops; unread data or SO_LINGER 0
+// reset the connection; otherwise a FIN, and the orphan lives on until the
+// protocol is done with it.
 void tcp_close(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
   sk->sk_shutdown = SHUTDOWN_MASK;
+  int state;
   if (sk->sk_state == TCP_LISTEN) {
     tcp_set_state(sk, TCP_CLOSE);
     inet_csk_listen_stop(sk);
-  } else if (sk->sk_state != TCP_CLOSE) {
-    tcp_set_state(sk, TCP_CLOSE);
+    sk->sock_dead = true;
+    sk->sk_prot->unhash(sk);
+    if (sk->inet_num) inet_put_port(sk);
+    return;
   }
-  sk->sock_dead = true;
-  sk->sk_prot->unhash(sk);
-  if (sk->inet_num) inet_put_port(sk);
+  {
+    // Flush the receive queue: was anything left unread?
+    bool data_was_unread = false;
+    while (SkBuff* skb = sk->sk_receive_queue.pop_front()) {
+      uint32_t end_seq = TCP_SKB_CB(skb)->end_seq;
+      if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) end_seq--;
+      if (after(end_seq, tp->copied_seq)) data_was_unread = true;
+      sk->sk_rmem_alloc -= int(skb->truesize);
+      __kfree_skb(skb);  // tcp_eat_recv_skb
+    }
+    if (sk->sk_state == TCP_CLOSE) {
+      // Already reset (tcp_reset): only the socket is left to kill.
+    } else if (data_was_unread) {
+      // RFC 2525 2.17: unread data was tossed, zap the connection.
+      net.mib.tcpext.TCPAbortOnClose++;
+      tcp_set_state(sk, TCP_CLOSE);
+      tcp_send_active_reset(sk, "TCP_ABORT_ON_CLOSE");
+    } else if (sk->sock_linger && !sk->sk_lingertime) {
+      // Zero linger, checked after unread data.
+      tcp_disconnect(sk, 0);
+      net.mib.tcpext.TCPAbortOnData++;
+    } else if (tcp_close_state(sk)) {
+      tcp_send_fin(sk);
+    }
+  }
+  // adjudge_to_death
+  state = sk->sk_state;
+  sk->sock_dead = true;  // sock_orphan
+  if (state == TCP_FIN_WAIT2) {
+    if (tp->linger2 < 0) {
+      tcp_set_state(sk, TCP_CLOSE);
+      tcp_send_active_reset(sk, "TCP_ABORT_ON_LINGER");
+      net.mib.tcpext.TCPAbortOnLinger++;
+    } else {
+      tcp_time_wait(sk, TCP_FIN_WAIT2, int(TCP_FIN_TIMEOUT));
+      return;
+    }
+  }
+  if (sk->sk_state == TCP_CLOSE) inet_csk_destroy_sock(sk);
 }
-
-int tcp_disconnect(Sock*, int) { return 0; }
 
 int tcp_connect_unbuilt(Sock*, const SockaddrIn*, int) { return -E_OPNOTSUPP; }
 
-// tcp_sendmsg before a connection: sk_stream_wait_connect says EPIPE.
-int tcp_sendmsg(Sock* sk, const SendMsg&) {
-  if (sk->sk_err) return sock_error(sk);
-  if (sk->sk_state != TCP_ESTABLISHED) return -E_PIPE;
-  return -E_OPNOTSUPP;  // data transfer is not built
+// sk_stream_memory_free: the queued bytes are below the send buffer.
+bool sk_stream_memory_free(const Sock* sk) { return tcp_sk(sk)->sk_wmem_queued < sk->sk_sndbuf; }
+
+bool forced_push(const TcpSock* tp) { return after(tp->write_seq, tp->pushed_seq + (tp->max_window >> 1)); }
+
+void tcp_mark_push(TcpSock* tp, SkBuff* skb) {
+  TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_PSH;
+  tp->pushed_seq = tp->write_seq;
 }
 
-// tcp_recvmsg: a listener or a closed socket is not connected.
-int tcp_recvmsg(Sock* sk, RecvMsg&, int) {
-  if (sk->sk_state != TCP_ESTABLISHED) return -E_NOTCONN;
-  return -E_OPNOTSUPP;  // data transfer is not built
+// tcp_push: PSH on the last skb unless MSG_MORE, then what may go now.
+void tcp_push(Sock* sk, int flags, unsigned mss_now, int nonagle) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* skb = tp->sk_write_queue.back();
+  if (!skb) return;
+  if (!(flags & MSG_MORE_) || forced_push(tp)) tcp_mark_push(tp, skb);
+  if (flags & MSG_MORE_) nonagle = TCP_NAGLE_CORK;
+  __tcp_push_pending_frames(sk, mss_now, nonagle);
+}
+
+// tcp_stream_alloc_skb + tcp_skb_entail: a new segment at the tail of the
+// write queue, charged to the socket, ACK set.
+SkBuff* tcp_stream_alloc_skb(Sock* sk, unsigned size_goal) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* skb = sk->net->pool.alloc_skb(MAX_TCP_HEADER + size_goal);
+  skb_reserve(skb, int(MAX_TCP_HEADER));
+  skb->truesize = alloc_skb_truesize(MAX_TCP_HEADER);
+  TcpSkbCb* tcb = TCP_SKB_CB(skb);
+  *tcb = TcpSkbCb{};
+  tcb->seq = tcb->end_seq = tp->write_seq;
+  tcb->tcp_flags = TCPHDR_ACK;
+  tcp_skb_pcount_set(skb, 0);
+  tp->sk_wmem_queued += int(skb->truesize);
+  tp->sk_write_queue.push_back(skb);
+  if (tp->nonagle & TCP_NAGLE_PUSH) tp->nonagle &= uint8_t(~TCP_NAGLE_PUSH);
+  return skb;
+}
+
+// tcp_sendmsg (tcp_sendmsg_locked): the data into MSS-sized skbs, appended to
+// the last one while it has room, pushed as Nagle allows.
+int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
+  TcpSock* tp = tcp_sk(sk);
+  const int flags = msg.flags;
+  const bool noblock = flags & MSG_DONTWAIT_;
+  size_t left = msg.data.size();
+  const uint8_t* from = msg.data.data();
+  int copied = 0;
+  int err = 0;
+  unsigned mss_now, size_goal;
+  // Wait for a connection to finish (sk_stream_wait_connect): a socket that
+  // is not connected says EPIPE, or its error.
+  if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT) {
+    if (sk->sk_err) return sock_error(sk);
+    err = -E_PIPE;
+    goto out_err;
+  }
+  mss_now = tcp_current_mss(sk);
+  size_goal = mss_now;  // tcp_xmit_size_goal without GSO
+  err = -E_PIPE;
+  if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) goto do_error;
+  while (left) {
+    SkBuff* skb = tp->sk_write_queue.back();
+    int copy = skb ? int(size_goal) - int(skb->len) : 0;
+    if (copy <= 0 || TCP_SKB_CB(skb)->eor || (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN)) {
+      if (!sk_stream_memory_free(sk)) goto wait_for_space;
+      skb = tcp_stream_alloc_skb(sk, size_goal);
+      copy = int(size_goal);
+    }
+    if (size_t(copy) > left) copy = int(left);
+    std::copy(from, from + copy, skb_put(skb, unsigned(copy)));  // the one copy
+    skb->truesize += unsigned(copy);
+    tp->sk_wmem_queued += copy;
+    if (!copied) TCP_SKB_CB(skb)->tcp_flags &= uint8_t(~TCPHDR_PSH);
+    tp->write_seq += uint32_t(copy);
+    TCP_SKB_CB(skb)->end_seq += uint32_t(copy);
+    tcp_skb_pcount_set(skb, 0);
+    from += copy;
+    left -= size_t(copy);
+    copied += copy;
+    if (!left) {
+      if (flags & MSG_EOR_) TCP_SKB_CB(skb)->eor = 1;
+      break;
+    }
+    if (skb->len < size_goal) continue;
+    if (forced_push(tp)) {
+      tcp_mark_push(tp, skb);
+      __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH);
+    } else if (skb == tp->sk_write_queue.front()) {
+      tcp_push_one(sk, mss_now);
+    }
+    continue;
+  wait_for_space:
+    if (sk->sk_socket) sk->sk_socket->flags |= SOCK_NOSPACE;
+    if (copied) tcp_push(sk, flags & ~MSG_MORE_, mss_now, TCP_NAGLE_PUSH);
+    // sk_stream_wait_memory.
+    if (noblock || !sk_stream_wait(sk, [&] { return sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) || sk_stream_memory_free(sk); })) {
+      err = -E_AGAIN;
+      goto do_error;
+    }
+    if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) {
+      err = -E_PIPE;
+      goto do_error;
+    }
+    mss_now = tcp_current_mss(sk);
+    size_goal = mss_now;
+  }
+  if (copied) tcp_push(sk, flags, mss_now, tp->nonagle);
+  return copied;
+do_error:
+  if (copied) {
+    tcp_push(sk, flags, mss_now, tp->nonagle);
+    return copied;
+  }
+out_err:
+  // sk_stream_error: EPIPE is the pending error if there is one (SIGPIPE
+  // unless MSG_NOSIGNAL is Linux's business with the process, not the socket's).
+  if (err == -E_PIPE) {
+    if (const int e = sock_error(sk)) err = e;
+  }
+  return err;
+}
+
+// tcp_recvmsg (tcp_recvmsg_locked): bytes in sequence from the receive queue;
+// a FIN ends the stream (0); MSG_PEEK leaves them; MSG_WAITALL waits for all;
+// MSG_TRUNC discards without copying.
+int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_state == TCP_LISTEN) return -E_NOTCONN;
+  if (flags & MSG_OOB_) return -E_INVAL;  // no urgent data here
+  const bool nonblock = flags & MSG_DONTWAIT_;
+  uint32_t peek_seq = tp->copied_seq;
+  uint32_t* seq = (flags & MSG_PEEK_) ? &peek_seq : &tp->copied_seq;
+  size_t len = msg.len;
+  const size_t target = (flags & MSG_WAITALL_) ? len : std::min<size_t>(1, len);  // sock_rcvlowat (SO_RCVLOWAT 1)
+  size_t copied = 0;
+  if (!(flags & MSG_TRUNC_)) msg.data.reserve(len);
+  do {
+    SkBuff* skb = sk->sk_receive_queue.front();
+    bool fin = false;
+    for (; skb; skb = skb->next) {
+      const uint32_t offset = *seq - TCP_SKB_CB(skb)->seq;
+      if (offset < skb->len) break;
+      if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) {
+        fin = true;
+        break;
+      }
+    }
+    if (skb && !fin) {
+      // found_ok_skb
+      const uint32_t offset = *seq - TCP_SKB_CB(skb)->seq;
+      size_t used = skb->len - offset;
+      if (len < used) used = len;
+      if (!(flags & MSG_TRUNC_)) msg.data.insert(msg.data.end(), skb->data + offset, skb->data + offset + used);
+      *seq += uint32_t(used);
+      copied += used;
+      len -= used;
+      if (used + offset < skb->len) continue;
+      if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) fin = true;
+      else if (!(flags & MSG_PEEK_)) {
+        // tcp_eat_recv_skb: the reader's copy is the skb's end (no tracepoint).
+        sk->sk_receive_queue.unlink(skb);
+        sk->sk_rmem_alloc -= int(skb->truesize);
+        __kfree_skb(skb);
+      }
+      if (!fin) continue;
+    }
+    if (fin) {
+      // found_fin_ok: the FIN takes one sequence number.
+      *seq += 1;
+      if (!(flags & MSG_PEEK_)) {
+        sk->sk_receive_queue.unlink(skb);
+        sk->sk_rmem_alloc -= int(skb->truesize);
+        __kfree_skb(skb);
+      }
+      break;
+    }
+    if (copied >= target) break;
+    if (copied) {
+      if (nonblock || sk->sk_err || sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)) break;
+    } else {
+      if (sk->sk_err) {
+        tcp_cleanup_rbuf(sk, 0);
+        return sock_error(sk);
+      }
+      if (sk->sk_shutdown & RCV_SHUTDOWN) break;
+      if (sk->sk_state == TCP_CLOSE) return -E_NOTCONN;  // never connected, or reset and read
+      // Blocking or not, the caller (sys_recvmsg) waits on EAGAIN.
+      tcp_cleanup_rbuf(sk, 0);
+      return -E_AGAIN;
+    }
+    // MSG_WAITALL with part of it: sk_wait_data.
+    tcp_cleanup_rbuf(sk, int(copied));
+    const uint32_t have = tp->rcv_nxt;
+    if (!sk_stream_wait(sk, [&] { return tp->rcv_nxt != have || sk->sk_err || (sk->sk_shutdown & RCV_SHUTDOWN); }))
+      break;
+  } while (len > 0);
+  tcp_cleanup_rbuf(sk, int(copied));
+  return int(copied);
+}
+
+void tcp_shutdown(Sock* sk, int how) {
+  // Only SEND_SHUTDOWN sends anything: a FIN, unless one went already.
+  if (!(how & SEND_SHUTDOWN)) return;
+  if (sk->sk_state == TCP_ESTABLISHED || sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_CLOSE_WAIT) {
+    if (tcp_close_state(sk)) tcp_send_fin(sk);
+  }
 }
 
 // inet_unhash: out of the listening hash or the established hash.
@@ -93,6 +427,58 @@ void tcp_rehash(Sock*) {}
 Sock* tcp_obj_alloc() { return new TcpSock; }
 
 }  // namespace
+
+void tcp_cleanup_rbuf(Sock* sk, int copied) {
+  TcpSock* tp = tcp_sk(sk);
+  bool time_to_ack = false;
+  if (tp->icsk_ack.pending & ICSK_ACK_SCHED) {
+    // Once-per-two-segments ACK was not sent, or this read emptied the buffer
+    // after a pushed small segment.
+    if (tp->rcv_nxt - tp->rcv_wup > tp->icsk_ack.rcv_mss ||
+        (copied > 0 &&
+         ((tp->icsk_ack.pending & ICSK_ACK_PUSHED2) ||
+          ((tp->icsk_ack.pending & ICSK_ACK_PUSHED) && !inet_csk_in_pingpong_mode(sk))) &&
+         !sk->sk_rmem_alloc))
+      time_to_ack = true;
+  }
+  // The window can now grow "significantly" (at least twice): say so.
+  if (copied > 0 && !time_to_ack && !(sk->sk_shutdown & RCV_SHUTDOWN)) {
+    const uint32_t rcv_window_now = tcp_receive_window(sk);
+    if (2 * rcv_window_now <= tp->window_clamp) {
+      const uint32_t new_window = __tcp_select_window(sk);
+      if (new_window && new_window >= 2 * rcv_window_now) time_to_ack = true;
+    }
+  }
+  if (time_to_ack) tcp_send_ack(sk);
+}
+
+unsigned tcp_poll(Socket* sock) {
+  Sock* sk = sock->sk;
+  TcpSock* tp = tcp_sk(sk);
+  const int state = sk->sk_state;
+  if (state == TCP_LISTEN)  // inet_csk_listen_poll
+    return tp->icsk_accept_queue.empty() ? 0 : (POLLIN_ | POLLRDNORM_);
+  unsigned mask = 0;
+  const int shutdown = sk->sk_shutdown;
+  if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE) mask |= POLLHUP_;
+  if (shutdown & RCV_SHUTDOWN) mask |= POLLIN_ | POLLRDNORM_ | POLLRDHUP_;
+  if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+    // tcp_stream_is_readable: anything unread (SO_RCVLOWAT 1).
+    if (int32_t(tp->rcv_nxt - tp->copied_seq) >= 1) mask |= POLLIN_ | POLLRDNORM_;
+    if (!(shutdown & SEND_SHUTDOWN)) {
+      // __sk_stream_is_writeable: a third of the buffer free, and below it.
+      const int wspace = sk->sk_sndbuf - tp->sk_wmem_queued;
+      if (wspace >= (tp->sk_wmem_queued >> 1) && sk_stream_memory_free(sk))
+        mask |= POLLOUT_ | POLLWRNORM_;
+      else
+        sock->flags |= SOCK_NOSPACE;
+    } else {
+      mask |= POLLOUT_ | POLLWRNORM_;
+    }
+  }
+  if (sk->sk_err || !sk->sk_error_queue.empty()) mask |= POLLERR_;
+  return mask;
+}
 
 Proto tcp_prot = {
     "TCP",
@@ -109,6 +495,7 @@ Proto tcp_prot = {
     tcp_rehash,
     tcp_obj_alloc,
     tcp_set_keepalive,
+    tcp_shutdown,
 };
 
 // ---------------------------------------------------------------------------
@@ -124,7 +511,6 @@ constexpr int MAX_TCP_KEEPINTVL = 32767;
 constexpr int MAX_TCP_KEEPCNT = 127;
 constexpr int MAX_TCP_SYNCNT = 127;
 constexpr int TCP_FIN_TIMEOUT_MAX = int(120 * HZ);
-constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
 constexpr uint32_t SOCK_MIN_RCVBUF = 2048 + 256;  // TCP_SKB_MIN_TRUESIZE
 
 // TCPF_* state masks.
@@ -396,7 +782,7 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newsk->sk_reuseport = sk->sk_reuseport;
   newsk->sk_priority = sk->sk_priority;
   newsk->sock_keepopen = sk->sock_keepopen;
-  newsk->sk_linger = sk->sk_linger;
+  newsk->sock_linger = sk->sock_linger;
   newsk->sk_lingertime = sk->sk_lingertime;
   newtp->nonagle = tp->nonagle;
   newtp->keepalive_time = tp->keepalive_time;
@@ -418,16 +804,8 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
 
 void tcp_init_sock_opts(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  tp->icsk_rto = TCP_TIMEOUT_INIT;
-  tp->icsk_rto_min = TCP_RTO_MIN;
-  tp->icsk_delack_max = TCP_DELACK_MAX;
-  tp->mdev_us = TCP_TIMEOUT_INIT * uint32_t(1000000 / HZ);
-  tp->snd_cwnd = TCP_INIT_CWND;
-  tp->app_limited = ~0u;
-  tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
-  tp->snd_cwnd_clamp = ~0u;
-  tp->mss_cache = TCP_MSS_DEFAULT;
-  tp->reordering = 3;  // net.ipv4.tcp_reordering
+  tp->app_limited = ~0u;  // a bubble in the pipe until the first ACK
+  tp->reordering = 3;     // net.ipv4.tcp_reordering
   tcp_assign_congestion_control(sk);
 }
 

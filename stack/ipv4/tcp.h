@@ -44,6 +44,8 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
 // TCP_NEW_SYN_RECV socket), with its listener in *listener.
 RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
                                Sock** listener);
+// tcp_poll: inet_stream_ops' poll (readable, writable, RDHUP/HUP, errors).
+unsigned tcp_poll(Socket* sock);
 // tcp_listendrop: ListenDrops.
 void tcp_listendrop(Net& net);
 
@@ -51,9 +53,9 @@ void tcp_listendrop(Net& net);
 // level ENOPROTOOPT. getsockopt: optval has room for *optlen bytes.
 int tcp_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval);
 int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
-// tcp_init_sock's defaults that getsockopt and TCP_INFO report before a
-// connection: RTO, cwnd 10, ssthresh, mss_cache 536, the namespace's
-// congestion control.
+// tcp_init_sock's defaults that TCP_INFO and TCP_CONGESTION report before a
+// connection and tcp_v4_init_sock leaves to this: app_limited, reordering and
+// the namespace's congestion control.
 void tcp_init_sock_opts(Sock* sk);
 // sk_clone_lock copies the listener's options to a child: what setsockopt
 // set on the listener (and tcp_ca_openreq_child's congestion control).

@@ -18,6 +18,12 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb);
 SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb);
 // tcp_v4_do_rcv for a full socket: checksum, then the state machine.
 void tcp_v4_do_rcv_sk(Sock* sk, SkBuff* skb);
+// The SYN_RECV -> ESTABLISHED part of tcp_rcv_state_process for a passive
+// child and the ACK (skb->data at its TCP header) that completes it.
+void tcp_child_established(Sock* sk, SkBuff* skb);
+// tcp_time_wait (tcp_minisocks.c): the connection moves to TIME_WAIT (state is
+// TCP_TIME_WAIT or the FIN_WAIT2 substate) for timeo jiffies (0: the RTO-based default).
+void tcp_time_wait(Sock* sk, int state, int timeo);
 // tcp_init_transfer's part for a passive child: RTO, cwnd, buffer space, quick-ack start.
 void tcp_init_transfer(Sock* sk);
 // tcp_done: the connection is over (CLOSE, timers stopped, destroyed if orphaned).

@@ -6,28 +6,22 @@
 #include "ipv4/tcp_ipv4.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ipv4/fib.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_skb_cb.h"
+#include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 #include "ipv4/ipv4.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
 namespace nettwin {
-
-namespace {
-
-constexpr unsigned kTcpHlen = 20;  // sizeof(struct tcphdr)
-constexpr unsigned kLLReservedSpace = 16;  // LL_RESERVED_SPACE of an Ethernet device
-constexpr uint8_t TCPHDR_FIN = 0x01, TCPHDR_SYN = 0x02, TCPHDR_RST = 0x04, TCPHDR_ACK = 0x10;
-
-uint8_t tcp_flags(const uint8_t* th) { return th[13]; }
-unsigned tcp_doff(const uint8_t* th) { return th[12] >> 4; }
-
 
 // tcp_checksum_complete (after skb_checksum_init): true when the segment,
 // skb->data to the end, does not sum to zero with its pseudo header.
@@ -37,6 +31,16 @@ bool tcp_checksum_complete(const SkBuff* skb) {
   const uint64_t sum = wire::csum_tcpudp_nofold(iph.saddr(), iph.daddr(), skb->len, wire::IPPROTO_TCP);
   return wire::csum_fold(wire::csum_partial(skb->data, skb->len, sum)) != 0;
 }
+
+namespace {
+
+constexpr unsigned kTcpHlen = 20;  // sizeof(struct tcphdr)
+constexpr unsigned kLLReservedSpace = 16;  // LL_RESERVED_SPACE of an Ethernet device
+
+uint8_t tcp_flags(const uint8_t* th) { return th[13]; }
+unsigned tcp_doff(const uint8_t* th) { return th[12] >> 4; }
+
+
 
 // tcp_v4_send_reset with no socket (sk_rst_reason NO_SOCKET). Never answers
 // a RST, nor a segment whose input route is not local. An ACK is answered
@@ -114,9 +118,34 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
 
 namespace {
 
+// __inet_lookup_established: a full socket of this 4-tuple.
+Sock* inet_lookup_established(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport) {
+  for (Sock* esk : net.sock.tcp_ehash)
+    if (esk->inet_daddr == saddr && esk->inet_dport == sport && esk->inet_rcv_saddr == daddr && esk->inet_num == dport)
+      return esk;
+  return nullptr;
+}
+
+// tcp_v4_fill_cb: TCP_SKB_CB from the header, IP's control block kept in header.h4.
+void tcp_v4_fill_cb(SkBuff* skb) {
+  const uint8_t* th = skb->data;
+  uint8_t h4[sizeof(InetSkbParm)];
+  std::memcpy(h4, skb->cb, sizeof h4);
+  TcpSkbCb* tcb = TCP_SKB_CB(skb);
+  *tcb = TcpSkbCb{};
+  std::memcpy(tcb->header.h4, h4, sizeof h4);
+  const uint8_t flags = tcp_flags(th);
+  tcb->seq = wire::load_be32(th + 4);
+  tcb->end_seq = tcb->seq + !!(flags & TCPHDR_SYN) + !!(flags & TCPHDR_FIN) + skb->len - tcp_doff(th) * 4u;
+  tcb->ack_seq = wire::load_be32(th + 8);
+  tcb->tcp_flags = flags;
+  tcb->ip_dsfield = wire::Iphdr{skb_network_header(skb)}.tos();
+  tcb->sacked = 0;
+}
+
 // tcp_rcv_state_process for a listener: an ACK is answered with a reset
 // (TCP_FLAGS), a RST is dropped, a SYN goes to conn_request (consumed).
-SkbDropReason tcp_rcv_state_process(Net& net, Sock* sk, SkBuff* skb) {
+SkbDropReason tcp_rcv_state_process_listen(Net& net, Sock* sk, SkBuff* skb) {
   const uint8_t flags = tcp_flags(skb->data);
   if (flags & TCPHDR_ACK) return SkbDropReason::TCP_FLAGS;
   if (flags & TCPHDR_RST) {
@@ -135,19 +164,38 @@ SkbDropReason tcp_rcv_state_process(Net& net, Sock* sk, SkBuff* skb) {
 // tcp_v4_do_rcv for a listener: the full checksum, then the state machine; a
 // reason back from it means a reset and a drop here.
 void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
+  if (sk->sk_state == TCP_ESTABLISHED) {  // the fast path
+    tcp_rcv_established(sk, skb);
+    return;
+  }
   if (tcp_checksum_complete(skb)) {
     net.mib.tcp.InCsumErrors++;
     net.mib.tcp.InErrs++;
     sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_CSUM, "tcp_v4_do_rcv");
     return;
   }
-  const SkbDropReason reason = tcp_rcv_state_process(net, sk, skb);
+  const SkbDropReason reason = sk->sk_state == TCP_LISTEN ? tcp_rcv_state_process_listen(net, sk, skb)
+                                                          : tcp_rcv_state_process(sk, skb);
   if (reason == SkbDropReason::NOT_DROPPED_YET) return;
-  tcp_v4_send_reset(net, skb, "NOT_SPECIFIED", sk);  // sk_rst_convert_drop_reason
+  // sk_rst_convert_drop_reason: the reasons that name a reset reason of their own.
+  tcp_v4_restore_cb(skb);
+  tcp_v4_send_reset(net, skb, reason == SkbDropReason::TCP_ABORT_ON_DATA ? "TCP_ABORT_ON_DATA" : "NOT_SPECIFIED", sk);
   sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
 }
 
 }  // namespace
+
+void tcp_v4_early_demux(SkBuff* skb) {
+  Net& net = dev_net(skb->dev);
+  if (skb->pkt_type != PACKET_HOST) return;
+  const uint8_t* th = skb_transport_header(skb);
+  if (th + kTcpHlen > skb_tail_pointer(skb) || tcp_doff(th) < kTcpHlen / 4) return;
+  wire::Iphdr iph{skb_network_header(skb)};
+  Sock* sk = inet_lookup_established(net, iph.saddr(), wire::load_be16(th), iph.daddr(), wire::load_be16(th + 2));
+  // A full socket's cached input route (inet_sk_rx_dst_set) spares the lookup.
+  if (sk && sk->sk_rx_dst && (!sk->sk_bound_dev_if || sk->sk_bound_dev_if == skb->dev->ifindex))
+    skb_dst_set_noref(skb, sk->sk_rx_dst);
+}
 
 int tcp_v4_rcv(SkBuff* skb) {
   Net& net = dev_net(skb->dev);
@@ -169,15 +217,15 @@ int tcp_v4_rcv(SkBuff* skb) {
     wire::Iphdr iph{skb_network_header(skb)};
     const uint16_t sport = wire::load_be16(skb->data), dport = wire::load_be16(skb->data + 2);
     // __inet_lookup_established: a full socket, then a request sock.
-    for (Sock* esk : net.sock.tcp_ehash) {
-      if (esk->inet_daddr == iph.saddr() && esk->inet_dport == sport && esk->inet_rcv_saddr == iph.daddr() &&
-          esk->inet_num == dport) {
-        // Segments to established sockets are not processed yet.
-        checkpoint(net.tracer, "tcp_v4_rcv", skb, "drop");
-        esk->sk_drops++;
-        kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "tcp_v4_rcv");
-        return 0;
-      }
+    if (Sock* esk = inet_lookup_established(net, iph.saddr(), sport, iph.daddr(), dport)) {
+      if (skb->len > 76 && esk->sk_state != TCP_ESTABLISHED && tcp_checksum_complete(skb)) goto csum_error;
+      tcp_v4_fill_cb(skb);
+      TcpSock* tp = tcp_sk(esk);
+      tp->segs_in++;  // tcp_segs_in
+      if (skb->len > tcp_doff(skb->data) * 4u) tp->data_segs_in++;
+      checkpoint(net.tracer, "tcp_v4_do_rcv", skb);
+      tcp_v4_do_rcv(net, esk, skb);
+      return 0;
     }
     Sock* listener = nullptr;
     if (RequestSock* req = inet_lookup_reqsk(net, iph.saddr(), sport, iph.daddr(), dport, &listener)) {

@@ -8,6 +8,9 @@
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_output.h"
+#include "ipv4/tcp_timer.h"
 #include "ipv4/tcp_sock.h"
 #include "wire/headers.h"
 
@@ -67,6 +70,25 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   // The window of the ACK is scaled by what the peer said in its SYN.
   child->snd_wnd = uint32_t(wire::load_be16(skb->data + 14)) << child->rx_opt.snd_wscale;
   child->max_window = child->snd_wnd;
+  // The rest of tcp_create_openreq_child and tcp_v4_syn_recv_sock: timers,
+  // RTO and cwnd defaults, header length, MSS, IP ID, the input route.
+  tcp_init_xmit_timers(child);
+  child->icsk_rto = TCP_TIMEOUT_INIT;
+  child->icsk_rto_min = TCP_RTO_MIN;
+  child->icsk_delack_max = TCP_DELACK_MAX;
+  child->mdev_us = TCP_TIMEOUT_INIT * 1'000'000 / HZ;
+  child->snd_cwnd = TCP_INIT_CWND;
+  child->snd_ssthresh = 0x7fffffff;  // TCP_INFINITE_SSTHRESH
+  child->snd_cwnd_clamp = ~0u;
+  child->rcv_ssthresh = req->rsk_rcv_wnd;
+  child->icsk_ca_ops = tcp_sk(sk)->icsk_ca_ops;
+  child->nonagle = tcp_sk(sk)->nonagle;
+  child->total_retrans = req->num_retrans;
+  child->tcp_header_len = uint16_t(20 + (req->tstamp_ok ? 12 : 0));
+  child->rx_opt.ts_recent_stamp = uint32_t(net.engine.now() / 1'000'000'000);
+  child->icsk_ack.lrcvtime = uint32_t(net.engine.jiffies());
+  child->inet_id = uint16_t(net.rng.next());
+  child->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set
   net.mib.tcp.PassiveOpens++;
   return owned;
 }
@@ -128,10 +150,18 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   Sock* child = owned.get();
   // inet_csk_route_child_sock: the child looks its route up again (no dst was
   // kept from the SYN-ACK); with none, Linux drops the ACK.
-  if (!inet_csk_route_req(net, sk, req)) {
+  DstEntry* rt = inet_csk_route_req(net, sk, req);
+  if (!rt) {
     inet_put_port(child);
     *reason = SkbDropReason::NOT_SPECIFIED;
     return nullptr;
+  }
+  child->sk_dst_cache = rt;  // sk_setup_caps
+  {
+    TcpSock* ctp = tcp_sk(child);
+    const unsigned advmss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);  // dst_metric_advmss
+    ctp->advmss = uint16_t(ctp->rx_opt.user_mss && ctp->rx_opt.user_mss < advmss ? ctp->rx_opt.user_mss : advmss);
+    tcp_sync_mss(child, rt->dev->mtu);
   }
   net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
   // inet_csk_complete_hashdance: the request leaves, the child is queued.
@@ -143,9 +173,18 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   sk->sk_ack_backlog++;
   // tcp_child_process -> tcp_rcv_state_process in SYN_RECV: the ACK is
   // acceptable, the child is established.
-  tcp_set_state(child, TCP_ESTABLISHED);
   child->sk_socket = nullptr;
+  tcp_child_established(child, skb);
   return child;
+}
+
+// tcp_time_wait, as far as the socket itself goes: a TIME_WAIT socket takes
+// over the 4-tuple in Linux, and this one is done (CLOSE, destroyed). The
+// TIME_WAIT socket (inet_timewait_sock) is not built here.
+void tcp_time_wait(Sock* sk, int state, int timeo) {
+  (void)state;
+  (void)timeo;
+  tcp_done(sk);
 }
 
 }  // namespace nettwin

@@ -60,6 +60,8 @@ void tcp_check_probe_timer(Sock* sk);
 void tcp_send_probe0(Sock* sk);
 // The tail loss probe timer fired (tcp_send_loss_probe).
 void tcp_loss_probe_timer(Sock* sk);
+// tcp_schedule_loss_probe: arm the tail loss probe; false when TLP does not apply.
+bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto);
 // tcp_mstamp_refresh: tp->tcp_mstamp from the clock.
 void tcp_mstamp_refresh(Sock* sk);
 // tcp_time_stamp_ts: the TSval clock (ms) without the connection's offset.

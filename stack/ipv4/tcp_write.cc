@@ -70,6 +70,8 @@ int64_t tcp_rto_delta_us(Sock* sk) {
 // tcp_reset_xmit_timer (no pacing delay here).
 void tcp_reset_xmit_timer(Sock* sk, int what, uint32_t when) { inet_csk_reset_xmit_timer(sk, what, when, TCP_RTO_MAX); }
 
+}  // namespace
+
 // tcp_schedule_loss_probe: a tail loss probe in 2*RTT (plus the minimum RTO
 // for a single segment, for the peer's delayed ACK), unless the RTO comes first.
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
@@ -89,6 +91,8 @@ bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
   tcp_reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout);
   return true;
 }
+
+namespace {
 
 // __tcp_retransmit_skb: send skb again (a clone), traced.
 int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {

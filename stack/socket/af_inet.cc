@@ -108,8 +108,23 @@ int inet_shutdown(Socket* sock, int how) {
   if (sock->state == SS_CONNECTING) sock->state = SS_CONNECTED;
   // An unconnected datagram socket says ENOTCONN, and is shut down all the same
   // (so that pollers see EPOLLHUP).
-  if (sk->sk_state == TCP_CLOSE) err = -E_NOTCONN;
-  sk->sk_shutdown |= how;
+  switch (sk->sk_state) {
+    case TCP_CLOSE:
+      err = -E_NOTCONN;
+      [[fallthrough]];
+    default:
+      sk->sk_shutdown |= how;
+      if (sk->sk_prot->shutdown) sk->sk_prot->shutdown(sk, how);
+      break;
+    // A listener shut for reading (or a connecting socket) is disconnected.
+    case TCP_LISTEN:
+      if (!(how & RCV_SHUTDOWN)) break;
+      [[fallthrough]];
+    case TCP_SYN_SENT:
+      err = sk->sk_prot->disconnect(sk, O_NONBLOCK_);
+      sock->state = err ? SS_CONNECTING : SS_UNCONNECTED;
+      break;
+  }
   return err;
 }
 
@@ -189,7 +204,7 @@ const ProtoOps inet_sockraw_ops = {
 
 // inet_stream_ops: TCP's table (connect, send and receive are not built yet).
 const ProtoOps inet_stream_ops = {
-    AF_INET_,        inet_release,   inet_bind,   inet_stream_connect, inet_accept, inet_getname, datagram_poll,
+    AF_INET_,        inet_release,   inet_bind,   inet_stream_connect, inet_accept, inet_getname, tcp_poll,
     inet_listen,     inet_shutdown,  sock_common_setsockopt, sock_common_getsockopt, inet_sendmsg, inet_recvmsg,
 };
 

@@ -198,13 +198,13 @@ int sock_setsockopt(Socket* sock, int optname, std::span<const uint8_t> optval) 
       Linger ling;
       std::memcpy(&ling, optval.data(), sizeof(ling));
       if (!ling.l_onoff) {
-        sk->sk_linger = false;
+        sk->sock_linger = false;
       } else {
         // unsigned long t_sec = l_linger: a negative value is a huge one.
         const uint64_t t_sec = uint64_t(int64_t(ling.l_linger));
         sk->sk_lingertime = t_sec >= uint64_t(MAX_SCHEDULE_TIMEOUT / HZ) ? MAX_SCHEDULE_TIMEOUT
                                                                           : int64_t(t_sec * HZ);
-        sk->sk_linger = true;
+        sk->sock_linger = true;
       }
       return 0;
     }
@@ -245,7 +245,7 @@ int sock_getsockopt(Socket* sock, int optname, uint8_t* optval, int* optlen) {
     case SO_RCVBUF_: v = sk->sk_rcvbuf; break;
     case SO_KEEPALIVE_: v = sk->sock_keepopen; break;
     case SO_LINGER_: {
-      const Linger ling{sk->sk_linger, int(sk->sk_lingertime / HZ)};
+      const Linger ling{sk->sock_linger, int(sk->sk_lingertime / HZ)};
       return sockopt_put_bytes(&ling, int(sizeof(ling)), optval, optlen);
     }
     case SO_PRIORITY_: v = int(sk->sk_priority); break;

@@ -103,6 +103,8 @@ struct Proto {
   Sock* (*obj_alloc)() = nullptr;
   // SO_KEEPALIVE: the protocol arms or stops its keepalive timer (tcp_set_keepalive).
   void (*keepalive)(Sock* sk, int valbool) = nullptr;
+  // shutdown(2)'s protocol part (tcp_shutdown: FIN after SHUT_WR).
+  void (*shutdown)(Sock* sk, int how) = nullptr;
 };
 
 // struct proto_ops: the family's calls, what the system calls reach first.
@@ -139,7 +141,7 @@ struct Sock {
   bool sock_dead = false;       // SOCK_DEAD
   bool sk_no_check_tx = false;  // SO_NO_CHECK
   bool sock_keepopen = false;   // SOCK_KEEPOPEN (SO_KEEPALIVE)
-  bool sk_linger = false;       // SOCK_LINGER (SO_LINGER's l_onoff)
+  bool sock_linger = false;     // SOCK_LINGER (SO_LINGER's l_onoff)
   int64_t sk_lingertime = 0;    // SO_LINGER's l_linger, jiffies (MAX_SCHEDULE_TIMEOUT: forever)
   int sk_bound_dev_if = 0;
   int sk_rcvbuf = 0;

@@ -35,7 +35,7 @@ int fd_install(Net& net, std::unique_ptr<Socket> sock) {
 
 // The readiness a blocked reader waits for (udp_poll).
 unsigned sock_poll(Socket* sock) {
-  unsigned mask = datagram_poll(sock);
+  unsigned mask = sock->ops->poll(sock);
   Sock* sk = sock->sk;
   if ((mask & POLLRDNORM_) && !(sock->file_flags & O_NONBLOCK_) && !(sk->sk_shutdown & RCV_SHUTDOWN) &&
       sk->sk_protocol == IPPROTO_UDP_ && udp_first_packet_length(sk) == 0)
