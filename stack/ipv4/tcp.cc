@@ -793,6 +793,8 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newtp->rx_opt.user_mss = tp->rx_opt.user_mss;
   newtp->icsk_user_timeout = tp->icsk_user_timeout;
   newtp->icsk_syn_retries = tp->icsk_syn_retries;
+  newtp->reordering = tp->reordering;
+  newtp->app_limited = tp->app_limited;
   // tcp_ca_openreq_child: the listener's algorithm if TCP_CONGESTION chose
   // it, else the namespace's default.
   newtp->icsk_ca_ops = tp->icsk_ca_setsockopt && tp->icsk_ca_ops ? tp->icsk_ca_ops
