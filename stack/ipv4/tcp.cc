@@ -586,14 +586,20 @@ void tcp_sock_set_cork(Sock* sk, bool on) {
 }
 
 // TCP_QUICKACK: 0 enters pingpong (delayed ACK) mode; non-zero leaves it,
-// and an ACK already scheduled goes out now. The delayed ACK itself is the
-// data path's (icsk_ack.pending): here only the mode changes.
+// and on a connection with an ACK scheduled, tcp_cleanup_rbuf may send it
+// now (pushed); an even non-zero value goes back to pingpong mode after.
 void tcp_sock_set_quickack(Sock* sk, int val) {
   if (!val) {
     inet_csk_enter_pingpong_mode(sk);
     return;
   }
   inet_csk_exit_pingpong_mode(sk);
+  TcpSock* tp = tcp_sk(sk);
+  if (tcp_state_in(sk, {TCP_ESTABLISHED, TCP_CLOSE_WAIT}) && (tp->icsk_ack.pending & ICSK_ACK_SCHED)) {
+    tp->icsk_ack.pending |= ICSK_ACK_PUSHED;
+    tcp_cleanup_rbuf(sk, 1);
+    if (!(val & 1)) inet_csk_enter_pingpong_mode(sk);
+  }
 }
 
 int tcp_sock_set_keepidle_locked(Sock* sk, int val) {
