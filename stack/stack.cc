@@ -281,11 +281,7 @@ Status Stack::set_sysctl(const std::string& name, const std::string& value) {
     // tick over on the TCP clock's ms edges, so timer-driven segments carry
     // the TSval of the tick.
     Status st = net.sysctl.set(name, value);
-    if (!st) {
-      const uint64_t p = net.engine.jiffies_phase_ns();
-      net.engine.set_jiffies_origin(net.engine.jiffies_origin(),
-                                    p - p % 1'000'000 + uint64_t(net.sysctl.nettwin_tcp_clock_phase_ns));
-    }
+    if (!st) net.engine.set_jiffies_origin(net.engine.jiffies_origin(), uint64_t(net.sysctl.nettwin_tcp_clock_phase_ns));
     return st;
   }
   if (name == "net.ipv4.ip_forward" || name == "net.ipv4.conf.all.forwarding") {
