@@ -13,7 +13,7 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_window_scaling", &Sysctls::tcp_window_scaling, 0, 1},
       {"net.ipv4.tcp_syncookies", &Sysctls::tcp_syncookies, 0, 2},
       {"net.ipv4.tcp_max_syn_backlog", &Sysctls::tcp_max_syn_backlog, 0, INT32_MAX},
-      {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 999'999},
+      {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 3'999'999},
       {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
       {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},
       {"net.core.dev_weight_rx_bias", &Sysctls::dev_weight_rx_bias, 1, INT32_MAX},
