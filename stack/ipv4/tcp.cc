@@ -54,12 +54,23 @@ constexpr uint64_t kWaitStepNs = 1'000'000;         // how far a blocked call le
 constexpr uint64_t kWaitLimitNs = 60'000'000'000;   // a blocked call's longest wait (as SO_RCVTIMEO/SNDTIMEO)
 
 // tcp_v4_init_sock / tcp_init_sock: the buffers start at tcp_rmem[1] and
-// tcp_wmem[1]; RTO, cwnd, delayed-ACK and option defaults.
+// tcp_wmem[1]; RTO, cwnd and delayed-ACK defaults.
 int tcp_v4_init_sock(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
   tcp_init_sock_opts(sk);
   sk->sk_rcvbuf = int(sk->net->sysctl.tcp_rmem[1]);
   sk->sk_sndbuf = 16384;  // tcp_wmem[1]
   tcp_init_xmit_timers(sk);
+  tp->icsk_rto = TCP_TIMEOUT_INIT;
+  tp->icsk_rto_min = TCP_RTO_MIN;
+  tp->icsk_delack_max = TCP_DELACK_MAX;
+  tp->mdev_us = TCP_TIMEOUT_INIT * uint32_t(1'000'000 / HZ);
+  tp->snd_cwnd = TCP_INIT_CWND;
+  tp->snd_ssthresh = 0x7fffffff;
+  tp->snd_cwnd_clamp = ~0u;
+  tp->mss_cache = TCP_MSS_DEFAULT;
+  tp->rtt_min_us = ~0u;  // minmax_reset: no sample yet
+  tp->rate_app_limited = true;
   return 0;
 }
 
@@ -520,7 +531,6 @@ constexpr int MAX_TCP_KEEPINTVL = 32767;
 constexpr int MAX_TCP_KEEPCNT = 127;
 constexpr int MAX_TCP_SYNCNT = 127;
 constexpr int TCP_FIN_TIMEOUT_MAX = int(120 * HZ);
-constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
 constexpr uint32_t SOCK_MIN_RCVBUF = 2048 + 256;  // TCP_SKB_MIN_TRUESIZE
 
 // TCPF_* state masks.
@@ -596,14 +606,20 @@ void tcp_sock_set_cork(Sock* sk, bool on) {
 }
 
 // TCP_QUICKACK: 0 enters pingpong (delayed ACK) mode; non-zero leaves it,
-// and an ACK already scheduled goes out now. The delayed ACK itself is the
-// data path's (icsk_ack.pending): here only the mode changes.
+// and on a connection with an ACK scheduled, tcp_cleanup_rbuf may send it
+// now (pushed); an even non-zero value goes back to pingpong mode after.
 void tcp_sock_set_quickack(Sock* sk, int val) {
   if (!val) {
     inet_csk_enter_pingpong_mode(sk);
     return;
   }
   inet_csk_exit_pingpong_mode(sk);
+  TcpSock* tp = tcp_sk(sk);
+  if (tcp_state_in(sk, {TCP_ESTABLISHED, TCP_CLOSE_WAIT}) && (tp->icsk_ack.pending & ICSK_ACK_SCHED)) {
+    tp->icsk_ack.pending |= ICSK_ACK_PUSHED;
+    tcp_cleanup_rbuf(sk, 1);
+    if (!(val & 1)) inet_csk_enter_pingpong_mode(sk);
+  }
 }
 
 int tcp_sock_set_keepidle_locked(Sock* sk, int val) {
@@ -803,6 +819,8 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newtp->rx_opt.user_mss = tp->rx_opt.user_mss;
   newtp->icsk_user_timeout = tp->icsk_user_timeout;
   newtp->icsk_syn_retries = tp->icsk_syn_retries;
+  newtp->reordering = tp->reordering;
+  newtp->app_limited = tp->app_limited;
   // tcp_ca_openreq_child: the listener's algorithm if TCP_CONGESTION chose
   // it, else the namespace's default.
   newtp->icsk_ca_ops = tp->icsk_ca_setsockopt && tp->icsk_ca_ops ? tp->icsk_ca_ops
@@ -814,16 +832,8 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
 
 void tcp_init_sock_opts(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  tp->icsk_rto = TCP_TIMEOUT_INIT;
-  tp->icsk_rto_min = TCP_RTO_MIN;
-  tp->icsk_delack_max = TCP_DELACK_MAX;
-  tp->mdev_us = TCP_TIMEOUT_INIT * uint32_t(1000000 / HZ);
-  tp->snd_cwnd = TCP_INIT_CWND;
-  tp->app_limited = ~0u;
-  tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
-  tp->snd_cwnd_clamp = ~0u;
-  tp->mss_cache = TCP_MSS_DEFAULT;
-  tp->reordering = 3;  // net.ipv4.tcp_reordering
+  tp->app_limited = ~0u;  // a bubble in the pipe until the first ACK
+  tp->reordering = 3;     // net.ipv4.tcp_reordering
   tcp_assign_congestion_control(sk);
 }
 

@@ -79,9 +79,9 @@ void tcp_time_wait(Sock* sk, int state, int timeo);
 // level ENOPROTOOPT. getsockopt: optval has room for *optlen bytes.
 int tcp_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval);
 int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
-// tcp_init_sock's defaults that getsockopt and TCP_INFO report before a
-// connection: RTO, cwnd 10, ssthresh, mss_cache 536, the namespace's
-// congestion control.
+// tcp_init_sock's defaults that TCP_INFO and TCP_CONGESTION report before a
+// connection and tcp_v4_init_sock leaves to this: app_limited, reordering and
+// the namespace's congestion control.
 void tcp_init_sock_opts(Sock* sk);
 // sk_clone_lock copies the listener's options to a child: what setsockopt
 // set on the listener (and tcp_ca_openreq_child's congestion control).

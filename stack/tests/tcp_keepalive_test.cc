@@ -1,7 +1,9 @@
 // The keepalive timer (tcp_keepalive_timer in net/ipv4/tcp_timer.c, armed by
 // SO_KEEPALIVE through tcp_set_keepalive): probes with seq snd_una - 1 after
 // keepalive_time of silence, every keepalive_intvl, then a RST and ETIMEDOUT
-// after keepalive_probes unanswered ones, or once TCP_USER_TIMEOUT has passed.
+// after keepalive_probes unanswered ones, or once TCP_USER_TIMEOUT has passed;
+// and TCP_USER_TIMEOUT bounding retransmissions (tcp_write_timeout's
+// retransmits_timed_out, tcp_clamp_rto_to_user_timeout).
 #include <gtest/gtest.h>
 
 #include "core/net.h"
@@ -208,6 +210,28 @@ TEST_F(TcpKeepaliveTest, ListenersKeepaliveIsInheritedAndArmed) {
   // ...and closing the listener drops it with its timer.
   ASSERT_EQ(sys_close(net, l), 0);
   EXPECT_TRUE(run(5'000'000'000).empty());
+}
+
+TEST_F(TcpKeepaliveTest, UserTimeoutEndsUnackedRetransmissionsWithoutAReset) {
+  establish();
+  ASSERT_EQ(set(c, SOL_TCP_, TCP_USER_TIMEOUT_, 1000), 0);
+  const uint8_t data[33] = {};
+  SendMsg m;
+  m.data = data;
+  ASSERT_EQ(sys_sendmsg(net, c, m), 33);
+  auto out = run(5'000'000'000);
+  ASSERT_GE(out.size(), 2u);
+  const uint32_t seq = SentTcp(out[0].f).seq();
+  for (auto& s : out) {
+    EXPECT_EQ(SentTcp(s.f).seq(), seq);  // the data and its retransmissions
+    EXPECT_FALSE(SentTcp(s.f).flags() & kRst);  // tcp_write_err sends nothing
+  }
+  // Given up within seconds, where tcp_retries2 alone would go on for
+  // minutes: the RTO is clamped to what the timeout leaves.
+  EXPECT_LE(out.size(), 4u);
+  EXPECT_EQ(tp()->sk_state, TCP_CLOSE);
+  EXPECT_EQ(so_error(), E_TIMEDOUT);
+  EXPECT_EQ(net.mib.tcpext.TCPAbortOnTimeout, 1u);
 }
 
 }  // namespace

@@ -51,6 +51,27 @@ struct TcpSockoptTest : ::testing::Test {
     else EXPECT_EQ(r, 0);
     return out;
   }
+  // The tester connects to a listener on 80 (listener()); the accepted descriptor.
+  int accepted(uint16_t sport = 40000) {
+    TcpSeg syn;
+    syn.sport = sport;
+    syn.seq = 5000;
+    syn.options = linux_syn_options(777);
+    auto out = send(syn);
+    EXPECT_EQ(out.size(), 1u);
+    if (out.empty()) return -1;
+    TcpSeg ack;
+    ack.sport = sport;
+    ack.flags = kAck;
+    ack.seq = 5001;
+    ack.ack = SentTcp(out[0]).seq() + 1;
+    ack.window = 502;
+    send(ack);
+    int l = -1;
+    for (auto& [fd, sock] : net.sock.files)
+      if (sock->sk->sk_state == TCP_LISTEN) l = fd;
+    return sys_accept(net, l);
+  }
   std::vector<Bytes> send(const TcpSeg& s) {
     d.inject(tcp_frame(s));
     d.stack.advance(1'000'000);
@@ -131,6 +152,28 @@ TEST_F(TcpSockoptTest, QuickackIsTheOppositeOfPingpongMode) {
   ASSERT_EQ(set(fd, TCP_QUICKACK_, 0), 0);
   EXPECT_EQ(tp(fd)->icsk_ack.pingpong, 3);
   EXPECT_EQ(get(fd, TCP_QUICKACK_), 0);
+}
+
+TEST_F(TcpSockoptTest, QuickackWithAnAckScheduledHonoursAnEvenValue) {
+  listener();
+  const int fd = accepted();
+  TcpSock* t = tp(fd);
+  t->icsk_ack.pending |= ICSK_ACK_SCHED;  // an ACK scheduled, nothing to read
+  d.stack.take_wire();
+  // Pushed, the scheduled ACK goes now (tcp_cleanup_rbuf: nothing left unread);
+  // an even value then goes back to pingpong mode.
+  ASSERT_EQ(set(fd, TCP_QUICKACK_, 2), 0);
+  d.stack.advance(1'000'000);
+  auto out = d.stack.take_wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0].data).flags(), kAck);
+  EXPECT_FALSE(t->icsk_ack.pending & ICSK_ACK_SCHED);
+  EXPECT_EQ(get(fd, TCP_QUICKACK_), 0);
+  ASSERT_EQ(set(fd, TCP_QUICKACK_, 1), 0);
+  EXPECT_EQ(get(fd, TCP_QUICKACK_), 1);
+  t->icsk_ack.pending = 0;  // no ACK scheduled: an even value just leaves pingpong mode
+  ASSERT_EQ(set(fd, TCP_QUICKACK_, 2), 0);
+  EXPECT_EQ(get(fd, TCP_QUICKACK_), 1);
 }
 
 TEST_F(TcpSockoptTest, DeferAcceptSecondsBecomeRetransmitsAndBack) {
