@@ -245,6 +245,7 @@ void tcp_push(Sock* sk, int flags, unsigned mss_now, int nonagle) {
   TcpSock* tp = tcp_sk(sk);
   SkBuff* skb = tp->sk_write_queue.back();
   if (!skb) return;
+  checkpoint(sk->net->tracer, "tcp_push", skb);
   if (!(flags & MSG_MORE_) || forced_push(tp)) tcp_mark_push(tp, skb);
   if (flags & MSG_MORE_) nonagle = TCP_NAGLE_CORK;
   __tcp_push_pending_frames(sk, mss_now, nonagle);
@@ -309,6 +310,7 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     tp->write_seq += uint32_t(copy);
     TCP_SKB_CB(skb)->end_seq += uint32_t(copy);
     tcp_skb_pcount_set(skb, 0);
+    checkpoint(sk->net->tracer, "tcp_sendmsg", skb);  // the write queue's skb, its data copied in
     from += copy;
     left -= size_t(copy);
     copied += copy;
@@ -385,6 +387,7 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
       const uint32_t offset = *seq - TCP_SKB_CB(skb)->seq;
       size_t used = skb->len - offset;
       if (len < used) used = len;
+      checkpoint(sk->net->tracer, "tcp_recvmsg", skb);
       if (!(flags & MSG_TRUNC_)) msg.data.insert(msg.data.end(), skb->data + offset, skb->data + offset + used);
       *seq += uint32_t(used);
       copied += used;

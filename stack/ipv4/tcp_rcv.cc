@@ -567,6 +567,7 @@ void tcp_fastretrans_alert(Sock* sk, int flag) {
 // tcp_ack: < 0 a drop reason (negated), 0 an old ACK, 1 accepted.
 int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
   TcpSock* tp = tcp_sk(sk);
+  checkpoint(sk->net->tracer, "tcp_ack", skb);
   const uint32_t prior_snd_una = tp->snd_una;
   const uint32_t ack_seq = TCP_SKB_CB(skb)->seq;
   const uint32_t ack = TCP_SKB_CB(skb)->ack_seq;
@@ -699,6 +700,7 @@ void tcp_ofo_queue(Sock* sk) {
       continue;
     }
     const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
+    checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
     tcp_queue_rcv(sk, skb);
     if (fin) {
       tcp_fin(sk);
@@ -713,6 +715,7 @@ void tcp_ofo_queue(Sock* sk) {
 void tcp_data_queue(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  checkpoint(sk->net->tracer, "tcp_data_queue", skb);
   if (TCP_SKB_CB(skb)->seq == TCP_SKB_CB(skb)->end_seq) {
     __kfree_skb(skb);
     return;
@@ -925,6 +928,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
   const uint8_t* th = skb->data;
   const unsigned len = skb->len;
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  checkpoint(sk->net->tracer, "tcp_rcv_established", skb);
   tcp_mstamp_refresh(sk);
   tp->rx_opt.saw_tstamp = false;
   // Header prediction: the expected flags and window, in sequence, ACKing
@@ -1008,6 +1012,7 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
   const uint8_t flags = th[13];
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
   bool queued = false;
+  checkpoint(sk->net->tracer, "tcp_rcv_state_process", skb);
   tcp_mstamp_refresh(sk);
   tp->rx_opt.saw_tstamp = false;
   if (!(flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {

@@ -276,6 +276,7 @@ void tcp_send_ack(Sock* sk) {
   SkBuff* buff = net.pool.alloc_skb(MAX_TCP_HEADER);
   skb_reserve(buff, int(MAX_TCP_HEADER));
   tcp_init_nondata_skb(buff, tcp_acceptable_seq(tp), TCPHDR_ACK);
+  checkpoint(net.tracer, "tcp_send_ack", buff);
   tcp_transmit_skb(sk, buff, false);
 }
 

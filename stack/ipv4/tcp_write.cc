@@ -226,6 +226,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     }
     if (!tcp_snd_wnd_test(tp, skb, mss_now)) break;
     if (!tcp_nagle_test(tp, skb, mss_now, tcp_skb_is_last(sk, skb) ? nonagle : TCP_NAGLE_PUSH)) break;
+    checkpoint(sk->net->tracer, "tcp_write_xmit", skb);
     if (tcp_transmit_skb(sk, skb, true)) break;
     tcp_event_new_data_sent(sk, skb);
     tcp_minshall_update(tp, mss_now, skb);

@@ -184,8 +184,9 @@ class Sockets:
         r = self._do("listen", self.stub.Listen, self.pb.ListenRequest(fd=fd, backlog=backlog), check)
         return r.ret if check else r
 
-    def accept(self, fd, flags=0, timeout_ns=0, check=True):
-        """accept4: the new descriptor (its peer is the reply's addr with check=False)."""
+    def accept(self, fd, flags=0, timeout_ns=DEFAULT_TIMEOUT_NS, check=True):
+        """accept4: the new descriptor (its peer is the reply's addr with check=False). A blocking
+        listener waits up to timeout_ns of virtual time for a connection, as recv does."""
         r = self._do("accept", self.stub.Accept,
                      self.pb.AcceptRequest(fd=fd, flags=flags, timeout_ns=timeout_ns), check)
         return r.ret if check else r

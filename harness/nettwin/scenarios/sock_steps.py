@@ -167,7 +167,7 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
     elif op == "listen":
         r = sockets.listen(fd, a.get("backlog", 1), check=False)
     elif op == "accept":
-        r = sockets.accept(fd, check=False)
+        r = sockets.accept(fd, timeout_ns=0, check=False)  # a recorded step: the queue as it is now
         if r.ret >= 0:
             handles[a.get("into", step.h + "'")] = r.ret
     elif op == "close":
