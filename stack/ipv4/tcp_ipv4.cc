@@ -144,6 +144,22 @@ void tcp_v4_fill_cb(SkBuff* skb) {
   tcb->sacked = 0;
 }
 
+// tcp_child_process: the child takes the segment that completed its handshake
+// (tcp_rcv_state_process in SYN_RECV: ESTABLISHED). Data (or a FIN) riding on
+// it is the new connection's first segment; a pure ACK carries nothing to
+// queue, and tcp_data_queue frees it without a trace (__kfree_skb).
+void tcp_child_process(Net& net, Sock* child, SkBuff* skb) {
+  tcp_child_established(child, skb);
+  checkpoint(net.tracer, "tcp_child_process", skb);
+  const uint8_t* th = skb->data;
+  if (skb->len > tcp_doff(th) * 4u || (tcp_flags(th) & TCPHDR_FIN)) {
+    tcp_v4_fill_cb(skb);
+    tcp_rcv_established(child, skb);
+    return;
+  }
+  __kfree_skb(skb);
+}
+
 // tcp_rcv_state_process for a listener: an ACK is answered with a reset
 // (TCP_FLAGS), a RST is dropped, a SYN goes to conn_request (consumed).
 SkbDropReason tcp_rcv_state_process_listen(Net& net, Sock* sk, SkBuff* skb) {

@@ -205,16 +205,6 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
   return child;
 }
 
-void tcp_child_process(Net& net, Sock* child, SkBuff* skb) {
-  (void)net;
-  // tcp_rcv_state_process in SYN_RECV: the ACK is acceptable, the child is
-  // established; a pure ACK carries nothing to queue, and tcp_data_queue
-  // frees it without a trace (__kfree_skb).
-  tcp_child_established(child, skb);
-  checkpoint(net.tracer, "tcp_child_process", skb);
-  __kfree_skb(skb);
-}
-
 Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropReason* reason) {
   const uint8_t* th = skb->data;
   uint8_t flg = th[13] & (TCPHDR_SYN | TCPHDR_RST | TCPHDR_ACK);

@@ -152,6 +152,7 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
   int mss_now = int(pmtu) - 20 - 20;
   if (tp->rx_opt.mss_clamp && mss_now > int(tp->rx_opt.mss_clamp)) mss_now = tp->rx_opt.mss_clamp;
   mss_now = std::max(mss_now, 48);  // net.ipv4.tcp_min_snd_mss
+  mss_now -= int(tp->tcp_header_len) - 20;  // the options every segment carries (timestamps)
   // tcp_bound_to_half_wnd.
   if (tp->max_window > TCP_MSS_DEFAULT) {
     const int cutoff = int(tp->max_window / 2);
