@@ -18,7 +18,7 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_tw_reuse", &Sysctls::tcp_tw_reuse, 0, 2},
       {"net.ipv4.tcp_max_tw_buckets", &Sysctls::tcp_max_tw_buckets, 0, INT32_MAX},
       {"net.ipv4.tcp_tw_reuse_delay", &Sysctls::tcp_tw_reuse_delay, 1, INT32_MAX},
-      {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 999'999},
+      {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 3'999'999},
       {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
       {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},
       {"net.core.dev_weight_rx_bias", &Sysctls::dev_weight_rx_bias, 1, INT32_MAX},

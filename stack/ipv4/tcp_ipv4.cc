@@ -144,12 +144,11 @@ void tcp_v4_fill_cb(SkBuff* skb) {
   tcb->sacked = 0;
 }
 
-// tcp_child_process: the child takes the segment that completed its handshake
-// (tcp_rcv_state_process in SYN_RECV: ESTABLISHED). Data (or a FIN) riding on
-// it is the new connection's first segment; a pure ACK carries nothing to
+// tcp_child_process: the child (ESTABLISHED by tcp_v4_syn_recv_sock) takes the
+// segment that completed its handshake. Data (or a FIN) riding on it is the
+// new connection's first segment; a pure ACK carries nothing to
 // queue, and tcp_data_queue frees it without a trace (__kfree_skb).
 void tcp_child_process(Net& net, Sock* child, SkBuff* skb) {
-  tcp_child_established(child, skb);
   checkpoint(net.tracer, "tcp_child_process", skb);
   const uint8_t* th = skb->data;
   if (skb->len > tcp_doff(th) * 4u || (tcp_flags(th) & TCPHDR_FIN)) {
