@@ -67,8 +67,9 @@ void tcp_listendrop(Net& net);
 // (ListenOverflows) or there is no route back. dst: the route a cookie's
 // check looked up (null: the child looks it up).
 Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, DstEntry* dst);
-// tcp_child_process: the child takes the segment that made it (SYN_RECV ->
-// ESTABLISHED); the skb is consumed.
+// tcp_child_process: the child (ESTABLISHED by tcp_v4_syn_recv_sock) takes the
+// segment that completed its handshake: data or a FIN on it is the new
+// connection's first segment; a pure ACK is freed.
 void tcp_child_process(Net& net, Sock* child, SkBuff* skb);
 // tcp_time_wait: sk is replaced by a TIME_WAIT sock (tw_substate state:
 // TCP_TIME_WAIT, or TCP_FIN_WAIT2 for an orphan waiting for the peer's FIN,

@@ -213,7 +213,9 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
   tcp_sk(sk)->icsk_accept_queue.push_back(std::move(owned));
   sk->sk_ack_backlog++;
   child->sk_socket = nullptr;
-  // tcp_synack_rtt_meas: the SYN-ACK's RTT, unless it was sent again.
+  // tcp_child_process -> tcp_rcv_state_process in SYN_RECV: the ACK is
+  // acceptable, the child is established (tcp_synack_rtt_meas: the SYN-ACK's
+  // RTT, unless it was sent again or was a cookie's).
   const long rtt_us = req->num_retrans || !req->snt_synack ? -1 : long(net.engine.now() / 1000 - req->snt_synack);
   tcp_child_established(child, skb, rtt_us);
   return child;

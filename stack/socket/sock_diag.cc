@@ -9,6 +9,7 @@
 #include "core/net.h"
 #include "core/netdevice.h"
 #include "ipv4/tcp_info.h"
+#include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
 #include "socket/uapi.h"
@@ -135,6 +136,35 @@ std::vector<SockDiag> sock_diag_dump(Net& net) {
   }
   for (const auto& sk : net.sock.socks_alive) {
     if (!fds.count(sk.get())) out.push_back(sock_diag_fill(net, sk.get(), -1));
+  }
+  // inet_req_diag_fill: request socks (ehash's NEW_SYN_RECV) as SYN-RECV, with
+  // their SYN-ACK timer and its retransmissions.
+  for (Sock* l : net.sock.tcp_listeners) {
+    for (const auto& req : tcp_sk(l)->reqsk_queue) {
+      SockDiag d;
+      d.netid = "tcp";
+      d.sk_state = TCP_SYN_RECV;
+      d.local = addr_port(req->ir_loc_addr, req->ir_num);
+      d.peer = addr_port(req->ir_rmt_addr, req->ir_rmt_port);
+      d.timer = SS_TIMER_ON;
+      d.retrans = req->num_retrans;
+      d.timer_expires_ms = expires_ms(net.engine, req->rsk_timer);
+      out.push_back(d);
+    }
+  }
+  // inet_twsk_diag_fill: TIME_WAIT socks from ehash, in their substate, with
+  // the timewait timer and empty queues.
+  for (Sock* sk : net.sock.tcp_ehash) {
+    if (sk->sk_state != TCP_TIME_WAIT) continue;
+    const InetTimewaitSock* tw = inet_twsk(sk);
+    SockDiag d;
+    d.netid = "tcp";
+    d.sk_state = tw->tw_substate;
+    d.local = addr_port(tw->inet_rcv_saddr, tw->inet_sport);
+    d.peer = addr_port(tw->inet_daddr, tw->inet_dport);
+    d.timer = SS_TIMER_TIMEWAIT;
+    d.timer_expires_ms = expires_ms(net.engine, tw->tw_timer);
+    out.push_back(d);
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include "core/net.h"
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp_sock.h"
+#include "socket/sock_diag.h"
 #include "socket/syscalls.h"
 #include "tcp_test_helpers.h"
 
@@ -100,6 +101,23 @@ TEST_F(TcpSynQueueTest, TheSynAckIsRetransmittedWithBackoffThenTheRequestDropped
   EXPECT_EQ(d.counter("TcpExt.TCPSynRetrans"), 5u);
   EXPECT_EQ(d.counter("Tcp.RetransSegs"), 5u);
   EXPECT_EQ(d.counter("TcpExt.TCPTimeouts"), 6u);
+}
+
+TEST_F(TcpSynQueueTest, SsListsARequestAsSynRecvWithItsSynAckTimer) {
+  listen(8);
+  ASSERT_EQ(send(syn(40000)).size(), 1u);
+  d.inject(arp_request(kTesterIp, kDutIp));
+  d.stack.advance(1'100'000'000);  // the first retransmission, the next due 2 s later
+  ASSERT_EQ(take().size(), 1u);
+  const auto all = sock_diag_dump(net);
+  auto it = std::find_if(all.begin(), all.end(), [](const SockDiag& s) { return s.sk_state == TCP_SYN_RECV; });
+  ASSERT_NE(it, all.end());
+  EXPECT_EQ(it->local, "198.51.100.2:80");
+  EXPECT_EQ(it->peer, "198.51.100.1:40000");
+  EXPECT_EQ(it->timer, SS_TIMER_ON);
+  EXPECT_EQ(it->retrans, 1u);
+  EXPECT_GT(it->timer_expires_ms, 1'800u);
+  EXPECT_LE(it->timer_expires_ms, 2'000u);
 }
 
 TEST_F(TcpSynQueueTest, TcpSynackRetriesZeroDropsTheRequestAtTheFirstTimeout) {

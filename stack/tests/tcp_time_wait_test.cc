@@ -10,6 +10,7 @@
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
+#include "socket/sock_diag.h"
 #include "socket/syscalls.h"
 #include "tcp_test_helpers.h"
 
@@ -125,6 +126,21 @@ TEST_F(TcpTimeWaitTest, TheTwSockTakesTheSocketsPlaceInEhashAndBindBucket) {
   auto expires = net.engine.timer_expires(t->tw_timer);
   ASSERT_TRUE(expires.has_value());
   EXPECT_EQ(*expires, net.engine.jiffies() + 60 * HZ);
+}
+
+TEST_F(TcpTimeWaitTest, SsListsItInItsSubstateWithTheTimewaitTimer) {
+  time_wait(true, TCP_FIN_WAIT2, int(60 * HZ));
+  d.stack.advance(1'000'000'000);
+  const auto all = sock_diag_dump(net);
+  auto it = std::find_if(all.begin(), all.end(), [](const SockDiag& s) { return s.timer == SS_TIMER_TIMEWAIT; });
+  ASSERT_NE(it, all.end());
+  EXPECT_STREQ(ss_state_name(it->sk_state), "FIN-WAIT-2");
+  EXPECT_EQ(it->local, "198.51.100.2:80");
+  EXPECT_EQ(it->peer, "198.51.100.1:40000");
+  EXPECT_EQ(it->fd, -1);
+  EXPECT_EQ(it->recv_q, 0u);
+  EXPECT_EQ(it->timer_expires_ms, 59'000u);
+  EXPECT_EQ(ss_timer(*it), "timer:(timewait,59sec,0)");
 }
 
 TEST_F(TcpTimeWaitTest, TheTimerKillsItWithinTheWheelsGranularityWithoutATrace) {
