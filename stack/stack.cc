@@ -276,6 +276,18 @@ Status Stack::set_sysctl(const std::string& name, const std::string& value) {
   if (name == kTcpCongestion) return tcp_congestion_control_set(net, value);
   if (name == kTcpAvailableCongestion || name == kTcpAllowedCongestion)
     return Error{"sysctl " + name + " is read-only"};
+  if (name == "nettwin.tcp_clock_phase_ns") {
+    // Linux's tick is aligned to CLOCK_MONOTONIC (tick_next_period): jiffies
+    // tick over on the TCP clock's ms edges, so timer-driven segments carry
+    // the TSval of the tick.
+    Status st = net.sysctl.set(name, value);
+    if (!st) {
+      const uint64_t p = net.engine.jiffies_phase_ns();
+      net.engine.set_jiffies_origin(net.engine.jiffies_origin(),
+                                    p - p % 1'000'000 + uint64_t(net.sysctl.nettwin_tcp_clock_phase_ns));
+    }
+    return st;
+  }
   if (name == "net.ipv4.ip_forward" || name == "net.ipv4.conf.all.forwarding") {
     Status st = net.sysctl.set(name, value);
     if (!st) inet_forward_change(net);

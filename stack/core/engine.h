@@ -50,6 +50,8 @@ class Engine {
   // jiffies: the clock in ticks of 1/HZ. At virtual time 0 it reads `origin`
   // (as long after boot as the seed made it), `phase_ns` into that tick.
   uint64_t jiffies() const { return jiffies_origin_ + (now_ + jiffies_phase_ns_) / NSEC_PER_JIFFY; }
+  uint64_t jiffies_origin() const { return jiffies_origin_; }
+  uint64_t jiffies_phase_ns() const { return jiffies_phase_ns_; }
   void set_jiffies_origin(uint64_t origin, uint64_t phase_ns) {
     jiffies_origin_ = origin;
     jiffies_phase_ns_ = phase_ns % NSEC_PER_JIFFY;

@@ -296,6 +296,9 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     }
     if (size_t(copy) > left) copy = int(left);
     std::copy(from, from + copy, skb_put(skb, unsigned(copy)));  // the one copy
+    // Linux copies into page fragments (the device does scatter-gather): the
+    // payload counts as data_len, the headers will be the linear part.
+    skb->data_len += unsigned(copy);
     skb->truesize += unsigned(copy);
     tp->sk_wmem_queued += copy;
     if (!copied) TCP_SKB_CB(skb)->tcp_flags &= uint8_t(~TCPHDR_PSH);

@@ -259,9 +259,17 @@ int tcp_v4_rcv(SkBuff* skb) {
         goto discard_it;
       }
       if (nsk != listener) {
-        // tcp_child_process: a pure ACK carries nothing to queue, and
-        // tcp_data_queue frees it without a trace (__kfree_skb).
         checkpoint(net.tracer, "tcp_child_process", skb);
+        const uint8_t* th = skb->data;
+        if (skb->len > tcp_doff(th) * 4u || (tcp_flags(th) & TCPHDR_FIN)) {
+          // tcp_child_process: data (or a FIN) riding on the handshake's ACK
+          // is the new connection's first segment.
+          tcp_v4_fill_cb(skb);
+          tcp_rcv_established(nsk, skb);
+          return 0;
+        }
+        // A pure ACK carries nothing to queue, and tcp_data_queue frees it
+        // without a trace (__kfree_skb).
         __kfree_skb(skb);
         return 0;
       }

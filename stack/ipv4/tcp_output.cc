@@ -8,6 +8,7 @@
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
@@ -16,7 +17,6 @@ namespace nettwin {
 
 namespace {
 
-constexpr unsigned TCPOLEN_TSTAMP_ALIGNED = 12;
 constexpr uint32_t TCP_MAX_WSCALE = 14;
 constexpr unsigned kLLReservedSpace = 16;
 constexpr uint8_t TCPHDR_SYN = 0x02, TCPHDR_ACK = 0x10;
@@ -76,7 +76,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   const bool sack = req->sack_ok;
   if (req->tstamp_ok) {
     put32(sack ? 0x0402080au : 0x0101080au);
-    const uint32_t tsval = uint32_t(net.engine.now() / 1'000'000) + req->ts_off;  // ms clock
+    const uint32_t tsval = tcp_ns_to_ts(sk, net.engine.now()) + req->ts_off;  // ms clock
     put32(tsval);
     put32(req->ts_recent);
   } else if (sack) {

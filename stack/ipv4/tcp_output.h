@@ -64,6 +64,10 @@ void tcp_loss_probe_timer(Sock* sk);
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto);
 // tcp_mstamp_refresh: tp->tcp_mstamp from the clock.
 void tcp_mstamp_refresh(Sock* sk);
+// tcp_ns_to_ts: the ms clock TSval counts in, from the virtual clock's ns.
+// Linux's tcp_clock_ns is CLOCK_MONOTONIC, whose ms edges may fall anywhere
+// in the virtual clock's ms (the nettwin.tcp_clock_phase_ns knob).
+uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns);
 // tcp_time_stamp_ts: the TSval clock (ms) without the connection's offset.
 uint32_t tcp_time_stamp_ms(const Sock* sk);
 

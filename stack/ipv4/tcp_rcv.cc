@@ -235,7 +235,8 @@ void tcp_replace_ts_recent(Sock* sk, uint32_t seq) {
 // tcp_rtt_tsopt_us: the RTT the echoed timestamp tells (ms clock, at least 1 ms).
 long tcp_rtt_tsopt_us(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  uint32_t delta = tcp_time_stamp_ms(sk) - tp->rx_opt.rcv_tsecr - tp->tsoffset;
+  // TSecr echoes our TSval, which carries the connection's offset.
+  uint32_t delta = tcp_time_stamp_ms(sk) - (tp->rx_opt.rcv_tsecr - tp->tsoffset);
   if (delta < uint32_t(INT32_MAX / 1000)) {
     if (!delta) delta = 1;
     return long(delta) * 1000;

@@ -30,7 +30,7 @@ unsigned tcp_established_options(TcpSock* tp, const SkBuff* skb, uint8_t* opts) 
   auto put32 = [&](uint32_t v) { wire::store_be32(opts + olen, v); olen += 4; };
   if (tp->rx_opt.tstamp_ok) {
     put32(0x0101080au);
-    put32(uint32_t(skb->tstamp / 1'000'000) + tp->tsoffset);  // tcp_skb_timestamp_ts
+    put32(tcp_ns_to_ts(&*tp, skb->tstamp) + tp->tsoffset);  // tcp_skb_timestamp_ts
     put32(tp->rx_opt.ts_recent);
   }
   const unsigned eff_sacks = tp->rx_opt.num_sacks + (tp->rx_opt.dsack ? 1 : 0);
@@ -89,7 +89,11 @@ uint32_t tcp_acceptable_seq(const TcpSock* tp) {
 
 }  // namespace
 
-uint32_t tcp_time_stamp_ms(const Sock* sk) { return uint32_t(sk->net->engine.now() / 1'000'000); }
+uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns) {
+  return uint32_t((ns + uint64_t(sk->net->sysctl.nettwin_tcp_clock_phase_ns)) / 1'000'000);
+}
+
+uint32_t tcp_time_stamp_ms(const Sock* sk) { return tcp_ns_to_ts(sk, sk->net->engine.now()); }
 
 void tcp_mstamp_refresh(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
@@ -211,7 +215,7 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
     const bool sack = net.sysctl.tcp_sack != 0;
     if (net.sysctl.tcp_timestamps) {
       put32(sack ? 0x0402080au : 0x0101080au);
-      put32(uint32_t(skb->tstamp / 1'000'000) + tp->tsoffset);
+      put32(tcp_ns_to_ts(&*tp, skb->tstamp) + tp->tsoffset);
       put32(tp->rx_opt.ts_recent);
     } else if (sack) {
       put32(0x01010402u);

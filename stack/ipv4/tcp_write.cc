@@ -102,6 +102,7 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   if (before(TCP_SKB_CB(skb)->seq, tp->snd_una)) {
     const uint32_t trim = tp->snd_una - TCP_SKB_CB(skb)->seq;
     skb_pull(skb, std::min<uint32_t>(trim, skb->len));
+    skb->data_len = std::min(skb->data_len, skb->len);  // __pskb_trim_head takes it from the frags
     TCP_SKB_CB(skb)->seq = tp->snd_una;
   }
   // Not allowed to go past the peer's window (except the first byte).
@@ -152,8 +153,7 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
   int mss_now = int(pmtu) - 20 - 20;
   if (tp->rx_opt.mss_clamp && mss_now > int(tp->rx_opt.mss_clamp)) mss_now = tp->rx_opt.mss_clamp;
   mss_now = std::max(mss_now, 48);  // net.ipv4.tcp_min_snd_mss
-  // tcp_mtu_to_mss: less the options every segment carries (timestamps).
-  mss_now -= int(tp->tcp_header_len) - 20;
+  mss_now -= int(tp->tcp_header_len) - 20;  // the options every segment carries (timestamps)
   // tcp_bound_to_half_wnd.
   if (tp->max_window > TCP_MSS_DEFAULT) {
     const int cutoff = int(tp->max_window / 2);
@@ -268,7 +268,7 @@ int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
     TCP_SKB_CB(skb)->sacked |= TCPCB_RETRANS;
   }
   // The first retransmit's time: the write timeout counts from it.
-  if (!tp->retrans_stamp) tp->retrans_stamp = uint32_t(skb->tstamp / 1'000'000);
+  if (!tp->retrans_stamp) tp->retrans_stamp = tcp_ns_to_ts(sk, skb->tstamp);
   if (!tp->undo_marker) tp->undo_marker = tp->snd_una;
   return err;
 }

@@ -268,6 +268,28 @@ TEST_F(TcpPassiveOpenTest, FullAcceptQueueAtTheAckDropsItAsListenOverflow) {
   EXPECT_EQ(d.counter("Tcp.PassiveOpens"), 1u);
 }
 
+TEST_F(TcpPassiveOpenTest, DataOnTheHandshakeAckIsQueuedForTheChild) {
+  const int lfd = listener();
+  TcpSeg syn;
+  syn.seq = 5000;
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  TcpSeg ack;
+  ack.flags = kAck | kPsh;
+  ack.seq = 5001;
+  ack.ack = SentTcp(out[0]).seq() + 1;
+  ack.payload = {'h', 'i'};
+  out = send(ack);
+  ASSERT_EQ(out.size(), 1u);  // the first data segment: acked at once (quick-ack)
+  EXPECT_EQ(SentTcp(out[0]).ack(), 5003u);
+  const int cfd = sys_accept4(net, lfd, nullptr, 0, 0);
+  ASSERT_GE(cfd, 3);
+  RecvMsg m;
+  m.len = 10;
+  ASSERT_EQ(sys_recvmsg(net, cfd, m, MSG_DONTWAIT_, 0), 2);
+  EXPECT_EQ(m.data, (Bytes{'h', 'i'}));
+}
+
 TEST_F(TcpPassiveOpenTest, ClosingAListenerFreesItsRequestsAndUnacceptedChildren) {
   const int lfd = listener(kDutIp);
   handshake(40000);

@@ -15,7 +15,7 @@ from ..scenarios import sock_steps
 from .compare import Comparison, compare_counters, compare_events, compare_frames
 from .normalize import ADDRESS_EVENTS, COMPARED_EVENTS, normalize_events
 from .sidebyside import render
-from . import tcp_relative, tcp_replay
+from . import tcp_clock, tcp_relative, tcp_replay
 
 
 @dataclass
@@ -109,6 +109,10 @@ def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1)
                 if name not in HOST_ONLY_SYSCTLS or e.code != grpc.StatusCode.INVALID_ARGUMENT:
                     raise
                 skipped.append(name)
+    # The DUT's TCP timestamp clock ticks over where the recording's TSvals say.
+    phase = tcp_clock.tcp_clock_phase_ns(scen)
+    if phase is not None:
+        stack.sysctl(tcp_clock.SYSCTL, str(phase))
     # The scenario's DUT setup data (routes, permanent neighbours), as the recorder applied it.
     setup = scen.meta.get("dut_setup", {})
     for r in setup.get("routes", []):

@@ -1,0 +1,194 @@
+// Connection close as tcp.c / tcp_input.c do it: close() sends a FIN
+// (FIN_WAIT1 -> FIN_WAIT2 -> TIME_WAIT), the peer's FIN (CLOSE_WAIT ->
+// LAST_ACK -> CLOSE), simultaneous close (CLOSING), shutdown, resets on
+// close with unread data or SO_LINGER 0, and resets received (RFC 5961).
+#include "tcp_conn_fixture.h"
+
+namespace nettwin::test {
+namespace {
+
+std::vector<std::string> states(const Dut& d) {
+  std::vector<std::string> out;
+  for (const TraceEvent* e : d.named("sock:inet_sock_set_state"))
+    out.push_back(d.field(*e, "oldstate") + ">" + d.field(*e, "newstate"));
+  return out;
+}
+
+TEST_F(TcpConnTest, CloseSendsAFinAndTheAckOfItLeadsToFinWait2) {
+  TcpSock* t = tp();
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp f(out[0]);
+  EXPECT_EQ(f.flags(), kFin | kAck);
+  EXPECT_EQ(f.seq(), isn + 1);
+  EXPECT_EQ(t->sk_state, TCP_FIN_WAIT1);
+  // The ACK of the FIN: FIN_WAIT2, then (orphaned, tcp_fin_timeout 60 s is
+  // not above TCP_TIMEWAIT_LEN) tcp_time_wait takes over.
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  EXPECT_EQ(states(d), (std::vector<std::string>{"TCP_ESTABLISHED>TCP_FIN_WAIT1", "TCP_FIN_WAIT1>TCP_FIN_WAIT2",
+                                                 "TCP_FIN_WAIT2>TCP_CLOSE"}));
+  EXPECT_EQ(d.named("tcp:tcp_destroy_sock").size(), 1u);
+  EXPECT_TRUE(net.sock.tcp_ehash.empty());
+}
+
+TEST_F(TcpConnTest, FinAckAfterOurFinIsAckedAndTheQueuedFinPurged) {
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  wire();
+  auto out = send(seg(kFin | kAck, {}, 1));
+  ASSERT_EQ(out.size(), 1u);  // tcp_fin in FIN_WAIT2: ACK, then TIME_WAIT
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.flags(), kAck);
+  EXPECT_EQ(a.ack(), peer_isn + 2);
+  EXPECT_EQ(states(d).back(), "TCP_FIN_WAIT2>TCP_CLOSE");
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);  // the FIN skb left on the receive queue
+  EXPECT_EQ(d.field(*drops[0], "location"), "sk_stream_kill_queues");
+  EXPECT_EQ(d.field(*drops[0], "reason"), "QUEUE_PURGE");
+}
+
+TEST_F(TcpConnTest, PeerFinMovesToCloseWaitReadsEofAndCloseEndsInLastAck) {
+  send(seg(kFin | kAck));
+  EXPECT_EQ(state(), TCP_CLOSE_WAIT);
+  EXPECT_EQ(tp()->icsk_ack.pingpong, 1);  // inet_csk_enter_pingpong_mode
+  EXPECT_EQ(unsigned(sys_poll(net, cfd, POLLIN_ | POLLRDHUP_, 0)), POLLIN_ | POLLRDHUP_);
+  // The FIN's ACK is delayed (ato 0: the next tick).
+  d.stack.advance(10'000'000);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), peer_isn + 2);
+  RecvMsg m;
+  EXPECT_EQ(read(m, 100), 0);  // end of stream
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kFin | kAck);
+  snd = 1;
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  EXPECT_EQ(states(d), (std::vector<std::string>{"TCP_ESTABLISHED>TCP_CLOSE_WAIT", "TCP_CLOSE_WAIT>TCP_LAST_ACK",
+                                                 "TCP_LAST_ACK>TCP_CLOSE"}));
+  EXPECT_EQ(d.named("tcp:tcp_destroy_sock").size(), 1u);
+}
+
+TEST_F(TcpConnTest, FinCrossingOursIsSimultaneousCloseThroughClosing) {
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  wire();
+  auto out = send(seg(kFin | kAck));  // acks nothing of ours
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), peer_isn + 2);
+  snd = 1;
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  EXPECT_EQ(states(d), (std::vector<std::string>{"TCP_ESTABLISHED>TCP_FIN_WAIT1", "TCP_FIN_WAIT1>TCP_CLOSING",
+                                                 "TCP_CLOSING>TCP_CLOSE"}));
+}
+
+TEST_F(TcpConnTest, ShutdownWriteSendsAFinAndLaterWritesAreEpipe) {
+  ASSERT_EQ(sys_shutdown(net, cfd, 1), 0);  // SHUT_WR
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kFin | kAck);
+  EXPECT_EQ(state(), TCP_FIN_WAIT1);
+  EXPECT_EQ(write("x"), -E_PIPE);
+  // Reading still works.
+  send(seg(kAck | kPsh, {'h', 'i'}, 1));
+  RecvMsg m;
+  EXPECT_EQ(read(m, 10), 2);
+  EXPECT_EQ(state(), TCP_FIN_WAIT2);
+}
+
+TEST_F(TcpConnTest, ShutdownReadLeavesTheConnectionAndReadsReturnEof) {
+  ASSERT_EQ(sys_shutdown(net, cfd, 0), 0);  // SHUT_RD: nothing on the wire
+  EXPECT_TRUE(wire().empty());
+  EXPECT_EQ(state(), TCP_ESTABLISHED);
+  RecvMsg m;
+  EXPECT_EQ(read(m, 10), 0);
+}
+
+TEST_F(TcpConnTest, CloseWithUnreadDataResetsTheConnection) {
+  send(seg(kAck | kPsh, {'u', 'n', 'r', 'e', 'a', 'd'}));
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp r(out[0]);
+  EXPECT_EQ(r.flags(), kRst | kAck);
+  EXPECT_EQ(r.seq(), isn + 1);
+  EXPECT_EQ(r.ack(), peer_isn + 7);
+  auto rst = d.named("tcp:tcp_send_reset");
+  ASSERT_EQ(rst.size(), 1u);
+  EXPECT_EQ(d.field(*rst[0], "reason"), "TCP_ABORT_ON_CLOSE");
+  EXPECT_EQ(d.field(*rst[0], "state"), "TCP_CLOSE");
+  EXPECT_EQ(d.counter("Tcp.OutRsts"), 1u);
+  EXPECT_EQ(d.counter("Tcp.EstabResets"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPAbortOnClose"), 1u);
+}
+
+TEST_F(TcpConnTest, LingerZeroCloseResetsInsteadOfFin) {
+  Sock* sk = tp();
+  sk->sock_linger = true;  // SO_LINGER {1, 0}
+  sk->sk_lingertime = 0;
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kRst | kAck);
+  auto rst = d.named("tcp:tcp_send_reset");
+  ASSERT_EQ(rst.size(), 1u);
+  EXPECT_EQ(d.field(*rst[0], "reason"), "TCP_STATE");  // tcp_disconnect
+  EXPECT_EQ(d.counter("TcpExt.TCPAbortOnData"), 1u);
+  EXPECT_EQ(d.named("tcp:tcp_destroy_sock").size(), 1u);
+}
+
+TEST_F(TcpConnTest, ExactResetClosesAndTheReaderSeesConnreset) {
+  EXPECT_TRUE(send(seg(kRst)).empty());
+  EXPECT_EQ(state(), TCP_CLOSE);
+  EXPECT_EQ(d.named("tcp:tcp_receive_reset").size(), 1u);
+  EXPECT_EQ(unsigned(sys_poll(net, cfd, POLLIN_ | POLLOUT_, 0)) & (POLLERR_ | POLLHUP_), POLLERR_ | POLLHUP_);
+  RecvMsg m;
+  EXPECT_EQ(read(m, 10), -E_CONNRESET);
+  EXPECT_EQ(write("x"), -E_PIPE);  // the error was reported once
+}
+
+TEST_F(TcpConnTest, ResetInTheWindowButNotExactGetsAChallengeAck) {
+  snd = 1000;
+  auto out = send(seg(kRst));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck);
+  EXPECT_EQ(SentTcp(out[0]).ack(), peer_isn + 1);
+  EXPECT_EQ(state(), TCP_ESTABLISHED);
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_RESET");
+  EXPECT_EQ(d.counter("TcpExt.TCPChallengeACK"), 1u);
+  // A second one within 500 ms is not answered (tcp_oow_rate_limited).
+  EXPECT_TRUE(send(seg(kRst)).empty());
+}
+
+TEST_F(TcpConnTest, ResetOutsideTheWindowIsDroppedSilently) {
+  snd = 100000;
+  EXPECT_TRUE(send(seg(kRst)).empty());
+  EXPECT_EQ(state(), TCP_ESTABLISHED);
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_INVALID_SEQUENCE");
+}
+
+TEST_F(TcpConnTest, SynOnAnEstablishedConnectionGetsAChallengeAck) {
+  auto out = send(seg(kSyn));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck);
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_INVALID_SYN");
+}
+
+TEST_F(TcpConnTest, DataAfterShutdownReadAndCloseIsAnsweredWithReset) {
+  ASSERT_EQ(sys_close(net, cfd), 0);  // FIN_WAIT1, receive side shut
+  wire();
+  auto out = send(seg(kAck | kPsh, {'l', 'a', 't', 'e'}, 1));
+  // FIN_WAIT1 -> FIN_WAIT2 on the ACK; data after close(): tcp_done (TCPAbortOnData).
+  EXPECT_EQ(d.counter("TcpExt.TCPAbortOnData"), 1u);
+  EXPECT_EQ(states(d).back(), "TCP_FIN_WAIT2>TCP_CLOSE");
+  (void)out;
+}
+
+}  // namespace
+}  // namespace nettwin::test

@@ -1,0 +1,224 @@
+// The established data path (tcp_rcv_established, tcp_data_queue, tcp_ack,
+// delayed and quick ACKs, tcp_recvmsg, tcp_sendmsg with Nagle, the RTO) against
+// what Linux 6.18's tcp_input.c / tcp_output.c / tcp.c do.
+#include "ipv4/tcp_output.h"
+#include "ipv4/tcp_skb_cb.h"
+#include "ipv4/tcp_timer.h"
+#include "tcp_conn_fixture.h"
+
+namespace nettwin::test {
+namespace {
+
+const std::string kData = "nettwin tcp data 0123456789abcdef";  // 33 bytes, as the recordings send
+Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromItsTimestamp) {
+  // tcp_ack_update_rtt with FLAG_SYN_ACKED and no skb time: tcp_rtt_tsopt_us,
+  // 1 ms here; rttvar at least TCP_RTO_MIN, so rto = usecs_to_jiffies(1000 + 200000).
+  EXPECT_EQ(state(), TCP_ESTABLISHED);
+  EXPECT_EQ(tp()->srtt_us, 1000u << 3);
+  EXPECT_EQ(tp()->rttvar_us, 200'000u);
+  EXPECT_EQ(tp()->icsk_rto, 51u);
+  EXPECT_EQ(tp()->snd_cwnd, 10u);
+  EXPECT_EQ(tp()->icsk_ack.rcv_mss, 536u);  // tcp_initialize_rcv_mss: at most TCP_MSS_DEFAULT
+  EXPECT_EQ(tp()->tcp_header_len, 32u);
+}
+
+TEST_F(TcpConnTest, FirstDataIsAckedAtOnceInQuickAckModeAndRead) {
+  auto out = send(seg(kAck | kPsh, bytes(kData)));
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.flags(), kAck);
+  EXPECT_EQ(a.ack(), peer_isn + 1 + 33);
+  EXPECT_EQ(a.window(), 64);  // ALIGN(65160, 1 << 10) >> 10
+  EXPECT_TRUE(a.csum_ok());
+  EXPECT_EQ(tp()->icsk_ack.ato, TCP_ATO_MIN);
+  EXPECT_EQ(tp()->icsk_ack.quick, 16 - 1);  // TCP_MAX_QUICKACKS, one used
+  RecvMsg m;
+  ASSERT_EQ(read(m, 100), 33);
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), kData);
+  EXPECT_EQ(read(m, 100), -E_AGAIN);
+}
+
+TEST_F(TcpConnTest, PeekLeavesTheDataAndTruncDiscardsIt) {
+  send(seg(kAck | kPsh, bytes(kData)));
+  RecvMsg m;
+  ASSERT_EQ(read(m, 7, MSG_DONTWAIT_ | MSG_PEEK_), 7);
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), "nettwin");
+  ASSERT_EQ(read(m, 8, MSG_DONTWAIT_ | MSG_TRUNC_), 8);
+  EXPECT_TRUE(m.data.empty());
+  ASSERT_EQ(read(m, 100), 25);
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), kData.substr(8));
+}
+
+TEST_F(TcpConnTest, WaitAllWaitsForTheRestOnTheVirtualClock) {
+  send(seg(kAck | kPsh, bytes(kData)));
+  snd += 33;
+  // The rest arrives 5 ms later, while the reader waits.
+  const Bytes frame = tcp_frame(seg(kAck | kPsh, bytes("xyz")));
+  d.stack.net().engine.add_timer(d.stack.net().engine.now() + 5'000'000, [&] { d.inject(frame); });
+  RecvMsg m;
+  ASSERT_EQ(read(m, 36, MSG_WAITALL_), 36);
+  EXPECT_EQ(std::string(m.data.begin() + 33, m.data.end()), "xyz");
+}
+
+TEST_F(TcpConnTest, RetransmittedDataIsDroppedAsOldDataWithAnImmediateDsack) {
+  send(seg(kAck | kPsh, bytes(kData)));
+  auto out = send(seg(kAck | kPsh, bytes(kData)));  // the same again
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.ack(), peer_isn + 1 + 33);
+  // NOP NOP TS, then NOP NOP SACK(10) with the duplicate range.
+  const Bytes o = a.options();
+  ASSERT_EQ(o.size(), 24u);
+  EXPECT_EQ(o[14], 5);
+  EXPECT_EQ(o[15], 10);
+  EXPECT_EQ(be32(o, 16), peer_isn + 1);
+  EXPECT_EQ(be32(o, 20), peer_isn + 1 + 33);
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_OLD_DATA");
+  EXPECT_EQ(d.field(*drops[0], "location"), "tcp_data_queue");
+}
+
+TEST_F(TcpConnTest, OutOfOrderDataWaitsAndIsSackedUntilTheGapFills) {
+  snd = 10;
+  auto out = send(seg(kAck | kPsh, bytes("0123456789")));
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.ack(), peer_isn + 1);  // still waiting for the first 10
+  const Bytes o = a.options();
+  ASSERT_EQ(o.size(), 24u);  // TS and one SACK block
+  EXPECT_EQ(be32(o, 16), peer_isn + 11);
+  EXPECT_EQ(be32(o, 20), peer_isn + 21);
+  RecvMsg m;
+  EXPECT_EQ(read(m, 100), -E_AGAIN);
+  snd = 0;
+  out = send(seg(kAck | kPsh, bytes("abcdefghij")));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), peer_isn + 21);
+  EXPECT_EQ(SentTcp(out[0]).options().size(), 12u);  // no SACK left
+  ASSERT_EQ(read(m, 100), 20);
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), "abcdefghij0123456789");
+}
+
+TEST_F(TcpConnTest, SegmentBeyondTheWindowGetsADupAckAndIsDroppedInvalidSequence) {
+  snd = 70000;  // past rcv_nxt + 65536
+  auto out = send(seg(kAck | kPsh, bytes("x")));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), peer_isn + 1);
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_INVALID_SEQUENCE");
+  EXPECT_EQ(d.field(*drops[0], "location"), "tcp_validate_incoming");
+}
+
+TEST_F(TcpConnTest, DataSentIsAckedAndLeavesTheRetransmitQueue) {
+  ASSERT_EQ(write(kData), 33);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp t(out[0]);
+  EXPECT_EQ(t.flags(), kAck | kPsh);
+  EXPECT_EQ(t.seq(), isn + 1);
+  EXPECT_EQ(payload(out[0]), bytes(kData));
+  EXPECT_EQ(tp()->packets_out, 1u);
+  EXPECT_EQ(tp()->tcp_rtx_queue.qlen, 1u);
+  EXPECT_GT(tp()->sk_wmem_queued, 0);
+  tsval += 2;
+  d.stack.advance(2'000'000);
+  EXPECT_TRUE(send(seg(kAck, {}, 33)).empty());
+  EXPECT_EQ(tp()->snd_una, isn + 1 + 33);
+  EXPECT_EQ(tp()->packets_out, 0u);
+  EXPECT_EQ(tp()->tcp_rtx_queue.qlen, 0u);
+  EXPECT_EQ(tp()->sk_wmem_queued, 0);
+}
+
+TEST_F(TcpConnTest, NagleHoldsASecondSmallWriteUntilTheAck) {
+  ASSERT_EQ(write("aaaaaaaaaa"), 10);
+  ASSERT_EQ(write("bbbbbbbbbb"), 10);
+  ASSERT_EQ(write("cccccccccc"), 10);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);  // tcp_nagle_check: a small segment is out
+  EXPECT_EQ(payload(out[0]).size(), 10u);
+  out = send(seg(kAck, {}, 10));
+  ASSERT_EQ(out.size(), 1u);  // the ACK lets the two coalesced writes go
+  EXPECT_EQ(payload(out[0]), bytes("bbbbbbbbbbcccccccccc"));
+}
+
+TEST_F(TcpConnTest, WithNagleOffEverySmallWriteGoesAtOnce) {
+  tp()->nonagle = TCP_NAGLE_OFF;  // what TCP_NODELAY sets
+  ASSERT_EQ(write("aaaaaaaaaa"), 10);
+  ASSERT_EQ(write("bbbbbbbbbb"), 10);
+  EXPECT_EQ(wire().size(), 2u);
+}
+
+TEST_F(TcpConnTest, AWriteLargerThanTheMssGoesAsMssSizedSegments) {
+  const std::string big(3000, 'z');
+  ASSERT_EQ(write(big), 3000);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(payload(out[0]).size(), 1448u);  // 1460 less the timestamp option
+  EXPECT_EQ(payload(out[1]).size(), 1448u);
+  EXPECT_EQ(payload(out[2]).size(), 104u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck);          // PSH only on the last one
+  EXPECT_EQ(SentTcp(out[2]).flags(), kAck | kPsh);
+}
+
+TEST_F(TcpConnTest, UnackedDataIsProbedThenRetransmittedWithBackoff) {
+  ASSERT_EQ(write(kData), 33);
+  ASSERT_EQ(wire().size(), 1u);
+  // The tail loss probe after 2*RTT + TCP_RTO_MIN (51 jiffies), then the RTO
+  // (51 jiffies again, from the probe), then twice that.
+  d.stack.advance(210'000'000);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(payload(out[0]), bytes(kData));
+  d.stack.advance(210'000'000);
+  ASSERT_EQ(wire().size(), 1u);
+  EXPECT_EQ(tp()->icsk_rto, 102u);
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Loss);
+  d.stack.advance(380'000'000);
+  EXPECT_TRUE(wire().empty());
+  d.stack.advance(40'000'000);
+  ASSERT_EQ(wire().size(), 1u);
+  auto rt = d.named("tcp:tcp_retransmit_skb");
+  ASSERT_EQ(rt.size(), 3u);
+  EXPECT_EQ(d.field(*rt[0], "state"), "TCP_ESTABLISHED");
+  EXPECT_EQ(d.field(*rt[0], "err"), "0");
+  EXPECT_EQ(d.counter("Tcp.RetransSegs"), 3u);
+}
+
+TEST_F(TcpConnTest, PollSaysWritableAfterTheHandshakeAndReadableWithData) {
+  EXPECT_EQ(unsigned(sys_poll(net, cfd, POLLIN_ | POLLOUT_, 0)), POLLOUT_);
+  send(seg(kAck | kPsh, bytes(kData)));
+  EXPECT_EQ(unsigned(sys_poll(net, cfd, POLLIN_ | POLLOUT_, 0)), POLLIN_ | POLLOUT_);
+}
+
+TEST_F(TcpConnTest, RecvOnAListenerIsNotConnected) {
+  RecvMsg m;
+  m.len = 10;
+  EXPECT_EQ(sys_recvmsg(net, lfd, m, MSG_DONTWAIT_, 0), -E_NOTCONN);
+}
+
+TEST_F(TcpConnTest, SendOnAnUnconnectedSocketIsEpipe) {
+  const int fd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+  SendMsg m;
+  const uint8_t b[1] = {1};
+  m.data = b;
+  EXPECT_EQ(sys_sendmsg(net, fd, m), -E_PIPE);
+  m.flags = MSG_NOSIGNAL_;  // the same errno; only the signal is spared
+  EXPECT_EQ(sys_sendmsg(net, fd, m), -E_PIPE);
+}
+
+TEST_F(TcpConnTest, ASendBufferFullAnswersEagainWithDontwait) {
+  tp()->snd_wnd = 0;  // the peer's window closed: nothing leaves
+  const std::string chunk(16384, 'q');
+  int total = 0, r = 0;
+  while ((r = write(chunk, MSG_DONTWAIT_)) > 0) total += r;
+  EXPECT_EQ(r, -E_AGAIN);
+  EXPECT_GE(tp()->sk_wmem_queued, net.sock.files.at(cfd)->sk->sk_sndbuf);
+  EXPECT_GT(total, 0);
+}
+
+}  // namespace
+}  // namespace nettwin::test
