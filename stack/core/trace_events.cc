@@ -141,13 +141,12 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
 namespace {
 
 // The tcp_event_sk class: skaddr, ports, family, addresses, sock_cookie.
-void tcp_event_sk(Tracer& t, Tp which, const Sock* sk) {
+TraceFields tcp_event_sk_fields(const Sock* sk) {
   char skaddr[2 + 16 + 1];
   std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
   const std::string saddr = wire::format_ipv4(sk->inet_saddr);
   const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  t.emit(which, 0,
-         {{"skaddr", skaddr},
+  return {{"skaddr", skaddr},
           {"sport", to_string(sk->inet_sport)},
           {"dport", to_string(sk->inet_dport)},
           {"family", "2"},
@@ -155,17 +154,17 @@ void tcp_event_sk(Tracer& t, Tp which, const Sock* sk) {
           {"daddr", daddr},
           {"saddr_v6", "::ffff:" + saddr},
           {"daddr_v6", "::ffff:" + daddr},
-          {"sock_cookie", "0"}});
+          {"sock_cookie", "0"}};
 }
 
 }  // namespace
 
 void tcp_receive_reset(Tracer& t, const Sock* sk) {
-  if (t.wants(Tp::tcp_receive_reset)) tcp_event_sk(t, Tp::tcp_receive_reset, sk);
+  if (t.wants(Tp::tcp_receive_reset)) t.emit(Tp::tcp_receive_reset, 0, tcp_event_sk_fields(sk));
 }
 
 void tcp_destroy_sock(Tracer& t, const Sock* sk) {
-  if (t.wants(Tp::tcp_destroy_sock)) tcp_event_sk(t, Tp::tcp_destroy_sock, sk);
+  if (t.wants(Tp::tcp_destroy_sock)) t.emit(Tp::tcp_destroy_sock, 0, tcp_event_sk_fields(sk));
 }
 
 void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {

@@ -63,6 +63,8 @@ int tcp_v4_init_sock(Sock* sk) {
   tp->snd_ssthresh = 0x7fffffff;
   tp->snd_cwnd_clamp = ~0u;
   tp->mss_cache = TCP_MSS_DEFAULT;
+  tp->rtt_min_us = ~0u;  // minmax_reset: no sample yet
+  tp->reordering = 3;    // net.ipv4.tcp_reordering
   if (!tp->icsk_ca_ops) tcp_assign_congestion_control(sk);
   return 0;
 }

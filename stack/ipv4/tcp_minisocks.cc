@@ -85,6 +85,9 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->rx_opt.ts_recent_stamp = uint32_t(net.engine.now() / 1'000'000'000);
   child->icsk_ack.lrcvtime = uint32_t(net.engine.jiffies());
   child->inet_id = uint16_t(net.rng.next());
+  child->rtt_min_us = ~0u;  // no sample yet
+  child->reordering = tcp_sk(sk)->reordering;
+  child->rcv_tstamp = uint32_t(net.engine.jiffies());
   child->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set
   net.mib.tcp.PassiveOpens++;
   return owned;
@@ -158,6 +161,9 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
     TcpSock* ctp = tcp_sk(child);
     const unsigned advmss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);  // dst_metric_advmss
     ctp->advmss = uint16_t(ctp->rx_opt.user_mss && ctp->rx_opt.user_mss < advmss ? ctp->rx_opt.user_mss : advmss);
+    // The timestamp option is taken off the MSS we advertise before the
+    // buffers are sized (the recordings' rcv_space is 10 * 1448).
+    if (ctp->rx_opt.tstamp_ok) ctp->advmss = uint16_t(ctp->advmss - 12);
     tcp_sync_mss(child, rt->dev->mtu);
   }
   net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
@@ -171,7 +177,9 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   // tcp_child_process -> tcp_rcv_state_process in SYN_RECV: the ACK is
   // acceptable, the child is established.
   child->sk_socket = nullptr;
-  tcp_child_established(child, skb);
+  // tcp_synack_rtt_meas: the SYN-ACK's RTT, unless it was sent again.
+  const long rtt_us = req->num_retrans || !req->snt_synack ? -1 : long(net.engine.now() / 1000 - req->snt_synack);
+  tcp_child_established(child, skb, rtt_us);
   return child;
 }
 

@@ -120,6 +120,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req) {
   skb->dst = rt;
   skb->dev = rt->dev;
   skb->protocol = wire::ETH_P_IP;
+  req->snt_synack = net.engine.now() / 1000;  // tcp_skb_timestamp_us of the SYN-ACK
   checkpoint(net.tracer, "ip_build_and_send_pkt", skb);
   ip_local_out(net, skb);
   net.mib.tcp.OutSegs++;

@@ -250,7 +250,7 @@ bool tcp_ack_update_rtt(Sock* sk, int flag, long seq_rtt_us, long ca_rtt_us) {
   if (seq_rtt_us < 0 && tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr && (flag & FLAG_ACKED))
     seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk);
   if (seq_rtt_us < 0) return false;
-  if (!tp->rtt_min_us || uint32_t(ca_rtt_us) < tp->rtt_min_us) tp->rtt_min_us = uint32_t(std::max(ca_rtt_us, 1L));
+  if (uint32_t(ca_rtt_us) < tp->rtt_min_us) tp->rtt_min_us = uint32_t(std::max(ca_rtt_us, 1L));
   tcp_rtt_estimator(sk, seq_rtt_us);
   tcp_set_rto(sk);
   tp->icsk_backoff = 0;
@@ -543,9 +543,10 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
 // tcp_cong_avoid via the congestion control, when cwnd may grow.
 void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int flag) {
   TcpSock* tp = tcp_sk(sk);
-  if (tp->icsk_ca_state >= TCP_CA_CWR) return;
-  // tcp_may_raise_cwnd: forward progress, not in reordering recovery.
-  if (!(flag & FLAG_FORWARD_PROGRESS)) return;
+  // tcp_in_cwnd_reduction: CWR and Recovery reduce (PRR, not modelled); Loss grows.
+  if (tp->icsk_ca_state == TCP_CA_CWR || tp->icsk_ca_state == TCP_CA_Recovery) return;
+  // tcp_may_raise_cwnd: data acked (forward progress with more reordering).
+  if (!(flag & (tp->reordering > 3 ? FLAG_FORWARD_PROGRESS : FLAG_DATA_ACKED))) return;
   if (tp->icsk_ca_ops && tp->icsk_ca_ops->cong_avoid) tp->icsk_ca_ops->cong_avoid(sk, ack, acked);
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
 }
@@ -897,14 +898,14 @@ void tcp_init_transfer(Sock* sk) {
   tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
 }
 
-void tcp_child_established(Sock* sk, SkBuff* skb) {
+void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
   TcpSock* tp = tcp_sk(sk);
   tcp_mstamp_refresh(sk);
   // TCP_SKB_CB is not filled for the handshake's ACK: its fields from the header.
   const uint8_t* th = skb->data;
   tcp_parse_options(skb, tp);
   tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
-  if (!tp->srtt_us) tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, -1, -1);
+  if (!tp->srtt_us) tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, rtt_us);
   tp->retrans_stamp = 0;
   tcp_init_transfer(sk);
   tp->copied_seq = tp->rcv_nxt;
@@ -912,7 +913,6 @@ void tcp_child_established(Sock* sk, SkBuff* skb) {
   tp->snd_una = wire::load_be32(th + 8);
   tp->snd_wnd = uint32_t(wire::load_be16(th + 14)) << tp->rx_opt.snd_wscale;
   tp->snd_wl1 = wire::load_be32(th + 4);  // tcp_init_wl
-  if (tp->rx_opt.tstamp_ok) tp->advmss = uint16_t(tp->advmss - TCPOLEN_TSTAMP_ALIGNED);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
   tcp_initialize_rcv_mss(sk);
   tcp_fast_path_on(tp);

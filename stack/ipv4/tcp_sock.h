@@ -63,6 +63,7 @@ struct RequestSock {
   bool tstamp_ok = false, sack_ok = false, wscale_ok = false;
   uint8_t num_retrans = 0;
   uint32_t last_oow_ack_time = 0;  // jiffies of the last out-of-window answer (rate limit)
+  uint64_t snt_synack = 0;         // when the SYN-ACK was sent, us (the handshake's RTT sample)
 };
 
 struct TcpSock : Sock {

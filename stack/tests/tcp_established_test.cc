@@ -12,11 +12,14 @@ namespace {
 const std::string kData = "nettwin tcp data 0123456789abcdef";  // 33 bytes, as the recordings send
 Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
-TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromItsTimestamp) {
-  // tcp_ack_update_rtt with FLAG_SYN_ACKED and no skb time: tcp_rtt_tsopt_us,
-  // 1 ms here; rttvar at least TCP_RTO_MIN, so rto = usecs_to_jiffies(1000 + 200000).
+TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
+  // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
+  // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,
+  // so rto = usecs_to_jiffies(1100 + 200000).
   EXPECT_EQ(state(), TCP_ESTABLISHED);
-  EXPECT_EQ(tp()->srtt_us, 1000u << 3);
+  EXPECT_EQ(tp()->srtt_us, 1100u << 3);
+  EXPECT_EQ(tp()->mdev_us, 2200u);
+  EXPECT_EQ(tp()->rtt_min_us, 1100u);
   EXPECT_EQ(tp()->rttvar_us, 200'000u);
   EXPECT_EQ(tp()->icsk_rto, 51u);
   EXPECT_EQ(tp()->snd_cwnd, 10u);
