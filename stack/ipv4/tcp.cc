@@ -65,6 +65,9 @@ int tcp_v4_init_sock(Sock* sk) {
   tp->mss_cache = TCP_MSS_DEFAULT;
   tp->rtt_min_us = ~0u;  // minmax_reset: no sample yet
   tp->reordering = 3;    // net.ipv4.tcp_reordering
+  // There's a bubble in the pipe until at least the first ACK.
+  tp->app_limited = ~0u;
+  tp->rate_app_limited = true;
   if (!tp->icsk_ca_ops) tcp_assign_congestion_control(sk);
   return 0;
 }
