@@ -282,9 +282,15 @@ Status Stack::set_sysctl(const std::string& name, const std::string& value) {
     // the TSval of the tick.
     Status st = net.sysctl.set(name, value);
     if (!st) {
-      const uint64_t p = net.engine.jiffies_phase_ns();
-      net.engine.set_jiffies_origin(net.engine.jiffies_origin(),
-                                    p - p % 1'000'000 + uint64_t(net.sysctl.nettwin_tcp_clock_phase_ns));
+      // The tick moves by the least it can (under half a jiffy either way),
+      // the jiffies' numbering kept: timers of the coarser wheel levels still
+      // fall on the same multiples.
+      const int64_t j = int64_t(NSEC_PER_JIFFY);
+      const int64_t old_phase = int64_t(net.engine.jiffies_phase_ns());
+      int64_t d = ((net.sysctl.nettwin_tcp_clock_phase_ns - old_phase) % j + j) % j;
+      if (d > j / 2) d -= j;
+      const int64_t total = int64_t(net.engine.jiffies_origin()) * j + old_phase + d;
+      net.engine.set_jiffies_origin(uint64_t(total / j), uint64_t(total % j));
     }
     return st;
   }

@@ -15,7 +15,7 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_max_syn_backlog", &Sysctls::tcp_max_syn_backlog, 0, INT32_MAX},
       {"net.ipv4.tcp_syn_retries", &Sysctls::tcp_syn_retries, 1, 127},  // MAX_TCP_SYNCNT
       {"net.ipv4.tcp_syn_linear_timeouts", &Sysctls::tcp_syn_linear_timeouts, 0, 127},
-      {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 999'999},
+      {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 3'999'999},
       {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
       {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},
       {"net.core.dev_weight_rx_bias", &Sysctls::dev_weight_rx_bias, 1, INT32_MAX},

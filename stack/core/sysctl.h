@@ -70,9 +70,10 @@ struct Sysctls {
   int64_t tcp_syn_retries = 6;
   int64_t tcp_syn_linear_timeouts = 4;
   int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
-  // Not Linux's: where the ms edges of TCP's timestamp clock (tcp_clock_ns,
-  // CLOCK_MONOTONIC) fall on the virtual clock, in ns. A replay sets it from
-  // the recording's TSvals so that both clocks tick over at the same moments.
+  // Not Linux's: where the DUT's tick falls on the virtual clock (the jiffies
+  // phase, ns within a jiffy); TCP's ms clock (tcp_clock_ns, CLOCK_MONOTONIC,
+  // to which Linux aligns its tick) ticks over with it. A replay sets it from
+  // the recording's TSvals and timer-driven frames.
   int64_t nettwin_tcp_clock_phase_ns = 0;
   // net.ipv4.neigh.default.* live in arp_tbl.parms (struct neigh_parms, as tbl->parms in Linux).
 

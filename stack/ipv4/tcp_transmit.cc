@@ -90,7 +90,7 @@ uint32_t tcp_acceptable_seq(const TcpSock* tp) {
 }  // namespace
 
 uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns) {
-  return uint32_t((ns + uint64_t(sk->net->sysctl.nettwin_tcp_clock_phase_ns)) / 1'000'000);
+  return uint32_t((ns + uint64_t(sk->net->sysctl.nettwin_tcp_clock_phase_ns) % 1'000'000) / 1'000'000);
 }
 
 uint32_t tcp_time_stamp_ms(const Sock* sk) { return tcp_ns_to_ts(sk, sk->net->engine.now()); }
