@@ -6,6 +6,7 @@
 
 #include "core/net.h"
 #include "core/secure_seq.h"
+#include "ipv4/tcp_info.h"
 #include "ipv4/tcp_output.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/syscalls.h"
@@ -236,6 +237,34 @@ TEST_F(TcpConnectTest, SynAckEstablishesAndIsAcked) {
   EXPECT_EQ(d.counter("Tcp.RetransSegs"), 0u);
   // No retransmission later: the timer stopped with the SYN acked.
   EXPECT_TRUE(wire(3000 * kMs).empty());
+}
+
+TEST_F(TcpConnectTest, TcpInfoAfterTheHandshakeIsWhatLinuxRecorded) {
+  // tcp_active_open_full's TCP_INFO right after connect: ESTABLISHED, TS +
+  // SACK + WS, snd_wscale 7 / rcv_wscale 10, delivery_rate_app_limited, snd_mss
+  // 1448, rcv_mss 536, pmtu 1500, rcv_ssthresh 64088 (one segment reserved),
+  // ssthresh infinite, cwnd 10, advmss 1448, reordering 3.
+  const int fd = sock();
+  const Bytes syn = connect_syn(fd);
+  const uint32_t tsval = be32(SentTcp(syn).options(), 8);
+  ASSERT_EQ(answer(syn, kSyn | kAck, 7000, SentTcp(syn).seq() + 1, synack_options(99, tsval), 65160).size(), 1u);
+  TcpInfo info;
+  tcp_get_info(net.sock.files.at(fd)->sk, &info);
+  EXPECT_EQ(info.tcpi_state, TCP_ESTABLISHED);
+  EXPECT_EQ(info.tcpi_options, 7);  // TCPI_OPT_TIMESTAMPS | SACK | WSCALE
+  EXPECT_EQ(info.tcpi_snd_wscale, 7);
+  EXPECT_EQ(info.tcpi_rcv_wscale, 10);
+  EXPECT_EQ(info.tcpi_delivery_rate_app_limited, 1);
+  EXPECT_EQ(info.tcpi_snd_mss, 1448u);
+  EXPECT_EQ(info.tcpi_rcv_mss, 536u);
+  EXPECT_EQ(info.tcpi_pmtu, 1500u);
+  EXPECT_EQ(info.tcpi_rcv_ssthresh, 64088u);
+  EXPECT_EQ(info.tcpi_snd_ssthresh, 0x7fffffffu);
+  EXPECT_EQ(info.tcpi_snd_cwnd, 10u);
+  EXPECT_EQ(info.tcpi_advmss, 1448u);
+  EXPECT_EQ(info.tcpi_reordering, 3u);
+  EXPECT_EQ(info.tcpi_unacked, 0u);
+  EXPECT_EQ(info.tcpi_total_retrans, 0u);
 }
 
 TEST_F(TcpConnectTest, RstAckRefusesNonBlocking) {
