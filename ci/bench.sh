@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (figures, not tests): the echo path ring to ring with tracing off and
-# with one subscriber, then the pcap replay rate. Noisy machines move these numbers.
+# Benchmarks (figures, not tests): the echo path ring to ring, UDP receive and bulk
+# TCP between two stacks, with tracing off and with one subscriber; then the pcap replay rate. Noisy machines move these numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/build.sh
