@@ -63,6 +63,9 @@ int tcp_v4_init_sock(Sock* sk) {
   tp->mss_cache = TCP_MSS_DEFAULT;
   tp->rtt_min_us = ~0u;  // minmax_reset: no sample yet
   tp->reordering = 3;    // net.ipv4.tcp_reordering
+  // There's a bubble in the pipe until at least the first ACK.
+  tp->app_limited = ~0u;
+  tp->rate_app_limited = true;
   if (!tp->icsk_ca_ops) tcp_assign_congestion_control(sk);
   return 0;
 }
@@ -132,8 +135,14 @@ int tcp_disconnect(Sock* sk, int) {
     sk->sk_rmem_alloc -= int(skb->truesize);
     __kfree_skb(skb);
   }
+  // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
+  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
+  sk->inet_dport = 0;
+  sk->sk_dst_cache = nullptr;
   sk->sk_shutdown = 0;
   tp->srtt_us = 0;
+  tp->app_limited = ~0u;
+  tp->rate_app_limited = true;
   tp->icsk_backoff = 0;
   tp->icsk_probes_out = 0;
   tp->icsk_rto = TCP_TIMEOUT_INIT;
