@@ -164,8 +164,9 @@ Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb) {
   // Try to redo what tcp_v4_send_synack did: the window from the listener's
   // full space, the cookie's MSS (no timestamp allowance).
   const uint32_t full_space = uint32_t(uint64_t(sk->sk_rcvbuf) * 128 >> 8);  // tcp_full_space
-  uint32_t clamp = tcp_sk(sk)->window_clamp;
-  if (clamp == 0 || clamp > full_space) clamp = full_space;
+  uint32_t clamp = tcp_sk(sk)->window_clamp;  // 0: the route's RTAX_WINDOW, none here
+  // Only a user-set receive buffer limits the window (SOCK_RCVBUF_LOCK).
+  if ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) && (clamp == 0 || clamp > full_space)) clamp = full_space;
   tcp_select_initial_window(net, int(full_space), req.mss, &req.rsk_rcv_wnd, &clamp, req.wscale_ok, &req.rcv_wscale);
   req.rsk_window_clamp = clamp;
   // tcp_get_cookie_sock
