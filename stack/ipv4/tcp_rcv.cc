@@ -483,8 +483,7 @@ bool tcp_validate_incoming(Sock* sk, SkBuff* skb, bool syn_inerr) {
   // rest of the window gets a challenge ACK.
   if (flags & TCPHDR_RST) {
     if (TCP_SKB_CB(skb)->seq == tp->rcv_nxt || tcp_reset_check(sk, skb)) goto reset;
-    if (syn_inerr) sk->net->mib.tcp.InErrs++;
-    tcp_send_challenge_ack(sk, skb);
+    tcp_send_challenge_ack(sk, skb);  // not an input error (only a SYN's challenge is)
     reason = SkbDropReason::TCP_RESET;
     goto discard;
   }

@@ -166,6 +166,7 @@ TEST_F(TcpConnTest, ResetInTheWindowButNotExactGetsAChallengeAck) {
   ASSERT_EQ(drops.size(), 1u);
   EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_RESET");
   EXPECT_EQ(d.counter("TcpExt.TCPChallengeACK"), 1u);
+  EXPECT_EQ(d.counter("Tcp.InErrs"), 0u);  // only a SYN's challenge counts as an input error
   // A second one within 500 ms is not answered (tcp_oow_rate_limited).
   EXPECT_TRUE(send(seg(kRst)).empty());
 }
