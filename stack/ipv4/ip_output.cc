@@ -1,5 +1,7 @@
 // net/ipv4/ip_output.c: __ip_local_out → dst_output → ip_output →
 // ip_finish_output → ip_finish_output2 → neighbour output.
+#include <algorithm>
+
 #include "core/dev.h"
 #include "core/neighbour.h"
 #include "core/net.h"
@@ -150,6 +152,54 @@ int ip_queue_xmit(Sock* sk, SkBuff* skb) {
   skb->dev = rt->dev;
   checkpoint(net.tracer, "__ip_queue_xmit", skb);
   return ip_local_out(net, skb);
+}
+
+bool ip_send_unicast_reply(Net& net, const SkBuff* skb, uint8_t* th, unsigned len, uint8_t tos, int oif) {
+  constexpr unsigned kLLReservedSpace = 16;  // LL_RESERVED_SPACE of an Ethernet device
+  wire::Iphdr in{skb_network_header(skb)};
+  IpReplyOptions replyopts;
+  if (!ip_options_echo(net, &replyopts, skb)) return false;
+  const unsigned optlen = replyopts.opt.optlen;
+  const unsigned hlen = unsigned(wire::IPV4_MIN_HLEN) + optlen;
+  Flowi4 fl4;
+  fl4.daddr = in.saddr();
+  fl4.saddr = in.daddr();
+  fl4.proto = wire::IPPROTO_TCP;
+  fl4.tos = tos & 0xfc;  // inet_sk(ctl_sk)->tos = arg->tos & ~INET_ECN_MASK
+  fl4.sport = wire::load_be16(th);
+  fl4.dport = wire::load_be16(th + 2);
+  fl4.oif = oif;
+  DstEntry* rt = ip_route_output_key(net, fl4);
+  if (!rt) return false;
+  const uint64_t sum = wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, len, wire::IPPROTO_TCP);
+  wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, len, sum)));
+
+  SkBuff* nskb = net.pool.alloc_skb(hlen + len + kLLReservedSpace);
+  skb_reserve(nskb, int(kLLReservedSpace));
+  skb_reset_network_header(nskb);
+  uint8_t* p = skb_put(nskb, hlen + len);
+  skb_set_transport_header(nskb, int(hlen));
+  wire::Iphdr iph{p};
+  iph.set_version_ihl(4, uint8_t(hlen / 4));
+  iph.set_tos(tos & 0xfc);
+  iph.set_frag_off(wire::IP_DF);
+  iph.set_id(0);  // ip_select_ident_segs: DF and a control socket with no daddr
+  iph.set_ttl(uint8_t(net.sysctl.ip_default_ttl));
+  iph.set_protocol(wire::IPPROTO_TCP);
+  iph.set_saddr(fl4.saddr);
+  iph.set_daddr(fl4.daddr);
+  if (optlen) {
+    std::copy(replyopts.data, replyopts.data + optlen, p + wire::IPV4_MIN_HLEN);
+    ip_options_build(net, p, replyopts.opt, fl4.saddr);
+  }
+  std::copy(th, th + len, p + hlen);
+  nskb->ip_summed = CHECKSUM_NONE;
+  nskb->dst = rt;
+  nskb->dev = rt->dev;
+  nskb->protocol = wire::ETH_P_IP;
+  checkpoint(net.tracer, "ip_send_unicast_reply", nskb);
+  ip_local_out(net, nskb);
+  return true;
 }
 
 }  // namespace nettwin

@@ -59,6 +59,11 @@ void ip_rt_send_redirect(SkBuff* skb);
 
 // ip_output.c
 int ip_local_out(Net& net, SkBuff* skb);
+// ip_send_unicast_reply: a TCP reply (th, len bytes, checksum filled in here)
+// to skb from the per-netns control socket: skb's IP options echoed, routed
+// back from the address it was sent to (oif, tos & ~ECN), DF with ID 0 and the
+// default TTL. False when the options cannot be echoed or there is no route.
+bool ip_send_unicast_reply(Net& net, const SkBuff* skb, uint8_t* th, unsigned len, uint8_t tos, int oif);
 int ip_output(Net& net, SkBuff* skb);
 // ip_mc_output: for a broadcast route, a copy looped back to us (dev_loopback_xmit), then ip_output's path.
 int ip_mc_output(Net& net, SkBuff* skb);

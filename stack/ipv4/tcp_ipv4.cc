@@ -40,7 +40,6 @@ bool tcp_checksum_complete(const SkBuff* skb) {
 namespace {
 
 constexpr unsigned kTcpHlen = 20;  // sizeof(struct tcphdr)
-constexpr unsigned kLLReservedSpace = 16;  // LL_RESERVED_SPACE of an Ethernet device
 
 uint8_t tcp_flags(const uint8_t* th) { return th[13]; }
 unsigned tcp_doff(const uint8_t* th) { return th[12] >> 4; }
@@ -72,49 +71,9 @@ void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk
   }
   trace_tcp_send_reset(net.tracer, sk, skb, reason);
 
-  // ip_send_unicast_reply: echo the segment's IP options (record route,
-  // timestamp), then route back to the sender from the address it used.
-  IpReplyOptions replyopts;
-  if (!ip_options_echo(net, &replyopts, skb)) return;
-  const unsigned optlen = replyopts.opt.optlen;
-  const unsigned hlen = unsigned(wire::IPV4_MIN_HLEN) + optlen;
-  Flowi4 fl4;
-  fl4.daddr = in.saddr();
-  fl4.saddr = in.daddr();
-  fl4.proto = wire::IPPROTO_TCP;
-  fl4.tos = in.tos() & 0xfc;
-  fl4.sport = wire::load_be16(th + 2);
-  fl4.dport = wire::load_be16(th);
-  DstEntry* rt = ip_route_output_key(net, fl4);
-  if (!rt) return;
-  const uint64_t sum = wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, kTcpHlen, wire::IPPROTO_TCP);
-  wire::store_be16(rep + 16, wire::csum_fold(wire::csum_partial(rep, kTcpHlen, sum)));
-
-  SkBuff* nskb = net.pool.alloc_skb(hlen + kTcpHlen + kLLReservedSpace);
-  skb_reserve(nskb, int(kLLReservedSpace));
-  skb_reset_network_header(nskb);
-  uint8_t* p = skb_put(nskb, hlen + kTcpHlen);
-  skb_set_transport_header(nskb, int(hlen));
-  wire::Iphdr iph{p};
-  iph.set_version_ihl(4, uint8_t(hlen / 4));
-  iph.set_tos(in.tos() & 0xfc);  // INET_ECN_MASK cleared
-  iph.set_frag_off(wire::IP_DF);
-  iph.set_id(0);  // ip_select_ident_segs: DF and a socket with no daddr
-  iph.set_ttl(uint8_t(net.sysctl.ip_default_ttl));
-  iph.set_protocol(wire::IPPROTO_TCP);
-  iph.set_saddr(fl4.saddr);
-  iph.set_daddr(fl4.daddr);
-  if (optlen) {
-    std::copy(replyopts.data, replyopts.data + optlen, p + wire::IPV4_MIN_HLEN);
-    ip_options_build(net, p, replyopts.opt, fl4.saddr);
-  }
-  std::copy(rep, rep + kTcpHlen, p + hlen);
-  nskb->ip_summed = CHECKSUM_NONE;
-  nskb->dst = rt;
-  nskb->dev = rt->dev;
-  nskb->protocol = wire::ETH_P_IP;
-  checkpoint(net.tracer, "ip_send_unicast_reply", nskb);
-  ip_local_out(net, nskb);
+  // ip_send_unicast_reply: the segment's IP options (record route,
+  // timestamp) echoed, routed back to the sender from the address it used.
+  if (!ip_send_unicast_reply(net, skb, rep, kTcpHlen, in.tos(), 0)) return;
   net.mib.tcp.OutSegs++;
   net.mib.tcp.OutRsts++;
 }

@@ -17,7 +17,6 @@ namespace nettwin {
 
 namespace {
 
-constexpr unsigned kLLReservedSpace = 16;
 constexpr uint8_t TCPHDR_ACK = 0x10;
 constexpr uint8_t TCPOPT_NOP = 1, TCPOPT_TIMESTAMP = 8, TCPOLEN_TIMESTAMP = 10;
 
@@ -27,7 +26,6 @@ void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, 
                      uint32_t tsval, uint32_t tsecr, int oif, uint8_t tos) {
   (void)sk;
   const uint8_t* th = skb->data;
-  wire::Iphdr in{skb_network_header(skb)};
   uint8_t rep[20 + 12] = {};
   unsigned len = 20;
   if (tsecr) {
@@ -48,51 +46,7 @@ void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, 
   rep[13] = TCPHDR_ACK;
   wire::store_be16(rep + 14, uint16_t(win));
 
-  // ip_send_unicast_reply: the segment's IP options echoed, routed back from
-  // the address it was sent to.
-  IpReplyOptions replyopts;
-  if (!ip_options_echo(net, &replyopts, skb)) return;
-  const unsigned optlen = replyopts.opt.optlen;
-  const unsigned hlen = unsigned(wire::IPV4_MIN_HLEN) + optlen;
-  Flowi4 fl4;
-  fl4.daddr = in.saddr();
-  fl4.saddr = in.daddr();
-  fl4.proto = wire::IPPROTO_TCP;
-  fl4.tos = tos & 0xfc;
-  fl4.sport = wire::load_be16(th + 2);
-  fl4.dport = wire::load_be16(th);
-  fl4.oif = oif;
-  DstEntry* rt = ip_route_output_key(net, fl4);
-  if (!rt) return;
-  const uint64_t sum = wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, len, wire::IPPROTO_TCP);
-  wire::store_be16(rep + 16, wire::csum_fold(wire::csum_partial(rep, len, sum)));
-
-  SkBuff* nskb = net.pool.alloc_skb(hlen + len + kLLReservedSpace);
-  skb_reserve(nskb, int(kLLReservedSpace));
-  skb_reset_network_header(nskb);
-  uint8_t* p = skb_put(nskb, hlen + len);
-  skb_set_transport_header(nskb, int(hlen));
-  wire::Iphdr iph{p};
-  iph.set_version_ihl(4, uint8_t(hlen / 4));
-  iph.set_tos(tos & 0xfc);  // inet_sk(ctl_sk)->tos = arg->tos & ~INET_ECN_MASK
-  iph.set_frag_off(wire::IP_DF);
-  iph.set_id(0);  // DF and a control socket with no daddr
-  iph.set_ttl(uint8_t(net.sysctl.ip_default_ttl));
-  iph.set_protocol(wire::IPPROTO_TCP);
-  iph.set_saddr(fl4.saddr);
-  iph.set_daddr(fl4.daddr);
-  if (optlen) {
-    std::copy(replyopts.data, replyopts.data + optlen, p + wire::IPV4_MIN_HLEN);
-    ip_options_build(net, p, replyopts.opt, fl4.saddr);
-  }
-  std::copy(rep, rep + len, p + hlen);
-  nskb->ip_summed = CHECKSUM_NONE;
-  nskb->dst = rt;
-  nskb->dev = rt->dev;
-  nskb->protocol = wire::ETH_P_IP;
-  checkpoint(net.tracer, "ip_send_unicast_reply", nskb);
-  ip_local_out(net, nskb);
-  net.mib.tcp.OutSegs++;
+  if (ip_send_unicast_reply(net, skb, rep, len, tos, oif)) net.mib.tcp.OutSegs++;
 }
 
 void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool oow) {
