@@ -129,7 +129,7 @@ Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb) {
   net.mib.tcpext.SyncookiesRecv++;
   // The options the SYN had come back from the echoed TSecr.
   TcpOptionsReceived tcp_opt;
-  tcp_parse_syn_options(net, skb, &tcp_opt);
+  tcp_parse_options(net, skb->data, &tcp_opt, false);
   uint32_t tsoff = 0;
   if (tcp_opt.saw_tstamp && tcp_opt.rcv_tsecr) {
     tsoff = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), iph.daddr(), iph.saddr());

@@ -35,9 +35,11 @@ void tcp_reqsk_queue_purge(TcpSock* tp);
 // tcp_v4_conn_request (tcp_conn_request): a SYN to a listener; the caller
 // consumes the skb.
 void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb);
-// tcp_parse_options on a SYN (skb->data at the TCP header): MSS, window
-// scale, SACK permitted and timestamps, each only if its sysctl allows it.
-void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt);
+// tcp_parse_options: the options of the segment whose TCP header is th. A SYN
+// outside an established connection (estab false) negotiates MSS, window scale
+// and SACK permitted, each only if its sysctl allows it; timestamps are read
+// when the sysctl allows them (estab false) or they were negotiated (estab).
+void tcp_parse_options(const Net& net, const uint8_t* th, TcpOptionsReceived* opt, bool estab);
 // tcp_v4_send_synack (tcp_make_synack, ip_build_and_send_pkt): 0, or -1 with no route.
 // dst: the route tcp_conn_request looked up (null: look it up, as a retransmission does).
 int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst = nullptr);

@@ -262,7 +262,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   tcp_mstamp_refresh(sk);
   const uint16_t saved_clamp = tp->rx_opt.mss_clamp;
   const TcpOptionsReceived saved = tp->rx_opt;
-  tcp_parse_syn_options(net, skb, &tp->rx_opt);
+  tcp_parse_options(net, skb->data, &tp->rx_opt, false);
   if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr) tp->rx_opt.rcv_tsecr -= tp->tsoffset;
   // discard_and_undo / reset_and_undo: the options seen are forgotten.
   auto undo = [&] {

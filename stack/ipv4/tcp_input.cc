@@ -1,4 +1,4 @@
-// net/ipv4/tcp_input.c: tcp_parse_options for a SYN and tcp_conn_request, the
+// net/ipv4/tcp_input.c: tcp_parse_options and tcp_conn_request, the
 // passive open: a request sock, its ISN and timestamp offset, the SYN-ACK.
 #include <algorithm>
 
@@ -21,8 +21,9 @@ constexpr uint8_t TCP_MAX_WSCALE = 14;
 
 }  // namespace
 
-void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt) {
-  const uint8_t* th = skb->data;
+void tcp_parse_options(const Net& net, const uint8_t* th, TcpOptionsReceived* opt, bool estab) {
+  const bool syn = (th[13] & 0x02) && !estab;  // what only a SYN negotiates
+  opt->saw_tstamp = false;
   const unsigned len = (th[12] >> 4) * 4u - 20;
   const uint8_t* p = th + 20;
   const uint8_t* end = p + len;
@@ -35,7 +36,7 @@ void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt)
     if (opsize < 2 || opsize > end - p + 2) return;  // silly or partial options
     switch (opcode) {
       case TCPOPT_MSS:
-        if (opsize == 4) {
+        if (opsize == 4 && syn) {
           uint16_t in_mss = wire::load_be16(p);
           if (in_mss) {
             if (opt->user_mss && opt->user_mss < in_mss) in_mss = opt->user_mss;
@@ -44,20 +45,20 @@ void tcp_parse_syn_options(Net& net, const SkBuff* skb, TcpOptionsReceived* opt)
         }
         break;
       case TCPOPT_WINDOW:
-        if (opsize == 3 && net.sysctl.tcp_window_scaling) {
+        if (opsize == 3 && syn && net.sysctl.tcp_window_scaling) {
           opt->wscale_ok = true;
           opt->snd_wscale = std::min<uint8_t>(p[0], TCP_MAX_WSCALE);
         }
         break;
       case TCPOPT_TIMESTAMP:
-        if (opsize == 10 && net.sysctl.tcp_timestamps) {
+        if (opsize == 10 && (estab ? opt->tstamp_ok : net.sysctl.tcp_timestamps != 0)) {
           opt->saw_tstamp = true;
           opt->rcv_tsval = wire::load_be32(p);
           opt->rcv_tsecr = wire::load_be32(p + 4);
         }
         break;
       case TCPOPT_SACK_PERM:
-        if (opsize == 2 && net.sysctl.tcp_sack) opt->sack_ok = 1;
+        if (opsize == 2 && syn && net.sysctl.tcp_sack) opt->sack_ok = 1;
         break;
       default:
         break;
@@ -148,7 +149,7 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
   TcpOptionsReceived tmp_opt;
   tmp_opt.mss_clamp = TCP_MSS_DEFAULT;  // tcp_request_sock_ipv4_ops.mss_clamp
   tmp_opt.user_mss = tp->rx_opt.user_mss;
-  tcp_parse_syn_options(net, skb, &tmp_opt);
+  tcp_parse_options(net, skb->data, &tmp_opt, false);
   if (want_cookie && !tmp_opt.saw_tstamp) {
     // tcp_clear_options: without timestamps a cookie cannot carry the options.
     tmp_opt.wscale_ok = false;

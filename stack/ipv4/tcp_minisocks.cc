@@ -51,27 +51,6 @@ bool tcp_paws_reject(const TcpOptionsReceived& rx_opt, bool rst, int64_t now_s) 
   return true;
 }
 
-// tcp_parse_options past a SYN: only the timestamps matter here.
-void tcp_parse_ts_option(const SkBuff* skb, TcpOptionsReceived* opt) {
-  const uint8_t* th = skb->data;
-  const uint8_t* p = th + 20;
-  const uint8_t* end = th + (th[12] >> 4) * 4u;
-  while (p < end) {
-    const uint8_t opcode = *p++;
-    if (opcode == 0) return;
-    if (opcode == 1) continue;
-    if (p >= end) return;
-    const uint8_t opsize = *p++;
-    if (opsize < 2 || opsize > end - p + 2) return;
-    if (opcode == 8 && opsize == 10) {
-      opt->saw_tstamp = true;
-      opt->rcv_tsval = wire::load_be32(p);
-      opt->rcv_tsecr = wire::load_be32(p + 4);
-    }
-    p += opsize - 2;
-  }
-}
-
 // tcp_create_openreq_child (inet_csk_clone_lock): the child starts in
 // SYN_RECV with the request's addresses, sequence numbers and options, shares
 // the listener's port (__inet_inherit_port), and counts a passive open.
@@ -246,7 +225,7 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   TcpOptionsReceived tmp_opt;
   bool paws_reject = false;
   if ((th[12] >> 4) > 5) {
-    tcp_parse_ts_option(skb, &tmp_opt);
+    tcp_parse_options(net, skb->data, &tmp_opt, false);
     if (tmp_opt.saw_tstamp) {
       tmp_opt.ts_recent = req->ts_recent;
       // The stamp is estimated from the request's timeout, as Linux does.
@@ -345,7 +324,7 @@ TcpTwStatus tcp_timewait_state_process(InetTimewaitSock* tw, SkBuff* skb, uint32
   TcpOptionsReceived tmp_opt;
   bool paws_reject = false;
   if ((th[12] >> 4) > 5 && tw->tw_ts_recent_stamp) {
-    tcp_parse_ts_option(skb, &tmp_opt);
+    tcp_parse_options(net, skb->data, &tmp_opt, false);
     if (tmp_opt.saw_tstamp) {
       if (tmp_opt.rcv_tsecr) tmp_opt.rcv_tsecr -= tw->tw_ts_offset;
       tmp_opt.ts_recent = tw->tw_ts_recent;

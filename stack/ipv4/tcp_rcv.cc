@@ -166,7 +166,6 @@ constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
 
 const uint8_t* tcp_hdr(const SkBuff* skb) { return skb_transport_header(skb); }
 uint32_t tcp_flag_word(const uint8_t* th) { return wire::load_be32(th + 12); }
-uint32_t tcp_packets_in_flight(const TcpSock* tp) { return tp->packets_out - (tp->sacked_out + tp->lost_out) + tp->retrans_out; }
 
 // tcp_fast_path_on: the header prediction word (host order) for the peer's window.
 void tcp_fast_path_on(TcpSock* tp) {
@@ -177,29 +176,6 @@ void tcp_fast_path_on(TcpSock* tp) {
 void tcp_fast_path_check(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   if (tp->out_of_order_queue.empty() && tp->rcv_wnd && sk->sk_rmem_alloc < sk->sk_rcvbuf) tcp_fast_path_on(tp);
-}
-
-// tcp_parse_options after the handshake: timestamps and SACK blocks' presence.
-void tcp_parse_options(const SkBuff* skb, TcpSock* tp) {
-  const uint8_t* th = tcp_hdr(skb);
-  const unsigned len = (th[12] >> 4) * 4u;
-  const uint8_t* p = th + 20;
-  const uint8_t* end = th + len;
-  tp->rx_opt.saw_tstamp = false;
-  while (p < end) {
-    const uint8_t opcode = *p++;
-    if (opcode == 0) return;
-    if (opcode == 1) continue;
-    if (p >= end) return;
-    const uint8_t opsize = *p++;
-    if (opsize < 2 || opsize > end - p + 2) return;
-    if (opcode == 8 && opsize == 10 && tp->rx_opt.tstamp_ok) {
-      tp->rx_opt.saw_tstamp = true;
-      tp->rx_opt.rcv_tsval = wire::load_be32(p);
-      tp->rx_opt.rcv_tsecr = wire::load_be32(p + 4);
-    }
-    p += opsize - 2;
-  }
 }
 
 // tcp_fast_parse_options: the aligned timestamp is read directly.
@@ -216,7 +192,7 @@ bool tcp_fast_parse_options(const SkBuff* skb, TcpSock* tp) {
     tp->rx_opt.rcv_tsecr = wire::load_be32(th + 28);
     return true;
   }
-  tcp_parse_options(skb, tp);
+  tcp_parse_options(*tp->net, th, &tp->rx_opt, true);
   return true;
 }
 
@@ -815,11 +791,6 @@ void tcp_data_snd_check(Sock* sk) {
   sk_stream_write_space(sk);
 }
 
-void tcp_segs_in(TcpSock* tp, const SkBuff* skb) {
-  tp->segs_in++;
-  if (skb->len > (tcp_hdr(skb)[12] >> 4) * 4u) tp->data_segs_in++;
-}
-
 }  // namespace
 
 void sk_stream_write_space(Sock* sk) {
@@ -905,7 +876,7 @@ void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
   tcp_mstamp_refresh(sk);
   // TCP_SKB_CB is not filled for the handshake's ACK: its fields from the header.
   const uint8_t* th = skb->data;
-  tcp_parse_options(skb, tp);
+  tcp_parse_options(*sk->net, tcp_hdr(skb), &tp->rx_opt, true);
   tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
   if (!tp->srtt_us) tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, rtt_us);
   tp->retrans_stamp = 0;

@@ -54,7 +54,9 @@ struct TcpTimeWaitTest : ::testing::Test {
   // FIN counted in rcv_nxt / snd_nxt).
   void time_wait(bool reuse = true, int state = TCP_TIME_WAIT, int timeo = 0) {
     lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
-    if (reuse) ASSERT_EQ(sys_setsockopt(net, lfd, SOL_SOCKET_, SO_REUSEADDR_, 1, 4), 0);
+    if (reuse) {
+      ASSERT_EQ(sys_setsockopt(net, lfd, SOL_SOCKET_, SO_REUSEADDR_, 1, 4), 0);
+    }
     SockaddrIn a;
     a.port = 80;
     ASSERT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
