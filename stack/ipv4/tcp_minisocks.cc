@@ -167,6 +167,9 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
     tcp_sync_mss(child, rt->dev->mtu);
   }
   net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
+  // tcp_synack_rtt_meas: the SYN-ACK's RTT, unless it was sent again (read
+  // before the request is freed below).
+  const long rtt_us = req->num_retrans || !req->snt_synack ? -1 : long(net.engine.now() / 1000 - req->snt_synack);
   // inet_csk_complete_hashdance: the request leaves, the child is queued.
   TcpSock* ltp = tcp_sk(sk);
   auto& q = ltp->reqsk_queue;
@@ -177,8 +180,6 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
   // tcp_child_process -> tcp_rcv_state_process in SYN_RECV: the ACK is
   // acceptable, the child is established.
   child->sk_socket = nullptr;
-  // tcp_synack_rtt_meas: the SYN-ACK's RTT, unless it was sent again.
-  const long rtt_us = req->num_retrans || !req->snt_synack ? -1 : long(net.engine.now() / 1000 - req->snt_synack);
   tcp_child_established(child, skb, rtt_us);
   return child;
 }
