@@ -137,8 +137,14 @@ int tcp_disconnect(Sock* sk, int) {
     sk->sk_rmem_alloc -= int(skb->truesize);
     __kfree_skb(skb);
   }
+  // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
+  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
+  sk->inet_dport = 0;
+  sk->sk_dst_cache = nullptr;
   sk->sk_shutdown = 0;
   tp->srtt_us = 0;
+  tp->app_limited = ~0u;
+  tp->rate_app_limited = true;
   tp->icsk_backoff = 0;
   tp->icsk_probes_out = 0;
   tp->icsk_rto = TCP_TIMEOUT_INIT;

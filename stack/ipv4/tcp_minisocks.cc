@@ -87,6 +87,8 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->inet_id = uint16_t(net.rng.next());
   child->rtt_min_us = ~0u;  // no sample yet
   child->reordering = tcp_sk(sk)->reordering;
+  child->app_limited = tcp_sk(sk)->app_limited;  // sk_clone_lock copies the listener's
+  child->rate_app_limited = tcp_sk(sk)->rate_app_limited;
   child->rcv_tstamp = uint32_t(net.engine.jiffies());
   child->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set
   net.mib.tcp.PassiveOpens++;

@@ -134,7 +134,11 @@ TEST_F(TcpConnTest, LingerZeroCloseResetsInsteadOfFin) {
   ASSERT_EQ(rst.size(), 1u);
   EXPECT_EQ(d.field(*rst[0], "reason"), "TCP_STATE");  // tcp_disconnect
   EXPECT_EQ(d.counter("TcpExt.TCPAbortOnData"), 1u);
-  EXPECT_EQ(d.named("tcp:tcp_destroy_sock").size(), 1u);
+  // tcp_disconnect forgot the source address and the peer's port first.
+  auto destroy = d.named("tcp:tcp_destroy_sock");
+  ASSERT_EQ(destroy.size(), 1u);
+  EXPECT_EQ(d.field(*destroy[0], "saddr"), "0.0.0.0");
+  EXPECT_EQ(d.field(*destroy[0], "dport"), "0");
 }
 
 TEST_F(TcpConnTest, ExactResetClosesAndTheReaderSeesConnreset) {

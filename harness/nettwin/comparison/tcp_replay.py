@@ -51,6 +51,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
     handles: dict = {}
     sock_results, expect_results, notes, injected = [], [], [], []
     k = 0
+    backlog: list[int] = []  # frames read past an Expect's match, for the next Expects
     now = stack.now()
     for i, st in enumerate(steps):
         kind = st.get("kind")
@@ -83,12 +84,20 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             start = now
             recorded_t = expects_at.get(i, {}).get("t_ns", start)
             hit = None
+            # Frames an earlier Expect read in the same batch as its own come first
+            # (three writes' segments leave together; each is one Expect's).
+            while backlog and hit is None:
+                idx = backlog.pop(0)
+                if state.matches(exp, bytes(wire[idx])):
+                    hit = {"step": i, "frame": idx, "timeout": False, "t_ns": now}
             while True:
                 for pkt in stack.wire(dev):
                     wire.append(pkt)
                     state.observe(bytes(pkt))
                     if hit is None and state.matches(exp, bytes(pkt)):
                         hit = {"step": i, "frame": len(wire) - 1, "timeout": False, "t_ns": now}
+                    elif hit is not None:
+                        backlog.append(len(wire) - 1)
                 if hit is not None or now - start >= exp.timeout_ms * MS:
                     break
                 # First to the time Linux answered, then in 1 ms steps for 50 ms, then coarser.
