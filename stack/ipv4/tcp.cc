@@ -154,11 +154,8 @@ int tcp_disconnect(Sock* sk, int) {
   tp->snd_cwnd = TCP_INIT_CWND;
   tp->packets_out = 0;
   tp->icsk_ack = {};
-  // ---- active open: what a new connect() on this socket starts from - no
-  // peer, the source forgotten unless bound (inet_bhash2_reset_saddr), the
+  // ---- active open: what a new connect() on this socket starts from - the
   // next ISN past what the peer saw, no options, no route.
-  sk->inet_dport = 0;
-  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
   uint32_t seq = tp->write_seq + tp->max_window + 2;
   if (!seq) seq = 1;
   tp->write_seq = seq;
