@@ -24,7 +24,6 @@ using namespace nettwin;
 constexpr uint16_t kPort = 5001;
 constexpr wire::Ipv4Addr kReceiverAddr = 0xc6336402;  // 198.51.100.2
 constexpr size_t kChunk = 64 * 1024;                   // one send() / recv()
-constexpr int kEinprogress = 115;                    // EINPROGRESS
 constexpr uint64_t kIdleStepNs = 1'000'000;            // the clock's step when nothing moves
 
 // Counts this thread's user-space instructions; -1 when perf events are not allowed here.
@@ -113,7 +112,7 @@ void tcp_bulk(benchmark::State& state, bool subscriber) {
     return;
   }
   const int c = sys_connect(tn, cfd, addr, SOCKADDR_IN_LEN);
-  if (c != -kEinprogress && c != 0) {
+  if (c != -E_INPROGRESS && c != 0) {
     state.SkipWithError("connect failed");
     return;
   }
