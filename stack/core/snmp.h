@@ -47,7 +47,7 @@ struct TcpExtMib {
            TCPOFOQueue = 0, TCPRcvQDrop = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
            TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPChallengeACK = 0, TCPSYNChallenge = 0,
            PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0;
-  // The active open's (tcp_connect.cc).
+  // The active open's.
   uint64_t TCPTimeoutRehash = 0, PAWSActiveRejected = 0, OutOfWindowIcmps = 0;
 };
 

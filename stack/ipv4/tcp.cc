@@ -15,9 +15,9 @@
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ip_sockglue.h"
 #include "ipv4/tcp_cong.h"
-#include "ipv4/tcp_connect.h"
 #include "ipv4/tcp_info.h"
 #include "ipv4/tcp_input.h"
+#include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_output.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
@@ -142,7 +142,7 @@ int tcp_disconnect(Sock* sk, int) {
   // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
   if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
   sk->inet_dport = 0;
-  sk->sk_dst_cache = nullptr;
+  sk->sk_dst_cache = nullptr;  // __sk_dst_reset
   sk->sk_shutdown = 0;
   tp->srtt_us = 0;
   tp->app_limited = ~0u;
@@ -154,8 +154,8 @@ int tcp_disconnect(Sock* sk, int) {
   tp->snd_cwnd = TCP_INIT_CWND;
   tp->packets_out = 0;
   tp->icsk_ack = {};
-  // ---- active open: what a new connect() on this socket starts from - the
-  // next ISN past what the peer saw, no options, no route.
+  // What a new connect() on this socket starts from: the next ISN past what
+  // the peer saw, no options.
   uint32_t seq = tp->write_seq + tp->max_window + 2;
   if (!seq) seq = 1;
   tp->write_seq = seq;
@@ -164,8 +164,6 @@ int tcp_disconnect(Sock* sk, int) {
   tp->total_retrans = 0;
   tp->retrans_stamp = 0;
   tp->rx_opt = TcpOptionsReceived{};
-  sk->sk_dst_cache = nullptr;  // __sk_dst_reset
-  // ---- end of the active open
   return 0;
 }
 

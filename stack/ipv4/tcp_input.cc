@@ -1,13 +1,29 @@
-// net/ipv4/tcp_input.c: tcp_parse_options and tcp_conn_request, the
-// passive open: a request sock, its ISN and timestamp offset, the SYN-ACK.
+// net/ipv4/tcp_input.c: the receive side of TCP. tcp_parse_options; the
+// passive open's tcp_conn_request (request sock, ISN, timestamp offset,
+// SYN-ACK, SYN cookies); the connected socket's tcp_rcv_established and
+// tcp_rcv_state_process with tcp_validate_incoming, tcp_ack (RTT and RTO,
+// the retransmit queue, the window, congestion control), tcp_data_queue and
+// the out-of-order queue, delayed and quick ACKs, FIN and RST; the active
+// open's tcp_rcv_synsent_state_process and tcp_finish_connect.
+#include "ipv4/tcp_input.h"
+
 #include <algorithm>
 
 #include "core/net.h"
 #include "core/secure_seq.h"
+#include "core/trace_events.h"
+#include "ipv4/fib.h"
 #include "ipv4/inet_connection_sock.h"
+#include "ipv4/inet_hashtables.h"
+#include "ipv4/ipv4.h"
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_ipv4.h"
+#include "ipv4/tcp_output.h"
+#include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
+#include "ipv4/tcp_timer.h"
+#include "wire/bytes.h"
 #include "wire/headers.h"
 
 namespace nettwin {
@@ -16,7 +32,6 @@ namespace {
 
 enum : uint8_t { TCPOPT_EOL = 0, TCPOPT_NOP = 1, TCPOPT_MSS = 2, TCPOPT_WINDOW = 3, TCPOPT_SACK_PERM = 4,
                  TCPOPT_TIMESTAMP = 8 };
-constexpr uint16_t TCP_MSS_DEFAULT = 536;  // RFC 1122: what a SYN without MSS allows
 constexpr uint8_t TCP_MAX_WSCALE = 14;
 
 }  // namespace
@@ -212,6 +227,1220 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
   // tcp_timeout_init: TCP_TIMEOUT_INIT (1 s) for the first SYN-ACK timeout.
   RequestSock* r = inet_csk_reqsk_queue_hash_add(sk, std::move(req), uint32_t(HZ));
   tcp_v4_send_synack(net, sk, r, dst);
+}
+
+
+namespace {
+
+uint32_t usecs_to_jiffies(uint64_t us) { return uint32_t((us * HZ + 999'999) / 1'000'000); }
+constexpr uint32_t kTcpRtoMinUs = TCP_RTO_MIN * 1'000'000 / HZ;
+
+// sk_wmem_free_skb: a queued skb's charge given back, the skb freed untraced
+// (Linux frees TCP's sent data with __kfree_skb).
+void tcp_wmem_free_skb(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->sk_wmem_queued -= int(skb->truesize);
+  __kfree_skb(skb);
+}
+
+}  // namespace
+
+void inet_csk_destroy_sock(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
+  // tcp_v4_destroy_sock.
+  trace_tcp_destroy_sock(net.tracer, sk);
+  tcp_clear_xmit_timers(sk);
+  tcp_write_queue_purge(sk);
+  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) __kfree_skb(skb);
+  sk->sk_prot->unhash(sk);
+  if (sk->inet_num) inet_put_port(sk);
+  // sk_stream_kill_queues: what the reader never took is purged.
+  while (SkBuff* skb = sk->sk_receive_queue.pop_front()) {
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "sk_stream_kill_queues");
+  }
+  // sock_put: the memory goes once the closed socket's last skb is freed,
+  // after the callers up the stack are done with it.
+  if (sk->sk_socket) return;
+  sk->sk_free_deferred = true;
+  if (sk->sk_wmem_alloc == 0) net.engine.add_timer(net.engine.now(), [&net, sk] { net.sock.sk_destruct(sk); });
+}
+
+bool inet_csk_in_pingpong_mode(const Sock* sk) { return tcp_sk(sk)->icsk_ack.pingpong >= 1; }
+
+void tcp_data_ready(Sock*) {}
+
+void tcp_set_rto(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  // __tcp_set_rto: srtt + 4 * mdev, with the variance at least the minimum RTO.
+  tp->icsk_rto = std::min(usecs_to_jiffies((tp->srtt_us >> 3) + tp->rttvar_us), TCP_RTO_MAX);
+}
+
+void tcp_rtt_estimator(Sock* sk, long mrtt_us) {
+  TcpSock* tp = tcp_sk(sk);
+  long m = std::max(mrtt_us, 1L);
+  uint32_t srtt = tp->srtt_us;
+  if (srtt != 0) {
+    m -= long(srtt >> 3);
+    srtt = uint32_t(long(srtt) + m);
+    if (m < 0) {
+      m = -m;
+      m -= long(tp->mdev_us >> 2);
+      if (m > 0) m >>= 3;
+    } else {
+      m -= long(tp->mdev_us >> 2);
+    }
+    tp->mdev_us = uint32_t(long(tp->mdev_us) + m);
+    if (tp->mdev_us > tp->mdev_max_us) {
+      tp->mdev_max_us = tp->mdev_us;
+      if (tp->mdev_max_us > tp->rttvar_us) tp->rttvar_us = tp->mdev_max_us;
+    }
+    if (after(tp->snd_una, tp->rtt_seq)) {
+      if (tp->mdev_max_us < tp->rttvar_us) tp->rttvar_us -= (tp->rttvar_us - tp->mdev_max_us) >> 2;
+      tp->rtt_seq = tp->snd_nxt;
+      tp->mdev_max_us = kTcpRtoMinUs;
+    }
+  } else {
+    srtt = uint32_t(m << 3);
+    tp->mdev_us = uint32_t(m << 1);
+    tp->rttvar_us = std::max(tp->mdev_us, kTcpRtoMinUs);
+    tp->mdev_max_us = tp->rttvar_us;
+    tp->rtt_seq = tp->snd_nxt;
+  }
+  tp->srtt_us = std::max(1u, srtt);
+}
+
+void tcp_enter_loss(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  // Reduce ssthresh if it has not yet been made inside this window.
+  if (tp->icsk_ca_state <= TCP_CA_Disorder || !after(tp->high_seq, tp->snd_una) ||
+      (tp->icsk_ca_state == TCP_CA_Loss && !tp->icsk_retransmits)) {
+    tp->prior_ssthresh = 0;  // tcp_current_ssthresh kept only for undo
+    tp->snd_ssthresh = tp->icsk_ca_ops ? tp->icsk_ca_ops->ssthresh(sk) : std::max(tp->snd_cwnd >> 1, 2u);
+    tcp_ca_event(sk, CA_EVENT_LOSS);
+  }
+  tp->snd_cwnd = tp->packets_out - tp->sacked_out - tp->lost_out + tp->retrans_out + 1;  // tcp_packets_in_flight + 1
+  tp->snd_cwnd_cnt = 0;
+  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  // Everything in flight is lost (tcp_timeout_mark_lost).
+  tp->retrans_out = 0;
+  tp->lost_out = 0;
+  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
+    TCP_SKB_CB(skb)->sacked &= uint8_t(~TCPCB_SACKED_RETRANS);
+    TCP_SKB_CB(skb)->sacked |= TCPCB_LOST;
+    tp->lost_out += tcp_skb_pcount(skb);
+  }
+  if (tp->icsk_ca_state != TCP_CA_Loss) tcp_set_ca_state(sk, TCP_CA_Loss);
+  tp->high_seq = tp->snd_nxt;
+}
+
+void tcp_write_queue_purge(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  while (SkBuff* skb = tp->sk_write_queue.pop_front()) tcp_wmem_free_skb(sk, skb);
+  while (SkBuff* skb = tp->tcp_rtx_queue.pop_front()) tcp_wmem_free_skb(sk, skb);
+  tp->packets_out = 0;
+  tp->retrans_out = tp->lost_out = tp->sacked_out = 0;
+}
+
+void tcp_done(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV) sk->net->mib.tcp.AttemptFails++;
+  tcp_set_state(sk, TCP_CLOSE);
+  tcp_clear_xmit_timers(sk);
+  sk->sk_shutdown = SHUTDOWN_MASK;
+  (void)tp;
+  if (!sk->sock_dead) return;  // sk_state_change: the owner sees it
+  inet_csk_destroy_sock(sk);
+}
+
+}  // namespace nettwin
+
+// ------------------------------------------------------------------ receive
+
+namespace nettwin {
+
+void tcp_initialize_rcv_mss(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  unsigned hint = std::min<unsigned>(tp->advmss, tp->mss_cache);
+  hint = std::min(hint, tp->rcv_wnd / 2);
+  hint = std::min(hint, TCP_MSS_DEFAULT);
+  hint = std::max(hint, TCP_MIN_MSS);
+  tp->icsk_ack.rcv_mss = uint16_t(hint);
+}
+
+
+namespace {
+
+enum : int {
+  FLAG_DATA = 0x01, FLAG_WIN_UPDATE = 0x02, FLAG_DATA_ACKED = 0x04, FLAG_RETRANS_DATA_ACKED = 0x08,
+  FLAG_SYN_ACKED = 0x10, FLAG_DATA_SACKED = 0x20, FLAG_ECE = 0x40, FLAG_LOST_RETRANS = 0x80,
+  FLAG_SLOWPATH = 0x100, FLAG_ORIG_SACK_ACKED = 0x200, FLAG_SND_UNA_ADVANCED = 0x400, FLAG_DSACKING_ACK = 0x800,
+  FLAG_SET_XMIT_TIMER = 0x1000, FLAG_SACK_RENEGING = 0x2000, FLAG_UPDATE_TS_RECENT = 0x4000,
+  FLAG_NO_CHALLENGE_ACK = 0x8000, FLAG_ACK_MAYBE_DELAYED = 0x10000,
+  FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED,
+  FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED,
+  FLAG_CA_ALERT = FLAG_DATA_SACKED | FLAG_ECE | FLAG_DSACKING_ACK,
+  FLAG_FORWARD_PROGRESS = FLAG_ACKED | FLAG_DATA_SACKED,
+};
+constexpr uint32_t TCP_HP_BITS = 0xF0F7FFFFu;  // ~(TCP_RESERVED_BITS | TCP_FLAG_PSH), host order
+constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
+
+const uint8_t* tcp_hdr(const SkBuff* skb) { return skb_transport_header(skb); }
+uint32_t tcp_flag_word(const uint8_t* th) { return wire::load_be32(th + 12); }
+
+// tcp_fast_path_on: the header prediction word (host order) for the peer's window.
+void tcp_fast_path_on(TcpSock* tp) {
+  tp->pred_flags = (uint32_t(tp->tcp_header_len) << 26) | (uint32_t(TCPHDR_ACK) << 16) |
+                   ((tp->snd_wnd >> tp->rx_opt.snd_wscale) & 0xffff);
+}
+
+void tcp_fast_path_check(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->out_of_order_queue.empty() && tp->rcv_wnd && sk->sk_rmem_alloc < sk->sk_rcvbuf) tcp_fast_path_on(tp);
+}
+
+// tcp_fast_parse_options: the aligned timestamp is read directly.
+bool tcp_fast_parse_options(const SkBuff* skb, TcpSock* tp) {
+  const uint8_t* th = tcp_hdr(skb);
+  const unsigned doff = th[12] >> 4;
+  if (doff == 5) {
+    tp->rx_opt.saw_tstamp = false;
+    return false;
+  }
+  if (tp->rx_opt.tstamp_ok && doff == (20 + TCPOLEN_TSTAMP_ALIGNED) / 4 && wire::load_be32(th + 20) == 0x0101080au) {
+    tp->rx_opt.saw_tstamp = true;
+    tp->rx_opt.rcv_tsval = wire::load_be32(th + 24);
+    tp->rx_opt.rcv_tsecr = wire::load_be32(th + 28);
+    return true;
+  }
+  tcp_parse_options(*tp->net, th, &tp->rx_opt, true);
+  return true;
+}
+
+// tcp_store_ts_recent / tcp_replace_ts_recent.
+void tcp_store_ts_recent(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->rx_opt.ts_recent = tp->rx_opt.rcv_tsval;
+  tp->rx_opt.ts_recent_stamp = uint32_t(tcp_ktime_get_seconds(sk->net->engine));
+}
+void tcp_replace_ts_recent(Sock* sk, uint32_t seq) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->rx_opt.saw_tstamp && !after(seq, tp->rcv_wup) && int32_t(tp->rx_opt.rcv_tsval - tp->rx_opt.ts_recent) >= 0)
+    tcp_store_ts_recent(sk);
+}
+
+// tcp_rtt_tsopt_us: the RTT the echoed timestamp tells (ms clock, at least 1 ms).
+long tcp_rtt_tsopt_us(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  // TSecr echoes our TSval, which carries the connection's offset.
+  uint32_t delta = tcp_time_stamp_ms(sk) - (tp->rx_opt.rcv_tsecr - tp->tsoffset);
+  if (delta < uint32_t(INT32_MAX / 1000)) {
+    if (!delta) delta = 1;
+    return long(delta) * 1000;
+  }
+  return -1;
+}
+
+// tcp_ack_update_rtt: one RTT sample; the RTO follows, backoff is cleared.
+bool tcp_ack_update_rtt(Sock* sk, int flag, long seq_rtt_us, long ca_rtt_us) {
+  TcpSock* tp = tcp_sk(sk);
+  if (seq_rtt_us < 0 && tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr && (flag & FLAG_ACKED))
+    seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk);
+  if (seq_rtt_us < 0) return false;
+  if (uint32_t(ca_rtt_us) < tp->rtt_min_us) tp->rtt_min_us = uint32_t(std::max(ca_rtt_us, 1L));
+  tcp_rtt_estimator(sk, seq_rtt_us);
+  tcp_set_rto(sk);
+  tp->icsk_backoff = 0;
+  return true;
+}
+
+void tcp_incr_quickack(Sock* sk, unsigned max_quickacks) {
+  TcpSock* tp = tcp_sk(sk);
+  unsigned quickacks = tp->rcv_wnd / (2 * tp->icsk_ack.rcv_mss);
+  if (quickacks == 0) quickacks = 2;
+  quickacks = std::min(quickacks, max_quickacks);
+  if (quickacks > tp->icsk_ack.quick) tp->icsk_ack.quick = uint8_t(quickacks);
+}
+
+bool tcp_in_quickack_mode(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  return tp->icsk_ack.quick && !inet_csk_in_pingpong_mode(sk);
+}
+
+void inet_csk_schedule_ack(Sock* sk) { tcp_sk(sk)->icsk_ack.pending |= ICSK_ACK_SCHED; }
+
+// tcp_measure_rcv_mss: the peer's segment size as we see it.
+void tcp_measure_rcv_mss(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const unsigned lss = tp->icsk_ack.last_seg_size;
+  tp->icsk_ack.last_seg_size = 0;
+  unsigned len = skb->len;
+  if (len >= tp->icsk_ack.rcv_mss) {
+    if (len != tp->icsk_ack.rcv_mss) {
+      const uint64_t val = (uint64_t(skb->len) << 8) / skb->truesize;
+      tp->scaling_ratio = uint8_t(val ? std::min<uint64_t>(val, 255) : 1);
+    }
+    tp->icsk_ack.rcv_mss = uint16_t(std::min<unsigned>(len, tp->advmss));
+    if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_PSH) tp->icsk_ack.pending |= ICSK_ACK_PUSHED;
+  } else {
+    len += unsigned(skb->data - skb_transport_header(skb));
+    const uint32_t fw = tcp_flag_word(tcp_hdr(skb));
+    const bool remnant = fw & (0x00080000u | 0x00200000u | 0x00010000u | 0x00020000u | 0x00040000u);  // PSH URG FIN SYN RST
+    if (len >= TCP_MSS_DEFAULT + 20 || (len >= TCP_MIN_MSS + 20 && !remnant)) {
+      len -= tp->tcp_header_len;
+      tp->icsk_ack.last_seg_size = uint16_t(len);
+      if (len == lss) {
+        tp->icsk_ack.rcv_mss = uint16_t(len);
+        return;
+      }
+    }
+    if (tp->icsk_ack.pending & ICSK_ACK_PUSHED) tp->icsk_ack.pending |= ICSK_ACK_PUSHED2;
+    tp->icsk_ack.pending |= ICSK_ACK_PUSHED;
+  }
+}
+
+// tcp_event_data_recv: the delayed-ACK engine learns the peer's pace.
+void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  inet_csk_schedule_ack(sk);
+  tcp_measure_rcv_mss(sk, skb);
+  const uint32_t now = uint32_t(sk->net->engine.jiffies());
+  if (!tp->icsk_ack.ato) {
+    // The first data segment: start in quick-ack mode.
+    tcp_incr_quickack(sk, TCP_MAX_QUICKACKS);
+    tp->icsk_ack.ato = TCP_ATO_MIN;
+  } else {
+    const uint32_t m = now - tp->icsk_ack.lrcvtime;
+    if (m <= TCP_ATO_MIN / 2) {
+      tp->icsk_ack.ato = (tp->icsk_ack.ato >> 1) + TCP_ATO_MIN / 2;
+    } else if (m < tp->icsk_ack.ato) {
+      tp->icsk_ack.ato = (tp->icsk_ack.ato >> 1) + m;
+      if (tp->icsk_ack.ato > tp->icsk_rto) tp->icsk_ack.ato = tp->icsk_rto;
+    } else if (m > tp->icsk_rto) {
+      tcp_incr_quickack(sk, TCP_MAX_QUICKACKS);
+    }
+  }
+  tp->icsk_ack.lrcvtime = now;
+}
+
+void tcp_update_wl(TcpSock* tp, uint32_t seq) { tp->snd_wl1 = seq; }
+
+void tcp_snd_una_update(TcpSock* tp, uint32_t ack) {
+  const uint32_t delta = ack - tp->snd_una;
+  tp->bytes_acked += delta;
+  tp->snd_una = ack;
+}
+
+bool tcp_may_update_window(const TcpSock* tp, uint32_t ack, uint32_t ack_seq, uint32_t nwin) {
+  return after(ack, tp->snd_una) || after(ack_seq, tp->snd_wl1) || (ack_seq == tp->snd_wl1 && (nwin > tp->snd_wnd || !nwin));
+}
+
+int tcp_ack_update_window(Sock* sk, const SkBuff* skb, uint32_t ack, uint32_t ack_seq) {
+  TcpSock* tp = tcp_sk(sk);
+  int flag = 0;
+  const uint8_t* th = tcp_hdr(skb);
+  uint32_t nwin = wire::load_be16(th + 14);
+  if (!(th[13] & TCPHDR_SYN)) nwin <<= tp->rx_opt.snd_wscale;
+  if (tcp_may_update_window(tp, ack, ack_seq, nwin)) {
+    flag |= FLAG_WIN_UPDATE;
+    tcp_update_wl(tp, ack_seq);
+    if (tp->snd_wnd != nwin) {
+      tp->snd_wnd = nwin;
+      tp->pred_flags = 0;  // the only place the sender's fast path comes back
+      tcp_fast_path_check(sk);
+      if (nwin > tp->max_window) {
+        tp->max_window = nwin;
+        tcp_sync_mss(sk, tp->icsk_pmtu_cookie);
+      }
+    }
+  }
+  tcp_snd_una_update(tp, ack);
+  return flag;
+}
+
+// tcp_oow_rate_limited: one answer to out-of-window segments per 500 ms.
+bool tcp_oow_rate_limited(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  // Data segments without SYN are not part of an ACK loop.
+  if (TCP_SKB_CB(skb)->seq != TCP_SKB_CB(skb)->end_seq && !(TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN)) return false;
+  const uint32_t now = uint32_t(sk->net->engine.jiffies());
+  if (tp->last_oow_ack_time) {
+    const int32_t elapsed = int32_t(now - tp->last_oow_ack_time);
+    if (elapsed >= 0 && uint64_t(elapsed) < msecs_to_jiffies(500)) return true;
+  }
+  tp->last_oow_ack_time = now;
+  return false;
+}
+
+// tcp_send_challenge_ack (RFC 5961): rate limited per socket (even for data);
+// the global limit (tcp_challenge_ack_limit) is INT_MAX.
+void tcp_send_challenge_ack(Sock* sk, const SkBuff*) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t now = uint32_t(sk->net->engine.jiffies());
+  if (tp->last_oow_ack_time) {
+    const int32_t elapsed = int32_t(now - tp->last_oow_ack_time);
+    if (elapsed >= 0 && uint64_t(elapsed) < msecs_to_jiffies(500)) return;
+  }
+  tp->last_oow_ack_time = now;
+  sk->net->mib.tcpext.TCPChallengeACK++;
+  tcp_send_ack(sk);
+}
+
+// tcp_dsack_set: the duplicate range goes out as a D-SACK (tcp_dsack 1).
+void tcp_dsack_set(Sock* sk, uint32_t seq, uint32_t end_seq) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->rx_opt.sack_ok) {
+    if (before(seq, tp->rcv_nxt)) sk->net->mib.tcpext.TCPDSACKOldSent++;
+    tp->rx_opt.dsack = true;
+    tp->duplicate_sack[0].start_seq = seq;
+    tp->duplicate_sack[0].end_seq = end_seq;
+  }
+}
+
+void tcp_send_dupack(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (TCP_SKB_CB(skb)->end_seq != TCP_SKB_CB(skb)->seq && before(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) {
+    sk->net->mib.tcpext.DelayedACKLost++;
+    tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS);
+    uint32_t end_seq = TCP_SKB_CB(skb)->end_seq;
+    if (after(end_seq, tp->rcv_nxt)) end_seq = tp->rcv_nxt;
+    tcp_dsack_set(sk, TCP_SKB_CB(skb)->seq, end_seq);
+  }
+  tcp_send_ack(sk);
+}
+
+// tcp_sequence: is [seq, end_seq) acceptable in the window we offered?
+SkbDropReason tcp_sequence(Sock* sk, uint32_t seq, uint32_t end_seq) {
+  TcpSock* tp = tcp_sk(sk);
+  if (before(end_seq, tp->rcv_wup)) return SkbDropReason::TCP_OLD_SEQUENCE;
+  if (after(end_seq, tp->rcv_nxt + tcp_receive_window(sk))) {
+    if (after(seq, tp->rcv_nxt + tcp_receive_window(sk))) return SkbDropReason::TCP_INVALID_SEQUENCE;
+    // Only accept this packet if the receive queue is empty.
+    if (!sk->sk_receive_queue.empty()) return SkbDropReason::TCP_INVALID_END_SEQUENCE;
+  }
+  return SkbDropReason::NOT_DROPPED_YET;
+}
+
+// tcp_reset_check: a RST at rcv_nxt - 1 after the peer's FIN is acceptable.
+bool tcp_reset_check(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  return TCP_SKB_CB(skb)->seq == tp->rcv_nxt - 1 &&
+         (sk->sk_state == TCP_CLOSE_WAIT || sk->sk_state == TCP_LAST_ACK || sk->sk_state == TCP_CLOSING);
+}
+
+void tcp_drop_reason(Sock* sk, SkBuff* skb, SkbDropReason reason, const char* location) {
+  sk->sk_drops++;
+  sk_skb_reason_drop(sk, skb, reason, location);
+}
+
+// tcp_paws_discard: a timestamp older than ts_recent (and not 24 days stale).
+bool tcp_paws_discard(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (int32_t(tp->rx_opt.ts_recent - tp->rx_opt.rcv_tsval) <= 1) return false;  // tcp_paws_check window 1
+  const uint32_t now_s = uint32_t(tcp_ktime_get_seconds(sk->net->engine));
+  if (now_s >= tp->rx_opt.ts_recent_stamp + 24 * 24 * 3600) return false;
+  (void)skb;
+  return !(TCP_SKB_CB(skb)->tcp_flags & TCPHDR_RST);
+}
+
+// tcp_validate_incoming: PAWS, the sequence window, RST (RFC 5961), SYN.
+bool tcp_validate_incoming(Sock* sk, SkBuff* skb, bool syn_inerr) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t flags = TCP_SKB_CB(skb)->tcp_flags;
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  if (tcp_fast_parse_options(skb, tp) && tp->rx_opt.saw_tstamp && tcp_paws_discard(sk, skb)) {
+    if (flags & TCPHDR_SYN) goto syn_challenge;
+    sk->net->mib.tcpext.PAWSEstabRejected++;
+    if (!tcp_oow_rate_limited(sk, skb)) tcp_send_dupack(sk, skb);
+    reason = SkbDropReason::TCP_RFC7323_PAWS;
+    goto discard;
+  }
+  // Step 1: check sequence number.
+  reason = tcp_sequence(sk, TCP_SKB_CB(skb)->seq, TCP_SKB_CB(skb)->end_seq);
+  if (reason != SkbDropReason::NOT_DROPPED_YET) {
+    // RFC 793: an unacceptable segment is answered with an ACK, unless it is a RST.
+    if (!(flags & TCPHDR_RST)) {
+      if (flags & TCPHDR_SYN) goto syn_challenge;
+      if (!tcp_oow_rate_limited(sk, skb)) tcp_send_dupack(sk, skb);
+    } else if (tcp_reset_check(sk, skb)) {
+      goto reset;
+    }
+    goto discard;
+  }
+  // Step 2: check RST bit (RFC 5961 3.2): only an exact match resets, the
+  // rest of the window gets a challenge ACK.
+  if (flags & TCPHDR_RST) {
+    if (TCP_SKB_CB(skb)->seq == tp->rcv_nxt || tcp_reset_check(sk, skb)) goto reset;
+    tcp_send_challenge_ack(sk, skb);  // not an input error (only a SYN's challenge is)
+    reason = SkbDropReason::TCP_RESET;
+    goto discard;
+  }
+  // Step 4: a SYN in the window (RFC 5961 4.2): a challenge ACK.
+  if (flags & TCPHDR_SYN) {
+  syn_challenge:
+    if (syn_inerr) sk->net->mib.tcp.InErrs++;
+    sk->net->mib.tcpext.TCPSYNChallenge++;
+    tcp_send_challenge_ack(sk, skb);
+    reason = SkbDropReason::TCP_INVALID_SYN;
+    goto discard;
+  }
+  return true;
+discard:
+  tcp_drop_reason(sk, skb, reason, "tcp_validate_incoming");
+  return false;
+reset:
+  tcp_reset(sk, skb);
+  __kfree_skb(skb);
+  return false;
+}
+
+// tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
+int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
+  TcpSock* tp = tcp_sk(sk);
+  int flag = 0;
+  uint64_t first_ackt = 0, last_ackt = 0;
+  while (SkBuff* skb = tp->tcp_rtx_queue.front()) {
+    TcpSkbCb* scb = TCP_SKB_CB(skb);
+    const uint8_t sacked = scb->sacked;
+    if (after(scb->end_seq, tp->snd_una)) break;  // partially acked: stays (no TSO here)
+    const uint32_t acked_pcount = tcp_skb_pcount(skb);
+    if (sacked & TCPCB_RETRANS) {
+      if (sacked & TCPCB_SACKED_RETRANS) tp->retrans_out -= acked_pcount;
+      flag |= FLAG_RETRANS_DATA_ACKED;
+    } else if (!(sacked & TCPCB_SACKED_ACKED)) {
+      last_ackt = skb->tstamp;
+      if (!first_ackt) first_ackt = last_ackt;
+    }
+    if (sacked & TCPCB_LOST) tp->lost_out -= acked_pcount;
+    tp->packets_out -= acked_pcount;
+    tp->delivered += acked_pcount;
+    if (!(scb->tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED; else flag |= FLAG_SYN_ACKED;
+    tp->tcp_rtx_queue.pop_front();
+    tcp_wmem_free_skb(sk, skb);
+  }
+  (void)prior_snd_una;
+  if (first_ackt && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
+  if (flag & FLAG_ACKED) {
+    flag |= FLAG_SET_XMIT_TIMER;
+    if (!tp->packets_out) tp->retrans_stamp = 0;
+  }
+  return flag;
+}
+
+// tcp_cong_avoid via the congestion control, when cwnd may grow.
+void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  // tcp_in_cwnd_reduction: CWR and Recovery reduce (PRR, not modelled); Loss grows.
+  if (tp->icsk_ca_state == TCP_CA_CWR || tp->icsk_ca_state == TCP_CA_Recovery) return;
+  // tcp_may_raise_cwnd: data acked (forward progress with more reordering).
+  if (!(flag & (tp->reordering > 3 ? FLAG_FORWARD_PROGRESS : FLAG_DATA_ACKED))) return;
+  if (tp->icsk_ca_ops && tp->icsk_ca_ops->cong_avoid) tp->icsk_ca_ops->cong_avoid(sk, ack, acked);
+  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+}
+
+// tcp_process_loss / tcp_try_undo_recovery, what an ACK of all lost data does:
+// back to Open.
+void tcp_fastretrans_alert(Sock* sk, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->icsk_ca_state == TCP_CA_Loss && (flag & FLAG_SND_UNA_ADVANCED) && !before(tp->snd_una, tp->high_seq)) {
+    tp->lost_out = 0;
+    tp->retrans_out = 0;
+    tcp_set_ca_state(sk, TCP_CA_Open);
+    tp->undo_marker = 0;
+    tp->retrans_stamp = 0;
+  }
+}
+
+// tcp_ack: < 0 a drop reason (negated), 0 an old ACK, 1 accepted.
+int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  checkpoint(sk->net->tracer, "tcp_ack", skb);
+  const uint32_t prior_snd_una = tp->snd_una;
+  const uint32_t ack_seq = TCP_SKB_CB(skb)->seq;
+  const uint32_t ack = TCP_SKB_CB(skb)->ack_seq;
+  const uint32_t prior_packets = tp->packets_out;
+  const uint32_t prior_delivered = tp->delivered;
+  // An ACK older than what was acked before may be ignored.
+  if (before(ack, prior_snd_una)) {
+    const uint32_t max_window = uint32_t(std::min<uint64_t>(tp->max_window, tp->bytes_acked));
+    // RFC 5961 5.2 [Blind Data Injection Attack].
+    if (before(ack, prior_snd_una - max_window)) {
+      if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(sk, skb);
+      return -int(SkbDropReason::TCP_TOO_OLD_ACK);
+    }
+    return 0;
+  }
+  // An ACK of data we have not sent: discard the segment (RFC 793 3.9).
+  if (after(ack, tp->snd_nxt)) return -int(SkbDropReason::TCP_ACK_UNSENT_DATA);
+  if (after(ack, prior_snd_una)) {
+    flag |= FLAG_SND_UNA_ADVANCED;
+    tp->icsk_retransmits = 0;
+  }
+  if (flag & FLAG_UPDATE_TS_RECENT) tcp_replace_ts_recent(sk, TCP_SKB_CB(skb)->seq);
+  if ((flag & (FLAG_SLOWPATH | FLAG_SND_UNA_ADVANCED)) == FLAG_SND_UNA_ADVANCED) {
+    // The window is constant, a pure forward advance.
+    tcp_update_wl(tp, ack_seq);
+    tcp_snd_una_update(tp, ack);
+    flag |= FLAG_WIN_UPDATE;
+    sk->net->mib.tcpext.TCPHPAcks++;
+  } else {
+    if (ack_seq != TCP_SKB_CB(skb)->end_seq)
+      flag |= FLAG_DATA;
+    else
+      sk->net->mib.tcpext.TCPPureAcks++;
+    flag |= tcp_ack_update_window(sk, skb, ack, ack_seq);
+  }
+  sk->sk_err_soft = 0;
+  tp->icsk_probes_out = 0;
+  tp->rcv_tstamp = uint32_t(sk->net->engine.jiffies());
+  if (!prior_packets) {
+    // An ACK that opens a zero window: the probe timer stops (tcp_ack_probe).
+    if (tp->icsk_pending == ICSK_TIME_PROBE0 && !tp->sk_write_queue.empty()) {
+      const SkBuff* head = tp->sk_write_queue.front();
+      if (!after(TCP_SKB_CB(head)->end_seq, tp->snd_una + tp->snd_wnd)) {
+        tp->icsk_backoff = 0;
+        tp->icsk_probes_tstamp = 0;
+        inet_csk_clear_xmit_timer(sk, ICSK_TIME_PROBE0);
+      }
+    }
+    return 1;
+  }
+  long seq_rtt_us = -1;
+  flag |= tcp_clean_rtx_queue(sk, prior_snd_una, &seq_rtt_us);
+  if (flag & FLAG_ACKED) tcp_ack_update_rtt(sk, flag, seq_rtt_us, seq_rtt_us);
+  tcp_fastretrans_alert(sk, flag);
+  if (flag & FLAG_SET_XMIT_TIMER) {
+    // tcp_set_xmit_timer: a loss probe, or the RTO.
+    if (!tcp_schedule_loss_probe(sk, true)) tcp_rearm_rto(sk);
+  }
+  tcp_cong_control(sk, ack, tp->delivered - prior_delivered, flag);
+  return 1;
+}
+
+// tcp_ofo_queue: out-of-order segments that now fit go to the receive queue.
+void tcp_ofo_queue(Sock* sk);
+
+void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
+  // skb_set_owner_r: charged to the receive buffer until read.
+  skb->sk = sk;
+  skb->destructor = nullptr;
+  sk->sk_rmem_alloc += int(skb->truesize);
+  sk->sk_receive_queue.push_back(skb);
+  tp->bytes_received += skb->len;
+}
+
+// tcp_sack_new_ofo_skb-lite: the SACK blocks list the out-of-order ranges,
+// newest first.
+void tcp_sack_rebuild(TcpSock* tp) {
+  unsigned n = 0;
+  uint32_t start = 0, end = 0;
+  bool open = false;
+  for (SkBuff* s = tp->out_of_order_queue.front(); s; s = s->next) {
+    if (open && !after(TCP_SKB_CB(s)->seq, end)) {
+      if (after(TCP_SKB_CB(s)->end_seq, end)) end = TCP_SKB_CB(s)->end_seq;
+      continue;
+    }
+    if (open && n < 4) tp->selective_acks[n++] = {start, end};
+    start = TCP_SKB_CB(s)->seq;
+    end = TCP_SKB_CB(s)->end_seq;
+    open = true;
+  }
+  if (open && n < 4) tp->selective_acks[n++] = {start, end};
+  tp->rx_opt.num_sacks = tp->rx_opt.sack_ok ? uint8_t(n) : 0;
+}
+
+// tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order.
+void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  sk->net->mib.tcpext.TCPOFOQueue++;
+  tp->rcv_ooopack += 1;
+  tp->pred_flags = 0;
+  inet_csk_schedule_ack(sk);
+  const uint32_t seq = TCP_SKB_CB(skb)->seq, end_seq = TCP_SKB_CB(skb)->end_seq;
+  SkBuff* prev = nullptr;
+  for (SkBuff* s = tp->out_of_order_queue.front(); s; prev = s, s = s->next) {
+    if (!after(TCP_SKB_CB(s)->seq, seq) && !before(TCP_SKB_CB(s)->end_seq, end_seq)) {
+      // All the bits are present already.
+      tcp_dsack_set(sk, seq, end_seq);
+      tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFOMERGE, "tcp_data_queue_ofo");
+      tcp_sack_rebuild(tp);
+      return;
+    }
+    if (after(TCP_SKB_CB(s)->seq, seq)) break;
+  }
+  skb->sk = sk;
+  sk->sk_rmem_alloc += int(skb->truesize);
+  tp->out_of_order_queue.insert_after(prev, skb);
+  tcp_sack_rebuild(tp);
+}
+
+void tcp_ofo_queue(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  while (SkBuff* skb = tp->out_of_order_queue.front()) {
+    if (after(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) break;
+    tp->out_of_order_queue.pop_front();
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    if (!after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt)) {
+      tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_ofo_queue");
+      continue;
+    }
+    const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
+    checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
+    tcp_queue_rcv(sk, skb);
+    if (fin) {
+      tcp_fin(sk);
+      break;
+    }
+  }
+  tcp_sack_rebuild(tp);
+}
+
+// tcp_data_queue: in order to the receive queue, duplicates dropped with an
+// immediate ACK (D-SACK), beyond rcv_nxt to the out-of-order queue.
+void tcp_data_queue(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  checkpoint(sk->net->tracer, "tcp_data_queue", skb);
+  if (TCP_SKB_CB(skb)->seq == TCP_SKB_CB(skb)->end_seq) {
+    __kfree_skb(skb);
+    return;
+  }
+  skb_pull(skb, (tcp_hdr(skb)[12] >> 4) * 4u);
+  tp->rx_opt.dsack = false;
+  if (TCP_SKB_CB(skb)->seq == tp->rcv_nxt) {
+    if (tcp_receive_window(sk) == 0) {
+      // A bare FIN is taken even into a zero window.
+      if (!skb->len && (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN)) goto queue_and_out;
+      reason = SkbDropReason::TCP_ZEROWINDOW;
+      sk->net->mib.tcpext.TCPZeroWindowDrop++;
+      goto out_of_window;
+    }
+  queue_and_out:
+    // tcp_try_rmem_schedule: no room in the receive buffer.
+    if (sk->sk_rmem_alloc + int(skb->truesize) > sk->sk_rcvbuf) {
+      tp->icsk_ack.pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW;
+      inet_csk_schedule_ack(sk);
+      if (!sk->sk_receive_queue.empty() && skb->len) {
+        reason = SkbDropReason::PROTO_MEM;
+        sk->net->mib.tcpext.TCPRcvQDrop++;
+        goto drop;
+      }
+    }
+    {
+      const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
+      const bool has_data = skb->len != 0;
+      if (has_data) tcp_event_data_recv(sk, skb);
+      tcp_queue_rcv(sk, skb);
+      if (fin) tcp_fin(sk);
+    }
+    if (!tp->out_of_order_queue.empty()) {
+      tcp_ofo_queue(sk);
+      // RFC 5681 4.2: an immediate ACK when the gap is filled.
+      if (tp->out_of_order_queue.empty()) tp->icsk_ack.pending |= ICSK_ACK_NOW;
+    }
+    tcp_fast_path_check(sk);
+    if (!sk->sock_dead) tcp_data_ready(sk);
+    return;
+  }
+  if (!after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt)) {
+    // A retransmit: force an immediate ACK.
+    reason = SkbDropReason::TCP_OLD_DATA;
+    sk->net->mib.tcpext.DelayedACKLost++;
+    tcp_dsack_set(sk, TCP_SKB_CB(skb)->seq, TCP_SKB_CB(skb)->end_seq);
+  out_of_window:
+    tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS);
+    inet_csk_schedule_ack(sk);
+  drop:
+    tcp_drop_reason(sk, skb, reason, "tcp_data_queue");
+    return;
+  }
+  // Out of window, e.g. a zero-window probe.
+  if (!before(TCP_SKB_CB(skb)->seq, tp->rcv_nxt + tcp_receive_window(sk))) {
+    reason = SkbDropReason::TCP_OVERWINDOW;
+    goto out_of_window;
+  }
+  if (before(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) {
+    // Partial packet, seq < rcv_nxt < end_seq.
+    tcp_dsack_set(sk, TCP_SKB_CB(skb)->seq, tp->rcv_nxt);
+    if (!tcp_receive_window(sk)) {
+      reason = SkbDropReason::TCP_ZEROWINDOW;
+      sk->net->mib.tcpext.TCPZeroWindowDrop++;
+      goto out_of_window;
+    }
+    goto queue_and_out;
+  }
+  tcp_data_queue_ofo(sk, skb);
+}
+
+void __tcp_ack_snd_check(Sock* sk, bool ofo_possible) {
+  TcpSock* tp = tcp_sk(sk);
+  // More than one full frame received and the window's right edge moves far
+  // enough, or quick-ack mode, or an ACK the protocol asks for now.
+  if (((tp->rcv_nxt - tp->rcv_wup) > tp->icsk_ack.rcv_mss && __tcp_select_window(sk) >= tp->rcv_wnd) ||
+      tcp_in_quickack_mode(sk) || (tp->icsk_ack.pending & ICSK_ACK_NOW)) {
+    tcp_send_ack(sk);
+    return;
+  }
+  if (!ofo_possible || tp->out_of_order_queue.empty()) {
+    tcp_send_delayed_ack(sk);
+    return;
+  }
+  // SACK compression is not modelled: the ACK goes now.
+  tcp_send_ack(sk);
+}
+
+void tcp_ack_snd_check(Sock* sk) {
+  if (!(tcp_sk(sk)->icsk_ack.pending & ICSK_ACK_SCHED)) return;
+  __tcp_ack_snd_check(sk, true);
+}
+
+void tcp_data_snd_check(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->sk_write_queue.empty()) __tcp_push_pending_frames(sk, tcp_current_mss(sk), tp->nonagle);
+  // tcp_check_space: room again for a writer that waited.
+  sk_stream_write_space(sk);
+}
+
+}  // namespace
+
+void sk_stream_write_space(Sock* sk) {
+  if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
+}
+
+void tcp_enter_quickack_mode(Sock* sk, unsigned max_quickacks) {
+  TcpSock* tp = tcp_sk(sk);
+  tcp_incr_quickack(sk, max_quickacks);
+  tp->icsk_ack.pingpong = 0;  // inet_csk_exit_pingpong_mode
+  tp->icsk_ack.ato = TCP_ATO_MIN;
+}
+
+void tcp_reset(Sock* sk, SkBuff* skb) {
+  (void)skb;
+  trace_tcp_receive_reset(sk->net->tracer, sk);
+  int err;
+  switch (sk->sk_state) {
+    case TCP_SYN_SENT: err = E_CONNREFUSED; break;
+    case TCP_CLOSE_WAIT: err = E_PIPE; break;
+    case TCP_CLOSE: return;
+    default: err = E_CONNRESET;
+  }
+  tcp_write_queue_purge(sk);
+  // tcp_done_with_error.
+  sk->sk_err = err;
+  tcp_write_queue_purge(sk);
+  tcp_done(sk);
+  if (!sk->sock_dead) sk_error_report(sk);
+}
+
+void tcp_fin(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  inet_csk_schedule_ack(sk);
+  sk->sk_shutdown |= RCV_SHUTDOWN;
+  switch (sk->sk_state) {
+    case TCP_SYN_RECV:
+    case TCP_ESTABLISHED:
+      tcp_set_state(sk, TCP_CLOSE_WAIT);
+      tp->icsk_ack.pingpong = 1;  // inet_csk_enter_pingpong_mode
+      break;
+    case TCP_CLOSE_WAIT:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+      break;  // a retransmitted FIN
+    case TCP_FIN_WAIT1:
+      // Simultaneous close: ACK the FIN, CLOSING.
+      tcp_send_ack(sk);
+      tcp_set_state(sk, TCP_CLOSING);
+      break;
+    case TCP_FIN_WAIT2:
+      tcp_send_ack(sk);
+      tcp_time_wait(sk, TCP_TIME_WAIT, 0);
+      break;
+    default:
+      break;
+  }
+  // Out-of-order data after the FIN is dropped.
+  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    __kfree_skb(skb);
+  }
+  tp->rx_opt.num_sacks = 0;
+}
+
+void tcp_init_transfer(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->snd_cwnd = TCP_INIT_CWND;
+  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  if (!tp->icsk_ca_initialized) tcp_init_congestion_control(sk);
+  // tcp_init_buffer_space.
+  const uint32_t maxwin = uint32_t(tcp_full_space(sk));
+  if (tp->window_clamp >= maxwin) tp->window_clamp = maxwin;
+  // Force reservation of one segment (tcp_app_win 31).
+  if (tp->window_clamp > 2u * tp->advmss && tp->window_clamp + tp->advmss > maxwin)
+    tp->window_clamp = std::max(2u * tp->advmss, maxwin - tp->advmss);
+  tp->rcv_ssthresh = std::min(tp->rcv_ssthresh, tp->window_clamp);
+  tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
+}
+
+void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
+  TcpSock* tp = tcp_sk(sk);
+  tcp_mstamp_refresh(sk);
+  // TCP_SKB_CB is not filled for the handshake's ACK: its fields from the header.
+  const uint8_t* th = skb->data;
+  tcp_parse_options(*sk->net, tcp_hdr(skb), &tp->rx_opt, true);
+  tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
+  if (!tp->srtt_us) tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, rtt_us);
+  tp->retrans_stamp = 0;
+  tcp_init_transfer(sk);
+  tp->copied_seq = tp->rcv_nxt;
+  tcp_set_state(sk, TCP_ESTABLISHED);
+  tp->snd_una = wire::load_be32(th + 8);
+  tp->snd_wnd = uint32_t(wire::load_be16(th + 14)) << tp->rx_opt.snd_wscale;
+  tp->snd_wl1 = wire::load_be32(th + 4);  // tcp_init_wl
+  tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+  tcp_initialize_rcv_mss(sk);
+  tcp_fast_path_on(tp);
+  // tcp_replace_ts_recent on the ACK (FLAG_UPDATE_TS_RECENT).
+  if (tp->rx_opt.saw_tstamp) tcp_store_ts_recent(sk);
+}
+
+void tcp_rcv_established(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t* th = skb->data;
+  const unsigned len = skb->len;
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  checkpoint(sk->net->tracer, "tcp_rcv_established", skb);
+  tcp_mstamp_refresh(sk);
+  tp->rx_opt.saw_tstamp = false;
+  // Header prediction: the expected flags and window, in sequence, ACKing
+  // nothing unsent.
+  if ((tcp_flag_word(th) & TCP_HP_BITS) == tp->pred_flags && TCP_SKB_CB(skb)->seq == tp->rcv_nxt &&
+      !after(TCP_SKB_CB(skb)->ack_seq, tp->snd_nxt)) {
+    const unsigned tcp_header_len = tp->tcp_header_len;
+    int flag = 0;
+    if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED) {
+      // tcp_parse_aligned_timestamp.
+      if (wire::load_be32(th + 20) != 0x0101080au) goto slow_path;
+      tp->rx_opt.saw_tstamp = true;
+      tp->rx_opt.rcv_tsval = wire::load_be32(th + 24);
+      tp->rx_opt.rcv_tsecr = wire::load_be32(th + 28);
+      // PAWS failed? Check it more carefully in the slow path.
+      if (int32_t(tp->rx_opt.rcv_tsval - tp->rx_opt.ts_recent) < 0) goto slow_path;
+    }
+    if (len <= tcp_header_len) {
+      if (len == tcp_header_len) {
+        // A pure ACK: the sender's bulk path.
+        if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED && tp->rcv_nxt == tp->rcv_wup) tcp_store_ts_recent(sk);
+        tcp_ack(sk, skb, flag);
+        __kfree_skb(skb);
+        tcp_data_snd_check(sk);
+        return;
+      }
+      reason = SkbDropReason::PKT_TOO_SMALL;
+      sk->net->mib.tcp.InErrs++;
+      goto discard;
+    }
+    {
+      if (tcp_checksum_complete(skb)) goto csum_error;
+      if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED && tp->rcv_nxt == tp->rcv_wup) tcp_store_ts_recent(sk);
+      sk->net->mib.tcpext.TCPHPHits++;
+      // The receiver's bulk path.
+      skb_pull(skb, tcp_header_len);
+      tcp_event_data_recv(sk, skb);
+      tcp_queue_rcv(sk, skb);
+      if (TCP_SKB_CB(skb)->ack_seq != tp->snd_una) {
+        tcp_ack(sk, skb, flag | FLAG_DATA);
+        tcp_data_snd_check(sk);
+        if (!(tp->icsk_ack.pending & ICSK_ACK_SCHED)) goto no_ack;
+      } else {
+        tcp_update_wl(tp, TCP_SKB_CB(skb)->seq);
+      }
+      __tcp_ack_snd_check(sk, false);
+    no_ack:
+      tcp_data_ready(sk);
+      return;
+    }
+  }
+slow_path:
+  if (len < (th[12] >> 4) * 4u || tcp_checksum_complete(skb)) goto csum_error;
+  if (!(th[13] & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
+    reason = SkbDropReason::TCP_FLAGS;
+    goto discard;
+  }
+  if (!tcp_validate_incoming(sk, skb, true)) return;
+  {
+    const int r = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT);
+    if (r < 0) {
+      reason = SkbDropReason(-r);
+      goto discard;
+    }
+  }
+  tcp_data_queue(sk, skb);
+  tcp_data_snd_check(sk);
+  tcp_ack_snd_check(sk);
+  return;
+csum_error:
+  reason = SkbDropReason::TCP_CSUM;
+  sk->net->mib.tcp.InCsumErrors++;
+  sk->net->mib.tcp.InErrs++;
+discard:
+  tcp_drop_reason(sk, skb, reason, "tcp_rcv_established");
+}
+
+SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t* th = skb->data;
+  const uint8_t flags = th[13];
+  SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
+  bool queued = false;
+  checkpoint(sk->net->tracer, "tcp_rcv_state_process", skb);
+  tcp_mstamp_refresh(sk);
+  tp->rx_opt.saw_tstamp = false;
+  if (!(flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
+    reason = SkbDropReason::TCP_FLAGS;
+    goto discard;
+  }
+  if (!tcp_validate_incoming(sk, skb, false)) return SkbDropReason::NOT_DROPPED_YET;
+  {
+    // Step 5: check the ACK field.
+    const int r = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT | FLAG_NO_CHALLENGE_ACK);
+    if (r < 0) {
+      // An old ACK during closing is accepted; anything else is challenged.
+      tcp_send_challenge_ack(sk, skb);
+      reason = SkbDropReason(-r);
+      goto discard;
+    }
+  }
+  switch (sk->sk_state) {
+    // Crossed SYNs (a simultaneous open) are established by the ACK of our SYN.
+    case TCP_SYN_RECV:
+      tcp_rcv_synrecv_state(sk, skb);
+      break;
+    case TCP_FIN_WAIT1: {
+      if (tp->snd_una != tp->write_seq) break;
+      tcp_set_state(sk, TCP_FIN_WAIT2);
+      sk->sk_shutdown |= SEND_SHUTDOWN;
+      if (!sk->sock_dead) break;  // a lingering close() wakes
+      if (tp->linger2 < 0) {
+        tcp_done(sk);
+        sk->net->mib.tcpext.TCPAbortOnData++;
+        return SkbDropReason::NOT_DROPPED_YET;
+      }
+      if (TCP_SKB_CB(skb)->end_seq != TCP_SKB_CB(skb)->seq &&
+          after(TCP_SKB_CB(skb)->end_seq - (flags & TCPHDR_FIN ? 1 : 0), tp->rcv_nxt)) {
+        // Out-of-order FIN (or data) after close().
+        tcp_done(sk);
+        sk->net->mib.tcpext.TCPAbortOnData++;
+        return SkbDropReason::NOT_DROPPED_YET;
+      }
+      // tcp_fin_time is tcp_fin_timeout, 60 s: never above TCP_TIMEWAIT_LEN here.
+      const int tmo = int(TCP_FIN_TIMEOUT);
+      if (flags & TCPHDR_FIN) {
+        // Keep the socket for the FIN that is being processed (the keepalive
+        // timer in Linux, which this segment's FIN supersedes at once).
+        break;
+      }
+      tcp_time_wait(sk, TCP_FIN_WAIT2, tmo);
+      __kfree_skb(skb);
+      return SkbDropReason::NOT_DROPPED_YET;
+    }
+    case TCP_CLOSING:
+      if (tp->snd_una == tp->write_seq) {
+        tcp_time_wait(sk, TCP_TIME_WAIT, 0);
+        __kfree_skb(skb);
+        return SkbDropReason::NOT_DROPPED_YET;
+      }
+      break;
+    case TCP_LAST_ACK:
+      if (tp->snd_una == tp->write_seq) {
+        tcp_done(sk);
+        __kfree_skb(skb);
+        return SkbDropReason::NOT_DROPPED_YET;
+      }
+      break;
+    default:
+      break;
+  }
+  // Step 7: process the segment text.
+  switch (sk->sk_state) {
+    case TCP_CLOSE_WAIT:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+      if (!before(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) break;
+      [[fallthrough]];
+    case TCP_FIN_WAIT1:
+    case TCP_FIN_WAIT2:
+      // RFC 1122: data after our side was shut for reading is answered with a reset.
+      if (sk->sk_shutdown & RCV_SHUTDOWN) {
+        if (TCP_SKB_CB(skb)->end_seq != TCP_SKB_CB(skb)->seq &&
+            after(TCP_SKB_CB(skb)->end_seq - (flags & TCPHDR_FIN ? 1 : 0), tp->rcv_nxt)) {
+          sk->net->mib.tcpext.TCPAbortOnData++;
+          tcp_reset(sk, skb);
+          return SkbDropReason::TCP_ABORT_ON_DATA;
+        }
+      }
+      [[fallthrough]];
+    case TCP_ESTABLISHED:
+      tcp_data_queue(sk, skb);
+      queued = true;
+      break;
+    default:
+      break;
+  }
+  if (sk->sk_state != TCP_CLOSE) {
+    tcp_data_snd_check(sk);
+    tcp_ack_snd_check(sk);
+  }
+  if (queued) return SkbDropReason::NOT_DROPPED_YET;
+discard:
+  tcp_drop_reason(sk, skb, reason, "tcp_rcv_state_process");
+  return SkbDropReason::NOT_DROPPED_YET;
+}
+
+// tcp_rcv_synsent_state_process acks its SYN with tcp_ack(sk, skb, FLAG_SLOWPATH).
+int tcp_ack_synsent(Sock* sk, const SkBuff* skb) { return tcp_ack(sk, skb, FLAG_SLOWPATH); }
+
+namespace {
+
+constexpr uint32_t TCP_TIMEOUT_MIN = 2;  // jiffies
+
+// tcp_finish_connect: ESTABLISHED, the input route kept, and what
+// tcp_init_transfer starts the transfer with (initial cwnd, buffer space).
+void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tcp_set_state(sk, TCP_ESTABLISHED);
+  tp->icsk_ack.lrcvtime = uint32_t(sk->net->engine.jiffies());
+  sk->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set: early demux spares later lookups
+  tcp_init_transfer(sk);
+  tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+}
+
+}  // namespace
+
+SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
+  Net& net = *sk->net;
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t* th = skb->data;
+  const uint8_t flags = th[13];
+  const uint32_t seq = wire::load_be32(th + 4), ack_seq = wire::load_be32(th + 8);
+  tp->rx_opt.saw_tstamp = false;
+  tcp_mstamp_refresh(sk);
+  const uint16_t saved_clamp = tp->rx_opt.mss_clamp;
+  const TcpOptionsReceived saved = tp->rx_opt;
+  tcp_parse_options(net, skb->data, &tp->rx_opt, false);
+  if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr) tp->rx_opt.rcv_tsecr -= tp->tsoffset;
+  // discard_and_undo / reset_and_undo: the options seen are forgotten.
+  auto undo = [&] {
+    tp->rx_opt = saved;  // tcp_clear_options
+    tp->rx_opt.saw_tstamp = false;
+    tp->rx_opt.mss_clamp = saved_clamp;
+  };
+
+  if (flags & TCPHDR_ACK) {
+    // rfc793: an ACK outside (snd_una, snd_nxt] is answered with a reset;
+    // the SYN goes again soon in case a previous RST was lost.
+    if (!after(ack_seq, tp->snd_una) || after(ack_seq, tp->snd_nxt)) {
+      if (tp->icsk_retransmits == 0) inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, TCP_TIMEOUT_MIN, TCP_RTO_MAX);
+      undo();
+      return SkbDropReason::TCP_INVALID_ACK_SEQUENCE;
+    }
+    if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr &&
+        !between(tp->rx_opt.rcv_tsecr, tp->retrans_stamp, tcp_time_stamp_ms(sk))) {
+      net.mib.tcpext.PAWSActiveRejected++;
+      undo();
+      return SkbDropReason::TCP_RFC7323_PAWS;
+    }
+    // The ACK is acceptable: a RST refuses the connection.
+    if (flags & TCPHDR_RST) {
+      tcp_reset(sk, skb);
+      __kfree_skb(skb);
+      return SkbDropReason::NOT_DROPPED_YET;
+    }
+    if (!(flags & TCPHDR_SYN)) {
+      undo();
+      sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_FLAGS, "tcp_rcv_synsent_state_process");
+      return SkbDropReason::NOT_DROPPED_YET;
+    }
+    // Our SYN is acked: the SYN-ACK.
+    tp->snd_wl1 = seq;  // tcp_init_wl
+    tcp_ack_synsent(sk, skb);
+    tp->rcv_nxt = seq + 1;
+    tp->rcv_wup = seq + 1;
+    tp->snd_wnd = wire::load_be16(th + 14);  // a SYN's window is never scaled
+    if (!tp->rx_opt.wscale_ok) {
+      tp->rx_opt.snd_wscale = tp->rx_opt.rcv_wscale = 0;
+      tp->window_clamp = std::min(tp->window_clamp, 65535u);
+    }
+    if (tp->rx_opt.saw_tstamp) {
+      tp->rx_opt.tstamp_ok = true;
+      tp->tcp_header_len = uint16_t(20 + TCPOLEN_TSTAMP_ALIGNED);
+      tp->advmss -= TCPOLEN_TSTAMP_ALIGNED;
+      // tcp_store_ts_recent
+      tp->rx_opt.ts_recent = tp->rx_opt.rcv_tsval;
+      tp->rx_opt.ts_recent_stamp = uint32_t(tcp_ktime_get_seconds(net.engine));
+    } else {
+      tp->tcp_header_len = 20;
+    }
+    tcp_sync_mss(sk, tp->icsk_pmtu_cookie);
+    tcp_initialize_rcv_mss(sk);
+    tp->copied_seq = tp->rcv_nxt;
+    tcp_finish_connect(sk, skb);
+    tcp_send_ack(sk);
+    // "Do step6 onward by hand": the SYN-ACK carries nothing more to queue.
+    __kfree_skb(skb);
+    return SkbDropReason::NOT_DROPPED_YET;
+  }
+
+  // No ACK: a RST is dropped.
+  if (flags & TCPHDR_RST) {
+    undo();
+    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, "tcp_rcv_synsent_state_process");
+    return SkbDropReason::NOT_DROPPED_YET;
+  }
+  // A SYN alone: crossed SYNs, a simultaneous open (or a connect to self).
+  if (flags & TCPHDR_SYN) {
+    tcp_set_state(sk, TCP_SYN_RECV);
+    if (tp->rx_opt.saw_tstamp) {
+      tp->rx_opt.tstamp_ok = true;
+      tp->rx_opt.ts_recent = tp->rx_opt.rcv_tsval;  // tcp_store_ts_recent
+      tp->rx_opt.ts_recent_stamp = uint32_t(tcp_ktime_get_seconds(net.engine));
+      tp->tcp_header_len = uint16_t(20 + TCPOLEN_TSTAMP_ALIGNED);
+    } else {
+      tp->tcp_header_len = 20;
+    }
+    tp->rcv_nxt = seq + 1;
+    tp->copied_seq = tp->rcv_nxt;
+    tp->rcv_wup = seq + 1;
+    tp->snd_wnd = wire::load_be16(th + 14);  // a SYN's window is never scaled
+    tp->snd_wl1 = seq;
+    tp->max_window = tp->snd_wnd;
+    tcp_sync_mss(sk, tp->icsk_pmtu_cookie);
+    tcp_initialize_rcv_mss(sk);
+    tcp_send_synack(sk);
+    __kfree_skb(skb);  // consume
+    return SkbDropReason::NOT_DROPPED_YET;
+  }
+  // Neither SYN nor RST: dropped.
+  undo();
+  sk_skb_reason_drop(sk, skb, SkbDropReason::NOT_SPECIFIED, "tcp_rcv_synsent_state_process");
+  return SkbDropReason::NOT_DROPPED_YET;
+}
+
+void tcp_rcv_synrecv_state(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
+  tp->retrans_stamp = 0;
+  tcp_init_transfer(sk);
+  tp->copied_seq = tp->rcv_nxt;
+  tcp_set_state(sk, TCP_ESTABLISHED);
+  tp->snd_una = TCP_SKB_CB(skb)->ack_seq;
+  tp->snd_wnd = uint32_t(wire::load_be16(skb->data + 14)) << tp->rx_opt.snd_wscale;
+  tp->snd_wl1 = TCP_SKB_CB(skb)->seq;  // tcp_init_wl
+  if (tp->rx_opt.tstamp_ok) tp->advmss = uint16_t(tp->advmss - TCPOLEN_TSTAMP_ALIGNED);
+  tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+  tcp_initialize_rcv_mss(sk);
 }
 
 }  // namespace nettwin

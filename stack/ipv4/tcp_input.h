@@ -62,4 +62,14 @@ uint32_t tcp_receive_window(const Sock* sk);
 int tcp_space(const Sock* sk);
 int tcp_full_space(const Sock* sk);
 
+// tcp_rcv_state_process's TCP_SYN_SENT case (tcp_rcv_synsent_state_process):
+// NOT_DROPPED_YET when the segment was taken (and freed), else the reason the
+// caller answers it with a reset for and drops it with.
+SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb);
+// tcp_rcv_state_process's TCP_SYN_RECV case for a full socket (crossed SYNs):
+// the ACK of our SYN, already taken by tcp_ack, makes it ESTABLISHED.
+void tcp_rcv_synrecv_state(Sock* sk, SkBuff* skb);
+// tcp_initialize_rcv_mss: our first guess of the peer's segment size.
+void tcp_initialize_rcv_mss(Sock* sk);
+
 }  // namespace nettwin

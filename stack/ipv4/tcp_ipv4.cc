@@ -1,28 +1,29 @@
-// net/ipv4/tcp_ipv4.c: tcp_v4_rcv (header length, checksum, lookup of an
-// established socket, a request sock or a listener), tcp_v4_do_rcv with the
-// LISTEN part of tcp_rcv_state_process, and tcp_v4_send_reset, which answers through ip_send_unicast_reply on the
-// per-netns control socket: IP_PMTUDISC_DO (DF, so ID 0), the default TTL,
-// the segment's TOS without its ECN bits.
+// net/ipv4/tcp_ipv4.c: the IPv4 side of TCP. tcp_v4_rcv (header length,
+// checksum, lookup of an established socket, a TIME_WAIT sock, a request
+// sock or a listener) and tcp_v4_do_rcv; tcp_v4_send_reset and
+// tcp_v4_send_ack, answered through ip_send_unicast_reply on the per-netns
+// control socket; tcp_v4_connect (with ip_route_connect/ip_route_newports).
 #include "ipv4/tcp_ipv4.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "core/net.h"
+#include "core/secure_seq.h"
 #include "core/trace_events.h"
 #include "ipv4/fib.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/inet_timewait_sock.h"
-#include "ipv4/syncookies.h"
 #include "ipv4/ip_sockglue.h"
-#include "ipv4/tcp.h"
-#include "ipv4/tcp_connect.h"
-#include "ipv4/tcp_input.h"
-#include "ipv4/tcp_skb_cb.h"
-#include "ipv4/tcp_output.h"
-#include "ipv4/tcp_sock.h"
-#include "socket/sock.h"
 #include "ipv4/ipv4.h"
+#include "ipv4/syncookies.h"
+#include "ipv4/tcp.h"
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_output.h"
+#include "ipv4/tcp_skb_cb.h"
+#include "ipv4/tcp_sock.h"
+#include "ipv4/tcp_timer.h"
+#include "socket/sock.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -146,7 +147,7 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
       return;
     }
   }
-  // ---- active open (tcp_connect.cc): tcp_rcv_state_process's SYN_SENT case.
+  // tcp_rcv_state_process's SYN_SENT case.
   if (sk->sk_state == TCP_SYN_SENT) {
     const SkbDropReason reason = tcp_rcv_synsent_state_process(sk, skb);
     if (reason == SkbDropReason::NOT_DROPPED_YET) return;
@@ -158,7 +159,6 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
     sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
     return;
   }
-  // ---- end of the active open
   const SkbDropReason reason = sk->sk_state == TCP_LISTEN ? tcp_rcv_state_process_listen(net, sk, skb)
                                                           : tcp_rcv_state_process(sk, skb);
   if (reason == SkbDropReason::NOT_DROPPED_YET) return;
@@ -327,7 +327,7 @@ bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp) {
   return false;
 }
 
-// ---- active open: ICMP errors for a connection (tcp_v4_err); a SYN_SENT or
+// The active open: ICMP errors for a connection (tcp_v4_err); a SYN_SENT or
 // SYN_RECV socket dies with them. PMTU (FRAG_NEEDED), redirects and the RFC
 // 6069 backoff revert are not built.
 int tcp_v4_err(SkBuff* skb, uint32_t info) {
@@ -379,6 +379,149 @@ int tcp_v4_err(SkBuff* skb, uint32_t info) {
   }
   return 0;
 }
-// ---- end of the active open
+
+
+namespace {
+
+constexpr uint8_t TCPOPT_NOP = 1, TCPOPT_TIMESTAMP = 8, TCPOLEN_TIMESTAMP = 10;
+
+}  // namespace
+
+void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, uint32_t ack, uint32_t win,
+                     uint32_t tsval, uint32_t tsecr, int oif, uint8_t tos) {
+  (void)sk;
+  const uint8_t* th = skb->data;
+  uint8_t rep[20 + 12] = {};
+  unsigned len = 20;
+  if (tsecr) {
+    rep[20] = TCPOPT_NOP;
+    rep[21] = TCPOPT_NOP;
+    rep[22] = TCPOPT_TIMESTAMP;
+    rep[23] = TCPOLEN_TIMESTAMP;
+    wire::store_be32(rep + 24, tsval);
+    wire::store_be32(rep + 28, tsecr);
+    len += 12;
+  }
+  // Swap the send and the receive.
+  wire::store_be16(rep, wire::load_be16(th + 2));
+  wire::store_be16(rep + 2, wire::load_be16(th));
+  wire::store_be32(rep + 4, seq);
+  wire::store_be32(rep + 8, ack);
+  rep[12] = uint8_t((len / 4) << 4);
+  rep[13] = TCPHDR_ACK;
+  wire::store_be16(rep + 14, uint16_t(win));
+
+  if (ip_send_unicast_reply(net, skb, rep, len, tos, oif)) net.mib.tcp.OutSegs++;
+}
+
+void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool oow) {
+  uint8_t tos = tw->tos;
+  // An out-of-window ACK clears only the ECT bits (the whole ECN field
+  // for ip_send_unicast_reply anyway).
+  if (oow) tos &= uint8_t(~0x3);
+  // tcp_tw_tsval: the ms clock plus the connection's offset.
+  const uint32_t tsval = tcp_ns_to_ts(tw, net.engine.now()) + tw->tw_ts_offset;
+  tcp_v4_send_ack(net, tw, skb, tw->tw_snd_nxt, tw->tw_rcv_nxt, tw->tw_rcv_wnd >> tw->tw_rcv_wscale, tsval,
+                  tw->tw_ts_recent, tw->sk_bound_dev_if, tos);
+}
+
+
+namespace {
+
+constexpr uint8_t FLOWI_FLAG_ANY_SPORT = 0x08;  // include/net/flow.h: no source port chosen yet
+
+// ip_route_connect_init: the flow of a connecting socket; a socket without a
+// port yet says so (FLOWI_FLAG_ANY_SPORT, CONFIG_IP_ROUTE_MULTIPATH).
+Flowi4 ip_route_connect_init(const Sock* sk, wire::Ipv4Addr dst, wire::Ipv4Addr src, uint16_t sport,
+                             uint16_t dport) {
+  Flowi4 fl4;
+  fl4.oif = sk->sk_bound_dev_if;
+  fl4.tos = sk->tos & 0xfc;  // ip_sock_rt_tos
+  fl4.proto = wire::IPPROTO_TCP;
+  fl4.flags = sport ? 0 : FLOWI_FLAG_ANY_SPORT;
+  fl4.daddr = dst;
+  fl4.saddr = src;
+  fl4.sport = sport;
+  fl4.dport = dport;
+  return fl4;
+}
+
+// ip_route_connect: without a source address, a first lookup chooses one
+// (traced), then the flow is looked up again with it.
+DstEntry* ip_route_connect(Net& net, Flowi4& fl4) {
+  if (!fl4.daddr || !fl4.saddr) {
+    Flowi4 first = fl4;
+    if (!ip_route_output_key(net, first)) return nullptr;
+    fl4.daddr = first.daddr;
+    fl4.saddr = first.saddr;  // flowi4_update_output
+  }
+  return ip_route_output_key(net, fl4);
+}
+
+// ip_route_newports: the route again once the ports are known, if they changed.
+DstEntry* ip_route_newports(Net& net, Flowi4& fl4, DstEntry* rt, uint16_t orig_sport, uint16_t orig_dport,
+                            uint16_t sport, uint16_t dport, int oif) {
+  if (sport == orig_sport && dport == orig_dport) return rt;
+  fl4.sport = sport;
+  fl4.dport = dport;
+  fl4.oif = oif;  // flowi4_update_output
+  return ip_route_output_key(net, fl4);
+}
+
+}  // namespace
+
+int tcp_v4_connect(Sock* sk, const SockaddrIn* usin, int addr_len) {
+  if (addr_len < SOCKADDR_IN_LEN) return -E_INVAL;
+  if (usin->family != AF_INET_) return -E_AFNOSUPPORT;
+  Net& net = *sk->net;
+  TcpSock* tp = tcp_sk(sk);
+  const uint16_t orig_sport = sk->inet_sport, orig_dport = usin->port;
+  Flowi4 fl4 = ip_route_connect_init(sk, usin->addr, sk->inet_saddr, orig_sport, orig_dport);
+  DstEntry* rt = ip_route_connect(net, fl4);
+  if (!rt) {
+    net.mib.ip.OutNoRoutes++;
+    return -E_NETUNREACH;
+  }
+  if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) return -E_NETUNREACH;
+  const wire::Ipv4Addr daddr = fl4.daddr;
+  // inet_bhash2_update_saddr: the route's source becomes the socket's.
+  if (!sk->inet_saddr) sk->inet_saddr = fl4.saddr;
+  sk->inet_rcv_saddr = sk->inet_saddr;
+  if (tp->rx_opt.ts_recent_stamp && sk->inet_daddr != daddr) {
+    tp->rx_opt.ts_recent = 0;  // inherited from another peer
+    tp->rx_opt.ts_recent_stamp = 0;
+    tp->write_seq = 0;
+  }
+  sk->inet_dport = usin->port;
+  sk->inet_daddr = daddr;
+  tp->rx_opt.mss_clamp = TCP_MSS_DEFAULT;
+
+  // SYN_SENT before the port is known (the trace shows sport 0), then the
+  // port and ehash.
+  tcp_set_state(sk, TCP_SYN_SENT);
+  int err = inet_hash_connect(sk);
+  if (!err) {
+    rt = ip_route_newports(net, fl4, rt, orig_sport, orig_dport, sk->inet_sport, sk->inet_dport,
+                           sk->sk_bound_dev_if);
+    if (!rt) err = -E_NETUNREACH;
+  }
+  if (!err) {
+    tp->sk_gso_type = 1;    // SKB_GSO_TCPV4
+    sk->sk_dst_cache = rt;  // sk_setup_caps
+    if (!tp->write_seq)
+      tp->write_seq = secure_tcp_seq(net, sk->inet_saddr, sk->inet_daddr, sk->inet_sport, usin->port);
+    tp->tsoffset = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), sk->inet_saddr, sk->inet_daddr);
+    sk->inet_id = uint16_t(net.rng.next());  // get_random_u16
+    err = tcp_connect(sk);
+    if (!err) return 0;
+  }
+  // failure: out of the hashes and off the port (tcp_set_state), the source
+  // forgotten unless bound (inet_bhash2_reset_saddr).
+  tcp_set_state(sk, TCP_CLOSE);
+  if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
+  sk->sk_dst_cache = nullptr;
+  sk->inet_dport = 0;
+  return err;
+}
 
 }  // namespace nettwin

@@ -9,6 +9,7 @@ class Net;
 struct SkBuff;
 struct Sock;
 struct InetTimewaitSock;
+struct SockaddrIn;
 
 // The inet_protos handler for IPPROTO_TCP: header and checksum checks, socket
 // lookup, and a reset for a segment no socket takes.
@@ -30,7 +31,7 @@ int tcp_v4_err(SkBuff* skb, uint32_t info);
 // the socket it comes from, or null).
 void tcp_v4_send_reset(Net& net, SkBuff* skb, const char* reason, const Sock* sk = nullptr);
 // tcp_v4_send_ack: a bare ACK (with a timestamp option when tsecr is not 0)
-// answering skb, sent by the control socket (tcp_v4_send_ack.cc).
+// answering skb, sent by the control socket.
 void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, uint32_t ack, uint32_t win,
                      uint32_t tsval, uint32_t tsecr, int oif, uint8_t tos);
 // tcp_twsk_unique: may connecting sk reuse the 4-tuple of TIME_WAIT sock tw?
@@ -41,5 +42,10 @@ void tcp_v4_send_ack(Net& net, const Sock* sk, const SkBuff* skb, uint32_t seq, 
 bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp);
 // tcp_v4_timewait_ack: the ACK a TIME_WAIT sock answers with (oow: TCP_TW_ACK_OOW).
 void tcp_v4_timewait_ack(Net& net, InetTimewaitSock* tw, const SkBuff* skb, bool oow);
+
+// tcp_v4_connect (tcp_prot.connect): route, source address, local port
+// (inet_hash_connect), ISN and timestamp offset, state SYN_SENT, then
+// tcp_connect. 0 or -errno (EINVAL, EAFNOSUPPORT, ENETUNREACH, EADDRNOTAVAIL).
+int tcp_v4_connect(Sock* sk, const SockaddrIn* usin, int addr_len);
 
 }  // namespace nettwin

@@ -1,16 +1,27 @@
-// net/ipv4/tcp_output.c: tcp_select_initial_window, tcp_synack_options and
-// tcp_make_synack; net/ipv4/tcp_ipv4.c tcp_v4_send_synack sends it with
-// ip_build_and_send_pkt (DF and ID 0 under PMTU discovery, default TTL).
+// net/ipv4/tcp_output.c: the send side of TCP. tcp_select_initial_window and
+// the SYN-ACK (tcp_make_synack; tcp_v4_send_synack sends it with
+// ip_build_and_send_pkt); __tcp_transmit_skb (header, options, checksum, the
+// clone, ip_queue_xmit), tcp_select_window, bare and delayed ACKs, RST;
+// tcp_write_xmit within cwnd, the peer's window and Nagle, the retransmit
+// queue, tail loss probes, FIN, zero-window probes; the active open's
+// tcp_connect_init and tcp_connect.
+#include "ipv4/tcp_output.h"
+
 #include <algorithm>
 
 #include "core/net.h"
+#include "core/secure_seq.h"
 #include "core/trace_events.h"
+#include "ipv4/fib.h"
 #include "ipv4/inet_connection_sock.h"
-#include "ipv4/syncookies.h"
+#include "ipv4/inet_hashtables.h"
 #include "ipv4/ipv4.h"
+#include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
-#include "ipv4/tcp_output.h"
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
+#include "ipv4/tcp_timer.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -20,7 +31,6 @@ namespace {
 
 constexpr uint32_t TCP_MAX_WSCALE = 14;
 constexpr unsigned kLLReservedSpace = 16;
-constexpr uint8_t TCPHDR_SYN = 0x02, TCPHDR_ACK = 0x10;
 // TCP_RMEM_TO_WIN_SCALE and the scaling_ratio tcp_init_sock starts with
 // (TCP_DEFAULT_SCALING_RATIO): half of the buffer is window.
 constexpr unsigned TCP_RMEM_TO_WIN_SCALE = 8;
@@ -152,6 +162,716 @@ int tcp_rtx_synack(Net& net, const Sock* sk, RequestSock* req) {
     req->num_retrans++;
   }
   return res;
+}
+
+
+namespace {
+
+uint32_t usecs_to_jiffies(uint64_t us) { return uint32_t((us * HZ + 999'999) / 1'000'000); }
+
+// tcp_established_options / tcp_options_write for a segment other than a SYN:
+// timestamps (NOP NOP TS), then SACK blocks (NOP NOP SACK), D-SACK first.
+unsigned tcp_established_options(TcpSock* tp, const SkBuff* skb, uint8_t* opts) {
+  unsigned olen = 0;
+  auto put32 = [&](uint32_t v) { wire::store_be32(opts + olen, v); olen += 4; };
+  if (tp->rx_opt.tstamp_ok) {
+    put32(0x0101080au);
+    put32(tcp_ns_to_ts(&*tp, skb->tstamp) + tp->tsoffset);  // tcp_skb_timestamp_ts
+    put32(tp->rx_opt.ts_recent);
+  }
+  const unsigned eff_sacks = tp->rx_opt.num_sacks + (tp->rx_opt.dsack ? 1 : 0);
+  if (eff_sacks) {
+    const unsigned remaining = 40 - olen;
+    const unsigned n = std::min(eff_sacks, (remaining - 4) / 8);
+    put32(0x01010500u | (2 + n * 8));
+    for (unsigned i = 0; i < n; ++i) {
+      const TcpSock::SackBlock& b =
+          (tp->rx_opt.dsack && i == 0) ? tp->duplicate_sack[0]
+                                       : tp->selective_acks[i - (tp->rx_opt.dsack ? 1 : 0)];
+      put32(b.start_seq);
+      put32(b.end_seq);
+    }
+    tp->rx_opt.dsack = false;  // a D-SACK is sent once
+  }
+  return olen;
+}
+
+// tcp_event_ack_sent: the ACK went out, the delayed one is no longer due.
+void tcp_event_ack_sent(Sock* sk, uint32_t rcv_nxt) {
+  TcpSock* tp = tcp_sk(sk);
+  if (rcv_nxt != tp->rcv_nxt) return;
+  // tcp_dec_quickack_mode: one quick ACK used up if an ACK was scheduled.
+  if (tp->icsk_ack.quick) {
+    const unsigned pkts = (tp->icsk_ack.pending & ICSK_ACK_SCHED) ? 1 : 0;
+    if (pkts >= tp->icsk_ack.quick) {
+      tp->icsk_ack.quick = 0;
+      tp->icsk_ack.ato = TCP_ATO_MIN;  // leaving quick-ack mode deflates ATO
+    } else {
+      tp->icsk_ack.quick = uint8_t(tp->icsk_ack.quick - pkts);
+    }
+  }
+  inet_csk_clear_xmit_timer(sk, ICSK_TIME_DACK);
+}
+
+// tcp_event_data_sent: a reply within ato of the last data received makes the
+// session interactive (pingpong).
+void tcp_event_data_sent(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t now = uint32_t(sk->net->engine.jiffies());
+  if (tp->packets_out == 0) tcp_ca_event(sk, CA_EVENT_TX_START);
+  tp->lsndtime = now;
+  if (uint32_t(now - tp->icsk_ack.lrcvtime) < tp->icsk_ack.ato && tp->icsk_ack.pingpong < 255)
+    tp->icsk_ack.pingpong++;  // inet_csk_inc_pingpong_cnt
+}
+
+// tcp_wnd_end / tcp_acceptable_seq: the sequence a bare segment carries.
+uint32_t tcp_acceptable_seq(const TcpSock* tp) {
+  const uint32_t wnd_end = tp->snd_una + tp->snd_wnd;
+  if (!before(wnd_end, tp->snd_nxt) ||
+      (tp->rx_opt.wscale_ok && (tp->snd_nxt - wnd_end) < (1u << tp->rx_opt.rcv_wscale)))
+    return tp->snd_nxt;
+  return wnd_end;
+}
+
+}  // namespace
+
+uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns) {
+  return uint32_t((ns + uint64_t(sk->net->sysctl.nettwin_tcp_clock_phase_ns) % 1'000'000) / 1'000'000);
+}
+
+uint32_t tcp_time_stamp_ms(const Sock* sk) { return tcp_ns_to_ts(sk, sk->net->engine.now()); }
+
+void tcp_mstamp_refresh(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->tcp_clock_cache = sk->net->engine.now();
+  tp->tcp_mstamp = tp->tcp_clock_cache / 1000;
+}
+
+int tcp_space(const Sock* sk) {
+  const int space = sk->sk_rcvbuf - sk->sk_rmem_alloc;
+  const TcpSock* tp = tcp_sk(sk);
+  // __tcp_win_from_space: a negative space stays as it is.
+  return space <= 0 ? space : int((int64_t(space) * tp->scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE);
+}
+
+int tcp_full_space(const Sock* sk) {
+  return int((int64_t(sk->sk_rcvbuf) * tcp_sk(sk)->scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE);
+}
+
+uint32_t tcp_receive_window(const Sock* sk) {
+  const TcpSock* tp = tcp_sk(sk);
+  const int32_t win = int32_t(tp->rcv_wup + tp->rcv_wnd - tp->rcv_nxt);
+  return win < 0 ? 0 : uint32_t(win);
+}
+
+uint32_t __tcp_select_window(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  int mss = tp->icsk_ack.rcv_mss;
+  int free_space = tcp_space(sk);
+  const int allowed_space = tcp_full_space(sk);
+  const int full_space = std::min<int>(int(tp->window_clamp), allowed_space);
+  if (mss > full_space) {
+    mss = full_space;
+    if (mss <= 0) return 0;
+  }
+  // tcp_shrink_window is 0: the window never shrinks.
+  if (free_space < (full_space >> 1)) {
+    tp->icsk_ack.quick = 0;
+    free_space = free_space & ~((1 << tp->rx_opt.rcv_wscale) - 1);  // round_down
+    if (free_space < (allowed_space >> 4) || free_space < mss) return 0;
+  }
+  if (free_space > int(tp->rcv_ssthresh)) free_space = int(tp->rcv_ssthresh);
+  int window;
+  if (tp->rx_opt.rcv_wscale) {
+    // Enough that it is not scaled away: ALIGN to the scale.
+    const int unit = 1 << tp->rx_opt.rcv_wscale;
+    window = (free_space + unit - 1) & ~(unit - 1);
+  } else {
+    window = int(tp->rcv_wnd);
+    // The largest multiple of the MSS, unless within one MSS of what is free.
+    if (window <= free_space - mss || window > free_space)
+      window = free_space / mss * mss;
+    else if (mss == full_space && free_space > window + (full_space >> 1))
+      window = free_space;
+  }
+  return uint32_t(window);
+}
+
+uint16_t tcp_select_window(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
+  const uint32_t old_win = tp->rcv_wnd;
+  const uint32_t cur_win = tcp_receive_window(sk);
+  uint32_t new_win = __tcp_select_window(sk);
+  if (new_win < cur_win) {
+    // Never shrink the offered window.
+    if (new_win == 0) net.mib.tcpext.TCPWantZeroWindowAdv++;
+    const uint32_t unit = 1u << tp->rx_opt.rcv_wscale;
+    new_win = (cur_win + unit - 1) & ~(unit - 1);
+  }
+  tp->rcv_wnd = new_win;
+  tp->rcv_wup = tp->rcv_nxt;
+  new_win = std::min(new_win, 65535u << tp->rx_opt.rcv_wscale);
+  new_win >>= tp->rx_opt.rcv_wscale;
+  if (new_win == 0) {
+    tp->pred_flags = 0;  // a zero window turns the fast path off
+    if (old_win) net.mib.tcpext.TCPToZeroWindowAdv++;
+  } else if (old_win == 0) {
+    net.mib.tcpext.TCPFromZeroWindowAdv++;
+  }
+  return uint16_t(new_win);
+}
+
+void tcp_init_nondata_skb(SkBuff* skb, uint32_t seq, uint8_t flags) {
+  TcpSkbCb* tcb = TCP_SKB_CB(skb);
+  *tcb = TcpSkbCb{};
+  skb->ip_summed = CHECKSUM_PARTIAL;
+  tcb->tcp_flags = flags;
+  tcp_skb_pcount_set(skb, 1);
+  tcb->seq = seq;
+  if (flags & (TCPHDR_SYN | TCPHDR_FIN)) seq++;
+  tcb->end_seq = seq;
+}
+
+int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
+  const uint32_t rcv_nxt = tp->rcv_nxt;
+  // The departure time: now (no pacing, no EDT queue).
+  tp->tcp_wstamp_ns = std::max(tp->tcp_wstamp_ns, tp->tcp_clock_cache);
+  skb->tstamp = tp->tcp_wstamp_ns;
+  SkBuff* oskb = nullptr;
+  if (clone_it) {
+    oskb = skb;
+    // A clone of an skb whose previous clone is still on its way is a copy.
+    skb = skb_cloned(oskb) ? skb_copy(oskb) : skb_clone(oskb);
+    if (!skb) return -E_NOBUFS;
+    skb->dev = nullptr;
+    skb->sk = nullptr;
+    skb->destructor = nullptr;
+  }
+  TcpSkbCb* tcb = TCP_SKB_CB(skb);
+  uint8_t opts[40];
+  unsigned olen = 0;
+  if (tcb->tcp_flags & TCPHDR_SYN) {
+    // tcp_syn_options: MSS, SACK_PERM + TS (or NOP NOP SACK_PERM), NOP WS,
+    // each as its sysctl allows (the peer has agreed to nothing yet).
+    auto put32 = [&](uint32_t v) { wire::store_be32(opts + olen, v); olen += 4; };
+    put32(0x02040000u | tp->advmss);
+    const bool sack = net.sysctl.tcp_sack != 0;
+    if (net.sysctl.tcp_timestamps) {
+      put32(sack ? 0x0402080au : 0x0101080au);
+      put32(tcp_ns_to_ts(&*tp, skb->tstamp) + tp->tsoffset);
+      put32(tp->rx_opt.ts_recent);
+    } else if (sack) {
+      put32(0x01010402u);
+    }
+    if (net.sysctl.tcp_window_scaling) put32(0x01030300u | tp->rx_opt.rcv_wscale);
+  } else {
+    olen = tcp_established_options(tp, skb, opts);
+  }
+  const unsigned thl = 20 + olen;
+  uint8_t* th = skb_push(skb, thl);
+  skb_reset_transport_header(skb);
+  // The segment is charged to the socket until it is freed (tcp_wfree).
+  skb_orphan(skb);
+  skb_set_owner_w(skb, sk);
+  wire::store_be16(th, sk->inet_sport);
+  wire::store_be16(th + 2, sk->inet_dport);
+  wire::store_be32(th + 4, tcb->seq);
+  wire::store_be32(th + 8, rcv_nxt);
+  th[12] = uint8_t((thl / 4) << 4);
+  th[13] = tcb->tcp_flags;
+  wire::store_be16(th + 16, 0);
+  wire::store_be16(th + 18, 0);  // urg_ptr
+  skb_shinfo(skb)->gso_type = tp->sk_gso_type;
+  if (!(tcb->tcp_flags & TCPHDR_SYN))
+    wire::store_be16(th + 14, tcp_select_window(sk));
+  else
+    wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(tp->rcv_wnd, 65535)));
+  std::copy(opts, opts + olen, th + 20);
+  // tcp_v4_send_check, completed in software (tx checksumming is off).
+  const uint64_t sum = wire::csum_tcpudp_nofold(sk->inet_saddr, sk->inet_daddr, skb->len, wire::IPPROTO_TCP);
+  wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, skb->len, sum)));
+  skb->ip_summed = CHECKSUM_NONE;
+  if (tcb->tcp_flags & TCPHDR_ACK) tcp_event_ack_sent(sk, rcv_nxt);
+  if (skb->len != thl) {
+    tcp_event_data_sent(sk);
+    tp->data_segs_out += tcp_skb_pcount(skb);
+    tp->bytes_sent += skb->len - thl;
+  }
+  if (after(tcb->end_seq, tp->snd_nxt) || tcb->seq == tcb->end_seq) net.mib.tcp.OutSegs += tcp_skb_pcount(skb);
+  tp->segs_out += tcp_skb_pcount(skb);
+  skb_shinfo(skb)->gso_segs = uint16_t(tcp_skb_pcount(skb));
+  skb_shinfo(skb)->gso_size = tcb->tcp_gso_size;
+  checkpoint(net.tracer, "__tcp_transmit_skb", skb);
+  // Cleanup our debris for IP stacks.
+  std::fill(skb->cb, skb->cb + sizeof(InetSkbParm), uint8_t(0));
+  const int err = ip_queue_xmit(sk, skb);
+  if (!err && oskb) {
+    // tcp_update_skb_after_send: the original remembers when it left.
+    oskb->tstamp = tp->tcp_wstamp_ns;
+  }
+  return err;
+}
+
+void tcp_send_ack(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_state == TCP_CLOSE) return;
+  Net& net = *sk->net;
+  SkBuff* buff = net.pool.alloc_skb(MAX_TCP_HEADER);
+  skb_reserve(buff, int(MAX_TCP_HEADER));
+  tcp_init_nondata_skb(buff, tcp_acceptable_seq(tp), TCPHDR_ACK);
+  checkpoint(net.tracer, "tcp_send_ack", buff);
+  tcp_transmit_skb(sk, buff, false);
+}
+
+void tcp_send_delayed_ack(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  int ato = int(tp->icsk_ack.ato);
+  if (ato > int(TCP_DELACK_MIN)) {
+    int max_ato = int(HZ / 2);
+    if (inet_csk_in_pingpong_mode(sk) || (tp->icsk_ack.pending & ICSK_ACK_PUSHED))
+      max_ato = int(TCP_DELACK_MAX);
+    // Slow path, intersegment interval is "high": at most the RTT (with a floor).
+    if (tp->srtt_us) {
+      const int rtt = std::max<int>(int(usecs_to_jiffies(tp->srtt_us >> 3)), int(TCP_DELACK_MIN));
+      if (rtt < max_ato) max_ato = rtt;
+    }
+    ato = std::min(ato, max_ato);
+  }
+  tp->icsk_ack.ato = uint32_t(ato);
+  const uint32_t now = uint32_t(sk->net->engine.jiffies());
+  uint32_t timeout = now + uint32_t(ato);
+  // An ACK already scheduled: do not push it later, send it if it is due.
+  if (tp->icsk_ack.pending & ICSK_ACK_TIMER) {
+    if (int32_t(now - (tp->icsk_ack.timeout - (uint32_t(ato) >> 2))) >= 0) {
+      tcp_send_ack(sk);
+      return;
+    }
+    if (!before(timeout, tp->icsk_ack.timeout)) timeout = tp->icsk_ack.timeout;
+  }
+  tp->icsk_ack.pending |= ICSK_ACK_SCHED | ICSK_ACK_TIMER;
+  tp->icsk_ack.timeout = timeout;
+  inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, timeout - now, TCP_DELACK_MAX * 10);
+}
+
+void tcp_send_active_reset(Sock* sk, const char* reason) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
+  net.mib.tcp.OutRsts++;
+  SkBuff* skb = net.pool.alloc_skb(MAX_TCP_HEADER);
+  skb_reserve(skb, int(MAX_TCP_HEADER));
+  tcp_init_nondata_skb(skb, tcp_acceptable_seq(tp), TCPHDR_ACK | TCPHDR_RST);
+  tcp_mstamp_refresh(sk);
+  tcp_transmit_skb(sk, skb, false);
+  trace_tcp_send_reset(net.tracer, sk, nullptr, reason);
+}
+
+
+namespace {
+
+uint32_t usecs_to_jiffies_(uint64_t us) { return uint32_t((us * HZ + 999'999) / 1'000'000); }
+constexpr uint32_t TCP_TIMEOUT_MIN = 2;  // jiffies
+
+uint32_t tcp_packets_in_flight(const TcpSock* tp) { return tp->packets_out - (tp->sacked_out + tp->lost_out) + tp->retrans_out; }
+uint32_t tcp_wnd_end(const TcpSock* tp) { return tp->snd_una + tp->snd_wnd; }
+bool tcp_skb_is_last(Sock* sk, const SkBuff* skb) { return tcp_sk(sk)->sk_write_queue.back() == skb; }
+
+// tcp_cwnd_test: how many more segments the congestion window allows.
+uint32_t tcp_cwnd_test(const TcpSock* tp) {
+  const uint32_t in_flight = tcp_packets_in_flight(tp);
+  const uint32_t cwnd = tp->snd_cwnd;
+  return in_flight >= cwnd ? 0 : cwnd - in_flight;
+}
+
+// tcp_snd_wnd_test: does the segment end within the peer's window?
+bool tcp_snd_wnd_test(const TcpSock* tp, const SkBuff* skb, unsigned cur_mss) {
+  uint32_t end_seq = TCP_SKB_CB(skb)->end_seq;
+  if (skb->len > cur_mss) end_seq = TCP_SKB_CB(skb)->seq + cur_mss;
+  return !after(end_seq, tcp_wnd_end(tp));
+}
+
+// tcp_minshall_check: a small segment is still unacknowledged.
+bool tcp_minshall_check(const TcpSock* tp) { return after(tp->snd_sml, tp->snd_una) && !after(tp->snd_sml, tp->snd_nxt); }
+
+// tcp_nagle_check: true when a small segment must wait (Nagle, or corked).
+bool tcp_nagle_check(bool partial, const TcpSock* tp, int nonagle) {
+  return partial && ((nonagle & TCP_NAGLE_CORK) || (!nonagle && tp->packets_out && tcp_minshall_check(tp)));
+}
+
+// tcp_nagle_test: may this segment go now?
+bool tcp_nagle_test(const TcpSock* tp, const SkBuff* skb, unsigned cur_mss, int nonagle) {
+  if (nonagle & TCP_NAGLE_PUSH) return true;
+  // Don't use the nagle rule for urgent data (or for the final FIN).
+  if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) return true;
+  return !tcp_nagle_check(skb->len < cur_mss, tp, nonagle);
+}
+
+void tcp_minshall_update(TcpSock* tp, unsigned mss_now, const SkBuff* skb) {
+  if (skb->len < tcp_skb_pcount(skb) * mss_now) tp->snd_sml = TCP_SKB_CB(skb)->end_seq;
+}
+
+// tcp_rto_delta_us: how far in the future the RTO of the head skb is.
+int64_t tcp_rto_delta_us(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  const SkBuff* head = tp->tcp_rtx_queue.front();
+  if (!head) return 0;
+  const uint64_t rto_time_stamp_us = head->tstamp / 1000 + uint64_t(tp->icsk_rto) * 1'000'000 / HZ;
+  return int64_t(rto_time_stamp_us) - int64_t(tp->tcp_mstamp);
+}
+
+// tcp_reset_xmit_timer (no pacing delay here).
+void tcp_reset_xmit_timer(Sock* sk, int what, uint32_t when) { inet_csk_reset_xmit_timer(sk, what, when, TCP_RTO_MAX); }
+
+}  // namespace
+
+// tcp_schedule_loss_probe: a tail loss probe in 2*RTT (plus the minimum RTO
+// for a single segment, for the peer's delayed ACK), unless the RTO comes first.
+bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
+  TcpSock* tp = tcp_sk(sk);
+  // tcp_early_retrans 3: TLP for SACK connections not in recovery.
+  if (!tp->packets_out || !tp->rx_opt.sack_ok || (tp->icsk_ca_state != TCP_CA_Open && tp->icsk_ca_state != TCP_CA_CWR))
+    return false;
+  uint32_t timeout;
+  if (tp->srtt_us) {
+    timeout = usecs_to_jiffies_(tp->srtt_us >> 2);
+    timeout += tp->packets_out == 1 ? TCP_RTO_MIN : TCP_TIMEOUT_MIN;
+  } else {
+    timeout = TCP_TIMEOUT_INIT;
+  }
+  const int64_t rto_delta_us = advancing_rto ? int64_t(tp->icsk_rto) * 1'000'000 / int64_t(HZ) : tcp_rto_delta_us(sk);
+  if (rto_delta_us > 0) timeout = std::min(timeout, usecs_to_jiffies_(uint64_t(rto_delta_us)));
+  tcp_reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout);
+  return true;
+}
+
+namespace {
+
+// __tcp_retransmit_skb: send skb again (a clone), traced.
+int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
+  TcpSock* tp = tcp_sk(sk);
+  Net& net = *sk->net;
+  // Parts of it acked already: only the rest goes again (tcp_trim_head).
+  if (before(TCP_SKB_CB(skb)->seq, tp->snd_una)) {
+    const uint32_t trim = tp->snd_una - TCP_SKB_CB(skb)->seq;
+    skb_pull(skb, std::min<uint32_t>(trim, skb->len));
+    skb->data_len = std::min(skb->data_len, skb->len);  // __pskb_trim_head takes it from the frags
+    TCP_SKB_CB(skb)->seq = tp->snd_una;
+  }
+  // Not allowed to go past the peer's window (except the first byte).
+  const uint32_t avail_wnd = tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq;
+  if (!before(TCP_SKB_CB(skb)->seq, tcp_wnd_end(tp)) && TCP_SKB_CB(skb)->seq != tp->snd_una) return -E_AGAIN;
+  (void)avail_wnd;
+  tcp_mstamp_refresh(sk);
+  const int err = tcp_transmit_skb(sk, skb, true);
+  if (!err) {
+    net.mib.tcp.RetransSegs += unsigned(segs);
+    if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN) net.mib.tcpext.TCPSynRetrans++;
+    tp->total_retrans += unsigned(segs);
+    tp->bytes_retrans += skb->len;
+  }
+  trace_tcp_retransmit_skb(net.tracer, sk, skb, err);
+  return err;
+}
+
+// tcp_send_loss_probe: the last segment sent again, to get an ACK (SACK) out
+// of the peer; the RTO restarts from now.
+void tcp_send_loss_probe(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* skb = tp->sk_write_queue.front();
+  const unsigned mss = tcp_current_mss(sk);
+  if (skb && tcp_snd_wnd_test(tp, skb, mss)) {
+    const uint32_t pcount = tp->packets_out;
+    tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2);
+    if (tp->packets_out > pcount) goto probe_sent;
+    goto rearm_timer;
+  }
+  skb = tp->tcp_rtx_queue.back();
+  if (!skb) {
+    tp->icsk_pending = 0;
+    return;
+  }
+  if (__tcp_retransmit_skb(sk, skb, 1)) goto rearm_timer;
+probe_sent:
+  tp->icsk_pending = 0;  // so that tcp_rearm_rto restarts the timer from now
+rearm_timer:
+  tcp_rearm_rto(sk);
+}
+
+}  // namespace
+
+unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
+  TcpSock* tp = tcp_sk(sk);
+  // tcp_mtu_to_mss: the MTU less the headers, within the peer's MSS clamp.
+  int mss_now = int(pmtu) - 20 - 20;
+  if (tp->rx_opt.mss_clamp && mss_now > int(tp->rx_opt.mss_clamp)) mss_now = tp->rx_opt.mss_clamp;
+  mss_now = std::max(mss_now, 48);  // net.ipv4.tcp_min_snd_mss
+  mss_now -= int(tp->tcp_header_len) - 20;  // the options every segment carries (timestamps)
+  // tcp_bound_to_half_wnd.
+  if (tp->max_window > TCP_MSS_DEFAULT) {
+    const int cutoff = int(tp->max_window / 2);
+    if (cutoff && mss_now > cutoff) mss_now = std::max(cutoff, 68 - int(tp->tcp_header_len));
+  }
+  tp->icsk_pmtu_cookie = pmtu;
+  tp->mss_cache = unsigned(mss_now);
+  return unsigned(mss_now);
+}
+
+unsigned tcp_current_mss(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  unsigned mss_now = tp->mss_cache;
+  if (sk->sk_dst_cache && sk->sk_dst_cache->dev && sk->sk_dst_cache->dev->mtu != tp->icsk_pmtu_cookie)
+    mss_now = tcp_sync_mss(sk, sk->sk_dst_cache->dev->mtu);
+  // The header may have options mss_cache did not count (SACK blocks).
+  const unsigned header_len = 20 + (tp->rx_opt.tstamp_ok ? TCPOLEN_TSTAMP_ALIGNED : 0) +
+                              (tp->rx_opt.num_sacks + (tp->rx_opt.dsack ? 1 : 0)
+                                   ? 4 + 8 * std::min<unsigned>(tp->rx_opt.num_sacks + tp->rx_opt.dsack,
+                                                                tp->rx_opt.tstamp_ok ? 3 : 4)
+                                   : 0);
+  if (header_len != tp->tcp_header_len) {
+    const int delta = int(header_len) - int(tp->tcp_header_len);
+    mss_now = unsigned(int(mss_now) - delta);
+  }
+  return mss_now;
+}
+
+void tcp_rearm_rto(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->packets_out) {
+    inet_csk_clear_xmit_timer(sk, ICSK_TIME_RETRANS);
+    return;
+  }
+  uint32_t rto = tp->icsk_rto;
+  // Offset the time elapsed after installing the regular RTO.
+  if (tp->icsk_pending == ICSK_TIME_REO_TIMEOUT || tp->icsk_pending == ICSK_TIME_LOSS_PROBE) {
+    const int64_t delta_us = tcp_rto_delta_us(sk);
+    rto = usecs_to_jiffies_(uint64_t(std::max<int64_t>(delta_us, 1)));
+  }
+  tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto);
+}
+
+void tcp_event_new_data_sent(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t prior_packets = tp->packets_out;
+  tp->snd_nxt = TCP_SKB_CB(skb)->end_seq;
+  tp->sk_write_queue.unlink(skb);
+  tp->tcp_rtx_queue.push_back(skb);
+  tp->packets_out += tcp_skb_pcount(skb);
+  if (!prior_packets || tp->icsk_pending == ICSK_TIME_LOSS_PROBE) tcp_rearm_rto(sk);
+  sk->net->mib.tcpext.TCPOrigDataSent += tcp_skb_pcount(skb);
+}
+
+bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
+  TcpSock* tp = tcp_sk(sk);
+  unsigned sent_pkts = 0;
+  bool is_cwnd_limited = false;
+  tcp_mstamp_refresh(sk);
+  while (SkBuff* skb = tp->sk_write_queue.front()) {
+    if (!tcp_skb_pcount(skb)) tcp_skb_pcount_set(skb, 1);  // tcp_init_tso_segs
+    const uint32_t cwnd_quota = tcp_cwnd_test(tp);
+    if (!cwnd_quota) {
+      if (push_one == 2) {
+        // Force out a loss probe pkt.
+      } else {
+        is_cwnd_limited = true;
+        break;
+      }
+    }
+    if (!tcp_snd_wnd_test(tp, skb, mss_now)) break;
+    if (!tcp_nagle_test(tp, skb, mss_now, tcp_skb_is_last(sk, skb) ? nonagle : TCP_NAGLE_PUSH)) break;
+    checkpoint(sk->net->tracer, "tcp_write_xmit", skb);
+    if (tcp_transmit_skb(sk, skb, true)) break;
+    tcp_event_new_data_sent(sk, skb);
+    tcp_minshall_update(tp, mss_now, skb);
+    sent_pkts += tcp_skb_pcount(skb);
+    if (push_one) break;
+  }
+  if (sent_pkts || is_cwnd_limited) {
+    // tcp_cwnd_validate.
+    if (tp->packets_out > tp->max_packets_out) tp->max_packets_out = tp->packets_out;
+    tp->is_cwnd_limited |= is_cwnd_limited;
+  }
+  if (sent_pkts) {
+    if (push_one != 2) tcp_schedule_loss_probe(sk, false);
+    return false;
+  }
+  return !tp->packets_out && !tp->sk_write_queue.empty();
+}
+
+void tcp_check_probe_timer(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->packets_out && !tp->icsk_pending) {
+    // tcp_probe0_base: the RTO, at least TCP_RTO_MIN.
+    const uint32_t when = std::max(tp->icsk_rto, TCP_RTO_MIN);
+    tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, when);
+  }
+}
+
+void __tcp_push_pending_frames(Sock* sk, unsigned cur_mss, int nonagle) {
+  if (sk->sk_state == TCP_CLOSE) return;
+  if (tcp_write_xmit(sk, cur_mss, nonagle, 0)) tcp_check_probe_timer(sk);
+}
+
+void tcp_push_one(Sock* sk, unsigned mss_now) { tcp_write_xmit(sk, mss_now, TCP_NAGLE_PUSH, 1); }
+
+int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
+  TcpSock* tp = tcp_sk(sk);
+  const int err = __tcp_retransmit_skb(sk, skb, segs);
+  if (err == 0) {
+    if (!(TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_RETRANS)) tp->retrans_out += tcp_skb_pcount(skb);
+    TCP_SKB_CB(skb)->sacked |= TCPCB_RETRANS;
+  }
+  // The first retransmit's time: the write timeout counts from it.
+  if (!tp->retrans_stamp) tp->retrans_stamp = tcp_ns_to_ts(sk, skb->tstamp);
+  if (!tp->undo_marker) tp->undo_marker = tp->snd_una;
+  return err;
+}
+
+void tcp_send_fin(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* tskb = tp->sk_write_queue.back();
+  if (tskb) {
+    // The FIN rides on the last unsent segment.
+    TCP_SKB_CB(tskb)->tcp_flags |= TCPHDR_FIN;
+    TCP_SKB_CB(tskb)->end_seq++;
+    tp->write_seq++;
+  } else {
+    Net& net = *sk->net;
+    SkBuff* skb = net.pool.alloc_skb(MAX_TCP_HEADER);
+    skb_reserve(skb, int(MAX_TCP_HEADER));
+    tcp_init_nondata_skb(skb, tp->write_seq, TCPHDR_ACK | TCPHDR_FIN);
+    // tcp_queue_skb: charged to the socket while queued.
+    skb->truesize = alloc_skb_truesize(MAX_TCP_HEADER);
+    tp->sk_wmem_queued += int(skb->truesize);
+    tp->write_seq = TCP_SKB_CB(skb)->end_seq;
+    tp->sk_write_queue.push_back(skb);
+  }
+  __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF);
+}
+
+void tcp_send_probe0(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  // tcp_write_wakeup / tcp_xmit_probe_skb: a segment the peer must ACK, one
+  // byte below snd_una.
+  Net& net = *sk->net;
+  SkBuff* skb = net.pool.alloc_skb(MAX_TCP_HEADER);
+  skb_reserve(skb, int(MAX_TCP_HEADER));
+  tcp_init_nondata_skb(skb, tp->snd_una - 1, TCPHDR_ACK);
+  tcp_mstamp_refresh(sk);
+  tcp_transmit_skb(sk, skb, false);
+  if (tp->packets_out || tp->sk_write_queue.empty()) {
+    tp->icsk_probes_out = 0;
+    tp->icsk_backoff = 0;
+    tp->icsk_probes_tstamp = 0;
+    return;
+  }
+  tp->icsk_probes_out++;
+  if (tp->icsk_backoff < 15) tp->icsk_backoff++;
+  const uint64_t when = std::min<uint64_t>(uint64_t(std::max(tp->icsk_rto, TCP_RTO_MIN)) << tp->icsk_backoff, TCP_RTO_MAX);
+  tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, uint32_t(when));
+}
+
+// The loss-probe timer's event (tcp_write_timer_handler's ICSK_TIME_LOSS_PROBE).
+void tcp_loss_probe_timer(Sock* sk) { tcp_send_loss_probe(sk); }
+
+namespace {
+
+// dst_metric_advmss (ipv4_default_advmss): the device MTU less 40, at least 256.
+uint16_t dst_metric_advmss(const DstEntry* dst) {
+  return uint16_t(std::clamp<unsigned>(dst->dev->mtu - 40, 256, 65535 - 40));
+}
+
+// tcp_connect_init: the header length with timestamps, MSS from the route,
+// the initial window and our window scale, the sequence numbers from
+// write_seq, the initial RTO.
+void tcp_connect_init(Sock* sk) {
+  Net& net = *sk->net;
+  TcpSock* tp = tcp_sk(sk);
+  const DstEntry* dst = sk->sk_dst_cache;
+  tp->tcp_header_len = uint16_t(20 + (net.sysctl.tcp_timestamps ? TCPOLEN_TSTAMP_ALIGNED : 0));
+  if (tp->rx_opt.user_mss) tp->rx_opt.mss_clamp = tp->rx_opt.user_mss;
+  tp->max_window = 0;
+  tcp_sync_mss(sk, dst->dev->mtu);  // tcp_mtup_init leaves probing off
+  // The route has no RTAX_WINDOW: window_clamp stays what the user set.
+  tp->advmss = dst_metric_advmss(dst);
+  if (tp->rx_opt.user_mss && tp->rx_opt.user_mss < tp->advmss) tp->advmss = tp->rx_opt.user_mss;
+  tcp_initialize_rcv_mss(sk);
+  const int full = tcp_full_space(sk);
+  if ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) && (tp->window_clamp > uint32_t(full) || tp->window_clamp == 0))
+    tp->window_clamp = uint32_t(full);
+  uint8_t rcv_wscale = 0;
+  tcp_select_initial_window(net, full,
+                            tp->advmss - (tp->rx_opt.ts_recent_stamp ? tp->tcp_header_len - 20u : 0u),
+                            &tp->rcv_wnd, &tp->window_clamp, net.sysctl.tcp_window_scaling != 0, &rcv_wscale);
+  tp->rx_opt.rcv_wscale = rcv_wscale;
+  tp->rcv_ssthresh = tp->rcv_wnd;
+  sk->sk_err = 0;
+  tp->snd_wnd = 0;
+  tp->snd_wl1 = 0;  // tcp_init_wl
+  tcp_write_queue_purge(sk);
+  tp->snd_una = tp->snd_sml = tp->snd_nxt = tp->write_seq;
+  tp->snd_up = tp->write_seq;
+  tp->rcv_nxt = 0;
+  tp->rcv_wup = tp->copied_seq = tp->rcv_nxt;
+  tp->icsk_rto = TCP_TIMEOUT_INIT;
+  tp->icsk_retransmits = 0;
+  // tcp_clear_retrans
+  tp->retrans_out = tp->lost_out = tp->undo_marker = tp->sacked_out = 0;
+  tp->undo_retrans = -1;
+}
+
+}  // namespace
+
+int tcp_connect(Sock* sk) {
+  Net& net = *sk->net;
+  TcpSock* tp = tcp_sk(sk);
+  tcp_connect_init(sk);
+  // tcp_stream_alloc_skb: an empty skb with room for the headers, charged to
+  // the socket while it waits on the retransmit queue for its ACK.
+  SkBuff* buff = net.pool.alloc_skb(MAX_TCP_HEADER);
+  if (!buff) return -E_NOBUFS;
+  skb_reserve(buff, int(MAX_TCP_HEADER));
+  buff->truesize = alloc_skb_truesize(MAX_TCP_HEADER);
+  tcp_init_nondata_skb(buff, tp->write_seq++, TCPHDR_SYN);
+  tcp_mstamp_refresh(sk);
+  tp->retrans_stamp = tcp_time_stamp_ms(sk);
+  // tcp_connect_queue_skb
+  tp->sk_wmem_queued += int(buff->truesize);
+  tp->write_seq = TCP_SKB_CB(buff)->end_seq;
+  tp->packets_out += tcp_skb_pcount(buff);
+  tp->tcp_rtx_queue.push_back(buff);  // tcp_rbtree_insert
+  const int err = tcp_transmit_skb(sk, buff, true);
+  if (err == -E_CONNREFUSED) return err;
+  // snd_nxt moves after the transmit so that the SYN counts in OutSegs.
+  tp->snd_nxt = tp->write_seq;
+  tp->pushed_seq = tp->write_seq;
+  net.mib.tcp.ActiveOpens++;
+  inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tp->icsk_rto, TCP_RTO_MAX);
+  return 0;
+}
+
+// tcp_send_synack (simultaneous open): our SYN, still on the retransmit queue,
+// goes again with ACK set (a copy if its last clone is still on its way).
+int tcp_send_synack(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* skb = tp->tcp_rtx_queue.front();
+  if (!skb || !(TCP_SKB_CB(skb)->tcp_flags & TCPHDR_SYN)) return -14;  // -EFAULT: wrong queue state
+  if (!(TCP_SKB_CB(skb)->tcp_flags & TCPHDR_ACK)) {
+    if (skb_cloned(skb)) {
+      SkBuff* nskb = skb_copy(skb);
+      if (!nskb) return -E_NOMEM;
+      tp->tcp_rtx_queue.unlink(skb);
+      tp->sk_wmem_queued -= int(skb->truesize);
+      __kfree_skb(skb);
+      tp->tcp_rtx_queue.push_front(nskb);
+      tp->sk_wmem_queued += int(nskb->truesize);
+      skb = nskb;
+    }
+    TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_ACK;
+  }
+  tcp_mstamp_refresh(sk);
+  return tcp_transmit_skb(sk, skb, true);
 }
 
 }  // namespace nettwin

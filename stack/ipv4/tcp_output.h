@@ -71,4 +71,10 @@ uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns);
 // tcp_time_stamp_ts: the TSval clock (ms) without the connection's offset.
 uint32_t tcp_time_stamp_ms(const Sock* sk);
 
+// tcp_connect: tcp_connect_init, the SYN queued and sent, ActiveOpens, the
+// retransmit timer armed with the initial RTO.
+int tcp_connect(Sock* sk);
+// tcp_send_synack (simultaneous open): our queued SYN again, with ACK.
+int tcp_send_synack(Sock* sk);
+
 }  // namespace nettwin

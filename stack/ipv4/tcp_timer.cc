@@ -75,13 +75,12 @@ bool tcp_write_timeout(Sock* sk) {
   unsigned retry_until = kTcpRetries2;
   bool expired = false;
   if ((1 << sk->sk_state) & ((1 << TCP_SYN_SENT) | (1 << TCP_SYN_RECV))) {
-    // ---- active open: tcp_syn_retries (TCP_SYNCNT), plus the linear
+    // The active open: tcp_syn_retries (TCP_SYNCNT), plus the linear
     // timeouts in SYN_SENT (__dst_negative_advice keeps a plain route).
     retry_until = tp->icsk_syn_retries ? tp->icsk_syn_retries : unsigned(net.sysctl.tcp_syn_retries);
     unsigned max_retransmits = retry_until;
     if (sk->sk_state == TCP_SYN_SENT) max_retransmits += unsigned(net.sysctl.tcp_syn_linear_timeouts);
     expired = tp->icsk_retransmits >= max_retransmits;
-    // ---- end of the active open
   } else if (sk->sock_dead) {
     const bool alive = tp->icsk_rto < TCP_RTO_MAX;
     retry_until = alive ? kTcpOrphanRetries : 0;
