@@ -91,22 +91,39 @@ void udp_fail_queue_rcv_skb(Tracer& t, int rc, wire::Ipv4Addr saddr, uint16_t sp
           {"daddr", wire::format_ipv4(daddr)}});
 }
 
+namespace {
+
+// A kernel pointer as the tracepoints print it (%p).
+std::string ptr_string(const void* p) {
+  char buf[2 + 16 + 1];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  return buf;
+}
+
+// TP_STORE_ADDR_PORTS for IPv4: the ports, the family, the addresses and
+// their v4-mapped v6 forms.
+TraceFields tcp_addr_port_fields(uint16_t sport, uint16_t dport, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr) {
+  const std::string s = wire::format_ipv4(saddr), d = wire::format_ipv4(daddr);
+  return {{"sport", to_string(sport)}, {"dport", to_string(dport)}, {"family", "2"},
+          {"saddr", s}, {"daddr", d}, {"saddr_v6", "::ffff:" + s}, {"daddr_v6", "::ffff:" + d}};
+}
+
+// skaddr, any fields of the event's own, then a socket's addresses and ports.
+TraceFields tcp_sk_fields(const Sock* sk, TraceFields own = {}) {
+  TraceFields f = {{"skaddr", ptr_string(sk)}};
+  f.insert(f.end(), own.begin(), own.end());
+  const TraceFields a = tcp_addr_port_fields(sk->inet_sport, sk->inet_dport, sk->inet_saddr, sk->inet_daddr);
+  f.insert(f.end(), a.begin(), a.end());
+  return f;
+}
+
+}  // namespace
+
 void tcp_cong_state_set(Tracer& t, const Sock* sk, uint8_t ca_state) {
   if (!t.wants(Tp::tcp_cong_state_set)) return;
-  char skaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
-  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  t.emit(Tp::tcp_cong_state_set, 0,
-         {{"skaddr", skaddr},
-          {"sport", to_string(sk->inet_sport)},
-          {"dport", to_string(sk->inet_dport)},
-          {"family", "2"},
-          {"saddr", saddr},
-          {"daddr", daddr},
-          {"saddr_v6", "::ffff:" + saddr},
-          {"daddr_v6", "::ffff:" + daddr},
-          {"cong_state", to_string(ca_state)}});
+  TraceFields f = tcp_sk_fields(sk);
+  f.emplace_back("cong_state", to_string(ca_state));
+  t.emit(Tp::tcp_cong_state_set, 0, std::move(f));
 }
 
 // show_tcp_state_name.
@@ -120,22 +137,13 @@ const char* tcp_state_name(int state) {
 
 void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) {
   if (!t.wants(Tp::inet_sock_set_state)) return;
-  char skaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
-  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  t.emit(Tp::inet_sock_set_state, 0,
-         {{"skaddr", skaddr},
-          {"oldstate", tcp_state_name(oldstate)},
-          {"newstate", tcp_state_name(newstate)},
-          {"sport", to_string(sk->inet_sport)},
-          {"dport", to_string(sk->inet_dport)},
-          {"family", to_string(sk->sk_family)},
-          {"protocol", to_string(sk->sk_protocol)},
-          {"saddr", saddr},
-          {"daddr", daddr},
-          {"saddr_v6", "::ffff:" + saddr},
-          {"daddr_v6", "::ffff:" + daddr}});
+  TraceFields f = {{"skaddr", ptr_string(sk)},
+                   {"oldstate", tcp_state_name(oldstate)},
+                   {"newstate", tcp_state_name(newstate)}};
+  TraceFields a = tcp_addr_port_fields(sk->inet_sport, sk->inet_dport, sk->inet_saddr, sk->inet_daddr);
+  a.insert(a.begin() + 3, {"protocol", to_string(sk->sk_protocol)});  // after family, as the format has it
+  f.insert(f.end(), a.begin(), a.end());
+  t.emit(Tp::inet_sock_set_state, 0, std::move(f));
 }
 
 // include/trace/events/tcp.h tcp_retransmit_synack: the request's addresses
@@ -143,39 +151,19 @@ void inet_sock_set_state(Tracer& t, const Sock* sk, int oldstate, int newstate) 
 void tcp_retransmit_synack(Tracer& t, const Sock* sk, const void* req, wire::Ipv4Addr saddr, uint16_t sport,
                            wire::Ipv4Addr daddr, uint16_t dport) {
   if (!t.wants(Tp::tcp_retransmit_synack)) return;
-  char skaddr[2 + 16 + 1], reqaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  std::snprintf(reqaddr, sizeof reqaddr, "%p", req);
-  const std::string s = wire::format_ipv4(saddr), d = wire::format_ipv4(daddr);
-  t.emit(Tp::tcp_retransmit_synack, 0,
-         {{"skaddr", skaddr},
-          {"req", reqaddr},
-          {"sport", to_string(sport)},
-          {"dport", to_string(dport)},
-          {"family", "2"},
-          {"saddr", s},
-          {"daddr", d},
-          {"saddr_v6", "::ffff:" + s},
-          {"daddr_v6", "::ffff:" + d}});
+  TraceFields f = {{"skaddr", ptr_string(sk)}, {"req", ptr_string(req)}};
+  const TraceFields a = tcp_addr_port_fields(sport, dport, saddr, daddr);
+  f.insert(f.end(), a.begin(), a.end());
+  t.emit(Tp::tcp_retransmit_synack, 0, std::move(f));
 }
 
 namespace {
 
 // The tcp_event_sk class: skaddr, ports, family, addresses, sock_cookie.
 TraceFields tcp_event_sk_fields(const Sock* sk) {
-  char skaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
-  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  return {{"skaddr", skaddr},
-          {"sport", to_string(sk->inet_sport)},
-          {"dport", to_string(sk->inet_dport)},
-          {"family", "2"},
-          {"saddr", saddr},
-          {"daddr", daddr},
-          {"saddr_v6", "::ffff:" + saddr},
-          {"daddr_v6", "::ffff:" + daddr},
-          {"sock_cookie", "0"}};
+  TraceFields f = tcp_sk_fields(sk);
+  f.emplace_back("sock_cookie", "0");
+  return f;
 }
 
 }  // namespace
@@ -190,24 +178,11 @@ void tcp_destroy_sock(Tracer& t, const Sock* sk) {
 
 void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
   if (!t.wants(Tp::tcp_retransmit_skb)) return;
-  char skaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
-  char skbaddr[2 + 16 + 1];
-  std::snprintf(skbaddr, sizeof skbaddr, "%p", static_cast<const void*>(skb));
-  const std::string saddr = wire::format_ipv4(sk->inet_saddr);
-  const std::string daddr = wire::format_ipv4(sk->inet_daddr);
-  t.emit(Tp::tcp_retransmit_skb, 0,
-         {{"skbaddr", skbaddr},
-          {"skaddr", skaddr},
-          {"state", tcp_state_name(sk->sk_state)},
-          {"sport", to_string(sk->inet_sport)},
-          {"dport", to_string(sk->inet_dport)},
-          {"family", "2"},
-          {"saddr", saddr},
-          {"daddr", daddr},
-          {"saddr_v6", "::ffff:" + saddr},
-          {"daddr_v6", "::ffff:" + daddr},
-          {"err", std::to_string(err)}});
+  TraceFields f = {{"skbaddr", ptr_string(skb)}};
+  const TraceFields s = tcp_sk_fields(sk, {{"state", tcp_state_name(sk->sk_state)}});
+  f.insert(f.end(), s.begin(), s.end());
+  f.emplace_back("err", std::to_string(err));
+  t.emit(Tp::tcp_retransmit_skb, 0, std::move(f));
 }
 
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
@@ -215,8 +190,6 @@ void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
 // state is 0, which prints as UNKNOWN.
 void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* reason) {
   if (!t.wants(Tp::tcp_send_reset)) return;
-  char skaddr[2 + 16 + 1];
-  std::snprintf(skaddr, sizeof skaddr, "%p", static_cast<const void*>(sk));
   std::string src, dst;
   if (sk && sk->sk_state != TCP_TIME_WAIT && sk->sk_state != TCP_NEW_SYN_RECV) {
     // A full socket gives its own addresses (TP_STORE_ADDR_PORTS): a
@@ -231,7 +204,7 @@ void tcp_send_reset(Tracer& t, const Sock* sk, const SkBuff* skb, const char* re
     dst = wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th));
   }
   t.emit(Tp::tcp_send_reset, skb ? skb->id : 0,
-         {{"skaddr", sk ? skaddr : "0000000000000000"},
+         {{"skaddr", sk ? ptr_string(sk) : "0000000000000000"},
           {"state", sk ? tcp_state_name(sk->sk_state) : "UNKNOWN"},
           {"reason", reason},
           {"saddr", src},
