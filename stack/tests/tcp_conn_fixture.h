@@ -28,9 +28,7 @@ inline uint32_t dut_tsval(const SentTcp& t) {
   return 0;
 }
 
-struct TcpConnTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpConnTest : TcpDutTest {
   int lfd = -1, cfd = -1;
   uint32_t isn = 0;         // the DUT's ISN
   uint32_t peer_isn = 5000; // the tester's
@@ -39,9 +37,7 @@ struct TcpConnTest : ::testing::Test {
   uint32_t snd = 0;         // the tester's next sequence (relative to peer_isn + 1)
 
   void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
+    TcpDutTest::SetUp();
     lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
     SockaddrIn a;
     a.port = 80;

@@ -18,13 +18,9 @@ namespace {
 constexpr uint16_t kPeerPort = 40000;
 constexpr uint64_t kMs = 1'000'000;
 
-struct TcpConnectTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpConnectTest : TcpDutTest {
   void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));  // the DUT learns the tester's MAC
-    d.stack.advance(kMs);
-    d.stack.take_wire();
+    TcpDutTest::SetUp();
     d.trace();
   }
   int sock(bool nonblock = true) {

@@ -20,17 +20,10 @@ struct Sent {
   Bytes f;
 };
 
-struct TcpKeepaliveTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpKeepaliveTest : TcpDutTest {
   int l = -1, c = -1;
   uint32_t isn = 0;
   uint64_t t_ack = 0;  // when the handshake's ACK came: the peer's last word
-  void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
-  }
   int set(int fd, int level, int opt, int val) { return sys_setsockopt(net, fd, level, opt, val, 4); }
   // The TCP segments the DUT sent meanwhile (ARP's neighbour probes left out).
   std::vector<Sent> run(uint64_t ns) {

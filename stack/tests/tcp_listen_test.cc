@@ -12,16 +12,11 @@
 namespace nettwin::test {
 namespace {
 
-struct TcpListenTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpListenTest : TcpDutTest {
   void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));  // the DUT learns the tester's MAC
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
+    TcpDutTest::SetUp();
     d.trace();
   }
-  int tcp() { return sys_socket(net, AF_INET_, SOCK_STREAM_, 0); }
   int bind(int fd, uint32_t addr, uint16_t port) {
     SockaddrIn a;
     a.addr = addr;
@@ -29,13 +24,6 @@ struct TcpListenTest : ::testing::Test {
     return sys_bind(net, fd, a, SOCKADDR_IN_LEN);
   }
   Sock* sk_of(int fd) { return net.sock.files.at(fd)->sk; }
-  std::vector<Bytes> send(const TcpSeg& s) {
-    d.inject(tcp_frame(s));
-    d.stack.advance(1'000'000);
-    std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire()) out.push_back(w.data);
-    return out;
-  }
 };
 
 TEST_F(TcpListenTest, StreamSocketIsCreatedAsTcp) {

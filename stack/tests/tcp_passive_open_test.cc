@@ -12,13 +12,9 @@
 namespace nettwin::test {
 namespace {
 
-struct TcpPassiveOpenTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpPassiveOpenTest : TcpDutTest {
   void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
+    TcpDutTest::SetUp();
     d.trace();
   }
   int listener(uint32_t addr = 0, uint16_t port = 80, int backlog = 5) {
@@ -29,13 +25,6 @@ struct TcpPassiveOpenTest : ::testing::Test {
     EXPECT_EQ(sys_bind(net, fd, a, SOCKADDR_IN_LEN), 0);
     EXPECT_EQ(sys_listen(net, fd, backlog), 0);
     return fd;
-  }
-  std::vector<Bytes> send(const TcpSeg& s) {
-    d.inject(tcp_frame(s));
-    d.stack.advance(1'000'000);
-    std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire()) out.push_back(w.data);
-    return out;
   }
   // SYN then ACK from the tester's port; the SYN-ACK's seq in *isn.
   void handshake(uint16_t sport, uint32_t* isn = nullptr) {

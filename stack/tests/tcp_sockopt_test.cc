@@ -17,15 +17,7 @@
 namespace nettwin::test {
 namespace {
 
-struct TcpSockoptTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
-  void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
-  }
-  int tcp() { return sys_socket(net, AF_INET_, SOCK_STREAM_, 0); }
+struct TcpSockoptTest : TcpDutTest {
   int listener(uint16_t port = 80) {
     const int fd = tcp();
     SockaddrIn a;
@@ -71,13 +63,6 @@ struct TcpSockoptTest : ::testing::Test {
     for (auto& [fd, sock] : net.sock.files)
       if (sock->sk->sk_state == TCP_LISTEN) l = fd;
     return sys_accept(net, l);
-  }
-  std::vector<Bytes> send(const TcpSeg& s) {
-    d.inject(tcp_frame(s));
-    d.stack.advance(1'000'000);
-    std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire()) out.push_back(w.data);
-    return out;
   }
 };
 

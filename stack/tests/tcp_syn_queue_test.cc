@@ -14,14 +14,11 @@
 namespace nettwin::test {
 namespace {
 
-struct TcpSynQueueTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpSynQueueTest : TcpDutTest {
+  TcpSynQueueTest() { tcp_only = true; }
   int lfd = -1;
   void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
+    TcpDutTest::SetUp();
     d.trace();
   }
   void listen(int backlog) {
@@ -32,19 +29,6 @@ struct TcpSynQueueTest : ::testing::Test {
     ASSERT_EQ(sys_listen(net, lfd, backlog), 0);
   }
   TcpSock* listener() { return tcp_sk(net.sock.tcp_listeners.at(0)); }
-  // The TCP segments on the wire (ARP probes of an aging neighbour left out).
-  std::vector<Bytes> take() {
-    std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire())
-      if (w.data.size() > 34 && w.data[12] == 0x08 && w.data[13] == 0x00 && w.data[14 + 9] == 6)
-        out.push_back(w.data);
-    return out;
-  }
-  std::vector<Bytes> send(const TcpSeg& s) {
-    d.inject(tcp_frame(s));
-    d.stack.advance(1'000'000);
-    return take();
-  }
   TcpSeg syn(uint16_t sport, uint32_t tsval = 1000) {
     TcpSeg s;
     s.sport = sport;

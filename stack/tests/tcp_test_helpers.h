@@ -1,9 +1,14 @@
 // TCP segments from the tester to the DUT, built byte by byte (not with the
-// stack's wire code), and readers for the segments the DUT sends back.
+// stack's wire code), readers for the segments the DUT sends back, and the
+// fixture the TCP suites start from.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 
+#include "core/net.h"
+#include "socket/syscalls.h"
 #include "test_helpers.h"
 
 namespace nettwin::test {
@@ -93,6 +98,35 @@ struct SentTcp {
     ph[10] = uint8_t(tlen >> 8), ph[11] = uint8_t(tlen);
     std::copy(f.begin() + T, f.end(), ph.begin() + 12);
     return inet_csum(ph.data(), ph.size()) == 0;
+  }
+};
+
+// The TCP suites' fixture: the recordings' DUT on a veth device, the tester's
+// address already resolved (its ARP exchange off the wire). Suites that read
+// events call d.trace() where their story starts.
+struct TcpDutTest : ::testing::Test {
+  Dut d{DeviceKind::Veth};
+  Net& net = d.stack.net();
+  bool tcp_only = false;  // take() leaves out what is not TCP (an aging neighbour's ARP probes)
+  void SetUp() override {
+    d.inject(arp_request(kTesterIp, kDutIp));
+    d.stack.advance(1'000'000);
+    d.stack.take_wire();
+  }
+  int tcp() { return sys_socket(net, AF_INET_, SOCK_STREAM_, 0); }
+  // The frames the DUT put on the wire since the last look.
+  std::vector<Bytes> take() {
+    std::vector<Bytes> out;
+    for (auto& w : d.stack.take_wire())
+      if (!tcp_only || (w.data.size() > 34 && w.data[12] == 0x08 && w.data[13] == 0x00 && w.data[14 + 9] == 6))
+        out.push_back(w.data);
+    return out;
+  }
+  // s from the tester, then what the DUT sends within a millisecond.
+  std::vector<Bytes> send(const TcpSeg& s) {
+    d.inject(tcp_frame(s));
+    d.stack.advance(1'000'000);
+    return take();
   }
 };
 

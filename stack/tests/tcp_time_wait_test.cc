@@ -20,31 +20,12 @@ namespace {
 constexpr uint32_t kPeerIsn = 5000;
 constexpr uint32_t kPeerTsval = 777;
 
-struct TcpTimeWaitTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
-  Net& net = d.stack.net();
+struct TcpTimeWaitTest : TcpDutTest {
+  TcpTimeWaitTest() { tcp_only = true; }
   int lfd = -1;
   uint32_t snt_isn = 0;
   TcpSock* child = nullptr;
 
-  void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
-  }
-  std::vector<Bytes> send(const TcpSeg& s) {
-    d.inject(tcp_frame(s));
-    d.stack.advance(1'000'000);
-    return take();
-  }
-  // The TCP segments on the wire (ARP probes of an aging neighbour left out).
-  std::vector<Bytes> take() {
-    std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire())
-      if (w.data.size() > 34 && w.data[12] == 0x08 && w.data[13] == 0x00 && w.data[14 + 9] == 6)
-        out.push_back(w.data);
-    return out;
-  }
   Bytes ts_opt(uint32_t tsval, uint32_t tsecr = 0) {
     return {1, 1, 8, 10, uint8_t(tsval >> 24), uint8_t(tsval >> 16), uint8_t(tsval >> 8), uint8_t(tsval),
             uint8_t(tsecr >> 24), uint8_t(tsecr >> 16), uint8_t(tsecr >> 8), uint8_t(tsecr)};

@@ -9,20 +9,10 @@
 namespace nettwin::test {
 namespace {
 
-struct TcpV4RcvTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
+struct TcpV4RcvTest : TcpDutTest {
   void SetUp() override {
-    d.inject(arp_request(kTesterIp, kDutIp));  // the DUT learns the tester's MAC
-    d.stack.advance(1'000'000);
-    d.stack.take_wire();
+    TcpDutTest::SetUp();
     d.trace();
-  }
-  std::vector<Bytes> send(const TcpSeg& s) {
-    d.inject(tcp_frame(s));
-    d.stack.advance(1'000'000);
-    std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire()) out.push_back(w.data);
-    return out;
   }
   void expect_one_drop(const char* reason) {
     auto drops = d.named("skb:kfree_skb");

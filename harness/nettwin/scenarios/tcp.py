@@ -119,14 +119,18 @@ _add("tcp_data_closed_port", "PSH|ACK with data to a closed port: RST",
 
 # ------------------------------------------------------------- passive open
 
-for name, opts, what in [
-        ("full", FULL, "MSS, SACK_PERM, TS, NOP, WS 7"),
-        ("noopt", (), "no options"),
-        ("mss536", (("mss", 536),), "MSS 536 only"),
-        ("ws0", (("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 0)), "WS 0"),
-        ("ws14", (("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 14)), "WS 14"),
-        ("nosack", (("mss", 1460), ("nop",), ("nop",), ("ts",), ("nop",), ("ws", 7)), "no SACK_PERM"),
-        ("nots", (("mss", 1460), ("nop",), ("nop",), ("sackok",), ("nop",), ("ws", 7)), "no TS"),
+# The SYN option sets both opens are recorded with (name, options, description).
+SYN_OPTION_SETS = [
+    ("full", FULL, "MSS, SACK_PERM, TS, NOP, WS 7"),
+    ("noopt", (), "no options"),
+    ("mss536", (("mss", 536),), "MSS 536 only"),
+    ("ws0", (("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 0)), "WS 0"),
+    ("ws14", (("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 14)), "WS 14"),
+    ("nosack", (("mss", 1460), ("nop",), ("nop",), ("ts",), ("nop",), ("ws", 7)), "no SACK_PERM"),
+    ("nots", (("mss", 1460), ("nop",), ("nop",), ("sackok",), ("nop",), ("ws", 7)), "no TS"),
+]
+
+for name, opts, what in SYN_OPTION_SETS + [
         ("mss_only_ws", (("mss", 1460), ("nop",), ("ws", 7)), "MSS and WS only"),
         ("sack_ts", (("mss", 1460), ("sackok",), ("ts",)), "MSS, SACK_PERM, TS, no WS")]:
     _add(f"tcp_passive_open_{name}",
@@ -134,14 +138,7 @@ for name, opts, what in [
          passive(opts) + (info(), sock("close", "c"), Expect("FA"),
                           seg("FA", 1, 2, syn_opts=opts), Expect("A"), sock("close", "l")))
 
-for name, opts, what in [
-        ("full", FULL, "MSS, SACK_PERM, TS, NOP, WS 7"),
-        ("noopt", (), "no options"),
-        ("mss536", (("mss", 536),), "MSS 536 only"),
-        ("ws0", (("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 0)), "WS 0"),
-        ("ws14", (("mss", 1460), ("sackok",), ("ts",), ("nop",), ("ws", 14)), "WS 14"),
-        ("nosack", (("mss", 1460), ("nop",), ("nop",), ("ts",), ("nop",), ("ws", 7)), "no SACK_PERM"),
-        ("nots", (("mss", 1460), ("nop",), ("nop",), ("sackok",), ("nop",), ("ws", 7)), "no TS")]:
+for name, opts, what in SYN_OPTION_SETS:
     _add(f"tcp_active_open_{name}",
          f"the DUT connects; the tester's SYN|ACK offers {what}; the DUT sends data and closes",
          active(opts) + (info(), sock("send", "c", data=DATA), Expect("PA", payload_len=len(DATA)),
