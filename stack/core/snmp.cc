@@ -39,6 +39,7 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.SyncookiesSent", tcpext.SyncookiesSent}, {"TcpExt.SyncookiesRecv", tcpext.SyncookiesRecv},
       {"TcpExt.SyncookiesFailed", tcpext.SyncookiesFailed}, {"TcpExt.EmbryonicRsts", tcpext.EmbryonicRsts},
       {"TcpExt.TCPReqQFullDoCookies", tcpext.TCPReqQFullDoCookies}, {"TcpExt.TCPReqQFullDrop", tcpext.TCPReqQFullDrop},
+      {"TcpExt.TCPDeferAcceptDrop", tcpext.TCPDeferAcceptDrop},
       {"TcpExt.TW", tcpext.TW}, {"TcpExt.TWRecycled", tcpext.TWRecycled},
       {"TcpExt.TWKilled", tcpext.TWKilled}, {"TcpExt.PAWSTimewait", tcpext.PAWSTimewait},
       {"TcpExt.TCPACKSkippedTimeWait", tcpext.TCPACKSkippedTimeWait},

@@ -38,7 +38,7 @@ struct TcpExtMib {
   uint64_t ListenOverflows = 0, ListenDrops = 0, TCPSynRetrans = 0, TCPACKSkippedSynRecv = 0;
   // SYN cookies, SYN queue overflow, request sock timeouts, TIME_WAIT.
   uint64_t SyncookiesSent = 0, SyncookiesRecv = 0, SyncookiesFailed = 0, EmbryonicRsts = 0, TCPReqQFullDoCookies = 0,
-           TCPReqQFullDrop = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
+           TCPReqQFullDrop = 0, TCPDeferAcceptDrop = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
            TCPACKSkippedTimeWait = 0, TCPACKSkippedFinWait2 = 0, TCPTimeWaitOverflow = 0;
   uint64_t TCPKeepAlive = 0;  // keepalive probes sent (tcpopts)
   // The established data path and close (tcpdata).

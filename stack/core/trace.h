@@ -37,6 +37,7 @@ enum class Tp : uint8_t {
   fib_table_lookup,
   icmp_send,
   udp_fail_queue_rcv_skb,
+  tcp_probe,
   tcp_cong_state_set,
   tcp_send_reset,
   inet_sock_set_state,

@@ -185,6 +185,18 @@ void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
   t.emit(Tp::tcp_retransmit_skb, 0, std::move(f));
 }
 
+void tcp_probe(Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t data_len, const TcpProbeState& st) {
+  if (!t.wants(Tp::tcp_probe)) return;
+  TraceFields f = tcp_sk_fields(sk, {{"skbaddr", ptr_string(skb)}});
+  const std::pair<const char*, uint32_t> values[] = {
+      {"mark", 0},         {"data_len", data_len},         {"snd_nxt", st.snd_nxt}, {"snd_una", st.snd_una},
+      {"snd_cwnd", st.snd_cwnd}, {"ssthresh", st.ssthresh}, {"snd_wnd", st.snd_wnd}, {"srtt", st.srtt},
+      {"rcv_wnd", st.rcv_wnd}};
+  for (const auto& [name, value] : values) f.emplace_back(name, std::to_string(value));
+  f.emplace_back("sock_cookie", "0");
+  t.emit(Tp::tcp_probe, skb->id, std::move(f));
+}
+
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
 // addresses come from the segment, swapped (saddr is the segment's dest), and
 // state is 0, which prints as UNKNOWN.

@@ -64,6 +64,12 @@ void tcp_receive_reset(Tracer& t, const Sock* sk);
 void tcp_destroy_sock(Tracer& t, const Sock* sk);
 // tcp_retransmit_skb: the socket's addresses and state, the skb sent again and err.
 void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err);
+// tcp_probe (congestion window tracking, at tcp_rcv_established's start): the
+// socket's addresses, the segment's payload length and the sender's state.
+struct TcpProbeState {
+  uint32_t snd_nxt, snd_una, snd_cwnd, ssthresh, snd_wnd, srtt, rcv_wnd;
+};
+void tcp_probe(Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t data_len, const TcpProbeState& st);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -118,12 +124,21 @@ NT_TRACE_WRAP(tcp_retransmit_synack,
               (t, sk, req, saddr, sport, daddr, dport))
 NT_TRACE_WRAP(tcp_receive_reset, (Tracer& t, const Sock* sk), (t, sk))
 NT_TRACE_WRAP(tcp_destroy_sock, (Tracer& t, const Sock* sk), (t, sk))
+NT_TRACE_WRAP(tcp_probe, (Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t data_len, const tp::TcpProbeState& st),
+              (t, sk, skb, data_len, st))
 NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);
 }
 #undef NT_TRACE_WRAP
+
+// A checkpoint at a function that works for an skb it no longer holds (it may
+// have been queued or freed): the skb's id and the function's verdict.
+inline void checkpoint_verdict(Tracer& t, const char* function, uint64_t skb_id, const char* verdict) {
+  if (t.on() && t.wants_checkpoints()) [[unlikely]]
+    t.emit_checkpoint(function, skb_id, {{"verdict", verdict}});
+}
 
 // A checkpoint at a layer function: the skb's state, and a verdict where the
 // function reaches one ("drop", "deliver", ...).

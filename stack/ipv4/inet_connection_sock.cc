@@ -130,11 +130,20 @@ void reqsk_arm(RequestSock* req, uint64_t expires) {
   req->rsk_timer = engine.mod_timer(expires, [req] { reqsk_timer_handler(req); });
 }
 
-// syn_ack_recalc without TCP_DEFER_ACCEPT: give up after max_syn_ack_retries
-// timeouts, resend until then.
-void syn_ack_recalc(const RequestSock* req, int max_syn_ack_retries, bool* expire, bool* resend) {
-  *expire = req->num_timeout >= max_syn_ack_retries;
-  *resend = true;
+// syn_ack_recalc: when to give the request up and when to resend the SYN-ACK.
+// Without TCP_DEFER_ACCEPT: give up after max_syn_ack_retries timeouts, resend
+// until then. With it, a request whose bare ACK came (acked) waits silently for
+// data until the deferring's last timeout, resent once then as a last chance.
+void syn_ack_recalc(const RequestSock* req, int max_syn_ack_retries, uint8_t rskq_defer_accept, bool* expire,
+                    bool* resend) {
+  if (!rskq_defer_accept) {
+    *expire = req->num_timeout >= max_syn_ack_retries;
+    *resend = true;
+    return;
+  }
+  *expire = req->num_timeout >= max_syn_ack_retries &&
+            (!req->acked || req->num_timeout >= rskq_defer_accept);
+  *resend = !req->acked || req->num_timeout >= rskq_defer_accept - 1;
 }
 
 // reqsk_timer_handler: the SYN-ACK again (tcp_rtx_synack) and the timer set
@@ -161,9 +170,9 @@ void reqsk_timer_handler(RequestSock* req) {
     }
   }
   bool expire = false, resend = false;
-  syn_ack_recalc(req, max_syn_ack_retries, &expire, &resend);
+  syn_ack_recalc(req, max_syn_ack_retries, tp->rskq_defer_accept, &expire, &resend);
   net.mib.tcpext.TCPTimeouts++;  // tcp_syn_ack_timeout
-  if (!expire && (!resend || tcp_rtx_synack(net, sk_listener, req) == 0)) {
+  if (!expire && (!resend || tcp_rtx_synack(net, sk_listener, req) == 0 || req->acked)) {
     req->num_timeout++;
     reqsk_arm(req, net.engine.jiffies() + tcp_reqsk_timeout(req));
     return;

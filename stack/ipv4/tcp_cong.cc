@@ -163,6 +163,12 @@ bool tcp_is_cwnd_limited(const TcpSock* tp) {
   return false;
 }
 
+uint32_t tcp_current_ssthresh(const Sock* sk) {
+  const TcpSock* tp = tcp_sk(sk);
+  if ((1u << tp->icsk_ca_state) & ((1u << TCP_CA_CWR) | (1u << TCP_CA_Recovery))) return tp->snd_ssthresh;
+  return std::max(tp->snd_ssthresh, (tp->snd_cwnd >> 1) + (tp->snd_cwnd >> 2));
+}
+
 // Slow start: cwnd grows by the segments acked, up to ssthresh; what is left
 // over goes to congestion avoidance.
 uint32_t tcp_slow_start(TcpSock* tp, uint32_t acked) {

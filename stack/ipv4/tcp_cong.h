@@ -89,6 +89,9 @@ void tcp_ca_event(Sock* sk, TcpCaEvent event);
 // the most packets that were in flight).
 bool tcp_in_slow_start(const TcpSock* tp);
 bool tcp_is_cwnd_limited(const TcpSock* tp);
+// tcp_current_ssthresh: ssthresh while cwnd is being reduced (CWR, Recovery),
+// otherwise at least three quarters of cwnd (what tcp_probe reports).
+uint32_t tcp_current_ssthresh(const Sock* sk);
 
 // The shared helpers (net/ipv4/tcp_cong.c).
 uint32_t tcp_slow_start(TcpSock* tp, uint32_t acked);  // the acked segments left over once cwnd reached ssthresh

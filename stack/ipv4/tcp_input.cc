@@ -975,26 +975,34 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
   tcp_data_queue_ofo(sk, skb);
 }
 
-void __tcp_ack_snd_check(Sock* sk, bool ofo_possible) {
+// __tcp_ack_snd_check: whether the segment just received (skb_id, for the
+// checkpoint) is acked now or by the delayed-ACK timer.
+void __tcp_ack_snd_check(Sock* sk, bool ofo_possible, uint64_t skb_id) {
   TcpSock* tp = tcp_sk(sk);
   // More than one full frame received and the window's right edge moves far
   // enough, or quick-ack mode, or an ACK the protocol asks for now.
   if (((tp->rcv_nxt - tp->rcv_wup) > tp->icsk_ack.rcv_mss && __tcp_select_window(sk) >= tp->rcv_wnd) ||
       tcp_in_quickack_mode(sk) || (tp->icsk_ack.pending & ICSK_ACK_NOW)) {
+    checkpoint_verdict(sk->net->tracer, "tcp_ack_snd_check", skb_id, "ack_now");
     tcp_send_ack(sk);
     return;
   }
   if (!ofo_possible || tp->out_of_order_queue.empty()) {
+    checkpoint_verdict(sk->net->tracer, "tcp_ack_snd_check", skb_id, "delayed_ack");
     tcp_send_delayed_ack(sk);
     return;
   }
   // SACK compression is not modelled: the ACK goes now.
+  checkpoint_verdict(sk->net->tracer, "tcp_ack_snd_check", skb_id, "ack_now");
   tcp_send_ack(sk);
 }
 
-void tcp_ack_snd_check(Sock* sk) {
-  if (!(tcp_sk(sk)->icsk_ack.pending & ICSK_ACK_SCHED)) return;
-  __tcp_ack_snd_check(sk, true);
+void tcp_ack_snd_check(Sock* sk, uint64_t skb_id) {
+  if (!(tcp_sk(sk)->icsk_ack.pending & ICSK_ACK_SCHED)) {
+    checkpoint_verdict(sk->net->tracer, "tcp_ack_snd_check", skb_id, "no_ack");
+    return;
+  }
+  __tcp_ack_snd_check(sk, true, skb_id);
 }
 
 void tcp_data_snd_check(Sock* sk) {
@@ -1112,6 +1120,10 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
   const unsigned len = skb->len;
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
   checkpoint(sk->net->tracer, "tcp_rcv_established", skb);
+  const uint64_t skb_id = skb->id;  // the segment may be queued or freed before the ACK check
+  trace_tcp_probe(sk->net->tracer, sk, skb, uint16_t(len - (th[12] >> 4) * 4u),
+                  {tp->snd_nxt, tp->snd_una, tp->snd_cwnd, tcp_current_ssthresh(sk), tp->snd_wnd,
+                   tp->srtt_us >> 3, tp->rcv_wnd});
   tcp_mstamp_refresh(sk);
   tp->rx_opt.saw_tstamp = false;
   // Header prediction: the expected flags and window, in sequence, ACKing
@@ -1157,7 +1169,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       } else {
         tcp_update_wl(tp, TCP_SKB_CB(skb)->seq);
       }
-      __tcp_ack_snd_check(sk, false);
+      __tcp_ack_snd_check(sk, false, skb_id);
     no_ack:
       tcp_data_ready(sk);
       return;
@@ -1179,7 +1191,7 @@ slow_path:
   }
   tcp_data_queue(sk, skb);
   tcp_data_snd_check(sk);
-  tcp_ack_snd_check(sk);
+  tcp_ack_snd_check(sk, skb_id);
   return;
 csum_error:
   reason = SkbDropReason::TCP_CSUM;
@@ -1196,6 +1208,7 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
   bool queued = false;
   checkpoint(sk->net->tracer, "tcp_rcv_state_process", skb);
+  const uint64_t skb_id = skb->id;  // the segment may be queued or freed before the ACK check
   tcp_mstamp_refresh(sk);
   tp->rx_opt.saw_tstamp = false;
   if (!(flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
@@ -1291,7 +1304,7 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
   }
   if (sk->sk_state != TCP_CLOSE) {
     tcp_data_snd_check(sk);
-    tcp_ack_snd_check(sk);
+    tcp_ack_snd_check(sk, skb_id);
   }
   if (queued) return SkbDropReason::NOT_DROPPED_YET;
 discard:

@@ -271,6 +271,14 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
     *reason = SkbDropReason::NOT_SPECIFIED;
     return nullptr;
   }
+  // TCP_DEFER_ACCEPT: while the deferring lasts a bare ACK is dropped; the
+  // request remembers that it came (acked), so its timer stops resending.
+  if (req->num_timeout < tcp_sk(sk)->rskq_defer_accept && end_seq == req->rcv_isn + 1) {
+    req->acked = true;
+    net.mib.tcpext.TCPDeferAcceptDrop++;
+    *reason = SkbDropReason::NOT_SPECIFIED;
+    return nullptr;
+  }
   Sock* child = tcp_v4_syn_recv_sock(net, sk, skb, req, nullptr);
   if (!child) {
     // listen_overflow (tcp_abort_on_overflow 0): the request stays, acked.

@@ -72,7 +72,7 @@ struct RequestSock {
   uint32_t timeout = 0;
   uint8_t num_timeout = 0;
   bool syncookie = false;  // answered with a cookie: no state kept, no timer
-  bool acked = false;      // the handshake's ACK came, but the accept queue was full
+  bool acked = false;      // the handshake's ACK came, but was deferred (TCP_DEFER_ACCEPT) or the accept queue was full
 
   RequestSock() = default;
   RequestSock(const RequestSock&) = delete;

@@ -304,5 +304,68 @@ TEST_F(TcpSynQueueTest, AnAckToAFullAcceptQueueIsDroppedAndTheRequestKept) {
   EXPECT_EQ(d.counter("TcpExt.ListenOverflows"), 1u);
 }
 
+// ---- TCP_DEFER_ACCEPT (tcp_check_req, syn_ack_recalc)
+
+TEST_F(TcpSynQueueTest, DeferAcceptDropsTheBareAckAndTheFirstDataMakesTheChild) {
+  listen(8);
+  ASSERT_EQ(sys_setsockopt(net, lfd, SOL_TCP_, TCP_DEFER_ACCEPT_, 5, 4), 0);
+  auto out = send(syn(40000));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(send(ack_of(out[0], 40000)).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDeferAcceptDrop"), 1u);
+  ASSERT_EQ(listener()->reqsk_queue.size(), 1u);
+  EXPECT_TRUE(listener()->reqsk_queue[0]->acked);
+  EXPECT_EQ(sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0), -E_AGAIN);
+  // Data on the same ACK number: the request becomes a child with the data queued.
+  TcpSeg data = ack_of(out[0], 40000);
+  data.flags = kAck | kPsh;
+  data.payload = {'h', 'i'};
+  auto acked = send(data);
+  EXPECT_TRUE(listener()->reqsk_queue.empty());
+  const int cfd = sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0);
+  ASSERT_GE(cfd, 3);
+  RecvMsg m;
+  m.len = 10;
+  ASSERT_EQ(sys_recvmsg(net, cfd, m, MSG_DONTWAIT_, 0), 2);
+  EXPECT_EQ(m.data, (std::vector<uint8_t>{'h', 'i'}));
+  EXPECT_EQ(d.counter("TcpExt.TCPDeferAcceptDrop"), 1u);
+}
+
+TEST_F(TcpSynQueueTest, DeferAcceptHoldsTheSynAckBackUntilTheDeferringsLastTimeout) {
+  // 5 s of deferring are 3 SYN-ACK timeouts (1 + 2 + 4 s): after the bare ACK
+  // nothing is resent at 1 s and 3 s; the SYN-ACK goes again at 7 s as a last
+  // chance, and from then on a bare ACK completes the connection.
+  listen(8);
+  ASSERT_EQ(sys_setsockopt(net, lfd, SOL_TCP_, TCP_DEFER_ACCEPT_, 5, 4), 0);
+  const uint64_t t0 = d.stack.now_ns();
+  auto out = send(syn(40000));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(send(ack_of(out[0], 40000)).empty());
+  std::vector<uint64_t> sent_at;
+  for (int i = 0; i < 800; ++i) {
+    if (i % 50 == 0) d.inject(arp_request(kTesterIp, kDutIp));
+    d.stack.advance(10'000'000);
+    for (auto& f : take()) {
+      EXPECT_EQ(SentTcp(f).flags(), kSyn | kAck);
+      sent_at.push_back(d.stack.now_ns() - t0);
+    }
+  }
+  ASSERT_EQ(sent_at.size(), 1u);
+  EXPECT_GE(sent_at[0], 6'900'000'000ull);
+  EXPECT_LE(sent_at[0], 7'600'000'000ull);
+  EXPECT_TRUE(send(ack_of(out[0], 40000)).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDeferAcceptDrop"), 1u);
+  EXPECT_GE(sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0), 3);
+}
+
+TEST_F(TcpSynQueueTest, WithoutDeferAcceptTheBareAckMakesTheChild) {
+  listen(8);
+  auto out = send(syn(40000));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(send(ack_of(out[0], 40000)).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDeferAcceptDrop"), 0u);
+  EXPECT_GE(sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0), 3);
+}
+
 }  // namespace
 }  // namespace nettwin::test

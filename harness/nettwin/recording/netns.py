@@ -193,6 +193,11 @@ class Topology:
         errors = []
         for netns in reversed(self._created):
             try:
+                # A closed socket lives on as an orphan (FIN_WAIT1, LAST_ACK...) in
+                # a deleted namespace, retransmitting for minutes; tracefs is
+                # global, so its tcp: events would land in later recordings.
+                # SOCK_DESTROY (ss -K) ends every TCP socket of the namespace first.
+                run(["ss", "-K", "-t", "state", "all"], netns)
                 run(["ip", "netns", "del", netns])
             except (NetnsError, subprocess.TimeoutExpired) as e:
                 errors.append(str(e))

@@ -19,7 +19,7 @@ from .tcp_template import DUT_PORT, TESTER_PORT, Expect, TcpSend
 SOL_SOCKET, IPPROTO_TCP = 1, 6
 SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER, SO_ERROR, SO_RCVBUF, SO_SNDBUF = 2, 9, 13, 4, 8, 7
 TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT = 1, 2, 3, 4, 5, 6
-TCP_INFO, TCP_QUICKACK, TCP_CONGESTION, TCP_USER_TIMEOUT = 11, 12, 13, 18
+TCP_DEFER_ACCEPT, TCP_INFO, TCP_QUICKACK, TCP_CONGESTION, TCP_USER_TIMEOUT = 9, 11, 12, 13, 18
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 POLLIN, POLLOUT = 1, 4
 TCP_INFO_LEN = 104
@@ -312,6 +312,16 @@ _add("tcp_syn_cookies", "tcp_syncookies 2 (always): the SYN|ACK is a cookie; the
      listener() + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"),
                    TcpSend("A", 1, 1, win=502, options=TS), sock("collect", "l"), info()),
      sysctls=(("net.ipv4.tcp_syncookies", "2"),))
+
+_add("tcp_defer_accept_data", "TCP_DEFER_ACCEPT 5 on the listener: the bare ACK is dropped, the listener stays unreadable; the first data makes the connection",
+     listener(opts=[sock("setsockopt", "l", level=IPPROTO_TCP, name=TCP_DEFER_ACCEPT, value=5)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), Wait(50),
+        sock("poll", "l", events=POLLIN), seg("PA", 1, 1, DATA), Expect("A"), sock("collect", "l"),
+        sock("recvfrom", "c", len=100)))
+_add("tcp_defer_accept_expires", "TCP_DEFER_ACCEPT 1: after the dropped bare ACK the SYN|ACK is resent at 1 s as a last chance; the bare ACK to it makes the connection",
+     listener(opts=[sock("setsockopt", "l", level=IPPROTO_TCP, name=TCP_DEFER_ACCEPT, value=1)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1),
+        Expect("SA", timeout_ms=1500), seg("A", 1, 1), sock("collect", "l"), info()))
 
 # ------------------------------------------------------------- TCP_INFO and state
 
