@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: the conformance suite over every recorded scenario in traces/,
-# one line per scenario with its verdict.
+# one line per scenario with its verdict; JUnit XML and an HTML report in build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/build.sh
-exec harness/bin/nettwin conform traces
+exec harness/bin/nettwin conform traces --junit build/conform-junit.xml --html build/conform.html

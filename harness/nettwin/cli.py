@@ -7,7 +7,8 @@ import sys
 USAGE = """nettwin <command> [args]
 
 commands:
-  conform [TRACES_DIR | SCENARIO_DIR ...]   replay recorded Linux scenarios, one verdict line each
+  conform [TRACES_DIR | SCENARIO_DIR ...] [--junit F.xml] [--html F.html]
+                                             replay recorded Linux scenarios, one verdict line each
   replay FILE.pcap|- [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
   record ...                                 record scenarios on the real kernel (see: record --help)
   shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
@@ -23,6 +24,8 @@ def conform_main(argv) -> int:
     ap.add_argument("paths", nargs="*", help="traces directories or scenario folders (default: <repo>/traces)")
     ap.add_argument("--address", help="attach to a running nettwin-server instead of starting one")
     ap.add_argument("--no-diff", action="store_true", help="verdict lines only")
+    ap.add_argument("--junit", metavar="FILE", help="also write the verdicts as JUnit XML")
+    ap.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the diffs")
     args = ap.parse_args(argv)
     try:
         folders = discover(args.paths or [paths.TRACES])
@@ -40,6 +43,12 @@ def conform_main(argv) -> int:
             results = run_all(folders, stack, out=lambda s: print(s, flush=True), show_diff=not args.no_diff)
     except (paths.BuildMissing, ServerStartError) as e:
         print(f"nettwin conform: {e}", file=sys.stderr)
+        return 2
+    from .comparison.report import write_reports
+    try:
+        write_reports(results, junit=args.junit, html_path=args.html)
+    except OSError as e:
+        print(f"nettwin conform: cannot write the report: {e}", file=sys.stderr)
         return 2
     return 0 if all(r.ok for r in results) else 1
 

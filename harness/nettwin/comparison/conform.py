@@ -3,6 +3,7 @@ stack did with what Linux did (frames and tracepoint events). The recordings are
 the only expectations; nothing here is typed by hand."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -42,6 +43,8 @@ class ConformResult:
     name: str
     comparison: Optional[Comparison] = None
     error: Optional[str] = None        # the scenario could not be replayed at all
+    description: str = ""
+    seconds: float = 0.0               # wall time of the replay and comparison (for reports)
 
     @property
     def ok(self) -> bool:
@@ -205,15 +208,19 @@ def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Compari
 def run_scenario(stack: Stack, folder, seed: int = 1,
                  sysctl_overrides: Optional[dict] = None) -> ConformResult:
     folder = Path(folder)
+    t0 = time.monotonic()
     try:
         scen = scenario_folder.load(folder)
     except scenario_folder.ScenarioError as e:
-        return ConformResult(folder, folder.name, error=str(e))
+        return ConformResult(folder, folder.name, error=str(e), seconds=time.monotonic() - t0)
     try:
         rep = replay(stack, scen, seed, sysctl_overrides)
     except StackError as e:
-        return ConformResult(folder, scen.name, error=f"the stack refused the replay: {e}")
-    return ConformResult(folder, scen.name, comparison=compare_replay(scen, rep))
+        return ConformResult(folder, scen.name, error=f"the stack refused the replay: {e}",
+                             description=scen.description, seconds=time.monotonic() - t0)
+    comparison = compare_replay(scen, rep)
+    return ConformResult(folder, scen.name, comparison=comparison, description=scen.description,
+                         seconds=time.monotonic() - t0)
 
 
 def run_all(folders: Iterable, stack: Stack, out: Callable[[str], None] = print,

@@ -1,0 +1,89 @@
+"""`nettwin conform --junit --html`: the verdicts as JUnit XML that CI systems read and
+as one self-contained HTML page, for a passing scenario and one whose replay differs
+from its recording (a copy whose DUT TTL was changed through its sysctls)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+from scapy.layers.inet import ICMP
+
+from conftest import scenario_folders
+from nettwin.scenarios import folder as scenario_folder
+
+
+def _echo_scenario():
+    for folder in scenario_folders():
+        scen = scenario_folder.load(folder)
+        if any(p.haslayer(ICMP) and p[ICMP].type == 0 for p in scen.received):
+            return folder
+    raise AssertionError("no recorded scenario answers an ICMP echo")
+
+
+def _changed_ttl_copy(src, dst_parent):
+    dst = dst_parent / f"{src.name}_ttl63"
+    shutil.copytree(src, dst)
+    meta = json.loads((dst / "meta.json").read_text())
+    meta.setdefault("sysctls", {})["net.ipv4.ip_default_ttl"] = "63"
+    (dst / "meta.json").write_text(json.dumps(meta))
+    return dst
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.text, self.external = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        a = dict(attrs)
+        if tag in ("script", "link", "img") or (a.get("src") or "").startswith("http"):
+            self.external.append((tag, a))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_junit_and_html_name_the_failing_scenario_and_its_diff(nettwin_cmd, harness_env, tmp_path):
+    good = _echo_scenario()
+    bad = _changed_ttl_copy(good, tmp_path / "mine")
+    junit, page = tmp_path / "out.xml", tmp_path / "out.html"
+    done = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "--junit", str(junit), "--html", str(page),
+                                         str(good), str(bad)],
+                          capture_output=True, text=True, env=harness_env, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert set(cases) == {good.name, bad.name}
+    assert cases[good.name].find("failure") is None
+    assert cases[good.name].get("classname") == good.parent.name
+    failure = cases[bad.name].find("failure")
+    assert failure is not None and failure.get("message").startswith("FAIL")
+    assert cases[bad.name].get("classname") == "mine"
+    ttl_rows = [line for line in failure.text.splitlines() if "IP.ttl" in line]
+    assert ttl_rows and all(r.startswith("!") and "64" in r and "63" in r for r in ttl_rows)
+    assert cases[bad.name].find("system-out").text == scenario_folder.load(good).description
+
+    html = page.read_text()
+    parsed = _Collect()
+    parsed.feed(html)
+    text = "".join(parsed.text)
+    assert parsed.external == []               # self-contained: nothing fetched from elsewhere
+    assert "2 scenarios: 1 passed, 1 failed" in text
+    assert f"FAIL {bad.name}" in text and "IP.ttl" in text
+    assert html.count("<section") == 1         # a passing scenario gets a row, not a diff section
+    assert f"PASS</td><td>{good.name}</td>" in html
+
+
+def test_an_unwritable_report_path_is_a_clear_error(nettwin_cmd, harness_env, tmp_path):
+    good = _echo_scenario()
+    done = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "--junit", str(tmp_path / "no" / "such" / "x.xml"),
+                                         str(good)],
+                          capture_output=True, text=True, env=harness_env, timeout=300)
+    assert done.returncode == 2
+    assert "cannot write the report" in done.stderr and "x.xml" in done.stderr
