@@ -9,6 +9,7 @@
 #include "core/secure_seq.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/sock.h"
+#include "socket/sock_reuseport.h"
 
 namespace nettwin {
 
@@ -30,8 +31,36 @@ void inet_put_port(Sock* sk) {
   tcp_sk(sk)->icsk_bind_hash_connect = false;
 }
 
+namespace {
+
+// inet_reuseport_add_sock: a SO_REUSEPORT listener joins the group of one
+// bound the same way (port, device, exactly the same address), or starts one.
+void inet_reuseport_add_sock(Sock* sk) {
+  for (Sock* sk2 : sk->net->sock.tcp_listeners) {
+    if (sk2 != sk && sk2->inet_num == sk->inet_num && sk2->sk_reuseport && sk2->reuseport_id &&
+        sk2->sk_bound_dev_if == sk->sk_bound_dev_if && sk2->inet_rcv_saddr == sk->inet_rcv_saddr) {
+      reuseport_add_sock(*sk->net, sk, sk2);
+      return;
+    }
+  }
+  reuseport_alloc(*sk->net, sk);
+}
+
+// inet_ehashfn: the 4-tuple hash a SO_REUSEPORT listener is picked by.
+uint32_t inet_ehashfn(Net& net, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr faddr, uint16_t fport) {
+  SockNet& s = net.sock;
+  if (!s.inet_ehash_secret_set) {  // net_get_random_once
+    s.inet_ehash_secret = uint32_t(net.rng.next());
+    s.inet_ehash_secret_set = true;
+  }
+  return __inet_ehashfn(laddr, lport, faddr, fport, s.inet_ehash_secret);
+}
+
+}  // namespace
+
 int inet_hash(Sock* sk) {
   if (sk->sk_state == TCP_CLOSE) return 0;
+  if (sk->sk_reuseport) inet_reuseport_add_sock(sk);
   auto& l = sk->net->sock.tcp_listeners;
   l.insert(l.begin(), sk);  // __sk_nulls_add_node_rcu: at the head for AF_INET
   return 0;
@@ -40,6 +69,7 @@ int inet_hash(Sock* sk) {
 void inet_unhash(Sock* sk) {
   auto& l = sk->net->sock.tcp_listeners;
   l.erase(std::remove(l.begin(), l.end(), sk), l.end());
+  reuseport_detach_sock(*sk->net, sk);
 }
 
 namespace {
@@ -56,12 +86,17 @@ int compute_score(const Sock* sk, wire::Ipv4Addr daddr, uint16_t hnum, int dif) 
   return score + 1;  // sk_incoming_cpu is never this CPU's here: only the base
 }
 
-Sock* inet_lhash2_lookup(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif) {
+// inet_lhash2_lookup: the best-scoring listener; one in a SO_REUSEPORT group
+// hands the segment to the member its 4-tuple hashes to (inet_lookup_reuseport).
+Sock* inet_lhash2_lookup(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t hnum,
+                         int dif) {
   Sock* result = nullptr;
   int hiscore = 0;
   for (Sock* sk : net.sock.tcp_listeners) {
     const int score = compute_score(sk, daddr, hnum, dif);
     if (score > hiscore) {
+      if (sk->sk_reuseport && sk->reuseport_id)
+        if (Sock* sel = reuseport_select_sock(net, sk, inet_ehashfn(net, daddr, hnum, saddr, sport))) return sel;
       result = sk;
       hiscore = score;
     }
@@ -71,9 +106,10 @@ Sock* inet_lhash2_lookup(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif)
 
 }  // namespace
 
-Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif) {
-  if (Sock* sk = inet_lhash2_lookup(net, daddr, hnum, dif)) return sk;
-  return inet_lhash2_lookup(net, 0, hnum, dif);
+Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t hnum,
+                           int dif) {
+  if (Sock* sk = inet_lhash2_lookup(net, saddr, sport, daddr, hnum, dif)) return sk;
+  return inet_lhash2_lookup(net, saddr, sport, 0, hnum, dif);
 }
 
 int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp) {

@@ -20,8 +20,10 @@ void inet_put_port(Sock* sk);
 int inet_hash(Sock* sk);
 void inet_unhash(Sock* sk);
 // __inet_lookup_listener: the listener on hnum bound to daddr, else one bound
-// to the wildcard (lhash2 is looked up with daddr first, then INADDR_ANY).
-Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr daddr, uint16_t hnum, int dif);
+// to the wildcard (lhash2 is looked up with daddr first, then INADDR_ANY); in
+// a SO_REUSEPORT group, the member the segment's 4-tuple hashes to.
+Sock* inet_lookup_listener(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t hnum,
+                           int dif);
 // __inet_check_established: may connecting sk (inet_rcv_saddr, inet_daddr,
 // inet_dport set) use local port lport? Not while a socket of that 4-tuple
 // is in ehash, unless it is a TIME_WAIT sock tcp_twsk_unique lets go

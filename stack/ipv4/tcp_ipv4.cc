@@ -183,8 +183,8 @@ Sock* tcp_v4_do_time_wait(Net& net, InetTimewaitSock* tw, SkBuff* skb) {
     switch (status) {
       case TcpTwStatus::TCP_TW_SYN: {
         wire::Iphdr iph{skb_network_header(skb)};
-        Sock* sk2 = inet_lookup_listener(net, iph.daddr(), wire::load_be16(skb->data + 2),
-                                         skb->dev ? skb->dev->ifindex : 0);
+        Sock* sk2 = inet_lookup_listener(net, iph.saddr(), wire::load_be16(skb->data), iph.daddr(),
+                                         wire::load_be16(skb->data + 2), skb->dev ? skb->dev->ifindex : 0);
         if (sk2) {
           inet_twsk_deschedule_put(tw);
           net.tcp_death_row.tcp_tw_isn = isn;
@@ -279,7 +279,7 @@ int tcp_v4_rcv(SkBuff* skb) {
         return 0;
       }
     } else {
-      sk = inet_lookup_listener(net, iph.daddr(), dport, skb->dev ? skb->dev->ifindex : 0);
+      sk = inet_lookup_listener(net, iph.saddr(), sport, iph.daddr(), dport, skb->dev ? skb->dev->ifindex : 0);
     }
   }
   if (sk) {

@@ -16,7 +16,7 @@
 #include "ipv4/ip_append.h"
 #include "ipv4/ip_sockglue.h"
 #include "ipv4/ipv4.h"
-#include "socket/jhash.h"
+#include "socket/sock_reuseport.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -76,13 +76,11 @@ void udp_reuseport_add_sock(Net& net, Sock* sk, const std::vector<Sock*>& slot) 
   for (Sock* sk2 : slot) {
     if (sk2 != sk && sk2->sk_reuseport && sk2->reuseport_id && sk2->inet_rcv_saddr == sk->inet_rcv_saddr &&
         sk2->sk_bound_dev_if == sk->sk_bound_dev_if) {
-      sk->reuseport_id = sk2->reuseport_id;
-      sn(net).reuseport_groups[sk->reuseport_id].socks.push_back(sk);
+      reuseport_add_sock(net, sk, sk2);
       return;
     }
   }
-  sk->reuseport_id = sn(net).next_reuseport_id++;
-  sn(net).reuseport_groups[sk->reuseport_id].socks.push_back(sk);
+  reuseport_alloc(net, sk);
 }
 
 int udp_v4_get_port(Sock* sk, uint16_t snum) {
@@ -111,17 +109,6 @@ int udp_v4_get_port(Sock* sk, uint16_t snum) {
   if (sk->sk_reuseport) udp_reuseport_add_sock(net, sk, slot);
   slot.insert(slot.begin(), sk);  // hlist_add_head_rcu: newest first
   return 0;
-}
-
-void reuseport_detach_sock(Net& net, Sock* sk) {
-  if (!sk->reuseport_id) return;
-  auto it = sn(net).reuseport_groups.find(sk->reuseport_id);
-  if (it != sn(net).reuseport_groups.end()) {
-    auto& v = it->second.socks;
-    v.erase(std::remove(v.begin(), v.end(), sk), v.end());
-    if (v.empty()) sn(net).reuseport_groups.erase(it);
-  }
-  sk->reuseport_id = 0;
 }
 
 void udp_lib_unhash(Sock* sk) {
@@ -164,39 +151,14 @@ int compute_score(const Sock* sk, wire::Ipv4Addr saddr, uint16_t sport, wire::Ip
   return score;
 }
 
-// udp_ehashfn: __inet_ehashfn over the big-endian words, as the kernel reads them on x86.
+// udp_ehashfn: __inet_ehashfn with UDP's own secret.
 uint32_t udp_ehashfn(Net& net, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr faddr, uint16_t fport) {
   SockNet& s = sn(net);
   if (!s.udp_ehash_secret_set) {  // net_get_random_once
     s.udp_ehash_secret = uint32_t(net.rng.next());
     s.udp_ehash_secret_set = true;
   }
-  auto le = [](uint32_t host_order) { return __builtin_bswap32(host_order); };
-  const uint32_t ports = (uint32_t(lport) << 16) | __builtin_bswap16(fport);
-  return jhash_3words(le(laddr), le(faddr), ports, s.udp_ehash_secret);
-}
-
-// reuseport_select_sock without a BPF program: by hash, skipping connected members.
-Sock* reuseport_select_sock(Net& net, Sock* sk, uint32_t hash) {
-  auto it = sn(net).reuseport_groups.find(sk->reuseport_id);
-  if (it == sn(net).reuseport_groups.end()) return nullptr;
-  const auto& socks = it->second.socks;
-  const uint32_t n = uint32_t(socks.size());
-  if (!n) return nullptr;
-  uint32_t i = uint32_t((uint64_t(hash) * n) >> 32), j = i;  // reciprocal_scale
-  while (socks[i]->sk_state == TCP_ESTABLISHED) {
-    if (++i >= n) i = 0;
-    if (i == j) return nullptr;
-  }
-  return socks[i];
-}
-
-bool reuseport_has_conns(Net& net, const Sock* sk) {
-  auto it = sn(net).reuseport_groups.find(sk->reuseport_id);
-  if (it == sn(net).reuseport_groups.end()) return false;
-  for (const Sock* s : it->second.socks)
-    if (s->sk_state == TCP_ESTABLISHED) return true;
-  return false;
+  return __inet_ehashfn(laddr, lport, faddr, fport, s.udp_ehash_secret);
 }
 
 // udp4_lib_lookup2: the best-scoring socket on hnum whose bound address is

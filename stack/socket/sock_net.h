@@ -43,8 +43,8 @@ struct SockNet {
   std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
   std::vector<Sock*> packet_socks;  // net->packet.sklist: every AF_PACKET socket
   int next_reuseport_id = 1;
-  uint32_t udp_ehash_secret = 0;
-  bool udp_ehash_secret_set = false;
+  uint32_t udp_ehash_secret = 0, inet_ehash_secret = 0;
+  bool udp_ehash_secret_set = false, inet_ehash_secret_set = false;
   // ip_local_port_range
   int port_range_low = 32768;
   int port_range_high = 60999;

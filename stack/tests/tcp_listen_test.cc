@@ -193,5 +193,40 @@ TEST_F(TcpListenTest, RstAndBareSegmentsToAListenerAreDroppedUnanswered) {
   EXPECT_EQ(d.counter("Tcp.OutRsts"), 0u);
 }
 
+TEST_F(TcpListenTest, ReuseportListenersShareThePortAndSplitConnectionsByTheirFourTuple) {
+  int l[2];
+  for (int& fd : l) {
+    fd = tcp();
+    ASSERT_EQ(sys_setsockopt(net, fd, SOL_SOCKET_, SO_REUSEPORT_, 1, 4), 0);
+    ASSERT_EQ(bind(fd, 0, 80), 0);
+    ASSERT_EQ(sys_listen(net, fd, 64), 0);
+  }
+  const int other = tcp();  // without SO_REUSEPORT the port stays taken
+  EXPECT_EQ(bind(other, 0, 80), -E_ADDRINUSE);
+  ASSERT_EQ(sk_of(l[0])->reuseport_id, sk_of(l[1])->reuseport_id);
+  ASSERT_NE(sk_of(l[0])->reuseport_id, 0);
+  // Twenty SYNs from different ports: each listener gets some, and a SYN's
+  // retransmission lands where the SYN did (the same 4-tuple, the same hash).
+  for (uint16_t sport = 41000; sport < 41020; ++sport) {
+    TcpSeg syn;
+    syn.sport = sport;
+    syn.options = linux_syn_options(1);
+    ASSERT_EQ(send(syn).size(), 1u);
+  }
+  const size_t q0 = tcp_sk(sk_of(l[0]))->reqsk_queue.size(), q1 = tcp_sk(sk_of(l[1]))->reqsk_queue.size();
+  EXPECT_EQ(q0 + q1, 20u);
+  EXPECT_GT(q0, 0u);
+  EXPECT_GT(q1, 0u);
+  // Closed, a listener leaves the group: every new SYN goes to the other.
+  ASSERT_EQ(sys_close(net, l[0]), 0);
+  for (uint16_t sport = 42000; sport < 42010; ++sport) {
+    TcpSeg syn;
+    syn.sport = sport;
+    syn.options = linux_syn_options(1);
+    ASSERT_EQ(send(syn).size(), 1u);
+  }
+  EXPECT_EQ(tcp_sk(sk_of(l[1]))->reqsk_queue.size(), q1 + 10);
+}
+
 }  // namespace
 }  // namespace nettwin::test
