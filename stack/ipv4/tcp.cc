@@ -217,8 +217,15 @@ void tcp_close(Sock* sk) {
       tcp_send_active_reset(sk, "TCP_ABORT_ON_LINGER");
       net.mib.tcpext.TCPAbortOnLinger++;
     } else {
-      tcp_time_wait(sk, TCP_FIN_WAIT2, int(TCP_FIN_TIMEOUT));
-      return;
+      // Beyond TCP_TIMEWAIT_LEN the full socket waits first (the keepalive
+      // timer), then a TIME_WAIT sock for the last TCP_TIMEWAIT_LEN.
+      const int tmo = tcp_fin_time(sk);
+      if (tmo > int(TCP_TIMEWAIT_LEN)) {
+        inet_csk_reset_keepalive_timer(sk, uint32_t(tmo) - TCP_TIMEWAIT_LEN);
+      } else {
+        tcp_time_wait(sk, TCP_FIN_WAIT2, tmo);
+        return;
+      }
     }
   }
   if (sk->sk_state == TCP_CLOSE) inet_csk_destroy_sock(sk);

@@ -1248,11 +1248,15 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
         sk->net->mib.tcpext.TCPAbortOnData++;
         return SkbDropReason::NOT_DROPPED_YET;
       }
-      // tcp_fin_time is tcp_fin_timeout, 60 s: never above TCP_TIMEWAIT_LEN here.
-      const int tmo = int(TCP_FIN_TIMEOUT);
+      const int tmo = tcp_fin_time(sk);
+      if (tmo > int(TCP_TIMEWAIT_LEN)) {
+        inet_csk_reset_keepalive_timer(sk, uint32_t(tmo) - TCP_TIMEWAIT_LEN);
+        break;
+      }
       if (flags & TCPHDR_FIN) {
-        // Keep the socket for the FIN that is being processed (the keepalive
-        // timer in Linux, which this segment's FIN supersedes at once).
+        // Keep the socket for the FIN this segment carries (its keepalive
+        // timer, which the FIN's processing supersedes at once).
+        inet_csk_reset_keepalive_timer(sk, uint32_t(tmo));
         break;
       }
       tcp_time_wait(sk, TCP_FIN_WAIT2, tmo);

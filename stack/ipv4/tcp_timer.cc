@@ -323,10 +323,31 @@ void tcp_set_keepalive(Sock* sk, int val) {
   else if (!val) inet_csk_delete_keepalive_timer(sk);
 }
 
+int tcp_fin_time(const Sock* sk) {
+  const TcpSock* tp = tcp_sk(sk);
+  int fin_timeout = tp->linger2 ? tp->linger2 : int(sk->net->sysctl.tcp_fin_timeout * HZ);
+  const int rto = int(tp->icsk_rto);
+  return std::max(fin_timeout, (rto << 2) - (rto >> 1));
+}
+
 void tcp_keepalive_timer(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   if (sk->sk_state == TCP_LISTEN) return;  // "keepalive on a LISTEN ???"
   tcp_mstamp_refresh(sk);
+  // An orphan in FIN_WAIT2 whose fin time is beyond TCP_TIMEWAIT_LEN waited
+  // here for the part above it; the rest it waits as a TIME_WAIT sock.
+  if (sk->sk_state == TCP_FIN_WAIT2 && sk->sock_dead) {
+    if (tp->linger2 >= 0) {
+      const int tmo = tcp_fin_time(sk) - int(TCP_TIMEWAIT_LEN);
+      if (tmo > 0) {
+        tcp_time_wait(sk, TCP_FIN_WAIT2, tmo);
+        return;
+      }
+    }
+    tcp_send_active_reset(sk, "TCP_STATE");
+    tcp_done(sk);
+    return;
+  }
   if (!sk->sock_keepopen || sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_SYN_SENT) return;
 
   uint32_t elapsed = keepalive_time_when(tp);

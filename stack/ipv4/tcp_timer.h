@@ -18,7 +18,10 @@ inline constexpr uint32_t TCP_DELACK_MIN = 250 / 25;
 inline constexpr uint32_t TCP_ATO_MIN = 250 / 25;
 inline constexpr uint32_t TCP_RESOURCE_PROBE_INTERVAL = 250 / 2;
 inline constexpr uint32_t TCP_TIMEWAIT_LEN = 60 * 250;
-inline constexpr uint32_t TCP_FIN_TIMEOUT = TCP_TIMEWAIT_LEN;
+
+// tcp_fin_time: how long an orphan waits in FIN_WAIT2 for the peer's FIN
+// (TCP_LINGER2, else tcp_fin_timeout), in jiffies; at least 3.5 RTO.
+int tcp_fin_time(const Sock* sk);
 
 // tcp_init_xmit_timers: the socket's timers exist but are not armed.
 void tcp_init_xmit_timers(Sock* sk);

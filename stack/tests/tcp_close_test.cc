@@ -199,5 +199,70 @@ TEST_F(TcpConnTest, DataAfterShutdownReadAndCloseIsAnsweredWithReset) {
   (void)out;
 }
 
+// An orphan in FIN_WAIT2 waits tcp_fin_time for the peer's FIN: a TIME_WAIT
+// sock for tcp_fin_timeout when that is at most TCP_TIMEWAIT_LEN; above it
+// (TCP_LINGER2), the full socket first waits the excess on its keepalive timer.
+// The tester's ARP requests keep the DUT's neighbour entry for it usable.
+void wait_ms(TcpConnTest& t, int ms) {
+  for (int i = 0; i < ms / 100; ++i) {
+    if (i % 10 == 0) t.d.inject(arp_request(kTesterIp, kDutIp));
+    t.d.stack.advance(100'000'000);
+    t.d.stack.take_wire();
+  }
+}
+
+TEST_F(TcpConnTest, FinTimeoutSysctlBoundsTheOrphansFinWait2) {
+  ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.tcp_fin_timeout", "5").has_value());
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  wire();
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_FIN_WAIT2);
+  wait_ms(*this, 4000);
+  EXPECT_EQ(net.sock.tcp_ehash.size(), 1u);
+  wait_ms(*this, 2000);  // 5 s and the wheel's granularity
+  EXPECT_TRUE(net.sock.tcp_ehash.empty());
+  // The peer's late FIN finds no socket: a reset.
+  auto out = send(seg(kFin | kAck, {}, 1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(SentTcp(out[0]).flags() & kRst);
+}
+
+TEST_F(TcpConnTest, Linger2AboveTimewaitLenKeepsTheFullSocketInFinWait2First) {
+  ASSERT_EQ(sys_setsockopt(net, cfd, SOL_TCP_, TCP_LINGER2_, 70, 4), 0);
+  TcpSock* t = tp();
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  wire();
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  EXPECT_EQ(t->sk_state, TCP_FIN_WAIT2);  // not yet a TIME_WAIT sock
+  EXPECT_TRUE(d.named("tcp:tcp_destroy_sock").empty());
+  wait_ms(*this, 9000);
+  EXPECT_EQ(t->sk_state, TCP_FIN_WAIT2);
+  wait_ms(*this, 2000);  // the keepalive timer at 10 s: the rest as a tw sock
+  ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
+  EXPECT_EQ(net.sock.tcp_ehash[0]->sk_state, TCP_TIME_WAIT);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_FIN_WAIT2);
+  EXPECT_EQ(states(d).back(), "TCP_FIN_WAIT2>TCP_CLOSE");
+  // The peer's FIN still gets its ACK from the tw sock.
+  auto out = send(seg(kFin | kAck, {}, 1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck);
+}
+
+TEST_F(TcpConnTest, APeerFinWhileTheOrphanWaitsOnItsKeepaliveTimerEndsInTimeWait) {
+  ASSERT_EQ(sys_setsockopt(net, cfd, SOL_TCP_, TCP_LINGER2_, 70, 4), 0);
+  TcpSock* t = tp();
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  wire();
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  wait_ms(*this, 3000);
+  ASSERT_EQ(t->sk_state, TCP_FIN_WAIT2);
+  auto out = send(seg(kFin | kAck, {}, 1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck);
+  ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_TIME_WAIT);
+}
+
 }  // namespace
 }  // namespace nettwin::test

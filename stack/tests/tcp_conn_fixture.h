@@ -77,10 +77,12 @@ struct TcpConnTest : TcpDutTest {
   }
   std::vector<Bytes> wire() {
     std::vector<Bytes> out;
-    for (auto& w : d.stack.take_wire()) out.push_back(w.data);
-    if (!out.empty()) {
-      const uint32_t t = dut_tsval(SentTcp(out.back()));
-      if (t) dut_ts = t;
+    for (auto& w : d.stack.take_wire())
+      if (!tcp_only || is_ipv4_tcp(w.data)) out.push_back(w.data);
+    for (auto it = out.rbegin(); it != out.rend(); ++it) {
+      if (!is_ipv4_tcp(*it)) continue;
+      if (const uint32_t t = dut_tsval(SentTcp(*it))) dut_ts = t;
+      break;
     }
     return out;
   }

@@ -75,6 +75,11 @@ inline Bytes linux_syn_options(uint32_t tsval, uint8_t wscale = 7) {
           uint8_t(tsval), 0, 0, 0, 0, 1, 3, 3, wscale};
 }
 
+// An Ethernet frame carrying IPv4 and TCP (not an ARP probe the DUT sent meanwhile).
+inline bool is_ipv4_tcp(const Bytes& f) {
+  return f.size() > 34 && f[12] == 0x08 && f[13] == 0x00 && f[14 + 9] == 6;
+}
+
 // A TCP segment the DUT sent (an Ethernet frame with a 20-byte IP header).
 struct SentTcp {
   explicit SentTcp(const Bytes& f) : f(f) {}
@@ -118,7 +123,7 @@ struct TcpDutTest : ::testing::Test {
   std::vector<Bytes> take() {
     std::vector<Bytes> out;
     for (auto& w : d.stack.take_wire())
-      if (!tcp_only || (w.data.size() > 34 && w.data[12] == 0x08 && w.data[13] == 0x00 && w.data[14 + 9] == 6))
+      if (!tcp_only || is_ipv4_tcp(w.data))
         out.push_back(w.data);
     return out;
   }

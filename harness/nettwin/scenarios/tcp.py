@@ -19,7 +19,7 @@ from .tcp_template import DUT_PORT, TESTER_PORT, Expect, TcpSend
 SOL_SOCKET, IPPROTO_TCP = 1, 6
 SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER, SO_ERROR, SO_RCVBUF, SO_SNDBUF = 2, 9, 13, 4, 8, 7
 TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT = 1, 2, 3, 4, 5, 6
-TCP_DEFER_ACCEPT, TCP_INFO, TCP_QUICKACK, TCP_CONGESTION, TCP_USER_TIMEOUT = 9, 11, 12, 13, 18
+TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_INFO, TCP_QUICKACK, TCP_CONGESTION, TCP_USER_TIMEOUT = 8, 9, 11, 12, 13, 18
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 POLLIN, POLLOUT = 1, 4
 TCP_INFO_LEN = 104
@@ -236,6 +236,12 @@ _add("tcp_fin_from_tester", "the tester closes first: the DUT acks, recv reads E
                   Expect("FA"), seg("A", 2, 2)))
 _add("tcp_fin_from_dut", "the DUT closes first: FIN_WAIT_1, 2, the tester's FIN, TIME_WAIT's ACK",
      passive() + (sock("close", "c"), Expect("FA"), seg("A", 1, 2), Wait(50), seg("FA", 1, 2), Expect("A")))
+_add("tcp_fin_timeout_short", "tcp_fin_timeout 3: the DUT's orphan waits 3 s in FIN_WAIT2; the tester's FIN after it draws a RST",
+     passive() + (sock("close", "c"), Expect("FA"), seg("A", 1, 2), Wait(3600), seg("FA", 1, 2), Expect("R")),
+     sysctls=(("net.ipv4.tcp_fin_timeout", "3"),))
+_add("tcp_linger2_long", "TCP_LINGER2 65 s (above TIME_WAIT's 60): the orphan stays a full FIN_WAIT2 socket; the tester's FIN at 2 s is acked",
+     passive() + (sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_LINGER2, value=65), sock("close", "c"),
+                  Expect("FA"), seg("A", 1, 2), Wait(2000), seg("FA", 1, 2), Expect("A")))
 _add("tcp_simultaneous_close", "both sides send FIN at once: CLOSING, then TIME_WAIT",
      passive() + (sock("close", "c"), seg("FA", 1, 1), Expect("FA"), Expect("A", timeout_ms=500),
                   seg("A", 2, 2), Wait(50)))
