@@ -264,8 +264,9 @@ SkBuff* tcp_stream_alloc_skb(Sock* sk, unsigned size_goal) {
   return skb;
 }
 
-// tcp_sendmsg (tcp_sendmsg_locked): the data into MSS-sized skbs, appended to
-// the last one while it has room, pushed as Nagle allows.
+// tcp_sendmsg (tcp_sendmsg_locked): the data into skbs of size_goal (several
+// MSS: TSO, cut by GSO at the device), appended to the last one while it has
+// room, pushed as Nagle allows.
 int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
   TcpSock* tp = tcp_sk(sk);
   const int flags = msg.flags;
@@ -282,8 +283,7 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     err = -E_PIPE;
     goto out_err;
   }
-  mss_now = tcp_current_mss(sk);
-  size_goal = mss_now;  // tcp_xmit_size_goal without GSO
+  mss_now = tcp_send_mss(sk, &size_goal, flags);
   err = -E_PIPE;
   if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) goto do_error;
   while (left) {
@@ -333,8 +333,7 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
       err = -E_PIPE;
       goto do_error;
     }
-    mss_now = tcp_current_mss(sk);
-    size_goal = mss_now;
+    mss_now = tcp_send_mss(sk, &size_goal, flags);
   }
   if (copied) tcp_push(sk, flags, mss_now, tp->nonagle);
   return copied;

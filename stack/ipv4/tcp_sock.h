@@ -248,6 +248,12 @@ struct TcpSock : Sock {
   uint8_t scaling_ratio = 128;    // payload share of truesize, <<8 (TCP_DEFAULT_SCALING_RATIO)
   uint64_t tcp_wstamp_ns = 0;     // departure time of the next skb (ns)
   uint32_t sk_gso_type = 1;       // SKB_GSO_TCPV4 (sk_setup_caps)
+  // sk_setup_caps: every TCP socket may build GSO skbs (NETIF_F_GSO, software
+  // segmentation), as many segments as the device allows; gso_segs is
+  // tcp_xmit_size_goal's cached segment count.
+  uint16_t sk_gso_max_segs = 65535;
+  uint16_t gso_segs = 0;
+  uint8_t sk_pacing_shift = 10;
 
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;
