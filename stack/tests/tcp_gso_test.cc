@@ -148,48 +148,68 @@ TEST_F(TcpConnTest, LossProbeAndRtoCutTheTsoSkbAndSendOneSegmentEach) {
   EXPECT_EQ(tp()->tcp_rtx_queue.qlen, 0u);
 }
 
-// TCP_MAXSEG 500 on the listener: the SYN-ACK says 500 and the segments carry
-// 488 bytes (500 less the timestamps), the write still one GSO skb.
-struct TcpMssClampTest : TcpDutTest {};
-
-TEST_F(TcpMssClampTest, ClampedMssCutsAWriteIntoSmallerSegments) {
-  const int lfd = tcp();
-  ASSERT_EQ(sys_setsockopt(net, lfd, SOL_TCP_, TCP_MAXSEG_, 500, 4), 0);
+// A passive connection on d's device: a listener on port 80 (mss: TCP_MAXSEG
+// on it, 0 for none), the tester's handshake with Linux's SYN options; the
+// accepted fd, the SYN-ACK in *synack, the DUT's ISN in *isn.
+int accept_one(Dut& d, int mss, Bytes* synack, uint32_t* isn) {
+  Net& net = d.stack.net();
+  d.inject(arp_request(kTesterIp, kDutIp));
+  d.stack.advance(1'000'000);
+  d.stack.take_wire();
+  const int lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+  if (mss) EXPECT_EQ(sys_setsockopt(net, lfd, SOL_TCP_, TCP_MAXSEG_, mss, 4), 0);
   SockaddrIn a;
   a.port = 80;
-  ASSERT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
-  ASSERT_EQ(sys_listen(net, lfd, 5), 0);
+  EXPECT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
+  EXPECT_EQ(sys_listen(net, lfd, 5), 0);
   TcpSeg syn;
   syn.seq = 5000;
   syn.options = linux_syn_options(1000);
-  auto sa = send(syn);
-  ASSERT_EQ(sa.size(), 1u);
-  const Bytes opts = SentTcp(sa[0]).options();
-  ASSERT_GE(opts.size(), 4u);
-  EXPECT_EQ(be16(opts, 2), 500);  // the SYN-ACK's MSS option
-  const uint32_t isn = SentTcp(sa[0]).seq();
+  d.inject(tcp_frame(syn));
   d.stack.advance(1'000'000);
+  auto sa = d.stack.take_wire();
+  EXPECT_EQ(sa.size(), 1u);
+  if (sa.empty()) return -1;
+  *synack = sa[0].data;
+  *isn = SentTcp(*synack).seq();
   TcpSeg ack;
   ack.flags = kAck;
   ack.seq = 5001;
-  ack.ack = isn + 1;
+  ack.ack = *isn + 1;
   ack.window = 502;
-  ack.options = ts_option(1001, dut_tsval(SentTcp(sa[0])));
-  EXPECT_TRUE(send(ack).empty());
-  const int cfd = sys_accept4(net, lfd, nullptr, 0, 0);
-  ASSERT_GE(cfd, 3);
-  d.trace();
-  const std::string data(1200, 'x');
+  ack.options = ts_option(1001, dut_tsval(SentTcp(*synack)));
+  d.inject(tcp_frame(ack));
+  d.stack.advance(1'000'000);
+  EXPECT_TRUE(d.stack.take_wire().empty());
+  return sys_accept4(net, lfd, nullptr, 0, 0);
+}
+
+int send_bytes(Net& net, int fd, const std::string& data) {
   SendMsg m;
   m.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  ASSERT_EQ(sys_sendmsg(net, cfd, m), 1200);
+  return sys_sendmsg(net, fd, m);
+}
+
+// TCP_MAXSEG 500 on the listener: the SYN-ACK says 500 and the segments carry
+// 488 bytes (500 less the timestamps), the write still one GSO skb.
+TEST(TcpGso, ClampedMssCutsAWriteIntoSmallerSegments) {
+  Dut d{DeviceKind::Veth};
+  Bytes synack;
+  uint32_t isn = 0;
+  const int cfd = accept_one(d, 500, &synack, &isn);
+  ASSERT_GE(cfd, 3);
+  const Bytes opts = SentTcp(synack).options();
+  ASSERT_GE(opts.size(), 4u);
+  EXPECT_EQ(be16(opts, 2), 500);  // the SYN-ACK's MSS option
+  d.trace();
+  ASSERT_EQ(send_bytes(d.stack.net(), cfd, std::string(1200, 'x')), 1200);
   d.stack.advance(100'000);
-  auto out = take();
+  auto out = d.stack.take_wire();
   ASSERT_EQ(out.size(), 3u);
   const size_t sizes[] = {488, 488, 224};
   for (size_t i = 0; i < 3; ++i) {
-    SentTcp t(out[i]);
-    EXPECT_EQ(out[i].size() - SentTcp::T - t.doff() * 4, sizes[i]);
+    SentTcp t(out[i].data);
+    EXPECT_EQ(out[i].data.size() - SentTcp::T - t.doff() * 4, sizes[i]);
     EXPECT_EQ(t.seq(), isn + 1 + 488 * i);
     EXPECT_TRUE(t.csum_ok());
   }
@@ -197,6 +217,40 @@ TEST_F(TcpMssClampTest, ClampedMssCutsAWriteIntoSmallerSegments) {
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(d.field(*queued[0], "len"), "1266");
   EXPECT_EQ(d.named("net:net_dev_start_xmit").size(), 3u);
+}
+
+// A NIC with a qdisc (pfifo_fast): the GSO skb is enqueued whole and
+// sch_direct_xmit cuts it (validate_xmit_skb_list) before the driver.
+TEST(TcpGso, ThroughAQdiscTheGsoSkbIsCutAtSchDirectXmit) {
+  Dut d{DeviceKind::Ring};
+  Bytes synack;
+  uint32_t isn = 0;
+  const int cfd = accept_one(d, 0, &synack, &isn);
+  ASSERT_GE(cfd, 3);
+  d.trace(true);
+  ASSERT_EQ(send_bytes(d.stack.net(), cfd, large_data()), 4000);
+  d.stack.advance(1'000'000);
+  auto out = d.stack.take_wire();
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(SentTcp(out[i].data).seq(), isn + 1 + 1448 * i);
+    EXPECT_TRUE(SentTcp(out[i].data).csum_ok());
+  }
+  ASSERT_EQ(d.named("net:net_dev_queue").size(), 1u);
+  EXPECT_EQ(d.named("net:net_dev_start_xmit").size(), 3u);
+  auto gso = d.named("checkpoint:skb_gso_segment");
+  ASSERT_EQ(gso.size(), 1u);
+  EXPECT_EQ(gso[0]->skb, d.named("net:net_dev_queue")[0]->skb);
+  // The checkpoint order: the qdisc's direct transmit, then GSO, then the driver.
+  std::vector<std::string> order;
+  for (const auto& e : d.events)
+    if (e.name == "checkpoint:sch_direct_xmit" || e.name == "checkpoint:skb_gso_segment" ||
+        e.name == "checkpoint:dev_hard_start_xmit")
+      order.push_back(e.name.substr(11));
+  ASSERT_GE(order.size(), 5u);
+  EXPECT_EQ(order[0], "sch_direct_xmit");
+  EXPECT_EQ(order[1], "skb_gso_segment");
+  EXPECT_EQ(order[2], "dev_hard_start_xmit");
 }
 
 TEST_F(TcpConnTest, SizeGoalIsWholeMssWithinHalfThePeersLargestWindow) {
