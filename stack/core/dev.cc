@@ -301,8 +301,8 @@ static int __dev_xmit_skb(SkBuff* skb, Qdisc* q, NetDevice* dev) {
   if ((q->flags & TCQ_F_CAN_BYPASS) && q->empty() && !q->running) {
     // An empty work-conserving qdisc is bypassed: straight to the driver.
     q->running = true;
-    q->packets++;
-    q->bytes += skb->len;
+    q->packets += qdisc_pkt_segs(skb);
+    q->bytes += qdisc_pkt_len(skb);
     if (sch_direct_xmit(skb, q, dev) && !q->empty()) __qdisc_run(q);
     q->running = false;
     rc = NET_XMIT_SUCCESS;

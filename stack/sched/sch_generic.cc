@@ -146,8 +146,8 @@ static SkBuff* dequeue_skb(Qdisc* q, int* packets) {
 static bool qdisc_restart(Qdisc* q, int* packets) {
   SkBuff* skb = dequeue_skb(q, packets);
   if (!skb) return false;
-  q->packets++;
-  q->bytes += skb->len;
+  q->packets += qdisc_pkt_segs(skb);
+  q->bytes += qdisc_pkt_len(skb);
   return sch_direct_xmit(skb, q, q->dev);
 }
 

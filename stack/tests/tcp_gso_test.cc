@@ -228,6 +228,7 @@ TEST(TcpGso, ThroughAQdiscTheGsoSkbIsCutAtSchDirectXmit) {
   const int cfd = accept_one(d, 0, &synack, &isn);
   ASSERT_GE(cfd, 3);
   d.trace(true);
+  const uint64_t qdisc_packets = d.counter("dev.ntdut0.qdisc.packets");
   ASSERT_EQ(send_bytes(d.stack.net(), cfd, large_data()), 4000);
   d.stack.advance(1'000'000);
   auto out = d.stack.take_wire();
@@ -238,6 +239,8 @@ TEST(TcpGso, ThroughAQdiscTheGsoSkbIsCutAtSchDirectXmit) {
   }
   ASSERT_EQ(d.named("net:net_dev_queue").size(), 1u);
   EXPECT_EQ(d.named("net:net_dev_start_xmit").size(), 3u);
+  // The qdisc counts the segments the GSO skb stands for (qdisc_bstats_update).
+  EXPECT_EQ(d.counter("dev.ntdut0.qdisc.packets") - qdisc_packets, 3u);
   auto gso = d.named("checkpoint:skb_gso_segment");
   ASSERT_EQ(gso.size(), 1u);
   EXPECT_EQ(gso[0]->skb, d.named("net:net_dev_queue")[0]->skb);
