@@ -192,6 +192,9 @@ def test_canonical_values_are_a_fixed_point():
 @pytest.mark.parametrize("field,value,expected", [
     ("protocol", "0x0800", "2048"), ("len", 84, "84"), ("err", "-11", "-11"),
     ("location", "icmp_rcv+0x259/0x3c0", "icmp_rcv"), ("location", "icmp_rcv", "icmp_rcv"),
+    ("location", "validate_xmit_skb.isra.0", "validate_xmit_skb"),
+    ("location", "validate_xmit_skb.isra.0+0x1c/0x3f0", "validate_xmit_skb"),
+    ("location", "tcp_v4_rcv.constprop.0.cold", "tcp_v4_rcv"),
     ("nud_state", "0x2", "reachable"), ("nud_state", "0x0", "none"), ("new_state", "0x21", "33"),
     ("rx_sk", "0000000000000000", "0"), ("rx_sk", "(null)", "0"),
     ("lladdr", "02:00:00:00:01:AB", "02:00:00:00:01:ab"), ("lladdr", "", ""),

@@ -8,11 +8,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from scapy.layers.inet import ICMP, IP
+from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import wrpcap
 
 from conftest import scenario_folders
+from nettwin.client import paths
 from nettwin.comparison import conform
 from nettwin.scenarios import folder as scenario_folder
 from nettwin.interactive.session import Session
@@ -86,6 +87,20 @@ def test_scenario_frames_dissect_cleanly(stack, folder, tmp_path):
                             [t for t, _ in rep.injected], rep.wire)
     assert len(judged) == len(rep.wire)
     assert tshark_problems(tmp_path / "exchange.pcap", judged) == []
+
+
+def test_large_tcp_write_segments_dissect_cleanly(stack, tmp_path):
+    """A 4000-byte write leaves TCP as one GSO skb that GSO cuts at the device:
+    each segment carries its own IP length, ID and checksum and its own TCP
+    sequence number, flags and checksum, which tshark checks frame by frame."""
+    rep = conform.replay(stack, scenario_folder.load(paths.TRACES / "tcp_large_write_segments"))
+    data = [Ether(bytes(p)) for p in rep.wire]
+    data = [p for p in data if p.haslayer(TCP) and len(p[TCP].payload)]
+    assert [len(p[TCP].payload) for p in data] == [1448, 1448, 1104]
+    assert [p[IP].id - data[0][IP].id for p in data] == [0, 1, 2]
+    judged = write_exchange(tmp_path / "large_write.pcap", [f for _, f in rep.injected],
+                            [t for t, _ in rep.injected], rep.wire)
+    assert tshark_problems(tmp_path / "large_write.pcap", judged) == []
 
 
 def test_arp_and_ping_dissect_cleanly(stack, tmp_path):

@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include "core/gso.h"
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "sched/sch_generic.h"
@@ -230,9 +231,8 @@ void dev_queue_xmit_nit(SkBuff* skb, NetDevice* dev) {
 
 static bool dev_nit_active(const NetDevice* dev) { return !dev_net(dev).ptype_all.empty(); }
 
-// dev_hard_start_xmit → xmit_one for one skb: taps, then the driver, traced
-// net_dev_start_xmit / net_dev_xmit.
-int dev_hard_start_xmit(SkBuff* skb, NetDevice* dev) {
+// xmit_one: taps, then the driver, traced net_dev_start_xmit / net_dev_xmit.
+static int xmit_one(SkBuff* skb, NetDevice* dev) {
   Net& net = dev_net(dev);
   checkpoint(net.tracer, "dev_hard_start_xmit", skb);
   if (dev_nit_active(dev)) dev_queue_xmit_nit(skb, dev);
@@ -246,14 +246,63 @@ int dev_hard_start_xmit(SkBuff* skb, NetDevice* dev) {
   return rc;
 }
 
+SkBuff* dev_hard_start_xmit(SkBuff* first, NetDevice* dev, int* ret) {
+  SkBuff* skb = first;
+  int rc = NETDEV_TX_OK;
+  while (skb) {
+    SkBuff* next = skb->next;
+    skb->next = nullptr;  // skb_mark_not_on_list
+    rc = xmit_one(skb, dev);
+    if (!dev_xmit_complete(rc)) {
+      skb->next = next;
+      break;
+    }
+    skb = next;
+    if (skb && dev->xoff) {  // netif_tx_queue_stopped: the rest waits
+      rc = NETDEV_TX_BUSY;
+      break;
+    }
+  }
+  *ret = rc;
+  return skb;
+}
+
+SkBuff* validate_xmit_skb(SkBuff* skb, NetDevice* dev) {
+  if (netif_needs_gso(skb, dev->features)) {
+    checkpoint(dev_net(dev).tracer, "skb_gso_segment", skb);
+    if (SkBuff* segs = skb_gso_segment(skb, dev->features)) {
+      consume_skb(skb, "validate_xmit_skb");
+      skb = segs;
+    }
+  }
+  return skb;
+}
+
+SkBuff* validate_xmit_skb_list(SkBuff* skb, NetDevice* dev) {
+  SkBuff* head = nullptr;
+  SkBuff* tail = nullptr;
+  while (skb) {
+    SkBuff* next = skb->next;
+    skb->next = nullptr;
+    skb = validate_xmit_skb(skb, dev);
+    if (skb) {
+      if (!head) head = skb; else tail->next = skb;
+      tail = skb;
+      while (tail->next) tail = tail->next;  // a GSO skb became a list
+    }
+    skb = next;
+  }
+  return head;
+}
+
 static int __dev_xmit_skb(SkBuff* skb, Qdisc* q, NetDevice* dev) {
   SkbQueue to_free;
   int rc;
   if ((q->flags & TCQ_F_CAN_BYPASS) && q->empty() && !q->running) {
     // An empty work-conserving qdisc is bypassed: straight to the driver.
     q->running = true;
-    q->packets++;
-    q->bytes += skb->len;
+    q->packets += qdisc_pkt_segs(skb);
+    q->bytes += qdisc_pkt_len(skb);
     if (sch_direct_xmit(skb, q, dev) && !q->empty()) __qdisc_run(q);
     q->running = false;
     rc = NET_XMIT_SUCCESS;
@@ -286,12 +335,20 @@ int dev_queue_xmit(SkBuff* skb) {
 
   // noqueue: virtual devices transmit right away.
   if (dev->is_up() && !dev->xoff) {
-    int rc = dev_hard_start_xmit(skb, dev);
+    skb = validate_xmit_skb(skb, dev);
+    int rc = NETDEV_TX_OK;
+    skb = dev_hard_start_xmit(skb, dev, &rc);
     if (dev_xmit_complete(rc)) return rc;
   }
   dev->stats.tx_dropped++;
-  checkpoint(net.tracer, "dev_queue_xmit", skb, "drop");
-  kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "__dev_queue_xmit");
+  // kfree_skb_list: what the driver did not take.
+  while (skb) {
+    SkBuff* next = skb->next;
+    skb->next = nullptr;
+    checkpoint(net.tracer, "dev_queue_xmit", skb, "drop");
+    kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "__dev_queue_xmit");
+    skb = next;
+  }
   return -100;  // -ENETDOWN
 }
 

@@ -31,8 +31,17 @@ int process_backlog(NapiStruct* napi, int quota);
 
 // Transmit.
 int dev_queue_xmit(SkBuff* skb);
-// dev_hard_start_xmit for one skb: traces net_dev_start_xmit / net_dev_xmit.
-int dev_hard_start_xmit(SkBuff* skb, NetDevice* dev);
+// validate_xmit_skb: what the device cannot take as it is made fit; a GSO skb
+// is segmented in software (netif_needs_gso) and consumed, the segments
+// returned as a list linked by next. nullptr: nothing left to send.
+SkBuff* validate_xmit_skb(SkBuff* skb, NetDevice* dev);
+// validate_xmit_skb_list: the same for each skb of a list.
+SkBuff* validate_xmit_skb_list(SkBuff* skb, NetDevice* dev);
+// dev_hard_start_xmit: each skb of the list to the driver (xmit_one traces
+// net_dev_start_xmit / net_dev_xmit); stops at the first the driver refuses
+// or when it stops the queue, and returns what is left (nullptr: all went),
+// the driver's last answer in *ret.
+SkBuff* dev_hard_start_xmit(SkBuff* first, NetDevice* dev, int* ret);
 void net_tx_action(Net& net);
 // TX completion from a driver: the skb goes to the completion queue and is
 // consumed by net_tx_action (dev_consume_skb_any from hard-IRQ context).

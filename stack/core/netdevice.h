@@ -53,6 +53,13 @@ struct InIfaddr {
   uint8_t ifa_prefixlen = 0;
 };
 
+// netdev_features_t bits this stack knows (include/linux/netdev_features.h).
+// The GSO bits are the SKB_GSO_* types shifted by NETIF_F_GSO_SHIFT.
+inline constexpr uint64_t NETIF_F_SG = 1ull << 0;
+inline constexpr uint64_t NETIF_F_HW_CSUM = 1ull << 3;
+inline constexpr unsigned NETIF_F_GSO_SHIFT = 16;
+inline constexpr uint64_t NETIF_F_TSO = uint64_t(1) << NETIF_F_GSO_SHIFT;  // SKB_GSO_TCPV4
+
 struct NetDevice {
   NetDevice(Net& net, const DeviceConfig& config);
   virtual ~NetDevice();
@@ -83,6 +90,12 @@ struct NetDevice {
   unsigned tx_queue_len = 1000;
   unsigned flags = IFF_UP | IFF_BROADCAST | IFF_MULTICAST;
   uint16_t type = 1;  // ARPHRD_ETHER
+  // dev->features: scatter-gather, no checksum or segmentation offload (the
+  // recordings' veth has tx checksumming, TSO and GSO off), so a TCP GSO skb
+  // is segmented in software at validate_xmit_skb.
+  uint64_t features = NETIF_F_SG;
+  unsigned gso_max_size = 65536;  // GSO_LEGACY_MAX_SIZE
+  unsigned gso_max_segs = 65535;  // GSO_MAX_SEGS
   bool rxcsum = false;  // NETIF_F_RXCSUM: received frames arrive CHECKSUM_UNNECESSARY
   std::unique_ptr<Qdisc> qdisc;
   bool xoff = false;  // __QUEUE_STATE_DRV_XOFF: the driver stopped the TX queue

@@ -1,5 +1,6 @@
 #include "core/skbuff.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -167,6 +168,46 @@ void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail) {
   // An owned skb keeps the truesize it was charged with, so that its
   // destructor gives back exactly that.
   if (!skb->sk) skb->truesize = buf->size + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;
+}
+
+SkBuff* skb_segment(SkBuff* head_skb) {
+  // doffset: the headers in front of the payload (MAC, IP, TCP), copied into
+  // every segment; headroom: what the GSO skb had in front of its MAC header.
+  const unsigned doffset = unsigned(head_skb->data - skb_mac_header(head_skb));
+  const unsigned headroom = unsigned(skb_mac_header(head_skb) - head_skb->head);
+  const unsigned mss = skb_shinfo(head_skb)->gso_size;
+  const unsigned len = head_skb->len;
+  const uint8_t* hdr = skb_mac_header(head_skb);
+  const unsigned nh_off = unsigned(head_skb->network_header - head_skb->mac_header);
+  const unsigned th_off = unsigned(head_skb->transport_header - head_skb->mac_header);
+  SkBuff* segs = nullptr;
+  SkBuff** link = &segs;
+  for (unsigned offset = 0; offset < len; offset += mss) {
+    const unsigned size = std::min(mss, len - offset);
+    SkBuff* nskb = head_skb->pool->alloc_skb(headroom + doffset + size);
+    skb_reserve(nskb, int(headroom));
+    uint8_t* p = skb_put(nskb, doffset + size);
+    std::memcpy(p, hdr, doffset);
+    std::memcpy(p + doffset, head_skb->data + offset, size);  // Linux shares the pages; here the one copy
+    nskb->data_len = size;  // the payload stands for the shared page fragments
+    // __copy_skb_header's share of what a segment inherits.
+    nskb->tstamp = head_skb->tstamp;
+    nskb->dev = head_skb->dev;
+    nskb->dst = head_skb->dst;
+    nskb->priority = head_skb->priority;
+    nskb->mark = head_skb->mark;
+    nskb->protocol = head_skb->protocol;
+    nskb->queue_mapping = head_skb->queue_mapping;
+    nskb->pkt_type = head_skb->pkt_type;
+    nskb->mac_len = head_skb->mac_len;
+    skb_reset_mac_header(nskb);
+    nskb->network_header = uint16_t(nskb->mac_header + nh_off);
+    nskb->transport_header = uint16_t(nskb->mac_header + th_off);
+    nskb->ip_summed = CHECKSUM_NONE;  // no checksum offload: each segment is summed in software
+    *link = nskb;
+    link = &nskb->next;
+  }
+  return segs;
 }
 
 }  // namespace nettwin

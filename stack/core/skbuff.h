@@ -45,6 +45,11 @@ struct SkbSharedInfo {
   struct SkBuff* frag_list = nullptr;
 };
 
+// skb_shinfo(skb)->gso_type bits (include/linux/skbuff.h): what kind of
+// segmentation a GSO skb asks for.
+enum : uint32_t { SKB_GSO_TCPV4 = 1 << 0, SKB_GSO_DODGY = 1 << 1, SKB_GSO_TCP_ECN = 1 << 2,
+                  SKB_GSO_TCP_FIXEDID = 1 << 3 };
+
 // The data buffer (Linux: the kmalloc'd head with skb_shared_info at its end).
 struct SkbDataBuf {
   SkbSharedInfo shinfo;
@@ -108,6 +113,8 @@ inline uint8_t* skb_end_pointer(const SkBuff* skb) { return skb->head + skb->end
 inline unsigned int skb_headroom(const SkBuff* skb) { return unsigned(skb->data - skb->head); }
 inline int skb_tailroom(const SkBuff* skb) { return int(skb->end) - int(skb->tail); }
 inline unsigned int skb_headlen(const SkBuff* skb) { return skb->len - skb->data_len; }
+// A GSO skb stands for several segments of gso_size bytes (skb_is_gso).
+inline bool skb_is_gso(const SkBuff* skb) { return skb_shinfo(skb)->gso_size != 0; }
 inline bool skb_cloned(const SkBuff* skb) { return skb->cloned && skb_shinfo(skb)->dataref != 1; }
 inline bool skb_shared(const SkBuff* skb) { return skb->users != 1; }
 inline SkBuff* skb_get(SkBuff* skb) {
@@ -216,6 +223,13 @@ void __kfree_skb(SkBuff* skb);
 // bytes. The skb's identity stays. Linear skbs only.
 void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail);
 inline bool skb_has_frag_list(const SkBuff* skb) { return skb_shinfo(skb)->frag_list != nullptr; }
+
+// skb_segment: a GSO skb, its data at the payload and its headers (from the
+// MAC header on) in front of it, cut into gso_size pieces. Each segment is a
+// new pool skb holding a copy of the headers and its share of the payload,
+// which counts as data_len (the page fragments Linux would share); the list is
+// linked by next, its data at the MAC header. The caller fixes the headers.
+SkBuff* skb_segment(SkBuff* head_skb);
 
 // The skb's geometry as text, for panics and test failure messages.
 std::string skb_describe(const SkBuff* skb);

@@ -82,6 +82,14 @@ struct Sysctls {
   int64_t tcp_tw_reuse_delay = 1000;  // ms
   // Active open: the first tcp_syn_linear_timeouts SYN retries wait 1 s each, then doubling.
   int64_t tcp_syn_linear_timeouts = 4;
+  // TSO sizing: segments a TSO skb may hold at least, the RTT shift that
+  // lets it grow on short paths, the share of the window worth not deferring
+  // for, and the pacing rate's ratios in slow start and congestion avoidance.
+  int64_t tcp_min_tso_segs = 2;
+  int64_t tcp_tso_rtt_log = 9;
+  int64_t tcp_tso_win_divisor = 3;
+  int64_t tcp_pacing_ss_ratio = 200;
+  int64_t tcp_pacing_ca_ratio = 120;
   int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
   // Not Linux's: where the DUT's tick falls on the virtual clock (the jiffies
   // phase, ns within a jiffy); TCP's ms clock (tcp_clock_ns, CLOCK_MONOTONIC,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/dev.h"
+#include "core/gso.h"
 #include "core/neighbour.h"
 #include "core/net.h"
 #include "core/trace_events.h"
@@ -41,8 +42,33 @@ int ip_finish_output2(Net& net, SkBuff* skb) {
   return neigh_output(n, skb);
 }
 
+// ip_finish_output_gso: a GSO skb goes on whole when each of its segments
+// fits the MTU (the common case: TCP cut it to the MSS); otherwise it is
+// segmented here and each segment fragmented as it needs.
+int ip_finish_output_gso(Net& net, SkBuff* skb, unsigned mtu) {
+  if (skb_gso_validate_network_len(skb, mtu)) return ip_finish_output2(net, skb);
+  // skb_gso_segment wants the data at a MAC header: here it is the IP header.
+  skb_reset_mac_header(skb);
+  SkBuff* segs = skb_gso_segment(skb, skb->dev->features & ~(uint64_t(~0u) << NETIF_F_GSO_SHIFT));
+  if (!segs) {
+    kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "ip_finish_output_gso");
+    return -12;  // -ENOMEM
+  }
+  consume_skb(skb, "ip_finish_output_gso");
+  int ret = 0;
+  while (segs) {
+    SkBuff* nskb = segs->next;
+    segs->next = nullptr;
+    const int err = segs->len > mtu ? ip_fragment(net, segs, mtu, ip_finish_output2) : ip_finish_output2(net, segs);
+    if (err && ret == 0) ret = err;
+    segs = nskb;
+  }
+  return ret;
+}
+
 int ip_finish_output(Net& net, SkBuff* skb) {
   checkpoint(net.tracer, "ip_finish_output", skb);
+  if (skb_is_gso(skb)) return ip_finish_output_gso(net, skb, skb->dst->dev->mtu);
   if (skb->len > skb->dst->dev->mtu) return ip_fragment(net, skb, skb->dst->dev->mtu, ip_finish_output2);
   return ip_finish_output2(net, skb);
 }

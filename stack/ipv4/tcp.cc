@@ -271,8 +271,9 @@ SkBuff* tcp_stream_alloc_skb(Sock* sk, unsigned size_goal) {
   return skb;
 }
 
-// tcp_sendmsg (tcp_sendmsg_locked): the data into MSS-sized skbs, appended to
-// the last one while it has room, pushed as Nagle allows.
+// tcp_sendmsg (tcp_sendmsg_locked): the data into skbs of size_goal (several
+// MSS: TSO, cut by GSO at the device), appended to the last one while it has
+// room, pushed as Nagle allows.
 int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
   TcpSock* tp = tcp_sk(sk);
   const int flags = msg.flags;
@@ -289,18 +290,21 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     err = -E_PIPE;
     goto out_err;
   }
-  mss_now = tcp_current_mss(sk);
-  size_goal = mss_now;  // tcp_xmit_size_goal without GSO
+  mss_now = tcp_send_mss(sk, &size_goal, flags);
   err = -E_PIPE;
   if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) goto do_error;
   while (left) {
     SkBuff* skb = tp->sk_write_queue.back();
     int copy = skb ? int(size_goal) - int(skb->len) : 0;
+    // The skb was sized for the goal of its day: when the goal has grown past
+    // its room, the next bytes start a new skb (Linux: no page fragment left).
+    if (copy > 0 && skb_tailroom(skb) <= 0) copy = 0;
     if (copy <= 0 || TCP_SKB_CB(skb)->eor || (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN)) {
       if (!sk_stream_memory_free(sk)) goto wait_for_space;
       skb = tcp_stream_alloc_skb(sk, size_goal);
       copy = int(size_goal);
     }
+    copy = std::min(copy, skb_tailroom(skb));
     if (size_t(copy) > left) copy = int(left);
     std::copy(from, from + copy, skb_put(skb, unsigned(copy)));  // the one copy
     // Linux copies into page fragments (the device does scatter-gather): the
@@ -340,8 +344,7 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
       err = -E_PIPE;
       goto do_error;
     }
-    mss_now = tcp_current_mss(sk);
-    size_goal = mss_now;
+    mss_now = tcp_send_mss(sk, &size_goal, flags);
   }
   if (copied) tcp_push(sk, flags, mss_now, tp->nonagle);
   return copied;

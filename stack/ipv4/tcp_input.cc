@@ -695,6 +695,27 @@ reset:
   return false;
 }
 
+// tcp_tso_acked: the acked head of a TSO skb trimmed off; the segments it took.
+uint32_t tcp_tso_acked(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  uint32_t packets_acked = tcp_skb_pcount(skb);
+  if (tcp_trim_head(sk, skb, tp->snd_una - TCP_SKB_CB(skb)->seq)) return 0;
+  packets_acked -= tcp_skb_pcount(skb);
+  return packets_acked;
+}
+
+// tcp_update_pacing_rate: 200% of cwnd * mss / srtt in slow start (below
+// half ssthresh), 120% after; it sizes TSO skbs (tcp_tso_autosize).
+void tcp_update_pacing_rate(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  const Sysctls& sysctl = sk->net->sysctl;
+  uint64_t rate = uint64_t(tp->mss_cache) * ((1'000'000 / 100) << 3);
+  rate *= uint64_t(tp->snd_cwnd < tp->snd_ssthresh / 2 ? sysctl.tcp_pacing_ss_ratio : sysctl.tcp_pacing_ca_ratio);
+  rate *= std::max(tp->snd_cwnd, tp->packets_out);
+  if (tp->srtt_us) rate /= tp->srtt_us;
+  tp->sk_pacing_rate = std::min<uint64_t>(rate, sk->sk_max_pacing_rate);
+}
+
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
 int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
   TcpSock* tp = tcp_sk(sk);
@@ -703,8 +724,17 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
   while (SkBuff* skb = tp->tcp_rtx_queue.front()) {
     TcpSkbCb* scb = TCP_SKB_CB(skb);
     const uint8_t sacked = scb->sacked;
-    if (after(scb->end_seq, tp->snd_una)) break;  // partially acked: stays (no TSO here)
-    const uint32_t acked_pcount = tcp_skb_pcount(skb);
+    // A TSO skb acked in part loses its acked segments and stays (tcp_tso_acked).
+    uint32_t acked_pcount;
+    bool fully_acked = true;
+    if (after(scb->end_seq, tp->snd_una)) {
+      if (tcp_skb_pcount(skb) == 1 || !after(tp->snd_una, scb->seq)) break;
+      acked_pcount = tcp_tso_acked(sk, skb);
+      if (!acked_pcount) break;
+      fully_acked = false;
+    } else {
+      acked_pcount = tcp_skb_pcount(skb);
+    }
     if (sacked & TCPCB_RETRANS) {
       if (sacked & TCPCB_SACKED_RETRANS) tp->retrans_out -= acked_pcount;
       flag |= FLAG_RETRANS_DATA_ACKED;
@@ -716,6 +746,7 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
     tp->packets_out -= acked_pcount;
     tp->delivered += acked_pcount;
     if (!(scb->tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED; else flag |= FLAG_SYN_ACKED;
+    if (!fully_acked) break;
     tp->tcp_rtx_queue.pop_front();
     tcp_wmem_free_skb(sk, skb);
   }
@@ -815,6 +846,7 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     if (!tcp_schedule_loss_probe(sk, true)) tcp_rearm_rto(sk);
   }
   tcp_cong_control(sk, ack, tp->delivered - prior_delivered, flag);
+  tcp_update_pacing_rate(sk);  // the tail of Linux's tcp_cong_control
   return 1;
 }
 
@@ -1456,6 +1488,7 @@ void tcp_rcv_synrecv_state(Sock* sk, SkBuff* skb) {
   tp->snd_wnd = uint32_t(wire::load_be16(skb->data + 14)) << tp->rx_opt.snd_wscale;
   tp->snd_wl1 = TCP_SKB_CB(skb)->seq;  // tcp_init_wl
   if (tp->rx_opt.tstamp_ok) tp->advmss = uint16_t(tp->advmss - TCPOLEN_TSTAMP_ALIGNED);
+  tcp_update_pacing_rate(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
   tcp_initialize_rcv_mss(sk);
 }

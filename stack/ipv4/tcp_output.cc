@@ -390,10 +390,15 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   else
     wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(tp->rcv_wnd, 65535)));
   std::copy(opts, opts + olen, th + 20);
-  // tcp_v4_send_check, completed in software (tx checksumming is off).
-  const uint64_t sum = wire::csum_tcpudp_nofold(sk->inet_saddr, sk->inet_daddr, skb->len, wire::IPPROTO_TCP);
-  wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, skb->len, sum)));
-  skb->ip_summed = CHECKSUM_NONE;
+  if (tcp_skb_pcount(skb) > 1) {
+    // A TSO skb: each segment is summed when GSO cuts it (tcp_gso_segment).
+    skb->ip_summed = CHECKSUM_PARTIAL;
+  } else {
+    // tcp_v4_send_check, completed in software (tx checksumming is off).
+    const uint64_t sum = wire::csum_tcpudp_nofold(sk->inet_saddr, sk->inet_daddr, skb->len, wire::IPPROTO_TCP);
+    wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, skb->len, sum)));
+    skb->ip_summed = CHECKSUM_NONE;
+  }
   if (tcb->tcp_flags & TCPHDR_ACK) tcp_event_ack_sent(sk, rcv_nxt);
   if (skb->len != thl) {
     tcp_event_data_sent(sk);
@@ -546,23 +551,290 @@ bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
   return true;
 }
 
+// ---------------------------------------------------------------- TSO, in software
+
+namespace {
+
+// tcp_bound_to_half_wnd: no skb larger than half the peer's largest window
+// (all of it for tiny windows), so that the pipe holds several.
+int tcp_bound_to_half_wnd(const TcpSock* tp, int pktsize) {
+  const int cutoff = int(tp->max_window > TCP_MSS_DEFAULT ? tp->max_window >> 1 : tp->max_window);
+  if (cutoff && pktsize > cutoff) return std::max(cutoff, 68 - int(tp->tcp_header_len));
+  return pktsize;
+}
+
+// sk_wmem_free_skb for an skb that never left (tcp_grow_skb emptied it).
+void tcp_unqueue_free_skb(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->sk_write_queue.unlink(skb);
+  tp->sk_wmem_queued -= int(skb->truesize);
+  __kfree_skb(skb);
+}
+
+// An skb for the tail of another (tcp_stream_alloc_skb), nlen bytes of room.
+SkBuff* tcp_alloc_split_skb(Sock* sk, unsigned nlen) {
+  SkBuff* buff = sk->net->pool.alloc_skb(MAX_TCP_HEADER + nlen);
+  skb_reserve(buff, int(MAX_TCP_HEADER));
+  buff->truesize = alloc_skb_truesize(MAX_TCP_HEADER);
+  return buff;
+}
+
+// skb_split: the bytes of skb past len move to buff (Linux moves the page
+// fragments; the data here is linear, so they are copied once). The moved
+// bytes were payload, counted in data_len.
+void skb_split(SkBuff* skb, SkBuff* buff, uint32_t len) {
+  const uint32_t nlen = skb->len - len;
+  std::copy(skb->data + len, skb->data + skb->len, skb_put(buff, nlen));
+  buff->data_len = nlen;
+  skb->data_len = skb->data_len > nlen ? skb->data_len - nlen : 0;
+  skb_trim(skb, len);
+}
+
+// tcp_fragment_tstamp / skb_set_delivery_time: the second part left when the first did.
+void tcp_split_cb(SkBuff* skb, SkBuff* buff, uint32_t len) {
+  TcpSkbCb* scb = TCP_SKB_CB(skb);
+  TcpSkbCb* bcb = TCP_SKB_CB(buff);
+  *bcb = *scb;
+  bcb->seq = scb->seq + len;
+  scb->end_seq = bcb->seq;
+  // PSH and FIN should only be set in the second packet.
+  scb->tcp_flags = uint8_t(scb->tcp_flags & ~(TCPHDR_FIN | TCPHDR_PSH));
+  scb->eor = 0;  // tcp_skb_fragment_eor: only the second part may end a record
+  buff->tstamp = skb->tstamp;
+}
+
+// tcp_adjust_pcount: a sent skb now stands for decr fewer segments.
+void tcp_adjust_pcount(TcpSock* tp, const SkBuff* skb, int decr) {
+  tp->packets_out -= uint32_t(decr);
+  const uint8_t sacked = TCP_SKB_CB(skb)->sacked;
+  if (sacked & TCPCB_SACKED_ACKED) tp->sacked_out -= uint32_t(decr);
+  if (sacked & TCPCB_SACKED_RETRANS) tp->retrans_out -= uint32_t(decr);
+  if (sacked & TCPCB_LOST) tp->lost_out -= uint32_t(decr);
+  // Reno counts dupacks in sacked_out.
+  if (!tp->rx_opt.sack_ok && decr > 0) tp->sacked_out -= std::min<uint32_t>(tp->sacked_out, uint32_t(decr));
+}
+
+// tcp_tso_autosize: a TSO skb holds about 1 ms of the pacing rate (plus more
+// on short paths), within the GSO size; at least min_tso_segs.
+uint32_t tcp_tso_autosize(const Sock* sk, unsigned mss_now, uint32_t min_tso_segs) {
+  const TcpSock* tp = tcp_sk(sk);
+  uint64_t bytes = tp->sk_pacing_rate >> tp->sk_pacing_shift;
+  const uint32_t r = tp->rtt_min_us >> sk->net->sysctl.tcp_tso_rtt_log;
+  if (r < 32) bytes += tp->sk_gso_max_size >> r;
+  bytes = std::min<uint64_t>(bytes, tp->sk_gso_max_size);
+  return std::max(uint32_t(bytes / mss_now), min_tso_segs);
+}
+
+// tcp_mss_split_point: how much of skb to send now, in whole MSS unless the
+// window ends it or Nagle lets the last partial segment go.
+unsigned tcp_mss_split_point(Sock* sk, const SkBuff* skb, unsigned mss_now, unsigned max_segs, int nonagle) {
+  const TcpSock* tp = tcp_sk(sk);
+  const uint32_t window = tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq;
+  const uint32_t max_len = mss_now * max_segs;
+  if (max_len <= window && skb != tp->sk_write_queue.back()) return max_len;
+  const uint32_t needed = std::min(skb->len, window);
+  if (max_len <= needed) return max_len;
+  const uint32_t partial = needed % mss_now;
+  // A last segment short of an MSS goes only when Nagle allows it.
+  if (tcp_nagle_check(partial != 0, tp, nonagle)) return needed - partial;
+  return needed;
+}
+
+// tso_fragment: an unsent skb cut at len, the rest behind it on the write queue.
+int tso_fragment(Sock* sk, SkBuff* skb, unsigned len, unsigned mss_now) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t nlen = skb->len - len;
+  SkBuff* buff = tcp_alloc_split_skb(sk, nlen);
+  tp->sk_wmem_queued += int(buff->truesize);
+  buff->truesize += nlen;
+  skb->truesize -= nlen;
+  tcp_split_cb(skb, buff, len);
+  skb_split(skb, buff, len);
+  tcp_set_skb_tso_segs(skb, mss_now);
+  tcp_set_skb_tso_segs(buff, mss_now);
+  tp->sk_write_queue.insert_after(skb, buff);
+  return 0;
+}
+
+// tcp_tso_should_defer: wait for more window (or data) rather than send a
+// small TSO skb now, when an ACK is expected soon.
+bool tcp_tso_should_defer(Sock* sk, SkBuff* skb, bool* is_cwnd_limited, bool* is_rwnd_limited, uint32_t max_segs) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->icsk_ca_state >= TCP_CA_Recovery) return false;
+  // Avoid bursty behavior by allowing defer only if the last write was recent (1 ms).
+  if (int64_t(tp->tcp_clock_cache - tp->tcp_wstamp_ns - 1'000'000) > 0) return false;
+  const uint32_t in_flight = tcp_packets_in_flight(tp);
+  const uint32_t send_win = tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq;
+  const uint32_t cong_win = (tp->snd_cwnd - in_flight) * tp->mss_cache;
+  const uint32_t limit = std::min(send_win, cong_win);
+  // If a full-sized TSO skb can be sent, do it.
+  if (limit >= max_segs * tp->mss_cache) return false;
+  // Middle in queue won't get any more data, full sendable already?
+  if (skb != tp->sk_write_queue.back() && limit >= skb->len) return false;
+  const int64_t win_divisor = sk->net->sysctl.tcp_tso_win_divisor;
+  if (win_divisor) {
+    // If at least some fraction of a window is available, just use it.
+    const uint32_t chunk = std::min(tp->snd_wnd, tp->snd_cwnd * tp->mss_cache) / uint32_t(win_divisor);
+    if (limit >= chunk) return false;
+  } else if (limit > 3 * tp->mss_cache) {  // tcp_max_tso_deferred_mss
+    return false;
+  }
+  const SkBuff* head = tp->tcp_rtx_queue.front();
+  if (!head) return false;
+  // If next ACK is likely to come too late (half srtt), do not defer.
+  if (int64_t(tp->tcp_clock_cache - head->tstamp - uint64_t(1000) * (tp->srtt_us >> 4)) < 0) return false;
+  if (cong_win < send_win) {
+    if (cong_win <= skb->len) {
+      *is_cwnd_limited = true;
+      return true;
+    }
+  } else if (send_win <= skb->len) {
+    *is_rwnd_limited = true;
+    return true;
+  }
+  // If this packet won't get more data, do not wait.
+  if ((TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) || TCP_SKB_CB(skb)->eor) return false;
+  return true;
+}
+
+// tcp_grow_skb: the head of the write queue, smaller than what may go now,
+// takes bytes from the skb behind it (skb_shift; here within its room).
+void tcp_grow_skb(Sock* sk, SkBuff* skb, int amount) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* next_skb = skb->next;
+  if (skb == tp->sk_write_queue.back() || !next_skb) return;
+  if (TCP_SKB_CB(skb)->eor) return;  // tcp_skb_can_collapse
+  const uint32_t nlen = std::min<uint32_t>({uint32_t(amount), next_skb->len, uint32_t(std::max(skb_tailroom(skb), 0))});
+  if (!nlen) return;
+  std::copy(next_skb->data, next_skb->data + nlen, skb_put(skb, nlen));
+  skb_pull(next_skb, nlen);
+  skb->data_len += nlen;
+  next_skb->data_len = next_skb->data_len > nlen ? next_skb->data_len - nlen : 0;
+  skb->truesize += nlen;
+  next_skb->truesize -= nlen;
+  TCP_SKB_CB(skb)->end_seq += nlen;
+  TCP_SKB_CB(next_skb)->seq += nlen;
+  if (!next_skb->len) {
+    TCP_SKB_CB(skb)->end_seq = TCP_SKB_CB(next_skb)->end_seq;
+    TCP_SKB_CB(skb)->eor = TCP_SKB_CB(next_skb)->eor;
+    TCP_SKB_CB(skb)->tcp_flags |= TCP_SKB_CB(next_skb)->tcp_flags;
+    tcp_unqueue_free_skb(sk, next_skb);
+  }
+}
+
+}  // namespace
+
+unsigned tcp_xmit_size_goal(Sock* sk, uint32_t mss_now, bool large_allowed) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!large_allowed) return mss_now;
+  // Note: tcp_tso_autosize() will eventually split this later.
+  const uint32_t new_size_goal = uint32_t(tcp_bound_to_half_wnd(tp, int(tp->sk_gso_max_size)));
+  uint32_t size_goal = tp->gso_segs * mss_now;
+  if (new_size_goal < size_goal || new_size_goal >= size_goal + mss_now) {
+    tp->gso_segs = uint16_t(std::min<uint32_t>(new_size_goal / mss_now, tp->sk_gso_max_segs));
+    size_goal = tp->gso_segs * mss_now;
+  }
+  return std::max(size_goal, mss_now);
+}
+
+unsigned tcp_send_mss(Sock* sk, unsigned* size_goal, int flags) {
+  const unsigned mss_now = tcp_current_mss(sk);
+  *size_goal = tcp_xmit_size_goal(sk, mss_now, !(flags & MSG_OOB_));
+  return mss_now;
+}
+
+uint32_t tcp_tso_segs(Sock* sk, unsigned mss_now) {
+  // No congestion control here has min_tso_segs: the sysctl.
+  const uint32_t min_tso = uint32_t(sk->net->sysctl.tcp_min_tso_segs);
+  return std::min<uint32_t>(tcp_tso_autosize(sk, mss_now, min_tso), tcp_sk(sk)->sk_gso_max_segs);
+}
+
+unsigned tcp_set_skb_tso_segs(SkBuff* skb, unsigned mss_now) {
+  if (skb->len <= mss_now) {
+    TCP_SKB_CB(skb)->tcp_gso_size = 0;
+    tcp_skb_pcount_set(skb, 1);
+    return 1;
+  }
+  TCP_SKB_CB(skb)->tcp_gso_size = uint16_t(mss_now);
+  const unsigned tso_segs = (skb->len + mss_now - 1) / mss_now;
+  tcp_skb_pcount_set(skb, tso_segs);
+  return tso_segs;
+}
+
+int tcp_trim_head(Sock* sk, SkBuff* skb, uint32_t len) {
+  TcpSock* tp = tcp_sk(sk);
+  // __pskb_trim_head: the acked bytes leave the (paged) payload; a clone
+  // still on its way keeps its own header, so the data stays shared.
+  len = std::min(len, skb->len);
+  skb_pull(skb, len);
+  skb->data_len = skb->data_len > len ? skb->data_len - len : 0;
+  TCP_SKB_CB(skb)->seq += len;
+  skb->truesize -= len;
+  tp->sk_wmem_queued -= int(len);
+  // Any change of skb->len requires recalculation of tso factor.
+  if (tcp_skb_pcount(skb) > 1) tcp_set_skb_tso_segs(skb, TCP_SKB_CB(skb)->tcp_gso_size);
+  return 0;
+}
+
+int tcp_fragment(Sock* sk, TcpQueue tcp_queue, SkBuff* skb, uint32_t len, unsigned mss_now) {
+  TcpSock* tp = tcp_sk(sk);
+  if (len > skb->len) return -22;  // -EINVAL
+  const int64_t limit = int64_t(sk->sk_sndbuf) + 2 * int64_t(alloc_skb_truesize(65536));
+  if ((tp->sk_wmem_queued >> 1) > limit && tcp_queue != TCP_FRAG_IN_WRITE_QUEUE &&
+      skb != tp->tcp_rtx_queue.front() && skb != tp->tcp_rtx_queue.back()) {
+    return -E_NOMEM;  // LINUX_MIB_TCPWQUEUETOOBIG, not among the counters kept here
+  }
+  const uint32_t nlen = skb->len - len;
+  SkBuff* buff = tcp_alloc_split_skb(sk, nlen);
+  tp->sk_wmem_queued += int(buff->truesize);
+  buff->truesize += nlen;
+  skb->truesize -= nlen;
+  tcp_split_cb(skb, buff, len);
+  skb_split(skb, buff, len);
+  const int old_factor = int(tcp_skb_pcount(skb));
+  tcp_set_skb_tso_segs(skb, mss_now);
+  tcp_set_skb_tso_segs(buff, mss_now);
+  // If this packet has been sent out already, we must adjust the various packet counters.
+  if (!before(tp->snd_nxt, TCP_SKB_CB(buff)->end_seq)) {
+    const int diff = old_factor - int(tcp_skb_pcount(skb)) - int(tcp_skb_pcount(buff));
+    if (diff) tcp_adjust_pcount(tp, skb, diff);
+  }
+  (tcp_queue == TCP_FRAG_IN_RTX_QUEUE ? tp->tcp_rtx_queue : tp->sk_write_queue).insert_after(skb, buff);
+  return 0;
+}
+
 namespace {
 
 // __tcp_retransmit_skb: send skb again (a clone), traced.
 int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   TcpSock* tp = tcp_sk(sk);
   Net& net = *sk->net;
-  // Parts of it acked already: only the rest goes again (tcp_trim_head).
+  // Parts of it acked already: only the rest goes again.
   if (before(TCP_SKB_CB(skb)->seq, tp->snd_una)) {
-    const uint32_t trim = tp->snd_una - TCP_SKB_CB(skb)->seq;
-    skb_pull(skb, std::min<uint32_t>(trim, skb->len));
-    skb->data_len = std::min(skb->data_len, skb->len);  // __pskb_trim_head takes it from the frags
-    TCP_SKB_CB(skb)->seq = tp->snd_una;
+    if (before(TCP_SKB_CB(skb)->end_seq, tp->snd_una)) return -E_INVAL;
+    if (tcp_trim_head(sk, skb, tp->snd_una - TCP_SKB_CB(skb)->seq)) return -E_NOMEM;
   }
-  // Not allowed to go past the peer's window (except the first byte).
-  const uint32_t avail_wnd = tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq;
-  if (!before(TCP_SKB_CB(skb)->seq, tcp_wnd_end(tp)) && TCP_SKB_CB(skb)->seq != tp->snd_una) return -E_AGAIN;
-  (void)avail_wnd;
+  const unsigned cur_mss = tcp_current_mss(sk);
+  int avail_wnd = int(tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq);
+  // If receiver has shrunk his window, and skb is out of new window, do not
+  // retransmit it; a window shrunk to zero is probed by one segment.
+  if (avail_wnd <= 0) {
+    if (TCP_SKB_CB(skb)->seq != tp->snd_una) return -E_AGAIN;
+    avail_wnd = int(cur_mss);
+  }
+  // No more than segs MSS at once: a larger TSO skb is cut first.
+  uint32_t len = cur_mss * unsigned(segs);
+  if (len > uint32_t(avail_wnd)) {
+    len = uint32_t(avail_wnd) / cur_mss * cur_mss;
+    if (!len) len = uint32_t(avail_wnd);
+  }
+  if (skb->len > len) {
+    if (tcp_fragment(sk, TCP_FRAG_IN_RTX_QUEUE, skb, len, cur_mss)) return -E_NOMEM;
+  } else {
+    const int diff = int(tcp_skb_pcount(skb)) - int(tcp_set_skb_tso_segs(skb, cur_mss));
+    if (diff) tcp_adjust_pcount(tp, skb, diff);
+  }
+  segs = int(tcp_skb_pcount(skb));
   tcp_mstamp_refresh(sk);
   const int err = tcp_transmit_skb(sk, skb, true);
   if (!err) {
@@ -591,6 +863,11 @@ void tcp_send_loss_probe(Sock* sk) {
   if (!skb) {
     tp->icsk_pending = 0;
     return;
+  }
+  // The probe is the last segment: a TSO skb gives up its tail.
+  if (const unsigned pcount = tcp_skb_pcount(skb); pcount > 1 && skb->len > (pcount - 1) * mss) {
+    if (tcp_fragment(sk, TCP_FRAG_IN_RTX_QUEUE, skb, (pcount - 1) * mss, mss)) goto rearm_timer;
+    skb = skb->next;
   }
   if (__tcp_retransmit_skb(sk, skb, 1)) goto rearm_timer;
 probe_sent:
@@ -665,21 +942,37 @@ void tcp_event_new_data_sent(Sock* sk, SkBuff* skb) {
 bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
   TcpSock* tp = tcp_sk(sk);
   unsigned sent_pkts = 0;
-  bool is_cwnd_limited = false;
+  bool is_cwnd_limited = false, is_rwnd_limited = false;
   tcp_mstamp_refresh(sk);
+  const uint32_t max_segs = tcp_tso_segs(sk, mss_now);
   while (SkBuff* skb = tp->sk_write_queue.front()) {
-    if (!tcp_skb_pcount(skb)) tcp_skb_pcount_set(skb, 1);  // tcp_init_tso_segs
-    const uint32_t cwnd_quota = tcp_cwnd_test(tp);
+    uint32_t cwnd_quota = tcp_cwnd_test(tp);
     if (!cwnd_quota) {
       if (push_one == 2) {
-        // Force out a loss probe pkt.
+        cwnd_quota = 1;  // Force out a loss probe pkt.
       } else {
         is_cwnd_limited = true;
         break;
       }
     }
-    if (!tcp_snd_wnd_test(tp, skb, mss_now)) break;
-    if (!tcp_nagle_test(tp, skb, mss_now, tcp_skb_is_last(sk, skb) ? nonagle : TCP_NAGLE_PUSH)) break;
+    cwnd_quota = std::min(cwnd_quota, max_segs);
+    const int missing_bytes = int(cwnd_quota * mss_now) - int(skb->len);
+    if (missing_bytes > 0) tcp_grow_skb(sk, skb, missing_bytes);
+    const unsigned tso_segs = tcp_set_skb_tso_segs(skb, mss_now);
+    if (!tcp_snd_wnd_test(tp, skb, mss_now)) {
+      is_rwnd_limited = true;
+      break;
+    }
+    if (tso_segs == 1) {
+      if (!tcp_nagle_test(tp, skb, mss_now, tcp_skb_is_last(sk, skb) ? nonagle : TCP_NAGLE_PUSH)) break;
+    } else if (!push_one && tcp_tso_should_defer(sk, skb, &is_cwnd_limited, &is_rwnd_limited, max_segs)) {
+      break;
+    }
+    unsigned limit = mss_now;
+    if (tso_segs > 1) limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle);
+    if (skb->len > limit && tso_fragment(sk, skb, limit, mss_now)) break;
+    // An empty skb: a writer is still filling it.
+    if (TCP_SKB_CB(skb)->end_seq == TCP_SKB_CB(skb)->seq) break;
     checkpoint(sk->net->tracer, "tcp_write_xmit", skb);
     if (tcp_transmit_skb(sk, skb, true)) break;
     tcp_event_new_data_sent(sk, skb);
@@ -687,6 +980,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     sent_pkts += tcp_skb_pcount(skb);
     if (push_one) break;
   }
+  (void)is_rwnd_limited;  // tcp_chrono_start(TCP_CHRONO_RWND_LIMITED): no chrono stats here
   if (sent_pkts || is_cwnd_limited) {
     // tcp_cwnd_validate.
     if (tp->packets_out > tp->max_packets_out) tp->max_packets_out = tp->packets_out;

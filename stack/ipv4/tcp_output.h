@@ -71,6 +71,25 @@ uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns);
 // tcp_time_stamp_ts: the TSval clock (ms) without the connection's offset.
 uint32_t tcp_time_stamp_ms(const Sock* sk);
 
+// TSO in software: TCP builds skbs of several MSS (sk_setup_caps gives every
+// TCP socket NETIF_F_GSO) and validate_xmit_skb cuts them at the device.
+// tcp_xmit_size_goal: how large sendmsg makes an skb (whole MSS, at most
+// half the peer's largest window and the GSO size); tcp_send_mss: the MSS
+// now and, in *size_goal, that goal.
+unsigned tcp_xmit_size_goal(Sock* sk, uint32_t mss_now, bool large_allowed);
+unsigned tcp_send_mss(Sock* sk, unsigned* size_goal, int flags);
+// tcp_tso_segs: how many segments one TSO skb may hold now (tcp_tso_autosize,
+// from the pacing rate and the minimum RTT, within sk_gso_max_segs).
+uint32_t tcp_tso_segs(Sock* sk, unsigned mss_now);
+// tcp_set_skb_tso_segs: pcount and gso size of skb for mss_now.
+unsigned tcp_set_skb_tso_segs(SkBuff* skb, unsigned mss_now);
+// tcp_trim_head: len acked bytes off the front of a sent skb (pcount redone).
+int tcp_trim_head(Sock* sk, SkBuff* skb, uint32_t len);
+// tcp_fragment: skb cut at len, the rest a new skb behind it in its queue;
+// the counters of what was already sent adjusted. 0 or -errno.
+enum TcpQueue { TCP_FRAG_IN_WRITE_QUEUE, TCP_FRAG_IN_RTX_QUEUE };
+int tcp_fragment(Sock* sk, TcpQueue tcp_queue, SkBuff* skb, uint32_t len, unsigned mss_now);
+
 // tcp_connect: tcp_connect_init, the SYN queued and sent, ActiveOpens, the
 // retransmit timer armed with the initial RTO.
 int tcp_connect(Sock* sk);

@@ -129,10 +129,11 @@ struct TcpSock : Sock {
   // struct sock's pacing state, which HyStart's ACK-train threshold reads:
   // sk_pacing_rate in bytes/s (~0: unlimited, as sock_init_data sets it, until
   // tcp_update_pacing_rate), SK_PACING_NONE (0) unless fq or SO_MAX_PACING_RATE
-  // asked for pacing, and the device's GSO size (GSO_LEGACY_MAX_SIZE).
+  // asked for pacing, and the GSO size sk_setup_caps takes from the device
+  // (sk_dst_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1).
   uint64_t sk_pacing_rate = ~0ull;
   uint8_t sk_pacing_status = 0;
-  uint32_t sk_gso_max_size = 65536;
+  uint32_t sk_gso_max_size = 65536 - (320 + 1);
   // Private data of the congestion control (icsk_ca_priv: ICSK_CA_PRIV_SIZE, 104 bytes).
   alignas(8) uint8_t icsk_ca_priv[104] = {};
 
@@ -248,6 +249,12 @@ struct TcpSock : Sock {
   uint8_t scaling_ratio = 128;    // payload share of truesize, <<8 (TCP_DEFAULT_SCALING_RATIO)
   uint64_t tcp_wstamp_ns = 0;     // departure time of the next skb (ns)
   uint32_t sk_gso_type = 1;       // SKB_GSO_TCPV4 (sk_setup_caps)
+  // sk_setup_caps: every TCP socket may build GSO skbs (NETIF_F_GSO, software
+  // segmentation), as many segments as the device allows; gso_segs is
+  // tcp_xmit_size_goal's cached segment count.
+  uint16_t sk_gso_max_segs = 65535;
+  uint16_t gso_segs = 0;
+  uint8_t sk_pacing_shift = 10;
 
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;

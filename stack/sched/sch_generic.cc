@@ -97,17 +97,25 @@ void qdisc_reset(Qdisc* q) {
   while (SkBuff* skb = q->gso_skb.pop_front()) kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "qdisc_reset");
 }
 
+// dev_requeue_skb: the skb (a list of segments, after GSO) waits in gso_skb.
 static void dev_requeue_skb(SkBuff* skb, Qdisc* q) {
-  checkpoint(q->dev->net.tracer, "dev_requeue_skb", skb);
-  q->gso_skb.push_back(skb);
-  q->requeues++;
+  while (skb) {
+    SkBuff* next = skb->next;
+    skb->next = nullptr;
+    checkpoint(q->dev->net.tracer, "dev_requeue_skb", skb);
+    q->gso_skb.push_back(skb);
+    q->requeues++;
+    skb = next;
+  }
   __netif_schedule(q);
 }
 
 bool sch_direct_xmit(SkBuff* skb, Qdisc* q, NetDevice* dev) {
   checkpoint(dev->net.tracer, "sch_direct_xmit", skb);
+  skb = validate_xmit_skb_list(skb, dev);
+  if (!skb) return true;
   int ret = NETDEV_TX_BUSY;
-  if (!dev->xoff) ret = dev_hard_start_xmit(skb, dev);
+  if (!dev->xoff) skb = dev_hard_start_xmit(skb, dev, &ret);
   if (!dev_xmit_complete(ret)) {
     dev_requeue_skb(skb, q);  // the driver refused: requeue and wait for a wake
     return false;
@@ -138,8 +146,8 @@ static SkBuff* dequeue_skb(Qdisc* q, int* packets) {
 static bool qdisc_restart(Qdisc* q, int* packets) {
   SkBuff* skb = dequeue_skb(q, packets);
   if (!skb) return false;
-  q->packets++;
-  q->bytes += skb->len;
+  q->packets += qdisc_pkt_segs(skb);
+  q->bytes += qdisc_pkt_len(skb);
   return sch_direct_xmit(skb, q, q->dev);
 }
 

@@ -43,6 +43,18 @@ struct Qdisc {
   uint64_t packets = 0, bytes = 0, drops = 0, requeues = 0, overlimits = 0;
 };
 
+// qdisc_pkt_len_init / qdisc_bstats_update: a GSO skb counts as the
+// segments it stands for, each with its own copy of the headers.
+inline unsigned qdisc_pkt_segs(const SkBuff* skb) {
+  return skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+}
+inline unsigned qdisc_pkt_len(const SkBuff* skb) {
+  if (!skb_is_gso(skb) || !skb_transport_header_was_set(skb) || !skb_mac_header_was_set(skb)) return skb->len;
+  const uint8_t* th = skb_transport_header(skb);
+  const unsigned hdr_len = unsigned(th - skb_mac_header(skb)) + unsigned(th[12] >> 4) * 4;
+  return skb->len + (skb_shinfo(skb)->gso_segs - 1) * hdr_len;
+}
+
 // pfifo_fast: three FIFO bands picked by skb->priority, limit tx_queue_len.
 struct PfifoFast : Qdisc {
   explicit PfifoFast(NetDevice* dev);

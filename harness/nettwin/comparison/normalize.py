@@ -108,6 +108,9 @@ _MAC_FIELDS = frozenset({"lladdr", "new_lladdr"})
 _STATE_FIELDS = frozenset({"nud_state", "new_state"})
 _TEXT_FIELDS = frozenset({"name", "dev", "dev_name", "oldstate", "newstate", "state"})
 _OFFSET = re.compile(r"\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+$")
+# The compiler's names for a clone of a function (validate_xmit_skb.isra.0,
+# tcp_sendmsg_locked.constprop.0, foo.part.0, foo.cold): the function is the same.
+_CLONE_SUFFIX = re.compile(r"(\.(isra|constprop|part|cold|llvm)(\.\d+)?)+$")
 
 
 class NormalizeError(ValueError):
@@ -163,8 +166,9 @@ def canonical_state(value) -> str:
 
 
 def canonical_location(value) -> str:
-    """The bare function name: "ip_rcv_core+0x1a/0x2f0" -> "ip_rcv_core"."""
-    return _OFFSET.sub("", str(value).strip())
+    """The bare function name: "ip_rcv_core+0x1a/0x2f0" -> "ip_rcv_core",
+    "validate_xmit_skb.isra.0" -> "validate_xmit_skb"."""
+    return _CLONE_SUFFIX.sub("", _OFFSET.sub("", str(value).strip()))
 
 
 def canonical_pointer_presence(value) -> str:
