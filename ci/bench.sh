@@ -7,6 +7,14 @@ bash ci/build.sh
 build/stack/nettwin-bench --benchmark_min_time=0.2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Instructions per data segment of bulk TCP (both stacks, tracing off), counted by
+# callgrind in the transfer loop only: perf has no instruction counter in most VMs.
+valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
+  --toggle-collect='nettwin::bench::bulk_transfer_chunk*' build/stack/nettwin-tcp-bulk 16 \
+  2>/dev/null >"$work/bulk.txt"
+segments=$(sed -n 's/.*segments=\([0-9]*\).*/\1/p' "$work/bulk.txt")
+instr=$(sed -n 's/^summary: //p' "$work/cg.out")
+echo "BM_TcpBulk_TracingOff (callgrind): $instr instructions / $segments data segments = $((instr / segments)) instr/segment"
 /usr/bin/python3 - "$work/in.pcap" <<'PY'
 import sys
 from scapy.all import ARP, ICMP, IP, Ether, PcapWriter

@@ -1,0 +1,38 @@
+// nettwin-tcp-bulk: one bulk TCP transfer between two stacks in one process
+// (tcp_bulk_pair.h), then its figures on one line. ci/bench.sh runs it under
+// callgrind to count instructions per data segment where no PMU is at hand:
+// only bulk_transfer_chunk is counted (--toggle-collect), so the setup and the
+// handshake are left out.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tcp_bulk_pair.h"
+
+int main(int argc, char** argv) {
+  const long mib = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 64;
+  if (argc > 2 || mib <= 0) {
+    std::fprintf(stderr, "usage: nettwin-tcp-bulk [MiB, default 64]\n");
+    return 2;
+  }
+  nettwin::bench::TcpBulkPair p;
+  if (const std::string err = p.open(); !err.empty()) {
+    std::fprintf(stderr, "nettwin-tcp-bulk: %s\n", err.c_str());
+    return 1;
+  }
+  const std::vector<uint8_t> chunk(64 * 1024, 0x5a);
+  p.segments = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < mib * 16; ++i) {
+    if (!nettwin::bench::bulk_transfer_chunk(p, chunk)) {
+      std::fprintf(stderr, "nettwin-tcp-bulk: the transfer stalled\n");
+      return 1;
+    }
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double bytes = double(mib) * 1024 * 1024;
+  std::printf("bytes=%.0f segments=%llu seconds=%.3f gbit_per_s=%.2f\n", bytes,
+              static_cast<unsigned long long>(p.segments), s, bytes * 8 / 1e9 / s);
+  return 0;
+}
