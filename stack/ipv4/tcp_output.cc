@@ -19,6 +19,7 @@
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
+#include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
@@ -548,6 +549,75 @@ bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
 
 namespace {
 
+// tcp_adjust_pcount: skb's segments leave the counts (it was collapsed into
+// its predecessor); for Reno its share of the duplicate ACKs goes with it.
+void tcp_adjust_pcount(Sock* sk, const SkBuff* skb, int decr) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->packets_out -= uint32_t(decr);
+  if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED) tp->sacked_out -= uint32_t(decr);
+  if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_RETRANS) tp->retrans_out -= uint32_t(decr);
+  if (TCP_SKB_CB(skb)->sacked & TCPCB_LOST) tp->lost_out -= uint32_t(decr);
+  if (!tp->rx_opt.sack_ok && decr > 0) tp->sacked_out -= std::min(tp->sacked_out, uint32_t(decr));
+}
+
+// tcp_can_collapse: one segment, nobody else holds its data, not SACKed.
+bool tcp_can_collapse(const SkBuff* skb) {
+  if (tcp_skb_pcount(skb) > 1) return false;
+  if (skb_cloned(skb)) return false;
+  return !(TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED);
+}
+
+// tcp_collapse_retrans: the next skb's data and flags move into skb, which
+// then covers both; the next one is freed. Linux shifts page frags
+// (tcp_skb_shift); here the payload is linear, so it is copied and counted
+// as paged like tcp_sendmsg's.
+bool tcp_collapse_retrans(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* next_skb = skb->next;
+  const uint32_t next_skb_size = next_skb->len;
+  if (next_skb_size) {
+    if (int(next_skb_size) > skb_tailroom(skb)) return false;
+    std::copy(next_skb->data, next_skb->data + next_skb_size, skb_put(skb, next_skb_size));
+    skb->data_len += next_skb_size;
+    skb->truesize += next_skb_size;
+    next_skb->truesize -= next_skb_size;
+  }
+  TCP_SKB_CB(skb)->end_seq = TCP_SKB_CB(next_skb)->end_seq;
+  TCP_SKB_CB(skb)->tcp_flags |= TCP_SKB_CB(next_skb)->tcp_flags;  // PSH, FIN come along
+  TCP_SKB_CB(skb)->sacked |= TCP_SKB_CB(next_skb)->sacked & TCPCB_EVER_RETRANS;
+  TCP_SKB_CB(skb)->eor = TCP_SKB_CB(next_skb)->eor;
+  tcp_adjust_pcount(sk, next_skb, int(tcp_skb_pcount(next_skb)));
+  // tcp_rtx_queue_unlink_and_free.
+  tp->tcp_rtx_queue.unlink(next_skb);
+  tp->sk_wmem_queued -= int(next_skb->truesize);
+  __kfree_skb(next_skb);
+  return true;
+}
+
+// tcp_retrans_try_collapse (net.ipv4.tcp_retrans_collapse 1): small segments
+// behind `to` join it, up to space bytes and the peer's window, so that a
+// retransmission sends fewer packets.
+void tcp_retrans_try_collapse(Sock* sk, SkBuff* to, int space) {
+  TcpSock* tp = tcp_sk(sk);
+  if (TCP_SKB_CB(to)->tcp_flags & TCPHDR_SYN) return;
+  bool first = true;
+  for (SkBuff* skb = to; skb;) {
+    SkBuff* next = skb->next;
+    if (!tcp_can_collapse(skb)) break;
+    if (TCP_SKB_CB(to)->eor) break;  // tcp_skb_can_collapse
+    space -= int(skb->len);
+    if (first) {
+      first = false;
+      skb = next;
+      continue;
+    }
+    if (space < 0) break;
+    if (after(TCP_SKB_CB(skb)->end_seq, tcp_wnd_end(tp))) break;
+    if (!tcp_collapse_retrans(sk, to)) break;
+    skb = to->next;
+  }
+}
+
 // __tcp_retransmit_skb: send skb again (a clone), traced.
 int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   TcpSock* tp = tcp_sk(sk);
@@ -560,9 +630,18 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
     TCP_SKB_CB(skb)->seq = tp->snd_una;
   }
   // Not allowed to go past the peer's window (except the first byte).
-  const uint32_t avail_wnd = tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq;
-  if (!before(TCP_SKB_CB(skb)->seq, tcp_wnd_end(tp)) && TCP_SKB_CB(skb)->seq != tp->snd_una) return -E_AGAIN;
-  (void)avail_wnd;
+  const unsigned cur_mss = tcp_current_mss(sk);
+  int avail_wnd = int(tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq);
+  if (avail_wnd <= 0) {
+    if (TCP_SKB_CB(skb)->seq != tp->snd_una) return -E_AGAIN;
+    avail_wnd = int(cur_mss);
+  }
+  // A segment no larger than what may go: small ones behind it may join it.
+  if (skb->len <= cur_mss * unsigned(segs)) {
+    avail_wnd = std::min(avail_wnd, int(cur_mss));
+    if (int(skb->len) < avail_wnd) tcp_retrans_try_collapse(sk, skb, avail_wnd);
+  }
+  segs = int(tcp_skb_pcount(skb));
   tcp_mstamp_refresh(sk);
   const int err = tcp_transmit_skb(sk, skb, true);
   if (!err) {
@@ -693,6 +772,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     tp->is_cwnd_limited |= is_cwnd_limited;
   }
   if (sent_pkts) {
+    if (tcp_in_cwnd_reduction(tp)) tp->prr_out += sent_pkts;  // PRR counts new data too
     if (push_one != 2) tcp_schedule_loss_probe(sk, false);
     return false;
   }
@@ -725,7 +805,32 @@ int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   // The first retransmit's time: the write timeout counts from it.
   if (!tp->retrans_stamp) tp->retrans_stamp = tcp_ns_to_ts(sk, skb->tstamp);
   if (!tp->undo_marker) tp->undo_marker = tp->snd_una;
+  if (tp->undo_retrans < 0) tp->undo_retrans = 0;
+  tp->undo_retrans += int(tcp_skb_pcount(skb));
   return err;
+}
+
+void tcp_xmit_retransmit_queue(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->packets_out) return;
+  SkBuff* rtx_head = tp->tcp_rtx_queue.front();
+  bool rearm_timer = false;
+  for (SkBuff* skb = rtx_head; skb; skb = skb->next) {
+    int segs = int(tp->snd_cwnd) - int(tcp_packets_in_flight(tp));
+    if (segs <= 0) break;
+    const uint8_t sacked = TCP_SKB_CB(skb)->sacked;
+    if (tp->retrans_out >= tp->lost_out) break;
+    if (!(sacked & TCPCB_LOST)) continue;
+    if (sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
+    if (tcp_retransmit_skb(sk, skb, segs)) break;
+    if (tp->icsk_ca_state != TCP_CA_Loss)
+      sk->net->mib.tcpext.TCPFastRetrans += tcp_skb_pcount(skb);
+    else
+      sk->net->mib.tcpext.TCPSlowStartRetrans += tcp_skb_pcount(skb);
+    if (tcp_in_cwnd_reduction(tp)) tp->prr_out += tcp_skb_pcount(skb);
+    if (skb == rtx_head && tp->icsk_pending != ICSK_TIME_REO_TIMEOUT) rearm_timer = true;
+  }
+  if (rearm_timer) tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tp->icsk_rto);
 }
 
 void tcp_send_fin(Sock* sk) {
