@@ -804,7 +804,6 @@ int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   }
   // The first retransmit's time: the write timeout counts from it.
   if (!tp->retrans_stamp) tp->retrans_stamp = tcp_ns_to_ts(sk, skb->tstamp);
-  if (!tp->undo_marker) tp->undo_marker = tp->snd_una;
   if (tp->undo_retrans < 0) tp->undo_retrans = 0;
   tp->undo_retrans += int(tcp_skb_pcount(skb));
   return err;
