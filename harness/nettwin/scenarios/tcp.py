@@ -247,6 +247,10 @@ def _dupacks(n: int) -> tuple:
 _add("tcp_reno_three_dupacks", "no SACK: 5 segments (NODELAY), 3 duplicate ACKs: fast retransmit at once (NewReno "
      "marks the head lost), the five 100-byte segments collapsed into one; PRR's cwnd in TCP_INFO",
      passive(NOSACK) + _reno_sends(100) + _dupacks(3) + (Expect("PA", seq=1, timeout_ms=500), info()))
+_add("tcp_reno_two_dupacks", "no SACK: 2 duplicate ACKs (below dupthresh) put the connection in Disorder, no "
+     "retransmission; the ACK of everything brings it back to Open",
+     passive(NOSACK) + _reno_sends(100) + _dupacks(2)
+     + (Wait(20), info(), seg("A", 1, 501, syn_opts=NOSACK), info()))
 _add("tcp_reno_recovery_full_ack", "no SACK: fast retransmit, then the ACK of high_seq holds Recovery (RFC 2582); "
      "new data goes out within PRR's cwnd and its ACK, above high_seq, ends the recovery (cwnd = ssthresh)",
      passive(NOSACK) + _reno_sends(100) + _dupacks(3)
