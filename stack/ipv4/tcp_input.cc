@@ -1018,7 +1018,7 @@ void tcp_cwnd_reduction(Sock* sk, int newly_acked_sacked, int newly_lost, int fl
     const uint64_t dividend = uint64_t(tp->snd_ssthresh) * tp->prr_delivered + tp->prior_cwnd - 1;
     sndcnt = int(dividend / tp->prior_cwnd) - int(tp->prr_out);
   } else {
-    sndcnt = std::max(int(tp->prr_out) - int(tp->prr_delivered), newly_acked_sacked);
+    sndcnt = std::max(int(tp->prr_delivered) - int(tp->prr_out), newly_acked_sacked);
     if ((flag & FLAG_SND_UNA_ADVANCED) && !newly_lost) sndcnt++;
     sndcnt = std::min(delta, sndcnt);
   }

@@ -147,6 +147,21 @@ TEST_F(TcpRecoveryTest, PartialAckRetransmitsTheNextHole) {
   EXPECT_EQ(net.mib.tcpext.TCPFastRetrans, 2u);
 }
 
+// PRR's slow-start bound sends what was delivered beyond what was sent
+// (prr_delivered - prr_out), plus one on a clean forward ACK (the Linux
+// recording of tcp_reno_partial_ack shows cwnd 2, then 3).
+TEST_F(TcpRecoveryTest, PrrSendsWhatWasDeliveredBeyondWhatWasSent) {
+  sends(5, 1000);
+  for (int i = 0; i < 4; ++i) send(ack(0));
+  ASSERT_EQ(send(ack(2000)).size(), 1u);
+  EXPECT_EQ(tp()->prr_delivered, 3u);
+  EXPECT_EQ(tp()->prr_out, 2u);
+  EXPECT_EQ(tp()->snd_cwnd, 2u);            // max(3 - 1, 1): no extra, a segment was newly lost
+  EXPECT_TRUE(send(ack(5000)).empty());
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  EXPECT_EQ(tp()->snd_cwnd, 3u);            // max(4 - 2, 1) + 1
+}
+
 TEST_F(TcpRecoveryTest, RenoHoldsRecoveryAtHighSeqThenExitsAboveIt) {
   sends(5, 100);
   for (int i = 0; i < 3; ++i) send(ack(0));
