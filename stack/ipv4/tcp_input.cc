@@ -20,6 +20,7 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_output.h"
+#include "ipv4/tcp_rate.h"
 #include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
@@ -733,7 +734,7 @@ void tcp_count_delivered(TcpSock* tp, uint32_t delivered, bool ece_ack);
 void tcp_remove_reno_sacks(Sock* sk, int acked, bool ece_ack);
 
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
-int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack) {
+int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack, RateSample* rs) {
   TcpSock* tp = tcp_sk(sk);
   int flag = 0;
   uint32_t pkts_acked = 0;
@@ -753,6 +754,7 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool
     if (sacked & TCPCB_LOST) tp->lost_out -= acked_pcount;
     tp->packets_out -= acked_pcount;
     pkts_acked += acked_pcount;
+    tcp_rate_skb_delivered(sk, skb, rs);
     // Reno counts delivery in tcp_remove_reno_sacks (its dupacks counted some already).
     if (sacked & TCPCB_SACKED_ACKED)
       tp->sacked_out -= acked_pcount;
@@ -1167,7 +1169,8 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
   long seq_rtt_us = -1;
   const uint32_t prior_lost = tp->lost;
   int rexmit = REXMIT_NONE;
-  flag |= tcp_clean_rtx_queue(sk, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE);
+  RateSample rs;
+  flag |= tcp_clean_rtx_queue(sk, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE, &rs);
   if (flag & FLAG_ACKED) tcp_ack_update_rtt(sk, flag, seq_rtt_us, seq_rtt_us);
   // tcp_ack_is_dubious: a duplicate ACK, an alert, or not Open.
   if (!(flag & FLAG_NOT_DUP) || (flag & FLAG_CA_ALERT) || tp->icsk_ca_state != TCP_CA_Open) {
@@ -1178,6 +1181,7 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     // tcp_set_xmit_timer: a loss probe, or the RTO.
     if (!tcp_schedule_loss_probe(sk, true)) tcp_rearm_rto(sk);
   }
+  tcp_rate_gen(sk, tp->delivered - prior_delivered, &rs);
   tcp_cong_control(sk, ack, tp->delivered - prior_delivered, int(tp->lost - prior_lost), flag);
   tcp_xmit_recovery(sk, rexmit);
   return 1;

@@ -19,6 +19,7 @@
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
+#include "ipv4/tcp_rate.h"
 #include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
@@ -412,6 +413,7 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   if (!err && oskb) {
     // tcp_update_skb_after_send: the original remembers when it left.
     oskb->tstamp = tp->tcp_wstamp_ns;
+    tcp_rate_skb_sent(sk, oskb);
   }
   return err;
 }

@@ -160,6 +160,9 @@ TEST_F(TcpRecoveryTest, PrrSendsWhatWasDeliveredBeyondWhatWasSent) {
   EXPECT_TRUE(send(ack(5000)).empty());
   EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
   EXPECT_EQ(tp()->snd_cwnd, 3u);            // max(4 - 2, 1) + 1
+  // The hole's retransmission left after the app-limited bubble was acked
+  // (tcp_rate_gen): its ACK is a rate sample that is not app-limited.
+  EXPECT_FALSE(tp()->rate_app_limited);
 }
 
 TEST_F(TcpRecoveryTest, RenoHoldsRecoveryAtHighSeqThenExitsAboveIt) {
