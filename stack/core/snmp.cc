@@ -63,6 +63,17 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("TcpExt.TCPKeepAlive", tcpext.TCPKeepAlive);
+  const std::pair<const char*, uint64_t> recovery_rows[] = {
+      {"TcpExt.TCPRenoRecovery", tcpext.TCPRenoRecovery}, {"TcpExt.TCPSackRecovery", tcpext.TCPSackRecovery},
+      {"TcpExt.TCPRenoReorder", tcpext.TCPRenoReorder}, {"TcpExt.TCPFastRetrans", tcpext.TCPFastRetrans},
+      {"TcpExt.TCPSlowStartRetrans", tcpext.TCPSlowStartRetrans},
+      {"TcpExt.TCPLostRetransmit", tcpext.TCPLostRetransmit}, {"TcpExt.TCPFullUndo", tcpext.TCPFullUndo},
+      {"TcpExt.TCPPartialUndo", tcpext.TCPPartialUndo}, {"TcpExt.TCPLossUndo", tcpext.TCPLossUndo},
+      {"TcpExt.TCPRenoRecoveryFail", tcpext.TCPRenoRecoveryFail},
+      {"TcpExt.TCPSackRecoveryFail", tcpext.TCPSackRecoveryFail},
+      {"TcpExt.TCPRenoFailures", tcpext.TCPRenoFailures}, {"TcpExt.TCPSackFailures", tcpext.TCPSackFailures},
+  };
+  for (const auto& [name, v] : recovery_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);
   out.emplace_back("Icmp.InErrors", icmp.InErrors);
   out.emplace_back("Icmp.InCsumErrors", icmp.InCsumErrors);

@@ -49,6 +49,10 @@ struct TcpExtMib {
            PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0;
   // The active open's.
   uint64_t TCPTimeoutRehash = 0, PAWSActiveRejected = 0, OutOfWindowIcmps = 0;
+  // Loss recovery (tcp_fastretrans_alert, tcp_xmit_retransmit_queue, the RTO's failures).
+  uint64_t TCPRenoRecovery = 0, TCPSackRecovery = 0, TCPRenoReorder = 0, TCPFastRetrans = 0,
+           TCPSlowStartRetrans = 0, TCPLostRetransmit = 0, TCPFullUndo = 0, TCPPartialUndo = 0, TCPLossUndo = 0,
+           TCPRenoRecoveryFail = 0, TCPSackRecoveryFail = 0, TCPRenoFailures = 0, TCPSackFailures = 0;
 };
 
 struct NetMib {

@@ -2,6 +2,7 @@
 // (MSS-sized skbs, Nagle, push), recvmsg (peek, waitall, FIN), poll, shutdown,
 // close (FIN, or RST with unread data or SO_LINGER 0) and the state changes.
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_rate.h"
 
 #include <algorithm>
 #include <cstring>
@@ -283,6 +284,7 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
   int copied = 0;
   int err = 0;
   unsigned mss_now, size_goal;
+  tcp_rate_check_app_limited(sk);  // is sending application-limited?
   // Wait for a connection to finish (sk_stream_wait_connect): a socket that
   // is not connected says EPIPE, or its error.
   if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT) {

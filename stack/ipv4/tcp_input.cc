@@ -20,6 +20,8 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_output.h"
+#include "ipv4/tcp_rate.h"
+#include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
@@ -311,27 +313,60 @@ void tcp_rtt_estimator(Sock* sk, long mrtt_us) {
   tp->srtt_us = std::max(1u, srtt);
 }
 
+// tcp_init_undo: what a spurious recovery would be undone to.
+static void tcp_init_undo(TcpSock* tp) {
+  tp->undo_marker = tp->snd_una;
+  tp->undo_retrans = tp->retrans_out ? int(tp->retrans_out) : -1;
+}
+
+// tcp_current_ssthresh: ssthresh, or 3/4 of cwnd when that is more (undo keeps it).
+static uint32_t tcp_current_ssthresh(const TcpSock* tp) {
+  if (tcp_in_cwnd_reduction(tp)) return tp->snd_ssthresh;
+  return std::max(tp->snd_ssthresh, (tp->snd_cwnd >> 1) + (tp->snd_cwnd >> 2));
+}
+
+void tcp_mark_skb_lost(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t sacked = TCP_SKB_CB(skb)->sacked;
+  if (sacked & TCPCB_SACKED_ACKED) return;
+  if (sacked & TCPCB_LOST) {
+    if (sacked & TCPCB_SACKED_RETRANS) {
+      // A retransmission lost again.
+      TCP_SKB_CB(skb)->sacked &= uint8_t(~TCPCB_SACKED_RETRANS);
+      tp->retrans_out -= tcp_skb_pcount(skb);
+      sk->net->mib.tcpext.TCPLostRetransmit += tcp_skb_pcount(skb);
+      tp->lost += tcp_skb_pcount(skb);
+    }
+  } else {
+    tp->lost_out += tcp_skb_pcount(skb);
+    TCP_SKB_CB(skb)->sacked |= TCPCB_LOST;
+    tp->lost += tcp_skb_pcount(skb);
+  }
+}
+
 void tcp_enter_loss(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
+  // tcp_timeout_mark_lost: everything in flight is lost (RACK would spare
+  // the recently sent; it is not modelled); Reno forgets its dupacks.
+  if (tcp_is_reno(tp)) tp->sacked_out = 0;
+  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) tcp_mark_skb_lost(sk, skb);
   // Reduce ssthresh if it has not yet been made inside this window.
   if (tp->icsk_ca_state <= TCP_CA_Disorder || !after(tp->high_seq, tp->snd_una) ||
       (tp->icsk_ca_state == TCP_CA_Loss && !tp->icsk_retransmits)) {
-    tp->prior_ssthresh = 0;  // tcp_current_ssthresh kept only for undo
+    tp->prior_ssthresh = tcp_current_ssthresh(tp);
+    tp->prior_cwnd = tp->snd_cwnd;
     tp->snd_ssthresh = tp->icsk_ca_ops ? tp->icsk_ca_ops->ssthresh(sk) : std::max(tp->snd_cwnd >> 1, 2u);
     tcp_ca_event(sk, CA_EVENT_LOSS);
+    tcp_init_undo(tp);
   }
-  tp->snd_cwnd = tp->packets_out - tp->sacked_out - tp->lost_out + tp->retrans_out + 1;  // tcp_packets_in_flight + 1
+  // tcp_packets_in_flight + 1.
+  tp->snd_cwnd = tp->packets_out - tcp_left_out(tp) + tp->retrans_out + 1;
   tp->snd_cwnd_cnt = 0;
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
-  // Everything in flight is lost (tcp_timeout_mark_lost).
-  tp->retrans_out = 0;
-  tp->lost_out = 0;
-  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
-    TCP_SKB_CB(skb)->sacked &= uint8_t(~TCPCB_SACKED_RETRANS);
-    TCP_SKB_CB(skb)->sacked |= TCPCB_LOST;
-    tp->lost_out += tcp_skb_pcount(skb);
-  }
-  if (tp->icsk_ca_state != TCP_CA_Loss) tcp_set_ca_state(sk, TCP_CA_Loss);
+  // A timeout in Disorder after many dupacks: reordering was overestimated.
+  if (tp->icsk_ca_state <= TCP_CA_Disorder && tp->sacked_out >= kTcpReordering)
+    tp->reordering = std::min(tp->reordering, kTcpReordering);
+  tcp_set_ca_state(sk, TCP_CA_Loss);
   tp->high_seq = tp->snd_nxt;
 }
 
@@ -715,11 +750,14 @@ void tcp_update_pacing_rate(Sock* sk) {
   if (tp->srtt_us) rate /= tp->srtt_us;
   tp->sk_pacing_rate = std::min<uint64_t>(rate, sk->sk_max_pacing_rate);
 }
+void tcp_count_delivered(TcpSock* tp, uint32_t delivered, bool ece_ack);
+void tcp_remove_reno_sacks(Sock* sk, int acked, bool ece_ack);
 
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
-int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
+int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack, RateSample* rs) {
   TcpSock* tp = tcp_sk(sk);
   int flag = 0;
+  uint32_t pkts_acked = 0;
   uint64_t first_ackt = 0, last_ackt = 0;
   while (SkBuff* skb = tp->tcp_rtx_queue.front()) {
     TcpSkbCb* scb = TCP_SKB_CB(skb);
@@ -744,7 +782,13 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
     }
     if (sacked & TCPCB_LOST) tp->lost_out -= acked_pcount;
     tp->packets_out -= acked_pcount;
-    tp->delivered += acked_pcount;
+    pkts_acked += acked_pcount;
+    tcp_rate_skb_delivered(sk, skb, rs);
+    // Reno counts delivery in tcp_remove_reno_sacks (its dupacks counted some already).
+    if (sacked & TCPCB_SACKED_ACKED)
+      tp->sacked_out -= acked_pcount;
+    else if (tcp_is_sack(tp))
+      tcp_count_delivered(tp, acked_pcount, ece_ack);
     if (!(scb->tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED; else flag |= FLAG_SYN_ACKED;
     if (!fully_acked) break;
     tp->tcp_rtx_queue.pop_front();
@@ -754,33 +798,348 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us) {
   if (first_ackt && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;
-    if (!tp->packets_out) tp->retrans_stamp = 0;
+    if (tcp_is_reno(tp)) {
+      tcp_remove_reno_sacks(sk, int(pkts_acked), ece_ack);
+      // Reno cannot tell an original's arrival from a retransmission's.
+      if (flag & FLAG_RETRANS_DATA_ACKED) flag &= ~FLAG_ORIG_SACK_ACKED;
+    }
   }
   return flag;
 }
 
-// tcp_cong_avoid via the congestion control, when cwnd may grow.
-void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int flag) {
+uint32_t tcp_packets_in_flight(const TcpSock* tp) { return tp->packets_out - tcp_left_out(tp) + tp->retrans_out; }
+
+// What tcp_ack asks for after tcp_fastretrans_alert (tcp_xmit_recovery).
+enum { REXMIT_NONE = 0, REXMIT_LOST = 1, REXMIT_NEW = 2 };
+
+// tcp_count_delivered.
+void tcp_count_delivered(TcpSock* tp, uint32_t delivered, bool ece_ack) {
+  tp->delivered += delivered;
+  if (ece_ack) tp->delivered_ce += delivered;
+}
+
+// tcp_limit_reno_sacked: more dupacks than segments out (the peer is
+// reordering or duplicating): sacked_out is capped, true when it was.
+bool tcp_limit_reno_sacked(TcpSock* tp) {
+  uint32_t holes = std::max(tp->lost_out, 1u);
+  holes = std::min(holes, tp->packets_out);
+  if (tp->sacked_out + holes > tp->packets_out) {
+    tp->sacked_out = tp->packets_out - holes;
+    return true;
+  }
+  return false;
+}
+
+// tcp_check_reno_reordering: too many dupacks mean reordering, not loss;
+// the reordering degree grows (TCPRenoReorder).
+void tcp_check_reno_reordering(Sock* sk, uint32_t addend) {
   TcpSock* tp = tcp_sk(sk);
-  // tcp_in_cwnd_reduction: CWR and Recovery reduce (PRR, not modelled); Loss grows.
-  if (tp->icsk_ca_state == TCP_CA_CWR || tp->icsk_ca_state == TCP_CA_Recovery) return;
+  if (!tcp_limit_reno_sacked(tp)) return;
+  tp->reordering = std::min(tp->packets_out + addend, kTcpMaxReordering);
+  tp->reord_seen++;
+  sk->net->mib.tcpext.TCPRenoReorder++;
+}
+
+// tcp_add_reno_sack: each duplicate ACK stands for one segment that left the network.
+void tcp_add_reno_sack(Sock* sk, int num_dupack, bool ece_ack) {
+  if (!num_dupack) return;
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t prior_sacked = tp->sacked_out;
+  tp->sacked_out += uint32_t(num_dupack);
+  tcp_check_reno_reordering(sk, 0);
+  const int32_t delivered = int32_t(tp->sacked_out - prior_sacked);
+  if (delivered > 0) tcp_count_delivered(tp, uint32_t(delivered), ece_ack);
+}
+
+// tcp_remove_reno_sacks: a cumulative ACK filled one hole; the rest of what it
+// acked had been counted by dupacks already.
+void tcp_remove_reno_sacks(Sock* sk, int acked, bool ece_ack) {
+  TcpSock* tp = tcp_sk(sk);
+  if (acked > 0) {
+    tcp_count_delivered(tp, uint32_t(std::max<int>(acked - int(tp->sacked_out), 1)), ece_ack);
+    if (uint32_t(acked - 1) >= tp->sacked_out)
+      tp->sacked_out = 0;
+    else
+      tp->sacked_out -= uint32_t(acked - 1);
+  }
+  tcp_check_reno_reordering(sk, uint32_t(std::max(acked, 0)));
+}
+
+// tcp_any_retrans_done.
+bool tcp_any_retrans_done(const TcpSock* tp) {
+  if (tp->retrans_out) return true;
+  const SkBuff* skb = tp->tcp_rtx_queue.front();
+  return skb && (TCP_SKB_CB(skb)->sacked & TCPCB_EVER_RETRANS);
+}
+
+// tcp_tsopt_ecr_before: the peer echoed a TSval older than when (ms).
+bool tcp_tsopt_ecr_before(const TcpSock* tp, uint32_t when) {
+  return tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr && before(tp->rx_opt.rcv_tsecr - tp->tsoffset, when);
+}
+
+// tcp_packet_delayed: the ACK answers an original transmission, not our
+// retransmission (timestamps say so): the loss was a delay.
+bool tcp_packet_delayed(const Sock* sk) {
+  const TcpSock* tp = tcp_sk(const_cast<Sock*>(sk));
+  if (tp->retrans_stamp) return tcp_tsopt_ecr_before(tp, tp->retrans_stamp);
+  // Without SACK, retrans_stamp is cleared when snd_una reaches high_seq.
+  if (!tcp_is_sack(tp) && !before(tp->snd_una, tp->high_seq)) return false;
+  if (sk->sk_state == TCP_SYN_SENT) return false;
+  return true;  // nothing retransmitted yet
+}
+
+// tcp_may_undo: nothing was retransmitted, or the originals arrived.
+bool tcp_may_undo(const Sock* sk) {
+  const TcpSock* tp = tcp_sk(const_cast<Sock*>(sk));
+  return tp->undo_marker && (!tp->undo_retrans || tcp_packet_delayed(sk));
+}
+
+// tcp_undo_cwnd_reduction: cwnd and ssthresh back to before the recovery.
+void tcp_undo_cwnd_reduction(Sock* sk, bool unmark_loss) {
+  TcpSock* tp = tcp_sk(sk);
+  if (unmark_loss) {
+    for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next)
+      TCP_SKB_CB(skb)->sacked &= uint8_t(~TCPCB_LOST);
+    tp->lost_out = 0;
+  }
+  if (tp->prior_ssthresh) {
+    if (tp->icsk_ca_ops && tp->icsk_ca_ops->undo_cwnd) tp->snd_cwnd = tp->icsk_ca_ops->undo_cwnd(sk);
+    if (tp->prior_ssthresh > tp->snd_ssthresh) tp->snd_ssthresh = tp->prior_ssthresh;
+  }
+  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  tp->undo_marker = 0;
+}
+
+// tcp_is_non_sack_preventing_reopen: Reno holds Recovery until something
+// above high_seq is acked (RFC 2582: no false fast retransmits).
+bool tcp_is_non_sack_preventing_reopen(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->snd_una == tp->high_seq && tcp_is_reno(tp)) {
+    if (!tcp_any_retrans_done(tp)) tp->retrans_stamp = 0;
+    return true;
+  }
+  return false;
+}
+
+// tcp_try_undo_recovery: high_seq is acked; undo if the recovery was
+// spurious, then Open (unless Reno must hold). True while the state holds.
+bool tcp_try_undo_recovery(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tcp_may_undo(sk)) {
+    tcp_undo_cwnd_reduction(sk, false);
+    if (tp->icsk_ca_state == TCP_CA_Loss)
+      sk->net->mib.tcpext.TCPLossUndo++;
+    else
+      sk->net->mib.tcpext.TCPFullUndo++;
+  }
+  if (tcp_is_non_sack_preventing_reopen(sk)) return true;
+  tcp_set_ca_state(sk, TCP_CA_Open);
+  return false;
+}
+
+// tcp_end_cwnd_reduction: cwnd settles at ssthresh when Recovery or CWR ends.
+void tcp_end_cwnd_reduction(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->snd_ssthresh < TCP_INFINITE_SSTHRESH && (tp->icsk_ca_state == TCP_CA_CWR || tp->undo_marker)) {
+    tp->snd_cwnd = tp->snd_ssthresh;
+    tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  }
+  tcp_ca_event(sk, CA_EVENT_COMPLETE_CWR);
+}
+
+// tcp_try_keep_open: Disorder while segments are out of order or retransmitted, else Open.
+void tcp_try_keep_open(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  uint8_t state = TCP_CA_Open;
+  if (tcp_left_out(tp) || tcp_any_retrans_done(tp)) state = TCP_CA_Disorder;
+  if (tp->icsk_ca_state != state) {
+    tcp_set_ca_state(sk, state);
+    tp->high_seq = tp->snd_nxt;
+  }
+}
+
+// tcp_try_to_open: no recovery (yet); ECE would enter CWR (ECN is not negotiated here).
+void tcp_try_to_open(Sock* sk, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  (void)flag;
+  if (!tcp_any_retrans_done(tp)) tp->retrans_stamp = 0;
+  if (tp->icsk_ca_state != TCP_CA_CWR) tcp_try_keep_open(sk);
+}
+
+// tcp_try_undo_partial: a partial ACK in Recovery echoing an original
+// transmission: the hole was reordering; undo when nothing retransmitted is out.
+bool tcp_try_undo_partial(Sock* sk, uint32_t prior_snd_una) {
+  TcpSock* tp = tcp_sk(sk);
+  (void)prior_snd_una;
+  if (tp->undo_marker && tcp_packet_delayed(sk)) {
+    if (tp->retrans_out) return true;
+    if (!tcp_any_retrans_done(tp)) tp->retrans_stamp = 0;
+    tcp_undo_cwnd_reduction(sk, true);
+    sk->net->mib.tcpext.TCPPartialUndo++;
+    tcp_try_keep_open(sk);
+  }
+  return false;
+}
+
+// tcp_init_cwnd_reduction: PRR starts from the cwnd we had (prior_cwnd) toward
+// the congestion control's ssthresh.
+void tcp_init_cwnd_reduction(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->high_seq = tp->snd_nxt;
+  tp->snd_cwnd_cnt = 0;
+  tp->prior_cwnd = tp->snd_cwnd;
+  tp->prr_delivered = 0;
+  tp->prr_out = 0;
+  tp->snd_ssthresh = tp->icsk_ca_ops ? tp->icsk_ca_ops->ssthresh(sk) : std::max(tp->snd_cwnd >> 1, 2u);
+}
+
+// tcp_enter_recovery: fast recovery begins (TCPRenoRecovery / TCPSackRecovery).
+void tcp_enter_recovery(Sock* sk, bool ece_ack) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tcp_is_reno(tp))
+    sk->net->mib.tcpext.TCPRenoRecovery++;
+  else
+    sk->net->mib.tcpext.TCPSackRecovery++;
+  tp->prior_ssthresh = 0;
+  tcp_init_undo(tp);
+  if (!tcp_in_cwnd_reduction(tp)) {
+    if (!ece_ack) tp->prior_ssthresh = tcp_current_ssthresh(tp);
+    tcp_init_cwnd_reduction(sk);
+  }
+  tcp_set_ca_state(sk, TCP_CA_Recovery);
+}
+
+// tcp_identify_packet_loss: without SACK, NewReno marks the head lost
+// (RACK, the SACK side, is not modelled).
+void tcp_identify_packet_loss(Sock* sk, int* ack_flag) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->tcp_rtx_queue.empty()) return;
+  if (tcp_is_reno(tp)) tcp_newreno_mark_lost(sk, *ack_flag & FLAG_SND_UNA_ADVANCED);
+}
+
+// tcp_time_to_recover: loss detection marked at least one segment lost.
+bool tcp_time_to_recover(const TcpSock* tp) { return tp->lost_out != 0; }
+
+// tcp_process_loss, what an ACK of all lost data does: Open again (or undone).
+// F-RTO and the Loss state's further retransmissions are not modelled.
+void tcp_process_loss(Sock* sk, int flag, int num_dupack, int* rexmit) {
+  TcpSock* tp = tcp_sk(sk);
+  (void)rexmit;
+  const bool recovered = !before(tp->snd_una, tp->high_seq);
+  if (recovered && (flag & FLAG_SND_UNA_ADVANCED)) {
+    tcp_try_undo_recovery(sk);
+    return;
+  }
+  if (tcp_is_reno(tp)) {
+    if (after(tp->snd_nxt, tp->high_seq) && num_dupack)
+      tcp_add_reno_sack(sk, num_dupack, flag & FLAG_ECE);
+    else if (flag & FLAG_SND_UNA_ADVANCED)
+      tp->sacked_out = 0;
+  }
+}
+
+// tcp_cwnd_reduction (RFC 6937 PRR): in Recovery and CWR, cwnd follows what
+// was delivered, toward ssthresh; the first call lets the fast retransmit go.
+void tcp_cwnd_reduction(Sock* sk, int newly_acked_sacked, int newly_lost, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  if (newly_acked_sacked <= 0 || !tp->prior_cwnd) return;
+  int sndcnt = 0;
+  const int delta = int(tp->snd_ssthresh) - int(tcp_packets_in_flight(tp));
+  tp->prr_delivered += uint32_t(newly_acked_sacked);
+  if (delta < 0) {
+    const uint64_t dividend = uint64_t(tp->snd_ssthresh) * tp->prr_delivered + tp->prior_cwnd - 1;
+    sndcnt = int(dividend / tp->prior_cwnd) - int(tp->prr_out);
+  } else {
+    sndcnt = std::max(int(tp->prr_delivered) - int(tp->prr_out), newly_acked_sacked);
+    if ((flag & FLAG_SND_UNA_ADVANCED) && !newly_lost) sndcnt++;
+    sndcnt = std::min(delta, sndcnt);
+  }
+  // Force a fast retransmit upon entering fast recovery.
+  sndcnt = std::max(sndcnt, tp->prr_out ? 0 : 1);
+  tp->snd_cwnd = uint32_t(int(tcp_packets_in_flight(tp)) + sndcnt);
+}
+
+// tcp_cong_control: PRR while reducing, else cong_avoid when cwnd may grow.
+void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int newly_lost, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tcp_in_cwnd_reduction(tp)) {
+    tcp_cwnd_reduction(sk, int(acked), newly_lost, flag);
+    return;
+  }
   // tcp_may_raise_cwnd: data acked (forward progress with more reordering).
-  if (!(flag & (tp->reordering > 3 ? FLAG_FORWARD_PROGRESS : FLAG_DATA_ACKED))) return;
+  if (!(flag & (tp->reordering > kTcpReordering ? FLAG_FORWARD_PROGRESS : FLAG_DATA_ACKED))) return;
   if (tp->icsk_ca_ops && tp->icsk_ca_ops->cong_avoid) tp->icsk_ca_ops->cong_avoid(sk, ack, acked);
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
 }
 
-// tcp_process_loss / tcp_try_undo_recovery, what an ACK of all lost data does:
-// back to Open.
-void tcp_fastretrans_alert(Sock* sk, int flag) {
+// tcp_fastretrans_alert: the ACK-driven state machine (Open, Disorder,
+// Recovery, Loss) for an ACK that was dubious (a dupack, or not Open).
+void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int* ack_flag, int* rexmit) {
   TcpSock* tp = tcp_sk(sk);
-  if (tp->icsk_ca_state == TCP_CA_Loss && (flag & FLAG_SND_UNA_ADVANCED) && !before(tp->snd_una, tp->high_seq)) {
-    tp->lost_out = 0;
-    tp->retrans_out = 0;
-    tcp_set_ca_state(sk, TCP_CA_Open);
-    tp->undo_marker = 0;
+  const int flag = *ack_flag;
+  const bool ece_ack = flag & FLAG_ECE;
+  if (!tp->packets_out && tp->sacked_out) tp->sacked_out = 0;
+  // A. ECE, hence prohibit cwnd undoing, the reduction is required.
+  if (ece_ack) tp->prior_ssthresh = 0;
+  // D. Check state exit conditions: high_seq is acked.
+  if (tp->icsk_ca_state == TCP_CA_Open) {
     tp->retrans_stamp = 0;
+  } else if (!before(tp->snd_una, tp->high_seq)) {
+    switch (tp->icsk_ca_state) {
+      case TCP_CA_CWR:
+        // Held until something above high_seq is acked, for the CWR bit to arrive.
+        if (tp->snd_una != tp->high_seq) {
+          tcp_end_cwnd_reduction(sk);
+          tcp_set_ca_state(sk, TCP_CA_Open);
+        }
+        break;
+      case TCP_CA_Recovery:
+        if (tcp_is_reno(tp)) tp->sacked_out = 0;  // tcp_reset_reno_sack
+        if (tcp_try_undo_recovery(sk)) return;
+        tcp_end_cwnd_reduction(sk);
+        break;
+    }
   }
+  // E. Process state.
+  switch (tp->icsk_ca_state) {
+    case TCP_CA_Recovery:
+      if (!(flag & FLAG_SND_UNA_ADVANCED)) {
+        if (tcp_is_reno(tp)) tcp_add_reno_sack(sk, num_dupack, ece_ack);
+      } else if (tcp_try_undo_partial(sk, prior_snd_una)) {
+        return;
+      }
+      tcp_identify_packet_loss(sk, ack_flag);
+      if (tp->icsk_ca_state != TCP_CA_Recovery) {
+        if (!tcp_time_to_recover(tp)) return;
+        // Undo reverted the recovery; loss is evident: a new one.
+        tcp_enter_recovery(sk, ece_ack);
+      }
+      break;
+    case TCP_CA_Loss:
+      tcp_process_loss(sk, flag, num_dupack, rexmit);
+      if (tp->icsk_ca_state != TCP_CA_Open) return;
+      // Change state if cwnd is undone.
+      [[fallthrough]];
+    default:
+      if (tcp_is_reno(tp)) {
+        if (flag & FLAG_SND_UNA_ADVANCED) tp->sacked_out = 0;  // tcp_reset_reno_sack
+        tcp_add_reno_sack(sk, num_dupack, ece_ack);
+      }
+      tcp_identify_packet_loss(sk, ack_flag);
+      if (!tcp_time_to_recover(tp)) {
+        tcp_try_to_open(sk, flag);
+        return;
+      }
+      // Otherwise enter Recovery state.
+      tcp_enter_recovery(sk, ece_ack);
+  }
+  *rexmit = REXMIT_LOST;
+}
+
+// tcp_xmit_recovery: the retransmissions tcp_fastretrans_alert asked for.
+void tcp_xmit_recovery(Sock* sk, int rexmit) {
+  if (rexmit == REXMIT_NONE || sk->sk_state == TCP_SYN_SENT) return;
+  tcp_xmit_retransmit_queue(sk);
 }
 
 // tcp_ack: < 0 a drop reason (negated), 0 an old ACK, 1 accepted.
@@ -838,15 +1197,24 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     return 1;
   }
   long seq_rtt_us = -1;
-  flag |= tcp_clean_rtx_queue(sk, prior_snd_una, &seq_rtt_us);
+  const uint32_t prior_lost = tp->lost;
+  int rexmit = REXMIT_NONE;
+  RateSample rs;
+  flag |= tcp_clean_rtx_queue(sk, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE, &rs);
   if (flag & FLAG_ACKED) tcp_ack_update_rtt(sk, flag, seq_rtt_us, seq_rtt_us);
-  tcp_fastretrans_alert(sk, flag);
+  // tcp_ack_is_dubious: a duplicate ACK, an alert, or not Open.
+  if (!(flag & FLAG_NOT_DUP) || (flag & FLAG_CA_ALERT) || tp->icsk_ca_state != TCP_CA_Open) {
+    const int num_dupack = !(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK)) ? 1 : 0;
+    tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, &flag, &rexmit);
+  }
   if (flag & FLAG_SET_XMIT_TIMER) {
     // tcp_set_xmit_timer: a loss probe, or the RTO.
     if (!tcp_schedule_loss_probe(sk, true)) tcp_rearm_rto(sk);
   }
-  tcp_cong_control(sk, ack, tp->delivered - prior_delivered, flag);
+  tcp_rate_gen(sk, tp->delivered - prior_delivered, &rs);
+  tcp_cong_control(sk, ack, tp->delivered - prior_delivered, int(tp->lost - prior_lost), flag);
   tcp_update_pacing_rate(sk);  // the tail of Linux's tcp_cong_control
+  tcp_xmit_recovery(sk, rexmit);
   return 1;
 }
 

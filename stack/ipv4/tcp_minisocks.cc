@@ -12,6 +12,7 @@
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_cong.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_output.h"
@@ -178,6 +179,7 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
     return nullptr;
   }
   child->sk_dst_cache = rt;  // sk_setup_caps
+  tcp_set_ca_state(child, TCP_CA_Open);  // tcp_ca_openreq_child
   {
     TcpSock* ctp = tcp_sk(child);
     const unsigned advmss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);  // dst_metric_advmss

@@ -19,6 +19,8 @@
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
+#include "ipv4/tcp_rate.h"
+#include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
@@ -416,6 +418,7 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   if (!err && oskb) {
     // tcp_update_skb_after_send: the original remembers when it left.
     oskb->tstamp = tp->tcp_wstamp_ns;
+    tcp_rate_skb_sent(sk, oskb);
   }
   return err;
 }
@@ -603,8 +606,10 @@ void tcp_split_cb(SkBuff* skb, SkBuff* buff, uint32_t len) {
   buff->tstamp = skb->tstamp;
 }
 
-// tcp_adjust_pcount: a sent skb now stands for decr fewer segments.
-void tcp_adjust_pcount(TcpSock* tp, const SkBuff* skb, int decr) {
+// tcp_adjust_pcount: a sent skb now stands for decr fewer segments (cut, or
+// collapsed into its predecessor); for Reno its share of the dupacks goes too.
+void tcp_adjust_pcount(Sock* sk, const SkBuff* skb, int decr) {
+  TcpSock* tp = tcp_sk(sk);
   tp->packets_out -= uint32_t(decr);
   const uint8_t sacked = TCP_SKB_CB(skb)->sacked;
   if (sacked & TCPCB_SACKED_ACKED) tp->sacked_out -= uint32_t(decr);
@@ -797,13 +802,71 @@ int tcp_fragment(Sock* sk, TcpQueue tcp_queue, SkBuff* skb, uint32_t len, unsign
   // If this packet has been sent out already, we must adjust the various packet counters.
   if (!before(tp->snd_nxt, TCP_SKB_CB(buff)->end_seq)) {
     const int diff = old_factor - int(tcp_skb_pcount(skb)) - int(tcp_skb_pcount(buff));
-    if (diff) tcp_adjust_pcount(tp, skb, diff);
+    if (diff) tcp_adjust_pcount(sk, skb, diff);
   }
   (tcp_queue == TCP_FRAG_IN_RTX_QUEUE ? tp->tcp_rtx_queue : tp->sk_write_queue).insert_after(skb, buff);
   return 0;
 }
 
 namespace {
+
+// tcp_can_collapse: one segment, nobody else holds its data, not SACKed.
+bool tcp_can_collapse(const SkBuff* skb) {
+  if (tcp_skb_pcount(skb) > 1) return false;
+  if (skb_cloned(skb)) return false;
+  return !(TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED);
+}
+
+// tcp_collapse_retrans: the next skb's data and flags move into skb, which
+// then covers both; the next one is freed. Linux shifts page frags
+// (tcp_skb_shift); here the payload is linear, so it is copied and counted
+// as paged like tcp_sendmsg's.
+bool tcp_collapse_retrans(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* next_skb = skb->next;
+  const uint32_t next_skb_size = next_skb->len;
+  if (next_skb_size) {
+    if (int(next_skb_size) > skb_tailroom(skb)) return false;
+    std::copy(next_skb->data, next_skb->data + next_skb_size, skb_put(skb, next_skb_size));
+    skb->data_len += next_skb_size;
+    skb->truesize += next_skb_size;
+    next_skb->truesize -= next_skb_size;
+  }
+  TCP_SKB_CB(skb)->end_seq = TCP_SKB_CB(next_skb)->end_seq;
+  TCP_SKB_CB(skb)->tcp_flags |= TCP_SKB_CB(next_skb)->tcp_flags;  // PSH, FIN come along
+  TCP_SKB_CB(skb)->sacked |= TCP_SKB_CB(next_skb)->sacked & TCPCB_EVER_RETRANS;
+  TCP_SKB_CB(skb)->eor = TCP_SKB_CB(next_skb)->eor;
+  tcp_adjust_pcount(sk, next_skb, int(tcp_skb_pcount(next_skb)));
+  // tcp_rtx_queue_unlink_and_free.
+  tp->tcp_rtx_queue.unlink(next_skb);
+  tp->sk_wmem_queued -= int(next_skb->truesize);
+  __kfree_skb(next_skb);
+  return true;
+}
+
+// tcp_retrans_try_collapse (net.ipv4.tcp_retrans_collapse 1): small segments
+// behind `to` join it, up to space bytes and the peer's window, so that a
+// retransmission sends fewer packets.
+void tcp_retrans_try_collapse(Sock* sk, SkBuff* to, int space) {
+  TcpSock* tp = tcp_sk(sk);
+  if (TCP_SKB_CB(to)->tcp_flags & TCPHDR_SYN) return;
+  bool first = true;
+  for (SkBuff* skb = to; skb;) {
+    SkBuff* next = skb->next;
+    if (!tcp_can_collapse(skb)) break;
+    if (TCP_SKB_CB(to)->eor) break;  // tcp_skb_can_collapse
+    space -= int(skb->len);
+    if (first) {
+      first = false;
+      skb = next;
+      continue;
+    }
+    if (space < 0) break;
+    if (after(TCP_SKB_CB(skb)->end_seq, tcp_wnd_end(tp))) break;
+    if (!tcp_collapse_retrans(sk, to)) break;
+    skb = to->next;
+  }
+}
 
 // __tcp_retransmit_skb: send skb again (a clone), traced.
 int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
@@ -822,7 +885,8 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
     if (TCP_SKB_CB(skb)->seq != tp->snd_una) return -E_AGAIN;
     avail_wnd = int(cur_mss);
   }
-  // No more than segs MSS at once: a larger TSO skb is cut first.
+  // No more than segs MSS at once: a larger TSO skb is cut first; a smaller
+  // one may take in the small segments behind it.
   uint32_t len = cur_mss * unsigned(segs);
   if (len > uint32_t(avail_wnd)) {
     len = uint32_t(avail_wnd) / cur_mss * cur_mss;
@@ -832,7 +896,9 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
     if (tcp_fragment(sk, TCP_FRAG_IN_RTX_QUEUE, skb, len, cur_mss)) return -E_NOMEM;
   } else {
     const int diff = int(tcp_skb_pcount(skb)) - int(tcp_set_skb_tso_segs(skb, cur_mss));
-    if (diff) tcp_adjust_pcount(tp, skb, diff);
+    if (diff) tcp_adjust_pcount(sk, skb, diff);
+    avail_wnd = std::min(avail_wnd, int(cur_mss));
+    if (int(skb->len) < avail_wnd) tcp_retrans_try_collapse(sk, skb, avail_wnd);
   }
   segs = int(tcp_skb_pcount(skb));
   tcp_mstamp_refresh(sk);
@@ -987,6 +1053,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     tp->is_cwnd_limited |= is_cwnd_limited;
   }
   if (sent_pkts) {
+    if (tcp_in_cwnd_reduction(tp)) tp->prr_out += sent_pkts;  // PRR counts new data too
     if (push_one != 2) tcp_schedule_loss_probe(sk, false);
     return false;
   }
@@ -1018,8 +1085,32 @@ int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   }
   // The first retransmit's time: the write timeout counts from it.
   if (!tp->retrans_stamp) tp->retrans_stamp = tcp_ns_to_ts(sk, skb->tstamp);
-  if (!tp->undo_marker) tp->undo_marker = tp->snd_una;
+  if (tp->undo_retrans < 0) tp->undo_retrans = 0;
+  tp->undo_retrans += int(tcp_skb_pcount(skb));
   return err;
+}
+
+void tcp_xmit_retransmit_queue(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->packets_out) return;
+  SkBuff* rtx_head = tp->tcp_rtx_queue.front();
+  bool rearm_timer = false;
+  for (SkBuff* skb = rtx_head; skb; skb = skb->next) {
+    int segs = int(tp->snd_cwnd) - int(tcp_packets_in_flight(tp));
+    if (segs <= 0) break;
+    const uint8_t sacked = TCP_SKB_CB(skb)->sacked;
+    if (tp->retrans_out >= tp->lost_out) break;
+    if (!(sacked & TCPCB_LOST)) continue;
+    if (sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
+    if (tcp_retransmit_skb(sk, skb, segs)) break;
+    if (tp->icsk_ca_state != TCP_CA_Loss)
+      sk->net->mib.tcpext.TCPFastRetrans += tcp_skb_pcount(skb);
+    else
+      sk->net->mib.tcpext.TCPSlowStartRetrans += tcp_skb_pcount(skb);
+    if (tcp_in_cwnd_reduction(tp)) tp->prr_out += tcp_skb_pcount(skb);
+    if (skb == rtx_head && tp->icsk_pending != ICSK_TIME_REO_TIMEOUT) rearm_timer = true;
+  }
+  if (rearm_timer) tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tp->icsk_rto);
 }
 
 void tcp_send_fin(Sock* sk) {

@@ -227,7 +227,16 @@ void tcp_retransmit_timer(Sock* sk) {
   if (!skb) return;
   net.mib.tcpext.TCPTimeouts++;
   if (tcp_write_timeout(sk)) return;
-  if (tp->icsk_retransmits == 0 && tp->icsk_ca_state == TCP_CA_Loss) net.mib.tcpext.TCPLossFailures++;
+  if (tp->icsk_retransmits == 0) {
+    // What the timeout interrupted.
+    const bool sack = tp->rx_opt.sack_ok;
+    if (tp->icsk_ca_state == TCP_CA_Recovery)
+      (sack ? net.mib.tcpext.TCPSackRecoveryFail : net.mib.tcpext.TCPRenoRecoveryFail)++;
+    else if (tp->icsk_ca_state == TCP_CA_Loss)
+      net.mib.tcpext.TCPLossFailures++;
+    else if (tp->icsk_ca_state == TCP_CA_Disorder || tp->sacked_out)
+      (sack ? net.mib.tcpext.TCPSackFailures : net.mib.tcpext.TCPRenoFailures)++;
+  }
   tcp_enter_loss(sk);
   tcp_update_rto_stats(sk);
   if (tcp_retransmit_skb(sk, tp->tcp_rtx_queue.front(), 1) > 0) {

@@ -74,12 +74,23 @@ class ConformResult:
 # per socket instead, so that default never runs in a recording).
 HOST_ONLY_SYSCTLS = frozenset({"net.ipv4.tcp_congestion_control"})
 
-# Compared tracepoints the server's Trace service does not know yet (no "sock" group;
-# of tcp tcp_cong_state_set, tcp_send_reset, tcp_receive_reset, tcp_retransmit_skb, tcp_retransmit_synack and
-# tcp_destroy_sock; of sock inet_sock_set_state): not subscribed, so a recording
-# with them fails to compare, as it should. Each leaves this list when the stack emits it.
+# Compared tracepoints the server's Trace service does not know yet: not subscribed,
+# so a recording with them fails to compare, as it should. Each leaves this list
+# when the stack emits it (every address event does now).
 NOT_YET_IN_STACK = ADDRESS_EVENTS - {"tcp:tcp_send_reset", "sock:inet_sock_set_state", "tcp:tcp_receive_reset",
-                                     "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock"}
+                                     "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
+                                     "tcp:tcp_cong_state_set"}
+
+
+def subscribed_events(meta: dict) -> list[str]:
+    """The compared tracepoints to take from the stack: those the recording had
+    enabled (meta trace.events_enabled), so that an event added to the recorder
+    later does not count against the recordings made without it."""
+    wanted = COMPARED_EVENTS - NOT_YET_IN_STACK
+    enabled = meta.get("trace", {}).get("events_enabled")
+    if enabled is not None:
+        wanted &= frozenset(enabled)
+    return sorted(wanted)
 
 
 def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1) -> list[str]:
@@ -136,7 +147,7 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
         stack.sysctl(name, str(value))
     dev = scen.dut["ifname"]
     counters_before = stack.counters()
-    with stack.subscribe(sorted(COMPARED_EVENTS - NOT_YET_IN_STACK), checkpoints=False) as sub:
+    with stack.subscribe(subscribed_events(scen.meta), checkpoints=False) as sub:
         # Tester frames into the first interface, far-host frames into the one
         # facing it, merged by their capture times.
         far_dev = scen.far_dut_ifname

@@ -54,12 +54,14 @@ KEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "tcp:tcp_retransmit_skb": ("saddr", "sport", "daddr", "dport", "state", "err"),
     "tcp:tcp_retransmit_synack": ("saddr", "sport", "daddr", "dport"),
     "tcp:tcp_destroy_sock": ("saddr", "sport", "daddr", "dport"),
+    "tcp:tcp_cong_state_set": ("saddr", "sport", "daddr", "dport", "cong_state"),
 }
 # TCP events name no device and are not followed by skb: they are the DUT's when an
 # address they carry is in the project's test networks (DESIGN.md), which exist only
 # in the recorder's namespaces (and in the stack).
 ADDRESS_EVENTS = frozenset({"sock:inet_sock_set_state", "tcp:tcp_send_reset", "tcp:tcp_receive_reset",
-                            "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock"})
+                            "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
+                            "tcp:tcp_cong_state_set"})
 TEST_NETS = ("198.51.100.", "203.0.113.")
 
 # Events that carry neither an skb nor a device, emitted right before the DUT's

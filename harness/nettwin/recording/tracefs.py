@@ -27,6 +27,8 @@ RECORDED_EVENTS = (
     # carry RTTs and cwnd that vary from run to run, so they are not recorded).
     "sock:inet_sock_set_state", "tcp:tcp_send_reset", "tcp:tcp_receive_reset", "tcp:tcp_retransmit_skb",
     "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
+    # The congestion-avoidance state (Open, Disorder, CWR, Recovery, Loss) as tcp_set_ca_state sets it.
+    "tcp:tcp_cong_state_set",
 )
 SKB_SLABS = ("skbuff_head_cache", "skbuff_fclone_cache")
 
@@ -207,6 +209,7 @@ PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "tcp_retransmit_skb": ("tcp:tcp_retransmit_skb", _tcp_kv, None),
     "tcp_retransmit_synack": ("tcp:tcp_retransmit_synack", _tcp_kv, None),
     "tcp_destroy_sock": ("tcp:tcp_destroy_sock", _tcp_kv, None),
+    "tcp_cong_state_set": ("tcp:tcp_cong_state_set", _tcp_kv, None),
     "kmem_cache_free": ("kmem:kmem_cache_free", _regex(_KMEM), "ptr"),
     "kmem_cache_alloc": ("kmem:kmem_cache_alloc", _regex(_KMEM), "ptr"),
 }

@@ -229,6 +229,46 @@ _add("tcp_three_dupacks", "the DUT sends 5 segments (NODELAY), none acked; 3 dup
      + tuple(Expect("PA", payload_len=100) for _ in range(5))
      + tuple(seg("A", 1, 1) for _ in range(3)) + (Expect("PA", seq=1, timeout_ms=500), seg("A", 1, 501), info()))
 
+# Without SACK (the tester's SYN offers none): Reno's duplicate-ACK counting,
+# NewReno loss marking, fast retransmit with PRR, and the recovery's end.
+NOSACK = (("mss", 1460), ("nop",), ("nop",), ("ts",), ("nop",), ("ws", 7))   # Linux's SYN order, SACK off
+
+
+def _reno_sends(size: int) -> tuple:
+    return ((sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_NODELAY, value=1),)
+            + tuple(sock("send", "c", data=bytes([48 + i]) * size) for i in range(5))
+            + tuple(Expect("PA", payload_len=size) for _ in range(5)))
+
+
+def _dupacks(n: int) -> tuple:
+    return tuple(seg("A", 1, 1, syn_opts=NOSACK) for _ in range(n))
+
+
+_add("tcp_reno_three_dupacks", "no SACK: 5 segments (NODELAY), 3 duplicate ACKs: fast retransmit at once (NewReno "
+     "marks the head lost), the five 100-byte segments collapsed into one; PRR's cwnd in TCP_INFO",
+     passive(NOSACK) + _reno_sends(100) + _dupacks(3) + (Expect("PA", seq=1, timeout_ms=500), info()))
+_add("tcp_reno_two_dupacks", "no SACK: 2 duplicate ACKs (below dupthresh) put the connection in Disorder, no "
+     "retransmission; the ACK of everything brings it back to Open",
+     passive(NOSACK) + _reno_sends(100) + _dupacks(2)
+     + (Wait(20), info(), seg("A", 1, 501, syn_opts=NOSACK), info()))
+_add("tcp_reno_recovery_full_ack", "no SACK: fast retransmit, then the ACK of high_seq holds Recovery (RFC 2582); "
+     "new data goes out within PRR's cwnd and its ACK, above high_seq, ends the recovery (cwnd = ssthresh)",
+     passive(NOSACK) + _reno_sends(100) + _dupacks(3)
+     + (Expect("PA", seq=1, timeout_ms=500), seg("A", 1, 501, syn_opts=NOSACK), info(),
+        sock("send", "c", data=b"z" * 100), Expect("PA", seq=501, payload_len=100),
+        seg("A", 1, 601, syn_opts=NOSACK), info()))
+_add("tcp_reno_partial_ack", "no SACK: 5 segments of 1000 bytes (too big to collapse), 4 duplicate ACKs, then a "
+     "partial ACK: NewReno retransmits the next hole; the ACK of everything keeps Recovery (Reno)",
+     passive(NOSACK) + _reno_sends(1000) + _dupacks(3)
+     + (Expect("PA", seq=1, payload_len=1000, timeout_ms=500),) + _dupacks(1)
+     + (Wait(20), info(), seg("A", 1, 2001, syn_opts=NOSACK), Expect("PA", seq=2001, payload_len=1000, timeout_ms=500),
+        seg("A", 1, 5001, syn_opts=NOSACK), info()))
+_add("tcp_reno_recovery_rto", "no SACK: fast retransmit, then silence: the RTO fires in Recovery (Loss, the "
+     "retransmission again), and the ACK of high_seq holds Loss (Reno)",
+     passive(NOSACK) + _reno_sends(100) + _dupacks(3)
+     + (Expect("PA", seq=1, timeout_ms=500), Expect("PA", seq=1, timeout_ms=1500),
+        seg("A", 1, 501, syn_opts=NOSACK), info()))
+
 # ------------------------------------------------------------- close
 
 _add("tcp_fin_from_tester", "the tester closes first: the DUT acks, recv reads EOF, the DUT closes, LAST_ACK",

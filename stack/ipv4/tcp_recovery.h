@@ -1,0 +1,42 @@
+// Loss recovery shared by tcp_input.cc, tcp_output.cc and tcp_timer.cc: the
+// include/net/tcp.h helpers, tcp_mark_skb_lost (tcp_input.c),
+// tcp_newreno_mark_lost (tcp_recovery.c), tcp_xmit_retransmit_queue
+// (tcp_output.c).
+#pragma once
+
+#include <cstdint>
+
+#include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_sock.h"
+
+namespace nettwin {
+
+struct Sock;
+struct SkBuff;
+
+// tcp_is_sack / tcp_is_reno: SACK negotiated or not (Reno counts duplicate
+// ACKs in sacked_out instead of SACKed segments).
+inline bool tcp_is_sack(const TcpSock* tp) { return tp->rx_opt.sack_ok; }
+inline bool tcp_is_reno(const TcpSock* tp) { return !tcp_is_sack(tp); }
+// tcp_left_out: segments that have left the network, SACKed or lost.
+inline uint32_t tcp_left_out(const TcpSock* tp) { return tp->sacked_out + tp->lost_out; }
+// tcp_in_cwnd_reduction: CWR and Recovery shrink cwnd by PRR.
+inline bool tcp_in_cwnd_reduction(const TcpSock* tp) {
+  return tp->icsk_ca_state == TCP_CA_CWR || tp->icsk_ca_state == TCP_CA_Recovery;
+}
+
+// net.ipv4.tcp_reordering and tcp_max_reordering (Linux defaults).
+inline constexpr uint32_t kTcpReordering = 3;
+inline constexpr uint32_t kTcpMaxReordering = 300;
+
+// tcp_mark_skb_lost: skb is lost (lost_out); a lost retransmission counts
+// TCPLostRetransmit and leaves retrans_out.
+void tcp_mark_skb_lost(Sock* sk, SkBuff* skb);
+// tcp_newreno_mark_lost (RFC 6582): without SACK, the head is lost after
+// reordering (3) duplicate ACKs, and again on each partial ACK in Recovery.
+void tcp_newreno_mark_lost(Sock* sk, bool snd_una_advanced);
+// tcp_xmit_retransmit_queue: lost segments again, as cwnd allows (counted
+// TCPFastRetrans, or TCPSlowStartRetrans in Loss; PRR's prr_out).
+void tcp_xmit_retransmit_queue(Sock* sk);
+
+}  // namespace nettwin
