@@ -189,6 +189,8 @@ class Event:
     time_us: int
     time_end_us: int
     action: Action
+    offset_us: int = 0          # set by the runner: what a relative time was relative to
+    end_us: int = NO_TIME_RANGE     # set by the runner: a blocking call's return time, in script time
 
     @property
     def blocking(self) -> bool:

@@ -1,0 +1,122 @@
+"""`nettwin packetdrill SCRIPT...`: run packetdrill scripts against nettwin in
+virtual time (or, with --linux, against the real kernel in a fresh network
+namespace). One verdict line per script; a failure prints packetdrill's message
+and, on nettwin, the skb path of the failing packet. Exit status 1 if any script
+failed, 2 if none could run."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .config import Config, apply_option
+from .parser import ScriptError, parse_file
+
+# upstream's flags that take a value; the rest (--tcp_ts_ecr_scaled, --strict_segments, --verbose) take none
+VALUE_FLAGS = ("ip_version", "local_ip", "remote_ip", "gateway_ip", "netmask_ip", "mtu", "bind_port",
+               "connect_port", "tolerance_usecs", "tolerance_percent", "tcp_ts_tick_usecs", "init_scripts")
+BOOL_FLAGS = ("tcp_ts_ecr_scaled", "strict_segments", "verbose")
+
+
+def arg_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="nettwin packetdrill",
+                                 description="run packetdrill scripts against nettwin (virtual time) or Linux")
+    ap.add_argument("scripts", nargs="+", help="packetdrill scripts (.pkt)")
+    ap.add_argument("--linux", action="store_true",
+                    help="run against the real kernel in a fresh network namespace (root, real time)")
+    ap.add_argument("--address", help="attach to a running nettwin-server instead of starting one")
+    ap.add_argument("-D", "--define", action="append", default=[], metavar="NAME=VALUE",
+                    help="a symbol for the scripts (as upstream's -D)")
+    for name in VALUE_FLAGS:
+        ap.add_argument(f"--{name}")
+    for name in BOOL_FLAGS:
+        ap.add_argument(f"--{name}", action="store_true")
+    return ap
+
+
+def base_config(args) -> Config:
+    cfg = Config()
+    for name in VALUE_FLAGS:
+        v = getattr(args, name)
+        if v is not None:
+            apply_option(cfg, name, v)
+    for name in BOOL_FLAGS:
+        if getattr(args, name):
+            apply_option(cfg, name, None)
+    for d in args.define:
+        apply_option(cfg, "define", d)
+    return cfg
+
+
+def load(path: str, args):
+    """(the script, its configuration): the command line's flags, then the script's own."""
+    import copy
+    cfg = base_config(args)
+    cfg = copy.deepcopy(cfg)
+    scr = parse_file(path, cfg.defines, on_option=lambda n, v: apply_option(cfg, n, v))
+    return scr, cfg
+
+
+def run_scripts(paths, args, out=print) -> list:
+    """Each script's Result, in order; the verdicts are printed as they come."""
+    from .runner import Result, Runner
+    results = []
+    target = None
+    try:
+        target = _open_target(args)
+        for path in paths:
+            t_wall = time.monotonic()
+            try:
+                scr, cfg = load(path, args)
+            except (ScriptError, ValueError, OSError) as e:
+                r = Result(path, False, str(e))
+            else:
+                r = Runner(scr, cfg, target).run()
+                target.close()
+            wall = time.monotonic() - t_wall
+            results.append(r)
+            if r.ok:
+                out(f"PASS  {path} ({r.elapsed_script_us / 1e6:.3f} s script time, {wall:.3f} s wall)")
+            else:
+                out(f"FAIL  {path}")
+                out(r.message)
+                if r.trace:
+                    out("skb path of the packet (nettwin, at the time it left):")
+                    out("\n".join("  " + line for line in r.trace))
+    finally:
+        if target is not None:
+            target.shutdown()
+    return results
+
+
+def _open_target(args):
+    if args.linux:
+        from .target_linux import LinuxTarget
+        return LinuxTarget()
+    from ..client import Stack
+    from .target_nettwin import NettwinTarget
+    t = NettwinTarget(Stack(address=args.address))
+    return t
+
+
+def main(argv) -> int:
+    args = arg_parser().parse_args(argv)
+    try:
+        base_config(args)
+    except ValueError as e:
+        print(f"nettwin packetdrill: {e}", file=sys.stderr)
+        return 2
+    missing = [p for p in args.scripts if not Path(p).is_file()]
+    if missing:
+        print(f"nettwin packetdrill: no such script: {' '.join(missing)}", file=sys.stderr)
+        return 2
+    from ..client import ServerStartError, paths
+    try:
+        results = run_scripts(args.scripts, args, out=lambda s: print(s, flush=True))
+    except (paths.BuildMissing, ServerStartError, PermissionError) as e:
+        print(f"nettwin packetdrill: {e}", file=sys.stderr)
+        return 2
+    passed = sum(r.ok for r in results)
+    print(f"{len(results)} script{'' if len(results) == 1 else 's'}: {passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
