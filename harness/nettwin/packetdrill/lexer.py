@@ -101,7 +101,12 @@ def _strtol(value: str) -> Optional[int]:
     if not m:
         return None
     digits = m.group(2)
-    n = int(digits, 16) if digits[:2].lower() == "0x" else int(digits, 8) if len(digits) > 1 else int(digits)
+    if digits[:2].lower() == "0x":
+        n = int(digits, 16)
+    elif digits.startswith("0") and len(digits) > 1:
+        n = int(digits, 8)
+    else:
+        n = int(digits)
     return -n if m.group(1) == "-" else n
 
 

@@ -24,6 +24,7 @@ CLONE_NEWNET = 0x40000000
 SO_TIMESTAMPNS = 35
 PACKET_OUTGOING = 4
 STEP_S = 0.001
+SPIN_NS = 2_000_000
 
 
 def _setns(fd: int) -> None:
@@ -112,10 +113,13 @@ class LinuxTarget:
         return time.monotonic_ns()
 
     def run_until(self, t_ns: int) -> int:
-        delay = (t_ns - time.monotonic_ns()) / 1e9
+        """Sleep until just before t_ns, then spin (the scheduler wakes sleepers late), as upstream does."""
+        delay = (t_ns - time.monotonic_ns() - SPIN_NS) / 1e9
         if delay > 0:
             time.sleep(delay)
-        return time.monotonic_ns()
+        while (now := time.monotonic_ns()) < t_ns:
+            pass
+        return now
 
     def step(self) -> int:
         time.sleep(STEP_S)
