@@ -151,8 +151,8 @@ class Runner:
     def _step_ns(self) -> int:
         return 1_000_000 if self.t.virtual else 1_000_000
 
-    def step(self):
-        self.t.step()
+    def step(self, coarse: bool = False):
+        self.t.step(coarse) if coarse else self.t.step()
         self.poll_pending()
 
     def poll_pending(self):
@@ -357,6 +357,8 @@ class Runner:
                 self.fail(ev, "error handling packet: timed out waiting for packet")
             if self.pending is None and self.now_us() < start_us:
                 self.advance_to(start_us)
+            elif self.t.virtual and self.now_us() > max(ev.time_us, ev.time_end_us) + self.cfg.tolerance_usecs:
+                self.step(coarse=True)      # late already: the frame's own time says by how much
             else:
                 self.step()
         conn = self.owner(live)

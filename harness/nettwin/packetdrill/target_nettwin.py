@@ -14,6 +14,7 @@ from .packets import DUT_MAC, REMOTE_MAC, ether
 DEV = "pdut0"
 DEV_IFINDEX = 2
 STEP_NS = 100_000           # how far the clock moves at a time while the runner waits for something
+COARSE_STEP_NS = 1_000_000  # ... once a packet is late: its wire time is exact whatever the step
 O_NONBLOCK = 0o4000
 
 
@@ -56,8 +57,8 @@ class NettwinTarget:
         now = self.stack.now()
         return self.stack.run_until(t_ns) if t_ns > now else now
 
-    def step(self) -> int:
-        return self.stack.run_until(self.stack.now() + STEP_NS)
+    def step(self, coarse: bool = False) -> int:
+        return self.stack.run_until(self.stack.now() + (COARSE_STEP_NS if coarse else STEP_NS))
 
     def inject(self, ip_packet: bytes) -> None:
         self.stack.inject(DEV, ether(ip_packet))
