@@ -179,3 +179,28 @@ def test_the_corpus_parses():
     for path in scripts:
         scr = parse(path.read_text(), str(path))
         assert scr.events[0].time_us == 0, path
+
+
+# ------------------------------------------------------------------ shell lines
+
+def test_shell_lines_become_settings(tmp_path):
+    from nettwin.packetdrill.commands import CommandError, sysctls
+    common = tmp_path / "common"
+    common.mkdir()
+    (tmp_path / "tcp").mkdir()
+    (common / "defaults.sh").write_text(
+        "#!/bin/bash\n# comment\nip tcp_metrics flush all > /dev/null 2>&1\n"
+        'sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"\n'
+        "sysctl -q net.ipv4.tcp_sack=1 net.ipv4.tcp_dsack=1\ntc qdisc add dev tun0 root pfifo\n")
+    base = tmp_path / "tcp"     # upstream's trees name the file from a folder above the script's
+    assert sysctls("../common/defaults.sh\n../common/set_sysctls.py /proc/sys/net/ipv4/tcp_mtu_probing=2", base) == [
+        ("net.ipv4.tcp_rmem", "4096 540000 15728640"), ("net.ipv4.tcp_sack", "1"), ("net.ipv4.tcp_dsack", "1"),
+        ("net.ipv4.tcp_mtu_probing", "2")]
+    assert sysctls("sysctl -w net.ipv4.tcp_timestamps=0; /tmp/sysctl_restore_${PPID}.sh", base) == [
+        ("net.ipv4.tcp_timestamps", "0")]
+    with pytest.raises(CommandError, match="'ethtool -K tun0 tso off' is not supported"):
+        sysctls("ethtool -K tun0 tso off", base)
+    with pytest.raises(CommandError, match="only net.\\* sysctls may be set, not kernel.panic"):
+        sysctls("sysctl -w kernel.panic=1", base)
+    with pytest.raises(CommandError, match="no such settings file"):
+        sysctls("../nowhere/defaults.sh", base)

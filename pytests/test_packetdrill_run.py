@@ -73,6 +73,14 @@ def test_an_altered_option_and_an_altered_time_fail(server_stack):
     assert "tolerance 0.006250 sec" in r.message        # 12.5% of the 50 ms since the last event
 
 
+def test_segments_join_up_to_the_expected_length_unless_strict(server_stack):
+    text = (CORPUS / "write_aggregated.pkt").read_text()
+    assert run_text(server_stack, text).ok
+    r = run_text(server_stack, text, strict_segments=None)
+    assert r.message.splitlines()[0] == ("t.pkt:12: error handling packet: live packet payload: expected 3000 bytes "
+                                         "vs actual 1000 bytes")
+
+
 def test_a_wrong_return_value_and_errno_fail(server_stack):
     r = run_text(server_stack, altered("udp_echo.pkt", "= -1 EAGAIN", "= -1 EINTR"))
     assert r.message == ("t.pkt:9: runtime error in read call: Expected errno 4 (Interrupted system call) "

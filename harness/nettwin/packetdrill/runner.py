@@ -10,7 +10,6 @@ time, outbound packets read from what the stack sent and checked, system calls
 """
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -245,26 +244,19 @@ class Runner:
                 self.fail(ev, err)
 
     def command(self, ev: Optional[S.Event], line: str):
-        """The shell commands upstream scripts use for settings: sysctl -q/-w of net.*."""
+        """A shell line: the settings it makes (commands.py), applied to the target."""
+        from pathlib import Path
+        from .commands import CommandError, sysctls
         where = f"{self.s.path}:{ev.line}" if ev else self.s.path
-        for part in (p.strip() for chunk in line.splitlines() for p in chunk.split(";")):
-            if not part:
-                continue
-            words = shlex.split(part)
-            if words and words[0] == "sysctl":
-                sets = [w for w in words[1:] if not w.startswith("-")]
-                if not sets or any("=" not in w for w in sets):
-                    raise ScriptFailure(f"{where}: command '{part}': only sysctl -w NAME=VALUE is supported")
-                for w in sets:
-                    name, value = w.split("=", 1)
-                    if not name.startswith("net."):
-                        raise ScriptFailure(f"{where}: command '{part}': only net.* sysctls may be set")
-                    try:
-                        self.t.sysctl(name, value)
-                    except Exception as e:
-                        raise ScriptFailure(f"{where}: command '{part}' failed: {e}") from None
-                continue
-            raise ScriptFailure(f"{where}: command '{part}' is not supported (only sysctl -w/-q net.*=...)")
+        try:
+            settings = sysctls(line, Path(self.s.path).parent)
+        except CommandError as e:
+            raise ScriptFailure(f"{where}: {e}") from None
+        for name, value in settings:
+            try:
+                self.t.sysctl(name, value)
+            except Exception as e:
+                raise ScriptFailure(f"{where}: sysctl {name}={value} failed: {e}") from None
 
     def code(self, ev: S.Event, text: str):
         """A %{ }% block: Python asserting on tcpi_* of the socket under test, evaluated at its time."""
@@ -320,7 +312,10 @@ class Runner:
                     frame = P.build_udp(pkt, conn)
         except PacketError as e:
             self.fail(ev, f"error handling packet: {e}")
-        self.t.inject(frame)
+        try:
+            self.t.inject(frame)
+        except OSError as e:
+            self.fail(ev, f"error handling packet: the {len(frame)}-byte packet could not be sent: {e.strerror}")
         self.poll_pending()
 
     def owner(self, live: P.Live) -> Optional[Conn]:
@@ -337,22 +332,20 @@ class Runner:
                 return c   # a bound socket answering (a RST from a port that does not listen)
         return None
 
-    def outbound(self, ev: S.Event, pkt):
-        want = self.current
+    def sniff(self, ev: S.Event) -> P.Live:
+        """The next outbound frame that belongs to a script socket, moving the clock
+        (no further than 2 s past the packet's time, as upstream waits)."""
         start_us = ev.time_us
         deadline_us = max(ev.time_us, ev.time_end_us) + SNIFF_TIMEOUT_US if ev.time_type != S.ANY else None
-        live = None
-        while live is None:
+        while True:
             for t_ns, frame in self.t.frames():
                 d = P.decode(frame, t_ns)
                 if d is not None:
                     self.queue.append(d)
-            while self.queue and live is None:
+            while self.queue:
                 cand = self.queue.pop(0)
                 if self.owner(cand) is not None:
-                    live = cand
-            if live is not None:
-                break
+                    return cand
             if deadline_us is not None and self.now_us() >= deadline_us:
                 self.fail(ev, "error handling packet: timed out waiting for packet")
             if self.pending is None and self.now_us() < start_us:
@@ -361,6 +354,36 @@ class Runner:
                 self.step(coarse=True)      # late already: the frame's own time says by how much
             else:
                 self.step()
+
+    def aggregate(self, ev: S.Event, pkt: S.TcpPacket, live: P.Live) -> P.Live:
+        """Consecutive segments of one flow read as the one the script expects (upstream
+        does so unless --strict_segments: a script written for TSO runs on a device
+        without it); the headers are the last segment's, seq and CWR the first's."""
+        parts = [live]
+        while sum(len(p.payload) for p in parts) < pkt.length:
+            nxt = self.sniff(ev)
+            prev = parts[-1]
+            if (nxt.proto, nxt.sport, nxt.dport, nxt.dst) != (prev.proto, prev.sport, prev.dport, prev.dst):
+                parts = [nxt]       # another flow's leftovers: start anew, as upstream does
+                continue
+            if nxt.seq != (prev.seq + len(prev.payload)) & P.U32:
+                break
+            parts.append(nxt)
+        if len(parts) == 1:
+            return parts[0]
+        import dataclasses
+        payload = b"".join(p.payload for p in parts)
+        last = parts[-1]
+        return dataclasses.replace(last, seq=parts[0].seq, payload=payload,
+                                   flags=(last.flags & ~0x80) | (parts[0].flags & 0x80),
+                                   total_len=last.total_len + len(payload) - len(last.payload))
+
+    def outbound(self, ev: S.Event, pkt):
+        want = self.current
+        live = self.sniff(ev)
+        if isinstance(pkt, S.TcpPacket) and live.proto == 6 and not self.cfg.strict_segments and \
+                len(live.payload) < pkt.length:
+            live = self.aggregate(ev, pkt, live)
         conn = self.owner(live)
         trace = self.trace_lines(live.time_ns)
         if conn is not want and live.proto != 1:

@@ -68,12 +68,14 @@ class LinuxTarget:
         self.cap: Optional[socket.socket] = None
         self.runs = 0
         self.rt_offset = 0
+        self.congestion_control = ""     # set per socket when the namespace may not set the default
 
     # -------------------------------------------------------------- setup, clock, frames
 
     def setup(self, cfg: Config) -> None:
         self.close()
         self.runs += 1
+        self.congestion_control = ""
         neighbours = [{"dev": "ntdut0", "ip": cfg.next_hop(), "mac": REMOTE_MAC}]
         routes = [] if cfg.remote_on_link() else [{"dst": f"{cfg.remote_ip}/32", "via": cfg.gateway_ip,
                                                    "dev": "ntdut0"}]
@@ -148,7 +150,14 @@ class LinuxTarget:
     def sysctl(self, name: str, value: Optional[str]) -> str:
         if value is None:
             return run(["sysctl", "-n", name], self.topo.dut.netns).strip()
-        run(["sysctl", "-qw", f"{name}={value}"], self.topo.dut.netns)
+        try:
+            run(["sysctl", "-qw", f"{name}={value}"], self.topo.dut.netns)
+        except NetnsError:
+            if name != "net.ipv4.tcp_congestion_control":
+                raise
+            # A namespace may not pick a module outside the host's allowed list (EPERM);
+            # root may on each socket, so every TCP socket the script makes gets it.
+            self.congestion_control = value
         return value
 
     # -------------------------------------------------------------- system calls: (ret, errno, extra)
@@ -169,6 +178,8 @@ class LinuxTarget:
         def f():
             with _InNetns(self.topo.dut.netns):
                 s = socket.socket(domain, type_, proto)
+            if self.congestion_control and (type_ & 0xF) == socket.SOCK_STREAM:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, self.congestion_control.encode())
             self.socks[s.fileno()] = s
             return s.fileno(), 0, None
         return self._call(f)
