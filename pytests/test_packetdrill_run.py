@@ -154,3 +154,17 @@ def test_corpus_passes_on_linux(harness_env, nettwin_cmd):
     assert r.stdout.splitlines()[-1] == f"{len(scripts)} scripts: {len(scripts)} passed, 0 failed"
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"pd{os.getpid()}" not in left
+
+
+def test_every_script_carries_the_record_of_its_linux_run():
+    """`nettwin packetdrill --linux --record` wrote SCRIPT.linux.json: the kernel, the date, the
+    verdict (a pass: a script Linux fails is not in the corpus) and the congestion control."""
+    import json
+    for path in SCRIPTS + PENDING:
+        rec_path = path.with_suffix(".linux.json")
+        assert rec_path.is_file(), f"{path.name} has no record of a Linux run"
+        rec = json.loads(rec_path.read_text())
+        assert rec["script"] == path.name
+        assert rec["verdict"] == "pass", rec["message"]
+        assert rec["kernel"].startswith("6.18"), rec["kernel"]
+        assert rec["congestion_control"] == "cubic"

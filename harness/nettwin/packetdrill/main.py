@@ -26,6 +26,9 @@ def arg_parser() -> argparse.ArgumentParser:
     ap.add_argument("--linux", action="store_true",
                     help="run against the real kernel in a fresh network namespace (root, real time)")
     ap.add_argument("--address", help="attach to a running nettwin-server instead of starting one")
+    ap.add_argument("--junit", metavar="FILE.xml", help="write the verdicts as JUnit XML for CI")
+    ap.add_argument("--record", action="store_true",
+                    help="with --linux: write each run's record next to its script (SCRIPT.linux.json)")
     ap.add_argument("-D", "--define", action="append", default=[], metavar="NAME=VALUE",
                     help="a symbol for the scripts (as upstream's -D)")
     for name in VALUE_FLAGS:
@@ -75,7 +78,10 @@ def run_scripts(paths, args, out=print) -> list:
                 r = Runner(scr, cfg, target).run()
                 target.close()
             wall = time.monotonic() - t_wall
+            r.wall_s = wall
             results.append(r)
+            if getattr(args, "record", False) and args.linux:
+                write_record(path, r, target)
             if r.ok:
                 out(f"PASS  {path} ({r.elapsed_script_us / 1e6:.3f} s script time, {wall:.3f} s wall)")
             else:
@@ -88,6 +94,32 @@ def run_scripts(paths, args, out=print) -> list:
         if target is not None:
             target.shutdown()
     return results
+
+
+def write_record(path: str, r, target) -> None:
+    """SCRIPT.linux.json: the run on this machine's kernel that proves the script."""
+    import json
+    import platform
+    from datetime import datetime, timezone
+    rec = {"script": Path(path).name, "kernel": platform.release(),
+           "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "verdict": "pass" if r.ok else "fail", "message": r.message,
+           "congestion_control": getattr(target, "last_congestion_control", ""),
+           "script_time_s": round(r.elapsed_script_us / 1e6, 6)}
+    Path(path).with_suffix(".linux.json").write_text(json.dumps(rec, indent=2) + "\n")
+
+
+def write_junit(file: str, results, target_name: str) -> None:
+    from xml.etree import ElementTree as ET
+    suite = ET.Element("testsuite", name=f"packetdrill-{target_name}", tests=str(len(results)),
+                       failures=str(sum(not r.ok for r in results)))
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"packetdrill.{target_name}", name=r.path,
+                             time=f"{r.wall_s:.3f}")
+        if not r.ok:
+            fail = ET.SubElement(case, "failure", message=r.message.splitlines()[0] if r.message else "failed")
+            fail.text = "\n".join([r.message] + r.trace)
+    ET.ElementTree(suite).write(file, encoding="unicode", xml_declaration=True)
 
 
 def _open_target(args):
@@ -117,6 +149,8 @@ def main(argv) -> int:
     except (paths.BuildMissing, ServerStartError, PermissionError) as e:
         print(f"nettwin packetdrill: {e}", file=sys.stderr)
         return 2
+    if args.junit:
+        write_junit(args.junit, results, "linux" if args.linux else "nettwin")
     passed = sum(r.ok for r in results)
     print(f"{len(results)} script{'' if len(results) == 1 else 's'}: {passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1

@@ -41,6 +41,7 @@ class Result:
     message: str = ""
     trace: list = field(default_factory=list)
     elapsed_script_us: int = 0
+    wall_s: float = 0.0
 
 
 def usecs(ns: int) -> int:

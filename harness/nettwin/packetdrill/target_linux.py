@@ -25,6 +25,7 @@ SO_TIMESTAMPNS = 35
 PACKET_OUTGOING = 4
 STEP_S = 0.001
 SPIN_NS = 2_000_000
+DEFAULT_CONGESTION_CONTROL = "cubic"
 
 
 def _setns(fd: int) -> None:
@@ -69,13 +70,16 @@ class LinuxTarget:
         self.runs = 0
         self.rt_offset = 0
         self.congestion_control = ""     # set per socket when the namespace may not set the default
+        self.last_congestion_control = ""   # what the last script's TCP sockets ran
 
     # -------------------------------------------------------------- setup, clock, frames
 
     def setup(self, cfg: Config) -> None:
         self.close()
         self.runs += 1
-        self.congestion_control = ""
+        # The host's default (bbr here) is not Linux's built-in one, which nettwin runs:
+        # every TCP socket gets cubic unless the script says otherwise.
+        self.congestion_control = DEFAULT_CONGESTION_CONTROL
         neighbours = [{"dev": "ntdut0", "ip": cfg.next_hop(), "mac": REMOTE_MAC}]
         routes = [] if cfg.remote_on_link() else [{"dst": f"{cfg.remote_ip}/32", "via": cfg.gateway_ip,
                                                    "dev": "ntdut0"}]
@@ -98,6 +102,12 @@ class LinuxTarget:
         self.rt_offset = time.time_ns() - time.monotonic_ns()
 
     def close(self) -> None:
+        if self.topo is not None:
+            try:
+                self.last_congestion_control = self.congestion_control or \
+                    run(["sysctl", "-n", "net.ipv4.tcp_congestion_control"], self.topo.dut.netns).strip()
+            except NetnsError:
+                pass
         for s in self.socks.values():
             s.close()
         self.socks.clear()
