@@ -168,3 +168,22 @@ def test_every_script_carries_the_record_of_its_linux_run():
         assert rec["verdict"] == "pass", rec["message"]
         assert rec["kernel"].startswith("6.18"), rec["kernel"]
         assert rec["congestion_control"] == "cubic"
+
+
+def test_parallel_runs_keep_the_order_and_junit_reports_them(harness_env, nettwin_cmd, tmp_path):
+    from xml.etree import ElementTree as ET
+    bad = tmp_path / "bad.pkt"
+    bad.write_text(altered("udp_echo.pkt", "> udp (50)", "> udp (51)"))
+    scripts = [str(CORPUS / "passive_open.pkt"), str(bad), str(CORPUS / "udp_sendto.pkt")]
+    junit = tmp_path / "pd.xml"
+    r = subprocess.run(nettwin_cmd + ["packetdrill", "-j", "2", "--junit", str(junit), *scripts], env=harness_env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    verdicts = [line.split()[:2] for line in r.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert verdicts == [["PASS", scripts[0]], ["FAIL", scripts[1]], ["PASS", scripts[2]]]
+    assert f"{bad}:8: error handling packet: live packet field ipv4_total_length: expected: 79 (0x4f) vs " \
+           "actual: 78 (0x4e)" in r.stdout
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    failed = [c.get("name") for c in suite if c.find("failure") is not None]
+    assert failed == [str(bad)]

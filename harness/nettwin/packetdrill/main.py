@@ -26,6 +26,8 @@ def arg_parser() -> argparse.ArgumentParser:
     ap.add_argument("--linux", action="store_true",
                     help="run against the real kernel in a fresh network namespace (root, real time)")
     ap.add_argument("--address", help="attach to a running nettwin-server instead of starting one")
+    ap.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                    help="run N scripts at a time, each on its own nettwin server (not with --linux)")
     ap.add_argument("--junit", metavar="FILE.xml", help="write the verdicts as JUnit XML for CI")
     ap.add_argument("--record", action="store_true",
                     help="with --linux: write each run's record next to its script (SCRIPT.linux.json)")
@@ -61,38 +63,103 @@ def load(path: str, args):
     return scr, cfg
 
 
-def run_scripts(paths, args, out=print) -> list:
-    """Each script's Result, in order; the verdicts are printed as they come."""
+def run_one(path: str, args, target):
+    """One script's Result on an open target (its wall time set)."""
     from .runner import Result, Runner
+    t_wall = time.monotonic()
+    try:
+        scr, cfg = load(path, args)
+    except (ScriptError, ValueError, OSError) as e:
+        r = Result(path, False, str(e))
+    else:
+        try:
+            r = Runner(scr, cfg, target).run()
+        finally:
+            target.close()
+    r.wall_s = time.monotonic() - t_wall
+    if getattr(args, "record", False) and args.linux:
+        write_record(path, r, target)
+    return r
+
+
+def verdict_lines(r) -> list:
+    if r.ok:
+        return [f"PASS  {r.path} ({r.elapsed_script_us / 1e6:.3f} s script time, {r.wall_s:.3f} s wall)"]
+    lines = [f"FAIL  {r.path}", r.message]
+    if r.trace:
+        lines.append("skb path of the packet (nettwin, at the time it left):")
+        lines.extend("  " + line for line in r.trace)
+    return lines
+
+
+def run_scripts(paths, args, out=print) -> list:
+    """Each script's Result, in the order given; verdicts are printed as they come (with
+    -j N, N nettwin servers run scripts side by side, printed in order)."""
+    jobs = max(1, getattr(args, "jobs", 1) or 1)
+    if jobs > 1 and not args.linux and len(paths) > 1:
+        return _run_parallel(paths, args, out, jobs)
     results = []
     target = None
     try:
         target = _open_target(args)
         for path in paths:
-            t_wall = time.monotonic()
-            try:
-                scr, cfg = load(path, args)
-            except (ScriptError, ValueError, OSError) as e:
-                r = Result(path, False, str(e))
-            else:
-                r = Runner(scr, cfg, target).run()
-                target.close()
-            wall = time.monotonic() - t_wall
-            r.wall_s = wall
+            r = run_one(path, args, target)
             results.append(r)
-            if getattr(args, "record", False) and args.linux:
-                write_record(path, r, target)
-            if r.ok:
-                out(f"PASS  {path} ({r.elapsed_script_us / 1e6:.3f} s script time, {wall:.3f} s wall)")
-            else:
-                out(f"FAIL  {path}")
-                out(r.message)
-                if r.trace:
-                    out("skb path of the packet (nettwin, at the time it left):")
-                    out("\n".join("  " + line for line in r.trace))
+            for line in verdict_lines(r):
+                out(line)
     finally:
         if target is not None:
             target.shutdown()
+    return results
+
+
+def _run_parallel(paths, args, out, jobs: int) -> list:
+    import queue
+    import threading
+    todo: "queue.Queue" = queue.Queue()
+    for i, p in enumerate(paths):
+        todo.put((i, p))
+    results: list = [None] * len(paths)
+    errors: list = []
+    done = threading.Condition()
+
+    def worker():
+        try:
+            target = _open_target(args)
+        except Exception as e:      # a server that did not start: reported once, after the others
+            errors.append(e)
+            return
+        try:
+            while True:
+                try:
+                    i, p = todo.get_nowait()
+                except queue.Empty:
+                    return
+                r = run_one(p, args, target)
+                with done:
+                    results[i] = r
+                    done.notify_all()
+        finally:
+            target.shutdown()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(jobs, len(paths)))]
+    for t in threads:
+        t.start()
+    shown = 0
+    with done:
+        while shown < len(paths):
+            while shown < len(paths) and results[shown] is not None:
+                for line in verdict_lines(results[shown]):
+                    out(line)
+                shown += 1
+            if shown < len(paths):
+                if not any(t.is_alive() for t in threads):
+                    break
+                done.wait(0.5)
+    for t in threads:
+        t.join()
+    if errors and any(r is None for r in results):
+        raise errors[0]
     return results
 
 
@@ -151,6 +218,12 @@ def main(argv) -> int:
         return 2
     if args.junit:
         write_junit(args.junit, results, "linux" if args.linux else "nettwin")
+    script_s = sum(r.elapsed_script_us for r in results) / 1e6
+    wall_s = sum(r.wall_s for r in results)
+    if wall_s > 0 and not args.linux:
+        # what the same scripts take in real time (upstream, or --linux) against what they took here
+        print(f"time: {script_s:.3f} s of script time in {wall_s:.3f} s of wall time "
+              f"({script_s / wall_s:.1f}x real time)")
     passed = sum(r.ok for r in results)
     print(f"{len(results)} script{'' if len(results) == 1 else 's'}: {passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1

@@ -29,6 +29,7 @@ class NettwinTarget:
         self.pb = stack.pb
         self.sub = None
         self.events: list = []
+        self._now = None
 
     # -------------------------------------------------------------- setup, clock, frames
 
@@ -44,31 +45,39 @@ class NettwinTarget:
             st.add_route(f"{cfg.remote_ip}/32", gateway=cfg.gateway_ip, dev=DEV)
         self.sub = st.subscribe([], checkpoints=True)
         self.events = []
+        self._now = None
 
     def close(self) -> None:
         if self.sub is not None:
             self.sub.close()
             self.sub = None
 
+    # The clock as the last call left it (each clock call answers with the time): one
+    # Control.Now round trip less per question; a socket call may move it, so it forgets.
     def now_ns(self) -> int:
-        return self.stack.now()
+        if self._now is None:
+            self._now = self.stack.now()
+        return self._now
 
     def run_until(self, t_ns: int) -> int:
-        now = self.stack.now()
-        return self.stack.run_until(t_ns) if t_ns > now else now
+        now = self.now_ns()
+        if t_ns > now:
+            self._now = self.stack.run_until(t_ns)
+        return self._now
 
     def step(self, coarse: bool = False) -> int:
-        return self.stack.run_until(self.stack.now() + (COARSE_STEP_NS if coarse else STEP_NS))
+        return self.run_until(self.now_ns() + (COARSE_STEP_NS if coarse else STEP_NS))
 
     def inject(self, ip_packet: bytes) -> None:
         self.stack.inject(DEV, ether(ip_packet))
-        self.stack.run_until(self.stack.now())
+        self._now = self.stack.run_until(self.now_ns())
 
     def frames(self) -> list:
         """(time_ns, frame) of what the device sent since the last call."""
         return [(wf.time_ns, bytes(wf.data)) for wf in self.stack.wire_raw(DEV)]
 
     def sysctl(self, name: str, value: Optional[str]) -> str:
+        self._now = None
         return self.stack.sysctl(name, value)
 
     def trace_at(self, t_ns: int) -> list:
@@ -82,53 +91,59 @@ class NettwinTarget:
     def _r(self, r, extra=None):
         return r.ret, r.errno, extra
 
+    @property
+    def calls(self):
+        """The Sockets service; a call may run the clock (a blocking poll), so the cached time goes."""
+        self._now = None
+        return self.sockets
+
     def socket(self, domain, type_, proto):
-        return self._r(self.sockets.socket(domain, type_, proto, check=False))
+        return self._r(self.calls.socket(domain, type_, proto, check=False))
 
     def bind(self, fd, ip, port):
-        return self._r(self.sockets.bind(fd, (ip, port), check=False))
+        return self._r(self.calls.bind(fd, (ip, port), check=False))
 
     def connect(self, fd, ip, port):
-        return self._r(self.sockets.connect(fd, (ip, port), check=False))
+        return self._r(self.calls.connect(fd, (ip, port), check=False))
 
     def listen(self, fd, backlog):
-        return self._r(self.sockets.listen(fd, backlog, check=False))
+        return self._r(self.calls.listen(fd, backlog, check=False))
 
     def accept(self, fd, flags=0):
-        r = self.sockets.accept(fd, flags, timeout_ns=0, check=False)
+        r = self.calls.accept(fd, flags, timeout_ns=0, check=False)
         return r.ret, r.errno, r.addr
 
     def send(self, fd, data, flags=0, to=None):
-        return self._r(self.sockets.sendto(fd, data, to, flags, check=False))
+        return self._r(self.calls.sendto(fd, data, to, flags, check=False))
 
     def recv(self, fd, n, flags=0):
-        r = self.sockets.recvfrom(fd, n, flags, timeout_ns=0, check=False)
+        r = self.calls.recvfrom(fd, n, flags, timeout_ns=0, check=False)
         return r.ret, r.errno, (r.data, r.addr)
 
     def close_fd(self, fd):
-        return self._r(self.sockets.close(fd, check=False))
+        return self._r(self.calls.close(fd, check=False))
 
     def shutdown_fd(self, fd, how):
-        return self._r(self.sockets.shutdown(fd, how, check=False))
+        return self._r(self.calls.shutdown(fd, how, check=False))
 
     def setsockopt(self, fd, level, name, value):
-        return self._r(self.sockets.setsockopt(fd, level, name, value, check=False))
+        return self._r(self.calls.setsockopt(fd, level, name, value, check=False))
 
     def getsockopt(self, fd, level, name, optlen=0):
-        r = self.sockets.getsockopt(fd, level, name, optlen, check=False)
+        r = self.calls.getsockopt(fd, level, name, optlen, check=False)
         return r.ret, r.errno, (bytes(r.optval) if optlen else r.value)
 
     def fcntl(self, fd, set_flags: Optional[int] = None):
         req = self.pb.FcntlRequest(fd=fd, set=set_flags is not None, flags=set_flags or 0)
-        r = self.sockets._do("fcntl", self.sockets.stub.Fcntl, req, False)
+        r = self.calls._do("fcntl", self.sockets.stub.Fcntl, req, False)
         return r.ret if set_flags is not None or r.ret < 0 else r.value, r.errno, None
 
     def poll(self, fd, events, timeout_ns=0):
-        r = self.sockets.poll(fd, events, timeout_ns, check=False)
+        r = self.calls.poll(fd, events, timeout_ns, check=False)
         return r.ret, r.errno, r.value
 
     def getsockname(self, fd):
-        r = self.sockets.getsockname(fd, check=False)
+        r = self.calls.getsockname(fd, check=False)
         return r.ret, r.errno, r.addr
 
     def shutdown(self) -> None:
