@@ -270,6 +270,36 @@ class Syscalls:
         n = sum(i.length for i in msg.iov.items if isinstance(i, S.Iovec))
         return self._send(call, blocking, fd, n, self.value(args[2]))
 
+    def _iov_len(self, e: S.Expr) -> int:
+        if not isinstance(e, S.List) or not all(isinstance(i, S.Iovec) for i in e.items):
+            raise SyscallError("expected an iovec array [{..., LEN}, ...]")
+        return sum(i.length for i in e.items)
+
+    def sys_writev(self, call, args, blocking):
+        self._args(call, args, 3)
+        fd, _ = self.fd(args[0])
+        return self._send(call, blocking, fd, self._iov_len(args[1]), 0)
+
+    def sys_readv(self, call, args, blocking):
+        self._args(call, args, 3)
+        fd, _ = self.fd(args[0])
+        return self._recv(call, blocking, fd, self._iov_len(args[1]), 0)
+
+    def _name(self, call, args, which: str):
+        self._args(call, args, 3)
+        fd, _ = self.fd(args[0])
+        if which == "getsockname":
+            ret, err, _ = self.t.getsockname(fd)
+        else:
+            ret, err, _ = self.t.getpeername(fd)
+        self.check(call, ret, err)
+
+    def sys_getsockname(self, call, args, blocking):
+        return self._name(call, args, "getsockname")
+
+    def sys_getpeername(self, call, args, blocking):
+        return self._name(call, args, "getpeername")
+
     def _recv(self, call, blocking, fd, n, flags):
         def finish(r):
             self.check(call, r[0], r[1])

@@ -276,3 +276,8 @@ class LinuxTarget:
         def f():
             return 0, 0, self._sock(fd).getsockname()
         return self._call(f)
+
+    def getpeername(self, fd):
+        def f():
+            return 0, 0, self._sock(fd).getpeername()
+        return self._call(f)

@@ -149,3 +149,7 @@ class NettwinTarget:
     def shutdown(self) -> None:
         self.close()
         self.stack.close()
+
+    def getpeername(self, fd):
+        r = self.calls.getpeername(fd, check=False)
+        return r.ret, r.errno, r.addr
