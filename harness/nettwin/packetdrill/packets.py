@@ -249,6 +249,7 @@ class Live:
     payload: bytes = b""
     icmp_type: int = -1
     icmp_code: int = -1
+    icmp_id: int = 0
     udp_len: int = 0
 
 
@@ -292,6 +293,8 @@ def decode(frame: bytes, time_ns: int) -> Optional[Live]:
         live.payload = l4[8:]
     elif live.proto == 1 and len(l4) >= 4:
         live.icmp_type, live.icmp_code = l4[0], l4[1]
+        if len(l4) >= 6:
+            live.icmp_id = struct.unpack("!H", l4[4:6])[0]
         live.payload = l4[8:]
     return live
 
@@ -403,6 +406,8 @@ def verify_icmp(pkt: S.IcmpPacket, live: Live):
     itype, code = icmp_type_code(pkt)
     check_field("icmp_type", itype, live.icmp_type)
     check_field("icmp_code", code, live.icmp_code)
+    if itype in (0, 8) and pkt.echo_id:
+        check_field("icmp_echo_id", pkt.echo_id, live.icmp_id)
     _verify_tos(pkt.ip, live.tos)
     if pkt.ip.ttl:
         check_field("ttl", pkt.ip.ttl, live.ttl)
