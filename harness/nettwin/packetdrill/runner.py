@@ -23,6 +23,8 @@ NO_TIME = -1
 SNIFF_TIMEOUT_US = 2_000_000    # upstream waits this long past an outbound packet's time
 MAX_PENDING_WAIT_US = 1_000_000  # how long a later call waits for a pending blocking call (upstream: 1 s)
 REMOTE_PORT_BASE = 40000        # the script side's ports of passive connections
+STEP_WAIT_NS = 100_000          # on nettwin, how long a pending call waits per step while the runner sniffs
+COARSE_WAIT_NS = 1_000_000
 
 
 class ScriptFailure(Exception):
@@ -145,6 +147,10 @@ class Runner:
             if self.pending is None:
                 self.t.run_until(target_ns)
                 break
+            if self.t.virtual:
+                # the call itself waits, in virtual time, for what unblocks it (or the target time)
+                self.poll_pending(target_ns - self.t.now_ns())
+                continue
             self.t.run_until(min(target_ns, self.t.now_ns() + self._step_ns()))
             self.poll_pending()
 
@@ -152,14 +158,20 @@ class Runner:
         return 1_000_000 if self.t.virtual else 1_000_000
 
     def step(self, coarse: bool = False):
+        if self.pending is not None and self.t.virtual:
+            before = self.t.now_ns()
+            self.poll_pending(COARSE_WAIT_NS if coarse else STEP_WAIT_NS)
+            if self.t.now_ns() > before:
+                return
         self.t.step(coarse) if coarse else self.t.step()
         self.poll_pending()
 
-    def poll_pending(self):
+    def poll_pending(self, wait_ns: int = 0):
+        """Try the pending blocking call again; on nettwin it may wait wait_ns of virtual time."""
         if self.pending is None:
             return
         ev, pend = self.pending
-        r = pend.retry()
+        r = pend.retry(max(0, wait_ns))
         if r is None:
             return
         self.pending = None

@@ -32,9 +32,11 @@ class SyscallError(Exception):
 
 @dataclass
 class Pending:
-    """A blocking call still waiting: retry() returns None until it completes."""
+    """A blocking call still waiting: retry(wait_ns) returns None until it completes. On
+    nettwin the retry itself may wait up to wait_ns of virtual time (the Sockets service
+    runs the clock until the call can complete), so it returns at the exact time."""
     name: str
-    retry: Callable[[], Optional[tuple]]
+    retry: Callable[[int], Optional[tuple]]
     finish: Callable[[tuple], None]
 
 
@@ -115,10 +117,10 @@ class Syscalls:
             raise SyscallError(f"Expected {n} args but got {len(args)}")
 
     def _maybe_pending(self, call, blocking, attempt, finish, would_block):
-        """Run attempt(); a blocking call that would block becomes a Pending."""
-        r = attempt()
+        """Run attempt(0); a blocking call that would block becomes a Pending."""
+        r = attempt(0)
         if blocking and would_block(r):
-            return Pending(call.name, lambda: None if would_block(r2 := attempt()) else r2, finish)
+            return Pending(call.name, lambda wait_ns: None if would_block(r2 := attempt(wait_ns)) else r2, finish)
         finish(r)
         return None
 
@@ -185,7 +187,7 @@ class Syscalls:
                 self.fds[child.script_fd] = child
                 self.runner.set_current(child)
 
-        return self._maybe_pending(call, blocking, lambda: self.t.accept(fd, flags), finish,
+        return self._maybe_pending(call, blocking, lambda wait_ns: self.t.accept(fd, flags, wait_ns), finish,
                                    lambda r: r[0] < 0 and r[1] == errno_mod.EAGAIN)
 
     def sys_connect(self, call, args, blocking):
@@ -208,8 +210,8 @@ class Syscalls:
         if flags is not None and flags >= 0:
             self.t.fcntl(fd, flags)
             if ret < 0 and err == errno_mod.EINPROGRESS:
-                def attempt():
-                    pr, _, revents = self.t.poll(fd, POLLOUT, 0)
+                def attempt(wait_ns=0):
+                    pr, _, revents = self.t.poll(fd, POLLOUT, wait_ns)
                     if pr <= 0:
                         return None
                     gr, gerr, soerr = self.t.getsockopt(fd, SOL_SOCKET, SO_ERROR)
@@ -235,8 +237,9 @@ class Syscalls:
         def finish(r):
             self.check(call, r[0], r[1])
 
-        return self._maybe_pending(call, blocking, lambda: self.t.send(fd, data, flags | MSG_DONTWAIT
-                                                                          if blocking else flags, to), finish,
+        return self._maybe_pending(call, blocking, lambda wait_ns: self.t.send(fd, data, flags | MSG_DONTWAIT
+                                                                                  if blocking else flags, to),
+                                   finish,
                                    lambda r: r[0] < 0 and r[1] == errno_mod.EAGAIN)
 
     def sys_write(self, call, args, blocking):
@@ -304,8 +307,11 @@ class Syscalls:
         def finish(r):
             self.check(call, r[0], r[1])
 
-        return self._maybe_pending(call, blocking, lambda: self.t.recv(fd, n, flags | MSG_DONTWAIT
-                                                                        if blocking else flags), finish,
+        # a retry that may wait drops MSG_DONTWAIT: the blocking socket then waits wait_ns
+        return self._maybe_pending(call, blocking,
+                                   lambda wait_ns: self.t.recv(fd, n, flags if wait_ns else
+                                                               flags | MSG_DONTWAIT if blocking else flags, wait_ns),
+                                   finish,
                                    lambda r: r[0] < 0 and r[1] == errno_mod.EAGAIN)
 
     def sys_read(self, call, args, blocking):
@@ -426,8 +432,9 @@ class Syscalls:
             return None
         start = self.runner.now_ns()
 
-        def attempt():
-            r = self.t.poll(fd, events, 0)
+        def attempt(wait_ns=0):
+            left = timeout_ms * 1_000_000 - (self.runner.now_ns() - start) if timeout_ms >= 0 else wait_ns
+            r = self.t.poll(fd, events, max(0, min(wait_ns, left)))
             if r[0] == 0 and (timeout_ms < 0 or self.runner.now_ns() - start < timeout_ms * 1_000_000):
                 return None
             return r

@@ -206,7 +206,7 @@ class LinuxTarget:
     def listen(self, fd, backlog):
         return self._call(lambda: (self._sock(fd).listen(backlog), (0, 0, None))[1])
 
-    def accept(self, fd, flags=0):
+    def accept(self, fd, flags=0, wait_ns=0):     # real time: never waits here (the runner does)
         def f():
             s = self._sock(fd)
             p = select.poll()
@@ -227,7 +227,7 @@ class LinuxTarget:
             return n, 0, None
         return self._call(f)
 
-    def recv(self, fd, n, flags=0):
+    def recv(self, fd, n, flags=0, wait_ns=0):
         def f():
             data, addr = self._sock(fd).recvfrom(n, flags | socket.MSG_DONTWAIT)
             return len(data), 0, (data, addr)

@@ -88,14 +88,16 @@ class NettwinTarget:
 
     # -------------------------------------------------------------- system calls: (ret, errno, extra)
 
-    def _r(self, r, extra=None):
-        return r.ret, r.errno, extra
-
     @property
     def calls(self):
-        """The Sockets service; a call may run the clock (a blocking poll), so the cached time goes."""
+        """The Sockets service; a call may run the clock (a blocking poll): the cached time goes
+        until _r() takes the time the reply carries."""
         self._now = None
         return self.sockets
+
+    def _r(self, r, extra=None):
+        self._now = r.now_ns or None
+        return r.ret, r.errno, extra
 
     def socket(self, domain, type_, proto):
         return self._r(self.calls.socket(domain, type_, proto, check=False))
@@ -109,16 +111,16 @@ class NettwinTarget:
     def listen(self, fd, backlog):
         return self._r(self.calls.listen(fd, backlog, check=False))
 
-    def accept(self, fd, flags=0):
-        r = self.calls.accept(fd, flags, timeout_ns=0, check=False)
-        return r.ret, r.errno, r.addr
+    def accept(self, fd, flags=0, wait_ns=0):
+        r = self.calls.accept(fd, flags, timeout_ns=wait_ns, check=False)
+        return self._r(r, r.addr)
 
     def send(self, fd, data, flags=0, to=None):
         return self._r(self.calls.sendto(fd, data, to, flags, check=False))
 
-    def recv(self, fd, n, flags=0):
-        r = self.calls.recvfrom(fd, n, flags, timeout_ns=0, check=False)
-        return r.ret, r.errno, (r.data, r.addr)
+    def recv(self, fd, n, flags=0, wait_ns=0):
+        r = self.calls.recvfrom(fd, n, flags, timeout_ns=wait_ns, check=False)
+        return self._r(r, (r.data, r.addr))
 
     def close_fd(self, fd):
         return self._r(self.calls.close(fd, check=False))
@@ -131,20 +133,21 @@ class NettwinTarget:
 
     def getsockopt(self, fd, level, name, optlen=0):
         r = self.calls.getsockopt(fd, level, name, optlen, check=False)
-        return r.ret, r.errno, (bytes(r.optval) if optlen else r.value)
+        return self._r(r, bytes(r.optval) if optlen else r.value)
 
     def fcntl(self, fd, set_flags: Optional[int] = None):
         req = self.pb.FcntlRequest(fd=fd, set=set_flags is not None, flags=set_flags or 0)
         r = self.calls._do("fcntl", self.sockets.stub.Fcntl, req, False)
+        self._now = r.now_ns or None
         return r.ret if set_flags is not None or r.ret < 0 else r.value, r.errno, None
 
     def poll(self, fd, events, timeout_ns=0):
         r = self.calls.poll(fd, events, timeout_ns, check=False)
-        return r.ret, r.errno, r.value
+        return self._r(r, r.value)
 
     def getsockname(self, fd):
         r = self.calls.getsockname(fd, check=False)
-        return r.ret, r.errno, r.addr
+        return self._r(r, r.addr)
 
     def shutdown(self) -> None:
         self.close()
@@ -152,4 +155,4 @@ class NettwinTarget:
 
     def getpeername(self, fd):
         r = self.calls.getpeername(fd, check=False)
-        return r.ret, r.errno, r.addr
+        return self._r(r, r.addr)
