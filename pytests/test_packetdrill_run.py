@@ -187,3 +187,19 @@ def test_parallel_runs_keep_the_order_and_junit_reports_them(harness_env, nettwi
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
     failed = [c.get("name") for c in suite if c.find("failure") is not None]
     assert failed == [str(bad)]
+
+
+def test_a_call_marked_blocking_on_a_non_blocking_socket_returns_at_once(server_stack):
+    text = ("0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0 listen(3, 1) = 0\n+0...0 accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)\n")
+    assert run_text(server_stack, text).ok
+    r = run_text(server_stack, text.replace("+0...0 accept", "+0...0.1 accept"))
+    assert r.message.startswith("t.pkt:4: timing error: expected system call return at 0.1")
+
+
+def test_init_scripts_are_settings_run_first(server_stack, tmp_path):
+    init = tmp_path / "init.sh"
+    init.write_text("sysctl -q net.ipv4.tcp_timestamps=0\n")
+    r = run_text(server_stack, (CORPUS / "active_open.pkt").read_text(), init_scripts=str(init))
+    assert r.message.splitlines()[0] == ("t.pkt:7: error handling packet: live packet field ipv4_total_length: "
+                                         "expected: 60 (0x3c) vs actual: 52 (0x34)")

@@ -201,6 +201,8 @@ class Runner:
     def run(self) -> Result:
         self.t.setup(self.cfg)
         try:
+            for init in filter(None, self.cfg.init_scripts.split(",")):
+                self.command(None, init)        # --init_scripts: settings files run before the script
             if self.s.init_command:
                 self.command(None, self.s.init_command)
             self.t0 = self.t.now_ns()

@@ -26,6 +26,11 @@ SOL_SOCKET, SO_ERROR, SO_LINGER = 1, 4, 13
 IPPROTO_TCP, TCP_INFO, TCP_CONGESTION = 6, 11, 13
 
 
+# The calls whose blocking depends on their socket's O_NONBLOCK.
+_WAIT_ON_SOCKET = frozenset({"accept", "accept4", "connect", "read", "readv", "recv", "recvfrom", "recvmsg",
+                             "write", "writev", "send", "sendto", "sendmsg"})
+
+
 class SyscallError(Exception):
     """The call's result is not what the script expects (upstream's message)."""
 
@@ -94,6 +99,11 @@ class Syscalls:
         handler = getattr(self, "sys_" + call.name, None)
         if handler is None:
             raise SyscallError(f"system call {call.name}() is not supported")
+        if blocking and call.name in _WAIT_ON_SOCKET and call.args:
+            # on a non-blocking socket a call marked blocking returns at once (EAGAIN, EINPROGRESS)
+            flags, _, _ = self.t.fcntl(self.fd(call.args[0])[0])
+            if flags >= 0 and flags & O_NONBLOCK:
+                blocking = False
         return handler(call, list(call.args), blocking)
 
     def check(self, call: S.Syscall, ret: int, err: int, fd_result: bool = False):
@@ -304,6 +314,7 @@ class Syscalls:
         return self._name(call, args, "getpeername")
 
     def _recv(self, call, blocking, fd, n, flags):
+        blocking = blocking and not flags & MSG_DONTWAIT
         def finish(r):
             self.check(call, r[0], r[1])
 
