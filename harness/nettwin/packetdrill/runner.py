@@ -25,6 +25,7 @@ MAX_PENDING_WAIT_US = 1_000_000  # how long a later call waits for a pending blo
 REMOTE_PORT_BASE = 40000        # the script side's ports of passive connections
 STEP_WAIT_NS = 100_000          # on nettwin, how long a pending call waits per step while the runner sniffs
 COARSE_WAIT_NS = 1_000_000
+REAL_PENDING_STEP_NS = 1_000_000   # on Linux, how often a pending call is tried again
 
 
 class ScriptFailure(Exception):
@@ -148,14 +149,16 @@ class Runner:
                 self.t.run_until(target_ns)
                 break
             if self.t.virtual:
-                # the call itself waits, in virtual time, for what unblocks it (or the target time)
-                self.poll_pending(target_ns - self.t.now_ns())
+                # the call itself waits, in virtual time, for what unblocks it (or the target time);
+                # one that cannot wait (a write) leaves the clock where it was: step it then
+                before = self.t.now_ns()
+                self.poll_pending(target_ns - before)
+                if self.pending is None or self.t.now_ns() > before:
+                    continue
+                self.t.run_until(min(target_ns, before + REAL_PENDING_STEP_NS))
                 continue
-            self.t.run_until(min(target_ns, self.t.now_ns() + self._step_ns()))
+            self.t.run_until(min(target_ns, self.t.now_ns() + REAL_PENDING_STEP_NS))
             self.poll_pending()
-
-    def _step_ns(self) -> int:
-        return 1_000_000 if self.t.virtual else 1_000_000
 
     def step(self, coarse: bool = False):
         if self.pending is not None and self.t.virtual:
@@ -179,8 +182,8 @@ class Runner:
             pend.finish(r)
         except SyscallError as e:
             self.fail(ev, f"runtime error in {ev.action.name} call: {e}")
-        err = self.verify_time(ev, ev.time_type if ev.time_type in (S.RELATIVE, S.ABSOLUTE) else S.ABSOLUTE,
-                               ev.end_us, 0, self.now_us(), "system call return", ev.time_us)
+        # (a blocking call's time is never a range: the parser refuses one)
+        err = self.verify_time(ev, ev.time_type, ev.end_us, 0, self.now_us(), "system call return", ev.time_us)
         if err:
             self.fail(ev, err)
 
@@ -190,6 +193,8 @@ class Runner:
             return
         pev = self.pending[0]
         limit = self.now_us() + MAX_PENDING_WAIT_US
+        if self.t.virtual:
+            self.poll_pending(MAX_PENDING_WAIT_US * 1000)
         while self.pending is not None and self.now_us() < limit:
             self.step()
         if self.pending is not None:
