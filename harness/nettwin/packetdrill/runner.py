@@ -160,13 +160,14 @@ class Runner:
             self.t.run_until(min(target_ns, self.t.now_ns() + REAL_PENDING_STEP_NS))
             self.poll_pending()
 
-    def step(self, coarse: bool = False):
+    def step(self, ns: int = STEP_WAIT_NS):
+        """Move the clock a little (nettwin: ns; Linux: up to a millisecond, less if a frame comes)."""
         if self.pending is not None and self.t.virtual:
             before = self.t.now_ns()
-            self.poll_pending(COARSE_WAIT_NS if coarse else STEP_WAIT_NS)
+            self.poll_pending(ns)
             if self.t.now_ns() > before:
                 return
-        self.t.step(coarse) if coarse else self.t.step()
+        self.t.step(ns)
         self.poll_pending()
 
     def poll_pending(self, wait_ns: int = 0):
@@ -370,10 +371,12 @@ class Runner:
                 self.fail(ev, "error handling packet: timed out waiting for packet")
             if self.pending is None and self.now_us() < start_us:
                 self.advance_to(start_us)
-            elif self.t.virtual and self.now_us() > max(ev.time_us, ev.time_end_us) + self.cfg.tolerance_usecs:
-                self.step(coarse=True)      # late already: the frame's own time says by how much
             else:
-                self.step()
+                # Steps grow with the wait (100 us, then as long as waited so far, at most 1 ms):
+                # the frame's wire time is exact whatever the step; the clock passes it by no
+                # more than the time already waited, which the tolerance covers.
+                waited_ns = (self.now_us() - start_us) * 1000
+                self.step(min(max(STEP_WAIT_NS, waited_ns), COARSE_WAIT_NS))
 
     def aggregate(self, ev: S.Event, pkt: S.TcpPacket, live: P.Live) -> P.Live:
         """Consecutive segments of one flow read as the one the script expects (upstream

@@ -133,7 +133,7 @@ class LinuxTarget:
             pass
         return now
 
-    def step(self) -> int:
+    def step(self, ns: int = 0) -> int:
         """Wait up to a millisecond, less if a frame comes (select wakes at once)."""
         select.select([self.cap], [], [], STEP_S)
         return time.monotonic_ns()

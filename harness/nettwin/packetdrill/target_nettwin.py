@@ -14,7 +14,6 @@ from .packets import DUT_MAC, REMOTE_MAC, ether
 DEV = "pdut0"
 DEV_IFINDEX = 2
 STEP_NS = 100_000           # how far the clock moves at a time while the runner waits for something
-COARSE_STEP_NS = 1_000_000  # ... once a packet is late: its wire time is exact whatever the step
 O_NONBLOCK = 0o4000
 
 
@@ -65,8 +64,8 @@ class NettwinTarget:
             self._now = self.stack.run_until(t_ns)
         return self._now
 
-    def step(self, coarse: bool = False) -> int:
-        return self.run_until(self.now_ns() + (COARSE_STEP_NS if coarse else STEP_NS))
+    def step(self, ns: int = STEP_NS) -> int:
+        return self.run_until(self.now_ns() + ns)
 
     def inject(self, ip_packet: bytes) -> None:
         self.stack.inject(DEV, ether(ip_packet))
