@@ -524,7 +524,7 @@ class Parser:
         return self.expression()
 
     def brace(self) -> S.Expr:
-        lb = self.next()
+        self.next()
         k = self.peek().kind
         if k == "SA_FAMILY":
             self.next()

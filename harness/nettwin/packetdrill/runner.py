@@ -17,7 +17,7 @@ from . import packets as P
 from . import script as S
 from .config import Config
 from .packets import Conn, PacketError
-from .syscalls import Pending, SyscallError, Syscalls
+from .syscalls import SyscallError, Syscalls
 
 NO_TIME = -1
 SNIFF_TIMEOUT_US = 2_000_000    # upstream waits this long past an outbound packet's time
@@ -225,6 +225,9 @@ class Runner:
                 self.command(None, self.s.cleanup_command)
         except ScriptFailure as f:
             return Result(self.s.path, False, str(f), f.trace, self.now_us())
+        except Exception as e:     # the target refused something (a gRPC status, a command): this script fails
+            where = f"{self.s.path}:{self.last_event.line}" if self.last_event else self.s.path
+            return Result(self.s.path, False, f"{where}: runner error after this line: {type(e).__name__}: {e}")
         return Result(self.s.path, True, "", [], self.now_us())
 
     def event(self, ev: S.Event):

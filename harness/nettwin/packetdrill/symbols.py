@@ -49,6 +49,3 @@ def errno_value(name: str):
     """EINPROGRESS -> 115 (Linux's numbers, as Python's errno module has them), else None."""
     return getattr(errno_mod, name, None) if name.startswith("E") else None
 
-
-def errno_name(value: int) -> str:
-    return errno_mod.errorcode.get(value, str(value))

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 from . import script as S
 from .config import Config
 from .packets import Conn
-from .symbols import SYMBOLS, errno_name, errno_value
+from .symbols import SYMBOLS, errno_value
 
 O_NONBLOCK = 0o4000
 MSG_DONTWAIT = 0x40
