@@ -3,8 +3,10 @@ imports go one way. Read with ast, never imported, so an import inside a functio
 counts as much as one at the top.
 
 Rooms, lowest first; a room may import its own modules and the rooms below it:
-  client  <-  scenarios  <-  recording, comparison  <-  replay, interactive  <-  top
-(top: the package's __init__, __main__ and cli, which may import every room)."""
+  client  <-  scenarios  <-  recording, comparison  <-  replay, interactive, packetdrill  <-  top
+(top: the package's __init__, __main__ and cli, which may import every room).
+packetdrill is a leaf: it may import client, scenarios, recording and comparison, and
+only the top (cli) imports it."""
 from __future__ import annotations
 
 import ast
@@ -12,7 +14,10 @@ from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness" / "nettwin"
 PACKAGE = "nettwin"
-RANK = {"client": 0, "scenarios": 1, "recording": 2, "comparison": 2, "replay": 3, "interactive": 3, "top": 4}
+RANK = {"client": 0, "scenarios": 1, "recording": 2, "comparison": 2, "replay": 3, "interactive": 3,
+        "packetdrill": 3, "top": 4}
+# Rooms that only the top may import, and the rooms each of them may import.
+LEAVES = {"packetdrill": {"client", "scenarios", "recording", "comparison"}}
 TOP_MODULES = {"nettwin", "nettwin.__main__", "nettwin.cli"}
 
 
@@ -156,3 +161,23 @@ def test_rooms_of_one_rank_do_not_import_each_other_both_ways():
         rooms.setdefault(room(m), set()).update(room(t) for t in targets if room(t) != room(m))
     cycle = find_cycle(rooms)
     assert cycle is None, "rooms importing each other: " + " -> ".join(cycle)
+
+
+def test_leaf_rooms_import_only_their_allowed_rooms_and_only_the_top_imports_them():
+    bad = []
+    for m, targets in import_graph(HARNESS).items():
+        for t in targets:
+            rm, rt = room(m), room(t)
+            if rm == rt:
+                continue
+            if rt in LEAVES and rm != "top":
+                bad.append(f"{m} ({rm}) imports {t}: only the top may import {rt}")
+            if rm in LEAVES and rt not in LEAVES[rm]:
+                bad.append(f"{m} ({rm}) imports {t} ({rt}): {rm} may import {sorted(LEAVES[rm])}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_leaf_rule_sees_packetdrill():
+    graph = import_graph(HARNESS)
+    assert "nettwin.packetdrill.main" in graph["nettwin.cli"]
+    assert "nettwin.client" in graph["nettwin.packetdrill.target_nettwin"]

@@ -1,4 +1,4 @@
-"""The `nettwin` command line: conform, replay, record, shell."""
+"""The `nettwin` command line: conform, replay, record, shell, ss, packetdrill."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,7 @@ commands:
   record ...                                 record scenarios on the real kernel (see: record --help)
   shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
   ss --address A [-t -u -w -0] [-i] [-o]     the DUT's sockets in ss's layout
+  packetdrill SCRIPT.pkt ... [--linux]       run packetdrill scripts (nettwin, virtual time; or Linux)
 """
 
 
@@ -96,8 +97,13 @@ def replay_main(argv) -> int:
     return main(argv)
 
 
+def packetdrill_main(argv) -> int:
+    from .packetdrill.main import main
+    return main(argv)
+
+
 COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main,
-            "ss": ss_main}
+            "ss": ss_main, "packetdrill": packetdrill_main}
 
 
 def main(argv=None) -> int:

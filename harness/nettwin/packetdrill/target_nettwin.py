@@ -1,0 +1,157 @@
+"""The nettwin target: a fresh stack (one veth-like device with the script's local
+address, the remote's MAC as a permanent neighbour), its sockets through the
+Sockets service, frames injected into the device's RX side and read off its
+wire, all in virtual time. The checkpoints and tracepoints of the run are kept,
+so that a failing packet's skb path can be shown."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..client import Stack
+from .config import Config
+from .packets import DUT_MAC, REMOTE_MAC, ether
+
+DEV = "pdut0"
+DEV_IFINDEX = 2
+STEP_NS = 100_000           # how far the clock moves at a time while the runner waits for something
+O_NONBLOCK = 0o4000
+
+
+class NettwinTarget:
+    virtual = True
+    name = "nettwin"
+
+    def __init__(self, stack: Stack, seed: int = 1):
+        self.stack = stack
+        self.seed = seed
+        self.sockets = stack.sockets
+        self.pb = stack.pb
+        self.sub = None
+        self.events: list = []
+        self._now = None
+
+    # -------------------------------------------------------------- setup, clock, frames
+
+    def setup(self, cfg: Config) -> None:
+        st = self.stack
+        st.reset(self.seed)
+        st.create_device("lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1)
+        st.add_address("lo", "127.0.0.1/8")
+        st.create_device(DEV, kind="veth", mac=DUT_MAC, ifindex=DEV_IFINDEX, mtu=cfg.mtu)
+        st.add_address(DEV, f"{cfg.local_ip}/{cfg.prefixlen()}")
+        st.add_neighbour(DEV, cfg.next_hop(), REMOTE_MAC)
+        if not cfg.remote_on_link():
+            st.add_route(f"{cfg.remote_ip}/32", gateway=cfg.gateway_ip, dev=DEV)
+        self.sub = st.subscribe([], checkpoints=True)
+        self.events = []
+        self._now = None
+
+    def close(self) -> None:
+        if self.sub is not None:
+            self.sub.close()
+            self.sub = None
+
+    # The clock as the last call left it (each clock call answers with the time): one
+    # Control.Now round trip less per question; a socket call may move it, so it forgets.
+    def now_ns(self) -> int:
+        if self._now is None:
+            self._now = self.stack.now()
+        return self._now
+
+    def run_until(self, t_ns: int) -> int:
+        now = self.now_ns()
+        if t_ns > now:
+            self._now = self.stack.run_until(t_ns)
+        return self._now
+
+    def step(self, ns: int = STEP_NS) -> int:
+        return self.run_until(self.now_ns() + ns)
+
+    def inject(self, ip_packet: bytes) -> None:
+        self.stack.inject(DEV, ether(ip_packet))
+        self._now = self.stack.run_until(self.now_ns())
+
+    def frames(self) -> list:
+        """(time_ns, frame) of what the device sent since the last call."""
+        return [(wf.time_ns, bytes(wf.data)) for wf in self.stack.wire_raw(DEV)]
+
+    def sysctl(self, name: str, value: Optional[str]) -> str:
+        self._now = None
+        return self.stack.sysctl(name, value)
+
+    def trace_at(self, t_ns: int) -> list:
+        """The events (checkpoints and tracepoints) that happened at virtual time t_ns."""
+        if self.sub is not None:
+            self.events.extend(self.sub.read())
+        return [e for e in self.events if e.time_ns == t_ns]
+
+    # -------------------------------------------------------------- system calls: (ret, errno, extra)
+
+    @property
+    def calls(self):
+        """The Sockets service; a call may run the clock (a blocking poll): the cached time goes
+        until _r() takes the time the reply carries."""
+        self._now = None
+        return self.sockets
+
+    def _r(self, r, extra=None):
+        self._now = r.now_ns or None
+        return r.ret, r.errno, extra
+
+    def socket(self, domain, type_, proto):
+        return self._r(self.calls.socket(domain, type_, proto, check=False))
+
+    def bind(self, fd, ip, port):
+        return self._r(self.calls.bind(fd, (ip, port), check=False))
+
+    def connect(self, fd, ip, port):
+        return self._r(self.calls.connect(fd, (ip, port), check=False))
+
+    def listen(self, fd, backlog):
+        return self._r(self.calls.listen(fd, backlog, check=False))
+
+    def accept(self, fd, flags=0, wait_ns=0):
+        r = self.calls.accept(fd, flags, timeout_ns=wait_ns, check=False)
+        return self._r(r, r.addr)
+
+    def send(self, fd, data, flags=0, to=None):
+        return self._r(self.calls.sendto(fd, data, to, flags, check=False))
+
+    def recv(self, fd, n, flags=0, wait_ns=0):
+        r = self.calls.recvfrom(fd, n, flags, timeout_ns=wait_ns, check=False)
+        return self._r(r, (r.data, r.addr))
+
+    def close_fd(self, fd):
+        return self._r(self.calls.close(fd, check=False))
+
+    def shutdown_fd(self, fd, how):
+        return self._r(self.calls.shutdown(fd, how, check=False))
+
+    def setsockopt(self, fd, level, name, value):
+        return self._r(self.calls.setsockopt(fd, level, name, value, check=False))
+
+    def getsockopt(self, fd, level, name, optlen=0):
+        r = self.calls.getsockopt(fd, level, name, optlen, check=False)
+        return self._r(r, bytes(r.optval) if optlen else r.value)
+
+    def fcntl(self, fd, set_flags: Optional[int] = None):
+        req = self.pb.FcntlRequest(fd=fd, set=set_flags is not None, flags=set_flags or 0)
+        r = self.calls._do("fcntl", self.sockets.stub.Fcntl, req, False)
+        self._now = r.now_ns or None
+        return r.ret if set_flags is not None or r.ret < 0 else r.value, r.errno, None
+
+    def poll(self, fd, events, timeout_ns=0):
+        r = self.calls.poll(fd, events, timeout_ns, check=False)
+        return self._r(r, r.value)
+
+    def getsockname(self, fd):
+        r = self.calls.getsockname(fd, check=False)
+        return self._r(r, r.addr)
+
+    def shutdown(self) -> None:
+        self.close()
+        self.stack.close()
+
+    def getpeername(self, fd):
+        r = self.calls.getpeername(fd, check=False)
+        return self._r(r, r.addr)

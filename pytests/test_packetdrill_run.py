@@ -1,0 +1,212 @@
+"""packetdrill scripts run: the corpus in traces/packetdrill passes on nettwin (virtual
+time) and on this machine's kernel (netns, real time); a script whose expectation
+is altered fails on nettwin with packetdrill's message and the packet's skb path;
+`nettwin packetdrill` exits 0/1/2."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nettwin.packetdrill.config import Config, apply_option
+from nettwin.packetdrill.parser import parse
+from nettwin.packetdrill.runner import Runner
+from nettwin.packetdrill.target_nettwin import NettwinTarget
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "traces" / "packetdrill"
+SCRIPTS = sorted(CORPUS.glob("*.pkt"))
+# Scripts Linux passes and nettwin does not yet: each must fail on nettwin (so that one
+# the stack comes to pass is moved up into the corpus) and pass on Linux.
+PENDING = sorted((CORPUS / "pending").glob("*.pkt"))
+# Real time on a loaded machine: the Linux runs allow 10 ms (upstream's default is 4 ms).
+LINUX_TOLERANCE = "--tolerance_usecs=10000"
+
+
+def run_text(stack, text: str, name: str = "t.pkt", **options):
+    cfg = Config()
+    for k, v in options.items():
+        apply_option(cfg, k, v)
+    scr = parse(text, name, cfg.defines, on_option=lambda n, v: apply_option(cfg, n, v))
+    target = NettwinTarget(stack)
+    try:
+        return Runner(scr, cfg, target).run()
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_corpus_passes_on_nettwin(server_stack, path):
+    r = run_text(server_stack, path.read_text(), str(path))
+    assert r.ok, r.message
+
+
+def altered(name: str, old: str, new: str) -> str:
+    text = (CORPUS / name).read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_an_altered_flag_fails_with_packetdrills_message_and_the_skb_path(server_stack):
+    text = altered("data_ack.pkt", "> P. 1:501(500) ack 1001", "> . 1:501(500) ack 1001")
+    r = run_text(server_stack, text, "data_ack.pkt")
+    assert not r.ok
+    first = r.message.splitlines()[0]
+    assert first == "data_ack.pkt:17: error handling packet: live packet field tcp_psh: expected: 0 (0x0) " \
+                    "vs actual: 1 (0x1)"
+    assert "script packet:" in r.message and "actual packet:" in r.message and "P. 1:501(500) ack 1001" in r.message
+    where = [line.split()[1] for line in r.trace]
+    # the data skb from the socket to the device, in the stack's order
+    for a, b in (("tcp_sendmsg", "__tcp_transmit_skb"), ("__tcp_transmit_skb", "ip_output"),
+                 ("ip_output", "dev_queue_xmit"), ("dev_queue_xmit", "net:net_dev_xmit")):
+        assert where.index(a) < where.index(b), where
+
+
+def test_an_altered_option_and_an_altered_time_fail(server_stack):
+    r = run_text(server_stack, altered("passive_open.pkt", "wscale 10>", "wscale 9>"))
+    assert r.message.splitlines()[0] == ("t.pkt:9: error handling packet: bad value in outbound TCP option (kind=3): "
+                                         "expected: wscale 9 actual: wscale 10")
+    r = run_text(server_stack, altered("close_passive.pkt", "+0    > F. 1:1(0) ack 2", "+.05  > F. 1:1(0) ack 2"))
+    assert "t.pkt:16: error handling packet: timing error: expected outbound packet at 0.35" in r.message
+    assert "tolerance 0.006250 sec" in r.message        # 12.5% of the 50 ms since the last event
+
+
+def test_segments_join_up_to_the_expected_length_unless_strict(server_stack):
+    text = (CORPUS / "write_aggregated.pkt").read_text()
+    assert run_text(server_stack, text).ok
+    r = run_text(server_stack, text, strict_segments=None)
+    assert r.message.splitlines()[0] == ("t.pkt:12: error handling packet: live packet payload: expected 3000 bytes "
+                                         "vs actual 1000 bytes")
+
+
+def test_a_wrong_return_value_and_errno_fail(server_stack):
+    r = run_text(server_stack, altered("udp_echo.pkt", "= -1 EAGAIN", "= -1 EINTR"))
+    assert r.message == ("t.pkt:9: runtime error in read call: Expected errno 4 (Interrupted system call) "
+                         "but got 11 (Resource temporarily unavailable)")
+    r = run_text(server_stack, altered("udp_echo.pkt", "read(3, ..., 1000) = 100", "read(3, ..., 1000) = 99"))
+    assert r.message == "t.pkt:6: runtime error in read call: Expected result 99 but got 100 with errno 0 (Success)"
+
+
+def test_a_missing_packet_times_out_and_a_blocking_call_that_never_returns_fails(server_stack):
+    r = run_text(server_stack, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+                               "+0 listen(3, 1) = 0\n+0 > S. 0:0(0) ack 1\n")
+    assert r.message == "t.pkt:4: error handling packet: timed out waiting for packet"
+    r = run_text(server_stack, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+                               "+0 listen(3, 1) = 0\n+0...0.1 accept(3, ..., ...) = 4\n")
+    assert r.message.startswith("t.pkt:4: runtime error in accept call: the blocking call did not return by 0.100000")
+
+
+def test_a_blocking_call_returning_late_is_a_timing_error(server_stack):
+    text = altered("blocking_read.pkt", "+0...0.1 read(4, ..., 1000) = 1000", "+0...0.05 read(4, ..., 1000) = 1000")
+    r = run_text(server_stack, text)
+    assert r.message.startswith("t.pkt:12: timing error: expected system call return at 0.15")
+
+
+def test_sysctl_commands_and_code_blocks(server_stack):
+    text = (CORPUS / "passive_open.pkt").read_text()
+    r = run_text(server_stack, "`sysctl -q net.ipv4.tcp_window_scaling=0`\n" +
+                 text.replace(",nop,wscale 10>", ">").replace("<mss 1460,nop,nop,sackOK>", "<mss 1460,nop,nop,sackOK>")
+                 + "+0 %{ assert tcpi_state == TCP_ESTABLISHED, tcpi_state }%\n"
+                   "+0 %{ assert tcpi_snd_mss == 1000 }%\n")
+    assert r.ok, r.message
+    r = run_text(server_stack, text + "+0 %{ assert tcpi_snd_mss == 1460, 'mss' }%\n")
+    assert r.message == "t.pkt:13: error in code: assertion failed: mss"
+    r = run_text(server_stack, "`ip route add 203.0.113.0/24 dev lo`\n" + text)
+    assert "command 'ip route add 203.0.113.0/24 dev lo' is not supported" in r.message
+
+
+def test_the_command_line(harness_env, nettwin_cmd, tmp_path):
+    ok = subprocess.run(nettwin_cmd + ["packetdrill", str(CORPUS / "rst_closed_port.pkt"),
+                                       str(CORPUS / "udp_echo.pkt")],
+                        env=harness_env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.splitlines()[-1] == "2 scripts: 2 passed, 0 failed"
+    bad = tmp_path / "bad.pkt"
+    bad.write_text(altered("rst_closed_port.pkt", "> R. 0:0(0) ack 1 win 0", "> R. 0:0(0) ack 2 win 0"))
+    r = subprocess.run(nettwin_cmd + ["packetdrill", str(bad)], env=harness_env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1
+    assert f"{bad}:6: error handling packet: live packet field tcp_ack_seq: expected: 2 (0x2) vs actual: 1 (0x1)" \
+        in r.stdout
+    assert "skb path of the packet" in r.stdout and "tcp:tcp_send_reset" in r.stdout
+    r = subprocess.run(nettwin_cmd + ["packetdrill", "--remote_ip=192.0.2.1", str(bad)], env=harness_env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "192.0.2.0/24" in r.stderr
+
+
+@pytest.mark.parametrize("path", PENDING, ids=[p.stem for p in PENDING])
+def test_pending_scripts_still_fail_on_nettwin(server_stack, path):
+    r = run_text(server_stack, path.read_text(), str(path))
+    assert not r.ok, f"{path.name} passes on nettwin now: move it into {CORPUS}"
+    assert r.message.startswith(f"{path}:"), r.message
+
+
+def test_corpus_passes_on_linux(harness_env, nettwin_cmd):
+    """Every script, pending ones too, is proven on this machine's kernel by the same
+    runner (root: network namespaces)."""
+    assert os.geteuid() == 0, "running scripts against Linux needs root (network namespaces)"
+    scripts = SCRIPTS + PENDING
+    r = subprocess.run(nettwin_cmd + ["packetdrill", "--linux", LINUX_TOLERANCE, *map(str, scripts)],
+                       env=harness_env, capture_output=True, text=True, timeout=600)
+    assert r.stdout.splitlines()[-1].startswith(f"{len(scripts)} scripts: "), r.stdout + r.stderr
+    # Real time on a machine shared with compilers: a script the scheduler made late gets
+    # one more run, which must pass.
+    failed = [line.split()[1] for line in r.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failed) <= 3, r.stdout
+    if failed:
+        again = subprocess.run(nettwin_cmd + ["packetdrill", "--linux", LINUX_TOLERANCE, *failed],
+                               env=harness_env, capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, r.stdout + again.stdout + again.stderr
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"pd{os.getpid()}" not in left
+
+
+def test_every_script_carries_the_record_of_its_linux_run():
+    """`nettwin packetdrill --linux --record` wrote SCRIPT.linux.json: the kernel, the date, the
+    verdict (a pass: a script Linux fails is not in the corpus) and the congestion control."""
+    import json
+    for path in SCRIPTS + PENDING:
+        rec_path = path.with_suffix(".linux.json")
+        assert rec_path.is_file(), f"{path.name} has no record of a Linux run"
+        rec = json.loads(rec_path.read_text())
+        assert rec["script"] == path.name
+        assert rec["verdict"] == "pass", rec["message"]
+        assert rec["kernel"].startswith("6.18"), rec["kernel"]
+        assert rec["congestion_control"] == "cubic"
+
+
+def test_parallel_runs_keep_the_order_and_junit_reports_them(harness_env, nettwin_cmd, tmp_path):
+    from xml.etree import ElementTree as ET
+    bad = tmp_path / "bad.pkt"
+    bad.write_text(altered("udp_echo.pkt", "> udp (50)", "> udp (51)"))
+    scripts = [str(CORPUS / "passive_open.pkt"), str(bad), str(CORPUS / "udp_sendto.pkt")]
+    junit = tmp_path / "pd.xml"
+    r = subprocess.run(nettwin_cmd + ["packetdrill", "-j", "2", "--junit", str(junit), *scripts], env=harness_env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    verdicts = [line.split()[:2] for line in r.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert verdicts == [["PASS", scripts[0]], ["FAIL", scripts[1]], ["PASS", scripts[2]]]
+    assert f"{bad}:8: error handling packet: live packet field ipv4_total_length: expected: 79 (0x4f) vs " \
+           "actual: 78 (0x4e)" in r.stdout
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    failed = [c.get("name") for c in suite if c.find("failure") is not None]
+    assert failed == [str(bad)]
+
+
+def test_a_call_marked_blocking_on_a_non_blocking_socket_returns_at_once(server_stack):
+    text = ("0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0 listen(3, 1) = 0\n+0...0 accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)\n")
+    assert run_text(server_stack, text).ok
+    r = run_text(server_stack, text.replace("+0...0 accept", "+0...0.1 accept"))
+    assert r.message.startswith("t.pkt:4: timing error: expected system call return at 0.1")
+
+
+def test_init_scripts_are_settings_run_first(server_stack, tmp_path):
+    init = tmp_path / "init.sh"
+    init.write_text("sysctl -q net.ipv4.tcp_timestamps=0\n")
+    r = run_text(server_stack, (CORPUS / "active_open.pkt").read_text(), init_scripts=str(init))
+    assert r.message.splitlines()[0] == ("t.pkt:7: error handling packet: live packet field ipv4_total_length: "
+                                         "expected: 60 (0x3c) vs actual: 52 (0x34)")
