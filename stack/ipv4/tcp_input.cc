@@ -759,6 +759,7 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool
   int flag = 0;
   uint32_t pkts_acked = 0;
   uint64_t first_ackt = 0, last_ackt = 0;
+  bool timed = false;  // Linux tests first_ackt; the virtual clock reads 0 at start
   while (SkBuff* skb = tp->tcp_rtx_queue.front()) {
     TcpSkbCb* scb = TCP_SKB_CB(skb);
     const uint8_t sacked = scb->sacked;
@@ -778,7 +779,7 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool
       flag |= FLAG_RETRANS_DATA_ACKED;
     } else if (!(sacked & TCPCB_SACKED_ACKED)) {
       last_ackt = skb->tstamp;
-      if (!first_ackt) first_ackt = last_ackt;
+      if (!timed) first_ackt = last_ackt, timed = true;
     }
     if (sacked & TCPCB_LOST) tp->lost_out -= acked_pcount;
     tp->packets_out -= acked_pcount;
@@ -795,7 +796,7 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool
     tcp_wmem_free_skb(sk, skb);
   }
   (void)prior_snd_una;
-  if (first_ackt && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
+  if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;
     if (tcp_is_reno(tp)) {

@@ -145,7 +145,9 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
   skb->dst = rt;
   skb->dev = rt->dev;
   skb->protocol = wire::ETH_P_IP;
-  req->snt_synack = net.engine.now() / 1000;  // tcp_skb_timestamp_us of the SYN-ACK
+  // tcp_skb_timestamp_us of the SYN-ACK. 0 means "no SYN-ACK timed" (a
+  // cookie's request); Linux's clock is never 0, the virtual one is at start.
+  req->snt_synack = std::max<uint64_t>(net.engine.now() / 1000, 1);
   checkpoint(net.tracer, "ip_build_and_send_pkt", skb);
   ip_local_out(net, skb);
   net.mib.tcp.OutSegs++;

@@ -305,3 +305,45 @@ TEST_F(TcpPassiveOpenTest, ClosingAListenerFreesItsRequestsAndUnacceptedChildren
 
 }  // namespace
 }  // namespace nettwin::test
+
+namespace nettwin::test {
+namespace {
+
+// The handshake's RTT sample (tcp_synack_rtt_meas) is taken when the SYN-ACK
+// left at the clock's very start too (Linux's clock is never 0; the virtual
+// one is): a 100 ms handshake without timestamps gives srtt 100 ms and an RTO
+// of 300 ms, as a recording of packetdrill's data_rto script shows.
+TEST(TcpHandshakeRtt, ASynAckSentAtTimeZeroStillGivesTheRttSample) {
+  Dut d{DeviceKind::Veth};
+  Net& net = d.stack.net();
+  const int lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+  SockaddrIn a;
+  a.port = 80;
+  ASSERT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
+  ASSERT_EQ(sys_listen(net, lfd, 5), 0);
+  d.inject(arp_request(kTesterIp, kDutIp));  // the tester's address known at once
+  TcpSeg syn;
+  syn.seq = 0;
+  syn.options = {2, 4, 0x03, 0xe8, 4, 2, 1, 1, 1, 3, 3, 7};  // MSS 1000, SACK_PERM, WS 7: no timestamps
+  d.inject(tcp_frame(syn));
+  ASSERT_EQ(d.stack.now_ns(), 0u);
+  d.stack.advance(100'000'000);
+  uint32_t isn = 0;
+  for (auto& w : d.stack.take_wire())
+    if (is_ipv4_tcp(w.data)) isn = SentTcp(w.data).seq();
+  TcpSeg ack;
+  ack.flags = kAck;
+  ack.seq = 1;
+  ack.ack = isn + 1;
+  ack.window = 257;
+  d.inject(tcp_frame(ack));
+  d.stack.advance(1'000);
+  const int cfd = sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0);
+  ASSERT_GE(cfd, 3);
+  const TcpSock* tp = tcp_sk(net.sock.files.at(cfd)->sk);
+  EXPECT_NEAR(double(tp->srtt_us >> 3), 100'000.0, 1.0);  // stamped at 1 us: 0 means "not timed"
+  EXPECT_EQ(tp->icsk_rto, 300u * HZ / 1000);
+}
+
+}  // namespace
+}  // namespace nettwin::test
