@@ -87,3 +87,16 @@ def test_an_unwritable_report_path_is_a_clear_error(nettwin_cmd, harness_env, tm
                           capture_output=True, text=True, env=harness_env, timeout=300)
     assert done.returncode == 2
     assert "cannot write the report" in done.stderr and "x.xml" in done.stderr
+
+
+def test_a_reader_that_leaves_early_ends_the_run_quietly(nettwin_cmd, harness_env):
+    """`nettwin conform | head -1`: the closed pipe stops the run without a traceback."""
+    folders = [str(f) for f in scenario_folders()]  # seconds of output: the pipe closes long before the end
+    proc = subprocess.Popen(nettwin_cmd + ["conform", "--no-diff"] + folders, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=harness_env)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    assert first.startswith(b"PASS") or first.startswith(b"FAIL")
+    assert b"Traceback" not in err, err.decode()
+    assert proc.returncode == 141

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 USAGE = """nettwin <command> [args]
@@ -115,4 +116,9 @@ def main(argv=None) -> int:
     if cmd is None:
         print(f"nettwin: unknown command {argv[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
         return 2
-    return cmd(argv[1:])
+    try:
+        return cmd(argv[1:])
+    except BrokenPipeError:
+        # The reader left (`nettwin conform | head`): stop quietly, as a Unix filter does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -256,7 +256,8 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
     *reason = paws_reject ? SkbDropReason::TCP_RFC7323_PAWS : SkbDropReason::TCP_OVERWINDOW;
     return nullptr;
   }
-  if (tmp_opt.saw_tstamp && !after(seq, rcv_nxt)) req->ts_recent = tmp_opt.rcv_tsval;
+  // ts_recent changes only once the request is owned: on the child, below
+  // (a deferred or overflowing ACK leaves the request's alone).
   // A SYN at rcv_isn is out of the window that starts at rcv_isn + 1.
   if (seq == req->rcv_isn) flg &= uint8_t(~TCPHDR_SYN);
   // "second check the RST bit", "fourth, check the SYN bit": the request

@@ -16,7 +16,7 @@ import struct
 import time
 from typing import Optional
 
-from ..recording.netns import NetnsError, Topology, run
+from ..recording.netns import NetnsError, Topology, exclusive_use, run
 from .config import Config
 from .packets import DUT_MAC, REMOTE_MAC, ether
 
@@ -70,6 +70,7 @@ class LinuxTarget:
         except OSError:
             pass
         self.topo: Optional[Topology] = None
+        self.lock = None                 # the machine's namespace lock, held from the first setup to shutdown
         self.socks: dict[int, socket.socket] = {}
         self.cap: Optional[socket.socket] = None
         self.runs = 0
@@ -81,6 +82,9 @@ class LinuxTarget:
 
     def setup(self, cfg: Config) -> None:
         self.close()
+        if self.lock is None:
+            self.lock = exclusive_use()
+            self.lock.__enter__()
         self.runs += 1
         # The host's default (bbr here) is not Linux's built-in one, which nettwin runs:
         # every TCP socket gets cubic unless the script says otherwise.
@@ -125,6 +129,9 @@ class LinuxTarget:
 
     def shutdown(self) -> None:
         self.close()
+        if self.lock is not None:
+            lock, self.lock = self.lock, None
+            lock.__exit__(None, None, None)
 
     def now_ns(self) -> int:
         return time.monotonic_ns()

@@ -23,7 +23,11 @@ The DUT keeps Linux's defaults otherwise.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import subprocess
+import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 
 # The sysctls read in the DUT namespace and written to meta.json: what decides how
@@ -79,6 +83,25 @@ class Host:
     def as_meta(self) -> dict:
         return {"ifname": self.ifname, "ifindex": self.ifindex, "mac": self.mac,
                 "addresses": list(self.addresses)}
+
+
+LOCK_PATH = Path("/run/lock/nettwin-recorder.lock")
+
+
+@contextlib.contextmanager
+def exclusive_use():
+    """One user of real namespaces at a time on the machine (the recorder, the
+    packetdrill Linux target): tracepoints are global, and two would name the
+    same interfaces and addresses, each one's events landing in the other's."""
+    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_PATH, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("another nettwin recorder or Linux packetdrill run is using namespaces; waiting for it",
+                  file=sys.stderr)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def run(argv: list[str], netns: str | None = None, input_text: str | None = None,

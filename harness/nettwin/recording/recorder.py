@@ -39,7 +39,6 @@ from .ns_processes import Agent, ProcessError, Tcpdump
 RECORDER_VERSION = 1
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "traces"
-LOCK_PATH = Path("/run/lock/nettwin-recorder.lock")
 QUIET_BEFORE_S = 0.3      # after link up, before tracing starts
 INJECT_CPU = 0
 
@@ -411,20 +410,6 @@ def describe(events: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _exclusive():
-    """One recorder at a time on the machine: tracepoints are global, and two
-    recordings would name the same interfaces."""
-    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_PATH, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("another nettwin recorder is running; waiting for it", file=sys.stderr)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-
-
 def _sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -466,7 +451,7 @@ def main(argv: list[str]) -> int:
     old = signal.signal(signal.SIGTERM, _sigterm)
     failed = 0
     try:
-        with _exclusive():
+        with netns.exclusive_use():
             for s in chosen:
                 try:
                     rec = record(s, args.cpu)
