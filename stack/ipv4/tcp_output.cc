@@ -240,7 +240,12 @@ uint32_t tcp_acceptable_seq(const TcpSock* tp) {
 }  // namespace
 
 uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns) {
-  return uint32_t((ns + uint64_t(sk->net->sysctl.nettwin_tcp_clock_phase_ns) % 1'000'000) / 1'000'000);
+  // ms since boot, as tcp_clock_ms counts them: the seeded uptime's whole ms
+  // first (Linux's clock is never near 0, and 0 is its "not stamped" value,
+  // e.g. retrans_stamp), then the virtual clock shifted by the phase knob.
+  const Engine& e = sk->net->engine;
+  const uint64_t boot_ms = (e.jiffies_origin() - INITIAL_JIFFIES) * (1000 / HZ);
+  return uint32_t(boot_ms + (ns + uint64_t(sk->net->sysctl.nettwin_tcp_clock_phase_ns) % 1'000'000) / 1'000'000);
 }
 
 uint32_t tcp_time_stamp_ms(const Sock* sk) { return tcp_ns_to_ts(sk, sk->net->engine.now()); }

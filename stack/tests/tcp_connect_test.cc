@@ -174,7 +174,7 @@ TEST_F(TcpConnectTest, SynHasLinuxOptionsWindowAndState) {
   EXPECT_EQ(be32(o, 12), 0u);  // nothing to echo yet
   const Bytes ws = {1, 3, 3, 10};
   EXPECT_EQ(Bytes(o.begin() + 16, o.end()), ws);
-  EXPECT_EQ(be32(o, 8) - secure_tcp_ts_off(net, 1, kDutIp, kTesterIp), uint32_t((d.stack.now_ns() - kMs) / kMs));
+  EXPECT_EQ(be32(o, 8) - secure_tcp_ts_off(net, 1, kDutIp, kTesterIp), tcp_clock_ms_at(net, d.stack.now_ns() - kMs));
   EXPECT_EQ(be16(syn, 14 + 6), 0x4000);  // DF
   EXPECT_EQ(state(fd), TCP_SYN_SENT);
   auto st = d.named("sock:inet_sock_set_state");
@@ -603,6 +603,38 @@ TEST_F(TcpConnectTest, SynAckAfterRetransmissionsStillEstablishes) {
   EXPECT_EQ(so_error(fd), 0);
   EXPECT_EQ(d.counter("Tcp.RetransSegs"), 2u);
   EXPECT_EQ(d.named("tcp:tcp_retransmit_skb").size(), 2u);
+}
+
+}  // namespace
+}  // namespace nettwin::test
+
+namespace nettwin::test {
+namespace {
+
+// A SYN sent at the virtual clock's very start still starts the give-up clock
+// (retrans_stamp is "not set" at 0 in Linux, whose ms clock counts from boot):
+// tcp_syn_retries 1 gives up 3 initial RTOs after it, as packetdrill's
+// syn_retries script proves on Linux.
+TEST(TcpConnectAtStart, SynRetriesOneGivesUpThreeSecondsAfterASynSentAtTimeZero) {
+  Dut d{DeviceKind::Veth};
+  Net& net = d.stack.net();
+  ASSERT_FALSE(d.stack.add_neighbour("ntdut0", "198.51.100.1", "02:00:00:00:01:01", "permanent").has_value());
+  ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.tcp_syn_retries", "1").has_value());
+  const int fd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+  ASSERT_EQ(sys_fcntl_setfl(net, fd, O_NONBLOCK_), 0);
+  SockaddrIn a;
+  a.addr = kTesterIp;
+  a.port = 8080;
+  ASSERT_EQ(sys_connect(net, fd, a, SOCKADDR_IN_LEN), -E_INPROGRESS);
+  ASSERT_EQ(d.stack.now_ns(), 0u);
+  const Sock* sk = net.sock.files.at(fd)->sk;
+  uint64_t closed_at = 0;
+  for (int i = 0; i < 500 && !closed_at; ++i) {
+    d.stack.advance(10'000'000);
+    if (sk->sk_state == TCP_CLOSE) closed_at = d.stack.now_ns();
+  }
+  EXPECT_GE(closed_at, 3'000'000'000u);
+  EXPECT_LE(closed_at, 3'100'000'000u);
 }
 
 }  // namespace

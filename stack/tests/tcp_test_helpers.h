@@ -75,6 +75,12 @@ inline Bytes linux_syn_options(uint32_t tsval, uint8_t wscale = 7) {
           uint8_t(tsval), 0, 0, 0, 0, 1, 3, 3, wscale};
 }
 
+// tcp_clock_ms at virtual time ns (clock phase 0): ms since the stack's seeded
+// boot, the clock TSvals count in before the connection's offset.
+inline uint32_t tcp_clock_ms_at(const Net& net, uint64_t ns) {
+  return uint32_t((net.engine.jiffies_origin() - INITIAL_JIFFIES) * (1000 / HZ) + ns / 1'000'000);
+}
+
 // An Ethernet frame carrying IPv4 and TCP (not an ARP probe the DUT sent meanwhile).
 inline bool is_ipv4_tcp(const Bytes& f) {
   return f.size() > 34 && f[12] == 0x08 && f[13] == 0x00 && f[14 + 9] == 6;

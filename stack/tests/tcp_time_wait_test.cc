@@ -158,8 +158,8 @@ TEST_F(TcpTimeWaitTest, ARetransmittedFinIsAckedAgainWithTimestampsAndRestartsTh
   EXPECT_EQ(Bytes(o.begin(), o.begin() + 4), (Bytes{1, 1, 8, 10}));
   EXPECT_EQ(be32(o, 8), kPeerTsval + 1);
   const uint32_t ms = be32(o, 4) - t->tw_ts_offset;  // sent when the FIN came, 1 ms ago
-  EXPECT_LE(ms, d.stack.now_ns() / 1'000'000);
-  EXPECT_GE(ms + 1, d.stack.now_ns() / 1'000'000);
+  EXPECT_LE(ms, tcp_clock_ms_at(net, d.stack.now_ns()));
+  EXPECT_GE(ms + 1, tcp_clock_ms_at(net, d.stack.now_ns()));
   // The window: what is left of ours, scaled.
   EXPECT_EQ(a.window(), t->tw_rcv_wnd >> t->tw_rcv_wscale);
   EXPECT_EQ(be16(out[0], 14 + 6), 0x4000);  // DF
