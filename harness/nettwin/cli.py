@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-USAGE = """nettwin <command> [args]
+USAGE = """nettwin <command> [args]   (nettwin --version: the version)
 
 commands:
   conform [TRACES_DIR | SCENARIO_DIR ...] [--junit F.xml] [--html F.html]
@@ -109,6 +109,10 @@ COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_mai
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("-V", "--version"):
+        from . import __version__
+        print(f"nettwin {__version__}")
+        return 0
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if argv else 2

@@ -6,7 +6,9 @@
 //                  [--parent-fd FD] [--remove-socket-dir]
 //
 // Prints "nettwin-server listening on <addr>" once ready; exits 0 on SIGTERM/SIGINT.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -171,6 +173,10 @@ int main(int argc, char** argv) {
   SocketsService sockets(*engine);
 
   int bound_port = 0;
+  // The standard services tools look for: grpc.health.v1.Health (grpc_health_probe,
+  // orchestrators) and server reflection (grpcurl lists and calls without .proto files).
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address.uri, grpc::InsecureServerCredentials(),
                            address.tcp ? &bound_port : nullptr);
