@@ -1116,7 +1116,12 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
   tp->rx_opt.saw_tstamp = false;
   // Header prediction: the expected flags and window, in sequence, ACKing
   // nothing unsent.
+  // Since 6.17 ("tcp: do not accept packets beyond window") a segment that
+  // ends past the offered window leaves the fast path, so that tcp_sequence
+  // judges it (recorded: tcp_receive_window_closes drops it in
+  // tcp_validate_incoming as TCP_INVALID_END_SEQUENCE).
   if ((tcp_flag_word(th) & TCP_HP_BITS) == tp->pred_flags && TCP_SKB_CB(skb)->seq == tp->rcv_nxt &&
+      !after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt + tcp_receive_window(sk)) &&
       !after(TCP_SKB_CB(skb)->ack_seq, tp->snd_nxt)) {
     const unsigned tcp_header_len = tp->tcp_header_len;
     int flag = 0;
