@@ -387,6 +387,7 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
       *seq += uint32_t(used);
       copied += used;
       len -= used;
+      tcp_rcv_space_adjust(sk);
       if (used + offset < skb->len) continue;
       if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) fin = true;
       else if (!(flags & MSG_PEEK_)) {

@@ -500,11 +500,89 @@ void tcp_measure_rcv_mss(Sock* sk, const SkBuff* skb) {
   }
 }
 
+// tcp_rcv_rtt_update: rcv_rtt_est.rtt_us is the receiver's RTT << 3; a
+// window-based sample (win_dep) only ever lowers it.
+void tcp_rcv_rtt_update(TcpSock* tp, uint32_t sample, bool win_dep) {
+  const uint32_t old_sample = tp->rcv_rtt_est.rtt_us;
+  const uint32_t m = sample << 3;
+  uint32_t new_sample;
+  if (old_sample == 0 || m < old_sample) {
+    new_sample = m;
+  } else {
+    if (win_dep) return;
+    new_sample = old_sample - (old_sample >> 3) + sample;
+  }
+  tp->rcv_rtt_est.rtt_us = new_sample;
+}
+
+// tcp_rcv_rtt_measure: without timestamps, the time a window's worth of data
+// takes to arrive.
+void tcp_rcv_rtt_measure(TcpSock* tp) {
+  if (tp->rcv_rtt_est.time != 0) {
+    if (before(tp->rcv_nxt, tp->rcv_rtt_est.seq)) return;
+    uint64_t delta_us = tp->tcp_mstamp - tp->rcv_rtt_est.time;
+    if (!delta_us) delta_us = 1;
+    tcp_rcv_rtt_update(tp, uint32_t(delta_us), true);
+  }
+  tp->rcv_rtt_est.seq = tp->rcv_nxt + tp->rcv_wnd;
+  tp->rcv_rtt_est.time = tp->tcp_mstamp;
+}
+
+// tcp_rcv_rtt_measure_ts: a full-sized segment echoing a new TSecr is an RTT
+// sample (tcp_rtt_tsopt_us with min_delta 0: a 0 ms echo is no sample).
+void tcp_rcv_rtt_measure_ts(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->rx_opt.rcv_tsecr == tp->rcv_rtt_last_tsecr) return;
+  tp->rcv_rtt_last_tsecr = tp->rx_opt.rcv_tsecr;
+  if (TCP_SKB_CB(skb)->end_seq - TCP_SKB_CB(skb)->seq >= tp->icsk_ack.rcv_mss) {
+    const uint32_t delta = tcp_time_stamp_ms(sk) - (tp->rx_opt.rcv_tsecr - tp->tsoffset);
+    if (delta > 0 && delta < uint32_t(INT32_MAX / 1000)) tcp_rcv_rtt_update(tp, delta * 1000, false);
+  }
+}
+
+int tcp_win_from_space_ratio(const TcpSock* tp, int space) {
+  return int((int64_t(space) * tp->scaling_ratio) >> 8);  // __tcp_win_from_space, TCP_RMEM_TO_WIN_SCALE
+}
+
+// __tcp_grow_window: a segment whose overhead shrinks by halves as the
+// window does may still earn 2 * rcv_mss.
+int __tcp_grow_window(const Sock* sk, const SkBuff* skb, unsigned skbtruesize) {
+  const TcpSock* tp = tcp_sk(sk);
+  int truesize = tcp_win_from_space_ratio(tp, int(skbtruesize)) >> 1;
+  int window = tcp_win_from_space_ratio(tp, int(sk->net->sysctl.tcp_rmem[2])) >> 1;
+  while (int(tp->rcv_ssthresh) <= window) {
+    if (truesize <= int(skb->len)) return 2 * tp->icsk_ack.rcv_mss;
+    truesize >>= 1;
+    window >>= 1;
+  }
+  return 0;
+}
+
+// tcp_grow_window: rcv_ssthresh, the window's slow start, grows with each
+// segment whose payload is a fair share of the memory it costs (no memory
+// pressure here; truesize_adjust leaves a linear skb's truesize as it is).
+void tcp_grow_window(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const int room = std::min<int>(int(tp->window_clamp), tcp_space(sk)) - int(tp->rcv_ssthresh);
+  if (room <= 0) return;
+  int incr;
+  if (tcp_win_from_space_ratio(tp, int(skb->truesize)) <= int(skb->len))
+    incr = 2 * int(tp->advmss);
+  else
+    incr = __tcp_grow_window(sk, skb, skb->truesize);
+  if (incr) {
+    incr = std::max<int>(incr, 2 * int(skb->len));
+    tp->rcv_ssthresh += uint32_t(std::min(room, incr));
+    tp->icsk_ack.quick |= 1;
+  }
+}
+
 // tcp_event_data_recv: the delayed-ACK engine learns the peer's pace.
 void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   inet_csk_schedule_ack(sk);
   tcp_measure_rcv_mss(sk, skb);
+  tcp_rcv_rtt_measure(tp);
   const uint32_t now = uint32_t(sk->net->engine.jiffies());
   if (!tp->icsk_ack.ato) {
     // The first data segment: start in quick-ack mode.
@@ -522,6 +600,7 @@ void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
     }
   }
   tp->icsk_ack.lrcvtime = now;
+  if (skb->len >= 128) tcp_grow_window(sk, skb);
 }
 
 void tcp_update_wl(TcpSock* tp, uint32_t seq) { tp->snd_wl1 = seq; }
@@ -932,8 +1011,9 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
     {
       const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
       const bool has_data = skb->len != 0;
-      if (has_data) tcp_event_data_recv(sk, skb);
+      // Queued first: tcp_event_data_recv's window growth sees its memory.
       tcp_queue_rcv(sk, skb);
+      if (has_data) tcp_event_data_recv(sk, skb);
       if (fin) tcp_fin(sk);
     }
     if (!tp->out_of_order_queue.empty()) {
@@ -1005,6 +1085,53 @@ void tcp_data_snd_check(Sock* sk) {
 }
 
 }  // namespace
+
+// tcp_rcvbuf_grow: DRS. The reader took newval bytes in one RTT; let the
+// buffer hold twice that, more while the rate still grows (the sender's slow
+// start), up to tcp_rmem[2], unless the user fixed SO_RCVBUF.
+void tcp_rcvbuf_grow(Sock* sk, uint32_t newval) {
+  TcpSock* tp = tcp_sk(sk);
+  const Net& net = *sk->net;
+  const uint32_t oldval = tp->rcvq_space.space;
+  tp->rcvq_space.space = newval;
+  if (!net.sysctl.tcp_moderate_rcvbuf || (sk->sk_userlocks & SOCK_RCVBUF_LOCK)) return;
+  uint32_t rcvwin = newval << 1;
+  const uint64_t grow = oldval ? uint64_t(rcvwin) * (newval - oldval) / oldval : 0;
+  rcvwin += uint32_t(grow << 1);
+  if (SkBuff* last = tp->out_of_order_queue.back()) rcvwin += TCP_SKB_CB(last)->end_seq - tp->rcv_nxt;
+  const uint32_t cap = uint32_t(net.sysctl.tcp_rmem[2]);
+  // tcp_space_from_win: the memory a window of rcvwin bytes costs.
+  const uint64_t space = (uint64_t(rcvwin) << 8) / std::max<uint8_t>(tp->scaling_ratio, 1);
+  const uint32_t rcvbuf = uint32_t(std::min<uint64_t>(space, cap));
+  if (int(rcvbuf) > sk->sk_rcvbuf) {
+    sk->sk_rcvbuf = int(rcvbuf);
+    // The window clamp follows along.
+    tp->window_clamp = uint32_t(tcp_win_from_space_ratio(tp, int(rcvbuf)));
+  }
+}
+
+void tcp_rcv_space_adjust(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  trace_tcp_rcv_space_adjust(sk->net->tracer, sk);
+  tcp_mstamp_refresh(sk);
+  const int time = int(tp->tcp_mstamp - tp->rcvq_space.time);
+  if (time < int(tp->rcv_rtt_est.rtt_us >> 3) || tp->rcv_rtt_est.rtt_us == 0) return;
+  // Bytes copied to the user in the last RTT, less what still waits.
+  int copied = int(tp->copied_seq - tp->rcvq_space.seq);
+  const int inq = int(tp->rcv_nxt - tp->copied_seq);
+  copied -= inq;
+  if (copied > int(tp->rcvq_space.space)) {
+    SkBuff* last = tp->out_of_order_queue.back();
+    trace_tcp_rcvbuf_grow(sk->net->tracer, sk,
+                          {time, tp->rcv_rtt_est.rtt_us >> 3, tp->copied_seq - tp->rcvq_space.seq, uint32_t(inq),
+                           tp->rcvq_space.space, last ? TCP_SKB_CB(last)->end_seq - tp->rcv_nxt : 0,
+                           uint32_t(sk->sk_rcvbuf), tp->rcv_ssthresh, tp->window_clamp, tp->rcv_wnd,
+                           tp->scaling_ratio});
+    tcp_rcvbuf_grow(sk, uint32_t(copied));
+  }
+  tp->rcvq_space.seq = tp->copied_seq;
+  tp->rcvq_space.time = tp->tcp_mstamp;
+}
 
 void sk_stream_write_space(Sock* sk) {
   if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
@@ -1082,6 +1209,8 @@ void tcp_init_transfer(Sock* sk) {
     tp->window_clamp = std::max(2u * tp->advmss, maxwin - tp->advmss);
   tp->rcv_ssthresh = std::min(tp->rcv_ssthresh, tp->window_clamp);
   tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
+  tp->rcvq_space.time = tp->tcp_mstamp;
+  tp->rcvq_space.seq = tp->copied_seq;
 }
 
 void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
@@ -1150,11 +1279,12 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
     {
       if (tcp_checksum_complete(skb)) goto csum_error;
       if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED && tp->rcv_nxt == tp->rcv_wup) tcp_store_ts_recent(sk);
+      tcp_rcv_rtt_measure_ts(sk, skb);
       sk->net->mib.tcpext.TCPHPHits++;
       // The receiver's bulk path.
       skb_pull(skb, tcp_header_len);
-      tcp_event_data_recv(sk, skb);
       tcp_queue_rcv(sk, skb);
+      tcp_event_data_recv(sk, skb);
       if (TCP_SKB_CB(skb)->ack_seq != tp->snd_una) {
         tcp_ack(sk, skb, flag | FLAG_DATA);
         tcp_data_snd_check(sk);
@@ -1182,6 +1312,7 @@ slow_path:
       goto discard;
     }
   }
+  tcp_rcv_rtt_measure_ts(sk, skb);
   tcp_data_queue(sk, skb);
   tcp_data_snd_check(sk);
   tcp_ack_snd_check(sk);

@@ -56,6 +56,10 @@ void tcp_data_ready(Sock* sk);
 void sk_stream_write_space(Sock* sk);
 // tcp_cleanup_rbuf: after a read, an ACK if the window grew enough (or one is due).
 void tcp_cleanup_rbuf(Sock* sk, int copied);
+// tcp_rcv_space_adjust: receive buffer autotuning (DRS), after each copy to
+// the reader: what the reader took in the last receiver RTT sizes sk_rcvbuf.
+void tcp_rcv_space_adjust(Sock* sk);
+void tcp_rcvbuf_grow(Sock* sk, uint32_t newval);
 // tcp_receive_window: what is left of the window we offered.
 uint32_t tcp_receive_window(const Sock* sk);
 // tcp_space / tcp_full_space: receive buffer as window bytes.
