@@ -8,6 +8,7 @@
 #include "ipv4/tcp_input.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/net.h"
 #include "core/secure_seq.h"
@@ -23,6 +24,7 @@
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
+#include "socket/sock.h"
 #include "wire/bytes.h"
 #include "wire/headers.h"
 
@@ -257,7 +259,7 @@ void inet_csk_destroy_sock(Sock* sk) {
   if (sk->inet_num) inet_put_port(sk);
   // sk_stream_kill_queues: what the reader never took is purged.
   while (SkBuff* skb = sk->sk_receive_queue.pop_front()) {
-    sk->sk_rmem_alloc -= int(skb->truesize);
+    tcp_sock_rfree(sk, skb);
     kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "sk_stream_kill_queues");
   }
   // sock_put: the memory goes once the closed socket's last skb is freed,
@@ -900,13 +902,23 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
 // tcp_ofo_queue: out-of-order segments that now fit go to the receive queue.
 void tcp_ofo_queue(Sock* sk);
 
+// sk_rmem_schedule: forward-allocate whole pages for size bytes; the twin's
+// global TCP memory (tcp_mem) is never under pressure, so it never refuses.
+bool sk_rmem_schedule(Sock* sk, int size) {
+  TcpSock* tp = tcp_sk(sk);
+  const int delta = size - tp->sk_forward_alloc;
+  if (delta > 0) tp->sk_forward_alloc += sk_mem_pages(delta) * SK_MEM_PAGE_SIZE;  // __sk_mem_schedule
+  return true;
+}
+
+// sk_forced_mem_schedule: the same, for memory taken whatever the limits.
+void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
+
 void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
-  // skb_set_owner_r: charged to the receive buffer until read.
-  skb->sk = sk;
-  skb->destructor = nullptr;
-  sk->sk_rmem_alloc += int(skb->truesize);
+  // Charged to the receive buffer until read.
+  tcp_skb_set_owner_r(sk, skb);
   sk->sk_receive_queue.push_back(skb);
   tp->bytes_received += skb->len;
 }
@@ -931,9 +943,158 @@ void tcp_sack_rebuild(TcpSock* tp) {
   tp->rx_opt.num_sacks = tp->rx_opt.sack_ok ? uint8_t(n) : 0;
 }
 
+// tcp_can_ingest (6.17's "stronger sk_rcvbuf checks"): the skb fits in
+// sk_rcvbuf on top of what both queues hold.
+bool tcp_can_ingest(const Sock* sk, const SkBuff* skb) {
+  return int64_t(sk->sk_rmem_alloc) + skb->truesize <= int64_t(sk->sk_rcvbuf);
+}
+
+// tcp_clamp_window: the queues hit the buffer; an unlocked buffer is set to
+// what they hold, and a window past it falls back to two segments.
+void tcp_clamp_window(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->icsk_ack.quick = 0;
+  const int64_t rmem2 = sk->net->sysctl.tcp_rmem[2];
+  if (sk->sk_rcvbuf < rmem2 && !(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
+    sk->sk_rcvbuf = int(std::min<int64_t>(sk->sk_rmem_alloc, rmem2));
+  if (sk->sk_rmem_alloc > sk->sk_rcvbuf) tp->rcv_ssthresh = std::min(tp->window_clamp, 2u * tp->advmss);
+}
+
+// tcp_prune_ofo_queue: out-of-order data is dropped from the far end, an
+// eighth of the buffer at a time, until the incoming skb fits or would be
+// the last one left (it is never dropped for data beyond it).
+bool tcp_prune_ofo_queue(Sock* sk, const SkBuff* in_skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->out_of_order_queue.empty()) return false;
+  int goal = sk->sk_rcvbuf >> 3;
+  bool pruned = false;
+  while (SkBuff* skb = tp->out_of_order_queue.back()) {
+    if (after(TCP_SKB_CB(in_skb)->seq, TCP_SKB_CB(skb)->seq)) break;
+    pruned = true;
+    tp->out_of_order_queue.unlink(skb);
+    tcp_sock_rfree(sk, skb);
+    goal -= int(skb->truesize);
+    tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_QUEUE_PRUNE, "tcp_prune_ofo_queue");
+    if (tp->out_of_order_queue.empty() || goal <= 0) {
+      if (tcp_can_ingest(sk, in_skb)) break;
+      goal = sk->sk_rcvbuf >> 3;
+    }
+  }
+  if (pruned) {
+    sk->net->mib.tcpext.OfoPruned++;
+    // tcp_sack_reset: the SACK blocks described what is gone.
+    tp->rx_opt.num_sacks = 0;
+    tp->rx_opt.dsack = false;
+  }
+  return pruned;
+}
+
+// tcp_collapse_one: a collapsed skb leaves the queue (freed, no tracepoint).
+SkBuff* tcp_collapse_one(Sock* sk, SkbQueue& list, SkBuff* prev, SkBuff* skb) {
+  SkBuff* next = skb->next;
+  if (!prev) {
+    list.pop_front();
+  } else {
+    prev->next = next;
+    skb->next = nullptr;
+    list.unlink_counted(skb, prev);
+  }
+  tcp_sock_rfree(sk, skb);
+  __kfree_skb(skb);
+  sk->net->mib.tcpext.TCPRcvCollapsed++;
+  return next;
+}
+
+// tcp_collapse on the receive queue (copied_seq .. rcv_nxt): from the first
+// skb whose truesize is bloated for its payload (or whose head was read), the
+// data is copied into compact skbs of at most SKB_MAX_ORDER(0, 0) bytes, each
+// charged as alloc_skb sizes it, and the old skbs freed; a FIN stops it.
+void tcp_collapse(Sock* sk, uint32_t start, uint32_t end) {
+  TcpSock* tp = tcp_sk(sk);
+  SkbQueue& list = sk->sk_receive_queue;
+  SkBuff* prev = nullptr;
+  SkBuff* skb = list.front();
+  bool end_of_skbs = true;
+  for (; skb; prev = skb, skb = skb->next) {
+    if ((TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN)) == 0 &&
+        (tcp_win_from_space_ratio(tp, int(skb->truesize)) > int(skb->len) || before(TCP_SKB_CB(skb)->seq, start))) {
+      end_of_skbs = false;
+      break;
+    }
+    SkBuff* n = skb->next;
+    if (n && TCP_SKB_CB(skb)->end_seq != TCP_SKB_CB(n)->seq) {
+      end_of_skbs = false;
+      break;
+    }
+    start = TCP_SKB_CB(skb)->end_seq;  // skipped: advance start
+  }
+  if (end_of_skbs || (TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN))) return;
+  constexpr int kSkbMaxOrder0 = SK_MEM_PAGE_SIZE - 320;  // SKB_WITH_OVERHEAD(PAGE_SIZE)
+  while (before(start, end)) {
+    int copy = std::min<int>(kSkbMaxOrder0, int(end - start));
+    SkBuff* nskb = sk->net->pool.alloc_skb(unsigned(copy));
+    nskb->truesize = alloc_skb_truesize(unsigned(copy));
+    std::memcpy(nskb->cb, skb->cb, sizeof(skb->cb));
+    TCP_SKB_CB(nskb)->seq = TCP_SKB_CB(nskb)->end_seq = start;
+    list.insert_after(prev, nskb);
+    prev = nskb;
+    tcp_skb_set_owner_r(sk, nskb);
+    // Copy data, releasing collapsed skbs.
+    while (copy > 0) {
+      const int offset = int(start - TCP_SKB_CB(skb)->seq);
+      int size = int(TCP_SKB_CB(skb)->end_seq - start);
+      if (size > 0) {
+        size = std::min(copy, size);
+        std::memcpy(skb_put(nskb, unsigned(size)), skb->data + offset, size_t(size));
+        TCP_SKB_CB(nskb)->end_seq += uint32_t(size);
+        copy -= size;
+        start += uint32_t(size);
+      }
+      if (!before(start, TCP_SKB_CB(skb)->end_seq)) {
+        skb = tcp_collapse_one(sk, list, prev, skb);
+        if (!skb || (TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN))) return;
+      }
+    }
+  }
+}
+
+// tcp_prune_queue: make room for in_skb, or say it cannot be had (-1).
+// The out-of-order queue is pruned but not collapsed (tcp_collapse_ofo_queue
+// is not modelled).
+int tcp_prune_queue(Sock* sk, const SkBuff* in_skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!sk->sk_rmem_alloc) return -1;  // nothing queued to prune
+  sk->net->mib.tcpext.PruneCalled++;
+  if (!tcp_can_ingest(sk, in_skb)) tcp_clamp_window(sk);
+  if (tcp_can_ingest(sk, in_skb)) return 0;
+  if (!sk->sk_receive_queue.empty()) tcp_collapse(sk, tp->copied_seq, tp->rcv_nxt);
+  if (tcp_can_ingest(sk, in_skb)) return 0;
+  tcp_prune_ofo_queue(sk, in_skb);
+  if (tcp_can_ingest(sk, in_skb)) return 0;
+  // Really being abused: the caller drops the data on the floor.
+  sk->net->mib.tcpext.RcvPruned++;
+  tp->pred_flags = 0;
+  return -1;
+}
+
+// tcp_try_rmem_schedule: room for the skb in sk_rcvbuf, pruning if need be.
+// sk_rmem_schedule's global accounting (tcp_mem) never refuses here: the twin
+// has no memory pressure.
+int tcp_try_rmem_schedule(Sock* sk, const SkBuff* skb) {
+  if (tcp_can_ingest(sk, skb) && sk_rmem_schedule(sk, int(skb->truesize))) return 0;
+  if (tcp_prune_queue(sk, skb) < 0) return -1;
+  sk_rmem_schedule(sk, int(skb->truesize));
+  return 0;
+}
+
 // tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order.
 void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
+  if (tcp_try_rmem_schedule(sk, skb)) {
+    sk->net->mib.tcpext.TCPOFODrop++;
+    tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
+    return;
+  }
   sk->net->mib.tcpext.TCPOFOQueue++;
   tp->rcv_ooopack += 1;
   tp->pred_flags = 0;
@@ -950,8 +1111,7 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
     }
     if (after(TCP_SKB_CB(s)->seq, seq)) break;
   }
-  skb->sk = sk;
-  sk->sk_rmem_alloc += int(skb->truesize);
+  tcp_skb_set_owner_r(sk, skb);
   tp->out_of_order_queue.insert_after(prev, skb);
   tcp_sack_rebuild(tp);
 }
@@ -961,11 +1121,14 @@ void tcp_ofo_queue(Sock* sk) {
   while (SkBuff* skb = tp->out_of_order_queue.front()) {
     if (after(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) break;
     tp->out_of_order_queue.pop_front();
-    sk->sk_rmem_alloc -= int(skb->truesize);
     if (!after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt)) {
+      tcp_sock_rfree(sk, skb);
       tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_ofo_queue");
       continue;
     }
+    // It moves queues with its charge: tcp_queue_rcv charges it again.
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    tp->sk_forward_alloc += int(skb->truesize);
     const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
     checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
     tcp_queue_rcv(sk, skb);
@@ -998,8 +1161,8 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
       goto out_of_window;
     }
   queue_and_out:
-    // tcp_try_rmem_schedule: no room in the receive buffer.
-    if (sk->sk_rmem_alloc + int(skb->truesize) > sk->sk_rcvbuf) {
+    if (tcp_try_rmem_schedule(sk, skb)) {
+      // No room: a zero window goes out now (tcp_select_window sees NOMEM).
       tp->icsk_ack.pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW;
       inet_csk_schedule_ack(sk);
       if (!sk->sk_receive_queue.empty() && skb->len) {
@@ -1007,6 +1170,8 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
         sk->net->mib.tcpext.TCPRcvQDrop++;
         goto drop;
       }
+      // An empty queue takes it whatever it costs.
+      sk_forced_mem_schedule(sk, int(skb->truesize));
     }
     {
       const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
@@ -1133,6 +1298,21 @@ void tcp_rcv_space_adjust(Sock* sk) {
   tp->rcvq_space.time = tp->tcp_mstamp;
 }
 
+void tcp_skb_set_owner_r(Sock* sk, SkBuff* skb) {
+  skb->sk = sk;
+  skb->destructor = nullptr;
+  sk->sk_rmem_alloc += int(skb->truesize);
+  tcp_sk(sk)->sk_forward_alloc -= int(skb->truesize);  // sk_mem_charge
+}
+
+void tcp_sock_rfree(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  sk->sk_rmem_alloc -= int(skb->truesize);
+  tp->sk_forward_alloc += int(skb->truesize);  // sk_mem_uncharge
+  // sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
+  if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
+}
+
 void sk_stream_write_space(Sock* sk) {
   if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
 }
@@ -1190,7 +1370,7 @@ void tcp_fin(Sock* sk) {
   }
   // Out-of-order data after the FIN is dropped.
   while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
-    sk->sk_rmem_alloc -= int(skb->truesize);
+    tcp_sock_rfree(sk, skb);
     __kfree_skb(skb);
   }
   tp->rx_opt.num_sacks = 0;
@@ -1278,6 +1458,9 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
     }
     {
       if (tcp_checksum_complete(skb)) goto csum_error;
+      // Not enough memory forward-allocated: the slow path's tcp_data_queue
+      // schedules it (past tcp_validate_incoming: it is in window).
+      if (int(skb->truesize) > tp->sk_forward_alloc) goto step5;
       if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED && tp->rcv_nxt == tp->rcv_wup) tcp_store_ts_recent(sk);
       tcp_rcv_rtt_measure_ts(sk, skb);
       sk->net->mib.tcpext.TCPHPHits++;
@@ -1305,6 +1488,7 @@ slow_path:
     goto discard;
   }
   if (!tcp_validate_incoming(sk, skb, true)) return;
+step5:
   {
     const int r = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT);
     if (r < 0) {

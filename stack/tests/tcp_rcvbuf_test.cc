@@ -156,6 +156,36 @@ TEST_F(TcpRcvbufTest, TcpRcvSpaceAdjustIsTracedOnEachCopyAndLeavesALockedBufferA
   EXPECT_NE(tp()->rcvq_space.seq, tp()->copied_seq);
 }
 
+TEST_F(TcpRcvbufTest, TinySegmentsThatOverflowTheBufferAreCollapsedNotDropped) {
+  // 20-byte segments cost 896 each (a small head): four hold 3584 of 4096 and
+  // the fifth does not fit (tcp_can_ingest). tcp_try_rmem_schedule prunes
+  // (PruneCalled): the queue's skbs are bloated (win_from_space(896) = 448 >
+  // 20), so tcp_collapse copies their 80 bytes into one alloc_skb(80) (896)
+  // and frees them (TCPRcvCollapsed 4, no tracepoint); the fifth then fits.
+  for (int i = 0; i < 5; ++i) {
+    send(seg(kAck | kPsh, Bytes(20, uint8_t('a' + i))));
+    snd += 20;
+  }
+  EXPECT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, 4u);
+  EXPECT_EQ(net.mib.tcpext.RcvPruned, 0u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvQDrop, 0u);
+  EXPECT_TRUE(d.named("skb:kfree_skb").empty());
+  EXPECT_EQ(tp()->sk_rmem_alloc, 2 * 896);
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);
+  EXPECT_EQ(tp()->rcv_nxt, peer_isn + 1 + 100);
+  // The data reads back whole and in order.
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 100);
+  std::string want;
+  for (int i = 0; i < 5; ++i) want += std::string(20, char('a' + i));
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), want);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 0);
+  // sk_mem_reclaim: less than a page stays forward-allocated.
+  EXPECT_LT(tp()->sk_forward_alloc, 4096);
+  EXPECT_GE(tp()->sk_forward_alloc, 0);
+}
+
 // Without SO_RCVBUF the buffer autotunes: tcp_rcvbuf_grow sizes it from
 // what the reader took in one receiver RTT (twice that, plus the growth over
 // the last measure twice over), and window_clamp follows.
