@@ -943,12 +943,6 @@ void tcp_sack_rebuild(TcpSock* tp) {
   tp->rx_opt.num_sacks = tp->rx_opt.sack_ok ? uint8_t(n) : 0;
 }
 
-// tcp_can_ingest (6.17's "stronger sk_rcvbuf checks"): the skb fits in
-// sk_rcvbuf on top of what both queues hold.
-bool tcp_can_ingest(const Sock* sk, const SkBuff* skb) {
-  return int64_t(sk->sk_rmem_alloc) + skb->truesize <= int64_t(sk->sk_rcvbuf);
-}
-
 // tcp_clamp_window: the queues hit the buffer; an unlocked buffer is set to
 // what they hold, and a window past it falls back to two segments.
 void tcp_clamp_window(Sock* sk) {
@@ -961,8 +955,8 @@ void tcp_clamp_window(Sock* sk) {
 }
 
 // tcp_prune_ofo_queue: out-of-order data is dropped from the far end, an
-// eighth of the buffer at a time, until the incoming skb fits or would be
-// the last one left (it is never dropped for data beyond it).
+// eighth of the buffer at a time, until the queues fit sk_rcvbuf or the
+// incoming skb would be the last one left (never dropped for data beyond it).
 bool tcp_prune_ofo_queue(Sock* sk, const SkBuff* in_skb) {
   TcpSock* tp = tcp_sk(sk);
   if (tp->out_of_order_queue.empty()) return false;
@@ -976,7 +970,7 @@ bool tcp_prune_ofo_queue(Sock* sk, const SkBuff* in_skb) {
     goal -= int(skb->truesize);
     tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_QUEUE_PRUNE, "tcp_prune_ofo_queue");
     if (tp->out_of_order_queue.empty() || goal <= 0) {
-      if (tcp_can_ingest(sk, in_skb)) break;
+      if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) break;
       goal = sk->sk_rcvbuf >> 3;
     }
   }
@@ -1058,30 +1052,34 @@ void tcp_collapse(Sock* sk, uint32_t start, uint32_t end) {
   }
 }
 
-// tcp_prune_queue: make room for in_skb, or say it cannot be had (-1).
-// The out-of-order queue is pruned but not collapsed (tcp_collapse_ofo_queue
-// is not modelled).
+// tcp_prune_queue: the queues hold more than sk_rcvbuf; make it fit, or say
+// it cannot be had (-1). The kernel recorded here still judges by
+// sk_rmem_alloc against sk_rcvbuf alone, not by the incoming skb's truesize
+// on top (6.17's tcp_can_ingest): with the latter, tcp_receive_tiny_segments
+// would never clamp rcv_ssthresh to 2048 as Linux did. The out-of-order queue
+// is pruned but not collapsed (tcp_collapse_ofo_queue is not modelled).
 int tcp_prune_queue(Sock* sk, const SkBuff* in_skb) {
   TcpSock* tp = tcp_sk(sk);
   if (!sk->sk_rmem_alloc) return -1;  // nothing queued to prune
   sk->net->mib.tcpext.PruneCalled++;
-  if (!tcp_can_ingest(sk, in_skb)) tcp_clamp_window(sk);
-  if (tcp_can_ingest(sk, in_skb)) return 0;
+  if (sk->sk_rmem_alloc >= sk->sk_rcvbuf) tcp_clamp_window(sk);
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) return 0;
   if (!sk->sk_receive_queue.empty()) tcp_collapse(sk, tp->copied_seq, tp->rcv_nxt);
-  if (tcp_can_ingest(sk, in_skb)) return 0;
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) return 0;
   tcp_prune_ofo_queue(sk, in_skb);
-  if (tcp_can_ingest(sk, in_skb)) return 0;
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) return 0;
   // Really being abused: the caller drops the data on the floor.
   sk->net->mib.tcpext.RcvPruned++;
   tp->pred_flags = 0;
   return -1;
 }
 
-// tcp_try_rmem_schedule: room for the skb in sk_rcvbuf, pruning if need be.
+// tcp_try_rmem_schedule: the queues within sk_rcvbuf and memory scheduled
+// for the skb, pruning if need be.
 // sk_rmem_schedule's global accounting (tcp_mem) never refuses here: the twin
 // has no memory pressure.
 int tcp_try_rmem_schedule(Sock* sk, const SkBuff* skb) {
-  if (tcp_can_ingest(sk, skb) && sk_rmem_schedule(sk, int(skb->truesize))) return 0;
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf && sk_rmem_schedule(sk, int(skb->truesize))) return 0;
   if (tcp_prune_queue(sk, skb) < 0) return -1;
   sk_rmem_schedule(sk, int(skb->truesize));
   return 0;
