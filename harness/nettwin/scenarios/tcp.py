@@ -224,6 +224,12 @@ _add("tcp_receive_ofo_small_buffer", "SO_RCVBUF 2048: a segment past a hole is q
      + (seg("PA", 1, 1, b"A" * 500), Expect("A"), seg("PA", 1001, 1, b"C" * 500), Expect("A"),
         seg("PA", 2001, 1, b"E" * 500), Expect("A"), seg("PA", 501, 1, b"B" * 500), Expect("A"),
         Wait(100), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
+_add("tcp_receive_ofo_full_buffer", "SO_RCVBUF 2048: twelve 20-byte segments overfill the buffer, then one past a 20-byte hole waits out of order, the hole is filled, a read takes all",
+     listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=2048)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
+     + tuple(seg("PA", 1 + i * 20, 1, bytes([65 + i]) * 20) for i in range(12))
+     + (seg("PA", 261, 1, b"O" * 20), Expect("A", timeout_ms=300), seg("PA", 241, 1, b"N" * 20), Expect("A", timeout_ms=300),
+        Wait(100), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
 _add("tcp_receive_tiny_segments", "SO_RCVBUF 2048: forty 20-byte segments, coalesced into the receive queue's tail while it has room; a read takes them all",
      listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=2048)])
      + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
