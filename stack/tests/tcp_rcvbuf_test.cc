@@ -191,6 +191,35 @@ TEST_F(TcpRcvbufTest, TinySegmentsOverfillTheBufferThenCollapseAndClampTheWindow
   EXPECT_LT(tp()->sk_forward_alloc, 4096);
 }
 
+TEST_F(TcpRcvbufTest, OutOfOrderDataPastAnOverfullBufferIsDroppedAsProtoMem) {
+  // One in-order 20-byte segment, then 20-byte segments each past a 20-byte
+  // hole: the out-of-order queue takes them while what is queued is within
+  // sk_rcvbuf. The first to come when it is past it makes tcp_prune_queue
+  // collapse the receive queue (one bloated skb, copied: no gain) and try
+  // tcp_prune_ofo_queue, which never drops data before the incoming skb's:
+  // RcvPruned, and tcp_data_queue_ofo drops it as PROTO_MEM (TCPOFODrop).
+  send(seg(kAck | kPsh, Bytes(20, 'a')));
+  int n = 0;
+  while (net.mib.tcpext.TCPOFODrop == 0 && n < 30) {
+    TcpSeg s = seg(kAck | kPsh, Bytes(20, uint8_t('b' + n)));
+    s.seq = peer_isn + 1 + 20 + uint32_t(n) * 40 + 20;
+    send(s);
+    ++n;
+  }
+  ASSERT_EQ(net.mib.tcpext.TCPOFODrop, 1u);
+  EXPECT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  EXPECT_EQ(net.mib.tcpext.RcvPruned, 1u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, 1u);
+  EXPECT_EQ(net.mib.tcpext.OfoPruned, 0u);
+  EXPECT_GT(tp()->sk_rmem_alloc, tp()->sk_rcvbuf);
+  EXPECT_EQ(tp()->sk_rmem_alloc, n * 896);  // the in-order skb and n - 1 waiting
+  EXPECT_EQ(tp()->rcv_ssthresh, 2048u);      // tcp_clamp_window
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "PROTO_MEM");
+  EXPECT_EQ(d.field(*drops[0], "location"), "tcp_data_queue_ofo");
+}
+
 // Without SO_RCVBUF the buffer autotunes: tcp_rcvbuf_grow sizes it from
 // what the reader took in one receiver RTT (twice that, plus the growth over
 // the last measure twice over), and window_clamp follows.
