@@ -24,9 +24,11 @@ WARNING = 0x600000  # expert severity: PI_WARN; PI_ERROR is 0x800000
 # MAC on purpose, which is configuration tshark's heuristic flags, not a bad frame.
 TSHARK_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
                 "-o", "tcp.check_checksum:TRUE", "-o", "arp.detect_duplicate_ips:FALSE"]
-# tshark marks every RST with this warning: it says what a reset means to the
-# conversation, not that the frame is badly formed.
-CONVERSATION_NOTES = {"Connection reset (RST)"}
+# tshark marks every RST, and every segment advertising a zero window, with a
+# warning: it says what the segment means to the conversation (a reset, flow
+# control that Linux does too: tcp_receive_window_zero_probe), not that the
+# frame is badly formed.
+CONVERSATION_NOTES = {"Connection reset (RST)", "TCP Zero Window segment"}
 
 
 def tshark_problems(pcap, judged: set[int]) -> list[str]:

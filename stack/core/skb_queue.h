@@ -48,6 +48,12 @@ struct SkbQueue {
       return;
     }
   }
+  // __skb_unlink of skb, already cut out of the chain behind prev: the tail
+  // and the count follow.
+  void unlink_counted(SkBuff* skb, SkBuff* prev) {
+    if (tail == skb) tail = prev;
+    --qlen;
+  }
   // __skb_queue_after: skb behind prev (null: at the head).
   void insert_after(SkBuff* prev, SkBuff* skb) {
     if (!prev) { push_front(skb); return; }

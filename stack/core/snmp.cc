@@ -60,6 +60,9 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
       {"TcpExt.TCPTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActiveRejected", tcpext.PAWSActiveRejected},
       {"TcpExt.OutOfWindowIcmps", tcpext.OutOfWindowIcmps},
+      {"TcpExt.PruneCalled", tcpext.PruneCalled}, {"TcpExt.RcvPruned", tcpext.RcvPruned},
+      {"TcpExt.OfoPruned", tcpext.OfoPruned}, {"TcpExt.TCPOFODrop", tcpext.TCPOFODrop},
+      {"TcpExt.TCPRcvCollapsed", tcpext.TCPRcvCollapsed},
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("TcpExt.TCPKeepAlive", tcpext.TCPKeepAlive);

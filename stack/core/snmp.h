@@ -47,6 +47,8 @@ struct TcpExtMib {
            TCPOFOQueue = 0, TCPRcvQDrop = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
            TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPChallengeACK = 0, TCPSYNChallenge = 0,
            PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0;
+  // Receive memory (tcp_prune_queue, tcp_prune_ofo_queue).
+  uint64_t PruneCalled = 0, RcvPruned = 0, OfoPruned = 0, TCPOFODrop = 0, TCPRcvCollapsed = 0;
   // The active open's.
   uint64_t TCPTimeoutRehash = 0, PAWSActiveRejected = 0, OutOfWindowIcmps = 0;
   // Loss recovery (tcp_fastretrans_alert, tcp_xmit_retransmit_queue, the RTO's failures).

@@ -11,6 +11,7 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_timestamps", &Sysctls::tcp_timestamps, 0, 2},
       {"net.ipv4.tcp_sack", &Sysctls::tcp_sack, 0, 1},
       {"net.ipv4.tcp_window_scaling", &Sysctls::tcp_window_scaling, 0, 1},
+      {"net.ipv4.tcp_moderate_rcvbuf", &Sysctls::tcp_moderate_rcvbuf, 0, 1},
       {"net.ipv4.tcp_syncookies", &Sysctls::tcp_syncookies, 0, 2},
       {"net.ipv4.tcp_max_syn_backlog", &Sysctls::tcp_max_syn_backlog, 0, INT32_MAX},
       {"net.ipv4.tcp_synack_retries", &Sysctls::tcp_synack_retries, 0, 127},

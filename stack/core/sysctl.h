@@ -71,6 +71,7 @@ struct Sysctls {
   int64_t tcp_timestamps = 1;
   int64_t tcp_sack = 1;
   int64_t tcp_window_scaling = 1;
+  int64_t tcp_moderate_rcvbuf = 1;
   int64_t tcp_syncookies = 1;
   int64_t tcp_max_syn_backlog = 2048;
   // Request socks and TIME_WAIT (tcp_synack_retries, tcp_rfc1337, tcp_tw_reuse, tcp_max_tw_buckets,

@@ -33,6 +33,8 @@ const char* tracepoint_name(Tp tp) {
     case Tp::tcp_receive_reset: return "tcp:tcp_receive_reset";
     case Tp::tcp_retransmit_skb: return "tcp:tcp_retransmit_skb";
     case Tp::tcp_destroy_sock: return "tcp:tcp_destroy_sock";
+    case Tp::tcp_rcv_space_adjust: return "tcp:tcp_rcv_space_adjust";
+    case Tp::tcp_rcvbuf_grow: return "tcp:tcp_rcvbuf_grow";
     case Tp::Count: break;
   }
   return "unknown:unknown";

@@ -45,6 +45,8 @@ enum class Tp : uint8_t {
   tcp_receive_reset,
   tcp_retransmit_skb,
   tcp_destroy_sock,
+  tcp_rcv_space_adjust,
+  tcp_rcvbuf_grow,
   Count
 };
 const char* tracepoint_name(Tp tp);  // "net:netif_rx"

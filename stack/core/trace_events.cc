@@ -176,6 +176,32 @@ void tcp_destroy_sock(Tracer& t, const Sock* sk) {
   if (t.wants(Tp::tcp_destroy_sock)) t.emit(Tp::tcp_destroy_sock, 0, tcp_event_sk_fields(sk));
 }
 
+void tcp_rcv_space_adjust(Tracer& t, const Sock* sk) {
+  if (t.wants(Tp::tcp_rcv_space_adjust)) t.emit(Tp::tcp_rcv_space_adjust, 0, tcp_event_sk_fields(sk));
+}
+
+// include/trace/events/tcp.h tcp_rcvbuf_grow: the measure, then the socket
+// (ports and addresses, skaddr, sock_cookie) in the format's order.
+void tcp_rcvbuf_grow(Tracer& t, const Sock* sk, const TcpRcvbufGrowFields& v) {
+  if (!t.wants(Tp::tcp_rcvbuf_grow)) return;
+  TraceFields f = {{"time", to_string(v.time)},
+                   {"rtt_us", to_string(v.rtt_us)},
+                   {"copied", to_string(v.copied)},
+                   {"inq", to_string(v.inq)},
+                   {"space", to_string(v.space)},
+                   {"ooo_space", to_string(v.ooo_space)},
+                   {"rcvbuf", to_string(v.rcvbuf)},
+                   {"rcv_ssthresh", to_string(v.rcv_ssthresh)},
+                   {"window_clamp", to_string(v.window_clamp)},
+                   {"rcv_wnd", to_string(v.rcv_wnd)},
+                   {"scaling_ratio", to_string(v.scaling_ratio)}};
+  const TraceFields a = tcp_addr_port_fields(sk->inet_sport, sk->inet_dport, sk->inet_saddr, sk->inet_daddr);
+  f.insert(f.end(), a.begin(), a.end());
+  f.emplace_back("skaddr", ptr_string(sk));
+  f.emplace_back("sock_cookie", "0");
+  t.emit(Tp::tcp_rcvbuf_grow, 0, std::move(f));
+}
+
 void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err) {
   if (!t.wants(Tp::tcp_retransmit_skb)) return;
   TraceFields f = {{"skbaddr", ptr_string(skb)}};

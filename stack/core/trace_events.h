@@ -62,6 +62,15 @@ void tcp_retransmit_synack(Tracer& t, const Sock* sk, const void* req, wire::Ipv
 // ports and addresses (v6 fields v4-mapped) and sock_cookie.
 void tcp_receive_reset(Tracer& t, const Sock* sk);
 void tcp_destroy_sock(Tracer& t, const Sock* sk);
+void tcp_rcv_space_adjust(Tracer& t, const Sock* sk);
+// tcp_rcvbuf_grow: DRS's measure as tcp_rcv_space_adjust takes it, before
+// tcp_rcvbuf_grow changes the buffer (rtt_us already unscaled, >> 3).
+struct TcpRcvbufGrowFields {
+  int time;
+  uint32_t rtt_us, copied, inq, space, ooo_space, rcvbuf, rcv_ssthresh, window_clamp, rcv_wnd;
+  uint8_t scaling_ratio;
+};
+void tcp_rcvbuf_grow(Tracer& t, const Sock* sk, const TcpRcvbufGrowFields& v);
 // tcp_retransmit_skb: the socket's addresses and state, the skb sent again and err.
 void tcp_retransmit_skb(Tracer& t, const Sock* sk, const SkBuff* skb, int err);
 // tcp_probe (congestion window tracking, at tcp_rcv_established's start): the
@@ -126,6 +135,8 @@ NT_TRACE_WRAP(tcp_receive_reset, (Tracer& t, const Sock* sk), (t, sk))
 NT_TRACE_WRAP(tcp_destroy_sock, (Tracer& t, const Sock* sk), (t, sk))
 NT_TRACE_WRAP(tcp_probe, (Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t data_len, const tp::TcpProbeState& st),
               (t, sk, skb, data_len, st))
+NT_TRACE_WRAP(tcp_rcv_space_adjust, (Tracer& t, const Sock* sk), (t, sk))
+NT_TRACE_WRAP(tcp_rcvbuf_grow, (Tracer& t, const Sock* sk, const tp::TcpRcvbufGrowFields& v), (t, sk, v))
 NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]

@@ -131,13 +131,13 @@ int tcp_disconnect(Sock* sk, int) {
   }
   tcp_clear_xmit_timers(sk);
   while (SkBuff* skb = sk->sk_receive_queue.pop_front()) {
-    sk->sk_rmem_alloc -= int(skb->truesize);
+    tcp_sock_rfree(sk, skb);
     kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "tcp_disconnect");
   }
   tp->copied_seq = tp->rcv_nxt;
   tcp_write_queue_purge(sk);
   while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
-    sk->sk_rmem_alloc -= int(skb->truesize);
+    tcp_sock_rfree(sk, skb);
     __kfree_skb(skb);
   }
   // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
@@ -191,7 +191,7 @@ void tcp_close(Sock* sk) {
       uint32_t end_seq = TCP_SKB_CB(skb)->end_seq;
       if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) end_seq--;
       if (after(end_seq, tp->copied_seq)) data_was_unread = true;
-      sk->sk_rmem_alloc -= int(skb->truesize);
+      tcp_sock_rfree(sk, skb);
       __kfree_skb(skb);  // tcp_eat_recv_skb
     }
     if (sk->sk_state == TCP_CLOSE) {
@@ -399,12 +399,13 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
       *seq += uint32_t(used);
       copied += used;
       len -= used;
+      tcp_rcv_space_adjust(sk);
       if (used + offset < skb->len) continue;
       if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) fin = true;
       else if (!(flags & MSG_PEEK_)) {
         // tcp_eat_recv_skb: the reader's copy is the skb's end (no tracepoint).
         sk->sk_receive_queue.unlink(skb);
-        sk->sk_rmem_alloc -= int(skb->truesize);
+        tcp_sock_rfree(sk, skb);
         __kfree_skb(skb);
       }
       if (!fin) continue;
@@ -414,7 +415,7 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
       *seq += 1;
       if (!(flags & MSG_PEEK_)) {
         sk->sk_receive_queue.unlink(skb);
-        sk->sk_rmem_alloc -= int(skb->truesize);
+        tcp_sock_rfree(sk, skb);
         __kfree_skb(skb);
       }
       break;

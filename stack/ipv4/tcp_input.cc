@@ -8,6 +8,7 @@
 #include "ipv4/tcp_input.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/net.h"
 #include "core/secure_seq.h"
@@ -25,6 +26,7 @@
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
+#include "socket/sock.h"
 #include "wire/bytes.h"
 #include "wire/headers.h"
 
@@ -259,7 +261,7 @@ void inet_csk_destroy_sock(Sock* sk) {
   if (sk->inet_num) inet_put_port(sk);
   // sk_stream_kill_queues: what the reader never took is purged.
   while (SkBuff* skb = sk->sk_receive_queue.pop_front()) {
-    sk->sk_rmem_alloc -= int(skb->truesize);
+    tcp_sock_rfree(sk, skb);
     kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "sk_stream_kill_queues");
   }
   // sock_put: the memory goes once the closed socket's last skb is freed,
@@ -535,11 +537,89 @@ void tcp_measure_rcv_mss(Sock* sk, const SkBuff* skb) {
   }
 }
 
+// tcp_rcv_rtt_update: rcv_rtt_est.rtt_us is the receiver's RTT << 3; a
+// window-based sample (win_dep) only ever lowers it.
+void tcp_rcv_rtt_update(TcpSock* tp, uint32_t sample, bool win_dep) {
+  const uint32_t old_sample = tp->rcv_rtt_est.rtt_us;
+  const uint32_t m = sample << 3;
+  uint32_t new_sample;
+  if (old_sample == 0 || m < old_sample) {
+    new_sample = m;
+  } else {
+    if (win_dep) return;
+    new_sample = old_sample - (old_sample >> 3) + sample;
+  }
+  tp->rcv_rtt_est.rtt_us = new_sample;
+}
+
+// tcp_rcv_rtt_measure: without timestamps, the time a window's worth of data
+// takes to arrive.
+void tcp_rcv_rtt_measure(TcpSock* tp) {
+  if (tp->rcv_rtt_est.time != 0) {
+    if (before(tp->rcv_nxt, tp->rcv_rtt_est.seq)) return;
+    uint64_t delta_us = tp->tcp_mstamp - tp->rcv_rtt_est.time;
+    if (!delta_us) delta_us = 1;
+    tcp_rcv_rtt_update(tp, uint32_t(delta_us), true);
+  }
+  tp->rcv_rtt_est.seq = tp->rcv_nxt + tp->rcv_wnd;
+  tp->rcv_rtt_est.time = tp->tcp_mstamp;
+}
+
+// tcp_rcv_rtt_measure_ts: a full-sized segment echoing a new TSecr is an RTT
+// sample (tcp_rtt_tsopt_us with min_delta 0: a 0 ms echo is no sample).
+void tcp_rcv_rtt_measure_ts(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->rx_opt.rcv_tsecr == tp->rcv_rtt_last_tsecr) return;
+  tp->rcv_rtt_last_tsecr = tp->rx_opt.rcv_tsecr;
+  if (TCP_SKB_CB(skb)->end_seq - TCP_SKB_CB(skb)->seq >= tp->icsk_ack.rcv_mss) {
+    const uint32_t delta = tcp_time_stamp_ms(sk) - (tp->rx_opt.rcv_tsecr - tp->tsoffset);
+    if (delta > 0 && delta < uint32_t(INT32_MAX / 1000)) tcp_rcv_rtt_update(tp, delta * 1000, false);
+  }
+}
+
+int tcp_win_from_space_ratio(const TcpSock* tp, int space) {
+  return int((int64_t(space) * tp->scaling_ratio) >> 8);  // __tcp_win_from_space, TCP_RMEM_TO_WIN_SCALE
+}
+
+// __tcp_grow_window: a segment whose overhead shrinks by halves as the
+// window does may still earn 2 * rcv_mss.
+int __tcp_grow_window(const Sock* sk, const SkBuff* skb, unsigned skbtruesize) {
+  const TcpSock* tp = tcp_sk(sk);
+  int truesize = tcp_win_from_space_ratio(tp, int(skbtruesize)) >> 1;
+  int window = tcp_win_from_space_ratio(tp, int(sk->net->sysctl.tcp_rmem[2])) >> 1;
+  while (int(tp->rcv_ssthresh) <= window) {
+    if (truesize <= int(skb->len)) return 2 * tp->icsk_ack.rcv_mss;
+    truesize >>= 1;
+    window >>= 1;
+  }
+  return 0;
+}
+
+// tcp_grow_window: rcv_ssthresh, the window's slow start, grows with each
+// segment whose payload is a fair share of the memory it costs (no memory
+// pressure here; truesize_adjust leaves a linear skb's truesize as it is).
+void tcp_grow_window(Sock* sk, const SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  const int room = std::min<int>(int(tp->window_clamp), tcp_space(sk)) - int(tp->rcv_ssthresh);
+  if (room <= 0) return;
+  int incr;
+  if (tcp_win_from_space_ratio(tp, int(skb->truesize)) <= int(skb->len))
+    incr = 2 * int(tp->advmss);
+  else
+    incr = __tcp_grow_window(sk, skb, skb->truesize);
+  if (incr) {
+    incr = std::max<int>(incr, 2 * int(skb->len));
+    tp->rcv_ssthresh += uint32_t(std::min(room, incr));
+    tp->icsk_ack.quick |= 1;
+  }
+}
+
 // tcp_event_data_recv: the delayed-ACK engine learns the peer's pace.
 void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   inet_csk_schedule_ack(sk);
   tcp_measure_rcv_mss(sk, skb);
+  tcp_rcv_rtt_measure(tp);
   const uint32_t now = uint32_t(sk->net->engine.jiffies());
   if (!tp->icsk_ack.ato) {
     // The first data segment: start in quick-ack mode.
@@ -557,6 +637,7 @@ void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
     }
   }
   tp->icsk_ack.lrcvtime = now;
+  if (skb->len >= 128) tcp_grow_window(sk, skb);
 }
 
 void tcp_update_wl(TcpSock* tp, uint32_t seq) { tp->snd_wl1 = seq; }
@@ -1222,13 +1303,23 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
 // tcp_ofo_queue: out-of-order segments that now fit go to the receive queue.
 void tcp_ofo_queue(Sock* sk);
 
+// sk_rmem_schedule: forward-allocate whole pages for size bytes; the twin's
+// global TCP memory (tcp_mem) is never under pressure, so it never refuses.
+bool sk_rmem_schedule(Sock* sk, int size) {
+  TcpSock* tp = tcp_sk(sk);
+  const int delta = size - tp->sk_forward_alloc;
+  if (delta > 0) tp->sk_forward_alloc += sk_mem_pages(delta) * SK_MEM_PAGE_SIZE;  // __sk_mem_schedule
+  return true;
+}
+
+// sk_forced_mem_schedule: the same, for memory taken whatever the limits.
+void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
+
 void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
-  // skb_set_owner_r: charged to the receive buffer until read.
-  skb->sk = sk;
-  skb->destructor = nullptr;
-  sk->sk_rmem_alloc += int(skb->truesize);
+  // Charged to the receive buffer until read.
+  tcp_skb_set_owner_r(sk, skb);
   sk->sk_receive_queue.push_back(skb);
   tp->bytes_received += skb->len;
 }
@@ -1253,9 +1344,156 @@ void tcp_sack_rebuild(TcpSock* tp) {
   tp->rx_opt.num_sacks = tp->rx_opt.sack_ok ? uint8_t(n) : 0;
 }
 
+// tcp_clamp_window: the queues hit the buffer; an unlocked buffer is set to
+// what they hold, and a window past it falls back to two segments.
+void tcp_clamp_window(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->icsk_ack.quick = 0;
+  const int64_t rmem2 = sk->net->sysctl.tcp_rmem[2];
+  if (sk->sk_rcvbuf < rmem2 && !(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
+    sk->sk_rcvbuf = int(std::min<int64_t>(sk->sk_rmem_alloc, rmem2));
+  if (sk->sk_rmem_alloc > sk->sk_rcvbuf) tp->rcv_ssthresh = std::min(tp->window_clamp, 2u * tp->advmss);
+}
+
+// tcp_prune_ofo_queue: out-of-order data is dropped from the far end, an
+// eighth of the buffer at a time, until the queues fit sk_rcvbuf or the
+// incoming skb would be the last one left (never dropped for data beyond it).
+bool tcp_prune_ofo_queue(Sock* sk, const SkBuff* in_skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->out_of_order_queue.empty()) return false;
+  int goal = sk->sk_rcvbuf >> 3;
+  bool pruned = false;
+  while (SkBuff* skb = tp->out_of_order_queue.back()) {
+    if (after(TCP_SKB_CB(in_skb)->seq, TCP_SKB_CB(skb)->seq)) break;
+    pruned = true;
+    tp->out_of_order_queue.unlink(skb);
+    tcp_sock_rfree(sk, skb);
+    goal -= int(skb->truesize);
+    tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_QUEUE_PRUNE, "tcp_prune_ofo_queue");
+    if (tp->out_of_order_queue.empty() || goal <= 0) {
+      if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) break;
+      goal = sk->sk_rcvbuf >> 3;
+    }
+  }
+  if (pruned) {
+    sk->net->mib.tcpext.OfoPruned++;
+    // tcp_sack_reset: the SACK blocks described what is gone.
+    tp->rx_opt.num_sacks = 0;
+    tp->rx_opt.dsack = false;
+  }
+  return pruned;
+}
+
+// tcp_collapse_one: a collapsed skb leaves the queue (freed, no tracepoint).
+SkBuff* tcp_collapse_one(Sock* sk, SkbQueue& list, SkBuff* prev, SkBuff* skb) {
+  SkBuff* next = skb->next;
+  if (!prev) {
+    list.pop_front();
+  } else {
+    prev->next = next;
+    skb->next = nullptr;
+    list.unlink_counted(skb, prev);
+  }
+  tcp_sock_rfree(sk, skb);
+  __kfree_skb(skb);
+  sk->net->mib.tcpext.TCPRcvCollapsed++;
+  return next;
+}
+
+// tcp_collapse on the receive queue (copied_seq .. rcv_nxt): from the first
+// skb whose truesize is bloated for its payload (or whose head was read), the
+// data is copied into compact skbs of at most SKB_MAX_ORDER(0, 0) bytes, each
+// charged as alloc_skb sizes it, and the old skbs freed; a FIN stops it.
+void tcp_collapse(Sock* sk, uint32_t start, uint32_t end) {
+  TcpSock* tp = tcp_sk(sk);
+  SkbQueue& list = sk->sk_receive_queue;
+  SkBuff* prev = nullptr;
+  SkBuff* skb = list.front();
+  bool end_of_skbs = true;
+  for (; skb; prev = skb, skb = skb->next) {
+    if ((TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN)) == 0 &&
+        (tcp_win_from_space_ratio(tp, int(skb->truesize)) > int(skb->len) || before(TCP_SKB_CB(skb)->seq, start))) {
+      end_of_skbs = false;
+      break;
+    }
+    SkBuff* n = skb->next;
+    if (n && TCP_SKB_CB(skb)->end_seq != TCP_SKB_CB(n)->seq) {
+      end_of_skbs = false;
+      break;
+    }
+    start = TCP_SKB_CB(skb)->end_seq;  // skipped: advance start
+  }
+  if (end_of_skbs || (TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN))) return;
+  constexpr int kSkbMaxOrder0 = SK_MEM_PAGE_SIZE - 320;  // SKB_WITH_OVERHEAD(PAGE_SIZE)
+  while (before(start, end)) {
+    int copy = std::min<int>(kSkbMaxOrder0, int(end - start));
+    SkBuff* nskb = sk->net->pool.alloc_skb(unsigned(copy));
+    nskb->truesize = alloc_skb_truesize(unsigned(copy));
+    std::memcpy(nskb->cb, skb->cb, sizeof(skb->cb));
+    TCP_SKB_CB(nskb)->seq = TCP_SKB_CB(nskb)->end_seq = start;
+    list.insert_after(prev, nskb);
+    prev = nskb;
+    tcp_skb_set_owner_r(sk, nskb);
+    // Copy data, releasing collapsed skbs.
+    while (copy > 0) {
+      const int offset = int(start - TCP_SKB_CB(skb)->seq);
+      int size = int(TCP_SKB_CB(skb)->end_seq - start);
+      if (size > 0) {
+        size = std::min(copy, size);
+        std::memcpy(skb_put(nskb, unsigned(size)), skb->data + offset, size_t(size));
+        TCP_SKB_CB(nskb)->end_seq += uint32_t(size);
+        copy -= size;
+        start += uint32_t(size);
+      }
+      if (!before(start, TCP_SKB_CB(skb)->end_seq)) {
+        skb = tcp_collapse_one(sk, list, prev, skb);
+        if (!skb || (TCP_SKB_CB(skb)->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN))) return;
+      }
+    }
+  }
+}
+
+// tcp_prune_queue: the queues hold more than sk_rcvbuf; make it fit, or say
+// it cannot be had (-1). The kernel recorded here still judges by
+// sk_rmem_alloc against sk_rcvbuf alone, not by the incoming skb's truesize
+// on top (6.17's tcp_can_ingest): with the latter, tcp_receive_tiny_segments
+// would never clamp rcv_ssthresh to 2048 as Linux did. The out-of-order queue
+// is pruned but not collapsed (tcp_collapse_ofo_queue is not modelled).
+int tcp_prune_queue(Sock* sk, const SkBuff* in_skb) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!sk->sk_rmem_alloc) return -1;  // nothing queued to prune
+  sk->net->mib.tcpext.PruneCalled++;
+  if (sk->sk_rmem_alloc >= sk->sk_rcvbuf) tcp_clamp_window(sk);
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) return 0;
+  if (!sk->sk_receive_queue.empty()) tcp_collapse(sk, tp->copied_seq, tp->rcv_nxt);
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) return 0;
+  tcp_prune_ofo_queue(sk, in_skb);
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf) return 0;
+  // Really being abused: the caller drops the data on the floor.
+  sk->net->mib.tcpext.RcvPruned++;
+  tp->pred_flags = 0;
+  return -1;
+}
+
+// tcp_try_rmem_schedule: the queues within sk_rcvbuf and memory scheduled
+// for the skb, pruning if need be.
+// sk_rmem_schedule's global accounting (tcp_mem) never refuses here: the twin
+// has no memory pressure.
+int tcp_try_rmem_schedule(Sock* sk, const SkBuff* skb) {
+  if (sk->sk_rmem_alloc <= sk->sk_rcvbuf && sk_rmem_schedule(sk, int(skb->truesize))) return 0;
+  if (tcp_prune_queue(sk, skb) < 0) return -1;
+  sk_rmem_schedule(sk, int(skb->truesize));
+  return 0;
+}
+
 // tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order.
 void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
+  if (tcp_try_rmem_schedule(sk, skb)) {
+    sk->net->mib.tcpext.TCPOFODrop++;
+    tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
+    return;
+  }
   sk->net->mib.tcpext.TCPOFOQueue++;
   tp->rcv_ooopack += 1;
   tp->pred_flags = 0;
@@ -1272,8 +1510,7 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
     }
     if (after(TCP_SKB_CB(s)->seq, seq)) break;
   }
-  skb->sk = sk;
-  sk->sk_rmem_alloc += int(skb->truesize);
+  tcp_skb_set_owner_r(sk, skb);
   tp->out_of_order_queue.insert_after(prev, skb);
   tcp_sack_rebuild(tp);
 }
@@ -1283,11 +1520,14 @@ void tcp_ofo_queue(Sock* sk) {
   while (SkBuff* skb = tp->out_of_order_queue.front()) {
     if (after(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) break;
     tp->out_of_order_queue.pop_front();
-    sk->sk_rmem_alloc -= int(skb->truesize);
     if (!after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt)) {
+      tcp_sock_rfree(sk, skb);
       tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_ofo_queue");
       continue;
     }
+    // It moves queues with its charge: tcp_queue_rcv charges it again.
+    sk->sk_rmem_alloc -= int(skb->truesize);
+    tp->sk_forward_alloc += int(skb->truesize);
     const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
     checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
     tcp_queue_rcv(sk, skb);
@@ -1320,8 +1560,8 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
       goto out_of_window;
     }
   queue_and_out:
-    // tcp_try_rmem_schedule: no room in the receive buffer.
-    if (sk->sk_rmem_alloc + int(skb->truesize) > sk->sk_rcvbuf) {
+    if (tcp_try_rmem_schedule(sk, skb)) {
+      // No room: a zero window goes out now (tcp_select_window sees NOMEM).
       tp->icsk_ack.pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW;
       inet_csk_schedule_ack(sk);
       if (!sk->sk_receive_queue.empty() && skb->len) {
@@ -1329,12 +1569,15 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
         sk->net->mib.tcpext.TCPRcvQDrop++;
         goto drop;
       }
+      // An empty queue takes it whatever it costs.
+      sk_forced_mem_schedule(sk, int(skb->truesize));
     }
     {
       const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
       const bool has_data = skb->len != 0;
-      if (has_data) tcp_event_data_recv(sk, skb);
+      // Queued first: tcp_event_data_recv's window growth sees its memory.
       tcp_queue_rcv(sk, skb);
+      if (has_data) tcp_event_data_recv(sk, skb);
       if (fin) tcp_fin(sk);
     }
     if (!tp->out_of_order_queue.empty()) {
@@ -1415,6 +1658,68 @@ void tcp_data_snd_check(Sock* sk) {
 
 }  // namespace
 
+// tcp_rcvbuf_grow: DRS. The reader took newval bytes in one RTT; let the
+// buffer hold twice that, more while the rate still grows (the sender's slow
+// start), up to tcp_rmem[2], unless the user fixed SO_RCVBUF.
+void tcp_rcvbuf_grow(Sock* sk, uint32_t newval) {
+  TcpSock* tp = tcp_sk(sk);
+  const Net& net = *sk->net;
+  const uint32_t oldval = tp->rcvq_space.space;
+  tp->rcvq_space.space = newval;
+  if (!net.sysctl.tcp_moderate_rcvbuf || (sk->sk_userlocks & SOCK_RCVBUF_LOCK)) return;
+  uint32_t rcvwin = newval << 1;
+  const uint64_t grow = oldval ? uint64_t(rcvwin) * (newval - oldval) / oldval : 0;
+  rcvwin += uint32_t(grow << 1);
+  if (SkBuff* last = tp->out_of_order_queue.back()) rcvwin += TCP_SKB_CB(last)->end_seq - tp->rcv_nxt;
+  const uint32_t cap = uint32_t(net.sysctl.tcp_rmem[2]);
+  // tcp_space_from_win: the memory a window of rcvwin bytes costs.
+  const uint64_t space = (uint64_t(rcvwin) << 8) / std::max<uint8_t>(tp->scaling_ratio, 1);
+  const uint32_t rcvbuf = uint32_t(std::min<uint64_t>(space, cap));
+  if (int(rcvbuf) > sk->sk_rcvbuf) {
+    sk->sk_rcvbuf = int(rcvbuf);
+    // The window clamp follows along.
+    tp->window_clamp = uint32_t(tcp_win_from_space_ratio(tp, int(rcvbuf)));
+  }
+}
+
+void tcp_rcv_space_adjust(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  trace_tcp_rcv_space_adjust(sk->net->tracer, sk);
+  tcp_mstamp_refresh(sk);
+  const int time = int(tp->tcp_mstamp - tp->rcvq_space.time);
+  if (time < int(tp->rcv_rtt_est.rtt_us >> 3) || tp->rcv_rtt_est.rtt_us == 0) return;
+  // Bytes copied to the user in the last RTT, less what still waits.
+  int copied = int(tp->copied_seq - tp->rcvq_space.seq);
+  const int inq = int(tp->rcv_nxt - tp->copied_seq);
+  copied -= inq;
+  if (copied > int(tp->rcvq_space.space)) {
+    SkBuff* last = tp->out_of_order_queue.back();
+    trace_tcp_rcvbuf_grow(sk->net->tracer, sk,
+                          {time, tp->rcv_rtt_est.rtt_us >> 3, tp->copied_seq - tp->rcvq_space.seq, uint32_t(inq),
+                           tp->rcvq_space.space, last ? TCP_SKB_CB(last)->end_seq - tp->rcv_nxt : 0,
+                           uint32_t(sk->sk_rcvbuf), tp->rcv_ssthresh, tp->window_clamp, tp->rcv_wnd,
+                           tp->scaling_ratio});
+    tcp_rcvbuf_grow(sk, uint32_t(copied));
+  }
+  tp->rcvq_space.seq = tp->copied_seq;
+  tp->rcvq_space.time = tp->tcp_mstamp;
+}
+
+void tcp_skb_set_owner_r(Sock* sk, SkBuff* skb) {
+  skb->sk = sk;
+  skb->destructor = nullptr;
+  sk->sk_rmem_alloc += int(skb->truesize);
+  tcp_sk(sk)->sk_forward_alloc -= int(skb->truesize);  // sk_mem_charge
+}
+
+void tcp_sock_rfree(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  sk->sk_rmem_alloc -= int(skb->truesize);
+  tp->sk_forward_alloc += int(skb->truesize);  // sk_mem_uncharge
+  // sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
+  if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
+}
+
 void sk_stream_write_space(Sock* sk) {
   if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
 }
@@ -1472,7 +1777,7 @@ void tcp_fin(Sock* sk) {
   }
   // Out-of-order data after the FIN is dropped.
   while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
-    sk->sk_rmem_alloc -= int(skb->truesize);
+    tcp_sock_rfree(sk, skb);
     __kfree_skb(skb);
   }
   tp->rx_opt.num_sacks = 0;
@@ -1491,6 +1796,8 @@ void tcp_init_transfer(Sock* sk) {
     tp->window_clamp = std::max(2u * tp->advmss, maxwin - tp->advmss);
   tp->rcv_ssthresh = std::min(tp->rcv_ssthresh, tp->window_clamp);
   tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
+  tp->rcvq_space.time = tp->tcp_mstamp;
+  tp->rcvq_space.seq = tp->copied_seq;
 }
 
 void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
@@ -1529,7 +1836,12 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
   tp->rx_opt.saw_tstamp = false;
   // Header prediction: the expected flags and window, in sequence, ACKing
   // nothing unsent.
+  // Since 6.17 ("tcp: do not accept packets beyond window") a segment that
+  // ends past the offered window leaves the fast path, so that tcp_sequence
+  // judges it (recorded: tcp_receive_window_closes drops it in
+  // tcp_validate_incoming as TCP_INVALID_END_SEQUENCE).
   if ((tcp_flag_word(th) & TCP_HP_BITS) == tp->pred_flags && TCP_SKB_CB(skb)->seq == tp->rcv_nxt &&
+      !after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt + tcp_receive_window(sk)) &&
       !after(TCP_SKB_CB(skb)->ack_seq, tp->snd_nxt)) {
     const unsigned tcp_header_len = tp->tcp_header_len;
     int flag = 0;
@@ -1557,12 +1869,16 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
     }
     {
       if (tcp_checksum_complete(skb)) goto csum_error;
+      // Not enough memory forward-allocated: the slow path's tcp_data_queue
+      // schedules it (past tcp_validate_incoming: it is in window).
+      if (int(skb->truesize) > tp->sk_forward_alloc) goto step5;
       if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED && tp->rcv_nxt == tp->rcv_wup) tcp_store_ts_recent(sk);
+      tcp_rcv_rtt_measure_ts(sk, skb);
       sk->net->mib.tcpext.TCPHPHits++;
       // The receiver's bulk path.
       skb_pull(skb, tcp_header_len);
-      tcp_event_data_recv(sk, skb);
       tcp_queue_rcv(sk, skb);
+      tcp_event_data_recv(sk, skb);
       if (TCP_SKB_CB(skb)->ack_seq != tp->snd_una) {
         tcp_ack(sk, skb, flag | FLAG_DATA);
         tcp_data_snd_check(sk);
@@ -1583,6 +1899,7 @@ slow_path:
     goto discard;
   }
   if (!tcp_validate_incoming(sk, skb, true)) return;
+step5:
   {
     const int r = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT);
     if (r < 0) {
@@ -1590,6 +1907,7 @@ slow_path:
       goto discard;
     }
   }
+  tcp_rcv_rtt_measure_ts(sk, skb);
   tcp_data_queue(sk, skb);
   tcp_data_snd_check(sk);
   tcp_ack_snd_check(sk, skb_id);

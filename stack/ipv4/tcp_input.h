@@ -56,6 +56,18 @@ void tcp_data_ready(Sock* sk);
 void sk_stream_write_space(Sock* sk);
 // tcp_cleanup_rbuf: after a read, an ACK if the window grew enough (or one is due).
 void tcp_cleanup_rbuf(Sock* sk, int copied);
+// tcp_rcv_space_adjust: receive buffer autotuning (DRS), after each copy to
+// the reader: what the reader took in the last receiver RTT sizes sk_rcvbuf.
+void tcp_rcv_space_adjust(Sock* sk);
+void tcp_rcvbuf_grow(Sock* sk, uint32_t newval);
+// skb_set_owner_r / sock_rfree for TCP's receive and out-of-order queues: the
+// skb's truesize in sk_rmem_alloc, and taken from (given back to) the memory
+// forward-allocated in whole pages (sk_mem_charge; sk_mem_uncharge, then
+// sk_mem_reclaim keeps less than a page).
+inline constexpr int SK_MEM_PAGE_SIZE = 4096;
+inline int sk_mem_pages(int amt) { return (amt + SK_MEM_PAGE_SIZE - 1) / SK_MEM_PAGE_SIZE; }
+void tcp_skb_set_owner_r(Sock* sk, SkBuff* skb);
+void tcp_sock_rfree(Sock* sk, SkBuff* skb);
 // tcp_receive_window: what is left of the window we offered.
 uint32_t tcp_receive_window(const Sock* sk);
 // tcp_space / tcp_full_space: receive buffer as window bytes.

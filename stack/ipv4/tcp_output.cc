@@ -310,6 +310,13 @@ uint16_t tcp_select_window(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   Net& net = *sk->net;
   const uint32_t old_win = tp->rcv_wnd;
+  // Out of memory for the data just dropped: a zero window, now.
+  if (tp->icsk_ack.pending & ICSK_ACK_NOMEM) {
+    tp->pred_flags = 0;
+    tp->rcv_wnd = 0;
+    tp->rcv_wup = tp->rcv_nxt;
+    return 0;
+  }
   const uint32_t cur_win = tcp_receive_window(sk);
   uint32_t new_win = __tcp_select_window(sk);
   if (new_win < cur_win) {

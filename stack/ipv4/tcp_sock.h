@@ -266,7 +266,8 @@ struct TcpSock : Sock {
   uint32_t notsent_lowat = 0;
 
   // Receiver-side RTT and buffer autotuning (tcp_rcv_space_adjust).
-  struct { uint32_t rtt_us = 0; uint32_t seq = 0; uint64_t time = 0; } rcv_rtt_est;
+  struct { uint32_t rtt_us = 0; uint32_t seq = 0; uint64_t time = 0; } rcv_rtt_est;  // rtt_us << 3, time in us
+  uint32_t rcv_rtt_last_tsecr = 0;
   struct { uint32_t space = 0; uint32_t seq = 0; uint64_t time = 0; } rcvq_space;
 
   // Queues: the write queue (not yet sent), the retransmit queue (sent, not

@@ -185,6 +185,11 @@ def _tsval_within(a, b, slack_ms: int) -> bool:
         if na != nb:
             return False
         if na == "Timestamp":
+            # A TSval held to its own frame's time (tcp_options_verdict) is text, not a number.
+            if not isinstance(va[0], int) or not isinstance(vb[0], int):
+                if va != vb:
+                    return False
+                continue
             if va[1] != vb[1] or min((va[0] - vb[0]) & 0xFFFFFFFF, (vb[0] - va[0]) & 0xFFFFFFFF) > slack_ms:
                 return False
         elif va != vb:

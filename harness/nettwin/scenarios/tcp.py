@@ -212,6 +212,29 @@ _add("tcp_receive_window_closes", "SO_RCVBUF small; the tester fills the DUT's w
      + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
      + tuple(seg("PA", 1 + i * 500, 1, bytes([65 + i]) * 500) for i in range(6))
      + (Wait(300), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
+_add("tcp_receive_window_zero_probe", "SO_RCVBUF 2048: 1500 bytes, then the 72 the window still offers; a 1-byte probe past the window is dropped; a read reopens it",
+     listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=2048)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
+     + tuple(seg("PA", 1 + i * 500, 1, bytes([65 + i]) * 500) for i in range(3))
+     + (seg("PA", 1501, 1, b"D" * 72), Expect("A", timeout_ms=300), Wait(100), seg("A", 1573, 1, b"E"),
+        Expect("A", timeout_ms=300), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
+_add("tcp_receive_ofo_small_buffer", "SO_RCVBUF 2048: a segment past a hole is queued out of order, one past the window is dropped, the hole filled acks both",
+     listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=2048)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
+     + (seg("PA", 1, 1, b"A" * 500), Expect("A"), seg("PA", 1001, 1, b"C" * 500), Expect("A"),
+        seg("PA", 2001, 1, b"E" * 500), Expect("A"), seg("PA", 501, 1, b"B" * 500), Expect("A"),
+        Wait(100), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
+_add("tcp_receive_ofo_full_buffer", "SO_RCVBUF 2048: twelve 20-byte segments overfill the buffer, then one past a 20-byte hole waits out of order, the hole is filled, a read takes all",
+     listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=2048)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
+     + tuple(seg("PA", 1 + i * 20, 1, bytes([65 + i]) * 20) for i in range(12))
+     + (seg("PA", 261, 1, b"O" * 20), Expect("A", timeout_ms=300), seg("PA", 241, 1, b"N" * 20), Expect("A", timeout_ms=300),
+        Wait(100), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
+_add("tcp_receive_tiny_segments", "SO_RCVBUF 2048: forty 20-byte segments, coalesced into the receive queue's tail while it has room; a read takes them all",
+     listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=2048)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
+     + tuple(seg("PA", 1 + i * 20, 1, bytes([65 + i % 26]) * 20) for i in range(40))
+     + (Wait(300), info(), sock("recvfrom", "c", len=4000), Expect("A", timeout_ms=500), info()))
 
 # ------------------------------------------------------------- retransmission
 

@@ -1,0 +1,274 @@
+// Receive memory and the advertised window with a small SO_RCVBUF, against
+// what Linux 6.18 does (net/ipv4/tcp_input.c, tcp_output.c, tcp.c): the
+// truesize of a frame received on veth, the window as it fills and after a
+// read, the drops of what lies past the window, and tcp_rcv_space_adjust.
+#include "ipv4/tcp_input.h"
+#include "ipv4/tcp_output.h"
+#include "socket/sock.h"
+#include "socket/uapi.h"
+#include "tcp_conn_fixture.h"
+
+namespace nettwin::test {
+namespace {
+
+// TcpConnTest's connection, but the listener (so the child) has SO_RCVBUF
+// 2048 (sk_rcvbuf 4096, SOCK_RCVBUF_LOCK), as tcp_receive_window_closes sets.
+struct TcpRcvbufTest : TcpConnTest {
+  void SetUp() override {
+    TcpDutTest::SetUp();
+    lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+    ASSERT_EQ(sys_setsockopt(net, lfd, SOL_SOCKET_, SO_RCVBUF_, 2048, 4), 0);
+    SockaddrIn a;
+    a.port = 80;
+    ASSERT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
+    ASSERT_EQ(sys_listen(net, lfd, 5), 0);
+    TcpSeg syn;
+    syn.seq = peer_isn;
+    syn.options = linux_syn_options(tsval);
+    auto out = send(syn);
+    ASSERT_EQ(out.size(), 1u);
+    SentTcp sa(out[0]);
+    isn = sa.seq();
+    dut_ts = dut_tsval(sa);
+    syn_ack_window = sa.window();
+    d.stack.advance(1'000'000);
+    tsval += 1;
+    EXPECT_TRUE(send(seg(kAck)).empty());
+    cfd = sys_accept4(net, lfd, nullptr, 0, 0);
+    ASSERT_GE(cfd, 3);
+    d.trace();
+  }
+  // 500 bytes at the tester's next sequence.
+  std::vector<Bytes> send500(char c) {
+    auto out = send(seg(kAck | kPsh, Bytes(500, uint8_t(c))));
+    snd += 500;
+    return out;
+  }
+  uint16_t syn_ack_window = 0;
+};
+
+TEST_F(TcpRcvbufTest, SoRcvbufIsDoubledAndTheSynAckOffersAWholeMssOfHalfOfIt) {
+  Sock* sk = tp();
+  EXPECT_EQ(sk->sk_rcvbuf, 4096);
+  EXPECT_TRUE(sk->sk_userlocks & SOCK_RCVBUF_LOCK);
+  // tcp_full_space at the default scaling ratio (128/256): 2048; rounded down
+  // to the MSS less the timestamp option (1448); no window scaling needed.
+  EXPECT_EQ(syn_ack_window, 1448);
+  EXPECT_EQ(tp()->rx_opt.rcv_wscale, 0);
+  EXPECT_EQ(tp()->window_clamp, 2048u);
+  EXPECT_EQ(tp()->rcv_ssthresh, 1448u);
+}
+
+TEST_F(TcpRcvbufTest, AVethFrameCarriesThePeersPacketSndTruesize) {
+  // packet_snd allocates LL_RESERVED_SPACE (16) + the 566-byte frame: 582 bytes,
+  // SKB_HEAD_ALIGN 960, kmalloc-1024; SKB_TRUESIZE(1024 - 320) = 1280.
+  EXPECT_EQ(alloc_skb_truesize(16 + 566), 1280u);
+  // Below SKB_SMALL_HEAD_CACHE_SIZE (640 with the shared info) a small head.
+  EXPECT_EQ(alloc_skb_truesize(16 + 142), 896u);
+  send500('A');
+  EXPECT_EQ(tp()->sk_rmem_alloc, 1280);
+}
+
+TEST_F(TcpRcvbufTest, TheWindowShrinksAsMemoryFillsButNeverBelowWhatWasOffered) {
+  auto out = send500('A');  // quick-ack mode: acked at once
+  ASSERT_EQ(out.size(), 1u);
+  // free space (4096 - 1280) * 128 / 256 = 1408 < rcv_ssthresh 1448:
+  // rounded down to rcv_mss (536), 1072.
+  EXPECT_EQ(SentTcp(out[0]).window(), 1072);
+  EXPECT_EQ(SentTcp(out[0]).ack(), peer_isn + 1 + 500);
+  EXPECT_TRUE(send500('B').empty());  // delayed: the window would not grow
+  EXPECT_TRUE(send500('C').empty());
+  EXPECT_EQ(tp()->sk_rmem_alloc, 3 * 1280);
+  // What is left of the offered window: 501 + 1072 - 1501.
+  EXPECT_EQ(tcp_receive_window(tp()), 72u);
+  // rcv_ssthresh does not grow: min(window_clamp, tcp_space) stays below it.
+  EXPECT_EQ(tp()->rcv_ssthresh, 1448u);
+}
+
+TEST_F(TcpRcvbufTest, ASegmentEndingPastTheWindowLeavesTheFastPathAndIsDropped) {
+  send500('A');
+  send500('B');
+  send500('C');
+  const uint32_t hp_hits = uint32_t(net.mib.tcpext.TCPHPHits);
+  auto out = send500('D');  // 1501..2001 against a right edge of 1573
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.ack(), peer_isn + 1 + 1500);
+  EXPECT_EQ(a.window(), 72);  // never shrunk
+  EXPECT_EQ(uint32_t(net.mib.tcpext.TCPHPHits), hp_hits);
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_INVALID_END_SEQUENCE");
+  EXPECT_EQ(d.field(*drops[0], "location"), "tcp_validate_incoming");
+  // One starting past the window too: TCP_INVALID_SEQUENCE.
+  send500('E');
+  drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 2u);
+  EXPECT_EQ(d.field(*drops[1], "reason"), "TCP_INVALID_SEQUENCE");
+  EXPECT_EQ(tp()->rcv_nxt, peer_isn + 1 + 1500);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 3 * 1280);
+}
+
+TEST_F(TcpRcvbufTest, WithAnEmptyQueueASegmentPastTheWindowIsStillTaken) {
+  // tcp_sequence relaxes the end check when the receive queue is empty: the
+  // window's right edge is 501 + 1072 after the first segment, read at once.
+  send500('A');
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 500);
+  EXPECT_EQ(tcp_receive_window(tp()), 1072u);
+  send(seg(kAck | kPsh, Bytes(1200, 'x')));  // 501..1701
+  EXPECT_EQ(tp()->rcv_nxt, peer_isn + 1 + 1700);
+  EXPECT_TRUE(d.named("skb:kfree_skb").empty());
+}
+
+TEST_F(TcpRcvbufTest, AReadReopensTheWindowWithAnAckStampedNow) {
+  send500('A');
+  const uint32_t ts_before = dut_ts;  // the quick ACK's TSval
+  send500('B');
+  send500('C');
+  d.stack.advance(300'000'000);
+  wire();
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 1500);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 0);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  // tcp_cleanup_rbuf: 2 * 72 <= window_clamp and the new window (1408 free
+  // rounded to 536s: 1072) at least twice the old: the window update goes.
+  EXPECT_EQ(a.window(), 1072);
+  EXPECT_EQ(a.ack(), peer_isn + 1 + 1500);
+  // tcp_rcv_space_adjust refreshed the clock: the TSval is the read's time.
+  EXPECT_GE(dut_tsval(a) - ts_before, 300u);
+}
+
+TEST_F(TcpRcvbufTest, TcpRcvSpaceAdjustIsTracedOnEachCopyAndLeavesALockedBufferAlone) {
+  send500('A');
+  send500('B');
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 1000);
+  // One per skb copied; no receiver RTT yet (500 < rcv_mss), so no growth.
+  EXPECT_EQ(d.named("tcp:tcp_rcv_space_adjust").size(), 2u);
+  EXPECT_TRUE(d.named("tcp:tcp_rcvbuf_grow").empty());
+  EXPECT_EQ(tp()->sk_rcvbuf, 4096);
+  // No receiver RTT sample yet: the measure does not even restart.
+  EXPECT_EQ(tp()->rcv_rtt_est.rtt_us, 0u);
+  EXPECT_NE(tp()->rcvq_space.seq, tp()->copied_seq);
+}
+
+TEST_F(TcpRcvbufTest, TinySegmentsOverfillTheBufferThenCollapseAndClampTheWindow) {
+  // 20-byte segments cost 896 each (a small head). The fast path takes them
+  // while the forward-allocated page lasts; the slow path schedules another
+  // page as long as what is queued is within sk_rcvbuf (3584 <= 4096), so the
+  // queue overshoots. Only when it is past sk_rcvbuf does tcp_prune_queue run
+  // (as tcp_receive_tiny_segments recorded): tcp_clamp_window brings
+  // rcv_ssthresh to min(window_clamp, 2 * advmss) = 2048, and tcp_collapse
+  // copies the bloated skbs (win_from_space(896) = 448 > 20) into one.
+  int n = 0;
+  while (net.mib.tcpext.PruneCalled == 0 && n < 40) {
+    send(seg(kAck | kPsh, Bytes(20, uint8_t('a' + n))));
+    snd += 20;
+    ++n;
+  }
+  ASSERT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  EXPECT_GT((n - 1) * 896, 4096);  // what was queued when it ran: past sk_rcvbuf
+  EXPECT_EQ(tp()->rcv_ssthresh, 2048u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, uint64_t(n - 1));
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);  // the collapsed skb and the newest
+  EXPECT_EQ(tp()->sk_rmem_alloc, 2 * 896);
+  EXPECT_EQ(net.mib.tcpext.RcvPruned, 0u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvQDrop, 0u);
+  EXPECT_TRUE(d.named("skb:kfree_skb").empty());
+  // The data reads back whole and in order.
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 20 * n);
+  std::string want;
+  for (int i = 0; i < n; ++i) want += std::string(20, char('a' + i));
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), want);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 0);
+  // sk_mem_reclaim: less than a page stays forward-allocated.
+  EXPECT_GE(tp()->sk_forward_alloc, 0);
+  EXPECT_LT(tp()->sk_forward_alloc, 4096);
+}
+
+TEST_F(TcpRcvbufTest, OutOfOrderDataPastAnOverfullBufferIsDroppedAsProtoMem) {
+  // One in-order 20-byte segment, then 20-byte segments each past a 20-byte
+  // hole: the out-of-order queue takes them while what is queued is within
+  // sk_rcvbuf. The first to come when it is past it makes tcp_prune_queue
+  // collapse the receive queue (one bloated skb, copied: no gain) and try
+  // tcp_prune_ofo_queue, which never drops data before the incoming skb's:
+  // RcvPruned, and tcp_data_queue_ofo drops it as PROTO_MEM (TCPOFODrop).
+  send(seg(kAck | kPsh, Bytes(20, 'a')));
+  int n = 0;
+  while (net.mib.tcpext.TCPOFODrop == 0 && n < 30) {
+    TcpSeg s = seg(kAck | kPsh, Bytes(20, uint8_t('b' + n)));
+    s.seq = peer_isn + 1 + 20 + uint32_t(n) * 40 + 20;
+    send(s);
+    ++n;
+  }
+  ASSERT_EQ(net.mib.tcpext.TCPOFODrop, 1u);
+  EXPECT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  EXPECT_EQ(net.mib.tcpext.RcvPruned, 1u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, 1u);
+  EXPECT_EQ(net.mib.tcpext.OfoPruned, 0u);
+  EXPECT_GT(tp()->sk_rmem_alloc, tp()->sk_rcvbuf);
+  EXPECT_EQ(tp()->sk_rmem_alloc, n * 896);  // the in-order skb and n - 1 waiting
+  EXPECT_EQ(tp()->rcv_ssthresh, 2048u);      // tcp_clamp_window
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "PROTO_MEM");
+  EXPECT_EQ(d.field(*drops[0], "location"), "tcp_data_queue_ofo");
+}
+
+// Without SO_RCVBUF the buffer autotunes: tcp_rcvbuf_grow sizes it from
+// what the reader took in one receiver RTT (twice that, plus the growth over
+// the last measure twice over), and window_clamp follows.
+TEST_F(TcpConnTest, TcpRcvbufGrowRaisesTheBufferFromWhatTheReaderTookInOneRtt) {
+  Sock* sk = tp();
+  tp()->rcv_rtt_est.rtt_us = 1000 << 3;  // 1 ms, kept << 3 as tcp_rcv_rtt_update does
+  tp()->rcvq_space.space = 50;
+  tp()->rcvq_space.seq = tp()->copied_seq;
+  send(seg(kAck | kPsh, Bytes(1448, 'x')));
+  snd += 1448;
+  d.stack.advance(2'000'000);
+  wire();
+  tp()->rcv_rtt_est.rtt_us = 1000 << 3;  // whatever the segment measured
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 1448);
+  EXPECT_EQ(tp()->rcvq_space.space, 1448u);
+  const uint64_t rcvwin = 2 * 1448 + 2 * (2896ull * (1448 - 50) / 50);
+  const int expect = int((rcvwin << 8) / tp()->scaling_ratio);
+  ASSERT_GT(expect, 131072);
+  EXPECT_EQ(sk->sk_rcvbuf, expect);
+  EXPECT_EQ(tp()->window_clamp, uint32_t((int64_t(expect) * tp()->scaling_ratio) >> 8));
+  auto grow = d.named("tcp:tcp_rcvbuf_grow");
+  ASSERT_EQ(grow.size(), 1u);
+  EXPECT_EQ(d.field(*grow[0], "copied"), "1448");
+  EXPECT_EQ(d.field(*grow[0], "space"), "50");
+  EXPECT_EQ(d.field(*grow[0], "rcvbuf"), "131072");
+}
+
+TEST_F(TcpConnTest, ReceiverRttComesFromTheEchoedTimestampOfFullSegments) {
+  // The tester echoes the SYN-ACK's TSval; 1 ms (the handshake) + 3 ms later a
+  // full-sized segment (>= rcv_mss) gives a 4 ms sample, kept << 3.
+  d.stack.advance(3'000'000);
+  const uint32_t echoed = dut_ts;
+  send(seg(kAck | kPsh, Bytes(1448, 'x')));
+  snd += 1448;
+  EXPECT_EQ(tp()->rcv_rtt_est.rtt_us, 4000u << 3);
+  // The same TSecr again is no new sample.
+  d.stack.advance(5'000'000);
+  TcpSeg again = seg(kAck | kPsh, Bytes(1448, 'y'));
+  again.options = ts_option(tsval, echoed);
+  send(again);
+  snd += 1448;
+  EXPECT_EQ(tp()->rcv_rtt_est.rtt_us, 4000u << 3);
+  // A newer echo (the ACK of the last segment, 2 ms back) is smaller: it
+  // replaces the estimate outright; a larger one would be smoothed.
+  d.stack.advance(2'000'000);
+  send(seg(kAck | kPsh, Bytes(1448, 'z')));
+  EXPECT_EQ(tp()->rcv_rtt_est.rtt_us, 2000u << 3);
+}
+
+}  // namespace
+}  // namespace nettwin::test
