@@ -26,6 +26,7 @@ const char* tracepoint_name(Tp tp) {
     case Tp::icmp_send: return "icmp:icmp_send";
     case Tp::udp_fail_queue_rcv_skb: return "udp:udp_fail_queue_rcv_skb";
     case Tp::tcp_probe: return "tcp:tcp_probe";
+    case Tp::tcp_bad_csum: return "tcp:tcp_bad_csum";
     case Tp::tcp_cong_state_set: return "tcp:tcp_cong_state_set";
     case Tp::tcp_send_reset: return "tcp:tcp_send_reset";
     case Tp::inet_sock_set_state: return "sock:inet_sock_set_state";

@@ -38,6 +38,7 @@ enum class Tp : uint8_t {
   icmp_send,
   udp_fail_queue_rcv_skb,
   tcp_probe,
+  tcp_bad_csum,
   tcp_cong_state_set,
   tcp_send_reset,
   inet_sock_set_state,

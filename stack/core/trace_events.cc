@@ -223,6 +223,15 @@ void tcp_probe(Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t data_len, 
   t.emit(Tp::tcp_probe, skb->id, std::move(f));
 }
 
+void tcp_bad_csum(Tracer& t, const SkBuff* skb) {
+  if (!t.wants(Tp::tcp_bad_csum)) return;
+  const uint8_t* nh = skb_network_header(skb);
+  const uint8_t* th = skb->data;
+  t.emit(Tp::tcp_bad_csum, skb->id,
+         {{"saddr", wire::format_ipv4(wire::load_be32(nh + 12)) + ":" + to_string(wire::load_be16(th))},
+          {"daddr", wire::format_ipv4(wire::load_be32(nh + 16)) + ":" + to_string(wire::load_be16(th + 2))}});
+}
+
 // include/trace/events/tcp.h tcp_send_reset: without a full socket the
 // addresses come from the segment, swapped (saddr is the segment's dest), and
 // state is 0, which prints as UNKNOWN.

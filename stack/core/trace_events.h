@@ -79,6 +79,8 @@ struct TcpProbeState {
   uint32_t snd_nxt, snd_una, snd_cwnd, ssthresh, snd_wnd, srtt, rcv_wnd;
 };
 void tcp_probe(Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t data_len, const TcpProbeState& st);
+// tcp_bad_csum: a segment whose checksum failed, its addresses as sockaddrs ("A:P", %pISpc).
+void tcp_bad_csum(Tracer& t, const SkBuff* skb);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
@@ -137,6 +139,7 @@ NT_TRACE_WRAP(tcp_probe, (Tracer& t, const Sock* sk, const SkBuff* skb, uint16_t
               (t, sk, skb, data_len, st))
 NT_TRACE_WRAP(tcp_rcv_space_adjust, (Tracer& t, const Sock* sk), (t, sk))
 NT_TRACE_WRAP(tcp_rcvbuf_grow, (Tracer& t, const Sock* sk, const tp::TcpRcvbufGrowFields& v), (t, sk, v))
+NT_TRACE_WRAP(tcp_bad_csum, (Tracer& t, const SkBuff* skb), (t, skb))
 NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
   if (t.on()) [[unlikely]]

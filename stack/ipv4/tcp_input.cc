@@ -1914,6 +1914,7 @@ step5:
   return;
 csum_error:
   reason = SkbDropReason::TCP_CSUM;
+  trace_tcp_bad_csum(sk->net->tracer, skb);
   sk->net->mib.tcp.InCsumErrors++;
   sk->net->mib.tcp.InErrs++;
 discard:

@@ -134,6 +134,7 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
     return;
   }
   if (tcp_checksum_complete(skb)) {
+    trace_tcp_bad_csum(net.tracer, skb);
     net.mib.tcp.InCsumErrors++;
     net.mib.tcp.InErrs++;
     sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_CSUM, "tcp_v4_do_rcv");
@@ -174,6 +175,7 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
 Sock* tcp_v4_do_time_wait(Net& net, InetTimewaitSock* tw, SkBuff* skb) {
   SkbDropReason reason = SkbDropReason::NOT_SPECIFIED;
   if (tcp_checksum_complete(skb)) {
+    trace_tcp_bad_csum(net.tracer, skb);
     net.mib.tcp.InCsumErrors++;
     net.mib.tcp.InErrs++;
     reason = SkbDropReason::TCP_CSUM;
@@ -294,6 +296,7 @@ int tcp_v4_rcv(SkBuff* skb) {
   goto discard_it;
 csum_error:
   reason = SkbDropReason::TCP_CSUM;
+  trace_tcp_bad_csum(net.tracer, skb);
   net.mib.tcp.InCsumErrors++;
 bad_packet:
   net.mib.tcp.InErrs++;

@@ -85,5 +85,21 @@ TEST_F(TcpTraceTest, APureAckOnTheSlowPathAsksForNoAckAndOnTheFastPathSkipsTheCh
   EXPECT_EQ(d.named("checkpoint:tcp_ack").size(), 1u);
 }
 
+TEST_F(TcpTraceTest, ABadChecksumOnTheConnectionIsTracedAndDroppedAsTcpCsum) {
+  TcpSeg s = seg(kAck | kPsh, {'x'});
+  s.check = 0xdead;
+  EXPECT_TRUE(send(s).empty());
+  auto bad = d.named("tcp:tcp_bad_csum");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(d.field(*bad[0], "saddr"), "198.51.100.1:40000");
+  EXPECT_EQ(d.field(*bad[0], "daddr"), "198.51.100.2:80");
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_CSUM");
+  EXPECT_EQ(drops[0]->skb, bad[0]->skb);
+  EXPECT_EQ(d.counter("Tcp.InCsumErrors"), 1u);
+  EXPECT_EQ(tp()->rcv_nxt, peer_isn + 1);  // nothing taken
+}
+
 }  // namespace
 }  // namespace nettwin::test

@@ -54,6 +54,7 @@ KEPT_FIELDS: dict[str, tuple[str, ...]] = {
     "tcp:tcp_retransmit_skb": ("saddr", "sport", "daddr", "dport", "state", "err"),
     "tcp:tcp_retransmit_synack": ("saddr", "sport", "daddr", "dport"),
     "tcp:tcp_destroy_sock": ("saddr", "sport", "daddr", "dport"),
+    "tcp:tcp_bad_csum": ("saddr", "sport", "daddr", "dport"),
     "tcp:tcp_cong_state_set": ("saddr", "sport", "daddr", "dport", "cong_state"),
 }
 # TCP events name no device and are not followed by skb: they are the DUT's when an
@@ -63,6 +64,8 @@ ADDRESS_EVENTS = frozenset({"sock:inet_sock_set_state", "tcp:tcp_send_reset", "t
                             "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
                             "tcp:tcp_cong_state_set"})
 TEST_NETS = ("198.51.100.", "203.0.113.")
+# Events whose saddr/daddr are sockaddrs ("A:P", %pISpc), split into address and port.
+SOCKADDR_EVENTS = frozenset({"tcp:tcp_send_reset", "tcp:tcp_bad_csum"})
 
 # Events that carry neither an skb nor a device, emitted right before the DUT's
 # drop of the skb they describe (__udp_queue_rcv_skb: udp_fail_queue_rcv_skb,
@@ -76,7 +79,7 @@ COMPARED_EVENTS: frozenset[str] = frozenset(KEPT_FIELDS)
 SKB_EVENTS = frozenset({
     "net:netif_rx", "net:netif_receive_skb", "net:net_dev_queue", "net:net_dev_start_xmit",
     "net:net_dev_xmit", "skb:kfree_skb", "skb:consume_skb", "qdisc:qdisc_enqueue",
-    "qdisc:qdisc_dequeue", "icmp:icmp_send"})
+    "qdisc:qdisc_dequeue", "icmp:icmp_send", "tcp:tcp_bad_csum"})
 
 # Events that end an skb's identity. The kmem ones (filtered by the recorder to
 # the skb slab caches) catch frees that emit no consume_skb/kfree_skb, so a
@@ -217,6 +220,7 @@ def split_sockaddrs(fields: dict) -> dict:
 
 
 def canonical_fields(event_name: str, fields: dict) -> dict:
+    fields = split_sockaddrs(fields) if event_name in SOCKADDR_EVENTS else fields
     out = {}
     for name in KEPT_FIELDS[event_name]:
         if name in fields:

@@ -26,7 +26,7 @@ RECORDED_EVENTS = (
     # TCP: state changes, resets and retransmissions (tcp_probe and rcv_space_adjust
     # carry RTTs and cwnd that vary from run to run, so they are not recorded).
     "sock:inet_sock_set_state", "tcp:tcp_send_reset", "tcp:tcp_receive_reset", "tcp:tcp_retransmit_skb",
-    "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
+    "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock", "tcp:tcp_bad_csum",
     # The congestion-avoidance state (Open, Disorder, CWR, Recovery, Loss) as tcp_set_ca_state sets it.
     "tcp:tcp_cong_state_set",
 )
@@ -209,6 +209,7 @@ PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "tcp_retransmit_skb": ("tcp:tcp_retransmit_skb", _tcp_kv, None),
     "tcp_retransmit_synack": ("tcp:tcp_retransmit_synack", _tcp_kv, None),
     "tcp_destroy_sock": ("tcp:tcp_destroy_sock", _tcp_kv, None),
+    "tcp_bad_csum": ("tcp:tcp_bad_csum", _tcp_kv, "skbaddr"),
     "tcp_cong_state_set": ("tcp:tcp_cong_state_set", _tcp_kv, None),
     "kmem_cache_free": ("kmem:kmem_cache_free", _regex(_KMEM), "ptr"),
     "kmem_cache_alloc": ("kmem:kmem_cache_alloc", _regex(_KMEM), "ptr"),

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import struct
 
-from .model import TESTER_IP, TESTER_MAC, Scenario, Wait, arp_who_has, send
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+
+from .model import DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC, Scenario, Wait, arp_who_has, send
 from .model import _add as _add_scenario
 from .sock_steps import sock
 from .tcp_template import DUT_PORT, TESTER_PORT, Expect, TcpSend
@@ -116,6 +119,20 @@ _add("tcp_null_closed_port", "a segment with no flags to a closed port: RST|ACK 
      [TcpSend("", 1, dport=CLOSED_PORT), Expect("", timeout_ms=300)])
 _add("tcp_data_closed_port", "PSH|ACK with data to a closed port: RST",
      [TcpSend("PA", 1, ack_abs=0x1000, payload=DATA.hex(), dport=CLOSED_PORT), Expect("R")])
+
+
+def bad_csum_segment(flags: str, seq: int, ack: int = 0, dport: int = DUT_PORT, payload: bytes = b""):
+    """A segment from the tester whose TCP checksum is wrong (a fixed frame, not a template)."""
+    return send(Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, flags="DF")
+                / TCP(sport=TESTER_PORT, dport=dport, flags=flags, seq=seq, ack=ack, window=64240, chksum=0xdead)
+                / payload)
+
+
+_add("tcp_bad_csum_syn_to_listener", "a SYN with a wrong TCP checksum to a listener: dropped (TCP_CSUM, tcp:tcp_bad_csum); the good SYN after it is answered",
+     listener() + (Wait(10), bad_csum_segment("S", 1000), Wait(20), TcpSend("S", 0, options=FULL), Expect("SA"),
+                   seg("A", 1, 1), sock("collect", "l")))
+_add("tcp_bad_csum_closed_port", "a segment with a wrong TCP checksum to a closed port: no RST, dropped as TCP_CSUM",
+     [bad_csum_segment("PA", 1000, 1, dport=CLOSED_PORT, payload=DATA), Expect("", timeout_ms=300)])
 
 # ------------------------------------------------------------- passive open
 
