@@ -111,6 +111,29 @@ def test_sysctl_get_set(stack):
         stack.sysctl("net.no.such")
 
 
+def test_set_sysctls_sets_many_in_one_call_and_names_the_unknown_and_the_refused(stack):
+    results = stack.set_sysctls({"net.ipv4.ip_default_ttl": "63", "net.no.such": "1",
+                                 "net.ipv4.tcp_congestion_control": "bbr", "net.ipv4.tcp_syn_retries": "6"})
+    assert list(results) == ["net.ipv4.ip_default_ttl", "net.no.such", "net.ipv4.tcp_congestion_control",
+                             "net.ipv4.tcp_syn_retries"]
+    assert results["net.ipv4.ip_default_ttl"] == ("63", False, "")
+    assert results["net.no.such"][1] is True
+    value, unknown, error = results["net.ipv4.tcp_congestion_control"]
+    assert (value, unknown) == ("cubic", False) and error   # bbr is not built in: refused, unchanged
+    assert results["net.ipv4.tcp_syn_retries"] == ("6", False, "")  # already 6: left as it is
+    assert stack.sysctl("net.ipv4.ip_default_ttl") == "63"
+
+
+def test_set_sysctls_refuses_a_malformed_batch(stack):
+    with pytest.raises(StackError, match="the name is empty") as e:
+        stack.set_sysctls({"": "1"})
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(StackError, match="no value given"):
+        stack.set_sysctls({"net.ipv4.ip_default_ttl": ""})
+    with pytest.raises(StackError, match="at most 4096"):
+        stack.set_sysctls({f"net.x{i}": "1" for i in range(4097)})
+
+
 def test_counters_count(stack):
     dut(stack)
     before = stack.counters()

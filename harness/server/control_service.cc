@@ -141,6 +141,36 @@ grpc::Status ControlService::SetSysctl(grpc::ServerContext*, const v1::SysctlReq
   });
 }
 
+grpc::Status ControlService::SetSysctls(grpc::ServerContext*, const v1::SysctlBatch* request,
+                                        v1::SysctlResults* reply) {
+  if (auto status = check_request(*request); !status.ok()) return status;
+  constexpr int kMaxBatch = 4096;
+  if (request->sysctls_size() > kMaxBatch)
+    return invalid("a batch of " + std::to_string(request->sysctls_size()) + " sysctls; at most " +
+                   std::to_string(kMaxBatch));
+  for (int i = 0; i < request->sysctls_size(); ++i) {
+    const auto& one = request->sysctls(i);
+    if (one.name().empty()) return invalid("sysctls[" + std::to_string(i) + "]: the name is empty");
+    if (one.value().empty()) return invalid("sysctls[" + std::to_string(i) + "] (" + one.name() + "): no value given");
+  }
+  return run_on_engine(engine_, [&](EngineState& state) {
+    for (const auto& one : request->sysctls()) {
+      auto* result = reply->add_results();
+      result->set_name(one.name());
+      const std::optional<std::string> current = state.stack->get_sysctl(one.name());
+      if (!current) {
+        result->set_unknown(true);
+        continue;
+      }
+      if (*current != one.value()) {
+        if (const Status err = state.stack->set_sysctl(one.name(), one.value())) result->set_error(err->message);
+      }
+      result->set_value(state.stack->get_sysctl(one.name()).value_or(""));
+    }
+    return grpc::Status::OK;
+  });
+}
+
 grpc::Status ControlService::GetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
                                        v1::Sysctl* reply) {
   if (auto status = check_request(*request); !status.ok()) return status;

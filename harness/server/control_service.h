@@ -27,6 +27,8 @@ class ControlService final : public v1::Control::Service {
                          v1::Sysctl* reply) override;
   grpc::Status GetSysctl(grpc::ServerContext*, const v1::SysctlRequest* request,
                          v1::Sysctl* reply) override;
+  grpc::Status SetSysctls(grpc::ServerContext*, const v1::SysctlBatch* request,
+                          v1::SysctlResults* reply) override;
   grpc::Status Advance(grpc::ServerContext*, const v1::ClockRequest* request,
                        v1::Clock* reply) override;
   grpc::Status RunUntil(grpc::ServerContext*, const v1::ClockRequest* request,

@@ -487,6 +487,14 @@ class Stack:
         return self._call("Control.SetSysctl", self._control.SetSysctl,
                           self.pb.SysctlRequest(name=name, value=str(value))).value
 
+    def set_sysctls(self, values: dict) -> dict:
+        """Set several sysctls in one call (each only if it does not hold the value
+        already). Returns {name: (value now, unknown, error)}: unknown when the stack
+        has no such sysctl, error the reason a value was refused ("" if it was taken)."""
+        batch = self.pb.SysctlBatch(sysctls=[self.pb.SysctlRequest(name=n, value=str(v)) for n, v in values.items()])
+        reply = self._call("Control.SetSysctls", self._control.SetSysctls, batch)
+        return {r.name: (r.value, r.unknown, r.error) for r in reply.results}
+
     def counters(self) -> dict[str, int]:
         reply = self._call("Control.ReadCounters", self._control.ReadCounters, self.pb.Empty())
         return {c.name: c.value for c in reply.counters}

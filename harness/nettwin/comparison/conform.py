@@ -108,22 +108,18 @@ def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1)
                             ifindex=int(iface.get("ifindex", 0)), mtu=int(iface.get("mtu", 0)))
         for cidr in iface["addresses"]:
             stack.add_address(iface["ifname"], cidr)
+    # The recording's sysctls in one call; those the stack does not have are left out,
+    # and so are host-only ones it refuses (HOST_ONLY_SYSCTLS).
     skipped = []
-    for name, value in sorted(scen.meta.get("sysctls", {}).items()):
-        try:
-            current = stack.sysctl(name)
-        except StackError as e:
-            if e.code != grpc.StatusCode.INVALID_ARGUMENT:
-                raise
+    wanted = dict(sorted(scen.meta.get("sysctls", {}).items()))
+    for name, (_, unknown, error) in stack.set_sysctls(wanted).items():
+        if unknown:
             skipped.append(name)
-            continue
-        if current != str(value):
-            try:
-                stack.sysctl(name, str(value))
-            except StackError as e:
-                if name not in HOST_ONLY_SYSCTLS or e.code != grpc.StatusCode.INVALID_ARGUMENT:
-                    raise
-                skipped.append(name)
+        elif error:
+            if name not in HOST_ONLY_SYSCTLS:
+                raise StackError("Control.SetSysctls", grpc.StatusCode.INVALID_ARGUMENT,
+                                 f"sysctl {name}={wanted[name]!r}: {error}")
+            skipped.append(name)
     # The DUT's TCP timestamp clock ticks over where the recording's TSvals say.
     phase = tcp_clock.tcp_clock_phase_ns(scen)
     if phase is not None:
