@@ -100,3 +100,22 @@ def test_a_reader_that_leaves_early_ends_the_run_quietly(nettwin_cmd, harness_en
     assert first.startswith(b"PASS") or first.startswith(b"FAIL")
     assert b"Traceback" not in err, err.decode()
     assert proc.returncode == 141
+
+
+def test_parallel_run_prints_the_serial_verdicts_in_order_and_writes_the_reports(nettwin_cmd, harness_env, tmp_path):
+    good = _echo_scenario()
+    bad = _changed_ttl_copy(good, tmp_path / "mine")
+    folders = [str(f) for f in scenario_folders()[:6]] + [str(bad)]
+    serial = subprocess.run(nettwin_cmd + ["conform", "--no-diff"] + folders, capture_output=True, text=True,
+                            env=harness_env, timeout=300)
+    junit = tmp_path / "par.xml"
+    parallel = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "-j", "2", "--junit", str(junit)] + folders,
+                              capture_output=True, text=True, env=harness_env, timeout=300)
+    assert parallel.returncode == serial.returncode == 1
+    assert parallel.stdout == serial.stdout
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("7", "1")
+    assert "IP.ttl" in suite.find(f"testcase[@name='{bad.name}']/failure").text
+    refused = subprocess.run(nettwin_cmd + ["conform", "-j", "0"] + folders, capture_output=True, text=True,
+                             env=harness_env, timeout=60)
+    assert refused.returncode == 2 and "--jobs" in refused.stderr

@@ -8,7 +8,7 @@ import sys
 USAGE = """nettwin <command> [args]   (nettwin --version: the version)
 
 commands:
-  conform [TRACES_DIR | SCENARIO_DIR ...] [--junit F.xml] [--html F.html]
+  conform [TRACES_DIR | SCENARIO_DIR ...] [-j N] [--junit F.xml] [--html F.html]
                                              replay recorded Linux scenarios, one verdict line each
   replay FILE.pcap|- [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
   record ...                                 record scenarios on the real kernel (see: record --help)
@@ -28,7 +28,13 @@ def conform_main(argv) -> int:
     ap.add_argument("--no-diff", action="store_true", help="verdict lines only")
     ap.add_argument("--junit", metavar="FILE", help="also write the verdicts as JUnit XML")
     ap.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the diffs")
+    ap.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                    help="N servers replay scenarios side by side (verdicts still in order)")
     args = ap.parse_args(argv)
+    if args.jobs < 1 or (args.jobs > 1 and args.address):
+        print("nettwin conform: --jobs takes a number from 1, and starts its own servers (no --address)",
+              file=sys.stderr)
+        return 2
     try:
         folders = discover(args.paths or [paths.TRACES])
     except ScenarioError as e:
@@ -40,9 +46,14 @@ def conform_main(argv) -> int:
         return 2
     from .client import ServerStartError, Stack
     from .comparison.conform import run_all
+    from .comparison.conform_parallel import run_all_parallel
+    out = lambda s: print(s, flush=True)  # noqa: E731
     try:
-        with Stack(address=args.address) as stack:
-            results = run_all(folders, stack, out=lambda s: print(s, flush=True), show_diff=not args.no_diff)
+        if args.jobs > 1:
+            results = run_all_parallel(folders, args.jobs, out=out, show_diff=not args.no_diff)
+        else:
+            with Stack(address=args.address) as stack:
+                results = run_all(folders, stack, out=out, show_diff=not args.no_diff)
     except (paths.BuildMissing, ServerStartError) as e:
         print(f"nettwin conform: {e}", file=sys.stderr)
         return 2
