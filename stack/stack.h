@@ -85,6 +85,10 @@ struct TraceEvent {
 struct TraceFilter {
   std::vector<std::string> events;  // names or "group:*" / "*"; empty: all tracepoints
   bool checkpoints = false;
+  // Checkpoints also carry the skb's bytes as pwru reads them (fields "frame", hex,
+  // and "frame_layer": l2 from the MAC header, l3 from the network header), for
+  // pcap-filter matching; every checkpoint subscriber then sees them.
+  bool skb_data = false;
 };
 
 // Every tracepoint the stack emits ("net:netif_rx", ...), in a fixed order.

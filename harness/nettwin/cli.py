@@ -13,6 +13,7 @@ commands:
   replay FILE.pcap|- [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
   record ...                                 record scenarios on the real kernel (see: record --help)
   shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
+  trace [EXPR] --address A | --pcap F        pwru for the stack: the skbs a pcap filter selects, function by function
   ss --address A [-t -u -w -0] [-i] [-o]     the DUT's sockets in ss's layout
   packetdrill SCRIPT.pkt ... [--linux]       run packetdrill scripts (nettwin, virtual time; or Linux)
 """
@@ -104,6 +105,11 @@ def ss_main(argv) -> int:
     return 0
 
 
+def trace_main(argv) -> int:
+    from .interactive.trace_cmd import main
+    return main(argv)
+
+
 def replay_main(argv) -> int:
     from .replay.replay import main
     return main(argv)
@@ -115,6 +121,7 @@ def packetdrill_main(argv) -> int:
 
 
 COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main,
+            "trace": trace_main,
             "ss": ss_main, "packetdrill": packetdrill_main}
 
 

@@ -131,6 +131,7 @@ grpc::Status to_stack_filter(const v1::TraceFilter& in, TraceFilter& out) {
     out.events.push_back(pattern);
   }
   out.checkpoints = in.checkpoints();
+  out.skb_data = in.skb_data();
   return grpc::Status::OK;
 }
 

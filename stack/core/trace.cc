@@ -65,6 +65,7 @@ int Tracer::subscribe(const TraceFilter& filter, TraceCallback callback) {
     sub.tps[i] = want;
   }
   sub.checkpoints = filter.checkpoints;
+  sub.skb_data = filter.checkpoints && filter.skb_data;
   sub.cb = std::move(callback);
   sub.dead = false;
   subs_.push_back(std::move(owned));
@@ -83,10 +84,12 @@ void Tracer::unsubscribe(int id) {
 void Tracer::recompute() {
   std::fill(std::begin(wanted_), std::end(wanted_), 0u);
   checkpoint_subs_ = 0;
+  skb_data_subs_ = 0;
   for (const auto& s : subs_) {
     if (s->dead) continue;
     for (size_t i = 0; i < size_t(Tp::Count); ++i) wanted_[i] += s->tps[i] ? 1 : 0;
     checkpoint_subs_ += s->checkpoints ? 1 : 0;
+    skb_data_subs_ += s->skb_data ? 1 : 0;
   }
   on_ = checkpoint_subs_ != 0 || std::any_of(std::begin(wanted_), std::end(wanted_), [](unsigned n) { return n != 0; });
 }

@@ -61,6 +61,7 @@ class Tracer {
   bool on() const { return on_; }
   bool wants(Tp tp) const { return wanted_[size_t(tp)] != 0; }
   bool wants_checkpoints() const { return checkpoint_subs_ != 0; }
+  bool wants_skb_data() const { return skb_data_subs_ != 0; }
 
   void emit(Tp tp, uint64_t skb, TraceFields&& fields);
   void emit_checkpoint(const char* function, uint64_t skb, TraceFields&& fields);
@@ -76,6 +77,7 @@ class Tracer {
     int id;
     bool tps[size_t(Tp::Count)];
     bool checkpoints;
+    bool skb_data;
     TraceCallback cb;
     bool dead;
   };
@@ -87,6 +89,7 @@ class Tracer {
   int next_id_ = 0;
   int dispatch_depth_ = 0;
   unsigned checkpoint_subs_ = 0;
+  unsigned skb_data_subs_ = 0;
   unsigned wanted_[size_t(Tp::Count)] = {};
   std::vector<std::unique_ptr<Sub>> subs_;  // stable addresses across callbacks
 };

@@ -100,6 +100,27 @@ std::string ptr_string(const void* p) {
   return buf;
 }
 
+// The skb's bytes as pwru reads them for its pcap filter: from the MAC header
+// when one was set before the network header (l2), else from the network
+// header (l3); nothing while the skb holds no header yet (a socket's payload).
+void add_frame_fields(const SkBuff* skb, TraceFields& f) {
+  const uint8_t* from = nullptr;
+  const char* layer = nullptr;
+  if (skb_mac_header_was_set(skb) && skb->network_header != SKB_HEADER_UNSET && skb->mac_header < skb->network_header) {
+    from = skb_mac_header(skb), layer = "l2";
+  } else if (skb->network_header != SKB_HEADER_UNSET) {
+    from = skb_network_header(skb), layer = "l3";
+  }
+  const uint8_t* end = skb->data + skb->len;
+  if (!from || from > end) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(size_t(end - from) * 2);
+  for (const uint8_t* p = from; p < end; ++p) hex += kHex[*p >> 4], hex += kHex[*p & 15];
+  f.emplace_back("frame_layer", layer);
+  f.emplace_back("frame", std::move(hex));
+}
+
 // TP_STORE_ADDR_PORTS for IPv4: the ports, the family, the addresses and
 // their v4-mapped v6 forms.
 TraceFields tcp_addr_port_fields(uint16_t sport, uint16_t dport, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr) {
@@ -391,6 +412,7 @@ void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* 
                    {"pkt_type", to_string(skb->pkt_type)},
                    {"dev", skb->dev ? skb->dev->name : std::string()}};
   if (verdict) f.emplace_back("verdict", verdict);
+  if (t.wants_skb_data()) add_frame_fields(skb, f);
   t.emit_checkpoint(function, skb->id, std::move(f));
 }
 

@@ -47,3 +47,41 @@ TEST(EthTypeTrans, UnknownEthertypeIsUnhandledProto) {
 
 }  // namespace
 }  // namespace nettwin
+
+namespace nettwin {
+namespace {
+
+// pwru's view of an skb for its pcap filter: with skb_data asked, checkpoints
+// carry the skb's bytes from the MAC header once a network header follows it
+// (l2), from the network header otherwise (l3); never without the ask.
+TEST(CheckpointSkbData, CarriesTheFrameFromTheMacHeaderOnceTheNetworkHeaderIsSet) {
+  test::Dut d(DeviceKind::Veth);
+  TraceFilter f;
+  f.checkpoints = true;
+  f.skb_data = true;
+  d.stack.subscribe(f, [&d](const TraceEvent& ev) { d.events.push_back(ev); });
+  const test::Bytes frame = test::icmp_echo_request(1, 1, {});
+  d.inject(frame);
+  d.stack.run_until_idle();
+  const TraceEvent* ip_rcv = nullptr;
+  for (const auto& e : d.events)
+    if (e.name == "checkpoint:ip_rcv" && !ip_rcv) ip_rcv = &e;
+  ASSERT_NE(ip_rcv, nullptr);
+  EXPECT_EQ(d.field(*ip_rcv, "frame_layer"), "l2");
+  std::string hex;
+  for (uint8_t b : frame) hex += "0123456789abcdef"[b >> 4], hex += "0123456789abcdef"[b & 15];
+  EXPECT_EQ(d.field(*ip_rcv, "frame"), hex);
+}
+
+TEST(CheckpointSkbData, IsLeftOutUnlessAsked) {
+  test::Dut d(DeviceKind::Veth);
+  d.trace(true);
+  d.inject(test::icmp_echo_request(1, 1, {}));
+  d.stack.run_until_idle();
+  ASSERT_FALSE(d.events.empty());
+  for (const auto& e : d.events)
+    for (const auto& [k, v] : e.fields) EXPECT_NE(k, "frame") << e.name;
+}
+
+}  // namespace
+}  // namespace nettwin

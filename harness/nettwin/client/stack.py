@@ -563,18 +563,19 @@ class Stack:
 
     # ------------------------------------------------------------ tracing
 
-    def _filter(self, events: Iterable[str], checkpoints: bool):
-        return self.pb.TraceFilter(events=list(events), checkpoints=checkpoints)
+    def _filter(self, events: Iterable[str], checkpoints: bool, skb_data: bool = False):
+        return self.pb.TraceFilter(events=list(events), checkpoints=checkpoints, skb_data=skb_data)
 
-    def subscribe(self, events: Iterable[str] = (), checkpoints: bool = False) -> Subscription:
-        """Open a buffered subscription (tracepoint names or patterns; empty: all)."""
-        reply = self._call("Trace.Open", self._trace.Open, self._filter(events, checkpoints))
+    def subscribe(self, events: Iterable[str] = (), checkpoints: bool = False, skb_data: bool = False) -> Subscription:
+        """Open a buffered subscription (tracepoint names or patterns; empty: all).
+        skb_data: checkpoints carry the skb's bytes ("frame", hex; "frame_layer")."""
+        reply = self._call("Trace.Open", self._trace.Open, self._filter(events, checkpoints, skb_data))
         return Subscription(self, reply.id)
 
-    def stream(self, events: Iterable[str] = (), checkpoints: bool = False) -> TraceStream:
+    def stream(self, events: Iterable[str] = (), checkpoints: bool = False, skb_data: bool = False) -> TraceStream:
         """The live stream: an iterator over events as they happen (close() to stop),
         live when this returns."""
-        call = self._trace.Stream(self._filter(events, checkpoints))
+        call = self._trace.Stream(self._filter(events, checkpoints, skb_data))
         # The server sends its initial metadata once the subscription is in
         # place: from the return on, no event is missed.
         call.initial_metadata()
