@@ -1508,6 +1508,9 @@ void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
   tp->snd_una = wire::load_be32(th + 8);
   tp->snd_wnd = uint32_t(wire::load_be16(th + 14)) << tp->rx_opt.snd_wscale;
   tp->snd_wl1 = wire::load_be32(th + 4);  // tcp_init_wl
+  // No congestion control here has its own cong_control: the handshake's RTT
+  // sets the pacing rate, which sizes the first TSO skbs (tcp_tso_autosize).
+  tcp_update_pacing_rate(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
   tcp_initialize_rcv_mss(sk);
   tcp_fast_path_on(tp);

@@ -360,6 +360,11 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
     skb->destructor = nullptr;
   }
   TcpSkbCb* tcb = TCP_SKB_CB(skb);
+  // Linux forces PSH on every GSO skb (not on 1-MSS ones) so that the receiver's
+  // GRO flushes at its end; only the copy that leaves gets it, not the one kept on
+  // the rtx queue. With tcp_tso_autosize cutting a write into 2-segment skbs at a
+  // 100 ms RTT, a 5000-byte write leaves as ". P. . P. P.".
+  if (tcp_skb_pcount(skb) > 1) tcb->tcp_flags |= TCPHDR_PSH;
   uint8_t opts[40];
   unsigned olen = 0;
   if (tcb->tcp_flags & TCPHDR_SYN) {
