@@ -1415,6 +1415,28 @@ void tcp_data_snd_check(Sock* sk) {
 
 }  // namespace
 
+void tcp_simple_retransmit(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  const unsigned mss = tcp_current_mss(sk);
+  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
+    // tcp_skb_seglen: the GSO size of a TSO skb, else its length.
+    const unsigned seglen = tcp_skb_pcount(skb) > 1 ? TCP_SKB_CB(skb)->tcp_gso_size : skb->len;
+    if (seglen > mss) tcp_mark_skb_lost(sk, skb);
+  }
+  if (!tp->lost_out) return;
+  if (tcp_is_reno(tp)) tcp_limit_reno_sacked(tp);
+  // No change to cwnd: no more data is in the network, only in smaller units.
+  if (tp->icsk_ca_state != TCP_CA_Loss) {
+    tp->high_seq = tp->snd_nxt;
+    tp->snd_ssthresh = tcp_current_ssthresh(sk);
+    tp->prior_ssthresh = 0;
+    tp->undo_marker = 0;
+    tcp_set_ca_state(sk, TCP_CA_Loss);
+  }
+  tcp_xmit_retransmit_queue(sk);
+}
+
+
 void sk_stream_write_space(Sock* sk) {
   if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
 }

@@ -976,8 +976,10 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
 unsigned tcp_current_mss(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   unsigned mss_now = tp->mss_cache;
-  if (sk->sk_dst_cache && sk->sk_dst_cache->dev && sk->sk_dst_cache->dev->mtu != tp->icsk_pmtu_cookie)
-    mss_now = tcp_sync_mss(sk, sk->sk_dst_cache->dev->mtu);
+  if (sk->sk_dst_cache && sk->sk_dst_cache->dev) {
+    const unsigned mtu = ipv4_mtu(sk->sk_dst_cache);  // dst_mtu: a learnt path MTU, else the device's
+    if (mtu != tp->icsk_pmtu_cookie) mss_now = tcp_sync_mss(sk, mtu);
+  }
   // The header may have options mss_cache did not count (SACK blocks).
   const unsigned header_len = 20 + (tp->rx_opt.tstamp_ok ? TCPOLEN_TSTAMP_ALIGNED : 0) +
                               (tp->rx_opt.num_sacks + (tp->rx_opt.dsack ? 1 : 0)

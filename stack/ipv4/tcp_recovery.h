@@ -38,5 +38,9 @@ void tcp_newreno_mark_lost(Sock* sk, bool snd_una_advanced);
 // tcp_xmit_retransmit_queue: lost segments again, as cwnd allows (counted
 // TCPFastRetrans, or TCPSlowStartRetrans in Loss; PRR's prr_out).
 void tcp_xmit_retransmit_queue(Sock* sk);
+// tcp_simple_retransmit: the MSS went down (path MTU): every segment longer
+// than it was dropped on the way; they are lost and go again, in Loss, with
+// cwnd and ssthresh as they were.
+void tcp_simple_retransmit(Sock* sk);
 
 }  // namespace nettwin

@@ -99,6 +99,7 @@ struct TcpSock : Sock {
   uint32_t icsk_rto_min = 0;      // jiffies
   uint32_t icsk_delack_max = 0;   // jiffies
   uint32_t icsk_pmtu_cookie = 0;
+  uint32_t mtu_info = 0;  // the next-hop MTU of the last ICMP fragmentation needed
   const TcpCongestionOps* icsk_ca_ops = nullptr;
   uint8_t icsk_ca_state = TCP_CA_Open;
   bool icsk_ca_initialized = false;
