@@ -30,6 +30,9 @@ struct DstEntry {
   unsigned rt_flags = 0;
   bool rt_uses_gateway = false;
   wire::Ipv4Addr rt_gw4 = 0;
+  // A route exception's learnt path MTU (0: none) and when it expires (jiffies).
+  uint32_t rt_pmtu = 0;
+  uint64_t expires = 0;
 };
 
 inline DstEntry* skb_dst(const SkBuff* skb) { return skb->dst; }

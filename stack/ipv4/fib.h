@@ -55,6 +55,16 @@ struct Flowi4 {
 
 // One fib_alias with its fib_info and single nexthop, plus the dsts Linux
 // caches on the nexthop (nhc_rth_input, nhc_pcpu_rth_output).
+// fib_nh_exception: what one destination behind a route has taught us (a path
+// MTU from ICMP fragmentation needed), with its own cached output route.
+struct FibNhException {
+  wire::Ipv4Addr fnhe_daddr = 0;
+  uint32_t fnhe_pmtu = 0;
+  uint64_t fnhe_expires = 0;  // jiffies
+  DstEntry fnhe_rth_output;
+  bool fnhe_rth_output_valid = false;
+};
+
 struct FibRoute {
   wire::Ipv4Addr dst = 0;
   uint8_t dst_len = 0;
@@ -72,6 +82,7 @@ struct FibRoute {
   DstEntry rth_output;
   bool rth_input_valid = false;
   bool rth_output_valid = false;
+  std::vector<std::unique_ptr<FibNhException>> exceptions;  // fnhe_hash
 };
 
 struct FibResult {

@@ -50,6 +50,11 @@ int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr
                          SkbDropReason* reason);
 // ip_route_output_key: an output dst for fl4 (saddr filled in when 0), or null.
 DstEntry* ip_route_output_key(Net& net, Flowi4& fl4);
+// ipv4_mtu (dst_mtu): a route exception's unexpired path MTU, else the device's.
+unsigned ipv4_mtu(const DstEntry* dst);
+// __ip_rt_update_pmtu: a path MTU learnt for fl4's destination, kept as a route
+// exception (not below ip_rt_min_pmtu, for ip_rt_mtu_expires); never raised.
+void __ip_rt_update_pmtu(Net& net, const DstEntry* dst, Flowi4& fl4, uint32_t mtu);
 int ip_error(SkBuff* skb);
 
 // ip_forward.c

@@ -361,7 +361,59 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
     d.rt_is_input = false;
     r->rth_output_valid = true;
   }
+  // find_exception: a destination with a learnt path MTU has its own route
+  // (rt_bind_exception); an expired exception is forgotten.
+  const uint64_t now = ns_to_jiffies(net.engine.now());
+  auto& ex = r->exceptions;
+  for (auto it = ex.begin(); it != ex.end(); ++it) {
+    FibNhException& fnhe = **it;
+    if (fnhe.fnhe_daddr != fl4.daddr) continue;
+    if (fnhe.fnhe_expires && now >= fnhe.fnhe_expires) {
+      ex.erase(it);  // ip_del_fnhe (the route cached in it goes with it)
+      break;
+    }
+    if (!fnhe.fnhe_rth_output_valid) {
+      fnhe.fnhe_rth_output = r->rth_output;
+      fnhe.fnhe_rth_output_valid = true;
+    }
+    fnhe.fnhe_rth_output.rt_pmtu = fnhe.fnhe_pmtu;
+    fnhe.fnhe_rth_output.expires = fnhe.fnhe_expires;
+    return &fnhe.fnhe_rth_output;
+  }
   return &r->rth_output;
+}
+
+namespace {
+constexpr uint32_t ip_rt_min_pmtu = 512 + 20 + 20;         // net.ipv4.route.min_pmtu
+constexpr uint64_t ip_rt_mtu_expires = 10 * 60 * HZ;       // net.ipv4.route.mtu_expires
+}  // namespace
+
+unsigned ipv4_mtu(const DstEntry* dst) {
+  unsigned mtu = dst->rt_pmtu;
+  if (mtu && ns_to_jiffies(dev_net(dst->dev).engine.now()) >= dst->expires) mtu = 0;
+  if (!mtu) mtu = dst->dev->mtu;
+  return std::min<unsigned>(mtu, 0xFFFFu);  // IP_MAX_MTU
+}
+
+void __ip_rt_update_pmtu(Net& net, const DstEntry* dst, Flowi4& fl4, uint32_t mtu) {
+  const uint32_t old_mtu = ipv4_mtu(dst);
+  if (old_mtu < mtu) return;
+  if (mtu < ip_rt_min_pmtu) mtu = std::min(old_mtu, ip_rt_min_pmtu);  // and the MTU is locked
+  FibResult res;
+  if (fib_lookup(net, fl4, &res) != 0 || res.type != RTN_UNICAST) return;
+  // update_or_create_fnhe.
+  const uint64_t expires = ns_to_jiffies(net.engine.now()) + ip_rt_mtu_expires;
+  for (auto& fnhe : res.route->exceptions) {
+    if (fnhe->fnhe_daddr != fl4.daddr) continue;
+    fnhe->fnhe_pmtu = mtu;
+    fnhe->fnhe_expires = std::max<uint64_t>(1, expires);
+    return;
+  }
+  auto fnhe = std::make_unique<FibNhException>();
+  fnhe->fnhe_daddr = fl4.daddr;
+  fnhe->fnhe_pmtu = mtu;
+  fnhe->fnhe_expires = std::max<uint64_t>(1, expires);
+  res.route->exceptions.push_back(std::move(fnhe));
 }
 
 

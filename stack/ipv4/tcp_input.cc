@@ -1091,12 +1091,18 @@ void tcp_enter_recovery(Sock* sk, bool ece_ack) {
   tcp_set_ca_state(sk, TCP_CA_Recovery);
 }
 
-// tcp_identify_packet_loss: without SACK, NewReno marks the head lost
-// (RACK, the SACK side, is not modelled).
+// tcp_identify_packet_loss: without SACK, NewReno marks the head lost;
+// with it, RACK marks what was sent before the newest SACKed segment.
 void tcp_identify_packet_loss(Sock* sk, int* ack_flag) {
   TcpSock* tp = tcp_sk(sk);
   if (tp->tcp_rtx_queue.empty()) return;
-  if (tcp_is_reno(tp)) tcp_newreno_mark_lost(sk, *ack_flag & FLAG_SND_UNA_ADVANCED);
+  if (tcp_is_reno(tp)) {
+    tcp_newreno_mark_lost(sk, *ack_flag & FLAG_SND_UNA_ADVANCED);
+  } else {
+    const uint32_t prior_retrans = tp->retrans_out;
+    if (tcp_rack_mark_lost(sk)) *ack_flag &= ~FLAG_SET_XMIT_TIMER;
+    if (prior_retrans > tp->retrans_out) *ack_flag |= FLAG_LOST_RETRANS;
+  }
 }
 
 // tcp_time_to_recover: loss detection marked at least one segment lost.
@@ -1225,6 +1231,113 @@ void tcp_xmit_recovery(Sock* sk, int rexmit) {
 }
 
 // tcp_ack: < 0 a drop reason (negated), 0 an old ACK, 1 accepted.
+namespace {
+
+// tcp_match_skb_to_sack: 1 when skb lies within the block, 0 when not; a TSO
+// skb the block covers in part is cut first, at whole MSS (-1: cannot be).
+int tcp_match_skb_to_sack(Sock* sk, SkBuff* skb, uint32_t start_seq, uint32_t end_seq) {
+  const TcpSkbCb* scb = TCP_SKB_CB(skb);
+  bool in_sack = !after(start_seq, scb->seq) && !before(end_seq, scb->end_seq);
+  if (tcp_skb_pcount(skb) > 1 && !in_sack && after(scb->end_seq, start_seq)) {
+    const uint32_t mss = scb->tcp_gso_size;
+    in_sack = !after(start_seq, scb->seq);
+    uint32_t pkt_len;
+    if (!in_sack) {
+      pkt_len = std::max(start_seq - scb->seq, mss);
+    } else {
+      pkt_len = end_seq - scb->seq;
+      if (pkt_len < mss) return -1;
+    }
+    // SACKs cover whole MSS, and the small rest if any.
+    if (pkt_len > mss) {
+      uint32_t new_len = pkt_len / mss * mss;
+      if (!in_sack && new_len < pkt_len) new_len += mss;
+      pkt_len = new_len;
+    }
+    if (pkt_len >= skb->len && !in_sack) return 0;
+    if (tcp_fragment(sk, TCP_FRAG_IN_RTX_QUEUE, skb, pkt_len, mss)) return -1;
+  }
+  return in_sack ? 1 : 0;
+}
+
+// tcp_sacktag_one: a segment newly SACKed leaves the holes (lost, retransmitted
+// counts), counts as delivered and advances RACK.
+int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack) {
+  TcpSock* tp = tcp_sk(sk);
+  TcpSkbCb* scb = TCP_SKB_CB(skb);
+  uint8_t sacked = scb->sacked;
+  const uint32_t pcount = tcp_skb_pcount(skb);
+  if (sacked & TCPCB_SACKED_ACKED) return 0;
+  int flag = FLAG_DATA_SACKED;
+  tcp_rack_advance(tp, sacked, scb->end_seq, skb->tstamp / 1000);
+  if (sacked & TCPCB_SACKED_RETRANS) {
+    if (sacked & TCPCB_LOST) {
+      sacked &= uint8_t(~(TCPCB_LOST | TCPCB_SACKED_RETRANS));
+      tp->lost_out -= pcount;
+      tp->retrans_out -= pcount;
+    }
+  } else {
+    if (!(sacked & TCPCB_RETRANS) && !after(scb->end_seq, tp->high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
+    if (sacked & TCPCB_LOST) {
+      sacked &= uint8_t(~TCPCB_LOST);
+      tp->lost_out -= pcount;
+    }
+  }
+  scb->sacked = uint8_t(sacked | TCPCB_SACKED_ACKED);
+  tp->sacked_out += pcount;
+  tcp_count_delivered(tp, pcount, ece_ack);
+  return flag;
+}
+
+}  // namespace
+
+// tcp_sacktag_write_queue: the ACK's SACK blocks mark what the peer holds
+// beyond snd_una. D-SACK blocks, reordering detection and the SACK shifting
+// of skbs (tcp_shift_skb_data) are not modelled.
+int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, bool ece_ack) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t* th = tcp_hdr(ack_skb);
+  const unsigned doff = (th[12] >> 4) * 4u;
+  uint32_t blocks[4][2];
+  unsigned n = 0;
+  for (unsigned i = 20; i < doff && n == 0;) {
+    const uint8_t kind = th[i];
+    if (kind == TCPOPT_EOL) break;
+    if (kind == TCPOPT_NOP) { ++i; continue; }
+    if (i + 1 >= doff || th[i + 1] < 2 || i + th[i + 1] > doff) break;
+    const unsigned size = th[i + 1];
+    if (kind == 5 && size >= 10 && (size - 2) % 8 == 0) {
+      for (unsigned b = 0; b < (size - 2) / 8 && b < 4; ++b) {
+        blocks[n][0] = wire::load_be32(th + i + 2 + 8 * b);
+        blocks[n][1] = wire::load_be32(th + i + 6 + 8 * b);
+        ++n;
+      }
+    }
+    i += size;
+  }
+  if (!n || !tp->packets_out) return 0;
+  const uint32_t ack = TCP_SKB_CB(ack_skb)->ack_seq;
+  int flag = 0;
+  for (unsigned b = 0; b < n; ++b) {
+    const uint32_t start = blocks[b][0], end = blocks[b][1];
+    // tcp_check_dsack: a first block below the ACK, or inside the second, is a D-SACK.
+    if (b == 0 && (before(start, ack) || (n > 1 && !after(end, blocks[1][1]) && !before(start, blocks[1][0])))) {
+      flag |= FLAG_DSACKING_ACK;
+      continue;
+    }
+    // tcp_is_sackblock_valid.
+    if (!before(start, end) || after(end, tp->snd_nxt) || before(start, tp->snd_una)) continue;
+    for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
+      if (!before(TCP_SKB_CB(skb)->seq, end)) break;
+      if (!after(TCP_SKB_CB(skb)->end_seq, start)) continue;
+      const int in_sack = tcp_match_skb_to_sack(sk, skb, start, end);
+      if (in_sack < 0) break;
+      if (in_sack) flag |= tcp_sacktag_one(sk, skb, ece_ack);
+    }
+  }
+  return flag;
+}
+
 int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
   TcpSock* tp = tcp_sk(sk);
   checkpoint(sk->net->tracer, "tcp_ack", skb);
@@ -1262,6 +1375,7 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     else
       sk->net->mib.tcpext.TCPPureAcks++;
     flag |= tcp_ack_update_window(sk, skb, ack, ack_seq);
+    if (tcp_is_sack(tp)) flag |= tcp_sacktag_write_queue(sk, skb, flag & FLAG_ECE);
   }
   sk->sk_err_soft = 0;
   tp->icsk_probes_out = 0;
@@ -1719,6 +1833,27 @@ void tcp_sock_rfree(Sock* sk, SkBuff* skb) {
   // sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
   if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
 }
+void tcp_simple_retransmit(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  const unsigned mss = tcp_current_mss(sk);
+  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
+    // tcp_skb_seglen: the GSO size of a TSO skb, else its length.
+    const unsigned seglen = tcp_skb_pcount(skb) > 1 ? TCP_SKB_CB(skb)->tcp_gso_size : skb->len;
+    if (seglen > mss) tcp_mark_skb_lost(sk, skb);
+  }
+  if (!tp->lost_out) return;
+  if (tcp_is_reno(tp)) tcp_limit_reno_sacked(tp);
+  // No change to cwnd: no more data is in the network, only in smaller units.
+  if (tp->icsk_ca_state != TCP_CA_Loss) {
+    tp->high_seq = tp->snd_nxt;
+    tp->snd_ssthresh = tcp_current_ssthresh(sk);
+    tp->prior_ssthresh = 0;
+    tp->undo_marker = 0;
+    tcp_set_ca_state(sk, TCP_CA_Loss);
+  }
+  tcp_xmit_retransmit_queue(sk);
+}
+
 
 void sk_stream_write_space(Sock* sk) {
   if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
@@ -1815,6 +1950,9 @@ void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
   tp->snd_una = wire::load_be32(th + 8);
   tp->snd_wnd = uint32_t(wire::load_be16(th + 14)) << tp->rx_opt.snd_wscale;
   tp->snd_wl1 = wire::load_be32(th + 4);  // tcp_init_wl
+  // No congestion control here has its own cong_control: the handshake's RTT
+  // sets the pacing rate, which sizes the first TSO skbs (tcp_tso_autosize).
+  tcp_update_pacing_rate(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
   tcp_initialize_rcv_mss(sk);
   tcp_fast_path_on(tp);

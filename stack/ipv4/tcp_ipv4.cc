@@ -20,6 +20,7 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_output.h"
+#include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
@@ -330,9 +331,56 @@ bool tcp_twsk_unique(Sock* sk, InetTimewaitSock* tw, bool twp) {
   return false;
 }
 
+namespace {
+
+// inet_csk_update_pmtu: the route learns the path MTU (a route exception); the
+// socket's cached route is stale then and is looked up again.
+DstEntry* inet_csk_update_pmtu(Sock* sk, uint32_t mtu) {
+  Net& net = *sk->net;
+  Flowi4 fl4;  // ip_rt_build_flow_key
+  fl4.oif = sk->sk_bound_dev_if;
+  fl4.daddr = sk->inet_daddr;
+  fl4.saddr = sk->inet_saddr;
+  fl4.proto = uint8_t(sk->sk_protocol);
+  fl4.tos = sk->tos & 0xfc;
+  fl4.sport = sk->inet_sport;
+  fl4.dport = sk->inet_dport;
+  Flowi4 key = fl4;
+  DstEntry* dst = sk->sk_dst_cache ? sk->sk_dst_cache : ip_route_output_key(net, key);
+  if (!dst) return nullptr;
+  key = fl4;
+  __ip_rt_update_pmtu(net, dst, key, mtu);
+  key = fl4;
+  dst = ip_route_output_key(net, key);
+  sk->sk_dst_cache = dst;
+  return dst;
+}
+
+}  // namespace
+
+// tcp_v4_mtu_reduced: a smaller path MTU lowers the MSS, and what was sent
+// larger goes again at once (tcp_simple_retransmit), unless PMTU discovery is off.
+void tcp_v4_mtu_reduced(Sock* sk) {
+  if (sk->sk_state == TCP_LISTEN || sk->sk_state == TCP_CLOSE) return;
+  TcpSock* tp = tcp_sk(sk);
+  uint32_t mtu = tp->mtu_info;
+  DstEntry* dst = inet_csk_update_pmtu(sk, mtu);
+  if (!dst) return;
+  // Something is about to be wrong: a soft error in case the connection cannot recover.
+  const bool df = sk->pmtudisc == IP_PMTUDISC_WANT_ || sk->pmtudisc == IP_PMTUDISC_DO_;  // ip_dont_fragment
+  if (mtu < ipv4_mtu(dst) && df) sk->sk_err_soft = E_MSGSIZE;
+  mtu = ipv4_mtu(dst);
+  // ip_sk_accept_pmtu: not under IP_PMTUDISC_INTERFACE (4) or OMIT (5).
+  const bool accept_pmtu = sk->pmtudisc != 4 && sk->pmtudisc != 5;
+  if (sk->pmtudisc != IP_PMTUDISC_DONT_ && accept_pmtu && tp->icsk_pmtu_cookie > mtu) {
+    tcp_sync_mss(sk, mtu);
+    tcp_simple_retransmit(sk);
+  }
+}
+
 // The active open: ICMP errors for a connection (tcp_v4_err); a SYN_SENT or
-// SYN_RECV socket dies with them. PMTU (FRAG_NEEDED), redirects and the RFC
-// 6069 backoff revert are not built.
+// SYN_RECV socket dies with them. FRAG_NEEDED lowers the path MTU
+// (tcp_v4_mtu_reduced); redirects and the RFC 6069 backoff revert are not built.
 int tcp_v4_err(SkBuff* skb, uint32_t info) {
   Net& net = dev_net(skb->dev);
   wire::Iphdr iph{skb->data};
@@ -357,7 +405,13 @@ int tcp_v4_err(SkBuff* skb, uint32_t info) {
       err = 71;  // EPROTO
       break;
     case wire::ICMP_DEST_UNREACH:
-      if (code > 15 || code == 4) return 0;  // NR_ICMP_UNREACH; ICMP_FRAG_NEEDED (PMTU) not built
+      if (code > 15) return 0;  // NR_ICMP_UNREACH
+      if (code == 4) {  // ICMP_FRAG_NEEDED: path MTU discovery (RFC 1191)
+        if (sk->sk_state == TCP_LISTEN) return 0;
+        tp->mtu_info = info;
+        tcp_v4_mtu_reduced(sk);  // the socket is never owned by a user here: no deferral
+        return 0;
+      }
       err = icmp_err_convert[code].errno_;
       break;
     case wire::ICMP_TIME_EXCEEDED:

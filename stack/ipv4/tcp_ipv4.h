@@ -26,6 +26,8 @@ void tcp_v4_early_demux(SkBuff* skb);
 // dies with the error (hard errors only: unreachables, parameter problem,
 // time exceeded); a connection keeps it as sk_err_soft, or sk_err with IP_RECVERR.
 int tcp_v4_err(SkBuff* skb, uint32_t info);
+// tcp_v4_mtu_reduced: the MSS follows a smaller path MTU (tp->mtu_info).
+void tcp_v4_mtu_reduced(Sock* sk);
 
 // tcp_v4_send_reset: the RST answering skb (reason: sk_rst_reason's name; sk
 // the socket it comes from, or null).

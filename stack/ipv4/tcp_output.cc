@@ -367,6 +367,11 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
     skb->destructor = nullptr;
   }
   TcpSkbCb* tcb = TCP_SKB_CB(skb);
+  // Linux forces PSH on every GSO skb (not on 1-MSS ones) so that the receiver's
+  // GRO flushes at its end; only the copy that leaves gets it, not the one kept on
+  // the rtx queue. With tcp_tso_autosize cutting a write into 2-segment skbs at a
+  // 100 ms RTT, a 5000-byte write leaves as ". P. . P. P.".
+  if (tcp_skb_pcount(skb) > 1) tcb->tcp_flags |= TCPHDR_PSH;
   uint8_t opts[40];
   unsigned olen = 0;
   if (tcb->tcp_flags & TCPHDR_SYN) {
@@ -978,8 +983,10 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
 unsigned tcp_current_mss(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   unsigned mss_now = tp->mss_cache;
-  if (sk->sk_dst_cache && sk->sk_dst_cache->dev && sk->sk_dst_cache->dev->mtu != tp->icsk_pmtu_cookie)
-    mss_now = tcp_sync_mss(sk, sk->sk_dst_cache->dev->mtu);
+  if (sk->sk_dst_cache && sk->sk_dst_cache->dev) {
+    const unsigned mtu = ipv4_mtu(sk->sk_dst_cache);  // dst_mtu: a learnt path MTU, else the device's
+    if (mtu != tp->icsk_pmtu_cookie) mss_now = tcp_sync_mss(sk, mtu);
+  }
   // The header may have options mss_cache did not count (SACK blocks).
   const unsigned header_len = 20 + (tp->rx_opt.tstamp_ok ? TCPOLEN_TSTAMP_ALIGNED : 0) +
                               (tp->rx_opt.num_sacks + (tp->rx_opt.dsack ? 1 : 0)

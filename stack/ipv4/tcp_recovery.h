@@ -38,5 +38,16 @@ void tcp_newreno_mark_lost(Sock* sk, bool snd_una_advanced);
 // tcp_xmit_retransmit_queue: lost segments again, as cwnd allows (counted
 // TCPFastRetrans, or TCPSlowStartRetrans in Loss; PRR's prr_out).
 void tcp_xmit_retransmit_queue(Sock* sk);
+// tcp_simple_retransmit: the MSS went down (path MTU): every segment longer
+// than it was dropped on the way; they are lost and go again, in Loss, with
+// cwnd and ssthresh as they were.
+void tcp_simple_retransmit(Sock* sk);
+// tcp_rack_advance: a SACKed skb (sent at xmit_time_us) is the newest
+// delivered one when sent after the last; its RTT is RACK's.
+void tcp_rack_advance(TcpSock* tp, uint8_t sacked, uint32_t end_seq, uint64_t xmit_time_us);
+// tcp_rack_mark_lost: skbs sent before the newest delivered one, and not
+// delivered within its RTT plus the reordering window, are lost. The
+// reordering timer for the ones still within it is not modelled.
+bool tcp_rack_mark_lost(Sock* sk);
 
 }  // namespace nettwin

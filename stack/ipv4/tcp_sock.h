@@ -99,6 +99,7 @@ struct TcpSock : Sock {
   uint32_t icsk_rto_min = 0;      // jiffies
   uint32_t icsk_delack_max = 0;   // jiffies
   uint32_t icsk_pmtu_cookie = 0;
+  uint32_t mtu_info = 0;  // the next-hop MTU of the last ICMP fragmentation needed
   const TcpCongestionOps* icsk_ca_ops = nullptr;
   uint8_t icsk_ca_state = TCP_CA_Open;
   bool icsk_ca_initialized = false;
@@ -208,6 +209,14 @@ struct TcpSock : Sock {
   uint32_t dsack_dups = 0;
   uint32_t rcv_ooopack = 0;
   uint32_t reord_seen = 0;      // reordering events seen
+  // RACK (tcp_recovery.c): the most recently sent skb known delivered (SACKed).
+  struct {
+    uint64_t mstamp = 0;        // its departure, us
+    uint32_t rtt_us = 0;        // its RTT
+    uint32_t end_seq = 0;
+    uint8_t reo_wnd_steps = 1;  // the reordering window, in min_rtt/4 steps
+    bool advanced = false;      // a newer delivery since the last loss scan
+  } rack;
   uint32_t plb_rehash = 0;      // PLB-triggered rehashes
   uint16_t timeout_rehash = 0;  // RTO-triggered rehashes
   bool rate_app_limited = false;  // the last rate sample was application-limited

@@ -150,8 +150,9 @@ TEST_F(TcpConnTest, LossProbeAndRtoCutTheTsoSkbAndSendOneSegmentEach) {
 
 // A passive connection on d's device: a listener on port 80 (mss: TCP_MAXSEG
 // on it, 0 for none), the tester's handshake with Linux's SYN options; the
-// accepted fd, the SYN-ACK in *synack, the DUT's ISN in *isn.
-int accept_one(Dut& d, int mss, Bytes* synack, uint32_t* isn) {
+// accepted fd, the SYN-ACK in *synack, the DUT's ISN in *isn; the ACK comes
+// rtt_ns after the SYN-ACK.
+int accept_one(Dut& d, int mss, Bytes* synack, uint32_t* isn, uint64_t rtt_ns = 1'000'000) {
   Net& net = d.stack.net();
   d.inject(arp_request(kTesterIp, kDutIp));
   d.stack.advance(1'000'000);
@@ -166,7 +167,7 @@ int accept_one(Dut& d, int mss, Bytes* synack, uint32_t* isn) {
   syn.seq = 5000;
   syn.options = linux_syn_options(1000);
   d.inject(tcp_frame(syn));
-  d.stack.advance(1'000'000);
+  d.stack.advance(rtt_ns);
   auto sa = d.stack.take_wire();
   EXPECT_EQ(sa.size(), 1u);
   if (sa.empty()) return -1;
@@ -266,6 +267,64 @@ TEST_F(TcpConnTest, SizeGoalIsWholeMssWithinHalfThePeersLargestWindow) {
   EXPECT_EQ(size_goal, 22u * 1448);
   EXPECT_EQ(tcp_send_mss(sk, &size_goal, MSG_OOB_), 1448u);
   EXPECT_EQ(size_goal, 1448u);  // urgent data is never sent as TSO
+}
+
+// Linux 6.18, measured with packetdrill on this machine's kernel (cubic, MSS 1000,
+// handshake RTT 100 ms): a 3000-byte write leaves as ". P. P.", 5000 bytes as
+// ". P. . P. P.", 10000 bytes as five ". P." pairs; at a 5 ms RTT 7000 bytes leave
+// as ". . P. . . P. P." and at 1 ms 5000 bytes as ". . . . P.". The cut is
+// tcp_tso_autosize (pacing rate >> sk_pacing_shift, at least tcp_min_tso_segs 2),
+// the PSH inside the write is the one __tcp_transmit_skb forces on every skb of
+// more than one segment (tcp_skb_pcount > 1) so that the receiver's GRO flushes.
+TEST(TcpGso, AtA100msRttAWriteLeavesInTwoSegmentSkbsEachEndingInPsh) {
+  Dut d{DeviceKind::Veth};
+  Bytes synack;
+  uint32_t isn = 0;
+  const int cfd = accept_one(d, 0, &synack, &isn, 100'000'000);
+  ASSERT_GE(cfd, 3);
+  Sock* sk = d.stack.net().sock.files.at(cfd)->sk;
+  // The pacing rate of the handshake's sample: 200% of cwnd * mss / srtt.
+  EXPECT_EQ(tcp_tso_segs(sk, 1448), 2u);
+  d.trace();
+  // 6000 bytes in 1448-byte segments: 1448 x 4 + 208.
+  ASSERT_EQ(send_bytes(d.stack.net(), cfd, std::string(6000, 'y')), 6000);
+  d.stack.advance(100'000);
+  auto out = d.stack.take_wire();
+  ASSERT_EQ(out.size(), 5u);
+  const uint8_t flags[] = {kAck, kAck | kPsh, kAck, kAck | kPsh, kAck | kPsh};
+  for (size_t i = 0; i < 5; ++i) {
+    SentTcp t(out[i].data);
+    EXPECT_EQ(t.seq(), isn + 1 + 1448 * i);
+    EXPECT_EQ(t.flags(), flags[i]) << "segment " << i;
+    EXPECT_TRUE(t.csum_ok());
+  }
+  // Three skbs through the device (2 + 2 + 1 segments), cut by tso_fragment.
+  auto queued = d.named("net:net_dev_queue");
+  ASSERT_EQ(queued.size(), 3u);
+  EXPECT_EQ(d.field(*queued[0], "len"), std::to_string(66 + 2 * 1448));
+  EXPECT_EQ(d.field(*queued[2], "len"), std::to_string(66 + 208));
+  // Only the copy that left was marked: the first skb kept on the rtx queue
+  // has no PSH (tso_fragment gave its PSH to the rest of the write).
+  TcpSock* tp = tcp_sk(sk);
+  ASSERT_EQ(tp->tcp_rtx_queue.qlen, 3u);
+  EXPECT_EQ(TCP_SKB_CB(tp->tcp_rtx_queue.front())->tcp_flags & TCPHDR_PSH, 0);
+}
+
+// The forced PSH needs more than one segment: with MSG_MORE (no tcp_mark_push),
+// one full segment leaves without PSH and two leave as ". P." (Linux 6.18 at a
+// 1 ms RTT, measured with packetdrill).
+TEST_F(TcpConnTest, MsgMoreLeavesOneSegmentWithoutPshButAGsoSkbWithIt) {
+  ASSERT_EQ(write(std::string(1448, 'a'), MSG_MORE_), 1448);
+  auto one = wire();
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(SentTcp(one[0]).flags(), kAck);
+  tsval += 1;
+  EXPECT_TRUE(send(seg(kAck, {}, 1448)).empty());  // acked: nothing to autocork behind
+  ASSERT_EQ(write(std::string(2 * 1448, 'b'), MSG_MORE_), 2 * 1448);
+  auto two = wire();
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(SentTcp(two[0]).flags(), kAck);
+  EXPECT_EQ(SentTcp(two[1]).flags(), kAck | kPsh);
 }
 
 }  // namespace

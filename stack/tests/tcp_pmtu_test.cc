@@ -1,0 +1,113 @@
+// Path MTU discovery for TCP (Linux 6.18 tcp_v4_err -> tcp_v4_mtu_reduced ->
+// tcp_sync_mss + tcp_simple_retransmit; __ip_rt_update_pmtu keeps the MTU as a
+// route exception): an ICMP fragmentation needed lowers the MSS at once and the
+// segments that were too large go again, cut to the new MSS.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ipv4/ipv4.h"
+#include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_skb_cb.h"
+#include "ipv4/tcp_sock.h"
+#include "tcp_conn_fixture.h"
+
+namespace nettwin::test {
+namespace {
+
+// ICMP fragmentation needed from the tester (a router on the path), next-hop
+// MTU mtu, quoting the DUT's segment (its IP header and first 8 TCP bytes).
+Bytes frag_needed_quoting(const Bytes& seg, uint16_t mtu) {
+  Bytes icmp = {3, 4, 0, 0, 0, 0, uint8_t(mtu >> 8), uint8_t(mtu)};
+  icmp.insert(icmp.end(), seg.begin() + 14, seg.begin() + 14 + 20 + 8);
+  const uint16_t c = inet_csum(icmp.data(), icmp.size());
+  icmp[2] = uint8_t(c >> 8), icmp[3] = uint8_t(c);
+  Bytes f(14 + 20);
+  std::copy(kDutMac.begin(), kDutMac.end(), f.begin());
+  std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
+  f[12] = 0x08;
+  uint8_t* ip = f.data() + 14;
+  const unsigned tot = unsigned(20 + icmp.size());
+  ip[0] = 0x45, ip[2] = uint8_t(tot >> 8), ip[3] = uint8_t(tot), ip[8] = 64, ip[9] = 1;
+  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(kTesterIp >> (24 - 8 * i)), ip[16 + i] = uint8_t(kDutIp >> (24 - 8 * i));
+  const uint16_t ic = inet_csum(ip, 20);
+  ip[10] = uint8_t(ic >> 8), ip[11] = uint8_t(ic);
+  f.insert(f.end(), icmp.begin(), icmp.end());
+  return f;
+}
+
+// The packetdrill script tcp_frag_needed (proven on Linux 6.18): MTU 1200 for a
+// full-sized segment, sent again at once as 1160 + 300 (here 1148 + 300: the
+// timestamps take 12 bytes of each segment).
+TEST_F(TcpConnTest, FragNeededLowersTheMssAndSendsTheSegmentAgainCut) {
+  ASSERT_EQ(write(std::string(1448, 'p')), 1448);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(payload(out[0]).size(), 1448u);
+  const uint32_t cwnd = tp()->snd_cwnd;
+  const uint64_t retrans = d.counter("Tcp.RetransSegs");
+  d.inject(frag_needed_quoting(out[0], 1200));
+  d.stack.advance(100'000);
+  auto again = wire();
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(SentTcp(again[0]).seq(), isn + 1);
+  EXPECT_EQ(payload(again[0]).size(), 1148u);
+  EXPECT_EQ(SentTcp(again[0]).flags(), kAck);
+  EXPECT_EQ(SentTcp(again[1]).seq(), isn + 1 + 1148);
+  EXPECT_EQ(payload(again[1]).size(), 300u);
+  EXPECT_EQ(SentTcp(again[1]).flags(), kAck | kPsh);
+  EXPECT_EQ(tp()->icsk_pmtu_cookie, 1200u);
+  EXPECT_EQ(tp()->mss_cache, 1148u);
+  // Loss state, cwnd untouched (the data in flight only changed units).
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Loss);
+  EXPECT_EQ(tp()->snd_cwnd, cwnd);
+  EXPECT_EQ(d.counter("Tcp.RetransSegs") - retrans, 2u);
+  // The route keeps the MTU for the destination (a route exception).
+  ASSERT_NE(tp()->sk_dst_cache, nullptr);
+  EXPECT_EQ(ipv4_mtu(tp()->sk_dst_cache), 1200u);
+  // New data is cut at the new MSS too.
+  tsval += 1;
+  EXPECT_TRUE(send(seg(kAck, {}, 1448)).empty());
+  ASSERT_EQ(write(std::string(2000, 'q')), 2000);
+  auto next = wire();
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(payload(next[0]).size(), 1148u);
+  EXPECT_EQ(payload(next[1]).size(), 852u);
+}
+
+// ip_rt_min_pmtu (552): a smaller MTU is taken as 552; and an MTU above the
+// current one is no news (__ip_rt_update_pmtu never raises it).
+TEST_F(TcpConnTest, FragNeededMtuIsClampedToMinPmtuAndNeverRaised) {
+  ASSERT_EQ(write(std::string(1448, 'p')), 1448);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  d.inject(frag_needed_quoting(out[0], 1600));
+  d.stack.advance(100'000);
+  EXPECT_TRUE(wire().empty());
+  EXPECT_EQ(tp()->mss_cache, 1448u);
+  d.inject(frag_needed_quoting(out[0], 300));
+  d.stack.advance(100'000);
+  auto again = wire();
+  ASSERT_EQ(again.size(), 3u);  // 500 + 500 + 448: 552 less IP, TCP and timestamps
+  EXPECT_EQ(payload(again[0]).size(), 500u);
+  EXPECT_EQ(payload(again[2]).size(), 448u);
+  EXPECT_EQ(ipv4_mtu(tp()->sk_dst_cache), 552u);
+}
+
+// An ICMP quoting a sequence outside snd_una..snd_nxt changes nothing.
+TEST_F(TcpConnTest, FragNeededOutOfWindowIsCountedAndIgnored) {
+  ASSERT_EQ(write(std::string(1448, 'p')), 1448);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  Bytes stale = out[0];
+  const uint32_t bad = isn + 100000;
+  for (int i = 0; i < 4; ++i) stale[SentTcp::T + 4 + i] = uint8_t(bad >> (24 - 8 * i));
+  d.inject(frag_needed_quoting(stale, 1200));
+  d.stack.advance(100'000);
+  EXPECT_TRUE(wire().empty());
+  EXPECT_EQ(tp()->mss_cache, 1448u);
+  EXPECT_EQ(d.counter("TcpExt.OutOfWindowIcmps"), 1u);
+}
+
+}  // namespace
+}  // namespace nettwin::test
