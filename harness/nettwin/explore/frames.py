@@ -210,6 +210,8 @@ def _fix_ip_checksum(frame: bytearray) -> None:
 
 # ------------------------------------------------------------------ fragments
 
+MAX_FRAGMENT = 1480      # fragment payload bytes that fit the 1500-byte MTU
+
 def fragments(rng: random.Random) -> tuple[list[bytes], str]:
     """A datagram (echo request or UDP to the DUT's port) cut into fragments, then
     reordered, duplicated, overlapped, left with a gap or made tiny."""
@@ -259,6 +261,8 @@ def fragments(rng: random.Random) -> tuple[list[bytes], str]:
     what.append(edit + (" DF" if df else ""))
     frames = []
     for off, data, more in plan:
+        if len(data) > MAX_FRAGMENT:         # the link's MTU: the tester cannot send more
+            data, more = data[:MAX_FRAGMENT], True
         flags = ("MF" if more else 0)
         if df:
             flags = "DF+MF" if more else "DF"
