@@ -22,6 +22,7 @@ constexpr uint8_t IPTOS_PREC_INTERNETCONTROL = 0xc0;
 constexpr wire::Ipv4Addr INADDR_DUMMY = 0xc0000008;  // 192.0.0.8, the ICMP source of last resort
 constexpr uint64_t XRLIM_BURST_FACTOR = 6;
 constexpr uint8_t ICMP_EXT_ECHO = 42;
+constexpr uint8_t ICMP_EXT_ECHOREPLY = 43;
 
 enum class IcmpHandler : uint8_t { ping_rcv, discard, unreach, redirect, echo, timestamp };
 
@@ -506,10 +507,6 @@ int icmp_rcv(SkBuff* skb) {
       reason = net.sysctl.icmp_echo_enable_probe ? SkbDropReason::NOT_SPECIFIED : SkbDropReason::NOT_DROPPED_YET;
       goto success_check;
     }
-    if (type > wire::NR_ICMP_TYPES) {
-      reason = SkbDropReason::UNHANDLED_PROTO;
-      goto error;
-    }
     if (skb->dst->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) {
       // RFC 1122 3.2.2.6 / 3.2.2.8: echo and timestamp to broadcast may be ignored.
       if ((type == wire::ICMP_ECHO || type == wire::ICMP_TIMESTAMP) && net.sysctl.icmp_echo_ignore_broadcasts) {
@@ -522,9 +519,19 @@ int icmp_rcv(SkBuff* skb) {
         goto error;
       }
     }
+    if (type == wire::ICMP_ECHOREPLY || type == ICMP_EXT_ECHOREPLY) {
+      // 6.18: ping_rcv takes the skb before the type range check and frees it
+      // itself (no ping sockets here): NO_SOCKET at ping_rcv, not an InError.
+      kfree_skb(skb, SkbDropReason::NO_SOCKET, "ping_rcv");
+      return NET_RX_DROP;
+    }
+    if (type > wire::NR_ICMP_TYPES) {
+      reason = SkbDropReason::UNHANDLED_PROTO;
+      goto error;
+    }
     switch (icmp_pointers[type].handler) {
-      case IcmpHandler::ping_rcv:
-        reason = SkbDropReason::NO_SOCKET;  // no ping sockets
+      case IcmpHandler::ping_rcv:  // reached only through the check above
+        reason = SkbDropReason::NO_SOCKET;
         break;
       case IcmpHandler::echo:
         reason = icmp_echo(net, skb);

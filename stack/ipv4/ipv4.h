@@ -49,7 +49,9 @@ SkbDropReason ip_rcv_options(SkBuff* skb, NetDevice* dev);
 int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, uint8_t tos, NetDevice* dev,
                          SkbDropReason* reason);
 // ip_route_output_key: an output dst for fl4 (saddr filled in when 0), or null.
-DstEntry* ip_route_output_key(Net& net, Flowi4& fl4);
+// err (when given) gets Linux's errno for a null: -EINVAL for a loopback source
+// leaving by a device that is not loopback (__mkroute_output), else -ENETUNREACH.
+DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err = nullptr);
 int ip_error(SkBuff* skb);
 
 // ip_forward.c

@@ -297,7 +297,15 @@ DstEntry* mkroute_output_lbcast(NetDevice* dev) {
 
 }  // namespace
 
-DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
+namespace {
+// __mkroute_output: a loopback source may not leave by a real device.
+bool loopback_src_off_loopback(const Flowi4& fl4, const NetDevice* dev_out) {
+  return wire::ipv4_is_loopback(fl4.saddr) && !(dev_out->flags & IFF_LOOPBACK);
+}
+}  // namespace
+
+DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
+  if (err) *err = -kENETUNREACH;
   fl4.iif = LOOPBACK_IFINDEX;
   fl4.scope = RT_SCOPE_UNIVERSE;
   if (fl4.saddr) {
@@ -318,6 +326,10 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
     if (!dev || !dev->is_up()) return nullptr;
     if (wire::ipv4_is_lbcast(fl4.daddr)) {
       if (!fl4.saddr) fl4.saddr = inet_select_addr(dev, 0);
+      if (loopback_src_off_loopback(fl4, dev)) {
+        if (err) *err = -kEINVAL;
+        return nullptr;
+      }
       return mkroute_output_lbcast(dev);
     }
   }
@@ -347,6 +359,10 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
     return &r->rth_output;
   }
   if (!fl4.saddr) fl4.saddr = r->prefsrc ? r->prefsrc : inet_select_addr(r->dev, fl4.daddr);
+  if (loopback_src_off_loopback(fl4, r->dev)) {
+    if (err) *err = -kEINVAL;
+    return nullptr;
+  }
   if (!r->rth_output_valid) {
     DstEntry& d = r->rth_output;
     d.dev = r->dev;

@@ -199,13 +199,22 @@ def generate_one(seed: int, index: int, only: Optional[str] = None) -> Scenario:
     area = only or rng.choice(AREAS)
     if area not in GENERATORS:
         raise ValueError(f"unknown area {area!r}; areas: {', '.join(AREAS)}")
-    steps = GENERATORS[area](rng)
+    steps, settle_ms = fold_waits(GENERATORS[area](rng), SETTLE_MS)
     sysctls = _sysctls(rng, area)
     if area == "udp":
         sysctls = (ONE_EPHEMERAL_PORT,) + sysctls
     summary = "; ".join(s.summary for s in steps if isinstance(s, Send))
     return Scenario(scenario_name(seed, index, area), f"generated ({area}, seed {seed}): {summary}"[:400],
-                    steps, settle_ms=SETTLE_MS, tags=("explore", area), sysctls=sysctls)
+                    steps, settle_ms=settle_ms, tags=("explore", area), sysctls=sysctls)
+
+
+def fold_waits(steps: tuple, settle_ms: int) -> tuple[tuple, int]:
+    """The recording ends settle_ms after the last sent frame (recorder: duration),
+    so Waits after it become settle time: a timer they wait for stays inside."""
+    last = max(i for i, s in enumerate(steps) if isinstance(s, Send))
+    tail = steps[last + 1:]
+    extra = sum(s.ms for s in tail if isinstance(s, Wait))
+    return steps[:last + 1] + tuple(s for s in tail if not isinstance(s, Wait)), settle_ms + extra
 
 
 def generate(seed: int, count: int, only: Optional[str] = None, start: int = 0) -> list[Scenario]:

@@ -51,6 +51,17 @@ class Outcome:
                        d.get("detail", ""), d.get("description", ""))
 
 
+def differing_lines(diff: str, limit: int = 40) -> str:
+    """The diff's headings and the rows marked as differing ('!'), each with the
+    row before it: what a reader needs first, without hundreds of equal rows."""
+    lines = diff.splitlines()
+    keep = set()
+    for i, line in enumerate(lines):
+        if line.startswith("!") or not line.startswith(" "):
+            keep.update((i - 1, i) if line.startswith("!") else (i,))
+    return "\n".join(lines[i] for i in sorted(k for k in keep if k >= 0)[:limit])
+
+
 class LinuxAndTwin:
     """Record a scenario on Linux into a folder, replay that folder on the twin."""
 
@@ -80,8 +91,7 @@ class LinuxAndTwin:
             return Outcome(s.name, area, "replay-error", classify_result(r), r.error[:500], s.description)
         if r.ok:
             return Outcome(s.name, area, "same", description=s.description)
-        diff = r.diff_text().splitlines()
-        return Outcome(s.name, area, "differs", classify_result(r), "\n".join(diff[:60]), s.description)
+        return Outcome(s.name, area, "differs", classify_result(r), differing_lines(r.diff_text()), s.description)
 
     def oracle(self, work: Path) -> Callable[[Scenario], list]:
         """For shrinking: a candidate's causes, recorded afresh into work/."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Iterable, Optional, Sequence
 
-from ..scenarios.model import Scenario, Send, Wait
+from ..scenarios.model import Scenario, Send
+from .generate import fold_waits
 
 Oracle = Callable[[Scenario], Iterable]
 
@@ -17,6 +18,16 @@ Oracle = Callable[[Scenario], Iterable]
 def valid(steps: Sequence) -> bool:
     """A scenario the recorder takes: it opens with a frame (the time origin)."""
     return bool(steps) and isinstance(steps[0], Send)
+
+
+def with_steps(s: Scenario, steps: Sequence) -> Scenario:
+    """s with these steps; Waits after the last frame fold into settle_ms, as the
+    generator does (the recording ends settle_ms after the last frame)."""
+    steps = tuple(steps)
+    if not valid(steps):
+        return dataclasses.replace(s, steps=steps)
+    steps, settle = fold_waits(steps, s.settle_ms)
+    return dataclasses.replace(s, steps=steps, settle_ms=settle)
 
 
 def ddmin(items: list, keeps: Callable[[list], bool]) -> list:
@@ -69,9 +80,9 @@ class Shrinker:
         return hit
 
     def shrink(self, s: Scenario) -> Scenario:
-        best = dataclasses.replace(s, steps=tuple(s.steps))
-        steps = ddmin(list(best.steps), lambda st: self.still_differs(dataclasses.replace(best, steps=tuple(st))))
-        best = dataclasses.replace(best, steps=tuple(steps))
+        best = s
+        steps = ddmin(list(best.steps), lambda st: self.still_differs(with_steps(s, st)))
+        best = with_steps(s, steps)
         for sysctl in list(best.sysctls):
             cand = dataclasses.replace(best, sysctls=tuple(x for x in best.sysctls if x != sysctl))
             if self.still_differs(cand):
@@ -112,11 +123,3 @@ def shrink(s: Scenario, oracle: Oracle, target: Optional[Iterable] = None, log=l
     if not trim_bytes:
         sh._trim_frames = lambda best: best
     return sh.shrink(s), sh.tests
-
-
-def drop_dangling_waits(s: Scenario) -> Scenario:
-    """Trailing Waits add time, not meaning, once settle_ms follows."""
-    steps = list(s.steps)
-    while steps and isinstance(steps[-1], Wait):
-        steps.pop()
-    return dataclasses.replace(s, steps=tuple(steps))
