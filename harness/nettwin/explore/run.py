@@ -65,10 +65,13 @@ def differing_lines(diff: str, limit: int = 40) -> str:
 class LinuxAndTwin:
     """Record a scenario on Linux into a folder, replay that folder on the twin."""
 
-    def __init__(self, stack, cpu: int = 0):
+    def __init__(self, stack, cpu: int = 0, reuse_recordings: bool = False):
         self.stack = stack
         self.cpu = cpu
         self.errors = _record_errors()
+        # Replay a recording already in the run directory instead of recording
+        # again (after a fix in the twin: Linux's answer has not changed).
+        self.reuse = reuse_recordings
 
     def record(self, s: Scenario, out: Path) -> Path:
         from ..recording import netns, recorder
@@ -83,7 +86,9 @@ class LinuxAndTwin:
     def run(self, s: Scenario, out: Path) -> Outcome:
         area = gen.area_of(s)
         try:
-            folder = self.record(s, out)
+            folder = out / s.name
+            if not (self.reuse and (folder / "meta.json").is_file()):
+                folder = self.record(s, out)
         except self.errors as e:
             return Outcome(s.name, area, "record-error", detail=str(e)[:500], description=s.description)
         r = self.replay(folder)
@@ -229,6 +234,8 @@ def main(argv) -> int:
     ap.add_argument("--only", choices=gen.AREAS, help="one area of the grammar")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default explore-SEED)")
     ap.add_argument("--resume", action="store_true", help="skip the scenarios DIR/results already has")
+    ap.add_argument("--rereplay", action="store_true",
+                    help="replay the recordings DIR already has again (after a fix), recording only missing ones")
     ap.add_argument("--shrink", type=int, default=0, metavar="K",
                     help="shrink up to K findings (one per distinct cause) into DIR/shrunk")
     ap.add_argument("--shrink-tests", type=int, default=60, help="recordings per shrink at most")
@@ -247,8 +254,10 @@ def main(argv) -> int:
     out.mkdir(parents=True, exist_ok=True)
     from ..client import Stack
     with Stack() as stack:
-        runner = LinuxAndTwin(stack, args.cpu)
-        outcomes = explore(scenarios, out, runner, args.resume, lambda m: print(m, flush=True), args.seed)
+        runner = LinuxAndTwin(stack, args.cpu, reuse_recordings=args.rereplay)
+        outcomes = explore(scenarios, out, runner, args.resume and not args.rereplay,
+                           lambda m: print(m, flush=True), args.seed)
+        runner.reuse = False     # a shrink records every candidate afresh
         if args.shrink:
             shrink_findings(outcomes, {s.name: s for s in scenarios}, out, runner, args.shrink,
                             lambda m: print(m, flush=True), args.shrink_tests)
