@@ -77,6 +77,8 @@ uint16_t ip_select_ident(Net& net);
 
 // icmp.c
 int icmp_rcv(SkBuff* skb);
+// igmp.c: the receive side (no group memberships beyond all-hosts).
+int igmp_rcv(SkBuff* skb);
 // __icmp_send: an ICMP error about skb_in (its network header must be set).
 // info is the header's last word in host order (icmp_send's htonl(info)).
 void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info);
