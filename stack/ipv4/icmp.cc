@@ -226,11 +226,24 @@ wire::Ipv4Addr icmp_select_addr(const NetDevice* dev, wire::Ipv4Addr dst) {
 
 // fib_compute_spec_dst: the address to answer from. A packet for one of our
 // addresses is answered from it; one to a broadcast or multicast address from
-// the receiving device's address toward the sender.
+// the preferred source of the route back to the sender (a FIB lookup as from
+// lo), or without one the receiving device's address toward the sender.
 wire::Ipv4Addr fib_compute_spec_dst(const SkBuff* skb) {
   wire::Iphdr iph{skb_network_header(skb)};
   const DstEntry* rt = skb->dst;
   if (!(rt->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) && (rt->rt_flags & RTCF_LOCAL)) return iph.daddr();
+  if (!wire::ipv4_is_zeronet(iph.saddr())) {
+    Flowi4 fl4;
+    fl4.iif = LOOPBACK_IFINDEX;
+    fl4.daddr = iph.saddr();
+    fl4.tos = iph.tos() & 0xfc;
+    FibResult res;
+    if (fib_lookup(dev_net(skb->dev), fl4, &res) == 0 && res.route) {
+      // fib_result_prefsrc
+      const FibRoute* r = res.route;
+      return r->prefsrc ? r->prefsrc : icmp_select_addr(r->dev, r->gw);
+    }
+  }
   return icmp_select_addr(skb->dev, iph.saddr());
 }
 
@@ -479,6 +492,30 @@ void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info) {
   IcmpBxm m{uint8_t(type), uint8_t(code), info, std::span<const uint8_t>(nh, std::min(have, size_t(room))),
             &replyopts};
   icmp_push_reply(net, m, fl4, out, tos, uint8_t(type));  // icmp_route_lookup's fl4_icmp_type
+}
+
+// icmp_err, icmp_protocol's err_handler: an error about an ICMP message we
+// sent. Errors about anything but our echo replies go to ping_err, which
+// finds no ping socket here. About an echo reply, a redirect or a frag-needed
+// routes the quoted flow (ipv4_redirect / ipv4_update_pmtu's
+// __ip_route_output_key). What Linux then does with the route (a redirect
+// for a gatewayed route, a PMTU exception) is not modeled: no route cache.
+int icmp_err(SkBuff* skb, uint32_t /*info*/) {
+  Net& net = dev_net(skb->dev);
+  const wire::Iphdr iph{skb->data};
+  const uint8_t quoted_type = skb->data[iph.ihl() * 4u];
+  if (quoted_type != wire::ICMP_ECHOREPLY) return 0;
+  const wire::Icmphdr icmph{skb_transport_header(skb)};
+  if ((icmph.type() == wire::ICMP_DEST_UNREACH && icmph.code() == wire::ICMP_FRAG_NEEDED) ||
+      icmph.type() == wire::ICMP_REDIRECT) {
+    Flowi4 fl4;  // __build_flow_key with no socket
+    fl4.daddr = iph.daddr();
+    fl4.saddr = iph.saddr();
+    fl4.tos = iph.tos() & 0xfc;  // the DSCP, as the other flows here
+    fl4.proto = wire::IPPROTO_ICMP;
+    ip_route_output_key(net, fl4);
+  }
+  return 0;
 }
 
 void icmp_register_err_handler(Net& net, uint8_t protocol, IcmpErrHandler handler) {

@@ -86,5 +86,7 @@ void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info);
 // datagram was of this protocol; skb->data is at the quoted IP header.
 using IcmpErrHandler = int (*)(SkBuff* skb, uint32_t info);
 void icmp_register_err_handler(Net& net, uint8_t protocol, IcmpErrHandler handler);
+// icmp_protocol's err_handler: an ICMP error quoting an ICMP message.
+int icmp_err(SkBuff* skb, uint32_t info);
 
 }  // namespace nettwin

@@ -51,7 +51,11 @@ def _sysctls(rng: random.Random, area: str) -> tuple:
     out = []
     for name, values in sorted(SYSCTLS[area].items()):
         if rng.random() < 0.25:
-            out.append((name, rng.choice(values)))
+            value = rng.choice(values)
+            if name == "net.ipv4.ipfrag_high_thresh" and int(value) < 4194304:
+                # Linux refuses a high threshold under the low one (3 MiB by default).
+                out.append(("net.ipv4.ipfrag_low_thresh", str(int(value) // 2)))
+            out.append((name, value))
     return tuple(out)
 
 
