@@ -77,7 +77,7 @@ def test_every_frame_parses_and_names_only_allowed_addresses(scenarios):
             if not isinstance(step, Send):
                 assert isinstance(step, Wait) and step.ms > 0
                 continue
-            assert 14 <= len(step.frame) <= 1514, (s.name, step.summary)
+            assert 14 <= len(step.frame) <= 1514, (s.name, step.summary)   # the tester cannot send more
             pkt = Ether(step.frame)
             assert pkt.src in (TESTER_MAC, "02:00:00:00:01:99"), (s.name, step.summary)
             assert pkt.type in (0x0800, 0x0806), (s.name, step.summary)

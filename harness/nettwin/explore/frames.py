@@ -370,7 +370,7 @@ def udp_frame(rng: random.Random, dport: int = DUT_PORT) -> tuple[bytes, str]:
              "len_small": rng.choice((0, 7))}[edit]
         frame[u + 4:u + 6] = n.to_bytes(2, "big")
         what += f" udp len {n} of {ulen}"
-    elif edit == "trailing":
+    elif edit == "trailing" and len(frame) + 6 <= 1514:     # within the MTU
         frame += fill(rng, 6)
         frame[16:18] = (len(frame) - 14).to_bytes(2, "big")
         _fix_ip_checksum(frame)
