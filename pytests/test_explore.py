@@ -257,3 +257,11 @@ def test_a_small_run_on_linux_and_nettwin(tmp_path, build_dir):
         assert (o.verdict == "differs") == bool(o.causes)
         folder = load(tmp_path / "recordings" / s.name)
         assert [bytes(p) for p in folder.sent] == [st.frame for st in s.frames()]
+
+
+def test_foreign_tcp_events_are_spotted():
+    from nettwin.explore.run import foreign_tcp_events
+    ours = [_ev("net:netif_rx", 1), _ev("sock:inet_sock_set_state", None, protocol="17")]
+    assert foreign_tcp_events(ours) == 0
+    assert foreign_tcp_events(ours + [_ev("sock:inet_sock_set_state", None, protocol="6"),
+                                      _ev("tcp:tcp_destroy_sock", None)]) == 2

@@ -44,7 +44,8 @@ SYSCTLS = {
     "udp": {"net.ipv4.icmp_ratelimit": ("0", "1000"),
             "net.ipv4.ip_default_ttl": ("1", "64")},
 }
-ALL_SYSCTLS = sorted({n for area in SYSCTLS.values() for n in area} | {ONE_EPHEMERAL_PORT[0]})
+ALL_SYSCTLS = sorted({n for area in SYSCTLS.values() for n in area}
+                     | {ONE_EPHEMERAL_PORT[0], "net.ipv4.ipfrag_low_thresh"})
 
 
 def _sysctls(rng: random.Random, area: str) -> tuple:

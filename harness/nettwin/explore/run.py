@@ -51,6 +51,14 @@ class Outcome:
                        d.get("detail", ""), d.get("description", ""))
 
 
+def foreign_tcp_events(events: list[dict]) -> int:
+    """TCP events in a recording of a generated scenario (which has no TCP yet):
+    they come from another user of namespaces on this machine."""
+    return sum(e["name"].startswith("tcp:") or (e["name"] == "sock:inet_sock_set_state"
+                                                and str(e.get("fields", {}).get("protocol")) == "6")
+               for e in events)
+
+
 def differing_lines(diff: str, limit: int = 40) -> str:
     """The diff's headings and the rows marked as differing ('!'), each with the
     row before it: what a reader needs first, without hundreds of equal rows."""
@@ -73,11 +81,19 @@ class LinuxAndTwin:
         # again (after a fix in the twin: Linux's answer has not changed).
         self.reuse = reuse_recordings
 
-    def record(self, s: Scenario, out: Path) -> Path:
+    def record(self, s: Scenario, out: Path, tries: int = 3) -> Path:
+        """Record s; again when the recording holds TCP events a scenario without
+        TCP cannot cause (another namespace user on this machine, such as a
+        packetdrill run not holding the recorder's lock, with the same addresses)."""
         from ..recording import netns, recorder
-        with netns.exclusive_use():
-            rec = recorder.record(s, self.cpu)
-        return recorder.write(rec, out)
+        for attempt in range(tries):
+            with netns.exclusive_use():
+                rec = recorder.record(s, self.cpu)
+            foreign = foreign_tcp_events(rec.events)
+            if not foreign:
+                return recorder.write(rec, out)
+        raise recorder.RecordError(f"{s.name}: {tries} recordings held TCP events from elsewhere on this machine "
+                                   f"({foreign} of them)")
 
     def replay(self, folder: Path):
         from ..comparison.conform import run_scenario
