@@ -333,6 +333,27 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
       return mkroute_output_lbcast(dev);
     }
   }
+  if (!fl4.daddr) {
+    // No destination: to ourselves, from the source or else 127.0.0.1, through
+    // the loopback device, without a FIB lookup (ip_route_output_key_hash_rcu).
+    fl4.daddr = fl4.saddr;
+    if (!fl4.daddr) fl4.daddr = fl4.saddr = 0x7f000001;
+    NetDevice* lo = nullptr;
+    for (const auto& d : net.devices)
+      if ((d->flags & IFF_LOOPBACK) && d->is_up()) lo = d.get();
+    if (!lo) return nullptr;
+    fl4.oif = lo->ifindex;
+    DstEntry& d = lo->rt_local_output;
+    d.dev = lo;
+    d.input = ip_local_deliver;
+    d.output = ip_output;
+    d.rt_type = RTN_LOCAL;
+    d.rt_flags = RTCF_LOCAL;
+    d.rt_gw4 = 0;
+    d.rt_uses_gateway = false;
+    d.rt_is_input = false;
+    return &d;
+  }
   FibResult res;
   if (fib_lookup(net, fl4, &res) != 0) return nullptr;
   FibRoute* r = res.route;
