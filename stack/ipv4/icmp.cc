@@ -500,7 +500,8 @@ void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info) {
 // routes the quoted flow (ipv4_redirect / ipv4_update_pmtu's
 // __ip_route_output_key). What Linux then does with the route (a redirect
 // for a gatewayed route, a PMTU exception) is not modeled: no route cache.
-int icmp_err(SkBuff* skb, uint32_t /*info*/) {
+// info: the next-hop MTU of a frag-needed (0 when ip_no_pmtu_disc ignores it).
+int icmp_err(SkBuff* skb, uint32_t info) {
   Net& net = dev_net(skb->dev);
   const wire::Iphdr iph{skb->data};
   const uint8_t quoted_type = skb->data[iph.ihl() * 4u];
@@ -513,7 +514,13 @@ int icmp_err(SkBuff* skb, uint32_t /*info*/) {
     fl4.saddr = iph.saddr();
     fl4.tos = iph.tos() & 0xfc;  // the DSCP, as the other flows here
     fl4.proto = wire::IPPROTO_ICMP;
-    ip_route_output_key(net, fl4);
+    DstEntry* rt = ip_route_output_key(net, fl4);
+    // __ip_rt_update_pmtu: an MTU no larger than the route's looks the flow up
+    // again to hang a PMTU exception on it (the exception is not kept here).
+    if (rt && icmph.type() == wire::ICMP_DEST_UNREACH && info <= rt->dev->mtu) {
+      FibResult res;
+      fib_lookup(net, fl4, &res);
+    }
   }
   return 0;
 }
