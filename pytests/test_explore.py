@@ -265,3 +265,23 @@ def test_foreign_tcp_events_are_spotted():
     assert foreign_tcp_events(ours) == 0
     assert foreign_tcp_events(ours + [_ev("sock:inet_sock_set_state", None, protocol="6"),
                                       _ev("tcp:tcp_destroy_sock", None)]) == 2
+
+
+def test_waits_after_the_last_frame_become_settle_time():
+    """The recording ends settle_ms after the last frame (recorder: duration), so a
+    timer a trailing Wait waits for must land inside settle_ms."""
+    a = _send(b"A")
+    steps, settle = gen.fold_waits((a, Wait(5), _send(b"B"), Wait(1100), sock("close", "a"), Wait(200)), 300)
+    assert settle == 1600
+    assert [type(s).__name__ for s in steps] == ["Send", "Wait", "Send", "Sock"]
+    for s in gen.generate(11, 60):
+        assert not isinstance(s.steps[-1], Wait)
+
+
+def test_the_report_keeps_only_the_differing_rows():
+    from nettwin.explore.run import differing_lines
+    diff = "frames on the wire (1 Linux, 1 nettwin):\n  frame 1: same  X\ntracepoint events (2 Linux, 1 nettwin):\n" \
+           "  event 1  a | a\n  event 2  b | b\n! event 3  c | (no event)\n!    reason=X |"
+    assert differing_lines(diff).splitlines() == [
+        "frames on the wire (1 Linux, 1 nettwin):", "tracepoint events (2 Linux, 1 nettwin):",
+        "  event 2  b | b", "! event 3  c | (no event)", "!    reason=X |"]
