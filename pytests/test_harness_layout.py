@@ -5,8 +5,8 @@ counts as much as one at the top.
 Rooms, lowest first; a room may import its own modules and the rooms below it:
   client  <-  scenarios  <-  recording, comparison  <-  replay, interactive, packetdrill  <-  top
 (top: the package's __init__, __main__ and cli, which may import every room).
-packetdrill is a leaf: it may import client, scenarios, recording and comparison, and
-only the top (cli) imports it."""
+packetdrill and explore are leaves: each may import client, scenarios, recording and
+comparison, and only the top (cli) imports them."""
 from __future__ import annotations
 
 import ast
@@ -15,9 +15,10 @@ from pathlib import Path
 HARNESS = Path(__file__).resolve().parents[1] / "harness" / "nettwin"
 PACKAGE = "nettwin"
 RANK = {"client": 0, "scenarios": 1, "recording": 2, "comparison": 2, "replay": 3, "interactive": 3,
-        "packetdrill": 3, "top": 4}
+        "packetdrill": 3, "explore": 3, "top": 4}
 # Rooms that only the top may import, and the rooms each of them may import.
-LEAVES = {"packetdrill": {"client", "scenarios", "recording", "comparison"}}
+LEAVES = {"packetdrill": {"client", "scenarios", "recording", "comparison"},
+          "explore": {"client", "scenarios", "recording", "comparison"}}
 TOP_MODULES = {"nettwin", "nettwin.__main__", "nettwin.cli"}
 
 
@@ -181,3 +182,10 @@ def test_the_leaf_rule_sees_packetdrill():
     graph = import_graph(HARNESS)
     assert "nettwin.packetdrill.main" in graph["nettwin.cli"]
     assert "nettwin.client" in graph["nettwin.packetdrill.target_nettwin"]
+
+
+def test_the_leaf_rule_sees_explore():
+    graph = import_graph(HARNESS)
+    assert "nettwin.explore.run" in graph["nettwin.cli"]
+    assert "nettwin.recording.recorder" in graph["nettwin.explore.run"]
+    assert "nettwin.comparison.conform" in graph["nettwin.explore.run"]

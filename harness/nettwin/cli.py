@@ -1,4 +1,4 @@
-"""The `nettwin` command line: conform, replay, record, shell, ss, packetdrill."""
+"""The `nettwin` command line: conform, replay, record, shell, ss, packetdrill, explore."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,8 @@ commands:
   trace [EXPR] --address A | --pcap F        pwru for the stack: the skbs a pcap filter selects, function by function
   ss --address A [-t -u -w -0] [-i] [-o]     the DUT's sockets in ss's layout
   packetdrill SCRIPT.pkt ... [--linux]       run packetdrill scripts (nettwin, virtual time; or Linux)
+  explore --seed N --count M [--only AREA] [--out DIR] [--resume] [--shrink K]
+                                             generated scenarios on Linux and nettwin, differences by cause
 """
 
 
@@ -120,9 +122,19 @@ def packetdrill_main(argv) -> int:
     return main(argv)
 
 
+def explore_main(argv) -> int:
+    from .client import paths
+    from .client import ServerStartError
+    from .explore.run import main
+    try:
+        return main(argv)
+    except (paths.BuildMissing, ServerStartError) as e:
+        print(f"nettwin explore: {e}", file=sys.stderr)
+        return 2
+
+
 COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main,
-            "trace": trace_main,
-            "ss": ss_main, "packetdrill": packetdrill_main}
+            "trace": trace_main, "ss": ss_main, "packetdrill": packetdrill_main, "explore": explore_main}
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,7 @@ Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_t
   dev_add_pack(&ip_packet_type_);
   dev_add_pack(&arp_packet_type_);
   // inet_init: UDP's ICMP error handler (udp_protocol.err_handler).
+  icmp_register_err_handler(*this, wire::IPPROTO_ICMP, icmp_err);
   icmp_register_err_handler(*this, wire::IPPROTO_UDP, udp_err);
   icmp_register_err_handler(*this, wire::IPPROTO_TCP, tcp_v4_err);  // tcp_protocol.err_handler
 }

@@ -173,9 +173,27 @@ void arp_solicit(NeighbourEntry* n, SkBuff* skb) {
   NetDevice* dev = n->dev;
   Net& net = dev_net(dev);
   wire::Ipv4Addr saddr = 0;
-  if (skb && skb->network_header != SKB_HEADER_UNSET) {
-    wire::Iphdr iph{skb_network_header(skb)};
-    if (inet_addr_type_dev_table(net, dev, iph.saddr()) == RTN_LOCAL) saddr = iph.saddr();
+  const bool has_ip = skb && skb->network_header != SKB_HEADER_UNSET;
+  // IN_DEV_ARP_ANNOUNCE: 0 any local source, 1 only one the target shares a
+  // subnet with, 2 always the device's primary address (no lookup at all).
+  switch (net.sysctl.arp_announce) {
+    default:
+    case 0:
+      if (has_ip) {
+        wire::Iphdr iph{skb_network_header(skb)};
+        if (inet_addr_type_dev_table(net, dev, iph.saddr()) == RTN_LOCAL) saddr = iph.saddr();
+      }
+      break;
+    case 1:
+      if (has_ip) {
+        wire::Iphdr iph{skb_network_header(skb)};
+        saddr = iph.saddr();
+        if (!(inet_addr_type_dev_table(net, dev, saddr) == RTN_LOCAL && inet_addr_onlink(dev, n->primary_key, saddr)))
+          saddr = 0;
+      }
+      break;
+    case 2:
+      break;
   }
   if (!saddr) saddr = inet_select_addr(dev, n->primary_key);
   int probes = n->probes - int(dev->neigh_parms.ucast_solicit);

@@ -32,10 +32,11 @@ int ip4_datagram_connect(Sock* sk, const SockaddrIn* usin, int addr_len) {
     }
     fl4.saddr = first.saddr;
   }
-  rt = ip_route_output_key(net, fl4);
+  int err = 0;
+  rt = ip_route_output_key(net, fl4, &err);
   if (!rt) {
-    net.mib.ip.OutNoRoutes++;
-    return -E_NETUNREACH;
+    if (err == -E_NETUNREACH) net.mib.ip.OutNoRoutes++;
+    return err;
   }
   if ((rt->rt_flags & RTCF_BROADCAST) && !sk->sock_broadcast) return -E_ACCES;
   if (!sk->inet_saddr) sk->inet_saddr = fl4.saddr;

@@ -22,6 +22,7 @@ constexpr uint8_t IPTOS_PREC_INTERNETCONTROL = 0xc0;
 constexpr wire::Ipv4Addr INADDR_DUMMY = 0xc0000008;  // 192.0.0.8, the ICMP source of last resort
 constexpr uint64_t XRLIM_BURST_FACTOR = 6;
 constexpr uint8_t ICMP_EXT_ECHO = 42;
+constexpr uint8_t ICMP_EXT_ECHOREPLY = 43;
 
 enum class IcmpHandler : uint8_t { ping_rcv, discard, unreach, redirect, echo, timestamp };
 
@@ -225,11 +226,24 @@ wire::Ipv4Addr icmp_select_addr(const NetDevice* dev, wire::Ipv4Addr dst) {
 
 // fib_compute_spec_dst: the address to answer from. A packet for one of our
 // addresses is answered from it; one to a broadcast or multicast address from
-// the receiving device's address toward the sender.
+// the preferred source of the route back to the sender (a FIB lookup as from
+// lo), or without one the receiving device's address toward the sender.
 wire::Ipv4Addr fib_compute_spec_dst(const SkBuff* skb) {
   wire::Iphdr iph{skb_network_header(skb)};
   const DstEntry* rt = skb->dst;
   if (!(rt->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) && (rt->rt_flags & RTCF_LOCAL)) return iph.daddr();
+  if (!wire::ipv4_is_zeronet(iph.saddr())) {
+    Flowi4 fl4;
+    fl4.iif = LOOPBACK_IFINDEX;
+    fl4.daddr = iph.saddr();
+    fl4.tos = iph.tos() & 0xfc;
+    FibResult res;
+    if (fib_lookup(dev_net(skb->dev), fl4, &res) == 0 && res.route) {
+      // fib_result_prefsrc
+      const FibRoute* r = res.route;
+      return r->prefsrc ? r->prefsrc : icmp_select_addr(r->dev, r->gw);
+    }
+  }
   return icmp_select_addr(skb->dev, iph.saddr());
 }
 
@@ -480,6 +494,34 @@ void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info) {
   icmp_push_reply(net, m, fl4, out, tos, uint8_t(type));  // icmp_route_lookup's fl4_icmp_type
 }
 
+// icmp_err, icmp_protocol's err_handler: an error about an ICMP message we
+// sent. Errors about anything but our echo replies go to ping_err, which
+// finds no ping socket here. About an echo reply, a redirect or a frag-needed
+// routes the quoted flow (ipv4_redirect / ipv4_update_pmtu's
+// __ip_route_output_key); a frag-needed leaves a PMTU exception on it. What
+// Linux does with a redirect for a gatewayed route is not modeled.
+// info: the next-hop MTU of a frag-needed (0 when ip_no_pmtu_disc ignores it).
+int icmp_err(SkBuff* skb, uint32_t info) {
+  Net& net = dev_net(skb->dev);
+  const wire::Iphdr iph{skb->data};
+  const uint8_t quoted_type = skb->data[iph.ihl() * 4u];
+  if (quoted_type != wire::ICMP_ECHOREPLY) return 0;
+  const wire::Icmphdr icmph{skb_transport_header(skb)};
+  if ((icmph.type() == wire::ICMP_DEST_UNREACH && icmph.code() == wire::ICMP_FRAG_NEEDED) ||
+      icmph.type() == wire::ICMP_REDIRECT) {
+    Flowi4 fl4;  // __build_flow_key with no socket
+    fl4.daddr = iph.daddr();
+    fl4.saddr = iph.saddr();
+    fl4.tos = iph.tos() & 0xfc;  // the DSCP, as the other flows here
+    fl4.proto = wire::IPPROTO_ICMP;
+    DstEntry* rt = ip_route_output_key(net, fl4);
+    // ipv4_update_pmtu: an MTU no larger than the route's becomes a PMTU
+    // exception on the route (looked up again to hang it on).
+    if (rt && icmph.type() == wire::ICMP_DEST_UNREACH) __ip_rt_update_pmtu(net, rt, fl4, info);
+  }
+  return 0;
+}
+
 void icmp_register_err_handler(Net& net, uint8_t protocol, IcmpErrHandler handler) {
   net.icmp_err_handlers[protocol] = handler;
 }
@@ -506,10 +548,6 @@ int icmp_rcv(SkBuff* skb) {
       reason = net.sysctl.icmp_echo_enable_probe ? SkbDropReason::NOT_SPECIFIED : SkbDropReason::NOT_DROPPED_YET;
       goto success_check;
     }
-    if (type > wire::NR_ICMP_TYPES) {
-      reason = SkbDropReason::UNHANDLED_PROTO;
-      goto error;
-    }
     if (skb->dst->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) {
       // RFC 1122 3.2.2.6 / 3.2.2.8: echo and timestamp to broadcast may be ignored.
       if ((type == wire::ICMP_ECHO || type == wire::ICMP_TIMESTAMP) && net.sysctl.icmp_echo_ignore_broadcasts) {
@@ -522,9 +560,19 @@ int icmp_rcv(SkBuff* skb) {
         goto error;
       }
     }
+    if (type == wire::ICMP_ECHOREPLY || type == ICMP_EXT_ECHOREPLY) {
+      // 6.18: ping_rcv takes the skb before the type range check and frees it
+      // itself (no ping sockets here): NO_SOCKET at ping_rcv, not an InError.
+      kfree_skb(skb, SkbDropReason::NO_SOCKET, "ping_rcv");
+      return NET_RX_DROP;
+    }
+    if (type > wire::NR_ICMP_TYPES) {
+      reason = SkbDropReason::UNHANDLED_PROTO;
+      goto error;
+    }
     switch (icmp_pointers[type].handler) {
-      case IcmpHandler::ping_rcv:
-        reason = SkbDropReason::NO_SOCKET;  // no ping sockets
+      case IcmpHandler::ping_rcv:  // reached only through the check above
+        reason = SkbDropReason::NO_SOCKET;
         break;
       case IcmpHandler::echo:
         reason = icmp_echo(net, skb);

@@ -22,7 +22,7 @@ enum : uint16_t {
 // of the options found, and what a reply must fill in.
 struct IpOptions {
   uint8_t optlen = 0;
-  uint8_t rr = 0, ts = 0, srr = 0, router_alert = 0;
+  uint8_t rr = 0, ts = 0, srr = 0, router_alert = 0, cipso = 0;
   bool rr_needaddr = false, ts_needaddr = false, ts_needtime = false;
 };
 

@@ -98,12 +98,19 @@ int ip_rcv_finish(Net& net, SkBuff* skb) {
   return dst_input(skb);
 }
 
+constexpr uint8_t kIpprotoIgmp = 2;
+
 // ip_protocol_deliver_rcu: raw sockets get their clones first, then the
-// inet_protos handler (ICMP, TCP, UDP).
+// inet_protos handler (ICMP, IGMP, TCP, UDP).
 void ip_protocol_deliver_rcu(Net& net, SkBuff* skb, uint8_t protocol) {
   const bool raw = raw_local_deliver(skb, protocol);
   if (protocol == wire::IPPROTO_ICMP) {
     icmp_rcv(skb);
+    net.mib.ip.InDelivers++;
+    return;
+  }
+  if (protocol == kIpprotoIgmp) {
+    igmp_rcv(skb);
     net.mib.ip.InDelivers++;
     return;
   }

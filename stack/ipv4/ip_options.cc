@@ -20,6 +20,7 @@ enum : uint8_t {
   IPOPT_RR = 7,
   IPOPT_TIMESTAMP = 68,
   IPOPT_LSRR = 131,
+  IPOPT_CIPSO = 134,
   IPOPT_SSRR = 137,
   IPOPT_RA = 148,
 };
@@ -116,8 +117,15 @@ unsigned ip_options_compile(Net& net, SkBuff* skb, IpOptions* opt) {
         if (optlen < 4) return error_at(optptr + 1);
         if (optptr[2] == 0 && optptr[3] == 0) opt->router_alert = uint8_t(optptr - iph);
         break;
+      case IPOPT_CIPSO:
+        // One only; then cipso_v4_validate (CONFIG_NETLABEL, no DOI configured):
+        // shorter than its 8-byte minimum is wrong at its length byte, any
+        // other at its DOI (no DOI matches).
+        if (opt->cipso) return error_at(optptr);
+        opt->cipso = uint8_t(optptr - iph);  // kept: the ICMP error echoes it
+        return error_at(optptr + (optlen < 8 ? 1 : 2));
       default:
-        break;  // security, stream id, CIPSO and the unknown: accepted on receive
+        break;  // security, stream id and the unknown: accepted on receive
     }
     l -= optlen;
     optptr += optlen;
@@ -192,6 +200,13 @@ bool ip_options_echo(Net& net, IpReplyOptions* dopt, const SkBuff* skb) {
     d.optlen = uint8_t(d.optlen + optlen);
   }
   // Source routes are refused on receive, so none is ever reversed here.
+  if (sopt.cipso) {
+    const unsigned optlen = sptr[sopt.cipso + 1];
+    d.cipso = uint8_t(d.optlen + wire::IPV4_MIN_HLEN);
+    std::memcpy(dptr, sptr + sopt.cipso, optlen);
+    dptr += optlen;
+    d.optlen = uint8_t(d.optlen + optlen);
+  }
   while (d.optlen & 3) {
     *dptr++ = IPOPT_END;
     d.optlen++;

@@ -49,7 +49,9 @@ SkbDropReason ip_rcv_options(SkBuff* skb, NetDevice* dev);
 int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr, uint8_t tos, NetDevice* dev,
                          SkbDropReason* reason);
 // ip_route_output_key: an output dst for fl4 (saddr filled in when 0), or null.
-DstEntry* ip_route_output_key(Net& net, Flowi4& fl4);
+// err (when given) gets Linux's errno for a null: -EINVAL for a loopback source
+// leaving by a device that is not loopback (__mkroute_output), else -ENETUNREACH.
+DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err = nullptr);
 // ipv4_mtu (dst_mtu): a route exception's unexpired path MTU, else the device's.
 unsigned ipv4_mtu(const DstEntry* dst);
 // __ip_rt_update_pmtu: a path MTU learnt for fl4's destination, kept as a route
@@ -80,6 +82,8 @@ uint16_t ip_select_ident(Net& net);
 
 // icmp.c
 int icmp_rcv(SkBuff* skb);
+// igmp.c: the receive side (no group memberships beyond all-hosts).
+int igmp_rcv(SkBuff* skb);
 // __icmp_send: an ICMP error about skb_in (its network header must be set).
 // info is the header's last word in host order (icmp_send's htonl(info)).
 void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info);
@@ -87,5 +91,7 @@ void icmp_send(SkBuff* skb_in, int type, int code, uint32_t info);
 // datagram was of this protocol; skb->data is at the quoted IP header.
 using IcmpErrHandler = int (*)(SkBuff* skb, uint32_t info);
 void icmp_register_err_handler(Net& net, uint8_t protocol, IcmpErrHandler handler);
+// icmp_protocol's err_handler: an ICMP error quoting an ICMP message.
+int icmp_err(SkBuff* skb, uint32_t info);
 
 }  // namespace nettwin

@@ -297,7 +297,15 @@ DstEntry* mkroute_output_lbcast(NetDevice* dev) {
 
 }  // namespace
 
-DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
+namespace {
+// __mkroute_output: a loopback source may not leave by a real device.
+bool loopback_src_off_loopback(const Flowi4& fl4, const NetDevice* dev_out) {
+  return wire::ipv4_is_loopback(fl4.saddr) && !(dev_out->flags & IFF_LOOPBACK);
+}
+}  // namespace
+
+DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
+  if (err) *err = -kENETUNREACH;
   fl4.iif = LOOPBACK_IFINDEX;
   fl4.scope = RT_SCOPE_UNIVERSE;
   if (fl4.saddr) {
@@ -318,8 +326,33 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
     if (!dev || !dev->is_up()) return nullptr;
     if (wire::ipv4_is_lbcast(fl4.daddr)) {
       if (!fl4.saddr) fl4.saddr = inet_select_addr(dev, 0);
+      if (loopback_src_off_loopback(fl4, dev)) {
+        if (err) *err = -kEINVAL;
+        return nullptr;
+      }
       return mkroute_output_lbcast(dev);
     }
+  }
+  if (!fl4.daddr) {
+    // No destination: to ourselves, from the source or else 127.0.0.1, through
+    // the loopback device, without a FIB lookup (ip_route_output_key_hash_rcu).
+    fl4.daddr = fl4.saddr;
+    if (!fl4.daddr) fl4.daddr = fl4.saddr = 0x7f000001;
+    NetDevice* lo = nullptr;
+    for (const auto& d : net.devices)
+      if ((d->flags & IFF_LOOPBACK) && d->is_up()) lo = d.get();
+    if (!lo) return nullptr;
+    fl4.oif = lo->ifindex;
+    DstEntry& d = lo->rt_local_output;
+    d.dev = lo;
+    d.input = ip_local_deliver;
+    d.output = ip_output;
+    d.rt_type = RTN_LOCAL;
+    d.rt_flags = RTCF_LOCAL;
+    d.rt_gw4 = 0;
+    d.rt_uses_gateway = false;
+    d.rt_is_input = false;
+    return &d;
   }
   FibResult res;
   if (fib_lookup(net, fl4, &res) != 0) return nullptr;
@@ -347,6 +380,10 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4) {
     return &r->rth_output;
   }
   if (!fl4.saddr) fl4.saddr = r->prefsrc ? r->prefsrc : inet_select_addr(r->dev, fl4.daddr);
+  if (loopback_src_off_loopback(fl4, r->dev)) {
+    if (err) *err = -kEINVAL;
+    return nullptr;
+  }
   if (!r->rth_output_valid) {
     DstEntry& d = r->rth_output;
     d.dev = r->dev;

@@ -540,10 +540,11 @@ int udp_sendmsg(Sock* sk, const SendMsg& msg) {
     fl4.sport = sk->inet_sport;
     fl4.dport = dport;
     fl4.flags = 0;
-    rt = ip_route_output_key(net, fl4);
+    int err = 0;
+    rt = ip_route_output_key(net, fl4, &err);
     if (!rt) {
-      net.mib.ip.OutNoRoutes++;
-      return udp_sendmsg_out(sk, -E_NETUNREACH, len);
+      if (err == -E_NETUNREACH) net.mib.ip.OutNoRoutes++;
+      return udp_sendmsg_out(sk, err, len);
     }
     if ((rt->rt_flags & RTCF_BROADCAST) && !sk->sock_broadcast) return udp_sendmsg_out(sk, -E_ACCES, len);
     if (connected) sk->sk_dst_cache = rt;
