@@ -664,16 +664,23 @@ unsigned tcp_mss_split_point(Sock* sk, const SkBuff* skb, unsigned mss_now, unsi
   return needed;
 }
 
-// tso_fragment: an unsent skb cut at len, the rest behind it on the write queue.
-int tso_fragment(Sock* sk, SkBuff* skb, unsigned len, unsigned mss_now) {
-  TcpSock* tp = tcp_sk(sk);
+// What tso_fragment and tcp_fragment share: the bytes of skb past len move to a
+// new skb (charged to the socket, the truesize moving along), which is returned.
+SkBuff* tcp_split_off(Sock* sk, SkBuff* skb, unsigned len) {
   const uint32_t nlen = skb->len - len;
   SkBuff* buff = tcp_alloc_split_skb(sk, nlen);
-  tp->sk_wmem_queued += int(buff->truesize);
+  tcp_sk(sk)->sk_wmem_queued += int(buff->truesize);
   buff->truesize += nlen;
   skb->truesize -= nlen;
   tcp_split_cb(skb, buff, len);
   skb_split(skb, buff, len);
+  return buff;
+}
+
+// tso_fragment: an unsent skb cut at len, the rest behind it on the write queue.
+int tso_fragment(Sock* sk, SkBuff* skb, unsigned len, unsigned mss_now) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* buff = tcp_split_off(sk, skb, len);
   tcp_set_skb_tso_segs(skb, mss_now);
   tcp_set_skb_tso_segs(buff, mss_now);
   tp->sk_write_queue.insert_after(skb, buff);
@@ -808,13 +815,7 @@ int tcp_fragment(Sock* sk, TcpQueue tcp_queue, SkBuff* skb, uint32_t len, unsign
       skb != tp->tcp_rtx_queue.front() && skb != tp->tcp_rtx_queue.back()) {
     return -E_NOMEM;  // LINUX_MIB_TCPWQUEUETOOBIG, not among the counters kept here
   }
-  const uint32_t nlen = skb->len - len;
-  SkBuff* buff = tcp_alloc_split_skb(sk, nlen);
-  tp->sk_wmem_queued += int(buff->truesize);
-  buff->truesize += nlen;
-  skb->truesize -= nlen;
-  tcp_split_cb(skb, buff, len);
-  skb_split(skb, buff, len);
+  SkBuff* buff = tcp_split_off(sk, skb, len);
   const int old_factor = int(tcp_skb_pcount(skb));
   tcp_set_skb_tso_segs(skb, mss_now);
   tcp_set_skb_tso_segs(buff, mss_now);

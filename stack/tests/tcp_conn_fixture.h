@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/net.h"
 #include "ipv4/tcp_sock.h"
 #include "socket/syscalls.h"
@@ -36,9 +38,17 @@ struct TcpConnTest : TcpDutTest {
   uint32_t dut_ts = 0;      // the DUT's last TSval (what the tester echoes)
   uint32_t snd = 0;         // the tester's next sequence (relative to peer_isn + 1)
 
+  uint16_t syn_ack_window = 0;  // the window the DUT's SYN-ACK offered
+
   void SetUp() override {
     TcpDutTest::SetUp();
+    open_connection();
+  }
+  // A listener on port 80 (configured by `before_listen` first), the tester's
+  // handshake with Linux's SYN options and a 1 ms RTT, the accepted child.
+  void open_connection(const std::function<void(int lfd)>& before_listen = {}) {
     lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
+    if (before_listen) before_listen(lfd);
     SockaddrIn a;
     a.port = 80;
     ASSERT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
@@ -51,6 +61,7 @@ struct TcpConnTest : TcpDutTest {
     SentTcp sa(out[0]);
     isn = sa.seq();
     dut_ts = dut_tsval(sa);
+    syn_ack_window = sa.window();
     d.stack.advance(1'000'000);  // a 1 ms RTT
     tsval += 1;
     EXPECT_TRUE(send(seg(kAck)).empty());

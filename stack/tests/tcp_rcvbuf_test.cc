@@ -16,27 +16,7 @@ namespace {
 struct TcpRcvbufTest : TcpConnTest {
   void SetUp() override {
     TcpDutTest::SetUp();
-    lfd = sys_socket(net, AF_INET_, SOCK_STREAM_, 0);
-    ASSERT_EQ(sys_setsockopt(net, lfd, SOL_SOCKET_, SO_RCVBUF_, 2048, 4), 0);
-    SockaddrIn a;
-    a.port = 80;
-    ASSERT_EQ(sys_bind(net, lfd, a, SOCKADDR_IN_LEN), 0);
-    ASSERT_EQ(sys_listen(net, lfd, 5), 0);
-    TcpSeg syn;
-    syn.seq = peer_isn;
-    syn.options = linux_syn_options(tsval);
-    auto out = send(syn);
-    ASSERT_EQ(out.size(), 1u);
-    SentTcp sa(out[0]);
-    isn = sa.seq();
-    dut_ts = dut_tsval(sa);
-    syn_ack_window = sa.window();
-    d.stack.advance(1'000'000);
-    tsval += 1;
-    EXPECT_TRUE(send(seg(kAck)).empty());
-    cfd = sys_accept4(net, lfd, nullptr, 0, 0);
-    ASSERT_GE(cfd, 3);
-    d.trace();
+    open_connection([this](int l) { ASSERT_EQ(sys_setsockopt(net, l, SOL_SOCKET_, SO_RCVBUF_, 2048, 4), 0); });
   }
   // 500 bytes at the tester's next sequence.
   std::vector<Bytes> send500(char c) {
@@ -44,7 +24,6 @@ struct TcpRcvbufTest : TcpConnTest {
     snd += 500;
     return out;
   }
-  uint16_t syn_ack_window = 0;
 };
 
 TEST_F(TcpRcvbufTest, SoRcvbufIsDoubledAndTheSynAckOffersAWholeMssOfHalfOfIt) {
