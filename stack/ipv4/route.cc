@@ -304,6 +304,30 @@ bool loopback_src_off_loopback(const Flowi4& fl4, const NetDevice* dev_out) {
 }
 }  // namespace
 
+namespace {
+
+// net->loopback_dev: the loopback device, when there is one and it is up.
+NetDevice* loopback_dev(Net& net) {
+  NetDevice* lo = nullptr;
+  for (const auto& d : net.devices)
+    if ((d->flags & IFF_LOOPBACK) && d->is_up()) lo = d.get();
+  return lo;
+}
+
+// An output route to ourselves, through lo (rt_dst_alloc for RTN_LOCAL).
+void set_local_output(DstEntry& d, NetDevice* lo) {
+  d.dev = lo;
+  d.input = ip_local_deliver;
+  d.output = ip_output;
+  d.rt_type = RTN_LOCAL;
+  d.rt_flags = RTCF_LOCAL;
+  d.rt_gw4 = 0;
+  d.rt_uses_gateway = false;
+  d.rt_is_input = false;
+}
+
+}  // namespace
+
 DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
   if (err) *err = -kENETUNREACH;
   fl4.iif = LOOPBACK_IFINDEX;
@@ -338,43 +362,23 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
     // the loopback device, without a FIB lookup (ip_route_output_key_hash_rcu).
     fl4.daddr = fl4.saddr;
     if (!fl4.daddr) fl4.daddr = fl4.saddr = 0x7f000001;
-    NetDevice* lo = nullptr;
-    for (const auto& d : net.devices)
-      if ((d->flags & IFF_LOOPBACK) && d->is_up()) lo = d.get();
+    NetDevice* lo = loopback_dev(net);
     if (!lo) return nullptr;
     fl4.oif = lo->ifindex;
-    DstEntry& d = lo->rt_local_output;
-    d.dev = lo;
-    d.input = ip_local_deliver;
-    d.output = ip_output;
-    d.rt_type = RTN_LOCAL;
-    d.rt_flags = RTCF_LOCAL;
-    d.rt_gw4 = 0;
-    d.rt_uses_gateway = false;
-    d.rt_is_input = false;
-    return &d;
+    set_local_output(lo->rt_local_output, lo);
+    return &lo->rt_local_output;
   }
   FibResult res;
   if (fib_lookup(net, fl4, &res) != 0) return nullptr;
   FibRoute* r = res.route;
   if (res.type == RTN_LOCAL) {
     // To ourselves: through the loopback device (net->loopback_dev), when there is one.
-    NetDevice* lo = nullptr;
-    for (const auto& d : net.devices)
-      if ((d->flags & IFF_LOOPBACK) && d->is_up()) lo = d.get();
+    NetDevice* lo = loopback_dev(net);
     if (!lo) return nullptr;
     if (!fl4.saddr) fl4.saddr = r->prefsrc ? r->prefsrc : fl4.daddr;
     fl4.oif = lo->ifindex;
     if (!r->rth_output_valid) {
-      DstEntry& d = r->rth_output;
-      d.dev = lo;
-      d.input = ip_local_deliver;
-      d.output = ip_output;
-      d.rt_type = RTN_LOCAL;
-      d.rt_flags = RTCF_LOCAL;
-      d.rt_gw4 = 0;
-      d.rt_uses_gateway = false;
-      d.rt_is_input = false;
+      set_local_output(r->rth_output, lo);
       r->rth_output_valid = true;
     }
     return &r->rth_output;
