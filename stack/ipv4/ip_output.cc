@@ -139,14 +139,7 @@ int ip_queue_xmit(Sock* sk, SkBuff* skb) {
   // __sk_dst_check: the connected route, looked up again only when it was reset.
   DstEntry* rt = sk->sk_dst_cache;
   if (!rt) {
-    Flowi4 fl4;  // ip_route_output_ports
-    fl4.oif = sk->sk_bound_dev_if;
-    fl4.daddr = sk->inet_daddr;
-    fl4.saddr = sk->inet_saddr;
-    fl4.proto = uint8_t(sk->sk_protocol);
-    fl4.tos = sk->tos & 0xfc;
-    fl4.sport = sk->inet_sport;
-    fl4.dport = sk->inet_dport;
+    Flowi4 fl4 = ip_rt_build_flow_key(sk);  // ip_route_output_ports
     rt = ip_route_output_key(net, fl4);
     if (!rt) {
       net.mib.ip.OutNoRoutes++;

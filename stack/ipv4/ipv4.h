@@ -52,6 +52,9 @@ int ip_route_input_noref(SkBuff* skb, wire::Ipv4Addr daddr, wire::Ipv4Addr saddr
 // err (when given) gets Linux's errno for a null: -EINVAL for a loopback source
 // leaving by a device that is not loopback (__mkroute_output), else -ENETUNREACH.
 DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err = nullptr);
+// ip_rt_build_flow_key: a connected socket's flow (its bound device, addresses,
+// ports, protocol and DSCP), as its routes are looked up.
+Flowi4 ip_rt_build_flow_key(const Sock* sk);
 // ipv4_mtu (dst_mtu): a route exception's unexpired path MTU, else the device's.
 unsigned ipv4_mtu(const DstEntry* dst);
 // __ip_rt_update_pmtu: a path MTU learnt for fl4's destination, kept as a route

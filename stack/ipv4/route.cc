@@ -8,6 +8,7 @@
 #include "core/trace_events.h"
 #include "ipv4/ip_cb.h"
 #include "ipv4/ipv4.h"
+#include "socket/sock.h"
 #include "wire/headers.h"
 
 namespace nettwin {
@@ -303,6 +304,18 @@ bool loopback_src_off_loopback(const Flowi4& fl4, const NetDevice* dev_out) {
   return wire::ipv4_is_loopback(fl4.saddr) && !(dev_out->flags & IFF_LOOPBACK);
 }
 }  // namespace
+
+Flowi4 ip_rt_build_flow_key(const Sock* sk) {
+  Flowi4 fl4;
+  fl4.oif = sk->sk_bound_dev_if;
+  fl4.daddr = sk->inet_daddr;
+  fl4.saddr = sk->inet_saddr;
+  fl4.proto = uint8_t(sk->sk_protocol);
+  fl4.tos = sk->tos & 0xfc;
+  fl4.sport = sk->inet_sport;
+  fl4.dport = sk->inet_dport;
+  return fl4;
+}
 
 namespace {
 

@@ -337,14 +337,7 @@ namespace {
 // socket's cached route is stale then and is looked up again.
 DstEntry* inet_csk_update_pmtu(Sock* sk, uint32_t mtu) {
   Net& net = *sk->net;
-  Flowi4 fl4;  // ip_rt_build_flow_key
-  fl4.oif = sk->sk_bound_dev_if;
-  fl4.daddr = sk->inet_daddr;
-  fl4.saddr = sk->inet_saddr;
-  fl4.proto = uint8_t(sk->sk_protocol);
-  fl4.tos = sk->tos & 0xfc;
-  fl4.sport = sk->inet_sport;
-  fl4.dport = sk->inet_dport;
+  Flowi4 fl4 = ip_rt_build_flow_key(sk);
   Flowi4 key = fl4;
   DstEntry* dst = sk->sk_dst_cache ? sk->sk_dst_cache : ip_route_output_key(net, key);
   if (!dst) return nullptr;

@@ -451,26 +451,6 @@ TEST_F(TcpConnectTest, CloseDuringSynSentStopsTheRetransmissions) {
   EXPECT_EQ(d.counter("Tcp.AttemptFails"), 0u);
 }
 
-// An ICMP error from the tester quoting the DUT's segment (its IP header and
-// first 8 TCP bytes), type and code as given.
-Bytes icmp_error_quoting(const Bytes& seg, uint8_t type, uint8_t code) {
-  Bytes icmp = {type, code, 0, 0, 0, 0, 0, 0};
-  icmp.insert(icmp.end(), seg.begin() + 14, seg.begin() + 14 + 20 + 8);
-  const uint16_t c = inet_csum(icmp.data(), icmp.size());
-  icmp[2] = uint8_t(c >> 8), icmp[3] = uint8_t(c);
-  Bytes f(14 + 20);
-  std::copy(kDutMac.begin(), kDutMac.end(), f.begin());
-  std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
-  f[12] = 0x08;
-  uint8_t* ip = f.data() + 14;
-  const unsigned tot = unsigned(20 + icmp.size());
-  ip[0] = 0x45, ip[2] = uint8_t(tot >> 8), ip[3] = uint8_t(tot), ip[8] = 64, ip[9] = 1;
-  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(kTesterIp >> (24 - 8 * i)), ip[16 + i] = uint8_t(kDutIp >> (24 - 8 * i));
-  const uint16_t ic = inet_csum(ip, 20);
-  ip[10] = uint8_t(ic >> 8), ip[11] = uint8_t(ic);
-  f.insert(f.end(), icmp.begin(), icmp.end());
-  return f;
-}
 
 TEST_F(TcpConnectTest, PortUnreachableRefusesTheConnect) {
   const int fd = sock();

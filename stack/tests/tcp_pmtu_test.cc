@@ -15,27 +15,6 @@
 namespace nettwin::test {
 namespace {
 
-// ICMP fragmentation needed from the tester (a router on the path), next-hop
-// MTU mtu, quoting the DUT's segment (its IP header and first 8 TCP bytes).
-Bytes frag_needed_quoting(const Bytes& seg, uint16_t mtu) {
-  Bytes icmp = {3, 4, 0, 0, 0, 0, uint8_t(mtu >> 8), uint8_t(mtu)};
-  icmp.insert(icmp.end(), seg.begin() + 14, seg.begin() + 14 + 20 + 8);
-  const uint16_t c = inet_csum(icmp.data(), icmp.size());
-  icmp[2] = uint8_t(c >> 8), icmp[3] = uint8_t(c);
-  Bytes f(14 + 20);
-  std::copy(kDutMac.begin(), kDutMac.end(), f.begin());
-  std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
-  f[12] = 0x08;
-  uint8_t* ip = f.data() + 14;
-  const unsigned tot = unsigned(20 + icmp.size());
-  ip[0] = 0x45, ip[2] = uint8_t(tot >> 8), ip[3] = uint8_t(tot), ip[8] = 64, ip[9] = 1;
-  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(kTesterIp >> (24 - 8 * i)), ip[16 + i] = uint8_t(kDutIp >> (24 - 8 * i));
-  const uint16_t ic = inet_csum(ip, 20);
-  ip[10] = uint8_t(ic >> 8), ip[11] = uint8_t(ic);
-  f.insert(f.end(), icmp.begin(), icmp.end());
-  return f;
-}
-
 // The packetdrill script tcp_frag_needed (proven on Linux 6.18): MTU 1200 for a
 // full-sized segment, sent again at once as 1160 + 300 (here 1148 + 300: the
 // timestamps take 12 bytes of each segment).
@@ -46,7 +25,7 @@ TEST_F(TcpConnTest, FragNeededLowersTheMssAndSendsTheSegmentAgainCut) {
   EXPECT_EQ(payload(out[0]).size(), 1448u);
   const uint32_t cwnd = tp()->snd_cwnd;
   const uint64_t retrans = d.counter("Tcp.RetransSegs");
-  d.inject(frag_needed_quoting(out[0], 1200));
+  d.inject(icmp_error_quoting(out[0], 3, 4, 1200));
   d.stack.advance(100'000);
   auto again = wire();
   ASSERT_EQ(again.size(), 2u);
@@ -81,11 +60,11 @@ TEST_F(TcpConnTest, FragNeededMtuIsClampedToMinPmtuAndNeverRaised) {
   ASSERT_EQ(write(std::string(1448, 'p')), 1448);
   auto out = wire();
   ASSERT_EQ(out.size(), 1u);
-  d.inject(frag_needed_quoting(out[0], 1600));
+  d.inject(icmp_error_quoting(out[0], 3, 4, 1600));
   d.stack.advance(100'000);
   EXPECT_TRUE(wire().empty());
   EXPECT_EQ(tp()->mss_cache, 1448u);
-  d.inject(frag_needed_quoting(out[0], 300));
+  d.inject(icmp_error_quoting(out[0], 3, 4, 300));
   d.stack.advance(100'000);
   auto again = wire();
   ASSERT_EQ(again.size(), 3u);  // 500 + 500 + 448: 552 less IP, TCP and timestamps
@@ -102,7 +81,7 @@ TEST_F(TcpConnTest, FragNeededOutOfWindowIsCountedAndIgnored) {
   Bytes stale = out[0];
   const uint32_t bad = isn + 100000;
   for (int i = 0; i < 4; ++i) stale[SentTcp::T + 4 + i] = uint8_t(bad >> (24 - 8 * i));
-  d.inject(frag_needed_quoting(stale, 1200));
+  d.inject(icmp_error_quoting(stale, 3, 4, 1200));
   d.stack.advance(100'000);
   EXPECT_TRUE(wire().empty());
   EXPECT_EQ(tp()->mss_cache, 1448u);
