@@ -74,15 +74,20 @@ def record_main(argv) -> int:
     return recorder.main(argv)
 
 
-def shell_main(argv) -> int:
-    from .client import paths
-    from .client import ServerStartError
-    from .interactive.shell import main
+def _needs_server(command: str, main, argv) -> int:
+    """Runs a command that starts a server: a missing build or a server that did not
+    come up is one line on stderr and status 2, not a traceback."""
+    from .client import ServerStartError, paths
     try:
         return main(argv)
     except (paths.BuildMissing, ServerStartError) as e:
-        print(f"nettwin shell: {e}", file=sys.stderr)
+        print(f"nettwin {command}: {e}", file=sys.stderr)
         return 2
+
+
+def shell_main(argv) -> int:
+    from .interactive.shell import main
+    return _needs_server("shell", main, argv)
 
 
 def ss_main(argv) -> int:
@@ -123,14 +128,8 @@ def packetdrill_main(argv) -> int:
 
 
 def explore_main(argv) -> int:
-    from .client import paths
-    from .client import ServerStartError
     from .explore.run import main
-    try:
-        return main(argv)
-    except (paths.BuildMissing, ServerStartError) as e:
-        print(f"nettwin explore: {e}", file=sys.stderr)
-        return 2
+    return _needs_server("explore", main, argv)
 
 
 COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main,
