@@ -33,8 +33,9 @@ def test_shell_pings_and_prints_the_skb_path(nettwin_cmd, harness_env):
     assert done.returncode == 0, out + done.stderr
     assert "Traceback" not in out + done.stderr, out + done.stderr
     assert "ARP-ANSWER Ether / ARP is at 02:00:00:00:01:02 says 198.51.100.2" in out, out
-    path = out.split("BEGIN-PATH\n", 1)[1].split("END-PATH", 1)[0].splitlines()
-    functions = [line.split()[2] for line in path]
+    header, *path = out.split("BEGIN-PATH\n", 1)[1].split("END-PATH", 1)[0].splitlines()
+    assert header.split() == ["TIME", "SKB", "FUNCTION", "LEN", "TUPLE"], header
+    functions = [line.split()[3] for line in path]
     # The echo request's way in, in Linux's order, then the reply's way out.
     # (a ring NIC: e1000's way up is napi_gro_receive, not netif_receive_skb)
     wanted = ["e1000_clean_rx_irq", "napi_gro_receive", "__netif_receive_skb_core", "ip_rcv",
@@ -42,9 +43,11 @@ def test_shell_pings_and_prints_the_skb_path(nettwin_cmd, harness_env):
     positions = [functions.index(f) for f in wanted if f in functions]
     assert len(positions) == len(wanted), f"path misses some of {wanted}:\n" + "\n".join(path)
     assert positions == sorted(positions), "\n".join(path)
-    # One line per transition, each with the skb's state.
-    for line in path:
-        assert "skb=" in line and "len=" in line, line
+    # One line per transition within 100 columns, pwru's layout: the echo request's
+    # tuple on its skb's lines, the reply's on the reply's.
+    assert all(len(line) <= 100 for line in path), "\n".join(path)
+    assert "198.51.100.1->198.51.100.2(icmp 8/0)" in path[functions.index("icmp_rcv")]
+    assert "198.51.100.2->198.51.100.1(icmp 0/0)" in path[functions.index("e1000_xmit_frame")]
     assert "REPLY 198.51.100.2 198.51.100.1 0 0x1234 9 b'from-the-shell'" in out, out
 
 
@@ -201,3 +204,14 @@ def test_ctrl_c_taken_by_a_grpc_thread_still_interrupts_the_prompt(nettwin_cmd, 
                 os.waitpid(term.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+
+
+def test_path_shows_a_drop_reason_inline(nettwin_cmd, harness_env):
+    script = ('inject(Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02")/IP(src="198.51.100.1", '
+              'dst="198.51.100.2")/UDP(sport=5000, dport=9))\nprint("BEGIN-PATH")\npath()\nprint("END-PATH")\n')
+    done = run_shell(nettwin_cmd, harness_env, script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    path = done.stdout.split("BEGIN-PATH\n", 1)[1].split("END-PATH", 1)[0].splitlines()
+    drops = [line for line in path if "drop: " in line]
+    assert len(drops) == 1 and drops[0].endswith("drop: NO_SOCKET"), "\n".join(path)
+    assert "198.51.100.1:5000->198.51.100.2:9(udp)" in drops[0]

@@ -33,7 +33,7 @@ class Session:
         stack.create_device(dev, kind=kind, mac=DUT_MAC)
         stack.add_address(dev, DUT_CIDR)
         # Every tracepoint and checkpoint, so path() can show the whole journey.
-        self.sub = stack.subscribe([], checkpoints=True)
+        self.sub = stack.subscribe([], checkpoints=True, skb_data=True)
         self.last_events = []
         self.settle_ns = SETTLE_NS
         self.answers = Frames([], "answers")
@@ -49,9 +49,10 @@ class Session:
         self.answers = Frames(self.stack.wire(), "answers")
         return self.answers
 
-    def path(self, tracepoints: bool = False) -> str:
-        """The last injected frame's journey: every checkpoint (and tracepoint, if asked)."""
-        return format_path(self.last_events, checkpoints_only=not tracepoints)
+    def path(self, tracepoints: bool = False, skb_fields: bool = False) -> str:
+        """The last injected frame's journey: every checkpoint (and tracepoint, if
+        asked; drops always), with each skb's state under it if asked."""
+        return format_path(self.last_events, checkpoints_only=not tracepoints, skb_fields=skb_fields)
 
     def wire(self) -> Frames:
         """Frames on the wire not read yet (e.g. after advance() or run_until_idle())."""

@@ -16,7 +16,8 @@ BANNER = f"""nettwin shell: a stack with {DUT_DEV} {DUT_MAC} {DUT_CIDR}; Scapy's
   inject(Ether(dst="{DUT_MAC}")/IP(dst="198.51.100.2")/ICMP())   inject a frame, run the clock
                 10 ms (virtual), get the frames the stack sent
   ping()        ARP then ICMP echo from the tester 198.51.100.1
-  path()        the last frame's skb path, one line per transition (path(True): with tracepoints)
+  path()        the last frame's skb path in pwru's layout, drop reasons inline
+                (path(True): with tracepoints; path(skb=True): each skb's state too)
   wire()        frames on the wire not read yet; advance(ns), run_until_idle(), now(),
                 counters(), sysctl(name[, value])
   srp1(pkt), srp(pkts)   Scapy's srp1/srp against the stack ({DUT_DEV}; dev="..." for another)
@@ -29,8 +30,8 @@ def namespace(session: Session) -> dict:
     exec("from scapy.all import *", ns)  # the names a Scapy user expects
     stack = session.stack
 
-    def path(tracepoints: bool = False):
-        print(session.path(tracepoints))
+    def path(tracepoints: bool = False, skb: bool = False):
+        print(session.path(tracepoints, skb))
 
     ns.update(
         stack=stack, session=session, inject=session.inject, path=path, wire=session.wire,

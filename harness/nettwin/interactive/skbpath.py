@@ -1,21 +1,53 @@
-"""Print an skb's path through the stack, one line per transition (pwru style)."""
+"""An skb path as the shell's path() prints it, in pwru's layout and within 100
+columns: time, skb, function, length, the skb's tuple (from its bytes, as pwru
+reads them), and a checkpoint's verdict or a drop's reason inline."""
 from __future__ import annotations
 
 from typing import Iterable
 
 from ..client import TraceEvent
+from .pwru import describe
+
+HEADER = f"{'TIME':>15} {'SKB':>4} {'FUNCTION':<26} {'LEN':>5} TUPLE"
 
 
-def format_event(ev: TraceEvent) -> str:
-    """'  0.000000 ms  ip_rcv  skb=1 len=84 ...' (virtual time) for a checkpoint;
-    tracepoints keep their group:event name so the two streams cannot be confused."""
+def skb_tuples(events: Iterable[TraceEvent]) -> dict[int, str]:
+    """Each skb's tuple, from the first event that carries its bytes."""
+    tuples: dict[int, str] = {}
+    for ev in events:
+        frame = ev.fields.get("frame")
+        if frame and ev.skb not in tuples:
+            tuples[ev.skb] = describe(bytes.fromhex(frame), ev.fields.get("frame_layer", "l2"))[1]
+    return tuples
+
+
+def format_event(ev: TraceEvent, tuples: dict[int, str]) -> str:
+    """One transition. Checkpoints by their function, tracepoints by group:event,
+    so the two streams cannot be confused."""
     where = ev.name[len("checkpoint:"):] if ev.is_checkpoint else ev.name
-    fields = " ".join(f"{k}={v}" for k, v in ev.fields.items())
-    return f"{ev.time_ns / 1e6:12.6f} ms  {where:<24} skb={ev.skb:<4} {fields}".rstrip()
+    line = f"{ev.time_ns / 1e6:12.6f} ms {ev.skb:>4} {where:<26} {ev.fields.get('len', '-'):>5} {tuples.get(ev.skb, '')}"
+    if ev.name == "skb:kfree_skb":
+        line += f"  drop: {ev.fields.get('reason', '?')}"
+    elif ev.fields.get("verdict"):
+        line += f"  [{ev.fields['verdict']}]"
+    return line.rstrip()
 
 
-def format_path(events: Iterable[TraceEvent], checkpoints_only: bool = True) -> str:
-    events = [e for e in events if e.is_checkpoint or not checkpoints_only]
-    if not events:
+SKB_FIELDS = ("len", "data_len", "head", "data", "tail", "end", "users", "dataref", "cloned", "protocol",
+              "pkt_type", "dev")
+
+
+def format_path(events: Iterable[TraceEvent], checkpoints_only: bool = True, skb_fields: bool = False) -> str:
+    """The path, one line per transition; skb_fields: each checkpoint's skb state
+    on a line under it (pwru's --output-skb)."""
+    events = list(events)
+    tuples = skb_tuples(events)
+    shown = [e for e in events if e.is_checkpoint or (not checkpoints_only or e.name == "skb:kfree_skb")]
+    if not shown:
         return "(no transitions recorded)"
-    return "\n".join(format_event(e) for e in events)
+    lines = [HEADER]
+    for ev in shown:
+        lines.append(format_event(ev, tuples))
+        if skb_fields and ev.is_checkpoint:
+            lines.append(" " * 20 + " ".join(f"{k}={ev.fields[k]}" for k in SKB_FIELDS if k in ev.fields))
+    return "\n".join(lines)
