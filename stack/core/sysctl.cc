@@ -64,6 +64,7 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_keepalive_intvl", &Sysctls::tcp_keepalive_intvl, 0, INT32_MAX / 250},
       {"net.ipv4.tcp_keepalive_probes", &Sysctls::tcp_keepalive_probes, 0, 255},
       {"net.ipv4.tcp_fin_timeout", &Sysctls::tcp_fin_timeout, 0, INT32_MAX / 250},
+      {"net.ipv4.tcp_slow_start_after_idle", &Sysctls::tcp_slow_start_after_idle, 0, 1},
       {"net.ipv4.tcp_syn_retries", &Sysctls::tcp_syn_retries, 1, 127},  // MAX_TCP_SYNCNT
       {"net.ipv4.tcp_pingpong_thresh", &Sysctls::tcp_pingpong_thresh, 1, 255},
       {"net.ipv4.conf.all.rp_filter", &Sysctls::rp_filter, 0, 2},

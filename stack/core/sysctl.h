@@ -65,6 +65,7 @@ struct Sysctls {
   int64_t tcp_keepalive_intvl = 75;
   int64_t tcp_keepalive_probes = 9;
   int64_t tcp_fin_timeout = 60;
+  int64_t tcp_slow_start_after_idle = 1;
   int64_t tcp_syn_retries = 6;
   int64_t tcp_pingpong_thresh = 1;
   // net.ipv4 TCP

@@ -269,6 +269,11 @@ SkBuff* tcp_stream_alloc_skb(Sock* sk, unsigned size_goal) {
   tp->sk_wmem_queued += int(skb->truesize);
   tp->sk_write_queue.push_back(skb);
   if (tp->nonagle & TCP_NAGLE_PUSH) tp->nonagle &= uint8_t(~TCP_NAGLE_PUSH);
+  // tcp_slow_start_after_idle_check: nothing in flight for longer than an RTO.
+  if (sk->net->sysctl.tcp_slow_start_after_idle && !tp->packets_out) {
+    const int32_t delta = int32_t(uint32_t(sk->net->engine.jiffies()) - tp->lsndtime);
+    if (delta > int32_t(tp->icsk_rto)) tcp_cwnd_restart(sk, delta);
+  }
   return skb;
 }
 

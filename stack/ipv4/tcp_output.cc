@@ -239,6 +239,19 @@ uint32_t tcp_acceptable_seq(const TcpSock* tp) {
 
 }  // namespace
 
+void tcp_cwnd_restart(Sock* sk, int32_t delta) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t restart_cwnd = std::min(TCP_INIT_CWND, tp->snd_cwnd);
+  uint32_t cwnd = tp->snd_cwnd;
+  tcp_ca_event(sk, CA_EVENT_CWND_RESTART);
+  tp->snd_ssthresh = tcp_current_ssthresh(sk);
+  // Halved for every RTO the sender sat idle, not below the initial window.
+  while ((delta -= int32_t(tp->icsk_rto)) > 0 && cwnd > restart_cwnd) cwnd >>= 1;
+  tp->snd_cwnd = std::max(cwnd, restart_cwnd);
+  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  tp->snd_cwnd_used = 0;
+}
+
 uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns) {
   // ms since boot, as tcp_clock_ms counts them: the seeded uptime's whole ms
   // first (Linux's clock is never near 0, and 0 is its "not stamped" value,

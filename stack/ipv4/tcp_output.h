@@ -62,6 +62,9 @@ void tcp_send_probe0(Sock* sk);
 void tcp_loss_probe_timer(Sock* sk);
 // tcp_schedule_loss_probe: arm the tail loss probe; false when TLP does not apply.
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto);
+// tcp_cwnd_restart (RFC 2861): the first data after delta jiffies idle starts
+// from a cwnd halved per RTO idle, down to the initial window.
+void tcp_cwnd_restart(Sock* sk, int32_t delta);
 // tcp_mstamp_refresh: tp->tcp_mstamp from the clock.
 void tcp_mstamp_refresh(Sock* sk);
 // tcp_ns_to_ts: the ms clock TSval counts in, from the virtual clock's ns.

@@ -225,3 +225,38 @@ TEST_F(TcpConnTest, ASendBufferFullAnswersEagainWithDontwait) {
 
 }  // namespace
 }  // namespace nettwin::test
+
+namespace nettwin::test {
+namespace {
+
+// tcp_slow_start_after_idle (RFC 2861, tcp_cwnd_restart): a sender idle for
+// longer than an RTO starts again from a cwnd halved per idle RTO, down to the
+// initial window; with the sysctl 0 it keeps the window it had.
+void grow_cwnd_then_idle(TcpConnTest& t) {
+  ASSERT_EQ(t.write(std::string(10 * 1448, 'g')), 10 * 1448);
+  t.wire();
+  t.send(t.seg(kAck, {}, 10 * 1448));          // all acked: slow start doubles cwnd
+  ASSERT_EQ(t.tp()->snd_cwnd, 20u);
+  for (int i = 0; i < 30; ++i) {                // 3 s idle, the tester's ARP keeps it reachable
+    t.d.inject(arp_request(kTesterIp, kDutIp));
+    t.d.stack.advance(100'000'000);
+  }
+  t.wire();
+}
+
+TEST_F(TcpConnTest, AfterIdleTheFirstWriteStartsFromTheInitialWindow) {
+  grow_cwnd_then_idle(*this);
+  ASSERT_EQ(write("after idle"), 10);
+  EXPECT_EQ(tp()->snd_cwnd, 10u);  // 20 halved per idle RTO, not below 10
+  EXPECT_EQ(tp()->snd_cwnd_used, 0u);
+}
+
+TEST_F(TcpConnTest, WithSlowStartAfterIdleOffTheWindowIsKept) {
+  ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.tcp_slow_start_after_idle", "0").has_value());
+  grow_cwnd_then_idle(*this);
+  ASSERT_EQ(write("after idle"), 10);
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+}
+
+}  // namespace
+}  // namespace nettwin::test
