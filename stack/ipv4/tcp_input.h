@@ -22,9 +22,6 @@ void tcp_v4_do_rcv_sk(Sock* sk, SkBuff* skb);
 // child and the ACK (skb->data at its TCP header) that completes it.
 // rtt_us is the SYN-ACK's RTT (tcp_synack_rtt_meas), or -1 when it was retransmitted.
 void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us);
-// tcp_time_wait (tcp_minisocks.c): the connection moves to TIME_WAIT (state is
-// TCP_TIME_WAIT or the FIN_WAIT2 substate) for timeo jiffies (0: the RTO-based default).
-void tcp_time_wait(Sock* sk, int state, int timeo);
 // tcp_init_transfer's part for a passive child: RTO, cwnd, buffer space, quick-ack start.
 void tcp_init_transfer(Sock* sk);
 // tcp_done: the connection is over (CLOSE, timers stopped, destroyed if orphaned).
