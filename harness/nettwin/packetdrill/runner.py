@@ -352,6 +352,10 @@ class Runner:
                     c.remote_port == live.dport and c.remote_ip == live.dst:
                 return c
         for c in reversed(self.conns):
+            if c.proto == proto and c.listening and c.local_port == live.sport and \
+                    c.remote_port == live.dport and c.remote_ip == live.dst:
+                return c   # a listener's reset to a segment that was not a SYN
+        for c in reversed(self.conns):
             if c.proto == proto and c.local_port == live.sport and not c.remote_port:
                 return c   # a bound socket answering (a RST from a port that does not listen)
         return None
@@ -372,7 +376,9 @@ class Runner:
                     return cand
             if deadline_us is not None and self.now_us() >= deadline_us:
                 self.fail(ev, "error handling packet: timed out waiting for packet")
-            if self.pending is None and self.now_us() < start_us:
+            if self.now_us() < start_us:
+                # straight to the packet's time (a pending call is tried on the way): what the
+                # stack sends before it is on the wire with its exact time all the same
                 self.advance_to(start_us)
             else:
                 # Steps grow with the wait (100 us, then as long as waited so far, at most 1 ms):
@@ -411,9 +417,10 @@ class Runner:
                 len(live.payload) < pkt.length:
             live = self.aggregate(ev, pkt, live)
         conn = self.owner(live)
-        trace = self.trace_lines(live.time_ns)
+        # the packet's skb path is read from the target only when the packet fails
+        fail = lambda message: self.fail(ev, message, self.trace_lines(live.time_ns))
         if conn is not want and live.proto != 1:
-            self.fail(ev, "error handling packet: packet is not for expected socket", trace)
+            fail("error handling packet: packet is not for expected socket")
         try:
             if isinstance(pkt, S.TcpPacket):
                 if live.proto != 6:
@@ -424,11 +431,11 @@ class Runner:
             else:
                 P.verify_icmp(pkt, live)
         except PacketError as e:
-            self.fail(ev, f"error handling packet: {e}\n{self.dumps(ev, pkt, live, conn)}", trace)
+            fail(f"error handling packet: {e}\n{self.dumps(ev, pkt, live, conn)}")
         err = self.verify_time(ev, ev.time_type, ev.time_us, ev.time_end_us, usecs(live.time_ns - self.t0),
                                "outbound packet", self.last_event_us())
         if err:
-            self.fail(ev, f"error handling packet: {err}\n{self.dumps(ev, pkt, live, conn)}", trace)
+            fail(f"error handling packet: {err}\n{self.dumps(ev, pkt, live, conn)}")
 
     def dumps(self, ev, pkt, live, conn) -> str:
         return (f"script packet: {ev.time_us / 1e6:9.6f} {P.script_text(pkt)}\n"

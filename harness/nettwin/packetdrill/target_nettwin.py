@@ -44,7 +44,7 @@ class NettwinTarget:
             st.add_route(f"{cfg.remote_ip}/32", gateway=cfg.gateway_ip, dev=DEV)
         self.sub = st.subscribe([], checkpoints=True)
         self.events = []
-        self._now = None
+        self._now = 0           # Reset puts the clock at 0; setting the stack up does not move it
 
     def close(self) -> None:
         if self.sub is not None:
@@ -89,14 +89,17 @@ class NettwinTarget:
 
     @property
     def calls(self):
-        """The Sockets service; a call may run the clock (a blocking poll): the cached time goes
-        until _r() takes the time the reply carries."""
-        self._now = None
+        """The Sockets service; a call may run the clock (a blocking poll): _r() takes the
+        time its reply carries."""
         return self.sockets
 
     def _r(self, r, extra=None):
-        self._now = r.now_ns or None
+        self._took_time(r.now_ns)
         return r.ret, r.errno, extra
+
+    def _took_time(self, now_ns: int):
+        """The time a socket call's reply carries (0 is a time only while the clock is known at 0)."""
+        self._now = now_ns if now_ns or self._now == 0 else None
 
     def socket(self, domain, type_, proto):
         return self._r(self.calls.socket(domain, type_, proto, check=False))
@@ -137,7 +140,7 @@ class NettwinTarget:
     def fcntl(self, fd, set_flags: Optional[int] = None):
         req = self.pb.FcntlRequest(fd=fd, set=set_flags is not None, flags=set_flags or 0)
         r = self.calls._do("fcntl", self.sockets.stub.Fcntl, req, False)
-        self._now = r.now_ns or None
+        self._took_time(r.now_ns)
         return r.ret if set_flags is not None or r.ret < 0 else r.value, r.errno, None
 
     def poll(self, fd, events, timeout_ns=0):
