@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not tests): the echo path ring to ring, UDP receive and bulk
-# TCP between two stacks, with tracing off and with one subscriber; then the pcap replay rate. Noisy machines move these numbers.
+# TCP between two stacks, with tracing off and with one subscriber; then the pcap replay rate and the
+# packetdrill corpus against Linux. Noisy machines move these numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/build.sh
@@ -28,3 +29,6 @@ w.close()
 PY
 build/harness/server/nettwin-replay --in "$work/in.pcap" --out "$work/out.pcap" \
   --dev ntdut0 --mac 02:00:00:00:01:02 --ip 198.51.100.2/24
+# packetdrill: the corpus's wall time on nettwin against the real time the same scripts
+# took on Linux (their SCRIPT.linux.json records), and the ratio.
+{ harness/bin/nettwin packetdrill --bench -j 2 traces/packetdrill/*.pkt || true; } | grep '^bench:'

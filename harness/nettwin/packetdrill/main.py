@@ -31,6 +31,9 @@ def arg_parser() -> argparse.ArgumentParser:
     ap.add_argument("--junit", metavar="FILE.xml", help="write the verdicts as JUnit XML for CI")
     ap.add_argument("--record", action="store_true",
                     help="with --linux: write each run's record next to its script (SCRIPT.linux.json)")
+    ap.add_argument("--bench", action="store_true",
+                    help="print the run's wall time against the time the same scripts took on Linux "
+                         "(from their SCRIPT.linux.json records) and the ratio")
     ap.add_argument("-D", "--define", action="append", default=[], metavar="NAME=VALUE",
                     help="a symbol for the scripts (as upstream's -D)")
     for name in VALUE_FLAGS:
@@ -210,7 +213,12 @@ def main(argv) -> int:
     if missing:
         print(f"nettwin packetdrill: no such script: {' '.join(missing)}", file=sys.stderr)
         return 2
+    if args.bench and args.linux:
+        print("nettwin packetdrill: --bench compares a nettwin run with the Linux records; not with --linux",
+              file=sys.stderr)
+        return 2
     from ..client import ServerStartError, paths
+    t_start = time.monotonic()
     try:
         results = run_scripts(args.scripts, args, out=lambda s: print(s, flush=True))
     except (paths.BuildMissing, ServerStartError, PermissionError) as e:
@@ -224,6 +232,10 @@ def main(argv) -> int:
         # what the same scripts take in real time (upstream, or --linux) against what they took here
         print(f"time: {script_s:.3f} s of script time in {wall_s:.3f} s of wall time "
               f"({script_s / wall_s:.1f}x real time)")
+    if args.bench:
+        from .bench import report
+        for line in report(args.scripts, results, time.monotonic() - t_start, max(1, args.jobs or 1)):
+            print(line)
     passed = sum(r.ok for r in results)
     print(f"{len(results)} script{'' if len(results) == 1 else 's'}: {passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1
