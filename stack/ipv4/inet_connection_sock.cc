@@ -10,6 +10,7 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_sock.h"
 #include "ipv4/tcp_timer.h"
+#include "socket/uapi.h"
 
 namespace nettwin {
 
@@ -93,10 +94,12 @@ int inet_csk_listen_start(Sock* sk) {
 void inet_csk_listen_stop(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tcp_reqsk_queue_purge(tp);
-  // The children not accepted die with their queue (inet_child_forget; the
-  // reset Linux's tcp_disconnect sends them is not built yet).
+  // The children not accepted die with their queue (inet_child_forget): disconnect
+  // resets an established one and closes it (tcp_set_state unhashes it), then the
+  // orphan is destroyed (tcp_v4_destroy_sock gives the port it inherited back).
   for (auto& child : tp->icsk_accept_queue) {
-    child->sk_prot->unhash(child.get());
+    child->sk_prot->disconnect(child.get(), O_NONBLOCK_);
+    child->sock_dead = true;
     if (child->inet_num) inet_put_port(child.get());
   }
   tp->icsk_accept_queue.clear();

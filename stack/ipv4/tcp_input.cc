@@ -1356,8 +1356,12 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     }
     return 0;
   }
-  // An ACK of data we have not sent: discard the segment (RFC 793 3.9).
-  if (after(ack, tp->snd_nxt)) return -int(SkbDropReason::TCP_ACK_UNSENT_DATA);
+  // An ACK of data we have not sent: the segment is dropped and answered with an
+  // ACK (RFC 793 3.9, RFC 5961 5.2).
+  if (after(ack, tp->snd_nxt)) {
+    if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(sk, skb);
+    return -int(SkbDropReason::TCP_ACK_UNSENT_DATA);
+  }
   if (after(ack, prior_snd_una)) {
     flag |= FLAG_SND_UNA_ADVANCED;
     tp->icsk_retransmits = 0;
@@ -2094,17 +2098,18 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
       tcp_set_state(sk, TCP_FIN_WAIT2);
       sk->sk_shutdown |= SEND_SHUTDOWN;
       if (!sk->sock_dead) break;  // a lingering close() wakes
+      // Both aborts return their reason: tcp_v4_do_rcv answers the segment with a reset.
       if (tp->linger2 < 0) {
         tcp_done(sk);
         sk->net->mib.tcpext.TCPAbortOnData++;
-        return SkbDropReason::NOT_DROPPED_YET;
+        return SkbDropReason::TCP_ABORT_ON_DATA;
       }
       if (TCP_SKB_CB(skb)->end_seq != TCP_SKB_CB(skb)->seq &&
           after(TCP_SKB_CB(skb)->end_seq - (flags & TCPHDR_FIN ? 1 : 0), tp->rcv_nxt)) {
         // Out-of-order FIN (or data) after close().
         tcp_done(sk);
         sk->net->mib.tcpext.TCPAbortOnData++;
-        return SkbDropReason::NOT_DROPPED_YET;
+        return SkbDropReason::TCP_ABORT_ON_DATA;
       }
       const int tmo = tcp_fin_time(sk);
       if (tmo > int(TCP_TIMEWAIT_LEN)) {

@@ -88,6 +88,7 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->inet_num = req->ir_num;
 
   child->rcv_wup = child->copied_seq = child->rcv_nxt = req->rcv_isn + 1;
+  child->segs_in = 1;  // the SYN
   child->snd_sml = child->snd_una = child->snd_nxt = req->snt_isn + 1;
   child->write_seq = child->pushed_seq = req->snt_isn + 1;
   child->snd_wl1 = req->rcv_isn;
@@ -208,6 +209,9 @@ void tcp_child_process(Net& net, Sock* child, SkBuff* skb) {
   // tcp_data_queue frees it without a trace (__kfree_skb).
   checkpoint(net.tracer, "tcp_child_process", skb);
   const uint8_t* th = skb->data;
+  TcpSock* tp = tcp_sk(child);
+  tp->segs_in++;  // tcp_segs_in: the handshake's ACK counts on the child
+  if (skb->len > (th[12] >> 4) * 4u) tp->data_segs_in++;
   if (skb->len > (th[12] >> 4) * 4u || (th[13] & TCPHDR_FIN)) {
     // Data (or a FIN) riding on the handshake's ACK is the new connection's first segment.
     tcp_v4_fill_cb(skb);

@@ -180,6 +180,19 @@ TEST_F(TcpConnTest, ResetOutsideTheWindowIsDroppedSilently) {
   EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_INVALID_SEQUENCE");
 }
 
+TEST_F(TcpConnTest, AckOfUnsentDataIsDroppedWithAChallengeAck) {
+  auto out = send(seg(kAck | kPsh, {'d', 'a', 't', 'a'}, 1000));
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp a(out[0]);
+  EXPECT_EQ(a.flags(), kAck);
+  EXPECT_EQ(a.seq(), isn + 1);
+  EXPECT_EQ(a.ack(), peer_isn + 1);  // the data was not taken
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(d.field(*drops[0], "reason"), "TCP_ACK_UNSENT_DATA");
+  EXPECT_EQ(d.counter("TcpExt.TCPChallengeACK"), 1u);
+}
+
 TEST_F(TcpConnTest, SynOnAnEstablishedConnectionGetsAChallengeAck) {
   auto out = send(seg(kSyn));
   ASSERT_EQ(out.size(), 1u);
@@ -193,10 +206,17 @@ TEST_F(TcpConnTest, DataAfterShutdownReadAndCloseIsAnsweredWithReset) {
   ASSERT_EQ(sys_close(net, cfd), 0);  // FIN_WAIT1, receive side shut
   wire();
   auto out = send(seg(kAck | kPsh, {'l', 'a', 't', 'e'}, 1));
-  // FIN_WAIT1 -> FIN_WAIT2 on the ACK; data after close(): tcp_done (TCPAbortOnData).
+  // FIN_WAIT1 -> FIN_WAIT2 on the ACK; data after close(): tcp_done (TCPAbortOnData),
+  // and tcp_v4_do_rcv answers the segment with a reset from its ACK number.
   EXPECT_EQ(d.counter("TcpExt.TCPAbortOnData"), 1u);
   EXPECT_EQ(states(d).back(), "TCP_FIN_WAIT2>TCP_CLOSE");
-  (void)out;
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp r(out[0]);
+  EXPECT_EQ(r.flags(), kRst);
+  EXPECT_EQ(r.seq(), isn + 2);
+  auto rst = d.named("tcp:tcp_send_reset");
+  ASSERT_EQ(rst.size(), 1u);
+  EXPECT_EQ(d.field(*rst[0], "reason"), "TCP_ABORT_ON_DATA");
 }
 
 // An orphan in FIN_WAIT2 waits tcp_fin_time for the peer's FIN: a TIME_WAIT

@@ -167,6 +167,9 @@ TEST_F(TcpPassiveOpenTest, AckCompletesTheHandshakeAndAcceptReturnsTheChild) {
   EXPECT_EQ(tp->snd_nxt, isn + 1);
   EXPECT_EQ(tp->rcv_nxt, 5001u);
   EXPECT_EQ(tp->snd_wnd, 502u << 7);  // the ACK's window, scaled by the SYN's wscale
+  // tcp_create_openreq_child counts the SYN, tcp_child_process the ACK (tcpi_segs_in).
+  EXPECT_EQ(tp->segs_in, 2u);
+  EXPECT_EQ(tp->data_segs_in, 0u);
   EXPECT_EQ(sys_accept4(net, lfd, nullptr, SOCK_NONBLOCK_, 0), -E_AGAIN);
   // close() sends a FIN (tcp_close_state: FIN_WAIT1); the orphan stays in
   // the established hash, holding the port, until the peer answers.
@@ -175,6 +178,26 @@ TEST_F(TcpPassiveOpenTest, AckCompletesTheHandshakeAndAcceptReturnsTheChild) {
   EXPECT_EQ(sys_close(net, lfd), 0);
   EXPECT_EQ(net.sock.tcp_ehash.size(), 1u);
   EXPECT_EQ(net.sock.tcp_bhash.count(80), 1u);
+}
+
+TEST_F(TcpPassiveOpenTest, ClosingTheListenerResetsAConnectionNotYetAccepted) {
+  const int lfd = listener();
+  uint32_t isn = 0;
+  handshake(40000, &isn);
+  ASSERT_EQ(sys_close(net, lfd), 0);
+  // inet_child_forget: tcp_disconnect sends the child's reset (ESTABLISHED needs one).
+  auto out = take();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp r(out[0]);
+  EXPECT_EQ(r.flags(), kRst | kAck);
+  EXPECT_EQ(r.seq(), isn + 1);
+  EXPECT_EQ(r.ack(), 5001u);
+  EXPECT_EQ(r.dport(), 40000);
+  auto rst = d.named("tcp:tcp_send_reset");
+  ASSERT_EQ(rst.size(), 1u);
+  EXPECT_EQ(d.field(*rst[0], "reason"), "TCP_STATE");
+  EXPECT_TRUE(net.sock.tcp_ehash.empty());
+  EXPECT_EQ(net.sock.tcp_bhash.count(80), 0u);
 }
 
 TEST_F(TcpPassiveOpenTest, RetransmittedSynGetsTheSameSynAckOncePerRateLimit) {
