@@ -53,10 +53,12 @@ def conform_main(argv) -> int:
     out = lambda s: print(s, flush=True)  # noqa: E731
     try:
         if args.jobs > 1:
-            results = run_all_parallel(folders, args.jobs, out=out, show_diff=not args.no_diff)
+            results = run_all_parallel(folders, args.jobs, out=out, show_diff=not args.no_diff,
+                                       trace_differing=bool(args.html))
         else:
             with Stack(address=args.address) as stack:
-                results = run_all(folders, stack, out=out, show_diff=not args.no_diff)
+                results = run_all(folders, stack, out=out, show_diff=not args.no_diff,
+                                  trace_differing=bool(args.html))
     except (paths.BuildMissing, ServerStartError) as e:
         print(f"nettwin conform: {e}", file=sys.stderr)
         return 2
