@@ -100,7 +100,7 @@ def _skb_path_table(f: FrameView) -> str:
         outcome = fields.get("verdict") or fields.get("reason", "")
         cells = [f"{ev['t_ns'] / 1e6:.6f}", where] + [fields.get(k, "") for k in _PATH_FIELDS] + [outcome]
         rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
-    return (f'<h3>skb path of nettwin\'s {_e(f.label)} (the twin\'s skb {_e(skb)})</h3>'
+    return (f'<h3>skb path of nettwin\'s {_e(f.label)} (skb id {_e(skb)})</h3>'
             f'<table class="skb-path" data-frame="{_e(f.label)}"><tr>{head}</tr>{"".join(rows)}</table>')
 
 
