@@ -9,6 +9,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpcap-dev googletest libgtest-dev libbenchmark-dev
   python3 python3-scapy python3-grpcio python3-protobuf python3-pytest
+  python3-pip python3-setuptools python3-wheel  # the harness as a package (pyproject.toml), offline
+  chromium  # the HTML report opened in a real browser (pytests/test_html_browser.py)
   tshark tcpdump iproute2 ethtool nftables valgrind
 )
 

@@ -3,33 +3,13 @@ as one self-contained HTML page, for a passing scenario and one whose replay dif
 from its recording (a copy whose DUT TTL was changed through its sysctls)."""
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-from scapy.layers.inet import ICMP
-
 from conftest import scenario_folders
 from nettwin.scenarios import folder as scenario_folder
-
-
-def _echo_scenario():
-    for folder in scenario_folders():
-        scen = scenario_folder.load(folder)
-        if any(p.haslayer(ICMP) and p[ICMP].type == 0 for p in scen.received):
-            return folder
-    raise AssertionError("no recorded scenario answers an ICMP echo")
-
-
-def _changed_ttl_copy(src, dst_parent):
-    dst = dst_parent / f"{src.name}_ttl63"
-    shutil.copytree(src, dst)
-    meta = json.loads((dst / "meta.json").read_text())
-    meta.setdefault("sysctls", {})["net.ipv4.ip_default_ttl"] = "63"
-    (dst / "meta.json").write_text(json.dumps(meta))
-    return dst
+from scenario_copies import echo_scenario, with_dut_ttl
 
 
 class _Collect(HTMLParser):
@@ -48,8 +28,8 @@ class _Collect(HTMLParser):
 
 
 def test_junit_and_html_name_the_failing_scenario_and_its_diff(nettwin_cmd, harness_env, tmp_path):
-    good = _echo_scenario()
-    bad = _changed_ttl_copy(good, tmp_path / "mine")
+    good = echo_scenario()
+    bad = with_dut_ttl(good, tmp_path / "mine")
     junit, page = tmp_path / "out.xml", tmp_path / "out.html"
     done = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "--junit", str(junit), "--html", str(page),
                                          str(good), str(bad)],
@@ -81,7 +61,7 @@ def test_junit_and_html_name_the_failing_scenario_and_its_diff(nettwin_cmd, harn
 
 
 def test_an_unwritable_report_path_is_a_clear_error(nettwin_cmd, harness_env, tmp_path):
-    good = _echo_scenario()
+    good = echo_scenario()
     done = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "--junit", str(tmp_path / "no" / "such" / "x.xml"),
                                          str(good)],
                           capture_output=True, text=True, env=harness_env, timeout=300)
@@ -103,19 +83,25 @@ def test_a_reader_that_leaves_early_ends_the_run_quietly(nettwin_cmd, harness_en
 
 
 def test_parallel_run_prints_the_serial_verdicts_in_order_and_writes_the_reports(nettwin_cmd, harness_env, tmp_path):
-    good = _echo_scenario()
-    bad = _changed_ttl_copy(good, tmp_path / "mine")
+    good = echo_scenario()
+    bad = with_dut_ttl(good, tmp_path / "mine")
     folders = [str(f) for f in scenario_folders()[:6]] + [str(bad)]
     serial = subprocess.run(nettwin_cmd + ["conform", "--no-diff"] + folders, capture_output=True, text=True,
                             env=harness_env, timeout=300)
-    junit = tmp_path / "par.xml"
-    parallel = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "-j", "2", "--junit", str(junit)] + folders,
+    junit, page = tmp_path / "par.xml", tmp_path / "par.html"
+    parallel = subprocess.run(nettwin_cmd + ["conform", "--no-diff", "-j", "2", "--junit", str(junit),
+                                             "--html", str(page)] + folders,
                               capture_output=True, text=True, env=harness_env, timeout=300)
     assert parallel.returncode == serial.returncode == 1
     assert parallel.stdout == serial.stdout
     suite = ET.parse(junit).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("7", "1")
     assert "IP.ttl" in suite.find(f"testcase[@name='{bad.name}']/failure").text
+    # The workers' verdicts carry the diff as rows and the skb path of the differing frame.
+    html = page.read_text()
+    assert ('<tr class="field differs"><td class="mark">!</td><td class="key">IP.ttl</td>'
+            '<td class="linux">64</td><td class="nettwin">63</td></tr>') in html
+    assert html.count('<table class="skb-path"') == 1 and "<td>dev_hard_start_xmit</td>" in html
     refused = subprocess.run(nettwin_cmd + ["conform", "-j", "0"] + folders, capture_output=True, text=True,
                              env=harness_env, timeout=60)
     assert refused.returncode == 2 and "--jobs" in refused.stderr

@@ -30,7 +30,8 @@ def conform_main(argv) -> int:
     ap.add_argument("--address", help="attach to a running nettwin-server instead of starting one")
     ap.add_argument("--no-diff", action="store_true", help="verdict lines only")
     ap.add_argument("--junit", metavar="FILE", help="also write the verdicts as JUnit XML")
-    ap.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the diffs")
+    ap.add_argument("--html", metavar="FILE",
+                    help="also write a self-contained HTML report (diff tables, skb paths of differing frames)")
     ap.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                     help="N servers replay scenarios side by side (verdicts still in order)")
     args = ap.parse_args(argv)
@@ -53,10 +54,12 @@ def conform_main(argv) -> int:
     out = lambda s: print(s, flush=True)  # noqa: E731
     try:
         if args.jobs > 1:
-            results = run_all_parallel(folders, args.jobs, out=out, show_diff=not args.no_diff)
+            results = run_all_parallel(folders, args.jobs, out=out, show_diff=not args.no_diff,
+                                       trace_differing=bool(args.html))
         else:
             with Stack(address=args.address) as stack:
-                results = run_all(folders, stack, out=out, show_diff=not args.no_diff)
+                results = run_all(folders, stack, out=out, show_diff=not args.no_diff,
+                                  trace_differing=bool(args.html))
     except (paths.BuildMissing, ServerStartError) as e:
         print(f"nettwin conform: {e}", file=sys.stderr)
         return 2

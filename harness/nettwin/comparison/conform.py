@@ -14,8 +14,10 @@ from ..client import Stack, StackError
 from ..scenarios import folder as scenario_folder
 from ..scenarios import sock_steps
 from .compare import Comparison, compare_counters, compare_events, compare_frames, timer_ts_slack_ms
+from .diff_view import DiffView, diff_view
 from .normalize import ADDRESS_EVENTS, COMPARED_EVENTS, normalize_events
 from .sidebyside import render
+from .skb_paths import differing_frame_paths
 from . import tcp_clock, tcp_relative, tcp_replay
 
 
@@ -23,7 +25,7 @@ from . import tcp_clock, tcp_relative, tcp_replay
 class Replay:
     """What the stack did with a scenario's frames."""
     wire: list                         # Scapy Ether frames the DUT device sent
-    raw_events: list[dict]             # the stack's tracepoint events, as read
+    raw_events: list[dict]             # the stack's tracepoint events (and checkpoints if asked), as read
     events: list[dict]                 # ... normalized like the Linux ones
     lost: int = 0                      # events the subscription dropped
     skipped_sysctls: list[str] = field(default_factory=list)
@@ -40,11 +42,12 @@ class Replay:
 @dataclass
 class ConformResult:
     folder: Path
-    name: str
+    name: str                          # the scenario's folder name
     comparison: Optional[Comparison] = None
     error: Optional[str] = None        # the scenario could not be replayed at all
     description: str = ""
     seconds: float = 0.0               # wall time of the replay and comparison (for reports)
+    skb_paths: dict = field(default_factory=dict)   # differing frame's index -> its skb's events
 
     @property
     def ok(self) -> bool:
@@ -66,6 +69,10 @@ class ConformResult:
 
     def diff_text(self) -> str:
         return self.error or render(self.comparison)
+
+    def view(self) -> Optional[DiffView]:
+        """The diff as plain rows (None when the scenario could not be replayed)."""
+        return None if self.comparison is None else diff_view(self.comparison, self.skb_paths)
 
 
 # Values a namespace inherits from the recording host that the twin cannot take:
@@ -134,16 +141,17 @@ def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1)
 
 
 def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
-           sysctl_overrides: Optional[dict] = None) -> Replay:
+           sysctl_overrides: Optional[dict] = None, skb_paths: bool = False) -> Replay:
     """Inject each sent frame at its recorded time relative to the first, then run
     the clock to the recording's duration (not until idle: later timers are not in
-    the recording). sysctl_overrides are set after the recording's own sysctls."""
+    the recording). sysctl_overrides are set after the recording's own sysctls.
+    skb_paths: raw_events also holds every checkpoint, with the skb's bytes."""
     skipped = configure(stack, scen, seed)
     for name, value in (sysctl_overrides or {}).items():
         stack.sysctl(name, str(value))
     dev = scen.dut["ifname"]
     counters_before = stack.counters()
-    with stack.subscribe(subscribed_events(scen.meta), checkpoints=False) as sub:
+    with stack.subscribe(subscribed_events(scen.meta), checkpoints=skb_paths, skb_data=skb_paths) as sub:
         # Tester frames into the first interface, far-host frames into the one
         # facing it, merged by their capture times.
         far_dev = scen.far_dut_ifname
@@ -212,8 +220,10 @@ def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Compari
     return c
 
 
-def run_scenario(stack: Stack, folder, seed: int = 1,
-                 sysctl_overrides: Optional[dict] = None) -> ConformResult:
+def run_scenario(stack: Stack, folder, seed: int = 1, sysctl_overrides: Optional[dict] = None,
+                 trace_differing: bool = False) -> ConformResult:
+    """trace_differing: when frames differ, replay once more with checkpoints for
+    the skb path of each of the twin's differing frames (skb_paths.py)."""
     folder = Path(folder)
     t0 = time.monotonic()
     try:
@@ -223,19 +233,27 @@ def run_scenario(stack: Stack, folder, seed: int = 1,
     try:
         rep = replay(stack, scen, seed, sysctl_overrides)
     except StackError as e:
-        return ConformResult(folder, scen.name, error=f"the stack refused the replay: {e}",
+        return ConformResult(folder, folder.name, error=f"the stack refused the replay: {e}",
                              description=scen.description, seconds=time.monotonic() - t0)
     comparison = compare_replay(scen, rep)
-    return ConformResult(folder, scen.name, comparison=comparison, description=scen.description,
-                         seconds=time.monotonic() - t0)
+    paths = {}
+    if trace_differing and any(f.differs for f in comparison.frames):
+        try:
+            traced = replay(stack, scen, seed, sysctl_overrides, skb_paths=True)
+        except StackError as e:
+            comparison.notes.append(f"no skb paths: the stack refused the traced replay: {e}")
+        else:
+            paths = differing_frame_paths(scen, comparison, traced)
+    return ConformResult(folder, folder.name, comparison=comparison, description=scen.description,
+                         seconds=time.monotonic() - t0, skb_paths=paths)
 
 
 def run_all(folders: Iterable, stack: Stack, out: Callable[[str], None] = print,
-            show_diff: bool = True) -> list[ConformResult]:
+            show_diff: bool = True, trace_differing: bool = False) -> list[ConformResult]:
     """One line per scenario with its verdict (a failure followed by its diff), then a summary."""
     results = []
     for folder in folders:
-        r = run_scenario(stack, folder)
+        r = run_scenario(stack, folder, trace_differing=trace_differing)
         results.append(r)
         out(r.line())
         if not r.ok and show_diff:

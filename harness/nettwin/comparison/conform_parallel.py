@@ -12,6 +12,7 @@ from typing import Callable, Optional, Sequence
 
 from ..client import Stack
 from .conform import ConformResult, _indent, run_scenario, summary_line
+from .diff_view import DiffView
 
 
 @dataclass
@@ -25,11 +26,12 @@ class Verdict:
     error: Optional[str]
     description: str
     seconds: float
+    rows: Optional[DiffView] = None   # a failing scenario's diff as rows (the HTML report's tables)
 
     @classmethod
     def of(cls, r: ConformResult) -> "Verdict":
         return cls(r.folder, r.name, r.ok, r.line(), "" if r.ok else r.diff_text(), r.error, r.description,
-                   r.seconds)
+                   r.seconds, None if r.ok else r.view())
 
     def line(self) -> str:
         return self.verdict_line
@@ -37,25 +39,31 @@ class Verdict:
     def diff_text(self) -> str:
         return self.diff
 
+    def view(self) -> Optional[DiffView]:
+        return self.rows
+
 
 _stack: Optional[Stack] = None
+_trace_differing = False
 
 
-def _worker_start() -> None:
-    global _stack
+def _worker_start(trace_differing: bool) -> None:
+    global _stack, _trace_differing
     _stack = Stack()
+    _trace_differing = trace_differing
 
 
 def _worker_run(folder: Path) -> Verdict:
-    return Verdict.of(run_scenario(_stack, folder))
+    return Verdict.of(run_scenario(_stack, folder, trace_differing=_trace_differing))
 
 
 def run_all_parallel(folders: Sequence[Path], jobs: int, out: Callable[[str], None] = print,
-                     show_diff: bool = True) -> list[Verdict]:
+                     show_diff: bool = True, trace_differing: bool = False) -> list[Verdict]:
     """run_all's output, from `jobs` servers; each verdict is printed once all before it are."""
     ctx = multiprocessing.get_context("spawn")   # a fresh interpreter: no gRPC state shared across fork
     results: list[Verdict] = []
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start,
+                                initargs=(trace_differing,)) as pool:
         for v in pool.map(_worker_run, folders):
             results.append(v)
             out(v.line())
