@@ -135,3 +135,28 @@ def test_tsval_off_its_own_frame_time_is_a_difference():
                    (dut_frame("S", 7, sport=50000, tsval=1066), 1.5162)])
     diffs = compare_frames(relative_frames(linux), relative_frames(twin))
     assert [d.differing_keys() for d in diffs] == [[], ["TCP.options"]]
+
+
+def test_tos_sets_the_ip_ecn_field_and_survives_json():
+    from nettwin.scenarios.tcp_template import CE
+    st = TcpState()
+    st.observe(dut_frame("SA", seq=100, ack=TESTER_ISN + 1))
+    step = TcpSend("PAC", 1, 1, payload=b"x".hex(), tos=CE)
+    again = TcpSend.from_json(step.to_json())
+    assert again == step
+    frame = Ether(st.fill(again, 0))
+    assert frame[IP].tos & 3 == CE and str(frame[TCP].flags) == "PAC"
+    # tos 0 stays out of the JSON, so older scenario.json files read the same.
+    assert "tos" not in TcpSend("A", 1, 1).to_json()
+
+
+def test_sack_blocks_are_relative_to_the_dut_isn():
+    import json
+    st = TcpState()
+    st.observe(dut_frame("SA", seq=0xFFFFFFF0, ack=TESTER_ISN + 1))
+    step = TcpSend("A", 1, 6001, options=(("nop",), ("nop",), ("sack", ((1, 1001), (2001, 3001)))))
+    again = TcpSend.from_json(json.loads(json.dumps(step.to_json())))
+    assert again == step and hash(again) == hash(step)
+    sack = dict(Ether(st.fill(again, 0))[TCP].options)["SAck"]
+    base = 0xFFFFFFF0
+    assert sack == tuple((base + x) & 0xFFFFFFFF for x in (1, 1001, 2001, 3001))

@@ -58,7 +58,7 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.TCPChallengeACK", tcpext.TCPChallengeACK}, {"TcpExt.TCPSYNChallenge", tcpext.TCPSYNChallenge},
       {"TcpExt.PAWSEstabRejected", tcpext.PAWSEstabRejected}, {"TcpExt.TCPDSACKOldSent", tcpext.TCPDSACKOldSent},
       {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
-      {"TcpExt.TCPTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActiveRejected", tcpext.PAWSActiveRejected},
+      {"TcpExt.TcpTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActiveRejected", tcpext.PAWSActiveRejected},
       {"TcpExt.OutOfWindowIcmps", tcpext.OutOfWindowIcmps},
       {"TcpExt.PruneCalled", tcpext.PruneCalled}, {"TcpExt.RcvPruned", tcpext.RcvPruned},
       {"TcpExt.OfoPruned", tcpext.OfoPruned}, {"TcpExt.TCPOFODrop", tcpext.TCPOFODrop},
@@ -77,6 +77,16 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.TCPRenoFailures", tcpext.TCPRenoFailures}, {"TcpExt.TCPSackFailures", tcpext.TCPSackFailures},
   };
   for (const auto& [name, v] : recovery_rows) out.emplace_back(name, v);
+  const std::pair<const char*, uint64_t> dsack_ecn_rows[] = {
+      {"TcpExt.TCPDSACKOfoSent", tcpext.TCPDSACKOfoSent}, {"TcpExt.TCPDSACKRecv", tcpext.TCPDSACKRecv},
+      {"TcpExt.TCPDSACKOfoRecv", tcpext.TCPDSACKOfoRecv}, {"TcpExt.TCPDSACKRecvSegs", tcpext.TCPDSACKRecvSegs},
+      {"TcpExt.TCPDSACKIgnoredOld", tcpext.TCPDSACKIgnoredOld},
+      {"TcpExt.TCPDSACKIgnoredNoUndo", tcpext.TCPDSACKIgnoredNoUndo},
+      {"TcpExt.TCPDSACKIgnoredDubious", tcpext.TCPDSACKIgnoredDubious},
+      {"TcpExt.TCPDSACKUndo", tcpext.TCPDSACKUndo}, {"TcpExt.TCPSACKDiscard", tcpext.TCPSACKDiscard},
+      {"TcpExt.TCPDeliveredCE", tcpext.TCPDeliveredCE},
+  };
+  for (const auto& [name, v] : dsack_ecn_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);
   out.emplace_back("Icmp.InErrors", icmp.InErrors);
   out.emplace_back("Icmp.InCsumErrors", icmp.InCsumErrors);

@@ -55,6 +55,11 @@ struct TcpExtMib {
   uint64_t TCPRenoRecovery = 0, TCPSackRecovery = 0, TCPRenoReorder = 0, TCPFastRetrans = 0,
            TCPSlowStartRetrans = 0, TCPLostRetransmit = 0, TCPFullUndo = 0, TCPPartialUndo = 0, TCPLossUndo = 0,
            TCPRenoRecoveryFail = 0, TCPSackRecoveryFail = 0, TCPRenoFailures = 0, TCPSackFailures = 0;
+  // D-SACK sent and received (tcp_dsack_set, tcp_check_dsack, tcp_try_undo_dsack), SACK blocks
+  // discarded, and segments delivered while the peer echoed ECE.
+  uint64_t TCPDSACKOfoSent = 0, TCPDSACKRecv = 0, TCPDSACKOfoRecv = 0, TCPDSACKRecvSegs = 0, TCPDSACKIgnoredOld = 0,
+           TCPDSACKIgnoredNoUndo = 0, TCPDSACKIgnoredDubious = 0, TCPDSACKUndo = 0, TCPSACKDiscard = 0,
+           TCPDeliveredCE = 0;
 };
 
 struct NetMib {

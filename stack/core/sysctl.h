@@ -71,6 +71,10 @@ struct Sysctls {
   // net.ipv4 TCP
   int64_t tcp_timestamps = 1;
   int64_t tcp_sack = 1;
+  // ECN (tcp_ecn.h): 2 answers ECN-setup SYNs, 1 also asks on active opens
+  // (Accurate ECN, 3 and up, is not modelled); fallback strips a retransmitted
+  // SYN's ECE|CWR. D-SACK blocks are sent when tcp_dsack is on.
+  int64_t tcp_ecn = 2, tcp_ecn_fallback = 1, tcp_dsack = 1;
   int64_t tcp_window_scaling = 1;
   int64_t tcp_moderate_rcvbuf = 1;
   int64_t tcp_syncookies = 1;

@@ -146,6 +146,8 @@ Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb) {
   req.tstamp_ok = tcp_opt.saw_tstamp;
   req.sack_ok = tcp_opt.sack_ok;
   req.wscale_ok = tcp_opt.wscale_ok;
+  // ECN as the SYN-ACK's TSval said it was accepted (no route feature ECN here).
+  req.ecn_ok = cookie_ecn_ok(tcp_opt, int(net.sysctl.tcp_ecn), false);
   req.ir_loc_addr = iph.daddr();
   req.ir_rmt_addr = iph.saddr();
   req.ir_num = dport;

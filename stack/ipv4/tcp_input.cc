@@ -15,6 +15,7 @@
 #include "core/trace_events.h"
 #include "ipv4/fib.h"
 #include "ipv4/inet_connection_sock.h"
+#include "ipv4/tcp_ecn.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/syncookies.h"
@@ -201,6 +202,7 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
     tcp_listendrop(net);
     return;
   }
+  req->ecn_ok = tcp_ecn_create_request(net, th, iph.tos());
   if (tmp_opt.tstamp_ok)
     req->ts_off = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), req->ir_loc_addr, req->ir_rmt_addr);
   if (!want_cookie && !isn) {
@@ -221,6 +223,8 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
     net.mib.tcpext.SyncookiesSent++;
     isn = __cookie_v4_init_sequence(net, req->ir_rmt_addr, req->ir_loc_addr, req->ir_rmt_port, req->ir_num,
                                     req->rcv_isn, &req->mss);
+    // Without timestamps the cookie cannot carry ECN.
+    if (!tmp_opt.tstamp_ok) req->ecn_ok = false;
   }
   req->snt_isn = isn;
   if (want_cookie) {
@@ -370,6 +374,7 @@ void tcp_enter_loss(Sock* sk) {
     tp->reordering = std::min(tp->reordering, kTcpReordering);
   tcp_set_ca_state(sk, TCP_CA_Loss);
   tp->high_seq = tp->snd_nxt;
+  tcp_ecn_queue_cwr(tp);
 }
 
 void tcp_write_queue_purge(Sock* sk) {
@@ -637,6 +642,7 @@ void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
     }
   }
   tp->icsk_ack.lrcvtime = now;
+  tcp_data_ecn_check(sk, skb);
   if (skb->len >= 128) tcp_grow_window(sk, skb);
 }
 
@@ -706,11 +712,28 @@ void tcp_send_challenge_ack(Sock* sk, const SkBuff*) {
 // tcp_dsack_set: the duplicate range goes out as a D-SACK (tcp_dsack 1).
 void tcp_dsack_set(Sock* sk, uint32_t seq, uint32_t end_seq) {
   TcpSock* tp = tcp_sk(sk);
-  if (tp->rx_opt.sack_ok) {
-    if (before(seq, tp->rcv_nxt)) sk->net->mib.tcpext.TCPDSACKOldSent++;
+  if (tp->rx_opt.sack_ok && sk->net->sysctl.tcp_dsack) {
+    if (before(seq, tp->rcv_nxt))
+      sk->net->mib.tcpext.TCPDSACKOldSent++;
+    else
+      sk->net->mib.tcpext.TCPDSACKOfoSent++;
     tp->rx_opt.dsack = true;
     tp->duplicate_sack[0].start_seq = seq;
     tp->duplicate_sack[0].end_seq = end_seq;
+  }
+}
+
+// tcp_dsack_extend: a further duplicate widens the D-SACK block when it touches it.
+void tcp_dsack_extend(Sock* sk, uint32_t seq, uint32_t end_seq) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!tp->rx_opt.dsack) {
+    tcp_dsack_set(sk, seq, end_seq);
+    return;
+  }
+  TcpSock::SackBlock& sp = tp->duplicate_sack[0];  // tcp_sack_extend
+  if (!after(seq, sp.end_seq) && !after(sp.start_seq, end_seq)) {
+    if (before(seq, sp.start_seq)) sp.start_seq = seq;
+    if (after(end_seq, sp.end_seq)) sp.end_seq = end_seq;
   }
 }
 
@@ -897,7 +920,7 @@ enum { REXMIT_NONE = 0, REXMIT_LOST = 1, REXMIT_NEW = 2 };
 // tcp_count_delivered.
 void tcp_count_delivered(TcpSock* tp, uint32_t delivered, bool ece_ack) {
   tp->delivered += delivered;
-  if (ece_ack) tp->delivered_ce += delivered;
+  if (ece_ack && tcp_ecn_mode_rfc3168(tp)) tp->delivered_ce += delivered;
 }
 
 // tcp_limit_reno_sacked: more dupacks than segments out (the peer is
@@ -986,7 +1009,10 @@ void tcp_undo_cwnd_reduction(Sock* sk, bool unmark_loss) {
   }
   if (tp->prior_ssthresh) {
     if (tp->icsk_ca_ops && tp->icsk_ca_ops->undo_cwnd) tp->snd_cwnd = tp->icsk_ca_ops->undo_cwnd(sk);
-    if (tp->prior_ssthresh > tp->snd_ssthresh) tp->snd_ssthresh = tp->prior_ssthresh;
+    if (tp->prior_ssthresh > tp->snd_ssthresh) {
+      tp->snd_ssthresh = tp->prior_ssthresh;
+      tcp_ecn_withdraw_cwr(tp);
+    }
   }
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   tp->undo_marker = 0;
@@ -1040,11 +1066,13 @@ void tcp_try_keep_open(Sock* sk) {
   }
 }
 
-// tcp_try_to_open: no recovery (yet); ECE would enter CWR (ECN is not negotiated here).
+void tcp_enter_cwr(Sock* sk);
+
+// tcp_try_to_open: no recovery (yet); an ECE enters CWR.
 void tcp_try_to_open(Sock* sk, int flag) {
   TcpSock* tp = tcp_sk(sk);
-  (void)flag;
   if (!tcp_any_retrans_done(tp)) tp->retrans_stamp = 0;
+  if (flag & FLAG_ECE) tcp_enter_cwr(sk);
   if (tp->icsk_ca_state != TCP_CA_CWR) tcp_try_keep_open(sk);
 }
 
@@ -1063,6 +1091,19 @@ bool tcp_try_undo_partial(Sock* sk, uint32_t prior_snd_una) {
   return false;
 }
 
+// tcp_try_undo_dsack: D-SACKs showed every retransmission of the recovery
+// spurious (undo_retrans back to 0): cwnd and ssthresh as before it. The
+// RACK reordering window's persistence (reo_wnd_persist) is not modelled.
+bool tcp_try_undo_dsack(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->undo_marker && !tp->undo_retrans) {
+    tcp_undo_cwnd_reduction(sk, false);
+    sk->net->mib.tcpext.TCPDSACKUndo++;
+    return true;
+  }
+  return false;
+}
+
 // tcp_init_cwnd_reduction: PRR starts from the cwnd we had (prior_cwnd) toward
 // the congestion control's ssthresh.
 void tcp_init_cwnd_reduction(Sock* sk) {
@@ -1073,6 +1114,19 @@ void tcp_init_cwnd_reduction(Sock* sk) {
   tp->prr_delivered = 0;
   tp->prr_out = 0;
   tp->snd_ssthresh = tp->icsk_ca_ops ? tp->icsk_ca_ops->ssthresh(sk) : std::max(tp->snd_cwnd >> 1, 2u);
+  tcp_ecn_queue_cwr(tp);
+}
+
+// tcp_enter_cwr: an ECE (or a local congestion signal) reduces cwnd once per
+// window (RFC 3168 6.1.2): PRR toward the congestion control's ssthresh, no undo.
+void tcp_enter_cwr(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->prior_ssthresh = 0;
+  if (tp->icsk_ca_state < TCP_CA_CWR) {
+    tp->undo_marker = 0;
+    tcp_init_cwnd_reduction(sk);
+    tcp_set_ca_state(sk, TCP_CA_CWR);
+  }
 }
 
 // tcp_enter_recovery: fast recovery begins (TCPRenoRecovery / TCPSackRecovery).
@@ -1196,6 +1250,7 @@ void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int
       } else if (tcp_try_undo_partial(sk, prior_snd_una)) {
         return;
       }
+      if (tcp_try_undo_dsack(sk)) tcp_try_to_open(sk, flag);
       tcp_identify_packet_loss(sk, ack_flag);
       if (tp->icsk_ca_state != TCP_CA_Recovery) {
         if (!tcp_time_to_recover(tp)) return;
@@ -1289,12 +1344,98 @@ int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack) {
   return flag;
 }
 
+// tcp_dsack_seen: a D-SACK of [start_seq, end_seq) reports dup_segs duplicate
+// segments (0: dubious, ignored: reversed, wider than any window we were
+// offered, or more duplicates than we ever retransmitted). A spurious
+// retransmission counts as delivered. The RACK reordering window's D-SACK
+// rounds (rack.dsack_seen, only after reordering was seen) are not modelled.
+uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint32_t* sack_delivered) {
+  if (!before(start_seq, end_seq)) return 0;
+  const uint32_t seq_len = end_seq - start_seq;
+  if (seq_len > tp->max_window) return 0;
+  uint32_t dup_segs = 1;
+  if (seq_len > tp->mss_cache) dup_segs = (seq_len + tp->mss_cache - 1) / tp->mss_cache;
+  tp->dsack_dups += dup_segs;
+  // Skip the D-SACK if the duplicates were not retransmitted by us.
+  if (tp->dsack_dups > tp->total_retrans) return 0;
+  *sack_delivered += dup_segs;
+  return dup_segs;
+}
+
+// tcp_check_dsack: the first block is a D-SACK (RFC 2883) when it lies below
+// the ACK, or inside the second block. A retransmission D-SACKed below the
+// previous snd_una is taken off undo_retrans here (dumb counting).
+bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, uint32_t (*blocks)[2], unsigned num_sacks,
+                     uint32_t prior_snd_una, uint32_t* sack_delivered) {
+  TcpSock* tp = tcp_sk(sk);
+  TcpExtMib& mib = sk->net->mib.tcpext;
+  const uint32_t start_seq_0 = blocks[0][0], end_seq_0 = blocks[0][1];
+  if (before(start_seq_0, TCP_SKB_CB(ack_skb)->ack_seq)) {
+    mib.TCPDSACKRecv++;
+  } else if (num_sacks > 1) {
+    if (after(end_seq_0, blocks[1][1]) || before(start_seq_0, blocks[1][0])) return false;
+    mib.TCPDSACKOfoRecv++;
+  } else {
+    return false;
+  }
+  const uint32_t dup_segs = tcp_dsack_seen(tp, start_seq_0, end_seq_0, sack_delivered);
+  if (!dup_segs) {
+    mib.TCPDSACKIgnoredDubious++;
+    return false;
+  }
+  mib.TCPDSACKRecvSegs += dup_segs;
+  if (tp->undo_marker && tp->undo_retrans > 0 && !after(end_seq_0, prior_snd_una) &&
+      after(end_seq_0, tp->undo_marker))
+    tp->undo_retrans = std::max(0, tp->undo_retrans - int(dup_segs));
+  return true;
+}
+
+// tcp_is_sackblock_valid: a block inside what is in flight; a D-SACK may also
+// lie below snd_una, back to the start of the recovery it may undo.
+bool tcp_is_sackblock_valid(const TcpSock* tp, bool is_dsack, uint32_t start_seq, uint32_t end_seq) {
+  if (after(end_seq, tp->snd_nxt) || !before(start_seq, end_seq)) return false;
+  if (!before(start_seq, tp->snd_nxt)) return false;
+  if (after(start_seq, tp->snd_una)) return true;
+  if (!is_dsack || !tp->undo_marker) return false;
+  if (after(end_seq, tp->snd_una)) return false;
+  if (!before(start_seq, tp->undo_marker)) return true;
+  if (!after(end_seq, tp->undo_marker)) return false;
+  // Crossing undo_marker (overestimates a lot).
+  return !before(start_seq, end_seq - tp->max_window);
+}
+
+// The D-SACK block's part of tcp_sacktag_one for the skbs it covers: a
+// retransmission the peer had already is taken off undo_retrans (and off
+// retrans_out while still unacked); what is above snd_una is SACKed as usual.
+int tcp_sacktag_dsack(Sock* sk, uint32_t start_seq, uint32_t end_seq, bool ece_ack) {
+  TcpSock* tp = tcp_sk(sk);
+  int flag = 0;
+  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
+    TcpSkbCb* scb = TCP_SKB_CB(skb);
+    if (!before(scb->seq, end_seq)) break;
+    if (before(scb->seq, start_seq) || after(scb->end_seq, end_seq)) continue;
+    const uint32_t pcount = tcp_skb_pcount(skb);
+    if ((scb->sacked & TCPCB_RETRANS) && tp->undo_marker && tp->undo_retrans > 0 &&
+        after(scb->end_seq, tp->undo_marker))
+      tp->undo_retrans = std::max(0, tp->undo_retrans - int(pcount));
+    // Nothing more for what this ACK acks: it is about to be dropped.
+    if (!after(scb->end_seq, tp->snd_una)) continue;
+    flag |= tcp_sacktag_one(sk, skb, ece_ack);
+    if (scb->sacked & TCPCB_SACKED_RETRANS) {
+      scb->sacked &= uint8_t(~TCPCB_SACKED_RETRANS);
+      tp->retrans_out -= pcount;
+    }
+  }
+  return flag;
+}
+
 }  // namespace
 
 // tcp_sacktag_write_queue: the ACK's SACK blocks mark what the peer holds
-// beyond snd_una. D-SACK blocks, reordering detection and the SACK shifting
-// of skbs (tcp_shift_skb_data) are not modelled.
-int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, bool ece_ack) {
+// beyond snd_una; a first block that is a D-SACK (tcp_check_dsack) counts
+// the duplicate. Reordering detection and the SACK shifting of skbs
+// (tcp_shift_skb_data) are not modelled.
+int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_una, bool ece_ack) {
   TcpSock* tp = tcp_sk(sk);
   const uint8_t* th = tcp_hdr(ack_skb);
   const unsigned doff = (th[12] >> 4) * 4u;
@@ -1315,18 +1456,33 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, bool ece_ack) {
     }
     i += size;
   }
-  if (!n || !tp->packets_out) return 0;
-  const uint32_t ack = TCP_SKB_CB(ack_skb)->ack_seq;
-  int flag = 0;
+  if (!n) return 0;
+  uint32_t sack_delivered = 0;
+  const bool found_dup_sack = tcp_check_dsack(sk, ack_skb, blocks, n, prior_snd_una, &sack_delivered);
+  int flag = found_dup_sack ? FLAG_DSACKING_ACK : 0;
+  if (sack_delivered) tcp_count_delivered(tp, sack_delivered, ece_ack);
+  if (!tp->packets_out) return flag;
   for (unsigned b = 0; b < n; ++b) {
     const uint32_t start = blocks[b][0], end = blocks[b][1];
-    // tcp_check_dsack: a first block below the ACK, or inside the second, is a D-SACK.
-    if (b == 0 && (before(start, ack) || (n > 1 && !after(end, blocks[1][1]) && !before(start, blocks[1][0])))) {
-      flag |= FLAG_DSACKING_ACK;
+    const bool dup_sack = b == 0 && found_dup_sack;
+    if (!tcp_is_sackblock_valid(tp, dup_sack, start, end)) {
+      if (dup_sack) {
+        if (!tp->undo_marker)
+          sk->net->mib.tcpext.TCPDSACKIgnoredNoUndo++;
+        else
+          sk->net->mib.tcpext.TCPDSACKIgnoredOld++;
+      } else if (TCP_SKB_CB(ack_skb)->ack_seq == tp->snd_una || after(end, tp->snd_una)) {
+        // Olds caused by ACK reordering are not counted.
+        sk->net->mib.tcpext.TCPSACKDiscard++;
+      }
       continue;
     }
-    // tcp_is_sackblock_valid.
-    if (!before(start, end) || after(end, tp->snd_nxt) || before(start, tp->snd_una)) continue;
+    // Very old stuff is ignored early.
+    if (!after(end, prior_snd_una)) continue;
+    if (dup_sack) {
+      flag |= tcp_sacktag_dsack(sk, start, end, ece_ack);
+      continue;
+    }
     for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
       if (!before(TCP_SKB_CB(skb)->seq, end)) break;
       if (!after(TCP_SKB_CB(skb)->end_seq, start)) continue;
@@ -1379,8 +1535,12 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     else
       sk->net->mib.tcpext.TCPPureAcks++;
     flag |= tcp_ack_update_window(sk, skb, ack, ack_seq);
-    if (tcp_is_sack(tp)) flag |= tcp_sacktag_write_queue(sk, skb, flag & FLAG_ECE);
+    // Known before the SACK blocks are tagged: what they deliver counts as CE too.
+    if (tcp_ecn_rcv_ecn_echo(tp, TCP_SKB_CB(skb)->tcp_flags)) flag |= FLAG_ECE;
+    if (tcp_is_sack(tp)) flag |= tcp_sacktag_write_queue(sk, skb, prior_snd_una, flag & FLAG_ECE);
   }
+  // CWR is taken from any acceptable ACK, pure ones too (6.18 does: tcp_ecn_ce_echo).
+  tcp_ecn_accept_cwr(sk, skb);
   sk->sk_err_soft = 0;
   tp->icsk_probes_out = 0;
   tp->rcv_tstamp = uint32_t(sk->net->engine.jiffies());
@@ -1411,6 +1571,9 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     // tcp_set_xmit_timer: a loss probe, or the RTO.
     if (!tcp_schedule_loss_probe(sk, true)) tcp_rearm_rto(sk);
   }
+  // tcp_newly_delivered: an ECE acks only CE-marked deliveries (RFC 3168 counts them all).
+  if ((flag & FLAG_ECE) && tcp_ecn_mode_rfc3168(tp))
+    sk->net->mib.tcpext.TCPDeliveredCE += tp->delivered - prior_delivered;
   tcp_rate_gen(sk, tp->delivered - prior_delivered, &rs);
   tcp_cong_control(sk, ack, tp->delivered - prior_delivered, int(tp->lost - prior_lost), flag);
   tcp_update_pacing_rate(sk);  // the tail of Linux's tcp_cong_control
@@ -1607,6 +1770,7 @@ int tcp_try_rmem_schedule(Sock* sk, const SkBuff* skb) {
 // tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order.
 void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
+  tcp_data_ecn_check(sk, skb);
   if (tcp_try_rmem_schedule(sk, skb)) {
     sk->net->mib.tcpext.TCPOFODrop++;
     tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
@@ -1622,7 +1786,9 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
     if (!after(TCP_SKB_CB(s)->seq, seq) && !before(TCP_SKB_CB(s)->end_seq, end_seq)) {
       // All the bits are present already.
       tcp_dsack_set(sk, seq, end_seq);
-      tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFOMERGE, "tcp_data_queue_ofo");
+      // Linux inlines tcp_data_queue_ofo: the drop's location is its caller
+      // (recorded: tcp_dsack_ofo_duplicate).
+      tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFOMERGE, "tcp_data_queue");
       tcp_sack_rebuild(tp);
       return;
     }
@@ -1635,8 +1801,13 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
 
 void tcp_ofo_queue(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
+  // What was below rcv_nxt when the hole was filled is reported as a D-SACK.
+  const uint32_t dsack_high = tp->rcv_nxt;
   while (SkBuff* skb = tp->out_of_order_queue.front()) {
     if (after(TCP_SKB_CB(skb)->seq, tp->rcv_nxt)) break;
+    if (before(TCP_SKB_CB(skb)->seq, dsack_high))
+      tcp_dsack_extend(sk, TCP_SKB_CB(skb)->seq,
+                       before(TCP_SKB_CB(skb)->end_seq, dsack_high) ? TCP_SKB_CB(skb)->end_seq : dsack_high);
     tp->out_of_order_queue.pop_front();
     if (!after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt)) {
       tcp_sock_rfree(sk, skb);
@@ -1946,6 +2117,8 @@ void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
   const uint8_t* th = skb->data;
   tcp_parse_options(*sk->net, tcp_hdr(skb), &tp->rx_opt, true);
   tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
+  // The ACK went through tcp_ack's slow path: one without data is a pure ACK.
+  if (skb->len == (th[12] >> 4) * 4u) sk->net->mib.tcpext.TCPPureAcks++;
   if (!tp->srtt_us) tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, rtt_us);
   tp->retrans_stamp = 0;
   tcp_init_transfer(sk);
@@ -2000,6 +2173,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       if (len == tcp_header_len) {
         // A pure ACK: the sender's bulk path.
         if (tcp_header_len == 20 + TCPOLEN_TSTAMP_ALIGNED && tp->rcv_nxt == tp->rcv_wup) tcp_store_ts_recent(sk);
+        tcp_ecn_received_counters(sk, skb, 0);
         tcp_ack(sk, skb, flag);
         __kfree_skb(skb);
         tcp_data_snd_check(sk);
@@ -2019,6 +2193,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       sk->net->mib.tcpext.TCPHPHits++;
       // The receiver's bulk path.
       skb_pull(skb, tcp_header_len);
+      tcp_ecn_received_counters(sk, skb, len - tcp_header_len);
       tcp_queue_rcv(sk, skb);
       tcp_event_data_recv(sk, skb);
       if (TCP_SKB_CB(skb)->ack_seq != tp->snd_una) {
@@ -2042,6 +2217,7 @@ slow_path:
   }
   if (!tcp_validate_incoming(sk, skb, true)) return;
 step5:
+  tcp_ecn_received_counters(sk, skb, len - (th[12] >> 4) * 4u);
   {
     const int r = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT);
     if (r < 0) {
@@ -2244,6 +2420,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
       return SkbDropReason::NOT_DROPPED_YET;
     }
     // Our SYN is acked: the SYN-ACK.
+    if (tcp_ecn_mode_any(tp)) tcp_ecn_rcv_synack(tp, flags);
     tp->snd_wl1 = seq;  // tcp_init_wl
     tcp_ack_synsent(sk, skb);
     tp->rcv_nxt = seq + 1;

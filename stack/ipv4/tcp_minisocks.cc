@@ -13,6 +13,7 @@
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_ecn.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_ipv4.h"
 #include "ipv4/tcp_output.h"
@@ -92,6 +93,7 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->snd_sml = child->snd_una = child->snd_nxt = req->snt_isn + 1;
   child->write_seq = child->pushed_seq = req->snt_isn + 1;
   child->snd_wl1 = req->rcv_isn;
+  tcp_ecn_openreq_child(child, req->ecn_ok);
   child->rx_opt.tstamp_ok = req->tstamp_ok;
   child->rx_opt.sack_ok = req->sack_ok;
   child->rx_opt.wscale_ok = req->wscale_ok;

@@ -18,6 +18,7 @@
 #include "ipv4/ipv4.h"
 #include "ipv4/syncookies.h"
 #include "ipv4/tcp.h"
+#include "ipv4/tcp_ecn.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_rate.h"
 #include "ipv4/tcp_recovery.h"
@@ -98,6 +99,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
     if (req->syncookie) {
       uint32_t options = req->wscale_ok ? req->snd_wscale : TS_OPT_WSCALE_MASK;
       if (req->sack_ok) options |= TS_OPT_SACK;
+      if (req->ecn_ok) options |= TS_OPT_ECN;
       ts = ((ts_now >> TSBITS) << TSBITS) | options;
       if (ts > ts_now) ts -= 1u << TSBITS;
     }
@@ -116,7 +118,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
   wire::store_be32(th + 4, req->snt_isn);
   wire::store_be32(th + 8, req->rcv_isn + 1);
   th[12] = uint8_t((thl / 4) << 4);
-  th[13] = TCPHDR_SYN | TCPHDR_ACK;
+  th[13] = tcp_ecn_make_synack(req->ecn_ok, TCPHDR_SYN | TCPHDR_ACK);
   // The window of a SYN-ACK is never scaled.
   wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(req->rsk_rcv_wnd, 65535)));
   std::copy(opts, opts + olen, th + 20);
@@ -419,10 +421,12 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   wire::store_be16(th + 16, 0);
   wire::store_be16(th + 18, 0);  // urg_ptr
   skb_shinfo(skb)->gso_type = tp->sk_gso_type;
-  if (!(tcb->tcp_flags & TCPHDR_SYN))
+  if (!(tcb->tcp_flags & TCPHDR_SYN)) {
     wire::store_be16(th + 14, tcp_select_window(sk));
-  else
+    tcp_ecn_send(sk, skb, th, thl);
+  } else {
     wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(tp->rcv_wnd, 65535)));
+  }
   std::copy(opts, opts + olen, th + 20);
   if (tcp_skb_pcount(skb) > 1) {
     // A TSO skb: each segment is summed when GSO cuts it (tcp_gso_segment).
@@ -933,6 +937,8 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
     avail_wnd = std::min(avail_wnd, int(cur_mss));
     if (int(skb->len) < avail_wnd) tcp_retrans_try_collapse(sk, skb, avail_wnd);
   }
+  // RFC 3168 6.1.1.1: ECN fallback, the SYN goes again without ECE|CWR.
+  tcp_ecn_clear_syn(sk, skb);
   segs = int(tcp_skb_pcount(skb));
   tcp_mstamp_refresh(sk);
   const int err = tcp_transmit_skb(sk, skb, true);
@@ -1260,6 +1266,7 @@ int tcp_connect(Sock* sk) {
   tp->sk_wmem_queued += int(buff->truesize);
   tp->write_seq = TCP_SKB_CB(buff)->end_seq;
   tp->packets_out += tcp_skb_pcount(buff);
+  tcp_ecn_send_syn(sk, buff);
   tp->tcp_rtx_queue.push_back(buff);  // tcp_rbtree_insert
   const int err = tcp_transmit_skb(sk, buff, true);
   if (err == -E_CONNREFUSED) return err;

@@ -61,6 +61,7 @@ struct RequestSock {
   uint32_t rsk_rcv_wnd = 0;
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool tstamp_ok = false, sack_ok = false, wscale_ok = false;
+  bool ecn_ok = false;    // an ECN-setup SYN we accept (tcp_ecn_create_request)
   uint8_t num_retrans = 0;
   uint32_t last_oow_ack_time = 0;  // jiffies of the last out-of-window answer (rate limit)
   uint64_t snt_synack = 0;         // when the SYN-ACK was sent, us (the handshake's RTT sample)

@@ -39,6 +39,8 @@ struct TcpConnTest : TcpDutTest {
   uint32_t snd = 0;         // the tester's next sequence (relative to peer_isn + 1)
 
   uint16_t syn_ack_window = 0;  // the window the DUT's SYN-ACK offered
+  uint8_t syn_flags = kSyn;     // the tester's SYN (with ECE|CWR: an ECN-setup SYN)
+  uint8_t syn_ack_flags = 0;    // the flags of the DUT's SYN-ACK
 
   void SetUp() override {
     TcpDutTest::SetUp();
@@ -55,6 +57,7 @@ struct TcpConnTest : TcpDutTest {
     ASSERT_EQ(sys_listen(net, lfd, 5), 0);
     TcpSeg syn;
     syn.seq = peer_isn;
+    syn.flags = syn_flags;
     syn.options = linux_syn_options(tsval);
     auto out = send(syn);
     ASSERT_EQ(out.size(), 1u);
@@ -62,6 +65,7 @@ struct TcpConnTest : TcpDutTest {
     isn = sa.seq();
     dut_ts = dut_tsval(sa);
     syn_ack_window = sa.window();
+    syn_ack_flags = sa.flags();
     d.stack.advance(1'000'000);  // a 1 ms RTT
     tsval += 1;
     EXPECT_TRUE(send(seg(kAck)).empty());

@@ -321,7 +321,7 @@ def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
 # The MIB groups compared with the DUT's /proc/net/snmp (and netstat IpExt)
 # deltas. IcmpMsg rows exist only once non-zero, on either side: a missing
 # row is a zero there.
-SNMP_GROUPS = ("Ip", "IpExt", "Icmp", "IcmpMsg", "Udp", "UdpLite", "Tcp")
+SNMP_GROUPS = ("Ip", "IpExt", "Icmp", "IcmpMsg", "Udp", "UdpLite", "Tcp", "TcpExt")
 
 
 @dataclass

@@ -1,0 +1,210 @@
+// D-SACK (RFC 2883, net.ipv4.tcp_dsack 1) as Linux 6.18 does it: the receiver
+// reports a duplicate in the first SACK block (tcp_dsack_set from
+// tcp_data_queue and tcp_data_queue_ofo, tcp_dsack_extend from tcp_ofo_queue);
+// the sender counts one (tcp_check_dsack, tcp_dsack_seen), ignores a dubious
+// one, and takes a D-SACKed retransmission off undo_retrans so that a
+// spurious recovery is undone (tcp_try_undo_dsack, tcp_try_undo_recovery).
+// The recordings tcp_dsack_* show the same.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_sock.h"
+#include "tcp_conn_fixture.h"
+
+namespace nettwin::test {
+namespace {
+
+using Block = std::pair<uint32_t, uint32_t>;
+
+// The SACK blocks of a DUT segment, relative to base.
+std::vector<Block> sack_blocks(const Bytes& f, uint32_t base) {
+  const Bytes o = SentTcp(f).options();
+  std::vector<Block> out;
+  for (size_t i = 0; i + 1 < o.size();) {
+    if (o[i] == 1) { ++i; continue; }
+    if (o[i] == 0 || o[i + 1] < 2) break;
+    if (o[i] == 5)
+      for (size_t b = i + 2; b + 8 <= i + o[i + 1]; b += 8) out.emplace_back(be32(o, b) - base, be32(o, b + 4) - base);
+    i += o[i + 1];
+  }
+  return out;
+}
+
+struct TcpDsackTest : TcpConnTest {
+  // The tester's data at rel (relative to its ISN + 1), len bytes.
+  std::vector<Bytes> data_at(uint32_t rel, size_t len) {
+    const uint32_t saved = snd;
+    snd = rel;
+    auto out = send(seg(kAck | kPsh, Bytes(len, 'd')));
+    snd = saved;
+    return out;
+  }
+  uint32_t base() const { return peer_isn + 1; }
+  // An ACK of ack_rel of our data with SACK blocks (relative to our ISN + 1).
+  std::vector<Bytes> sack(uint32_t ack_rel, const std::vector<Block>& blocks) {
+    TcpSeg s = seg(kAck, {}, ack_rel);
+    Bytes sb = {1, 1, 5, uint8_t(2 + 8 * blocks.size())};
+    for (const auto& [l, r] : blocks) {
+      put32(sb, isn + 1 + l);
+      put32(sb, isn + 1 + r);
+    }
+    s.options.insert(s.options.end(), sb.begin(), sb.end());
+    return send(s);
+  }
+};
+
+// tcp_data_queue: a segment wholly below rcv_nxt is acked at once with a
+// D-SACK of it (TCPDSACKOldSent, DelayedACKLost).
+TEST_F(TcpDsackTest, DuplicateDataIsAckedWithDsackOfIt) {
+  ASSERT_EQ(data_at(0, 33).size(), 1u);
+  d.stack.advance(5'000'000);
+  auto out = data_at(0, 33);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), base() + 33);
+  EXPECT_EQ(sack_blocks(out[0], base()), (std::vector<Block>{{0, 33}}));
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKOldSent"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.DelayedACKLost"), 1u);
+  // A D-SACK goes out once.
+  out = data_at(33, 33);
+  d.stack.advance(300'000'000);
+  for (const auto& f : wire()) out.push_back(f);
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(sack_blocks(out.back(), base()).empty());
+}
+
+// The old part of a segment that also brings new data: D-SACK [seq, rcv_nxt).
+TEST_F(TcpDsackTest, PartialDuplicateReportsItsOldPart) {
+  ASSERT_EQ(data_at(0, 33).size(), 1u);
+  auto out = data_at(0, 66);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), base() + 66);
+  EXPECT_EQ(sack_blocks(out[0], base()), (std::vector<Block>{{0, 33}}));
+}
+
+// tcp_data_queue_ofo: a duplicate of queued out-of-order data is dropped
+// (TCP_OFOMERGE) and reported ahead of the SACK block (TCPDSACKOfoSent).
+TEST_F(TcpDsackTest, OutOfOrderDuplicateGoesAheadOfTheSackBlock) {
+  ASSERT_EQ(data_at(0, 33).size(), 1u);
+  auto out = data_at(66, 33);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(sack_blocks(out[0], base()), (std::vector<Block>{{66, 99}}));
+  out = data_at(66, 33);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(sack_blocks(out[0], base()), (std::vector<Block>{{66, 99}, {66, 99}}));
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKOfoSent"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKOldSent"), 0u);
+}
+
+// tcp_ofo_queue: queued data the hole's filler already covered is reported
+// (tcp_dsack_extend) and dropped (TCP_OFO_DROP).
+TEST_F(TcpDsackTest, FillerCoveringQueuedDataReportsItWhenTheQueueDrains) {
+  ASSERT_EQ(data_at(66, 33).size(), 1u);
+  auto out = data_at(0, 99);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).ack(), base() + 99);
+  EXPECT_EQ(sack_blocks(out[0], base()), (std::vector<Block>{{66, 99}}));
+}
+
+// net.ipv4.tcp_dsack 0: duplicates are acked without a D-SACK.
+TEST_F(TcpDsackTest, SysctlOffSendsNoDsack) {
+  ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.tcp_dsack", "0").has_value());
+  ASSERT_EQ(data_at(0, 33).size(), 1u);
+  auto out = data_at(0, 33);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(sack_blocks(out[0], base()).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKOldSent"), 0u);
+}
+
+// tcp_dsack_seen: a D-SACK of data never retransmitted is dubious: counted
+// (TCPDSACKRecv, tcpi_dsack_dups) and ignored (TCPDSACKIgnoredDubious); its
+// block, below snd_una, is then an invalid SACK block (TCPSACKDiscard).
+TEST_F(TcpDsackTest, DsackOfDataNeverRetransmittedIsDubious) {
+  ASSERT_EQ(write("abc"), 3);
+  ASSERT_EQ(wire().size(), 1u);
+  tsval += 1;
+  send(seg(kAck, {}, 3));
+  ASSERT_EQ(write("def"), 3);
+  ASSERT_EQ(wire().size(), 1u);
+  tsval += 1;
+  sack(6, {{0, 3}});
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKRecv"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKIgnoredDubious"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKRecvSegs"), 0u);
+  EXPECT_EQ(d.counter("TcpExt.TCPSACKDiscard"), 1u);
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
+}
+
+struct TcpDsackRecoveryTest : TcpDsackTest {
+  // Six 1000-byte segments (NODELAY), SACK of the 2nd-6th: the 1st is retransmitted in Recovery.
+  void spurious_fast_retransmit() {
+    ASSERT_EQ(sys_setsockopt(net, cfd, 6, 1, 1, 4), 0);  // TCP_NODELAY
+    for (int i = 0; i < 6; ++i) ASSERT_EQ(write(std::string(1000, char('0' + i))), 1000);
+    ASSERT_EQ(wire().size(), 6u);
+    d.stack.advance(3'000'000);
+    tsval += 3;
+    auto out = sack(0, {{1000, 6000}});
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(SentTcp(out[0]).seq(), isn + 1);
+    ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+    ASSERT_EQ(tp()->undo_retrans, 1);
+    ASSERT_EQ(tp()->snd_ssthresh, 7u);
+    d.stack.advance(3'000'000);
+    tsval += 3;
+  }
+};
+
+// The ACK of everything D-SACKs the retransmission (its TSecr echoes the
+// retransmission, so only the D-SACK shows the original arrived): undo_retrans
+// falls to 0 in the D-SACK's tagging and tcp_try_undo_recovery undoes
+// (TCPFullUndo): ssthresh as before, cwnd back to 10 and, Open again, slow
+// start on the two this ACK delivered (the hole and the spurious copy): 12,
+// as tcp_dsack_recv_undo recorded.
+TEST_F(TcpDsackRecoveryTest, DsackInTheFinalAckUndoesTheRecovery) {
+  spurious_fast_retransmit();
+  EXPECT_TRUE(sack(6000, {{0, 1000}}).empty());
+  EXPECT_EQ(tp()->undo_retrans, 0);
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
+  EXPECT_EQ(tp()->snd_cwnd, 12u);
+  EXPECT_EQ(tp()->snd_ssthresh, 0x7fffffffu);
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKRecv"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKRecvSegs"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPFullUndo"), 1u);
+}
+
+// Without the D-SACK the same ACK ends the recovery at ssthresh.
+TEST_F(TcpDsackRecoveryTest, WithoutDsackTheRecoveryEndsReduced) {
+  spurious_fast_retransmit();
+  EXPECT_TRUE(send(seg(kAck, {}, 6000)).empty());
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
+  EXPECT_EQ(tp()->snd_cwnd, 7u);
+  EXPECT_EQ(d.counter("TcpExt.TCPFullUndo"), 0u);
+}
+
+// A partial ACK that D-SACKs the retransmission (snd_una still below
+// high_seq): tcp_try_undo_dsack undoes at once (TCPDSACKUndo) and the
+// connection leaves Recovery.
+TEST_F(TcpDsackRecoveryTest, PartialAckWithDsackUndoesInRecovery) {
+  spurious_fast_retransmit();
+  // The 2nd-6th were SACKed; acking 1000 leaves them SACKed above snd_una.
+  EXPECT_TRUE(sack(1000, {{0, 1000}, {1000, 6000}}).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKUndo"), 1u);
+  EXPECT_NE(tp()->icsk_ca_state, TCP_CA_Recovery);
+  EXPECT_EQ(tp()->snd_ssthresh, 0x7fffffffu);
+}
+
+// tcp_check_dsack: a first block inside the second is a D-SACK too (TCPDSACKOfoRecv).
+TEST_F(TcpDsackRecoveryTest, FirstBlockInsideTheSecondIsADsack) {
+  spurious_fast_retransmit();
+  sack(0, {{2000, 3000}, {1000, 6000}});
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKOfoRecv"), 1u);
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+}
+
+}  // namespace
+}  // namespace nettwin::test
