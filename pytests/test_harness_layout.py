@@ -4,7 +4,8 @@ counts as much as one at the top.
 
 Rooms, lowest first; a room may import its own modules and the rooms below it:
   client  <-  scenarios  <-  recording, comparison  <-  replay, interactive, packetdrill  <-  top
-(top: the package's __init__, __main__, cli and scapy (attach's public face), which may import every room).
+(top: the package's __init__, __main__, cli and scapy, attach's public face, which may import
+every room).
 packetdrill and explore are leaves: each may import client, scenarios, recording and
 comparison, and only the top (cli) imports them."""
 from __future__ import annotations

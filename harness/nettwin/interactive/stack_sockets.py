@@ -66,19 +66,20 @@ class StackSocket(SuperSocket):
 
     # ------------------------------------------------------------ frames in
 
-    def deliver(self, data: bytes, time_s: float, outgoing: bool) -> None:
-        """The tap hands over a frame (under its lock)."""
+    def deliver(self, data: bytes, time_s: float, outgoing: bool) -> bool:
+        """The tap hands over a frame (under its lock); returns whether it took it."""
         if outgoing and not self.sees_outgoing:
-            return
+            return False
         if self.type != ETH_P_ALL and int.from_bytes(data[12:14], "big") != self.type:
-            return
+            return False
         if self.filter is not None and not self.filter.matches(data, "l2"):
-            return
+            return False
         self._held.append((data, time_s))
         try:
             os.write(self._w, b"!")
         except BlockingIOError:
             pass   # readable already
+        return True
 
     def ready(self) -> bool:
         return bool(self._held) or self._ended

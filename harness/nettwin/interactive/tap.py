@@ -88,7 +88,7 @@ class Tap:
         self._inside = threading.local()
         self._quiet_steps = 0
         self._frames_read = 0
-        self._unheard: deque = deque(maxlen=UNHEARD_MAX)   # frames no listening socket saw
+        self._unheard: deque = deque(maxlen=UNHEARD_MAX)   # frames no socket took
         self.clock_ns = stack.now()    # the virtual time, as of the last call that could move it
         self._unsettled: set = set()   # background threads that never came to wait
 
@@ -111,9 +111,9 @@ class Tap:
 
     def register(self, sock) -> None:
         """A new socket. A listening one (sniff's) also gets the frames of this very
-        instant of virtual time that no listening socket has seen: the stack's
-        answer to a call the user just made (dut.sendto()) is at the instant the
-        sniff starts, not before it."""
+        instant of virtual time that no socket took: what the stack sent for a
+        call the user just made (dut.sendto()) is at the instant the sniff
+        starts, not before it."""
         with self._lock:
             self._sockets.append(sock)
             if sock.sees_outgoing:
@@ -261,8 +261,7 @@ class Tap:
     def _deliver(self, data: bytes, time_ns: int, outgoing: bool) -> None:
         heard = False
         for sock in list(self._sockets):
-            sock.deliver(data, time_ns / 1e9, outgoing)
-            heard = heard or sock.sees_outgoing
+            heard = sock.deliver(data, time_ns / 1e9, outgoing) or heard
         if not heard:
             self._unheard.append((data, time_ns, outgoing))
 
