@@ -16,7 +16,6 @@ import threading
 from collections import deque
 from typing import Optional
 
-from scapy.config import conf
 from scapy.data import ETH_P_ALL, MTU
 from scapy.interfaces import network_name
 from scapy.layers.l2 import Ether
