@@ -112,6 +112,15 @@ class Terminal:
         call = Path(f"/proc/{self.pid}/syscall").read_text().split()[0]
         return state == "S" and call in INPUT_SYSCALLS
 
+    def kill(self):
+        """Whatever happened: the shell is gone (SIGKILL) and reaped."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
     def wait(self) -> int:
         """Read what the shell prints until it ends (EIO on Linux), then reap it."""
         deadline = time.monotonic() + GUARD_S
@@ -163,12 +172,7 @@ def test_ctrl_c_interrupts_the_call_and_the_stack_lives_on(nettwin_cmd, harness_
         term.send(b"\x04")  # end of input: the shell closes its stack and exits
         assert term.wait() == 0
     finally:
-        if term.pid:
-            try:
-                os.kill(term.pid, signal.SIGKILL)
-                os.waitpid(term.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+        term.kill()
 
 
 def _tgkill(tgid: int, tid: int, sig: int):
@@ -198,12 +202,7 @@ def test_ctrl_c_taken_by_a_grpc_thread_still_interrupts_the_prompt(nettwin_cmd, 
         term.send(b"\x04")
         assert term.wait() == 0
     finally:
-        if term.pid:
-            try:
-                os.kill(term.pid, signal.SIGKILL)
-                os.waitpid(term.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+        term.kill()
 
 
 def test_path_shows_a_drop_reason_inline(nettwin_cmd, harness_env):
@@ -264,12 +263,7 @@ def test_ipython_at_a_terminal_completes_runs_and_keeps_history(nettwin_cmd, har
         term.send(b"\x04")
         assert term.wait() == 0
     finally:
-        if term.pid:
-            try:
-                os.kill(term.pid, signal.SIGKILL)
-                os.waitpid(term.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+        term.kill()
     import sqlite3
     history = tmp_path / "state" / "nettwin" / "shell_history.sqlite"
     with sqlite3.connect(history) as db:
