@@ -11,6 +11,7 @@ packages=(
   python3 python3-scapy python3-grpcio python3-protobuf python3-pytest
   python3-pip python3-setuptools python3-wheel  # the harness as a package (pyproject.toml), offline
   chromium  # the HTML report opened in a real browser (pytests/test_html_browser.py)
+  python3-ipython  # the shell's console (completion, history)
   tshark tcpdump iproute2 ethtool nftables valgrind
 )
 

@@ -4,7 +4,8 @@ counts as much as one at the top.
 
 Rooms, lowest first; a room may import its own modules and the rooms below it:
   client  <-  scenarios  <-  recording, comparison  <-  replay, interactive, packetdrill  <-  top
-(top: the package's __init__, __main__, cli and pytest_plugin, which may import every room).
+(top: the package's __init__, __main__, cli, pytest_plugin and scapy, attach's public face,
+which may import every room).
 packetdrill and explore are leaves: each may import client, scenarios, recording and
 comparison, and only the top (cli) imports them."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ RANK = {"client": 0, "scenarios": 1, "recording": 2, "comparison": 2, "replay": 
 # Rooms that only the top may import, and the rooms each of them may import.
 LEAVES = {"packetdrill": {"client", "scenarios", "recording", "comparison"},
           "explore": {"client", "scenarios", "recording", "comparison"}}
-TOP_MODULES = {"nettwin", "nettwin.__main__", "nettwin.cli", "nettwin.pytest_plugin"}
+TOP_MODULES = {"nettwin", "nettwin.__main__", "nettwin.cli", "nettwin.pytest_plugin", "nettwin.scapy"}
 
 
 def module_name(root: Path, path: Path) -> str:

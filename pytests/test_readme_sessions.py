@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import nettwin.scapy
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 SESSIONS = [
+    "Scapy, unchanged, against the stack",
     "A UDP socket in the stack, talked to with Scapy",
     "A TCP connection in the stack, talked to with Scapy",
 ]
@@ -32,6 +35,7 @@ def test_readme_session_runs_as_written(heading):
     try:
         runner.run(test, out=out.append)
     finally:
+        nettwin.scapy.detach()   # a session that failed half way leaves Scapy attached
         dut = test.globs.get("dut")
         if dut is not None:
             dut.close()

@@ -34,8 +34,8 @@ def test_shell_pings_and_prints_the_skb_path(nettwin_cmd, harness_env):
     assert "Traceback" not in out + done.stderr, out + done.stderr
     assert "ARP-ANSWER Ether / ARP is at 02:00:00:00:01:02 says 198.51.100.2" in out, out
     header, *path = out.split("BEGIN-PATH\n", 1)[1].split("END-PATH", 1)[0].splitlines()
-    assert header.split() == ["TIME", "SKB", "FUNCTION", "LEN", "TUPLE"], header
-    functions = [line.split()[3] for line in path]
+    assert header.split() == ["TIME(ms)", "SKB", "FUNCTION", "LEN", "TUPLE"], header
+    functions = [line.split()[2] for line in path]
     # The echo request's way in, in Linux's order, then the reply's way out.
     # (a ring NIC: e1000's way up is napi_gro_receive, not netif_receive_skb)
     wanted = ["e1000_clean_rx_irq", "napi_gro_receive", "__netif_receive_skb_core", "ip_rcv",
@@ -112,6 +112,15 @@ class Terminal:
         call = Path(f"/proc/{self.pid}/syscall").read_text().split()[0]
         return state == "S" and call in INPUT_SYSCALLS
 
+    def kill(self):
+        """Whatever happened: the shell is gone (SIGKILL) and reaped."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
     def wait(self) -> int:
         """Read what the shell prints until it ends (EIO on Linux), then reap it."""
         deadline = time.monotonic() + GUARD_S
@@ -136,7 +145,7 @@ ECHO = ('Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02")'
 
 
 def test_ctrl_c_interrupts_the_call_and_the_stack_lives_on(nettwin_cmd, harness_env):
-    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth"], harness_env)
+    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth", "--plain"], harness_env)
     try:
         term.at_prompt()
         # At the prompt: the line is dropped, the shell and the server stay.
@@ -163,12 +172,7 @@ def test_ctrl_c_interrupts_the_call_and_the_stack_lives_on(nettwin_cmd, harness_
         term.send(b"\x04")  # end of input: the shell closes its stack and exits
         assert term.wait() == 0
     finally:
-        if term.pid:
-            try:
-                os.kill(term.pid, signal.SIGKILL)
-                os.waitpid(term.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+        term.kill()
 
 
 def _tgkill(tgid: int, tid: int, sig: int):
@@ -183,7 +187,7 @@ def test_ctrl_c_taken_by_a_grpc_thread_still_interrupts_the_prompt(nettwin_cmd, 
     """The terminal's SIGINT may be taken by any thread; under load a gRPC thread
     being born takes it while the main thread sleeps reading the terminal. Sent here
     to a gRPC thread on purpose: the prompt must still raise KeyboardInterrupt."""
-    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth"], harness_env)
+    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth", "--plain"], harness_env)
     try:
         term.at_prompt()
         grpc_threads = [int(t) for t in os.listdir(f"/proc/{term.pid}/task")
@@ -198,12 +202,7 @@ def test_ctrl_c_taken_by_a_grpc_thread_still_interrupts_the_prompt(nettwin_cmd, 
         term.send(b"\x04")
         assert term.wait() == 0
     finally:
-        if term.pid:
-            try:
-                os.kill(term.pid, signal.SIGKILL)
-                os.waitpid(term.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+        term.kill()
 
 
 def test_path_shows_a_drop_reason_inline(nettwin_cmd, harness_env):
@@ -214,4 +213,59 @@ def test_path_shows_a_drop_reason_inline(nettwin_cmd, harness_env):
     path = done.stdout.split("BEGIN-PATH\n", 1)[1].split("END-PATH", 1)[0].splitlines()
     drops = [line for line in path if "drop: " in line]
     assert len(drops) == 1 and drops[0].endswith("drop: NO_SOCKET"), "\n".join(path)
-    assert "198.51.100.1:5000->198.51.100.2:9(udp)" in drops[0]
+    assert any("198.51.100.1:5000->198.51.100.2:9(udp)" in line for line in path), "\n".join(path)
+    assert all(len(line) <= 100 for line in path), "\n".join(path)
+
+
+def test_path_keeps_a_long_tuple_and_a_long_reason_within_100_columns(nettwin_cmd, harness_env):
+    """A TCP segment to a closed port from high ports: the tuple and the reason
+    do not both fit; the reason stays on the drop line, the tuple on the others."""
+    script = ('inject(Ether(dst="02:00:00:00:01:02")/IP(dst="198.51.100.2")/TCP(sport=65000, dport=65001, '
+              'flags="A"))\nprint("BEGIN-PATH")\npath(True)\nprint("END-PATH")\n')
+    done = run_shell(nettwin_cmd, harness_env, script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    path = done.stdout.split("BEGIN-PATH\n", 1)[1].split("END-PATH", 1)[0].splitlines()
+    assert all(len(line) <= 100 for line in path), "\n".join(line for line in path if len(line) > 100)
+    drops = [line for line in path if "drop: " in line]
+    assert drops and drops[0].split()[-1] == "drop: NO_SOCKET".split()[-1], "\n".join(path)
+    assert any("198.51.100.1:65000->198.51.100.2:65001(tcp)" in line for line in path), "\n".join(path)
+
+
+def test_scapy_functions_reach_the_stack_from_the_shell(nettwin_cmd, harness_env):
+    script = ('r = sr1(IP(dst="198.51.100.2")/ICMP(seq=5), timeout=1, verbose=0)\n'
+              'print("SR1", r.src, r.dst, r[ICMP].type, r[ICMP].seq)\n'
+              'print("SNIFF", len(sniff(timeout=30)), now() >= 30 * 10**9)\n'
+              'help()\n')
+    done = run_shell(nettwin_cmd, harness_env, script)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "SR1 198.51.100.2 198.51.100.1 0 5" in done.stdout
+    assert "SNIFF" in done.stdout and done.stdout.split("SNIFF", 1)[1].split()[1] == "True"
+    helptext = done.stdout.split("nettwin:\n", 1)[1]
+    assert all(len(line) <= 100 for line in helptext.splitlines())
+    for verb in ("inject", "ping", "path", "wire", "advance", "attachment"):
+        assert f"\n  {verb} " in "\n" + helptext, verb
+    for command in ("sr1", "srp1", "sniff", "sendp", "traceroute", "AsyncSniffer", "TCP_client"):
+        assert f" {command} " in helptext.replace("\n", " "), command
+
+
+def test_ipython_at_a_terminal_completes_runs_and_keeps_history(nettwin_cmd, harness_env, tmp_path):
+    env = dict(harness_env, XDG_STATE_HOME=str(tmp_path / "state"), HOME=str(tmp_path), TERM="xterm")
+    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth"], env)
+    try:
+        term.expect(b"nettwin [")             # IPython's prompt, in colours
+        term.expect(b"]: ")
+        term.send(b"attachm\t")               # IPython completes the shell's names
+        term.expect(b"attachment")
+        term.send(b"\x15")                     # clear the line
+        term.send(b'print("SR1", sr1(IP(dst="198.51.100.2")/ICMP(), timeout=1, verbose=0)[ICMP].type)\r')
+        term.expect(b"SR1 0")
+        term.expect(b"nettwin [")
+        term.send(b"\x04")
+        assert term.wait() == 0
+    finally:
+        term.kill()
+    import sqlite3
+    history = tmp_path / "state" / "nettwin" / "shell_history.sqlite"
+    with sqlite3.connect(history) as db:
+        sources = [row[0] for row in db.execute("SELECT source_raw FROM history")]
+    assert any("sr1(IP(dst=" in s for s in sources), sources

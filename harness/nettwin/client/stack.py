@@ -588,10 +588,11 @@ class Stack:
     def socket(self, family: int, type: int = 0, proto: int = 0, **kw):
         """socket(AF_INET, SOCK_DGRAM): a BSD socket in the DUT (a descriptor for
         bind, sendto, recvfrom... below; see nettwin.client.sockets). A Scapy socket
-        on a device is nettwin.interactive.scapy_glue.StackSocket(stack, dev)."""
+        on a device is a StackSocket: Scapy's conf.L2socket after nettwin.scapy.attach(stack, dev)."""
         if not isinstance(family, int):
             raise TypeError(f"socket() takes an address family (AF_INET, AF_PACKET), not {family!r}; "
-                            "a Scapy socket on a device is nettwin.interactive.scapy_glue.StackSocket(stack, dev)")
+                            "a Scapy socket on a device is a StackSocket: Scapy's conf.L2socket after "
+                            "nettwin.scapy.attach(stack, dev)")
         return self.sockets.socket(family, type or 2, proto, **kw)
 
     @property

@@ -1,5 +1,6 @@
-"""An interactive session's state: a connected stack in the default topology,
-inject() that drives the clock and keeps the last frame's skb path, path(), wire()."""
+"""An interactive session's state: a connected stack in the default topology with
+Scapy attached to it as the tester (attach.py), inject() that drives the clock and
+keeps the last frame's skb path, path(), wire()."""
 from __future__ import annotations
 
 from typing import Optional
@@ -9,6 +10,7 @@ from scapy.plist import PacketList
 from ..client import SETTLE_NS, Stack
 # The DUT's first interface and the tester in the project's default topology (DESIGN.md).
 from ..scenarios.model import DUT_CIDR, DUT_DEV, DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC
+from .attach import attach
 from .skbpath import format_path
 
 
@@ -37,16 +39,17 @@ class Session:
         self.last_events = []
         self.settle_ns = SETTLE_NS
         self.answers = Frames([], "answers")
+        # Scapy's own functions now reach the stack, as the tester; wire() reads through it.
+        self.attachment = attach(stack, dev)
 
     def inject(self, pkt, dev: Optional[str] = None, settle_ns: Optional[int] = None) -> Frames:
         """Inject a frame (or list) into dev's RX ring, run the virtual clock for
         settle_ns (default self.settle_ns), and return the frames the stack sent.
         Not "until idle": that would also run the neighbour timers seconds ahead."""
         self.sub.read()                      # forget what came before this frame
-        self.stack.inject(dev or self.dev, pkt)
-        self.stack.advance(self.settle_ns if settle_ns is None else settle_ns)
+        frames = self.attachment.inject(pkt, dev, self.settle_ns if settle_ns is None else settle_ns)
         self.last_events = self.sub.read()
-        self.answers = Frames(self.stack.wire(), "answers")
+        self.answers = Frames(frames, "answers")
         return self.answers
 
     def path(self, tracepoints: bool = False, skb_fields: bool = False) -> str:
@@ -56,7 +59,11 @@ class Session:
 
     def wire(self) -> Frames:
         """Frames on the wire not read yet (e.g. after advance() or run_until_idle())."""
-        return Frames(self.stack.wire(), "wire")
+        return Frames(self.attachment.wire(), "wire")
+
+    def advance(self, ns: int) -> int:
+        """Run the virtual clock ns; returns the time (ns). Scapy's sockets get what the stack sends."""
+        return self.attachment.advance(ns)
 
     def arp(self) -> Frames:
         """An ARP who-has for the DUT's address from the tester; returns the answers."""
@@ -76,4 +83,5 @@ class Session:
         return self.answers
 
     def close(self):
+        self.attachment.detach()
         self.sub.close()

@@ -1,14 +1,18 @@
 """An skb path as the shell's path() prints it, in pwru's layout and within 100
 columns: time, skb, function, length, the skb's tuple (from its bytes, as pwru
-reads them), and a checkpoint's verdict or a drop's reason inline."""
+reads them), and a checkpoint's verdict or a drop's reason inline. Where the
+tuple and the reason do not both fit, the reason stays: the skb's tuple stands
+on its other lines."""
 from __future__ import annotations
 
+import textwrap
 from typing import Iterable
 
 from ..client import TraceEvent
 from .pwru import describe
 
-HEADER = f"{'TIME':>15} {'SKB':>4} {'FUNCTION':<26} {'LEN':>5} TUPLE"
+WIDTH = 100
+HEADER = f"{'TIME(ms)':>12} {'SKB':>4} {'FUNCTION':<26} {'LEN':>5} TUPLE"
 
 
 def skb_tuples(events: Iterable[TraceEvent]) -> dict[int, str]:
@@ -25,12 +29,17 @@ def format_event(ev: TraceEvent, tuples: dict[int, str]) -> str:
     """One transition. Checkpoints by their function, tracepoints by group:event,
     so the two streams cannot be confused."""
     where = ev.name[len("checkpoint:"):] if ev.is_checkpoint else ev.name
-    line = f"{ev.time_ns / 1e6:12.6f} ms {ev.skb:>4} {where:<26} {ev.fields.get('len', '-'):>5} {tuples.get(ev.skb, '')}"
+    line = f"{ev.time_ns / 1e6:12.6f} {ev.skb:>4} {where:<26} {ev.fields.get('len', '-'):>5}"
     if ev.name == "skb:kfree_skb":
-        line += f"  drop: {ev.fields.get('reason', '?')}"
+        note = f"drop: {ev.fields.get('reason', '?')}"
     elif ev.fields.get("verdict"):
-        line += f"  [{ev.fields['verdict']}]"
-    return line.rstrip()
+        note = f"[{ev.fields['verdict']}]"
+    else:
+        note = ""
+    tup = tuples.get(ev.skb, "")
+    both = f"{line} {tup}  {note}" if tup else f"{line} {note}"
+    candidates = [both, f"{line} {note}", f"{line} {tup}", line] if note else [f"{line} {tup}", line]
+    return next((c.rstrip() for c in candidates if len(c.rstrip()) <= WIDTH), candidates[-1].rstrip())
 
 
 SKB_FIELDS = ("len", "data_len", "head", "data", "tail", "end", "users", "dataref", "cloned", "protocol",
@@ -49,5 +58,6 @@ def format_path(events: Iterable[TraceEvent], checkpoints_only: bool = True, skb
     for ev in shown:
         lines.append(format_event(ev, tuples))
         if skb_fields and ev.is_checkpoint:
-            lines.append(" " * 20 + " ".join(f"{k}={ev.fields[k]}" for k in SKB_FIELDS if k in ev.fields))
+            state = " ".join(f"{k}={ev.fields[k]}" for k in SKB_FIELDS if k in ev.fields)
+            lines += textwrap.wrap(state, WIDTH, initial_indent=" " * 20, subsequent_indent=" " * 20)
     return "\n".join(lines)
