@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 launcher=()
 if command -v ccache > /dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+# Paths hashed relative to the checkout, so a fresh clone elsewhere hits the same entries.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 # -O1 and line tables only: quicker to compile than -O2 -g; stack traces keep their lines.
 cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DNETTWIN_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" "${launcher[@]}" \
