@@ -272,9 +272,10 @@ class Topology:
 
 def read_snmp(netns: str) -> dict[str, int]:
     """The namespace's SNMP MIBs as "Ip.InReceives" -> value: every column of
-    /proc/net/snmp (Ip, Icmp, IcmpMsg, Udp, ...) and of /proc/net/netstat's IpExt."""
+    /proc/net/snmp (Ip, Icmp, IcmpMsg, Udp, ...) and of /proc/net/netstat's IpExt
+    and TcpExt."""
     values = parse_snmp(run(["cat", "/proc/net/snmp"], netns))
-    values.update(parse_snmp(run(["cat", "/proc/net/netstat"], netns), groups={"IpExt"}))
+    values.update(parse_snmp(run(["cat", "/proc/net/netstat"], netns), groups={"IpExt", "TcpExt"}))
     return values
 
 
