@@ -55,6 +55,9 @@ struct TcpExtMib {
   uint64_t TCPRenoRecovery = 0, TCPSackRecovery = 0, TCPRenoReorder = 0, TCPFastRetrans = 0,
            TCPSlowStartRetrans = 0, TCPLostRetransmit = 0, TCPFullUndo = 0, TCPPartialUndo = 0, TCPLossUndo = 0,
            TCPRenoRecoveryFail = 0, TCPSackRecoveryFail = 0, TCPRenoFailures = 0, TCPSackFailures = 0;
+  // Loss probes, reordering and spurious-RTO detection (TLP, RACK, F-RTO).
+  uint64_t TCPLossProbes = 0, TCPLossProbeRecovery = 0, TCPSACKReorder = 0, TCPTSReorder = 0,
+           TCPSACKReneging = 0, TCPSpuriousRTOs = 0;
 };
 
 struct NetMib {
