@@ -6,7 +6,9 @@ Conventions (packetdrill's): `seq` of a tester frame is relative to the tester's
 ISN (fixed here, TESTER_ISN), its `ack` relative to the DUT's ISN (learnt from the
 DUT's SYN or SYN-ACK). An Expect's `seq` is relative to the DUT's ISN and its `ack`
 to the tester's. A TS option carries TSval = TS_BASE + ms since the time origin and
-TSecr = the DUT's last TSval. dport None means the port the DUT chose (active open).
+TSecr = the DUT's last TSval, or with ["ts", seq] the TSval of the DUT's first segment
+at relative seq (an ACK of a delayed original rather than of its retransmission).
+dport None means the port the DUT chose (active open).
 
 TcpState holds what was learnt; the recorder (real kernel) and the replay (nettwin)
 fill templates with the same code, so both sides send the same frames relative to
@@ -28,9 +30,26 @@ TESTER_PORT = 40000
 DUT_PORT = 8080
 IP_ID_BASE = 0x3001
 
-# Option spellings in scenarios: name or [name, value].
+# Option spellings in scenarios: name or [name, value]; ["sack", [[start, end], ...]]
+# carries SACK blocks relative to the DUT's ISN (a block below the ACK is a D-SACK).
 _OPT_NAMES = {"mss": "MSS", "sackok": "SAckOK", "ts": "Timestamp", "nop": "NOP", "ws": "WScale",
-              "eol": "EOL"}
+              "eol": "EOL", "sack": "SAck"}
+
+# The IP header's ECN field (RFC 3168), the low two bits of TcpSend.tos.
+ECT_1, ECT_0, CE = 1, 2, 3
+
+
+def _option(o) -> tuple:
+    """One option as a hashable tuple (JSON gives SACK blocks as lists)."""
+    if o and o[0] == "sack":
+        return ("sack", tuple(tuple(b) for b in o[1]))
+    return tuple(o)
+
+
+def _option_json(o: tuple) -> list:
+    if o[0] == "sack":
+        return ["sack", [list(b) for b in o[1]]]
+    return list(o)
 
 
 @dataclass(frozen=True)
@@ -45,19 +64,24 @@ class TcpSend:
     sport: int = TESTER_PORT
     dport: int | None = DUT_PORT    # None: the DUT's own port, learnt from its SYN
     ack_abs: int | None = None      # an absolute ack field (segments to closed ports)
+    tos: int = 0                    # the IP TOS byte: DSCP << 2 | ECN (ECT_0, ECT_1, CE)
     kind: str = "tcp_send"
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "flags": self.flags, "seq": self.seq, "ack": self.ack,
-                "win": self.win, "options": [list(o) for o in self.options],
-                "payload": self.payload, "sport": self.sport, "dport": self.dport,
-                "ack_abs": self.ack_abs}
+        d = {"kind": self.kind, "flags": self.flags, "seq": self.seq, "ack": self.ack,
+             "win": self.win, "options": [_option_json(o) for o in self.options],
+             "payload": self.payload, "sport": self.sport, "dport": self.dport,
+             "ack_abs": self.ack_abs}
+        if self.tos:
+            d["tos"] = self.tos
+        return d
 
     @staticmethod
     def from_json(d: dict) -> "TcpSend":
         return TcpSend(d["flags"], d.get("seq", 0), d.get("ack"), d.get("win", 65535),
-                       tuple(tuple(o) for o in d.get("options", [])), d.get("payload", ""),
-                       d.get("sport", TESTER_PORT), d.get("dport", DUT_PORT), d.get("ack_abs"))
+                       tuple(_option(o) for o in d.get("options", [])), d.get("payload", ""),
+                       d.get("sport", TESTER_PORT), d.get("dport", DUT_PORT), d.get("ack_abs"),
+                       d.get("tos", 0))
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,7 @@ class TcpState:
     dut_tsval: int = 0
     sent: int = 0                    # tester frames so far (IP ID)
     seen: list = field(default_factory=list)
+    first_tsval: dict = field(default_factory=dict)   # relative seq -> TSval of its first data segment
 
     def observe(self, frame: bytes) -> None:
         """Learn from a DUT frame: its ISN from a SYN, its port, its last TSval."""
@@ -104,6 +129,8 @@ class TcpState:
         for name, value in t.options:
             if name == "Timestamp":
                 self.dut_tsval = value[0]
+                if len(t.payload) and self.dut_isn is not None:
+                    self.first_tsval.setdefault((t.seq - self.dut_isn) & 0xFFFFFFFF, value[0])
 
     def fill(self, step: TcpSend, elapsed_ms: int) -> bytes:
         """The frame of a TcpSend now, elapsed_ms after the time origin."""
@@ -111,9 +138,12 @@ class TcpState:
         for o in step.options:
             name = _OPT_NAMES[o[0]]
             if name == "Timestamp":
-                opts.append((name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, self.dut_tsval)))
+                tsecr = self.first_tsval[o[1]] if len(o) > 1 else self.dut_tsval
+                opts.append((name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, tsecr)))
             elif name in ("MSS", "WScale"):
                 opts.append((name, o[1]))
+            elif name == "SAck":
+                opts.append((name, tuple(self._dut_seq(x) for block in o[1] for x in block)))
             else:
                 opts.append((name, b"" if name == "SAckOK" else None))
         if step.ack_abs is not None:
@@ -121,9 +151,7 @@ class TcpState:
         elif step.ack is None:
             ack = 0
         else:
-            if self.dut_isn is None:
-                raise ValueError("a relative ack before the DUT's ISN is known")
-            ack = (self.dut_isn + step.ack) & 0xFFFFFFFF
+            ack = self._dut_seq(step.ack)
         dport = step.dport if step.dport is not None else self.dut_port
         if dport is None:
             raise ValueError("the DUT's port is not known yet")
@@ -131,10 +159,16 @@ class TcpState:
         self.sent += 1
         tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
                   flags=step.flags, window=step.win, options=opts)
-        pkt = Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64) / tcp
+        pkt = Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64, tos=step.tos) / tcp
         if step.payload:
             pkt = pkt / Raw(bytes.fromhex(step.payload))
         return bytes(pkt)
+
+    def _dut_seq(self, rel: int) -> int:
+        """A sequence number relative to the DUT's ISN, made absolute."""
+        if self.dut_isn is None:
+            raise ValueError("a relative ack before the DUT's ISN is known")
+        return (self.dut_isn + rel) & 0xFFFFFFFF
 
     def matches(self, exp: Expect, frame: bytes) -> bool:
         """Whether a DUT frame satisfies an Expect (learning from it first when it is a SYN)."""
