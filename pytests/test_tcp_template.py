@@ -160,3 +160,19 @@ def test_sack_blocks_are_relative_to_the_dut_isn():
     sack = dict(Ether(st.fill(again, 0))[TCP].options)["SAck"]
     base = 0xFFFFFFF0
     assert sack == tuple((base + x) & 0xFFFFFFFF for x in (1, 1001, 2001, 3001))
+
+
+def test_ts_option_with_a_seq_echoes_the_first_transmission_of_that_segment():
+    st = TcpState()
+    st.observe(dut_frame("SA", seq=100, ack=TESTER_ISN + 1, tsval=10))
+    st.observe(dut_frame("PA", seq=101, ack=TESTER_ISN + 1, tsval=20, payload=b"a" * 5))
+    st.observe(dut_frame("PA", seq=106, ack=TESTER_ISN + 1, tsval=21, payload=b"b" * 5))
+    st.observe(dut_frame("PA", seq=101, ack=TESTER_ISN + 1, tsval=90, payload=b"a" * 5))  # its retransmission
+    opts = (("nop",), ("nop",), ("ts", 1))
+    frame = Ether(st.fill(TcpSend("A", 1, 11, options=opts), 5))
+    assert dict(frame[TCP].options)["Timestamp"] == (TS_BASE + 5, 20)
+    plain = Ether(st.fill(TcpSend("A", 1, 11, options=(("nop",), ("nop",), ("ts",))), 5))
+    assert dict(plain[TCP].options)["Timestamp"] == (TS_BASE + 5, 90)
+    # The same through JSON, as a recording's scenario.json carries it.
+    again = TcpSend.from_json(TcpSend("A", 1, 11, options=opts).to_json())
+    assert Ether(st.fill(again, 5))[TCP].options == frame[TCP].options

@@ -1,5 +1,6 @@
 // nettwin-tcp-bulk: one bulk TCP transfer between two stacks in one process
-// (tcp_bulk_pair.h), then its figures on one line. ci/bench.sh runs it under
+// (tcp_bulk_pair.h), optionally over a link losing a share of its frames
+// (seeded), then its figures on one line. ci/bench.sh runs it under
 // callgrind to count instructions per data segment where no PMU is at hand:
 // only bulk_transfer_chunk is counted (--toggle-collect), so the setup and the
 // handshake are left out.
@@ -12,8 +13,9 @@
 
 int main(int argc, char** argv) {
   const long mib = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 64;
-  if (argc > 2 || mib <= 0) {
-    std::fprintf(stderr, "usage: nettwin-tcp-bulk [MiB, default 64]\n");
+  const double loss_pct = argc > 2 ? std::strtod(argv[2], nullptr) : 0;
+  if (argc > 3 || mib <= 0 || loss_pct < 0 || loss_pct >= 100) {
+    std::fprintf(stderr, "usage: nettwin-tcp-bulk [MiB, default 64] [loss %%, default 0]\n");
     return 2;
   }
   nettwin::bench::TcpBulkPair p;
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nettwin-tcp-bulk: %s\n", err.c_str());
     return 1;
   }
+  p.loss.rate = loss_pct / 100;
   const std::vector<uint8_t> chunk(64 * 1024, 0x5a);
   p.segments = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -32,7 +35,8 @@ int main(int argc, char** argv) {
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double bytes = double(mib) * 1024 * 1024;
-  std::printf("bytes=%.0f segments=%llu seconds=%.3f gbit_per_s=%.2f\n", bytes,
-              static_cast<unsigned long long>(p.segments), s, bytes * 8 / 1e9 / s);
+  std::printf("bytes=%.0f segments=%llu dropped=%llu seconds=%.3f gbit_per_s=%.2f\n", bytes,
+              static_cast<unsigned long long>(p.segments), static_cast<unsigned long long>(p.loss.dropped), s,
+              bytes * 8 / 1e9 / s);
   return 0;
 }

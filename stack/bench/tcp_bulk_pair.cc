@@ -28,10 +28,12 @@ bool setup_host(BulkHost& h, const char* name, uint8_t last, const char* cidr, c
   return h.dev != nullptr;
 }
 
-// Moves every frame `from` put on its wire into `to`'s RX ring; counts them
-// and, when data_segments is given, those larger than a bare ACK.
-size_t carry(BulkHost& from, BulkHost& to, uint64_t* data_segments) {
+// Moves every frame `from` put on its wire into `to`'s RX ring, but those
+// the link loses (when loss is given); counts them and, when data_segments is
+// given, those larger than a bare ACK.
+size_t carry(BulkHost& from, BulkHost& to, uint64_t* data_segments, LinkLoss* loss = nullptr) {
   return from.net().wire.drain(from.dev, 0, [&](const WireQueue::Slot& s) {
+    if (loss && loss->drop()) return true;
     if (data_segments && s.bytes.size() > 14 + 20 + 32 + 12) ++*data_segments;
     to.dev->receive_from_wire(s.bytes);
     return true;
@@ -45,6 +47,19 @@ void run_both(BulkHost& a, BulkHost& b, uint64_t t) {
 }
 
 }  // namespace
+
+bool LinkLoss::drop() {
+  if (rate <= 0) return false;
+  if (!state) state = seed;
+  // splitmix64: a small generator whose sequence is fixed by the seed.
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  if (double(z >> 11) * 0x1.0p-53 >= rate) return false;
+  ++dropped;
+  return true;
+}
 
 std::string TcpBulkPair::open() {
   if (!setup_host(tx, "ntsnd0", 1, "198.51.100.1/24", "198.51.100.2", 2) ||
@@ -69,7 +84,8 @@ std::string TcpBulkPair::open() {
   return afd < 0 ? "the connection was not accepted" : "";
 }
 
-__attribute__((noinline)) bool bulk_transfer_chunk(TcpBulkPair& p, const std::vector<uint8_t>& chunk) {
+__attribute__((noinline)) bool bulk_transfer_chunk(TcpBulkPair& p, const std::vector<uint8_t>& chunk,
+                                                  std::vector<uint8_t>* received_bytes) {
   Net& tn = p.tx.net();
   Net& rn = p.rx.net();
   RecvMsg rmsg;
@@ -85,11 +101,14 @@ __attribute__((noinline)) bool bulk_transfer_chunk(TcpBulkPair& p, const std::ve
       const int n = sys_sendmsg(tn, p.cfd, m);
       if (n > 0) sent += size_t(n), moved = true;
     }
-    moved |= carry(p.tx, p.rx, &p.segments) > 0;
+    moved |= carry(p.tx, p.rx, &p.segments, &p.loss) > 0;
     rn.engine.run_until(rn.engine.now());
     const int r = sys_recvmsg(rn, p.afd, rmsg, MSG_DONTWAIT_, 0);
-    if (r > 0) received += size_t(r), moved = true;
-    moved |= carry(p.rx, p.tx, nullptr) > 0;
+    if (r > 0) {
+      received += size_t(r), moved = true;
+      if (received_bytes) received_bytes->insert(received_bytes->end(), rmsg.data.begin(), rmsg.data.begin() + r);
+    }
+    moved |= carry(p.rx, p.tx, nullptr, &p.loss) > 0;
     tn.engine.run_until(tn.engine.now());
     if (moved) {
       idle = 0;

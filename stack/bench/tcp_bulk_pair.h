@@ -1,7 +1,8 @@
 // Two nettwin stacks in one process joined back to back (MTU 1500): a sender
 // connected to a receiver over two ring NICs, each one's transmitted frames
-// moved into the other's RX ring. Shared by the bulk TCP benchmark and the
-// nettwin-tcp-bulk command that callgrind counts instructions in.
+// moved into the other's RX ring, optionally losing a seeded random share of
+// them (both ways). Shared by the bulk TCP benchmark and the nettwin-tcp-bulk
+// command that callgrind counts instructions in.
 #pragma once
 
 #include <cstdint>
@@ -20,16 +21,29 @@ struct BulkHost {
   Net& net() { return stack.net(); }
 };
 
+// The link's random loss: each frame, either way, is dropped with
+// probability `rate`, drawn from a generator seeded with `seed` (the same
+// frames are lost on every run).
+struct LinkLoss {
+  double rate = 0;
+  uint64_t seed = 1;
+  uint64_t state = 0;      // splitmix64's
+  uint64_t dropped = 0;
+  bool drop();
+};
+
 struct TcpBulkPair {
   BulkHost tx{1}, rx{2};
   int cfd = -1, afd = -1;   // the sender's socket, the receiver's accepted one
   uint64_t segments = 0;    // data segments carried (larger than a bare ACK)
+  LinkLoss loss;            // applied once the connection is open
   // Devices, addresses, the connection. "" on success, else what failed.
   std::string open();
 };
 
-// bulk_transfer_chunk: `chunk` written by the sender and read by the receiver,
-// the clocks moving on only when nothing else does. False if it stalled.
-bool bulk_transfer_chunk(TcpBulkPair& p, const std::vector<uint8_t>& chunk);
+// bulk_transfer_chunk: `chunk` written by the sender and read by the receiver
+// (appended to *received when given), the clocks moving on only when nothing
+// else does. False if it stalled.
+bool bulk_transfer_chunk(TcpBulkPair& p, const std::vector<uint8_t>& chunk, std::vector<uint8_t>* received = nullptr);
 
 }  // namespace nettwin::bench

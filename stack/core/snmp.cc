@@ -56,9 +56,9 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.TCPToZeroWindowAdv", tcpext.TCPToZeroWindowAdv},
       {"TcpExt.TCPFromZeroWindowAdv", tcpext.TCPFromZeroWindowAdv},
       {"TcpExt.TCPChallengeACK", tcpext.TCPChallengeACK}, {"TcpExt.TCPSYNChallenge", tcpext.TCPSYNChallenge},
-      {"TcpExt.PAWSEstabRejected", tcpext.PAWSEstabRejected}, {"TcpExt.TCPDSACKOldSent", tcpext.TCPDSACKOldSent},
+      {"TcpExt.PAWSEstab", tcpext.PAWSEstabRejected}, {"TcpExt.TCPDSACKOldSent", tcpext.TCPDSACKOldSent},
       {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
-      {"TcpExt.TcpTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActiveRejected", tcpext.PAWSActiveRejected},
+      {"TcpExt.TcpTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActive", tcpext.PAWSActiveRejected},
       {"TcpExt.OutOfWindowIcmps", tcpext.OutOfWindowIcmps},
       {"TcpExt.PruneCalled", tcpext.PruneCalled}, {"TcpExt.RcvPruned", tcpext.RcvPruned},
       {"TcpExt.OfoPruned", tcpext.OfoPruned}, {"TcpExt.TCPOFODrop", tcpext.TCPOFODrop},
@@ -87,6 +87,12 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.TCPDeliveredCE", tcpext.TCPDeliveredCE},
   };
   for (const auto& [name, v] : dsack_ecn_rows) out.emplace_back(name, v);
+  const std::pair<const char*, uint64_t> loss_detection_rows[] = {
+      {"TcpExt.TCPLossProbes", tcpext.TCPLossProbes}, {"TcpExt.TCPLossProbeRecovery", tcpext.TCPLossProbeRecovery},
+      {"TcpExt.TCPSACKReorder", tcpext.TCPSACKReorder}, {"TcpExt.TCPTSReorder", tcpext.TCPTSReorder},
+      {"TcpExt.TCPSACKReneging", tcpext.TCPSACKReneging}, {"TcpExt.TCPSpuriousRTOs", tcpext.TCPSpuriousRTOs},
+  };
+  for (const auto& [name, v] : loss_detection_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);
   out.emplace_back("Icmp.InErrors", icmp.InErrors);
   out.emplace_back("Icmp.InCsumErrors", icmp.InCsumErrors);

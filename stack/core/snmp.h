@@ -60,6 +60,9 @@ struct TcpExtMib {
   uint64_t TCPDSACKOfoSent = 0, TCPDSACKRecv = 0, TCPDSACKOfoRecv = 0, TCPDSACKRecvSegs = 0, TCPDSACKIgnoredOld = 0,
            TCPDSACKIgnoredNoUndo = 0, TCPDSACKIgnoredDubious = 0, TCPDSACKUndo = 0, TCPSACKDiscard = 0,
            TCPDeliveredCE = 0;
+  // Loss probes, reordering and spurious-RTO detection (TLP, RACK, F-RTO).
+  uint64_t TCPLossProbes = 0, TCPLossProbeRecovery = 0, TCPSACKReorder = 0, TCPTSReorder = 0,
+           TCPSACKReneging = 0, TCPSpuriousRTOs = 0;
 };
 
 struct NetMib {

@@ -8,6 +8,7 @@
 #include "ipv4/tcp_input.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "core/net.h"
@@ -350,12 +351,32 @@ void tcp_mark_skb_lost(Sock* sk, SkBuff* skb) {
   }
 }
 
+// tcp_timeout_mark_lost: the head and all in flight longer than RACK's RTT
+// are lost (the recently sent are spared); a SACKed head means the peer
+// reneged: its SACKs are forgotten (TCPSACKReneging). Reno forgets its dupacks.
+static void tcp_timeout_mark_lost(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  SkBuff* head = tp->tcp_rtx_queue.front();
+  const bool is_reneg = head && (TCP_SKB_CB(head)->sacked & TCPCB_SACKED_ACKED);
+  if (is_reneg) {
+    sk->net->mib.tcpext.TCPSACKReneging++;
+    tp->sacked_out = 0;
+  } else if (tcp_is_reno(tp)) {
+    tp->sacked_out = 0;
+  }
+  for (SkBuff* skb = head; skb; skb = skb->next) {
+    if (is_reneg)
+      TCP_SKB_CB(skb)->sacked &= uint8_t(~TCPCB_SACKED_ACKED);
+    else if (skb != head && tcp_rack_skb_timeout(tp, skb, 0) > 0)
+      continue;
+    tcp_mark_skb_lost(sk, skb);
+  }
+}
+
 void tcp_enter_loss(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  // tcp_timeout_mark_lost: everything in flight is lost (RACK would spare
-  // the recently sent; it is not modelled); Reno forgets its dupacks.
-  if (tcp_is_reno(tp)) tp->sacked_out = 0;
-  for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) tcp_mark_skb_lost(sk, skb);
+  const bool new_recovery = tp->icsk_ca_state < TCP_CA_Recovery;
+  tcp_timeout_mark_lost(sk);
   // Reduce ssthresh if it has not yet been made inside this window.
   if (tp->icsk_ca_state <= TCP_CA_Disorder || !after(tp->high_seq, tp->snd_una) ||
       (tp->icsk_ca_state == TCP_CA_Loss && !tp->icsk_retransmits)) {
@@ -374,7 +395,11 @@ void tcp_enter_loss(Sock* sk) {
     tp->reordering = std::min(tp->reordering, kTcpReordering);
   tcp_set_ca_state(sk, TCP_CA_Loss);
   tp->high_seq = tp->snd_nxt;
+  tp->tlp_high_seq = 0;
   tcp_ecn_queue_cwr(tp);
+  // F-RTO (RFC 5682 3.1 step 1): unless a recovery other than this RTO's own
+  // was under way (path MTU probing is off here).
+  tp->frto = kTcpFrto && (new_recovery || tp->icsk_retransmits);
 }
 
 void tcp_write_queue_purge(Sock* sk) {
@@ -419,7 +444,7 @@ enum : int {
   FLAG_SYN_ACKED = 0x10, FLAG_DATA_SACKED = 0x20, FLAG_ECE = 0x40, FLAG_LOST_RETRANS = 0x80,
   FLAG_SLOWPATH = 0x100, FLAG_ORIG_SACK_ACKED = 0x200, FLAG_SND_UNA_ADVANCED = 0x400, FLAG_DSACKING_ACK = 0x800,
   FLAG_SET_XMIT_TIMER = 0x1000, FLAG_SACK_RENEGING = 0x2000, FLAG_UPDATE_TS_RECENT = 0x4000,
-  FLAG_NO_CHALLENGE_ACK = 0x8000, FLAG_ACK_MAYBE_DELAYED = 0x10000,
+  FLAG_NO_CHALLENGE_ACK = 0x8000, FLAG_ACK_MAYBE_DELAYED = 0x10000, FLAG_DSACK_TLP = 0x20000,
   FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED,
   FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED,
   FLAG_CA_ALERT = FLAG_DATA_SACKED | FLAG_ECE | FLAG_DSACKING_ACK,
@@ -857,11 +882,48 @@ void tcp_update_pacing_rate(Sock* sk) {
 void tcp_count_delivered(TcpSock* tp, uint32_t delivered, bool ece_ack);
 void tcp_remove_reno_sacks(Sock* sk, int acked, bool ece_ack);
 
+// struct tcp_sacktag_state: what tcp_sacktag_write_queue learnt for tcp_ack:
+// the lowest never-retransmitted sequence newly SACKed below fack (snd_nxt:
+// none), and when the first and last never-retransmitted segments it SACKed
+// were sent (ns; 0: none).
+struct TcpSacktagState {
+  uint32_t reord = 0;
+  uint32_t fack = 0;  // tcp_highest_sack_seq as the ascending walk moves it
+  uint64_t first_sackt = 0, last_sackt = 0;
+};
+
+// tcp_highest_sack_seq: where the highest SACKed data ends (snd_una when
+// nothing is SACKed): the forward-most ACK (fack).
+uint32_t tcp_highest_sack_seq(const TcpSock* tp) {
+  if (!tp->sacked_out) return tp->snd_una;
+  uint32_t fack = tp->snd_nxt;
+  for (const SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next)
+    if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED) fack = TCP_SKB_CB(skb)->end_seq;
+  return fack;
+}
+
+// tcp_check_sack_reordering: data below fack arrived after it (a hole filled
+// without a retransmission, found by SACK or, ts, by timestamps): reordering
+// (reord_seen, TCPSACKReorder / TCPTSReorder); its degree, in segments, may
+// grow tp->reordering up to tcp_max_reordering.
+void tcp_check_sack_reordering(Sock* sk, uint32_t low_seq, bool ts) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t mss = tp->mss_cache;
+  const uint32_t fack = tcp_highest_sack_seq(tp);
+  if (!before(low_seq, fack)) return;
+  const uint32_t metric = fack - low_seq;
+  if (mss && metric > tp->reordering * mss) tp->reordering = std::min((metric + mss - 1) / mss, kTcpMaxReordering);
+  tp->reord_seen++;
+  (ts ? sk->net->mib.tcpext.TCPTSReorder : sk->net->mib.tcpext.TCPSACKReorder)++;
+}
+
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
-int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack, RateSample* rs) {
+int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack,
+                        RateSample* rs) {
   TcpSock* tp = tcp_sk(sk);
   int flag = 0;
   uint32_t pkts_acked = 0;
+  uint32_t reord = tp->snd_nxt;  // the lowest never-retransmitted hole this ACK fills
   uint64_t first_ackt = 0, last_ackt = 0;
   bool timed = false;  // Linux tests first_ackt; the virtual clock reads 0 at start
   while (SkBuff* skb = tp->tcp_rtx_queue.front()) {
@@ -884,6 +946,8 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool
     } else if (!(sacked & TCPCB_SACKED_ACKED)) {
       last_ackt = skb->tstamp;
       if (!timed) first_ackt = last_ackt, timed = true;
+      if (before(scb->seq, reord)) reord = scb->seq;
+      if (!after(scb->end_seq, tp->high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
     }
     if (sacked & TCPCB_LOST) tp->lost_out -= acked_pcount;
     tp->packets_out -= acked_pcount;
@@ -907,6 +971,9 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_snd_una, long* seq_rtt_us, bool
       tcp_remove_reno_sacks(sk, int(pkts_acked), ece_ack);
       // Reno cannot tell an original's arrival from a retransmission's.
       if (flag & FLAG_RETRANS_DATA_ACKED) flag &= ~FLAG_ORIG_SACK_ACKED;
+    } else if (before(reord, prior_fack)) {
+      // A never-retransmitted hole below SACKed data got filled: reordering.
+      tcp_check_sack_reordering(sk, reord, false);
     }
   }
   return flag;
@@ -1016,6 +1083,7 @@ void tcp_undo_cwnd_reduction(Sock* sk, bool unmark_loss) {
   }
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   tp->undo_marker = 0;
+  tp->rack.advanced = true;  // RACK looks at the losses again
 }
 
 // tcp_is_non_sack_preventing_reopen: Reno holds Recovery until something
@@ -1039,6 +1107,8 @@ bool tcp_try_undo_recovery(Sock* sk) {
       sk->net->mib.tcpext.TCPLossUndo++;
     else
       sk->net->mib.tcpext.TCPFullUndo++;
+  } else if (tp->rack.reo_wnd_persist) {
+    tp->rack.reo_wnd_persist--;
   }
   if (tcp_is_non_sack_preventing_reopen(sk)) return true;
   tcp_set_ca_state(sk, TCP_CA_Open);
@@ -1080,8 +1150,9 @@ void tcp_try_to_open(Sock* sk, int flag) {
 // transmission: the hole was reordering; undo when nothing retransmitted is out.
 bool tcp_try_undo_partial(Sock* sk, uint32_t prior_snd_una) {
   TcpSock* tp = tcp_sk(sk);
-  (void)prior_snd_una;
   if (tp->undo_marker && tcp_packet_delayed(sk)) {
+    // The hole was filled by the delayed original: reordering.
+    tcp_check_sack_reordering(sk, prior_snd_una, true);
     if (tp->retrans_out) return true;
     if (!tcp_any_retrans_done(tp)) tp->retrans_stamp = 0;
     tcp_undo_cwnd_reduction(sk, true);
@@ -1109,6 +1180,7 @@ bool tcp_try_undo_dsack(Sock* sk) {
 void tcp_init_cwnd_reduction(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tp->high_seq = tp->snd_nxt;
+  tp->tlp_high_seq = 0;
   tp->snd_cwnd_cnt = 0;
   tp->prior_cwnd = tp->snd_cwnd;
   tp->prr_delivered = 0;
@@ -1129,6 +1201,8 @@ void tcp_enter_cwr(Sock* sk) {
   }
 }
 
+}  // namespace
+
 // tcp_enter_recovery: fast recovery begins (TCPRenoRecovery / TCPSackRecovery).
 void tcp_enter_recovery(Sock* sk, bool ece_ack) {
   TcpSock* tp = tcp_sk(sk);
@@ -1144,6 +1218,8 @@ void tcp_enter_recovery(Sock* sk, bool ece_ack) {
   }
   tcp_set_ca_state(sk, TCP_CA_Recovery);
 }
+
+namespace {
 
 // tcp_identify_packet_loss: without SACK, NewReno marks the head lost;
 // with it, RACK marks what was sent before the newest SACKed segment.
@@ -1162,13 +1238,49 @@ void tcp_identify_packet_loss(Sock* sk, int* ack_flag) {
 // tcp_time_to_recover: loss detection marked at least one segment lost.
 bool tcp_time_to_recover(const TcpSock* tp) { return tp->lost_out != 0; }
 
-// tcp_process_loss, what an ACK of all lost data does: Open again (or undone).
-// F-RTO and the Loss state's further retransmissions are not modelled.
+// tcp_try_undo_loss: in Loss, the RTO was spurious: F-RTO says so
+// (frto_undo: never-retransmitted data was acked; TCPSpuriousRTOs), or the
+// timestamps do (tcp_may_undo). cwnd undone, TCPLossUndo, Open (SACK).
+bool tcp_try_undo_loss(Sock* sk, bool frto_undo) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!frto_undo && !tcp_may_undo(sk)) return false;
+  tcp_undo_cwnd_reduction(sk, true);
+  sk->net->mib.tcpext.TCPLossUndo++;
+  if (frto_undo) sk->net->mib.tcpext.TCPSpuriousRTOs++;
+  tp->icsk_retransmits = 0;
+  if (tcp_is_non_sack_preventing_reopen(sk)) return true;
+  if (frto_undo || tcp_is_sack(tp)) tcp_set_ca_state(sk, TCP_CA_Open);
+  return true;
+}
+
+// tcp_process_loss: an ACK in Loss. Undo when it proves the RTO spurious;
+// F-RTO (RFC 5682, the SACK version): after the head's retransmission is
+// acked, new data goes out (REXMIT_NEW) instead of more retransmissions; if
+// what comes back acks data never retransmitted, the RTO was spurious, and if
+// it SACKs or dupacks instead, the loss was real. The ACK of high_seq ends the
+// state; else the lost segments go again (REXMIT_LOST).
 void tcp_process_loss(Sock* sk, int flag, int num_dupack, int* rexmit) {
   TcpSock* tp = tcp_sk(sk);
-  (void)rexmit;
   const bool recovered = !before(tp->snd_una, tp->high_seq);
-  if (recovered && (flag & FLAG_SND_UNA_ADVANCED)) {
+  if ((flag & FLAG_SND_UNA_ADVANCED) && tcp_try_undo_loss(sk, false)) return;
+  if (tp->frto) {
+    // Step 3.b: a timeout is spurious if not all data are lost.
+    if ((flag & FLAG_ORIG_SACK_ACKED) && tcp_try_undo_loss(sk, true)) return;
+    if (after(tp->snd_nxt, tp->high_seq)) {
+      if ((flag & FLAG_DATA_SACKED) || num_dupack) tp->frto = 0;  // Step 3.a: the loss was real
+    } else if ((flag & FLAG_SND_UNA_ADVANCED) && !recovered) {
+      tp->high_seq = tp->snd_nxt;
+      // Step 2.b: new data, sent once tcp_ack has updated cwnd; without any
+      // (or without window for it), the conventional recovery.
+      if (!tp->sk_write_queue.empty() && after(tp->snd_una + tp->snd_wnd, tp->snd_nxt)) {
+        *rexmit = REXMIT_NEW;
+        return;
+      }
+      tp->frto = 0;
+    }
+  }
+  if (recovered) {
+    // Step 2.a and the first part of step 3.a.
     tcp_try_undo_recovery(sk);
     return;
   }
@@ -1178,7 +1290,10 @@ void tcp_process_loss(Sock* sk, int flag, int num_dupack, int* rexmit) {
     else if (flag & FLAG_SND_UNA_ADVANCED)
       tp->sacked_out = 0;
   }
+  *rexmit = REXMIT_LOST;
 }
+
+}  // namespace
 
 // tcp_cwnd_reduction (RFC 6937 PRR): in Recovery and CWR, cwnd follows what
 // was delivered, toward ssthresh; the first call lets the fast retransmit go.
@@ -1200,6 +1315,8 @@ void tcp_cwnd_reduction(Sock* sk, int newly_acked_sacked, int newly_lost, int fl
   sndcnt = std::max(sndcnt, tp->prr_out ? 0 : 1);
   tp->snd_cwnd = uint32_t(int(tcp_packets_in_flight(tp)) + sndcnt);
 }
+
+namespace {
 
 // tcp_cong_control: PRR while reducing, else cong_avoid when cwnd may grow.
 void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int newly_lost, int flag) {
@@ -1260,8 +1377,14 @@ void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int
       break;
     case TCP_CA_Loss:
       tcp_process_loss(sk, flag, num_dupack, rexmit);
-      if (tp->icsk_ca_state != TCP_CA_Open) return;
-      // Change state if cwnd is undone.
+      if (tp->icsk_ca_state != TCP_CA_Loss && tp->rto_stamp) {
+        // tcp_update_rto_time: the RTO recovery is over.
+        tp->total_rto_time += tcp_time_stamp_ms(sk) - tp->rto_stamp;
+        tp->rto_stamp = 0;
+      }
+      tcp_identify_packet_loss(sk, ack_flag);
+      if (!(tp->icsk_ca_state == TCP_CA_Open || (*ack_flag & FLAG_LOST_RETRANS))) return;
+      // Change state if cwnd is undone or retransmits are lost.
       [[fallthrough]];
     default:
       if (tcp_is_reno(tp)) {
@@ -1279,10 +1402,39 @@ void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int
   *rexmit = REXMIT_LOST;
 }
 
-// tcp_xmit_recovery: the retransmissions tcp_fastretrans_alert asked for.
+// tcp_xmit_recovery: the retransmissions tcp_fastretrans_alert asked for, or
+// F-RTO's new data (falling back to retransmissions when none could go).
 void tcp_xmit_recovery(Sock* sk, int rexmit) {
+  TcpSock* tp = tcp_sk(sk);
   if (rexmit == REXMIT_NONE || sk->sk_state == TCP_SYN_SENT) return;
+  if (rexmit == REXMIT_NEW) {
+    __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF);
+    if (after(tp->snd_nxt, tp->high_seq)) return;
+    tp->frto = 0;
+  }
   tcp_xmit_retransmit_queue(sk);
+}
+
+// tcp_process_tlp_ack: an ACK during a TLP episode. A probe of new data, or
+// one that only duplicated what arrived (D-SACK, or a pure dupack), ends it;
+// an ACK beyond the probe means it repaired a loss: cwnd is reduced as for
+// CWR at once (TCPLossProbeRecovery).
+void tcp_process_tlp_ack(Sock* sk, uint32_t ack, int flag) {
+  TcpSock* tp = tcp_sk(sk);
+  if (before(ack, tp->tlp_high_seq)) return;
+  if (!tp->tlp_retrans) {
+    tp->tlp_high_seq = 0;
+  } else if (flag & FLAG_DSACK_TLP) {
+    tp->tlp_high_seq = 0;
+  } else if (after(ack, tp->tlp_high_seq)) {
+    tcp_init_cwnd_reduction(sk);
+    tcp_set_ca_state(sk, TCP_CA_CWR);
+    tcp_end_cwnd_reduction(sk);
+    tcp_try_keep_open(sk);
+    sk->net->mib.tcpext.TCPLossProbeRecovery++;
+  } else if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED))) {
+    tp->tlp_high_seq = 0;
+  }
 }
 
 // tcp_ack: < 0 a drop reason (negated), 0 an old ACK, 1 accepted.
@@ -1316,8 +1468,10 @@ int tcp_match_skb_to_sack(Sock* sk, SkBuff* skb, uint32_t start_seq, uint32_t en
 }
 
 // tcp_sacktag_one: a segment newly SACKed leaves the holes (lost, retransmitted
-// counts), counts as delivered and advances RACK.
-int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack) {
+// counts), counts as delivered and advances RACK; a never-retransmitted one
+// below what was SACKed before lowers state->reord (reordering), and its
+// departure times the ACK (the SACK RTT sample).
+int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack, TcpSacktagState* state) {
   TcpSock* tp = tcp_sk(sk);
   TcpSkbCb* scb = TCP_SKB_CB(skb);
   uint8_t sacked = scb->sacked;
@@ -1332,7 +1486,12 @@ int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack) {
       tp->retrans_out -= pcount;
     }
   } else {
-    if (!(sacked & TCPCB_RETRANS) && !after(scb->end_seq, tp->high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
+    if (!(sacked & TCPCB_RETRANS)) {
+      if (before(scb->seq, state->fack) && before(scb->seq, state->reord)) state->reord = scb->seq;
+      if (!after(scb->end_seq, tp->high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
+      if (!state->first_sackt) state->first_sackt = skb->tstamp;
+      state->last_sackt = skb->tstamp;
+    }
     if (sacked & TCPCB_LOST) {
       sacked &= uint8_t(~TCPCB_LOST);
       tp->lost_out -= pcount;
@@ -1340,6 +1499,7 @@ int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack) {
   }
   scb->sacked = uint8_t(sacked | TCPCB_SACKED_ACKED);
   tp->sacked_out += pcount;
+  if (after(scb->end_seq, state->fack)) state->fack = scb->end_seq;
   tcp_count_delivered(tp, pcount, ece_ack);
   return flag;
 }
@@ -1407,7 +1567,7 @@ bool tcp_is_sackblock_valid(const TcpSock* tp, bool is_dsack, uint32_t start_seq
 // The D-SACK block's part of tcp_sacktag_one for the skbs it covers: a
 // retransmission the peer had already is taken off undo_retrans (and off
 // retrans_out while still unacked); what is above snd_una is SACKed as usual.
-int tcp_sacktag_dsack(Sock* sk, uint32_t start_seq, uint32_t end_seq, bool ece_ack) {
+int tcp_sacktag_dsack(Sock* sk, uint32_t start_seq, uint32_t end_seq, bool ece_ack, TcpSacktagState* state) {
   TcpSock* tp = tcp_sk(sk);
   int flag = 0;
   for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
@@ -1420,7 +1580,7 @@ int tcp_sacktag_dsack(Sock* sk, uint32_t start_seq, uint32_t end_seq, bool ece_a
       tp->undo_retrans = std::max(0, tp->undo_retrans - int(pcount));
     // Nothing more for what this ACK acks: it is about to be dropped.
     if (!after(scb->end_seq, tp->snd_una)) continue;
-    flag |= tcp_sacktag_one(sk, skb, ece_ack);
+    flag |= tcp_sacktag_one(sk, skb, ece_ack, state);
     if (scb->sacked & TCPCB_SACKED_RETRANS) {
       scb->sacked &= uint8_t(~TCPCB_SACKED_RETRANS);
       tp->retrans_out -= pcount;
@@ -1433,13 +1593,13 @@ int tcp_sacktag_dsack(Sock* sk, uint32_t start_seq, uint32_t end_seq, bool ece_a
 
 // tcp_sacktag_write_queue: the ACK's SACK blocks mark what the peer holds
 // beyond snd_una; a first block that is a D-SACK (tcp_check_dsack) counts
-// the duplicate. Reordering detection and the SACK shifting of skbs
-// (tcp_shift_skb_data) are not modelled.
-int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_una, bool ece_ack) {
+// the duplicate. The SACK shifting of skbs (tcp_shift_skb_data) is not modelled.
+int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_una, bool ece_ack,
+                            TcpSacktagState* state) {
   TcpSock* tp = tcp_sk(sk);
   const uint8_t* th = tcp_hdr(ack_skb);
   const unsigned doff = (th[12] >> 4) * 4u;
-  uint32_t blocks[4][2];
+  std::array<uint32_t, 2> blocks[4];
   unsigned n = 0;
   for (unsigned i = 20; i < doff && n == 0;) {
     const uint8_t kind = th[i];
@@ -1457,11 +1617,16 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_
     i += size;
   }
   if (!n) return 0;
+  state->reord = tp->snd_nxt;
+  state->fack = tcp_highest_sack_seq(tp);
   uint32_t sack_delivered = 0;
   const bool found_dup_sack = tcp_check_dsack(sk, ack_skb, blocks, n, prior_snd_una, &sack_delivered);
   int flag = found_dup_sack ? FLAG_DSACKING_ACK : 0;
   if (sack_delivered) tcp_count_delivered(tp, sack_delivered, ece_ack);
   if (!tp->packets_out) return flag;
+  // The rest in sequence order, so that a lower block is tagged before a higher one.
+  std::sort(blocks + (found_dup_sack ? 1 : 0), blocks + n,
+            [](const std::array<uint32_t, 2>& a, const std::array<uint32_t, 2>& b) { return before(a[0], b[0]); });
   for (unsigned b = 0; b < n; ++b) {
     const uint32_t start = blocks[b][0], end = blocks[b][1];
     const bool dup_sack = b == 0 && found_dup_sack;
@@ -1480,7 +1645,7 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_
     // Very old stuff is ignored early.
     if (!after(end, prior_snd_una)) continue;
     if (dup_sack) {
-      flag |= tcp_sacktag_dsack(sk, start, end, ece_ack);
+      flag |= tcp_sacktag_dsack(sk, start, end, ece_ack, state);
       continue;
     }
     for (SkBuff* skb = tp->tcp_rtx_queue.front(); skb; skb = skb->next) {
@@ -1488,9 +1653,12 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_
       if (!after(TCP_SKB_CB(skb)->end_seq, start)) continue;
       const int in_sack = tcp_match_skb_to_sack(sk, skb, start, end);
       if (in_sack < 0) break;
-      if (in_sack) flag |= tcp_sacktag_one(sk, skb, ece_ack);
+      if (in_sack) flag |= tcp_sacktag_one(sk, skb, ece_ack, state);
     }
   }
+  // A SACK that filled a never-retransmitted hole: reordering (not judged in a
+  // Loss whose cwnd cannot be undone).
+  if (tp->icsk_ca_state != TCP_CA_Loss || tp->undo_marker) tcp_check_sack_reordering(sk, state->reord, false);
   return flag;
 }
 
@@ -1502,6 +1670,8 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
   const uint32_t ack = TCP_SKB_CB(skb)->ack_seq;
   const uint32_t prior_packets = tp->packets_out;
   const uint32_t prior_delivered = tp->delivered;
+  const uint32_t prior_fack = tcp_is_sack(tp) ? tcp_highest_sack_seq(tp) : tp->snd_una;
+  TcpSacktagState sack_state;
   // An ACK older than what was acked before may be ignored.
   if (before(ack, prior_snd_una)) {
     const uint32_t max_window = uint32_t(std::min<uint64_t>(tp->max_window, tp->bytes_acked));
@@ -1537,7 +1707,7 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     flag |= tcp_ack_update_window(sk, skb, ack, ack_seq);
     // Known before the SACK blocks are tagged: what they deliver counts as CE too.
     if (tcp_ecn_rcv_ecn_echo(tp, TCP_SKB_CB(skb)->tcp_flags)) flag |= FLAG_ECE;
-    if (tcp_is_sack(tp)) flag |= tcp_sacktag_write_queue(sk, skb, prior_snd_una, flag & FLAG_ECE);
+    if (tcp_is_sack(tp)) flag |= tcp_sacktag_write_queue(sk, skb, prior_snd_una, flag & FLAG_ECE, &sack_state);
   }
   // CWR is taken from any acceptable ACK, pure ones too (6.18 does: tcp_ecn_ce_echo).
   tcp_ecn_accept_cwr(sk, skb);
@@ -1554,14 +1724,24 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
         inet_csk_clear_xmit_timer(sk, ICSK_TIME_PROBE0);
       }
     }
+    if (tp->tlp_high_seq) tcp_process_tlp_ack(sk, ack, flag);
     return 1;
   }
   long seq_rtt_us = -1;
   const uint32_t prior_lost = tp->lost;
   int rexmit = REXMIT_NONE;
   RateSample rs;
-  flag |= tcp_clean_rtx_queue(sk, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE, &rs);
-  if (flag & FLAG_ACKED) tcp_ack_update_rtt(sk, flag, seq_rtt_us, seq_rtt_us);
+  flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE, &rs);
+  // The RTT of the first newly SACKed segment when nothing new is acked, and
+  // the last one's for min_rtt (tcp_clean_rtx_queue's sack_rtt_us, ca_rtt_us).
+  long sack_rtt_us = -1, ca_rtt_us = seq_rtt_us;
+  if (sack_state.first_sackt) {
+    sack_rtt_us = long((tp->tcp_clock_cache - sack_state.first_sackt) / 1000);
+    ca_rtt_us = long((tp->tcp_clock_cache - sack_state.last_sackt) / 1000);
+  }
+  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us);
+  tcp_rack_update_reo_wnd(sk, rs.prior_delivered);
+  if (tp->tlp_high_seq) tcp_process_tlp_ack(sk, ack, flag);
   // tcp_ack_is_dubious: a duplicate ACK, an alert, or not Open.
   if (!(flag & FLAG_NOT_DUP) || (flag & FLAG_CA_ALERT) || tp->icsk_ca_state != TCP_CA_Open) {
     const int num_dupack = !(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK)) ? 1 : 0;
@@ -2117,8 +2297,8 @@ void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
   const uint8_t* th = skb->data;
   tcp_parse_options(*sk->net, tcp_hdr(skb), &tp->rx_opt, true);
   tp->delivered++;  // SYN-ACK delivery is not tracked in tcp_ack
-  // The ACK went through tcp_ack's slow path: one without data is a pure ACK.
-  if (skb->len == (th[12] >> 4) * 4u) sk->net->mib.tcpext.TCPPureAcks++;
+  // tcp_ack's slow path counts the handshake's ACK when it carries no data.
+  if (skb->len == unsigned(th[12] >> 4) * 4u) sk->net->mib.tcpext.TCPPureAcks++;
   if (!tp->srtt_us) tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, rtt_us);
   tp->retrans_stamp = 0;
   tcp_init_transfer(sk);

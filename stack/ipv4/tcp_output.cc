@@ -516,7 +516,6 @@ void tcp_send_active_reset(Sock* sk, const char* reason) {
 namespace {
 
 uint32_t usecs_to_jiffies_(uint64_t us) { return uint32_t((us * HZ + 999'999) / 1'000'000); }
-constexpr uint32_t TCP_TIMEOUT_MIN = 2;  // jiffies
 
 uint32_t tcp_packets_in_flight(const TcpSock* tp) { return tp->packets_out - (tp->sacked_out + tp->lost_out) + tp->retrans_out; }
 uint32_t tcp_wnd_end(const TcpSock* tp) { return tp->snd_una + tp->snd_wnd; }
@@ -571,16 +570,18 @@ void tcp_reset_xmit_timer(Sock* sk, int what, uint32_t when) { inet_csk_reset_xm
 }  // namespace
 
 // tcp_schedule_loss_probe: a tail loss probe in 2*RTT (plus the minimum RTO
-// for a single segment, for the peer's delayed ACK), unless the RTO comes first.
+// for a single segment, for the peer's delayed ACK, else TCP_TIMEOUT_MIN_US),
+// rounded up to jiffies once, unless the RTO comes first.
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
   TcpSock* tp = tcp_sk(sk);
   // tcp_early_retrans 3: TLP for SACK connections not in recovery.
-  if (!tp->packets_out || !tp->rx_opt.sack_ok || (tp->icsk_ca_state != TCP_CA_Open && tp->icsk_ca_state != TCP_CA_CWR))
+  if ((kTcpEarlyRetrans != 3 && kTcpEarlyRetrans != 4) || !tp->packets_out || !tcp_is_sack(tp) ||
+      (tp->icsk_ca_state != TCP_CA_Open && tp->icsk_ca_state != TCP_CA_CWR))
     return false;
   uint32_t timeout;
   if (tp->srtt_us) {
-    timeout = usecs_to_jiffies_(tp->srtt_us >> 2);
-    timeout += tp->packets_out == 1 ? TCP_RTO_MIN : TCP_TIMEOUT_MIN;
+    const uint64_t rto_min_us = uint64_t(tp->icsk_rto_min ? tp->icsk_rto_min : TCP_RTO_MIN) * 1'000'000 / HZ;  // tcp_rto_min_us
+    timeout = usecs_to_jiffies_((tp->srtt_us >> 2) + (tp->packets_out == 1 ? rto_min_us : kTcpTimeoutMinUs));
   } else {
     timeout = TCP_TIMEOUT_INIT;
   }
@@ -949,33 +950,42 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
     tp->bytes_retrans += skb->len;
   }
   trace_tcp_retransmit_skb(net.tracer, sk, skb, err);
+  // Always, so that no RTT is sampled from a transmit that may not have happened.
+  TCP_SKB_CB(skb)->sacked |= TCPCB_EVER_RETRANS;
   return err;
 }
 
-// tcp_send_loss_probe: the last segment sent again, to get an ACK (SACK) out
-// of the peer; the RTO restarts from now.
+// tcp_send_loss_probe: new data if the peer's window allows, else the last
+// segment again, to draw an ACK (SACK) from the peer (TCPLossProbes); at most
+// one probe per episode (tlp_high_seq). The RTO restarts from now.
 void tcp_send_loss_probe(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  SkBuff* skb = tp->sk_write_queue.front();
   const unsigned mss = tcp_current_mss(sk);
-  if (skb && tcp_snd_wnd_test(tp, skb, mss)) {
+  if (tp->tlp_high_seq) goto rearm_timer;
+  tp->tlp_retrans = false;
+  if (SkBuff* skb = tp->sk_write_queue.front(); skb && tcp_snd_wnd_test(tp, skb, mss)) {
     const uint32_t pcount = tp->packets_out;
     tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2);
     if (tp->packets_out > pcount) goto probe_sent;
     goto rearm_timer;
   }
-  skb = tp->tcp_rtx_queue.back();
-  if (!skb) {
-    tp->icsk_pending = 0;
-    return;
+  {
+    SkBuff* skb = tp->tcp_rtx_queue.back();
+    if (!skb) {
+      tp->icsk_pending = 0;
+      return;
+    }
+    // The probe is the last segment: a TSO skb gives up its tail.
+    if (const unsigned pcount = tcp_skb_pcount(skb); pcount > 1 && skb->len > (pcount - 1) * mss) {
+      if (tcp_fragment(sk, TCP_FRAG_IN_RTX_QUEUE, skb, (pcount - 1) * mss, mss)) goto rearm_timer;
+      skb = skb->next;
+    }
+    if (__tcp_retransmit_skb(sk, skb, 1)) goto rearm_timer;
+    tp->tlp_retrans = true;
   }
-  // The probe is the last segment: a TSO skb gives up its tail.
-  if (const unsigned pcount = tcp_skb_pcount(skb); pcount > 1 && skb->len > (pcount - 1) * mss) {
-    if (tcp_fragment(sk, TCP_FRAG_IN_RTX_QUEUE, skb, (pcount - 1) * mss, mss)) goto rearm_timer;
-    skb = skb->next;
-  }
-  if (__tcp_retransmit_skb(sk, skb, 1)) goto rearm_timer;
 probe_sent:
+  tp->tlp_high_seq = tp->snd_nxt;  // what an ACK must pass for the probe to have repaired a loss
+  sk->net->mib.tcpext.TCPLossProbes++;
   tp->icsk_pending = 0;  // so that tcp_rearm_rto restarts the timer from now
 rearm_timer:
   tcp_rearm_rto(sk);

@@ -28,6 +28,13 @@ inline bool tcp_in_cwnd_reduction(const TcpSock* tp) {
 // net.ipv4.tcp_reordering and tcp_max_reordering (Linux defaults).
 inline constexpr uint32_t kTcpReordering = 3;
 inline constexpr uint32_t kTcpMaxReordering = 300;
+// net.ipv4.tcp_frto (2: F-RTO with SACK) and tcp_early_retrans (3: TLP).
+inline constexpr int kTcpFrto = 2;
+inline constexpr int kTcpEarlyRetrans = 3;
+// TCP_TIMEOUT_MIN_US: the slack a loss probe or reordering timer adds (us).
+inline constexpr uint32_t kTcpTimeoutMinUs = 2000;
+// TCP_RACK_RECOVERY_THRESH: recoveries a D-SACK-grown reordering window persists.
+inline constexpr uint8_t kTcpRackRecoveryThresh = 16;
 
 // tcp_mark_skb_lost: skb is lost (lost_out); a lost retransmission counts
 // TCPLostRetransmit and leaves retrans_out.
@@ -46,8 +53,23 @@ void tcp_simple_retransmit(Sock* sk);
 // delivered one when sent after the last; its RTT is RACK's.
 void tcp_rack_advance(TcpSock* tp, uint8_t sacked, uint32_t end_seq, uint64_t xmit_time_us);
 // tcp_rack_mark_lost: skbs sent before the newest delivered one, and not
-// delivered within its RTT plus the reordering window, are lost. The
-// reordering timer for the ones still within it is not modelled.
+// delivered within its RTT plus the reordering window, are lost; for the ones
+// still within it the reordering timer (ICSK_TIME_REO_TIMEOUT) is armed. True
+// when it was.
 bool tcp_rack_mark_lost(Sock* sk);
+// tcp_rack_skb_timeout: us left before skb counts lost (RACK's RTT plus
+// reo_wnd, from its departure); <= 0 when it is.
+int32_t tcp_rack_skb_timeout(const TcpSock* tp, const SkBuff* skb, uint32_t reo_wnd);
+// tcp_rack_reo_timeout: the reordering timer fired: what waited out the
+// window is lost; Recovery begins (if not in it) and it goes again.
+void tcp_rack_reo_timeout(Sock* sk);
+// tcp_rack_update_reo_wnd: after an ACK (prior_delivered: delivered before
+// it), a D-SACK seen grows the window a step (at most once an RTT), held for
+// kTcpRackRecoveryThresh recoveries, then back to one step.
+void tcp_rack_update_reo_wnd(Sock* sk, uint32_t prior_delivered);
+// tcp_enter_recovery (tcp_input.c): fast recovery begins.
+void tcp_enter_recovery(Sock* sk, bool ece_ack);
+// tcp_cwnd_reduction (tcp_input.c): PRR's cwnd for what was delivered and lost.
+void tcp_cwnd_reduction(Sock* sk, int newly_acked_sacked, int newly_lost, int flag);
 
 }  // namespace nettwin

@@ -215,9 +215,16 @@ struct TcpSock : Sock {
     uint64_t mstamp = 0;        // its departure, us
     uint32_t rtt_us = 0;        // its RTT
     uint32_t end_seq = 0;
+    uint32_t last_delivered = 0;  // delivered when reo_wnd_steps last grew
     uint8_t reo_wnd_steps = 1;  // the reordering window, in min_rtt/4 steps
+    uint8_t reo_wnd_persist = 0;  // recoveries left before reo_wnd_steps falls back to 1
+    bool dsack_seen = false;    // a D-SACK since reo_wnd_steps last grew
     bool advanced = false;      // a newer delivery since the last loss scan
   } rack;
+  // Tail loss probe (tcp_send_loss_probe): snd_nxt when the probe went (0:
+  // none outstanding), and whether it was a retransmission.
+  uint32_t tlp_high_seq = 0;
+  bool tlp_retrans = false;
   uint32_t plb_rehash = 0;      // PLB-triggered rehashes
   uint16_t timeout_rehash = 0;  // RTO-triggered rehashes
   bool rate_app_limited = false;  // the last rate sample was application-limited

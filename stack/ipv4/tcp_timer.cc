@@ -11,6 +11,7 @@
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_input.h"
 #include "ipv4/tcp_output.h"
+#include "ipv4/tcp_recovery.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 
@@ -205,6 +206,9 @@ void tcp_write_timer_handler(Sock* sk) {
     case ICSK_TIME_RETRANS:
       tp->icsk_pending = 0;
       tcp_retransmit_timer(sk);
+      break;
+    case ICSK_TIME_REO_TIMEOUT:
+      tcp_rack_reo_timeout(sk);
       break;
     case ICSK_TIME_LOSS_PROBE:
       tcp_loss_probe_timer(sk);

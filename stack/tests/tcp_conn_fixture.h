@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <initializer_list>
+#include <utility>
 
 #include "core/net.h"
 #include "ipv4/tcp_sock.h"
@@ -83,6 +85,17 @@ struct TcpConnTest : TcpDutTest {
     s.window = window;
     s.options = ts_option(tsval, dut_ts);
     s.payload = payload;
+    return s;
+  }
+  // An ACK of ack_rel carrying SACK blocks {start, end} (relative to the DUT's ISN + 1).
+  TcpSeg sack_seg(uint32_t ack_rel, std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
+    TcpSeg s = seg(kAck, {}, ack_rel);
+    Bytes sb = {1, 1, 5, uint8_t(2 + 8 * blocks.size())};
+    for (const auto& [start, end] : blocks) {
+      put32(sb, isn + 1 + start);
+      put32(sb, isn + 1 + end);
+    }
+    s.options.insert(s.options.end(), sb.begin(), sb.end());
     return s;
   }
   std::vector<Bytes> send(const TcpSeg& s, uint64_t after_ns = 100'000) {

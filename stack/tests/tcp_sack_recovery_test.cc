@@ -18,14 +18,7 @@ namespace {
 
 struct TcpSackTest : TcpConnTest {
   // An ACK of nothing new with one SACK block (relative to the DUT's ISN + 1).
-  std::vector<Bytes> sack(uint32_t start_rel, uint32_t end_rel) {
-    TcpSeg s = seg(kAck);
-    Bytes sb = {1, 1, 5, 10};
-    put32(sb, isn + 1 + start_rel);
-    put32(sb, isn + 1 + end_rel);
-    s.options.insert(s.options.end(), sb.begin(), sb.end());
-    return send(s);
-  }
+  std::vector<Bytes> sack(uint32_t start_rel, uint32_t end_rel) { return send(sack_seg(0, {{start_rel, end_rel}})); }
 };
 
 TEST_F(TcpSackTest, ThirdSackedSegmentMarksTheHoleLostAndRetransmitsIt) {

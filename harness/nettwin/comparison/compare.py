@@ -318,9 +318,10 @@ def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
 
 # ---------------------------------------------------------------- counters
 
-# The MIB groups compared with the DUT's /proc/net/snmp (and netstat IpExt)
-# deltas. IcmpMsg rows exist only once non-zero, on either side: a missing
-# row is a zero there.
+# The MIB groups compared with the DUT's /proc/net/snmp (and netstat IpExt,
+# TcpExt) deltas. IcmpMsg rows exist only once non-zero, on either side: a
+# missing row is a zero there. A recording made before TcpExt was read has
+# none of its rows, and none is compared.
 SNMP_GROUPS = ("Ip", "IpExt", "Icmp", "IcmpMsg", "Udp", "UdpLite", "Tcp", "TcpExt")
 
 

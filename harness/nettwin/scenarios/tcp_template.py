@@ -6,7 +6,9 @@ Conventions (packetdrill's): `seq` of a tester frame is relative to the tester's
 ISN (fixed here, TESTER_ISN), its `ack` relative to the DUT's ISN (learnt from the
 DUT's SYN or SYN-ACK). An Expect's `seq` is relative to the DUT's ISN and its `ack`
 to the tester's. A TS option carries TSval = TS_BASE + ms since the time origin and
-TSecr = the DUT's last TSval. dport None means the port the DUT chose (active open).
+TSecr = the DUT's last TSval, or with ["ts", seq] the TSval of the DUT's first segment
+at relative seq (an ACK of a delayed original rather than of its retransmission).
+dport None means the port the DUT chose (active open).
 
 TcpState holds what was learnt; the recorder (real kernel) and the replay (nettwin)
 fill templates with the same code, so both sides send the same frames relative to
@@ -112,6 +114,7 @@ class TcpState:
     dut_tsval: int = 0
     sent: int = 0                    # tester frames so far (IP ID)
     seen: list = field(default_factory=list)
+    first_tsval: dict = field(default_factory=dict)   # relative seq -> TSval of its first data segment
 
     def observe(self, frame: bytes) -> None:
         """Learn from a DUT frame: its ISN from a SYN, its port, its last TSval."""
@@ -126,6 +129,8 @@ class TcpState:
         for name, value in t.options:
             if name == "Timestamp":
                 self.dut_tsval = value[0]
+                if len(t.payload) and self.dut_isn is not None:
+                    self.first_tsval.setdefault((t.seq - self.dut_isn) & 0xFFFFFFFF, value[0])
 
     def fill(self, step: TcpSend, elapsed_ms: int) -> bytes:
         """The frame of a TcpSend now, elapsed_ms after the time origin."""
@@ -133,7 +138,8 @@ class TcpState:
         for o in step.options:
             name = _OPT_NAMES[o[0]]
             if name == "Timestamp":
-                opts.append((name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, self.dut_tsval)))
+                tsecr = self.first_tsval[o[1]] if len(o) > 1 else self.dut_tsval
+                opts.append((name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, tsecr)))
             elif name in ("MSS", "WScale"):
                 opts.append((name, o[1]))
             elif name == "SAck":
