@@ -10,6 +10,7 @@ packages=(
   libpcap-dev googletest libgtest-dev libbenchmark-dev
   python3 python3-scapy python3-grpcio python3-protobuf python3-pytest
   tshark tcpdump iproute2 ethtool nftables valgrind
+  iputils-ping netcat-openbsd curl iperf3  # live mode: Linux's own programs talk to the twin
 )
 
 missing=()
