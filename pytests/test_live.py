@@ -182,3 +182,15 @@ def test_bad_options_are_refused_before_any_namespace_exists(nettwin_cmd, harnes
     assert proc.returncode == 2
     assert message in proc.stderr
     assert f"nt-live-{live_id}" not in _namespaces()
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["--live-tap", "nttst0", "--live-netns", "nt-live-no-such-namespace"], 1, "/run/netns/nt-live-no-such-namespace"),
+    (["--live-tap", "a-name-longer-than-ifnamsiz"], 1, "bad interface name"),
+    (["--live-netns", "nt-live-x"], 2, "go with --live-tap"),
+])
+def test_the_server_refuses_a_live_tap_it_cannot_make(build_dir, args, status, message):
+    proc = subprocess.run([str(build_dir / "harness" / "server" / "nettwin-server"), *args], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == status
+    assert message in proc.stderr

@@ -52,7 +52,7 @@ struct Options {
   bool remove_socket_dir = false;   // rmdir the unix socket's folder on exit
   std::string live_tap;             // live mode: the TAP interface to create
   std::string live_netns;           // ... in this namespace ("": the server's own)
-  std::string live_dev = "eth0";    // ... bridged to this stack device
+  std::string live_dev;             // ... bridged to this stack device (default ntdut0)
 };
 
 static_assert(kMaxMessageBytes == nettwin::v1::MAX_MESSAGE_BYTES, "one message bound for server and clients");
@@ -85,7 +85,7 @@ const char kUsage[] =
     "  --live-tap IFNAME  live mode: create TAP interface IFNAME and bridge it to a\n"
     "                     stack device; the stack's clock is then the real one\n"
     "  --live-netns NS    create the TAP in network namespace NS (`ip netns` names)\n"
-    "  --live-dev DEV     the stack device the TAP is bridged to (default eth0; the\n"
+    "  --live-dev DEV     the stack device the TAP is bridged to (default ntdut0; the\n"
     "                     frames Linux sends go to it once it is created)\n";
 
 // Returns an error message, or "" when the options are good.
@@ -137,8 +137,9 @@ std::string parse_options(int argc, char** argv, Options& options) {
     }
   }
   if (options.listen.empty()) options.listen = default_listen_address();
-  if (options.live_tap.empty() && !options.live_netns.empty())
-    return "--live-netns needs --live-tap";
+  if (options.live_tap.empty() && !(options.live_netns.empty() && options.live_dev.empty()))
+    return "--live-netns and --live-dev go with --live-tap";
+  if (options.live_dev.empty()) options.live_dev = "ntdut0";
   return "";
 }
 
