@@ -13,6 +13,7 @@ packages=(
   chromium  # the HTML report opened in a real browser (pytests/test_html_browser.py)
   python3-ipython  # the shell's console (completion, history)
   tshark tcpdump iproute2 ethtool nftables valgrind
+  iputils-ping netcat-openbsd curl iperf3  # live mode: Linux's own programs talk to the twin
 )
 
 missing=()

@@ -397,6 +397,7 @@ std::variant<WireLimit, Error> Stack::set_wire_limit(const std::string& name, si
 uint64_t Stack::now_ns() const { return net_->engine.now(); }
 void Stack::advance(uint64_t ns) { net_->engine.advance(ns); }
 void Stack::run_until(uint64_t t_ns) { net_->engine.run_until(t_ns); }
+std::optional<uint64_t> Stack::next_timer_ns() const { return net_->engine.next_timer(); }
 void Stack::run_until_idle() {
   const uint64_t now = net_->engine.now();
   net_->engine.run_until_idle(std::min(kIdleHorizonNs, kClockLimitNs - std::min(now, kClockLimitNs)));

@@ -230,6 +230,9 @@ class Stack {
   void run_until(uint64_t t_ns);   // run everything due up to t_ns (no-op if in the past)
   void run_until_idle();           // run softirqs and timers until nothing is pending (up to the limit)
                                    // (timers further out than 1 hour of virtual time are left)
+  // When the earliest pending timer is due (ns); nothing when no timer is
+  // pending. A real-time driver sleeps until then (or until a frame comes).
+  std::optional<uint64_t> next_timer_ns() const;
 
   // Tracing: one predictable branch per tracepoint while nobody subscribes.
   int subscribe(const TraceFilter& filter, TraceCallback callback);

@@ -1,4 +1,4 @@
-"""The `nettwin` command line: conform, replay, record, shell, ss, packetdrill, explore."""
+"""The `nettwin` command line: conform, replay, record, shell, live, ss, packetdrill, explore."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,8 @@ commands:
   replay FILE.pcap|- [--out OUT.pcap] [--dev D --mac M --ip CIDR]   replay a pcap, diff the responses
   record ...                                 record scenarios on the real kernel (see: record --help)
   shell [--kind ring|veth] [--address A]     interactive Scapy session with a connected stack
+  live [--listen tcp:PORT] [-- COMMAND]      the twin behind a TAP in a namespace, on the real clock:
+                                             Linux's ping, nc, curl there talk to it
   trace [EXPR] --address A | --pcap F        pwru for the stack: the skbs a pcap filter selects, function by function
   ss --address A [-t -u -w -0] [-i] [-o]     the DUT's sockets in ss's layout
   packetdrill SCRIPT.pkt ... [--linux]       run packetdrill scripts (nettwin, virtual time; or Linux)
@@ -93,6 +95,11 @@ def shell_main(argv) -> int:
     return _needs_server("shell", main, argv)
 
 
+def live_main(argv) -> int:
+    from .interactive.live import main
+    return main(argv)
+
+
 def ss_main(argv) -> int:
     from .client import paths
     from .client import ServerStartError, Stack, StackError
@@ -136,7 +143,8 @@ def explore_main(argv) -> int:
 
 
 COMMANDS = {"conform": conform_main, "replay": replay_main, "record": record_main, "shell": shell_main,
-            "trace": trace_main, "ss": ss_main, "packetdrill": packetdrill_main, "explore": explore_main}
+            "live": live_main, "trace": trace_main, "ss": ss_main, "packetdrill": packetdrill_main,
+            "explore": explore_main}
 
 
 def main(argv=None) -> int:

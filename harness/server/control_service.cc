@@ -185,6 +185,7 @@ grpc::Status ControlService::GetSysctl(grpc::ServerContext*, const v1::SysctlReq
 grpc::Status ControlService::Advance(grpc::ServerContext*, const v1::ClockRequest* request,
                                      v1::Clock* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {
+    if (state.live) return live_clock_refusal("Advance");
     const uint64_t now = state.stack->now_ns();
     // (Work done at the limit may leave the clock a few ns past it.)
     if (request->ns() > Stack::kClockLimitNs - std::min(now, Stack::kClockLimitNs))
@@ -202,6 +203,7 @@ grpc::Status ControlService::RunUntil(grpc::ServerContext*, const v1::ClockReque
     return invalid("running the clock until " + std::to_string(request->ns()) + " ns overflows it" +
                    clock_limit_note());
   return run_on_engine(engine_, [&](EngineState& state) {
+    if (state.live) return live_clock_refusal("RunUntil");
     state.stack->run_until(request->ns());
     reply->set_now_ns(state.stack->now_ns());
     return grpc::Status::OK;
@@ -211,6 +213,7 @@ grpc::Status ControlService::RunUntil(grpc::ServerContext*, const v1::ClockReque
 grpc::Status ControlService::RunUntilIdle(grpc::ServerContext*, const v1::Empty*,
                                           v1::Clock* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {
+    if (state.live) return live_clock_refusal("RunUntilIdle");
     state.stack->run_until_idle();
     reply->set_now_ns(state.stack->now_ns());
     return grpc::Status::OK;
@@ -227,19 +230,20 @@ grpc::Status ControlService::Now(grpc::ServerContext*, const v1::Empty*, v1::Clo
 grpc::Status ControlService::ReadCounters(grpc::ServerContext*, const v1::Empty*,
                                           v1::Counters* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {
-    for (const auto& [name, value] : state.stack->counters()) {
+    const auto add = [reply](const std::string& name, uint64_t value) {
       auto* counter = reply->add_counters();
       counter->set_name(name);
       counter->set_value(value);
-    }
+    };
+    for (const auto& [name, value] : state.stack->counters()) add(name, value);
     // The server's own: trace events lost by every subscription, buffered or
-    // live, and those held for them now (bounded by --trace-budget).
-    auto* lost = reply->add_counters();
-    lost->set_name("trace.lost");
-    lost->set_value(state.hub.lost_total());
-    auto* held = reply->add_counters();
-    held->set_name("trace.held");
-    held->set_value(state.hub.budget().held());
+    // live, and those held for them now (bounded by --trace-budget); in live
+    // mode, the TAP's frames.
+    add("trace.lost", state.hub.lost_total());
+    add("trace.held", state.hub.budget().held());
+    if (state.live) {
+      for (const auto& [name, value] : state.live->counters()) add(name, value);
+    }
     return grpc::Status::OK;
   });
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "engine_thread.h"
+#include "live_tap.h"
 #include "stack/stack.h"
 #include "text_parse.h"
 #include "trace_hub.h"
@@ -24,6 +25,7 @@ struct EngineState {
   uint64_t default_seed;  // --seed; also what Reset uses when asked for seed 0
   std::unique_ptr<Stack> stack;
   TraceHub hub;
+  std::unique_ptr<LiveTap> live;  // live mode (--live-tap): the stack's clock is the real one
 };
 
 using Engine = EngineThread<EngineState>;
@@ -53,6 +55,13 @@ grpc::Status run_on_engine(Engine& engine, F work) {
   } catch (const std::exception& e) {
     return grpc::Status(grpc::StatusCode::INTERNAL, std::string("stack failure: ") + e.what());
   }
+}
+
+// The clock calls in live mode, where the real clock drives the stack.
+inline grpc::Status live_clock_refusal(std::string_view call) {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      std::string(call) + ": the server is in live mode, where the stack's clock is the "
+                      "real one; it cannot be driven");
 }
 
 // Trace.Open or Trace.Stream when every subscription the server allows is taken.

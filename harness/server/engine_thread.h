@@ -1,8 +1,16 @@
 // The one thread that owns the stack. The stack is single-threaded and takes no
 // locks, so gRPC handler threads never touch it: they post a closure here and,
 // when they need the answer, wait for it.
+//
+// In live mode the thread also has work of its own between closures (frames on
+// a TAP, timers on the real clock): an idle function that may sleep in poll()
+// on the thread's wake descriptor, an eventfd that post() and stop() signal.
 #pragma once
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -10,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 
@@ -25,8 +34,17 @@ struct EngineStopped : std::runtime_error {
 template <class State>
 class EngineThread {
  public:
+  // idle(state, wake_fd) runs whenever no closure is waiting, and once between
+  // closures. wake_fd >= 0: it may wait until wake_fd is readable (a closure
+  // came, or stop()); -1: it must not wait.
+  using Idle = std::function<void(State&, int wake_fd)>;
+
   template <class Factory>
-  explicit EngineThread(Factory make_state) {
+  explicit EngineThread(Factory make_state, Idle idle = {}) : idle_(std::move(idle)) {
+    if (idle_) {
+      wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    }
     std::promise<void> ready;
     auto started = ready.get_future();
     thread_ = std::thread([this, make_state = std::move(make_state), &ready]() mutable {
@@ -52,7 +70,10 @@ class EngineThread {
     }
   }
 
-  ~EngineThread() { stop(); }
+  ~EngineThread() {
+    stop();
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
 
   EngineThread(const EngineThread&) = delete;
   EngineThread& operator=(const EngineThread&) = delete;
@@ -69,7 +90,7 @@ class EngineThread {
       if (stopping_) throw EngineStopped();
       queue_.emplace_back([task] { (*task)(); });
     }
-    wake_.notify_one();
+    wake();
     return result;
   }
 
@@ -85,16 +106,44 @@ class EngineThread {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_one();
+    wake();
     if (thread_.joinable()) thread_.join();
   }
 
  private:
+  void wake() {
+    wake_.notify_one();
+    if (wake_fd_ >= 0) {
+      const uint64_t one = 1;
+      (void)!write(wake_fd_, &one, sizeof one);  // only fails when the counter is already huge
+    }
+  }
+
+  // Idle work, then the next closure if there is one. Without an idle
+  // function, wait for a closure.
+  void wait_for_job(std::unique_lock<std::mutex>& lock) {
+    if (!idle_) {
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      return;
+    }
+    const bool may_wait = queue_.empty() && !stopping_;
+    lock.unlock();
+    idle_(*state_, may_wait ? wake_fd_ : -1);
+    if (may_wait) {
+      uint64_t count;
+      (void)!read(wake_fd_, &count, sizeof count);  // rearm; a later post() signals again
+    }
+    lock.lock();
+  }
+
   void loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      wait_for_job(lock);
+      if (queue_.empty()) {
+        if (stopping_) return;  // stopping and drained
+        continue;
+      }
       auto job = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
@@ -107,6 +156,8 @@ class EngineThread {
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  Idle idle_;
+  int wake_fd_ = -1;
   std::unique_ptr<State> state_;
   std::thread thread_;
 };

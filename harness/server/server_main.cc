@@ -4,6 +4,7 @@
 //                  [--allow-remote] [--seed N] [--trace-buffer N] [--stream-queue N]
 //                  [--max-subscriptions N] [--trace-budget N]
 //                  [--parent-fd FD] [--remove-socket-dir]
+//                  [--live-tap IFNAME [--live-netns NS] [--live-dev DEV]]
 //
 // Prints "nettwin-server listening on <addr>" once ready; exits 0 on SIGTERM/SIGINT.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -25,6 +26,7 @@
 #include "hooks_service.h"
 #include "engine_state.h"
 #include "listen_address.h"
+#include "live_tap.h"
 #include "nic_service.h"
 #include "reply_budget.h"
 #include "parent_watch.h"
@@ -32,6 +34,7 @@
 #include "sockets_service.h"
 #include "text_parse.h"
 #include "trace_service.h"
+#include "tun_alloc.h"
 
 namespace {
 
@@ -47,6 +50,9 @@ struct Options {
   uint64_t trace_budget = 1 << 21;    // events held for all subscriptions together
   int parent_fd = -1;               // exit when this pipe reaches end of file
   bool remove_socket_dir = false;   // rmdir the unix socket's folder on exit
+  std::string live_tap;             // live mode: the TAP interface to create
+  std::string live_netns;           // ... in this namespace ("": the server's own)
+  std::string live_dev;             // ... bridged to this stack device (default ntdut0)
 };
 
 static_assert(kMaxMessageBytes == nettwin::v1::MAX_MESSAGE_BYTES, "one message bound for server and clients");
@@ -61,6 +67,7 @@ const char kUsage[] =
     "usage: nettwin-server [--listen ADDR] [--allow-remote] [--seed N]\n"
     "                      [--trace-buffer N] [--stream-queue N] [--max-subscriptions N]\n"
     "                      [--trace-budget N] [--parent-fd FD] [--remove-socket-dir]\n"
+    "                      [--live-tap IFNAME [--live-netns NS] [--live-dev DEV]]\n"
     "  --listen ADDR      unix:/path/sock (default unix:$XDG_RUNTIME_DIR/nettwin-<pid>.sock),\n"
     "                     127.0.0.1:PORT or [::1]:PORT (PORT 0: any free port)\n"
     "  --allow-remote     allow a non-loopback TCP address\n"
@@ -74,7 +81,12 @@ const char kUsage[] =
     "                     events are lost and counted (default 2097152)\n"
     "  --parent-fd FD     stop (as on SIGTERM) when FD, a pipe whose write end the\n"
     "                     starting process holds, reaches end of file: it died\n"
-    "  --remove-socket-dir  on exit, also remove the unix socket's folder if empty\n";
+    "  --remove-socket-dir  on exit, also remove the unix socket's folder if empty\n"
+    "  --live-tap IFNAME  live mode: create TAP interface IFNAME and bridge it to a\n"
+    "                     stack device; the stack's clock is then the real one\n"
+    "  --live-netns NS    create the TAP in network namespace NS (`ip netns` names)\n"
+    "  --live-dev DEV     the stack device the TAP is bridged to (default ntdut0; the\n"
+    "                     frames Linux sends go to it once it is created)\n";
 
 // Returns an error message, or "" when the options are good.
 std::string parse_options(int argc, char** argv, Options& options) {
@@ -116,11 +128,18 @@ std::string parse_options(int argc, char** argv, Options& options) {
       options.parent_fd = int(fd);
     } else if (arg == "--remove-socket-dir") {
       options.remove_socket_dir = true;
+    } else if (arg == "--live-tap" || arg == "--live-netns" || arg == "--live-dev") {
+      const char* text = value();
+      if (!text || !*text) return arg + " needs a value";
+      (arg == "--live-tap" ? options.live_tap : arg == "--live-netns" ? options.live_netns : options.live_dev) = text;
     } else {
       return "unknown option " + quoted(arg);
     }
   }
   if (options.listen.empty()) options.listen = default_listen_address();
+  if (options.live_tap.empty() && !(options.live_netns.empty() && options.live_dev.empty()))
+    return "--live-netns and --live-dev go with --live-tap";
+  if (options.live_dev.empty()) options.live_dev = "ntdut0";
   return "";
 }
 
@@ -155,12 +174,27 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (options.parent_fd >= 0) exit_with_parent(options.parent_fd);
 
+  // Live mode: the TAP exists before the server says it listens.
+  std::unique_ptr<LiveTap> live;
+  Engine::Idle live_pump;
+  if (!options.live_tap.empty()) {
+    auto tap = tun_alloc(options.live_netns, options.live_tap);
+    if (auto* error = std::get_if<std::string>(&tap)) {
+      std::fprintf(stderr, "nettwin-server: --live-tap: %s\n", error->c_str());
+      return 1;
+    }
+    live = std::make_unique<LiveTap>(std::get<int>(tap), options.live_dev);
+    live_pump = [](EngineState& state, int wake_fd) { state.live->pump(*state.stack, wake_fd); };
+  }
+
   std::unique_ptr<Engine> engine;
   try {
     engine = std::make_unique<Engine>([&] {
-      return std::make_unique<EngineState>(options.seed, options.trace_buffer,
-                                           options.max_subscriptions, options.trace_budget);
-    });
+      auto state = std::make_unique<EngineState>(options.seed, options.trace_buffer,
+                                                 options.max_subscriptions, options.trace_budget);
+      state->live = std::move(live);
+      return state;
+    }, live_pump);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nettwin-server: cannot create the stack: %s\n", e.what());
     return 1;

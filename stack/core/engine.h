@@ -46,6 +46,10 @@ class Engine {
     return it == timer_jiffies_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
   }
   size_t timers_pending() const { return timers_.size(); }
+  // When the earliest pending timer fires (absolute ns); nothing if none is pending.
+  std::optional<uint64_t> next_timer() const {
+    return timers_.empty() ? std::nullopt : std::optional<uint64_t>(timers_.begin()->first.first);
+  }
 
   // jiffies: the clock in ticks of 1/HZ. At virtual time 0 it reads `origin`
   // (as long after boot as the seed made it), `phase_ns` into that tick.
