@@ -9,6 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpcap-dev googletest libgtest-dev libbenchmark-dev
   python3 python3-scapy python3-grpcio python3-protobuf python3-pytest
+  python3-tqdm  # the progress bars of nettwin replay
   tshark tcpdump iproute2 ethtool nftables valgrind
 )
 
