@@ -89,8 +89,9 @@ void write_frame(PcapWriter& writer, uint64_t ts_ns, std::span<const uint8_t> fr
   pcap_dump(reinterpret_cast<u_char*>(writer.dumper), &header, frame.data());
 }
 
-void progress(const ReplayOptions& options, const PcapInput& input, uint64_t read) {
-  if (options.progress && read % kProgressEvery == 0)
+// final: the input is read to its end (a bar shows 100% however short the file).
+void progress(const ReplayOptions& options, const PcapInput& input, uint64_t read, bool final = false) {
+  if (options.progress && (final || read % kProgressEvery == 0))
     std::fprintf(stderr, "nettwin-replay: progress %llu %llu\n",
                  static_cast<unsigned long long>(input.file_position()),
                  static_cast<unsigned long long>(input.file_size()));
@@ -278,6 +279,7 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
     }
     if (summary.injected % kDrainEvery == 0) drain();
   }
+  progress(options, *input, summary.read, true);
   stack.run_until_idle();
   // The programs read what came last and close what the peers closed; then their FINs go.
   for (int round = 0; round < 3 && !listeners.empty(); ++round) {
@@ -334,6 +336,7 @@ int run_convert(const ReplayOptions& options, ReplaySummary& summary) {
     write_frame(writer, record.ts_ns, record.data, record.wire_len);
     ++summary.written;
   }
+  progress(options, *input, summary.read, true);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (pcap_dump_flush(writer.dumper) != 0) {
