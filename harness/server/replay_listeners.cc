@@ -20,7 +20,7 @@ std::string ReplayListeners::listen(Stack& stack, uint32_t addr, const std::vect
     SockaddrIn where;
     where.port = port;
     where.addr = addr;
-    int rc = fd < 0 ? fd : sys_bind(net, fd, where, sizeof(where));
+    int rc = fd < 0 ? fd : sys_bind(net, fd, where, SOCKADDR_IN_LEN);
     if (rc >= 0) rc = sys_listen(net, fd, kBacklog);
     if (rc < 0) return "listen on port " + std::to_string(port) + ": " + std::strerror(-rc);
     listeners_.push_back(fd);
