@@ -80,6 +80,30 @@ std::string open_writer(PcapWriter& writer, const std::string& path) {
   return path + ": cannot write: " + (writer.dead ? pcap_geterr(writer.dead) : "pcap_open_dead failed");
 }
 
+// Opens the input and then the output: 0, or the exit status (2 a bad input or
+// --out naming it, checked before the output is opened, which would empty it; 1
+// an output that cannot be written).
+int open_files(const ReplayOptions& options, ReplaySummary& summary, std::unique_ptr<PcapInput>& input,
+               PcapWriter& writer) {
+  auto opened = PcapInput::open(options.in);
+  if (auto* error = std::get_if<std::string>(&opened)) {
+    std::fprintf(stderr, "nettwin-replay: %s\n", error->c_str());
+    return 2;
+  }
+  input = std::move(std::get<std::unique_ptr<PcapInput>>(opened));
+  if (input->is_same_file(options.out)) {
+    std::fprintf(stderr, "nettwin-replay: --out %s is the input file %s: not overwriting it\n",
+                 options.out.c_str(), input->name().c_str());
+    return 2;
+  }
+  summary.input = input->name();
+  if (const std::string problem = open_writer(writer, options.out); !problem.empty()) {
+    std::fprintf(stderr, "nettwin-replay: %s\n", problem.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 void write_frame(PcapWriter& writer, uint64_t ts_ns, std::span<const uint8_t> frame, uint32_t wire_len) {
   pcap_pkthdr header{};
   header.ts.tv_sec = time_t(ts_ns / 1'000'000'000u);
@@ -151,25 +175,9 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
   Stack stack(options.seed);
   if (!configure(stack, options)) return 2;
 
-  auto opened = PcapInput::open(options.in);
-  if (auto* error = std::get_if<std::string>(&opened)) {
-    std::fprintf(stderr, "nettwin-replay: %s\n", error->c_str());
-    return 2;
-  }
-  auto input = std::move(std::get<std::unique_ptr<PcapInput>>(opened));
-  // Checked before the output is opened: opening it would empty the input.
-  if (input->is_same_file(options.out)) {
-    std::fprintf(stderr, "nettwin-replay: --out %s is the input file %s: not overwriting it\n",
-                 options.out.c_str(), input->name().c_str());
-    return 2;
-  }
-  summary.input = input->name();
-
+  std::unique_ptr<PcapInput> input;
   PcapWriter writer;
-  if (const std::string problem = open_writer(writer, options.out); !problem.empty()) {
-    std::fprintf(stderr, "nettwin-replay: %s\n", problem.c_str());
-    return 1;
-  }
+  if (const int status = open_files(options, summary, input, writer)) return status;
   ReplayListeners listeners;
   if (const std::string problem =
           listeners.listen(stack, parse_cidr(options.cidr)->addr, options.listen_ports);
@@ -301,23 +309,9 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
 }
 
 int run_convert(const ReplayOptions& options, ReplaySummary& summary) {
-  auto opened = PcapInput::open(options.in);
-  if (auto* error = std::get_if<std::string>(&opened)) {
-    std::fprintf(stderr, "nettwin-replay: %s\n", error->c_str());
-    return 2;
-  }
-  auto input = std::move(std::get<std::unique_ptr<PcapInput>>(opened));
-  if (input->is_same_file(options.out)) {
-    std::fprintf(stderr, "nettwin-replay: --out %s is the input file %s: not overwriting it\n",
-                 options.out.c_str(), input->name().c_str());
-    return 2;
-  }
-  summary.input = input->name();
+  std::unique_ptr<PcapInput> input;
   PcapWriter writer;
-  if (const std::string problem = open_writer(writer, options.out); !problem.empty()) {
-    std::fprintf(stderr, "nettwin-replay: %s\n", problem.c_str());
-    return 1;
-  }
+  if (const int status = open_files(options, summary, input, writer)) return status;
   summary.ran = true;
   const auto started = std::chrono::steady_clock::now();
   PcapRecord record;
