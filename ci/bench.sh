@@ -36,3 +36,4 @@ build/harness/server/nettwin-replay --in "$work/in.pcap" --out "$work/out.pcap" 
 # packetdrill: the corpus's wall time on nettwin against the real time the same scripts
 # took on Linux (their SCRIPT.linux.json records), and the ratio.
 { harness/bin/nettwin packetdrill --bench -j 2 traces/packetdrill/*.pkt || true; } | grep '^bench:'
+PYTHONPATH=harness /usr/bin/python3 -m nettwin.replay.bench 1000000  # frames/s and peak RSS of nettwin replay

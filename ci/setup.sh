@@ -12,6 +12,7 @@ packages=(
   python3-pip python3-setuptools python3-wheel  # the harness as a package (pyproject.toml), offline
   chromium  # the HTML report opened in a real browser (pytests/test_html_browser.py)
   python3-ipython  # the shell's console (completion, history)
+  python3-tqdm zlib1g-dev  # nettwin replay: progress bars, .gz captures
   tshark tcpdump iproute2 ethtool nftables valgrind
   iputils-ping netcat-openbsd curl iperf3  # live mode: Linux's own programs talk to the twin
 )

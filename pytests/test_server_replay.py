@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 from scapy.layers.inet import ICMP, IP
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.l2 import ARP, CookedLinux, Ether
 from scapy.utils import rdpcap, wrpcap
 
 from server_fixtures import (
@@ -239,11 +239,44 @@ def test_timestamps_going_backwards_are_warned_and_replayed_at_the_current_time(
 
 
 def test_wrong_link_type(tmp_path):
-    infile = tmp_path / "sll.pcap"
-    wrpcap(str(infile), recorded_frames(), linktype=113)  # LINKTYPE_LINUX_SLL
+    infile = tmp_path / "wifi.pcap"
+    wrpcap(str(infile), recorded_frames(), linktype=105)  # LINKTYPE_IEEE802_11: not replayable
     proc = replay(infile, tmp_path / "out.pcap")
     assert proc.returncode == 2
-    assert f"{infile}: offset 20: link type 113" in proc.stderr
+    assert f"{infile}: offset 20: link type 105" in proc.stderr
+    assert "replay takes Ethernet, Linux cooked (SLL, SLL2)" in proc.stderr
+
+
+def test_cooked_capture_is_made_ethernet_frames_and_answered(tmp_path):
+    # The same ARP + ping as Linux cooked (SLL) records: the frames get the made-up
+    # MACs (02:00 + IPv4 address), so a device with the DUT's made-up MAC answers.
+    infile, outfile = tmp_path / "sll.pcap", tmp_path / "out.pcap"
+    wrpcap(str(infile), [timed(CookedLinux(pkttype=0, proto=0x0800) / p[IP], float(p.time))
+                         for p in recorded_frames() if p.haslayer(IP)], linktype=113)
+    made_up = "02:00:c6:33:64:02"
+    proc = subprocess.run([str(REPLAY_BIN), "--in", str(infile), "--out", str(outfile), "--dev", DUT_DEV,
+                           "--mac", made_up, "--ip", DUT_CIDR, "--learn-neigh"],
+                          capture_output=True, text=True, timeout=EXIT_GUARD_S)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "neighbours learnt from the capture: 1" in proc.stdout
+    echo = [f for f in rdpcap(str(outfile)) if f.haslayer(ICMP)]
+    assert echo and echo[0][Ether].src == made_up and echo[0][Ether].dst == "02:00:c6:33:64:01"
+    assert echo[0][ICMP].type == 0
+
+
+def test_convert_writes_the_ethernet_frames(tmp_path):
+    infile, outfile = tmp_path / "sll.pcap", tmp_path / "ether.pcap"
+    frames = [timed(CookedLinux(pkttype=0, proto=0x0800) / p[IP], float(p.time))
+              for p in recorded_frames() if p.haslayer(IP)]
+    wrpcap(str(infile), frames, linktype=113)
+    require_binary(REPLAY_BIN)
+    proc = subprocess.run([str(REPLAY_BIN), "--convert", "--in", str(infile), "--out", str(outfile)],
+                          capture_output=True, text=True, timeout=EXIT_GUARD_S)
+    assert proc.returncode == 0, proc.stderr
+    assert f"converted 1 frames from {infile} to {outfile}" in proc.stdout
+    out = rdpcap(str(outfile))
+    assert out[0][Ether].src == "02:00:c6:33:64:01" and out[0][Ether].dst == "02:00:c6:33:64:02"
+    assert bytes(out[0][IP]) == bytes(frames[0][IP]) and float(out[0].time) == float(frames[0].time)
 
 
 @pytest.mark.parametrize("args,words", [

@@ -23,6 +23,9 @@ struct ReplaySummary {
   uint64_t refused = 0;       // the stack refused them: larger than the device's max frame
   uint64_t backwards = 0;     // records whose timestamp is earlier than the one before
   uint64_t written = 0;       // frames the stack put on the wire, in the output
+  uint64_t neighbours_learnt = 0;   // --learn-neigh: peers made permanent neighbours
+  uint64_t neighbours_refused = 0;
+  uint64_t tcp_fitted = 0;          // peers' TCP frames whose ACK/SACK/TSecr were moved  // and those the stack refused (off the device's link)
   std::string stopped;        // where and why the input ended early ("" if it did not)
   double seconds = 0;         // wall time of the replay itself
 
@@ -35,6 +38,10 @@ struct ReplaySummary {
 // replayed and written, as tshark reads them and exits 2); 3 replayed, but
 // nothing was injected or frames were lost (rx_missed). Messages go to stderr.
 int run_replay(const ReplayOptions& options, ReplaySummary& summary);
+
+// --convert: the input's frames, made Ethernet frames, written to --out with
+// their capture times; no stack. Exit status as run_replay's (0, 1, 2).
+int run_convert(const ReplayOptions& options, ReplaySummary& summary);
 
 // The summary lines nettwin-replay prints after every replay that started.
 void print_summary(std::FILE* to, const ReplayOptions& options, const ReplaySummary& summary);

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   }
   const ReplayOptions& options = std::get<ReplayOptions>(parsed);
   ReplaySummary summary;
-  const int status = run_replay(options, summary);
+  const int status = options.convert ? run_convert(options, summary) : run_replay(options, summary);
   // Every replay that started says what it did, also when it stopped early.
   if (summary.ran) print_summary(stdout, options, summary);
   return status;

@@ -7,8 +7,19 @@ namespace nettwin::server {
 const char kReplayUsage[] =
     "usage: nettwin-replay --in FILE.pcap --out OUT.pcap --dev NAME --mac MAC --ip CIDR\n"
     "                      [--kind veth|ring] [--ifindex N] [--neigh IP=MAC ...] [--seed N]\n"
+    "                      [--listen PORT ...] [--learn-neigh] [--onlink] [--progress]\n"
+    "       nettwin-replay --convert --in FILE.pcap --out OUT.pcap [--progress]\n"
     "Injects the frames of FILE.pcap addressed to the device (its MAC, broadcast or\n"
     "multicast) at their recorded times, and writes what the stack sends to OUT.pcap.\n"
+    "FILE.pcap: pcap or pcapng, gzip-compressed or not, of Ethernet, Linux cooked\n"
+    "(SLL, SLL2), loopback (NULL, LOOP) or raw IP (RAW, IPV4) frames; the others are\n"
+    "given an Ethernet header whose MACs are 02:00 and the host's IPv4 address.\n"
+    "--convert writes those Ethernet frames to OUT.pcap and runs no stack.\n"
+    "--listen PORT: a TCP listener on the device's address whose connections are\n"
+    "accepted and read. --learn-neigh: a peer whose IPv4 frame comes with no ARP for\n"
+    "it before becomes a permanent neighbour with the MAC of that frame. --onlink: a\n"
+    "default route on the device, no gateway: every peer is on the device's link.\n"
+    "--progress: \"nettwin-replay: progress POSITION SIZE\" on stderr as it reads.\n"
     "--in - (or a pipe) reads standard input. A timestamp earlier than the one before\n"
     "is warned about and its frame injected at the current virtual time.\n"
     "Prints what it injected, skipped, refused and lost on every run. Exit status:\n"
@@ -22,6 +33,13 @@ std::variant<ReplayOptions, std::string> parse_replay_options(int argc, char** a
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") return std::string();
+    if (arg == "--learn-neigh" || arg == "--onlink" || arg == "--progress" || arg == "--convert") {
+      (arg == "--learn-neigh" ? options.learn_neighbours
+       : arg == "--onlink"    ? options.onlink_default
+       : arg == "--progress"  ? options.progress
+                              : options.convert) = true;
+      continue;
+    }
     if (i + 1 >= argc) return arg + " needs a value";
     const std::string value = argv[++i];
     if (arg == "--in") {
@@ -60,6 +78,10 @@ std::variant<ReplayOptions, std::string> parse_replay_options(int argc, char** a
       const auto parsed = parse_mac(mac);
       if (!parsed) return "--neigh: bad mac " + quoted(mac);
       options.neighbours.emplace_back(ip, format_mac(*parsed));
+    } else if (arg == "--listen") {
+      const auto n = parse_u64(value);
+      if (!n || *n == 0 || *n > 65535) return "--listen: bad port " + quoted(value);
+      options.listen_ports.push_back(uint16_t(*n));
     } else if (arg == "--seed") {
       const auto n = parse_u64(value);
       if (!n) return "--seed: bad number " + quoted(value);
@@ -70,6 +92,7 @@ std::variant<ReplayOptions, std::string> parse_replay_options(int argc, char** a
   }
   if (options.in.empty()) return "--in is required";
   if (options.out.empty()) return "--out is required";
+  if (options.convert) return options;
   if (options.dev.empty()) return "--dev is required";
   if (!have_mac) return "--mac is required";
   if (options.cidr.empty()) return "--ip is required";

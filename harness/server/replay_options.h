@@ -22,6 +22,11 @@ struct ReplayOptions {
   int ifindex = 0;
   std::vector<std::pair<std::string, std::string>> neighbours;  // ip, mac
   uint64_t seed = 1;
+  std::vector<uint16_t> listen_ports;  // TCP listeners on the DUT address
+  bool onlink_default = false;    // a default route on the device: every peer on its link
+  bool learn_neighbours = false;  // a peer met with no ARP before it becomes a permanent neighbour
+  bool progress = false;          // "progress POSITION SIZE" lines on stderr
+  bool convert = false;           // only write the input's frames as Ethernet frames to --out
 };
 
 extern const char kReplayUsage[];
