@@ -380,11 +380,14 @@ def _edge_segment(rng: random.Random, c: Conn) -> list:
         return [c.seg("FA", seq=t + 10)]
     if kind == "fin_old":
         return [c.seg("FA", seq=t - 1)]
+    if kind in ("urg", "ts_missing") and c.rcv_hole:
+        return [c.seg("A")]                       # in-order data must not reach the out-of-order range
     if kind == "urg":
         data = fill(rng, rng.choice((1, 10)))
+        out = [c.seg(rng.choice(("UA", "PUA")), data=data)]
         c.t_nxt += len(data)
         c.unread += len(data)
-        return [c.seg(rng.choice(("UA", "PUA")), data=data)]
+        return out
     if kind == "bad_csum":
         return [c.seg("PA", data=fill(rng, 10), bad_csum=True)]
     if kind == "win_zero":
@@ -395,9 +398,10 @@ def _edge_segment(rng: random.Random, c: Conn) -> list:
         return [c.seg("A", options=c.opts() + (opt,))]
     if kind == "ts_missing" and c.ts:
         data = fill(rng, 10)
+        out = [c.seg("PA", data=data, options=())]
         c.t_nxt += len(data)
         c.unread += len(data)
-        return [c.seg("PA", data=data, options=())]
+        return out
     if kind == "paws" and c.ts:
         # TSval 1, far older than the 5000000s the tester has sent: PAWS.
         return [c.seg("PA", data=fill(rng, 10), options=(("nop",), ("nop",), ("kind", 8, "0000000100000000")))]
