@@ -1356,8 +1356,12 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     }
     return 0;
   }
-  // An ACK of data we have not sent: discard the segment (RFC 793 3.9).
-  if (after(ack, tp->snd_nxt)) return -int(SkbDropReason::TCP_ACK_UNSENT_DATA);
+  // An ACK of data we have not sent: discard the segment, with a challenge ACK
+  // (RFC 5961 5.2, RFC 9293 3.10.7.4; 6.18's stable kernels send it too).
+  if (after(ack, tp->snd_nxt)) {
+    if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(sk, skb);
+    return -int(SkbDropReason::TCP_ACK_UNSENT_DATA);
+  }
   if (after(ack, prior_snd_una)) {
     flag |= FLAG_SND_UNA_ADVANCED;
     tp->icsk_retransmits = 0;
@@ -2056,7 +2060,9 @@ csum_error:
   sk->net->mib.tcp.InCsumErrors++;
   sk->net->mib.tcp.InErrs++;
 discard:
-  tcp_drop_reason(sk, skb, reason, "tcp_rcv_established");
+  // Linux's tcp_drop_reason here is tcp_rcv_established's last call, compiled as a
+  // tail call: kfree_skb's location is its caller, tcp_v4_do_rcv.
+  tcp_drop_reason(sk, skb, reason, "tcp_v4_do_rcv");
 }
 
 SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
