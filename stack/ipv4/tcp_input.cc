@@ -2200,6 +2200,10 @@ void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
 
 }  // namespace
 
+// Linux's tcp_rcv_synsent_state_process is static with one caller, inlined into
+// tcp_rcv_state_process: its drops carry that function's name as location.
+constexpr const char* kSynSentDropLocation = "tcp_rcv_state_process";
+
 SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   Net& net = *sk->net;
   TcpSock* tp = tcp_sk(sk);
@@ -2241,7 +2245,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     }
     if (!(flags & TCPHDR_SYN)) {
       undo();
-      sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_FLAGS, "tcp_rcv_synsent_state_process");
+      sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_FLAGS, kSynSentDropLocation);
       return SkbDropReason::NOT_DROPPED_YET;
     }
     // Our SYN is acked: the SYN-ACK.
@@ -2277,7 +2281,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   // No ACK: a RST is dropped.
   if (flags & TCPHDR_RST) {
     undo();
-    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, "tcp_rcv_synsent_state_process");
+    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, kSynSentDropLocation);
     return SkbDropReason::NOT_DROPPED_YET;
   }
   // A SYN alone: crossed SYNs, a simultaneous open (or a connect to self).
@@ -2305,7 +2309,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   }
   // Neither SYN nor RST: dropped.
   undo();
-  sk_skb_reason_drop(sk, skb, SkbDropReason::NOT_SPECIFIED, "tcp_rcv_synsent_state_process");
+  sk_skb_reason_drop(sk, skb, SkbDropReason::NOT_SPECIFIED, kSynSentDropLocation);
   return SkbDropReason::NOT_DROPPED_YET;
 }
 
