@@ -283,7 +283,12 @@ def gen_connect(rng: random.Random, sysctls: dict) -> tuple[list, Conn | None]:
             steps.append(Expect("S", timeout_ms=SHORT))
             return steps, None
         steps.append(Expect("", timeout_ms=SHORT))
-        return steps + [sock("poll", "c", events=4), sock("getsockopt", "c", level=SOL_SOCKET, name=SO_ERROR)], None
+        if kind == "rst":
+            # Refused: Linux's blocking connect returns (and takes sk_err) now; the
+            # replay's connect_bg learns its outcome only when it is collected.
+            return steps + [sock("collect", "c", timeout_ms=300), sock("poll", "c", events=4),
+                            sock("getsockopt", "c", level=SOL_SOCKET, name=SO_ERROR)], None
+        return steps + [sock("poll", "c", events=4)], None
     bad_csum = rng.random() < 0.05
     data = fill(rng, 10) if rng.random() < 0.05 else b""
     synack = TcpSend("SA", 0, 1, win=rng.choice((65535, 65535, 1000, 0)), options=opts,
