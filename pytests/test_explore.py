@@ -21,6 +21,7 @@ from nettwin.explore.run import Outcome, explore, summarize, summary_text  # noq
 from nettwin.explore.shrink import ddmin, shrink  # noqa: E402
 from nettwin.scenarios.model import DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC, Scenario, Send, Wait  # noqa: E402
 from nettwin.scenarios.sock_steps import Sock, diff_calls, sock  # noqa: E402
+from nettwin.scenarios.tcp_template import Expect, TcpSend, TcpState  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = ipaddress.ip_network("192.0.2.0/24")
@@ -47,8 +48,10 @@ def test_every_area_is_drawn_and_only_narrows(scenarios):
     frag = gen.generate(11, 20, only="frag")
     assert {gen.area_of(s) for s in frag} == {"frag"}
     assert all(s.name.endswith("_frag") for s in frag)
+    tcp = gen.generate(11, 20, only="tcp")
+    assert {gen.area_of(s) for s in tcp} == {"tcp"}
     with pytest.raises(ValueError):
-        gen.generate_one(11, 0, only="tcp")
+        gen.generate_one(11, 0, only="sctp")
 
 
 def _addresses(pkt) -> list[str]:
@@ -74,6 +77,10 @@ def test_every_frame_parses_and_names_only_allowed_addresses(scenarios):
                     assert not ipaddress.ip_address(ip) in FORBIDDEN
                     assert any(ipaddress.ip_address(ip) in n for n in ALLOWED), (s.name, ip)
                 continue
+            if isinstance(step, Expect):
+                continue
+            if isinstance(step, TcpSend):
+                step = Send(TcpState(dut_isn=7, dut_port=50000).fill(step, 100), "tcp")
             if not isinstance(step, Send):
                 assert isinstance(step, Wait) and step.ms > 0
                 continue
@@ -108,6 +115,72 @@ def test_udp_scenarios_pin_the_ephemeral_port(scenarios):
     udp = [s for s in scenarios if gen.area_of(s) == "udp"]
     assert udp and all(gen.ONE_EPHEMERAL_PORT in s.sysctls for s in udp)
     assert any(isinstance(st, Sock) and st.op == "bind" and dict(st.args)["ip"] == "" for s in udp for st in s.steps)
+
+
+# ---------------------------------------------------------------- TCP grammar
+
+@pytest.fixture(scope="module")
+def tcp_scenarios():
+    return gen.generate(13, 400, only="tcp")
+
+
+def _tcp_sends(s):
+    return [st for st in s.steps if isinstance(st, TcpSend)]
+
+
+def test_tcp_scenarios_cover_the_grammar(tcp_scenarios):
+    """Listeners, connects and closed ports; flags, options and values at their edges."""
+    ops = {st.op for s in tcp_scenarios for st in s.steps if isinstance(st, Sock)}
+    assert {"listen", "accept_bg", "connect_bg", "collect", "send", "recvfrom", "shutdown", "close",
+            "setsockopt", "getsockopt", "poll"} <= ops
+    flags = {st.flags for s in tcp_scenarios for st in _tcp_sends(s)}
+    assert {"S", "SA", "A", "PA", "R", "RA", "FA", "SF", "UA", ""} <= flags
+    options = [o for s in tcp_scenarios for st in _tcp_sends(s) for o in st.options]
+    assert {("mss", 0), ("mss", 1), ("mss", 65535), ("ws", 0), ("ws", 14), ("ws", 15)} <= set(options)
+    assert {o[0] for o in options} >= {"mss", "ws", "ts", "sackok", "sack", "kind", "raw", "eol", "nop"}
+    assert any(st.bad_csum for s in tcp_scenarios for st in _tcp_sends(s))
+    assert any(n == "net.ipv4.tcp_sack" for s in tcp_scenarios for n, _ in s.sysctls)
+    assert all(gen.ONE_EPHEMERAL_PORT in s.sysctls for s in tcp_scenarios)
+
+
+def test_tcp_scenarios_leave_out_ecn_and_wait_briefly(tcp_scenarios):
+    """No ECN bits (other work changes ECN); an Expect waits at most half a second,
+    and every scenario opens with the tester's ARP frame (the time origin)."""
+    for s in tcp_scenarios:
+        assert isinstance(s.steps[0], Send)
+        for st in s.steps:
+            if isinstance(st, TcpSend):
+                assert not set(st.flags) & set("EC"), (s.name, st)
+            if isinstance(st, Expect):
+                assert st.timeout_ms <= 500, (s.name, st)
+
+
+def test_tcp_edge_options_fill_as_written():
+    st = TcpState(dut_isn=1000, dut_port=8080)
+    frame = Ether(st.fill(TcpSend("A", 1, 1, options=(("kind", 254, "0102"), ("sack", 5, 9), ("raw", "0201"))), 0))
+    tcp = frame["TCP"]
+    raw = bytes(tcp)[20:tcp.dataofs * 4]
+    assert raw == bytes.fromhex("fe040102" "050a" "000003ed" "000003f1" "0201")   # 16 bytes: no padding
+    good = Ether(TcpState(dut_isn=1000, dut_port=8080).fill(TcpSend("A", 1, 1), 0))
+    bad = Ether(TcpState(dut_isn=1000, dut_port=8080).fill(TcpSend("A", 1, 1, bad_csum=True), 0))
+    assert bytes(good)[:50] == bytes(bad)[:50] and good["TCP"].chksum != bad["TCP"].chksum
+    assert TcpSend.from_json(TcpSend("A", bad_csum=True).to_json()).bad_csum
+    assert "bad_csum" not in TcpSend("A").to_json()       # recorded scenarios keep their form
+
+
+def test_shrink_drops_tcp_options_and_payload():
+    """The synthetic 'stack' differs when a segment carries option kind 254;
+    the other options, the payload and the other segment go."""
+    seg = TcpSend("PA", 1, 1, options=(("nop",), ("kind", 254, "00"), ("ts",)), payload="41" * 40)
+    s = Scenario("tcp_synthetic", "", (_send(b"A"), Wait(5), TcpSend("S"), seg))
+    target = Cause("frame field", "x")
+
+    def oracle(sc):
+        return [target] if any(o[0] == "kind" for st in sc.steps if isinstance(st, TcpSend)
+                               for o in st.options) else []
+    small, _ = shrink(s, oracle)
+    tcp = [st for st in small.steps if isinstance(st, TcpSend)]
+    assert len(tcp) == 1 and tcp[0].options == (("kind", 254, "00"),) and tcp[0].payload == ""
 
 
 # ---------------------------------------------------------------- classification
@@ -268,12 +341,15 @@ def test_foreign_tcp_events_are_spotted():
 
 
 def test_waits_after_the_last_frame_become_settle_time():
-    """The recording ends settle_ms after the last frame (recorder: duration), so a
-    timer a trailing Wait waits for must land inside settle_ms."""
+    """The recording ends settle_ms after the last step (recorder: duration), so a
+    timer a trailing Wait waits for must land inside settle_ms; a Wait before a
+    later socket call or TCP segment stays where it is."""
     a = _send(b"A")
     steps, settle = gen.fold_waits((a, Wait(5), _send(b"B"), Wait(1100), sock("close", "a"), Wait(200)), 300)
-    assert settle == 1600
-    assert [type(s).__name__ for s in steps] == ["Send", "Wait", "Send", "Sock"]
+    assert settle == 500
+    assert [type(s).__name__ for s in steps] == ["Send", "Wait", "Send", "Wait", "Sock"]
+    steps, settle = gen.fold_waits((a, Wait(5), TcpSend("S"), Expect("SA"), Wait(50), Wait(20)), 300)
+    assert settle == 370 and [type(s).__name__ for s in steps] == ["Send", "Wait", "TcpSend", "Expect"]
     for s in gen.generate(11, 60):
         assert not isinstance(s.steps[-1], Wait)
 

@@ -380,7 +380,9 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
   uint32_t peek_seq = tp->copied_seq;
   uint32_t* seq = (flags & MSG_PEEK_) ? &peek_seq : &tp->copied_seq;
   size_t len = msg.len;
-  const size_t target = (flags & MSG_WAITALL_) ? len : std::min<size_t>(1, len);  // sock_rcvlowat (SO_RCVLOWAT 1)
+  // sock_rcvlowat (SO_RCVLOWAT 1): never below 1, so a zero-length read of an
+  // empty queue is EAGAIN as in Linux, not 0.
+  const size_t target = std::max<size_t>(1, (flags & MSG_WAITALL_) ? len : std::min<size_t>(1, len));
   size_t copied = 0;
   if (!(flags & MSG_TRUNC_)) msg.data.reserve(len);
   do {

@@ -1682,8 +1682,8 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     }
     return 0;
   }
-  // An ACK of data we have not sent: the segment is dropped and answered with an
-  // ACK (RFC 793 3.9, RFC 5961 5.2).
+  // An ACK of data we have not sent: discard the segment, with a challenge ACK
+  // (RFC 5961 5.2, RFC 9293 3.10.7.4; 6.18's stable kernels send it too).
   if (after(ack, tp->snd_nxt)) {
     if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(sk, skb);
     return -int(SkbDropReason::TCP_ACK_UNSENT_DATA);
@@ -2416,7 +2416,9 @@ csum_error:
   sk->net->mib.tcp.InCsumErrors++;
   sk->net->mib.tcp.InErrs++;
 discard:
-  tcp_drop_reason(sk, skb, reason, "tcp_rcv_established");
+  // Linux's tcp_drop_reason here is tcp_rcv_established's last call, compiled as a
+  // tail call: kfree_skb's location is its caller, tcp_v4_do_rcv.
+  tcp_drop_reason(sk, skb, reason, "tcp_v4_do_rcv");
 }
 
 SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
@@ -2555,6 +2557,10 @@ void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
 
 }  // namespace
 
+// Linux's tcp_rcv_synsent_state_process is static with one caller, inlined into
+// tcp_rcv_state_process: its drops carry that function's name as location.
+constexpr const char* kSynSentDropLocation = "tcp_rcv_state_process";
+
 SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   Net& net = *sk->net;
   TcpSock* tp = tcp_sk(sk);
@@ -2596,7 +2602,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     }
     if (!(flags & TCPHDR_SYN)) {
       undo();
-      sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_FLAGS, "tcp_rcv_synsent_state_process");
+      sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_FLAGS, kSynSentDropLocation);
       return SkbDropReason::NOT_DROPPED_YET;
     }
     // Our SYN is acked: the SYN-ACK.
@@ -2633,7 +2639,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   // No ACK: a RST is dropped.
   if (flags & TCPHDR_RST) {
     undo();
-    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, "tcp_rcv_synsent_state_process");
+    sk_skb_reason_drop(sk, skb, SkbDropReason::TCP_RESET, kSynSentDropLocation);
     return SkbDropReason::NOT_DROPPED_YET;
   }
   // A SYN alone: crossed SYNs, a simultaneous open (or a connect to self).
@@ -2661,7 +2667,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   }
   // Neither SYN nor RST: dropped.
   undo();
-  sk_skb_reason_drop(sk, skb, SkbDropReason::NOT_SPECIFIED, "tcp_rcv_synsent_state_process");
+  sk_skb_reason_drop(sk, skb, SkbDropReason::NOT_SPECIFIED, kSynSentDropLocation);
   return SkbDropReason::NOT_DROPPED_YET;
 }
 

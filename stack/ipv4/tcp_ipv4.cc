@@ -126,6 +126,24 @@ SkbDropReason tcp_rcv_state_process_listen(Net& net, Sock* sk, SkBuff* skb) {
   return SkbDropReason::NOT_DROPPED_YET;
 }
 
+// sk_rst_convert_drop_reason (include/net/rstreason.h): the drop reasons that
+// name a reset reason of their own; any other is NOT_SPECIFIED.
+const char* sk_rst_convert_drop_reason(SkbDropReason reason) {
+  switch (reason) {
+    case SkbDropReason::NO_SOCKET:
+    case SkbDropReason::TCP_INVALID_ACK_SEQUENCE:
+    case SkbDropReason::TCP_RFC7323_PAWS:
+    case SkbDropReason::TCP_TOO_OLD_ACK:
+    case SkbDropReason::TCP_ACK_UNSENT_DATA:
+    case SkbDropReason::TCP_FLAGS:
+    case SkbDropReason::TCP_OLD_ACK:
+    case SkbDropReason::TCP_ABORT_ON_DATA:
+      return drop_reason_name(reason);
+    default:
+      return "NOT_SPECIFIED";
+  }
+}
+
 // tcp_v4_do_rcv for a listener: the full checksum, then the state machine; a
 // reason back from it means a reset and a drop here. An ACK may carry a SYN
 // cookie: cookie_v4_check makes the child, or drops it.
@@ -153,20 +171,16 @@ void tcp_v4_do_rcv(Net& net, Sock* sk, SkBuff* skb) {
   if (sk->sk_state == TCP_SYN_SENT) {
     const SkbDropReason reason = tcp_rcv_synsent_state_process(sk, skb);
     if (reason == SkbDropReason::NOT_DROPPED_YET) return;
-    // sk_rst_convert_drop_reason: an unacceptable ACK keeps its name.
     tcp_v4_restore_cb(skb);
-    tcp_v4_send_reset(net, skb,
-                      reason == SkbDropReason::TCP_INVALID_ACK_SEQUENCE ? "TCP_INVALID_ACK_SEQUENCE" : "NOT_SPECIFIED",
-                      sk);
+    tcp_v4_send_reset(net, skb, sk_rst_convert_drop_reason(reason), sk);
     sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
     return;
   }
   const SkbDropReason reason = sk->sk_state == TCP_LISTEN ? tcp_rcv_state_process_listen(net, sk, skb)
                                                           : tcp_rcv_state_process(sk, skb);
   if (reason == SkbDropReason::NOT_DROPPED_YET) return;
-  // sk_rst_convert_drop_reason: the reasons that name a reset reason of their own.
   tcp_v4_restore_cb(skb);
-  tcp_v4_send_reset(net, skb, reason == SkbDropReason::TCP_ABORT_ON_DATA ? "TCP_ABORT_ON_DATA" : "NOT_SPECIFIED", sk);
+  tcp_v4_send_reset(net, skb, sk_rst_convert_drop_reason(reason), sk);
   sk_skb_reason_drop(sk, skb, reason, "tcp_v4_do_rcv");
 }
 

@@ -1,6 +1,6 @@
 """Scenarios from a seed: scenario i of seed s is drawn from random.Random(f"{s}:{i}"),
 so any one of them can be rebuilt alone (resume, shrink) and the same seed always
-gives the same scenarios. Areas: arp, ipv4, frag, icmp, udp (TCP comes later).
+gives the same scenarios. Areas: arp, ipv4, frag, icmp, udp, tcp (tcp_gen.py).
 
 Every scenario opens with a frame (the recording's time origin: socket calls with
 events must come after it) and is an ordinary model.Scenario the recorder takes."""
@@ -12,8 +12,9 @@ from typing import Optional
 from ..scenarios.model import TESTER_IP, Scenario, Send, Wait, arp_who_has
 from ..scenarios.sock_steps import sock
 from . import frames as F
+from . import tcp_gen
 
-AREAS = ("arp", "ipv4", "frag", "icmp", "udp")
+AREAS = ("arp", "ipv4", "frag", "icmp", "udp", "tcp")
 SETTLE_MS = 300
 # One ephemeral port: an autobound socket's port is the same on both sides.
 ONE_EPHEMERAL_PORT = ("net.ipv4.ip_local_port_range", "50000 50000")
@@ -44,7 +45,7 @@ SYSCTLS = {
     "udp": {"net.ipv4.icmp_ratelimit": ("0", "1000"),
             "net.ipv4.ip_default_ttl": ("1", "64")},
 }
-ALL_SYSCTLS = sorted({n for area in SYSCTLS.values() for n in area}
+ALL_SYSCTLS = sorted({n for area in SYSCTLS.values() for n in area} | set(tcp_gen.SYSCTLS)
                      | {ONE_EPHEMERAL_PORT[0], "net.ipv4.ipfrag_low_thresh"})
 
 
@@ -192,7 +193,8 @@ def gen_udp(rng: random.Random) -> tuple:
     return tuple(steps)
 
 
-GENERATORS = {"arp": gen_arp, "ipv4": gen_ipv4, "frag": gen_frag, "icmp": gen_icmp, "udp": gen_udp}
+GENERATORS = {"arp": gen_arp, "ipv4": gen_ipv4, "frag": gen_frag, "icmp": gen_icmp, "udp": gen_udp,
+              "tcp": None}      # tcp_gen.gen_tcp draws its own sysctls
 
 
 def scenario_name(seed: int, index: int, area: str) -> str:
@@ -204,19 +206,36 @@ def generate_one(seed: int, index: int, only: Optional[str] = None) -> Scenario:
     area = only or rng.choice(AREAS)
     if area not in GENERATORS:
         raise ValueError(f"unknown area {area!r}; areas: {', '.join(AREAS)}")
-    steps, settle_ms = fold_waits(GENERATORS[area](rng), SETTLE_MS)
-    sysctls = _sysctls(rng, area)
-    if area == "udp":
+    if area == "tcp":
+        raw_steps, sysctls = tcp_gen.gen_tcp(rng)
+    else:
+        raw_steps, sysctls = GENERATORS[area](rng), None
+    steps, settle_ms = fold_waits(raw_steps, SETTLE_MS)
+    if sysctls is None:
+        sysctls = _sysctls(rng, area)
+    if area in ("udp", "tcp"):
         sysctls = (ONE_EPHEMERAL_PORT,) + sysctls
-    summary = "; ".join(s.summary for s in steps if isinstance(s, Send))
+    summary = "; ".join(step_summary(s) for s in steps if not isinstance(s, Wait))
     return Scenario(scenario_name(seed, index, area), f"generated ({area}, seed {seed}): {summary}"[:400],
                     steps, settle_ms=settle_ms, tags=("explore", area), sysctls=sysctls)
 
 
+def step_summary(s) -> str:
+    """A step in a few words for the scenario's description."""
+    if isinstance(s, Send):
+        return s.summary
+    d = s.to_json()
+    if d["kind"] == "tcp_send":
+        return f"tcp {d['flags'] or '-'} {d['seq']}" + (f" {len(d['payload']) // 2}B" if d["payload"] else "")
+    if d["kind"] == "expect":
+        return f"expect {d['flags'] or 'any'}"
+    return f"{d['op']}({d['h']})"
+
+
 def fold_waits(steps: tuple, settle_ms: int) -> tuple[tuple, int]:
-    """The recording ends settle_ms after the last sent frame (recorder: duration),
-    so Waits after it become settle time: a timer they wait for stays inside."""
-    last = max(i for i, s in enumerate(steps) if isinstance(s, Send))
+    """The recording ends settle_ms after the last step (recorder: duration), so
+    Waits after it become settle time: a timer they wait for stays inside."""
+    last = max(i for i, s in enumerate(steps) if not isinstance(s, Wait))
     tail = steps[last + 1:]
     extra = sum(s.ms for s in tail if isinstance(s, Wait))
     return steps[:last + 1] + tuple(s for s in tail if not isinstance(s, Wait)), settle_ms + extra

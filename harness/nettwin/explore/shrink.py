@@ -1,5 +1,6 @@
 """Shrinking a finding: delta debugging (Zeller's ddmin) over the scenario's steps,
-then dropping its sysctls one by one, then trimming trailing payload bytes of each
+then dropping its sysctls one by one, then for each TCP segment the tester sends
+its options one by one and its payload's tail, then trimming trailing bytes of each
 sent frame. The oracle is a function scenario -> causes (empty: no difference);
 a candidate is kept when it still shows one of the original causes, so the search
 does not slide onto another difference. The explore run's oracle records on
@@ -10,6 +11,7 @@ import dataclasses
 from typing import Callable, Iterable, Optional, Sequence
 
 from ..scenarios.model import Scenario, Send
+from ..scenarios.tcp_template import TcpSend
 from .generate import fold_waits
 
 Oracle = Callable[[Scenario], Iterable]
@@ -87,7 +89,40 @@ class Shrinker:
             cand = dataclasses.replace(best, sysctls=tuple(x for x in best.sysctls if x != sysctl))
             if self.still_differs(cand):
                 best = cand
+        best = self._trim_segments(best)
         best = self._trim_frames(best)
+        return best
+
+    def _replace_step(self, best: Scenario, i: int, step) -> Scenario:
+        steps = list(best.steps)
+        steps[i] = step
+        return dataclasses.replace(best, steps=tuple(steps))
+
+    def _trim_segments(self, best: Scenario) -> Scenario:
+        """Each TCP segment of the tester: its options dropped one at a time, then its
+        payload cut back (halving the tail) while the difference stays."""
+        for i in range(len(best.steps)):
+            step = best.steps[i]
+            if not isinstance(step, TcpSend):
+                continue
+            k = 0
+            while k < len(step.options):
+                fewer = dataclasses.replace(step, options=step.options[:k] + step.options[k + 1:])
+                cand = self._replace_step(best, i, fewer)
+                if self.still_differs(cand):
+                    best, step = cand, fewer
+                else:
+                    k += 1
+            n = len(step.payload) // 2              # bytes (the payload is hex)
+            cut = (n + 1) // 2
+            while cut >= 1:
+                shorter = dataclasses.replace(step, payload=step.payload[:2 * (n - cut)])
+                cand = self._replace_step(best, i, shorter)
+                if self.still_differs(cand):
+                    best, step, n = cand, shorter, n - cut
+                    cut = min(cut, n)
+                else:
+                    cut //= 2
         return best
 
     def _trim_frames(self, best: Scenario) -> Scenario:

@@ -31,7 +31,10 @@ DUT_PORT = 8080
 IP_ID_BASE = 0x3001
 
 # Option spellings in scenarios: name or [name, value]; ["sack", [[start, end], ...]]
-# carries SACK blocks relative to the DUT's ISN (a block below the ACK is a D-SACK).
+# carries SACK blocks relative to the DUT's ISN (a block below the ACK is a D-SACK);
+# ["ts", seq] echoes the TSval of the DUT's first segment at relative seq; for options
+# at their edges also ["kind", N, hex] (kind N with that value, its length byte 2 + the
+# value's) and ["raw", hex] (bytes as they are, a length byte that lies included).
 _OPT_NAMES = {"mss": "MSS", "sackok": "SAckOK", "ts": "Timestamp", "nop": "NOP", "ws": "WScale",
               "eol": "EOL", "sack": "SAck"}
 
@@ -65,6 +68,7 @@ class TcpSend:
     dport: int | None = DUT_PORT    # None: the DUT's own port, learnt from its SYN
     ack_abs: int | None = None      # an absolute ack field (segments to closed ports)
     tos: int = 0                    # the IP TOS byte: DSCP << 2 | ECN (ECT_0, ECT_1, CE)
+    bad_csum: bool = False          # the TCP checksum made wrong (flipped bits)
     kind: str = "tcp_send"
 
     def to_json(self) -> dict:
@@ -74,6 +78,8 @@ class TcpSend:
              "ack_abs": self.ack_abs}
         if self.tos:
             d["tos"] = self.tos
+        if self.bad_csum:
+            d["bad_csum"] = True
         return d
 
     @staticmethod
@@ -81,7 +87,7 @@ class TcpSend:
         return TcpSend(d["flags"], d.get("seq", 0), d.get("ack"), d.get("win", 65535),
                        tuple(_option(o) for o in d.get("options", [])), d.get("payload", ""),
                        d.get("sport", TESTER_PORT), d.get("dport", DUT_PORT), d.get("ack_abs"),
-                       d.get("tos", 0))
+                       tos=d.get("tos", 0), bad_csum=bool(d.get("bad_csum", False)))
 
 
 @dataclass(frozen=True)
@@ -132,20 +138,26 @@ class TcpState:
                 if len(t.payload) and self.dut_isn is not None:
                     self.first_tsval.setdefault((t.seq - self.dut_isn) & 0xFFFFFFFF, value[0])
 
+    def _scapy_option(self, o, elapsed_ms: int) -> tuple:
+        """One option in Scapy's spelling; "raw" stays ("raw", bytes)."""
+        if o[0] == "kind":
+            return (int(o[1]), bytes.fromhex(o[2]))
+        if o[0] == "raw":
+            return ("raw", bytes.fromhex(o[1]))
+        name = _OPT_NAMES[o[0]]
+        if name == "Timestamp":
+            tsecr = self.first_tsval[o[1]] if len(o) > 1 else self.dut_tsval
+            return (name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, tsecr))
+        if name in ("MSS", "WScale"):
+            return (name, o[1])
+        if name == "SAck":
+            return (name, tuple(self._dut_seq(x) for block in o[1] for x in block))
+        return (name, b"" if name == "SAckOK" else None)
+
     def fill(self, step: TcpSend, elapsed_ms: int) -> bytes:
         """The frame of a TcpSend now, elapsed_ms after the time origin."""
-        opts = []
-        for o in step.options:
-            name = _OPT_NAMES[o[0]]
-            if name == "Timestamp":
-                tsecr = self.first_tsval[o[1]] if len(o) > 1 else self.dut_tsval
-                opts.append((name, ((TS_BASE + elapsed_ms) & 0xFFFFFFFF, tsecr)))
-            elif name in ("MSS", "WScale"):
-                opts.append((name, o[1]))
-            elif name == "SAck":
-                opts.append((name, tuple(self._dut_seq(x) for block in o[1] for x in block)))
-            else:
-                opts.append((name, b"" if name == "SAckOK" else None))
+        opts = [self._scapy_option(o, elapsed_ms) for o in step.options]
+        raw = any(o[0] == "raw" for o in opts)
         if step.ack_abs is not None:
             ack = step.ack_abs
         elif step.ack is None:
@@ -157,12 +169,27 @@ class TcpState:
             raise ValueError("the DUT's port is not known yet")
         ip_id = IP_ID_BASE + self.sent
         self.sent += 1
-        tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
-                  flags=step.flags, window=step.win, options=opts)
+        payload = bytes.fromhex(step.payload)
+        if raw:
+            # Options with a "raw" part: every option's bytes in order, zero-padded to
+            # a multiple of 4, ahead of the payload under a data offset that covers them.
+            optbytes = b"".join(o[1] if o[0] == "raw" else bytes(TCP(options=[o]))[20:20 + _option_len(o)]
+                                for o in opts)
+            optbytes += bytes(-len(optbytes) % 4)
+            tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
+                      flags=step.flags, window=step.win, dataofs=5 + len(optbytes) // 4)
+            payload = optbytes + payload
+        else:
+            tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
+                      flags=step.flags, window=step.win, options=opts)
         pkt = Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64, tos=step.tos) / tcp
-        if step.payload:
-            pkt = pkt / Raw(bytes.fromhex(step.payload))
-        return bytes(pkt)
+        if payload:
+            pkt = pkt / Raw(payload)
+        frame = bytearray(bytes(pkt))
+        if step.bad_csum:
+            csum = 14 + 20 + 16
+            frame[csum] ^= 0x5a
+        return bytes(frame)
 
     def _dut_seq(self, rel: int) -> int:
         """A sequence number relative to the DUT's ISN, made absolute."""
@@ -186,6 +213,13 @@ class TcpState:
         if exp.payload_len is not None and len(bytes(t.payload)) != exp.payload_len:
             return False
         return True
+
+
+def _option_len(o: tuple) -> int:
+    """The bytes Scapy writes for one option (NOP and EOL: 1, others 2 + value)."""
+    if o[0] in ("NOP", "EOL", 0, 1):
+        return 1
+    return bytes(TCP(options=[o]))[21] if len(bytes(TCP(options=[o]))) > 21 else 0
 
 
 def is_tcp_step(step) -> bool:
