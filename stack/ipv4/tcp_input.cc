@@ -1525,7 +1525,7 @@ uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint3
 // tcp_check_dsack: the first block is a D-SACK (RFC 2883) when it lies below
 // the ACK, or inside the second block. A retransmission D-SACKed below the
 // previous snd_una is taken off undo_retrans here (dumb counting).
-bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, uint32_t (*blocks)[2], unsigned num_sacks,
+bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, std::array<uint32_t, 2>* blocks, unsigned num_sacks,
                      uint32_t prior_snd_una, uint32_t* sack_delivered) {
   TcpSock* tp = tcp_sk(sk);
   TcpExtMib& mib = sk->net->mib.tcpext;
