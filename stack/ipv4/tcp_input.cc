@@ -2542,8 +2542,6 @@ int tcp_ack_synsent(Sock* sk, const SkBuff* skb) { return tcp_ack(sk, skb, FLAG_
 
 namespace {
 
-constexpr uint32_t TCP_TIMEOUT_MIN = 2;  // jiffies
-
 // tcp_finish_connect: ESTABLISHED, the input route kept, and what
 // tcp_init_transfer starts the transfer with (initial cwnd, buffer space).
 void tcp_finish_connect(Sock* sk, const SkBuff* skb) {

@@ -31,6 +31,8 @@ inline constexpr uint32_t kTcpMaxReordering = 300;
 // net.ipv4.tcp_frto (2: F-RTO with SACK) and tcp_early_retrans (3: TLP).
 inline constexpr int kTcpFrto = 2;
 inline constexpr int kTcpEarlyRetrans = 3;
+// TCP_TIMEOUT_MIN: the shortest TCP timer, in jiffies.
+inline constexpr uint32_t TCP_TIMEOUT_MIN = 2;
 // TCP_TIMEOUT_MIN_US: the slack a loss probe or reordering timer adds (us).
 inline constexpr uint32_t kTcpTimeoutMinUs = 2000;
 // TCP_RACK_RECOVERY_THRESH: recoveries a D-SACK-grown reordering window persists.

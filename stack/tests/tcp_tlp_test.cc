@@ -1,7 +1,7 @@
 // Tail loss probe (tcp_early_retrans 3, RFC 8985 as Linux 6.18 runs it):
 // tcp_schedule_loss_probe arms the probe timeout after data goes out (2*srtt
-// plus TCP_TIMEOUT_MIN_US, or plus the minimum RTO when one segment is out,
-// rounded up to jiffies once, never after the RTO), only Open or CWR. The
+// rounded up to jiffies, plus TCP_TIMEOUT_MIN jiffies, or plus the minimum RTO
+// when one segment is out, never after the RTO), only Open or CWR. The
 // probe itself and tcp_process_tlp_ack are proven by the recordings
 // tcp_tlp_last_segment and tcp_tlp_then_recovery (and pending tcp_tlp_new_data).
 #include <gtest/gtest.h>
@@ -31,7 +31,7 @@ TEST_F(TcpTlpTest, ProbeTimeoutIsTwiceSrttPlusTimeoutMin) {
   ASSERT_EQ(write(std::string(3 * kMss, 'p')), int(3 * kMss));
   ASSERT_EQ(wire().size(), 3u);
   EXPECT_EQ(tp()->icsk_pending, ICSK_TIME_LOSS_PROBE);
-  EXPECT_EQ(timer_in(), jiffies_of((tp()->srtt_us >> 2) + 2000));
+  EXPECT_EQ(timer_in(), jiffies_of(tp()->srtt_us >> 2) + 2);
 }
 
 // One segment out: the peer may delay its ACK, so the minimum RTO is added;
@@ -40,7 +40,7 @@ TEST_F(TcpTlpTest, ProbeTimeoutForOneSegmentAddsTheMinimumRto) {
   ASSERT_EQ(write(std::string(100, 'p')), 100);
   ASSERT_EQ(wire().size(), 1u);
   EXPECT_EQ(tp()->icsk_pending, ICSK_TIME_LOSS_PROBE);
-  const int32_t pto = jiffies_of((tp()->srtt_us >> 2) + 200'000);
+  const int32_t pto = jiffies_of(tp()->srtt_us >> 2) + int32_t(TCP_RTO_MIN);
   EXPECT_EQ(timer_in(), std::min(pto, int32_t(tp()->icsk_rto)));
 }
 
