@@ -157,7 +157,7 @@ def test_tcp_scenarios_leave_out_ecn_and_wait_briefly(tcp_scenarios):
 
 def test_tcp_edge_options_fill_as_written():
     st = TcpState(dut_isn=1000, dut_port=8080)
-    frame = Ether(st.fill(TcpSend("A", 1, 1, options=(("kind", 254, "0102"), ("sack", 5, 9), ("raw", "0201"))), 0))
+    frame = Ether(st.fill(TcpSend("A", 1, 1, options=(("kind", 254, "0102"), ("sack", ((5, 9),)), ("raw", "0201"))), 0))
     tcp = frame["TCP"]
     raw = bytes(tcp)[20:tcp.dataofs * 4]
     assert raw == bytes.fromhex("fe040102" "050a" "000003ed" "000003f1" "0201")   # 16 bytes: no padding
