@@ -151,11 +151,11 @@ def test_curl_gets_an_answer_from_an_http_listener_in_the_twin(nettwin_cmd, harn
     assert proc.stdout == "hello from the nettwin stack\n"
 
 
-def _iperf3_against_the_twin(nettwin_cmd, harness_env, live_id, *client_args) -> dict:
+def _iperf3_against_the_twin(nettwin_cmd, harness_env, live_id) -> dict:
     """Runs Linux's iperf3 client against the twin's --listen iperf3 server; its -J report."""
     proc = subprocess.run(
         nettwin_cmd + ["live", "--id", live_id, "--listen", "iperf3", "--",
-                       "iperf3", "-c", TWIN, "-t", "1", "-J", *client_args],
+                       "iperf3", "-c", TWIN, "-t", "1", "-J"],
         capture_output=True, text=True, env=harness_env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"nt-live-{live_id}" not in _namespaces()
@@ -174,23 +174,14 @@ def test_iperf3_measures_the_twins_tcp_receiving(nettwin_cmd, harness_env, live_
     assert [s["receiver"]["bytes"] for s in end["streams"]] == [end["sum_received"]["bytes"]]
 
 
-def test_iperf3_reverse_measures_the_twins_tcp_sending(nettwin_cmd, harness_env, live_id):
-    report = _iperf3_against_the_twin(nettwin_cmd, harness_env, live_id, "-R")
-    assert "error" not in report, report["error"]
-    assert report["start"]["test_start"]["reverse"] == 1
-    end = report["end"]
-    # The twin sent (its count came back in the results), Linux received.
-    assert end["sum_sent"]["bytes"] > 0
-    assert 0 < end["sum_received"]["bytes"] <= end["sum_sent"]["bytes"]
-
-
-def test_iperf3_udp_is_refused_as_not_implemented(nettwin_cmd, harness_env, live_id):
+@pytest.mark.parametrize("option", ["-u", "-R"])
+def test_iperf3_udp_and_reverse_are_refused_as_not_implemented(nettwin_cmd, harness_env, live_id, option):
     proc = subprocess.run(
         nettwin_cmd + ["live", "--id", live_id, "--listen", "iperf3:5202", "--",
-                       "iperf3", "-c", TWIN, "-p", "5202", "-t", "1", "-u", "-J"],
+                       "iperf3", "-c", TWIN, "-p", "5202", "-t", "1", option, "-J"],
         capture_output=True, text=True, env=harness_env, timeout=120)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "not implemented" in json.loads(proc.stdout)["error"]
+    # iperf3 3.12 with -J reports the server's error in the JSON (and exits 0 all the same).
+    assert "not implemented" in json.loads(proc.stdout)["error"], proc.stdout + proc.stderr
     assert f"nt-live-{live_id}" not in _namespaces()
 
 

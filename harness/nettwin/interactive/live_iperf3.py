@@ -7,8 +7,8 @@ every connection opens with the client's 37-byte cookie (36 characters and a NUL
 the first is the control connection, the following ones with the same cookie are
 the test's data streams. On the control connection the server moves the test on
 with one-byte states, and both sides exchange parameters and results as JSON
-prefixed by its length (4 bytes, big-endian). TCP only, client sending or (-R)
-receiving; UDP and --bidir are refused with iperf3's "not implemented" error.
+prefixed by its length (4 bytes, big-endian). TCP with the client sending only:
+-R, --bidir and UDP are refused with iperf3's "not implemented" error.
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ PARAM_EXCHANGE, CREATE_STREAMS, CLIENT_TERMINATE = 9, 10, 12
 EXCHANGE_RESULTS, DISPLAY_RESULTS, IPERF_DONE = 13, 14, 16
 ACCESS_DENIED, SERVER_ERROR = -1, -2
 IEUNIMP = 13                      # iperf_api.h: "an option ... is not implemented yet"
-DEFAULT_BLOCK = 128 * 1024        # iperf3's default TCP block ("len")
 RECV_CHUNK = 65536
 
 
@@ -53,7 +52,6 @@ class _Peer:
     inbox: bytes = b""
     outbox: bytes = b""
     received: int = 0             # data streams: bytes counted during the test
-    sent: int = 0
     ended: bool = False           # the client closed it (or it failed)
 
 
@@ -131,7 +129,7 @@ class Iperf3Server:
             if ctl.ended:          # not iperf3's parameters
                 test.done = True
                 return True
-            if params.get("udp") or params.get("sctp") or params.get("bidirectional"):
+            if any(params.get(key) for key in ("udp", "sctp", "reverse", "bidirectional")):
                 self._refuse(ctl, _state(SERVER_ERROR) + struct.pack("!ii", IEUNIMP, 0))
                 test.refused = test.done = True
                 return True
@@ -141,8 +139,6 @@ class Iperf3Server:
             test.phase, test.started = "running", time.monotonic()
             ctl.outbox += _state(TEST_START) + _state(TEST_RUNNING)
         if test.phase == "running":
-            if test.params.get("reverse"):
-                moved |= self._send_blocks(test)
             if ctl.inbox[:1] == _state(TEST_END):
                 ctl.inbox = ctl.inbox[1:]
                 test.elapsed = time.monotonic() - test.started
@@ -158,25 +154,12 @@ class Iperf3Server:
         moved |= self._flush(ctl)
         return moved
 
-    def _send_blocks(self, test: _Test) -> bool:
-        """Reverse mode: the twin sends; keep a block queued on every stream."""
-        block = _count(test.params, "len", DEFAULT_BLOCK)
-        moved = False
-        for stream in test.streams:
-            if not stream.outbox:
-                stream.outbox = bytes(block)
-            before = len(stream.outbox)
-            moved |= self._flush(stream)
-            stream.sent += before - len(stream.outbox)
-        return moved
-
     def _results(self, test: _Test) -> dict:
-        sending = bool(test.params.get("reverse"))
         # iperf_add_stream numbers streams 1, 3, 4, ...
         ids = [1] + list(range(3, len(test.streams) + 2))
         return {"cpu_util_total": 0.0, "cpu_util_user": 0.0, "cpu_util_system": 0.0,
-                "sender_has_retransmits": 0 if sending else -1,
-                "streams": [{"id": ident, "bytes": s.sent if sending else s.received, "retransmits": -1,
+                "sender_has_retransmits": -1,   # the twin only receives
+                "streams": [{"id": ident, "bytes": s.received, "retransmits": -1,
                              "jitter": 0, "errors": 0, "omitted_errors": 0, "packets": 0,
                              "omitted_packets": 0, "start_time": 0, "end_time": test.elapsed}
                             for ident, s in zip(ids, test.streams)]}
