@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--peer", default="198.51.100.1/24", metavar="CIDR",
                     help="Linux's address on the TAP in the namespace (default 198.51.100.1/24)")
     ap.add_argument("--listen", action="append", default=[], metavar="PROTO:PORT[:MODE]",
-                    help="a server in the twin: tcp:PORT[:echo|http] or udp:PORT[:echo]; repeatable")
+                    help="a server in the twin: tcp:PORT[:echo|http], udp:PORT[:echo] or iperf3[:PORT]; "
+                         "repeatable")
     ap.add_argument("--id", default=str(os.getpid()), help="the namespace is nt-live-ID (default: this pid)")
     ap.add_argument("--seed", type=int, default=1, help="the stack's random seed")
     ap.add_argument("command", nargs=argparse.REMAINDER,
@@ -132,6 +133,8 @@ def _banner(session: LiveSession, twin, peer, listen: list) -> str:
     for spec in listen:
         if spec.proto == "udp":
             lines.append(f"  {spec}: ip netns exec {ns} nc -u {ip} {spec.port}")
+        elif spec.mode == "iperf3":
+            lines.append(f"  {spec}: ip netns exec {ns} iperf3 -c {ip} -p {spec.port}")
         elif spec.mode == "http":
             lines.append(f"  {spec}: ip netns exec {ns} curl http://{ip}:{spec.port}/")
         else:

@@ -5,6 +5,7 @@ namespace have someone to talk to.
     udp:PORT[:echo]   every datagram is sent back to its sender
     tcp:PORT[:echo]   every byte a connection brings is sent back on it
     tcp:PORT:http     one short HTTP/1.0 answer per connection (for curl)
+    iperf3[:PORT]     an iperf3 server (port 5201 unless given; live_iperf3.py)
 
 In live mode the stack's clock is the real one, so these programs never block in
 the stack (a blocking call would run the clock ahead of real time): their sockets
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field
 from ..client import StackError
 from ..client.sockets import (AF_INET, MSG_DONTWAIT, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, Sockets,
                               SocketError)
+from .live_iperf3 import Iperf3Server
 
 SOL_SOCKET, SO_REUSEADDR = 1, 2
 SHUT_WR = 1
-MODES = {"udp": ("echo",), "tcp": ("echo", "http")}
+MODES = {"udp": ("echo",), "tcp": ("echo", "http", "iperf3")}
+IPERF3_PORT = 5201
 HTTP_BODY = b"hello from the nettwin stack\n"
 HTTP_ANSWER = (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                % len(HTTP_BODY)) + HTTP_BODY
@@ -34,17 +37,21 @@ BUSY_S, IDLE_S = 0.001, 0.02
 class ListenSpec:
     proto: str   # "tcp" or "udp"
     port: int
-    mode: str    # "echo" or "http"
+    mode: str    # "echo", "http" or "iperf3"
 
     def __str__(self) -> str:
         return f"{self.proto}:{self.port}:{self.mode}"
 
 
 def parse_listen(text: str) -> ListenSpec:
-    """'tcp:8080', 'udp:7:echo', 'tcp:80:http' -> ListenSpec; ValueError saying what is wrong."""
+    """'tcp:8080', 'udp:7:echo', 'tcp:80:http', 'iperf3[:5201]' -> ListenSpec; ValueError saying
+    what is wrong."""
     parts = text.split(":")
+    if parts[0] == "iperf3" and len(parts) <= 2:
+        parts = ["tcp", parts[1] if len(parts) == 2 else str(IPERF3_PORT), "iperf3"]
     if len(parts) not in (2, 3) or parts[0] not in MODES:
-        raise ValueError(f"--listen {text!r}: expected tcp:PORT[:echo|http] or udp:PORT[:echo]")
+        raise ValueError(f"--listen {text!r}: expected tcp:PORT[:echo|http|iperf3], udp:PORT[:echo] "
+                         "or iperf3[:PORT]")
     proto, port_text = parts[0], parts[1]
     mode = parts[2] if len(parts) == 3 else "echo"
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
@@ -68,6 +75,7 @@ class _Listener:
     spec: ListenSpec
     fd: int
     conns: list = field(default_factory=list)
+    iperf3: Iperf3Server | None = None   # mode iperf3: serves the accepted connections
 
 
 class Listeners:
@@ -87,7 +95,7 @@ class Listeners:
         self.dut.bind(fd, (ip, spec.port))
         if spec.proto == "tcp":
             self.dut.listen(fd, 16)
-        return _Listener(spec, fd)
+        return _Listener(spec, fd, iperf3=Iperf3Server(self.dut) if spec.mode == "iperf3" else None)
 
     def start(self) -> None:
         if self.listeners:
@@ -126,7 +134,12 @@ class Listeners:
             if r.ret < 0:
                 break
             busy = True
-            lst.conns.append(_Conn(r.ret, lst.spec.mode))
+            if lst.iperf3:
+                lst.iperf3.accept(r.ret)
+            else:
+                lst.conns.append(_Conn(r.ret, lst.spec.mode))
+        if lst.iperf3:
+            return lst.iperf3.poll() or busy
         for conn in list(lst.conns):
             busy |= self._serve_conn(conn)
             if conn.fd < 0:
