@@ -46,6 +46,7 @@ int gz_close(void* cookie) { return gzclose(static_cast<gzFile>(cookie)) == Z_OK
 
 // What zlib says went wrong, if anything ("" for nothing or a plain end of data).
 std::string gz_problem(gzFile gz) {
+  if (!gz) return "";
   int code = Z_OK;
   const char* message = gzerror(gz, &code);
   if (code == Z_OK || code == Z_BUF_ERROR || !message) return "";
@@ -65,16 +66,31 @@ std::variant<std::unique_ptr<PcapInput>, std::string> PcapInput::open(const std:
     ::close(fd);
     return at(name, 0, std::strerror(why));
   }
-  gzFile gz = gzdopen(fd, "rb");
-  if (!gz) {
-    ::close(fd);
-    return at(name, 0, "cannot read through zlib");
-  }
-  gzbuffer(gz, kReadBuffer);  // large reads: one syscall per MiB
-  FILE* stream = fopencookie(gz, "rb", cookie_io_functions_t{gz_read, nullptr, gz_seek, gz_close});
-  if (!stream) {
-    gzclose(gz);
-    return at(name, 0, std::strerror(errno));
+  // Only gzip goes through zlib (and a pipe, whose first bytes cannot be looked at
+  // without taking them): a plain file is read by stdio itself.
+  unsigned char magic[2] = {};
+  const bool plain = pread(fd, magic, sizeof magic, 0) == 2 && !(magic[0] == 0x1f && magic[1] == 0x8b);
+  gzFile gz = nullptr;
+  FILE* stream = nullptr;
+  if (plain) {
+    stream = fdopen(fd, "rb");
+    if (!stream) {
+      const int why = errno;
+      ::close(fd);
+      return at(name, 0, std::strerror(why));
+    }
+  } else {
+    gz = gzdopen(fd, "rb");
+    if (!gz) {
+      ::close(fd);
+      return at(name, 0, "cannot read through zlib");
+    }
+    gzbuffer(gz, kReadBuffer);  // large reads: one syscall per MiB
+    stream = fopencookie(gz, "rb", cookie_io_functions_t{gz_read, nullptr, gz_seek, gz_close});
+    if (!stream) {
+      gzclose(gz);
+      return at(name, 0, std::strerror(errno));
+    }
   }
   std::setvbuf(stream, nullptr, _IOFBF, kReadBuffer);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
@@ -121,7 +137,7 @@ bool PcapInput::is_same_file(const std::string& path) const {
 }
 
 uint64_t PcapInput::file_position() const {
-  const auto position = gzoffset(gz_);
+  const auto position = gz_ ? int64_t(gzoffset(gz_)) : int64_t(std::ftell(pcap_file(handle_)));
   return position < 0 ? 0 : uint64_t(position);
 }
 

@@ -64,7 +64,7 @@ class PcapInput {
 
   std::string name_;
   pcap_t* handle_;
-  ::gzFile_s* gz_;  // what libpcap's stream reads through (closed with it)
+  ::gzFile_s* gz_;  // what libpcap's stream reads through (closed with it); null for a plain file
   int link_type_;
   uint64_t file_dev_, file_ino_, file_size_;
   std::vector<uint8_t> frame_;  // a record made an Ethernet frame
