@@ -14,7 +14,7 @@ export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DNETTWIN_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" "${launcher[@]}" \
   > build-asan.log 2>&1 || { cat build-asan.log; exit 1; }
-cmake --build build-asan -j"$(nproc)" --target nettwin-stack-tests nettwin-server-unit-tests \
+cmake --build build-asan -j"$(nproc)" --target nettwin-stack-tests nettwin-server-unit-tests nettwin-replay-unit-tests \
   fuzz_stack_frames fuzz_pcap_input fuzz_grpc_requests >> build-asan.log 2>&1 ||
   { tail -n 80 build-asan.log; exit 1; }
 echo "ci/sanitize.sh: built into build-asan/ (log: build-asan.log)"
