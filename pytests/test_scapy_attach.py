@@ -5,6 +5,7 @@ stack's virtual clock; nothing can leave through the host's interfaces; detach()
 gives Scapy back the host."""
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -172,6 +173,29 @@ def test_tcp_client_exchanges_data_with_a_dut_listener(dut):
     dut.close_socket(fd)             # the DUT's FIN; Scapy's automaton answers it and ends
     client.close()
     assert client.atmt.state.state == "CLOSED"
+
+
+def test_a_closed_automaton_writes_nothing_into_a_file_that_took_its_descriptor(dut, tmp_path):
+    # Scapy's Automaton.__del__ stop()s the automaton again when the garbage collector
+    # gets to it, long after close(): its command pipe's number may be a file by then.
+    lfd = dut.socket(AF_INET, SOCK_STREAM)
+    dut.bind(lfd, ("0.0.0.0", 8080))
+    dut.listen(lfd, 4)
+    client = TCP_client.tcplink(Raw, DUT_IP, 8080)
+    fd = dut.accept(lfd)
+    start = dut.now()
+    client.close()     # before the DUT closes: its FIN, then 1 s of virtual time for the DUT's
+    assert client.atmt.state.state == "CLOSED"
+    assert dut.now() - start >= 1_000_000_000    # it waited its 1 s for the DUT's FIN
+    assert dut.recv(fd, 100) == b""    # the automaton's FIN reached the DUT
+    command_fd = client.atmt.cmdin._ObjectPipe__wr
+    with open(tmp_path / "capture.pcap", "wb") as f:
+        os.dup2(f.fileno(), command_fd)
+        try:
+            client.atmt.stop()           # what __del__ does first
+        finally:
+            os.close(command_fd)
+    assert (tmp_path / "capture.pcap").read_bytes() == b""
 
 
 def test_traceroute_through_the_dut(dut):

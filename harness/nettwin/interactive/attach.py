@@ -16,6 +16,7 @@ the frames they make the stack send go to Scapy's sockets too."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import time as real_time
 from typing import Optional
@@ -33,13 +34,37 @@ from scapy.utils import atol, itom, mac2str
 from ..client import SETTLE_NS
 from ..scenarios.model import DUT_DEV, TESTER_IFACE, TESTER_IP, TESTER_MAC
 from . import tap as tap_mod
-from .stack_sockets import StackL3Socket, StackListenSocket, StackSocket
+from .stack_sockets import PASSIVE_WAIT_S, StackL3Socket, StackListenSocket, StackSocket
 from .tap import NO_ROUTE, HostInterfaceError, NotAttached, Tap
 
 # Calls on the stack after which nothing new can be on the wire.
 QUIET_CALLS = {"Control.Now", "Nic.ReadWire", "Trace.Read"}
+STOP_STEP_NS = 100_000_000  # an automaton's stop() runs the clock in steps of 100 ms...
+STOP_STEP_WAIT_S = 2 * PASSIVE_WAIT_S   # ...each after the automaton had time to look at the clock
 
 _attachment: Optional["Attachment"] = None
+
+
+def _refuse_sends_on_closed_pipes() -> None:
+    """Scapy 2.5's ObjectPipe.send writes b"X" to its descriptor even after close().
+    An automaton's socket closes its pipes, and the garbage collector's later
+    Automaton.__del__ stop()s it again: that "X" went into whatever file had reused
+    the descriptor's number by then (a pcap being written; seen in the test suite).
+    A send on a closed pipe raises EBADF instead, which stop() already expects."""
+    send = scapy.automaton.ObjectPipe.send
+    if getattr(send, "nettwin_guarded", False):
+        return
+
+    def guarded_send(self, obj):
+        if self.closed:
+            raise OSError(errno.EBADF, f"{self.name} is closed")
+        return send(self, obj)
+
+    guarded_send.nettwin_guarded = True
+    scapy.automaton.ObjectPipe.send = guarded_send
+
+
+_refuse_sends_on_closed_pipes()
 
 
 class StackRoute(Route):
@@ -148,6 +173,7 @@ class Attachment:
                                                                 "iface", "route")}
         self._saved_arch = (scapy.arch.get_if_raw_hwaddr, scapy.arch.get_if_raw_addr)
         self._saved_time = (scapy.sendrecv.time, scapy.automaton.time)
+        self._saved_stop = scapy.automaton.Automaton.stop
         self._install(route)
 
     @property
@@ -169,8 +195,31 @@ class Attachment:
             else raw_hwaddr(iff, *a)
         scapy.arch.get_if_raw_addr = lambda iff: ip if network_name(iff) == ours else raw_addr(iff)
         scapy.sendrecv.time = scapy.automaton.time = VirtualTime(self.tap)
+        scapy.automaton.Automaton.stop = self._stop_in_virtual_time()
         conf.netcache.arp_cache.flush()     # the host's neighbours are not the stack's
         self._wrap_stack_calls()
+
+    def _stop_in_virtual_time(self):
+        """Automaton.stop() waits for the automaton's thread to reach a final state,
+        which may take a timeout of its own (TCP_client waits 1 s for the peer's FIN
+        after its own). Called from the thread that drives the clock, nobody else
+        would run it: the wait runs the clock in steps, as sleep() does. A waiting
+        automaton looks at the clock every PASSIVE_WAIT_S of real time, so it may
+        see its timeout up to a step late."""
+        tap, stop = self.tap, self._saved_stop
+
+        def stop_running_the_clock(atmt, wait=True):
+            if not wait or not tap.drives_here() or tap.inside():
+                return stop(atmt, wait)
+            stop(atmt, wait=False)
+            while not atmt.started.acquire(timeout=STOP_STEP_WAIT_S):
+                tap.advance(STOP_STEP_NS)
+            try:
+                atmt._flush_inout()
+            finally:
+                atmt.started.release()
+
+        return stop_running_the_clock
 
     def _wrap_stack_calls(self):
         """The user's own calls on the stack: let Scapy's background threads settle
@@ -195,6 +244,7 @@ class Attachment:
             return
         self.stack.__dict__.pop("_call", None)
         scapy.sendrecv.time, scapy.automaton.time = self._saved_time
+        scapy.automaton.Automaton.stop = self._saved_stop
         scapy.arch.get_if_raw_hwaddr, scapy.arch.get_if_raw_addr = self._saved_arch
         conf.ifaces.providers.pop(StackInterfaceProvider, None)
         conf.ifaces.data.pop(self.iface, None)
