@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <unordered_set>
+#include <utility>
 #include <variant>
 
 #include "pcap_input.h"
@@ -169,6 +170,31 @@ std::string where(const std::string& input, const PcapRecord& record) {
   return text + "record " + std::to_string(record.number);
 }
 
+// Hands each record of the input to `each`, counting them in summary.read, with
+// progress lines. As tshark: a break in the input stops the loop, and what came
+// before it counts; the break is reported and kept in summary.stopped.
+template <typename Each>
+void for_each_record(PcapInput& input, const ReplayOptions& options, ReplaySummary& summary,
+                     const char* done, Each&& each) {
+  PcapRecord record;
+  std::string error;
+  for (;;) {
+    const auto next = input.next(record, error);
+    if (next == PcapInput::Next::End) break;
+    if (next != PcapInput::Next::Record) {
+      summary.stopped = error;
+      std::fprintf(stderr, "nettwin-replay: %s%s; %s the %llu records before it\n", error.c_str(),
+                   next == PcapInput::Next::Cut ? " (the input was cut short in a record)" : "", done,
+                   static_cast<unsigned long long>(summary.read));
+      break;
+    }
+    ++summary.read;
+    progress(options, input, summary.read);
+    each(std::as_const(record));
+  }
+  progress(options, input, summary.read, true);
+}
+
 }  // namespace
 
 int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
@@ -210,22 +236,7 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
   };
 
   const auto started = std::chrono::steady_clock::now();
-  PcapRecord record;
-  std::string error;
-  for (;;) {
-    const auto next = input->next(record, error);
-    if (next == PcapInput::Next::End) break;
-    if (next == PcapInput::Next::Cut || next == PcapInput::Next::Error) {
-      // As tshark: what came before the break is replayed and written, the break reported.
-      summary.stopped = error;
-      std::fprintf(stderr, "nettwin-replay: %s%s; replayed the %llu records before it\n",
-                   error.c_str(),
-                   next == PcapInput::Next::Cut ? " (the input was cut short in a record)" : "",
-                   static_cast<unsigned long long>(summary.read));
-      break;
-    }
-    ++summary.read;
-    progress(options, *input, summary.read);
+  for_each_record(*input, options, summary, "replayed", [&](const PcapRecord& record) {
     if (summary.read > 1 && record.ts_ns < previous_ts &&
         summary.backwards++ < kWarningsShown)
       std::fprintf(stderr,
@@ -236,11 +247,11 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
     if (!have_origin && summary.read == 1) origin = record.ts_ns;  // until a frame is injected
     if (record.data.size() < kEthHeaderLen) {
       ++summary.too_short;
-      continue;
+      return;
     }
     if (record.data.size() < record.wire_len) {
       ++summary.cut;
-      continue;
+      return;
     }
     Mac dst, src;
     std::copy_n(record.data.begin(), 6, dst.begin());
@@ -252,11 +263,11 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
     if (from_dut) {
       ++summary.own;
       if (!listeners.empty()) tcp_shift.see_dut_frame(record.data, false);
-      continue;
+      return;
     }
     if (!to_dut) {
       ++summary.other_host;
-      continue;
+      return;
     }
     if (!have_origin) {
       have_origin = true;
@@ -277,7 +288,7 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
       if (summary.refused++ < kWarningsShown)
         std::fprintf(stderr, "nettwin-replay: %s: frame not injected: %s\n",
                      where(summary.input, record).c_str(), refused->message.c_str());
-      continue;
+      return;
     }
     ++summary.injected;
     if (!std::get<InjectResult>(result).queued) ++summary.rx_missed;
@@ -286,8 +297,7 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
       listeners.serve(stack);
     }
     if (summary.injected % kDrainEvery == 0) drain();
-  }
-  progress(options, *input, summary.read, true);
+  });
   stack.run_until_idle();
   // The programs read what came last and close what the peers closed; then their FINs go.
   for (int round = 0; round < 3 && !listeners.empty(); ++round) {
@@ -314,23 +324,10 @@ int run_convert(const ReplayOptions& options, ReplaySummary& summary) {
   if (const int status = open_files(options, summary, input, writer)) return status;
   summary.ran = true;
   const auto started = std::chrono::steady_clock::now();
-  PcapRecord record;
-  std::string error;
-  for (;;) {
-    const auto next = input->next(record, error);
-    if (next == PcapInput::Next::End) break;
-    if (next != PcapInput::Next::Record) {
-      summary.stopped = error;
-      std::fprintf(stderr, "nettwin-replay: %s; converted the %llu records before it\n", error.c_str(),
-                   static_cast<unsigned long long>(summary.read));
-      break;
-    }
-    ++summary.read;
-    progress(options, *input, summary.read);
+  for_each_record(*input, options, summary, "converted", [&](const PcapRecord& record) {
     write_frame(writer, record.ts_ns, record.data, record.wire_len);
     ++summary.written;
-  }
-  progress(options, *input, summary.read, true);
+  });
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (pcap_dump_flush(writer.dumper) != 0) {
