@@ -71,6 +71,24 @@ BAD_REQUESTS = [
      pb.Subscription(id=999), ["unknown subscription id 999"]),
     ("bad trace pattern", "trace.Open",
      pb.TraceFilter(events=["netif_receive_skb"]), ['"netif_receive_skb"', "group:event"]),
+    # A refused setup names the step and puts the stack it replaced back (the check below).
+    ("setup duplicate device", "control.Configure",
+     pb.StackSetup(devices=[pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC),
+                            pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC)]),
+     ["devices[1]", 'device "ntx0" already exists']),
+    ("setup route on unknown device", "control.Configure",
+     pb.StackSetup(devices=[pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC)],
+                   addresses=[pb.AddressRequest(dev="ntx0", cidr="198.51.100.2/24")],
+                   routes=[pb.Route(dst="203.0.113.0/24", gateway="198.51.100.1"),
+                           pb.Route(dst="203.0.114.0/24", dev="eth9")]),
+     ["routes[1]", "eth9"]),
+    ("setup address without prefix", "control.Configure",
+     pb.StackSetup(devices=[pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC)],
+                   addresses=[pb.AddressRequest(dev="ntx0", cidr="198.51.100.2")]),
+     ["addresses[0]", 'bad cidr "198.51.100.2"']),
+    ("setup too many sysctls", "control.Configure",
+     pb.StackSetup(sysctls=[pb.SysctlRequest(name="net.core.netdev_budget", value="1")] * 4097),
+     ["sysctls", "4097", "at most 4096"]),
 ]
 
 
@@ -119,6 +137,46 @@ def test_good_sysctl_round_trip(dut):
     after = dut.control.SetSysctl(pb.SysctlRequest(name="net.core.netdev_budget", value="64"))
     assert after.value == "64"
     assert dut.control.GetSysctl(pb.SysctlRequest(name="net.core.netdev_budget")).value == "64"
+
+
+def test_setup_in_one_call_is_the_calls_it_stands_for(dut):
+    # Two stacks set up alike, one call by call and one in a single Configure.
+    devices = [pb.DeviceConfig(name="lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1),
+               pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC, ifindex=7, mtu=1400)]
+    addresses = [pb.AddressRequest(dev="lo", cidr="127.0.0.1/8"),
+                 pb.AddressRequest(dev="ntx0", cidr="198.51.100.2/24")]
+    neighbours = [pb.NeighbourRequest(dev="ntx0", ip="198.51.100.1", mac="02:00:00:00:01:01",
+                                      state="permanent")]
+    routes = [pb.Route(dst="203.0.113.0/24", gateway="198.51.100.1", dev="ntx0")]
+    sysctls = [pb.SysctlRequest(name="net.ipv4.tcp_sack", value="0"),
+               pb.SysctlRequest(name="net.core.no_such_knob", value="1")]
+
+    def view():
+        return (sorted(str(d) for d in dut.control.ListDevices(pb.Empty()).devices),
+                sorted(str(n) for n in dut.control.ListNeighbours(pb.Empty()).neighbours),
+                sorted(str(r) for r in dut.control.ListRoutes(pb.ListRoutesRequest()).routes),
+                dut.control.GetSysctl(pb.SysctlRequest(name="net.ipv4.tcp_sack")).value,
+                dut.control.Now(pb.Empty()).now_ns)
+
+    dut.control.Reset(pb.ResetRequest(seed=5))
+    for d in devices:
+        dut.control.CreateDevice(d)
+    for a in addresses:
+        dut.control.AddAddress(a)
+    for n in neighbours:
+        dut.control.AddNeighbour(n)
+    for r in routes:
+        dut.control.AddRoute(r)
+    batch = dut.control.SetSysctls(pb.SysctlBatch(sysctls=sysctls))
+    by_calls = view()
+    dut.control.Advance(pb.ClockRequest(ns=10**9))
+    dut.control.CreateDevice(pb.DeviceConfig(name="ntx9", kind="veth", mac="02:00:00:00:09:0a"))
+    reply = dut.control.Configure(pb.StackSetup(seed=5, devices=devices, addresses=addresses,
+                                                neighbours=neighbours, routes=routes, sysctls=sysctls))
+    assert view() == by_calls
+    assert by_calls[3] == "0" and by_calls[4] == 0 and len(by_calls[0]) == 2
+    assert [(r.name, r.unknown) for r in reply.results] == [(r.name, r.unknown) for r in batch.results] \
+        == [("net.ipv4.tcp_sack", False), ("net.core.no_such_knob", True)]
 
 
 def test_good_neighbour_is_listed(dut):

@@ -252,10 +252,7 @@ grpc::Status ControlService::Reset(grpc::ServerContext*, const v1::ResetRequest*
                                    v1::Empty*) {
   return run_on_engine(engine_, [&](EngineState& state) {
     // Seed 0 (proto3's "not set") means the seed the server was started with.
-    const uint64_t seed = request->seed() == 0 ? state.default_seed : request->seed();
-    auto fresh = std::make_unique<Stack>(seed);
-    state.hub.move_subscriptions(*state.stack, *fresh);
-    state.stack = std::move(fresh);  // the old stack is destroyed here, on the engine thread
+    replace_stack(state, request->seed());  // the old stack is destroyed here, on the engine thread
     return grpc::Status::OK;
   });
 }

@@ -40,6 +40,9 @@ class ControlService final : public v1::Control::Service {
                             v1::Counters* reply) override;
   grpc::Status Reset(grpc::ServerContext*, const v1::ResetRequest* request,
                      v1::Empty* reply) override;
+  // Reset and a whole setup in one call: control_setup.cc.
+  grpc::Status Configure(grpc::ServerContext*, const v1::StackSetup* request,
+                         v1::SysctlResults* reply) override;
   // Routes and rules: control_routes.cc.
   grpc::Status AddRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty* reply) override;
   grpc::Status DelRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty* reply) override;
@@ -49,6 +52,9 @@ class ControlService final : public v1::Control::Service {
   grpc::Status ListRules(grpc::ServerContext*, const v1::Empty* request, v1::Rules* reply) override;
 
  private:
+  // Configure's steps after the fresh stack, on that stack.
+  grpc::Status apply(grpc::ServerContext* context, const v1::StackSetup& setup, v1::SysctlResults* reply);
+
   Engine& engine_;
 };
 

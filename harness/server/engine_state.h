@@ -30,6 +30,16 @@ struct EngineState {
 
 using Engine = EngineThread<EngineState>;
 
+// A fresh stack in place of the current one (Control.Reset; seed 0: the server's
+// --seed): the trace subscriptions move over to it. Returns the one it replaced,
+// which must be destroyed on the engine thread too.
+inline std::unique_ptr<Stack> replace_stack(EngineState& state, uint64_t seed) {
+  auto fresh = std::make_unique<Stack>(seed == 0 ? state.default_seed : seed);
+  state.hub.move_subscriptions(*state.stack, *fresh);
+  std::swap(state.stack, fresh);
+  return fresh;
+}
+
 inline grpc::Status invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
 }

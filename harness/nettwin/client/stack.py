@@ -23,6 +23,7 @@ from scapy.packet import Packet
 
 from . import paths
 from .sockets import Sockets
+from .setup import Setup
 
 START_TIMEOUT_S = 30.0   # how long the server may take to print its "listening on" line
 STOP_TIMEOUT_S = 5.0     # how long it gets to exit after SIGTERM before SIGKILL
@@ -404,6 +405,11 @@ class Stack:
     def reset(self, seed: int = 1):
         """A fresh stack: no devices, clock at 0."""
         self._call("Control.Reset", self._control.Reset, self.pb.ResetRequest(seed=seed))
+
+    def setup(self, seed: int = 1) -> Setup:
+        """A fresh stack and its whole setup in one call: stack.setup(seed).create_device(...)
+        .add_address(...)... .apply() (setup.py)."""
+        return Setup(self, seed)
 
     def create_device(self, name: str, kind: str = "ring", mac: str = "", ifindex: int = 0,
                       mtu: int = 0, rx_ring_size: int = 0, tx_ring_size: int = 0):

@@ -104,39 +104,39 @@ def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1)
     """A fresh stack shaped like the recording's DUT: a veth device with its name,
     ifindex, MAC and addresses, and its sysctls where the stack has them.
     Returns the sysctls the stack does not have (left out)."""
-    stack.reset(seed)
+    setup = stack.setup(seed)
     # The namespace's lo (ifindex 1, 127.0.0.1/8), up as the recorder left it:
     # what routes to our own addresses leave through.
     if scen.meta.get("dut_link", {}).get("loopback") == "up":
-        stack.create_device("lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1)
-        stack.add_address("lo", "127.0.0.1/8")
+        setup.create_device("lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1)
+        setup.add_address("lo", "127.0.0.1/8")
     for iface in scen.dut_interfaces:
-        stack.create_device(iface["ifname"], kind="veth", mac=iface["mac"],
+        setup.create_device(iface["ifname"], kind="veth", mac=iface["mac"],
                             ifindex=int(iface.get("ifindex", 0)), mtu=int(iface.get("mtu", 0)))
         for cidr in iface["addresses"]:
-            stack.add_address(iface["ifname"], cidr)
-    # The recording's sysctls in one call; those the stack does not have are left out,
-    # and so are host-only ones it refuses (HOST_ONLY_SYSCTLS).
-    skipped = []
+            setup.add_address(iface["ifname"], cidr)
+    # The scenario's DUT setup data (routes, permanent neighbours), as the recorder applied it.
+    dut_setup = scen.meta.get("dut_setup", {})
+    for r in dut_setup.get("routes", []):
+        setup.add_route(r["dst"], gateway=r.get("via", ""), dev=r.get("dev", ""))
+    for n in dut_setup.get("neighbours", []):
+        setup.add_neighbour(n["dev"], n["ip"], n["mac"], n.get("state", "permanent"))
+    # The recording's sysctls; those the stack does not have are left out, and so
+    # are host-only ones it refuses (HOST_ONLY_SYSCTLS). The DUT's TCP timestamp
+    # clock ticks over where the recording's TSvals say.
     wanted = dict(sorted(scen.meta.get("sysctls", {}).items()))
-    for name, (_, unknown, error) in stack.set_sysctls(wanted).items():
+    phase = tcp_clock.tcp_clock_phase_ns(scen)
+    if phase is not None:
+        wanted[tcp_clock.SYSCTL] = str(phase)
+    skipped = []
+    for name, (_, unknown, error) in setup.set_sysctls(wanted).apply().items():
         if unknown:
             skipped.append(name)
         elif error:
             if name not in HOST_ONLY_SYSCTLS:
-                raise StackError("Control.SetSysctls", grpc.StatusCode.INVALID_ARGUMENT,
+                raise StackError("Control.Configure", grpc.StatusCode.INVALID_ARGUMENT,
                                  f"sysctl {name}={wanted[name]!r}: {error}")
             skipped.append(name)
-    # The DUT's TCP timestamp clock ticks over where the recording's TSvals say.
-    phase = tcp_clock.tcp_clock_phase_ns(scen)
-    if phase is not None:
-        stack.sysctl(tcp_clock.SYSCTL, str(phase))
-    # The scenario's DUT setup data (routes, permanent neighbours), as the recorder applied it.
-    setup = scen.meta.get("dut_setup", {})
-    for r in setup.get("routes", []):
-        stack.add_route(r["dst"], gateway=r.get("via", ""), dev=r.get("dev", ""))
-    for n in setup.get("neighbours", []):
-        stack.add_neighbour(n["dev"], n["ip"], n["mac"], n.get("state", "permanent"))
     return skipped
 
 

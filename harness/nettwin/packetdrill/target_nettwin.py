@@ -34,14 +34,15 @@ class NettwinTarget:
 
     def setup(self, cfg: Config) -> None:
         st = self.stack
-        st.reset(self.seed)
-        st.create_device("lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1)
-        st.add_address("lo", "127.0.0.1/8")
-        st.create_device(DEV, kind="veth", mac=DUT_MAC, ifindex=DEV_IFINDEX, mtu=cfg.mtu)
-        st.add_address(DEV, f"{cfg.local_ip}/{cfg.prefixlen()}")
-        st.add_neighbour(DEV, cfg.next_hop(), REMOTE_MAC)
+        setup = st.setup(self.seed)
+        setup.create_device("lo", kind="loopback", mac="00:00:00:00:00:00", ifindex=1)
+        setup.add_address("lo", "127.0.0.1/8")
+        setup.create_device(DEV, kind="veth", mac=DUT_MAC, ifindex=DEV_IFINDEX, mtu=cfg.mtu)
+        setup.add_address(DEV, f"{cfg.local_ip}/{cfg.prefixlen()}")
+        setup.add_neighbour(DEV, cfg.next_hop(), REMOTE_MAC)
         if not cfg.remote_on_link():
-            st.add_route(f"{cfg.remote_ip}/32", gateway=cfg.gateway_ip, dev=DEV)
+            setup.add_route(f"{cfg.remote_ip}/32", gateway=cfg.gateway_ip, dev=DEV)
+        setup.apply()
         self.sub = st.subscribe([], checkpoints=True)
         self.events = []
         self._now = 0           # Reset puts the clock at 0; setting the stack up does not move it
