@@ -69,6 +69,10 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_fin_timeout", &Sysctls::tcp_fin_timeout, 0, INT32_MAX / 250},
       {"net.ipv4.tcp_slow_start_after_idle", &Sysctls::tcp_slow_start_after_idle, 0, 1},
       {"net.ipv4.tcp_syn_retries", &Sysctls::tcp_syn_retries, 1, 127},  // MAX_TCP_SYNCNT
+      // u8s (proc_dou8vec_minmax): 0 to 255, as this machine's kernel takes them.
+      {"net.ipv4.tcp_retries1", &Sysctls::tcp_retries1, 0, 255},
+      {"net.ipv4.tcp_retries2", &Sysctls::tcp_retries2, 0, 255},
+      {"net.ipv4.tcp_orphan_retries", &Sysctls::tcp_orphan_retries, 0, 255},
       {"net.ipv4.tcp_pingpong_thresh", &Sysctls::tcp_pingpong_thresh, 1, 255},
       {"net.ipv4.conf.all.rp_filter", &Sysctls::rp_filter, 0, 2},
       {"net.ipv4.conf.all.arp_ignore", &Sysctls::arp_ignore, 0, 8},

@@ -67,6 +67,12 @@ struct Sysctls {
   int64_t tcp_fin_timeout = 60;
   int64_t tcp_slow_start_after_idle = 1;
   int64_t tcp_syn_retries = 6;
+  // How long retransmissions go on (tcp_timer.c): retries1 before the route is
+  // rethought, retries2 before an established connection is given up, and an
+  // orphan's own limit (0: 8 while the peer is alive).
+  int64_t tcp_retries1 = 3;
+  int64_t tcp_retries2 = 15;
+  int64_t tcp_orphan_retries = 0;
   int64_t tcp_pingpong_thresh = 1;
   // net.ipv4 TCP
   int64_t tcp_timestamps = 1;

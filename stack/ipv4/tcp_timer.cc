@@ -19,11 +19,6 @@ namespace nettwin {
 
 namespace {
 
-// The sysctls' defaults (net.ipv4.tcp_retries1/2, tcp_orphan_retries).
-constexpr unsigned kTcpRetries1 = 3;
-constexpr unsigned kTcpRetries2 = 15;
-constexpr unsigned kTcpOrphanRetries = 8;  // tcp_orphan_retries(0): 8 when the peer is alive
-
 void sk_stop_timer(Net& net, Engine::TimerId* id) {
   if (*id) net.engine.del_timer(*id);
   *id = 0;
@@ -40,6 +35,15 @@ void sk_reset_timer(Sock* sk, Engine::TimerId* id, uint32_t expires, void (*fn)(
     *id = 0;
     fn(sk);
   });
+}
+
+// tcp_orphan_retries: how often an orphaned socket retransmits before it is
+// given up: the sysctl, where 0 means 8 while the peer seems alive.
+unsigned tcp_orphan_retries(Sock* sk, bool alive) {
+  unsigned retries = unsigned(sk->net->sysctl.tcp_orphan_retries);
+  if (sk->sk_err_soft && !alive) retries = 0;
+  if (retries == 0 && alive) retries = 8;
+  return retries;
 }
 
 void tcp_write_timer(Sock* sk) { tcp_write_timer_handler(sk); }
@@ -73,7 +77,7 @@ bool retransmits_timed_out(Sock* sk, unsigned boundary, uint32_t timeout) {
 bool tcp_write_timeout(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   Net& net = *sk->net;
-  unsigned retry_until = kTcpRetries2;
+  unsigned retry_until = unsigned(net.sysctl.tcp_retries2);
   bool expired = false;
   if ((1 << sk->sk_state) & ((1 << TCP_SYN_SENT) | (1 << TCP_SYN_RECV))) {
     // The active open: tcp_syn_retries (TCP_SYNCNT), plus the linear
@@ -84,7 +88,7 @@ bool tcp_write_timeout(Sock* sk) {
     expired = tp->icsk_retransmits >= max_retransmits;
   } else if (sk->sock_dead) {
     const bool alive = tp->icsk_rto < TCP_RTO_MAX;
-    retry_until = alive ? kTcpOrphanRetries : 0;
+    retry_until = tcp_orphan_retries(sk, alive);
   }
   if (!expired) expired = retransmits_timed_out(sk, retry_until, tp->icsk_user_timeout);
   if (expired) {
@@ -255,7 +259,8 @@ void tcp_retransmit_timer(Sock* sk) {
     tp->icsk_rto = std::min(tp->icsk_rto << 1, TCP_RTO_MAX);
   }
   inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, tcp_clamp_rto_to_user_timeout(sk), TCP_RTO_MAX);
-  if (retransmits_timed_out(sk, kTcpRetries1 + 1, 0)) sk->sk_dst_cache = nullptr;  // __sk_dst_reset
+  if (retransmits_timed_out(sk, unsigned(sk->net->sysctl.tcp_retries1) + 1, 0))
+    sk->sk_dst_cache = nullptr;  // __sk_dst_reset
 }
 
 uint32_t tcp_clamp_rto_to_user_timeout(Sock* sk) {
@@ -277,8 +282,8 @@ void tcp_probe_timer(Sock* sk) {
     return;
   }
   if (!tp->icsk_probes_tstamp) tp->icsk_probes_tstamp = uint32_t(sk->net->engine.jiffies());
-  unsigned max_probes = kTcpRetries2;
-  if (sk->sock_dead) max_probes = tp->icsk_rto < TCP_RTO_MAX ? kTcpOrphanRetries : 0;
+  unsigned max_probes = unsigned(sk->net->sysctl.tcp_retries2);
+  if (sk->sock_dead) max_probes = tcp_orphan_retries(sk, tp->icsk_rto < TCP_RTO_MAX);
   if (tp->icsk_probes_out >= max_probes) {
     tcp_write_err(sk);
     return;
