@@ -70,7 +70,11 @@ struct EchoRig : Rig {
   void step() {
     dev->receive_from_wire(frame);
     net->engine.run_until(net->engine.now());
-    done += net->wire.drain(dev, 0, [](const WireQueue::Slot& s) { return !s.bytes.empty(); });
+    net->wire.drain(dev, 0, [this](const WireQueue::Slot& s) {
+      const auto& b = s.bytes;  // an echo reply, nothing else
+      done += b.size() > 34 && b[12] == 0x08 && b[13] == 0x00 && b[23] == 1 && b[34] == 0;
+      return true;
+    });
   }
 };
 
@@ -107,6 +111,10 @@ int drive(R& r, const char* mode, long n, bool count, int trace) {
   if (r.done != uint64_t(runs)) {
     std::fprintf(stderr, "nettwin-frames %s: %llu of %ld frames came through\n", mode,
                  static_cast<unsigned long long>(r.done), runs);
+    return 1;
+  }
+  if (trace && !r.events) {
+    std::fprintf(stderr, "nettwin-frames %s: the subscriber saw no event\n", mode);
     return 1;
   }
   std::printf("stack=nettwin mode=%s frames=%ld cpu_ns_per_frame=%.1f events_per_frame=%.2f\n", mode, n, best,

@@ -35,6 +35,8 @@ def callgrind(cmd, toggle, name):
                             check=True, capture_output=True, text=True).stdout
     with open(out) as f:
         total = next(int(l.split()[1]) for l in f if l.startswith(("summary:", "totals:")))
+    if total == 0:  # the toggle matched no function: a count of 0 would read as "met"
+        raise subprocess.CalledProcessError(1, cmd, stderr="callgrind counted nothing in " + toggle)
     return total, out, dict(re.findall(r"(\w+)=([\d.]+)", stdout))
 
 
