@@ -7,36 +7,12 @@
 
 #include "core/net.h"
 #include "stack.h"
+#include "bench_frames.h"
 
 namespace {
 
 using namespace nettwin;
-
-std::vector<uint8_t> echo_request(size_t payload) {
-  std::vector<uint8_t> f = {0x02, 0, 0, 0, 1, 2, 0x02, 0, 0, 0, 1, 1, 0x08, 0x00};
-  const size_t tot = 20 + 8 + payload;
-  const uint8_t ip[20] = {0x45, 0, uint8_t(tot >> 8), uint8_t(tot), 0x10, 0x01, 0, 0, 64, 1, 0, 0,
-                          198, 51, 100, 1, 198, 51, 100, 2};
-  f.insert(f.end(), ip, ip + 20);
-  const uint8_t icmp[8] = {8, 0, 0, 0, 0x4e, 0x54, 0, 1};
-  f.insert(f.end(), icmp, icmp + 8);
-  for (size_t i = 0; i < payload; ++i) f.push_back(uint8_t(i));
-  auto csum = [&](size_t off, size_t len) {
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < len; i += 2) s += uint32_t(f[off + i] << 8 | f[off + i + 1]);
-    if (len & 1) s += uint32_t(f[off + len - 1] << 8);
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
-    uint16_t c = uint16_t(~s);
-    return c;
-  };
-  uint16_t c = csum(14, 20);
-  f[24] = uint8_t(c >> 8);
-  f[25] = uint8_t(c);
-  c = csum(34, 8 + payload);
-  f[36] = uint8_t(c >> 8);
-  f[37] = uint8_t(c);
-  return f;
-}
+using bench::echo_request;
 
 void echo(benchmark::State& state, DeviceKind kind, bool subscriber) {
   Stack stack(1);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench_frames.h"  // thread_cpu_ns
 #include "tcp_bulk_pair.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   const std::vector<uint8_t> chunk(64 * 1024, 0x5a);
   p.segments = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = nettwin::bench::thread_cpu_ns();
   for (long i = 0; i < mib * 16; ++i) {
     if (!nettwin::bench::bulk_transfer_chunk(p, chunk)) {
       std::fprintf(stderr, "nettwin-tcp-bulk: the transfer stalled\n");
@@ -34,9 +36,10 @@ int main(int argc, char** argv) {
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu_s = (nettwin::bench::thread_cpu_ns() - cpu0) / 1e9;
   const double bytes = double(mib) * 1024 * 1024;
-  std::printf("bytes=%.0f segments=%llu dropped=%llu seconds=%.3f gbit_per_s=%.2f\n", bytes,
+  std::printf("bytes=%.0f segments=%llu dropped=%llu seconds=%.3f gbit_per_s=%.2f cpu_gbit_per_s=%.2f\n", bytes,
               static_cast<unsigned long long>(p.segments), static_cast<unsigned long long>(p.loss.dropped), s,
-              bytes * 8 / 1e9 / s);
+              bytes * 8 / 1e9 / s, bytes * 8 / 1e9 / cpu_s);
   return 0;
 }

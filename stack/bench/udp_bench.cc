@@ -10,29 +10,12 @@
 #include "socket/syscalls.h"
 #include "socket/uapi.h"
 #include "stack.h"
+#include "bench_frames.h"
 
 namespace {
 
 using namespace nettwin;
-
-// Ether / IP 198.51.100.1 > 198.51.100.2 / UDP 4000 > 5000 / payload; UDP checksum 0 (none).
-std::vector<uint8_t> udp_frame(size_t payload) {
-  std::vector<uint8_t> f = {0x02, 0, 0, 0, 1, 2, 0x02, 0, 0, 0, 1, 1, 0x08, 0x00};
-  const size_t tot = 20 + 8 + payload;
-  uint8_t ip[20] = {0x45, 0, uint8_t(tot >> 8), uint8_t(tot), 0x10, 0x01, 0x40, 0, 64, 17, 0, 0,
-                    198, 51, 100, 1, 198, 51, 100, 2};
-  uint32_t s = 0;
-  for (int i = 0; i < 20; i += 2) s += uint32_t(ip[i] << 8 | ip[i + 1]);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  ip[10] = uint8_t(~s >> 8);
-  ip[11] = uint8_t(~s);
-  f.insert(f.end(), ip, ip + 20);
-  const size_t ulen = 8 + payload;
-  const uint8_t udp[8] = {0x0f, 0xa0, 0x13, 0x88, uint8_t(ulen >> 8), uint8_t(ulen), 0, 0};
-  f.insert(f.end(), udp, udp + 8);
-  for (size_t i = 0; i < payload; ++i) f.push_back(uint8_t(i));
-  return f;
-}
+using bench::udp_frame;
 
 void udp_recv(benchmark::State& state, bool subscriber) {
   Stack stack(1);
