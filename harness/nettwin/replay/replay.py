@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Optional
 
 from ..client import paths
-from ..scenarios.model import DUT_DEV
 from . import golden, progress
 from .flows import FlowMatcher
-from .pcapstream import FILE_HEADER, RECORD_HEADER, is_ethernet_pcap, records
+from .pcapstream import is_ethernet_pcap, records
 from .report import render
 from .roles import Dut, DutError, choose, survey
 
 REPLAY_TIMEOUT_S = 600
+DUT_DEV = "ntdut0"   # scenarios.model.DUT_DEV (not imported: that module loads Scapy, 0.5 s)
 PROGRESS = re.compile(r"^nettwin-replay: progress (\d+) (\d+)$")
 
 
@@ -175,14 +175,9 @@ def input_pcap(name: str, out: Optional[Path], tmp: Path) -> Path:
 
 def find_dut(ether: Path, count: int, args, show: bool) -> Dut:
     bar = progress.bar(show, "roles", total=ether.stat().st_size, unit="B", unit_scale=True)
-    bar.update(FILE_HEADER)
-
-    def frames():
-        for rec in records(ether, count):
-            bar.update(RECORD_HEADER + len(rec.data))
-            yield rec.data
     try:
-        return choose(*survey(frames()), args.dut_ip and args.dut_ip.split("/")[0], args.dut_mac)
+        frames = (data for _, _, data in records(ether, count, bar.update))
+        return choose(*survey(frames), args.dut_ip and args.dut_ip.split("/")[0], args.dut_mac)
     finally:
         bar.close()
 
