@@ -36,7 +36,7 @@ class Side:
     opened: Optional[bool] = None   # did this DUT send the flow's first frame?
     seq_base: Optional[int] = None  # its first TCP seq in the flow (its ISN after a SYN)
     seq_high: int = 0               # the highest end of its TCP sequence space, relative
-    pending: deque = field(default_factory=deque)  # (ts_ns, record number, blanked, raw)
+    pending: Optional[deque] = None  # (ts_ns, record number, blanked, raw); made for the first (memory)
 
 
 @dataclass(slots=True)
@@ -52,13 +52,13 @@ class Flow:
     extra: int = 0
     peer_seen: bool = False
     sides: tuple = field(default_factory=lambda: (Side(), Side()))
-    digest: object = field(default_factory=hashlib.sha256)  # of the stack's frames, blanked
+    digest: object = None   # of the stack's frames, blanked: a hashlib.sha256 from the first (memory)
 
     def counts(self) -> dict:
         return {"capture": self.frames[CAPTURE], "stack": self.frames[STACK], "peer": self.peer,
                 "own_capture": self.own[CAPTURE], "own_stack": self.own[STACK],
                 "matched": self.matched, "differing": self.differing, "missing": self.missing,
-                "extra": self.extra, "stack_sha256": self.digest.hexdigest()[:16]}
+                "extra": self.extra, "stack_sha256": (self.digest or hashlib.sha256()).hexdigest()[:16]}
 
 
 @dataclass(slots=True)
@@ -160,7 +160,8 @@ class FlowMatcher:
         for index in sorted(waiting):
             self._expire(waiting[index], now_ns)
         for index in [i for i, f in waiting.items() if not (f.sides[CAPTURE].pending or f.sides[STACK].pending)]:
-            del waiting[index]
+            sides = waiting.pop(index).sides
+            sides[CAPTURE].pending = sides[STACK].pending = None     # an empty deque is 600 bytes
 
     # ------------------------------------------------------------ classifying and pairing
 
@@ -198,6 +199,8 @@ class FlowMatcher:
             else:
                 frame = blanked(data, None) if blank else data
             if side:
+                if flow.digest is None:
+                    flow.digest = hashlib.sha256()
                 flow.digest.update(frame)
             if own:
                 flow.own[side] += 1
@@ -206,6 +209,9 @@ class FlowMatcher:
             cutoff = ts - window_ns
             if (mine and mine[0][0] < cutoff) or (theirs and theirs[0][0] < cutoff):
                 expire(flow, ts)
+            if s.pending is None:
+                s.pending = deque()
+                mine, theirs = flow.sides[CAPTURE].pending, flow.sides[STACK].pending
             s.pending.append((ts, number, frame, data))
             waiting[flow.index] = flow
             while mine and theirs:
@@ -247,10 +253,11 @@ class FlowMatcher:
         return sorted(flows, key=lambda f: (-(f.frames[CAPTURE] + f.frames[STACK]), f.name))
 
     def totals(self) -> dict:
-        flows = [f.counts() for f in self.dut_flows()]
-        total = {k: sum(f[k] for f in flows)
-                 for k in ("capture", "stack", "own_capture", "own_stack", "matched", "differing",
-                           "missing", "extra")}
+        flows = [f for f in self.flows.values() if f.frames[CAPTURE] or f.frames[STACK]]
+        total = {"capture": sum(f.frames[CAPTURE] for f in flows), "stack": sum(f.frames[STACK] for f in flows),
+                 "own_capture": sum(f.own[CAPTURE] for f in flows), "own_stack": sum(f.own[STACK] for f in flows),
+                 "matched": sum(f.matched for f in flows), "differing": sum(f.differing for f in flows),
+                 "missing": sum(f.missing for f in flows), "extra": sum(f.extra for f in flows)}
         total["flows"] = len(flows)
         total["later"] = self.later
         return total

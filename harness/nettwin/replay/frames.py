@@ -10,7 +10,7 @@ id, an ICMP error by the flow of the packet it quotes, ARP by the two
 addresses it is about, other IPv4 by protocol and addresses."""
 from __future__ import annotations
 
-import ipaddress
+import socket
 import struct
 from typing import NamedTuple, Optional
 
@@ -109,7 +109,7 @@ def tcp_numbers(data: bytes) -> tuple:
 
 
 def ip_text(raw: bytes) -> str:
-    return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else raw.hex(":")
+    return socket.inet_ntoa(raw) if len(raw) == 4 else raw.hex(":")
 
 
 def flow_name(flow: tuple) -> str:

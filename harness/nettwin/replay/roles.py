@@ -43,7 +43,7 @@ class DutError(Exception):
     pass
 
 
-SURVEY_KINDS = 1 << 16   # kinds of frame counted before their counts go to the hosts (memory bound)
+SURVEY_KINDS = 1 << 14   # kinds of frame counted before their counts go to the hosts (memory bound)
 
 
 def survey(frames: Iterable[bytes]) -> tuple[dict, dict]:
