@@ -52,19 +52,20 @@ def records(path: Path, count: Optional[int] = None,
         order, unit = MAGICS[head[:4]]
         unpack_from = struct.Struct(order + "III").unpack_from
         left = os.fstat(f.fileno()).st_size - FILE_HEADER   # bytes of the file not yet read
-        buf, pos, number = b"", 0, 0
+        buf, pos, number, need = b"", 0, 0, 0
         while left > 0:
-            chunk = f.read(READ_BUFFER)
+            chunk = f.read(max(READ_BUFFER, need))     # a record longer than a chunk: all of it at once
             if not chunk:
                 return
             left -= len(chunk)
             buf = buf[pos:] + chunk if pos < len(buf) else chunk
-            pos, end = 0, len(buf)
+            pos, end, need = 0, len(buf), 0
             while pos + RECORD_HEADER <= end:
                 sec, frac, caplen = unpack_from(buf, pos)
                 nxt = pos + RECORD_HEADER + caplen
                 if nxt > end:
-                    if nxt - end > left:
+                    need = nxt - end
+                    if need > left:
                         return          # cut short: the file ends inside it
                     break
                 if number == count:
