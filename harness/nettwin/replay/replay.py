@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Optional
 
@@ -177,7 +178,7 @@ def input_pcap(name: str, out: Optional[Path], tmp: Path) -> Path:
 def find_dut(ether: Path, count: int, args, show: bool) -> Dut:
     bar = progress.bar(show, "roles", total=ether.stat().st_size, unit="B", unit_scale=True)
     try:
-        frames = (data for _, _, data in records(ether, count, bar.update))
+        frames = map(itemgetter(2), records(ether, count, bar.update))    # the frames' bytes
         return choose(*survey(frames), args.dut_ip and args.dut_ip.split("/")[0], args.dut_mac)
     finally:
         bar.close()
