@@ -1,7 +1,7 @@
 """The replay's benchmark figure (ci/bench.sh): a generated capture of N frames
 (ICMP echo requests to the DUT over 1000 flows, 10 us apart, each followed by the
-DUT's reply) through `nettwin replay`; prints frames per second and the peak RSS
-of the largest process (the harness or nettwin-replay). A figure, not a test."""
+DUT's reply) through `nettwin replay`; prints frames per second, the peak RSS
+of the largest process (the harness or nettwin-replay) and the CPU time they took. A figure, not a test."""
 from __future__ import annotations
 
 import resource
@@ -60,9 +60,11 @@ def main(argv=None) -> int:
     if done.returncode not in (0, 1):
         print(done.stdout + done.stderr, file=sys.stderr)
         return 1
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mib = children.ru_maxrss / 1024
+    cpu = children.ru_utime + children.ru_stime   # the harness's and nettwin-replay's: steadier than wall time on a shared machine
     print(f"nettwin replay (bench.py): {frames} frames in {seconds:.1f} s: {frames / seconds:,.0f} frames/s, "
-          f"peak RSS {peak_mib:.0f} MiB")
+          f"peak RSS {peak_mib:.0f} MiB, CPU {cpu:.1f} s")
     return 0
 
 

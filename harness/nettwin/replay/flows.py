@@ -21,25 +21,28 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .frames import flow_name, parse, blanked
+from .frames import blanked, flow_name, parse, signature, tcp_numbers
 from .pcapstream import Record
 
 CAPTURE, STACK = 0, 1
 SWEEP_EVERY = 65536    # frames between sweeps of answers left waiting too long
+KINDS = 1 << 16        # frames.signature()s remembered (then forgotten, all at once: memory bound)
+BLANK_NONE, BLANK_IP, BLANK_ALL = 0, 1, 2   # a frame kind's blanking: none, the IPv4 ID and checksum, blanked()
 
 
-@dataclass
+@dataclass(slots=True)
 class Side:
     """One side's DUT in one flow: the capture's or the stack's."""
     opened: Optional[bool] = None   # did this DUT send the flow's first frame?
     seq_base: Optional[int] = None  # its first TCP seq in the flow (its ISN after a SYN)
     seq_high: int = 0               # the highest end of its TCP sequence space, relative
-    pending: deque = field(default_factory=deque)  # (ts_ns, record number, blanked, raw)
+    pending: Optional[deque] = None  # (ts_ns, record number, blanked, raw); made for the first (memory)
 
 
-@dataclass
+@dataclass(slots=True)
 class Flow:
     name: str
+    index: int = 0          # the flow's place in the order flows were first seen
     peer: int = 0
     frames: list = field(default_factory=lambda: [0, 0])   # DUT frames: capture, stack
     own: list = field(default_factory=lambda: [0, 0])      # of them, the DUT's own requests
@@ -49,16 +52,16 @@ class Flow:
     extra: int = 0
     peer_seen: bool = False
     sides: tuple = field(default_factory=lambda: (Side(), Side()))
-    digest: object = field(default_factory=hashlib.sha256)  # of the stack's frames, blanked
+    digest: object = None   # of the stack's frames, blanked: a hashlib.sha256 from the first (memory)
 
     def counts(self) -> dict:
         return {"capture": self.frames[CAPTURE], "stack": self.frames[STACK], "peer": self.peer,
                 "own_capture": self.own[CAPTURE], "own_stack": self.own[STACK],
                 "matched": self.matched, "differing": self.differing, "missing": self.missing,
-                "extra": self.extra, "stack_sha256": self.digest.hexdigest()[:16]}
+                "extra": self.extra, "stack_sha256": (self.digest or hashlib.sha256()).hexdigest()[:16]}
 
 
-@dataclass
+@dataclass(slots=True)
 class Difference:
     kind: str                 # "differs", "missing", "extra"
     flow: str
@@ -75,95 +78,151 @@ class FlowMatcher:
         self.examples: list[Difference] = []
         self.later = 0            # stack frames after the capture ended (+ window): not compared
         self._seen = 0
+        self._kinds: dict = {}    # frames.signature -> (flow, request by nature, TCP?): parsed once
+        self._waiting: dict = {}  # flows that had an answer waiting at the last sweep or since, by index
 
     # ------------------------------------------------------------ feeding
 
-    def run(self, capture: Iterable[Record], stack: Iterable[Record], tick=lambda: None) -> None:
+    def run(self, capture: Iterable[Record], stack: Iterable[Record], tick=lambda n: None) -> None:
         """Both streams, merged by time; a stack frame at the same instant as a capture
         frame comes after it (an answer follows what it answers). The stack's frames
         later than the capture's last + the window are counted, not compared: the
-        tool runs the stack until idle, so timers fire that the capture never saw."""
+        tool runs the stack until idle, so timers fire that the capture never saw.
+        `tick` is told the frames read, SWEEP_EVERY at a time. (One loop, its steps
+        written out: it runs a million times a replay.)"""
+        dut_mac, kinds, dut = self.dut_mac, self._kinds, self._dut_frame_fn()
         stack_it = iter(stack)
         pending_stack = next(stack_it, None)
         last = None
-        for rec in capture:
-            while pending_stack is not None and pending_stack.ts_ns < rec.ts_ns:
-                self.stack_frame(pending_stack, None)
-                tick()
+        seen, sweep_at = self._seen, self._seen - self._seen % SWEEP_EVERY + SWEEP_EVERY
+        for number, ts, data in capture:
+            while pending_stack is not None and pending_stack[1] < ts:
+                dut(STACK, *pending_stack)
+                seen += 1
+                if seen == sweep_at:
+                    self._sweep(pending_stack[1])
+                    tick(SWEEP_EVERY)
+                    sweep_at += SWEEP_EVERY
                 pending_stack = next(stack_it, None)
-            self.capture_frame(rec)
-            last = rec.ts_ns
-            tick()
+            if data[6:12] == dut_mac:
+                dut(CAPTURE, number, ts, data)
+            elif data[0:6] == dut_mac or data[0] & 1:
+                key = signature(data)
+                kind = kinds.get(key) if key is not None else None
+                flow = (kind or self._new_kind(key, data))[0]
+                flow.peer += 1
+                flow.peer_seen = True
+            seen += 1
+            if seen == sweep_at:
+                self._sweep(ts)
+                tick(SWEEP_EVERY)
+                sweep_at += SWEEP_EVERY
+            last = ts
         end = None if last is None else last + self.window_ns
         while pending_stack is not None:
-            self.stack_frame(pending_stack, end)
-            tick()
+            if end is not None and pending_stack[1] > end:
+                self.later += 1
+            else:
+                dut(STACK, *pending_stack)
+                seen += 1
+                if seen == sweep_at:
+                    self._sweep(pending_stack[1])
+                    tick(SWEEP_EVERY)
+                    sweep_at += SWEEP_EVERY
             pending_stack = next(stack_it, None)
+        tick(seen % SWEEP_EVERY + self.later)
+        self._seen = seen
         self.finish()
 
     def _flow(self, key: tuple) -> Flow:
         flow = self.flows.get(key)
         if flow is None:
-            flow = self.flows[key] = Flow(flow_name(key))
+            flow = self.flows[key] = Flow(flow_name(key), index=len(self.flows))
         return flow
 
-    def capture_frame(self, rec: Record) -> None:
-        data = rec.data
-        if data[6:12] == self.dut_mac:
-            self._dut_frame(CAPTURE, rec)
-        elif data[0:6] == self.dut_mac or data[0] & 1:
-            flow = self._flow(parse(data).flow)
-            flow.peer += 1
-            flow.peer_seen = True
-        self._tick(rec.ts_ns)
+    def _new_kind(self, key: Optional[bytes], data: bytes) -> tuple:
+        """(flow, request by nature, the frame's TCP numbers or None, how to blank it)
+        of a frame parsed whole; remembered by its signature (if it has one) with
+        whether it is TCP in the place of its numbers (frames of one signature differ in them)."""
+        f = parse(data)
+        flow = self._flow(f.flow)
+        if key is not None:
+            blank = BLANK_ALL if f.tcp or data[23] == 1 and data[34] == 14 else (
+                BLANK_IP if data[12:14] == b"\x08\x00" else BLANK_NONE)
+            if len(self._kinds) >= KINDS:
+                self._kinds.clear()
+            self._kinds[key] = (flow, f.request, f.tcp is not None, blank)
+        return flow, f.request, f.tcp, BLANK_ALL
 
-    def stack_frame(self, rec: Record, end_ns: Optional[int]) -> None:
-        if end_ns is not None and rec.ts_ns > end_ns:
-            self.later += 1
-            return
-        self._dut_frame(STACK, rec)
-        self._tick(rec.ts_ns)
-
-    def _tick(self, now_ns: int) -> None:
-        self._seen += 1
-        if self._seen % SWEEP_EVERY == 0:
-            for flow in self.flows.values():
-                self._expire(flow, now_ns)
+    def _sweep(self, now_ns: int) -> None:
+        """Answers left waiting too long, flow by flow in the flows' order."""
+        waiting = self._waiting
+        for index in sorted(waiting):
+            self._expire(waiting[index], now_ns)
+        for index in [i for i, f in waiting.items() if not (f.sides[CAPTURE].pending or f.sides[STACK].pending)]:
+            sides = waiting.pop(index).sides
+            sides[CAPTURE].pending = sides[STACK].pending = None     # an empty deque is 600 bytes
 
     # ------------------------------------------------------------ classifying and pairing
 
-    def _dut_frame(self, side: int, rec: Record) -> None:
-        f = parse(rec.data)
-        flow = self._flow(f.flow)
-        s = flow.sides[side]
-        flow.frames[side] += 1
-        if s.opened is None:
-            s.opened = not flow.peer_seen
-        own = f.request or s.opened
-        if f.tcp:
-            seq, length, _, _ = f.tcp
-            if s.seq_base is None:
-                s.seq_base = seq
-            end = (seq - s.seq_base + length) & 0xFFFFFFFF
-            if length and end <= s.seq_high:
-                own = True      # sent again: a retransmission
-            s.seq_high = max(s.seq_high, end)
-        frame = blanked(rec.data, s.seq_base if f.tcp else None)
-        if side == STACK:
-            flow.digest.update(frame)
-        if own:
-            flow.own[side] += 1
-            return
-        self._expire(flow, rec.ts_ns)
-        s.pending.append((rec.ts_ns, rec.number, frame, rec.data))
-        mine, theirs = flow.sides[CAPTURE].pending, flow.sides[STACK].pending
-        while mine and theirs:
-            a, b = mine.popleft(), theirs.popleft()
-            if a[2] == b[2]:
-                flow.matched += 1
+    def _dut_frame_fn(self):
+        """The function that takes the DUT's frames, its names bound (it runs a
+        million times a replay): each frame classified, blanked, paired or counted."""
+        kinds, new_kind, waiting, window_ns = self._kinds, self._new_kind, self._waiting, self.window_ns
+        examples, max_diffs, example, expire = self.examples, self.max_diffs, self._example, self._expire
+
+        def dut_frame(side: int, number: int, ts: int, data: bytes) -> None:
+            key = signature(data)
+            kind = kinds.get(key) if key is not None else None
+            if kind is not None:
+                flow, request, tcp, blank = kind
+                tcp = tcp_numbers(data) if tcp else None
             else:
-                flow.differing += 1
-                self._example("differs", flow, a, b)
+                flow, request, tcp, blank = new_kind(key, data)
+            s = flow.sides[side]
+            flow.frames[side] += 1
+            if s.opened is None:
+                s.opened = not flow.peer_seen
+            own = request or s.opened
+            if tcp is not None:
+                seq, length = tcp[0], tcp[1]
+                if s.seq_base is None:
+                    s.seq_base = seq
+                end = (seq - s.seq_base + length) & 0xFFFFFFFF
+                if length and end <= s.seq_high:
+                    own = True      # sent again: a retransmission
+                if end > s.seq_high:
+                    s.seq_high = end
+                frame = blanked(data, s.seq_base)
+            elif blank == BLANK_IP:     # blanked()'s result, written out
+                frame = data[:18] + b"\0\0" + data[20:24] + b"\0\0" + data[26:]
+            else:
+                frame = blanked(data, None) if blank else data
+            if side:
+                if flow.digest is None:
+                    flow.digest = hashlib.sha256()
+                flow.digest.update(frame)
+            if own:
+                flow.own[side] += 1
+                return
+            mine, theirs = flow.sides[CAPTURE].pending, flow.sides[STACK].pending
+            cutoff = ts - window_ns
+            if (mine and mine[0][0] < cutoff) or (theirs and theirs[0][0] < cutoff):
+                expire(flow, ts)
+            if s.pending is None:
+                s.pending = deque()
+                mine, theirs = flow.sides[CAPTURE].pending, flow.sides[STACK].pending
+            s.pending.append((ts, number, frame, data))
+            waiting[flow.index] = flow
+            while mine and theirs:
+                a, b = mine.popleft(), theirs.popleft()
+                if a[2] == b[2]:
+                    flow.matched += 1
+                else:
+                    flow.differing += 1
+                    if len(examples) < max_diffs:
+                        example("differs", flow, a, b)
+        return dut_frame
 
     def _expire(self, flow: Flow, now_ns: int) -> None:
         for side, kind in ((CAPTURE, "missing"), (STACK, "extra")):
@@ -184,8 +243,7 @@ class FlowMatcher:
             self.examples.append(Difference(kind, flow.name, capture, stack))
 
     def finish(self) -> None:
-        for flow in self.flows.values():
-            self._expire(flow, 1 << 63)
+        self._sweep(1 << 63)
 
     # ------------------------------------------------------------ results
 
@@ -195,10 +253,11 @@ class FlowMatcher:
         return sorted(flows, key=lambda f: (-(f.frames[CAPTURE] + f.frames[STACK]), f.name))
 
     def totals(self) -> dict:
-        flows = [f.counts() for f in self.dut_flows()]
-        total = {k: sum(f[k] for f in flows)
-                 for k in ("capture", "stack", "own_capture", "own_stack", "matched", "differing",
-                           "missing", "extra")}
+        flows = [f for f in self.flows.values() if f.frames[CAPTURE] or f.frames[STACK]]
+        total = {"capture": sum(f.frames[CAPTURE] for f in flows), "stack": sum(f.frames[STACK] for f in flows),
+                 "own_capture": sum(f.own[CAPTURE] for f in flows), "own_stack": sum(f.own[STACK] for f in flows),
+                 "matched": sum(f.matched for f in flows), "differing": sum(f.differing for f in flows),
+                 "missing": sum(f.missing for f in flows), "extra": sum(f.extra for f in flows)}
         total["flows"] = len(flows)
         total["later"] = self.later
         return total

@@ -10,7 +10,7 @@ id, an ICMP error by the flow of the packet it quotes, ARP by the two
 addresses it is about, other IPv4 by protocol and addresses."""
 from __future__ import annotations
 
-import ipaddress
+import socket
 import struct
 from typing import NamedTuple, Optional
 
@@ -76,8 +76,40 @@ def parse(data: bytes) -> Frame:
     return Frame(_ip_flow(data[14:], ihl, proto, src, dst), src, dst, False, False, None)
 
 
+def signature(data: bytes) -> Optional[bytes]:
+    """The bytes of the common frames (ARP; IPv4 without options: TCP, UDP, ICMP
+    but its errors) that parse() reads but for TCP's seq and length, and the MACs:
+    frames of one signature parse the same, so a pass parses one of them and looks
+    the others up. None for the rest (parse each)."""
+    if len(data) < 42:
+        return None
+    etype = data[12:14]
+    if etype == b"\x08\x00":
+        if data[14] != 0x45:
+            return None
+        proto = data[23]
+        if proto == TCP:
+            return data[:12] + b"T" + data[26:38] + data[47:48] if len(data) >= 54 else None
+        if proto == ICMP:
+            return None if data[34] in ICMP_ERRORS else data[:12] + b"I" + data[26:35] + data[38:40]
+        if proto == UDP:
+            return data[:12] + b"U" + data[26:38]
+        return data[:12] + b"P" + data[23:24] + data[26:34]   # each kind its own length: no clash
+    if etype == b"\x08\x06":
+        return data[:12] + b"A" + data[20:22] + data[28:32] + data[38:42]
+    return None
+
+
+def tcp_numbers(data: bytes) -> tuple:
+    """(seq, length in sequence space) of a TCP frame of signature(): no IP options."""
+    seq = _I.unpack_from(data, 38)[0]
+    flags = data[47]
+    return seq, (_H.unpack_from(data, 16)[0] - 20 - (data[46] >> 4) * 4
+                 + bool(flags & SYN) + bool(flags & FIN))
+
+
 def ip_text(raw: bytes) -> str:
-    return str(ipaddress.IPv4Address(raw)) if len(raw) == 4 else raw.hex(":")
+    return socket.inet_ntoa(raw) if len(raw) == 4 else raw.hex(":")
 
 
 def flow_name(flow: tuple) -> str:
@@ -103,10 +135,13 @@ def blanked(data: bytes, seq_base: Optional[int]) -> bytes:
     clock readings with its checksum."""
     if len(data) < 34 or _H.unpack_from(data, 12)[0] != ETH_IPV4:
         return data
-    out = bytearray(data)
-    out[18:20] = out[24:26] = b"\0\0"
     ihl = (data[14] & 0x0F) * 4
     l4 = 14 + ihl
+    proto = data[23]
+    if proto != TCP and (proto != ICMP or len(data) < l4 + 20 or data[l4] != 14):
+        return data[:18] + b"\0\0" + data[20:24] + b"\0\0" + data[26:]   # the IPv4 ID and checksum only
+    out = bytearray(data)
+    out[18:20] = out[24:26] = b"\0\0"
     if data[23] == TCP and len(data) >= l4 + 20:
         if seq_base is not None:
             _I.pack_into(out, l4 + 4, (_I.unpack_from(data, l4 + 4)[0] - seq_base) & 0xFFFFFFFF)

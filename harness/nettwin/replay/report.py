@@ -3,11 +3,6 @@ differences field by field (the conformance comparator's side-by-side view,
 over the frames with what frames.blanked leaves out blanked)."""
 from __future__ import annotations
 
-from scapy.layers.inet import IP, TCP
-from scapy.layers.l2 import Ether
-
-from ..comparison.compare import compare_frame
-from ..comparison.sidebyside import render_frame
 from .flows import Difference, FlowMatcher
 
 SHOWN_FLOWS = 20
@@ -28,9 +23,11 @@ def flows_table(matcher: FlowMatcher) -> list[str]:
     return lines
 
 
-def _shown(item) -> Ether:
+def _shown(item):
     """A blanked frame as Scapy shows it: checksums recomputed (they were blanked
     on both sides), the capture time left out (both sides' clocks differ)."""
+    from scapy.layers.inet import IP, TCP   # here: importing Scapy takes 0.5 s, only a difference needs it
+    from scapy.layers.l2 import Ether
     pkt = Ether(item[2])
     for layer in (IP, TCP):
         if layer in pkt:
@@ -41,6 +38,8 @@ def _shown(item) -> Ether:
 
 
 def render_difference(i: int, d: Difference) -> list[str]:
+    from ..comparison.compare import compare_frame
+    from ..comparison.sidebyside import render_frame
     what = {"differs": "the DUT's answer and the stack's differ",
             "missing": "the DUT answered, the stack did not",
             "extra": "the stack answered, the DUT did not"}[d.kind]

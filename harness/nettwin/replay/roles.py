@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .frames import ip_text, parse
+from .frames import ip_text, parse, signature
 
 
 @dataclass
@@ -43,11 +43,23 @@ class DutError(Exception):
     pass
 
 
+SURVEY_KINDS = 1 << 14   # kinds of frame counted before their counts go to the hosts (memory bound)
+
+
 def survey(frames: Iterable[bytes]) -> tuple[dict, dict]:
-    """Hosts by IPv4 address, and for each source MAC the addresses its frames came from."""
+    """Hosts by IPv4 address, and for each source MAC the addresses its frames came from.
+
+    Frames of one kind (one frames.signature(): the same MACs, addresses, flow and
+    nature) count the same, so each kind is parsed once and counted; the counts go
+    to the hosts in the order each kind was first seen (the order a frame-by-frame
+    count would have met them in: Counter.most_common breaks ties by it) when the
+    capture ends or SURVEY_KINDS kinds are waiting. The one thing that changes
+    within a kind is whether an answer's peer spoke first in the flow: checked
+    frame by frame until it has."""
     hosts: dict[bytes, Host] = {}
     by_mac: dict[bytes, Counter] = {}
     spoke: set = set()     # (flow, address): that address sent a frame of that flow
+    kinds: dict = {}       # signature -> [frames, answers counted, parsed, peer spoke]
 
     def host(ip: bytes) -> Host:
         h = hosts.get(ip)
@@ -55,28 +67,69 @@ def survey(frames: Iterable[bytes]) -> tuple[dict, dict]:
             h = hosts[ip] = Host(len(hosts))
         return h
 
-    for data in frames:
-        f = parse(data)
-        if not f.src_ip or f.src_ip == b"\0\0\0\0":
-            continue
-        src, dst = host(f.src_ip), host(f.dst_ip)
-        src.sent += 1
-        src.macs[data[6:12]] += 1
-        by_mac.setdefault(data[6:12], Counter())[f.src_ip] += 1
-        if not data[0] & 1:
-            dst.to_macs[data[0:6]] += 1
-        spoke.add((f.flow, f.src_ip))
-        if f.answer and (f.flow, f.dst_ip) in spoke:
-            if f.flow[0] == "arp":
-                src.arp_answers += 1
+    def count() -> None:
+        for n, answered, f, _ in kinds.values():
+            if f is None:
                 continue
-            src.answers += 1
-            if f.tcp:
-                src.accepted_ports.add(f.tcp[3])
-        if f.request:
-            dst.asked += 1
-            if f.tcp:
-                dst.syns_in += 1
+            data, f = f
+            src, dst, smac = hosts[f.src_ip], hosts[f.dst_ip], data[6:12]
+            src.sent += n
+            src.macs[smac] += n
+            macs = by_mac.get(smac)
+            if macs is None:
+                macs = by_mac[smac] = Counter()
+            macs[f.src_ip] += n
+            if not data[0] & 1:
+                dst.to_macs[data[0:6]] += n
+            if answered:
+                if f.flow[0] == "arp":
+                    src.arp_answers += answered
+                    continue
+                src.answers += answered
+                if f.tcp:
+                    src.accepted_ports.add(f.tcp[3])
+            if f.request:
+                dst.asked += n
+                if f.tcp:
+                    dst.syns_in += n
+        kinds.clear()
+
+    for data in frames:
+        key = signature(data)
+        if key is None:
+            f = parse(data)
+            key = (data[:12], f)
+        else:
+            kind = kinds.get(key)
+            if kind is not None:
+                kind[0] += 1
+                if kind[3]:
+                    kind[1] += 1
+                elif kind[3] is False and (kind[2][1].flow, kind[2][1].dst_ip) in spoke:
+                    kind[3] = True
+                    kind[1] += 1
+                continue
+            f = parse(data)
+        kind = kinds.get(key)
+        if kind is not None:    # a frame parse() reads whole, of a kind seen before
+            kind[0] += 1
+            if kind[3]:
+                kind[1] += 1
+            elif kind[3] is False and (f.flow, f.dst_ip) in spoke:
+                kind[3] = True
+                kind[1] += 1
+            continue
+        if not f.src_ip or f.src_ip == b"\0\0\0\0":
+            kinds[key] = [1, 0, None, None]
+        else:
+            host(f.src_ip)
+            host(f.dst_ip)
+            spoke.add((f.flow, f.src_ip))
+            spoken = (f.flow, f.dst_ip) in spoke if f.answer else None
+            kinds[key] = [1, 1 if spoken else 0, (data, f), spoken]
+        if len(kinds) >= SURVEY_KINDS:
+            count()
+    count()
     return hosts, by_mac
 
 
