@@ -39,8 +39,9 @@ SkbDataBuf* SkbPool::alloc_data(unsigned size) {
   if (size > kMaxSize)
     throw std::length_error("alloc_skb: " + std::to_string(size) + " bytes is more than the largest buffer (" +
                             std::to_string(kMaxSize) + ")");
-  unsigned cls = 0;
-  while ((kMinClass << cls) < size) ++cls;
+  // The smallest class that holds size: ceil(log2(size)) - log2(kMinClass).
+  static_assert(kMinClass == 512);
+  const unsigned cls = size <= kMinClass ? 0 : unsigned(32 - __builtin_clz(size - 1)) - 9;
   SkbDataBuf* buf = free_data_[cls];
   if (buf) {
     free_data_[cls] = buf->next_free;

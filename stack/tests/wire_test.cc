@@ -42,6 +42,11 @@ TEST(Checksum, WideAddsAgreeAtEveryLengthAlignmentAndChain) {
   ph.insert(ph.end(), d.begin(), d.begin() + 26);
   const uint64_t s = wire::csum_partial(d.data(), 26, wire::csum_tcpudp_nofold(0xc6336401, 0xc6336402, 26, 17));
   EXPECT_EQ(wire::csum_fold(s), test::inet_csum(ph.data(), ph.size()));
+  // ip_fast_csum gives the value a header carries, for every option length.
+  for (unsigned ihl = 5; ihl <= 15; ++ihl)
+    EXPECT_EQ(wire::ip_fast_csum(d.data() + ihl, ihl), test::inet_csum(d.data() + ihl, ihl * 4)) << ihl;
+  const std::vector<uint8_t> zero(60, 0);
+  EXPECT_EQ(wire::ip_fast_csum(zero.data(), 5), 0xffff);
   EXPECT_EQ(wire::csum_fold(0), 0xffff);  // an all-zero sum stays distinct from 0xffff
   EXPECT_EQ(wire::csum_fold(0xffff), 0);
   EXPECT_EQ(wire::csum_fold(0xffffffffffffffffull), 0);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace nettwin::wire {
 
@@ -22,9 +23,22 @@ inline uint16_t csum_fold(uint64_t sum) {
   s = (s & 0xffff) + (s >> 16);
   return uint16_t(~s & 0xffff);
 }
-// ip_fast_csum: 0 when the header of ihl 32-bit words checks out.
+// ip_fast_csum: 0 when the header of ihl 32-bit words checks out. As
+// Linux's: native 32-bit words added into 64 bits (15 words cannot carry
+// out), folded, and the fold swapped into big-endian order.
 inline uint16_t ip_fast_csum(const uint8_t* iph, unsigned ihl) {
-  return csum_fold(csum_partial(iph, size_t(ihl) * 4));
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < ihl; ++i) {
+    uint32_t w;
+    std::memcpy(&w, iph + 4 * i, 4);
+    sum += w;
+  }
+  const uint16_t folded = uint16_t(~csum_fold(sum));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return uint16_t(~__builtin_bswap16(folded));
+#else
+  return uint16_t(~folded);
+#endif
 }
 // csum_tcpudp_nofold: the IPv4 pseudo header's sum (addresses in host order),
 // the start of every TCP and UDP checksum. A 32-bit address adds as its two
