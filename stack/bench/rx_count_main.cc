@@ -117,7 +117,6 @@ int main(int argc, char** argv) {
     }
     r.msg.len = 2048;
   }
-  std::fprintf(stderr, "routes %zu ptype_base %zu ptype_all %zu\n", r.net->fib.routes.size(), r.net->ptype_base.size(), r.net->ptype_all.size());
   const auto f = frame(len, udp ? 17 : 1);
   long ok = 0;
   for (int i = 0; i < 1000; ++i) ok += rx_count_warmup(r, f, udp);
