@@ -1,5 +1,6 @@
 #include "core/skb_pool.h"
 
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -21,7 +22,7 @@ SkBuff* SkbPool::alloc_head() {
   }
   SkBuff* skb = free_heads_;
   free_heads_ = skb->next;
-  *skb = SkBuff{};
+  new (skb) SkBuff();  // built in place: no temporary to copy (SkBuff is trivially destructible)
   skb->pool = this;
   ++heads_in_use_;
   return skb;
