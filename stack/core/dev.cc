@@ -98,17 +98,23 @@ static int __netif_receive_skb_core(SkBuff* skb) {
 
   // Taps first (the net's ptype_all, then the device's), then the handlers
   // of the protocol; each one before the last gets a reference of its own.
+  // The second pass of each list runs only when the first saw a handler
+  // bound to a device (none, usually: the per-frame cost is one walk).
   PacketType* pt_prev = nullptr;
-  for (int pass = 0; pass < 2; ++pass) {
+  bool bound = false;
+  for (int pass = 0; pass < 2 && (pass == 0 || bound); ++pass) {
     for (PacketType* pt : net.ptype_all) {
+      bound |= pt->dev != nullptr;
       if (pass == 0 ? pt->dev != nullptr : pt->dev != skb->dev) continue;
       if (pt_prev) deliver_skb(skb, pt_prev, orig_dev);
       pt_prev = pt;
     }
   }
   // ptype_base, then the handlers bound to the device (dev->ptype_specific).
-  for (int pass = 0; pass < 2; ++pass) {
+  bound = false;
+  for (int pass = 0; pass < 2 && (pass == 0 || bound); ++pass) {
     for (PacketType* pt : net.ptype_base) {
+      bound |= pt->dev != nullptr;
       if (pt->type != skb->protocol || (pass == 0 ? pt->dev != nullptr : pt->dev != skb->dev)) continue;
       if (pt_prev) deliver_skb(skb, pt_prev, orig_dev);
       pt_prev = pt;

@@ -52,6 +52,10 @@ class SkbPool {
   uint64_t data_in_use() const { return data_in_use_; }
 
  private:
+  [[gnu::noinline, gnu::cold]] void grow_heads();
+  [[gnu::noinline, gnu::cold]] SkbDataBuf* new_data(unsigned cls);
+  [[noreturn, gnu::noinline, gnu::cold]] static void too_large(unsigned size);
+
   Tracer& tracer_;
   SkBuff* free_heads_ = nullptr;
   SkbDataBuf* free_data_[kClasses] = {};

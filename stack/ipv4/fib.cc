@@ -48,13 +48,27 @@ static bool table_exists(const Fib& fib, uint32_t tb_id) {
   return std::any_of(fib.routes.begin(), fib.routes.end(), [&](const auto& r) { return r->tb_id == tb_id; });
 }
 
+static void fib_rebuild_lookup_order(Fib& fib) {
+  fib.lookup_order.clear();
+  for (const auto& r : fib.routes) fib.lookup_order.push_back(r.get());
+  std::stable_sort(fib.lookup_order.begin(), fib.lookup_order.end(), [](const FibRoute* a, const FibRoute* b) {
+    if (a->dst_len != b->dst_len) return a->dst_len > b->dst_len;
+    if (a->tos != b->tos) return a->tos > b->tos;
+    return a->priority < b->priority;
+  });
+  fib.lookup_stale = false;
+}
+
 int fib_table_lookup(Net& net, uint32_t tb_id, const Flowi4& flp, FibResult* res, bool ignore_linkstate) {
-  // Longest prefix first; among equal prefixes the fa_tos / priority order.
+  // Longest prefix first; among equal prefixes the fa_tos / priority order:
+  // walking routes in that order, the first one that passes is the best.
+  if (net.fib.lookup_stale) fib_rebuild_lookup_order(net.fib);
   FibRoute* best = nullptr;
-  for (const auto& rp : net.fib.routes) {
-    FibRoute* r = rp.get();
-    if (!table_sees(net.fib, tb_id, *r)) continue;
-    if ((flp.daddr & prefix_mask(r->dst_len)) != r->dst) continue;
+  const bool merged = (tb_id == RT_TABLE_MAIN || tb_id == RT_TABLE_LOCAL) && !net.fib.has_custom_rules;
+  const uint32_t daddr = flp.daddr;
+  for (FibRoute* r : net.fib.lookup_order) {
+    if ((daddr & uint32_t(~uint64_t(0) << (32 - r->dst_len))) != r->dst) continue;  // prefix_mask without a branch
+    if (r->tb_id != tb_id && !(merged && (r->tb_id == RT_TABLE_MAIN || r->tb_id == RT_TABLE_LOCAL))) continue;
     if (r->tos && r->tos != (flp.tos & 0xfc)) continue;  // fa_dscp against the flow's DSCP
     if (r->scope < flp.scope) continue;
     if (!fib_props_error(r->type)) {
@@ -62,10 +76,8 @@ int fib_table_lookup(Net& net, uint32_t tb_id, const Flowi4& flp, FibResult* res
       if (r->dev && !r->dev->is_up() && !ignore_linkstate) continue;
       if (flp.oif && r->dev && r->dev->ifindex != flp.oif) continue;
     }
-    if (!best || r->dst_len > best->dst_len ||
-        (r->dst_len == best->dst_len && (r->tos > best->tos ||
-                                         (r->tos == best->tos && r->priority < best->priority))))
-      best = r;
+    best = r;
+    break;
   }
   if (!best) {
     trace_fib_table_lookup(net.tracer, tb_id, flp, nullptr, -11);  // -EAGAIN
@@ -119,6 +131,7 @@ static FibRoute* fib_magic(Net& net, RtnType type, wire::Ipv4Addr dst, uint8_t l
   r->dev = dev;
   r->prefsrc = prefsrc;
   net.fib.routes.push_back(std::move(r));
+  net.fib.lookup_stale = true;
   return net.fib.routes.back().get();
 }
 
@@ -140,6 +153,7 @@ void fib_add_ifaddr(Net& net, NetDevice* dev, wire::Ipv4Addr local, uint8_t pref
 void fib_flush_dev(Net& net, NetDevice* dev) {
   auto& v = net.fib.routes;
   v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& r) { return r->dev == dev; }), v.end());
+  net.fib.lookup_stale = true;
 }
 
 // The device a gateway is reached through: a link-scope lookup (fib_check_nh_v4_gw).
@@ -210,6 +224,7 @@ std::string fib_table_insert(Net& net, const RouteSpec& spec) {
       return "route " + wire::format_ipv4(r->dst) + "/" + std::to_string(r->dst_len) + " metric " +
              std::to_string(r->priority) + " already exists in table " + std::to_string(r->tb_id);
   net.fib.routes.push_back(std::move(r));
+  net.fib.lookup_stale = true;
   return "";
 }
 
@@ -222,6 +237,7 @@ std::string fib_table_delete(Net& net, const RouteSpec& spec) {
         (spec.priority && r.priority != spec.priority))
       continue;
     v.erase(it);
+    net.fib.lookup_stale = true;
     return "";
   }
   return "no route " + wire::format_ipv4(spec.dst) + "/" + std::to_string(spec.dst_len) + " in table " +

@@ -106,6 +106,12 @@ struct FibRule {
 
 struct Fib {
   std::vector<std::unique_ptr<FibRoute>> routes;  // every table's, tb_id on each
+  // routes in the order a lookup prefers them (longest prefix, then highest
+  // tos, then lowest metric, then the older): the first that passes a
+  // lookup's tests is its result, as the first alias of the trie's longest
+  // matching leaf is in Linux. Rebuilt after routes changes (lookup_stale).
+  std::vector<FibRoute*> lookup_order;
+  bool lookup_stale = true;
   std::vector<FibRule> rules;                     // by pref
   bool has_custom_rules = false;                  // net->ipv4.fib_has_custom_rules
   Fib();

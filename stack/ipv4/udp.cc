@@ -165,7 +165,8 @@ uint32_t udp_ehashfn(Net& net, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4A
 // daddr. __udp4_lib_lookup calls it with the datagram's destination, then with
 // INADDR_ANY for the wildcard sockets: daddr is what compute_score matches
 // inet_rcv_saddr against and what the reuseport hash is taken over.
-Sock* udp4_lib_lookup2(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t hnum,
+// Inlined into udp4_lib_lookup: the per-datagram path calls it twice.
+[[gnu::always_inline]] inline Sock* udp4_lib_lookup2(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t hnum,
                        int dif, const std::vector<Sock*>& slot) {
   Sock* result = nullptr;
   int badness = 0;

@@ -212,13 +212,15 @@ int sys_recvmsg(Net& net, int fd, RecvMsg& msg, int flags, uint64_t timeout_ns) 
   const bool nonblock = (sock->file_flags & O_NONBLOCK_) || (flags & MSG_DONTWAIT_);
   const uint64_t deadline = net.engine.now() + timeout_ns;
   for (;;) {
-    RecvMsg attempt;
-    attempt.len = msg.len;
-    const int ret = sock->ops->recvmsg(sock, attempt, nonblock ? (flags | MSG_DONTWAIT_) : flags);
-    if (ret != -E_AGAIN || nonblock || (flags & MSG_ERRQUEUE_) || net.engine.now() >= deadline) {
-      msg = std::move(attempt);
-      return ret;
-    }
+    // Each attempt starts from an empty message; msg.data keeps its capacity
+    // so that a steady reader does not allocate per datagram.
+    msg.data.clear();
+    msg.name.reset();
+    msg.ll_name.reset();
+    msg.flags = 0;
+    msg.ee.reset();
+    const int ret = sock->ops->recvmsg(sock, msg, nonblock ? (flags | MSG_DONTWAIT_) : flags);
+    if (ret != -E_AGAIN || nonblock || (flags & MSG_ERRQUEUE_) || net.engine.now() >= deadline) return ret;
     // Blocked: let the stack run (softirqs, timers) until data or the deadline.
     net.engine.run_until(std::min(deadline, net.engine.now() + kWaitStepNs));
   }

@@ -20,6 +20,38 @@ TEST(Checksum, AgreesWithASimpleReferenceOnOddLengths) {
     EXPECT_EQ(wire::csum_fold(wire::csum_partial(d.data(), n)), test::inet_csum(d.data(), n)) << n;
 }
 
+// The wide-add sum must agree with 16-bit adds at every length and alignment
+// (the tail of 1..7 bytes, an odd start address), with carries (all 0xff
+// bytes), when pieces are chained through sum, and with the pseudo header.
+TEST(Checksum, WideAddsAgreeAtEveryLengthAlignmentAndChain) {
+  std::vector<uint8_t> d(1600);
+  for (size_t i = 0; i < d.size(); ++i) d[i] = uint8_t(i * 131 + 17);
+  for (size_t off : {0ul, 1ul, 3ul, 6ul})
+    for (size_t n = 0; n <= 80; ++n)
+      EXPECT_EQ(wire::csum_fold(wire::csum_partial(d.data() + off, n)), test::inet_csum(d.data() + off, n))
+          << off << " " << n;
+  std::vector<uint8_t> ff(1473, 0xff);
+  for (size_t n : {8ul, 31ul, 32ul, 33ul, 1472ul, 1473ul})
+    EXPECT_EQ(wire::csum_fold(wire::csum_partial(ff.data(), n)), test::inet_csum(ff.data(), n)) << n;
+  for (size_t cut : {0ul, 2ul, 8ul, 14ul, 40ul, 1000ul}) {
+    const uint64_t s = wire::csum_partial(d.data() + cut, 1501 - cut, wire::csum_partial(d.data(), cut));
+    EXPECT_EQ(wire::csum_fold(s), test::inet_csum(d.data(), 1501)) << cut;
+  }
+  // Pseudo header 198.51.100.1 > 198.51.100.2, UDP, 26 bytes, then the datagram.
+  std::vector<uint8_t> ph = {198, 51, 100, 1, 198, 51, 100, 2, 0, 17, 0, 26};
+  ph.insert(ph.end(), d.begin(), d.begin() + 26);
+  const uint64_t s = wire::csum_partial(d.data(), 26, wire::csum_tcpudp_nofold(0xc6336401, 0xc6336402, 26, 17));
+  EXPECT_EQ(wire::csum_fold(s), test::inet_csum(ph.data(), ph.size()));
+  // ip_fast_csum gives the value a header carries, for every option length.
+  for (unsigned ihl = 5; ihl <= 15; ++ihl)
+    EXPECT_EQ(wire::ip_fast_csum(d.data() + ihl, ihl), test::inet_csum(d.data() + ihl, ihl * 4)) << ihl;
+  const std::vector<uint8_t> zero(60, 0);
+  EXPECT_EQ(wire::ip_fast_csum(zero.data(), 5), 0xffff);
+  EXPECT_EQ(wire::csum_fold(0), 0xffff);  // an all-zero sum stays distinct from 0xffff
+  EXPECT_EQ(wire::csum_fold(0xffff), 0);
+  EXPECT_EQ(wire::csum_fold(0xffffffffffffffffull), 0);
+}
+
 TEST(Checksum, ValidIpHeaderFoldsToZero) {
   auto f = test::icmp_echo_request(1, 1, {});
   EXPECT_EQ(wire::ip_fast_csum(&f[14], 5), 0);
