@@ -151,11 +151,11 @@ def test_curl_gets_an_answer_from_an_http_listener_in_the_twin(nettwin_cmd, harn
     assert proc.stdout == "hello from the nettwin stack\n"
 
 
-def _iperf3_against_the_twin(nettwin_cmd, harness_env, live_id) -> dict:
+def _iperf3_against_the_twin(nettwin_cmd, harness_env, live_id, *options) -> dict:
     """Runs Linux's iperf3 client against the twin's --listen iperf3 server; its -J report."""
     proc = subprocess.run(
         nettwin_cmd + ["live", "--id", live_id, "--listen", "iperf3", "--",
-                       "iperf3", "-c", TWIN, "-t", "1", "-J"],
+                       "iperf3", "-c", TWIN, "-t", "1", "-J", *options],
         capture_output=True, text=True, env=harness_env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"nt-live-{live_id}" not in _namespaces()
@@ -174,8 +174,20 @@ def test_iperf3_measures_the_twins_tcp_receiving(nettwin_cmd, harness_env, live_
     assert [s["receiver"]["bytes"] for s in end["streams"]] == [end["sum_received"]["bytes"]]
 
 
-@pytest.mark.parametrize("option", ["-u", "-R"])
-def test_iperf3_udp_and_reverse_are_refused_as_not_implemented(nettwin_cmd, harness_env, live_id, option):
+def test_iperf3_reverse_measures_the_twins_tcp_sending(nettwin_cmd, harness_env, live_id):
+    report = _iperf3_against_the_twin(nettwin_cmd, harness_env, live_id, "-R", "-P", "2")
+    assert "error" not in report, report["error"]
+    assert report["start"]["test_start"]["reverse"] == 1
+    end = report["end"]
+    # Linux's client received what the twin sent on both streams; the twin's count of what
+    # its sockets took came back in the results exchange, and cannot be less.
+    assert len(end["streams"]) == 2
+    assert all(s["receiver"]["bytes"] > 0 for s in end["streams"]), end["streams"]
+    assert end["sum_sent"]["bytes"] >= end["sum_received"]["bytes"] > 0
+
+
+@pytest.mark.parametrize("option", ["-u", "--bidir"])
+def test_iperf3_udp_and_bidir_are_refused_as_not_implemented(nettwin_cmd, harness_env, live_id, option):
     proc = subprocess.run(
         nettwin_cmd + ["live", "--id", live_id, "--listen", "iperf3:5202", "--",
                        "iperf3", "-c", TWIN, "-p", "5202", "-t", "1", option, "-J"],

@@ -7,8 +7,10 @@ every connection opens with the client's 37-byte cookie (36 characters and a NUL
 the first is the control connection, the following ones with the same cookie are
 the test's data streams. On the control connection the server moves the test on
 with one-byte states, and both sides exchange parameters and results as JSON
-prefixed by its length (4 bytes, big-endian). TCP with the client sending only:
--R, --bidir and UDP are refused with iperf3's "not implemented" error.
+prefixed by its length (4 bytes, big-endian). TCP only, one direction at a time:
+the client sending, or with -R the twin sending on every data stream as fast as
+its sockets take it until the client's TEST_END; --bidir and UDP are refused with
+iperf3's "not implemented" error.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ EXCHANGE_RESULTS, DISPLAY_RESULTS, IPERF_DONE = 13, 14, 16
 ACCESS_DENIED, SERVER_ERROR = -1, -2
 IEUNIMP = 13                      # iperf_api.h: "an option ... is not implemented yet"
 RECV_CHUNK = 65536
+DEFAULT_BLKSIZE = 128 * 1024      # iperf3's TCP block (--len), what -R sends at a time
 
 
 def _state(value: int) -> bytes:
@@ -51,7 +54,7 @@ class _Peer:
     fd: int
     inbox: bytes = b""
     outbox: bytes = b""
-    received: int = 0             # data streams: bytes counted during the test
+    counted: int = 0              # data streams: bytes received (or, with -R, sent) during the test
     ended: bool = False           # the client closed it (or it failed)
 
 
@@ -66,6 +69,7 @@ class _Test:
     elapsed: float = 0.0
     done: bool = False
     refused: bool = False         # the control connection was handed to the refused list
+    block: bytes = b""            # -R: what each send offers (empty: the client sends)
 
 
 class Iperf3Server:
@@ -123,25 +127,33 @@ class Iperf3Server:
         ctl = test.control
         moved = self._read(ctl)
         for stream in test.streams:
-            moved |= self._read(stream, keep=False, count=test.phase == "running")
+            moved |= self._read(stream, keep=False, count=test.phase == "running" and not test.block)
         if test.phase == "params" and (params := self._take_json(ctl)) is not None:
             test.params = params
             if ctl.ended:          # not iperf3's parameters
                 test.done = True
                 return True
-            if any(params.get(key) for key in ("udp", "sctp", "reverse", "bidirectional")):
+            if any(params.get(key) for key in ("udp", "sctp", "bidirectional")):
                 self._refuse(ctl, _state(SERVER_ERROR) + struct.pack("!ii", IEUNIMP, 0))
                 test.refused = test.done = True
                 return True
+            if params.get("reverse"):
+                test.block = bytes(_count(params, "len", DEFAULT_BLKSIZE))
             test.phase = "streams"
             ctl.outbox += _state(CREATE_STREAMS)
         if test.phase == "streams" and len(test.streams) >= _count(test.params, "parallel", 1):
             test.phase, test.started = "running", time.monotonic()
             ctl.outbox += _state(TEST_START) + _state(TEST_RUNNING)
         if test.phase == "running":
+            for stream in test.streams if test.block else ():
+                moved |= self._send_block(stream, test.block)
             if ctl.inbox[:1] == _state(TEST_END):
                 ctl.inbox = ctl.inbox[1:]
                 test.elapsed = time.monotonic() - test.started
+                # As iperf3's server: the data streams close at TEST_END (a -R client
+                # may be blocked reading a whole block from one of them).
+                for stream in test.streams:
+                    self._close(stream)
                 test.phase = "results"
                 ctl.outbox += _state(EXCHANGE_RESULTS)
         if test.phase == "results" and self._take_json(ctl) is not None:
@@ -158,8 +170,8 @@ class Iperf3Server:
         # iperf_add_stream numbers streams 1, 3, 4, ...
         ids = [1] + list(range(3, len(test.streams) + 2))
         return {"cpu_util_total": 0.0, "cpu_util_user": 0.0, "cpu_util_system": 0.0,
-                "sender_has_retransmits": -1,   # the twin only receives
-                "streams": [{"id": ident, "bytes": s.received, "retransmits": -1,
+                "sender_has_retransmits": -1,   # not counted by this server
+                "streams": [{"id": ident, "bytes": s.counted, "retransmits": -1,
                              "jitter": 0, "errors": 0, "omitted_errors": 0, "packets": 0,
                              "omitted_packets": 0, "start_time": 0, "end_time": test.elapsed}
                             for ident, s in zip(ids, test.streams)]}
@@ -197,10 +209,26 @@ class Iperf3Server:
                 if keep:
                     peer.inbox += r.data
                 elif count:
-                    peer.received += r.ret
+                    peer.counted += r.ret
             elif r.ret == 0 or r.errno not in (errno.EAGAIN, errno.EINTR):
                 peer.ended = True
             else:
+                break
+        return moved
+
+    def _send_block(self, peer: _Peer, block: bytes) -> bool:
+        """-R: offers the stream a block until its send buffer is full; counts what it took."""
+        moved = False
+        while not peer.ended:
+            r = self.dut.send(peer.fd, block, MSG_DONTWAIT, check=False)
+            if r.ret > 0:
+                peer.counted += r.ret
+                moved = True
+                if r.ret < len(block):
+                    break
+            else:
+                if r.errno not in (errno.EAGAIN, errno.EINTR):
+                    peer.ended = True
                 break
         return moved
 
@@ -219,3 +247,4 @@ class Iperf3Server:
         if peer.fd >= 0:
             self.dut.close(peer.fd, check=False)
             peer.fd = -1
+        peer.ended = True
