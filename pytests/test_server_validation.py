@@ -5,7 +5,7 @@ import grpc
 import pytest
 
 from server_fixtures import (  # noqa: F401  (fixtures)
-    DUT_DEV, arp_request, client, dut, echo_request, pb, server_process,
+    DUT_DEV, arp_request, client, create_dut, dut, echo_request, pb, server_process,
 )
 
 GOOD_MAC = "02:00:00:00:09:09"
@@ -71,6 +71,8 @@ BAD_REQUESTS = [
      pb.Subscription(id=999), ["unknown subscription id 999"]),
     ("bad trace pattern", "trace.Open",
      pb.TraceFilter(events=["netif_receive_skb"]), ['"netif_receive_skb"', "group:event"]),
+    ("read wire past the clock's end", "nic.ReadWire",
+     pb.ReadWireRequest(run_until_ns=2**63), [str(2**63), "overflows"]),
     # A refused setup names the step and puts the stack it replaced back (the check below).
     ("setup duplicate device", "control.Configure",
      pb.StackSetup(devices=[pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC),
@@ -177,6 +179,30 @@ def test_setup_in_one_call_is_the_calls_it_stands_for(dut):
     assert by_calls[3] == "0" and by_calls[4] == 0 and len(by_calls[0]) == 2
     assert [(r.name, r.unknown) for r in reply.results] == [(r.name, r.unknown) for r in batch.results] \
         == [("net.ipv4.tcp_sack", False), ("net.core.no_such_knob", True)]
+
+
+def test_read_wire_that_runs_the_clock_is_run_until_then_read_wire(dut):
+    # The ping's answer waits for ARP (the stack asks at once, the tester never answers):
+    # its retries leave at the neighbour timer's times, read one way and then the other.
+    def by_two_calls(t_ns):
+        dut.control.RunUntil(pb.ClockRequest(ns=t_ns))
+        return dut.control.Now(pb.Empty()).now_ns, list(dut.nic.ReadWire(pb.ReadWireRequest()).frames)
+
+    def by_one_call(t_ns):
+        reply = dut.nic.ReadWire(pb.ReadWireRequest(run_until_ns=t_ns))
+        return reply.now_ns, list(reply.frames)
+
+    seen = []
+    for read in (by_two_calls, by_one_call):
+        dut.control.Reset(pb.ResetRequest(seed=3))
+        create_dut(dut.control)
+        dut.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=[pb.Frame(data=bytes(echo_request()))]))
+        seen.append([read(t) for t in (2_000, 1_500_000_000, 4_000_000_000)])
+    assert seen[0] == seen[1]
+    assert [now for now, _ in seen[1]] == [2_000, 1_500_000_000, 4_000_000_000]
+    assert sum(len(frames) for _, frames in seen[1]) >= 3, seen[1]   # the ARP request and retries
+    # Without run_until_ns it reads and leaves the clock.
+    assert dut.nic.ReadWire(pb.ReadWireRequest()).now_ns == 4_000_000_000
 
 
 def test_good_neighbour_is_listed(dut):

@@ -17,11 +17,6 @@ grpc::Status require_sysctl(const Stack& stack, const std::string& name) {
   return grpc::Status::OK;
 }
 
-std::string clock_limit_note() {
-  return " (the virtual clock ends at " + std::to_string(Stack::kClockLimitNs) +
-         " ns, Linux's KTIME_MAX)";
-}
-
 }  // namespace
 
 grpc::Status ControlService::CreateDevice(grpc::ServerContext*, const v1::DeviceConfig* request,
@@ -199,9 +194,7 @@ grpc::Status ControlService::Advance(grpc::ServerContext*, const v1::ClockReques
 
 grpc::Status ControlService::RunUntil(grpc::ServerContext*, const v1::ClockRequest* request,
                                       v1::Clock* reply) {
-  if (request->ns() > Stack::kClockLimitNs)
-    return invalid("running the clock until " + std::to_string(request->ns()) + " ns overflows it" +
-                   clock_limit_note());
+  if (auto status = check_run_until(request->ns()); !status.ok()) return status;
   return run_on_engine(engine_, [&](EngineState& state) {
     if (state.live) return live_clock_refusal("RunUntil");
     state.stack->run_until(request->ns());

@@ -74,6 +74,16 @@ inline grpc::Status live_clock_refusal(std::string_view call) {
                       "real one; it cannot be driven");
 }
 
+inline std::string clock_limit_note() {
+  return " (the virtual clock ends at " + std::to_string(Stack::kClockLimitNs) + " ns, Linux's KTIME_MAX)";
+}
+
+// RunUntil's time (Control.RunUntil, Nic.ReadWire's run_until_ns): past the clock's end is refused.
+inline grpc::Status check_run_until(uint64_t ns) {
+  if (ns <= Stack::kClockLimitNs) return grpc::Status::OK;
+  return invalid("running the clock until " + std::to_string(ns) + " ns overflows it" + clock_limit_note());
+}
+
 // Trace.Open or Trace.Stream when every subscription the server allows is taken.
 inline grpc::Status too_many_subscriptions(const TraceHub& hub) {
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

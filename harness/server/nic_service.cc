@@ -128,6 +128,7 @@ grpc::Status NicService::InjectStream(grpc::ServerContext*,
 grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireRequest* request,
                                   v1::ReadWireReply* reply) {
   if (auto status = check_request(*request); !status.ok()) return status;
+  if (auto status = check_run_until(request->run_until_ns()); !status.ok()) return status;
   // Only what fits in the reply leaves the wire; the rest waits for the next call.
   ReplyBudget budget(request->max_bytes());
   WireTake taken;
@@ -135,6 +136,11 @@ grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireReques
     if (!request->dev().empty()) {
       if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     }
+    if (request->run_until_ns() != 0) {
+      if (state.live) return live_clock_refusal("ReadWire with run_until_ns");
+      state.stack->run_until(request->run_until_ns());
+    }
+    reply->set_now_ns(state.stack->now_ns());
     taken = state.stack->take_wire(request->dev(), request->max(), [&](const std::string& dev, size_t len) {
       return budget.fits(wire_frame_bytes(dev, len));
     });

@@ -361,6 +361,7 @@ class Stack:
     def __init__(self, address: Optional[str] = None, server_binary: Optional[Path] = None,
                  server_args: Iterable[str] = (), connect_timeout: float = 10.0):
         self.pb, grpc_mod = paths.import_stubs()
+        self.calls = 0          # calls made on the server (_call)
         self.server: Optional[ServerProcess] = None
         if address is None:
             self.server = ServerProcess(server_binary, server_args)
@@ -395,6 +396,7 @@ class Stack:
         self.close()
 
     def _call(self, method: str, fn, request, timeout: float = 60.0):
+        self.calls += 1     # a mark: nothing the stack did can be unseen while it stays the same
         try:
             return fn(request, timeout=timeout)
         except grpc.RpcError as e:
@@ -539,14 +541,23 @@ class Stack:
         """The frames that left the TX rings since the last read, as proto WireFrames:
         up to max (0: every one). Each reply holds at most max_bytes (0: 4 MiB);
         this reads until done."""
+        return self.run_until_and_read_wire(0, dev, max, max_bytes)[1]
+
+    def run_until_and_read_wire(self, t_ns: int, dev: Optional[str] = None, max: int = 0,
+                                max_bytes: int = 0) -> tuple[int, list]:
+        """run_until(t_ns) (0: leave the clock), then wire_raw(), in one call while the
+        frames fit one reply. Returns (the clock, the frames)."""
         frames: list = []
+        run_until_ns = int(t_ns)
         while True:
             want = max - len(frames) if max else 0
             reply = self._call("Nic.ReadWire", self._nic.ReadWire,
-                               self.pb.ReadWireRequest(dev=dev or "", max=want, max_bytes=max_bytes))
+                               self.pb.ReadWireRequest(dev=dev or "", max=want, max_bytes=max_bytes,
+                                                       run_until_ns=run_until_ns))
+            run_until_ns = 0
             frames.extend(reply.frames)
             if not reply.remaining or not reply.frames or (max and len(frames) >= max):
-                return frames
+                return reply.now_ns, frames
 
     def set_wire_limit(self, dev: str, frames: int = 0, bytes: int = 0) -> tuple[int, int]:
         """Bound dev's frames held on the wire until read (0 keeps a bound); frames

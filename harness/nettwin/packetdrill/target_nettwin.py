@@ -29,6 +29,10 @@ class NettwinTarget:
         self.sub = None
         self.events: list = []
         self._now = None
+        # Frames read with the last clock step, and the stack's call count then: while
+        # no other call was made, the wire holds nothing newer (frames() need not ask).
+        self._read: list = []
+        self._read_at = -1
 
     # -------------------------------------------------------------- setup, clock, frames
 
@@ -45,6 +49,7 @@ class NettwinTarget:
         setup.apply()
         self.sub = st.subscribe([], checkpoints=True)
         self.events = []
+        self._read, self._read_at = [], -1
         self._now = 0           # Reset puts the clock at 0; setting the stack up does not move it
 
     def close(self) -> None:
@@ -62,7 +67,9 @@ class NettwinTarget:
     def run_until(self, t_ns: int) -> int:
         now = self.now_ns()
         if t_ns > now:
-            self._now = self.stack.run_until(t_ns)
+            self._now, frames = self.stack.run_until_and_read_wire(t_ns, DEV)
+            self._read += frames
+            self._read_at = self.stack.calls
         return self._now
 
     def step(self, ns: int = STEP_NS) -> int:
@@ -74,7 +81,11 @@ class NettwinTarget:
 
     def frames(self) -> list:
         """(time_ns, frame) of what the device sent since the last call."""
-        return [(wf.time_ns, bytes(wf.data)) for wf in self.stack.wire_raw(DEV)]
+        frames, self._read = self._read, []
+        if self.stack.calls != self._read_at:
+            frames += self.stack.wire_raw(DEV)
+        self._read_at = self.stack.calls
+        return [(wf.time_ns, bytes(wf.data)) for wf in frames]
 
     def sysctl(self, name: str, value: Optional[str]) -> str:
         self._now = None
