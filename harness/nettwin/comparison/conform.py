@@ -3,6 +3,7 @@ stack did with what Linux did (frames and tracepoint events). The recordings are
 the only expectations; nothing here is typed by hand."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class ConformResult:
     error: Optional[str] = None        # the scenario could not be replayed at all
     description: str = ""
     seconds: float = 0.0               # wall time of the replay and comparison (for reports)
+    recorded_s: float = 0.0            # how long the recording ran on Linux (meta.json duration_ns)
     skb_paths: dict = field(default_factory=dict)   # differing frame's index -> its skb's events
 
     @property
@@ -245,22 +247,32 @@ def run_scenario(stack: Stack, folder, seed: int = 1, sysctl_overrides: Optional
         else:
             paths = differing_frame_paths(scen, comparison, traced)
     return ConformResult(folder, folder.name, comparison=comparison, description=scen.description,
-                         seconds=time.monotonic() - t0, skb_paths=paths)
+                         seconds=time.monotonic() - t0, skb_paths=paths, recorded_s=scen.duration_ns / 1e9)
 
 
 def run_all(folders: Iterable, stack: Stack, out: Callable[[str], None] = print,
             show_diff: bool = True, trace_differing: bool = False) -> list[ConformResult]:
     """One line per scenario with its verdict (a failure followed by its diff), then a summary."""
     results = []
+    t0 = time.monotonic()
     for folder in folders:
         r = run_scenario(stack, folder, trace_differing=trace_differing)
         results.append(r)
         out(r.line())
         if not r.ok and show_diff:
             out(_indent(r.diff_text()))
+    print(time_line(results, time.monotonic() - t0), file=sys.stderr, flush=True)
     passed = sum(r.ok for r in results)
     out(summary_line(len(results), passed))
     return results
+
+
+def time_line(results, wall_s: float) -> str:
+    """The recordings' time on Linux against the run's wall time: a figure, so on stderr
+    (stdout, the verdicts, is the same from run to run)."""
+    recorded = sum(r.recorded_s for r in results)
+    return (f"time: {recorded:.3f} s of recorded time in {wall_s:.3f} s of wall time "
+            f"({recorded / wall_s if wall_s > 0 else 0:.1f}x real time)")
 
 
 def summary_line(total: int, passed: int) -> str:

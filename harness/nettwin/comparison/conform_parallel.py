@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from ..client import Stack
-from .conform import ConformResult, _indent, run_scenario, summary_line
+from .conform import ConformResult, _indent, run_scenario, summary_line, time_line
 from .diff_view import DiffView
 
 
@@ -26,12 +28,13 @@ class Verdict:
     error: Optional[str]
     description: str
     seconds: float
+    recorded_s: float
     rows: Optional[DiffView] = None   # a failing scenario's diff as rows (the HTML report's tables)
 
     @classmethod
     def of(cls, r: ConformResult) -> "Verdict":
         return cls(r.folder, r.name, r.ok, r.line(), "" if r.ok else r.diff_text(), r.error, r.description,
-                   r.seconds, None if r.ok else r.view())
+                   r.seconds, r.recorded_s, None if r.ok else r.view())
 
     def line(self) -> str:
         return self.verdict_line
@@ -62,6 +65,7 @@ def run_all_parallel(folders: Sequence[Path], jobs: int, out: Callable[[str], No
     """run_all's output, from `jobs` servers; each verdict is printed once all before it are."""
     ctx = multiprocessing.get_context("spawn")   # a fresh interpreter: no gRPC state shared across fork
     results: list[Verdict] = []
+    t0 = time.monotonic()   # the workers start their servers in the pool: that counts here
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start,
                                 initargs=(trace_differing,)) as pool:
         for v in pool.map(_worker_run, folders):
@@ -69,5 +73,6 @@ def run_all_parallel(folders: Sequence[Path], jobs: int, out: Callable[[str], No
             out(v.line())
             if not v.ok and show_diff:
                 out(_indent(v.diff_text()))
+    print(time_line(results, time.monotonic() - t0), file=sys.stderr, flush=True)
     out(summary_line(len(results), sum(v.ok for v in results)))
     return results
