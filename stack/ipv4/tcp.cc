@@ -136,10 +136,7 @@ int tcp_disconnect(Sock* sk, int) {
   }
   tp->copied_seq = tp->rcv_nxt;
   tcp_write_queue_purge(sk);
-  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
-    tcp_sock_rfree(sk, skb);
-    __kfree_skb(skb);
-  }
+  tcp_ofo_queue_purge(sk);  // skb_rbtree_purge
   // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
   if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
   sk->inet_dport = 0;
@@ -659,6 +656,8 @@ int tcp_sock_set_keepidle_locked(Sock* sk, int val) {
   return 0;
 }
 
+}  // namespace
+
 // tcp_set_window_clamp: 0 only before a connection; otherwise at least half
 // of SOCK_MIN_RCVBUF, and rcv_ssthresh follows.
 int tcp_set_window_clamp(Sock* sk, int val) {
@@ -679,6 +678,8 @@ int tcp_set_window_clamp(Sock* sk, int val) {
   }
   return 0;
 }
+
+namespace {
 
 int do_tcp_setsockopt(Sock* sk, int optname, std::span<const uint8_t> optval) {
   TcpSock* tp = tcp_sk(sk);
