@@ -159,6 +159,10 @@ int tcp_disconnect(Sock* sk, int) {
   tp->write_seq = seq;
   tp->icsk_retransmits = 0;
   tp->window_clamp = 0;
+  // The congestion control starts afresh, in the Open state (traced).
+  tcp_cleanup_congestion_control(sk);
+  std::memset(tp->icsk_ca_priv, 0, sizeof(tp->icsk_ca_priv));
+  tcp_set_ca_state(sk, TCP_CA_Open);
   tp->total_retrans = 0;
   tp->retrans_stamp = 0;
   tp->rx_opt = TcpOptionsReceived{};

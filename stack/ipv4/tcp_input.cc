@@ -2217,11 +2217,39 @@ void tcp_ack_snd_check(Sock* sk, uint64_t skb_id) {
   __tcp_ack_snd_check(sk, true, skb_id);
 }
 
+// tcp_sndbuf_expand: room for twice the larger of the initial and current
+// cwnd (Cubic's and Reno's factor; no sndbuf_expand hook), each segment costed
+// as a non-GSO skb with a power-of-two head, up to tcp_wmem[2].
+void tcp_sndbuf_expand(Sock* sk) {
+  const TcpSock* tp = tcp_sk(sk);
+  uint32_t per_mss = std::max<uint32_t>(tp->rx_opt.mss_clamp, tp->mss_cache) + MAX_TCP_HEADER + SKB_SHINFO_OVERHEAD;
+  uint32_t pow2 = 1;
+  while (pow2 < per_mss) pow2 <<= 1;  // roundup_pow_of_two
+  per_mss = pow2 + SKB_HEAD_OVERHEAD;  // SKB_DATA_ALIGN(sizeof(struct sk_buff))
+  uint32_t nr_segs = std::max<uint32_t>(TCP_INIT_CWND, tp->snd_cwnd);
+  nr_segs = std::max(nr_segs, tp->reordering + 1);
+  constexpr int64_t kTcpWmemMax = 4194304;  // tcp_wmem[2]'s default
+  const int64_t sndmem = 2 * int64_t(nr_segs) * per_mss;
+  if (sk->sk_sndbuf < sndmem) sk->sk_sndbuf = int(std::min(sndmem, kTcpWmemMax));
+}
+
+// tcp_check_space: a writer waited for room (SOCK_NOSPACE): unless SO_SNDBUF
+// fixed it or the cwnd is full, the send buffer grows with the cwnd first
+// (tcp_new_space, tcp_should_expand_sndbuf; no memory pressure here).
+void tcp_check_space(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_socket && (sk->sk_socket->flags & SOCK_NOSPACE) && !(sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
+      tcp_packets_in_flight(tp) < tp->snd_cwnd) {
+    tcp_sndbuf_expand(sk);
+    tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  }
+  sk_stream_write_space(sk);
+}
+
 void tcp_data_snd_check(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   if (!tp->sk_write_queue.empty()) __tcp_push_pending_frames(sk, tcp_current_mss(sk), tp->nonagle);
-  // tcp_check_space: room again for a writer that waited.
-  sk_stream_write_space(sk);
+  tcp_check_space(sk);  // room again for a writer that waited
 }
 
 }  // namespace
@@ -2396,6 +2424,7 @@ void tcp_init_transfer(Sock* sk) {
   tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
   tp->rcvq_space.time = tp->tcp_mstamp;
   tp->rcvq_space.seq = tp->copied_seq;
+  if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK)) tcp_sndbuf_expand(sk);
 }
 
 void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {

@@ -75,7 +75,7 @@ SkBuff* sock_alloc_send_skb(Sock* sk, unsigned size, bool noblock, int* errcode,
 }
 
 uint32_t alloc_skb_truesize(unsigned size) {
-  constexpr unsigned kSmallHeadCache = 640;  // SKB_SMALL_HEAD_CACHE_SIZE: SKB_HEAD_ALIGN(MAX_TCP_HEADER)
+  constexpr unsigned kSmallHeadCache = 576;  // SKB_SMALL_HEAD_CACHE_SIZE: SKB_HEAD_ALIGN(MAX_TCP_HEADER) = 512, a power of two: + L1_CACHE_BYTES
   unsigned obj = SKB_DATA_ALIGN(size) + SKB_SHINFO_OVERHEAD;  // SKB_HEAD_ALIGN
   if (obj <= kSmallHeadCache) {
     obj = kSmallHeadCache;

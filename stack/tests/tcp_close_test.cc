@@ -143,6 +143,22 @@ TEST_F(TcpConnTest, LingerZeroCloseResetsInsteadOfFin) {
   ASSERT_EQ(destroy.size(), 1u);
   EXPECT_EQ(d.field(*destroy[0], "saddr"), "0.0.0.0");
   EXPECT_EQ(d.field(*destroy[0], "dport"), "0");
+  // tcp_disconnect also restarts the congestion control in the Open state,
+  // traced between the reset and the destruction (as Linux records it).
+  auto ca = d.named("tcp:tcp_cong_state_set");
+  ASSERT_EQ(ca.size(), 1u);
+  EXPECT_EQ(d.field(*ca[0], "cong_state"), "0");
+  EXPECT_EQ(d.field(*ca[0], "dport"), "0");
+  EXPECT_LT(rst[0], ca[0]);
+  EXPECT_LT(ca[0], destroy[0]);
+}
+
+// tcp_init_buffer_space's tcp_sndbuf_expand: the established socket's send
+// buffer holds twice the initial window of worst-case skbs: MSS 1460 +
+// MAX_TCP_HEADER 192 + the shared info 320, rounded up to 2048, + 256 for the
+// sk_buff: 2 * 10 * 2304 = 46080 (SO_SNDBUF, as Linux 6.18 answers it here).
+TEST_F(TcpConnTest, TheEstablishedSendBufferHoldsTwiceTheInitialWindow) {
+  EXPECT_EQ(tp()->sk_sndbuf, 46080);
 }
 
 TEST_F(TcpConnTest, ExactResetClosesAndTheReaderSeesConnreset) {
