@@ -1782,9 +1782,26 @@ bool sk_rmem_schedule(Sock* sk, int size) {
 // sk_forced_mem_schedule: the same, for memory taken whatever the limits.
 void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
 
+// tcp_try_coalesce: from, starting where to ends, joins it (skb_try_coalesce
+// copying into to's tailroom: no memory charged) and is freed untraced
+// (kfree_skb_partial). The twin's tailroom is its buffer's, not kmalloc's, so
+// only what always fits is coalesced: a segment without payload (a bare FIN).
+bool tcp_try_coalesce(SkBuff* to, SkBuff* from) {
+  if (TCP_SKB_CB(from)->seq != TCP_SKB_CB(to)->end_seq) return false;
+  if (from->len != 0 || skb_cloned(to)) return false;
+  TCP_SKB_CB(to)->end_seq = TCP_SKB_CB(from)->end_seq;
+  TCP_SKB_CB(to)->ack_seq = TCP_SKB_CB(from)->ack_seq;
+  TCP_SKB_CB(to)->tcp_flags |= TCP_SKB_CB(from)->tcp_flags;
+  return true;
+}
+
 void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
+  if (SkBuff* tail = sk->sk_receive_queue.back(); tail && tcp_try_coalesce(tail, skb)) {
+    __kfree_skb(skb);
+    return;
+  }
   // Charged to the receive buffer until read.
   tcp_skb_set_owner_r(sk, skb);
   sk->sk_receive_queue.push_back(skb);
@@ -2017,6 +2034,9 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
     tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
     return;
   }
+  // rcv_mss and the payload/truesize ratio learn from out-of-order data too
+  // (6.17, stable 6.12+).
+  tcp_measure_rcv_mss(sk, skb);
   tp->pred_flags = 0;
   inet_csk_schedule_ack(sk);
   tp->rcv_ooopack += 1;
@@ -2036,6 +2056,14 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   // The predecessor: the last skb starting at or before seq.
   SkBuff* prev = nullptr;
   for (SkBuff* s = tp->out_of_order_queue.front(); s && !before(seq, TCP_SKB_CB(s)->seq); s = s->next) prev = s;
+  if (prev && tcp_try_coalesce(prev, skb)) {  // tcp_ooo_try_coalesce
+    if (tcp_is_sack(tp)) {
+      tcp_grow_window(sk, skb);
+      tcp_sack_new_ofo_skb(tp, seq, end_seq);
+    }
+    __kfree_skb(skb);
+    return;
+  }
   SkBuff* prev_of_prev = nullptr;
   if (prev && before(seq, TCP_SKB_CB(prev)->end_seq)) {
     if (!after(end_seq, TCP_SKB_CB(prev)->end_seq)) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_sock.h"
 #include "tcp_conn_fixture.h"
 
@@ -287,6 +288,31 @@ TEST_F(TcpDsackTest, OutOfOrderDataLeftAtCloseIsPurgedWithATrace) {
     ++purged;
   }
   EXPECT_EQ(purged, 2u);
+}
+
+// tcp_ooo_try_coalesce: a bare FIN right after queued out-of-order data joins
+// that skb (freed untraced), so the purge at close frees one skb, as Linux's
+// recording (explore seed 1796620267 #379) shows. Out-of-order data also
+// teaches rcv_mss (tcp_measure_rcv_mss from tcp_data_queue_ofo).
+TEST_F(TcpDsackTest, OutOfOrderBareFinJoinsTheSegmentBeforeIt) {
+  ASSERT_EQ(data_at(0, 10).size(), 1u);
+  const unsigned rcv_mss_before = tp()->icsk_ack.rcv_mss;
+  ASSERT_EQ(data_at(100, 1000).size(), 1u);
+  EXPECT_GT(tp()->icsk_ack.rcv_mss, rcv_mss_before);
+  EXPECT_EQ(tp()->icsk_ack.rcv_mss, 1000u);
+  const uint32_t saved = snd;
+  snd = 1100;
+  auto out = send(seg(kFin | kAck));
+  snd = saved;
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(sack_blocks(out[0], base()), (std::vector<Block>{{100, 1101}}));
+  ASSERT_EQ(tp()->out_of_order_queue.qlen, 1u);
+  EXPECT_TRUE(TCP_SKB_CB(tp()->out_of_order_queue.front())->tcp_flags & TCPHDR_FIN);
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  size_t purged = 0;
+  for (const auto* e : d.named("skb:kfree_skb"))
+    if (d.field(*e, "location") == "skb_rbtree_purge") ++purged;
+  EXPECT_EQ(purged, 1u);
 }
 
 }  // namespace
