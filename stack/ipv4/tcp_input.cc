@@ -2793,7 +2793,17 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     tcp_initialize_rcv_mss(sk);
     tp->copied_seq = tp->rcv_nxt;
     tcp_finish_connect(sk, skb);
-    tcp_send_ack(sk);
+    if (tp->rskq_defer_accept || inet_csk_in_pingpong_mode(sk)) {
+      // Save one ACK: data will follow soon (TCP_QUICKACK 0 or
+      // TCP_DEFER_ACCEPT before connect); the delayed-ACK timer sends it
+      // otherwise (sk_write_pending, a writer blocked in connect, has no
+      // twin: connect_bg does not write).
+      inet_csk_schedule_ack(sk);
+      tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS);
+      inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, TCP_DELACK_MAX, TCP_RTO_MAX);
+    } else {
+      tcp_send_ack(sk);
+    }
     // "Do step6 onward by hand": the SYN-ACK carries nothing more to queue.
     __kfree_skb(skb);
     return SkbDropReason::NOT_DROPPED_YET;
