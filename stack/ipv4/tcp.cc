@@ -106,7 +106,7 @@ bool tcp_close_state(Sock* sk) {
       {TCP_SYN_RECV, 0},        // TCP_NEW_SYN_RECV
   };
   const int* next = new_state[sk->sk_state];
-  if (next[0] != sk->sk_state) tcp_set_state(sk, next[0]);
+  tcp_set_state(sk, next[0]);  // traced even when the state stays (FIN_WAIT2 -> FIN_WAIT2)
   return next[1];
 }
 

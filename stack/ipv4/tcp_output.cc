@@ -521,11 +521,14 @@ uint32_t tcp_packets_in_flight(const TcpSock* tp) { return tp->packets_out - (tp
 uint32_t tcp_wnd_end(const TcpSock* tp) { return tp->snd_una + tp->snd_wnd; }
 bool tcp_skb_is_last(Sock* sk, const SkBuff* skb) { return tcp_sk(sk)->sk_write_queue.back() == skb; }
 
-// tcp_cwnd_test: how many more segments the congestion window allows.
+// tcp_cwnd_test: how many more segments the congestion window allows, at most
+// half of it at once (at least two GSO packets in flight).
 uint32_t tcp_cwnd_test(const TcpSock* tp) {
   const uint32_t in_flight = tcp_packets_in_flight(tp);
   const uint32_t cwnd = tp->snd_cwnd;
-  return in_flight >= cwnd ? 0 : cwnd - in_flight;
+  if (in_flight >= cwnd) return 0;
+  const uint32_t halfcwnd = std::max(cwnd >> 1, 1u);
+  return std::min(halfcwnd, cwnd - in_flight);
 }
 
 // tcp_snd_wnd_test: does the segment end within the peer's window?
@@ -1003,11 +1006,9 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
   if (tp->rx_opt.mss_clamp && mss_now > int(tp->rx_opt.mss_clamp)) mss_now = tp->rx_opt.mss_clamp;
   mss_now = std::max(mss_now, 48);  // net.ipv4.tcp_min_snd_mss
   mss_now -= int(tp->tcp_header_len) - 20;  // the options every segment carries (timestamps)
-  // tcp_bound_to_half_wnd.
-  if (tp->max_window > TCP_MSS_DEFAULT) {
-    const int cutoff = int(tp->max_window / 2);
-    if (cutoff && mss_now > cutoff) mss_now = std::max(cutoff, 68 - int(tp->tcp_header_len));
-  }
+  // A window no larger than TCP_MSS_DEFAULT bounds the MSS whole (a cookie's
+  // connection without timestamps has no window scaling: 3 is 3 bytes).
+  mss_now = tcp_bound_to_half_wnd(tp, mss_now);
   tp->icsk_pmtu_cookie = pmtu;
   tp->mss_cache = unsigned(mss_now);
   return unsigned(mss_now);

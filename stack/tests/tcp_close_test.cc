@@ -86,6 +86,19 @@ TEST_F(TcpConnTest, FinCrossingOursIsSimultaneousCloseThroughClosing) {
                                                  "TCP_CLOSING>TCP_CLOSE"}));
 }
 
+// close() after shutdown(SHUT_WR) and the FIN's ACK: tcp_close_state sets
+// FIN_WAIT2 again, traced as Linux traces it (FIN_WAIT2 -> FIN_WAIT2), before
+// tcp_time_wait closes it (explore seed 1796620267 #326).
+TEST_F(TcpConnTest, CloseInFinWait2TracesTheUnchangedStateFirst) {
+  ASSERT_EQ(sys_shutdown(net, cfd, 1), 0);  // SHUT_WR
+  ASSERT_EQ(wire().size(), 1u);
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  ASSERT_EQ(state(), TCP_FIN_WAIT2);
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  EXPECT_EQ(states(d), (std::vector<std::string>{"TCP_ESTABLISHED>TCP_FIN_WAIT1", "TCP_FIN_WAIT1>TCP_FIN_WAIT2",
+                                                 "TCP_FIN_WAIT2>TCP_FIN_WAIT2", "TCP_FIN_WAIT2>TCP_CLOSE"}));
+}
+
 TEST_F(TcpConnTest, ShutdownWriteSendsAFinAndLaterWritesAreEpipe) {
   ASSERT_EQ(sys_shutdown(net, cfd, 1), 0);  // SHUT_WR
   auto out = wire();

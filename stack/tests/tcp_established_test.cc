@@ -12,6 +12,18 @@ namespace {
 const std::string kData = "nettwin tcp data 0123456789abcdef";  // 33 bytes, as the recordings send
 Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
+// tcp_cwnd_test: at most half the cwnd at once, so that two GSO packets are in
+// flight: a 10-segment write with the initial cwnd of 10 leaves as two 5-segment
+// skbs (explore seed 1796620267 #316: Linux's 2680 + 320 bytes at MSS 536).
+TEST_F(TcpConnTest, AWriteOfTheWholeCwndLeavesAsTwoHalves) {
+  ASSERT_EQ(write(std::string(10 * 1448, 'x')), 10 * 1448);
+  auto q = d.named("net:net_dev_queue");
+  ASSERT_EQ(q.size(), 2u);
+  const int half = 14 + 20 + 32 + 5 * 1448;  // Ethernet, IP, TCP with timestamps, 5 MSS
+  EXPECT_EQ(d.field(*q[0], "len"), std::to_string(half));
+  EXPECT_EQ(d.field(*q[1], "len"), std::to_string(half));
+}
+
 TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
   // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
   // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,
