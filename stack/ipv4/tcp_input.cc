@@ -633,16 +633,19 @@ int __tcp_grow_window(const Sock* sk, const SkBuff* skb, unsigned skbtruesize) {
 
 // tcp_grow_window: rcv_ssthresh, the window's slow start, grows with each
 // segment whose payload is a fair share of the memory it costs (no memory
-// pressure here; truesize_adjust leaves a linear skb's truesize as it is).
-void tcp_grow_window(Sock* sk, const SkBuff* skb) {
+// pressure here). truesize_adjust (adjust: the skb was coalesced into
+// another) leaves out the head of an skb with no data in it: a linear skb's
+// truesize is all head (SKB_TRUESIZE(skb_end_offset)), so nothing is left.
+void tcp_grow_window(Sock* sk, const SkBuff* skb, bool adjust) {
   TcpSock* tp = tcp_sk(sk);
   const int room = std::min<int>(int(tp->window_clamp), tcp_space(sk)) - int(tp->rcv_ssthresh);
   if (room <= 0) return;
+  const unsigned truesize = adjust && !skb_headlen(skb) ? 0 : skb->truesize;
   int incr;
-  if (tcp_win_from_space_ratio(tp, int(skb->truesize)) <= int(skb->len))
+  if (tcp_win_from_space_ratio(tp, int(truesize)) <= int(skb->len))
     incr = 2 * int(tp->advmss);
   else
-    incr = __tcp_grow_window(sk, skb, skb->truesize);
+    incr = __tcp_grow_window(sk, skb, truesize);
   if (incr) {
     incr = std::max<int>(incr, 2 * int(skb->len));
     tp->rcv_ssthresh += uint32_t(std::min(room, incr));
@@ -674,7 +677,7 @@ void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
   }
   tp->icsk_ack.lrcvtime = now;
   tcp_data_ecn_check(sk, skb);
-  if (skb->len >= 128) tcp_grow_window(sk, skb);
+  if (skb->len >= 128) tcp_grow_window(sk, skb, false);
 }
 
 void tcp_update_wl(TcpSock* tp, uint32_t seq) { tp->snd_wl1 = seq; }
@@ -2048,7 +2051,7 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
       tp->rx_opt.num_sacks = 1;
       tp->selective_acks[0] = {seq, end_seq};
     }
-    if (tcp_is_sack(tp)) tcp_grow_window(sk, skb);
+    if (tcp_is_sack(tp)) tcp_grow_window(sk, skb, false);
     tcp_skb_set_owner_r(sk, skb);
     tp->out_of_order_queue.push_back(skb);
     return;
@@ -2058,7 +2061,7 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   for (SkBuff* s = tp->out_of_order_queue.front(); s && !before(seq, TCP_SKB_CB(s)->seq); s = s->next) prev = s;
   if (prev && tcp_try_coalesce(prev, skb)) {  // tcp_ooo_try_coalesce
     if (tcp_is_sack(tp)) {
-      tcp_grow_window(sk, skb);
+      tcp_grow_window(sk, skb, true);
       tcp_sack_new_ofo_skb(tp, seq, end_seq);
     }
     __kfree_skb(skb);
@@ -2101,7 +2104,7 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   }
   if (tcp_is_sack(tp)) tcp_sack_new_ofo_skb(tp, seq, end_seq);
   // Without SACK the window does not grow: the sender is to see dupacks.
-  if (tcp_is_sack(tp)) tcp_grow_window(sk, skb);
+  if (tcp_is_sack(tp)) tcp_grow_window(sk, skb, false);
   tcp_skb_set_owner_r(sk, skb);
 }
 
