@@ -251,6 +251,7 @@ void tcp_push(Sock* sk, int flags, unsigned mss_now, int nonagle) {
   if (!skb) return;
   checkpoint(sk->net->tracer, "tcp_push", skb);
   if (!(flags & MSG_MORE_) || forced_push(tp)) tcp_mark_push(tp, skb);
+  if (flags & MSG_OOB_) tp->snd_up = tp->write_seq;  // tcp_mark_urg
   if (flags & MSG_MORE_) nonagle = TCP_NAGLE_CORK;
   __tcp_push_pending_frames(sk, mss_now, nonagle);
 }

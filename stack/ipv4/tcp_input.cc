@@ -972,7 +972,8 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
     tp->tcp_rtx_queue.pop_front();
     tcp_wmem_free_skb(sk, skb);
   }
-  (void)prior_snd_una;
+  // The urgent data acked: urgent mode ends.
+  if (between(tp->snd_up, prior_snd_una, tp->snd_una)) tp->snd_up = tp->snd_una;
   if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;

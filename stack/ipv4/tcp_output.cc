@@ -420,6 +420,17 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   th[13] = tcb->tcp_flags;
   wire::store_be16(th + 16, 0);
   wire::store_be16(th + 18, 0);  // urg_ptr
+  // Urgent data: the pointer to its end, within 64 KB of this segment (below
+  // snd_una a window probe still carries it).
+  if (tcp_urg_mode(tp) && before(tcb->seq, tp->snd_up)) {
+    if (before(tp->snd_up, tcb->seq + 0x10000)) {
+      wire::store_be16(th + 18, uint16_t(tp->snd_up - tcb->seq));
+      th[13] |= TCPHDR_URG;
+    } else if (after(tcb->seq + 0xFFFF, tp->snd_nxt)) {
+      wire::store_be16(th + 18, 0xFFFF);
+      th[13] |= TCPHDR_URG;
+    }
+  }
   skb_shinfo(skb)->gso_type = tp->sk_gso_type;
   if (!(tcb->tcp_flags & TCPHDR_SYN)) {
     wire::store_be16(th + 14, tcp_select_window(sk));
@@ -550,7 +561,7 @@ bool tcp_nagle_check(bool partial, const TcpSock* tp, int nonagle) {
 bool tcp_nagle_test(const TcpSock* tp, const SkBuff* skb, unsigned cur_mss, int nonagle) {
   if (nonagle & TCP_NAGLE_PUSH) return true;
   // Don't use the nagle rule for urgent data (or for the final FIN).
-  if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) return true;
+  if (tcp_urg_mode(tp) || (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN)) return true;
   return !tcp_nagle_check(skb->len < cur_mss, tp, nonagle);
 }
 
@@ -1090,7 +1101,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
       break;
     }
     unsigned limit = mss_now;
-    if (tso_segs > 1) limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle);
+    if (tso_segs > 1 && !tcp_urg_mode(tp)) limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle);
     if (skb->len > limit && tso_fragment(sk, skb, limit, mss_now)) break;
     // An empty skb: a writer is still filling it.
     if (TCP_SKB_CB(skb)->end_seq == TCP_SKB_CB(skb)->seq) break;

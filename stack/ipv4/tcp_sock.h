@@ -315,4 +315,8 @@ inline T* inet_csk_ca(Sock* sk) {
   return reinterpret_cast<T*>(tcp_sk(sk)->icsk_ca_priv);
 }
 
+// tcp_urg_mode: urgent data sent (MSG_OOB) and not yet acked: snd_up ahead
+// of snd_una.
+inline bool tcp_urg_mode(const TcpSock* tp) { return tp->snd_una != tp->snd_up; }
+
 }  // namespace nettwin

@@ -24,6 +24,27 @@ TEST_F(TcpConnTest, AWriteOfTheWholeCwndLeavesAsTwoHalves) {
   EXPECT_EQ(d.field(*q[1], "len"), std::to_string(half));
 }
 
+// MSG_OOB: tcp_mark_urg sets snd_up to the end of the data, and every segment
+// below it carries URG and the pointer to it (__tcp_transmit_skb) until the
+// ACK of it ends urgent mode (tcp_clean_rtx_queue).
+TEST_F(TcpConnTest, UrgentDataCarriesUrgAndThePointerUntilAcked) {
+  ASSERT_EQ(write("abc", MSG_OOB_), 3);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp u(out[0]);
+  EXPECT_EQ(u.flags(), kAck | kPsh | TCPHDR_URG);
+  EXPECT_EQ(be16(out[0], 14 + 20 + 18), 3u);  // urg_ptr: snd_up - seq
+  EXPECT_EQ(tp()->snd_up, isn + 1 + 3);
+  tsval += 1;
+  EXPECT_TRUE(send(seg(kAck, {}, 3)).empty());
+  EXPECT_EQ(tp()->snd_up, tp()->snd_una);
+  ASSERT_EQ(write("d"), 1);
+  out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck | kPsh);
+  EXPECT_EQ(be16(out[0], 14 + 20 + 18), 0u);
+}
+
 TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
   // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
   // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,
