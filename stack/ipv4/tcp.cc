@@ -106,7 +106,7 @@ bool tcp_close_state(Sock* sk) {
       {TCP_SYN_RECV, 0},        // TCP_NEW_SYN_RECV
   };
   const int* next = new_state[sk->sk_state];
-  if (next[0] != sk->sk_state) tcp_set_state(sk, next[0]);
+  tcp_set_state(sk, next[0]);  // traced even when the state stays (FIN_WAIT2 -> FIN_WAIT2)
   return next[1];
 }
 
@@ -136,10 +136,7 @@ int tcp_disconnect(Sock* sk, int) {
   }
   tp->copied_seq = tp->rcv_nxt;
   tcp_write_queue_purge(sk);
-  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
-    tcp_sock_rfree(sk, skb);
-    __kfree_skb(skb);
-  }
+  tcp_ofo_queue_purge(sk);  // skb_rbtree_purge
   // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
   if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK)) sk->inet_saddr = sk->inet_rcv_saddr = 0;
   sk->inet_dport = 0;
@@ -162,6 +159,10 @@ int tcp_disconnect(Sock* sk, int) {
   tp->write_seq = seq;
   tp->icsk_retransmits = 0;
   tp->window_clamp = 0;
+  // The congestion control starts afresh, in the Open state (traced).
+  tcp_cleanup_congestion_control(sk);
+  std::memset(tp->icsk_ca_priv, 0, sizeof(tp->icsk_ca_priv));
+  tcp_set_ca_state(sk, TCP_CA_Open);
   tp->total_retrans = 0;
   tp->retrans_stamp = 0;
   tp->rx_opt = TcpOptionsReceived{};
@@ -250,6 +251,7 @@ void tcp_push(Sock* sk, int flags, unsigned mss_now, int nonagle) {
   if (!skb) return;
   checkpoint(sk->net->tracer, "tcp_push", skb);
   if (!(flags & MSG_MORE_) || forced_push(tp)) tcp_mark_push(tp, skb);
+  if (flags & MSG_OOB_) tp->snd_up = tp->write_seq;  // tcp_mark_urg
   if (flags & MSG_MORE_) nonagle = TCP_NAGLE_CORK;
   __tcp_push_pending_frames(sk, mss_now, nonagle);
 }
@@ -659,6 +661,8 @@ int tcp_sock_set_keepidle_locked(Sock* sk, int val) {
   return 0;
 }
 
+}  // namespace
+
 // tcp_set_window_clamp: 0 only before a connection; otherwise at least half
 // of SOCK_MIN_RCVBUF, and rcv_ssthresh follows.
 int tcp_set_window_clamp(Sock* sk, int val) {
@@ -679,6 +683,8 @@ int tcp_set_window_clamp(Sock* sk, int val) {
   }
   return 0;
 }
+
+namespace {
 
 int do_tcp_setsockopt(Sock* sk, int optname, std::span<const uint8_t> optval) {
   TcpSock* tp = tcp_sk(sk);

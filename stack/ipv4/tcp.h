@@ -81,6 +81,9 @@ void tcp_time_wait(Sock* sk, int state, int timeo);
 // Socket options (tcp.c): SOL_TCP here, SOL_IP to ip_setsockopt, any other
 // level ENOPROTOOPT. getsockopt: optval has room for *optlen bytes.
 int tcp_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> optval);
+// tcp_set_window_clamp: TCP_WINDOW_CLAMP, and the clamp tcp_measure_rcv_mss
+// recomputes when the payload/truesize ratio changes (0 or -EINVAL).
+int tcp_set_window_clamp(Sock* sk, int val);
 int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
 // tcp_init_sock's defaults that TCP_INFO and TCP_CONGESTION report before a
 // connection and tcp_v4_init_sock leaves to this: app_limited, reordering and

@@ -261,7 +261,7 @@ void inet_csk_destroy_sock(Sock* sk) {
   trace_tcp_destroy_sock(net.tracer, sk);
   tcp_clear_xmit_timers(sk);
   tcp_write_queue_purge(sk);
-  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) __kfree_skb(skb);
+  tcp_ofo_queue_purge(sk);  // skb_rbtree_purge
   sk->sk_prot->unhash(sk);
   if (sk->inet_num) inet_put_port(sk);
   // sk_stream_kill_queues: what the reader never took is purged.
@@ -546,7 +546,13 @@ void tcp_measure_rcv_mss(Sock* sk, const SkBuff* skb) {
   if (len >= tp->icsk_ack.rcv_mss) {
     if (len != tp->icsk_ack.rcv_mss) {
       const uint64_t val = (uint64_t(skb->len) << 8) / skb->truesize;
+      const uint8_t old_ratio = tp->scaling_ratio;
       tp->scaling_ratio = uint8_t(val ? std::min<uint64_t>(val, 255) : 1);
+      if (old_ratio != tp->scaling_ratio) {
+        // The window clamp follows the new ratio (6.15+), rcv_ssthresh with it.
+        tcp_set_window_clamp(sk, int((int64_t(sk->sk_rcvbuf) * tp->scaling_ratio) >> 8));  // tcp_win_from_space
+        if (tp->window_clamp < tp->rcvq_space.space) tp->rcvq_space.space = tp->window_clamp;
+      }
     }
     tp->icsk_ack.rcv_mss = uint16_t(std::min<unsigned>(len, tp->advmss));
     if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_PSH) tp->icsk_ack.pending |= ICSK_ACK_PUSHED;
@@ -627,16 +633,19 @@ int __tcp_grow_window(const Sock* sk, const SkBuff* skb, unsigned skbtruesize) {
 
 // tcp_grow_window: rcv_ssthresh, the window's slow start, grows with each
 // segment whose payload is a fair share of the memory it costs (no memory
-// pressure here; truesize_adjust leaves a linear skb's truesize as it is).
-void tcp_grow_window(Sock* sk, const SkBuff* skb) {
+// pressure here). truesize_adjust (adjust: the skb was coalesced into
+// another) leaves out the head of an skb with no data in it: a linear skb's
+// truesize is all head (SKB_TRUESIZE(skb_end_offset)), so nothing is left.
+void tcp_grow_window(Sock* sk, const SkBuff* skb, bool adjust) {
   TcpSock* tp = tcp_sk(sk);
   const int room = std::min<int>(int(tp->window_clamp), tcp_space(sk)) - int(tp->rcv_ssthresh);
   if (room <= 0) return;
+  const unsigned truesize = adjust && !skb_headlen(skb) ? 0 : skb->truesize;
   int incr;
-  if (tcp_win_from_space_ratio(tp, int(skb->truesize)) <= int(skb->len))
+  if (tcp_win_from_space_ratio(tp, int(truesize)) <= int(skb->len))
     incr = 2 * int(tp->advmss);
   else
-    incr = __tcp_grow_window(sk, skb, skb->truesize);
+    incr = __tcp_grow_window(sk, skb, truesize);
   if (incr) {
     incr = std::max<int>(incr, 2 * int(skb->len));
     tp->rcv_ssthresh += uint32_t(std::min(room, incr));
@@ -668,7 +677,7 @@ void tcp_event_data_recv(Sock* sk, const SkBuff* skb) {
   }
   tp->icsk_ack.lrcvtime = now;
   tcp_data_ecn_check(sk, skb);
-  if (skb->len >= 128) tcp_grow_window(sk, skb);
+  if (skb->len >= 128) tcp_grow_window(sk, skb, false);
 }
 
 void tcp_update_wl(TcpSock* tp, uint32_t seq) { tp->snd_wl1 = seq; }
@@ -963,7 +972,8 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
     tp->tcp_rtx_queue.pop_front();
     tcp_wmem_free_skb(sk, skb);
   }
-  (void)prior_snd_una;
+  // The urgent data acked: urgent mode ends.
+  if (between(tp->snd_up, prior_snd_una, tp->snd_una)) tp->snd_up = tp->snd_una;
   if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;
@@ -1776,33 +1786,100 @@ bool sk_rmem_schedule(Sock* sk, int size) {
 // sk_forced_mem_schedule: the same, for memory taken whatever the limits.
 void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
 
+// tcp_try_coalesce: from, starting where to ends, joins it (skb_try_coalesce
+// copying into to's tailroom: no memory charged) and is freed untraced
+// (kfree_skb_partial). The twin's tailroom is its buffer's, not kmalloc's, so
+// only what always fits is coalesced: a segment without payload (a bare FIN).
+bool tcp_try_coalesce(SkBuff* to, SkBuff* from) {
+  if (TCP_SKB_CB(from)->seq != TCP_SKB_CB(to)->end_seq) return false;
+  if (from->len != 0 || skb_cloned(to)) return false;
+  TCP_SKB_CB(to)->end_seq = TCP_SKB_CB(from)->end_seq;
+  TCP_SKB_CB(to)->ack_seq = TCP_SKB_CB(from)->ack_seq;
+  TCP_SKB_CB(to)->tcp_flags |= TCP_SKB_CB(from)->tcp_flags;
+  return true;
+}
+
 void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
+  if (SkBuff* tail = sk->sk_receive_queue.back(); tail && tcp_try_coalesce(tail, skb)) {
+    __kfree_skb(skb);
+    return;
+  }
   // Charged to the receive buffer until read.
   tcp_skb_set_owner_r(sk, skb);
   sk->sk_receive_queue.push_back(skb);
   tp->bytes_received += skb->len;
 }
 
-// tcp_sack_new_ofo_skb-lite: the SACK blocks list the out-of-order ranges,
-// newest first.
-void tcp_sack_rebuild(TcpSock* tp) {
-  unsigned n = 0;
-  uint32_t start = 0, end = 0;
-  bool open = false;
-  for (SkBuff* s = tp->out_of_order_queue.front(); s; s = s->next) {
-    if (open && !after(TCP_SKB_CB(s)->seq, end)) {
-      if (after(TCP_SKB_CB(s)->end_seq, end)) end = TCP_SKB_CB(s)->end_seq;
+constexpr int TCP_NUM_SACKS = 4;  // selective_acks[]
+
+// tcp_sack_extend: [seq, end_seq) touches or overlaps the block; it grows to
+// cover both.
+bool tcp_sack_extend(TcpSock::SackBlock* sp, uint32_t seq, uint32_t end_seq) {
+  if (!after(seq, sp->end_seq) && !after(sp->start_seq, end_seq)) {
+    if (before(seq, sp->start_seq)) sp->start_seq = seq;
+    if (after(end_seq, sp->end_seq)) sp->end_seq = end_seq;
+    return true;
+  }
+  return false;
+}
+
+// tcp_sack_maybe_coalesce: the first block, just grown, may now reach the
+// others; those it reaches merge into it.
+void tcp_sack_maybe_coalesce(TcpSock* tp) {
+  TcpSock::SackBlock* sp = &tp->selective_acks[0];
+  for (int this_sack = 1; this_sack < tp->rx_opt.num_sacks;) {
+    if (tcp_sack_extend(sp, sp[this_sack].start_seq, sp[this_sack].end_seq)) {
+      tp->rx_opt.num_sacks--;
+      for (int i = this_sack; i < tp->rx_opt.num_sacks; i++) sp[i] = sp[i + 1];
       continue;
     }
-    if (open && n < 4) tp->selective_acks[n++] = {start, end};
-    start = TCP_SKB_CB(s)->seq;
-    end = TCP_SKB_CB(s)->end_seq;
-    open = true;
+    this_sack++;
   }
-  if (open && n < 4) tp->selective_acks[n++] = {start, end};
-  tp->rx_opt.num_sacks = tp->rx_opt.sack_ok ? uint8_t(n) : 0;
+}
+
+// tcp_sack_new_ofo_skb: the block [seq, end_seq) joins or extends goes to the
+// front (the most recent first, RFC 2018 4); a fifth block pushes the oldest
+// out. (No ACK compression here: tcp_sack_compress_send_ack has nothing to do.)
+void tcp_sack_new_ofo_skb(TcpSock* tp, uint32_t seq, uint32_t end_seq) {
+  TcpSock::SackBlock* sp = &tp->selective_acks[0];
+  const int cur_sacks = tp->rx_opt.num_sacks;
+  int this_sack = 0;
+  if (cur_sacks) {
+    for (; this_sack < cur_sacks; this_sack++) {
+      if (tcp_sack_extend(&sp[this_sack], seq, end_seq)) {
+        for (; this_sack > 0; this_sack--) std::swap(sp[this_sack], sp[this_sack - 1]);
+        if (cur_sacks > 1) tcp_sack_maybe_coalesce(tp);
+        return;
+      }
+    }
+    if (this_sack >= TCP_NUM_SACKS) {
+      this_sack--;
+      tp->rx_opt.num_sacks--;
+    }
+    for (; this_sack > 0; this_sack--) sp[this_sack] = sp[this_sack - 1];
+  }
+  sp[0] = {seq, end_seq};
+  tp->rx_opt.num_sacks++;
+}
+
+// tcp_sack_remove: rcv_nxt advanced; the blocks it covers are eaten.
+void tcp_sack_remove(TcpSock* tp) {
+  if (tp->out_of_order_queue.empty()) {
+    tp->rx_opt.num_sacks = 0;
+    return;
+  }
+  int num_sacks = tp->rx_opt.num_sacks;
+  for (int this_sack = 0; this_sack < num_sacks;) {
+    if (!before(tp->rcv_nxt, tp->selective_acks[this_sack].start_seq)) {
+      for (int i = this_sack + 1; i < num_sacks; i++) tp->selective_acks[i - 1] = tp->selective_acks[i];
+      num_sacks--;
+      continue;
+    }
+    this_sack++;
+  }
+  tp->rx_opt.num_sacks = uint8_t(num_sacks);
 }
 
 // tcp_clamp_window: the queues hit the buffer; an unlocked buffer is set to
@@ -1947,7 +2024,12 @@ int tcp_try_rmem_schedule(Sock* sk, const SkBuff* skb) {
   return 0;
 }
 
-// tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order.
+// tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order. As
+// Linux's rbtree insert: data all present already is dropped (D-SACK); a
+// segment starting inside its predecessor is kept (D-SACK of the overlap),
+// one starting where it does replaces it; the successors it covers go. The
+// SACK blocks follow (tcp_sack_new_ofo_skb). Adjacent skbs are not coalesced
+// (tcp_ooo_try_coalesce). Linux inlines it: drops carry tcp_data_queue.
 void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tcp_data_ecn_check(sk, skb);
@@ -1956,27 +2038,75 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
     tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
     return;
   }
-  sk->net->mib.tcpext.TCPOFOQueue++;
-  tp->rcv_ooopack += 1;
+  // rcv_mss and the payload/truesize ratio learn from out-of-order data too
+  // (6.17, stable 6.12+).
+  tcp_measure_rcv_mss(sk, skb);
   tp->pred_flags = 0;
   inet_csk_schedule_ack(sk);
+  tp->rcv_ooopack += 1;
+  sk->net->mib.tcpext.TCPOFOQueue++;
   const uint32_t seq = TCP_SKB_CB(skb)->seq, end_seq = TCP_SKB_CB(skb)->end_seq;
+  if (tp->out_of_order_queue.empty()) {
+    // Initial out-of-order segment: one SACK block.
+    if (tcp_is_sack(tp)) {
+      tp->rx_opt.num_sacks = 1;
+      tp->selective_acks[0] = {seq, end_seq};
+    }
+    if (tcp_is_sack(tp)) tcp_grow_window(sk, skb, false);
+    tcp_skb_set_owner_r(sk, skb);
+    tp->out_of_order_queue.push_back(skb);
+    return;
+  }
+  // The predecessor: the last skb starting at or before seq.
   SkBuff* prev = nullptr;
-  for (SkBuff* s = tp->out_of_order_queue.front(); s; prev = s, s = s->next) {
-    if (!after(TCP_SKB_CB(s)->seq, seq) && !before(TCP_SKB_CB(s)->end_seq, end_seq)) {
+  for (SkBuff* s = tp->out_of_order_queue.front(); s && !before(seq, TCP_SKB_CB(s)->seq); s = s->next) prev = s;
+  if (prev && tcp_try_coalesce(prev, skb)) {  // tcp_ooo_try_coalesce
+    if (tcp_is_sack(tp)) {
+      tcp_grow_window(sk, skb, true);
+      tcp_sack_new_ofo_skb(tp, seq, end_seq);
+    }
+    __kfree_skb(skb);
+    return;
+  }
+  SkBuff* prev_of_prev = nullptr;
+  if (prev && before(seq, TCP_SKB_CB(prev)->end_seq)) {
+    if (!after(end_seq, TCP_SKB_CB(prev)->end_seq)) {
       // All the bits are present already.
-      tcp_dsack_set(sk, seq, end_seq);
-      // Linux inlines tcp_data_queue_ofo: the drop's location is its caller
-      // (recorded: tcp_dsack_ofo_duplicate).
       tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFOMERGE, "tcp_data_queue");
-      tcp_sack_rebuild(tp);
+      tcp_dsack_set(sk, seq, end_seq);
+      if (tcp_is_sack(tp)) tcp_sack_new_ofo_skb(tp, seq, end_seq);
       return;
     }
-    if (after(TCP_SKB_CB(s)->seq, seq)) break;
+    if (after(seq, TCP_SKB_CB(prev)->seq)) {
+      // Partial overlap.
+      tcp_dsack_set(sk, seq, TCP_SKB_CB(prev)->end_seq);
+    } else {
+      // Same start, and skb covers prev: skb replaces it.
+      for (SkBuff* s = tp->out_of_order_queue.front(); s != prev; s = s->next) prev_of_prev = s;
+      tp->out_of_order_queue.unlink(prev);
+      tcp_dsack_extend(sk, TCP_SKB_CB(prev)->seq, TCP_SKB_CB(prev)->end_seq);
+      tcp_sock_rfree(sk, prev);
+      tcp_drop_reason(sk, prev, SkbDropReason::TCP_OFOMERGE, "tcp_data_queue");
+      prev = prev_of_prev;
+    }
   }
-  tcp_skb_set_owner_r(sk, skb);
   tp->out_of_order_queue.insert_after(prev, skb);
-  tcp_sack_rebuild(tp);
+  // merge_right: remove the segments skb covers.
+  while (SkBuff* next = skb->next) {
+    if (!after(end_seq, TCP_SKB_CB(next)->seq)) break;
+    if (before(end_seq, TCP_SKB_CB(next)->end_seq)) {
+      tcp_dsack_extend(sk, TCP_SKB_CB(next)->seq, end_seq);
+      break;
+    }
+    tp->out_of_order_queue.unlink(next);
+    tcp_dsack_extend(sk, TCP_SKB_CB(next)->seq, TCP_SKB_CB(next)->end_seq);
+    tcp_sock_rfree(sk, next);
+    tcp_drop_reason(sk, next, SkbDropReason::TCP_OFOMERGE, "tcp_data_queue");
+  }
+  if (tcp_is_sack(tp)) tcp_sack_new_ofo_skb(tp, seq, end_seq);
+  // Without SACK the window does not grow: the sender is to see dupacks.
+  if (tcp_is_sack(tp)) tcp_grow_window(sk, skb, false);
+  tcp_skb_set_owner_r(sk, skb);
 }
 
 void tcp_ofo_queue(Sock* sk) {
@@ -1991,7 +2121,8 @@ void tcp_ofo_queue(Sock* sk) {
     tp->out_of_order_queue.pop_front();
     if (!after(TCP_SKB_CB(skb)->end_seq, tp->rcv_nxt)) {
       tcp_sock_rfree(sk, skb);
-      tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_ofo_queue");
+      // Linux inlines tcp_ofo_queue into tcp_data_queue.
+      tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_data_queue");
       continue;
     }
     // It moves queues with its charge: tcp_queue_rcv charges it again.
@@ -2005,7 +2136,6 @@ void tcp_ofo_queue(Sock* sk) {
       break;
     }
   }
-  tcp_sack_rebuild(tp);
 }
 
 // tcp_data_queue: in order to the receive queue, duplicates dropped with an
@@ -2054,6 +2184,7 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
       // RFC 5681 4.2: an immediate ACK when the gap is filled.
       if (tp->out_of_order_queue.empty()) tp->icsk_ack.pending |= ICSK_ACK_NOW;
     }
+    if (tp->rx_opt.num_sacks) tcp_sack_remove(tp);
     tcp_fast_path_check(sk);
     if (!sk->sock_dead) tcp_data_ready(sk);
     return;
@@ -2118,11 +2249,39 @@ void tcp_ack_snd_check(Sock* sk, uint64_t skb_id) {
   __tcp_ack_snd_check(sk, true, skb_id);
 }
 
+// tcp_sndbuf_expand: room for twice the larger of the initial and current
+// cwnd (Cubic's and Reno's factor; no sndbuf_expand hook), each segment costed
+// as a non-GSO skb with a power-of-two head, up to tcp_wmem[2].
+void tcp_sndbuf_expand(Sock* sk) {
+  const TcpSock* tp = tcp_sk(sk);
+  uint32_t per_mss = std::max<uint32_t>(tp->rx_opt.mss_clamp, tp->mss_cache) + MAX_TCP_HEADER + SKB_SHINFO_OVERHEAD;
+  uint32_t pow2 = 1;
+  while (pow2 < per_mss) pow2 <<= 1;  // roundup_pow_of_two
+  per_mss = pow2 + SKB_HEAD_OVERHEAD;  // SKB_DATA_ALIGN(sizeof(struct sk_buff))
+  uint32_t nr_segs = std::max<uint32_t>(TCP_INIT_CWND, tp->snd_cwnd);
+  nr_segs = std::max(nr_segs, tp->reordering + 1);
+  constexpr int64_t kTcpWmemMax = 4194304;  // tcp_wmem[2]'s default
+  const int64_t sndmem = 2 * int64_t(nr_segs) * per_mss;
+  if (sk->sk_sndbuf < sndmem) sk->sk_sndbuf = int(std::min(sndmem, kTcpWmemMax));
+}
+
+// tcp_check_space: a writer waited for room (SOCK_NOSPACE): unless SO_SNDBUF
+// fixed it or the cwnd is full, the send buffer grows with the cwnd first
+// (tcp_new_space, tcp_should_expand_sndbuf; no memory pressure here).
+void tcp_check_space(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_socket && (sk->sk_socket->flags & SOCK_NOSPACE) && !(sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
+      tcp_packets_in_flight(tp) < tp->snd_cwnd) {
+    tcp_sndbuf_expand(sk);
+    tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  }
+  sk_stream_write_space(sk);
+}
+
 void tcp_data_snd_check(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   if (!tp->sk_write_queue.empty()) __tcp_push_pending_frames(sk, tcp_current_mss(sk), tp->nonagle);
-  // tcp_check_space: room again for a writer that waited.
-  sk_stream_write_space(sk);
+  tcp_check_space(sk);  // room again for a writer that waited
 }
 
 }  // namespace
@@ -2179,6 +2338,14 @@ void tcp_skb_set_owner_r(Sock* sk, SkBuff* skb) {
   skb->destructor = nullptr;
   sk->sk_rmem_alloc += int(skb->truesize);
   tcp_sk(sk)->sk_forward_alloc -= int(skb->truesize);  // sk_mem_charge
+}
+
+void tcp_ofo_queue_purge(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
+    tcp_sock_rfree(sk, skb);
+    kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "skb_rbtree_purge");
+  }
 }
 
 void tcp_sock_rfree(Sock* sk, SkBuff* skb) {
@@ -2265,12 +2432,13 @@ void tcp_fin(Sock* sk) {
     default:
       break;
   }
-  // Out-of-order data after the FIN is dropped.
-  while (SkBuff* skb = tp->out_of_order_queue.pop_front()) {
-    tcp_sock_rfree(sk, skb);
-    __kfree_skb(skb);
+  // Out-of-order data after the FIN is dropped, and the SACK state with it
+  // (tcp_sack_reset).
+  tcp_ofo_queue_purge(sk);
+  if (tcp_is_sack(tp)) {
+    tp->rx_opt.dsack = false;
+    tp->rx_opt.num_sacks = 0;
   }
-  tp->rx_opt.num_sacks = 0;
 }
 
 void tcp_init_transfer(Sock* sk) {
@@ -2288,6 +2456,7 @@ void tcp_init_transfer(Sock* sk) {
   tp->rcvq_space.space = std::min({tp->rcv_ssthresh, tp->rcv_wnd, TCP_INIT_CWND * tp->advmss});
   tp->rcvq_space.time = tp->tcp_mstamp;
   tp->rcvq_space.seq = tp->copied_seq;
+  if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK)) tcp_sndbuf_expand(sk);
 }
 
 void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us) {
@@ -2628,7 +2797,17 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
     tcp_initialize_rcv_mss(sk);
     tp->copied_seq = tp->rcv_nxt;
     tcp_finish_connect(sk, skb);
-    tcp_send_ack(sk);
+    if (tp->rskq_defer_accept || inet_csk_in_pingpong_mode(sk)) {
+      // Save one ACK: data will follow soon (TCP_QUICKACK 0 or
+      // TCP_DEFER_ACCEPT before connect); the delayed-ACK timer sends it
+      // otherwise (sk_write_pending, a writer blocked in connect, has no
+      // twin: connect_bg does not write).
+      inet_csk_schedule_ack(sk);
+      tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS);
+      inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, TCP_DELACK_MAX, TCP_RTO_MAX);
+    } else {
+      tcp_send_ack(sk);
+    }
     // "Do step6 onward by hand": the SYN-ACK carries nothing more to queue.
     __kfree_skb(skb);
     return SkbDropReason::NOT_DROPPED_YET;

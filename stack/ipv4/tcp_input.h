@@ -65,6 +65,9 @@ inline constexpr int SK_MEM_PAGE_SIZE = 4096;
 inline int sk_mem_pages(int amt) { return (amt + SK_MEM_PAGE_SIZE - 1) / SK_MEM_PAGE_SIZE; }
 void tcp_skb_set_owner_r(Sock* sk, SkBuff* skb);
 void tcp_sock_rfree(Sock* sk, SkBuff* skb);
+// skb_rbtree_purge of the out-of-order queue: each skb is uncharged and
+// freed by kfree_skb (traced, NOT_SPECIFIED at skb_rbtree_purge).
+void tcp_ofo_queue_purge(Sock* sk);
 // tcp_receive_window: what is left of the window we offered.
 uint32_t tcp_receive_window(const Sock* sk);
 // tcp_space / tcp_full_space: receive buffer as window bytes.

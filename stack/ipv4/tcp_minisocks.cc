@@ -90,7 +90,7 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
 
   child->rcv_wup = child->copied_seq = child->rcv_nxt = req->rcv_isn + 1;
   child->segs_in = 1;  // the SYN
-  child->snd_sml = child->snd_una = child->snd_nxt = req->snt_isn + 1;
+  child->snd_sml = child->snd_una = child->snd_nxt = child->snd_up = req->snt_isn + 1;
   child->write_seq = child->pushed_seq = req->snt_isn + 1;
   child->snd_wl1 = req->rcv_isn;
   tcp_ecn_openreq_child(child, req->ecn_ok);

@@ -420,6 +420,17 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   th[13] = tcb->tcp_flags;
   wire::store_be16(th + 16, 0);
   wire::store_be16(th + 18, 0);  // urg_ptr
+  // Urgent data: the pointer to its end, within 64 KB of this segment (below
+  // snd_una a window probe still carries it).
+  if (tcp_urg_mode(tp) && before(tcb->seq, tp->snd_up)) {
+    if (before(tp->snd_up, tcb->seq + 0x10000)) {
+      wire::store_be16(th + 18, uint16_t(tp->snd_up - tcb->seq));
+      th[13] |= TCPHDR_URG;
+    } else if (after(tcb->seq + 0xFFFF, tp->snd_nxt)) {
+      wire::store_be16(th + 18, 0xFFFF);
+      th[13] |= TCPHDR_URG;
+    }
+  }
   skb_shinfo(skb)->gso_type = tp->sk_gso_type;
   if (!(tcb->tcp_flags & TCPHDR_SYN)) {
     wire::store_be16(th + 14, tcp_select_window(sk));
@@ -521,11 +532,14 @@ uint32_t tcp_packets_in_flight(const TcpSock* tp) { return tp->packets_out - (tp
 uint32_t tcp_wnd_end(const TcpSock* tp) { return tp->snd_una + tp->snd_wnd; }
 bool tcp_skb_is_last(Sock* sk, const SkBuff* skb) { return tcp_sk(sk)->sk_write_queue.back() == skb; }
 
-// tcp_cwnd_test: how many more segments the congestion window allows.
+// tcp_cwnd_test: how many more segments the congestion window allows, at most
+// half of it at once (at least two GSO packets in flight).
 uint32_t tcp_cwnd_test(const TcpSock* tp) {
   const uint32_t in_flight = tcp_packets_in_flight(tp);
   const uint32_t cwnd = tp->snd_cwnd;
-  return in_flight >= cwnd ? 0 : cwnd - in_flight;
+  if (in_flight >= cwnd) return 0;
+  const uint32_t halfcwnd = std::max(cwnd >> 1, 1u);
+  return std::min(halfcwnd, cwnd - in_flight);
 }
 
 // tcp_snd_wnd_test: does the segment end within the peer's window?
@@ -547,7 +561,7 @@ bool tcp_nagle_check(bool partial, const TcpSock* tp, int nonagle) {
 bool tcp_nagle_test(const TcpSock* tp, const SkBuff* skb, unsigned cur_mss, int nonagle) {
   if (nonagle & TCP_NAGLE_PUSH) return true;
   // Don't use the nagle rule for urgent data (or for the final FIN).
-  if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) return true;
+  if (tcp_urg_mode(tp) || (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN)) return true;
   return !tcp_nagle_check(skb->len < cur_mss, tp, nonagle);
 }
 
@@ -1003,11 +1017,9 @@ unsigned tcp_sync_mss(Sock* sk, unsigned pmtu) {
   if (tp->rx_opt.mss_clamp && mss_now > int(tp->rx_opt.mss_clamp)) mss_now = tp->rx_opt.mss_clamp;
   mss_now = std::max(mss_now, 48);  // net.ipv4.tcp_min_snd_mss
   mss_now -= int(tp->tcp_header_len) - 20;  // the options every segment carries (timestamps)
-  // tcp_bound_to_half_wnd.
-  if (tp->max_window > TCP_MSS_DEFAULT) {
-    const int cutoff = int(tp->max_window / 2);
-    if (cutoff && mss_now > cutoff) mss_now = std::max(cutoff, 68 - int(tp->tcp_header_len));
-  }
+  // A window no larger than TCP_MSS_DEFAULT bounds the MSS whole (a cookie's
+  // connection without timestamps has no window scaling: 3 is 3 bytes).
+  mss_now = tcp_bound_to_half_wnd(tp, mss_now);
   tp->icsk_pmtu_cookie = pmtu;
   tp->mss_cache = unsigned(mss_now);
   return unsigned(mss_now);
@@ -1089,7 +1101,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
       break;
     }
     unsigned limit = mss_now;
-    if (tso_segs > 1) limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle);
+    if (tso_segs > 1 && !tcp_urg_mode(tp)) limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle);
     if (skb->len > limit && tso_fragment(sk, skb, limit, mss_now)) break;
     // An empty skb: a writer is still filling it.
     if (TCP_SKB_CB(skb)->end_seq == TCP_SKB_CB(skb)->seq) break;

@@ -10,7 +10,7 @@ struct Sock;
 struct SkBuff;
 
 // Linux's constants (include/net/tcp.h).
-inline constexpr unsigned MAX_TCP_HEADER = 320;  // L1_CACHE_ALIGN(128 + MAX_HEADER) on x86-64
+inline constexpr unsigned MAX_TCP_HEADER = 192;  // L1_CACHE_ALIGN(128 + MAX_HEADER): MAX_HEADER is LL_MAX_HEADER, 32, without WLAN, Hyper-V or IP tunnels (the recording kernel)
 inline constexpr unsigned TCP_MSS_DEFAULT = 536;
 inline constexpr unsigned TCP_MIN_MSS = 88;
 inline constexpr unsigned TCPOLEN_TSTAMP_ALIGNED = 12;

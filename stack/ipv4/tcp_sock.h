@@ -135,7 +135,7 @@ struct TcpSock : Sock {
   // (sk_dst_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1).
   uint64_t sk_pacing_rate = ~0ull;
   uint8_t sk_pacing_status = 0;
-  uint32_t sk_gso_max_size = 65536 - (320 + 1);
+  uint32_t sk_gso_max_size = 65536 - (192 + 1);
   // Private data of the congestion control (icsk_ca_priv: ICSK_CA_PRIV_SIZE, 104 bytes).
   alignas(8) uint8_t icsk_ca_priv[104] = {};
 
@@ -314,5 +314,9 @@ inline T* inet_csk_ca(Sock* sk) {
   static_assert(sizeof(T) <= sizeof(TcpSock::icsk_ca_priv));
   return reinterpret_cast<T*>(tcp_sk(sk)->icsk_ca_priv);
 }
+
+// tcp_urg_mode: urgent data sent (MSG_OOB) and not yet acked: snd_up ahead
+// of snd_una.
+inline bool tcp_urg_mode(const TcpSock* tp) { return tp->snd_una != tp->snd_up; }
 
 }  // namespace nettwin

@@ -75,7 +75,7 @@ SkBuff* sock_alloc_send_skb(Sock* sk, unsigned size, bool noblock, int* errcode,
 }
 
 uint32_t alloc_skb_truesize(unsigned size) {
-  constexpr unsigned kSmallHeadCache = 640;  // SKB_SMALL_HEAD_CACHE_SIZE: SKB_HEAD_ALIGN(MAX_TCP_HEADER)
+  constexpr unsigned kSmallHeadCache = 576;  // SKB_SMALL_HEAD_CACHE_SIZE: SKB_HEAD_ALIGN(MAX_TCP_HEADER) = 512, a power of two: + L1_CACHE_BYTES
   unsigned obj = SKB_DATA_ALIGN(size) + SKB_SHINFO_OVERHEAD;  // SKB_HEAD_ALIGN
   if (obj <= kSmallHeadCache) {
     obj = kSmallHeadCache;
@@ -193,6 +193,9 @@ int sock_setsockopt(Socket* sock, int optname, std::span<const uint8_t> optval) 
       if (sk->sk_prot->keepalive) sk->sk_prot->keepalive(sk, valbool);
       sk->sock_keepopen = valbool;
       return 0;
+    case SO_OOBINLINE_:
+      sk->sock_urginline = valbool;
+      return 0;
     case SO_LINGER_: {
       if (optlen < int(sizeof(Linger))) return -E_INVAL;  // 1003.1g
       Linger ling;
@@ -244,6 +247,7 @@ int sock_getsockopt(Socket* sock, int optname, uint8_t* optval, int* optlen) {
     case SO_SNDBUF_: v = sk->sk_sndbuf; break;
     case SO_RCVBUF_: v = sk->sk_rcvbuf; break;
     case SO_KEEPALIVE_: v = sk->sock_keepopen; break;
+    case SO_OOBINLINE_: v = sk->sock_urginline; break;
     case SO_LINGER_: {
       const Linger ling{sk->sock_linger, int(sk->sk_lingertime / HZ)};
       return sockopt_put_bytes(&ling, int(sizeof(ling)), optval, optlen);

@@ -142,6 +142,7 @@ struct Sock {
   bool sk_no_check_tx = false;  // SO_NO_CHECK
   bool sock_keepopen = false;   // SOCK_KEEPOPEN (SO_KEEPALIVE)
   bool sock_linger = false;     // SOCK_LINGER (SO_LINGER's l_onoff)
+  bool sock_urginline = false;  // SOCK_URGINLINE (SO_OOBINLINE; TCP keeps urgent bytes in band anyway)
   int64_t sk_lingertime = 0;    // SO_LINGER's l_linger, jiffies (MAX_SCHEDULE_TIMEOUT: forever)
   int sk_bound_dev_if = 0;
   int sk_rcvbuf = 0;

@@ -86,6 +86,19 @@ TEST_F(TcpConnTest, FinCrossingOursIsSimultaneousCloseThroughClosing) {
                                                  "TCP_CLOSING>TCP_CLOSE"}));
 }
 
+// close() after shutdown(SHUT_WR) and the FIN's ACK: tcp_close_state sets
+// FIN_WAIT2 again, traced as Linux traces it (FIN_WAIT2 -> FIN_WAIT2), before
+// tcp_time_wait closes it (explore seed 1796620267 #326).
+TEST_F(TcpConnTest, CloseInFinWait2TracesTheUnchangedStateFirst) {
+  ASSERT_EQ(sys_shutdown(net, cfd, 1), 0);  // SHUT_WR
+  ASSERT_EQ(wire().size(), 1u);
+  EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
+  ASSERT_EQ(state(), TCP_FIN_WAIT2);
+  ASSERT_EQ(sys_close(net, cfd), 0);
+  EXPECT_EQ(states(d), (std::vector<std::string>{"TCP_ESTABLISHED>TCP_FIN_WAIT1", "TCP_FIN_WAIT1>TCP_FIN_WAIT2",
+                                                 "TCP_FIN_WAIT2>TCP_FIN_WAIT2", "TCP_FIN_WAIT2>TCP_CLOSE"}));
+}
+
 TEST_F(TcpConnTest, ShutdownWriteSendsAFinAndLaterWritesAreEpipe) {
   ASSERT_EQ(sys_shutdown(net, cfd, 1), 0);  // SHUT_WR
   auto out = wire();
@@ -143,6 +156,22 @@ TEST_F(TcpConnTest, LingerZeroCloseResetsInsteadOfFin) {
   ASSERT_EQ(destroy.size(), 1u);
   EXPECT_EQ(d.field(*destroy[0], "saddr"), "0.0.0.0");
   EXPECT_EQ(d.field(*destroy[0], "dport"), "0");
+  // tcp_disconnect also restarts the congestion control in the Open state,
+  // traced between the reset and the destruction (as Linux records it).
+  auto ca = d.named("tcp:tcp_cong_state_set");
+  ASSERT_EQ(ca.size(), 1u);
+  EXPECT_EQ(d.field(*ca[0], "cong_state"), "0");
+  EXPECT_EQ(d.field(*ca[0], "dport"), "0");
+  EXPECT_LT(rst[0], ca[0]);
+  EXPECT_LT(ca[0], destroy[0]);
+}
+
+// tcp_init_buffer_space's tcp_sndbuf_expand: the established socket's send
+// buffer holds twice the initial window of worst-case skbs: MSS 1460 +
+// MAX_TCP_HEADER 192 + the shared info 320, rounded up to 2048, + 256 for the
+// sk_buff: 2 * 10 * 2304 = 46080 (SO_SNDBUF, as Linux 6.18 answers it here).
+TEST_F(TcpConnTest, TheEstablishedSendBufferHoldsTwiceTheInitialWindow) {
+  EXPECT_EQ(tp()->sk_sndbuf, 46080);
 }
 
 TEST_F(TcpConnTest, ExactResetClosesAndTheReaderSeesConnreset) {

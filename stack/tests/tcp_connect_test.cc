@@ -200,6 +200,27 @@ TEST_F(TcpConnectTest, WithoutTimestampsSackIsNopNopSackPerm) {
 
 // ------------------------------------------------------------------ SYN_SENT
 
+// TCP_QUICKACK 0 before connect (pingpong mode): tcp_rcv_synsent_state_process
+// saves the handshake's ACK for the delayed-ACK timer (TCP_DELACK_MAX, 200 ms),
+// as Linux recorded it (explore seed 1796620267 #47; TcpExt.DelayedACKs).
+TEST_F(TcpConnectTest, InPingpongModeTheHandshakeAckWaitsForTheDelayedAckTimer) {
+  const int fd = sock();
+  ASSERT_EQ(sys_setsockopt(net, fd, SOL_TCP_, TCP_QUICKACK_, 0, 4), 0);
+  const Bytes syn = connect_syn(fd);
+  const uint32_t isn = SentTcp(syn).seq();
+  const uint32_t tsval = be32(SentTcp(syn).options(), 8);
+  EXPECT_TRUE(answer(syn, kSyn | kAck, 7000, isn + 1, synack_options(123456, tsval)).empty());
+  EXPECT_EQ(state(fd), TCP_ESTABLISHED);
+  d.stack.advance(150'000'000);
+  EXPECT_TRUE(wire().empty());
+  d.stack.advance(100'000'000);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck);
+  EXPECT_EQ(SentTcp(out[0]).ack(), 7001u);
+  EXPECT_EQ(net.mib.tcpext.DelayedACKs, 1u);
+}
+
 TEST_F(TcpConnectTest, SynAckEstablishesAndIsAcked) {
   const int fd = sock();
   const Bytes syn = connect_syn(fd);

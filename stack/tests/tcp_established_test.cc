@@ -12,6 +12,39 @@ namespace {
 const std::string kData = "nettwin tcp data 0123456789abcdef";  // 33 bytes, as the recordings send
 Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
+// tcp_cwnd_test: at most half the cwnd at once, so that two GSO packets are in
+// flight: a 10-segment write with the initial cwnd of 10 leaves as two 5-segment
+// skbs (explore seed 1796620267 #316: Linux's 2680 + 320 bytes at MSS 536).
+TEST_F(TcpConnTest, AWriteOfTheWholeCwndLeavesAsTwoHalves) {
+  ASSERT_EQ(write(std::string(10 * 1448, 'x')), 10 * 1448);
+  auto q = d.named("net:net_dev_queue");
+  ASSERT_EQ(q.size(), 2u);
+  const int half = 14 + 20 + 32 + 5 * 1448;  // Ethernet, IP, TCP with timestamps, 5 MSS
+  EXPECT_EQ(d.field(*q[0], "len"), std::to_string(half));
+  EXPECT_EQ(d.field(*q[1], "len"), std::to_string(half));
+}
+
+// MSG_OOB: tcp_mark_urg sets snd_up to the end of the data, and every segment
+// below it carries URG and the pointer to it (__tcp_transmit_skb) until the
+// ACK of it ends urgent mode (tcp_clean_rtx_queue).
+TEST_F(TcpConnTest, UrgentDataCarriesUrgAndThePointerUntilAcked) {
+  ASSERT_EQ(write("abc", MSG_OOB_), 3);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp u(out[0]);
+  EXPECT_EQ(u.flags(), kAck | kPsh | TCPHDR_URG);
+  EXPECT_EQ(be16(out[0], 14 + 20 + 18), 3u);  // urg_ptr: snd_up - seq
+  EXPECT_EQ(tp()->snd_up, isn + 1 + 3);
+  tsval += 1;
+  EXPECT_TRUE(send(seg(kAck, {}, 3)).empty());
+  EXPECT_EQ(tp()->snd_up, tp()->snd_una);
+  ASSERT_EQ(write("d"), 1);
+  out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck | kPsh);
+  EXPECT_EQ(be16(out[0], 14 + 20 + 18), 0u);
+}
+
 TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
   // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
   // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,

@@ -42,8 +42,10 @@ TEST_F(TcpRcvbufTest, AVethFrameCarriesThePeersPacketSndTruesize) {
   // packet_snd allocates LL_RESERVED_SPACE (16) + the 566-byte frame: 582 bytes,
   // SKB_HEAD_ALIGN 960, kmalloc-1024; SKB_TRUESIZE(1024 - 320) = 1280.
   EXPECT_EQ(alloc_skb_truesize(16 + 566), 1280u);
-  // Below SKB_SMALL_HEAD_CACHE_SIZE (640 with the shared info) a small head.
-  EXPECT_EQ(alloc_skb_truesize(16 + 142), 896u);
+  // Below SKB_SMALL_HEAD_CACHE_SIZE a small head: SKB_HEAD_ALIGN(MAX_TCP_HEADER
+  // 192) is 512, a power of two, so the cache's objects are 576 bytes:
+  // SKB_TRUESIZE(576 - 320) = 832.
+  EXPECT_EQ(alloc_skb_truesize(16 + 142), 832u);
   send500('A');
   EXPECT_EQ(tp()->sk_rmem_alloc, 1280);
 }
@@ -136,13 +138,13 @@ TEST_F(TcpRcvbufTest, TcpRcvSpaceAdjustIsTracedOnEachCopyAndLeavesALockedBufferA
 }
 
 TEST_F(TcpRcvbufTest, TinySegmentsOverfillTheBufferThenCollapseAndClampTheWindow) {
-  // 20-byte segments cost 896 each (a small head). The fast path takes them
+  // 20-byte segments cost 832 each (a small head). The fast path takes them
   // while the forward-allocated page lasts; the slow path schedules another
-  // page as long as what is queued is within sk_rcvbuf (3584 <= 4096), so the
+  // page as long as what is queued is within sk_rcvbuf (3328 <= 4096), so the
   // queue overshoots. Only when it is past sk_rcvbuf does tcp_prune_queue run
   // (as tcp_receive_tiny_segments recorded): tcp_clamp_window brings
   // rcv_ssthresh to min(window_clamp, 2 * advmss) = 2048, and tcp_collapse
-  // copies the bloated skbs (win_from_space(896) = 448 > 20) into one.
+  // copies the bloated skbs (win_from_space(832) = 416 > 20) into one.
   int n = 0;
   while (net.mib.tcpext.PruneCalled == 0 && n < 40) {
     send(seg(kAck | kPsh, Bytes(20, uint8_t('a' + n))));
@@ -150,11 +152,11 @@ TEST_F(TcpRcvbufTest, TinySegmentsOverfillTheBufferThenCollapseAndClampTheWindow
     ++n;
   }
   ASSERT_EQ(net.mib.tcpext.PruneCalled, 1u);
-  EXPECT_GT((n - 1) * 896, 4096);  // what was queued when it ran: past sk_rcvbuf
+  EXPECT_GT((n - 1) * 832, 4096);  // what was queued when it ran: past sk_rcvbuf
   EXPECT_EQ(tp()->rcv_ssthresh, 2048u);
   EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, uint64_t(n - 1));
   EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);  // the collapsed skb and the newest
-  EXPECT_EQ(tp()->sk_rmem_alloc, 2 * 896);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 2 * 832);
   EXPECT_EQ(net.mib.tcpext.RcvPruned, 0u);
   EXPECT_EQ(net.mib.tcpext.TCPRcvQDrop, 0u);
   EXPECT_TRUE(d.named("skb:kfree_skb").empty());
@@ -191,7 +193,7 @@ TEST_F(TcpRcvbufTest, OutOfOrderDataPastAnOverfullBufferIsDroppedAsProtoMem) {
   EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, 1u);
   EXPECT_EQ(net.mib.tcpext.OfoPruned, 0u);
   EXPECT_GT(tp()->sk_rmem_alloc, tp()->sk_rcvbuf);
-  EXPECT_EQ(tp()->sk_rmem_alloc, n * 896);  // the in-order skb and n - 1 waiting
+  EXPECT_EQ(tp()->sk_rmem_alloc, n * 832);  // the in-order skb and n - 1 waiting (small heads)
   EXPECT_EQ(tp()->rcv_ssthresh, 2048u);      // tcp_clamp_window
   auto drops = d.named("skb:kfree_skb");
   ASSERT_EQ(drops.size(), 1u);
