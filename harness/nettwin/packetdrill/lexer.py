@@ -56,7 +56,11 @@ _RULES = [
     ("CODE", r"%\{(?:[^}]|\}[^%])*\}%"),
     ("IPV4_ADDR", _V4),
 ] + [("IPV6_ADDR", form) for form in _V6_FORMS]   # flex's union takes the longest of them
-_COMPILED = [(kind, re.compile(p, re.S)) for kind, p in _RULES]
+_COMPILED = [(kind, re.compile(p, re.S)) for kind, p in _RULES if kind != "IPV6_ADDR"]
+_IPV6_COMPILED = [(kind, re.compile(p, re.S)) for kind, p in _RULES if kind == "IPV6_ADDR"]
+# Every IPv6 form is hex digits and colons with a colon among them: where that cannot
+# start, none of the forms is tried (most tokens).
+_IPV6_GATE = re.compile(r"[0-9a-fA-F]*:")
 _KEYWORD_RE = re.compile("|".join(sorted((re.escape(k) for k in KEYWORDS), key=len, reverse=True)))
 
 
@@ -133,7 +137,7 @@ def tokens(text: str, path: str = "<script>", defines: Optional[Mapping[str, str
         if kw:
             best_kind, best_end = KEYWORDS[kw.group(0)], kw.end()
         skip = False
-        for kind, rx in _COMPILED:
+        for kind, rx in _COMPILED + _IPV6_COMPILED if _IPV6_GATE.match(text, pos) else _COMPILED:
             m = rx.match(text, pos)
             if m and m.end() > best_end:
                 best_kind, best_end, skip = kind, m.end(), kind is None

@@ -117,53 +117,40 @@ def run_scripts(paths, args, out=print) -> list:
 
 
 def _run_parallel(paths, args, out, jobs: int) -> list:
-    import queue
-    import threading
-    todo: "queue.Queue" = queue.Queue()
-    for i, p in enumerate(paths):
-        todo.put((i, p))
-    results: list = [None] * len(paths)
-    errors: list = []
-    done = threading.Condition()
-
-    def worker():
-        try:
-            target = _open_target(args)
-        except Exception as e:      # a server that did not start: reported once, after the others
-            errors.append(e)
-            return
-        try:
-            while True:
-                try:
-                    i, p = todo.get_nowait()
-                except queue.Empty:
-                    return
-                r = run_one(p, args, target)
-                with done:
-                    results[i] = r
-                    done.notify_all()
-        finally:
-            target.shutdown()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(jobs, len(paths)))]
-    for t in threads:
-        t.start()
-    shown = 0
-    with done:
-        while shown < len(paths):
-            while shown < len(paths) and results[shown] is not None:
-                for line in verdict_lines(results[shown]):
+    """-j N on nettwin: N worker processes, each with a server of its own, forked (they
+    inherit the imports; no gRPC channel exists before the fork) so that the scripts'
+    Python work runs on every core; verdicts are printed in the scripts' order."""
+    import concurrent.futures as cf
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+    from ..client import ServerStartError
+    results = []
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=ctx,
+                                    initializer=_worker_start, initargs=(args,)) as pool:
+            for r in pool.map(_worker_run, paths):
+                results.append(r)
+                for line in verdict_lines(r):
                     out(line)
-                shown += 1
-            if shown < len(paths):
-                if not any(t.is_alive() for t in threads):
-                    break
-                done.wait(0.5)
-    for t in threads:
-        t.join()
-    if errors and any(r is None for r in results):
-        raise errors[0]
+    except BrokenProcessPool as e:
+        raise ServerStartError(f"a worker stopped (its nettwin-server did not start?): {e}") from None
     return results
+
+
+# One worker process's target and options (_run_parallel).
+_worker_target = None
+_worker_args = None
+
+
+def _worker_start(args) -> None:
+    global _worker_target, _worker_args
+    _worker_args = args
+    _worker_target = _open_target(args)   # its server stops when the worker ends (--parent-fd)
+
+
+def _worker_run(path):
+    return run_one(path, _worker_args, _worker_target)
 
 
 def write_record(path: str, r, target) -> None:
