@@ -3,9 +3,11 @@
 // Plain byte builders with no stack code, so that either stack can take them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <utility>
 #include <vector>
 
 namespace nettwin::bench {
@@ -74,5 +76,24 @@ inline double thread_cpu_ns() {
 constexpr size_t kUdpPayload60 = 60 - 14 - 20 - 8;
 constexpr size_t kUdpPayload1514 = 1514 - 14 - 20 - 8;
 constexpr size_t kEchoPayload60 = 60 - 14 - 20 - 8;
+
+// n frames of one kind through `run` (a rig's timed_frames or counted_frames): once
+// when counted (callgrind counts the instructions), else five times, timed. Returns the
+// best run's thread CPU ns per frame (0 when counted) and how many frames went in.
+template <class Timed, class Counted>
+std::pair<double, long> per_frame_ns(long n, bool count, Timed&& timed, Counted&& counted) {
+  if (count) {
+    counted(n);
+    return {0, n};
+  }
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = thread_cpu_ns();
+    timed(n);
+    const double ns = (thread_cpu_ns() - t0) / double(n);
+    best = rep ? std::min(best, ns) : ns;
+  }
+  return {best, 5 * n};
+}
 
 }  // namespace nettwin::bench

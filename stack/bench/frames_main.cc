@@ -96,18 +96,8 @@ int drive(R& r, const char* mode, long n, bool count, int trace) {
   }
   timed_frames(r, 1000);  // warm: pools filled, caches and branch predictors trained
   r.done = r.events = 0;
-  double best = 0;
-  if (count) {
-    counted_frames(r, n);
-  } else {
-    for (int rep = 0; rep < 5; ++rep) {
-      const double t0 = thread_cpu_ns();
-      timed_frames(r, n);
-      const double ns = thread_cpu_ns() - t0;
-      best = rep ? std::min(best, ns / double(n)) : ns / double(n);
-    }
-  }
-  const long runs = count ? n : 5 * n;
+  const auto [best, runs] =
+      per_frame_ns(n, count, [&](long k) { timed_frames(r, k); }, [&](long k) { counted_frames(r, k); });
   if (r.done != uint64_t(runs)) {
     std::fprintf(stderr, "nettwin-frames %s: %llu of %ld frames came through\n", mode,
                  static_cast<unsigned long long>(r.done), runs);
