@@ -6,11 +6,15 @@
 // Delivery is synchronous, on the engine thread: no event can be lost here.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/trace_format.h"
 
 #include "stack.h"
 
@@ -54,8 +58,108 @@ const char* tracepoint_name(Tp tp);  // "net:netif_rx"
 
 using TraceFields = std::vector<std::pair<std::string, std::string>>;
 
+class Tracer;
+
+// One event being filled in place: fields are written, in order, into the
+// Tracer's reusable event for that point (its strings keep their capacity
+// from one event to the next, so a steady stream of events allocates
+// nothing), then Tracer::emit delivers it. Only while a subscriber wants the
+// point: the caller checks wants() / wants_checkpoints() first.
+class TraceRecord {
+ public:
+  TraceRecord(const TraceRecord&) = delete;
+  TraceRecord& operator=(const TraceRecord&) = delete;
+  ~TraceRecord();
+
+  // name: a string literal (a slot keeps its pointer to skip rewriting it).
+  void add(const char* name, std::string_view value) { put(name, value.data(), value.size()); }
+  void add(const char* name, const char* value) { add(name, std::string_view(value)); }
+  void add(const char* name, const std::string& value) { put(name, value.data(), value.size()); }
+  // An integer as std::to_string writes it.
+  template <std::integral T>
+  void add(const char* name, T v) {
+    char buf[24];
+    char* end = std::is_signed_v<T> ? trace_fmt::put_i64(buf, int64_t(v)) : trace_fmt::put_u64(buf, uint64_t(v));
+    put(name, buf, size_t(end - buf));
+  }
+  // A host-order IPv4 address as %pI4, after a prefix ("::ffff:" for v4-mapped).
+  void add_ipv4(const char* name, uint32_t a, std::string_view prefix = {}) {
+    char buf[40];
+    char* p = buf;
+    for (char c : prefix) *p++ = c;  // prefixes are short literals
+    char* end = trace_fmt::put_ipv4(p, a);
+    put(name, buf, size_t(end - buf));
+  }
+  // "A:P": an IPv4 address and a port, as %pISpc prints a sockaddr_in.
+  void add_ipv4_port(const char* name, uint32_t a, uint16_t port) {
+    char buf[24];
+    char* p = trace_fmt::put_ipv4(buf, a);
+    *p++ = ':';
+    p = trace_fmt::put_u64(p, port);
+    put(name, buf, size_t(p - buf));
+  }
+  // A MAC address as %pM.
+  void add_mac(const char* name, const uint8_t* mac) {
+    char buf[24];
+    char* end = trace_fmt::put_mac(buf, mac);
+    put(name, buf, size_t(end - buf));
+  }
+  void add_ptr(const char* name, const void* v) {
+    char buf[24];
+    char* end = trace_fmt::put_ptr(buf, v);
+    put(name, buf, size_t(end - buf));
+  }
+  // The next field's value, emptied, for a caller that writes it itself.
+  std::string& value_of(const char* name) {
+    std::string& v = field(name);
+    v.clear();
+    return v;
+  }
+
+ private:
+  friend class Tracer;
+  // The next field's value string, holding the last event's value: the same
+  // field as last time (its name already written) unless the point's fields changed.
+  std::string& field(const char* name) {
+    if (slot_ && n_ < slot_->names.size() && slot_->names[n_] == name) [[likely]]
+      return ev_->fields[n_++].second;
+    return new_field(name);
+  }
+  std::string& new_field(const char* name);
+  // A value of n chars: over the last one in place when it has the same
+  // length (most values repeat from one frame to the next), without
+  // std::string's general replace.
+  void put(const char* name, const char* p, size_t n) {
+    std::string& v = field(name);
+    if (v.size() == n) {
+      char* d = v.data();
+      for (size_t i = 0; i < n; ++i) d[i] = p[i];
+    } else {
+      v.assign(p, n);
+    }
+  }
+  // A reusable event and the fields a shorter event left over (kept, with
+  // their strings' capacity, for the next longer one).
+  struct Slot {
+    TraceEvent ev;
+    TraceFields spare;
+    std::vector<const char*> names;  // fields[i]'s name as last written (a literal), for fields in use
+    const char* named = nullptr;  // the tracepoint's or checkpoint function's name ev.name holds
+    bool busy = false;  // an event from this slot is being delivered
+  };
+  TraceRecord(size_t point, Slot* slot, TraceEvent* ev) : point_(point), slot_(slot), ev_(ev) {}
+  TraceRecord(size_t point, std::unique_ptr<TraceEvent> own)
+      : point_(point), slot_(nullptr), ev_(own.get()), own_(std::move(own)) {}
+  size_t point_;  // the Tp, or Tp::Count for a checkpoint
+  Slot* slot_;  // null: a fallback event of our own (the slot was busy)
+  TraceEvent* ev_;
+  size_t n_ = 0;
+  std::unique_ptr<TraceEvent> own_;
+};
+
 class Tracer {
  public:
+  static constexpr size_t kCheckpointSlots = 16;
   explicit Tracer(const uint64_t* clock_ns) : clock_ns_(clock_ns) {}
 
   bool on() const { return on_; }
@@ -65,6 +169,16 @@ class Tracer {
 
   void emit(Tp tp, uint64_t skb, TraceFields&& fields);
   void emit_checkpoint(const char* function, uint64_t skb, TraceFields&& fields);
+
+  // The cheap path: record() (the caller has checked wants(tp) /
+  // wants_checkpoints()), the fields added in order, then emit(record).
+  TraceRecord record(Tp tp, uint64_t skb);
+  TraceRecord record_checkpoint(const char* function, uint64_t skb);
+  void emit(TraceRecord& r);
+
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+  ~Tracer();
 
   int subscribe(const TraceFilter& filter, TraceCallback callback);
   void unsubscribe(int id);  // safe from inside a callback; unknown ids are ignored
@@ -83,6 +197,7 @@ class Tracer {
   };
   void deliver(const TraceEvent& ev, bool checkpoint, Tp tp);
   void recompute();
+  TraceRecord start(size_t point, uint64_t skb, const char* tracepoint, const char* function);
 
   const uint64_t* clock_ns_;
   bool on_ = false;
@@ -92,6 +207,9 @@ class Tracer {
   unsigned skb_data_subs_ = 0;
   unsigned wanted_[size_t(Tp::Count)] = {};
   std::vector<std::unique_ptr<Sub>> subs_;  // stable addresses across callbacks
+  // One reusable event per tracepoint, then kCheckpointSlots for checkpoints
+  // (by function); allocated at the first event.
+  std::unique_ptr<TraceRecord::Slot[]> slots_;
 };
 
 }  // namespace nettwin
