@@ -40,16 +40,28 @@ void set_name(TraceEvent& ev, const char* tracepoint, const char* function) {
   }
 }
 
-// Checkpoint functions (literals) spread over the checkpoint slots by address.
-size_t checkpoint_slot(const char* function) {
-  return size_t((uint64_t(reinterpret_cast<uintptr_t>(function)) * 0x9e3779b97f4a7c15ull) >> 60) %
-         Tracer::kCheckpointSlots;
+// Checkpoint functions (literals) spread over the checkpoint slots by
+// address, a few probes deep, so each keeps a slot of its own (its name and
+// its fields' text stay written) while there are not many more than slots.
+size_t checkpoint_hash(const char* function) {
+  return size_t((uint64_t(reinterpret_cast<uintptr_t>(function)) * 0x9e3779b97f4a7c15ull) >> 58);
 }
 }  // namespace
 
-TraceRecord Tracer::start(size_t point, uint64_t skb, const char* tracepoint, const char* function) {
+TraceRecord::Slot& Tracer::slot_for(size_t point, const char* tracepoint, const char* function) {
   if (!slots_) slots_ = std::make_unique<TraceRecord::Slot[]>(size_t(Tp::Count) + kCheckpointSlots);
-  TraceRecord::Slot& s = slots_[tracepoint ? point : point + checkpoint_slot(function)];
+  if (tracepoint) return slots_[point];
+  TraceRecord::Slot* cps = &slots_[size_t(Tp::Count)];
+  const size_t h = checkpoint_hash(function);
+  for (size_t k = 0; k < 4; ++k) {
+    TraceRecord::Slot& s = cps[(h + k) % kCheckpointSlots];
+    if (s.named == function || !s.named) return s;
+  }
+  return cps[h % kCheckpointSlots];  // shared: renamed when its function changes
+}
+
+TraceRecord Tracer::start(size_t point, uint64_t skb, const char* tracepoint, const char* function) {
+  TraceRecord::Slot& s = slot_for(point, tracepoint, function);
   if (s.busy) {  // emitted again from one of its own callbacks: an event of its own
     auto ev = std::make_unique<TraceEvent>();
     set_name(*ev, tracepoint, function);

@@ -8,6 +8,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -78,36 +79,37 @@ class TraceRecord {
   // An integer as std::to_string writes it.
   template <std::integral T>
   void add(const char* name, T v) {
-    char buf[24];
+    char buf[kBuf];
     char* end = std::is_signed_v<T> ? trace_fmt::put_i64(buf, int64_t(v)) : trace_fmt::put_u64(buf, uint64_t(v));
-    put(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf));
   }
-  // A host-order IPv4 address as %pI4, after a prefix ("::ffff:" for v4-mapped).
+  // A host-order IPv4 address as %pI4, after a prefix of up to 8 chars
+  // ("::ffff:" for v4-mapped).
   void add_ipv4(const char* name, uint32_t a, std::string_view prefix = {}) {
-    char buf[40];
+    char buf[kBuf];
     char* p = buf;
-    for (char c : prefix) *p++ = c;  // prefixes are short literals
+    for (size_t i = 0; i < prefix.size() && i < 8; ++i) *p++ = prefix[i];
     char* end = trace_fmt::put_ipv4(p, a);
-    put(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf));
   }
   // "A:P": an IPv4 address and a port, as %pISpc prints a sockaddr_in.
   void add_ipv4_port(const char* name, uint32_t a, uint16_t port) {
-    char buf[24];
+    char buf[kBuf];
     char* p = trace_fmt::put_ipv4(buf, a);
     *p++ = ':';
     p = trace_fmt::put_u64(p, port);
-    put(name, buf, size_t(p - buf));
+    put_buf(name, buf, size_t(p - buf));
   }
   // A MAC address as %pM.
   void add_mac(const char* name, const uint8_t* mac) {
-    char buf[24];
+    char buf[kBuf];
     char* end = trace_fmt::put_mac(buf, mac);
-    put(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf));
   }
   void add_ptr(const char* name, const void* v) {
-    char buf[24];
+    char buf[kBuf];
     char* end = trace_fmt::put_ptr(buf, v);
-    put(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf));
   }
   // The next field's value, emptied, for a caller that writes it itself.
   std::string& value_of(const char* name) {
@@ -138,6 +140,20 @@ class TraceRecord {
       v.assign(p, n);
     }
   }
+  // The same from a buffer of ours with kBuf readable bytes: a short value
+  // copied as one 16-byte block (a std::string holds at least 15 chars and
+  // its terminator in place), the terminator then put back.
+  static constexpr size_t kBuf = 24;
+  void put_buf(const char* name, const char (&buf)[kBuf], size_t n) {
+    std::string& v = field(name);
+    if (v.size() == n && n < 16 && v.capacity() >= 15) {
+      char* d = v.data();
+      std::memcpy(d, buf, 16);
+      d[n] = '\0';
+    } else {
+      v.assign(buf, n);
+    }
+  }
   // A reusable event and the fields a shorter event left over (kept, with
   // their strings' capacity, for the next longer one).
   struct Slot {
@@ -159,7 +175,7 @@ class TraceRecord {
 
 class Tracer {
  public:
-  static constexpr size_t kCheckpointSlots = 16;
+  static constexpr size_t kCheckpointSlots = 64;
   explicit Tracer(const uint64_t* clock_ns) : clock_ns_(clock_ns) {}
 
   bool on() const { return on_; }
@@ -198,6 +214,7 @@ class Tracer {
   void deliver(const TraceEvent& ev, bool checkpoint, Tp tp);
   void recompute();
   TraceRecord start(size_t point, uint64_t skb, const char* tracepoint, const char* function);
+  TraceRecord::Slot& slot_for(size_t point, const char* tracepoint, const char* function);
 
   const uint64_t* clock_ns_;
   bool on_ = false;
