@@ -22,7 +22,7 @@ std::string& TraceRecord::new_field(const char* name) {
   field.first.assign(name);
   if (slot_) {
     if (slot_->names.size() <= n_) slot_->names.resize(n_ + 1);
-    slot_->names[n_] = name;
+    slot_->names[n_] = FieldKey{name, 0, 0};
   }
   ++n_;
   return field.second;

@@ -76,44 +76,63 @@ class TraceRecord {
   void add(const char* name, std::string_view value) { put(name, value.data(), value.size()); }
   void add(const char* name, const char* value) { add(name, std::string_view(value)); }
   void add(const char* name, const std::string& value) { put(name, value.data(), value.size()); }
+  // The typed adders below remember the raw value a field's text was made
+  // from: the same field with the same value as in the slot's last event is
+  // passed over, its text already there (most values repeat frame to frame).
   // An integer as std::to_string writes it.
   template <std::integral T>
   void add(const char* name, T v) {
+    constexpr uint32_t kind = std::is_signed_v<T> ? 2 : 1;
+    const uint64_t raw = std::is_signed_v<T> ? uint64_t(int64_t(v)) : uint64_t(v);
+    if (same(name, kind, raw)) return;
     char buf[kBuf];
     char* end = std::is_signed_v<T> ? trace_fmt::put_i64(buf, int64_t(v)) : trace_fmt::put_u64(buf, uint64_t(v));
-    put_buf(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf), kind, raw);
   }
-  // A host-order IPv4 address as %pI4, after a prefix of up to 8 chars
-  // ("::ffff:" for v4-mapped).
-  void add_ipv4(const char* name, uint32_t a, std::string_view prefix = {}) {
+  // A host-order IPv4 address as %pI4.
+  void add_ipv4(const char* name, uint32_t a) {
+    if (same(name, 3, a)) return;
     char buf[kBuf];
-    char* p = buf;
-    for (size_t i = 0; i < prefix.size() && i < 8; ++i) *p++ = prefix[i];
-    char* end = trace_fmt::put_ipv4(p, a);
-    put_buf(name, buf, size_t(end - buf));
+    char* end = trace_fmt::put_ipv4(buf, a);
+    put_buf(name, buf, size_t(end - buf), 3, a);
+  }
+  // The same v4-mapped ("::ffff:" and the dotted quad), as ipv6_addr_set_v4mapped.
+  void add_ipv4_mapped(const char* name, uint32_t a) {
+    if (same(name, 4, a)) return;
+    char buf[kBuf] = {':', ':', 'f', 'f', 'f', 'f', ':'};
+    char* end = trace_fmt::put_ipv4(buf + 7, a);
+    put_buf(name, buf, size_t(end - buf), 4, a);
   }
   // "A:P": an IPv4 address and a port, as %pISpc prints a sockaddr_in.
   void add_ipv4_port(const char* name, uint32_t a, uint16_t port) {
+    const uint64_t raw = uint64_t(a) << 16 | port;
+    if (same(name, 5, raw)) return;
     char buf[kBuf];
     char* p = trace_fmt::put_ipv4(buf, a);
     *p++ = ':';
     p = trace_fmt::put_u64(p, port);
-    put_buf(name, buf, size_t(p - buf));
+    put_buf(name, buf, size_t(p - buf), 5, raw);
   }
   // A MAC address as %pM.
   void add_mac(const char* name, const uint8_t* mac) {
+    uint64_t raw = 0;
+    for (int i = 0; i < 6; ++i) raw = raw << 8 | mac[i];
+    if (same(name, 6, raw)) return;
     char buf[kBuf];
     char* end = trace_fmt::put_mac(buf, mac);
-    put_buf(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf), 6, raw);
   }
   void add_ptr(const char* name, const void* v) {
+    const uint64_t raw = uint64_t(reinterpret_cast<uintptr_t>(v));
+    if (same(name, 7, raw)) return;
     char buf[kBuf];
     char* end = trace_fmt::put_ptr(buf, v);
-    put_buf(name, buf, size_t(end - buf));
+    put_buf(name, buf, size_t(end - buf), 7, raw);
   }
   // The next field's value, emptied, for a caller that writes it itself.
   std::string& value_of(const char* name) {
     std::string& v = field(name);
+    keyed(0, 0);
     v.clear();
     return v;
   }
@@ -123,16 +142,38 @@ class TraceRecord {
   // The next field's value string, holding the last event's value: the same
   // field as last time (its name already written) unless the point's fields changed.
   std::string& field(const char* name) {
-    if (slot_ && n_ < slot_->names.size() && slot_->names[n_] == name) [[likely]]
+    if (slot_ && n_ < slot_->names.size() && slot_->names[n_].name == name) [[likely]]
       return ev_->fields[n_++].second;
     return new_field(name);
   }
+  // True, the field passed over, when the slot's next field is this one and
+  // its text was made from this raw value of this kind.
+  bool same(const char* name, uint32_t kind, uint64_t raw) {
+    if (slot_ && n_ < slot_->names.size()) {
+      const FieldKey& k = slot_->names[n_];
+      if (k.name == name && k.kind == kind && k.raw == raw) {
+        ++n_;
+        return true;
+      }
+    }
+    return false;
+  }
+  // What the field just written (by field()) was made from; kind 0: text of no typed value.
+  void keyed(uint32_t kind, uint64_t raw) {
+    if (slot_) slot_->names[n_ - 1] = FieldKey{slot_->names[n_ - 1].name, raw, kind};
+  }
   std::string& new_field(const char* name);
+  struct FieldKey {
+    const char* name;
+    uint64_t raw;
+    uint32_t kind;  // 0: the text is not known to be made from raw
+  };
   // A value of n chars: over the last one in place when it has the same
   // length (most values repeat from one frame to the next), without
   // std::string's general replace.
   void put(const char* name, const char* p, size_t n) {
     std::string& v = field(name);
+    keyed(0, 0);
     if (v.size() == n) {
       char* d = v.data();
       for (size_t i = 0; i < n; ++i) d[i] = p[i];
@@ -144,8 +185,9 @@ class TraceRecord {
   // copied as one 16-byte block (a std::string holds at least 15 chars and
   // its terminator in place), the terminator then put back.
   static constexpr size_t kBuf = 24;
-  void put_buf(const char* name, const char (&buf)[kBuf], size_t n) {
+  void put_buf(const char* name, const char (&buf)[kBuf], size_t n, uint32_t kind, uint64_t raw) {
     std::string& v = field(name);
+    keyed(kind, raw);
     if (v.size() == n && n < 16 && v.capacity() >= 15) {
       char* d = v.data();
       std::memcpy(d, buf, 16);
@@ -159,7 +201,7 @@ class TraceRecord {
   struct Slot {
     TraceEvent ev;
     TraceFields spare;
-    std::vector<const char*> names;  // fields[i]'s name as last written (a literal), for fields in use
+    std::vector<FieldKey> names;  // fields[i]'s name as last written (a literal) and its value's source
     const char* named = nullptr;  // the tracepoint's or checkpoint function's name ev.name holds
     bool busy = false;  // an event from this slot is being delivered
   };

@@ -142,8 +142,8 @@ void add_tcp_ports(TraceRecord& r, uint16_t sport, uint16_t dport) {
 void add_tcp_addrs(TraceRecord& r, wire::Ipv4Addr saddr, wire::Ipv4Addr daddr) {
   r.add_ipv4("saddr", saddr);
   r.add_ipv4("daddr", daddr);
-  r.add_ipv4("saddr_v6", saddr, "::ffff:");
-  r.add_ipv4("daddr_v6", daddr, "::ffff:");
+  r.add_ipv4_mapped("saddr_v6", saddr);
+  r.add_ipv4_mapped("daddr_v6", daddr);
 }
 
 }  // namespace
@@ -358,7 +358,7 @@ void add_neigh_entry(TraceRecord& r, const NeighbourEntry* n) {
   r.add("dead", n->dead);
   r.add("refcnt", n->refcnt);
   r.add_ipv4("primary_key4", n->primary_key);
-  r.add_ipv4("primary_key6", n->primary_key, "::ffff:");  // ipv6_addr_set_v4mapped
+  r.add_ipv4_mapped("primary_key6", n->primary_key);  // ipv6_addr_set_v4mapped
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ TEST(TraceRecord, EachEventCarriesOnlyItsOwnFields) {
   {
     TraceRecord r = t.record(Tp::napi_poll, 0);
     r.add("other", uint8_t(200));  // a name the checkpoint slot never had
-    r.add_ipv4("saddr_v6", 0xcb007101, "::ffff:");
+    r.add_ipv4_mapped("saddr_v6", 0xcb007101);
     r.add_ipv4_port("daddr", 0xc6336401, 65535);
     t.emit(r);
   }
@@ -95,6 +95,31 @@ TEST(TraceRecord, EachEventCarriesOnlyItsOwnFields) {
             (Fields{{"other", "200"}, {"saddr_v6", "::ffff:203.0.113.1"}, {"daddr", "198.51.100.1:65535"}}));
   EXPECT_EQ(seen[3].time_ns, 5u);
   EXPECT_EQ(seen[2].skb, 7u);
+}
+
+TEST(TraceRecord, AValueRepeatedOrChangedFromTheLastEventIsWrittenRight) {
+  uint64_t clock = 0;
+  Tracer t(&clock);
+  std::vector<Fields> seen;
+  t.subscribe(TraceFilter{}, [&](const TraceEvent& ev) { seen.push_back(ev.fields); });
+  auto emit = [&](auto v, uint32_t a, bool mapped) {
+    TraceRecord r = t.record(Tp::netif_rx, 1);
+    r.add("len", v);
+    if (mapped) r.add_ipv4_mapped("name", a);
+    else r.add_ipv4("name", a);
+    t.emit(r);
+  };
+  emit(5, 0x01020304, false);
+  emit(5, 0x01020304, false);          // all repeated
+  emit(int64_t(-1), 0x01020304, true);  // same address, now v4-mapped
+  emit(UINT64_MAX, 0x01020304, true);   // the same bits unsigned
+  emit(6, 0x0a000001, false);
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0], (Fields{{"len", "5"}, {"name", "1.2.3.4"}}));
+  EXPECT_EQ(seen[1], seen[0]);
+  EXPECT_EQ(seen[2], (Fields{{"len", "-1"}, {"name", "::ffff:1.2.3.4"}}));
+  EXPECT_EQ(seen[3], (Fields{{"len", "18446744073709551615"}, {"name", "::ffff:1.2.3.4"}}));
+  EXPECT_EQ(seen[4], (Fields{{"len", "6"}, {"name", "10.0.0.1"}}));
 }
 
 TEST(TraceRecord, AnEventEmittedFromItsOwnCallbackLeavesTheOuterOneIntact) {
