@@ -23,6 +23,8 @@ std::string& TraceRecord::new_field(const char* name) {
   if (slot_) {
     if (slot_->names.size() <= n_) slot_->names.resize(n_ + 1);
     slot_->names[n_] = FieldKey{name, 0, 0};
+    keys_ = slot_->names.data();
+    nkeys_ = slot_->names.size();
   }
   ++n_;
   return field.second;

@@ -142,15 +142,15 @@ class TraceRecord {
   // The next field's value string, holding the last event's value: the same
   // field as last time (its name already written) unless the point's fields changed.
   std::string& field(const char* name) {
-    if (slot_ && n_ < slot_->names.size() && slot_->names[n_].name == name) [[likely]]
+    if (n_ < nkeys_ && keys_[n_].name == name) [[likely]]
       return ev_->fields[n_++].second;
     return new_field(name);
   }
   // True, the field passed over, when the slot's next field is this one and
   // its text was made from this raw value of this kind.
   bool same(const char* name, uint32_t kind, uint64_t raw) {
-    if (slot_ && n_ < slot_->names.size()) {
-      const FieldKey& k = slot_->names[n_];
+    if (n_ < nkeys_) {
+      const FieldKey& k = keys_[n_];
       if (k.name == name && k.kind == kind && k.raw == raw) {
         ++n_;
         return true;
@@ -160,7 +160,10 @@ class TraceRecord {
   }
   // What the field just written (by field()) was made from; kind 0: text of no typed value.
   void keyed(uint32_t kind, uint64_t raw) {
-    if (slot_) slot_->names[n_ - 1] = FieldKey{slot_->names[n_ - 1].name, raw, kind};
+    if (slot_) {
+      keys_[n_ - 1].raw = raw;
+      keys_[n_ - 1].kind = kind;
+    }
   }
   std::string& new_field(const char* name);
   struct FieldKey {
@@ -205,13 +208,17 @@ class TraceRecord {
     const char* named = nullptr;  // the tracepoint's or checkpoint function's name ev.name holds
     bool busy = false;  // an event from this slot is being delivered
   };
-  TraceRecord(size_t point, Slot* slot, TraceEvent* ev) : point_(point), slot_(slot), ev_(ev) {}
+  TraceRecord(size_t point, Slot* slot, TraceEvent* ev)
+      : point_(point), slot_(slot), ev_(ev), keys_(slot->names.data()), nkeys_(slot->names.size()) {}
   TraceRecord(size_t point, std::unique_ptr<TraceEvent> own)
       : point_(point), slot_(nullptr), ev_(own.get()), own_(std::move(own)) {}
   size_t point_;  // the Tp, or Tp::Count for a checkpoint
   Slot* slot_;  // null: a fallback event of our own (the slot was busy)
   TraceEvent* ev_;
   size_t n_ = 0;
+  // The slot's names (a copy of names.data() / size(), refreshed as it grows); none without a slot.
+  FieldKey* keys_ = nullptr;
+  size_t nkeys_ = 0;
   std::unique_ptr<TraceEvent> own_;
 };
 
