@@ -4,9 +4,6 @@
 
 namespace nettwin {
 
-TraceRecord::~TraceRecord() {
-  if (slot_) slot_->busy = false;
-}
 
 std::string& TraceRecord::new_field(const char* name) {
   TraceFields& f = ev_->fields;
@@ -173,6 +170,8 @@ void Tracer::unsubscribe(int id) {
     if (s->id == id) s->dead = true;
   if (dispatch_depth_ == 0)
     subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const std::unique_ptr<Sub>& s) { return s->dead; }), subs_.end());
+  else
+    dead_pending_ = true;  // erased once the dispatch is over
   recompute();
 }
 
@@ -199,8 +198,10 @@ void Tracer::deliver(const TraceEvent& ev, bool checkpoint, Tp tp) {
     if (checkpoint ? !s->checkpoints : !s->tps[size_t(tp)]) continue;
     s->cb(ev);
   }
-  if (--dispatch_depth_ == 0)
+  if (--dispatch_depth_ == 0 && dead_pending_) {
+    dead_pending_ = false;
     subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const std::unique_ptr<Sub>& s) { return s->dead; }), subs_.end());
+  }
 }
 
 void Tracer::emit(Tp tp, uint64_t skb, TraceFields&& fields) {

@@ -70,7 +70,9 @@ class TraceRecord {
  public:
   TraceRecord(const TraceRecord&) = delete;
   TraceRecord& operator=(const TraceRecord&) = delete;
-  ~TraceRecord();
+  ~TraceRecord() {
+    if (slot_) slot_->busy = false;
+  }
 
   // name: a string literal (a slot keeps its pointer to skip rewriting it).
   void add(const char* name, std::string_view value) { put(name, value.data(), value.size()); }
@@ -269,6 +271,7 @@ class Tracer {
   bool on_ = false;
   int next_id_ = 0;
   int dispatch_depth_ = 0;
+  bool dead_pending_ = false;  // a subscriber was dropped during a dispatch
   unsigned checkpoint_subs_ = 0;
   unsigned skb_data_subs_ = 0;
   unsigned wanted_[size_t(Tp::Count)] = {};
