@@ -4,6 +4,98 @@
 
 namespace nettwin {
 
+
+std::string& TraceRecord::new_field(const char* name) {
+  TraceFields& f = ev_->fields;
+  if (n_ == f.size()) {
+    if (slot_ && !slot_->spare.empty()) {
+      f.push_back(std::move(slot_->spare.back()));
+      slot_->spare.pop_back();
+    } else {
+      f.emplace_back();
+    }
+  }
+  auto& field = f[n_];
+  field.first.assign(name);
+  if (slot_) {
+    if (slot_->names.size() <= n_) slot_->names.resize(n_ + 1);
+    slot_->names[n_] = FieldKey{name, 0, 0};
+    keys_ = slot_->names.data();
+    nkeys_ = slot_->names.size();
+  }
+  ++n_;
+  return field.second;
+}
+
+Tracer::~Tracer() = default;
+
+namespace {
+void set_name(TraceEvent& ev, const char* tracepoint, const char* function) {
+  if (tracepoint) {
+    ev.name = tracepoint;
+  } else {
+    ev.name.assign("checkpoint:");
+    ev.name.append(function);
+  }
+}
+
+// Checkpoint functions (literals) spread over the checkpoint slots by
+// address, a few probes deep, so each keeps a slot of its own (its name and
+// its fields' text stay written) while there are not many more than slots.
+size_t checkpoint_hash(const char* function) {
+  return size_t((uint64_t(reinterpret_cast<uintptr_t>(function)) * 0x9e3779b97f4a7c15ull) >> 58);
+}
+}  // namespace
+
+TraceRecord::Slot& Tracer::slot_for(size_t point, const char* tracepoint, const char* function) {
+  if (!slots_) slots_ = std::make_unique<TraceRecord::Slot[]>(size_t(Tp::Count) + kCheckpointSlots);
+  if (tracepoint) return slots_[point];
+  TraceRecord::Slot* cps = &slots_[size_t(Tp::Count)];
+  const size_t h = checkpoint_hash(function);
+  for (size_t k = 0; k < 4; ++k) {
+    TraceRecord::Slot& s = cps[(h + k) % kCheckpointSlots];
+    if (s.named == function || !s.named) return s;
+  }
+  return cps[h % kCheckpointSlots];  // shared: renamed when its function changes
+}
+
+TraceRecord Tracer::start(size_t point, uint64_t skb, const char* tracepoint, const char* function) {
+  TraceRecord::Slot& s = slot_for(point, tracepoint, function);
+  if (s.busy) {  // emitted again from one of its own callbacks: an event of its own
+    auto ev = std::make_unique<TraceEvent>();
+    set_name(*ev, tracepoint, function);
+    ev->skb = skb;
+    return TraceRecord(point, std::move(ev));
+  }
+  s.busy = true;
+  const char* id = tracepoint ? tracepoint : function;
+  if (s.named != id) {  // the slot's name is still right when it served this point last
+    set_name(s.ev, tracepoint, function);
+    s.named = id;
+  }
+  s.ev.skb = skb;
+  return TraceRecord(point, &s, &s.ev);
+}
+
+TraceRecord Tracer::record(Tp tp, uint64_t skb) { return start(size_t(tp), skb, tracepoint_name(tp), nullptr); }
+
+TraceRecord Tracer::record_checkpoint(const char* function, uint64_t skb) {
+  return start(size_t(Tp::Count), skb, nullptr, function);
+}
+
+void Tracer::emit(TraceRecord& r) {
+  TraceEvent& ev = *r.ev_;
+  if (r.n_ < ev.fields.size()) {  // a shorter event than the last: keep the rest for later
+    if (r.slot_) {
+      for (size_t i = ev.fields.size(); i-- > r.n_;) r.slot_->spare.push_back(std::move(ev.fields[i]));
+      r.slot_->names.resize(r.n_);
+    }
+    ev.fields.resize(r.n_);
+  }
+  ev.time_ns = *clock_ns_;
+  deliver(ev, r.point_ == size_t(Tp::Count), Tp(r.point_));
+}
+
 const char* tracepoint_name(Tp tp) {
   switch (tp) {
     case Tp::netif_rx: return "net:netif_rx";
@@ -78,6 +170,8 @@ void Tracer::unsubscribe(int id) {
     if (s->id == id) s->dead = true;
   if (dispatch_depth_ == 0)
     subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const std::unique_ptr<Sub>& s) { return s->dead; }), subs_.end());
+  else
+    dead_pending_ = true;  // erased once the dispatch is over
   recompute();
 }
 
@@ -104,8 +198,10 @@ void Tracer::deliver(const TraceEvent& ev, bool checkpoint, Tp tp) {
     if (checkpoint ? !s->checkpoints : !s->tps[size_t(tp)]) continue;
     s->cb(ev);
   }
-  if (--dispatch_depth_ == 0)
+  if (--dispatch_depth_ == 0 && dead_pending_) {
+    dead_pending_ = false;
     subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const std::unique_ptr<Sub>& s) { return s->dead; }), subs_.end());
+  }
 }
 
 void Tracer::emit(Tp tp, uint64_t skb, TraceFields&& fields) {
