@@ -31,6 +31,8 @@ ACCESS_DENIED, SERVER_ERROR = -1, -2
 IEUNIMP = 13                      # iperf_api.h: "an option ... is not implemented yet"
 RECV_CHUNK = 65536
 DEFAULT_BLKSIZE = 128 * 1024      # iperf3's TCP block (--len), what -R sends at a time
+MULTISEND = 10                    # blocks a stream takes per look at most (iperf_send's multisend):
+                                  # a fast reader must not keep the control connection unread
 
 
 def _state(value: int) -> bytes:
@@ -217,9 +219,12 @@ class Iperf3Server:
         return moved
 
     def _send_block(self, peer: _Peer, block: bytes) -> bool:
-        """-R: offers the stream a block until its send buffer is full; counts what it took."""
+        """-R: offers the stream a block until its send buffer is full, MULTISEND times at
+        most; counts what it took."""
         moved = False
-        while not peer.ended:
+        for _ in range(MULTISEND):
+            if peer.ended:
+                break
             r = self.dut.send(peer.fd, block, MSG_DONTWAIT, check=False)
             if r.ret > 0:
                 peer.counted += r.ret
