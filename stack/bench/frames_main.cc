@@ -79,15 +79,6 @@ struct EchoRig : Rig {
 };
 
 template <class R>
-void run_frames(R& r, long n) {
-  for (long i = 0; i < n; ++i) r.step();
-}
-template <class R>
-__attribute__((noipa)) void counted_frames(R& r, long n) { run_frames(r, n); }
-template <class R>
-__attribute__((noipa)) void timed_frames(R& r, long n) { run_frames(r, n); }
-
-template <class R>
 int drive(R& r, const char* mode, long n, bool count, int trace) {
   if (trace) {
     TraceFilter f;  // every tracepoint
@@ -96,8 +87,7 @@ int drive(R& r, const char* mode, long n, bool count, int trace) {
   }
   timed_frames(r, 1000);  // warm: pools filled, caches and branch predictors trained
   r.done = r.events = 0;
-  const auto [best, runs] =
-      per_frame_ns(n, count, [&](long k) { timed_frames(r, k); }, [&](long k) { counted_frames(r, k); });
+  const auto [best, runs] = per_frame_ns(r, n, count);
   if (r.done != uint64_t(runs)) {
     std::fprintf(stderr, "nettwin-frames %s: %llu of %ld frames came through\n", mode,
                  static_cast<unsigned long long>(r.done), runs);

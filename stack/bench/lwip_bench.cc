@@ -210,15 +210,6 @@ struct FrameRig {
   }
 };
 
-template <class R>
-void run_frames(R& r, long n) {
-  for (long i = 0; i < n; ++i) r.step();
-}
-template <class R>
-__attribute__((noipa)) void counted_frames(R& r, long n) { run_frames(r, n); }
-template <class R>
-__attribute__((noipa)) void timed_frames(R& r, long n) { run_frames(r, n); }
-
 int frames(const std::string& mode, long n, bool count) {
   FrameRig r;
   if (std::string err = r.open(mode); !err.empty()) {
@@ -227,8 +218,7 @@ int frames(const std::string& mode, long n, bool count) {
   }
   timed_frames(r, 1000);
   r.done = r.port.sent = 0;
-  const auto [best, runs] =
-      per_frame_ns(n, count, [&](long k) { timed_frames(r, k); }, [&](long k) { counted_frames(r, k); });
+  const auto [best, runs] = per_frame_ns(r, n, count);
   if (r.done != uint64_t(runs)) {
     std::fprintf(stderr, "nettwin-lwip-bench %s: %llu of %ld frames came through\n", mode.c_str(),
                  static_cast<unsigned long long>(r.done), runs);
