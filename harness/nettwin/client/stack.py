@@ -569,14 +569,20 @@ class Stack:
     def wire(self, dev: Optional[str] = None, max: int = 0) -> list[Ether]:
         """The frames that left the TX rings since the last read, as Scapy Ether packets
         with .time in virtual seconds and .sniffed_on the device name."""
+        return self.run_until_and_wire(0, dev, max)[1]
+
+    def run_until_and_wire(self, t_ns: int, dev: Optional[str] = None, max: int = 0) -> tuple[int, list[Ether]]:
+        """run_until(t_ns) (0: leave the clock), then wire(), in one call while the frames
+        fit one reply. Returns (the clock, the frames)."""
+        now, frames = self.run_until_and_read_wire(t_ns, dev, max)
         out = []
-        for wf in self.wire_raw(dev, max):
+        for wf in frames:
             pkt = Ether(wf.data)
             pkt.time = wf.time_ns / 1e9
             pkt.sniffed_on = wf.dev
             pkt.time_ns = wf.time_ns
             out.append(pkt)
-        return out
+        return now, out
 
     # ------------------------------------------------------------ tracing
 

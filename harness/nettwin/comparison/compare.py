@@ -16,6 +16,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
 from . import timebase
+from .checksums import checksum_pair, layers
 from .normalize import canonical_location
 
 # (layer class name, field): random by design in Linux (ip_idents hash for frames
@@ -51,17 +52,13 @@ TIMER_DRIVEN_AFTER_NS = 100_000_000
 
 # ---------------------------------------------------------------- frames
 
-def layers(pkt: Packet) -> list[Packet]:
-    """The packet's layers, outermost first (NoPayload, which is falsy, ends it)."""
-    out, layer = [], pkt
-    while layer:
-        out.append(layer)
-        layer = layer.payload
-    return out
-
-
 def checksum_verdict(pkt: Packet, index: int, fname: str) -> str:
-    """Is the checksum field of the index-th layer right for the bytes it covers?"""
+    """Is the checksum field of the index-th layer right for the bytes it covers?
+    Read off the bytes where checksums.py can; other layers rebuilt by Scapy."""
+    pair = checksum_pair(pkt, index) if fname == "chksum" else None
+    if pair is not None:
+        had, should = pair
+        return "valid" if had == should else f"INVALID (0x{had:04x}, should be 0x{should:04x})"
     try:
         copy = pkt.__class__(bytes(pkt))
         layer = layers(copy)[index]

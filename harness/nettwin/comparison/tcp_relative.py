@@ -19,18 +19,16 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 from ..scenarios.tcp_template import TESTER_ISN, TS_BASE
+from .checksums import layers
+from .compare import checksum_verdict
 
 EPHEMERAL_LOW = 32768
 M32 = 0xFFFFFFFF
 
 
 def _checksums_ok(pkt) -> bool:
-    ip, tcp = pkt[IP], pkt[TCP]
-    fresh = Ether(bytes(pkt))
-    del fresh[IP].chksum
-    del fresh[TCP].chksum
-    fresh = Ether(bytes(fresh))
-    return fresh[IP].chksum == ip.chksum and fresh[TCP].chksum == tcp.chksum
+    kinds = [layer.__class__ for layer in layers(pkt)]
+    return all(checksum_verdict(pkt, kinds.index(kind), "chksum") == "valid" for kind in (IP, TCP))
 
 
 def relative_frames(frames) -> list:

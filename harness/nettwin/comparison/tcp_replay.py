@@ -90,8 +90,9 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                 idx = backlog.pop(0)
                 if state.matches(exp, bytes(wire[idx])):
                     hit = {"step": i, "frame": idx, "timeout": False, "t_ns": now}
+            frames = stack.wire(dev)
             while True:
-                for pkt in stack.wire(dev):
+                for pkt in frames:
                     wire.append(pkt)
                     state.observe(bytes(pkt))
                     if hit is None and state.matches(exp, bytes(pkt)):
@@ -107,12 +108,11 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                     target = now + MS
                 else:
                     target = now + LATE_STEP_NS
-                now = stack.run_until(min(target, start + exp.timeout_ms * MS))
+                now, frames = stack.run_until_and_wire(min(target, start + exp.timeout_ms * MS), dev)
             expect_results.append(hit or {"step": i, "frame": None, "timeout": True, "t_ns": now})
         else:
             raise ValueError(f"{scen.path}: unknown step kind {kind!r}")
-    stack.run_until(max(scen.duration_ns, now))
-    wire.extend(stack.wire(dev))
+    wire.extend(stack.run_until_and_wire(max(scen.duration_ns, now), dev)[1])
     return wire, sock_results, expect_results, notes, injected
 
 
