@@ -61,9 +61,17 @@ def checksum_pair(pkt: Packet, index: int) -> Optional[tuple[int, int]]:
         ip = bytes(ls[index - 1])
         if len(ip) < 20 or ip[0] & 0x0F != 5:
             return None     # IP options: Scapy's pseudo-header follows a source route's final hop
-        # The pseudo-header's length is the IP header's (tot_len - ihl), as the receiver's
-        # skb is trimmed to tot_len, even where the frame carries fewer bytes.
-        length = max(int.from_bytes(ip[2:4], "big") - 20, 0)
-        pseudo = ip[12:20] + bytes((0, 6)) + length.to_bytes(2, "big")
-        return int.from_bytes(body[16:18], "big"), inet_checksum(pseudo + _with_zero_field(body, 16))
+        return int.from_bytes(body[16:18], "big"), tcp_checksum(ip)
     return None
+
+
+def tcp_checksum(packet: bytes) -> int:
+    """The TCP checksum an IPv4 packet (its header, then TCP) should carry: the segment
+    up to tot_len under the pseudo-header (addresses from the header, no source route).
+    The pseudo-header's length is tot_len - ihl, as the receiver's skb is trimmed to
+    tot_len, even where the frame carries fewer bytes."""
+    ihl = (packet[0] & 0x0F) * 4
+    tot_len = int.from_bytes(packet[2:4], "big")
+    segment = packet[ihl:max(tot_len, ihl)]
+    pseudo = packet[12:20] + bytes((0, 6)) + max(tot_len - ihl, 0).to_bytes(2, "big")
+    return inet_checksum(pseudo + _with_zero_field(segment, 16))

@@ -15,70 +15,102 @@ checksum was wrong gets checksum 0, so a wrong checksum still shows as a differe
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 from ..scenarios.tcp_template import TESTER_ISN, TS_BASE
-from .checksums import layers
+from .checksums import inet_checksum, layers, tcp_checksum
 from .compare import checksum_verdict
 
 EPHEMERAL_LOW = 32768
 M32 = 0xFFFFFFFF
 
 
-def _checksums_ok(pkt) -> bool:
-    kinds = [layer.__class__ for layer in layers(pkt)]
-    return all(checksum_verdict(pkt, kinds.index(kind), "chksum") == "valid" for kind in (IP, TCP))
+def _tcp_offsets(raw: bytes) -> Optional[tuple[int, int]]:
+    """(IP offset, TCP offset) of an Ethernet frame carrying IPv4/TCP, else None."""
+    if len(raw) < 14 + 20 or raw[12:14] != b"\x08\x00" or raw[14] >> 4 != 4 or raw[14 + 9] != 6:
+        return None
+    tcp = 14 + (raw[14] & 0x0F) * 4
+    if raw[14] & 0x0F < 5 or len(raw) < tcp + 20:
+        return None
+    return 14, tcp
+
+
+def _timestamp_option_at(raw: bytes, tcp: int) -> Optional[int]:
+    """Where the TCP Timestamp option's TSval starts, walking the options as tcp_parse_options does."""
+    i, end = tcp + 20, min(len(raw), tcp + (raw[tcp + 12] >> 4) * 4)
+    while i < end:
+        kind = raw[i]
+        if kind == 0:
+            return None
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= end or raw[i + 1] < 2:
+            return None
+        if kind == 8 and raw[i + 1] == 10 and i + 10 <= end:
+            return i + 2
+        i += raw[i + 1]
+    return None
+
+
+def _sub32(raw: bytearray, at: int, base: int) -> None:
+    raw[at:at + 4] = ((int.from_bytes(raw[at:at + 4], "big") - base) & M32).to_bytes(4, "big")
 
 
 def relative_frames(frames) -> list:
-    """The frames (Scapy packets or bytes) with DUT TCP numbers made relative; others as they are."""
+    """The frames (Scapy packets or bytes) with DUT TCP numbers made relative; others as they are.
+    The numbers are rewritten in the frame's bytes, which are then dissected once."""
     conns: dict = {}
     last_isn = None
     out = []
     for f in frames:
         pkt = f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f))
-        if TCP not in pkt or IP not in pkt:
+        raw = bytearray(bytes(pkt))
+        where = _tcp_offsets(raw)
+        if where is None or TCP not in pkt:
             out.append(pkt)
             continue
+        ip, tcp = where
+        kinds = [layer.__class__ for layer in layers(pkt)]
+        ok = all(checksum_verdict(pkt, kinds.index(kind), "chksum") == "valid" for kind in (IP, TCP))
         t0 = getattr(pkt, "time", None)
-        ok = _checksums_ok(pkt)
-        rel = Ether(bytes(pkt))
-        ip, tcp = rel[IP], rel[TCP]
-        key = (ip.src, tcp.sport, tcp.dport)
-        c = conns.setdefault(key, {"isn": None, "tsval": None, "ts_t0": None, "ipid": ip.id})
-        if "S" in str(tcp.flags):
-            c["isn"] = tcp.seq
-            last_isn = tcp.seq
+        sport, flags = int.from_bytes(raw[tcp:tcp + 2], "big"), raw[tcp + 13]
+        key = (bytes(raw[ip + 12:ip + 16]), sport, bytes(raw[tcp + 2:tcp + 4]))
+        c = conns.setdefault(key, {"isn": None, "tsval": None, "ts_t0": None,
+                                   "ipid": int.from_bytes(raw[ip + 4:ip + 6], "big")})
+        if flags & 0x02:                                  # SYN
+            c["isn"] = last_isn = int.from_bytes(raw[tcp + 4:tcp + 8], "big")
         # A connection with no SYN of its own (a RST answering the tester's ACK) is
         # relative to the last ISN the DUT chose, as the tester's template was.
         isn = c["isn"] if c["isn"] is not None else last_isn
         if isn is not None:
-            tcp.seq = (tcp.seq - isn) & M32
-        if "A" in str(tcp.flags):
-            tcp.ack = (tcp.ack - TESTER_ISN) & M32
-        opts = []
+            _sub32(raw, tcp + 4, isn)
+        if flags & 0x10:                                  # ACK
+            _sub32(raw, tcp + 8, TESTER_ISN)
         ts_frame_ms = None
-        for name, value in tcp.options:
-            if name == "Timestamp":
-                if c["tsval"] is None:
-                    c["tsval"] = value[0]
-                    c["ts_t0"] = t0
-                if t0 is not None and c["ts_t0"] is not None:
-                    ts_frame_ms = (float(t0) - float(c["ts_t0"])) * 1000
-                value = ((value[0] - c["tsval"]) & M32, (value[1] - TS_BASE) & M32 if value[1] else 0)
-            opts.append((name, value))
-        tcp.options = opts
-        ip.id = (ip.id - c["ipid"]) & 0xFFFF
-        if tcp.sport >= EPHEMERAL_LOW:
-            tcp.sport = 1
-        del ip.chksum
-        del tcp.chksum
-        rel = Ether(bytes(rel))
-        if not ok:
-            rel[IP].chksum = 0
-            rel[TCP].chksum = 0
-            rel = Ether(bytes(rel))
+        ts = _timestamp_option_at(raw, tcp)
+        if ts is not None:
+            if c["tsval"] is None:
+                c["tsval"] = int.from_bytes(raw[ts:ts + 4], "big")
+                c["ts_t0"] = t0
+            if t0 is not None and c["ts_t0"] is not None:
+                ts_frame_ms = (float(t0) - float(c["ts_t0"])) * 1000
+            _sub32(raw, ts, c["tsval"])
+            if int.from_bytes(raw[ts + 4:ts + 8], "big"):
+                _sub32(raw, ts + 4, TS_BASE)
+        raw[ip + 4:ip + 6] = ((int.from_bytes(raw[ip + 4:ip + 6], "big") - c["ipid"]) & 0xFFFF).to_bytes(2, "big")
+        if sport >= EPHEMERAL_LOW:
+            raw[tcp:tcp + 2] = (1).to_bytes(2, "big")
+        # Checksums over the relative frame; 0 where the original's were wrong, so
+        # that a wrong checksum still shows as a difference.
+        raw[ip + 10:ip + 12] = raw[tcp + 16:tcp + 18] = b"\0\0"
+        if ok:
+            raw[ip + 10:ip + 12] = inet_checksum(bytes(raw[ip:tcp])).to_bytes(2, "big")
+            raw[tcp + 16:tcp + 18] = tcp_checksum(bytes(raw[ip:])).to_bytes(2, "big")
+        rel = Ether(bytes(raw))
         if t0 is not None:
             rel.time = t0
         if ts_frame_ms is not None:
