@@ -2441,9 +2441,30 @@ void tcp_fin(Sock* sk) {
   }
 }
 
+namespace {
+
+// tcp_init_metrics with no cached metrics for the route (the twin keeps no
+// tcp_metrics cache): ssthresh back to infinite (a SYN's RTO may have cut it
+// in tcp_enter_loss), and without an RTT sample from the handshake (its
+// SYN or SYN-ACK was retransmitted, no timestamps) the RTO falls back to 3 s.
+void tcp_init_metrics(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
+  if (tp->srtt_us == 0) {
+    tp->rttvar_us = uint32_t(uint64_t(TCP_TIMEOUT_FALLBACK) * 1'000'000 / HZ);
+    tp->mdev_us = tp->mdev_max_us = tp->rttvar_us;
+    tp->icsk_rto = TCP_TIMEOUT_FALLBACK;
+  }
+}
+
+}  // namespace
+
 void tcp_init_transfer(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  tp->snd_cwnd = TCP_INIT_CWND;
+  tcp_init_metrics(sk);
+  // RFC 5681: cwnd 1 once the SYN or SYN-ACK went more than once (RFC 6298's
+  // 1 s initial RTO makes a single retransmission likely spurious).
+  tp->snd_cwnd = tp->total_retrans > 1 && tp->undo_marker ? 1 : TCP_INIT_CWND;
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   if (!tp->icsk_ca_initialized) tcp_init_congestion_control(sk);
   // tcp_init_buffer_space.
@@ -2738,8 +2759,10 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   tcp_mstamp_refresh(sk);
   const uint16_t saved_clamp = tp->rx_opt.mss_clamp;
   const TcpOptionsReceived saved = tp->rx_opt;
+  // rcv_tsecr stays as sent (as everywhere here: its users take tsoffset off);
+  // taking it off now too made a retransmitted SYN's TSecr RTT sample and
+  // tcp_packet_delayed wrong (tcp_ecn_syn_retransmit: a spurious TCPLossUndo).
   tcp_parse_options(net, skb->data, &tp->rx_opt, false);
-  if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr) tp->rx_opt.rcv_tsecr -= tp->tsoffset;
   // discard_and_undo / reset_and_undo: the options seen are forgotten.
   auto undo = [&] {
     tp->rx_opt = saved;  // tcp_clear_options
@@ -2756,7 +2779,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
       return SkbDropReason::TCP_INVALID_ACK_SEQUENCE;
     }
     if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr &&
-        !between(tp->rx_opt.rcv_tsecr, tp->retrans_stamp, tcp_time_stamp_ms(sk))) {
+        !between(tp->rx_opt.rcv_tsecr - tp->tsoffset, tp->retrans_stamp, tcp_time_stamp_ms(sk))) {
       net.mib.tcpext.PAWSActiveRejected++;
       undo();
       return SkbDropReason::TCP_RFC7323_PAWS;
