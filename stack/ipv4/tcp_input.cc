@@ -1519,12 +1519,17 @@ int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack, TcpSacktagState* state)
 // offered, or more duplicates than we ever retransmitted). A spurious
 // retransmission counts as delivered. The RACK reordering window's D-SACK
 // rounds (rack.dsack_seen, only after reordering was seen) are not modelled.
-uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint32_t* sack_delivered) {
+// One segment ending at tlp_high_seq D-SACKs the loss probe: FLAG_DSACK_TLP
+// (tcp_process_tlp_ack: the original arrived too, no loss).
+uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint32_t* sack_delivered, int* flag) {
   if (!before(start_seq, end_seq)) return 0;
   const uint32_t seq_len = end_seq - start_seq;
   if (seq_len > tp->max_window) return 0;
   uint32_t dup_segs = 1;
-  if (seq_len > tp->mss_cache) dup_segs = (seq_len + tp->mss_cache - 1) / tp->mss_cache;
+  if (seq_len > tp->mss_cache)
+    dup_segs = (seq_len + tp->mss_cache - 1) / tp->mss_cache;
+  else if (tp->tlp_high_seq && tp->tlp_high_seq == end_seq)
+    *flag |= FLAG_DSACK_TLP;
   tp->dsack_dups += dup_segs;
   // Skip the D-SACK if the duplicates were not retransmitted by us.
   if (tp->dsack_dups > tp->total_retrans) return 0;
@@ -1536,7 +1541,7 @@ uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint3
 // the ACK, or inside the second block. A retransmission D-SACKed below the
 // previous snd_una is taken off undo_retrans here (dumb counting).
 bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, std::array<uint32_t, 2>* blocks, unsigned num_sacks,
-                     uint32_t prior_snd_una, uint32_t* sack_delivered) {
+                     uint32_t prior_snd_una, uint32_t* sack_delivered, int* flag) {
   TcpSock* tp = tcp_sk(sk);
   TcpExtMib& mib = sk->net->mib.tcpext;
   const uint32_t start_seq_0 = blocks[0][0], end_seq_0 = blocks[0][1];
@@ -1548,7 +1553,7 @@ bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, std::array<uint32_t, 2>* b
   } else {
     return false;
   }
-  const uint32_t dup_segs = tcp_dsack_seen(tp, start_seq_0, end_seq_0, sack_delivered);
+  const uint32_t dup_segs = tcp_dsack_seen(tp, start_seq_0, end_seq_0, sack_delivered, flag);
   if (!dup_segs) {
     mib.TCPDSACKIgnoredDubious++;
     return false;
@@ -1630,8 +1635,9 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_
   state->reord = tp->snd_nxt;
   state->fack = tcp_highest_sack_seq(tp);
   uint32_t sack_delivered = 0;
-  const bool found_dup_sack = tcp_check_dsack(sk, ack_skb, blocks, n, prior_snd_una, &sack_delivered);
-  int flag = found_dup_sack ? FLAG_DSACKING_ACK : 0;
+  int flag = 0;
+  const bool found_dup_sack = tcp_check_dsack(sk, ack_skb, blocks, n, prior_snd_una, &sack_delivered, &flag);
+  if (found_dup_sack) flag |= FLAG_DSACKING_ACK;
   if (sack_delivered) tcp_count_delivered(tp, sack_delivered, ece_ack);
   if (!tp->packets_out) return flag;
   // The rest in sequence order, so that a lower block is tagged before a higher one.

@@ -287,6 +287,25 @@ TEST_F(TcpConnTest, AfterIdleTheFirstWriteStartsFromTheInitialWindow) {
   EXPECT_EQ(tp()->snd_cwnd_used, 1u);
 }
 
+// tcp_cwnd_validate: a full window in flight is cwnd-limited, so its ACK grows
+// slow start (10 + 10); the next window carries one segment, is not limited,
+// and cwnd (20, at least twice the most in flight) stays put when it is acked.
+TEST_F(TcpConnTest, SlowStartGrowsOnlyWhileTheWindowIsUsed) {
+  ASSERT_EQ(write(std::string(10 * 1448, 'f')), 10 * 1448);
+  ASSERT_EQ(wire().size(), 10u);
+  EXPECT_TRUE(tp()->is_cwnd_limited);
+  tsval += 1;
+  send(seg(kAck, {}, 10 * 1448));
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+  ASSERT_EQ(write(std::string(1448, 'o')), 1448);
+  ASSERT_EQ(wire().size(), 1u);
+  EXPECT_FALSE(tp()->is_cwnd_limited);
+  EXPECT_EQ(tp()->max_packets_out, 1u);
+  tsval += 1;
+  send(seg(kAck, {}, 11 * 1448));
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+}
+
 TEST_F(TcpConnTest, WithSlowStartAfterIdleOffTheWindowIsKept) {
   ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.tcp_slow_start_after_idle", "0").has_value());
   grow_cwnd_then_idle(*this);
