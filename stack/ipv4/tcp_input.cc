@@ -510,10 +510,13 @@ long tcp_rtt_tsopt_us(Sock* sk) {
 }
 
 // tcp_ack_update_rtt: one RTT sample; the RTO follows, backoff is cleared.
-bool tcp_ack_update_rtt(Sock* sk, int flag, long seq_rtt_us, long ca_rtt_us) {
+// The last (S)ACKed segment's RTT (or the echo's) goes to the rate sample,
+// for the congestion control's pkts_acked.
+bool tcp_ack_update_rtt(Sock* sk, int flag, long seq_rtt_us, long ca_rtt_us, RateSample* rs = nullptr) {
   TcpSock* tp = tcp_sk(sk);
   if (seq_rtt_us < 0 && tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr && (flag & FLAG_ACKED))
     seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk);
+  if (rs) rs->rtt_us = ca_rtt_us;
   if (seq_rtt_us < 0) return false;
   if (uint32_t(ca_rtt_us) < tp->rtt_min_us) tp->rtt_min_us = uint32_t(std::max(ca_rtt_us, 1L));
   tcp_rtt_estimator(sk, seq_rtt_us);
@@ -927,8 +930,10 @@ void tcp_check_sack_reordering(Sock* sk, uint32_t low_seq, bool ts) {
 }
 
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
-int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack,
-                        RateSample* rs) {
+// seq_rtt_us: the RTT of the first segment acked, ca_rtt_us the last's (only
+// never-retransmitted ones); pkts_acked: the segments acked.
+int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, long* seq_rtt_us, long* ca_rtt_us,
+                        uint32_t* pkts_acked_out, bool ece_ack, RateSample* rs) {
   TcpSock* tp = tcp_sk(sk);
   int flag = 0;
   uint32_t pkts_acked = 0;
@@ -974,7 +979,11 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
   }
   // The urgent data acked: urgent mode ends.
   if (between(tp->snd_up, prior_snd_una, tp->snd_una)) tp->snd_up = tp->snd_una;
-  if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
+  if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) {
+    *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
+    *ca_rtt_us = long((tp->tcp_clock_cache - last_ackt) / 1000);
+  }
+  *pkts_acked_out = pkts_acked;
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;
     if (tcp_is_reno(tp)) {
@@ -1743,19 +1752,26 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     if (tp->tlp_high_seq) tcp_process_tlp_ack(sk, ack, flag);
     return 1;
   }
-  long seq_rtt_us = -1;
+  long seq_rtt_us = -1, ca_rtt_us = -1;
+  uint32_t pkts_acked = 0;
   const uint32_t prior_lost = tp->lost;
   int rexmit = REXMIT_NONE;
   RateSample rs;
-  flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE, &rs);
+  flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, &seq_rtt_us, &ca_rtt_us, &pkts_acked,
+                              flag & FLAG_ECE, &rs);
   // The RTT of the first newly SACKed segment when nothing new is acked, and
   // the last one's for min_rtt (tcp_clean_rtx_queue's sack_rtt_us, ca_rtt_us).
-  long sack_rtt_us = -1, ca_rtt_us = seq_rtt_us;
+  long sack_rtt_us = -1;
   if (sack_state.first_sackt) {
     sack_rtt_us = long((tp->tcp_clock_cache - sack_state.first_sackt) / 1000);
     ca_rtt_us = long((tp->tcp_clock_cache - sack_state.last_sackt) / 1000);
   }
-  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us);
+  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us, &rs);
+  // The end of tcp_clean_rtx_queue: CUBIC's HyStart takes its delay samples here.
+  if (tp->icsk_ca_ops && tp->icsk_ca_ops->pkts_acked) {
+    AckSample sample{pkts_acked, int32_t(rs.rtt_us), tp->mss_cache * (tp->delivered - rs.prior_delivered)};
+    tp->icsk_ca_ops->pkts_acked(sk, sample);
+  }
   tcp_rack_update_reo_wnd(sk, rs.prior_delivered);
   if (tp->tlp_high_seq) tcp_process_tlp_ack(sk, ack, flag);
   // tcp_ack_is_dubious: a duplicate ACK, an alert, or not Open.

@@ -306,6 +306,27 @@ TEST_F(TcpConnTest, SlowStartGrowsOnlyWhileTheWindowIsUsed) {
   EXPECT_EQ(tp()->snd_cwnd, 20u);
 }
 
+// CUBIC's HyStart gets a delay sample from every ACK (pkts_acked at the end
+// of tcp_clean_rtx_queue, the last acked segment's RTT): a round of 20 acked
+// 10 ms after they left, against delay_min ~1 ms, ends slow start at the 9th
+// sample with ssthresh = cwnd = 28 (the recording tcp_hystart_delay).
+TEST_F(TcpConnTest, HyStartEndsSlowStartWhenTheRoundTripTimeRises) {
+  ASSERT_EQ(sys_setsockopt(net, cfd, SOL_SOCKET_, SO_SNDBUF_, 212992, 4), 0);
+  ASSERT_EQ(write(std::string(80 * 1448, 'h')), 80 * 1448);
+  ASSERT_EQ(wire().size(), 10u);
+  d.stack.advance(1'000'000);
+  tsval += 1;
+  ASSERT_EQ(send(seg(kAck, {}, 10 * 1448)).size(), 20u);
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+  d.stack.advance(10'000'000);
+  tsval += 10;
+  for (uint32_t k = 11; k <= 30; ++k) send(seg(kAck, {}, k * 1448));
+  EXPECT_EQ(tp()->snd_ssthresh, 28u);
+  EXPECT_EQ(d.counter("TcpExt.TCPHystartDelayDetect"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPHystartDelayCwnd"), 28u);
+  EXPECT_EQ(d.counter("TcpExt.TCPHystartTrainDetect"), 0u);
+}
+
 TEST_F(TcpConnTest, WithSlowStartAfterIdleOffTheWindowIsKept) {
   ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.tcp_slow_start_after_idle", "0").has_value());
   grow_cwnd_then_idle(*this);
