@@ -64,6 +64,14 @@ std::vector<Bytes> fire_probe(TcpTlpTest& t) {
   return t.wire();
 }
 
+// Three segments none acked, then the probe: the last one again.
+void three_segments_then_the_probe(TcpTlpTest& t) {
+  ASSERT_EQ(t.write(std::string(3 * kMss, 'r')), int(3 * kMss));
+  ASSERT_EQ(t.wire().size(), 3u);
+  ASSERT_EQ(fire_probe(t).size(), 1u);
+  t.tsval += 1;
+}
+
 // tcp_send_loss_probe: the window has room for unsent data, so the probe is
 // the next new segment (not a retransmission), sent past cwnd (push_one 2).
 TEST_F(TcpTlpTest, ProbeIsNewDataWhenThereIsSomeUnsent) {
@@ -117,12 +125,9 @@ TEST_F(TcpTlpTest, ProbeRetransmitsTheLastSegmentWhenNothingIsUnsent) {
 // repaired a loss: one CWR reduction at once (cubic: ssthresh 7 from cwnd
 // 10, cwnd = ssthresh), back to Open, TCPLossProbeRecovery.
 TEST_F(TcpTlpTest, AckBeyondARetransmittedProbeReducesCwndOnce) {
-  ASSERT_EQ(write(std::string(3 * kMss, 'r')), int(3 * kMss));
-  ASSERT_EQ(wire().size(), 3u);
-  ASSERT_EQ(fire_probe(*this).size(), 1u);
+  three_segments_then_the_probe(*this);
   ASSERT_EQ(write(std::string(kMss, 's')), int(kMss));
   ASSERT_EQ(wire().size(), 1u);
-  tsval += 1;
   send(seg(kAck, {}, 4 * kMss));
   EXPECT_EQ(d.counter("TcpExt.TCPLossProbeRecovery"), 1u);
   EXPECT_EQ(tp()->snd_ssthresh, 7u);
@@ -135,10 +140,7 @@ TEST_F(TcpTlpTest, AckBeyondARetransmittedProbeReducesCwndOnce) {
 // the original and the probe arrived, so tcp_process_tlp_ack ends the
 // episode with no reduction (an ACK of exactly tlp_high_seq alone leaves it open).
 TEST_F(TcpTlpTest, DsackOfTheProbeEndsTheEpisodeWithoutReduction) {
-  ASSERT_EQ(write(std::string(3 * kMss, 'r')), int(3 * kMss));
-  ASSERT_EQ(wire().size(), 3u);
-  ASSERT_EQ(fire_probe(*this).size(), 1u);
-  tsval += 1;
+  three_segments_then_the_probe(*this);
   send(sack_seg(3 * kMss, {{2 * kMss, 3 * kMss}}));
   EXPECT_EQ(tp()->tlp_high_seq, 0u);
   EXPECT_EQ(d.counter("TcpExt.TCPDSACKRecv"), 1u);
@@ -150,10 +152,7 @@ TEST_F(TcpTlpTest, DsackOfTheProbeEndsTheEpisodeWithoutReduction) {
 // may still be the probe that repaired a loss); a pure duplicate ACK after it
 // says the original and the probe both arrived: the episode ends, no reduction.
 TEST_F(TcpTlpTest, DupackAfterTheProbeIsAckedEndsTheEpisode) {
-  ASSERT_EQ(write(std::string(3 * kMss, 'r')), int(3 * kMss));
-  ASSERT_EQ(wire().size(), 3u);
-  ASSERT_EQ(fire_probe(*this).size(), 1u);
-  tsval += 1;
+  three_segments_then_the_probe(*this);
   send(seg(kAck, {}, 3 * kMss));
   EXPECT_EQ(tp()->tlp_high_seq, isn + 1 + 3 * kMss);
   tsval += 1;
