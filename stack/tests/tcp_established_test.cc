@@ -1,6 +1,8 @@
 // The established data path (tcp_rcv_established, tcp_data_queue, tcp_ack,
 // delayed and quick ACKs, tcp_recvmsg, tcp_sendmsg with Nagle, the RTO) against
 // what Linux 6.18's tcp_input.c / tcp_output.c / tcp.c do.
+#include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_cubic.h"
 #include "ipv4/tcp_output.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_timer.h"
@@ -325,6 +327,21 @@ TEST_F(TcpConnTest, HyStartEndsSlowStartWhenTheRoundTripTimeRises) {
   EXPECT_EQ(d.counter("TcpExt.TCPHystartDelayDetect"), 1u);
   EXPECT_EQ(d.counter("TcpExt.TCPHystartDelayCwnd"), 28u);
   EXPECT_EQ(d.counter("TcpExt.TCPHystartTrainDetect"), 0u);
+}
+
+// tcp_clean_rtx_queue's ca_rtt_us, CUBIC's sample, is the RTT of the last
+// segment a cumulative ACK covers (last_ackt), not of the first.
+TEST_F(TcpConnTest, TheCongestionControlSampleIsTheLastAckedSegmentsRtt) {
+  ASSERT_EQ(write(std::string(1448, 'a')), 1448);
+  d.stack.advance(5'000'000);
+  ASSERT_EQ(write(std::string(1448, 'b')), 1448);
+  ASSERT_EQ(wire().size(), 2u);
+  d.stack.advance(1'000'000);
+  tsval += 6;
+  send(seg(kAck, {}, 2 * 1448));
+  const uint32_t delay_min = inet_csk_ca<Bictcp>(tp())->delay_min;
+  EXPECT_GE(delay_min, 1'000u);
+  EXPECT_LT(delay_min, 2'000u);  // the first segment's RTT was 6 ms
 }
 
 TEST_F(TcpConnTest, WithSlowStartAfterIdleOffTheWindowIsKept) {
