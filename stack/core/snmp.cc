@@ -91,6 +91,10 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.TCPLossProbes", tcpext.TCPLossProbes}, {"TcpExt.TCPLossProbeRecovery", tcpext.TCPLossProbeRecovery},
       {"TcpExt.TCPSACKReorder", tcpext.TCPSACKReorder}, {"TcpExt.TCPTSReorder", tcpext.TCPTSReorder},
       {"TcpExt.TCPSACKReneging", tcpext.TCPSACKReneging}, {"TcpExt.TCPSpuriousRTOs", tcpext.TCPSpuriousRTOs},
+      {"TcpExt.TCPHystartTrainDetect", tcpext.TCPHystartTrainDetect},
+      {"TcpExt.TCPHystartTrainCwnd", tcpext.TCPHystartTrainCwnd},
+      {"TcpExt.TCPHystartDelayDetect", tcpext.TCPHystartDelayDetect},
+      {"TcpExt.TCPHystartDelayCwnd", tcpext.TCPHystartDelayCwnd},
   };
   for (const auto& [name, v] : loss_detection_rows) out.emplace_back(name, v);
   out.emplace_back("Icmp.InMsgs", icmp.InMsgs);

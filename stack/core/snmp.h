@@ -63,6 +63,8 @@ struct TcpExtMib {
   // Loss probes, reordering and spurious-RTO detection (TLP, RACK, F-RTO).
   uint64_t TCPLossProbes = 0, TCPLossProbeRecovery = 0, TCPSACKReorder = 0, TCPTSReorder = 0,
            TCPSACKReneging = 0, TCPSpuriousRTOs = 0;
+  // CUBIC's HyStart leaving slow start: how often, and the cwnds summed (hystart_update).
+  uint64_t TCPHystartTrainDetect = 0, TCPHystartTrainCwnd = 0, TCPHystartDelayDetect = 0, TCPHystartDelayCwnd = 0;
 };
 
 struct NetMib {

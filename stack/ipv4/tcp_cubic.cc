@@ -194,6 +194,8 @@ void hystart_update(Sock* sk, uint32_t delay) {
       if (tp->sk_pacing_status == 0) threshold >>= 1;  // SK_PACING_NONE
       if (int32_t(now - ca->round_start) > int32_t(threshold)) {
         ca->found = 1;
+        sk->net->mib.tcpext.TCPHystartTrainDetect++;
+        sk->net->mib.tcpext.TCPHystartTrainCwnd += tp->snd_cwnd;
         tp->snd_ssthresh = tp->snd_cwnd;
       }
     }
@@ -207,6 +209,8 @@ void hystart_update(Sock* sk, uint32_t delay) {
       ca->sample_cnt++;
     } else if (ca->curr_rtt > ca->delay_min + std::clamp(ca->delay_min >> 3, HYSTART_DELAY_MIN, HYSTART_DELAY_MAX)) {
       ca->found = 1;
+      sk->net->mib.tcpext.TCPHystartDelayDetect++;
+      sk->net->mib.tcpext.TCPHystartDelayCwnd += tp->snd_cwnd;
       tp->snd_ssthresh = tp->snd_cwnd;
     }
   }

@@ -510,10 +510,13 @@ long tcp_rtt_tsopt_us(Sock* sk) {
 }
 
 // tcp_ack_update_rtt: one RTT sample; the RTO follows, backoff is cleared.
-bool tcp_ack_update_rtt(Sock* sk, int flag, long seq_rtt_us, long ca_rtt_us) {
+// The last (S)ACKed segment's RTT (or the echo's) goes to the rate sample,
+// for the congestion control's pkts_acked.
+bool tcp_ack_update_rtt(Sock* sk, int flag, long seq_rtt_us, long ca_rtt_us, RateSample* rs = nullptr) {
   TcpSock* tp = tcp_sk(sk);
   if (seq_rtt_us < 0 && tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr && (flag & FLAG_ACKED))
     seq_rtt_us = ca_rtt_us = tcp_rtt_tsopt_us(sk);
+  if (rs) rs->rtt_us = ca_rtt_us;
   if (seq_rtt_us < 0) return false;
   if (uint32_t(ca_rtt_us) < tp->rtt_min_us) tp->rtt_min_us = uint32_t(std::max(ca_rtt_us, 1L));
   tcp_rtt_estimator(sk, seq_rtt_us);
@@ -927,8 +930,10 @@ void tcp_check_sack_reordering(Sock* sk, uint32_t low_seq, bool ts) {
 }
 
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
-int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, long* seq_rtt_us, bool ece_ack,
-                        RateSample* rs) {
+// seq_rtt_us: the RTT of the first segment acked, ca_rtt_us the last's (only
+// never-retransmitted ones); pkts_acked: the segments acked.
+int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, long* seq_rtt_us, long* ca_rtt_us,
+                        uint32_t* pkts_acked_out, bool ece_ack, RateSample* rs) {
   TcpSock* tp = tcp_sk(sk);
   int flag = 0;
   uint32_t pkts_acked = 0;
@@ -974,7 +979,11 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
   }
   // The urgent data acked: urgent mode ends.
   if (between(tp->snd_up, prior_snd_una, tp->snd_una)) tp->snd_up = tp->snd_una;
-  if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
+  if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) {
+    *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
+    *ca_rtt_us = long((tp->tcp_clock_cache - last_ackt) / 1000);
+  }
+  *pkts_acked_out = pkts_acked;
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;
     if (tcp_is_reno(tp)) {
@@ -1519,12 +1528,17 @@ int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack, TcpSacktagState* state)
 // offered, or more duplicates than we ever retransmitted). A spurious
 // retransmission counts as delivered. The RACK reordering window's D-SACK
 // rounds (rack.dsack_seen, only after reordering was seen) are not modelled.
-uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint32_t* sack_delivered) {
+// One segment ending at tlp_high_seq D-SACKs the loss probe: FLAG_DSACK_TLP
+// (tcp_process_tlp_ack: the original arrived too, no loss).
+uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint32_t* sack_delivered, int* flag) {
   if (!before(start_seq, end_seq)) return 0;
   const uint32_t seq_len = end_seq - start_seq;
   if (seq_len > tp->max_window) return 0;
   uint32_t dup_segs = 1;
-  if (seq_len > tp->mss_cache) dup_segs = (seq_len + tp->mss_cache - 1) / tp->mss_cache;
+  if (seq_len > tp->mss_cache)
+    dup_segs = (seq_len + tp->mss_cache - 1) / tp->mss_cache;
+  else if (tp->tlp_high_seq && tp->tlp_high_seq == end_seq)
+    *flag |= FLAG_DSACK_TLP;
   tp->dsack_dups += dup_segs;
   // Skip the D-SACK if the duplicates were not retransmitted by us.
   if (tp->dsack_dups > tp->total_retrans) return 0;
@@ -1536,7 +1550,7 @@ uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint3
 // the ACK, or inside the second block. A retransmission D-SACKed below the
 // previous snd_una is taken off undo_retrans here (dumb counting).
 bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, std::array<uint32_t, 2>* blocks, unsigned num_sacks,
-                     uint32_t prior_snd_una, uint32_t* sack_delivered) {
+                     uint32_t prior_snd_una, uint32_t* sack_delivered, int* flag) {
   TcpSock* tp = tcp_sk(sk);
   TcpExtMib& mib = sk->net->mib.tcpext;
   const uint32_t start_seq_0 = blocks[0][0], end_seq_0 = blocks[0][1];
@@ -1548,7 +1562,7 @@ bool tcp_check_dsack(Sock* sk, const SkBuff* ack_skb, std::array<uint32_t, 2>* b
   } else {
     return false;
   }
-  const uint32_t dup_segs = tcp_dsack_seen(tp, start_seq_0, end_seq_0, sack_delivered);
+  const uint32_t dup_segs = tcp_dsack_seen(tp, start_seq_0, end_seq_0, sack_delivered, flag);
   if (!dup_segs) {
     mib.TCPDSACKIgnoredDubious++;
     return false;
@@ -1630,8 +1644,9 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_
   state->reord = tp->snd_nxt;
   state->fack = tcp_highest_sack_seq(tp);
   uint32_t sack_delivered = 0;
-  const bool found_dup_sack = tcp_check_dsack(sk, ack_skb, blocks, n, prior_snd_una, &sack_delivered);
-  int flag = found_dup_sack ? FLAG_DSACKING_ACK : 0;
+  int flag = 0;
+  const bool found_dup_sack = tcp_check_dsack(sk, ack_skb, blocks, n, prior_snd_una, &sack_delivered, &flag);
+  if (found_dup_sack) flag |= FLAG_DSACKING_ACK;
   if (sack_delivered) tcp_count_delivered(tp, sack_delivered, ece_ack);
   if (!tp->packets_out) return flag;
   // The rest in sequence order, so that a lower block is tagged before a higher one.
@@ -1737,19 +1752,26 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     if (tp->tlp_high_seq) tcp_process_tlp_ack(sk, ack, flag);
     return 1;
   }
-  long seq_rtt_us = -1;
+  long seq_rtt_us = -1, ca_rtt_us = -1;
+  uint32_t pkts_acked = 0;
   const uint32_t prior_lost = tp->lost;
   int rexmit = REXMIT_NONE;
   RateSample rs;
-  flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, &seq_rtt_us, flag & FLAG_ECE, &rs);
+  flag |= tcp_clean_rtx_queue(sk, prior_fack, prior_snd_una, &seq_rtt_us, &ca_rtt_us, &pkts_acked,
+                              flag & FLAG_ECE, &rs);
   // The RTT of the first newly SACKed segment when nothing new is acked, and
   // the last one's for min_rtt (tcp_clean_rtx_queue's sack_rtt_us, ca_rtt_us).
-  long sack_rtt_us = -1, ca_rtt_us = seq_rtt_us;
+  long sack_rtt_us = -1;
   if (sack_state.first_sackt) {
     sack_rtt_us = long((tp->tcp_clock_cache - sack_state.first_sackt) / 1000);
     ca_rtt_us = long((tp->tcp_clock_cache - sack_state.last_sackt) / 1000);
   }
-  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us);
+  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us, &rs);
+  // The end of tcp_clean_rtx_queue: CUBIC's HyStart takes its delay samples here.
+  if (tp->icsk_ca_ops && tp->icsk_ca_ops->pkts_acked) {
+    AckSample sample{pkts_acked, int32_t(rs.rtt_us), tp->mss_cache * (tp->delivered - rs.prior_delivered)};
+    tp->icsk_ca_ops->pkts_acked(sk, sample);
+  }
   tcp_rack_update_reo_wnd(sk, rs.prior_delivered);
   if (tp->tlp_high_seq) tcp_process_tlp_ack(sk, ack, flag);
   // tcp_ack_is_dubious: a duplicate ACK, an alert, or not Open.
@@ -2441,9 +2463,30 @@ void tcp_fin(Sock* sk) {
   }
 }
 
+namespace {
+
+// tcp_init_metrics with no cached metrics for the route (the twin keeps no
+// tcp_metrics cache): ssthresh back to infinite (a SYN's RTO may have cut it
+// in tcp_enter_loss), and without an RTT sample from the handshake (its
+// SYN or SYN-ACK was retransmitted, no timestamps) the RTO falls back to 3 s.
+void tcp_init_metrics(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->snd_ssthresh = TCP_INFINITE_SSTHRESH;
+  if (tp->srtt_us == 0) {
+    tp->rttvar_us = uint32_t(uint64_t(TCP_TIMEOUT_FALLBACK) * 1'000'000 / HZ);
+    tp->mdev_us = tp->mdev_max_us = tp->rttvar_us;
+    tp->icsk_rto = TCP_TIMEOUT_FALLBACK;
+  }
+}
+
+}  // namespace
+
 void tcp_init_transfer(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  tp->snd_cwnd = TCP_INIT_CWND;
+  tcp_init_metrics(sk);
+  // RFC 5681: cwnd 1 once the SYN or SYN-ACK went more than once (RFC 6298's
+  // 1 s initial RTO makes a single retransmission likely spurious).
+  tp->snd_cwnd = tp->total_retrans > 1 && tp->undo_marker ? 1 : TCP_INIT_CWND;
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   if (!tp->icsk_ca_initialized) tcp_init_congestion_control(sk);
   // tcp_init_buffer_space.
@@ -2738,8 +2781,10 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
   tcp_mstamp_refresh(sk);
   const uint16_t saved_clamp = tp->rx_opt.mss_clamp;
   const TcpOptionsReceived saved = tp->rx_opt;
+  // rcv_tsecr stays as sent (as everywhere here: its users take tsoffset off);
+  // taking it off now too made a retransmitted SYN's TSecr RTT sample and
+  // tcp_packet_delayed wrong (tcp_ecn_syn_retransmit: a spurious TCPLossUndo).
   tcp_parse_options(net, skb->data, &tp->rx_opt, false);
-  if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr) tp->rx_opt.rcv_tsecr -= tp->tsoffset;
   // discard_and_undo / reset_and_undo: the options seen are forgotten.
   auto undo = [&] {
     tp->rx_opt = saved;  // tcp_clear_options
@@ -2756,7 +2801,7 @@ SkbDropReason tcp_rcv_synsent_state_process(Sock* sk, SkBuff* skb) {
       return SkbDropReason::TCP_INVALID_ACK_SEQUENCE;
     }
     if (tp->rx_opt.saw_tstamp && tp->rx_opt.rcv_tsecr &&
-        !between(tp->rx_opt.rcv_tsecr, tp->retrans_stamp, tcp_time_stamp_ms(sk))) {
+        !between(tp->rx_opt.rcv_tsecr - tp->tsoffset, tp->retrans_stamp, tcp_time_stamp_ms(sk))) {
       net.mib.tcpext.PAWSActiveRejected++;
       undo();
       return SkbDropReason::TCP_RFC7323_PAWS;

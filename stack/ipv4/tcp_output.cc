@@ -1071,6 +1071,50 @@ void tcp_event_new_data_sent(Sock* sk, SkBuff* skb) {
   sk->net->mib.tcpext.TCPOrigDataSent += tcp_skb_pcount(skb);
 }
 
+namespace {
+
+// tcp_cwnd_application_limited (RFC 2861): cwnd unused for an RTO, while Open
+// and not waiting for send buffer, shrinks halfway to what was used.
+void tcp_cwnd_application_limited(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->icsk_ca_state == TCP_CA_Open && sk->sk_socket && !(sk->sk_socket->flags & SOCK_NOSPACE)) {
+    const uint32_t win_used = std::max(tp->snd_cwnd_used, TCP_INIT_CWND);
+    if (win_used < tp->snd_cwnd) {
+      tp->snd_ssthresh = tcp_current_ssthresh(sk);
+      tp->snd_cwnd = (tp->snd_cwnd + win_used) >> 1;
+    }
+    tp->snd_cwnd_used = 0;
+  }
+  tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+}
+
+// tcp_cwnd_validate: whether this window was cwnd-limited, else the most it
+// had in flight, holds until snd_una passes what was sent when it was noted
+// (cwnd_usage_seq); tcp_is_cwnd_limited lets cwnd grow only then. One packet
+// after a full window (a new window, not limited) stops slow start's growth
+// (tcp_tlp_new_data: cwnd stays 21 when the 12th segment is acked).
+void tcp_cwnd_validate(Sock* sk, bool is_cwnd_limited) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!before(tp->snd_una, tp->cwnd_usage_seq) || is_cwnd_limited ||
+      (!tp->is_cwnd_limited && tp->packets_out > tp->max_packets_out)) {
+    tp->is_cwnd_limited = is_cwnd_limited;
+    tp->max_packets_out = tp->packets_out;
+    tp->cwnd_usage_seq = tp->snd_nxt;
+  }
+  if (tcp_is_cwnd_limited(tp)) {
+    tp->snd_cwnd_used = 0;  // the network is fed fully
+    tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
+  } else {
+    tp->snd_cwnd_used = std::max(tp->snd_cwnd_used, tp->packets_out);
+    // No congestion control here has its own cong_control.
+    if (sk->net->sysctl.tcp_slow_start_after_idle &&
+        int32_t(uint32_t(sk->net->engine.jiffies()) - tp->snd_cwnd_stamp) >= int32_t(tp->icsk_rto))
+      tcp_cwnd_application_limited(sk);
+  }
+}
+
+}  // namespace
+
 bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
   TcpSock* tp = tcp_sk(sk);
   unsigned sent_pkts = 0;
@@ -1080,12 +1124,8 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
   while (SkBuff* skb = tp->sk_write_queue.front()) {
     uint32_t cwnd_quota = tcp_cwnd_test(tp);
     if (!cwnd_quota) {
-      if (push_one == 2) {
-        cwnd_quota = 1;  // Force out a loss probe pkt.
-      } else {
-        is_cwnd_limited = true;
-        break;
-      }
+      if (push_one != 2) break;
+      cwnd_quota = 1;  // Force out a loss probe pkt.
     }
     cwnd_quota = std::min(cwnd_quota, max_segs);
     const int missing_bytes = int(cwnd_quota * mss_now) - int(skb->len);
@@ -1113,11 +1153,8 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     if (push_one) break;
   }
   (void)is_rwnd_limited;  // tcp_chrono_start(TCP_CHRONO_RWND_LIMITED): no chrono stats here
-  if (sent_pkts || is_cwnd_limited) {
-    // tcp_cwnd_validate.
-    if (tp->packets_out > tp->max_packets_out) tp->max_packets_out = tp->packets_out;
-    tp->is_cwnd_limited |= is_cwnd_limited;
-  }
+  is_cwnd_limited |= tcp_packets_in_flight(tp) >= tp->snd_cwnd;
+  if (sent_pkts || is_cwnd_limited) tcp_cwnd_validate(sk, is_cwnd_limited);
   if (sent_pkts) {
     if (tcp_in_cwnd_reduction(tp)) tp->prr_out += sent_pkts;  // PRR counts new data too
     if (push_one != 2) tcp_schedule_loss_probe(sk, false);

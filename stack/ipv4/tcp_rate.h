@@ -19,6 +19,7 @@ struct RateSample {
   uint32_t last_end_seq = 0;
   bool is_app_limited = false;
   bool is_retrans = false;
+  long rtt_us = -1;            // the last (S)ACKed segment's RTT (tcp_ack_update_rtt), -1: none
 };
 
 // tcp_rate_skb_sent: skb (the queued original) has just been (re)transmitted.

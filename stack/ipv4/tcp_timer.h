@@ -13,6 +13,8 @@ struct Sock;
 inline constexpr uint32_t TCP_RTO_MAX = 120 * 250;
 inline constexpr uint32_t TCP_RTO_MIN = 250 / 5;
 inline constexpr uint32_t TCP_TIMEOUT_INIT = 1 * 250;
+// TCP_TIMEOUT_FALLBACK: the RTO after a handshake without an RTT sample (RFC 6298 5.7).
+inline constexpr uint32_t TCP_TIMEOUT_FALLBACK = 3 * 250;
 inline constexpr uint32_t TCP_DELACK_MAX = 250 / 5;
 inline constexpr uint32_t TCP_DELACK_MIN = 250 / 25;
 inline constexpr uint32_t TCP_ATO_MIN = 250 / 25;

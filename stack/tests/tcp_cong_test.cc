@@ -367,6 +367,10 @@ TEST_F(HystartFixture, ExitsSlowStartWhenTheDelayRises) {
   ack(14500, 3000);
   EXPECT_TRUE(inet_csk_ca<Bictcp>(&tp)->found);
   EXPECT_EQ(tp.snd_ssthresh, tp.snd_cwnd);
+  // The delay detector's counters, the cwnd it exited at summed.
+  EXPECT_EQ(net.mib.tcpext.TCPHystartDelayDetect, 1u);
+  EXPECT_EQ(net.mib.tcpext.TCPHystartDelayCwnd, 16u);
+  EXPECT_EQ(net.mib.tcpext.TCPHystartTrainDetect, 0u);
 }
 
 TEST_F(HystartFixture, NoExitBelowTheLowWindow) {
@@ -389,6 +393,9 @@ TEST_F(HystartFixture, ExitsOnAnAckTrainLongerThanHalfTheMinRtt) {
   ack(10000, 1000);  // 6 ms
   EXPECT_TRUE(inet_csk_ca<Bictcp>(&tp)->found);
   EXPECT_EQ(tp.snd_ssthresh, 16u);
+  EXPECT_EQ(net.mib.tcpext.TCPHystartTrainDetect, 1u);
+  EXPECT_EQ(net.mib.tcpext.TCPHystartTrainCwnd, 16u);
+  EXPECT_EQ(net.mib.tcpext.TCPHystartDelayDetect, 0u);
 }
 
 }  // namespace

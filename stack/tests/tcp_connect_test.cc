@@ -4,6 +4,7 @@
 // in SYN_SENT leads to.
 #include <gtest/gtest.h>
 
+#include "core/jiffies.h"
 #include "core/net.h"
 #include "core/secure_seq.h"
 #include "ipv4/tcp_info.h"
@@ -604,6 +605,57 @@ TEST_F(TcpConnectTest, SynAckAfterRetransmissionsStillEstablishes) {
   EXPECT_EQ(so_error(fd), 0);
   EXPECT_EQ(d.counter("Tcp.RetransSegs"), 2u);
   EXPECT_EQ(d.named("tcp:tcp_retransmit_skb").size(), 2u);
+}
+
+// After a SYN's RTO (tcp_enter_loss: ssthresh cut, CWR queued with ECN on), a
+// SYN-ACK echoing the retransmitted SYN's TSval: Karn's rule bars the SYN's
+// own RTT, the echo gives it (tcp_ack_update_rtt), and the echo is not older
+// than the first retransmission, so tcp_packet_delayed says no: no
+// TCPLossUndo, and the queued CWR stays for the first data (the recording
+// tcp_ecn_syn_retransmit). tcp_init_metrics puts ssthresh back to infinite;
+// one retransmission keeps the initial cwnd.
+TEST_F(TcpConnectTest, SynAckToARetransmittedSynIsTimedByItsEchoAndUndoesNothing) {
+  net.sysctl.tcp_ecn = 1;
+  const int fd = sock();
+  const Bytes syn = connect_syn(fd);
+  EXPECT_EQ(SentTcp(syn).flags(), kSyn | kEce | kCwr);
+  auto again = wire(1100 * kMs);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(SentTcp(again[0]).flags(), kSyn);  // tcp_ecn_clear_syn
+  const uint32_t syn2_ts = be32(SentTcp(again[0]).options(), 8);
+  auto out = answer(syn, kSyn | kAck | kEce, 9000, SentTcp(syn).seq() + 1, synack_options(5, syn2_ts));
+  ASSERT_EQ(out.size(), 1u);
+  const uint32_t ack_ts = be32(SentTcp(out[0]).options(), 4);
+  const TcpSock* tp = tcp_sk(net.sock.files.at(fd)->sk);
+  EXPECT_EQ(d.counter("TcpExt.TCPLossUndo"), 0u);
+  EXPECT_EQ(tp->srtt_us >> 3, (ack_ts - syn2_ts) * 1000u);
+  EXPECT_EQ(tp->snd_ssthresh, 0x7fffffffu);
+  EXPECT_EQ(tp->snd_cwnd, 10u);
+  EXPECT_EQ(tp->icsk_ca_state, TCP_CA_Open);
+  SendMsg m;
+  const uint8_t data[4] = {'d', 'a', 't', 'a'};
+  m.data = std::span<const uint8_t>(data, 4);
+  ASSERT_EQ(sys_sendmsg(net, fd, m), 4);
+  out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(SentTcp(out[0]).flags(), kAck | kPsh | kCwr);
+}
+
+// tcp_init_transfer: a SYN sent three times (RFC 5681's rule takes more than
+// one retransmission) starts the transfer from cwnd 1, and a handshake with
+// no RTT sample (Karn's rule, TSecr 0) from the 3 s fallback RTO
+// (tcp_init_metrics, RFC 6298 5.7).
+TEST_F(TcpConnectTest, TwoSynRetransmissionsWithoutAnRttStartFromCwndOneAndAThreeSecondRto) {
+  const int fd = sock();
+  const Bytes syn = connect_syn(fd);
+  ASSERT_EQ(wire(1100 * kMs).size(), 1u);
+  ASSERT_EQ(wire(1000 * kMs).size(), 1u);  // tcp_syn_linear_timeouts: 1 s again
+  ASSERT_EQ(answer(syn, kSyn | kAck, 9000, SentTcp(syn).seq() + 1, synack_options(5, 0)).size(), 1u);
+  const TcpSock* tp = tcp_sk(net.sock.files.at(fd)->sk);
+  EXPECT_EQ(tp->srtt_us, 0u);
+  EXPECT_EQ(tp->icsk_rto, 3u * HZ);
+  EXPECT_EQ(tp->snd_cwnd, 1u);
+  EXPECT_EQ(tp->snd_ssthresh, 0x7fffffffu);
 }
 
 }  // namespace

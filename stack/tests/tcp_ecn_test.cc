@@ -17,8 +17,6 @@
 namespace nettwin::test {
 namespace {
 
-constexpr uint8_t kEce = 0x40, kCwr = 0x80;
-
 // The IP ECN field of a DUT frame.
 uint8_t ecn_field(const Bytes& f) { return f[14 + 1] & 3; }
 

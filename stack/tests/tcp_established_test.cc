@@ -1,6 +1,8 @@
 // The established data path (tcp_rcv_established, tcp_data_queue, tcp_ack,
 // delayed and quick ACKs, tcp_recvmsg, tcp_sendmsg with Nagle, the RTO) against
 // what Linux 6.18's tcp_input.c / tcp_output.c / tcp.c do.
+#include "ipv4/tcp_cong.h"
+#include "ipv4/tcp_cubic.h"
 #include "ipv4/tcp_output.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "ipv4/tcp_timer.h"
@@ -282,7 +284,64 @@ TEST_F(TcpConnTest, AfterIdleTheFirstWriteStartsFromTheInitialWindow) {
   grow_cwnd_then_idle(*this);
   ASSERT_EQ(write("after idle"), 10);
   EXPECT_EQ(tp()->snd_cwnd, 10u);  // 20 halved per idle RTO, not below 10
-  EXPECT_EQ(tp()->snd_cwnd_used, 0u);
+  // tcp_cwnd_restart cleared it; tcp_cwnd_validate then notes the one segment
+  // the write put in flight (the network starves: not cwnd-limited).
+  EXPECT_EQ(tp()->snd_cwnd_used, 1u);
+}
+
+// tcp_cwnd_validate: a full window in flight is cwnd-limited, so its ACK grows
+// slow start (10 + 10); the next window carries one segment, is not limited,
+// and cwnd (20, at least twice the most in flight) stays put when it is acked.
+TEST_F(TcpConnTest, SlowStartGrowsOnlyWhileTheWindowIsUsed) {
+  ASSERT_EQ(write(std::string(10 * 1448, 'f')), 10 * 1448);
+  ASSERT_EQ(wire().size(), 10u);
+  EXPECT_TRUE(tp()->is_cwnd_limited);
+  tsval += 1;
+  send(seg(kAck, {}, 10 * 1448));
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+  ASSERT_EQ(write(std::string(1448, 'o')), 1448);
+  ASSERT_EQ(wire().size(), 1u);
+  EXPECT_FALSE(tp()->is_cwnd_limited);
+  EXPECT_EQ(tp()->max_packets_out, 1u);
+  tsval += 1;
+  send(seg(kAck, {}, 11 * 1448));
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+}
+
+// CUBIC's HyStart gets a delay sample from every ACK (pkts_acked at the end
+// of tcp_clean_rtx_queue, the last acked segment's RTT): a round of 20 acked
+// 10 ms after they left, against delay_min ~1 ms, ends slow start at the 9th
+// sample with ssthresh = cwnd = 28 (the recording tcp_hystart_delay).
+TEST_F(TcpConnTest, HyStartEndsSlowStartWhenTheRoundTripTimeRises) {
+  ASSERT_EQ(sys_setsockopt(net, cfd, SOL_SOCKET_, SO_SNDBUF_, 212992, 4), 0);
+  ASSERT_EQ(write(std::string(80 * 1448, 'h')), 80 * 1448);
+  ASSERT_EQ(wire().size(), 10u);
+  d.stack.advance(1'000'000);
+  tsval += 1;
+  ASSERT_EQ(send(seg(kAck, {}, 10 * 1448)).size(), 20u);
+  EXPECT_EQ(tp()->snd_cwnd, 20u);
+  d.stack.advance(10'000'000);
+  tsval += 10;
+  for (uint32_t k = 11; k <= 30; ++k) send(seg(kAck, {}, k * 1448));
+  EXPECT_EQ(tp()->snd_ssthresh, 28u);
+  EXPECT_EQ(d.counter("TcpExt.TCPHystartDelayDetect"), 1u);
+  EXPECT_EQ(d.counter("TcpExt.TCPHystartDelayCwnd"), 28u);
+  EXPECT_EQ(d.counter("TcpExt.TCPHystartTrainDetect"), 0u);
+}
+
+// tcp_clean_rtx_queue's ca_rtt_us, CUBIC's sample, is the RTT of the last
+// segment a cumulative ACK covers (last_ackt), not of the first.
+TEST_F(TcpConnTest, TheCongestionControlSampleIsTheLastAckedSegmentsRtt) {
+  ASSERT_EQ(write(std::string(1448, 'a')), 1448);
+  d.stack.advance(5'000'000);
+  ASSERT_EQ(write(std::string(1448, 'b')), 1448);
+  ASSERT_EQ(wire().size(), 2u);
+  d.stack.advance(1'000'000);
+  tsval += 6;
+  send(seg(kAck, {}, 2 * 1448));
+  const uint32_t delay_min = inet_csk_ca<Bictcp>(tp())->delay_min;
+  EXPECT_GE(delay_min, 1'000u);
+  EXPECT_LT(delay_min, 2'000u);  // the first segment's RTT was 6 ms
 }
 
 TEST_F(TcpConnTest, WithSlowStartAfterIdleOffTheWindowIsKept) {

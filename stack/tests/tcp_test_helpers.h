@@ -13,7 +13,7 @@
 
 namespace nettwin::test {
 
-inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kEce = 0x40, kCwr = 0x80;
 
 struct TcpSeg {
   uint16_t sport = 40000, dport = 80;

@@ -70,8 +70,8 @@ def probe_then_rto(probe: int) -> tuple:
     return (expect_segments(probe, 1, timeout_ms=500) + expect_segments(0, 1) + (info(),))
 
 
-def _add_loss(name: str, description: str, steps, rtt_ms: int = RTT_MS) -> None:
-    _add(name, description, handshake(rtt_ms) + tuple(steps))
+def _add_loss(name: str, description: str, steps, rtt_ms: int = RTT_MS, **kw) -> None:
+    _add(name, description, handshake(rtt_ms) + tuple(steps), **kw)
 
 
 # ------------------------------------------------------------- tail loss probe
@@ -179,3 +179,15 @@ _add_loss("tcp_fast_retransmit_undo_timestamps",
           sends(0, 5) + expect_segments(0, 5)
           + (Wait(RTT_MS), ack(_at(0), [(1, 3)]), Expect("", seq=_at(0), payload_len=MSS, timeout_ms=500),
              info(), Wait(RTT_MS), ack(_at(5), echo=_at(0)), info()))
+
+# ------------------------------------------------------------- HyStart (cubic's slow start exit)
+
+_add_loss("tcp_hystart_delay",
+          "80 queued segments: the initial window of 10 acked after 40 ms (cwnd 20, delay_min ~40 ms), then "
+          "the next 20 acked one by one after 60 ms: over 8 samples the round's minimum RTT passes "
+          "delay_min + max(delay_min/8, 4 ms), and at the 9th ACK HyStart ends slow start with ssthresh = "
+          "cwnd (TCPHystartDelayDetect, TCPHystartDelayCwnd 28); cwnd grows by congestion avoidance after",
+          sends(0, 80) + expect_segments(0, 10)
+          + (Wait(RTT_MS), ack(_at(10))) + expect_segments(10, 20)
+          + (Wait(60),) + tuple(ack(_at(k)) for k in range(11, 31)) + (info(),),
+          settle_ms=40)   # ends before the loss probe (2*srtt) of what is still in flight
