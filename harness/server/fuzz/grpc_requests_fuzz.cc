@@ -104,6 +104,9 @@ const std::array<Method, 46> kMethods = {
     method(&Server::sockets, &SocketsService::Fcntl),
     method(&Server::nic, &NicService::SetWireLimit),
     method(&Server::sockets, &SocketsService::ListSockets),
+    method(&Server::sockets, &SocketsService::EpollCreate),
+    method(&Server::sockets, &SocketsService::EpollCtl),
+    method(&Server::sockets, &SocketsService::EpollWait),
 };
 
 }  // namespace
