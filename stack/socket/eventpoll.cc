@@ -23,9 +23,6 @@ EventPoll* ep_lookup(Net& net, int fd) {
   return it == net.sock.epolls.end() ? nullptr : it->second.get();
 }
 
-// ep_item_poll: the socket's poll mask, among the events the item asks for.
-unsigned ep_item_poll(const EpItem* epi) { return sock_poll(epi->sock) & epi->event.events; }
-
 void rdllist_add_tail(EpItem* epi) {
   epi->rdllink = epi->ep->rdllist.insert(epi->ep->rdllist.end(), epi);
   epi->linked = true;
@@ -37,32 +34,80 @@ void rdllist_del(EpItem* epi) {
   epi->linked = false;
 }
 
+// ep_item_poll: the socket's poll mask (an eventpoll's: ep_eventpoll_poll),
+// among the events the item asks for.
+unsigned ep_item_poll(const EpItem* epi) {
+  return (epi->tep ? ep_eventpoll_poll(epi->tep) : sock_poll(epi->sock)) & epi->event.events;
+}
+
+// The wait queue the item is on: its socket's, or its eventpoll's poll_wait.
+std::vector<EpItem*>& item_wq(EpItem* epi) { return epi->tep ? epi->tep->poll_wait : epi->sock->wq; }
+
+// ep_poll_safewake: the eventpolls watching ep learn it has events.
+void ep_poll_safewake(EventPoll* ep) {
+  for (EpItem* w : ep->poll_wait) ep_poll_callback(w, EPOLLIN_);
+}
+
+// Linked now, and the eventpolls watching this one told (ep_insert, ep_modify).
+void rdllist_add_and_wake(EpItem* epi) {
+  if (epi->linked) return;
+  rdllist_add_tail(epi);
+  ep_poll_safewake(epi->ep);
+}
+
 // ep_remove: off the socket's wait queue, off rdllist, out of the interest list.
 void ep_remove(EventPoll* ep, EpItem* epi) {
-  auto& wq = epi->sock->wq;
+  auto& wq = item_wq(epi);
   wq.erase(std::remove(wq.begin(), wq.end(), epi), wq.end());
   rdllist_del(epi);
   ep->rbr.erase(epi->fd);
 }
 
-int ep_insert(EventPoll* ep, const EpollEvent& event, int fd, Socket* sock) {
+int ep_insert(EventPoll* ep, const EpollEvent& event, int fd, Socket* sock, EventPoll* tep) {
   auto owned = std::make_unique<EpItem>();
   EpItem* epi = owned.get();
   epi->ep = ep;
   epi->fd = fd;
   epi->sock = sock;
+  epi->tep = tep;
   epi->event = event;
   ep->rbr[fd] = std::move(owned);
-  sock->wq.push_back(epi);  // ep_ptable_queue_proc: on the socket's wait queue
+  item_wq(epi).push_back(epi);  // ep_ptable_queue_proc: on the target's wait queue
   // Already ready: on rdllist now, as a wakeup would have put it.
-  if (ep_item_poll(epi)) rdllist_add_tail(epi);
+  if (ep_item_poll(epi)) rdllist_add_and_wake(epi);
   return 0;
 }
 
 int ep_modify(EpItem* epi, const EpollEvent& event) {
   epi->event = event;
-  if (ep_item_poll(epi) && !epi->linked) rdllist_add_tail(epi);
+  if (ep_item_poll(epi)) rdllist_add_and_wake(epi);
   return 0;
+}
+
+// ep_loop_check_proc: how deep the eventpolls below ep go (EP_MAX_NESTS + 1
+// when one of them is `into`: a loop).
+int ep_depth_below(const EventPoll* ep, const EventPoll* into, int depth) {
+  int result = 0;
+  for (const auto& [fd, epi] : ep->rbr) {
+    if (!epi->tep) continue;
+    if (epi->tep == into || depth > EP_MAX_NESTS) return EP_MAX_NESTS + 1;
+    result = std::max(result, ep_depth_below(epi->tep, into, depth + 1) + 1);
+    if (result > EP_MAX_NESTS) break;
+  }
+  return result;
+}
+
+// ep_get_upwards_depth_proc: how many eventpolls above ep watch it in a chain.
+int ep_depth_above(const EventPoll* ep) {
+  int result = 0;
+  for (const EpItem* w : ep->poll_wait) result = std::max(result, ep_depth_above(w->ep) + 1);
+  return result;
+}
+
+// ep_loop_check: ep may not watch `to` if that closes a loop or nests too deep.
+bool ep_loop_check(const EventPoll* ep, const EventPoll* to) {
+  const int depth = ep_depth_below(to, ep, 0);
+  return depth <= EP_MAX_NESTS && depth + 1 + ep_depth_above(ep) <= EP_MAX_NESTS;
 }
 
 // ep_send_events: each item of rdllist polled again; those still ready are
@@ -105,6 +150,7 @@ void ep_poll_callback(EpItem* epi, unsigned key) {
   if (!(epi->event.events & ~EP_PRIVATE_BITS)) return;
   if (key && !(key & epi->event.events)) return;
   if (!epi->linked) rdllist_add_tail(epi);
+  ep_poll_safewake(epi->ep);  // each wakeup that passes reaches the watchers of this eventpoll
 }
 
 void eventpoll_release(Socket* sock) {
@@ -115,6 +161,10 @@ void eventpoll_release(Socket* sock) {
 }
 
 void ep_free(EventPoll* ep) {
+  while (!ep->poll_wait.empty()) {  // eventpoll_release of its own file
+    EpItem* w = ep->poll_wait.back();
+    ep_remove(w->ep, w);
+  }
   while (!ep->rbr.empty()) ep_remove(ep, ep->rbr.begin()->second.get());
 }
 
@@ -149,10 +199,9 @@ int sys_epoll_ctl(Net& net, int epfd, int op, int fd, const EpollEvent& event) {
     if (op == EPOLL_CTL_MOD_) return -E_INVAL;
     if (op == EPOLL_CTL_ADD_ && (ep_lookup(net, fd) || (event.events & ~EPOLLEXCLUSIVE_OK_BITS))) return -E_INVAL;
   }
-  // An eventpoll inside another is Linux's nesting (with its ELOOP check); this
-  // stack's eventpolls watch sockets only.
-  if (ep_lookup(net, fd)) return -E_PERM;
-  Socket* sock = net.sock.files.at(fd).get();
+  EventPoll* tep = ep_lookup(net, fd);
+  if (op == EPOLL_CTL_ADD_ && tep && !ep_loop_check(ep, tep)) return -E_LOOP;
+  Socket* sock = tep ? nullptr : net.sock.files.at(fd).get();
   auto it = ep->rbr.find(fd);
   EpItem* epi = it == ep->rbr.end() ? nullptr : it->second.get();
   EpollEvent ev = event;
@@ -160,7 +209,7 @@ int sys_epoll_ctl(Net& net, int epfd, int op, int fd, const EpollEvent& event) {
     case EPOLL_CTL_ADD_:
       if (epi) return -E_EXIST;
       ev.events |= EPOLLERR_ | EPOLLHUP_;
-      return ep_insert(ep, ev, fd, sock);
+      return ep_insert(ep, ev, fd, sock, tep);
     case EPOLL_CTL_DEL_:
       if (!epi) return -E_NOENT;
       ep_remove(ep, epi);

@@ -4,7 +4,9 @@
 // sk_stream_write_space, sk_state_change, sk_error_report) reach
 // ep_poll_callback through the socket's wait queue, which appends the item to
 // rdllist in wakeup order; epoll_wait reports from rdllist, polling each item
-// again with the poll mask poll() uses (sock_poll).
+// again with the poll mask poll() uses (sock_poll). An eventpoll may watch
+// another (nesting, at most EP_MAX_NESTS deep, ELOOP for a loop): the inner
+// one is readable while it has events, and wakes its watchers (poll_wait).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,7 @@ enum : int { EPOLL_CTL_ADD_ = 1, EPOLL_CTL_DEL_ = 2, EPOLL_CTL_MOD_ = 3 };
 enum : int { EPOLL_CLOEXEC_ = 02000000 };
 // EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event) (12 bytes, packed on x86-64).
 inline constexpr int EP_MAX_EVENTS = 0x7fffffff / 12;
+inline constexpr int EP_MAX_NESTS = 4;
 
 // struct epoll_event
 struct EpollEvent {
@@ -41,7 +44,8 @@ struct EpollEvent {
 struct EpItem {
   EventPoll* ep = nullptr;
   int fd = -1;
-  Socket* sock = nullptr;
+  Socket* sock = nullptr;     // the watched socket, or
+  EventPoll* tep = nullptr;   // the watched eventpoll
   EpollEvent event;
   bool linked = false;                    // ep_is_linked: on rdllist
   std::list<EpItem*>::iterator rdllink;   // its place there while linked
@@ -51,6 +55,7 @@ struct EpItem {
 struct EventPoll {
   std::map<int, std::unique_ptr<EpItem>> rbr;  // the interest list, by descriptor
   std::list<EpItem*> rdllist;
+  std::vector<EpItem*> poll_wait;  // the items of the eventpolls watching this one
 };
 
 // The wakeup of a socket's wait queue: each item watching it (key: the poll
@@ -58,7 +63,7 @@ struct EventPoll {
 void ep_poll_callback(EpItem* epi, unsigned key);
 // eventpoll_release: a watched socket is closed; every eventpoll forgets it.
 void eventpoll_release(Socket* sock);
-// ep_free: an eventpoll's descriptor is closed.
+// ep_free: an eventpoll's descriptor is closed (its watchers forget it too).
 void ep_free(EventPoll* ep);
 // ep_eventpoll_poll: what poll() of an epoll descriptor reports (EPOLLIN while events are available).
 unsigned ep_eventpoll_poll(EventPoll* ep);

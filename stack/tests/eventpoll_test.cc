@@ -175,6 +175,34 @@ TEST_F(EpollUdpTest, PollOfAnEventpoll) {
   EXPECT_EQ(sys_poll(net, ep, POLLIN_, 0), int(POLLIN_));
 }
 
+TEST_F(EpollUdpTest, NestedEventpollsWakeTheirWatchersAndRefuseLoops) {
+  const int s = udp(5000);
+  const int inner = sys_epoll_create(net, 1), outer = sys_epoll_create(net, 1);
+  ASSERT_EQ(add(inner, s, EPOLLIN_), 0);
+  ASSERT_EQ(add(outer, inner, EPOLLIN_ | EPOLLET_), 0);
+  EXPECT_EQ(add(inner, outer, EPOLLIN_), -E_LOOP);
+  EXPECT_EQ(add(outer, inner, EPOLLIN_ | EPOLLEXCLUSIVE_), -E_INVAL);  // no exclusive watch of an eventpoll
+  EXPECT_EQ(wait(outer), 0);
+  deliver(5000);
+  ASSERT_EQ(wait(outer), 1);
+  EXPECT_EQ(ev[0].events, unsigned(EPOLLIN_));
+  EXPECT_EQ(ev[0].data, uint64_t(inner));
+  EXPECT_EQ(wait(outer), 0);  // edge-triggered: the inner's level-triggered re-add wakes nobody
+  EXPECT_EQ(wait(inner), 1);
+  EXPECT_EQ(wait(outer), 0);
+  // A chain: outer <- e1 <- e2 <- e3 is EP_MAX_NESTS deep; one more is ELOOP.
+  int top = outer;
+  for (int i = 0; i < 3; ++i) {
+    const int e = sys_epoll_create(net, 1);
+    ASSERT_EQ(add(e, top, EPOLLIN_), 0);
+    top = e;
+  }
+  const int e4 = sys_epoll_create(net, 1);
+  EXPECT_EQ(add(e4, top, EPOLLIN_), -E_LOOP);
+  ASSERT_EQ(sys_close(net, outer), 0);  // the chain loses a level; its watcher forgets it
+  EXPECT_EQ(add(e4, top, EPOLLIN_), 0);
+}
+
 // TCP: the FIN and RST wakeups (sk_state_change) and connect completion.
 struct EpollTcpTest : TcpConnTest {
   std::vector<EpollEvent> ev;
