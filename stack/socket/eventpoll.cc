@@ -130,9 +130,8 @@ int ep_send_events(EventPoll* ep, std::vector<EpollEvent>& events, int maxevents
     else if (!(epi->event.events & EPOLLET_))
       rdllist_add_tail(epi);
   }
-  // ep_done_scan: what was not reported goes back before the re-added items.
-  for (EpItem* epi : txlist) epi->linked = true;
-  for (auto it = txlist.begin(); it != txlist.end(); ++it) (*it)->rdllink = it;
+  // ep_done_scan: what was not reported goes back before the re-added items
+  // (still linked: splice keeps their rdllink iterators valid).
   ep->rdllist.splice(ep->rdllist.begin(), txlist);
   return res;
 }
