@@ -29,7 +29,7 @@ LINUX_SHORT_SET = ("passive_open", "active_open", "syn_all_options", "simultaneo
                    "close_passive", "fin_wait1_data_rst", "time_wait_refin", "rst_bad_seq", "rst_closed_port",
                    "ack_too_old", "tcp_info_code", "tcp_info_send_counters", "blocking_read", "poll_after_rst",
                    "sockopt_errors", "socket_errors", "udp_echo", "udp_peek", "udp_port_unreachable", "icmp_echo",
-                   "tcp_frag_needed")
+                   "tcp_frag_needed", "epoll_ready_order", "epoll_connect_out")
 # Real time on a loaded machine: the Linux runs allow 10 ms (upstream's default is 4 ms).
 LINUX_TOLERANCE = "--tolerance_usecs=10000"
 
@@ -96,6 +96,21 @@ def test_a_wrong_return_value_and_errno_fail(server_stack):
                          "but got 11 (Resource temporarily unavailable)")
     r = run_text(server_stack, altered("udp_echo.pkt", "read(3, ..., 1000) = 100", "read(3, ..., 1000) = 99"))
     assert r.message == "t.pkt:6: runtime error in read call: Expected result 99 but got 100 with errno 0 (Success)"
+
+
+def test_epoll_wait_compares_the_first_event_as_upstream_does(server_stack):
+    r = run_text(server_stack, altered("epoll_edge_triggered.pkt", "{events=EPOLLIN, u32=7}, 1, 0) = 1",
+                                       "{events=EPOLLIN|EPOLLRDHUP, u32=7}, 1, 0) = 1"))
+    assert r.message == ("t.pkt:15: runtime error in epoll_wait call: epoll_event->events does not match script: "
+                         "expected: 0x2001 actual: 0x1")
+    r = run_text(server_stack, altered("epoll_blocking_wakeup.pkt", "u64=1234567890123}, 4", "u64=1234567890124}, 4"))
+    assert r.message == ("t.pkt:12: runtime error in epoll_wait call: epoll_event->data does not match script: "
+                         "expected: 1234567890124 actual: 1234567890123")
+    r = run_text(server_stack, altered("epoll_level_readable.pkt", "{events=EPOLLIN, fd=4}) = 0",
+                                       "{events=EPOLLIN, fd=3}) = 0"))
+    assert r.message == "t.pkt:11: runtime error in epoll_ctl call: wrong fd specified in epoll_event"
+    r = run_text(server_stack, altered("epoll_level_readable.pkt", "{events=EPOLLIN, fd=4}) = 0", "[1]) = 0"))
+    assert r.message.startswith("t.pkt:11: runtime error in epoll_ctl call: expected an epoll_event {events=")
 
 
 def test_a_missing_packet_times_out_and_a_blocking_call_that_never_returns_fails(server_stack):

@@ -12,7 +12,8 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 from nettwin.client import StackError
-from nettwin.client.sockets import AF_INET, MSG_DONTWAIT, SOCK_DGRAM, SocketError
+from nettwin.client.sockets import (AF_INET, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLET, EPOLLIN,
+                                    EPOLLONESHOT, EPOLLOUT, MSG_DONTWAIT, SOCK_DGRAM, SocketError)
 
 DUT = "ntdut0"
 DUT_MAC, TESTER_MAC = "02:00:00:00:01:02", "02:00:00:00:01:01"
@@ -83,6 +84,11 @@ def test_blocking_read_advances_virtual_time(dut):
     (lambda s: s.sockets.bind(3, (DUT_IP, 70000)), ["bad port 70000"]),
     (lambda s: s.sockets.recvfrom(3, 10, 0, timeout_ns=10**13), ["timeout_ns", "one hour"]),
     (lambda s: s.sockets.setsockopt(3, 1, 2, 1, optlen=99999), ["optlen 99999"]),
+    (lambda s: s.sockets._do("epoll_ctl", s.sockets.stub.EpollCtl,
+                             s.pb.EpollCtlRequest(epfd=4, op=EPOLL_CTL_ADD, fd=3), True), ["event is required"]),
+    (lambda s: s.sockets._do("epoll_create", s.sockets.stub.EpollCreate, s.pb.EpollCreateRequest(flags=1), True),
+     ["flags belong to epoll_create1"]),
+    (lambda s: s.sockets.epoll_wait(4, 1, timeout_ns=10**13), ["timeout_ns", "one hour"]),
 ])
 def test_harness_faults_are_invalid_argument(dut, call, words):
     dut.socket(AF_INET, SOCK_DGRAM)
@@ -91,3 +97,32 @@ def test_harness_faults_are_invalid_argument(dut, call, words):
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
     for w in words:
         assert w in e.value.message
+
+
+def test_epoll_over_grpc(dut):
+    """The Sockets service's epoll calls: the events in the ready list's order, each with its
+    data word, level-triggered until read, EPOLLET once per datagram, errno as data."""
+    a, b = dut.socket(AF_INET, SOCK_DGRAM), dut.socket(AF_INET, SOCK_DGRAM)
+    dut.bind(a, (DUT_IP, 5000))
+    dut.bind(b, (DUT_IP, 5001))
+    ep = dut.sockets.epoll_create1()
+    assert ep == b + 1                                   # the sockets' descriptor space
+    dut.sockets.epoll_ctl(ep, EPOLL_CTL_ADD, a, EPOLLIN, data=2**40 + 1)
+    dut.sockets.epoll_ctl(ep, EPOLL_CTL_ADD, b, EPOLLIN | EPOLLET)
+    assert dut.sockets.epoll_wait(ep) == []
+    dut.inject(DUT, [datagram(b"x", dport=5001), datagram(b"y", dport=5000)], run_until_idle=True)
+    assert dut.sockets.epoll_wait(ep) == [(EPOLLIN, b), (EPOLLIN, 2**40 + 1)]
+    assert dut.sockets.epoll_wait(ep) == [(EPOLLIN, 2**40 + 1)]     # b is edge-triggered
+    dut.sockets.epoll_ctl(ep, EPOLL_CTL_MOD, b, EPOLLOUT | EPOLLONESHOT)
+    assert dut.sockets.epoll_wait(ep, maxevents=1) == [(EPOLLIN, 2**40 + 1)]
+    assert dut.sockets.epoll_wait(ep) == [(EPOLLOUT, b), (EPOLLIN, 2**40 + 1)]
+    dut.sockets.epoll_ctl(ep, EPOLL_CTL_DEL, a)
+    assert dut.sockets.epoll_wait(ep) == []
+    r = dut.sockets.epoll_ctl(ep, EPOLL_CTL_DEL, a, check=False)
+    assert (r.ret, r.errno) == (-1, errno.ENOENT)
+    r = dut.sockets.epoll_create(0, check=False)
+    assert (r.ret, r.errno) == (-1, errno.EINVAL)
+    before = dut.now()
+    r = dut.sockets.epoll_wait(ep, 4, timeout_ns=3_000_000, check=False)
+    assert (r.ret, r.events, r.now_ns) == (0, [], before + 3_000_000)
+    assert dut.sockets.close(ep) == 0

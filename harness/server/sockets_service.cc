@@ -6,6 +6,7 @@
 #include <string>
 
 #include "request_check.h"
+#include "stack/socket/eventpoll.h"
 #include "stack/socket/sock_diag.h"
 #include "stack/socket/syscalls.h"
 #include "stack/wire/bytes.h"
@@ -315,6 +316,37 @@ grpc::Status SocketsService::Fcntl(grpc::ServerContext*, const v1::FcntlRequest*
     const int flags = sys_fcntl_getfl(net, r->fd());
     if (flags >= 0) reply->set_value(flags);
     return flags;
+  });
+}
+
+grpc::Status SocketsService::EpollCreate(grpc::ServerContext*, const v1::EpollCreateRequest* r,
+                                         v1::SockReply* reply) {
+  if (!r->create1() && r->flags())
+    return invalid("flags belong to epoll_create1 (set create1); epoll_create takes a size");
+  return call(engine_, reply, [&](Net& net) {
+    return r->create1() ? sys_epoll_create1(net, r->flags()) : sys_epoll_create(net, r->size());
+  });
+}
+
+grpc::Status SocketsService::EpollCtl(grpc::ServerContext*, const v1::EpollCtlRequest* r, v1::SockReply* reply) {
+  if ((r->op() == EPOLL_CTL_ADD_ || r->op() == EPOLL_CTL_MOD_) && !r->has_event())
+    return invalid("event is required for EPOLL_CTL_ADD (1) and EPOLL_CTL_MOD (3)");
+  return call(engine_, reply, [&](Net& net) {
+    return sys_epoll_ctl(net, r->epfd(), r->op(), r->fd(), EpollEvent{r->event().events(), r->event().data()});
+  });
+}
+
+grpc::Status SocketsService::EpollWait(grpc::ServerContext*, const v1::EpollWaitRequest* r, v1::SockReply* reply) {
+  if (auto s = check_timeout(r->timeout_ns()); !s.ok()) return s;
+  return call(engine_, reply, [&](Net& net) {
+    std::vector<EpollEvent> events;
+    const int n = sys_epoll_wait(net, r->epfd(), events, r->maxevents(), r->timeout_ns());
+    for (const EpollEvent& e : events) {
+      v1::EpollEvent* out = reply->add_events();
+      out->set_events(e.events);
+      out->set_data(e.data);
+    }
+    return n;
   });
 }
 

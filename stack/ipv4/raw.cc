@@ -39,6 +39,7 @@ void raw_rcv(Sock* sk, SkBuff* skb) {
   sk->sk_rmem_alloc += int(skb->truesize);
   skb->dst = nullptr;
   sk->sk_receive_queue.push_back(skb);
+  sock_def_readable(sk);  // sk_data_ready
 }
 
 int raw_init(Sock* sk) {

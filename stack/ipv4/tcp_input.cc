@@ -17,6 +17,7 @@
 #include "ipv4/fib.h"
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/tcp_ecn.h"
+#include "socket/eventpoll.h"
 #include "ipv4/inet_hashtables.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/syncookies.h"
@@ -278,7 +279,7 @@ void inet_csk_destroy_sock(Sock* sk) {
 
 bool inet_csk_in_pingpong_mode(const Sock* sk) { return tcp_sk(sk)->icsk_ack.pingpong >= 1; }
 
-void tcp_data_ready(Sock*) {}
+void tcp_data_ready(Sock* sk) { sock_def_readable(sk); }
 
 void tcp_set_rto(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
@@ -417,7 +418,10 @@ void tcp_done(Sock* sk) {
   tcp_clear_xmit_timers(sk);
   sk->sk_shutdown = SHUTDOWN_MASK;
   (void)tp;
-  if (!sk->sock_dead) return;  // sk_state_change: the owner sees it
+  if (!sk->sock_dead) {
+    sock_def_wakeup(sk);  // sk_state_change
+    return;
+  }
   inet_csk_destroy_sock(sk);
 }
 
@@ -2400,7 +2404,10 @@ void tcp_simple_retransmit(Sock* sk) {
 
 
 void sk_stream_write_space(Sock* sk) {
-  if (sk->sk_socket) sk->sk_socket->flags &= ~SOCK_NOSPACE;
+  Socket* sock = sk->sk_socket;
+  if (!sock || !(sock->flags & SOCK_NOSPACE)) return;  // tcp_check_space: only for a writer that found no room
+  sock->flags &= ~SOCK_NOSPACE;
+  sk_wake_up(sk, EPOLLOUT_ | EPOLLWRNORM_ | EPOLLWRBAND_);
 }
 
 void tcp_enter_quickack_mode(Sock* sk, unsigned max_quickacks) {
@@ -2461,6 +2468,7 @@ void tcp_fin(Sock* sk) {
     tp->rx_opt.dsack = false;
     tp->rx_opt.num_sacks = 0;
   }
+  if (!sk->sock_dead) sock_def_wakeup(sk);  // sk_state_change: a reader sees the end of the stream
 }
 
 namespace {
@@ -2667,7 +2675,10 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
       if (tp->snd_una != tp->write_seq) break;
       tcp_set_state(sk, TCP_FIN_WAIT2);
       sk->sk_shutdown |= SEND_SHUTDOWN;
-      if (!sk->sock_dead) break;  // a lingering close() wakes
+      if (!sk->sock_dead) {
+        sock_def_wakeup(sk);  // sk_state_change: a lingering close() wakes
+        break;
+      }
       // Both aborts return their reason: tcp_v4_do_rcv answers the segment with a reset.
       if (tp->linger2 < 0) {
         tcp_done(sk);
@@ -2763,6 +2774,7 @@ void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
   sk->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set: early demux spares later lookups
   tcp_init_transfer(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+  if (!sk->sock_dead) sock_def_wakeup(sk);  // sk_state_change: the connect is done
 }
 
 }  // namespace

@@ -197,6 +197,7 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
   tcp_sk(sk)->icsk_accept_queue.push_back(std::move(owned));
   sk->sk_ack_backlog++;
   child->sk_socket = nullptr;
+  sock_def_readable(sk);  // tcp_child_process: the listener's sk_data_ready
   // tcp_child_process -> tcp_rcv_state_process in SYN_RECV: the ACK is
   // acceptable, the child is established (tcp_synack_rtt_meas: the SYN-ACK's
   // RTT, unless it was sent again or was a cookie's).

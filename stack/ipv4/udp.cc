@@ -201,7 +201,7 @@ int __udp_enqueue_schedule_skb(Sock* sk, SkBuff* skb) {
   sk->sk_rmem_alloc += size;
   skb->dst = nullptr;  // skb_dst_drop (ipv4_pktinfo_prepare)
   sk->sk_receive_queue.push_back(skb);
-  // sk_data_ready: readers find the queue non-empty on their next look.
+  sock_def_readable(sk);  // sk_data_ready
   return 0;
 }
 

@@ -108,6 +108,7 @@ int packet_rcv(SkBuff* skb, NetDevice* dev, PacketType* pt, NetDevice* orig_dev)
   skb->dev = nullptr;
   skb->dst = nullptr;  // skb_dst_drop
   sk->sk_receive_queue.push_back(skb);
+  sock_def_readable(sk);  // sk_data_ready
   return 0;
 }
 

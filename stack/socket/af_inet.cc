@@ -126,6 +126,7 @@ int inet_shutdown(Socket* sock, int how) {
       sock->state = err ? SS_CONNECTING : SS_UNCONNECTED;
       break;
   }
+  sock_def_wakeup(sk);  // sk_state_change
   return err;
 }
 

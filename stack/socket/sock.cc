@@ -7,6 +7,7 @@
 #include "core/jiffies.h"
 #include "core/net.h"
 #include "core/skb_pool.h"
+#include "socket/eventpoll.h"
 #include "socket/sock.h"
 
 namespace nettwin {
@@ -93,9 +94,17 @@ int sock_error(Sock* sk) {
   return -err;
 }
 
-void sk_error_report(Sock*) {
-  // sk_error_report wakes pollers; readiness is computed on demand (datagram_poll).
+void sk_wake_up(Sock* sk, unsigned key) {
+  if (!sk->sk_socket) return;  // orphaned: nobody waits
+  // A wakeup may not change the queue it walks (ep_poll_callback only links items).
+  for (EpItem* epi : sk->sk_socket->wq) ep_poll_callback(epi, key);
 }
+
+void sk_error_report(Sock* sk) { sk_wake_up(sk, EPOLLERR_); }
+
+void sock_def_readable(Sock* sk) { sk_wake_up(sk, EPOLLIN_ | EPOLLPRI_ | EPOLLRDNORM_ | EPOLLRDBAND_); }
+
+void sock_def_wakeup(Sock* sk) { sk_wake_up(sk, 0); }
 
 int sock_queue_err_skb(Sock* sk, SkBuff* skb) {
   if (sk->sk_rmem_alloc + int(skb->truesize) >= sk->sk_rcvbuf) return -E_NOMEM;

@@ -23,6 +23,7 @@ namespace nettwin {
 class Net;
 struct Sock;
 struct Socket;
+struct EpItem;
 
 // struct sockaddr_in (host byte order here; the wire order is the caller's business).
 struct SockaddrIn {
@@ -200,6 +201,7 @@ enum : unsigned { SOCK_NOSPACE = 1u << 2 };
 
 struct Socket {
   unsigned flags = 0;  // SOCK_NOSPACE
+  std::vector<EpItem*> wq;  // struct socket_wq: the epoll items a wakeup reaches
   int type = 0;
   SocketState state = SS_UNCONNECTED;
   int file_flags = 0;  // O_NONBLOCK
@@ -253,7 +255,17 @@ uint32_t alloc_skb_truesize(unsigned size);
 void sk_free(Sock* sk);
 // sock_error: the pending error, cleared (-errno or 0).
 int sock_error(Sock* sk);
+// The socket's wakeups (its wait queue, the epoll items watching it):
+// sk_error_report (EPOLLERR), sk_data_ready's sock_def_readable (EPOLLIN),
+// sk_state_change's sock_def_wakeup (every event). sk_stream_write_space is TCP's.
 void sk_error_report(Sock* sk);
+void sock_def_readable(Sock* sk);
+void sock_def_wakeup(Sock* sk);
+// wake_up_interruptible_poll on the socket's wait queue (key: the poll bits, 0 for all).
+void sk_wake_up(Sock* sk, unsigned key);
+// sock_poll: the family's poll (tcp_poll, datagram_poll, udp_poll), what
+// poll() and epoll see.
+unsigned sock_poll(Socket* sock);
 // sock_queue_err_skb: charge the error skb to the receive buffer and queue it.
 int sock_queue_err_skb(Sock* sk, SkBuff* skb);
 // skb_free_datagram / sk_skb_reason_drop: the ends of a socket's skb.

@@ -14,6 +14,7 @@ namespace nettwin {
 
 struct Sock;
 struct Socket;
+struct EventPoll;
 
 // The Udp columns of /proc/net/snmp.
 struct UdpMib {
@@ -54,6 +55,10 @@ struct SockNet {
 
   // The descriptor table: fd -> socket (the lowest free number is used, as Linux does).
   std::map<int, std::unique_ptr<Socket>> files;
+  // The eventpolls (epoll_create), in the same descriptor space as the sockets.
+  std::map<int, std::unique_ptr<EventPoll>> epolls;
+  // get_unused_fd_flags: the lowest number neither table uses.
+  int get_unused_fd() const;
   std::vector<std::unique_ptr<Sock>> socks_alive;  // owned here; a closed socket's Sock is freed
   // Closed sockets whose skbs are still in flight (sk_wmem_alloc > 0): sk_free
   // moves them here and sock_wfree frees them when the last skb dies.

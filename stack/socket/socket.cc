@@ -7,6 +7,7 @@
 #include "ipv4/udp.h"
 #include "packet/af_packet.h"
 #include "socket/af_inet.h"
+#include "socket/eventpoll.h"
 #include "socket/syscalls.h"
 
 namespace nettwin {
@@ -24,14 +25,16 @@ Socket* sockfd_lookup(Net& net, int fd) {
 
 // The lowest free descriptor gets sock.
 int fd_install(Net& net, std::unique_ptr<Socket> sock) {
-  int fd = 3;  // 0-2 are a process's standard streams
-  for (const auto& [used, s] : net.sock.files) {
-    if (used != fd) break;
-    ++fd;
-  }
+  const int fd = net.sock.get_unused_fd();
   net.sock.files[fd] = std::move(sock);
   return fd;
 }
+
+// What a socket call on a descriptor that names no socket fails with: an
+// eventpoll is a file but not a socket (sockfd_lookup's ENOTSOCK).
+int sockfd_error(Net& net, int fd) { return net.sock.epolls.count(fd) ? -E_NOTSOCK : -E_BADF; }
+
+}  // namespace
 
 // sock_poll: the family's poll (proto_ops.poll: tcp_poll, datagram_poll),
 // with udp_poll's check of the first datagram for a blocked reader.
@@ -44,9 +47,13 @@ unsigned sock_poll(Socket* sock) {
   return mask;
 }
 
-}  // namespace
-
 SockNet::SockNet() = default;
+
+int SockNet::get_unused_fd() const {
+  int fd = 3;  // 0-2 are a process's standard streams
+  while (files.count(fd) || epolls.count(fd)) ++fd;
+  return fd;
+}
 
 SockNet::~SockNet() {
   // The stack is going away: queued skbs go back to the pool untraced.
@@ -123,14 +130,14 @@ int sock_attach_accepted(Net& net, std::unique_ptr<Sock> child, const ProtoOps* 
 
 int sys_bind(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   if (addrlen < 0 || addrlen > 128) return -E_INVAL;  // move_addr_to_kernel
   return sock->ops->bind(sock, &addr, addrlen);
 }
 
 int sys_bind_ll(Net& net, int fd, const SockaddrLl& addr, int addrlen) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   if (addrlen < 0 || addrlen > 128) return -E_INVAL;
   if (sock->ops->family == AF_PACKET_) return packet_bind_ll(sock, &addr, addrlen);
   SockaddrIn in;  // what another family reads from the same bytes: only the family matters
@@ -140,7 +147,7 @@ int sys_bind_ll(Net& net, int fd, const SockaddrLl& addr, int addrlen) {
 
 int sys_getsockname_ll(Net& net, int fd, SockaddrLl* addr) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   if (sock->ops->family != AF_PACKET_) return -E_INVAL;
   const int r = packet_getname_ll(sock, addr, 0);
   return r < 0 ? r : 0;
@@ -153,14 +160,14 @@ int sys_sock_family(Net& net, int fd) {
 
 int sys_connect(Net& net, int fd, const SockaddrIn& addr, int addrlen) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   if (addrlen < 0 || addrlen > 128) return -E_INVAL;
   return sock->ops->connect(sock, &addr, addrlen, sock->file_flags);
 }
 
 int sys_listen(Net& net, int fd, int backlog) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   // __sys_listen: the backlog is clamped to net.core.somaxconn (as unsigned).
   const int64_t somaxconn = net.sysctl.somaxconn;
   if (uint32_t(backlog) > uint64_t(somaxconn)) backlog = int(somaxconn);
@@ -169,13 +176,13 @@ int sys_listen(Net& net, int fd, int backlog) {
 
 int sys_accept(Net& net, int fd) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   return sock->ops->accept(sock);
 }
 
 int sys_accept4(Net& net, int fd, SockaddrIn* peer, int flags, uint64_t timeout_ns) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   if (flags & ~(SOCK_NONBLOCK_ | SOCK_CLOEXEC_)) return -E_INVAL;
   const uint64_t deadline = net.engine.now() + timeout_ns;
   for (;;) {
@@ -193,7 +200,7 @@ int sys_accept4(Net& net, int fd, SockaddrIn* peer, int flags, uint64_t timeout_
 
 int sys_sendmsg(Net& net, int fd, const SendMsg& msg) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   if ((msg.name || msg.ll_name) && (msg.namelen < 0 || msg.namelen > 128)) return -E_INVAL;
   SendMsg m = msg;
   SockaddrIn ll_as_in;
@@ -208,7 +215,7 @@ int sys_sendmsg(Net& net, int fd, const SendMsg& msg) {
 
 int sys_recvmsg(Net& net, int fd, RecvMsg& msg, int flags, uint64_t timeout_ns) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   const bool nonblock = (sock->file_flags & O_NONBLOCK_) || (flags & MSG_DONTWAIT_);
   const uint64_t deadline = net.engine.now() + timeout_ns;
   for (;;) {
@@ -228,15 +235,21 @@ int sys_recvmsg(Net& net, int fd, RecvMsg& msg, int flags, uint64_t timeout_ns) 
 
 int sys_shutdown(Net& net, int fd, int how) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   return sock->ops->shutdown(sock, how);
 }
 
 int sys_close(Net& net, int fd) {
+  if (auto ep = net.sock.epolls.find(fd); ep != net.sock.epolls.end()) {
+    ep_free(ep->second.get());
+    net.sock.epolls.erase(ep);
+    return 0;
+  }
   auto it = net.sock.files.find(fd);
   if (it == net.sock.files.end()) return -E_BADF;
   Socket* sock = it->second.get();
   Sock* sk = sock->sk;
+  eventpoll_release(sock);  // __fput: every eventpoll forgets the descriptor
   sock->ops->release(sock);
   if (sk) sk->sk_socket = nullptr;  // sock_orphan
   net.sock.files.erase(it);
@@ -264,13 +277,13 @@ int sys_getsockopt(Net& net, int fd, int level, int optname, int* val) {
 
 int sys_setsockopt_bytes(Net& net, int fd, int level, int optname, std::span<const uint8_t> optval) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   return sock->ops->setsockopt(sock, level, optname, optval);
 }
 
 int sys_getsockopt_bytes(Net& net, int fd, int level, int optname, unsigned optlen, std::vector<uint8_t>& optval) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   // An optlen past INT_MAX reads as negative, as the kernel's int does (TCP's
   // int options then still copy sizeof(int) bytes): the buffer has room for
   // the largest option whatever optlen says.
@@ -288,38 +301,42 @@ int sys_getsockopt_bytes(Net& net, int fd, int level, int optname, unsigned optl
 
 int sys_getsockname(Net& net, int fd, SockaddrIn* addr) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   const int r = sock->ops->getname(sock, addr, 0);
   return r < 0 ? r : 0;
 }
 
 int sys_getpeername(Net& net, int fd, SockaddrIn* addr) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   const int r = sock->ops->getname(sock, addr, 1);
   return r < 0 ? r : 0;
 }
 
 int sys_poll(Net& net, int fd, unsigned events, uint64_t timeout_ns) {
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return int(0x20);  // POLLNVAL, as poll() reports a closed descriptor
+  auto ep = net.sock.epolls.find(fd);
+  if (!sock && ep == net.sock.epolls.end()) return int(0x20);  // POLLNVAL, as poll() reports a closed descriptor
   const uint64_t deadline = net.engine.now() + timeout_ns;
   for (;;) {
-    const unsigned ready = sock_poll(sock) & (events | POLLERR_ | POLLHUP_);
+    const unsigned mask = sock ? sock_poll(sock) : ep_eventpoll_poll(ep->second.get());
+    const unsigned ready = mask & (events | POLLERR_ | POLLHUP_);
     if (ready || net.engine.now() >= deadline) return int(ready);
     net.engine.run_until(std::min(deadline, net.engine.now() + kWaitStepNs));
   }
 }
 
 int sys_fcntl_getfl(Net& net, int fd) {
+  if (net.sock.epolls.count(fd)) return 02;  // an eventpoll's file is O_RDWR
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   return 02 | sock->file_flags;  // O_RDWR
 }
 
 int sys_fcntl_setfl(Net& net, int fd, int flags) {
+  if (net.sock.epolls.count(fd)) return 0;  // O_NONBLOCK means nothing to epoll_wait
   Socket* sock = sockfd_lookup(net, fd);
-  if (!sock) return -E_BADF;
+  if (!sock) return sockfd_error(net, fd);
   sock->file_flags = (sock->file_flags & ~O_NONBLOCK_) | (flags & O_NONBLOCK_);
   return 0;
 }

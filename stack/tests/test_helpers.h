@@ -24,6 +24,9 @@ Bytes arp_request(uint32_t sip, uint32_t tip, const std::array<uint8_t, 6>& sha 
 Bytes icmp_echo_request(uint16_t id, uint16_t seq, const Bytes& payload, uint8_t tos = 0, uint8_t ttl = 64,
                         const std::array<uint8_t, 6>& dst_mac = kDutMac, uint32_t saddr = kTesterIp,
                         uint32_t daddr = kDutIp);
+// Ethernet + IPv4 + UDP from the tester to the DUT, checksum right (or as given).
+Bytes udp_frame(uint16_t sport, uint16_t dport, const Bytes& payload, int check = -1, uint32_t daddr = kDutIp,
+                const std::array<uint8_t, 6>& dst_mac = kDutMac);
 Bytes hex(const std::string& s);
 uint16_t be16(const Bytes& b, size_t off);
 // Append in network byte order.

@@ -19,51 +19,6 @@ SockaddrIn addr(uint32_t ip, uint16_t port) {
   return a;
 }
 
-// Ethernet + IPv4 + UDP from the tester to the DUT, checksum right (or as given).
-Bytes udp_frame(uint16_t sport, uint16_t dport, const Bytes& payload, int check = -1, uint32_t daddr = kDutIp,
-                const std::array<uint8_t, 6>& dst_mac = kDutMac) {
-  Bytes f(14 + 20 + 8 + payload.size());
-  std::copy(dst_mac.begin(), dst_mac.end(), f.begin());
-  std::copy(kTesterMac.begin(), kTesterMac.end(), f.begin() + 6);
-  f[12] = 0x08;
-  uint8_t* ip = f.data() + 14;
-  const unsigned tot = unsigned(20 + 8 + payload.size());
-  ip[0] = 0x45;
-  ip[2] = uint8_t(tot >> 8);
-  ip[3] = uint8_t(tot);
-  ip[8] = 64;
-  ip[9] = 17;
-  const uint32_t s = kTesterIp;
-  for (int i = 0; i < 4; ++i) ip[12 + i] = uint8_t(s >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i) ip[16 + i] = uint8_t(daddr >> (24 - 8 * i));
-  const uint16_t ic = inet_csum(ip, 20);
-  ip[10] = uint8_t(ic >> 8);
-  ip[11] = uint8_t(ic);
-  uint8_t* u = ip + 20;
-  const unsigned ulen = unsigned(8 + payload.size());
-  u[0] = uint8_t(sport >> 8);
-  u[1] = uint8_t(sport);
-  u[2] = uint8_t(dport >> 8);
-  u[3] = uint8_t(dport);
-  u[4] = uint8_t(ulen >> 8);
-  u[5] = uint8_t(ulen);
-  std::copy(payload.begin(), payload.end(), u + 8);
-  if (check < 0) {
-    Bytes ph(12 + ulen);
-    std::copy(ip + 12, ip + 20, ph.begin());
-    ph[9] = 17;
-    ph[10] = uint8_t(ulen >> 8);
-    ph[11] = uint8_t(ulen);
-    std::copy(u, u + ulen, ph.begin() + 12);
-    uint16_t c = inet_csum(ph.data(), ph.size());
-    if (c == 0) c = 0xffff;
-    check = c;
-  }
-  u[6] = uint8_t(check >> 8);
-  u[7] = uint8_t(check);
-  return f;
-}
-
 // ICMP port unreachable from the tester quoting the first 28 bytes of an IP
 // datagram the DUT sent (a frame off its wire).
 Bytes port_unreach_quoting(const Bytes& sent_frame) {

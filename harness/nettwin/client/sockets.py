@@ -44,6 +44,10 @@ AF_PACKET = 17
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
 PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING = 0, 1, 2, 3, 4
 ARPHRD_ETHER = 1
+EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
+EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP = 0x1, 0x4, 0x8, 0x10, 0x2000
+EPOLLEXCLUSIVE, EPOLLONESHOT, EPOLLET = 1 << 28, 1 << 30, 1 << 31
+EPOLL_CLOEXEC = 0o2000000
 DEFAULT_TIMEOUT_NS = 1_000_000_000   # a blocking call waits at most 1 s of virtual time
 
 
@@ -68,6 +72,7 @@ class SockResult:
     ee: Optional[dict] = None
     now_ns: int = 0
     optval: bytes = b""     # getsockopt with a buffer: the bytes the kernel wrote
+    events: list = field(default_factory=list)   # epoll_wait: (events, data) pairs, in the ready list's order
 
     def as_json(self) -> dict:
         out = {"ret": self.ret, "errno": errno_mod.errorcode.get(self.errno, str(self.errno)) if self.errno else ""}
@@ -157,7 +162,8 @@ class Sockets:
                   "origin": reply.ee.ee_origin, "type": reply.ee.ee_type, "code": reply.ee.ee_code,
                   "info": reply.ee.ee_info, "offender": reply.ee.offender}
         res = SockResult(name, reply.ret, reply.errno_code, reply.data, addr, reply.msg_flags,
-                         reply.value, ee, reply.now_ns, bytes(getattr(reply, "optval", b"")))
+                         reply.value, ee, reply.now_ns, bytes(getattr(reply, "optval", b"")),
+                         [(e.events, e.data) for e in reply.events])
         self.last = res
         if check and res.ret < 0:
             raise SocketError(name, res.errno)
@@ -264,6 +270,30 @@ class Sockets:
         r = self._do("poll", self.stub.Poll, self.pb.PollRequest(fd=fd, events=events, timeout_ns=timeout_ns),
                      check)
         return r.value if check else r
+
+    def epoll_create(self, size=1, check=True):
+        r = self._do("epoll_create", self.stub.EpollCreate, self.pb.EpollCreateRequest(size=size), check)
+        return r.ret if check else r
+
+    def epoll_create1(self, flags=0, check=True):
+        r = self._do("epoll_create1", self.stub.EpollCreate,
+                     self.pb.EpollCreateRequest(create1=True, flags=flags), check)
+        return r.ret if check else r
+
+    def epoll_ctl(self, epfd, op, fd, events=0, data=None, check=True):
+        """op: EPOLL_CTL_ADD, _DEL or _MOD; data (the epoll_event's 64-bit word) defaults to fd.
+        DEL passes no event."""
+        req = self.pb.EpollCtlRequest(epfd=epfd, op=op, fd=fd)
+        if op != EPOLL_CTL_DEL:
+            req.event.CopyFrom(self.pb.EpollEvent(events=events, data=fd if data is None else data))
+        r = self._do("epoll_ctl", self.stub.EpollCtl, req, check)
+        return r.ret if check else r
+
+    def epoll_wait(self, epfd, maxevents=16, timeout_ns=0, check=True):
+        """[(events, data), ...] in the ready list's order; it waits up to timeout_ns of virtual time."""
+        r = self._do("epoll_wait", self.stub.EpollWait,
+                     self.pb.EpollWaitRequest(epfd=epfd, maxevents=maxevents, timeout_ns=timeout_ns), check)
+        return r.events if check else r
 
     def setblocking(self, fd, flag: bool):
         flags = self._do("fcntl", self.stub.Fcntl, self.pb.FcntlRequest(fd=fd), True).value

@@ -55,6 +55,7 @@ class Syscalls:
         self.cfg = cfg
         self.runner = runner            # current(), new_conn(), conns
         self.fds: dict[int, Conn] = {}  # script fd -> its flow
+        self.epfds: dict[int, int] = {}  # script fd -> live fd of each eventpoll
 
     # -------------------------------------------------------------- expressions
 
@@ -81,7 +82,7 @@ class Syscalls:
         passes through as given (so EBADF comes from the target)."""
         n = self.value(e)
         conn = self.fds.get(n)
-        return (conn.live_fd, conn) if conn else (n, None)
+        return (conn.live_fd, conn) if conn else (self.epfds.get(n, n), None)
 
     def addr(self, e: S.Expr, default: tuple) -> tuple:
         if isinstance(e, S.Sockaddr):
@@ -356,6 +357,8 @@ class Syscalls:
         self.check(call, ret, err)
         if ret == 0 and conn:
             self.fds.pop(conn.script_fd, None)
+        elif ret == 0:
+            self.epfds.pop(self.value(args[0]), None)
 
     def sys_shutdown(self, call, args, blocking):
         self._args(call, args, 2)
@@ -427,7 +430,6 @@ class Syscalls:
         pfd = fds.items[0]
         fd, _ = self.fd(pfd.fd)
         events = self.value(pfd.events)
-        timeout_ms = self.value(args[2])
         expected_revents = self.value(pfd.revents)
 
         def finish(r):
@@ -437,15 +439,23 @@ class Syscalls:
                 raise SyscallError(f"Expected revents of {_poll_text(expected_revents)} but got "
                                    f"{_poll_text(revents)} for pollfd 0")
 
+        return self._timed_wait(call, blocking, self.value(args[2]),
+                                lambda wait_ns: self.t.poll(fd, events, wait_ns), finish)
+
+    def _timed_wait(self, call, blocking, timeout_ms, attempt_ns, finish):
+        """poll and epoll_wait: attempt_ns(wait_ns) returns (ret, errno, extra), ret 0 when
+        nothing is ready. Unmarked, the call runs once (on nettwin it waits out its timeout in
+        virtual time); marked blocking, it stays pending until something is ready or its timeout
+        (in ms, -1: none) has passed."""
         if not blocking:
             wait_ns = max(timeout_ms, 0) * 1_000_000 if self.t.virtual else 0
-            finish(self.t.poll(fd, events, wait_ns))
+            finish(attempt_ns(wait_ns))
             return None
         start = self.runner.now_ns()
 
         def attempt(wait_ns=0):
             left = timeout_ms * 1_000_000 - (self.runner.now_ns() - start) if timeout_ms >= 0 else wait_ns
-            r = self.t.poll(fd, events, max(0, min(wait_ns, left)))
+            r = attempt_ns(max(0, min(wait_ns, left)))
             if r[0] == 0 and (timeout_ms < 0 or self.runner.now_ns() - start < timeout_ms * 1_000_000):
                 return None
             return r
@@ -456,6 +466,75 @@ class Syscalls:
         finish(first)
         return None
 
+    # -------------------------------------------------------------- epoll (upstream's epoll_* calls)
+
+    def _epfd(self, e: S.Expr) -> int:
+        n = self.value(e)
+        return self.epfds.get(n, n)
+
+    def _epoll_create(self, call, ret, err):
+        self.check(call, ret, err, fd_result=True)
+        if ret >= 0 and not isinstance(call.result, S.Ellipsis_):
+            self.epfds[self.value(call.result)] = ret
+
+    def sys_epoll_create(self, call, args, blocking):
+        self._args(call, args, 1)
+        self._epoll_create(call, *self.t.epoll_create(self.value(args[0]))[:2])
+
+    def sys_epoll_create1(self, call, args, blocking):
+        self._args(call, args, 1)
+        self._epoll_create(call, *self.t.epoll_create1(self.value(args[0]))[:2])
+
+    def _epoll_event(self, e: S.Expr, script_fd: Optional[int]) -> tuple[int, str, int]:
+        """(events, the data's kind, the data) of an {events=E, fd=N | u32=N | u64=N | ptr=N}: an fd
+        is the live descriptor of the script's (for epoll_ctl it must be the call's own)."""
+        if not isinstance(e, S.Struct) or e.kind != "epollev":
+            raise SyscallError("expected an epoll_event {events=..., fd=...} (or u32=, u64=, ptr=)")
+        fields = dict(e.fields)
+        events = self.value(fields.pop("events")) & 0xFFFFFFFF
+        kind, v = next(iter(fields.items()))
+        value = self.value(v)
+        if kind == "fd":
+            if script_fd is not None and value != script_fd:
+                raise SyscallError("wrong fd specified in epoll_event")
+            conn = self.fds.get(value)
+            live = conn.live_fd if conn else self.epfds.get(value)
+            if live is None:
+                raise SyscallError(f"unable to find socket with script fd {value}")
+            return events, kind, live
+        return events, kind, value & (0xFFFFFFFF if kind == "u32" else 0xFFFFFFFFFFFFFFFF)
+
+    def sys_epoll_ctl(self, call, args, blocking):
+        self._args(call, args, 4)
+        epfd = self._epfd(args[0])
+        script_fd = self.value(args[2])
+        fd, _ = self.fd(args[2])
+        events, _, data = self._epoll_event(args[3], script_fd)
+        ret, err, _ = self.t.epoll_ctl(epfd, self.value(args[1]), fd, events, data)
+        self.check(call, ret, err)
+
+    def sys_epoll_wait(self, call, args, blocking):
+        """The return value, then (as upstream) the first event's events and data against the
+        script's (with nothing returned, the first event reads as zeros)."""
+        self._args(call, args, 4)
+        epfd = self._epfd(args[0])
+        want_events, kind, want_data = self._epoll_event(args[1], None)
+        maxevents = self.value(args[2])
+
+        def finish(r):
+            ret, err, got = r
+            self.check(call, ret, err)
+            events, data = got[0] if got else (0, 0)
+            if events != want_events:
+                raise SyscallError(f"epoll_event->events does not match script: expected: 0x{want_events:x} "
+                                   f"actual: 0x{events:x}")
+            mask = 0xFFFFFFFF if kind in ("fd", "u32") else 0xFFFFFFFFFFFFFFFF
+            if data & mask != want_data:
+                raise SyscallError(f"epoll_event->data does not match script: expected: {want_data} "
+                                   f"actual: {data & mask}")
+
+        return self._timed_wait(call, blocking, self.value(args[3]),
+                                lambda wait_ns: self.t.epoll_wait(epfd, maxevents, wait_ns), finish)
 
 def _poll_text(v: int) -> str:
     names = [n for n in ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLRDNORM",

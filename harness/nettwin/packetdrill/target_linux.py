@@ -28,6 +28,21 @@ SPIN_NS = 2_000_000
 DEFAULT_CONGESTION_CONTROL = "cubic"
 
 
+class _EpollEvent(ctypes.Structure):
+    """struct epoll_event: packed on x86-64 (12 bytes)."""
+    _pack_ = 1
+    _fields_ = [("events", ctypes.c_uint32), ("data", ctypes.c_uint64)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _libc_call(fn, *args) -> tuple:
+    """(ret, errno, None) of a libc call."""
+    ret = fn(*args)
+    return (ret, ctypes.get_errno() if ret < 0 else 0, None)
+
+
 def _setns(fd: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, CLONE_NEWNET) != 0:
@@ -72,6 +87,7 @@ class LinuxTarget:
         self.topo: Optional[Topology] = None
         self.lock = None                 # the machine's namespace lock, held from the first setup to shutdown
         self.socks: dict[int, socket.socket] = {}
+        self.epolls: set[int] = set()    # the script's eventpolls (plain descriptors)
         self.cap: Optional[socket.socket] = None
         self.runs = 0
         self.rt_offset = 0
@@ -120,6 +136,9 @@ class LinuxTarget:
         for s in self.socks.values():
             s.close()
         self.socks.clear()
+        for fd in self.epolls:
+            os.close(fd)
+        self.epolls.clear()
         if self.cap is not None:
             self.cap.close()
             self.cap = None
@@ -246,6 +265,10 @@ class LinuxTarget:
         return self._call(f)
 
     def close_fd(self, fd):
+        if fd in self.epolls:
+            self.epolls.discard(fd)
+            return self._call(lambda: (os.close(fd), (0, 0, None))[1])
+
         def f():
             self._sock(fd).close()
             del self.socks[fd]
@@ -283,6 +306,27 @@ class LinuxTarget:
             revents = got[0][1] if got else 0
             return (1 if revents else 0), 0, revents
         return self._call(f)
+
+    def _epoll_made(self, r: tuple) -> tuple:
+        if r[0] >= 0:
+            self.epolls.add(r[0])
+        return r
+
+    def epoll_create(self, size):
+        return self._epoll_made(_libc_call(_libc.epoll_create, size))
+
+    def epoll_create1(self, flags):
+        return self._epoll_made(_libc_call(_libc.epoll_create1, flags))
+
+    def epoll_ctl(self, epfd, op, fd, events, data):
+        ev = _EpollEvent(events, data)
+        return _libc_call(_libc.epoll_ctl, epfd, op, fd, ctypes.byref(ev))
+
+    def epoll_wait(self, epfd, maxevents, timeout_ns=0):     # real time: never waits here (the runner does)
+        n = maxevents if maxevents <= 0 else min(maxevents, 1024)   # <= 0: the kernel's EINVAL
+        buf = (_EpollEvent * max(1, n))()
+        ret, err, _ = _libc_call(_libc.epoll_wait, epfd, buf, n, 0)
+        return ret, err, [(buf[i].events, buf[i].data) for i in range(max(ret, 0))]
 
     def getsockname(self, fd):
         def f():

@@ -159,6 +159,19 @@ class NettwinTarget:
         r = self.calls.poll(fd, events, timeout_ns, check=False)
         return self._r(r, r.value)
 
+    def epoll_create(self, size):
+        return self._r(self.calls.epoll_create(size, check=False))
+
+    def epoll_create1(self, flags):
+        return self._r(self.calls.epoll_create1(flags, check=False))
+
+    def epoll_ctl(self, epfd, op, fd, events, data):
+        return self._r(self.calls.epoll_ctl(epfd, op, fd, events, data, check=False))
+
+    def epoll_wait(self, epfd, maxevents, timeout_ns=0):
+        r = self.calls.epoll_wait(epfd, maxevents, timeout_ns, check=False)
+        return self._r(r, r.events)
+
     def getsockname(self, fd):
         r = self.calls.getsockname(fd, check=False)
         return self._r(r, r.addr)

@@ -57,7 +57,7 @@ Method method(Service Server::*service,
 }
 
 // The order is the corpus format: append, never reorder.
-const std::array<Method, 46> kMethods = {
+const std::array<Method, 49> kMethods = {
     method(&Server::nic, &NicService::Inject),
     method(&Server::nic, &NicService::ReadWire),
     method(&Server::nic, &NicService::SetLink),
@@ -104,6 +104,9 @@ const std::array<Method, 46> kMethods = {
     method(&Server::sockets, &SocketsService::Fcntl),
     method(&Server::nic, &NicService::SetWireLimit),
     method(&Server::sockets, &SocketsService::ListSockets),
+    method(&Server::sockets, &SocketsService::EpollCreate),
+    method(&Server::sockets, &SocketsService::EpollCtl),
+    method(&Server::sockets, &SocketsService::EpollWait),
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ METHODS = """Inject ReadWire SetLink Open Read TraceClose CreateDevice ListDevic
 AddNeighbour ListNeighbours SetCoalesce SetRingSize SetTxQueueLen SetSysctl GetSysctl Advance
 RunUntil RunUntilIdle Now ReadCounters Reset AddRoute DelRoute ListRoutes AddRule ListRules Socket
 Bind Connect Listen Accept SendTo SendMsg RecvFrom RecvMsg Shutdown Close SetSockOpt GetSockOpt
-GetSockName GetPeerName Poll Fcntl SetWireLimit ListSockets""".split()
+GetSockName GetPeerName Poll Fcntl SetWireLimit ListSockets EpollCreate EpollCtl EpollWait""".split()
 
 ECHO = bytes.fromhex("020000000102020000000101080045000054000040004001f055c6336401c6336402"
                      "08000000000100010000000000000000")
@@ -95,6 +95,17 @@ def seeds():
         call("ListSockets", pb.ListSocketsRequest()),
         call("ListSockets", pb.ListSocketsRequest(netids=["udp", "packet"])),
         call("ListSockets", pb.ListSocketsRequest(netids=["sctp"])),
+    ]
+    yield "epoll", [
+        call("Socket", pb.SocketRequest(domain=2, type=2)),
+        call("Bind", pb.SockAddrRequest(fd=3, addr=pb.SockAddr(port=7))),
+        call("EpollCreate", pb.EpollCreateRequest(create1=True)),
+        call("EpollCtl", pb.EpollCtlRequest(epfd=4, op=1, fd=3, event=pb.EpollEvent(events=1 | 1 << 31, data=3))),
+        call("EpollCtl", pb.EpollCtlRequest(epfd=4, op=3, fd=3, event=pb.EpollEvent(events=1 << 30))),
+        call("EpollWait", pb.EpollWaitRequest(epfd=4, maxevents=4, timeout_ns=1_000_000)),
+        call("EpollCtl", pb.EpollCtlRequest(epfd=4, op=2, fd=3)),
+        call("Close", pb.FdRequest(fd=3)),
+        call("Close", pb.FdRequest(fd=4)),
     ]
 
 
