@@ -42,3 +42,17 @@ build/harness/server/nettwin-replay --in "$work/in.pcap" --out "$work/out.pcap" 
 # took on Linux (their SCRIPT.linux.json records), and the ratio.
 { harness/bin/nettwin packetdrill --bench -j 2 traces/packetdrill/*.pkt || true; } | grep '^bench:'
 PYTHONPATH=harness /usr/bin/python3 -m nettwin.replay.bench 1000000  # frames/s and peak RSS of nettwin replay
+# Batched gRPC injection (issue 12: >= 1 M frames/s) into the real nettwin-server:
+# packed blobs and, for comparison, one Frame message per frame; tracing off, then one
+# subscription read in packed batches (one event per frame, then every tracepoint).
+build/harness/server/nettwin-server --listen "unix:$work/nettwin.sock" > "$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do [ -S "$work/nettwin.sock" ] && break; sleep 0.1; done
+inject_bench=(build/harness/server/nettwin-inject-bench "unix:$work/nettwin.sock" --server-pid "$server")
+"${inject_bench[@]}" --frames 4000000
+"${inject_bench[@]}" --frames 4000000 --form frames
+"${inject_bench[@]}" --frames 2000000 --trace net:netif_receive_skb
+"${inject_bench[@]}" --frames 2000000 --trace net:netif_receive_skb --trace-form events
+"${inject_bench[@]}" --frames 500000 --trace '*'
+kill "$server"
+wait "$server" || true

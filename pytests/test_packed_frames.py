@@ -1,7 +1,7 @@
-"""Nic.Inject and Nic.ReadWire with packed blobs (many frames in one bytes field):
-frames arrive in order and are counted, the wire comes back as records with their
-device and time, and malformed blobs are refused naming the offset, before anything
-is injected."""
+"""Nic.Inject, Nic.ReadWire and Trace.Read with packed blobs (many frames or events
+in one bytes field): frames arrive in order and are counted, the wire and the trace
+come back as records holding what the per-item messages would, and malformed inject
+blobs are refused naming the offset, before anything is injected."""
 from __future__ import annotations
 
 import struct
@@ -12,7 +12,7 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Ether
 
 from nettwin.client import StackError
-from nettwin.client.packed import pack_frames, unpack_wire
+from nettwin.client.packed import pack_frames, unpack_events, unpack_wire
 
 DUT, DUT_MAC, TESTER_MAC = "ntdut0", "02:00:00:00:01:02", "02:00:00:00:01:01"
 
@@ -121,3 +121,26 @@ def test_a_frame_the_stack_refuses_stops_the_blob_there(dut):
     assert "frame 2 of 5 bytes" in e.value.message and "2 frames before it were injected" in e.value.message
     dut.run_until_idle()
     assert [Ether(r.data)[ICMP].seq for r in dut.wire_packed(DUT)] == [1, 2]
+
+
+def test_packed_trace_read_holds_what_the_event_read_would(dut):
+    """Two subscriptions to the same events, one read packed: the same events in the
+    same order, fields and all (checkpoints included), and both emptied."""
+    plain = dut.subscribe(["*"], checkpoints=True)
+    packed = dut.subscribe(["*"], checkpoints=True)
+    dut.inject_packed(DUT, [echo(seq) for seq in range(20)], run_until_idle=True)
+    from_packed = packed.read(packed=True)
+    from_events = plain.read()
+    assert len(from_packed) > 40 and from_packed == from_events
+    assert {"net:netif_receive_skb", "checkpoint:ip_rcv"} <= {e.name for e in from_packed}
+    assert packed.read(packed=True) == []
+    plain.close()
+    packed.close()
+
+
+def test_packed_trace_read_is_bounded_and_the_rest_stays(dut):
+    with dut.subscribe(["net:netif_receive_skb"]) as sub:
+        dut.inject_packed(DUT, [echo(seq) for seq in range(10)], run_until_idle=True)
+        reply = dut._trace.Read(dut.pb.ReadEventsRequest(id=sub.id, packed=True, max=4))
+        assert len(unpack_events(reply.packed)) == 4 and reply.remaining == 6 and not reply.events
+        assert len(sub.read(packed=True)) == 6

@@ -8,7 +8,7 @@
 #include <string>
 #include <variant>
 
-#include "packed_frames.h"
+#include "packed_blobs.h"
 #include "reply_budget.h"
 #include "request_check.h"
 

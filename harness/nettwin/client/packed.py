@@ -38,3 +38,43 @@ def unpack_wire(blob: bytes) -> list[PackedWireFrame]:
         out.append(PackedWireFrame(ifindex, time_ns, bytes(view[offset:offset + length])))
         offset += length
     return out
+
+
+_EVENT = struct.Struct("<IQQH")   # length of the rest, time_ns, skb, name length
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+
+
+class PackedEvent(NamedTuple):
+    time_ns: int
+    name: str
+    skb: int
+    fields: dict
+
+
+def unpack_events(blob: bytes) -> list[PackedEvent]:
+    """TraceEvents.packed: the events in order, their fields in the kernel's order."""
+    out = []
+    offset = 0
+    while offset < len(blob):
+        length, time_ns, skb, name_len = _EVENT.unpack_from(blob, offset)
+        end = offset + 4 + length
+        at = offset + _EVENT.size
+        name = blob[at:at + name_len].decode()
+        at += name_len
+        (count,) = _U16.unpack_from(blob, at)
+        at += 2
+        fields = {}
+        for _ in range(count):
+            (key_len,) = _U16.unpack_from(blob, at)
+            key = blob[at + 2:at + 2 + key_len].decode()
+            at += 2 + key_len
+            (value_len,) = _U32.unpack_from(blob, at)
+            fields[key] = blob[at + 4:at + 4 + value_len].decode()
+            at += 4 + value_len
+        if at != end:
+            raise ValueError(f"packed event record at byte offset {offset}: its fields end at {at}, "
+                             f"its length says {end}")
+        out.append(PackedEvent(time_ns, name, skb, fields))
+        offset = end
+    return out

@@ -1,6 +1,7 @@
-// The packed frame blobs of Nic.Inject and Nic.ReadWire: what a blob holds,
-// and each way a malformed one is refused with the offset of the bad record.
-#include "packed_frames.h"
+// The packed blobs of Nic.Inject, Nic.ReadWire and Trace.Read: what a blob holds,
+// and each way a malformed inject blob is refused with the offset of the bad record.
+#include "packed_blobs.h"
+#include "reply_budget.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,7 @@ std::string record(uint32_t len, const std::string& bytes) {
   return out + bytes;
 }
 
-TEST(PackedFrames, CountsAndVisitsRecordsInOrder) {
+TEST(PackedBlobs, CountsAndVisitsRecordsInOrder) {
   const std::string blob = record(3, "abc") + record(1, "d") + record(5, "efghi");
   const PackedCount count = count_packed(blob, 16);
   ASSERT_FALSE(count.error) << *count.error;
@@ -28,18 +29,18 @@ TEST(PackedFrames, CountsAndVisitsRecordsInOrder) {
   EXPECT_EQ(seen, (std::vector<std::string>{"abc", "d", "efghi"}));
 }
 
-TEST(PackedFrames, VisitingStopsWhenTheCallbackSaysSo) {
+TEST(PackedBlobs, VisitingStopsWhenTheCallbackSaysSo) {
   const std::string blob = record(1, "a") + record(1, "b") + record(1, "c");
   EXPECT_EQ(for_each_packed(blob, [](std::span<const uint8_t> f) { return f[0] != 'b'; }), 2u);
 }
 
-TEST(PackedFrames, EmptyBlobHoldsNoFrames) {
+TEST(PackedBlobs, EmptyBlobHoldsNoFrames) {
   const PackedCount count = count_packed("", 16);
   EXPECT_FALSE(count.error);
   EXPECT_EQ(count.frames, 0u);
 }
 
-TEST(PackedFrames, LengthRunningPastTheEndNamesItsOffset) {
+TEST(PackedBlobs, LengthRunningPastTheEndNamesItsOffset) {
   const std::string blob = record(2, "ab") + record(9, "xyz");
   const PackedCount count = count_packed(blob, 16);
   ASSERT_TRUE(count.error);
@@ -47,7 +48,7 @@ TEST(PackedFrames, LengthRunningPastTheEndNamesItsOffset) {
       << *count.error;
 }
 
-TEST(PackedFrames, LengthCutShortNamesItsOffset) {
+TEST(PackedBlobs, LengthCutShortNamesItsOffset) {
   const std::string blob = record(2, "ab") + std::string("\x05\x00", 2);
   const PackedCount count = count_packed(blob, 16);
   ASSERT_TRUE(count.error);
@@ -55,14 +56,14 @@ TEST(PackedFrames, LengthCutShortNamesItsOffset) {
       << *count.error;
 }
 
-TEST(PackedFrames, ZeroLengthIsRefused) {
+TEST(PackedBlobs, ZeroLengthIsRefused) {
   const std::string blob = record(1, "a") + record(1, "b") + record(0, "");
   const PackedCount count = count_packed(blob, 16);
   ASSERT_TRUE(count.error);
   EXPECT_NE(count.error->find("record 2 at byte offset 10: zero length"), std::string::npos) << *count.error;
 }
 
-TEST(PackedFrames, MoreThanTheLimitIsRefused) {
+TEST(PackedBlobs, MoreThanTheLimitIsRefused) {
   std::string blob;
   for (int i = 0; i < 4; ++i) blob += record(1, "z");
   EXPECT_FALSE(count_packed(blob, 4).error);
@@ -71,7 +72,7 @@ TEST(PackedFrames, MoreThanTheLimitIsRefused) {
   EXPECT_NE(count.error->find("record 4 at byte offset 20: more than 4 frames"), std::string::npos) << *count.error;
 }
 
-TEST(PackedFrames, WireRecordCarriesLengthIfindexTimeAndBytes) {
+TEST(PackedBlobs, WireRecordCarriesLengthIfindexTimeAndBytes) {
   std::string out;
   const std::vector<uint8_t> frame{1, 2, 3};
   append_packed_wire(out, 7, 0x0102030405060708ull, frame);
@@ -86,6 +87,44 @@ TEST(PackedFrames, WireRecordCarriesLengthIfindexTimeAndBytes) {
   EXPECT_EQ(ifindex, 7);
   EXPECT_EQ(time_ns, 0x0102030405060708ull);
   EXPECT_EQ(out.substr(16), std::string("\x01\x02\x03", 3));
+}
+
+template <class T>
+T take(const std::string& blob, size_t& at) {
+  T value;
+  std::memcpy(&value, blob.data() + at, sizeof value);
+  at += sizeof value;
+  return value;
+}
+
+std::string take_text(const std::string& blob, size_t& at, size_t len) {
+  std::string text = blob.substr(at, len);
+  at += len;
+  return text;
+}
+
+TEST(PackedBlobs, EventRecordCarriesTimeSkbNameAndFieldsInOrder) {
+  TraceEvent event;
+  event.time_ns = 123456789;
+  event.skb = 42;
+  event.name = "skb:kfree_skb";
+  event.fields = {{"skbaddr", "0x2a"}, {"reason", "NO_SOCKET"}, {"empty", ""}};
+  std::string out = "x";  // records append after what is there
+  append_packed_event(out, event);
+  append_packed_event(out, event);
+  size_t at = 1;
+  const uint32_t len = take<uint32_t>(out, at);
+  EXPECT_EQ(out.size(), 1 + 2 * (4 + len));
+  EXPECT_LE(4 + len, trace_event_bytes(event));  // within the reply budget's bound
+  EXPECT_EQ(take<uint64_t>(out, at), 123456789u);
+  EXPECT_EQ(take<uint64_t>(out, at), 42u);
+  EXPECT_EQ(take_text(out, at, take<uint16_t>(out, at)), "skb:kfree_skb");
+  ASSERT_EQ(take<uint16_t>(out, at), 3u);
+  for (const auto& [key, value] : event.fields) {
+    EXPECT_EQ(take_text(out, at, take<uint16_t>(out, at)), key);
+    EXPECT_EQ(take_text(out, at, take<uint32_t>(out, at)), value);
+  }
+  EXPECT_EQ(at, 1 + 4 + len);
 }
 
 }  // namespace

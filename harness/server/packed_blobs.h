@@ -1,7 +1,10 @@
-// The packed blobs of Nic.Inject and Nic.ReadWire (proto/nettwin.proto): many
-// frames in one `bytes` field, so that a batch costs no protobuf object per frame.
-// Inject records: u32 length (little-endian, >= 1), then the frame.
-// Wire records: u32 length, i32 ifindex, u64 time_ns (little-endian), then the frame.
+// The packed blobs of Nic.Inject, Nic.ReadWire and Trace.Read (proto/nettwin.proto):
+// many frames or events in one `bytes` field, so that a batch costs no protobuf
+// object per item. All numbers little-endian.
+// Inject records: u32 length (>= 1), then the frame.
+// Wire records: u32 length, i32 ifindex, u64 time_ns, then the frame.
+// Event records: u32 length of the rest, u64 time_ns, u64 skb, u16 name length,
+// name, u16 field count, then each field: u16 key length, key, u32 value length, value.
 #pragma once
 
 #include <bit>
@@ -12,6 +15,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "stack/stack.h"
 
 namespace nettwin::server {
 
@@ -45,5 +50,9 @@ size_t for_each_packed(std::string_view blob, Fn&& fn) {
 
 // Appends one wire record to `out`.
 void append_packed_wire(std::string& out, int32_t ifindex, uint64_t time_ns, std::span<const uint8_t> frame);
+
+// Appends one event record to `out`. Its size is at most trace_event_bytes(event)
+// (reply_budget.h), so a packed reply keeps within the same budget.
+void append_packed_event(std::string& out, const TraceEvent& event);
 
 }  // namespace nettwin::server
