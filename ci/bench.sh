@@ -24,6 +24,9 @@ trap 'rm -rf "$work"' EXIT
 # The same transfer over a link that loses 1% of its frames either way (seeded, so the
 # same frames every run): what loss recovery (SACK, RACK, TLP, RTO) costs.
 echo "nettwin-tcp-bulk 16 MiB, 1% loss: $(build/stack/nettwin-tcp-bulk 16 1)"
+# 10,000 established connections between two stacks: memory per connection, the time
+# to open them, a segment's cost among them (issue 12).
+build/stack/nettwin-tcp-conns 10000
 /usr/bin/python3 - "$work/in.pcap" <<'PY'
 import sys
 from scapy.all import ARP, ICMP, IP, Ether, PcapWriter

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "ipv4/inet_ehash.h"
+
 namespace nettwin {
 
 struct Sock;
@@ -39,7 +41,7 @@ struct SockNet {
   // newest first) and the listening sockets (lhash2, newest first).
   std::unordered_map<uint16_t, std::vector<Sock*>> tcp_bhash;
   std::vector<Sock*> tcp_listeners;
-  std::vector<Sock*> tcp_ehash;  // established sockets (ehash without the request socks)
+  InetEhash tcp_ehash;  // established and TIME_WAIT socks (ehash without the request socks)
   std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
   std::vector<Sock*> packet_socks;  // net->packet.sklist: every AF_PACKET socket
   int next_reuseport_id = 1;
@@ -54,6 +56,9 @@ struct SockNet {
 
   // The descriptor table: fd -> socket (the lowest free number is used, as Linux does).
   std::map<int, std::unique_ptr<Socket>> files;
+  // files->next_fd: no descriptor below it is free, so that the lowest free one
+  // is found from there rather than from 3 (alloc_fd).
+  int next_fd = 3;
   std::vector<std::unique_ptr<Sock>> socks_alive;  // owned here; a closed socket's Sock is freed
   // Closed sockets whose skbs are still in flight (sk_wmem_alloc > 0): sk_free
   // moves them here and sock_wfree frees them when the last skb dies.

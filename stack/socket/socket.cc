@@ -22,14 +22,14 @@ Socket* sockfd_lookup(Net& net, int fd) {
   return it == net.sock.files.end() ? nullptr : it->second.get();
 }
 
-// The lowest free descriptor gets sock.
+// The lowest free descriptor gets sock (alloc_fd: from next_fd up; 0-2 are a
+// process's standard streams).
 int fd_install(Net& net, std::unique_ptr<Socket> sock) {
-  int fd = 3;  // 0-2 are a process's standard streams
-  for (const auto& [used, s] : net.sock.files) {
-    if (used != fd) break;
-    ++fd;
-  }
-  net.sock.files[fd] = std::move(sock);
+  auto& files = net.sock.files;
+  int fd = net.sock.next_fd;
+  for (auto it = files.lower_bound(fd); it != files.end() && it->first == fd; ++it) ++fd;
+  files[fd] = std::move(sock);
+  net.sock.next_fd = fd + 1;
   return fd;
 }
 
@@ -240,6 +240,7 @@ int sys_close(Net& net, int fd) {
   sock->ops->release(sock);
   if (sk) sk->sk_socket = nullptr;  // sock_orphan
   net.sock.files.erase(it);
+  net.sock.next_fd = std::min(net.sock.next_fd, fd);  // __put_unused_fd
   if (sk) sk_free(sk);
   return 0;
 }
