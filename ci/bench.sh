@@ -47,9 +47,11 @@ build/harness/server/nettwin-replay --in "$work/in.pcap" --out "$work/out.pcap" 
 PYTHONPATH=harness /usr/bin/python3 -m nettwin.replay.bench 1000000  # frames/s and peak RSS of nettwin replay
 # Batched gRPC injection (issue 12: >= 1 M frames/s) into the real nettwin-server:
 # packed blobs and, for comparison, one Frame message per frame; tracing off, then one
-# subscription read in packed batches (one event per frame, then every tracepoint).
+# subscription to net:netif_receive_skb (one event a frame) read packed and as TraceEvent
+# messages, then one to every tracepoint read packed.
 build/harness/server/nettwin-server --listen "unix:$work/nettwin.sock" > "$work/server.log" 2>&1 &
 server=$!
+trap 'kill "$server" 2> /dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -S "$work/nettwin.sock" ] && break; sleep 0.1; done
 inject_bench=(build/harness/server/nettwin-inject-bench "unix:$work/nettwin.sock" --server-pid "$server")
 "${inject_bench[@]}" --frames 4000000
@@ -59,3 +61,4 @@ inject_bench=(build/harness/server/nettwin-inject-bench "unix:$work/nettwin.sock
 "${inject_bench[@]}" --frames 500000 --trace '*'
 kill "$server"
 wait "$server" || true
+trap 'rm -rf "$work"' EXIT
