@@ -24,6 +24,9 @@ trap 'rm -rf "$work"' EXIT
 # The same transfer over a link that loses 1% of its frames either way (seeded, so the
 # same frames every run): what loss recovery (SACK, RACK, TLP, RTO) costs.
 echo "nettwin-tcp-bulk 16 MiB, 1% loss: $(build/stack/nettwin-tcp-bulk 16 1)"
+# 10,000 established connections between two stacks: memory per connection, the time
+# to open them, a segment's cost among them (issue 12).
+build/stack/nettwin-tcp-conns 10000
 /usr/bin/python3 - "$work/in.pcap" <<'PY'
 import sys
 from scapy.all import ARP, ICMP, IP, Ether, PcapWriter
@@ -42,3 +45,20 @@ build/harness/server/nettwin-replay --in "$work/in.pcap" --out "$work/out.pcap" 
 # took on Linux (their SCRIPT.linux.json records), and the ratio.
 { harness/bin/nettwin packetdrill --bench -j 2 traces/packetdrill/*.pkt || true; } | grep '^bench:'
 PYTHONPATH=harness /usr/bin/python3 -m nettwin.replay.bench 1000000  # frames/s and peak RSS of nettwin replay
+# Batched gRPC injection (issue 12: >= 1 M frames/s) into the real nettwin-server:
+# packed blobs and, for comparison, one Frame message per frame; tracing off, then one
+# subscription to net:netif_receive_skb (one event a frame) read packed and as TraceEvent
+# messages, then one to every tracepoint read packed.
+build/harness/server/nettwin-server --listen "unix:$work/nettwin.sock" > "$work/server.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2> /dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -S "$work/nettwin.sock" ] && break; sleep 0.1; done
+inject_bench=(build/harness/server/nettwin-inject-bench "unix:$work/nettwin.sock" --server-pid "$server")
+"${inject_bench[@]}" --frames 4000000
+"${inject_bench[@]}" --frames 4000000 --form frames
+"${inject_bench[@]}" --frames 2000000 --trace net:netif_receive_skb
+"${inject_bench[@]}" --frames 2000000 --trace net:netif_receive_skb --trace-form events
+"${inject_bench[@]}" --frames 500000 --trace '*'
+kill "$server"
+wait "$server" || true
+trap 'rm -rf "$work"' EXIT

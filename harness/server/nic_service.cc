@@ -3,10 +3,12 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
 
+#include "packed_blobs.h"
 #include "reply_budget.h"
 #include "request_check.h"
 
@@ -18,36 +20,54 @@ namespace {
 // the next one: the engine injects one batch while gRPC decodes the next.
 constexpr size_t kMaxBatchesInFlight = 4;
 
-// Engine thread. Injects one batch, adding its counts to `reply`, and runs the
-// stack until idle when the batch asks for it. Over-long strings and empty
-// frames are refused before anything is injected; a frame the stack refuses stops the
-// batch, and the message says how many frames before it went in.
+// Counts one frame's fate into `reply`.
+void count_injected(const InjectResult& injected, v1::InjectReply& reply) {
+  if (injected.queued)
+    reply.set_queued(reply.queued() + 1);
+  else if (injected.link_down)
+    reply.set_link_down(reply.link_down() + 1);
+  else
+    reply.set_rx_missed(reply.rx_missed() + 1);
+}
+
+// Engine thread. Injects one batch (its frames, or its packed blob), adding its
+// counts to `reply`, and runs the stack until idle when the batch asks for it.
+// Over-long strings, empty frames and malformed blobs are refused before anything
+// is injected; a frame the stack refuses stops the batch, and the message says how
+// many frames before it went in.
 grpc::Status inject_batch(Stack& stack, const v1::InjectRequest& request, v1::InjectReply& reply) {
   if (auto status = check_request(request); !status.ok()) return status;
   const std::string& dev = request.dev();
   if (auto status = require_device(stack, dev); !status.ok()) return status;
+  if (request.frames_size() > 0 && !request.packed().empty())
+    return invalid("a batch for device " + quoted(dev) + " sets both frames and packed (nothing was injected)");
   for (int i = 0; i < request.frames_size(); ++i) {
     if (request.frames(i).data().empty())
       return invalid("frame " + std::to_string(i) + " for device " + quoted(dev) +
                      " is empty (nothing was injected)");
   }
-  for (int i = 0; i < request.frames_size(); ++i) {
-    const std::string& data = request.frames(i).data();
-    const auto bytes = std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  const PackedCount packed = count_packed(request.packed(), v1::MAX_PACKED_FRAMES);
+  if (packed.error) return invalid(*packed.error + " (device " + quoted(dev) + "; nothing was injected)");
+  std::optional<grpc::Status> refused;
+  size_t index = 0;
+  auto inject_one = [&](std::span<const uint8_t> bytes) {
     auto result = stack.inject(dev, bytes);
     if (const auto* error = std::get_if<Error>(&result)) {
-      return invalid("inject into " + quoted(dev) + ": frame " + std::to_string(i) + " of " +
-                     std::to_string(data.size()) + " bytes: " + error->message + " (" +
-                     std::to_string(i) + " frames before it were injected)");
+      refused = invalid("inject into " + quoted(dev) + ": frame " + std::to_string(index) + " of " +
+                        std::to_string(bytes.size()) + " bytes: " + error->message + " (" +
+                        std::to_string(index) + " frames before it were injected)");
+      return false;
     }
-    const InjectResult& injected = std::get<InjectResult>(result);
-    if (injected.queued)
-      reply.set_queued(reply.queued() + 1);
-    else if (injected.link_down)
-      reply.set_link_down(reply.link_down() + 1);
-    else
-      reply.set_rx_missed(reply.rx_missed() + 1);
+    count_injected(std::get<InjectResult>(result), reply);
+    ++index;
+    return true;
+  };
+  for (const v1::Frame& frame : request.frames()) {
+    const std::string& data = frame.data();
+    if (!inject_one(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()))) break;
   }
+  for_each_packed(request.packed(), inject_one);
+  if (refused) return *refused;
   if (request.run_until_idle()) stack.run_until_idle();
   return grpc::Status::OK;
 }
@@ -142,7 +162,7 @@ grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireReques
     }
     reply->set_now_ns(state.stack->now_ns());
     taken = state.stack->take_wire(request->dev(), request->max(), [&](const std::string& dev, size_t len) {
-      return budget.fits(wire_frame_bytes(dev, len));
+      return budget.fits(request->packed() ? kPackedWireHeaderBytes + len : wire_frame_bytes(dev, len));
     });
     return grpc::Status::OK;
   });
@@ -153,14 +173,22 @@ grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireReques
                    " bytes with the reply around it); nothing was taken");
   }
   // Building the reply happens here, off the engine thread.
-  auto* out = reply->mutable_frames();
-  out->Reserve(static_cast<int>(taken.frames.size()));
-  for (WireFrame& frame : taken.frames) {
-    auto* wire = out->Add();
-    wire->set_dev(std::move(frame.dev));
-    wire->set_ifindex(frame.ifindex);
-    wire->set_time_ns(frame.time_ns);
-    wire->set_data(frame.data.data(), frame.data.size());
+  if (request->packed()) {
+    size_t bytes = 0;
+    for (const WireFrame& frame : taken.frames) bytes += kPackedWireHeaderBytes + frame.data.size();
+    std::string& out = *reply->mutable_packed();
+    out.reserve(bytes);
+    for (const WireFrame& frame : taken.frames) append_packed_wire(out, frame.ifindex, frame.time_ns, frame.data);
+  } else {
+    auto* out = reply->mutable_frames();
+    out->Reserve(static_cast<int>(taken.frames.size()));
+    for (WireFrame& frame : taken.frames) {
+      auto* wire = out->Add();
+      wire->set_dev(std::move(frame.dev));
+      wire->set_ifindex(frame.ifindex);
+      wire->set_time_ns(frame.time_ns);
+      wire->set_data(frame.data.data(), frame.data.size());
+    }
   }
   reply->set_remaining(taken.remaining);
   return grpc::Status::OK;

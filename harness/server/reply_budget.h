@@ -33,6 +33,7 @@ class ReplyBudget {
   explicit ReplyBudget(uint64_t max_bytes);
   bool fits(size_t item_bytes);
   size_t limit() const { return limit_; }
+  size_t used() const { return used_; }  // what the items that fit were charged
   size_t refused_bytes() const { return refused_; }  // the refused item's size; 0: none refused
 
  private:

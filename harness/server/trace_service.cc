@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "packed_blobs.h"
 #include "proto_convert.h"
 #include "reply_budget.h"
 #include "request_check.h"
@@ -47,9 +48,15 @@ grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsReques
                    std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
                    " bytes with the reply around it); nothing was taken");
   }
-  auto* events = reply->mutable_events();
-  events->Reserve(static_cast<int>(result->events.size()));
-  for (const TraceEvent& event : result->events) to_proto(event, *events->Add());
+  if (request->packed()) {
+    std::string& out = *reply->mutable_packed();
+    out.reserve(budget.used());
+    for (const TraceEvent& event : result->events) append_packed_event(out, event);
+  } else {
+    auto* events = reply->mutable_events();
+    events->Reserve(static_cast<int>(result->events.size()));
+    for (const TraceEvent& event : result->events) to_proto(event, *events->Add());
+  }
   reply->set_lost(result->lost);
   reply->set_remaining(result->remaining);
   return grpc::Status::OK;

@@ -12,6 +12,8 @@ constexpr uint16_t kPort = 5001;
 constexpr wire::Ipv4Addr kReceiverAddr = 0xc6336402;  // 198.51.100.2
 constexpr uint64_t kIdleStepNs = 1'000'000;            // the clock's step when nothing moves
 
+}  // namespace
+
 bool setup_host(BulkHost& h, const char* name, uint8_t last, const char* cidr, const char* peer_ip,
                 uint8_t peer_last) {
   DeviceConfig c;
@@ -28,10 +30,7 @@ bool setup_host(BulkHost& h, const char* name, uint8_t last, const char* cidr, c
   return h.dev != nullptr;
 }
 
-// Moves every frame `from` put on its wire into `to`'s RX ring, but those
-// the link loses (when loss is given); counts them and, when data_segments is
-// given, those larger than a bare ACK.
-size_t carry(BulkHost& from, BulkHost& to, uint64_t* data_segments, LinkLoss* loss = nullptr) {
+size_t carry(BulkHost& from, BulkHost& to, uint64_t* data_segments, LinkLoss* loss) {
   return from.net().wire.drain(from.dev, 0, [&](const WireQueue::Slot& s) {
     if (loss && loss->drop()) return true;
     if (data_segments && s.bytes.size() > 14 + 20 + 32 + 12) ++*data_segments;
@@ -40,13 +39,10 @@ size_t carry(BulkHost& from, BulkHost& to, uint64_t* data_segments, LinkLoss* lo
   });
 }
 
-// Both clocks run to the same instant; they only move on when nothing else does.
 void run_both(BulkHost& a, BulkHost& b, uint64_t t) {
   a.net().engine.run_until(t);
   b.net().engine.run_until(t);
 }
-
-}  // namespace
 
 bool LinkLoss::drop() {
   if (rate <= 0) return false;

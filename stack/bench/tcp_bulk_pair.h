@@ -32,6 +32,17 @@ struct LinkLoss {
   bool drop();
 };
 
+// A ring NIC `name` (MAC 02:00:00:00:01:<last>, rings of 4096) at `cidr`, the
+// peer's address and MAC (02:00:00:00:01:0<peer_last>) a permanent neighbour.
+bool setup_host(BulkHost& h, const char* name, uint8_t last, const char* cidr, const char* peer_ip,
+                uint8_t peer_last);
+// Moves every frame `from` put on its wire into `to`'s RX ring, but those
+// the link loses (when loss is given); counts them and, when data_segments is
+// given, those larger than a bare ACK.
+size_t carry(BulkHost& from, BulkHost& to, uint64_t* data_segments, LinkLoss* loss = nullptr);
+// Both clocks run to the same instant; they only move on when nothing else does.
+void run_both(BulkHost& a, BulkHost& b, uint64_t t);
+
 struct TcpBulkPair {
   BulkHost tx{1}, rx{2};
   int cfd = -1, afd = -1;   // the sender's socket, the receiver's accepted one

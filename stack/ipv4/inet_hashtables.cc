@@ -116,10 +116,8 @@ int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp) {
   Net& net = *sk->net;
   auto& ehash = net.sock.tcp_ehash;
   InetTimewaitSock* tw = nullptr;
-  for (Sock* sk2 : ehash) {
-    if (sk2 == sk || sk2->inet_num != lport || sk2->inet_rcv_saddr != sk->inet_rcv_saddr ||
-        sk2->inet_daddr != sk->inet_daddr || sk2->inet_dport != sk->inet_dport)
-      continue;
+  for (Sock* sk2 : ehash.chain(sk->inet_rcv_saddr, lport, sk->inet_daddr, sk->inet_dport)) {
+    if (sk2 == sk) continue;
     if (sk->sk_bound_dev_if && sk2->sk_bound_dev_if && sk->sk_bound_dev_if != sk2->sk_bound_dev_if) continue;
     if (sk2->sk_state == TCP_TIME_WAIT && tcp_twsk_unique(sk, inet_twsk(sk2), twp != nullptr)) {
       tw = inet_twsk(sk2);
@@ -130,9 +128,9 @@ int __inet_check_established(Sock* sk, uint16_t lport, InetTimewaitSock** twp) {
   // The port and the place in ehash now, or sk would show a funny identity there.
   sk->inet_num = lport;
   sk->inet_sport = lport;
-  ehash.insert(ehash.begin(), sk);
+  ehash.add_head(sk);
   if (tw) {
-    ehash.erase(std::remove(ehash.begin(), ehash.end(), static_cast<Sock*>(tw)), ehash.end());
+    ehash.remove(tw);
     net.mib.tcpext.TWRecycled++;
   }
   if (twp)

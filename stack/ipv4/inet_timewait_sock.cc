@@ -18,8 +18,7 @@ namespace {
 // the bucket going with its last owner), the death row's count down, freed.
 void inet_twsk_kill(InetTimewaitSock* tw) {
   Net& net = *tw->net;
-  auto& e = net.sock.tcp_ehash;
-  e.erase(std::remove(e.begin(), e.end(), static_cast<Sock*>(tw)), e.end());
+  net.sock.tcp_ehash.remove(tw);
   auto& bhash = net.sock.tcp_bhash;
   if (auto it = bhash.find(tw->inet_num); it != bhash.end()) {
     auto& v = it->second;
@@ -93,9 +92,8 @@ void inet_twsk_hashdance_schedule(InetTimewaitSock* tw, Sock* sk, int timeo) {
   auto& owners = net.sock.tcp_bhash[sk->inet_num];
   owners.insert(owners.begin(), tw);  // sk_add_bind_node
   // Step 2 and 3: tw into ehash (at the head of the chain), sk out of it.
-  auto& e = net.sock.tcp_ehash;
-  e.erase(std::remove(e.begin(), e.end(), sk), e.end());
-  e.insert(e.begin(), tw);
+  net.sock.tcp_ehash.remove(sk);
+  net.sock.tcp_ehash.add_head(tw);
   inet_twsk_schedule(tw, timeo);
 }
 

@@ -464,8 +464,7 @@ void tcp_shutdown(Sock* sk, int how) {
 // inet_unhash: out of the listening hash or the established hash.
 void tcp_unhash(Sock* sk) {
   inet_unhash(sk);
-  auto& e = sk->net->sock.tcp_ehash;
-  e.erase(std::remove(e.begin(), e.end(), sk), e.end());
+  sk->net->sock.tcp_ehash.remove(sk);
 }
 
 void tcp_rehash(Sock*) {}

@@ -101,10 +101,8 @@ namespace {
 
 // __inet_lookup_established: a full socket of this 4-tuple.
 Sock* inet_lookup_established(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport) {
-  for (Sock* esk : net.sock.tcp_ehash)
-    if (esk->inet_daddr == saddr && esk->inet_dport == sport && esk->inet_rcv_saddr == daddr && esk->inet_num == dport)
-      return esk;
-  return nullptr;
+  const auto& chain = net.sock.tcp_ehash.chain(daddr, dport, saddr, sport);
+  return chain.empty() ? nullptr : chain.front();
 }
 
 

@@ -192,7 +192,7 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
     if (ctp->rx_opt.tstamp_ok) ctp->advmss = uint16_t(ctp->advmss - 12);
     tcp_sync_mss(child, rt->dev->mtu);
   }
-  net.sock.tcp_ehash.push_back(child);  // inet_ehash_nolisten
+  net.sock.tcp_ehash.add_tail(child);  // inet_ehash_nolisten
   // inet_csk_reqsk_queue_add: the child waits for accept().
   tcp_sk(sk)->icsk_accept_queue.push_back(std::move(owned));
   sk->sk_ack_backlog++;

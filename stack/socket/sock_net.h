@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "ipv4/inet_ehash.h"
+
 namespace nettwin {
 
 struct Sock;
@@ -40,7 +42,7 @@ struct SockNet {
   // newest first) and the listening sockets (lhash2, newest first).
   std::unordered_map<uint16_t, std::vector<Sock*>> tcp_bhash;
   std::vector<Sock*> tcp_listeners;
-  std::vector<Sock*> tcp_ehash;  // established sockets (ehash without the request socks)
+  InetEhash tcp_ehash;  // established and TIME_WAIT socks (ehash without the request socks)
   std::vector<Sock*> raw_socks;  // raw_v4_hashinfo: every raw socket, newest first
   std::vector<Sock*> packet_socks;  // net->packet.sklist: every AF_PACKET socket
   int next_reuseport_id = 1;
@@ -57,8 +59,11 @@ struct SockNet {
   std::map<int, std::unique_ptr<Socket>> files;
   // The eventpolls (epoll_create), in the same descriptor space as the sockets.
   std::map<int, std::unique_ptr<EventPoll>> epolls;
-  // get_unused_fd_flags: the lowest number neither table uses.
-  int get_unused_fd() const;
+  // files->next_fd: no descriptor below it is free, so that the lowest free one
+  // is found from there rather than from 3 (alloc_fd).
+  int next_fd = 3;
+  // get_unused_fd_flags: the lowest number neither table uses, from next_fd up.
+  int get_unused_fd();
   std::vector<std::unique_ptr<Sock>> socks_alive;  // owned here; a closed socket's Sock is freed
   // Closed sockets whose skbs are still in flight (sk_wmem_alloc > 0): sk_free
   // moves them here and sock_wfree frees them when the last skb dies.

@@ -23,7 +23,8 @@ Socket* sockfd_lookup(Net& net, int fd) {
   return it == net.sock.files.end() ? nullptr : it->second.get();
 }
 
-// The lowest free descriptor gets sock.
+// The lowest free descriptor gets sock (alloc_fd: from next_fd up; 0-2 are a
+// process's standard streams).
 int fd_install(Net& net, std::unique_ptr<Socket> sock) {
   const int fd = net.sock.get_unused_fd();
   net.sock.files[fd] = std::move(sock);
@@ -49,9 +50,10 @@ unsigned sock_poll(Socket* sock) {
 
 SockNet::SockNet() = default;
 
-int SockNet::get_unused_fd() const {
-  int fd = 3;  // 0-2 are a process's standard streams
+int SockNet::get_unused_fd() {
+  int fd = next_fd;  // 0-2 are a process's standard streams
   while (files.count(fd) || epolls.count(fd)) ++fd;
+  next_fd = fd + 1;
   return fd;
 }
 
@@ -243,6 +245,7 @@ int sys_close(Net& net, int fd) {
   if (auto ep = net.sock.epolls.find(fd); ep != net.sock.epolls.end()) {
     ep_free(ep->second.get());
     net.sock.epolls.erase(ep);
+    net.sock.next_fd = std::min(net.sock.next_fd, fd);  // __put_unused_fd
     return 0;
   }
   auto it = net.sock.files.find(fd);
@@ -253,6 +256,7 @@ int sys_close(Net& net, int fd) {
   sock->ops->release(sock);
   if (sk) sk->sk_socket = nullptr;  // sock_orphan
   net.sock.files.erase(it);
+  net.sock.next_fd = std::min(net.sock.next_fd, fd);  // __put_unused_fd
   if (sk) sk_free(sk);
   return 0;
 }

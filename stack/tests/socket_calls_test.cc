@@ -5,7 +5,10 @@
 // udp_socket_test.cc covers the receive and send paths these calls drive.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "core/net.h"
+#include "socket/eventpoll.h"
 #include "socket/syscalls.h"
 #include "test_helpers.h"
 
@@ -77,6 +80,32 @@ struct SocketCallsTest : ::testing::Test {
 };
 
 // ---------------------------------------------------------------- socket
+
+TEST_F(SocketCallsTest, NewDescriptorIsTheLowestFree) {
+  std::vector<int> fds;
+  for (int i = 0; i < 6; ++i) fds.push_back(udp());
+  EXPECT_EQ(fds, (std::vector<int>{3, 4, 5, 6, 7, 8}));
+  ASSERT_EQ(sys_close(net, 6), 0);
+  ASSERT_EQ(sys_close(net, 4), 0);
+  EXPECT_EQ(udp(), 4);
+  EXPECT_EQ(udp(), 6);
+  EXPECT_EQ(udp(), 9);
+  ASSERT_EQ(sys_close(net, 3), 0);
+  EXPECT_EQ(udp(), 3);
+  EXPECT_EQ(udp(), 10);
+}
+
+// An eventpoll takes its number from the same table (get_unused_fd_flags) and gives it back.
+TEST_F(SocketCallsTest, EpollAndSocketsShareTheLowestFreeDescriptor) {
+  EXPECT_EQ(udp(), 3);
+  EXPECT_EQ(sys_epoll_create1(net, 0), 4);
+  EXPECT_EQ(udp(), 5);
+  ASSERT_EQ(sys_close(net, 4), 0);
+  EXPECT_EQ(udp(), 4);
+  ASSERT_EQ(sys_close(net, 3), 0);
+  EXPECT_EQ(sys_epoll_create(net, 1), 3);
+  EXPECT_EQ(udp(), 6);
+}
 
 TEST_F(SocketCallsTest, SocketUnknownFamilyIsEafnosupport) {
   EXPECT_EQ(sys_socket(net, 10, SOCK_DGRAM, 0), -E_AFNOSUPPORT);   // AF_INET6: not in this stack

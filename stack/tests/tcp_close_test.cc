@@ -32,8 +32,8 @@ TEST_F(TcpConnTest, CloseSendsAFinAndTheAckOfItLeadsToFinWait2) {
   EXPECT_EQ(d.named("tcp:tcp_destroy_sock").size(), 1u);
   // The 4-tuple is the TIME_WAIT sock's now, in its FIN_WAIT2 substate.
   ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
-  EXPECT_EQ(net.sock.tcp_ehash[0]->sk_state, TCP_TIME_WAIT);
-  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_FIN_WAIT2);
+  EXPECT_EQ(net.sock.tcp_ehash.front()->sk_state, TCP_TIME_WAIT);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash.front())->tw_substate, TCP_FIN_WAIT2);
 }
 
 TEST_F(TcpConnTest, FinAckAfterOurFinIsAckedAndTheQueuedFinPurged) {
@@ -266,7 +266,7 @@ TEST_F(TcpConnTest, FinTimeoutSysctlBoundsTheOrphansFinWait2) {
   wire();
   EXPECT_TRUE(send(seg(kAck, {}, 1)).empty());
   ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
-  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_FIN_WAIT2);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash.front())->tw_substate, TCP_FIN_WAIT2);
   wait_ms(*this, 4000);
   EXPECT_EQ(net.sock.tcp_ehash.size(), 1u);
   wait_ms(*this, 2000);  // 5 s and the wheel's granularity
@@ -289,8 +289,8 @@ TEST_F(TcpConnTest, Linger2AboveTimewaitLenKeepsTheFullSocketInFinWait2First) {
   EXPECT_EQ(t->sk_state, TCP_FIN_WAIT2);
   wait_ms(*this, 2000);  // the keepalive timer at 10 s: the rest as a tw sock
   ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
-  EXPECT_EQ(net.sock.tcp_ehash[0]->sk_state, TCP_TIME_WAIT);
-  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_FIN_WAIT2);
+  EXPECT_EQ(net.sock.tcp_ehash.front()->sk_state, TCP_TIME_WAIT);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash.front())->tw_substate, TCP_FIN_WAIT2);
   EXPECT_EQ(states(d).back(), "TCP_FIN_WAIT2>TCP_CLOSE");
   // The peer's FIN still gets its ACK from the tw sock.
   auto out = send(seg(kFin | kAck, {}, 1));
@@ -310,7 +310,7 @@ TEST_F(TcpConnTest, APeerFinWhileTheOrphanWaitsOnItsKeepaliveTimerEndsInTimeWait
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(SentTcp(out[0]).flags(), kAck);
   ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
-  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash[0])->tw_substate, TCP_TIME_WAIT);
+  EXPECT_EQ(inet_twsk(net.sock.tcp_ehash.front())->tw_substate, TCP_TIME_WAIT);
 }
 
 }  // namespace

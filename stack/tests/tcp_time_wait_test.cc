@@ -56,7 +56,7 @@ struct TcpTimeWaitTest : TcpDutTest {
     ack.options = ts_opt(kPeerTsval + 1, 0);
     ASSERT_TRUE(send(ack).empty());
     ASSERT_EQ(net.sock.tcp_ehash.size(), 1u);
-    child = tcp_sk(net.sock.tcp_ehash[0]);
+    child = tcp_sk(net.sock.tcp_ehash.front());
     ASSERT_EQ(child->sk_state, TCP_ESTABLISHED);
     child->rcv_nxt += state == TCP_TIME_WAIT;  // their FIN (none yet in FIN_WAIT2)
     child->snd_nxt += 1;                       // ours
@@ -341,8 +341,7 @@ struct Connecting {
     sk.inet_dport = 40000;
   }
   ~Connecting() {
-    auto& e = sk.net->sock.tcp_ehash;
-    e.erase(std::remove(e.begin(), e.end(), static_cast<Sock*>(&sk)), e.end());
+    sk.net->sock.tcp_ehash.remove(&sk);
   }
 };
 

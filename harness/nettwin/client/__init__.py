@@ -1,5 +1,6 @@
 """The client room: the Python client of nettwin-server (stack.py), the DUT's
-sockets (sockets.py) and where the repository, build and stubs are (paths.py).
+sockets (sockets.py), the packed frame blobs (packed.py) and where the repository,
+build and stubs are (paths.py).
 `from nettwin.client import Stack` is the client's public face. The client is
 imported when one of its names is first asked for (PEP 562), not with the
 package: `nettwin replay` needs only paths.py, not gRPC and Scapy (0.4 s)."""

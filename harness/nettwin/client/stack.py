@@ -22,6 +22,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
 from . import paths
+from .packed import pack_frames, unpack_events, unpack_wire
 from .sockets import Sockets
 from .setup import Setup
 
@@ -165,18 +166,22 @@ class Subscription:
         self.lost = 0
         self.closed = False
 
-    def read(self, max: int = 0, max_bytes: int = 0) -> list[TraceEvent]:
+    def read(self, max: int = 0, max_bytes: int = 0, packed: bool = False) -> list[TraceEvent]:
         """The buffered events, oldest first: up to max (0: every one). Each reply
-        holds at most max_bytes (0: 4 MiB); this reads until done."""
+        holds at most max_bytes (0: 4 MiB); this reads until done. packed: the
+        server sends each batch as one blob (no protobuf message per event)."""
         pb = self.stack.pb
         events: list[TraceEvent] = []
         while True:
             want = max - len(events) if max else 0
             reply = self.stack._call("Trace.Read", self.stack._trace.Read,
-                                     pb.ReadEventsRequest(id=self.id, max=want, max_bytes=max_bytes))
+                                     pb.ReadEventsRequest(id=self.id, max=want, max_bytes=max_bytes,
+                                                          packed=packed))
             self.lost = reply.lost
-            events.extend(_event_from_pb(ev) for ev in reply.events)
-            if not reply.remaining or not reply.events or (max and len(events) >= max):
+            batch = ([TraceEvent(*ev) for ev in unpack_events(reply.packed)] if packed
+                     else [_event_from_pb(ev) for ev in reply.events])
+            events.extend(batch)
+            if not reply.remaining or not batch or (max and len(events) >= max):
                 return events
 
     def close(self):
@@ -536,6 +541,27 @@ class Stack:
             request.run_until_idle = True
         reply = self._call("Nic.Inject", self._nic.Inject, request)
         return reply.queued, reply.rx_missed
+
+    def inject_packed(self, dev: str, pkts, run_until_idle: bool = False) -> tuple[int, int]:
+        """inject() for many frames: they travel as one packed blob (no protobuf message
+        per frame), at most MAX_PACKED_FRAMES of them. Returns (queued, rx_missed)."""
+        request = self.pb.InjectRequest(dev=dev, packed=pack_frames(_to_bytes(p) for p in pkts),
+                                        run_until_idle=run_until_idle)
+        reply = self._call("Nic.Inject", self._nic.Inject, request)
+        return reply.queued, reply.rx_missed
+
+    def wire_packed(self, dev: Optional[str] = None, max: int = 0, max_bytes: int = 0) -> list:
+        """wire_raw() read as packed blobs: PackedWireFrame(ifindex, time_ns, data) each."""
+        frames: list = []
+        while True:
+            want = max - len(frames) if max else 0
+            reply = self._call("Nic.ReadWire", self._nic.ReadWire,
+                               self.pb.ReadWireRequest(dev=dev or "", max=want, max_bytes=max_bytes,
+                                                       packed=True))
+            batch = unpack_wire(reply.packed)
+            frames.extend(batch)
+            if not reply.remaining or not batch or (max and len(frames) >= max):
+                return frames
 
     def wire_raw(self, dev: Optional[str] = None, max: int = 0, max_bytes: int = 0) -> list:
         """The frames that left the TX rings since the last read, as proto WireFrames:
