@@ -333,7 +333,9 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
       if (flags & MSG_EOR_) TCP_SKB_CB(skb)->eor = 1;
       break;
     }
-    if (skb->len < size_goal) continue;
+    // MSG_OOB pushes nothing mid-loop: tcp_push sets snd_up at the end, so
+    // every segment of the send carries URG and the pointer.
+    if (skb->len < size_goal || (flags & MSG_OOB_)) continue;
     if (forced_push(tp)) {
       tcp_mark_push(tp, skb);
       __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH);

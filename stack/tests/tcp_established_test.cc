@@ -45,6 +45,25 @@ TEST_F(TcpConnTest, UrgentDataCarriesUrgAndThePointerUntilAcked) {
   EXPECT_EQ(be16(out[0], 14 + 20 + 18), 0u);
 }
 
+// A MSG_OOB send of more than one MSS: tcp_sendmsg_locked pushes nothing
+// mid-loop for MSG_OOB, so tcp_push's snd_up covers every segment; the MSS-sized
+// skbs are rejoined by tcp_grow_skb (skb_shift takes all of the next skb) and
+// cut at the MSS again (Linux's 524 + 476 in traces/explore_tcp_urg_send).
+TEST_F(TcpConnTest, UrgentSendOfThreeSegmentsMarksThemAll) {
+  const uint32_t mss = tp()->mss_cache;
+  const uint32_t len = 2 * mss + 100;
+  ASSERT_EQ(write(std::string(len, 'u'), MSG_OOB_), int(len));
+  auto out = wire();
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < out.size(); i++) {
+    SentTcp s(out[i]);
+    EXPECT_EQ(s.seq(), isn + 1 + i * mss);
+    EXPECT_EQ(s.flags(), kAck | TCPHDR_URG | (i == 2 ? kPsh : 0));
+    EXPECT_EQ(be16(out[i], 14 + 20 + 18), len - i * mss);  // urg_ptr: snd_up - seq
+  }
+  EXPECT_EQ(tp()->snd_nxt, isn + 1 + len);
+}
+
 TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
   // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
   // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,
