@@ -263,10 +263,13 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
     return nullptr;
   }
   // RFC 5961 3.2: a RST in the window but not at rcv_nxt draws a challenge
-  // ACK (rate limited as above) and the request stays.
+  // ACK (rate limited as above; counted as one, TCPChallengeACK) and the
+  // request stays.
   if ((flg & TCPHDR_RST) && seq != rcv_nxt) {
-    if (!tcp_oow_rate_limited(net, skb, &net.mib.tcpext.TCPACKSkippedSynRecv, &req->last_oow_ack_time))
+    if (!tcp_oow_rate_limited(net, skb, &net.mib.tcpext.TCPACKSkippedSynRecv, &req->last_oow_ack_time)) {
+      net.mib.tcpext.TCPChallengeACK++;
       tcp_v4_reqsk_send_ack(net, sk, skb, req);
+    }
     *reason = SkbDropReason::NOT_SPECIFIED;
     return nullptr;
   }

@@ -161,6 +161,7 @@ TEST_F(TcpSynQueueTest, ARstInWindowButNotAtRcvNxtDrawsAChallengeAck) {
   EXPECT_EQ(listener()->reqsk_queue.size(), 1u);
   EXPECT_EQ(d.counter("Tcp.AttemptFails"), 0u);
   EXPECT_EQ(d.counter("TcpExt.EmbryonicRsts"), 0u);
+  EXPECT_EQ(d.counter("TcpExt.TCPChallengeACK"), 1u);  // explore seed 2026120713 #282
   auto drops = d.named("skb:kfree_skb");
   ASSERT_FALSE(drops.empty());
   EXPECT_EQ(d.field(*drops.back(), "reason"), "NOT_SPECIFIED");
