@@ -64,6 +64,31 @@ TEST_F(TcpConnTest, UrgentSendOfThreeSegmentsMarksThemAll) {
   EXPECT_EQ(tp()->snd_nxt, isn + 1 + len);
 }
 
+// Urgent data received without SO_OOBINLINE (tcp_check_urg, tcp_urg,
+// tcp_recvmsg, tcp_recv_urg, tcp_poll): the pointer 3 of "abc" marks 'c' (the
+// byte before it, tcp_stdurg 0); reads stop at the mark and skip the byte,
+// which recv(MSG_OOB) returns once; POLLPRI while it waits.
+TEST_F(TcpConnTest, UrgentByteLeavesTheStreamForRecvOob) {
+  TcpSeg s = seg(kAck | kPsh | TCPHDR_URG, bytes("abcde"));
+  s.urg_ptr = 3;
+  send(s);
+  EXPECT_EQ(tp()->urg_seq, peer_isn + 1 + 2);
+  EXPECT_EQ(tp()->urg_data, TCP_URG_VALID | 'c');
+  EXPECT_EQ(unsigned(sys_poll(net, cfd, POLLPRI_, 0)), unsigned(POLLPRI_));
+  RecvMsg m;
+  ASSERT_EQ(read(m, 10), 2);  // "ab": the read stops at the mark
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), "ab");
+  RecvMsg oob;
+  ASSERT_EQ(read(oob, 1, MSG_OOB_ | MSG_DONTWAIT_), 1);
+  EXPECT_EQ(oob.data, Bytes{'c'});
+  EXPECT_TRUE(oob.flags & MSG_OOB_);
+  EXPECT_EQ(read(oob, 1, MSG_OOB_ | MSG_DONTWAIT_), -E_INVAL);  // TCP_URG_READ
+  RecvMsg rest;
+  ASSERT_EQ(read(rest, 10), 2);  // 'c' is skipped
+  EXPECT_EQ(std::string(rest.data.begin(), rest.data.end()), "de");
+  EXPECT_EQ(tp()->urg_data, 0);  // read past: the fast path may come back
+}
+
 TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
   // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
   // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,
