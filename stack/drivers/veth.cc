@@ -27,11 +27,14 @@ bool Veth::receive_from_wire(std::span<const uint8_t> frame) {
   // Its truesize is the peer's: packet_snd's alloc_skb of LL_RESERVED_SPACE
   // (16 on veth) plus the frame, a kmalloc'd head (recorded: with 1280 for a
   // 566-byte frame tcp_receive_window_closes keeps three segments in 4096).
-  // Its tailroom is that head's too (what inet_frag_reasm_finish can coalesce
-  // into: explore_frag_fraglist_release), so the buffer ends where Linux's does.
+  // Its tailroom is what inet_frag_reasm_finish can coalesce fragments into.
+  // Eight recordings (traces/explore_frag_fraglist_release, explore seeds
+  // 2026120713/4) agree on that head's data area less the frame, as if the 16
+  // reserved bytes were not taken from it (256 - 98 for a 98-byte frame, not
+  // 256 - 16 - 98); why is not pinned down. The buffer ends there.
   const unsigned size = unsigned(frame.size());
   const uint32_t truesize = alloc_skb_truesize(kVethLlReservedSpace + size);
-  const unsigned tailroom = truesize - SKB_HEAD_OVERHEAD - SKB_SHINFO_OVERHEAD - kVethLlReservedSpace - size;
+  const unsigned tailroom = truesize - SKB_HEAD_OVERHEAD - SKB_SHINFO_OVERHEAD - size;
   SkBuff* skb = net.pool.alloc_skb(NET_SKB_PAD + size + tailroom);
   skb_reserve(skb, int(NET_SKB_PAD));
   std::memcpy(skb_put(skb, size), frame.data(), size);
