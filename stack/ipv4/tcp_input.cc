@@ -2761,6 +2761,13 @@ void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
   sk->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set: early demux spares later lookups
   tcp_init_transfer(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+  // Header prediction from the SYN-ACK's (unscaled) window only without
+  // window scaling; else off until tcp_ack_update_window sees the first
+  // scaled window.
+  if (!tp->rx_opt.snd_wscale)
+    tcp_fast_path_on(tp);
+  else
+    tp->pred_flags = 0;
 }
 
 }  // namespace
