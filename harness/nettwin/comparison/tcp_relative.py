@@ -4,12 +4,17 @@ and port, the tester's port), seq relative to the DUT's ISN (from its SYN; else 
 ISN the DUT chose; absolute when it chose none, e.g. a RST to a closed port, whose seq
 the tester chose), ack
 relative to the tester's fixed ISN, TSval relative to the connection's first DUT
-TSval, TSecr relative to the tester's TS base, IP ID relative to the connection's
+TSval (without SYN, below), TSecr relative to the tester's TS base, IP ID relative to the connection's
 first, and an ephemeral DUT port (ip_local_port_range, >= 32768) as 1.
 Each frame with a TSval also carries `ts_frame_ms`, the ms its capture came after
 the connection's first TSval frame: a TSval is the sender's clock when the frame
 left, so it is held to its own frame's time (compare.py), as the timer wheel may
 send a retransmission a granule earlier or later on either side.
+The TSval base is the connection's first DUT segment without SYN when there is
+one: a SYN-ACK's TSval may be a syncookie's, whose low 6 bits carry the options
+(cookie_init_timestamp: up to 63 ms below the clock, by the clock's own low bits,
+random by design); such a SYN-ACK is marked `ts_synack` and held to its frame's time
+within that range (compare.py).
 Checksums are recomputed over the relative frame; a frame whose original TCP or IP
 checksum was wrong gets checksum 0, so a wrong checksum still shows as a difference.
 """
@@ -38,8 +43,16 @@ def relative_frames(frames) -> list:
     conns: dict = {}
     last_isn = None
     out = []
-    for f in frames:
-        pkt = f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f))
+    pkts = [f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f)) for f in frames]
+    # Each connection's TSval base: its first DUT segment with a TSval and no SYN.
+    bases: dict = {}
+    for pkt in pkts:
+        if TCP in pkt and IP in pkt and "S" not in str(pkt[TCP].flags):
+            for name, value in pkt[TCP].options:
+                if name == "Timestamp" and isinstance(value, tuple) and len(value) == 2:
+                    bases.setdefault((pkt[IP].src, pkt[TCP].sport, pkt[TCP].dport),
+                                     (value[0], getattr(pkt, "time", None)))
+    for pkt in pkts:
         if TCP not in pkt or IP not in pkt:
             out.append(pkt)
             continue
@@ -49,6 +62,8 @@ def relative_frames(frames) -> list:
         ip, tcp = rel[IP], rel[TCP]
         key = (ip.src, tcp.sport, tcp.dport)
         c = conns.setdefault(key, {"isn": None, "tsval": None, "ts_t0": None, "ipid": ip.id})
+        if c["tsval"] is None and key in bases:
+            c["tsval"], c["ts_t0"] = bases[key]
         if "S" in str(tcp.flags):
             c["isn"] = tcp.seq
             last_isn = tcp.seq
@@ -85,6 +100,7 @@ def relative_frames(frames) -> list:
             rel.time = t0
         if ts_frame_ms is not None:
             rel.ts_frame_ms = ts_frame_ms
+            rel.ts_synack = "S" in str(rel[TCP].flags) and "A" in str(rel[TCP].flags)
         out.append(rel)
     return out
 
