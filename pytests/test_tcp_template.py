@@ -68,7 +68,9 @@ def test_relative_frames_equal_for_different_isn_tsval_ipid_and_port():
          dut_frame("A", 1000000, TESTER_ISN + 1, sport=61000, tsval=55557, tsecr=TS_BASE + 3, ip_id=901)]
     ra, rb = relative_frames(a), relative_frames(b)
     assert [bytes(x) for x in ra] == [bytes(x) for x in rb]
-    assert ra[1][TCP].seq == 1 and ra[1][TCP].ack == 1 and dict(ra[1][TCP].options)["Timestamp"] == (2, 3)
+    # TSval relative to the first segment without SYN (a SYN-ACK's may be a syncookie's).
+    assert ra[1][TCP].seq == 1 and ra[1][TCP].ack == 1 and dict(ra[1][TCP].options)["Timestamp"] == (0, 3)
+    assert dict(ra[0][TCP].options)["Timestamp"][0] == (-2) & 0xFFFFFFFF
 
 
 def test_relative_frames_keep_real_differences_and_bad_checksums():
@@ -135,6 +137,23 @@ def test_tsval_off_its_own_frame_time_is_a_difference():
                    (dut_frame("S", 7, sport=50000, tsval=1066), 1.5162)])
     diffs = compare_frames(relative_frames(linux), relative_frames(twin))
     assert [d.differing_keys() for d in diffs] == [[], ["TCP.options"]]
+
+
+def test_syncookie_synack_tsval_is_held_to_its_frame_time_within_64_ms():
+    # tcp_syncookies 2: the SYN-ACK's TSval carries the options in its low 6 bits
+    # (cookie_init_timestamp), 0..63 ms below the clock by that clock's own low
+    # bits; the base is the first segment without SYN (explore seed 2026120714 #90).
+    from nettwin.comparison.compare import compare_frames
+    linux = _timed([(dut_frame("SA", 1000, TESTER_ISN + 1, tsval=1000 - 45), 10.0),
+                    (dut_frame("A", 1001, TESTER_ISN + 1, tsval=1040), 10.040)])
+    twin = _timed([(dut_frame("SA", 7, TESTER_ISN + 1, tsval=300 - 13), 0.5),
+                   (dut_frame("A", 8, TESTER_ISN + 1, tsval=340), 0.540)])
+    diffs = compare_frames(relative_frames(linux), relative_frames(twin))
+    assert not any(d.differs for d in diffs), [d.differing_keys() for d in diffs]
+    # 70 ms below is no cookie: a difference.
+    twin[0] = _timed([(dut_frame("SA", 7, TESTER_ISN + 1, tsval=300 - 70), 0.5)])[0]
+    diffs = compare_frames(relative_frames(linux), relative_frames(twin))
+    assert [d.differing_keys() for d in diffs] == [["TCP.options"], []]
 
 
 def test_tos_sets_the_ip_ecn_field_and_survives_json():

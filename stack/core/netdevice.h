@@ -108,6 +108,7 @@ struct NetDevice {
   DstEntry rt_brd_input;
   DstEntry rt_unreach_input;
   DstEntry rt_brd_output;  // limited broadcasts out of this device
+  DstEntry rt_igmp_output;  // IGMP flows given this device: routed without the FIB
   DstEntry rt_local_output;  // a loopback device's: a flow with no destination (to ourselves)
   Ipv4Devconf cnf;         // in_device's conf.<dev>.* (ipv4/devinet.h)
   WireBacklog wire_backlog;  // this device's frames held on the wire for the harness

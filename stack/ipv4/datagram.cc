@@ -13,7 +13,8 @@ int ip4_datagram_connect(Sock* sk, const SockaddrIn* usin, int addr_len) {
   if (addr_len < SOCKADDR_IN_LEN) return -E_INVAL;
   if (usin->family != AF_INET_) return -E_AFNOSUPPORT;
   sk->sk_dst_cache = nullptr;  // sk_dst_reset
-  // ip_route_connect: without a source, a first lookup picks it, then the real one.
+  // ip_route_connect: without a source or a destination, a first lookup picks
+  // them (0.0.0.0 is the source itself, or loopback), then the real one.
   Flowi4 fl4;
   fl4.oif = sk->sk_bound_dev_if;
   fl4.tos = sk->tos & 0xfc;
@@ -23,14 +24,15 @@ int ip4_datagram_connect(Sock* sk, const SockaddrIn* usin, int addr_len) {
   fl4.sport = sk->inet_sport;
   fl4.dport = usin->port;
   DstEntry* rt;
-  if (!fl4.saddr) {
+  if (!fl4.saddr || !fl4.daddr) {
     Flowi4 first = fl4;
     rt = ip_route_output_key(net, first);
     if (!rt) {
       net.mib.ip.OutNoRoutes++;
       return -E_NETUNREACH;
     }
-    fl4.saddr = first.saddr;
+    fl4.saddr = first.saddr;  // flowi4_update_output
+    fl4.daddr = first.daddr;
   }
   int err = 0;
   rt = ip_route_output_key(net, fl4, &err);

@@ -226,6 +226,7 @@ int ip_frag_reasm(Net& net, Ipq* q, SkBuff* skb, NetDevice* dev) {
     return -7;  // -E2BIG
   }
   const int head_tailroom = skb_tailroom(head);  // what Linux could coalesce into
+  const unsigned skb_frag_len = skb->len;  // the completing fragment's, before it becomes the datagram
   // The datagram, built behind the head's own bytes in a buffer big enough.
   const unsigned mac_len = head->mac_header != SKB_HEADER_UNSET ? head->network_header - head->mac_header : 0;
   const unsigned headroom = std::max(skb_headroom(head), mac_len);
@@ -273,9 +274,10 @@ int ip_frag_reasm(Net& net, Ipq* q, SkBuff* skb, NetDevice* dev) {
     for (FragEntry& f : run.frags) {
       net.ipv4_frags.mem -= f.skb->truesize;
       if (f.skb == head) continue;
-      const bool coalesced = !listed && int(f.skb->len) <= room;
+      const int len = int(f.skb == skb ? skb_frag_len : f.skb->len);
+      const bool coalesced = !listed && len <= room;
       if (coalesced)
-        room -= int(f.skb->len);
+        room -= len;
       else
         listed = true;
       if (f.skb == skb) continue;

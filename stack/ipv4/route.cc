@@ -369,6 +369,23 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
       }
       return mkroute_output_lbcast(dev);
     }
+    // IGMP with an output device: straight out of it, no FIB lookup (and none
+    // traced), from a link-scope source (ip_route_output_key_hash_rcu's
+    // make_route). Linux does the same for link-local multicast destinations,
+    // which still take the FIB here.
+    if (fl4.proto == wire::IPPROTO_IGMP && !wire::ipv4_is_multicast(fl4.daddr) && fl4.daddr) {
+      if (!fl4.saddr) fl4.saddr = inet_select_addr(dev, 0);
+      if (loopback_src_off_loopback(fl4, dev)) {
+        if (err) *err = -kEINVAL;
+        return nullptr;
+      }
+      DstEntry& d = dev->rt_igmp_output;
+      d = DstEntry{};
+      d.dev = dev;
+      d.output = ip_output;
+      d.rt_type = RTN_UNSPEC;  // __mkroute_output keeps the empty fib_result's type
+      return &d;
+    }
   }
   if (!fl4.daddr) {
     // No destination: to ourselves, from the source or else 127.0.0.1, through

@@ -135,6 +135,7 @@ int tcp_disconnect(Sock* sk, int) {
     kfree_skb(skb, SkbDropReason::QUEUE_PURGE, "tcp_disconnect");
   }
   tp->copied_seq = tp->rcv_nxt;
+  tp->urg_data = 0;
   tcp_write_queue_purge(sk);
   tcp_ofo_queue_purge(sk);  // skb_rbtree_purge
   // The 4-tuple is forgotten (inet_reset_saddr unless bind() fixed the address).
@@ -333,7 +334,9 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
       if (flags & MSG_EOR_) TCP_SKB_CB(skb)->eor = 1;
       break;
     }
-    if (skb->len < size_goal) continue;
+    // MSG_OOB pushes nothing mid-loop: tcp_push sets snd_up at the end, so
+    // every segment of the send carries URG and the pointer.
+    if (skb->len < size_goal || (flags & MSG_OOB_)) continue;
     if (forced_push(tp)) {
       tcp_mark_push(tp, skb);
       __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH);
@@ -371,13 +374,37 @@ out_err:
   return err;
 }
 
+// tcp_recv_urg: recv(MSG_OOB) takes the urgent byte, without waiting: EINVAL
+// when there is none (or it is read, or kept in band by SO_OOBINLINE), EAGAIN
+// while its pointer came without it, 0 after the peer's FIN.
+int tcp_recv_urg(Sock* sk, RecvMsg& msg, int flags) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sock_urginline || !tp->urg_data || tp->urg_data == TCP_URG_READ) return -E_INVAL;
+  // SOCK_DONE (a FIN was read before the close) is not kept here: a closed
+  // socket is not connected.
+  if (sk->sk_state == TCP_CLOSE) return -E_NOTCONN;
+  if (tp->urg_data & TCP_URG_VALID) {
+    const uint8_t c = uint8_t(tp->urg_data);
+    if (!(flags & MSG_PEEK_)) tp->urg_data = TCP_URG_READ;
+    msg.flags |= MSG_OOB_;
+    if (msg.len > 0) {
+      if (!(flags & MSG_TRUNC_)) msg.data.push_back(c);
+      return 1;
+    }
+    msg.flags |= MSG_TRUNC_;
+    return 0;
+  }
+  if (sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)) return 0;
+  return -E_AGAIN;
+}
+
 // tcp_recvmsg (tcp_recvmsg_locked): bytes in sequence from the receive queue;
 // a FIN ends the stream (0); MSG_PEEK leaves them; MSG_WAITALL waits for all;
 // MSG_TRUNC discards without copying.
 int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
   TcpSock* tp = tcp_sk(sk);
   if (sk->sk_state == TCP_LISTEN) return -E_NOTCONN;
-  if (flags & MSG_OOB_) return -E_INVAL;  // no urgent data here
+  if (flags & MSG_OOB_) return tcp_recv_urg(sk, msg, flags);
   const bool nonblock = flags & MSG_DONTWAIT_;
   uint32_t peek_seq = tp->copied_seq;
   uint32_t* seq = (flags & MSG_PEEK_) ? &peek_seq : &tp->copied_seq;
@@ -388,6 +415,9 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
   size_t copied = 0;
   if (!(flags & MSG_TRUNC_)) msg.data.reserve(len);
   do {
+    // At the urgent mark: stop if anything was read (the reader learns of the
+    // mark before reading past it).
+    if (tp->urg_data && tp->urg_seq == *seq && copied) break;
     SkBuff* skb = sk->sk_receive_queue.front();
     bool fin = false;
     for (; skb; skb = skb->next) {
@@ -401,15 +431,41 @@ int tcp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
     if (skb && !fin) {
       // found_ok_skb
       const uint32_t offset = *seq - TCP_SKB_CB(skb)->seq;
+      uint32_t offset_now = offset;
       size_t used = skb->len - offset;
       if (len < used) used = len;
       checkpoint(sk->net->tracer, "tcp_recvmsg", skb);
-      if (!(flags & MSG_TRUNC_)) msg.data.insert(msg.data.end(), skb->data + offset, skb->data + offset + used);
-      *seq += uint32_t(used);
-      copied += used;
-      len -= used;
-      tcp_rcv_space_adjust(sk);
-      if (used + offset < skb->len) continue;
+      // Urgent data here: the read stops before the urgent byte, and without
+      // SO_OOBINLINE the byte itself is skipped (it is recv(MSG_OOB)'s).
+      bool skip_copy = false;
+      if (tp->urg_data) {
+        const uint32_t urg_offset = tp->urg_seq - *seq;
+        if (urg_offset < used) {
+          if (!urg_offset) {
+            if (!sk->sock_urginline) {
+              *seq += 1;
+              offset_now++;
+              used--;
+              skip_copy = !used;
+            }
+          } else {
+            used = urg_offset;
+          }
+        }
+      }
+      if (!skip_copy) {
+        if (!(flags & MSG_TRUNC_))
+          msg.data.insert(msg.data.end(), skb->data + offset_now, skb->data + offset_now + used);
+        *seq += uint32_t(used);
+        copied += used;
+        len -= used;
+        tcp_rcv_space_adjust(sk);
+      }
+      if (tp->urg_data && after(tp->copied_seq, tp->urg_seq)) {
+        tp->urg_data = 0;
+        tcp_fast_path_check(sk);
+      }
+      if (used + offset_now < skb->len) continue;
       if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) fin = true;
       else if (!(flags & MSG_PEEK_)) {
         // tcp_eat_recv_skb: the reader's copy is the skb's end (no tracepoint).
@@ -508,8 +564,11 @@ unsigned tcp_poll(Socket* sock) {
   if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE) mask |= POLLHUP_;
   if (shutdown & RCV_SHUTDOWN) mask |= POLLIN_ | POLLRDNORM_ | POLLRDHUP_;
   if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
-    // tcp_stream_is_readable: anything unread (SO_RCVLOWAT 1).
-    if (int32_t(tp->rcv_nxt - tp->copied_seq) >= 1) mask |= POLLIN_ | POLLRDNORM_;
+    // tcp_stream_is_readable: anything unread (SO_RCVLOWAT 1), not counting
+    // an urgent byte the reader stands on (it is not in band).
+    const int target = 1 + (tp->urg_data && tp->urg_seq == tp->copied_seq && !sk->sock_urginline ? 1 : 0);
+    if (int32_t(tp->rcv_nxt - tp->copied_seq) >= target) mask |= POLLIN_ | POLLRDNORM_;
+    if (tp->urg_data & TCP_URG_VALID) mask |= POLLPRI_;
     if (!(shutdown & SEND_SHUTDOWN)) {
       // __sk_stream_is_writeable: a third of the buffer free, and below it.
       const int wspace = sk->sk_sndbuf - tp->sk_wmem_queued;

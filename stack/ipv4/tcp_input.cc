@@ -441,6 +441,18 @@ void tcp_initialize_rcv_mss(Sock* sk) {
 }
 
 
+// tcp_fast_path_on: the header prediction word (host order) for the peer's window.
+void tcp_fast_path_on(TcpSock* tp) {
+  tp->pred_flags = (uint32_t(tp->tcp_header_len) << 26) | (uint32_t(TCPHDR_ACK) << 16) |
+                   ((tp->snd_wnd >> tp->rx_opt.snd_wscale) & 0xffff);
+}
+
+void tcp_fast_path_check(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->out_of_order_queue.empty() && tp->rcv_wnd && sk->sk_rmem_alloc < sk->sk_rcvbuf && !tp->urg_data)
+    tcp_fast_path_on(tp);
+}
+
 namespace {
 
 enum : int {
@@ -459,17 +471,6 @@ constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
 
 const uint8_t* tcp_hdr(const SkBuff* skb) { return skb_transport_header(skb); }
 uint32_t tcp_flag_word(const uint8_t* th) { return wire::load_be32(th + 12); }
-
-// tcp_fast_path_on: the header prediction word (host order) for the peer's window.
-void tcp_fast_path_on(TcpSock* tp) {
-  tp->pred_flags = (uint32_t(tp->tcp_header_len) << 26) | (uint32_t(TCPHDR_ACK) << 16) |
-                   ((tp->snd_wnd >> tp->rx_opt.snd_wscale) & 0xffff);
-}
-
-void tcp_fast_path_check(Sock* sk) {
-  TcpSock* tp = tcp_sk(sk);
-  if (tp->out_of_order_queue.empty() && tp->rcv_wnd && sk->sk_rmem_alloc < sk->sk_rcvbuf) tcp_fast_path_on(tp);
-}
 
 // tcp_fast_parse_options: the aligned timestamp is read directly.
 bool tcp_fast_parse_options(const SkBuff* skb, TcpSock* tp) {
@@ -1825,6 +1826,43 @@ bool tcp_try_coalesce(SkBuff* to, SkBuff* from) {
   return true;
 }
 
+// tcp_check_urg: a new urgent pointer. It points at the urgent byte (the
+// byte before it, RFC 793's reading, tcp_stdurg 0); one already read past or
+// behind rcv_nxt, or not newer than the one we have, is ignored.
+void tcp_check_urg(Sock* sk, const uint8_t* th) {
+  TcpSock* tp = tcp_sk(sk);
+  uint32_t ptr = wire::load_be16(th + 18);
+  if (ptr) ptr--;
+  ptr += wire::load_be32(th + 4);
+  if (after(tp->copied_seq, ptr) || before(ptr, tp->rcv_nxt)) return;
+  if (tp->urg_data && !after(ptr, tp->urg_seq)) return;
+  // The reader stands on an unread urgent byte that a new pointer replaces:
+  // the old byte leaves the stream (and its skb, when that was all of it).
+  if (tp->urg_seq == tp->copied_seq && tp->urg_data && !sk->sock_urginline && tp->copied_seq != tp->rcv_nxt) {
+    SkBuff* skb = sk->sk_receive_queue.front();
+    tp->copied_seq++;
+    if (skb && !before(tp->copied_seq, TCP_SKB_CB(skb)->end_seq)) {
+      sk->sk_receive_queue.unlink(skb);
+      tcp_sock_rfree(sk, skb);
+      __kfree_skb(skb);
+    }
+  }
+  tp->urg_data = TCP_URG_NOTYET;
+  tp->urg_seq = ptr;
+  tp->pred_flags = 0;  // tcp_fast_path_off
+}
+
+// tcp_urg: URG's pointer noted; when the urgent byte is in this segment it is
+// kept aside for recv(MSG_OOB) (TCP_URG_VALID).
+void tcp_urg(Sock* sk, SkBuff* skb, const uint8_t* th) {
+  TcpSock* tp = tcp_sk(sk);
+  if (th[13] & TCPHDR_URG) tcp_check_urg(sk, th);
+  if (tp->urg_data == TCP_URG_NOTYET) {
+    const uint32_t ptr = tp->urg_seq - wire::load_be32(th + 4) + (th[12] >> 4) * 4u - ((th[13] & TCPHDR_SYN) ? 1 : 0);
+    if (ptr < skb->len) tp->urg_data = uint16_t(TCP_URG_VALID | skb->data[ptr]);
+  }
+}
+
 void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
@@ -2626,6 +2664,7 @@ step5:
     }
   }
   tcp_rcv_rtt_measure_ts(sk, skb);
+  tcp_urg(sk, skb, th);
   tcp_data_queue(sk, skb);
   tcp_data_snd_check(sk);
   tcp_ack_snd_check(sk, skb_id);
@@ -2724,6 +2763,8 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
     default:
       break;
   }
+  // Step 6: the URG bit.
+  tcp_urg(sk, skb, skb->data);
   // Step 7: process the segment text.
   switch (sk->sk_state) {
     case TCP_CLOSE_WAIT:
@@ -2774,6 +2815,13 @@ void tcp_finish_connect(Sock* sk, const SkBuff* skb) {
   sk->sk_rx_dst = skb->dst;  // inet_sk_rx_dst_set: early demux spares later lookups
   tcp_init_transfer(sk);
   tp->lsndtime = uint32_t(sk->net->engine.jiffies());
+  // Header prediction from the SYN-ACK's (unscaled) window only without
+  // window scaling; else off until tcp_ack_update_window sees the first
+  // scaled window.
+  if (!tp->rx_opt.snd_wscale)
+    tcp_fast_path_on(tp);
+  else
+    tp->pred_flags = 0;
   if (!sk->sock_dead) sock_def_wakeup(sk);  // sk_state_change: the connect is done
 }
 

@@ -65,6 +65,9 @@ inline constexpr int SK_MEM_PAGE_SIZE = 4096;
 inline int sk_mem_pages(int amt) { return (amt + SK_MEM_PAGE_SIZE - 1) / SK_MEM_PAGE_SIZE; }
 void tcp_skb_set_owner_r(Sock* sk, SkBuff* skb);
 void tcp_sock_rfree(Sock* sk, SkBuff* skb);
+// tcp_fast_path_check: header prediction back on when nothing holds it off
+// (out-of-order data, a closed window, a full buffer, urgent data).
+void tcp_fast_path_check(Sock* sk);
 // skb_rbtree_purge of the out-of-order queue: each skb is uncharged and
 // freed by kfree_skb (traced, NOT_SPECIFIED at skb_rbtree_purge).
 void tcp_ofo_queue_purge(Sock* sk);

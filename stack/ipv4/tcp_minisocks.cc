@@ -263,6 +263,17 @@ Sock* tcp_check_req(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, SkbDropRe
     *reason = paws_reject ? SkbDropReason::TCP_RFC7323_PAWS : SkbDropReason::TCP_OVERWINDOW;
     return nullptr;
   }
+  // RFC 5961 3.2: a RST in the window but not at rcv_nxt draws a challenge
+  // ACK (rate limited as above; counted as one, TCPChallengeACK) and the
+  // request stays.
+  if ((flg & TCPHDR_RST) && seq != rcv_nxt) {
+    if (!tcp_oow_rate_limited(net, skb, &net.mib.tcpext.TCPACKSkippedSynRecv, &req->last_oow_ack_time)) {
+      net.mib.tcpext.TCPChallengeACK++;
+      tcp_v4_reqsk_send_ack(net, sk, skb, req);
+    }
+    *reason = SkbDropReason::NOT_SPECIFIED;
+    return nullptr;
+  }
   // ts_recent changes only once the request is owned: on the child, below
   // (a deferred or overflowing ACK leaves the request's alone).
   // A SYN at rcv_isn is out of the window that starts at rcv_isn + 1.

@@ -770,8 +770,11 @@ void tcp_grow_skb(Sock* sk, SkBuff* skb, int amount) {
   SkBuff* next_skb = skb->next;
   if (skb == tp->sk_write_queue.back() || !next_skb) return;
   if (TCP_SKB_CB(skb)->eor) return;  // tcp_skb_can_collapse
-  const uint32_t nlen = std::min<uint32_t>({uint32_t(amount), next_skb->len, uint32_t(std::max(skb_tailroom(skb), 0))});
+  const uint32_t nlen = std::min<uint32_t>(uint32_t(amount), next_skb->len);
   if (!nlen) return;
+  // skb_shift moves page fragments, so Linux's skb takes all nlen bytes
+  // whatever its buffer: a linear one here grows to hold them.
+  if (skb_tailroom(skb) < int(nlen)) pskb_expand_head(skb, 0, nlen - unsigned(std::max(skb_tailroom(skb), 0)));
   std::copy(next_skb->data, next_skb->data + nlen, skb_put(skb, nlen));
   skb_pull(next_skb, nlen);
   skb->data_len += nlen;

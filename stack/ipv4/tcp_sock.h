@@ -157,6 +157,8 @@ struct TcpSock : Sock {
   uint32_t mss_cache = 0;     // cached effective MSS, not counting SACKs
   uint16_t advmss = 0;        // the MSS we advertise
   uint32_t snd_up = 0;        // urgent pointer
+  uint16_t urg_data = 0;      // the urgent byte received, with TCP_URG_* flags
+  uint32_t urg_seq = 0;       // the sequence number of the urgent byte
   uint32_t tsoffset = 0;      // per-connection timestamp offset
   uint32_t rcv_tstamp = 0;    // timestamp (jiffies) of the last received ACK (keepalive)
   uint32_t lsndtime = 0;      // timestamp (jiffies) of the last sent data packet (restart window)
@@ -314,6 +316,10 @@ inline T* inet_csk_ca(Sock* sk) {
   static_assert(sizeof(T) <= sizeof(TcpSock::icsk_ca_priv));
   return reinterpret_cast<T*>(tcp_sk(sk)->icsk_ca_priv);
 }
+
+// tp->urg_data's states: the byte is in (VALID, the byte in the low 8 bits),
+// a pointer came but not its byte (NOTYET), the byte was read with MSG_OOB (READ).
+inline constexpr uint16_t TCP_URG_VALID = 0x0100, TCP_URG_NOTYET = 0x0200, TCP_URG_READ = 0x0400;
 
 // tcp_urg_mode: urgent data sent (MSG_OOB) and not yet acked: snd_up ahead
 // of snd_una.

@@ -8,6 +8,7 @@
 #include "ipv4/ipv4.h"
 #include "netfilter/netfilter.h"
 #include "test_helpers.h"
+#include "wire/headers.h"
 
 namespace nettwin {
 namespace {
@@ -284,6 +285,31 @@ TEST(Routing, OutputToOurOwnAddressNeedsLoopback) {
   EXPECT_TRUE(dst->rt_flags & RTCF_LOCAL);
   EXPECT_EQ(again.saddr, 0xcb007102u);  // the local route's prefsrc
   EXPECT_EQ(again.oif, 1);
+}
+
+// ip_route_output_key_hash_rcu: an IGMP flow with an output device leaves by
+// it without a FIB lookup (none traced), from that device's address; the ICMP
+// error about an IGMP datagram routes its reverse flow so (recorded:
+// traces/explore_icmp_relookup_bad_ihl).
+TEST(Routing, IgmpWithAnOutputDeviceSkipsTheFib) {
+  Router r;
+  r.trace();
+  Flowi4 igmp;
+  igmp.daddr = test::kTesterIp;
+  igmp.oif = 7202;  // ntdut1: not the device the FIB would choose
+  igmp.proto = wire::IPPROTO_IGMP;
+  DstEntry* dst = ip_route_output_key(r.stack.net(), igmp);
+  ASSERT_NE(dst, nullptr);
+  EXPECT_EQ(dst->dev->name, "ntdut1");
+  EXPECT_FALSE(dst->rt_uses_gateway);
+  EXPECT_EQ(igmp.saddr, 0xcb007102u);  // 203.0.113.2
+  EXPECT_TRUE(r.named("fib:fib_table_lookup").empty());
+  Flowi4 udp = igmp;
+  udp.saddr = 0;
+  udp.oif = 0;
+  udp.proto = wire::IPPROTO_UDP;
+  ASSERT_NE(ip_route_output_key(r.stack.net(), udp), nullptr);
+  EXPECT_EQ(r.named("fib:fib_table_lookup").size(), 1u);
 }
 
 TEST(Routing, LimitedBroadcastLeavesByTheSourceAddressDevice) {

@@ -103,6 +103,36 @@ TEST(IpDefrag, OutOfOrderIsReassembledAndAnswered) {
   EXPECT_EQ(d.frees(), (std::vector<std::string>{"inet_frag_reasm_prepare:CONSUMED", "icmp_rcv:CONSUMED"}));
 }
 
+// inet_frag_reasm_finish coalesces fragments into the head's tailroom, which
+// is that of the peer's packet_snd head as recorded (256 bytes of data from
+// the small-head cache less the 98-byte frame): two 64-byte fragments fit, the
+// other 16 hang on the frag_list and are freed with the datagram, traced at
+// skb_release_data, but for the clone standing in for the fragment that
+// completed the queue (recorded: traces/explore_frag_fraglist_release).
+TEST(IpDefrag, TheHeadCoalescesWhatItsLinuxTailroomHolds) {
+  FragDut d;
+  const Bytes m = echo_datagram(1200);  // 1208 bytes: 18 fragments of 64, one of 56
+  for (size_t off = 0; off < m.size(); off += 64) d.frag(m, 7, off, 64, off + 64 < m.size());
+  ASSERT_EQ(d.stack.take_wire().size(), 1u);  // the echo reply
+  const auto frees = d.frees();
+  EXPECT_EQ(std::count(frees.begin(), frees.end(), "skb_release_data:NOT_SPECIFIED"), 15);
+}
+
+// The fragment that completed the queue counts with its own length, not the
+// datagram's it became: three fragments after the head, 64 + 64 + 8 bytes,
+// all fit its 158 bytes (recorded: explore seed 2026120714 #179).
+TEST(IpDefrag, TheCompletingFragmentCoalescesWithItsOwnLength) {
+  FragDut d;
+  const Bytes m = echo_datagram(192);  // 200 bytes: 64, 64, 64, 8
+  d.frag(m, 7, 192, 8, false);
+  d.frag(m, 7, 0, 64, true);
+  d.frag(m, 7, 64, 64, true);
+  d.frag(m, 7, 128, 64, true);
+  ASSERT_EQ(d.stack.take_wire().size(), 1u);
+  const auto frees = d.frees();
+  EXPECT_EQ(std::count(frees.begin(), frees.end(), "skb_release_data:NOT_SPECIFIED"), 0);
+}
+
 TEST(IpDefrag, DuplicateIsDroppedAndTheQueueLives) {
   FragDut d;
   const Bytes m = echo_datagram(88);

@@ -222,6 +222,20 @@ TEST_F(TcpConnectTest, InPingpongModeTheHandshakeAckWaitsForTheDelayedAckTimer) 
   EXPECT_EQ(net.mib.tcpext.DelayedACKs, 1u);
 }
 
+// tcp_finish_connect: with window scaling the SYN-ACK's unscaled window can
+// not predict the next header, so header prediction starts off and the first
+// ACK takes the slow path (TcpExt.TCPPureAcks, not TCPHPAcks; recorded:
+// explore seed 2026120714 #260, #269).
+TEST_F(TcpConnectTest, WithWindowScalingTheFastPathStartsOff) {
+  const int fd = sock();
+  const Bytes syn = connect_syn(fd);
+  const uint32_t isn = SentTcp(syn).seq();
+  const uint32_t tsval = be32(SentTcp(syn).options(), 8);
+  answer(syn, kSyn | kAck, 7000, isn + 1, synack_options(123456, tsval));
+  ASSERT_EQ(state(fd), TCP_ESTABLISHED);
+  EXPECT_EQ(static_cast<TcpSock*>(net.sock.files.at(fd)->sk)->pred_flags, 0u);
+}
+
 TEST_F(TcpConnectTest, SynAckEstablishesAndIsAcked) {
   const int fd = sock();
   const Bytes syn = connect_syn(fd);

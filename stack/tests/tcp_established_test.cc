@@ -47,6 +47,50 @@ TEST_F(TcpConnTest, UrgentDataCarriesUrgAndThePointerUntilAcked) {
   EXPECT_EQ(be16(out[0], 14 + 20 + 18), 0u);
 }
 
+// A MSG_OOB send of more than one MSS: tcp_sendmsg_locked pushes nothing
+// mid-loop for MSG_OOB, so tcp_push's snd_up covers every segment; the MSS-sized
+// skbs are rejoined by tcp_grow_skb (skb_shift takes all of the next skb) and
+// cut at the MSS again (Linux's 524 + 476 in traces/explore_tcp_urg_send).
+TEST_F(TcpConnTest, UrgentSendOfThreeSegmentsMarksThemAll) {
+  const uint32_t mss = tp()->mss_cache;
+  const uint32_t len = 2 * mss + 100;
+  ASSERT_EQ(write(std::string(len, 'u'), MSG_OOB_), int(len));
+  auto out = wire();
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < out.size(); i++) {
+    SentTcp s(out[i]);
+    EXPECT_EQ(s.seq(), isn + 1 + i * mss);
+    EXPECT_EQ(s.flags(), kAck | TCPHDR_URG | (i == 2 ? kPsh : 0));
+    EXPECT_EQ(be16(out[i], 14 + 20 + 18), len - i * mss);  // urg_ptr: snd_up - seq
+  }
+  EXPECT_EQ(tp()->snd_nxt, isn + 1 + len);
+}
+
+// Urgent data received without SO_OOBINLINE (tcp_check_urg, tcp_urg,
+// tcp_recvmsg, tcp_recv_urg, tcp_poll): the pointer 3 of "abc" marks 'c' (the
+// byte before it, tcp_stdurg 0); reads stop at the mark and skip the byte,
+// which recv(MSG_OOB) returns once; POLLPRI while it waits.
+TEST_F(TcpConnTest, UrgentByteLeavesTheStreamForRecvOob) {
+  TcpSeg s = seg(kAck | kPsh | TCPHDR_URG, bytes("abcde"));
+  s.urg_ptr = 3;
+  send(s);
+  EXPECT_EQ(tp()->urg_seq, peer_isn + 1 + 2);
+  EXPECT_EQ(tp()->urg_data, TCP_URG_VALID | 'c');
+  EXPECT_EQ(unsigned(sys_poll(net, cfd, POLLPRI_, 0)), unsigned(POLLPRI_));
+  RecvMsg m;
+  ASSERT_EQ(read(m, 10), 2);  // "ab": the read stops at the mark
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), "ab");
+  RecvMsg oob;
+  ASSERT_EQ(read(oob, 1, MSG_OOB_ | MSG_DONTWAIT_), 1);
+  EXPECT_EQ(oob.data, Bytes{'c'});
+  EXPECT_TRUE(oob.flags & MSG_OOB_);
+  EXPECT_EQ(read(oob, 1, MSG_OOB_ | MSG_DONTWAIT_), -E_INVAL);  // TCP_URG_READ
+  RecvMsg rest;
+  ASSERT_EQ(read(rest, 10), 2);  // 'c' is skipped
+  EXPECT_EQ(std::string(rest.data.begin(), rest.data.end()), "de");
+  EXPECT_EQ(tp()->urg_data, 0);  // read past: the fast path may come back
+}
+
 TEST_F(TcpConnTest, HandshakeAckGivesTheFirstRttSampleFromTheSynAck) {
   // tcp_synack_rtt_meas: from the SYN-ACK's send time (0.1 ms of the fixture's
   // step, then 1 ms) to the ACK; mdev 2 * rtt, rttvar at least TCP_RTO_MIN,

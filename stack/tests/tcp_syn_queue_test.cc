@@ -142,6 +142,34 @@ TEST_F(TcpSynQueueTest, ARstInWindowKillsTheRequest) {
   EXPECT_TRUE(take().empty());
 }
 
+// tcp_check_req (6.18): a RST in the window but past rcv_nxt is answered with
+// a challenge ACK (RFC 5961 3.2) and the request lives on (recorded in
+// traces/explore_tcp_synrecv_rst_in_window).
+TEST_F(TcpSynQueueTest, ARstInWindowButNotAtRcvNxtDrawsAChallengeAck) {
+  listen(8);
+  auto out = send(syn(40000));
+  ASSERT_EQ(out.size(), 1u);
+  TcpSeg rst;
+  rst.flags = kRst | kAck;
+  rst.seq = 7002;
+  rst.ack = SentTcp(out[0]).seq() + 1;
+  auto ack = send(rst);
+  ASSERT_EQ(ack.size(), 1u);
+  EXPECT_EQ(SentTcp(ack[0]).flags(), kAck);
+  EXPECT_EQ(SentTcp(ack[0]).seq(), SentTcp(out[0]).seq() + 1);
+  EXPECT_EQ(SentTcp(ack[0]).ack(), 7001u);
+  EXPECT_EQ(listener()->reqsk_queue.size(), 1u);
+  EXPECT_EQ(d.counter("Tcp.AttemptFails"), 0u);
+  EXPECT_EQ(d.counter("TcpExt.EmbryonicRsts"), 0u);
+  EXPECT_EQ(d.counter("TcpExt.TCPChallengeACK"), 1u);  // explore seed 2026120713 #282
+  auto drops = d.named("skb:kfree_skb");
+  ASSERT_FALSE(drops.empty());
+  EXPECT_EQ(d.field(*drops.back(), "reason"), "NOT_SPECIFIED");
+  // The handshake still completes.
+  EXPECT_TRUE(send(ack_of(out[0], 40000)).empty());
+  EXPECT_TRUE(listener()->reqsk_queue.empty());
+}
+
 // ---- SYN cookies
 
 TEST_F(TcpSynQueueTest, SyncookiesTwoAnswersEverySynWithACookieAndKeepsNothing) {

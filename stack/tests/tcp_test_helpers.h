@@ -26,6 +26,7 @@ struct TcpSeg {
   Bytes ip_options;  // a multiple of 4 bytes
   int check = -1;  // -1: the right checksum
   int doff = -1;   // -1: from the options
+  uint16_t urg_ptr = 0;
 };
 
 // Ethernet + IPv4 (20 bytes and the IP options) + TCP.
@@ -56,6 +57,7 @@ inline Bytes tcp_frame(const TcpSeg& s, uint32_t saddr = kTesterIp, uint32_t dad
   t[12] = uint8_t((s.doff >= 0 ? unsigned(s.doff) : thl / 4) << 4);
   t[13] = s.flags;
   t[14] = uint8_t(s.window >> 8), t[15] = uint8_t(s.window);
+  t[18] = uint8_t(s.urg_ptr >> 8), t[19] = uint8_t(s.urg_ptr);
   std::copy(s.options.begin(), s.options.end(), t + 20);
   std::copy(s.payload.begin(), s.payload.end(), t + thl);
   const unsigned tlen = tot - ihl;

@@ -507,6 +507,26 @@ TEST_F(UdpBindFormsTest, ConnectedWildcardSocketTakesItsPeerOnly) {
   EXPECT_EQ(d.counter("Udp.NoPorts"), 1u);
 }
 
+// ip_route_connect on a destination of 0.0.0.0: the first lookup takes the
+// source as the destination (no FIB walk), flowi4_update_output carries it
+// over and the real lookup is of src = dst = the bound address, as Linux traces
+// it (traces/explore_udp_connect_wildcard_route).
+TEST_F(UdpBindFormsTest, ConnectToTheWildcardRoutesToTheBoundAddress) {
+  DeviceConfig lo;
+  lo.name = "lo";
+  lo.kind = DeviceKind::Loopback;
+  lo.ifindex = 1;
+  ASSERT_FALSE(d.stack.create_device(lo).has_value());
+  const int a = udp();
+  ASSERT_EQ(sys_bind(net, a, addr(kDutIp, 5000), 16), 0);
+  d.trace();
+  ASSERT_EQ(sys_connect(net, a, addr(0, 0), 16), 0);
+  auto fib = d.named("fib:fib_table_lookup");
+  ASSERT_EQ(fib.size(), 1u);
+  EXPECT_EQ(d.field(*fib[0], "src"), "198.51.100.2");
+  EXPECT_EQ(d.field(*fib[0], "dst"), "198.51.100.2");
+}
+
 TEST_F(UdpBindFormsTest, AutoboundSenderReceivesTheReply) {
   d.inject(arp_request(kTesterIp, kDutIp));
   d.stack.advance(1'000'000);

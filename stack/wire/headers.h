@@ -75,6 +75,7 @@ inline constexpr uint16_t IP_DF = 0x4000;
 inline constexpr uint16_t IP_MF = 0x2000;
 inline constexpr uint16_t IP_OFFSET = 0x1fff;
 inline constexpr uint8_t IPPROTO_ICMP = 1;
+inline constexpr uint8_t IPPROTO_IGMP = 2;
 inline constexpr uint8_t IPPROTO_TCP = 6;
 inline constexpr uint8_t IPPROTO_UDP = 17;
 

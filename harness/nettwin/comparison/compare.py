@@ -41,6 +41,7 @@ CHECKSUMS_OF_NORMALIZED = {"IP": "chksum", "ICMP": "chksum"}
 # so the TSval is held to its own frame's time, within TS_TOLERANCE_MS (the ms
 # clock's truncation and the capture's delay), not to the other side's value.
 TS_TOLERANCE_MS = 3
+SYNCOOKIE_TS_RANGE_MS = 63  # cookie_init_timestamp: the TSval's low 6 bits are the options
 
 # Events whose Linux time is this long after the last sent frame are timer driven:
 # their timing is compared, within the granularity of the timer-wheel level such a
@@ -100,8 +101,11 @@ def tcp_options_verdict(pkt: Packet, options: list) -> tuple[str, object]:
     shown, compared = [], []
     for name, value in options:
         if name == "Timestamp":
-            off = value[0] - frame_ms
-            if abs(off) <= TS_TOLERANCE_MS:
+            tsval = value[0] - (1 << 32) if value[0] >= 1 << 31 else value[0]  # a SYN-ACK's can precede the base
+            off = tsval - frame_ms
+            # A SYN-ACK's TSval may be a syncookie's: up to 63 ms below the clock.
+            low = -(SYNCOOKIE_TS_RANGE_MS + TS_TOLERANCE_MS) if getattr(pkt, "ts_synack", False) else -TS_TOLERANCE_MS
+            if low <= off <= TS_TOLERANCE_MS:
                 shown.append((name, (value[0], value[1])))
                 compared.append((name, ("its frame's time", value[1])))
                 continue

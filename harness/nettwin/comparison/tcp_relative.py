@@ -4,12 +4,17 @@ and port, the tester's port), seq relative to the DUT's ISN (from its SYN; else 
 ISN the DUT chose; absolute when it chose none, e.g. a RST to a closed port, whose seq
 the tester chose), ack
 relative to the tester's fixed ISN, TSval relative to the connection's first DUT
-TSval, TSecr relative to the tester's TS base, IP ID relative to the connection's
+TSval (without SYN, below), TSecr relative to the tester's TS base, IP ID relative to the connection's
 first, and an ephemeral DUT port (ip_local_port_range, >= 32768) as 1.
 Each frame with a TSval also carries `ts_frame_ms`, the ms its capture came after
 the connection's first TSval frame: a TSval is the sender's clock when the frame
 left, so it is held to its own frame's time (compare.py), as the timer wheel may
 send a retransmission a granule earlier or later on either side.
+The TSval base is the connection's first DUT segment without SYN when there is
+one: a SYN-ACK's TSval may be a syncookie's, whose low 6 bits carry the options
+(cookie_init_timestamp: up to 63 ms below the clock, by the clock's own low bits,
+random by design); such a SYN-ACK is marked `ts_synack` and held to its frame's time
+within that range (compare.py).
 Checksums are recomputed over the relative frame; a frame whose original TCP or IP
 checksum was wrong gets checksum 0, so a wrong checksum still shows as a difference.
 """
@@ -56,6 +61,11 @@ def _timestamp_option_at(raw: bytes, tcp: int) -> Optional[int]:
     return None
 
 
+def _conn_key(raw: bytes, ip: int, tcp: int) -> tuple:
+    """The DUT's address and port, the tester's port."""
+    return bytes(raw[ip + 12:ip + 16]), bytes(raw[tcp:tcp + 2]), bytes(raw[tcp + 2:tcp + 4])
+
+
 def _sub32(raw: bytearray, at: int, base: int) -> None:
     raw[at:at + 4] = ((int.from_bytes(raw[at:at + 4], "big") - base) & M32).to_bytes(4, "big")
 
@@ -66,9 +76,20 @@ def relative_frames(frames) -> list:
     conns: dict = {}
     last_isn = None
     out = []
-    for f in frames:
-        pkt = f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f))
-        raw = bytearray(bytes(pkt))
+    pkts = [f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f)) for f in frames]
+    frames_raw = [bytearray(bytes(pkt)) for pkt in pkts]
+    # Each connection's TSval base: its first DUT segment with a TSval and no SYN.
+    bases: dict = {}
+    for pkt, raw in zip(pkts, frames_raw):
+        where = _tcp_offsets(raw)
+        if where is None or raw[where[1] + 13] & 0x02:
+            continue
+        ip, tcp = where
+        ts = _timestamp_option_at(raw, tcp)
+        if ts is not None:
+            bases.setdefault(_conn_key(raw, ip, tcp), (int.from_bytes(raw[ts:ts + 4], "big"),
+                                                       getattr(pkt, "time", None)))
+    for pkt, raw in zip(pkts, frames_raw):
         where = _tcp_offsets(raw)
         if where is None or TCP not in pkt:
             out.append(pkt)
@@ -78,9 +99,11 @@ def relative_frames(frames) -> list:
         ok = all(checksum_verdict(pkt, kinds.index(kind), "chksum") == "valid" for kind in (IP, TCP))
         t0 = getattr(pkt, "time", None)
         sport, flags = int.from_bytes(raw[tcp:tcp + 2], "big"), raw[tcp + 13]
-        key = (bytes(raw[ip + 12:ip + 16]), sport, bytes(raw[tcp + 2:tcp + 4]))
+        key = _conn_key(raw, ip, tcp)
         c = conns.setdefault(key, {"isn": None, "tsval": None, "ts_t0": None,
                                    "ipid": int.from_bytes(raw[ip + 4:ip + 6], "big")})
+        if c["tsval"] is None and key in bases:
+            c["tsval"], c["ts_t0"] = bases[key]
         if flags & 0x02:                                  # SYN
             c["isn"] = last_isn = int.from_bytes(raw[tcp + 4:tcp + 8], "big")
         # A connection with no SYN of its own (a RST answering the tester's ACK) is
@@ -115,6 +138,7 @@ def relative_frames(frames) -> list:
             rel.time = t0
         if ts_frame_ms is not None:
             rel.ts_frame_ms = ts_frame_ms
+            rel.ts_synack = flags & 0x12 == 0x12
         out.append(rel)
     return out
 

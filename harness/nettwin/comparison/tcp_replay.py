@@ -34,7 +34,8 @@ def _elapsed_ms(recorded_frame, fallback_ns: int) -> int:
     replay sends the very same TSval); else the send time."""
     if recorded_frame is not None and TCP in recorded_frame:
         for name, value in recorded_frame[TCP].options:
-            if name == "Timestamp":
+            # A timestamp option of a bad length parses to fewer than two values.
+            if name == "Timestamp" and isinstance(value, tuple) and len(value) == 2:
                 return (value[0] - TS_BASE) & 0xFFFFFFFF
     return fallback_ns // MS
 

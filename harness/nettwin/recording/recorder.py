@@ -256,10 +256,15 @@ def record(scenario: model.Scenario, cpu: int = INJECT_CPU) -> Recording:
             except OSError as e:
                 print(f"nettwin record: could not remove {trace.path}: {e}", file=sys.stderr)
             topo.teardown()
+        # The recording ends settle_ms after the last step: a frame's capture time
+        # when that step is a Send, else when the step (a socket call, an Expect)
+        # returned (a connect() after a long Wait traces after the last frame).
+        steps = [st for st in scenario.steps if not isinstance(st, model.Wait)]
+        last_is_frame = not reactive and steps and isinstance(steps[-1], model.Send)
         rec = _assemble(scenario, topo, work, text, (offset_before + offset_after) // 2,
                         abs(offset_after - offset_before), counts, sysctls, link, cpu, topology,
                         sent_frames if reactive else None,
-                        last_step_mono + (offset_before + offset_after) // 2 if reactive else None)
+                        None if last_is_frame else last_step_mono + (offset_before + offset_after) // 2)
         if far_agent:
             rec.far_sent_pcap = (work / "far_sent.pcap").read_bytes()
         # The DUT's MIB deltas over the scenario: the referee for the stack's counters.
