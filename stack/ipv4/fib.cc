@@ -172,6 +172,27 @@ static NetDevice* gateway_dev(Net& net, wire::Ipv4Addr gw, NetDevice* want, std:
   return nullptr;
 }
 
+// NLM_F_REPLACE: the alias takes the new fib_info (nexthop, type, scope,
+// metrics). Linux flushes the route cache, so sockets look their route up
+// again; here the cached dsts are the same objects, so they are marked for a
+// new lookup and take the new metrics at once.
+static void fib_replace_alias(FibRoute& old, const FibRoute& with) {
+  old.type = with.type;
+  old.scope = with.scope;
+  old.nh_scope = with.nh_scope;
+  old.protocol = with.protocol;
+  old.dev = with.dev;
+  old.gw = with.gw;
+  old.prefsrc = with.prefsrc;
+  old.fib_metrics = with.fib_metrics;
+  old.rth_input_valid = old.rth_output_valid = false;
+  old.rth_input.metrics = old.rth_output.metrics = with.fib_metrics;
+  for (auto& fnhe : old.exceptions) {
+    fnhe->fnhe_rth_output_valid = false;
+    fnhe->fnhe_rth_output.metrics = with.fib_metrics;
+  }
+}
+
 std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   if (spec.dst_len > 32) return "prefix length " + std::to_string(spec.dst_len) + " is not in [0, 32]";
   if (spec.dst & ~prefix_mask(spec.dst_len))
@@ -180,6 +201,7 @@ std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   // Every other u32 is a table, up to RT_TABLE_MAX (fib_new_table creates it).
   if (spec.tb_id == RT_TABLE_UNSPEC) return "table 0 is not a routing table";
   auto r = std::make_unique<FibRoute>();
+  r->fib_metrics = spec.metrics;
   r->dst = spec.dst;
   r->dst_len = spec.dst_len;
   r->type = spec.type;
@@ -218,11 +240,19 @@ std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   if (r->scope < fib_props_scope(spec.type) && spec.type != RTN_UNICAST)
     return "scope " + std::to_string(r->scope) + " is too wide for this route type";
   if (r->gw && r->scope >= RT_SCOPE_LINK) return "a route via a gateway must have a scope wider than link";
-  for (const auto& o : net.fib.routes)
-    if (o->tb_id == r->tb_id && o->dst == r->dst && o->dst_len == r->dst_len && o->tos == r->tos &&
-        o->priority == r->priority)
-      return "route " + wire::format_ipv4(r->dst) + "/" + std::to_string(r->dst_len) + " metric " +
-             std::to_string(r->priority) + " already exists in table " + std::to_string(r->tb_id);
+  const std::string name = "route " + wire::format_ipv4(r->dst) + "/" + std::to_string(r->dst_len) + " metric " +
+                           std::to_string(r->priority);
+  for (const auto& o : net.fib.routes) {
+    if (o->tb_id != r->tb_id || o->dst != r->dst || o->dst_len != r->dst_len || o->tos != r->tos ||
+        o->priority != r->priority)
+      continue;
+    if (!(spec.nlflags & NLM_F_REPLACE) || (spec.nlflags & NLM_F_EXCL))
+      return name + " already exists in table " + std::to_string(r->tb_id);
+    fib_replace_alias(*o, *r);
+    net.fib.lookup_stale = true;
+    return "";
+  }
+  if (!(spec.nlflags & NLM_F_CREATE)) return "no " + name + " in table " + std::to_string(r->tb_id) + " to change";
   net.fib.routes.push_back(std::move(r));
   net.fib.lookup_stale = true;
   return "";

@@ -154,9 +154,7 @@ int ip_queue_xmit(Sock* sk, SkBuff* skb) {
   wire::Iphdr iph{skb->data};
   iph.set_version_ihl(4, 5);
   iph.set_tos(sk->tos);
-  // ip_dont_fragment: DF under IP_PMTUDISC_DO, and under WANT (the route's MTU is not locked).
-  const bool df = sk->pmtudisc == IP_PMTUDISC_WANT_ || sk->pmtudisc == IP_PMTUDISC_DO_;
-  iph.set_frag_off(df ? wire::IP_DF : 0);
+  iph.set_frag_off(ip_dont_fragment(sk, rt) ? wire::IP_DF : 0);
   iph.set_ttl(uint8_t(sk->uc_ttl >= 0 ? sk->uc_ttl : net.sysctl.ip_default_ttl));
   iph.set_protocol(uint8_t(sk->sk_protocol));
   iph.set_saddr(sk->inet_saddr);

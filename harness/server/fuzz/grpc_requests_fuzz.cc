@@ -104,6 +104,7 @@ const std::array<Method, 46> kMethods = {
     method(&Server::sockets, &SocketsService::Fcntl),
     method(&Server::nic, &NicService::SetWireLimit),
     method(&Server::sockets, &SocketsService::ListSockets),
+    method(&Server::control, &ControlService::ReplaceRoute),
 };
 
 }  // namespace
