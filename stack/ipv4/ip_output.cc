@@ -68,8 +68,9 @@ int ip_finish_output_gso(Net& net, SkBuff* skb, unsigned mtu) {
 
 int ip_finish_output(Net& net, SkBuff* skb) {
   checkpoint(net.tracer, "ip_finish_output", skb);
-  if (skb_is_gso(skb)) return ip_finish_output_gso(net, skb, skb->dst->dev->mtu);
-  if (skb->len > skb->dst->dev->mtu) return ip_fragment(net, skb, skb->dst->dev->mtu, ip_finish_output2);
+  const unsigned mtu = ip_skb_dst_mtu(skb);
+  if (skb_is_gso(skb)) return ip_finish_output_gso(net, skb, mtu);
+  if (skb->len > mtu) return ip_fragment(net, skb, mtu, ip_finish_output2);
   return ip_finish_output2(net, skb);
 }
 

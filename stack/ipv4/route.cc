@@ -445,8 +445,8 @@ constexpr uint32_t ip_rt_min_pmtu = 512 + 20 + 20;         // net.ipv4.route.min
 constexpr uint64_t ip_rt_mtu_expires = 10 * 60 * HZ;       // net.ipv4.route.mtu_expires
 }  // namespace
 
-unsigned ipv4_mtu(const DstEntry* dst) {
-  unsigned mtu = dst->rt_pmtu;
+unsigned ip_dst_mtu_maybe_forward(const DstEntry* dst, bool forwarding) {
+  unsigned mtu = forwarding && !ip_mtu_locked(dst) ? 0 : dst->rt_pmtu;
   if (mtu && ns_to_jiffies(dev_net(dst->dev).engine.now()) >= dst->expires) mtu = 0;
   if (!mtu) mtu = dst_metric(dst, RTAX_MTU);
   if (!mtu) {
@@ -455,6 +455,17 @@ unsigned ipv4_mtu(const DstEntry* dst) {
     if (ip_mtu_locked(dst) && dst->rt_uses_gateway && mtu > 576) mtu = 576;
   }
   return std::min<unsigned>(mtu, 0xFFFFu);  // IP_MAX_MTU
+}
+
+unsigned ipv4_mtu(const DstEntry* dst) { return ip_dst_mtu_maybe_forward(dst, false); }
+
+bool ip_sk_use_pmtu(const Sock* sk) { return sk->pmtudisc < IP_PMTUDISC_PROBE_; }
+
+unsigned ip_skb_dst_mtu(SkBuff* skb) {
+  const DstEntry* dst = skb->dst;
+  if (!skb->sk || ip_sk_use_pmtu(skb->sk))
+    return ip_dst_mtu_maybe_forward(dst, IPCB(skb)->flags & IPSKB_FORWARDED);
+  return std::min<unsigned>(dst->dev->mtu, 0xFFFFu);
 }
 
 bool ip_dont_fragment(const Sock* sk, const DstEntry* dst) {

@@ -174,6 +174,30 @@ TEST_F(RouteMetricsDutTest, ValuesAreCheckedAndClampedAsLinuxDoes) {
   EXPECT_FALSE(d.stack.replace_route(missing, true));
 }
 
+TEST_F(RouteMetricsDutTest, UdpDatagramsAreFragmentedAtTheRoutesMtu) {
+  // ip_setup_cork: a socket that uses the path MTU (IP_PMTUDISC_WANT) cuts its
+  // datagrams at dst_mtu, the route's 1000, not the device's 1500. This kernel
+  // (packetdrill --linux, udp sendto of 1200 bytes) sends a first fragment of 996.
+  Route r = tester_route();
+  r.mtu = 1000;
+  ASSERT_FALSE(d.stack.add_route(r));
+  const int fd = sys_socket(net, AF_INET_, SOCK_DGRAM_, 0);
+  SockaddrIn peer;
+  peer.addr = kTesterIp;
+  peer.port = 4000;
+  ASSERT_EQ(sys_connect(net, fd, peer, SOCKADDR_IN_LEN), 0);
+  const Bytes data(1200, 'x');
+  SendMsg m;
+  m.data = data;
+  EXPECT_EQ(sys_sendmsg(net, fd, m), 1200);
+  d.stack.advance(1'000'000);
+  std::vector<Bytes> frames = take();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(be16(frames[0], 14 + 2), 996u);             // 20 + 976 (a multiple of 8)
+  EXPECT_EQ(be16(frames[1], 14 + 2), 20u + 1208 - 976);  // the rest of the UDP datagram
+  EXPECT_EQ(frames[0][14 + 6] & 0x40, 0);                // fragments carry no DF
+}
+
 // A passive connection over a route with metrics (tcp_openreq_init_rwin,
 // tcp_init_transfer, tcp_ca_openreq_child).
 struct RouteMetricsConnTest : TcpConnTest {
