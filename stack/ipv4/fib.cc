@@ -48,37 +48,35 @@ static bool table_exists(const Fib& fib, uint32_t tb_id) {
   return std::any_of(fib.routes.begin(), fib.routes.end(), [&](const auto& r) { return r->tb_id == tb_id; });
 }
 
-static void fib_rebuild_lookup_order(Fib& fib) {
-  fib.lookup_order.clear();
-  for (const auto& r : fib.routes) fib.lookup_order.push_back(r.get());
-  std::stable_sort(fib.lookup_order.begin(), fib.lookup_order.end(), [](const FibRoute* a, const FibRoute* b) {
+// The trie again, from the routes in the order a lookup prefers them.
+static void fib_rebuild_trie(Fib& fib) {
+  std::vector<FibRoute*> order;
+  for (const auto& r : fib.routes) order.push_back(r.get());
+  std::stable_sort(order.begin(), order.end(), [](const FibRoute* a, const FibRoute* b) {
     if (a->dst_len != b->dst_len) return a->dst_len > b->dst_len;
     if (a->tos != b->tos) return a->tos > b->tos;
     return a->priority < b->priority;
   });
+  fib.trie.build(order);
   fib.lookup_stale = false;
 }
 
 int fib_table_lookup(Net& net, uint32_t tb_id, const Flowi4& flp, FibResult* res, bool ignore_linkstate) {
-  // Longest prefix first; among equal prefixes the fa_tos / priority order:
-  // walking routes in that order, the first one that passes is the best.
-  if (net.fib.lookup_stale) fib_rebuild_lookup_order(net.fib);
-  FibRoute* best = nullptr;
+  // The longest prefix holding daddr whose alias passes the lookup's tests;
+  // the trie backtracks to shorter prefixes while none does.
+  if (net.fib.lookup_stale) fib_rebuild_trie(net.fib);
   const bool merged = (tb_id == RT_TABLE_MAIN || tb_id == RT_TABLE_LOCAL) && !net.fib.has_custom_rules;
-  const uint32_t daddr = flp.daddr;
-  for (FibRoute* r : net.fib.lookup_order) {
-    if ((daddr & uint32_t(~uint64_t(0) << (32 - r->dst_len))) != r->dst) continue;  // prefix_mask without a branch
-    if (r->tb_id != tb_id && !(merged && (r->tb_id == RT_TABLE_MAIN || r->tb_id == RT_TABLE_LOCAL))) continue;
-    if (r->tos && r->tos != (flp.tos & 0xfc)) continue;  // fa_dscp against the flow's DSCP
-    if (r->scope < flp.scope) continue;
+  FibRoute* best = net.fib.trie.lookup(flp.daddr, [&](const FibRoute* r) {
+    if (r->tb_id != tb_id && !(merged && (r->tb_id == RT_TABLE_MAIN || r->tb_id == RT_TABLE_LOCAL))) return false;
+    if (r->tos && r->tos != (flp.tos & 0xfc)) return false;  // fa_dscp against the flow's DSCP
+    if (r->scope < flp.scope) return false;
     if (!fib_props_error(r->type)) {
       // A dead nexthop (fib_sync_down_dev) or one on another oif is skipped.
-      if (r->dev && !r->dev->is_up() && !ignore_linkstate) continue;
-      if (flp.oif && r->dev && r->dev->ifindex != flp.oif) continue;
+      if (r->dev && !r->dev->is_up() && !ignore_linkstate) return false;
+      if (flp.oif && r->dev && r->dev->ifindex != flp.oif) return false;
     }
-    best = r;
-    break;
-  }
+    return true;
+  });
   if (!best) {
     trace_fib_table_lookup(net.tracer, tb_id, flp, nullptr, -11);  // -EAGAIN
     return -11;

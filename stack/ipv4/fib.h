@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/dst.h"
+#include "ipv4/fib_trie.h"
 #include "wire/bytes.h"
 
 namespace nettwin {
@@ -107,11 +108,10 @@ struct FibRule {
 
 struct Fib {
   std::vector<std::unique_ptr<FibRoute>> routes;  // every table's, tb_id on each
-  // routes in the order a lookup prefers them (longest prefix, then highest
-  // tos, then lowest metric, then the older): the first that passes a
-  // lookup's tests is its result, as the first alias of the trie's longest
-  // matching leaf is in Linux. Rebuilt after routes changes (lookup_stale).
-  std::vector<FibRoute*> lookup_order;
+  // The routes' trie (every table's: while merged, main and local are one),
+  // each leaf's aliases in the order a lookup prefers them (highest tos, then
+  // lowest metric, then the older). Rebuilt after routes change (lookup_stale).
+  FibTrie trie;
   bool lookup_stale = true;
   std::vector<FibRule> rules;                     // by pref
   bool has_custom_rules = false;                  // net->ipv4.fib_has_custom_rules
