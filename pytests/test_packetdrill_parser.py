@@ -184,7 +184,7 @@ def test_the_corpus_parses():
 # ------------------------------------------------------------------ shell lines
 
 def test_shell_lines_become_settings(tmp_path):
-    from nettwin.packetdrill.commands import CommandError, sysctls
+    from nettwin.packetdrill.commands import CommandError, Sysctl, TcQdisc, commands
     common = tmp_path / "common"
     common.mkdir()
     (tmp_path / "tcp").mkdir()
@@ -193,14 +193,57 @@ def test_shell_lines_become_settings(tmp_path):
         'sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"\n'
         "sysctl -q net.ipv4.tcp_sack=1 net.ipv4.tcp_dsack=1\ntc qdisc add dev tun0 root pfifo\n")
     base = tmp_path / "tcp"     # upstream's trees name the file from a folder above the script's
-    assert sysctls("../common/defaults.sh\n../common/set_sysctls.py /proc/sys/net/ipv4/tcp_mtu_probing=2", base) == [
-        ("net.ipv4.tcp_rmem", "4096 540000 15728640"), ("net.ipv4.tcp_sack", "1"), ("net.ipv4.tcp_dsack", "1"),
-        ("net.ipv4.tcp_mtu_probing", "2")]
-    assert sysctls("sysctl -w net.ipv4.tcp_timestamps=0; /tmp/sysctl_restore_${PPID}.sh", base) == [
-        ("net.ipv4.tcp_timestamps", "0")]
+    assert commands("../common/defaults.sh\n../common/set_sysctls.py /proc/sys/net/ipv4/tcp_mtu_probing=2",
+                    base) == [
+        Sysctl("net.ipv4.tcp_rmem", "4096 540000 15728640"), Sysctl("net.ipv4.tcp_sack", "1"),
+        Sysctl("net.ipv4.tcp_dsack", "1"), TcQdisc("add", "pfifo", None, ["add", "dev", "tun0", "root", "pfifo"]),
+        Sysctl("net.ipv4.tcp_mtu_probing", "2")]
+    assert commands("sysctl -w net.ipv4.tcp_timestamps=0; /tmp/sysctl_restore_${PPID}.sh", base) == [
+        Sysctl("net.ipv4.tcp_timestamps", "0")]
     with pytest.raises(CommandError, match="'ethtool -K tun0 tso off' is not supported"):
-        sysctls("ethtool -K tun0 tso off", base)
+        commands("ethtool -K tun0 tso off", base)
     with pytest.raises(CommandError, match="only net.\\* sysctls may be set, not kernel.panic"):
-        sysctls("sysctl -w kernel.panic=1", base)
+        commands("sysctl -w kernel.panic=1", base)
     with pytest.raises(CommandError, match="no such settings file"):
-        sysctls("../nowhere/defaults.sh", base)
+        commands("../nowhere/defaults.sh", base)
+
+
+def test_ip_route_lines_become_routes_with_metrics(tmp_path):
+    from nettwin.packetdrill.commands import CommandError, commands
+    env = {"remote_ip": "198.51.100.1", "gateway_ip": "198.51.100.254"}
+    [a] = commands("ip route change $remote_ip via $gateway_ip dev tun0 initcwnd 20 initrwnd 30 "
+                   "rto_min 1s quickack 1 congctl lock reno features ecn mtu lock 1400 advmss 1200 window 9000",
+                   tmp_path, env)
+    assert a.op == "change"
+    assert a.route == {"dst": "198.51.100.1", "gateway": "198.51.100.254", "initcwnd": 20, "initrwnd": 30,
+                       "rto_min_ms": 1000, "quickack": True, "congctl_lock": True, "congctl": "reno", "ecn": True,
+                       "mtu_lock": True, "mtu": 1400, "advmss": 1200, "window": 9000}
+    assert a.words[:3] == ["change", "198.51.100.1", "via"]
+    [a] = commands("ip route replace to 203.0.113.0/24 dev tun0 metric 5 table 100 rto_min 200000us", tmp_path)
+    assert (a.op, a.route) == ("replace", {"dst": "203.0.113.0/24", "metric": 5, "table": 100, "rto_min_ms": 200})
+    assert commands("ip route show; ip route del default", tmp_path)[0].op == "del"
+    for line, why in [("ip route add 203.0.113.1/24 dev tun0", "is not an IPv4 prefix"),
+                      ("ip route add $remote_ip dev eth0", "the only device is tun0"),
+                      ("ip route add $remote_ip dev tun0 initcwnd lock 10", "initcwnd lock is not supported"),
+                      ("ip route add $remote_ip dev tun0 rto_min fast", "is not a time"),
+                      ("ip route add $remote_ip dev tun0 quickack 2", "quickack is 0 or 1"),
+                      ("ip route add $remote_ip dev tun0 features tfo", "the only route feature is ecn"),
+                      ("ip route add $remote_ip dev tun0 hoplimit 3", "'hoplimit' is not supported"),
+                      ("ip route flush cache", "ip route flush is not supported"),
+                      ("ip route add dev tun0", "needs a destination")]:
+        with pytest.raises(CommandError, match=why):
+            commands(line, tmp_path, env)
+
+
+def test_tc_qdisc_lines_take_fifos_only(tmp_path):
+    from nettwin.packetdrill.commands import CommandError, commands
+    [a] = commands("tc qdisc replace dev tun0 root pfifo limit 10", tmp_path)
+    assert (a.op, a.kind, a.limit) == ("replace", "pfifo", 10)
+    assert commands("tc qdisc del dev tun0 root; tc qdisc show dev tun0", tmp_path)[0].kind == ""
+    for line, why in [("tc qdisc add dev tun0 root fq", "qdisc 'fq' is not modelled by the stack"),
+                      ("tc qdisc add dev tun0 root netem delay 10ms", "qdisc 'netem' is not modelled"),
+                      ("tc qdisc add dev tun0 parent 1:1 pfifo", "only the root qdisc of dev tun0"),
+                      ("tc qdisc add dev tun0 root pfifo_fast limit 3", "parameters 'limit 3' are not supported"),
+                      ("tc qdisc add dev tun0 root", "needs a qdisc")]:
+        with pytest.raises(CommandError, match=why):
+            commands(line, tmp_path)

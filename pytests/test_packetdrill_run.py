@@ -29,7 +29,8 @@ LINUX_SHORT_SET = ("passive_open", "active_open", "syn_all_options", "simultaneo
                    "close_passive", "fin_wait1_data_rst", "time_wait_refin", "rst_bad_seq", "rst_closed_port",
                    "ack_too_old", "tcp_info_code", "tcp_info_send_counters", "blocking_read", "poll_after_rst",
                    "sockopt_errors", "socket_errors", "udp_echo", "udp_peek", "udp_port_unreachable", "icmp_echo",
-                   "tcp_frag_needed", "epoll_ready_order", "epoll_connect_out")
+                   "tcp_frag_needed", "epoll_ready_order", "epoll_connect_out", "route_initcwnd",
+                   "tc_qdisc_fifo")
 # Real time on a loaded machine: the Linux runs allow 10 ms (upstream's default is 4 ms).
 LINUX_TOLERANCE = "--tolerance_usecs=10000"
 
@@ -140,7 +141,27 @@ def test_sysctl_commands_and_code_blocks(server_stack):
     r = run_text(server_stack, text + "+0 %{ assert tcpi_snd_mss == 1460, 'mss' }%\n")
     assert r.message == "t.pkt:13: error in code: assertion failed: mss"
     r = run_text(server_stack, "`ip route add 203.0.113.0/24 dev lo`\n" + text)
-    assert "command 'ip route add 203.0.113.0/24 dev lo' is not supported" in r.message
+    assert "command 'ip route add 203.0.113.0/24 dev lo': the only device is tun0, not 'lo'" in r.message
+
+
+def test_route_and_qdisc_lines_fail_as_ip_and_tc_do(server_stack):
+    text = (CORPUS / "passive_open.pkt").read_text()
+    # ip route change needs the route (ENOENT), add refuses a second one (EEXIST).
+    r = run_text(server_stack, "`ip route change $remote_ip dev tun0 initcwnd 20`\n" + text)
+    assert "t.pkt: ip route change 198.51.100.1 dev tun0 initcwnd 20 failed: " in r.message
+    assert "to change" in r.message
+    r = run_text(server_stack, "`ip route add $remote_ip dev tun0; ip route add $remote_ip dev tun0 mtu 1000`\n"
+                 + text)
+    assert "already exists" in r.message
+    r = run_text(server_stack, "`ip route add $remote_ip dev tun0 congctl vegas`\n" + text)
+    assert "unknown tcp congestion algorithm 'vegas'" in r.message
+    # tc: del of the default qdisc, and add over the same kind, fail as on this kernel's veth.
+    r = run_text(server_stack, "`tc qdisc del dev tun0 root`\n" + text)
+    assert "Cannot delete qdisc with handle of zero" in r.message
+    r = run_text(server_stack, "`tc qdisc add dev tun0 root pfifo; tc qdisc add dev tun0 root pfifo`\n" + text)
+    assert "Exclusivity flag on" in r.message
+    r = run_text(server_stack, "`tc qdisc add dev tun0 root pfifo; tc qdisc add dev tun0 root bfifo`\n" + text)
+    assert r.ok, r.message
 
 
 def test_the_command_line(harness_env, nettwin_cmd, tmp_path):

@@ -57,6 +57,20 @@ def test_rule_sends_a_source_to_its_table(stack):
     assert "02:00:00:00:01:03" in [f.dst for f in stack.wire("ntdut0")]
 
 
+def test_route_metrics_are_listed_and_replaced(stack):
+    router(stack)
+    stack.add_route("10.0.0.0/8", dev="ntdut1", initcwnd=20, rto_min_ms=0, mtu=100000, mtu_lock=True,
+                    congctl="reno", ecn=True)
+    [r] = [r for r in stack.routes(254) if r.dst == "10.0.0.0/8"]
+    assert (r.initcwnd, r.rto_min_ms, r.mtu, r.mtu_lock, r.congctl, r.ecn) == (20, 0, 65520, True, "reno", True)
+    assert r.HasField("rto_min_ms") and not r.quickack
+    stack.replace_route("10.0.0.0/8", dev="ntdut1", create=False, quickack=True)
+    [r] = [r for r in stack.routes(254) if r.dst == "10.0.0.0/8"]
+    assert (r.initcwnd, r.quickack, r.HasField("rto_min_ms")) == (0, True, False)   # the new metrics only
+    stack.replace_route("10.1.0.0/16", dev="ntdut1", advmss=1000)                       # create
+    assert [r.advmss for r in stack.routes(254) if r.dst == "10.1.0.0/16"] == [1000]
+
+
 @pytest.mark.parametrize("call, kwargs, words", [
     ("add_route", dict(dst="10.0.0.1/8", dev="ntdut0"), ["host bits"]),
     ("add_route", dict(dst="10.0.0.0/33", dev="ntdut0"), ["prefix length", "33"]),
@@ -66,6 +80,11 @@ def test_rule_sends_a_source_to_its_table(stack):
     ("add_route", dict(dst="", dev="ntdut0"), ["no destination"]),
     ("add_route", dict(dst="10.0.0.0/8", dev="ntdut0", tos=300), ["tos", "300"]),
     ("del_route", dict(dst="10.0.0.0/8"), ["no route", "10.0.0.0/8"]),
+    ("add_route", dict(dst="10.0.0.0/8", dev="ntdut0", mtu=67), ["mtu 67", "minimum of 68"]),
+    ("add_route", dict(dst="10.0.0.0/8", dev="ntdut0", mtu_lock=True), ["mtu lock needs an mtu"]),
+    ("add_route", dict(dst="10.0.0.0/8", dev="ntdut0", congctl="vegas"), ["congestion algorithm 'vegas'"]),
+    ("add_route", dict(dst="10.0.0.0/8", dev="ntdut0", congctl_lock=True), ["congctl lock needs"]),
+    ("replace_route", dict(dst="10.0.0.0/8", dev="ntdut0", create=False), ["no route 10.0.0.0/8", "to change"]),
     ("add_rule", dict(pref=5, table=100, src="300.1.1.1"), ["300.1.1.1"]),
     ("add_rule", dict(pref=5, table=100, iif="eth9"), ["eth9"]),
 ])

@@ -128,6 +128,19 @@ struct Route {
   std::string scope;
   std::string prefsrc;
   std::string protocol;  // listing only: "kernel" (from an address) or "boot"
+  // The route's metrics, as `ip route ... mtu lock 1400 initcwnd 20 rto_min 100ms
+  // congctl reno features ecn` sets them; 0, "" or false: unset.
+  uint32_t mtu = 0;  // at least 68; above 65520 taken as 65520
+  bool mtu_lock = false;
+  uint32_t window = 0;
+  uint32_t advmss = 0;  // above 65495 taken as 65495
+  uint32_t initcwnd = 0;
+  uint32_t initrwnd = 0;
+  std::optional<uint32_t> rto_min_ms;  // always locked, as iproute2 sends it (0 is a value)
+  bool quickack = false;
+  std::string congctl;  // a registered congestion control
+  bool congctl_lock = false;
+  bool ecn = false;  // features ecn
 };
 
 // A policy rule as `ip rule` shows it: selectors (empty / 0: any) → table.
@@ -194,6 +207,10 @@ class Stack {
   // Routing: tables and policy rules (fib), validated like `ip route` / `ip rule`.
   Status add_route(const Route& route);
   Status del_route(const Route& route);
+  // `ip route replace` (create: a missing route is added) or `ip route change`
+  // (it must exist): the route with the same table, prefix, tos and metric
+  // takes the new nexthop and metrics.
+  Status replace_route(const Route& route, bool create);
   std::vector<Route> routes(uint32_t table = 0) const;  // 0: every table
   Status add_rule(const Rule& rule);
   std::vector<Rule> rules() const;

@@ -1,9 +1,11 @@
 // Stack's routing and netfilter entry points: routes and rules as `ip route` /
 // `ip rule` take them, and hook callbacks at the netfilter hook points.
+#include <algorithm>
 #include <charconv>
 
 #include "core/net.h"
 #include "ipv4/fib.h"
+#include "ipv4/tcp_cong.h"
 #include "netfilter/netfilter.h"
 #include "stack.h"
 #include "wire/bytes.h"
@@ -47,6 +49,34 @@ std::string format_prefix(wire::Ipv4Addr a, uint8_t len) {
   return wire::format_ipv4(a) + "/" + std::to_string(len);
 }
 
+// ip_metrics_convert: the metrics a route keeps, clamped as Linux clamps them.
+Status to_metrics(const Route& r, DstMetrics* m) {
+  auto set = [m](int metric, uint32_t value) { (*m)[metric - 1] = value; };
+  auto lock = [m](int metric) { (*m)[RTAX_LOCK - 1] |= 1u << metric; };
+  if (r.mtu && r.mtu < 68) return Error{"route mtu " + std::to_string(r.mtu) + " is below IPv4's minimum of 68"};
+  if (r.mtu_lock && !r.mtu) return Error{"route mtu lock needs an mtu"};
+  set(RTAX_MTU, std::min<uint32_t>(r.mtu, 65535 - 15));
+  if (r.mtu_lock) lock(RTAX_MTU);
+  set(RTAX_WINDOW, r.window);
+  set(RTAX_ADVMSS, std::min<uint32_t>(r.advmss, 65535 - 40));
+  set(RTAX_INITCWND, r.initcwnd);
+  set(RTAX_INITRWND, r.initrwnd);
+  if (r.rto_min_ms) {
+    set(RTAX_RTO_MIN, *r.rto_min_ms);
+    lock(RTAX_RTO_MIN);
+  }
+  set(RTAX_QUICKACK, r.quickack);
+  if (r.ecn) set(RTAX_FEATURES, RTAX_FEATURE_ECN);
+  if (r.congctl_lock && r.congctl.empty()) return Error{"route congctl lock needs an algorithm"};
+  if (!r.congctl.empty()) {
+    const uint32_t key = tcp_ca_get_key_by_name(r.congctl);
+    if (key == TCP_CA_UNSPEC) return Error{"unknown tcp congestion algorithm '" + r.congctl + "'"};
+    set(RTAX_CC_ALGO, key);
+    if (r.congctl_lock) lock(RTAX_CC_ALGO);
+  }
+  return std::nullopt;
+}
+
 Status to_spec(Net& net, const Route& r, RouteSpec* spec) {
   std::string why;
   if (r.dst.empty()) return Error{"route has no destination (a prefix or \"default\")"};
@@ -83,7 +113,7 @@ Status to_spec(Net& net, const Route& r, RouteSpec* spec) {
   spec->tb_id = r.table;
   spec->priority = r.metric;
   spec->tos = r.tos;
-  return std::nullopt;
+  return to_metrics(r, &spec->metrics);
 }
 
 }  // namespace
@@ -91,6 +121,14 @@ Status to_spec(Net& net, const Route& r, RouteSpec* spec) {
 Status Stack::add_route(const Route& route) {
   RouteSpec spec;
   if (auto err = to_spec(*net_, route, &spec)) return err;
+  if (std::string why = fib_table_insert(*net_, spec); !why.empty()) return Error{why};
+  return std::nullopt;
+}
+
+Status Stack::replace_route(const Route& route, bool create) {
+  RouteSpec spec;
+  if (auto err = to_spec(*net_, route, &spec)) return err;
+  spec.nlflags = NLM_F_REPLACE | (create ? NLM_F_CREATE : 0);
   if (std::string why = fib_table_insert(*net_, spec); !why.empty()) return Error{why};
   return std::nullopt;
 }
@@ -118,6 +156,19 @@ std::vector<Route> Stack::routes(uint32_t table) const {
     row.scope = r->scope == RT_SCOPE_HOST ? "host" : r->scope == RT_SCOPE_LINK ? "link" : "universe";
     row.prefsrc = r->prefsrc ? wire::format_ipv4(r->prefsrc) : "";
     row.protocol = r->protocol == RTPROT_KERNEL ? "kernel" : "boot";
+    const DstMetrics& m = r->fib_metrics;
+    const uint32_t locks = m[RTAX_LOCK - 1];
+    row.mtu = m[RTAX_MTU - 1];
+    row.mtu_lock = locks & (1u << RTAX_MTU);
+    row.window = m[RTAX_WINDOW - 1];
+    row.advmss = m[RTAX_ADVMSS - 1];
+    row.initcwnd = m[RTAX_INITCWND - 1];
+    row.initrwnd = m[RTAX_INITRWND - 1];
+    if (locks & (1u << RTAX_RTO_MIN)) row.rto_min_ms = m[RTAX_RTO_MIN - 1];
+    row.quickack = m[RTAX_QUICKACK - 1];
+    row.ecn = m[RTAX_FEATURES - 1] & RTAX_FEATURE_ECN;
+    if (const TcpCongestionOps* ca = tcp_ca_find_key(m[RTAX_CC_ALGO - 1])) row.congctl = ca->name;
+    row.congctl_lock = locks & (1u << RTAX_CC_ALGO);
     out.push_back(row);
   }
   return out;

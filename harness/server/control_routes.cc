@@ -1,4 +1,4 @@
-// Control's routing RPCs: AddRoute / DelRoute / ListRoutes / AddRule / ListRules.
+// Control's routing RPCs: AddRoute / DelRoute / ReplaceRoute / ListRoutes / AddRule / ListRules.
 #include <string>
 
 #include "control_service.h"
@@ -19,6 +19,17 @@ Route to_stack_route(const v1::Route& r) {
   out.tos = uint8_t(r.tos());
   out.scope = r.scope();
   out.prefsrc = r.prefsrc();
+  out.mtu = r.mtu();
+  out.mtu_lock = r.mtu_lock();
+  out.window = r.window();
+  out.advmss = r.advmss();
+  out.initcwnd = r.initcwnd();
+  out.initrwnd = r.initrwnd();
+  if (r.has_rto_min_ms()) out.rto_min_ms = r.rto_min_ms();
+  out.quickack = r.quickack();
+  out.congctl = r.congctl();
+  out.congctl_lock = r.congctl_lock();
+  out.ecn = r.ecn();
   return out;
 }
 
@@ -35,6 +46,17 @@ grpc::Status ControlService::AddRoute(grpc::ServerContext*, const v1::Route* req
   const Route route = to_stack_route(*request);
   return run_on_engine(engine_, [&](EngineState& state) {
     return from_status(state.stack->add_route(route), "add " + describe(*request));
+  });
+}
+
+grpc::Status ControlService::ReplaceRoute(grpc::ServerContext*, const v1::RouteChange* request, v1::Empty*) {
+  if (auto status = check_request(*request); !status.ok()) return status;
+  const v1::Route& r = request->route();
+  if (r.tos() > 255) return invalid("route tos " + std::to_string(r.tos()) + " is not in [0, 255]");
+  const Route route = to_stack_route(r);
+  return run_on_engine(engine_, [&](EngineState& state) {
+    return from_status(state.stack->replace_route(route, request->create()),
+                       (request->create() ? "replace " : "change ") + describe(r));
   });
 }
 
@@ -62,6 +84,17 @@ grpc::Status ControlService::ListRoutes(grpc::ServerContext*, const v1::ListRout
       out->set_scope(r.scope);
       out->set_prefsrc(r.prefsrc);
       out->set_protocol(r.protocol);
+      out->set_mtu(r.mtu);
+      out->set_mtu_lock(r.mtu_lock);
+      out->set_window(r.window);
+      out->set_advmss(r.advmss);
+      out->set_initcwnd(r.initcwnd);
+      out->set_initrwnd(r.initrwnd);
+      if (r.rto_min_ms) out->set_rto_min_ms(*r.rto_min_ms);
+      out->set_quickack(r.quickack);
+      out->set_congctl(r.congctl);
+      out->set_congctl_lock(r.congctl_lock);
+      out->set_ecn(r.ecn);
     }
     return grpc::Status::OK;
   });

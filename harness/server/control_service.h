@@ -46,6 +46,7 @@ class ControlService final : public v1::Control::Service {
   // Routes and rules: control_routes.cc.
   grpc::Status AddRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty* reply) override;
   grpc::Status DelRoute(grpc::ServerContext*, const v1::Route* request, v1::Empty* reply) override;
+  grpc::Status ReplaceRoute(grpc::ServerContext*, const v1::RouteChange* request, v1::Empty* reply) override;
   grpc::Status ListRoutes(grpc::ServerContext*, const v1::ListRoutesRequest* request,
                           v1::Routes* reply) override;
   grpc::Status AddRule(grpc::ServerContext*, const v1::Rule* request, v1::Empty* reply) override;

@@ -48,37 +48,35 @@ static bool table_exists(const Fib& fib, uint32_t tb_id) {
   return std::any_of(fib.routes.begin(), fib.routes.end(), [&](const auto& r) { return r->tb_id == tb_id; });
 }
 
-static void fib_rebuild_lookup_order(Fib& fib) {
-  fib.lookup_order.clear();
-  for (const auto& r : fib.routes) fib.lookup_order.push_back(r.get());
-  std::stable_sort(fib.lookup_order.begin(), fib.lookup_order.end(), [](const FibRoute* a, const FibRoute* b) {
+// The trie again, from the routes in the order a lookup prefers them.
+static void fib_rebuild_trie(Fib& fib) {
+  std::vector<FibRoute*> order;
+  for (const auto& r : fib.routes) order.push_back(r.get());
+  std::stable_sort(order.begin(), order.end(), [](const FibRoute* a, const FibRoute* b) {
     if (a->dst_len != b->dst_len) return a->dst_len > b->dst_len;
     if (a->tos != b->tos) return a->tos > b->tos;
     return a->priority < b->priority;
   });
+  fib.trie.build(order);
   fib.lookup_stale = false;
 }
 
 int fib_table_lookup(Net& net, uint32_t tb_id, const Flowi4& flp, FibResult* res, bool ignore_linkstate) {
-  // Longest prefix first; among equal prefixes the fa_tos / priority order:
-  // walking routes in that order, the first one that passes is the best.
-  if (net.fib.lookup_stale) fib_rebuild_lookup_order(net.fib);
-  FibRoute* best = nullptr;
+  // The longest prefix holding daddr whose alias passes the lookup's tests;
+  // the trie backtracks to shorter prefixes while none does.
+  if (net.fib.lookup_stale) fib_rebuild_trie(net.fib);
   const bool merged = (tb_id == RT_TABLE_MAIN || tb_id == RT_TABLE_LOCAL) && !net.fib.has_custom_rules;
-  const uint32_t daddr = flp.daddr;
-  for (FibRoute* r : net.fib.lookup_order) {
-    if ((daddr & uint32_t(~uint64_t(0) << (32 - r->dst_len))) != r->dst) continue;  // prefix_mask without a branch
-    if (r->tb_id != tb_id && !(merged && (r->tb_id == RT_TABLE_MAIN || r->tb_id == RT_TABLE_LOCAL))) continue;
-    if (r->tos && r->tos != (flp.tos & 0xfc)) continue;  // fa_dscp against the flow's DSCP
-    if (r->scope < flp.scope) continue;
+  FibRoute* best = net.fib.trie.lookup(flp.daddr, [&](const FibRoute* r) {
+    if (r->tb_id != tb_id && !(merged && (r->tb_id == RT_TABLE_MAIN || r->tb_id == RT_TABLE_LOCAL))) return false;
+    if (r->tos && r->tos != (flp.tos & 0xfc)) return false;  // fa_dscp against the flow's DSCP
+    if (r->scope < flp.scope) return false;
     if (!fib_props_error(r->type)) {
       // A dead nexthop (fib_sync_down_dev) or one on another oif is skipped.
-      if (r->dev && !r->dev->is_up() && !ignore_linkstate) continue;
-      if (flp.oif && r->dev && r->dev->ifindex != flp.oif) continue;
+      if (r->dev && !r->dev->is_up() && !ignore_linkstate) return false;
+      if (flp.oif && r->dev && r->dev->ifindex != flp.oif) return false;
     }
-    best = r;
-    break;
-  }
+    return true;
+  });
   if (!best) {
     trace_fib_table_lookup(net.tracer, tb_id, flp, nullptr, -11);  // -EAGAIN
     return -11;
@@ -172,6 +170,27 @@ static NetDevice* gateway_dev(Net& net, wire::Ipv4Addr gw, NetDevice* want, std:
   return nullptr;
 }
 
+// NLM_F_REPLACE: the alias takes the new fib_info (nexthop, type, scope,
+// metrics). Linux flushes the route cache, so sockets look their route up
+// again; here the cached dsts are the same objects, so they are marked for a
+// new lookup and take the new metrics at once.
+static void fib_replace_alias(FibRoute& old, const FibRoute& with) {
+  old.type = with.type;
+  old.scope = with.scope;
+  old.nh_scope = with.nh_scope;
+  old.protocol = with.protocol;
+  old.dev = with.dev;
+  old.gw = with.gw;
+  old.prefsrc = with.prefsrc;
+  old.fib_metrics = with.fib_metrics;
+  old.rth_input_valid = old.rth_output_valid = false;
+  old.rth_input.metrics = old.rth_output.metrics = with.fib_metrics;
+  for (auto& fnhe : old.exceptions) {
+    fnhe->fnhe_rth_output_valid = false;
+    fnhe->fnhe_rth_output.metrics = with.fib_metrics;
+  }
+}
+
 std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   if (spec.dst_len > 32) return "prefix length " + std::to_string(spec.dst_len) + " is not in [0, 32]";
   if (spec.dst & ~prefix_mask(spec.dst_len))
@@ -180,6 +199,7 @@ std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   // Every other u32 is a table, up to RT_TABLE_MAX (fib_new_table creates it).
   if (spec.tb_id == RT_TABLE_UNSPEC) return "table 0 is not a routing table";
   auto r = std::make_unique<FibRoute>();
+  r->fib_metrics = spec.metrics;
   r->dst = spec.dst;
   r->dst_len = spec.dst_len;
   r->type = spec.type;
@@ -218,11 +238,19 @@ std::string fib_table_insert(Net& net, const RouteSpec& spec) {
   if (r->scope < fib_props_scope(spec.type) && spec.type != RTN_UNICAST)
     return "scope " + std::to_string(r->scope) + " is too wide for this route type";
   if (r->gw && r->scope >= RT_SCOPE_LINK) return "a route via a gateway must have a scope wider than link";
-  for (const auto& o : net.fib.routes)
-    if (o->tb_id == r->tb_id && o->dst == r->dst && o->dst_len == r->dst_len && o->tos == r->tos &&
-        o->priority == r->priority)
-      return "route " + wire::format_ipv4(r->dst) + "/" + std::to_string(r->dst_len) + " metric " +
-             std::to_string(r->priority) + " already exists in table " + std::to_string(r->tb_id);
+  const std::string name = "route " + wire::format_ipv4(r->dst) + "/" + std::to_string(r->dst_len) + " metric " +
+                           std::to_string(r->priority);
+  for (const auto& o : net.fib.routes) {
+    if (o->tb_id != r->tb_id || o->dst != r->dst || o->dst_len != r->dst_len || o->tos != r->tos ||
+        o->priority != r->priority)
+      continue;
+    if (!(spec.nlflags & NLM_F_REPLACE) || (spec.nlflags & NLM_F_EXCL))
+      return name + " already exists in table " + std::to_string(r->tb_id);
+    fib_replace_alias(*o, *r);
+    net.fib.lookup_stale = true;
+    return "";
+  }
+  if (!(spec.nlflags & NLM_F_CREATE)) return "no " + name + " in table " + std::to_string(r->tb_id) + " to change";
   net.fib.routes.push_back(std::move(r));
   net.fib.lookup_stale = true;
   return "";

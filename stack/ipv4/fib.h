@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/dst.h"
+#include "ipv4/fib_trie.h"
 #include "wire/bytes.h"
 
 namespace nettwin {
@@ -78,6 +79,7 @@ struct FibRoute {
   NetDevice* dev = nullptr;
   wire::Ipv4Addr gw = 0;
   wire::Ipv4Addr prefsrc = 0;
+  DstMetrics fib_metrics{};  // fib_info's: copied into every dst of the route
   DstEntry rth_input;
   DstEntry rth_output;
   bool rth_input_valid = false;
@@ -106,11 +108,10 @@ struct FibRule {
 
 struct Fib {
   std::vector<std::unique_ptr<FibRoute>> routes;  // every table's, tb_id on each
-  // routes in the order a lookup prefers them (longest prefix, then highest
-  // tos, then lowest metric, then the older): the first that passes a
-  // lookup's tests is its result, as the first alias of the trie's longest
-  // matching leaf is in Linux. Rebuilt after routes changes (lookup_stale).
-  std::vector<FibRoute*> lookup_order;
+  // The routes' trie (every table's: while merged, main and local are one),
+  // each leaf's aliases in the order a lookup prefers them (highest tos, then
+  // lowest metric, then the older). Rebuilt after routes change (lookup_stale).
+  FibTrie trie;
   bool lookup_stale = true;
   std::vector<FibRule> rules;                     // by pref
   bool has_custom_rules = false;                  // net->ipv4.fib_has_custom_rules
@@ -127,6 +128,9 @@ int fib_lookup(Net& net, const Flowi4& flp, FibResult* res, bool ignore_linkstat
 // fib_add_ifaddr: the local, prefix and broadcast routes of an address.
 void fib_add_ifaddr(Net& net, NetDevice* dev, wire::Ipv4Addr local, uint8_t prefixlen, wire::Ipv4Addr broadcast);
 void fib_flush_dev(Net& net, NetDevice* dev);
+// The nlmsg_flags `ip route` sends: add is CREATE|EXCL, change REPLACE,
+// replace CREATE|REPLACE.
+enum : uint16_t { NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400 };
 // A route added by the user (ip route add): validated; the message says what is wrong.
 struct RouteSpec {
   wire::Ipv4Addr dst = 0;
@@ -139,6 +143,8 @@ struct RouteSpec {
   uint32_t priority = 0;
   uint8_t tos = 0;
   int scope = -1;  // -1: Linux's default for the type
+  DstMetrics metrics{};  // as ip_metrics_convert leaves them
+  uint16_t nlflags = NLM_F_CREATE | NLM_F_EXCL;
 };
 std::string fib_table_insert(Net& net, const RouteSpec& spec);  // "" on success
 std::string fib_table_delete(Net& net, const RouteSpec& spec);

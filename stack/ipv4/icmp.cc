@@ -61,7 +61,7 @@ SkBuff* icmp_build_skb(Net& net, const IcmpBxm& m, const Flowi4& fl4, DstEntry* 
   const unsigned optlen = m.replyopts ? m.replyopts->opt.optlen : 0;
   const unsigned hlen = wire::IPV4_MIN_HLEN + optlen;
   const unsigned length = unsigned(wire::ICMP_HLEN + m.payload.size());
-  const unsigned mtu = rt->dev->mtu;
+  const unsigned mtu = ipv4_mtu(rt);  // ip_setup_cork: the ICMP socket uses the path MTU
   const unsigned maxfraglen = ((mtu - hlen) & ~7u) + hlen;
   // The ICMP header and payload as one stream of bytes, checksummed whole.
   uint8_t ich[wire::ICMP_HLEN];

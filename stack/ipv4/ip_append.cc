@@ -17,6 +17,10 @@
 
 namespace nettwin {
 
+unsigned ip_cork_fragsize(const Sock* sk, const DstEntry* rt) {
+  return ip_sk_use_pmtu(sk) ? ipv4_mtu(rt) : rt->dev->mtu;
+}
+
 namespace {
 constexpr unsigned kHhLen = 16;  // LL_RESERVED_SPACE of an Ethernet device
 constexpr unsigned kFragHeaderLen = wire::IPV4_MIN_HLEN;
@@ -148,10 +152,9 @@ SkBuff* __ip_make_skb(Sock* sk, InetCork& cork, SkbQueue& queue) {
     skb = big;
   }
   DstEntry* rt = cork.dst;
-  const unsigned mtu = rt->dev->mtu;
   bool df = false;
   if (sk->pmtudisc == IP_PMTUDISC_DO_ || sk->pmtudisc == IP_PMTUDISC_PROBE_ ||
-      (skb->len <= mtu && sk->pmtudisc == IP_PMTUDISC_WANT_))
+      (skb->len <= ipv4_mtu(rt) && ip_dont_fragment(sk, rt)))
     df = true;
   const int ttl = cork.ttl > 0 ? cork.ttl : int(net.sysctl.ip_default_ttl);  // ip_select_ttl
   wire::Iphdr iph{skb_network_header(skb)};

@@ -25,6 +25,9 @@ struct InetCork {
   bool dont_fragment = false;
 };
 
+// ip_setup_cork's fragsize: the route's MTU (dst_mtu) for a socket that uses
+// it (ip_sk_use_pmtu), else the device's.
+unsigned ip_cork_fragsize(const Sock* sk, const DstEntry* rt);
 // ip_append_data: 0 or -errno (-EMSGSIZE past the limit, -ENOBUFS, ...).
 // transhdrlen: room left for the transport header in the first piece.
 int ip_append_data(Sock* sk, InetCork& cork, SkbQueue& queue, std::span<const uint8_t> data,

@@ -52,8 +52,8 @@ int ip_forward(SkBuff* skb) {
   IPCB(skb)->flags |= IPSKB_FORWARDED;
   net.mib.ip.ForwDatagrams++;  // IPSTATS_MIB_INFORWDATAGRAMS: what /proc/net/snmp shows
   {
-    // ip_dst_mtu_maybe_forward with ip_forward_use_pmtu 0: the device's MTU.
-    const unsigned mtu = rt->dev->mtu;
+    // ip_forward_use_pmtu 0: the route's MTU metric or the device's, no path MTU.
+    const unsigned mtu = ip_dst_mtu_maybe_forward(rt, true);
     if (ip_exceeds_mtu(skb, mtu)) {
       net.mib.ip.FragFails++;
       icmp_send(skb, wire::ICMP_DEST_UNREACH, wire::ICMP_FRAG_NEEDED, mtu);

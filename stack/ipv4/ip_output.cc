@@ -68,8 +68,9 @@ int ip_finish_output_gso(Net& net, SkBuff* skb, unsigned mtu) {
 
 int ip_finish_output(Net& net, SkBuff* skb) {
   checkpoint(net.tracer, "ip_finish_output", skb);
-  if (skb_is_gso(skb)) return ip_finish_output_gso(net, skb, skb->dst->dev->mtu);
-  if (skb->len > skb->dst->dev->mtu) return ip_fragment(net, skb, skb->dst->dev->mtu, ip_finish_output2);
+  const unsigned mtu = ip_skb_dst_mtu(skb);
+  if (skb_is_gso(skb)) return ip_finish_output_gso(net, skb, mtu);
+  if (skb->len > mtu) return ip_fragment(net, skb, mtu, ip_finish_output2);
   return ip_finish_output2(net, skb);
 }
 
@@ -154,9 +155,7 @@ int ip_queue_xmit(Sock* sk, SkBuff* skb) {
   wire::Iphdr iph{skb->data};
   iph.set_version_ihl(4, 5);
   iph.set_tos(sk->tos);
-  // ip_dont_fragment: DF under IP_PMTUDISC_DO, and under WANT (the route's MTU is not locked).
-  const bool df = sk->pmtudisc == IP_PMTUDISC_WANT_ || sk->pmtudisc == IP_PMTUDISC_DO_;
-  iph.set_frag_off(df ? wire::IP_DF : 0);
+  iph.set_frag_off(ip_dont_fragment(sk, rt) ? wire::IP_DF : 0);
   iph.set_ttl(uint8_t(sk->uc_ttl >= 0 ? sk->uc_ttl : net.sysctl.ip_default_ttl));
   iph.set_protocol(uint8_t(sk->sk_protocol));
   iph.set_saddr(sk->inet_saddr);

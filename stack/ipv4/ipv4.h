@@ -55,8 +55,23 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err = nullptr);
 // ip_rt_build_flow_key: a connected socket's flow (its bound device, addresses,
 // ports, protocol and DSCP), as its routes are looked up.
 Flowi4 ip_rt_build_flow_key(const Sock* sk);
-// ipv4_mtu (dst_mtu): a route exception's unexpired path MTU, else the device's.
+// ip_dst_mtu_maybe_forward: a route exception's unexpired path MTU (not when
+// forwarding, with ip_forward_use_pmtu 0, unless the MTU is locked), else the
+// route's mtu metric, else the device's.
+unsigned ip_dst_mtu_maybe_forward(const DstEntry* dst, bool forwarding);
+// ipv4_mtu (dst_mtu): the MTU of a locally sent packet's route.
 unsigned ipv4_mtu(const DstEntry* dst);
+// ip_sk_use_pmtu: the socket sizes its datagrams by the route's MTU (below IP_PMTUDISC_PROBE).
+bool ip_sk_use_pmtu(const Sock* sk);
+// ip_skb_dst_mtu: the MTU ip_finish_output fragments at.
+unsigned ip_skb_dst_mtu(SkBuff* skb);
+// ip_mtu_locked: `mtu lock N` on the route: no path MTU learnt, no DF.
+inline bool ip_mtu_locked(const DstEntry* dst) { return dst_metric_locked(dst, RTAX_MTU); }
+// ip_dont_fragment: DF under IP_PMTUDISC_DO, and under WANT unless the route locks its MTU.
+bool ip_dont_fragment(const Sock* sk, const DstEntry* dst);
+// dst_metric_advmss: the route's advmss metric, else ipv4_default_advmss
+// (the path MTU less 40, at least 256).
+unsigned dst_metric_advmss(const DstEntry* dst);
 // __ip_rt_update_pmtu: a path MTU learnt for fl4's destination, kept as a route
 // exception (not below ip_rt_min_pmtu, for ip_rt_mtu_expires); never raised.
 void __ip_rt_update_pmtu(Net& net, const DstEntry* dst, Flowi4& fl4, uint32_t mtu);

@@ -117,7 +117,7 @@ int raw_sendmsg(Sock* sk, const SendMsg& msg) {
   cork.fl4 = fl4;
   cork.ttl = sk->uc_ttl;
   cork.tos = sk->tos;
-  cork.fragsize = rt->dev->mtu;
+  cork.fragsize = ip_cork_fragsize(sk, rt);
   SkbQueue queue;
   int err = ip_append_data(sk, cork, queue, msg.data, 0, msg.flags);
   if (err) {

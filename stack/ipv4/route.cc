@@ -111,6 +111,7 @@ SkbDropReason __mkroute_input(Net& net, SkBuff* skb, const FibResult& res, NetDe
     d.rt_gw4 = r->gw;
     d.rt_uses_gateway = r->gw != 0;
     d.rt_is_input = true;
+    d.metrics = r->fib_metrics;  // rt_set_nexthop: dst_init_metrics
     r->rth_input_valid = true;
   }
   skb_dst_set_noref(skb, &r->rth_input);
@@ -409,6 +410,7 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
     fl4.oif = lo->ifindex;
     if (!r->rth_output_valid) {
       set_local_output(r->rth_output, lo);
+      r->rth_output.metrics = r->fib_metrics;
       r->rth_output_valid = true;
     }
     return &r->rth_output;
@@ -430,6 +432,7 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
     d.rt_gw4 = r->gw;
     d.rt_uses_gateway = r->gw != 0;
     d.rt_is_input = false;
+    d.metrics = r->fib_metrics;  // rt_set_nexthop: dst_init_metrics
     r->rth_output_valid = true;
   }
   // find_exception: a destination with a learnt path MTU has its own route
@@ -459,15 +462,43 @@ constexpr uint32_t ip_rt_min_pmtu = 512 + 20 + 20;         // net.ipv4.route.min
 constexpr uint64_t ip_rt_mtu_expires = 10 * 60 * HZ;       // net.ipv4.route.mtu_expires
 }  // namespace
 
-unsigned ipv4_mtu(const DstEntry* dst) {
-  unsigned mtu = dst->rt_pmtu;
+unsigned ip_dst_mtu_maybe_forward(const DstEntry* dst, bool forwarding) {
+  unsigned mtu = forwarding && !ip_mtu_locked(dst) ? 0 : dst->rt_pmtu;
   if (mtu && ns_to_jiffies(dev_net(dst->dev).engine.now()) >= dst->expires) mtu = 0;
-  if (!mtu) mtu = dst->dev->mtu;
+  if (!mtu) mtu = dst_metric(dst, RTAX_MTU);
+  if (!mtu) {
+    mtu = dst->dev->mtu;
+    // A locked MTU without a value: 576 toward a gateway (ip_dst_mtu_maybe_forward).
+    if (ip_mtu_locked(dst) && dst->rt_uses_gateway && mtu > 576) mtu = 576;
+  }
   return std::min<unsigned>(mtu, 0xFFFFu);  // IP_MAX_MTU
+}
+
+unsigned ipv4_mtu(const DstEntry* dst) { return ip_dst_mtu_maybe_forward(dst, false); }
+
+bool ip_sk_use_pmtu(const Sock* sk) { return sk->pmtudisc < IP_PMTUDISC_PROBE_; }
+
+unsigned ip_skb_dst_mtu(SkBuff* skb) {
+  const DstEntry* dst = skb->dst;
+  if (!skb->sk || ip_sk_use_pmtu(skb->sk))
+    return ip_dst_mtu_maybe_forward(dst, IPCB(skb)->flags & IPSKB_FORWARDED);
+  return std::min<unsigned>(dst->dev->mtu, 0xFFFFu);
+}
+
+bool ip_dont_fragment(const Sock* sk, const DstEntry* dst) {
+  return sk->pmtudisc == IP_PMTUDISC_DO_ || (sk->pmtudisc == IP_PMTUDISC_WANT_ && !ip_mtu_locked(dst));
+}
+
+unsigned dst_metric_advmss(const DstEntry* dst) {
+  if (const uint32_t advmss = dst_metric(dst, RTAX_ADVMSS)) return advmss;
+  constexpr unsigned header_size = 20 + 20;  // sizeof(struct tcphdr) + sizeof(struct iphdr)
+  constexpr unsigned ip_rt_min_advmss = 256;  // net.ipv4.route.min_adv_mss
+  return std::min(std::max(ipv4_mtu(dst) - header_size, ip_rt_min_advmss), 0xFFFFu - header_size);
 }
 
 void __ip_rt_update_pmtu(Net& net, const DstEntry* dst, Flowi4& fl4, uint32_t mtu) {
   const uint32_t old_mtu = ipv4_mtu(dst);
+  if (ip_mtu_locked(dst)) return;
   if (old_mtu < mtu) return;
   if (mtu < ip_rt_min_pmtu) mtu = std::min(old_mtu, ip_rt_min_pmtu);  // and the MTU is locked
   FibResult res;

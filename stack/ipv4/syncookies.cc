@@ -146,8 +146,6 @@ Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb) {
   req.tstamp_ok = tcp_opt.saw_tstamp;
   req.sack_ok = tcp_opt.sack_ok;
   req.wscale_ok = tcp_opt.wscale_ok;
-  // ECN as the SYN-ACK's TSval said it was accepted (no route feature ECN here).
-  req.ecn_ok = cookie_ecn_ok(tcp_opt, int(net.sysctl.tcp_ecn), false);
   req.ir_loc_addr = iph.daddr();
   req.ir_rmt_addr = iph.saddr();
   req.ir_num = dport;
@@ -163,13 +161,17 @@ Sock* cookie_v4_check(Net& net, Sock* sk, SkBuff* skb) {
     sk_skb_reason_drop(sk, skb, SkbDropReason::IP_OUTNOROUTES, "cookie_v4_check");
     return nullptr;
   }
+  // ECN as the SYN-ACK's TSval said it was accepted, with the route's `features ecn`.
+  req.ecn_ok = cookie_ecn_ok(tcp_opt, int(net.sysctl.tcp_ecn), dst_feature(dst, DST_FEATURE_ECN_MASK));
   // Try to redo what tcp_v4_send_synack did: the window from the listener's
   // full space, the cookie's MSS (no timestamp allowance).
   const uint32_t full_space = uint32_t(uint64_t(sk->sk_rcvbuf) * 128 >> 8);  // tcp_full_space
-  uint32_t clamp = tcp_sk(sk)->window_clamp;  // 0: the route's RTAX_WINDOW, none here
+  uint32_t clamp = tcp_sk(sk)->window_clamp;
+  if (!clamp) clamp = dst_metric(dst, RTAX_WINDOW);
   // Only a user-set receive buffer limits the window (SOCK_RCVBUF_LOCK).
   if ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) && (clamp == 0 || clamp > full_space)) clamp = full_space;
-  tcp_select_initial_window(net, int(full_space), req.mss, &req.rsk_rcv_wnd, &clamp, req.wscale_ok, &req.rcv_wscale);
+  tcp_select_initial_window(net, int(full_space), req.mss, &req.rsk_rcv_wnd, &clamp, req.wscale_ok, &req.rcv_wscale,
+                            dst_metric(dst, RTAX_INITRWND));
   req.rsk_window_clamp = clamp;
   // tcp_get_cookie_sock
   Sock* child = tcp_v4_syn_recv_sock(net, sk, skb, &req, dst);

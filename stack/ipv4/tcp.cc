@@ -909,11 +909,10 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
   newtp->icsk_syn_retries = tp->icsk_syn_retries;
   newtp->reordering = tp->reordering;
   newtp->app_limited = tp->app_limited;
-  // tcp_ca_openreq_child: the listener's algorithm if TCP_CONGESTION chose
-  // it, else the namespace's default.
-  newtp->icsk_ca_ops = tp->icsk_ca_setsockopt && tp->icsk_ca_ops ? tp->icsk_ca_ops
-                                                                 : tcp_default_congestion_control(*sk->net);
+  // The listener's algorithm, until tcp_ca_openreq_child decides.
+  newtp->icsk_ca_ops = tp->icsk_ca_ops;
   newtp->icsk_ca_setsockopt = tp->icsk_ca_setsockopt;
+  newtp->icsk_ca_dst_locked = tp->icsk_ca_dst_locked;
   // tcp_create_openreq_child: a keepalive listener's child starts its timer.
   if (newsk->sock_keepopen) inet_csk_reset_keepalive_timer(newsk, keepalive_time_when(newtp));
 }

@@ -46,11 +46,13 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
 // tcp_rtx_synack: the SYN-ACK again (RetransSegs, TCPSynRetrans, traced); 0 or -1.
 int tcp_rtx_synack(Net& net, const Sock* sk, RequestSock* req);
 // tcp_select_initial_window: the first window (a multiple of mss), its clamp
-// and our window scale for a receive space.
+// and our window scale for a receive space; init_rcv_wnd (the route's
+// initrwnd, 0: none) caps the window at that many segments.
 void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* rcv_wnd, uint32_t* window_clamp,
-                               bool wscale_ok, uint8_t* rcv_wscale);
-// tcp_openreq_init_rwin: the request's window, clamp and our window scale.
-void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss);
+                               bool wscale_ok, uint8_t* rcv_wscale, uint32_t init_rcv_wnd);
+// tcp_openreq_init_rwin: the request's window, clamp and our window scale,
+// with the route's window and initrwnd metrics.
+void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, const DstEntry* dst, unsigned mss);
 // tcp_check_req: the ACK that completes req's handshake. Returns the child
 // (queued for accept), the listener when the segment is to be processed by it
 // (an unacceptable ACK: the listener answers with a reset), or null when the

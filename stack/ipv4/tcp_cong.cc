@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/dst.h"
 #include "core/net.h"
 #include "core/trace_events.h"
 #include "ipv4/tcp_sock.h"
@@ -65,6 +66,36 @@ const TcpCongestionOps* tcp_ca_find(std::string_view name) {
   CongList& l = cong_list();
   std::lock_guard<std::mutex> g(l.lock);
   return find_locked(l, name);
+}
+
+// The key a route keeps for an algorithm (RTAX_CC_ALGO): Linux hashes the name;
+// here it is the place on the list plus one (the list only grows). 0 is TCP_CA_UNSPEC.
+uint32_t tcp_ca_get_key_by_name(std::string_view name) {
+  CongList& l = cong_list();
+  std::lock_guard<std::mutex> g(l.lock);
+  for (size_t i = 0; i < l.list.size(); ++i)
+    if (name == l.list[i]->name) return uint32_t(i + 1);
+  return TCP_CA_UNSPEC;
+}
+
+const TcpCongestionOps* tcp_ca_find_key(uint32_t key) {
+  CongList& l = cong_list();
+  std::lock_guard<std::mutex> g(l.lock);
+  return key && key <= l.list.size() ? l.list[key - 1] : nullptr;
+}
+
+// tcp_ca_openreq_child: the route's algorithm (RTAX_CC_ALGO) over the
+// listener's; the listener's stays when it was chosen by TCP_CONGESTION, else
+// the namespace default.
+void tcp_ca_openreq_child(Sock* sk, const DstEntry* dst) {
+  TcpSock* tp = tcp_sk(sk);
+  if (const TcpCongestionOps* ca = tcp_ca_find_key(dst_metric(dst, RTAX_CC_ALGO))) {
+    tp->icsk_ca_dst_locked = dst_metric_locked(dst, RTAX_CC_ALGO);
+    tp->icsk_ca_ops = ca;
+  } else if (!tp->icsk_ca_setsockopt) {
+    tcp_assign_congestion_control(sk);
+  }
+  tcp_set_ca_state(sk, TCP_CA_Open);
 }
 
 std::vector<std::string> tcp_get_available_congestion_control() {
@@ -127,6 +158,7 @@ static void tcp_reinit_congestion_control(Sock* sk, const TcpCongestionOps* ca) 
 // runs as root), so restricted algorithms are allowed too.
 int tcp_set_congestion_control(Sock* sk, std::string_view name) {
   TcpSock* tp = tcp_sk(sk);
+  if (tp->icsk_ca_dst_locked) return -EPERM;  // the route locked its algorithm (congctl lock)
   const TcpCongestionOps* ca = tcp_ca_find(name);
   if (ca == tp->icsk_ca_ops) {  // no change asking for the current one
     tp->icsk_ca_setsockopt = true;

@@ -12,6 +12,7 @@
 namespace nettwin {
 
 class Net;
+struct DstEntry;
 struct Sock;
 struct TcpSock;
 
@@ -59,6 +60,11 @@ extern const TcpCongestionOps cubictcp;
 int tcp_register_congestion_control(const TcpCongestionOps* ca);
 // tcp_ca_find: the registered algorithm of that name, or null.
 const TcpCongestionOps* tcp_ca_find(std::string_view name);
+// tcp_ca_get_key_by_name / tcp_ca_find_key: the key a route's congctl metric
+// keeps (RTAX_CC_ALGO), TCP_CA_UNSPEC for no such algorithm.
+inline constexpr uint32_t TCP_CA_UNSPEC = 0;
+uint32_t tcp_ca_get_key_by_name(std::string_view name);
+const TcpCongestionOps* tcp_ca_find_key(uint32_t key);
 // The names of the registered algorithms (net.ipv4.tcp_available_congestion_control).
 std::vector<std::string> tcp_get_available_congestion_control();
 // net.ipv4.tcp_allowed_congestion_control: the non-restricted ones and the default.
@@ -75,7 +81,10 @@ int tcp_set_default_congestion_control(Net& net, std::string_view name);
 void tcp_assign_congestion_control(Sock* sk);
 // tcp_init_congestion_control: ca's init, once the connection is established.
 void tcp_init_congestion_control(Sock* sk);
-// tcp_set_congestion_control (setsockopt TCP_CONGESTION): 0 or -ENOENT.
+// tcp_ca_openreq_child: a passive child's algorithm, the route's if it names one.
+void tcp_ca_openreq_child(Sock* sk, const DstEntry* dst);
+// tcp_set_congestion_control (setsockopt TCP_CONGESTION): 0, -ENOENT, or
+// -EPERM when the route locked the algorithm.
 int tcp_set_congestion_control(Sock* sk, std::string_view name);
 // tcp_cleanup_congestion_control: ca's release when the socket is destroyed.
 void tcp_cleanup_congestion_control(Sock* sk);

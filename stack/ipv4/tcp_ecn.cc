@@ -31,14 +31,17 @@ void INET_ECN_dontxmit(Sock* sk) { sk->tos = uint8_t(sk->tos & ~INET_ECN_MASK); 
 bool tcp_ecn_mode_rfc3168(const TcpSock* tp) { return (tp->ecn_flags & TCP_ECN_MODE_ANY) == TCP_ECN_MODE_RFC3168; }
 bool tcp_ecn_mode_any(const TcpSock* tp) { return tp->ecn_flags & TCP_ECN_MODE_ANY; }
 
-bool tcp_ecn_create_request(const Net& net, const uint8_t* th, uint8_t ip_dsfield) {
+bool tcp_ecn_create_request(const Net& net, const uint8_t* th, uint8_t ip_dsfield, const DstEntry* dst) {
   const uint8_t flags = th[13];
   if (!(flags & TCPHDR_ECE) || !(flags & TCPHDR_CWR)) return false;
   // RFC 3168 6.1.1: a SYN must not be ECT; one that is came through a broken path.
   const bool ect = (ip_dsfield & INET_ECN_MASK) != INET_ECN_NOT_ECT;
   // th->res1 (the reserved bits next to AE) set makes an ECT SYN acceptable all the same.
   const bool res1 = wire::load_be16(th + 12) & 0x0e00;
-  return (!ect || res1) && net.sysctl.tcp_ecn != 0;
+  // The route's `features ecn` accepts ECN with tcp_ecn 0; a congestion
+  // control that needs ECN (DST_FEATURE_ECN_CA) even from an ECT SYN.
+  const uint32_t ecn_ok_dst = dst ? dst_feature(dst, DST_FEATURE_ECN_MASK) : 0;
+  return ((!ect || res1) && (net.sysctl.tcp_ecn != 0 || ecn_ok_dst)) || (ecn_ok_dst & DST_FEATURE_ECN_CA);
 }
 
 uint8_t tcp_ecn_make_synack(bool ecn_ok, uint8_t th_flags) {
@@ -50,7 +53,10 @@ void tcp_ecn_openreq_child(TcpSock* tp, bool ecn_ok) { tcp_ecn_mode_set(tp, ecn_
 void tcp_ecn_send_syn(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->ecn_flags = 0;
-  if (sk->net->sysctl.tcp_ecn != TCP_ECN_IN_ECN_OUT_ECN) return;
+  // tcp_ecn 1 asks every peer; the route's `features ecn` asks this one.
+  const bool use_ecn = sk->net->sysctl.tcp_ecn == TCP_ECN_IN_ECN_OUT_ECN ||
+                       (sk->sk_dst_cache && dst_feature(sk->sk_dst_cache, RTAX_FEATURE_ECN));
+  if (!use_ecn) return;
   TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_ECE | TCPHDR_CWR;
   tcp_ecn_mode_set(tp, TCP_ECN_MODE_RFC3168);
 }

@@ -9,6 +9,7 @@
 
 namespace nettwin {
 
+struct DstEntry;
 struct Sock;
 struct SkBuff;
 struct TcpSock;
@@ -23,9 +24,10 @@ bool tcp_ecn_mode_rfc3168(const TcpSock* tp);
 bool tcp_ecn_mode_any(const TcpSock* tp);
 
 // tcp_ecn_create_request: a SYN with ECE|CWR, itself Not-ECT, is ECN-capable when
-// tcp_ecn is on (1 or 2): the request remembers it for the SYN-ACK and the child.
+// tcp_ecn is on (1 or 2) or the route (dst) has features ecn: the request
+// remembers it for the SYN-ACK and the child.
 // th is the SYN's TCP header, ip_dsfield its IP TOS byte.
-bool tcp_ecn_create_request(const Net& net, const uint8_t* th, uint8_t ip_dsfield);
+bool tcp_ecn_create_request(const Net& net, const uint8_t* th, uint8_t ip_dsfield, const DstEntry* dst = nullptr);
 // tcp_ecn_make_synack: ECE in the SYN-ACK of an ECN-capable request.
 uint8_t tcp_ecn_make_synack(bool ecn_ok, uint8_t th_flags);
 // tcp_ecn_openreq_child: the child of an ECN-capable request starts in RFC 3168 mode.

@@ -76,7 +76,7 @@ void tcp_get_info(Sock* sk, TcpInfo* info) {
   if (tp->syn_fastopen_child) info->tcpi_options |= TCPI_OPT_TFO_CHILD;
 
   info->tcpi_rto = jiffies_to_usecs(tp->icsk_rto);
-  info->tcpi_ato = jiffies_to_usecs(std::min(tp->icsk_ack.ato, tp->icsk_delack_max));  // tcp_delack_max
+  info->tcpi_ato = jiffies_to_usecs(std::min(tp->icsk_ack.ato, tcp_delack_max(sk)));
   info->tcpi_snd_mss = tp->mss_cache;
   info->tcpi_rcv_mss = tp->icsk_ack.rcv_mss;
 

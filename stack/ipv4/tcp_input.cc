@@ -204,7 +204,7 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
     tcp_listendrop(net);
     return;
   }
-  req->ecn_ok = tcp_ecn_create_request(net, th, iph.tos());
+  req->ecn_ok = tcp_ecn_create_request(net, th, iph.tos(), dst);
   if (tmp_opt.tstamp_ok)
     req->ts_off = secure_tcp_ts_off(net, int(net.sysctl.tcp_timestamps), req->ir_loc_addr, req->ir_rmt_addr);
   if (!want_cookie && !isn) {
@@ -243,7 +243,6 @@ void tcp_v4_conn_request(Net& net, Sock* sk, SkBuff* skb) {
 namespace {
 
 uint32_t usecs_to_jiffies(uint64_t us) { return uint32_t((us * HZ + 999'999) / 1'000'000); }
-constexpr uint32_t kTcpRtoMinUs = TCP_RTO_MIN * 1'000'000 / HZ;
 
 // sk_wmem_free_skb: a queued skb's charge given back, the skb freed untraced
 // (Linux frees TCP's sent data with __kfree_skb).
@@ -309,12 +308,12 @@ void tcp_rtt_estimator(Sock* sk, long mrtt_us) {
     if (after(tp->snd_una, tp->rtt_seq)) {
       if (tp->mdev_max_us < tp->rttvar_us) tp->rttvar_us -= (tp->rttvar_us - tp->mdev_max_us) >> 2;
       tp->rtt_seq = tp->snd_nxt;
-      tp->mdev_max_us = kTcpRtoMinUs;
+      tp->mdev_max_us = tcp_rto_min_us(sk);
     }
   } else {
     srtt = uint32_t(m << 3);
     tp->mdev_us = uint32_t(m << 1);
-    tp->rttvar_us = std::max(tp->mdev_us, kTcpRtoMinUs);
+    tp->rttvar_us = std::max(tp->mdev_us, tcp_rto_min_us(sk));
     tp->mdev_max_us = tp->rttvar_us;
     tp->rtt_seq = tp->snd_nxt;
   }
@@ -538,10 +537,6 @@ void tcp_incr_quickack(Sock* sk, unsigned max_quickacks) {
   if (quickacks > tp->icsk_ack.quick) tp->icsk_ack.quick = uint8_t(quickacks);
 }
 
-bool tcp_in_quickack_mode(Sock* sk) {
-  TcpSock* tp = tcp_sk(sk);
-  return tp->icsk_ack.quick && !inet_csk_in_pingpong_mode(sk);
-}
 
 void inet_csk_schedule_ack(Sock* sk) { tcp_sk(sk)->icsk_ack.pending |= ICSK_ACK_SCHED; }
 
@@ -2527,12 +2522,26 @@ void tcp_init_metrics(Sock* sk) {
 
 }  // namespace
 
+// tcp_init_cwnd: the route's initcwnd, else TCP_INIT_CWND, within the clamp.
+uint32_t tcp_init_cwnd(const TcpSock* tp, const DstEntry* dst) {
+  uint32_t cwnd = dst ? dst_metric(dst, RTAX_INITCWND) : 0;
+  if (!cwnd) cwnd = TCP_INIT_CWND;
+  return std::min(cwnd, tp->snd_cwnd_clamp);
+}
+
+bool tcp_in_quickack_mode(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  // `quickack 1` on the route: every segment is acked at once.
+  const DstEntry* dst = sk->sk_dst_cache;
+  return (dst && dst_metric(dst, RTAX_QUICKACK)) || (tp->icsk_ack.quick && !inet_csk_in_pingpong_mode(sk));
+}
+
 void tcp_init_transfer(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tcp_init_metrics(sk);
   // RFC 5681: cwnd 1 once the SYN or SYN-ACK went more than once (RFC 6298's
   // 1 s initial RTO makes a single retransmission likely spurious).
-  tp->snd_cwnd = tp->total_retrans > 1 && tp->undo_marker ? 1 : TCP_INIT_CWND;
+  tp->snd_cwnd = tp->total_retrans > 1 && tp->undo_marker ? 1 : tcp_init_cwnd(tp, sk->sk_dst_cache);
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   if (!tp->icsk_ca_initialized) tcp_init_congestion_control(sk);
   // tcp_init_buffer_space.

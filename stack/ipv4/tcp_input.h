@@ -8,8 +8,10 @@
 
 namespace nettwin {
 
+struct DstEntry;
 struct Sock;
 struct SkBuff;
+struct TcpSock;
 
 // tcp_rcv_established: a segment in ESTABLISHED (header prediction, then the slow path).
 void tcp_rcv_established(Sock* sk, SkBuff* skb);
@@ -22,6 +24,8 @@ void tcp_v4_do_rcv_sk(Sock* sk, SkBuff* skb);
 // child and the ACK (skb->data at its TCP header) that completes it.
 // rtt_us is the SYN-ACK's RTT (tcp_synack_rtt_meas), or -1 when it was retransmitted.
 void tcp_child_established(Sock* sk, SkBuff* skb, long rtt_us);
+// tcp_init_cwnd: the initial congestion window, the route's initcwnd if set.
+uint32_t tcp_init_cwnd(const TcpSock* tp, const DstEntry* dst);
 // tcp_init_transfer's part for a passive child: RTO, cwnd, buffer space, quick-ack start.
 void tcp_init_transfer(Sock* sk);
 // tcp_done: the connection is over (CLOSE, timers stopped, destroyed if orphaned).
@@ -43,6 +47,9 @@ void tcp_fin(Sock* sk);
 int tcp_ack_synsent(Sock* sk, const SkBuff* skb);
 // tcp_reset: a valid RST (sk_err per state, tcp_done).
 void tcp_reset(Sock* sk, SkBuff* skb);
+// tcp_in_quickack_mode: ACK at once (the route's quickack, or quick ACKs left
+// outside pingpong mode).
+bool tcp_in_quickack_mode(Sock* sk);
 // tcp_enter_quickack_mode: ACK the next max_quickacks segments at once.
 void tcp_enter_quickack_mode(Sock* sk, unsigned max_quickacks);
 // inet_csk_in_pingpong_mode: an interactive exchange (sysctl tcp_pingpong_thresh 1).

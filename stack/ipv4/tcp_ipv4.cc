@@ -372,8 +372,7 @@ void tcp_v4_mtu_reduced(Sock* sk) {
   DstEntry* dst = inet_csk_update_pmtu(sk, mtu);
   if (!dst) return;
   // Something is about to be wrong: a soft error in case the connection cannot recover.
-  const bool df = sk->pmtudisc == IP_PMTUDISC_WANT_ || sk->pmtudisc == IP_PMTUDISC_DO_;  // ip_dont_fragment
-  if (mtu < ipv4_mtu(dst) && df) sk->sk_err_soft = E_MSGSIZE;
+  if (mtu < ipv4_mtu(dst) && ip_dont_fragment(sk, dst)) sk->sk_err_soft = E_MSGSIZE;
   mtu = ipv4_mtu(dst);
   // ip_sk_accept_pmtu: not under IP_PMTUDISC_INTERFACE (4) or OMIT (5).
   const bool accept_pmtu = sk->pmtudisc != 4 && sk->pmtudisc != 5;

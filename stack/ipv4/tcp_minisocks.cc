@@ -10,6 +10,7 @@
 #include "core/trace_events.h"
 #include "ipv4/inet_connection_sock.h"
 #include "ipv4/inet_hashtables.h"
+#include "ipv4/ipv4.h"
 #include "ipv4/inet_timewait_sock.h"
 #include "ipv4/tcp.h"
 #include "ipv4/tcp_cong.h"
@@ -120,7 +121,6 @@ std::unique_ptr<Sock> tcp_create_openreq_child(Net& net, Sock* sk, const Request
   child->snd_ssthresh = 0x7fffffff;  // TCP_INFINITE_SSTHRESH
   child->snd_cwnd_clamp = ~0u;
   child->rcv_ssthresh = req->rsk_rcv_wnd;
-  child->icsk_ca_ops = tcp_sk(sk)->icsk_ca_ops;
   child->nonagle = tcp_sk(sk)->nonagle;
   child->total_retrans = req->num_retrans;
   child->tcp_header_len = uint16_t(20 + (req->tstamp_ok ? 12 : 0));
@@ -182,15 +182,14 @@ Sock* tcp_v4_syn_recv_sock(Net& net, Sock* sk, SkBuff* skb, RequestSock* req, Ds
     return nullptr;
   }
   child->sk_dst_cache = rt;  // sk_setup_caps
-  tcp_set_ca_state(child, TCP_CA_Open);  // tcp_ca_openreq_child
+  tcp_ca_openreq_child(child, rt);
   {
     TcpSock* ctp = tcp_sk(child);
-    const unsigned advmss = std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40);  // dst_metric_advmss
-    ctp->advmss = uint16_t(ctp->rx_opt.user_mss && ctp->rx_opt.user_mss < advmss ? ctp->rx_opt.user_mss : advmss);
+    ctp->advmss = tcp_mss_clamp(ctp, dst_metric_advmss(rt));
     // The timestamp option is taken off the MSS we advertise before the
     // buffers are sized (the recordings' rcv_space is 10 * 1448).
     if (ctp->rx_opt.tstamp_ok) ctp->advmss = uint16_t(ctp->advmss - 12);
-    tcp_sync_mss(child, rt->dev->mtu);
+    tcp_sync_mss(child, ipv4_mtu(rt));  // dst_mtu
   }
   net.sock.tcp_ehash.add_tail(child);  // inet_ehash_nolisten
   // inet_csk_reqsk_queue_add: the child waits for accept().

@@ -43,15 +43,15 @@ int ilog2(uint32_t v) { return 31 - __builtin_clz(v); }
 
 }  // namespace
 
-// tcp_select_initial_window with no initial-window route metric.
 void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* rcv_wnd, uint32_t* window_clamp,
-                               bool wscale_ok, uint8_t* rcv_wscale) {
+                               bool wscale_ok, uint8_t* rcv_wscale, uint32_t init_rcv_wnd) {
   uint32_t space = space_in < 0 ? 0 : uint32_t(space_in);
   uint32_t clamp = *window_clamp;
   if (clamp == 0) clamp = 65535u << TCP_MAX_WSCALE;
   space = std::min(clamp, space);
   if (space > mss) space = space / mss * mss;  // a multiple of the MSS
   *rcv_wnd = space;  // tcp_workaround_signed_windows is 0
+  if (init_rcv_wnd) *rcv_wnd = std::min(*rcv_wnd, init_rcv_wnd * mss);
   *rcv_wscale = 0;
   if (wscale_ok) {
     space = std::max<uint32_t>(space, uint32_t(net.sysctl.tcp_rmem[2]));
@@ -62,15 +62,16 @@ void tcp_select_initial_window(Net& net, int space_in, uint32_t mss, uint32_t* r
   *window_clamp = std::min<uint32_t>(65535u << *rcv_wscale, clamp);
 }
 
-void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned mss) {
+void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, const DstEntry* dst, unsigned mss) {
   // tcp_full_space: tcp_win_from_space of the listener's receive buffer.
   const int full_space = int(uint64_t(sk->sk_rcvbuf) * TCP_DEFAULT_SCALING_RATIO >> TCP_RMEM_TO_WIN_SCALE);
-  uint32_t clamp = tcp_sk(sk)->window_clamp;  // 0: the route's RTAX_WINDOW, none here
+  uint32_t clamp = tcp_sk(sk)->window_clamp;
+  if (!clamp) clamp = dst_metric(dst, RTAX_WINDOW);
   if ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) && (clamp > uint32_t(full_space) || clamp == 0))
     clamp = uint32_t(full_space);
   uint32_t rcv_wnd = 0;
   tcp_select_initial_window(net, full_space, mss - (req->tstamp_ok ? TCPOLEN_TSTAMP_ALIGNED : 0), &rcv_wnd, &clamp,
-                            req->wscale_ok, &req->rcv_wscale);
+                            req->wscale_ok, &req->rcv_wscale, dst_metric(dst, RTAX_INITRWND));
   req->rsk_rcv_wnd = rcv_wnd;
   req->rsk_window_clamp = clamp;
 }
@@ -78,9 +79,8 @@ void tcp_openreq_init_rwin(Net& net, const Sock* sk, RequestSock* req, unsigned 
 int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst) {
   DstEntry* rt = dst ? dst : inet_csk_route_req(net, sk, req);
   if (!rt) return -1;
-  // dst_metric_advmss: the device MTU less the IP and TCP headers.
-  const unsigned mss = tcp_mss_clamp(tcp_sk(sk), std::min<unsigned>(rt->dev->mtu - 40, 65535 - 40));
-  if (!req->rsk_rcv_wnd) tcp_openreq_init_rwin(net, sk, req, mss);
+  const unsigned mss = tcp_mss_clamp(tcp_sk(sk), dst_metric_advmss(rt));
+  if (!req->rsk_rcv_wnd) tcp_openreq_init_rwin(net, sk, req, rt, mss);
 
   // tcp_synack_options, written in tcp_options_write's order.
   uint8_t opts[40];
@@ -135,8 +135,7 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
   wire::Iphdr iph{p};
   iph.set_version_ihl(4, uint8_t(hlen / 4));
   iph.set_tos(sk->tos);
-  const bool df = sk->pmtudisc == IP_PMTUDISC_WANT_ || sk->pmtudisc == IP_PMTUDISC_DO_;
-  iph.set_frag_off(df ? wire::IP_DF : 0);
+  iph.set_frag_off(ip_dont_fragment(sk, rt) ? wire::IP_DF : 0);
   iph.set_id(0);  // DF: ID 0 (without DF Linux would pick an ident; pmtudisc is WANT by default)
   iph.set_ttl(uint8_t(sk->uc_ttl >= 0 ? sk->uc_ttl : net.sysctl.ip_default_ttl));
   iph.set_protocol(wire::IPPROTO_TCP);
@@ -243,7 +242,7 @@ uint32_t tcp_acceptable_seq(const TcpSock* tp) {
 
 void tcp_cwnd_restart(Sock* sk, int32_t delta) {
   TcpSock* tp = tcp_sk(sk);
-  const uint32_t restart_cwnd = std::min(TCP_INIT_CWND, tp->snd_cwnd);
+  const uint32_t restart_cwnd = std::min(tcp_init_cwnd(tp, sk->sk_dst_cache), tp->snd_cwnd);
   uint32_t cwnd = tp->snd_cwnd;
   tcp_ca_event(sk, CA_EVENT_CWND_RESTART);
   tp->snd_ssthresh = tcp_current_ssthresh(sk);
@@ -487,7 +486,7 @@ void tcp_send_delayed_ack(Sock* sk) {
   if (ato > int(TCP_DELACK_MIN)) {
     int max_ato = int(HZ / 2);
     if (inet_csk_in_pingpong_mode(sk) || (tp->icsk_ack.pending & ICSK_ACK_PUSHED))
-      max_ato = int(TCP_DELACK_MAX);
+      max_ato = int(tcp_delack_max(sk));
     // Slow path, intersegment interval is "high": at most the RTT (with a floor).
     if (tp->srtt_us) {
       const int rtt = std::max<int>(int(usecs_to_jiffies(tp->srtt_us >> 3)), int(TCP_DELACK_MIN));
@@ -598,7 +597,7 @@ bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
     // (tcp_ecn_ece_cwr: no probe 11 ms after two segments at srtt 2.3 ms) fit
     // that, not one rounding of 2*srtt + TCP_TIMEOUT_MIN_US.
     timeout = usecs_to_jiffies_(tp->srtt_us >> 2);
-    timeout += tp->packets_out == 1 ? (tp->icsk_rto_min ? tp->icsk_rto_min : TCP_RTO_MIN) : TCP_TIMEOUT_MIN;
+    timeout += tp->packets_out == 1 ? tcp_rto_min(sk) : TCP_TIMEOUT_MIN;
   } else {
     timeout = TCP_TIMEOUT_INIT;
   }
@@ -1268,9 +1267,13 @@ void tcp_loss_probe_timer(Sock* sk) { tcp_send_loss_probe(sk); }
 
 namespace {
 
-// dst_metric_advmss (ipv4_default_advmss): the device MTU less 40, at least 256.
-uint16_t dst_metric_advmss(const DstEntry* dst) {
-  return uint16_t(std::clamp<unsigned>(dst->dev->mtu - 40, 256, 65535 - 40));
+// tcp_ca_dst_init: the route's congestion control (congctl), if it names one.
+void tcp_ca_dst_init(Sock* sk, const DstEntry* dst) {
+  TcpSock* tp = tcp_sk(sk);
+  const TcpCongestionOps* ca = tcp_ca_find_key(dst_metric(dst, RTAX_CC_ALGO));
+  if (!ca) return;
+  tp->icsk_ca_dst_locked = dst_metric_locked(dst, RTAX_CC_ALGO);
+  tp->icsk_ca_ops = ca;
 }
 
 // tcp_connect_init: the header length with timestamps, MSS from the route,
@@ -1283,10 +1286,10 @@ void tcp_connect_init(Sock* sk) {
   tp->tcp_header_len = uint16_t(20 + (net.sysctl.tcp_timestamps ? TCPOLEN_TSTAMP_ALIGNED : 0));
   if (tp->rx_opt.user_mss) tp->rx_opt.mss_clamp = tp->rx_opt.user_mss;
   tp->max_window = 0;
-  tcp_sync_mss(sk, dst->dev->mtu);  // tcp_mtup_init leaves probing off
-  // The route has no RTAX_WINDOW: window_clamp stays what the user set.
-  tp->advmss = dst_metric_advmss(dst);
-  if (tp->rx_opt.user_mss && tp->rx_opt.user_mss < tp->advmss) tp->advmss = tp->rx_opt.user_mss;
+  tcp_sync_mss(sk, ipv4_mtu(dst));  // dst_mtu; tcp_mtup_init leaves probing off
+  if (!tp->window_clamp) tp->window_clamp = dst_metric(dst, RTAX_WINDOW);
+  tp->advmss = uint16_t(tcp_mss_clamp(tp, dst_metric_advmss(dst)));
+  tcp_ca_dst_init(sk, dst);
   tcp_initialize_rcv_mss(sk);
   const int full = tcp_full_space(sk);
   if ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) && (tp->window_clamp > uint32_t(full) || tp->window_clamp == 0))
@@ -1294,7 +1297,8 @@ void tcp_connect_init(Sock* sk) {
   uint8_t rcv_wscale = 0;
   tcp_select_initial_window(net, full,
                             tp->advmss - (tp->rx_opt.ts_recent_stamp ? tp->tcp_header_len - 20u : 0u),
-                            &tp->rcv_wnd, &tp->window_clamp, net.sysctl.tcp_window_scaling != 0, &rcv_wscale);
+                            &tp->rcv_wnd, &tp->window_clamp, net.sysctl.tcp_window_scaling != 0, &rcv_wscale,
+                            dst_metric(dst, RTAX_INITRWND));
   tp->rx_opt.rcv_wscale = rcv_wscale;
   tp->rcv_ssthresh = tp->rcv_wnd;
   sk->sk_err = 0;

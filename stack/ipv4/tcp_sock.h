@@ -4,10 +4,12 @@
 // too); tcp_sk() is the cast.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "core/dst.h"
 #include "core/engine.h"
 #include "ipv4/tcp_cong.h"
 #include "socket/sock.h"
@@ -105,6 +107,7 @@ struct TcpSock : Sock {
   uint8_t icsk_ca_state = TCP_CA_Open;
   bool icsk_ca_initialized = false;
   bool icsk_ca_setsockopt = false;  // TCP_CONGESTION chose the algorithm
+  bool icsk_ca_dst_locked = false;  // the route chose it and locked it (congctl lock)
   uint8_t icsk_retransmits = 0;
   uint8_t icsk_pending = 0;       // ICSK_TIME_*
   uint8_t icsk_backoff = 0;
@@ -309,6 +312,17 @@ inline const TcpSock* tcp_sk(const Sock* sk) { return static_cast<const TcpSock*
 inline unsigned tcp_mss_clamp(const TcpSock* tp, unsigned mss) {
   const unsigned user_mss = tp->rx_opt.user_mss;
   return (user_mss && user_mss < mss) ? user_mss : mss;
+}
+// tcp_rto_min: the socket's minimum RTO, unless the route locks its own
+// (`rto_min 100ms`: iproute2 always locks it); jiffies.
+inline uint32_t tcp_rto_min(const Sock* sk) {
+  const DstEntry* dst = sk->sk_dst_cache;
+  return dst_metric_locked(dst, RTAX_RTO_MIN) ? dst_metric_rtt(dst, RTAX_RTO_MIN) : tcp_sk(sk)->icsk_rto_min;
+}
+inline uint32_t tcp_rto_min_us(const Sock* sk) { return tcp_rto_min(sk) * uint32_t(1'000'000 / HZ); }
+// tcp_delack_max: the delayed ACK's longest wait, under the minimum RTO.
+inline uint32_t tcp_delack_max(const Sock* sk) {
+  return std::min(tcp_sk(sk)->icsk_delack_max, std::max(tcp_rto_min(sk), 2u) - 1);
 }
 // The congestion control's private area (inet_csk_ca).
 template <typename T>

@@ -448,7 +448,7 @@ InetCork make_cork(Sock* sk, DstEntry* rt, const Flowi4& fl4) {
   cork.fl4 = fl4;
   cork.ttl = sk->uc_ttl;
   cork.tos = sk->tos;
-  cork.fragsize = rt->dev->mtu;
+  cork.fragsize = ip_cork_fragsize(sk, rt);
   return cork;
 }
 
@@ -460,7 +460,7 @@ int udp_push_pending_frames(Sock* sk) {
   cork.fl4.dport = sk->cork_dport;
   cork.ttl = sk->cork_ttl;
   cork.tos = sk->cork_tos;
-  cork.fragsize = sk->cork_dst ? sk->cork_dst->dev->mtu : 1500;
+  cork.fragsize = sk->cork_dst ? ip_cork_fragsize(sk, sk->cork_dst) : 1500;
   int err = 0;
   SkBuff* skb = __ip_make_skb(sk, cork, sk->cork_queue);
   if (skb) err = udp_send_skb(sk, skb, cork.fl4);

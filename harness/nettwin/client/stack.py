@@ -438,11 +438,21 @@ class Stack:
                    self.pb.NeighbourRequest(dev=dev, ip=ip, mac=mac, state=state))
 
     def add_route(self, dst: str, gateway: str = "", dev: str = "", type: str = "",
-                  table: int = 0, metric: int = 0, tos: int = 0, scope: str = "", prefsrc: str = ""):
-        """ip route add: dst "203.0.113.0/24", "203.0.113.7" or "default"."""
+                  table: int = 0, metric: int = 0, tos: int = 0, scope: str = "", prefsrc: str = "",
+                  **metrics):
+        """ip route add: dst "203.0.113.0/24", "203.0.113.7" or "default"; metrics as the
+        Route message names them (initcwnd=20, rto_min_ms=100, mtu=1400, mtu_lock=True, ...)."""
         self._call("Control.AddRoute", self._control.AddRoute,
                    self.pb.Route(dst=dst, gateway=gateway, dev=dev, type=type, table=table,
-                                 metric=metric, tos=tos, scope=scope, prefsrc=prefsrc))
+                                 metric=metric, tos=tos, scope=scope, prefsrc=prefsrc, **metrics))
+
+    def replace_route(self, dst: str, gateway: str = "", dev: str = "", create: bool = True,
+                      table: int = 0, metric: int = 0, tos: int = 0, **metrics):
+        """ip route replace (create=True) or ip route change (create=False)."""
+        route = self.pb.Route(dst=dst, gateway=gateway, dev=dev, table=table, metric=metric, tos=tos,
+                              **metrics)
+        self._call("Control.ReplaceRoute", self._control.ReplaceRoute,
+                   self.pb.RouteChange(route=route, create=create))
 
     def del_route(self, dst: str, gateway: str = "", dev: str = "", table: int = 0, metric: int = 0):
         self._call("Control.DelRoute", self._control.DelRoute,

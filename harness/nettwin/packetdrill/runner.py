@@ -270,17 +270,27 @@ class Runner:
     def command(self, ev: Optional[S.Event], line: str):
         """A shell line: the settings it makes (commands.py), applied to the target."""
         from pathlib import Path
-        from .commands import CommandError, sysctls
+        from .commands import CommandError, IpRoute, Sysctl, commands
         where = f"{self.s.path}:{ev.line}" if ev else self.s.path
+        cfg = self.cfg
+        env = {"local_ip": cfg.local_ip, "remote_ip": cfg.remote_ip, "gateway_ip": cfg.gateway_ip,
+               "netmask_ip": cfg.netmask_ip, **cfg.defines}
         try:
-            settings = sysctls(line, Path(self.s.path).parent)
+            actions = commands(line, Path(self.s.path).parent, env)
         except CommandError as e:
             raise ScriptFailure(f"{where}: {e}") from None
-        for name, value in settings:
+        for a in actions:
             try:
-                self.t.sysctl(name, value)
+                if isinstance(a, Sysctl):
+                    self.t.sysctl(a.name, a.value)
+                elif isinstance(a, IpRoute):
+                    self.t.ip_route(a)
+                else:
+                    self.t.tc_qdisc(a)
             except Exception as e:
-                raise ScriptFailure(f"{where}: sysctl {name}={value} failed: {e}") from None
+                what = f"sysctl {a.name}={a.value}" if isinstance(a, Sysctl) else \
+                    ("ip route " if isinstance(a, IpRoute) else "tc qdisc ") + " ".join(a.words)
+                raise ScriptFailure(f"{where}: {what} failed: {e}") from None
 
     def code(self, ev: S.Event, text: str):
         """A %{ }% block: Python asserting on tcpi_* of the socket under test, evaluated at its time."""

@@ -26,6 +26,7 @@ PACKET_OUTGOING = 4
 STEP_S = 0.001
 SPIN_NS = 2_000_000
 DEFAULT_CONGESTION_CONTROL = "cubic"
+DEVICE = "ntdut0"                   # the DUT's veth end, tun0 in upstream's shell lines
 
 
 class _EpollEvent(ctypes.Structure):
@@ -200,6 +201,13 @@ class LinuxTarget:
             # root may on each socket, so every TCP socket the script makes gets it.
             self.congestion_control = value
         return value
+
+    def ip_route(self, cmd) -> None:
+        """An `ip route` line (commands.IpRoute), run in the DUT's namespace on its device."""
+        run(["ip", "route"] + [DEVICE if w == "tun0" else w for w in cmd.words], self.topo.dut.netns)
+
+    def tc_qdisc(self, cmd) -> None:
+        run(["tc", "qdisc"] + [DEVICE if w == "tun0" else w for w in cmd.words], self.topo.dut.netns)
 
     # -------------------------------------------------------------- system calls: (ret, errno, extra)
 

@@ -50,6 +50,7 @@ class NettwinTarget:
         self.sub = st.subscribe([], checkpoints=True)
         self.events = []
         self._read, self._read_at = [], -1
+        self.root_qdisc = ""    # none added: the device's default (noqueue)
         self._now = 0           # Reset puts the clock at 0; setting the stack up does not move it
 
     def close(self) -> None:
@@ -90,6 +91,31 @@ class NettwinTarget:
     def sysctl(self, name: str, value: Optional[str]) -> str:
         self._now = None
         return self.stack.sysctl(name, value)
+
+    def ip_route(self, cmd) -> None:
+        """An `ip route` line (commands.IpRoute) on the stack's routes, tun0 being DEV."""
+        route = dict(cmd.route, dev=DEV)
+        if cmd.op == "add":
+            self.stack.add_route(**route)
+        elif cmd.op == "del":
+            keep = ("dst", "gateway", "dev", "table", "metric")
+            self.stack.del_route(**{k: v for k, v in route.items() if k in keep})
+        else:
+            self.stack.replace_route(create=cmd.op == "replace", **route)
+        self._now = None
+
+    def tc_qdisc(self, cmd) -> None:
+        """A FIFO root qdisc (commands.TcQdisc). The device never stops its queue, so a
+        FIFO holds nothing and the stack's noqueue sends what it would; what is kept is
+        which qdisc tc added, for the errors tc gives (recorded on this kernel's veth):
+        add over one of the same kind, change or del while none was added."""
+        if cmd.op == "add" and self.root_qdisc == cmd.kind:
+            raise ValueError("Error: Exclusivity flag on, cannot modify.")
+        if cmd.op == "change" and not self.root_qdisc:
+            raise ValueError("Error: Qdisc not found. To create specify NLM_F_CREATE flag.")
+        if cmd.op == "del" and not self.root_qdisc:
+            raise ValueError("Error: Cannot delete qdisc with handle of zero.")
+        self.root_qdisc = "" if cmd.op == "del" else cmd.kind
 
     def trace_at(self, t_ns: int) -> list:
         """The events (checkpoints and tracepoints) that happened at virtual time t_ns."""

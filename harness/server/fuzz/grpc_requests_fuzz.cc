@@ -57,7 +57,7 @@ Method method(Service Server::*service,
 }
 
 // The order is the corpus format: append, never reorder.
-const std::array<Method, 49> kMethods = {
+const std::array<Method, 50> kMethods = {
     method(&Server::nic, &NicService::Inject),
     method(&Server::nic, &NicService::ReadWire),
     method(&Server::nic, &NicService::SetLink),
@@ -107,6 +107,7 @@ const std::array<Method, 49> kMethods = {
     method(&Server::sockets, &SocketsService::EpollCreate),
     method(&Server::sockets, &SocketsService::EpollCtl),
     method(&Server::sockets, &SocketsService::EpollWait),
+    method(&Server::control, &ControlService::ReplaceRoute),
 };
 
 }  // namespace

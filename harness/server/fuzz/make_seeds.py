@@ -18,7 +18,7 @@ METHODS = """Inject ReadWire SetLink Open Read TraceClose CreateDevice ListDevic
 AddNeighbour ListNeighbours SetCoalesce SetRingSize SetTxQueueLen SetSysctl GetSysctl Advance
 RunUntil RunUntilIdle Now ReadCounters Reset AddRoute DelRoute ListRoutes AddRule ListRules Socket
 Bind Connect Listen Accept SendTo SendMsg RecvFrom RecvMsg Shutdown Close SetSockOpt GetSockOpt
-GetSockName GetPeerName Poll Fcntl SetWireLimit ListSockets EpollCreate EpollCtl EpollWait""".split()
+GetSockName GetPeerName Poll Fcntl SetWireLimit ListSockets EpollCreate EpollCtl EpollWait ReplaceRoute""".split()
 
 ECHO = bytes.fromhex("020000000102020000000101080045000054000040004001f055c6336401c6336402"
                      "08000000000100010000000000000000")
@@ -67,6 +67,9 @@ def seeds():
         call("AddRoute", pb.Route(dst="192.168.0.0/16", gateway="203.0.113.1")),
         call("AddRoute", pb.Route(dst="10.0.0.0/8", type="blackhole", table=100)),
         call("AddRule", pb.Rule(pref=100, table=100, **{"from": "198.51.100.0/24"})),
+        call("ReplaceRoute", pb.RouteChange(route=pb.Route(dst="192.168.0.0/16", gateway="203.0.113.1",
+                                                           initcwnd=20, rto_min_ms=100, congctl="reno"),
+                                            create=True)),
         call("ListRoutes", pb.ListRoutesRequest(table=0)),
         call("ListRules", pb.Empty()),
         call("DelRoute", pb.Route(dst="192.168.0.0/16", gateway="203.0.113.1")),
