@@ -73,6 +73,9 @@ BAD_REQUESTS = [
      pb.TraceFilter(events=["netif_receive_skb"]), ['"netif_receive_skb"', "group:event"]),
     ("read wire past the clock's end", "nic.ReadWire",
      pb.ReadWireRequest(run_until_ns=2**63), [str(2**63), "overflows"]),
+    ("inject past the clock's end", "nic.Inject",
+     pb.InjectRequest(dev=DUT_DEV, frames=[pb.Frame(data=b"x" * 60)], run_until_ns=2**63),
+     [str(2**63), "overflows"]),
     # A refused setup names the step and puts the stack it replaced back (the check below).
     ("setup duplicate device", "control.Configure",
      pb.StackSetup(devices=[pb.DeviceConfig(name="ntx0", kind="veth", mac=GOOD_MAC),
@@ -203,6 +206,31 @@ def test_read_wire_that_runs_the_clock_is_run_until_then_read_wire(dut):
     assert sum(len(frames) for _, frames in seen[1]) >= 3, seen[1]   # the ARP request and retries
     # Without run_until_ns it reads and leaves the clock.
     assert dut.nic.ReadWire(pb.ReadWireRequest()).now_ns == 4_000_000_000
+
+
+def test_inject_that_runs_the_clock_is_run_until_then_inject(dut):
+    # Two pings, the second at 2 s: stepping the clock and injecting in one call gives
+    # the same wire (the answers' times and bytes) as RunUntil then Inject.
+    def by_two_calls(t_ns, frame):
+        dut.control.RunUntil(pb.ClockRequest(ns=t_ns))
+        dut.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=[pb.Frame(data=frame)]))
+
+    def by_one_call(t_ns, frame):
+        dut.nic.Inject(pb.InjectRequest(dev=DUT_DEV, frames=[pb.Frame(data=frame)], run_until_ns=t_ns))
+
+    seen = []
+    for inject in (by_two_calls, by_one_call):
+        dut.control.Reset(pb.ResetRequest(seed=3))
+        create_dut(dut.control)
+        dut.control.AddNeighbour(pb.NeighbourRequest(dev=DUT_DEV, ip="198.51.100.1",
+                                                     mac="02:00:00:00:01:01", state="permanent"))
+        for t_ns in (1_000, 2_000_000_000):
+            inject(t_ns, bytes(echo_request()))
+        reply = dut.nic.ReadWire(pb.ReadWireRequest(run_until_ns=3_000_000_000))
+        seen.append([(f.time_ns, f.data) for f in reply.frames])
+    assert seen[0] == seen[1]
+    assert [t for t, _ in seen[1]][1] >= 2_000_000_000, seen[1]   # the second answer after its request
+    assert len(seen[1]) == 2
 
 
 def test_good_neighbour_is_listed(dut):

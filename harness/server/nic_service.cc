@@ -30,13 +30,17 @@ void count_injected(const InjectResult& injected, v1::InjectReply& reply) {
     reply.set_rx_missed(reply.rx_missed() + 1);
 }
 
-// Engine thread. Injects one batch (its frames, or its packed blob), adding its
-// counts to `reply`, and runs the stack until idle when the batch asks for it.
+// Engine thread. Runs the clock to the batch's run_until_ns, injects the batch
+// (its frames, or its packed blob), adding its counts to `reply`, and runs the
+// stack until idle when the batch asks for it.
 // Over-long strings, empty frames and malformed blobs are refused before anything
 // is injected; a frame the stack refuses stops the batch, and the message says how
 // many frames before it went in.
-grpc::Status inject_batch(Stack& stack, const v1::InjectRequest& request, v1::InjectReply& reply) {
+grpc::Status inject_batch(EngineState& state, const v1::InjectRequest& request, v1::InjectReply& reply) {
+  Stack& stack = *state.stack;
   if (auto status = check_request(request); !status.ok()) return status;
+  if (auto status = check_run_until(request.run_until_ns()); !status.ok()) return status;
+  if (request.run_until_ns() != 0 && state.live) return live_clock_refusal("Inject with run_until_ns");
   const std::string& dev = request.dev();
   if (auto status = require_device(stack, dev); !status.ok()) return status;
   if (request.frames_size() > 0 && !request.packed().empty())
@@ -48,6 +52,7 @@ grpc::Status inject_batch(Stack& stack, const v1::InjectRequest& request, v1::In
   }
   const PackedCount packed = count_packed(request.packed(), v1::MAX_PACKED_FRAMES);
   if (packed.error) return invalid(*packed.error + " (device " + quoted(dev) + "; nothing was injected)");
+  if (request.run_until_ns() != 0) stack.run_until(request.run_until_ns());
   std::optional<grpc::Status> refused;
   size_t index = 0;
   auto inject_one = [&](std::span<const uint8_t> bytes) {
@@ -83,7 +88,7 @@ grpc::Status with_batch_number(const grpc::Status& status, uint64_t batch) {
 grpc::Status NicService::Inject(grpc::ServerContext*, const v1::InjectRequest* request,
                                 v1::InjectReply* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {
-    return inject_batch(*state.stack, *request, *reply);
+    return inject_batch(state, *request, *reply);
   });
 }
 
@@ -118,7 +123,7 @@ grpc::Status NicService::InjectStream(grpc::ServerContext*,
       in_flight.push_back(engine_.post([batch, number, &total, stop_injecting](EngineState& state) {
         // After a refused batch, the ones already queued behind it are skipped.
         if (*stop_injecting) return grpc::Status::OK;
-        auto status = with_batch_number(inject_batch(*state.stack, *batch, total), number);
+        auto status = with_batch_number(inject_batch(state, *batch, total), number);
         if (!status.ok()) *stop_injecting = true;
         return status;
       }));

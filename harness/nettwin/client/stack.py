@@ -539,14 +539,15 @@ class Stack:
 
     # ------------------------------------------------------------ frames
 
-    def inject(self, dev: str, pkts, run_until_idle: bool = False) -> tuple[int, int]:
+    def inject(self, dev: str, pkts, run_until_idle: bool = False, at_ns: int = 0) -> tuple[int, int]:
         """Put one frame or a list of frames (Scapy packets or bytes) into dev's RX ring.
         Returns (queued, rx_missed). Nothing runs until the clock is driven, unless
-        run_until_idle asks the server to run the stack until idle in the same call."""
+        run_until_idle asks the server to run the stack until idle in the same call.
+        at_ns: first run the clock to that time (run_until(at_ns) in the same call; 0 leaves it)."""
         if isinstance(pkts, (Packet, bytes, bytearray, memoryview)):
             pkts = [pkts]
         frames = [self.pb.Frame(data=_to_bytes(p)) for p in pkts]
-        request = self.pb.InjectRequest(dev=dev, frames=frames)
+        request = self.pb.InjectRequest(dev=dev, frames=frames, run_until_ns=int(at_ns))
         if run_until_idle:
             request.run_until_idle = True
         reply = self._call("Nic.Inject", self._nic.Inject, request)

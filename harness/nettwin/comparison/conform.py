@@ -174,11 +174,11 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
         else:
             injected = [(t_ns, bytes(pkt)) for t_ns, _, _, into, pkt in arrivals if into == dev]
         for t_ns, _, _, into, pkt in arrivals:
-            stack.run_until(max(0, t_ns))
             if into is None:
+                stack.run_until(max(0, t_ns))
                 sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"]))
             else:
-                stack.inject(into, bytes(pkt))
+                stack.inject(into, bytes(pkt), at_ns=max(0, t_ns))
         stack.run_until(scen.duration_ns)
         raw = [ev.as_raw() for ev in sub.read()]
         lost = sub.lost

@@ -62,7 +62,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             t = sent_ns[k] if k < len(sent_ns) else now
             recorded = scen.sent[k] if k < len(scen.sent) else None
             k += 1
-            now = stack.run_until(max(t, now))
+            now = max(t, now)     # the clock runs there in the Inject call below
             if kind == "send":
                 frame = bytes.fromhex(st["frame"])
             else:
@@ -73,7 +73,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                     # recording's own frame goes in, and the replay says so.
                     notes.append(f"tcp_send step {i}: {e}; sent the recorded frame")
                     frame = bytes(recorded)
-            stack.inject(dev, frame)
+            stack.inject(dev, frame, at_ns=now)
             injected.append((now, frame))
         elif kind == "sock":
             call = calls_at.get(i)
