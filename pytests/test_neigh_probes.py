@@ -64,3 +64,17 @@ def test_other_frames_timing_is_unchanged():
     ip = {"name": "net:net_dev_start_xmit", "skb": 1, "fields": {"protocol": "2048"}}
     rows = compare.compare_events([dict(ip, t_ns=1400 * MS)], [dict(ip, t_ns=1250 * MS)], [1000 * MS])
     assert rows[0].timing is not None
+
+
+def _lookup(t_ns):
+    return {"name": "fib:fib_table_lookup", "skb": None, "t_ns": t_ns, "fields": {"tb_id": "255"}}
+
+
+def test_the_route_lookups_of_the_probes_firing_move_with_it():
+    # arp_solicit looks up the queued skb's source (no skb named) before the
+    # probe leaves: in nettwin both come at the firing's one virtual time.
+    a, b = LINUX_PROBES, TWIN_PROBES
+    sent = [5903 * MS, 7111 * MS, 8313 * MS]
+    linux = [_arp(a[0], 1), _arp(a[1], 2), _rx(8313 * MS, 3), _lookup(a[2] - 5000), _arp(a[2], 4)]
+    twin = [_arp(b[0], 1), _arp(b[1], 2), _lookup(b[2]), _arp(b[2], 3), _rx(8313 * MS, 4)]
+    assert not any(r.differs for r in compare.compare_events(linux, twin, sent))

@@ -55,12 +55,28 @@ def at_linux_times(linux: Sequence[dict], nettwin: Sequence[dict],
         prev = (a_ns, b_ns)
     if not shift:
         return list(nettwin)
-    out = [e for e in nettwin if e.get("skb") not in shift]
+    out = list(nettwin)
     for skb, by in shift.items():
-        run = [e for e in nettwin if e.get("skb") == skb]
+        lo, hi = _firing(out, skb)
+        run = out[lo:hi]
+        del out[lo:hi]
         at = next((i for i, e in enumerate(out) if e["t_ns"] > run[0]["t_ns"] + by), len(out))
         out[at:at] = run
     return _renumbered(out)
+
+
+def _firing(events: list[dict], skb) -> tuple:
+    """[lo, hi) of the events around skb's first that share its time: all a
+    timer firing did in nettwin's virtual time (arp_solicit's route lookups,
+    which name no skb, come with the probe)."""
+    first = next(i for i, e in enumerate(events) if e.get("skb") == skb)
+    t = events[first]["t_ns"]
+    lo, hi = first, first
+    while lo > 0 and events[lo - 1]["t_ns"] == t:
+        lo -= 1
+    while hi < len(events) and (events[hi]["t_ns"] == t or events[hi].get("skb") == skb):
+        hi += 1
+    return lo, hi
 
 
 def _renumbered(events: list[dict]) -> list[dict]:
