@@ -117,6 +117,29 @@ def test_missing_extra_and_reordered_events():
     assert any(r.differs for r in rows)
 
 
+def _lookup(name="ntdut0", **gw):
+    return ev(10, "fib:fib_table_lookup", None, tb_id=254, name=name, **gw)
+
+
+def test_fib_lookup_gateway_left_unset_by_linux_for_a_connected_route():
+    # Explore seed 2026120799 #157: Linux's event kept stale bytes in both.
+    stale = _lookup(gw4="100.101.95.99", gw6="6163:6865::")
+    none = _lookup(gw4="0.0.0.0", gw6="::")
+    assert not compare_events([stale], [none])[0].differs
+
+
+def test_fib_lookup_gateway_written_by_linux_is_compared():
+    via = _lookup(gw4="198.51.100.254", gw6="::")          # AF_INET gateway: gw6 written ::
+    none = _lookup(gw4="0.0.0.0", gw6="::")
+    assert compare_events([via], [none])[0].fields == [("gw4", "198.51.100.254", "0.0.0.0")]
+    # nettwin with a gateway where Linux's bytes are stale: still a difference
+    stale = _lookup(gw4="100.101.95.99", gw6="6163:6865::")
+    assert compare_events([stale], [via])[0].differs
+    # no nexthop at all (name "-"): Linux wrote zeros, so stale-looking bytes differ
+    no_nexthop = compare_events([_lookup("-", gw4="1.2.3.4", gw6="1::")], [_lookup("-", gw4="0.0.0.0", gw6="::")])
+    assert no_nexthop[0].differs
+
+
 def test_timer_driven_events_are_timed_frame_triggered_are_not():
     sent = [0]
     frame_triggered = compare_events([ev(300_000, "skb:consume_skb", 1)], [ev(0, "skb:consume_skb", 1)], sent)

@@ -361,3 +361,16 @@ def test_the_report_keeps_only_the_differing_rows():
     assert differing_lines(diff).splitlines() == [
         "frames on the wire (1 Linux, 1 nettwin):", "tracepoint events (2 Linux, 1 nettwin):",
         "  event 2  b | b", "! event 3  c | (no event)", "!    reason=X |"]
+
+
+def test_a_tcp_read_with_msg_trunc_copies_nothing_so_its_bytes_are_not_compared():
+    # Explore seed 2026120799 #393: Linux returned 1 and left the agent's buffer
+    # as it was (0x60); nettwin copies nothing either. UDP's MSG_TRUNC data is copied.
+    def calls(kind, data):
+        return [{"index": 0, "step": sock("socket", "c", type=kind), "result": {"ret": 3, "errno": ""}},
+                {"index": 1, "step": sock("recvfrom", "c", flags=0x20, len=1),
+                 "result": {"ret": 1, "errno": "", "data": data}}]
+    replay = [{"ret": 3, "errno": ""}, {"ret": 1, "errno": "", "data": ""}]
+    assert diff_calls(calls(1, "60"), replay) == []
+    assert diff_calls(calls(2, "60"), replay) != []                  # UDP: compared
+    assert diff_calls(calls(1, "60"), replay[:1] + [{"ret": 2, "errno": "", "data": ""}]) != []  # ret still is

@@ -68,3 +68,4 @@ def test_a_named_timer_is_held_to_its_own_timeouts_level():
     assert row.timing is not None and "level 2" in row.timing
     # By its delay alone (no sysctls given: the default 30 s) it is accepted.
     assert compare.compare_event_pair(_ev(30 * S), _ev(31 * S), [0]).timing is None
+

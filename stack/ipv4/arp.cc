@@ -55,7 +55,7 @@ bool arp_is_garp(Net& net, NetDevice* dev, int* addr_type, uint16_t op, wire::Ip
   return is_garp;
 }
 
-// inet_confirm_addr / confirm_addr_indev: is local an address of dev (of any
+// inet_confirm_addr / confirm_addr_indev: is local (any address when 0) an address of dev (of any
 // device when dev is null) whose scope is at most scope, with dst (if set) on
 // its subnet? 127/8 addresses are scope host, the others universe.
 bool inet_confirm_addr(const Net& net, const NetDevice* dev, wire::Ipv4Addr dst, wire::Ipv4Addr local,
@@ -64,8 +64,8 @@ bool inet_confirm_addr(const Net& net, const NetDevice* dev, wire::Ipv4Addr dst,
     if (dev && d.get() != dev) continue;
     for (const auto& ifa : d->ifa_list) {
       const uint8_t ifa_scope = wire::ipv4_is_loopback(ifa.ifa_local) ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
-      if (ifa.ifa_local != local || ifa_scope > scope) continue;
-      if (!dst || (dst & ifa.ifa_mask) == (local & ifa.ifa_mask)) return true;
+      if ((local && ifa.ifa_local != local) || ifa_scope > scope) continue;
+      if (!dst || (dst & ifa.ifa_mask) == (ifa.ifa_local & ifa.ifa_mask)) return true;
     }
   }
   return false;
@@ -80,6 +80,16 @@ bool arp_ignore(const Net& net, const NetDevice* dev, wire::Ipv4Addr sip, wire::
     case 3: return !inet_confirm_addr(net, nullptr, 0, tip, RT_SCOPE_LINK);  // not for scope host addresses
     case 8: return true;   // do not reply
     default: return false;  // 4-7 reserved
+  }
+}
+
+// arp_accept: whether an unsolicited ARP may create an entry for sip: never,
+// always, or (2) when sip is on the subnet of an address of the receiving device.
+bool arp_accept(const Net& net, const NetDevice* dev, wire::Ipv4Addr sip) {
+  switch (net.sysctl.arp_accept) {
+    case 1: return true;
+    case 2: return inet_confirm_addr(net, dev, sip, 0, RT_SCOPE_LINK);
+    default: return false;
   }
 }
 
@@ -123,12 +133,13 @@ int arp_process(SkBuff* skb) {
     }
   }
 
-  // Update our ARP tables: only entries we already have (arp_accept is 0).
+  // Update our ARP tables: entries we already have, new ones as arp_accept allows.
   NeighbourEntry* n = __neigh_lookup(net.arp_tbl, sip, dev, false);
   int addr_type = -1;
   bool is_garp = false;
-  if (n || net.sysctl.arp_accept) is_garp = arp_is_garp(net, dev, &addr_type, op, sip, tip, sha, tha);
-  if (net.sysctl.arp_accept && !n &&
+  const bool accept = arp_accept(net, dev, sip);
+  if (n || accept) is_garp = arp_is_garp(net, dev, &addr_type, op, sip, tip, sha, tha);
+  if (accept && !n &&
       (is_garp || (op == wire::ARPOP_REPLY &&
                    (addr_type == int(RTN_UNICAST) ||
                     (addr_type < 0 && inet_addr_type_dev_table(net, dev, sip) == RTN_UNICAST)))))

@@ -59,7 +59,7 @@ struct RequestSock {
   uint32_t ts_off = 0;    // the connection's timestamp offset
   uint32_t ts_recent = 0; // the peer's TSval to echo
   uint16_t mss = 0;       // the peer's MSS (mss_clamp)
-  uint16_t rsk_window_clamp = 0;
+  uint32_t rsk_window_clamp = 0;  // u32 in Linux: 65535 << rcv_wscale when nothing clamps it
   uint32_t rsk_rcv_wnd = 0;
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool tstamp_ok = false, sack_ok = false, wscale_ok = false;

@@ -45,6 +45,28 @@ TEST(Arp, RequestForAnotherAddressIsIgnored) {
   EXPECT_EQ(d.field(*consumed[0], "location"), "arp_process");
 }
 
+// arp_accept 2: a gratuitous ARP creates an entry only for a sender on the
+// subnet of an address of the device it came in on (explore seed 2026120799
+// #343: Linux made none for 203.0.113.1 arriving on 198.51.100.0/24's device).
+TEST(Arp, ArpAccept2CreatesAnEntryOnlyForASenderOnTheDevicesSubnet) {
+  for (const auto& [sip, created] : {std::pair{0xcb007101u, false}, std::pair{0xc6336407u, true}}) {
+    test::Dut d(DeviceKind::Veth);
+    ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.conf.all.arp_accept", "2").has_value());
+    d.inject(test::arp_request(sip, sip));  // gratuitous: the sender asks for itself
+    d.stack.run_until_idle();
+    EXPECT_EQ(d.stack.neighbours().size(), created ? 1u : 0u) << std::hex << sip;
+  }
+}
+
+TEST(Arp, ArpAccept1CreatesAnEntryForAnyGratuitousSender) {
+  test::Dut d(DeviceKind::Veth);
+  ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.conf.all.arp_accept", "1").has_value());
+  d.inject(test::arp_request(0xcb007101u, 0xcb007101u));
+  d.stack.run_until_idle();
+  ASSERT_EQ(d.stack.neighbours().size(), 1u);
+  EXPECT_EQ(d.stack.neighbours()[0].ip, "203.0.113.1");
+}
+
 TEST(Arp, ShortArpIsPktTooSmall) {
   test::Dut d(DeviceKind::Veth);
   d.trace();

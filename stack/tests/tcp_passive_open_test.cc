@@ -180,6 +180,25 @@ TEST_F(TcpPassiveOpenTest, AckCompletesTheHandshakeAndAcceptReturnsTheChild) {
   EXPECT_EQ(net.sock.tcp_bhash.count(80), 1u);
 }
 
+// The request's window clamp is a u32 (65535 << rcv_wscale when nothing clamps
+// it), so tcp_init_buffer_space clamps the child to its full space less one
+// segment: with TCP_MAXSEG 88 (advmss 76), 65536 - 76 = 65460, the rcv_ssthresh
+// Linux's tcp_info gave (explore seed 2026120799 #112; a 16-bit clamp had
+// truncated it to 65536 - (1 << rcv_wscale)).
+TEST_F(TcpPassiveOpenTest, TheChildsWindowClampIsItsFullSpaceLessOneSegment) {
+  const int lfd = listener();
+  ASSERT_EQ(sys_setsockopt(net, lfd, SOL_TCP_, TCP_MAXSEG_, 88, 4), 0);
+  handshake(40000);
+  const int cfd = sys_accept4(net, lfd, nullptr, 0, 0);
+  ASSERT_GE(cfd, 3);
+  auto* tp = static_cast<TcpSock*>(net.sock.files.at(cfd)->sk);
+  ASSERT_GE(tp->rx_opt.rcv_wscale, 7);  // a 16-bit clamp would be 65536 - 128 or less
+  EXPECT_EQ(tp->advmss, 76u);
+  EXPECT_EQ(tp->rcv_wnd, 65512u);  // 65536 rounded down to the 76-byte MSS
+  EXPECT_EQ(tp->window_clamp, 65460u);
+  EXPECT_EQ(tp->rcv_ssthresh, 65460u);
+}
+
 TEST_F(TcpPassiveOpenTest, ClosingTheListenerResetsAConnectionNotYetAccepted) {
   const int lfd = listener();
   uint32_t isn = 0;

@@ -15,7 +15,7 @@ from scapy.fields import ConditionalField
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
-from . import timebase
+from . import neigh_probes, timebase
 from .checksums import checksum_pair, layers
 from .normalize import canonical_location
 
@@ -275,11 +275,25 @@ def _timer_delay(t_ns: int, sent_ns: Sequence[int]) -> Optional[int]:
     return delay if delay >= TIMER_DRIVEN_AFTER_NS else None
 
 
+def fib_gateway_unset(name: str, linux: dict, nettwin: dict) -> bool:
+    """fib:fib_table_lookup's TP_fast_assign writes gw4 and gw6 for no nexthop
+    (both zero) or one with a gateway (AF_INET: gw6 ::, AF_INET6: gw4 0), never
+    for a nexthop without one (a connected route): there both keep the ring
+    buffer's stale bytes. Both non-zero in Linux's event is that case; it is
+    nettwin's when its nexthop has no gateway either."""
+    return (name == "fib:fib_table_lookup" and nettwin.get("name") != "-"
+            and linux.get("gw4") != "0.0.0.0" and linux.get("gw6") != "::"
+            and nettwin.get("gw4") == "0.0.0.0" and nettwin.get("gw6") == "::")
+
+
 def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int],
-                       sysctls: Optional[dict] = None) -> EventRow:
+                       sysctls: Optional[dict] = None, prev_probe: Optional[tuple] = None) -> EventRow:
+    """prev_probe: for an event of the DUT's ARP probe, (Linux ns, nettwin ns) of
+    the ARP frame the DUT sent before it, or () when it sent none."""
     row = EventRow(a, b)
     fa, fb = a.get("fields", {}), b.get("fields", {})
-    for k in list(fa) + [k for k in fb if k not in fa]:
+    unset = ("gw4", "gw6") if fib_gateway_unset(a["name"], fa, fb) else ()
+    for k in [k for k in fa if k not in unset] + [k for k in fb if k not in fa]:
         va, vb = fa.get(k, "(absent)"), fb.get(k, "(absent)")
         if k == "location" and va != vb:
             # A recording keeps the canonical form of its day: today's rule
@@ -290,12 +304,17 @@ def compare_event_pair(a: dict, b: dict, sent_ns: Sequence[int],
     # The timer that drove the event where it says which one it is (its
     # timeout sets the wheel level); otherwise the delay since the last frame.
     delay = timebase.known_timeout_ns(a, sysctls or {}) or _timer_delay(a["t_ns"], sent_ns)
+    off, apart = abs(b["t_ns"] - a["t_ns"]), "apart"
+    if prev_probe is not None:
+        timing = neigh_probes.probe_timing(a["t_ns"], b["t_ns"], prev_probe, delay is not None)
+        delay, off = timing or (None, off)
+        apart = ("apart" if delay == neigh_probes.NEIGH_DELAY_FIRST_PROBE_NS
+                 else "apart after the probe before it")
     if delay is not None:
         tol = timebase.timer_tolerance_ns(delay)
-        off = abs(b["t_ns"] - a["t_ns"])
         if off > tol:
             row.timing = (f"timer-driven event at {a['t_ns'] / 1e9:.3f} s in Linux, "
-                          f"{b['t_ns'] / 1e9:.3f} s in nettwin: {off / 1e9:.3f} s apart, more than the "
+                          f"{b['t_ns'] / 1e9:.3f} s in nettwin: {off / 1e9:.3f} s {apart}, more than the "
                           f"{tol / 1e9:.3f} s allowed for a {delay / 1e9:.3f} s timeout on "
                           f"{timebase.describe_timer(delay)}")
     return row
@@ -305,12 +324,23 @@ def compare_events(linux: Sequence[dict], nettwin: Sequence[dict],
                    sent_ns: Sequence[int] = (), sysctls: Optional[dict] = None) -> list[EventRow]:
     """Align the two streams by (name, skb ordinal), then compare fields and timing."""
     rows = []
+    nettwin = neigh_probes.at_linux_times(linux, nettwin,
+                                          lambda t: _timer_delay(t, sent_ns) is not None)
+    arp = {skb for skb, _ in neigh_probes.arp_frames(linux)}
+    last_arp: tuple = ()      # (Linux ns, nettwin ns) of the DUT's last ARP frame
+    probe_anchor: dict = {}   # ARP skb -> the ARP frame before it, for each of its events
     sm = difflib.SequenceMatcher(a=[_key(e) for e in linux], b=[_key(e) for e in nettwin],
                                  autojunk=False)
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
-            rows.extend(compare_event_pair(linux[i1 + k], nettwin[j1 + k], sent_ns, sysctls)
-                        for k in range(i2 - i1))
+            for a, b in zip(linux[i1:i2], nettwin[j1:j2]):
+                anchor = None
+                if a.get("skb") in arp:
+                    if a["skb"] not in probe_anchor:
+                        probe_anchor[a["skb"]] = last_arp
+                        last_arp = (a["t_ns"], b["t_ns"])
+                    anchor = probe_anchor[a["skb"]]
+                rows.append(compare_event_pair(a, b, sent_ns, sysctls, anchor))
             continue
         rows.extend(EventRow(e, None) for e in linux[i1:i2])
         rows.extend(EventRow(None, e) for e in nettwin[j1:j2])
