@@ -2083,27 +2083,15 @@ int tcp_try_rmem_schedule(Sock* sk, const SkBuff* skb) {
   return 0;
 }
 
-// tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order. As
-// Linux's rbtree insert: data all present already is dropped (D-SACK); a
-// segment starting inside its predecessor is kept (D-SACK of the overlap),
-// one starting where it does replaces it; the successors it covers go. The
-// SACK blocks follow (tcp_sack_new_ofo_skb). Adjacent skbs are not coalesced
+namespace {
+// tcp_data_queue_ofo's rbtree insert, up to its "end:" label. As Linux's:
+// data all present already is dropped (D-SACK); a segment starting inside its
+// predecessor is kept (D-SACK of the overlap), one starting where it does
+// replaces it; the successors it covers go. The SACK blocks follow
+// (tcp_sack_new_ofo_skb). Adjacent skbs are not coalesced
 // (tcp_ooo_try_coalesce). Linux inlines it: drops carry tcp_data_queue.
-void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
+void ofo_insert(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
-  tcp_data_ecn_check(sk, skb);
-  if (tcp_try_rmem_schedule(sk, skb)) {
-    sk->net->mib.tcpext.TCPOFODrop++;
-    tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
-    return;
-  }
-  // rcv_mss and the payload/truesize ratio learn from out-of-order data too
-  // (6.17, stable 6.12+).
-  tcp_measure_rcv_mss(sk, skb);
-  tp->pred_flags = 0;
-  inet_csk_schedule_ack(sk);
-  tp->rcv_ooopack += 1;
-  sk->net->mib.tcpext.TCPOFOQueue++;
   const uint32_t seq = TCP_SKB_CB(skb)->seq, end_seq = TCP_SKB_CB(skb)->end_seq;
   if (tp->out_of_order_queue.empty()) {
     // Initial out-of-order segment: one SACK block.
@@ -2166,6 +2154,31 @@ void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
   // Without SACK the window does not grow: the sender is to see dupacks.
   if (tcp_is_sack(tp)) tcp_grow_window(sk, skb, false);
   tcp_skb_set_owner_r(sk, skb);
+}
+}  // namespace
+
+// tcp_data_queue_ofo: a segment beyond rcv_nxt waits in sequence order.
+void tcp_data_queue_ofo(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tcp_data_ecn_check(sk, skb);
+  if (tcp_try_rmem_schedule(sk, skb)) {
+    sk->net->mib.tcpext.TCPOFODrop++;
+    tcp_drop_reason(sk, skb, SkbDropReason::PROTO_MEM, "tcp_data_queue_ofo");
+    return;
+  }
+  // rcv_mss and the payload/truesize ratio learn from out-of-order data too
+  // (6.17, stable 6.12+).
+  tcp_measure_rcv_mss(sk, skb);
+  tp->pred_flags = 0;
+  inet_csk_schedule_ack(sk);
+  tp->rcv_ooopack += 1;
+  sk->net->mib.tcpext.TCPOFOQueue++;
+  ofo_insert(sk, skb);
+  // Whatever became of the segment, sk_rcvbuf grows to hold twice rcvq_space
+  // plus all up to the last out-of-order byte (6.16+), and window_clamp with
+  // it, raw: rcv_ssthresh keeps its value. Not for a child not yet accepted,
+  // nor an orphan (no sk_socket).
+  if (sk->sk_socket) tcp_rcvbuf_grow(sk, tp->rcvq_space.space);
 }
 
 void tcp_ofo_queue(Sock* sk) {
@@ -2347,7 +2360,8 @@ void tcp_data_snd_check(Sock* sk) {
 
 // tcp_rcvbuf_grow: DRS. The reader took newval bytes in one RTT; let the
 // buffer hold twice that, more while the rate still grows (the sender's slow
-// start), up to tcp_rmem[2], unless the user fixed SO_RCVBUF.
+// start), and the out-of-order span, up to tcp_rmem[2], unless the user fixed
+// SO_RCVBUF. tcp_data_queue_ofo calls it too, with rcvq_space unchanged.
 void tcp_rcvbuf_grow(Sock* sk, uint32_t newval) {
   TcpSock* tp = tcp_sk(sk);
   const Net& net = *sk->net;

@@ -229,6 +229,57 @@ TEST_F(TcpConnTest, TcpRcvbufGrowRaisesTheBufferFromWhatTheReaderTookInOneRtt) {
   EXPECT_EQ(d.field(*grow[0], "rcvbuf"), "131072");
 }
 
+// tcp_data_queue_ofo ends in tcp_rcvbuf_grow (6.16+) for a socket the user
+// holds: twice rcvq_space plus all up to the last out-of-order byte sizes
+// sk_rcvbuf, and window_clamp follows it raw (rcv_ssthresh keeps what
+// tcp_measure_rcv_mss's clamp left). The larger buffer is what lets the
+// segment that fills the hole raise rcv_ssthresh past the old clamp
+// (traces/explore_tcp_rcv_ssthresh_ooo_fill).
+TEST_F(TcpConnTest, OutOfOrderDataGrowsTheBufferOfAnAcceptedSocket) {
+  ASSERT_EQ(tp()->sk_rcvbuf, 131072);
+  ASSERT_EQ(tp()->rcvq_space.space, 14480u);  // TCP_INIT_CWND * advmss
+  // 1000 bytes 30000 past rcv_nxt: truesize 2304, scaling_ratio 1000 * 256 / 2304.
+  TcpSeg s = seg(kAck | kPsh, Bytes(1000, 'x'));
+  s.seq += 30000;
+  ASSERT_EQ(send(s).size(), 1u);  // the SACK
+  ASSERT_EQ(tp()->out_of_order_queue.qlen, 1u);
+  EXPECT_EQ(tp()->scaling_ratio, 111);
+  // tcp_set_window_clamp(win_from_space(131072)) took rcv_ssthresh to 56832.
+  EXPECT_EQ(tp()->rcv_ssthresh, 56832u);
+  // rcvwin 2 * 14480 + 31000 = 59960: 59960 * 256 / 111 bytes of buffer,
+  // of which 111/256 is window.
+  EXPECT_EQ(tp()->sk_rcvbuf, 138286);
+  EXPECT_EQ(tp()->window_clamp, 59959u);
+  EXPECT_EQ(tp()->rcvq_space.space, 14480u);
+}
+
+// Not for a child still in the accept queue (no sk_socket): its buffer stays.
+TEST_F(TcpConnTest, OutOfOrderDataLeavesTheBufferOfAChildNotYetAcceptedAlone) {
+  TcpSeg syn;
+  syn.sport = 40001;
+  syn.seq = peer_isn;
+  syn.options = linux_syn_options(tsval);
+  auto out = send(syn);
+  ASSERT_EQ(out.size(), 1u);
+  SentTcp sa(out[0]);
+  TcpSeg s = seg(kAck);
+  s.sport = 40001;
+  s.ack = sa.seq() + 1;
+  s.options = ts_option(tsval, dut_tsval(sa));
+  EXPECT_TRUE(send(s).empty());
+  auto& queue = tcp_sk(net.sock.files.at(lfd)->sk)->icsk_accept_queue;
+  ASSERT_EQ(queue.size(), 1u);
+  TcpSock* child = tcp_sk(queue[0].get());
+  s.flags = kAck | kPsh;
+  s.payload = Bytes(1000, 'x');
+  s.seq += 30000;
+  ASSERT_EQ(send(s).size(), 1u);
+  ASSERT_EQ(child->out_of_order_queue.qlen, 1u);
+  EXPECT_EQ(child->scaling_ratio, 111);
+  EXPECT_EQ(child->sk_rcvbuf, 131072);
+  EXPECT_EQ(child->window_clamp, 56832u);  // win_from_space(131072)
+}
+
 TEST_F(TcpConnTest, ReceiverRttComesFromTheEchoedTimestampOfFullSegments) {
   // The tester echoes the SYN-ACK's TSval; 1 ms (the handshake) + 3 ms later a
   // full-sized segment (>= rcv_mss) gives a 4 ms sample, kept << 3.
