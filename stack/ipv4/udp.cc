@@ -632,7 +632,8 @@ int udp_recvmsg(Sock* sk, RecvMsg& msg, int flags) {
 }
 
 // udp_poll's first_packet_length: bad-checksum datagrams at the head are dropped
-// (a blocking reader must not be woken for them). The first good one's length, or 0.
+// (a blocking reader must not be woken for them). The first good one's length (0
+// for an empty datagram, which is readable), or -1 when none is left.
 int udp_first_packet_length(Sock* sk) {
   Net& net = *sk->net;
   while (SkBuff* skb = sk->sk_receive_queue.head) {
@@ -644,7 +645,7 @@ int udp_first_packet_length(Sock* sk) {
     sk->sk_drops++;
     kfree_skb(skb, SkbDropReason::UDP_CSUM, "first_packet_length");
   }
-  return 0;
+  return -1;
 }
 
 // --------------------------------------------------------------- connect, close, options

@@ -43,7 +43,7 @@ unsigned sock_poll(Socket* sock) {
   unsigned mask = sock->ops->poll(sock);
   Sock* sk = sock->sk;
   if ((mask & POLLRDNORM_) && !(sock->file_flags & O_NONBLOCK_) && !(sk->sk_shutdown & RCV_SHUTDOWN) &&
-      sk->sk_protocol == IPPROTO_UDP_ && udp_first_packet_length(sk) == 0)
+      sk->sk_protocol == IPPROTO_UDP_ && udp_first_packet_length(sk) == -1)
     mask &= ~(POLLIN_ | POLLRDNORM_);
   return mask;
 }

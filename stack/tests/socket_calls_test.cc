@@ -489,6 +489,15 @@ TEST_F(SocketCallsTest, PollInWhenADatagramWaits) {
   EXPECT_EQ(sys_poll(net, fd, POLLIN_, 0), int(POLLIN_));
 }
 
+// udp_poll's first_packet_length is -1 only for an empty queue: a datagram of no
+// bytes is readable (recvfrom returns 0 from its sender), so POLLIN stays.
+TEST_F(SocketCallsTest, PollInForAnEmptyDatagram) {
+  const int fd = udp();
+  ASSERT_EQ(sys_bind(net, fd, sin(kDutIp, 5000), 16), 0);
+  deliver(5000, 0);
+  EXPECT_EQ(sys_poll(net, fd, POLLIN_ | POLLOUT_, 0), int(POLLIN_ | POLLOUT_));
+}
+
 TEST_F(SocketCallsTest, BlockingPollWaitsForTheDatagramInVirtualTime) {
   const int fd = udp();
   ASSERT_EQ(sys_bind(net, fd, sin(kDutIp, 5000), 16), 0);
