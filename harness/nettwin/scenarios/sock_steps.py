@@ -149,8 +149,14 @@ def perform(sockets, handles: dict, step: Sock) -> dict:
         # the handshake is over: poll for POLLOUT lets the clock run (up to the
         # collect's timeout_ms, as the recorder's collect waits for the call), since
         # the stack's timer wheel may end a handshake a granule after Linux's did.
+        # Then connect() once more finishes what the blocking call does after its wait
+        # (__inet_stream_connect): 0 when connected; else the error (sock_error), and a
+        # socket the handshake left closed is disconnected (tcp_disconnect traces it).
         sockets.poll(fd, 4, timeout_ns=a.get("timeout_ms", 60000) * 1_000_000, check=False)
-        r = sockets.getsockopt(fd, 1, 4, check=False)   # SO_ERROR
+        r = sockets.connect(fd, (b.get("ip", ""), b.get("port", 0)), check=False)
+        if r.errno != errno_mod.EALREADY:
+            return result_dict("collect", r.ret, r.errno)
+        r = sockets.getsockopt(fd, 1, 4, check=False)   # still in progress: SO_ERROR, as before
         err = int(r.value) if r.ret >= 0 else r.errno
         return {"ret": -1 if err else 0, "errno": errno_name(err)}
     elif op == "connect_nb":
