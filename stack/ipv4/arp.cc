@@ -112,8 +112,9 @@ int arp_process(SkBuff* skb) {
     return NET_RX_DROP;
   }
 
-  if (sip == 0) {  // duplicate address detection (RFC 2131)
-    if (op == wire::ARPOP_REQUEST && inet_addr_type_dev_table(net, dev, tip) == RTN_LOCAL)
+  if (sip == 0) {  // duplicate address detection (RFC 2131): arp_ignore holds here too
+    if (op == wire::ARPOP_REQUEST && inet_addr_type_dev_table(net, dev, tip) == RTN_LOCAL &&
+        !arp_ignore(net, dev, sip, tip))
       arp_send_dst(wire::ARPOP_REPLY, sip, dev, tip, &sha, &dev->dev_addr, &sha);
     consume_skb(skb, "arp_process");
     return NET_RX_SUCCESS;

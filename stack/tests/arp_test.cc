@@ -45,6 +45,19 @@ TEST(Arp, RequestForAnotherAddressIsIgnored) {
   EXPECT_EQ(d.field(*consumed[0], "location"), "arp_process");
 }
 
+// A duplicate address probe (sender 0.0.0.0) is answered unless arp_ignore says no
+// (arp_process's RFC 2131 case; explore seed 2026120788 #121: no answer with 8).
+TEST(Arp, ProbeForOurAddressIsAnsweredUnlessArpIgnoreSaysNo) {
+  for (const auto& [ignore, answered] : {std::pair{"0", true}, std::pair{"8", false}}) {
+    test::Dut d(DeviceKind::Veth);
+    ASSERT_FALSE(d.stack.set_sysctl("net.ipv4.conf.all.arp_ignore", ignore).has_value());
+    d.inject(test::arp_request(0, test::kDutIp));
+    d.stack.run_until_idle();
+    EXPECT_EQ(d.stack.take_wire().size(), answered ? 1u : 0u) << "arp_ignore " << ignore;
+    EXPECT_TRUE(d.stack.neighbours().empty());  // a probe's sender is never learnt
+  }
+}
+
 // arp_accept 2: a gratuitous ARP creates an entry only for a sender on the
 // subnet of an address of the device it came in on (explore seed 2026120799
 // #343: Linux made none for 203.0.113.1 arriving on 198.51.100.0/24's device).
