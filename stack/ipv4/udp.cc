@@ -643,7 +643,7 @@ int udp_first_packet_length(Sock* sk) {
     net.sock.udp_mib.InCsumErrors++;
     net.sock.udp_mib.InErrors++;
     sk->sk_drops++;
-    kfree_skb(skb, SkbDropReason::UDP_CSUM, "first_packet_length");
+    kfree_skb(skb, SkbDropReason::UDP_CSUM, "__first_packet_length");  // where 6.18 frees it
   }
   return -1;
 }
