@@ -195,3 +195,16 @@ def test_ts_option_with_a_seq_echoes_the_first_transmission_of_that_segment():
     # The same through JSON, as a recording's scenario.json carries it.
     again = TcpSend.from_json(TcpSend("A", 1, 11, options=opts).to_json())
     assert Ether(st.fill(again, 5))[TCP].options == frame[TCP].options
+
+
+def test_a_later_fragment_is_left_as_it_is():
+    # A non-first fragment of the DUT's TCP datagram whose bytes happen to look like a
+    # TCP header with a timestamp: they are not read as one, so they neither change nor
+    # set the connection's TSval base (the SYN's own TSval stays the base, relative 0).
+    lookalike = bytes(TCP(sport=DUT_PORT, dport=TESTER_PORT, flags="A",
+                          options=[("NOP", None), ("NOP", None), ("Timestamp", (500, 0))]))
+    frag = bytes(Ether(src=DUT_MAC, dst=TESTER_MAC)
+                 / IP(src=DUT_IP, dst=TESTER_IP, proto=6, frag=3, id=9) / lookalike)
+    out = relative_frames([frag, dut_frame("S", 1000, tsval=10)])
+    assert bytes(out[0]) == frag
+    assert dict(out[1][TCP].options)["Timestamp"] == (0, 0)

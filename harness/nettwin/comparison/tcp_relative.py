@@ -34,8 +34,11 @@ M32 = 0xFFFFFFFF
 
 
 def _tcp_offsets(raw: bytes) -> Optional[tuple[int, int]]:
-    """(IP offset, TCP offset) of an Ethernet frame carrying IPv4/TCP, else None."""
+    """(IP offset, TCP offset) of an Ethernet frame carrying IPv4/TCP with its TCP header
+    (not a later fragment), else None."""
     if len(raw) < 14 + 20 or raw[12:14] != b"\x08\x00" or raw[14] >> 4 != 4 or raw[14 + 9] != 6:
+        return None
+    if int.from_bytes(raw[14 + 6:14 + 8], "big") & 0x1FFF:
         return None
     tcp = 14 + (raw[14] & 0x0F) * 4
     if raw[14] & 0x0F < 5 or len(raw) < tcp + 20:
