@@ -243,14 +243,28 @@ def load_calls(folder) -> list[dict]:
 # struct tcp_info bytes compared: state .. flags, snd_mss .. fackets, pmtu, rcv_ssthresh,
 # snd_ssthresh .. reordering, total_retrans, and in a longer read delivered, delivered_ce
 # and dsack_dups. Left out: rto and ato (from the measured RTT), the last_* times, rtt,
-# rttvar, rcv_rtt and rcv_space (measured, vary per run), rates, byte counts and chronos.
+# rttvar, rcv_rtt and rcv_space (measured, vary per run), rates and byte counts. The chronos
+# (busy_time, rwnd_limited, sndbuf_limited: real time) are compared apart, within their jiffy
+# rounding and the recording's noise (client/tcp_info.compare_chronos).
 TCP_INFO_COMPARED = ((0, 8), (16, 44), (60, 68), (76, 92), (100, 104), (192, 200), (216, 220))
 
 
-def _masked(step: "Sock", result: dict) -> dict:
+def _is_tcp_info(step: "Sock") -> bool:
     a = dict(step.args)
-    if step.op == "getsockopt" and a.get("level") == 6 and a.get("name") == 11 and \
-            isinstance(result.get("value"), str):
+    return step.op == "getsockopt" and a.get("level") == 6 and a.get("name") == 11
+
+
+def _chrono_diffs(step: "Sock", linux: dict, twin: dict) -> list[str]:
+    """The chronos of a TCP_INFO read long enough to hold them, compared with their tolerance."""
+    from ..client import tcp_info
+    if not _is_tcp_info(step) or not all(isinstance(r.get("value"), str) for r in (linux, twin)):
+        return []
+    return tcp_info.compare_chronos(tcp_info.decode(bytes.fromhex(linux["value"])),
+                                    tcp_info.decode(bytes.fromhex(twin["value"])))
+
+
+def _masked(step: "Sock", result: dict) -> dict:
+    if _is_tcp_info(step) and isinstance(result.get("value"), str):
         raw = bytes.fromhex(result["value"])
         result = dict(result, value="|".join(raw[s:e].hex() for s, e in TCP_INFO_COMPARED if e <= len(raw)))
     return result
@@ -292,6 +306,8 @@ def diff_calls(calls: list[dict], results: list[dict]) -> list[str]:
         if want != have:
             out.append(f"socket step {call['index']} {call['step'].op}({call['step'].h}): "
                        f"linux {want} / nettwin {have}")
+        for d in _chrono_diffs(call["step"], call["result"], got):
+            out.append(f"socket step {call['index']} {call['step'].op}({call['step'].h}): {d}")
     if len(results) != len(calls):
         out.append(f"{len(calls)} socket calls recorded, {len(results)} replayed")
     return out

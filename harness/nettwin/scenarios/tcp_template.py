@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
@@ -69,6 +69,9 @@ class TcpSend:
     ack_abs: int | None = None      # an absolute ack field (segments to closed ports)
     tos: int = 0                    # the IP TOS byte: DSCP << 2 | ECN (ECT_0, ECT_1, CE)
     bad_csum: bool = False          # the TCP checksum made wrong (flipped bits)
+    # Not a segment but a router's ICMP "fragmentation needed" (type 3 code 4) with this next-hop
+    # MTU, quoting the DUT's segment at relative seq `ack` (its IP header and 8 bytes of TCP).
+    icmp_mtu: int = 0
     kind: str = "tcp_send"
 
     def to_json(self) -> dict:
@@ -80,6 +83,8 @@ class TcpSend:
             d["tos"] = self.tos
         if self.bad_csum:
             d["bad_csum"] = True
+        if self.icmp_mtu:
+            d["icmp_mtu"] = self.icmp_mtu
         return d
 
     @staticmethod
@@ -87,7 +92,8 @@ class TcpSend:
         return TcpSend(d["flags"], d.get("seq", 0), d.get("ack"), d.get("win", 65535),
                        tuple(_option(o) for o in d.get("options", [])), d.get("payload", ""),
                        d.get("sport", TESTER_PORT), d.get("dport", DUT_PORT), d.get("ack_abs"),
-                       tos=d.get("tos", 0), bad_csum=bool(d.get("bad_csum", False)))
+                       tos=d.get("tos", 0), bad_csum=bool(d.get("bad_csum", False)),
+                       icmp_mtu=d.get("icmp_mtu", 0))
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,8 @@ class TcpState:
             raise ValueError("the DUT's port is not known yet")
         ip_id = IP_ID_BASE + self.sent
         self.sent += 1
+        if step.icmp_mtu:
+            return self._frag_needed(step, ack, dport, ip_id)
         payload = bytes.fromhex(step.payload)
         if raw:
             # Options with a "raw" part: every option's bytes in order, zero-padded to
@@ -190,6 +198,15 @@ class TcpState:
             csum = 14 + 20 + 16
             frame[csum] ^= 0x5a
         return bytes(frame)
+
+    def _frag_needed(self, step: TcpSend, dut_seq: int, dut_port: int, ip_id: int) -> bytes:
+        """ICMP fragmentation needed from the tester, quoting the DUT's segment at dut_seq: the
+        quoted IP header (the DUT's full-sized datagram, DF) and the first 8 bytes of its TCP header."""
+        quoted = IP(src=DUT_IP, dst=TESTER_IP, id=0, ttl=64, flags="DF", len=1500) / TCP(
+            sport=dut_port, dport=step.sport, seq=dut_seq, ack=0, flags="A")
+        pkt = (Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64)
+               / ICMP(type=3, code=4, nexthopmtu=step.icmp_mtu) / Raw(bytes(quoted)[:28]))
+        return bytes(pkt)
 
     def _dut_seq(self, rel: int) -> int:
         """A sequence number relative to the DUT's ISN, made absolute."""
