@@ -68,6 +68,7 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_keepalive_probes", &Sysctls::tcp_keepalive_probes, 0, 255},
       {"net.ipv4.tcp_fin_timeout", &Sysctls::tcp_fin_timeout, 0, INT32_MAX / 250},
       {"net.ipv4.tcp_slow_start_after_idle", &Sysctls::tcp_slow_start_after_idle, 0, 1},
+      {"net.ipv4.tcp_notsent_lowat", &Sysctls::tcp_notsent_lowat, 0, UINT32_MAX},
       {"net.ipv4.tcp_syn_retries", &Sysctls::tcp_syn_retries, 1, 127},  // MAX_TCP_SYNCNT
       // u8s (proc_dou8vec_minmax): 0 to 255, as this machine's kernel takes them.
       {"net.ipv4.tcp_retries1", &Sysctls::tcp_retries1, 0, 255},

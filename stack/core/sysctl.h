@@ -66,6 +66,7 @@ struct Sysctls {
   int64_t tcp_keepalive_probes = 9;
   int64_t tcp_fin_timeout = 60;
   int64_t tcp_slow_start_after_idle = 1;
+  int64_t tcp_notsent_lowat = UINT32_MAX;  // a u32 (proc_douintvec): unlimited by default
   int64_t tcp_syn_retries = 6;
   // How long retransmissions go on (tcp_timer.c): retries1 before the route is
   // rethought, retries2 before an established connection is given up, and an

@@ -235,8 +235,13 @@ void tcp_close(Sock* sk) {
 }
 
 
-// sk_stream_memory_free: the queued bytes are below the send buffer.
-bool sk_stream_memory_free(const Sock* sk) { return tcp_sk(sk)->sk_wmem_queued < sk->sk_sndbuf; }
+// __sk_stream_memory_free: the queued bytes below the send buffer, and TCP's notsent_lowat
+// (tcp_stream_memory_free); sk_stream_memory_free is wake 0.
+bool __sk_stream_memory_free(const Sock* sk, int wake) {
+  if (tcp_sk(sk)->sk_wmem_queued >= sk->sk_sndbuf) return false;
+  return tcp_stream_memory_free(sk, wake);
+}
+bool sk_stream_memory_free(const Sock* sk) { return __sk_stream_memory_free(sk, 0); }
 
 bool forced_push(const TcpSock* tp) { return after(tp->write_seq, tp->pushed_seq + (tp->max_window >> 1)); }
 
@@ -270,7 +275,7 @@ SkBuff* tcp_stream_alloc_skb(Sock* sk, unsigned size_goal) {
   tcb->tcp_flags = TCPHDR_ACK;
   tcp_skb_pcount_set(skb, 0);
   tp->sk_wmem_queued += int(skb->truesize);
-  tp->sk_write_queue.push_back(skb);
+  tcp_add_write_queue_tail(sk, skb);
   if (tp->nonagle & TCP_NAGLE_PUSH) tp->nonagle &= uint8_t(~TCP_NAGLE_PUSH);
   // tcp_slow_start_after_idle_check: nothing in flight for longer than an RTO.
   if (sk->net->sysctl.tcp_slow_start_after_idle && !tp->packets_out) {
@@ -370,6 +375,11 @@ out_err:
   // unless MSG_NOSIGNAL is Linux's business with the process, not the socket's).
   if (err == -E_PIPE) {
     if (const int e = sock_error(sk)) err = e;
+  }
+  // Make sure an edge-triggered epoll waiter wakes.
+  if (tp->tcp_rtx_queue.empty() && tp->sk_write_queue.empty() && err == -E_AGAIN) {
+    sk_stream_write_space(sk);
+    tcp_chrono_stop(sk, TCP_CHRONO_SNDBUF_LIMITED);
   }
   return err;
 }
@@ -571,8 +581,7 @@ unsigned tcp_poll(Socket* sock) {
     if (tp->urg_data & TCP_URG_VALID) mask |= POLLPRI_;
     if (!(shutdown & SEND_SHUTDOWN)) {
       // __sk_stream_is_writeable: a third of the buffer free, and below it.
-      const int wspace = sk->sk_sndbuf - tp->sk_wmem_queued;
-      if (wspace >= (tp->sk_wmem_queued >> 1) && sk_stream_memory_free(sk))
+      if (__sk_stream_is_writeable(sk, 1))
         mask |= POLLOUT_ | POLLWRNORM_;
       else
         sock->flags |= SOCK_NOSPACE;
@@ -809,6 +818,7 @@ int do_tcp_setsockopt(Sock* sk, int optname, std::span<const uint8_t> optval) {
       return 0;
     case TCP_NOTSENT_LOWAT_:
       tp->notsent_lowat = uint32_t(val);
+      sk_stream_write_space(sk);  // sk->sk_write_space: writers may go on under the new mark
       return 0;
     default:
       return -E_NOPROTOOPT;
@@ -939,6 +949,19 @@ int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optle
     return sockopt_get_int(optval, optlen, [&](int* val) { return ip_getsockopt(sk, optname, val); });
   }
   return do_tcp_getsockopt(sk, optname, optval, optlen);
+}
+
+bool tcp_stream_memory_free(const Sock* sk, int wake) {
+  const TcpSock* tp = tcp_sk(sk);
+  const uint32_t notsent_bytes = tp->write_seq - tp->snd_nxt;
+  // tcp_notsent_lowat: the socket's, else net.ipv4.tcp_notsent_lowat (UINT_MAX: no limit).
+  const uint32_t lowat = tp->notsent_lowat ? tp->notsent_lowat : uint32_t(sk->net->sysctl.tcp_notsent_lowat);
+  return (notsent_bytes << wake) < lowat;
+}
+
+bool __sk_stream_is_writeable(const Sock* sk, int wake) {
+  const int queued = tcp_sk(sk)->sk_wmem_queued;
+  return sk->sk_sndbuf - queued >= (queued >> 1) && __sk_stream_memory_free(sk, wake);
 }
 
 }  // namespace nettwin

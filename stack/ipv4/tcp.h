@@ -64,6 +64,12 @@ RequestSock* inet_lookup_reqsk(Net& net, uint32_t saddr, uint16_t sport, uint32_
                                Sock** listener);
 // tcp_poll: inet_stream_ops' poll (readable, writable, RDHUP/HUP, errors).
 unsigned tcp_poll(Socket* sock);
+// tcp_stream_memory_free: the unsent bytes (doubled when wake) below TCP_NOTSENT_LOWAT (or the sysctl,
+// unlimited by default).
+bool tcp_stream_memory_free(const Sock* sk, int wake);
+// __sk_stream_is_writeable: a third of the send buffer free (wspace >= wmem_queued / 2), the queued
+// bytes below it and tcp_stream_memory_free(wake). tcp_poll and sk_stream_write_space use wake 1.
+bool __sk_stream_is_writeable(const Sock* sk, int wake);
 // tcp_listendrop: ListenDrops.
 void tcp_listendrop(Net& net);
 // tcp_v4_syn_recv_sock: the child of a completed handshake (SYN_RECV, in

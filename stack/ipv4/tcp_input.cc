@@ -404,6 +404,7 @@ void tcp_enter_loss(Sock* sk) {
 
 void tcp_write_queue_purge(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
+  tcp_chrono_stop(sk, TCP_CHRONO_BUSY);
   while (SkBuff* skb = tp->sk_write_queue.pop_front()) tcp_wmem_free_skb(sk, skb);
   while (SkBuff* skb = tp->tcp_rtx_queue.pop_front()) tcp_wmem_free_skb(sk, skb);
   tp->packets_out = 0;
@@ -977,6 +978,7 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
     tp->tcp_rtx_queue.pop_front();
     tcp_wmem_free_skb(sk, skb);
   }
+  if (tp->tcp_rtx_queue.empty()) tcp_chrono_stop(sk, TCP_CHRONO_BUSY);  // every sent skb acked
   // The urgent data acked: urgent mode ends.
   if (between(tp->snd_up, prior_snd_una, tp->snd_una)) tp->snd_up = tp->snd_una;
   if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) {
@@ -2337,18 +2339,24 @@ void tcp_sndbuf_expand(Sock* sk) {
   if (sk->sk_sndbuf < sndmem) sk->sk_sndbuf = int(std::min(sndmem, kTcpWmemMax));
 }
 
+}  // namespace
+
 // tcp_check_space: a writer waited for room (SOCK_NOSPACE): unless SO_SNDBUF
 // fixed it or the cwnd is full, the send buffer grows with the cwnd first
-// (tcp_new_space, tcp_should_expand_sndbuf; no memory pressure here).
+// (tcp_new_space, tcp_should_expand_sndbuf; no memory pressure here); the
+// writer wakes when the socket is writeable, and the sndbuf_limited chrono stops.
 void tcp_check_space(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
-  if (sk->sk_socket && (sk->sk_socket->flags & SOCK_NOSPACE) && !(sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
-      tcp_packets_in_flight(tp) < tp->snd_cwnd) {
+  if (!sk->sk_socket || !(sk->sk_socket->flags & SOCK_NOSPACE)) return;
+  if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK) && tcp_packets_in_flight(tp) < tp->snd_cwnd) {
     tcp_sndbuf_expand(sk);
     tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   }
   sk_stream_write_space(sk);
+  if (!(sk->sk_socket->flags & SOCK_NOSPACE)) tcp_chrono_stop(sk, TCP_CHRONO_SNDBUF_LIMITED);
 }
+
+namespace {
 
 void tcp_data_snd_check(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
@@ -2452,7 +2460,7 @@ void tcp_simple_retransmit(Sock* sk) {
 
 void sk_stream_write_space(Sock* sk) {
   Socket* sock = sk->sk_socket;
-  if (!sock || !(sock->flags & SOCK_NOSPACE)) return;  // tcp_check_space: only for a writer that found no room
+  if (!sock || !__sk_stream_is_writeable(sk, 1)) return;
   sock->flags &= ~SOCK_NOSPACE;
   sk_wake_up(sk, EPOLLOUT_ | EPOLLWRNORM_ | EPOLLWRBAND_);
 }

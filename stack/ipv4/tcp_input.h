@@ -56,7 +56,11 @@ void tcp_enter_quickack_mode(Sock* sk, unsigned max_quickacks);
 bool inet_csk_in_pingpong_mode(const Sock* sk);
 // tcp_data_ready / sk_data_ready: readers wake (nothing to do on the virtual clock).
 void tcp_data_ready(Sock* sk);
-// sk_stream_write_space: room in the send buffer again.
+// tcp_check_space (tcp_input.c): after an ACK or a segment sent, a writer that found no room
+// (SOCK_NOSPACE) wakes if the socket is writeable again.
+void tcp_check_space(Sock* sk);
+// sk_stream_write_space: room in the send buffer again (__sk_stream_is_writeable): SOCK_NOSPACE
+// cleared, writers woken.
 void sk_stream_write_space(Sock* sk);
 // tcp_cleanup_rbuf: after a read, an ACK if the window grew enough (or one is due).
 void tcp_cleanup_rbuf(Sock* sk, int copied);

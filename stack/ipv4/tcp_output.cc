@@ -238,7 +238,35 @@ uint32_t tcp_acceptable_seq(const TcpSock* tp) {
   return wnd_end;
 }
 
+// tcp_chrono_set: the running chrono's jiffies added to its total, the new one started now.
+void tcp_chrono_set(Sock* sk, uint8_t type) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t now = uint32_t(sk->net->engine.jiffies());
+  if (tp->chrono_type > TCP_CHRONO_UNSPEC) tp->chrono_stat[tp->chrono_type - 1] += now - tp->chrono_start;
+  tp->chrono_start = now;
+  tp->chrono_type = type;
+}
+
 }  // namespace
+
+void tcp_chrono_start(Sock* sk, uint8_t type) {
+  // The highest-priority condition wins: a more interesting one stops the running chrono.
+  if (type > tcp_sk(sk)->chrono_type) tcp_chrono_set(sk, type);
+}
+
+void tcp_chrono_stop(Sock* sk, uint8_t type) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->tcp_rtx_queue.empty() && tp->sk_write_queue.empty())  // tcp_rtx_and_write_queues_empty
+    tcp_chrono_set(sk, TCP_CHRONO_UNSPEC);
+  else if (type == tp->chrono_type)
+    tcp_chrono_set(sk, TCP_CHRONO_BUSY);
+}
+
+void tcp_add_write_queue_tail(Sock* sk, SkBuff* skb) {
+  TcpSock* tp = tcp_sk(sk);
+  tp->sk_write_queue.push_back(skb);
+  if (tp->sk_write_queue.front() == skb) tcp_chrono_start(sk, TCP_CHRONO_BUSY);
+}
 
 void tcp_cwnd_restart(Sock* sk, int32_t delta) {
   TcpSock* tp = tcp_sk(sk);
@@ -1071,6 +1099,7 @@ void tcp_event_new_data_sent(Sock* sk, SkBuff* skb) {
   tp->packets_out += tcp_skb_pcount(skb);
   if (!prior_packets || tp->icsk_pending == ICSK_TIME_LOSS_PROBE) tcp_rearm_rto(sk);
   sk->net->mib.tcpext.TCPOrigDataSent += tcp_skb_pcount(skb);
+  tcp_check_space(sk);  // unsent bytes fell: a writer held by TCP_NOTSENT_LOWAT may go on
 }
 
 namespace {
@@ -1112,6 +1141,11 @@ void tcp_cwnd_validate(Sock* sk, bool is_cwnd_limited) {
     if (sk->net->sysctl.tcp_slow_start_after_idle &&
         int32_t(uint32_t(sk->net->engine.jiffies()) - tp->snd_cwnd_stamp) >= int32_t(tp->icsk_rto))
       tcp_cwnd_application_limited(sk);
+    // Starved by the send buffer: data just sent, not cwnd-limited, nothing left to send, and the
+    // writer found no room (SOCK_NOSPACE).
+    if (tp->sk_write_queue.empty() && sk->sk_socket && (sk->sk_socket->flags & SOCK_NOSPACE) &&
+        (sk->sk_state == TCP_ESTABLISHED || sk->sk_state == TCP_CLOSE_WAIT))
+      tcp_chrono_start(sk, TCP_CHRONO_SNDBUF_LIMITED);
   }
 }
 
@@ -1154,7 +1188,10 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     sent_pkts += tcp_skb_pcount(skb);
     if (push_one) break;
   }
-  (void)is_rwnd_limited;  // tcp_chrono_start(TCP_CHRONO_RWND_LIMITED): no chrono stats here
+  if (is_rwnd_limited)
+    tcp_chrono_start(sk, TCP_CHRONO_RWND_LIMITED);
+  else
+    tcp_chrono_stop(sk, TCP_CHRONO_RWND_LIMITED);
   is_cwnd_limited |= tcp_packets_in_flight(tp) >= tp->snd_cwnd;
   if (sent_pkts || is_cwnd_limited) tcp_cwnd_validate(sk, is_cwnd_limited);
   if (sent_pkts) {
@@ -1235,7 +1272,7 @@ void tcp_send_fin(Sock* sk) {
     skb->truesize = alloc_skb_truesize(MAX_TCP_HEADER);
     tp->sk_wmem_queued += int(skb->truesize);
     tp->write_seq = TCP_SKB_CB(skb)->end_seq;
-    tp->sk_write_queue.push_back(skb);
+    tcp_add_write_queue_tail(sk, skb);
   }
   __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF);
 }

@@ -62,6 +62,13 @@ void tcp_send_probe0(Sock* sk);
 void tcp_loss_probe_timer(Sock* sk);
 // tcp_schedule_loss_probe: arm the tail loss probe; false when TLP does not apply.
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto);
+// tcp_chrono_start / tcp_chrono_stop (tcp_output.c, include/net/tcp.h): what limits the sender, timed
+// in jiffies for TCP_INFO's busy_time, rwnd_limited and sndbuf_limited. A start of a higher chrono
+// replaces the running one; a stop ends timing when both queues are empty, else falls back to busy.
+void tcp_chrono_start(Sock* sk, uint8_t type);
+void tcp_chrono_stop(Sock* sk, uint8_t type);
+// tcp_add_write_queue_tail: skb at the tail of the write queue; the first one starts the busy chrono.
+void tcp_add_write_queue_tail(Sock* sk, SkBuff* skb);
 // tcp_cwnd_restart (RFC 2861): the first data after delta jiffies idle starts
 // from a cwnd halved per RTO idle, down to the initial window.
 void tcp_cwnd_restart(Sock* sk, int32_t delta);
