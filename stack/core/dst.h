@@ -64,6 +64,7 @@ struct DstEntry {
   wire::Ipv4Addr rt_gw4 = 0;
   // A route exception's learnt path MTU (0: none) and when it expires (jiffies).
   uint32_t rt_pmtu = 0;
+  bool rt_mtu_locked = false;  // that MTU was below ip_rt_min_pmtu: locked (no DF)
   uint64_t expires = 0;
   DstMetrics metrics{};  // the route's (dst_init_metrics), 0: unset
 };

@@ -61,6 +61,7 @@ struct Flowi4 {
 struct FibNhException {
   wire::Ipv4Addr fnhe_daddr = 0;
   uint32_t fnhe_pmtu = 0;
+  bool fnhe_mtu_locked = false;
   uint64_t fnhe_expires = 0;  // jiffies
   DstEntry fnhe_rth_output;
   bool fnhe_rth_output_valid = false;

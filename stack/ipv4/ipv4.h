@@ -65,8 +65,9 @@ unsigned ipv4_mtu(const DstEntry* dst);
 bool ip_sk_use_pmtu(const Sock* sk);
 // ip_skb_dst_mtu: the MTU ip_finish_output fragments at.
 unsigned ip_skb_dst_mtu(SkBuff* skb);
-// ip_mtu_locked: `mtu lock N` on the route: no path MTU learnt, no DF.
-inline bool ip_mtu_locked(const DstEntry* dst) { return dst_metric_locked(dst, RTAX_MTU); }
+// ip_mtu_locked: `mtu lock N` on the route, or a learnt path MTU below ip_rt_min_pmtu
+// (rt_mtu_locked): no path MTU learnt, no DF.
+inline bool ip_mtu_locked(const DstEntry* dst) { return dst->rt_mtu_locked || dst_metric_locked(dst, RTAX_MTU); }
 // ip_dont_fragment: DF under IP_PMTUDISC_DO, and under WANT unless the route locks its MTU.
 bool ip_dont_fragment(const Sock* sk, const DstEntry* dst);
 // dst_metric_advmss: the route's advmss metric, else ipv4_default_advmss

@@ -451,6 +451,7 @@ DstEntry* ip_route_output_key(Net& net, Flowi4& fl4, int* err) {
       fnhe.fnhe_rth_output_valid = true;
     }
     fnhe.fnhe_rth_output.rt_pmtu = fnhe.fnhe_pmtu;
+    fnhe.fnhe_rth_output.rt_mtu_locked = fnhe.fnhe_mtu_locked;  // rt_bind_exception
     fnhe.fnhe_rth_output.expires = fnhe.fnhe_expires;
     return &fnhe.fnhe_rth_output;
   }
@@ -500,7 +501,11 @@ void __ip_rt_update_pmtu(Net& net, const DstEntry* dst, Flowi4& fl4, uint32_t mt
   const uint32_t old_mtu = ipv4_mtu(dst);
   if (ip_mtu_locked(dst)) return;
   if (old_mtu < mtu) return;
-  if (mtu < ip_rt_min_pmtu) mtu = std::min(old_mtu, ip_rt_min_pmtu);  // and the MTU is locked
+  bool lock = false;
+  if (mtu < ip_rt_min_pmtu) {
+    lock = true;  // the exception locks it: no DF on what follows (ip_dont_fragment)
+    mtu = std::min(old_mtu, ip_rt_min_pmtu);
+  }
   FibResult res;
   if (fib_lookup(net, fl4, &res) != 0 || res.type != RTN_UNICAST) return;
   // update_or_create_fnhe.
@@ -508,12 +513,14 @@ void __ip_rt_update_pmtu(Net& net, const DstEntry* dst, Flowi4& fl4, uint32_t mt
   for (auto& fnhe : res.route->exceptions) {
     if (fnhe->fnhe_daddr != fl4.daddr) continue;
     fnhe->fnhe_pmtu = mtu;
+    fnhe->fnhe_mtu_locked = lock;
     fnhe->fnhe_expires = std::max<uint64_t>(1, expires);
     return;
   }
   auto fnhe = std::make_unique<FibNhException>();
   fnhe->fnhe_daddr = fl4.daddr;
   fnhe->fnhe_pmtu = mtu;
+  fnhe->fnhe_mtu_locked = lock;
   fnhe->fnhe_expires = std::max<uint64_t>(1, expires);
   res.route->exceptions.push_back(std::move(fnhe));
 }

@@ -353,7 +353,11 @@ DstEntry* inet_csk_update_pmtu(Sock* sk, uint32_t mtu) {
   Flowi4 key = fl4;
   DstEntry* dst = sk->sk_dst_cache ? sk->sk_dst_cache : ip_route_output_key(net, key);
   if (!dst) return nullptr;
+  // ip_rt_update_pmtu's own key (ip_rt_build_flow_key -> build_sk_flow_key): the socket's
+  // addresses without its ports, from the loopback ifindex (flowi4_init_output).
   key = fl4;
+  key.sport = key.dport = 0;
+  key.iif = LOOPBACK_IFINDEX;
   __ip_rt_update_pmtu(net, dst, key, mtu);
   key = fl4;
   dst = ip_route_output_key(net, key);

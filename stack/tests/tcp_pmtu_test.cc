@@ -71,6 +71,12 @@ TEST_F(TcpConnTest, FragNeededMtuIsClampedToMinPmtuAndNeverRaised) {
   EXPECT_EQ(payload(again[0]).size(), 500u);
   EXPECT_EQ(payload(again[2]).size(), 448u);
   EXPECT_EQ(ipv4_mtu(tp()->sk_dst_cache), 552u);
+  // __ip_rt_update_pmtu locks an MTU it raised to min_pmtu (the exception's fnhe_mtu_locked):
+  // ip_dont_fragment sends without DF from then on (recorded: traces/pending/tcp_pmtu_below_min_pmtu).
+  constexpr size_t kFragOff = 14 + 6;  // Ethernet, then the IP header's flags byte
+  EXPECT_NE(out[0][kFragOff] & 0x40, 0);
+  for (const auto& f : again) EXPECT_EQ(f[kFragOff] & 0x40, 0);
+  EXPECT_TRUE(ip_mtu_locked(tp()->sk_dst_cache));
 }
 
 // An ICMP quoting a sequence outside snd_una..snd_nxt changes nothing.
