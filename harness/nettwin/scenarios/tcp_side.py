@@ -1,0 +1,159 @@
+"""TCP sender- and receiver-side scenarios: cwnd after idle (tcp_slow_start_after_idle 1 and 0), the
+path MTU lowered by an ICMP fragmentation-needed quoting the DUT's segment (tcp_v4_mtu_reduced,
+tcp_simple_retransmit, the route's PMTU exception, and an MTU below min_pmtu 552), a slow reader's
+receive and out-of-order queues pruned and collapsed (tcp_prune_queue, tcp_collapse), TCP_NOTSENT_LOWAT's
+POLLOUT (tcp_stream_memory_free), and TCP_INFO's chronos (busy, rwnd_limited: tcp_chrono_*).
+
+Not here: receive-buffer autotuning over a bulk transfer (two recordings disagreed on where the DUT's
+ACKs fall among the tester's back-to-back segments), sndbuf_limited (a short non-blocking write's length
+decides the ACK that ends the scenario, and the recordings kept a frame after their end), and TSQ and
+autocorking (veth orphans each skb at transmit, tcp_small_queue_check never holds one back).
+
+The DUT's data: MSS-sized sends with TCP_NODELAY, as in tcp_loss.py (segment k starts at 1 + k * MSS).
+TCP_INFO is read 224 bytes long where its chronos matter; sock_steps.diff_calls compares them within
+their jiffy rounding and the recording's noise (client/tcp_info.compare_chronos).
+"""
+from __future__ import annotations
+
+from .model import Wait
+from .sock_steps import sock
+from .tcp import FULL, IPPROTO_TCP, POLLOUT, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, TCP_INFO, TCP_NODELAY, _add, \
+    listener, seg
+from .tcp_loss import MSS, RTT_MS, _at, ack, expect_segments, handshake, sends
+from .tcp_template import Expect, TcpSend
+
+TCP_NOTSENT_LOWAT = 25
+MSG_DONTWAIT = 0x40
+TCP_INFO_LONG = 224      # through tcpi_reord_seen: the chronos, delivered, bytes_sent...
+
+
+TS_OPTS = (("nop",), ("nop",), ("ts",))
+
+
+SLOW_RTT_MS = 200   # the chrono scenarios' handshake RTT: their 100 ms waits stay below the loss probe (2*srtt)
+
+
+def small_window_handshake(segments: int) -> tuple:
+    """tcp_loss.handshake(SLOW_RTT_MS) whose completing ACK offers a window of `segments` full segments (WS 7)."""
+    win = (segments * MSS + 127) >> 7
+    return listener() + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA", ack=1), Wait(SLOW_RTT_MS),
+                         TcpSend("A", 1, 1, win=win, options=TS_OPTS), sock("collect", "l"),
+                         sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_NODELAY, value=1),
+                         sock("setsockopt", "c", level=SOL_SOCKET, name=SO_SNDBUF, value=212992))
+
+
+def small_window_ack(k: int, segments: int) -> TcpSend:
+    return TcpSend("A", 1, _at(k), win=(segments * MSS + 127) >> 7, options=TS_OPTS)
+
+
+def info_long(h: str = "c"):
+    return sock("getsockopt", h, level=IPPROTO_TCP, name=TCP_INFO, len=TCP_INFO_LONG)
+
+
+def frag_needed(k: int, mtu: int) -> TcpSend:
+    """The tester (a router) says the DUT's segment k did not fit a next hop of this MTU."""
+    return TcpSend("", 0, _at(k), icmp_mtu=mtu)
+
+
+# ------------------------------------------------------------- cwnd after idle (RFC 2861)
+
+def _idle(name: str, value: str, what: str, after: int, idle_ms: int = 1000) -> None:
+    idle = "1 s idle (beyond the RTO)" if idle_ms == 1000 else f"{idle_ms} ms idle (below the RTO, ~240 ms)"
+    _add(name,
+         f"tcp_slow_start_after_idle {value}: 10 segments acked (slow start: cwnd 20), {idle}, "
+         f"then 20 sends: {what}",
+         handshake() + sends(0, 10) + expect_segments(0, 10) + (Wait(RTT_MS), ack(_at(10)), info_long(), Wait(idle_ms))
+         + sends(10, 20) + expect_segments(10, after) + (Expect("", timeout_ms=20), info_long(), Wait(RTT_MS),
+                                                         ack(_at(10 + after)))
+         + expect_segments(10 + after, 20 - after) + (Wait(RTT_MS), ack(_at(30)), info_long()),
+         sysctls=(("net.ipv4.tcp_slow_start_after_idle", value),), settle_ms=100)
+
+
+_idle("tcp_idle_cwnd_restart", "1",
+      "the first write after the idle time restarts the window (tcp_cwnd_restart: cwnd back to the initial 10), "
+      "only 10 leave", 10)
+_idle("tcp_idle_no_cwnd_restart", "0", "the window is kept, all 20 leave at once", 20)
+_idle("tcp_idle_below_rto_no_restart", "1",
+      "tcp_slow_start_after_idle_check leaves cwnd alone, all 20 leave at once", 20, idle_ms=100)
+
+# ------------------------------------------------------------- path MTU
+
+_add("tcp_pmtu_frag_needed",
+     "3 full segments; an ICMP fragmentation-needed (MTU 1200) quoting the first: the route gets a PMTU "
+     "exception, the MSS drops to 1148 (tcp_v4_mtu_reduced, tcp_sync_mss) and what is in flight is resent in "
+     "smaller segments at once (tcp_simple_retransmit); the ACK of all, then new data in 1148-byte segments",
+     handshake() + sends(0, 3) + expect_segments(0, 3)
+     + (frag_needed(0, 1200), Expect("", seq=1, payload_len=1148, timeout_ms=500), Wait(100), info_long(),
+        ack(_at(3)), info_long()) + sends(3, 2)
+     + (Expect("", timeout_ms=200), Wait(100), ack(_at(5)), info_long()),
+     settle_ms=300)
+
+_add("tcp_pmtu_below_min_pmtu",
+     "an ICMP fragmentation-needed with MTU 500, below min_pmtu 552: the route's MTU is 552 and locked "
+     "(__ip_rt_update_pmtu), the MSS 500, and the DUT's segments leave without DF (ip_dont_fragment); resent "
+     "at once, acked, then new data",
+     handshake() + sends(0, 2) + expect_segments(0, 2)
+     + (frag_needed(0, 500), Expect("", seq=1, payload_len=500, timeout_ms=500), Wait(100), info_long(),
+        ack(_at(2)), info_long()) + sends(2, 1)
+     + (Expect("", timeout_ms=200), Wait(100), ack(_at(3)), info_long()),
+     settle_ms=300)
+
+_add("tcp_pmtu_frag_needed_stale",
+     "an ICMP fragmentation-needed quoting a sequence number already acked (outside snd_una..snd_nxt): "
+     "ignored (OutOfWindowIcmps), the MSS stays",
+     handshake() + sends(0, 2) + expect_segments(0, 2)
+     + (Wait(RTT_MS), ack(_at(2)), frag_needed(0, 1200), Wait(50), info_long()) + sends(2, 1)
+     + expect_segments(2, 1) + (Wait(RTT_MS), ack(_at(3)), info_long()),
+     settle_ms=300)
+
+# ------------------------------------------------------------- TCP_INFO chronos
+
+_add("tcp_chrono_rwnd_limited",
+     "the tester's window is 2 segments: 6 writes, 2 leave and the rest wait for window (rwnd_limited grows); "
+     "each ACK 100 ms later opens room for 2 more; TCP_INFO's busy_time and rwnd_limited between",
+     small_window_handshake(2) + sends(0, 6) + expect_segments(0, 2)
+     + (Wait(100), info_long(), small_window_ack(2, 2)) + expect_segments(2, 2)
+     + (Wait(100), small_window_ack(4, 2)) + expect_segments(4, 2)
+     + (Wait(100), small_window_ack(6, 2), info_long()),
+     settle_ms=100)
+
+_add("tcp_chrono_busy_then_idle",
+     "3 segments acked after 100 ms: busy_time covers the time data was unacked; 200 ms idle adds nothing",
+     handshake(SLOW_RTT_MS) + sends(0, 3) + expect_segments(0, 3) + (Wait(100), info_long(), ack(_at(3)), Wait(200),
+                                                         info_long()),
+     settle_ms=100)
+
+# ------------------------------------------------------------- TCP_NOTSENT_LOWAT
+
+_add("tcp_notsent_lowat_pollout",
+     "TCP_NOTSENT_LOWAT 3000 and a window of 2 segments (a smaller one would halve the MSS: "
+     "tcp_bound_to_half_wnd): 6 non-blocking writes, 2 leave, 3 wait unsent and the 6th is refused "
+     "(EAGAIN: tcp_stream_memory_free, 2896 unsent bytes below the mark let the 5th in); POLLOUT off "
+     "(tcp_poll's wake: twice the unsent bytes); the ACK of 2 lets 2 more go and, one segment unsent, "
+     "POLLOUT is back (tcp_event_new_data_sent's tcp_check_space)",
+     small_window_handshake(2)
+     + (sock("setsockopt", "c", level=IPPROTO_TCP, name=TCP_NOTSENT_LOWAT, value=3000),
+        sock("poll", "c", events=POLLOUT))
+     + tuple(sock("send", "c", data=bytes([65 + k]) * MSS, flags=MSG_DONTWAIT) for k in range(6))
+     + expect_segments(0, 2)
+     + (sock("poll", "c", events=POLLOUT), Wait(RTT_MS), small_window_ack(2, 2)) + expect_segments(2, 2)
+     + (sock("poll", "c", events=POLLOUT), Wait(RTT_MS), small_window_ack(4, 2)) + expect_segments(4, 1)
+     + (sock("poll", "c", events=POLLOUT), Wait(RTT_MS), small_window_ack(5, 2), info_long()),
+     settle_ms=100)
+
+# ------------------------------------------------------------- receive side
+
+_add("tcp_slow_reader_prune",
+     "SO_RCVBUF 8192, nobody reads: 1-byte-payload-heavy segments of 100 bytes fill the receive queue "
+     "beyond its memory (truesize), a segment past a hole waits out of order; the next in-order data finds "
+     "no room: the queue is collapsed (TCPRcvCollapsed) and then the out-of-order queue pruned "
+     "(OfoPruned, tcp_prune_ofo_queue); a read drains all",
+     listener(opts=[sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=8192)])
+     + (Wait(10), TcpSend("S", 0, options=FULL), Expect("SA"), seg("A", 1, 1), sock("collect", "l"))
+     + tuple(seg("PA", 1 + i * 100, 1, bytes([65 + i % 26]) * 100) for i in range(30))
+     + (seg("PA", 1 + 32 * 100, 1, b"z" * 100), Expect("A", timeout_ms=300))
+     + tuple(seg("PA", 1 + i * 100, 1, bytes([65 + i % 26]) * 100) for i in range(30, 32))
+     + (Expect("A", timeout_ms=300), Wait(100), info_long(), sock("recvfrom", "c", len=8000),
+        Expect("A", timeout_ms=500), info_long()),
+     settle_ms=300)
+
