@@ -1237,9 +1237,13 @@ void tcp_xmit_retransmit_queue(Sock* sk) {
   if (!tp->packets_out) return;
   SkBuff* rtx_head = tp->tcp_rtx_queue.front();
   bool rearm_timer = false;
+  const int max_segs = int(tcp_tso_segs(sk, tcp_current_mss(sk)));
   for (SkBuff* skb = rtx_head; skb; skb = skb->next) {
     int segs = int(tp->snd_cwnd) - int(tcp_packets_in_flight(tp));
     if (segs <= 0) break;
+    // Not a TSO packet bigger than tcp_tso_segs allows (an skb cut by a smaller MSS, or
+    // aggregated by tcp_shift_skb_data): with GSO off, 2 segments (min_tso_segs).
+    segs = std::min(segs, max_segs);
     const uint8_t sacked = TCP_SKB_CB(skb)->sacked;
     if (tp->retrans_out >= tp->lost_out) break;
     if (!(sacked & TCPCB_LOST)) continue;
