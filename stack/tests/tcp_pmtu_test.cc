@@ -94,5 +94,26 @@ TEST_F(TcpConnTest, FragNeededOutOfWindowIsCountedAndIgnored) {
   EXPECT_EQ(d.counter("TcpExt.OutOfWindowIcmps"), 1u);
 }
 
+// tcp_xmit_retransmit_queue caps each retransmission at tcp_tso_segs (min_tso_segs 2 on a device
+// without GSO): a full segment cut to MSS 500 goes again as a 2-segment skb (1000 bytes, PSH forced
+// as on any GSO skb) and the rest (448), tcp_fragment splitting it in the rtx queue
+// (recorded: traces/pending/tcp_pmtu_below_min_pmtu, whose frames match).
+TEST_F(TcpConnTest, FragNeededResendIsCappedAtTsoSegs) {
+  tp()->sk_gso_max_segs = 2;
+  ASSERT_EQ(write(std::string(1448, 'p')), 1448);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  d.inject(icmp_error_quoting(out[0], 3, 4, 500));
+  d.stack.advance(100'000);
+  auto again = wire();
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(payload(again[0]).size(), 500u);
+  EXPECT_EQ(SentTcp(again[0]).flags(), kAck);
+  EXPECT_EQ(SentTcp(again[1]).flags(), kAck | kPsh);
+  EXPECT_EQ(payload(again[2]).size(), 448u);
+  ASSERT_EQ(tp()->tcp_rtx_queue.front()->len, 1000u);  // split in two skbs
+  EXPECT_EQ(tp()->tcp_rtx_queue.front()->next->len, 448u);
+}
+
 }  // namespace
 }  // namespace nettwin::test
