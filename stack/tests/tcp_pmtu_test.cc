@@ -94,6 +94,25 @@ TEST_F(TcpConnTest, FragNeededOutOfWindowIsCountedAndIgnored) {
   EXPECT_EQ(d.counter("TcpExt.OutOfWindowIcmps"), 1u);
 }
 
+// tcp_v4_mtu_reduced -> inet_csk_update_pmtu -> ip_rt_update_pmtu: the exception's route lookup uses
+// build_sk_flow_key's flow: the socket's addresses, no ports, iif the loopback (flowi4_init_output).
+// Recorded: traces/tcp_pmtu_frag_needed.
+TEST_F(TcpConnTest, FragNeededPmtuUpdateLooksUpTheFlowWithoutPorts) {
+  ASSERT_EQ(write(std::string(1448, 'p')), 1448);
+  auto out = wire();
+  ASSERT_EQ(out.size(), 1u);
+  d.events.clear();
+  d.inject(icmp_error_quoting(out[0], 3, 4, 1200));
+  d.stack.advance(100'000);
+  int without_ports = 0;
+  for (const TraceEvent* e : d.named("fib:fib_table_lookup"))
+    if (d.field(*e, "dst") == "198.51.100.1" && d.field(*e, "sport") == "0" && d.field(*e, "dport") == "0" &&
+        d.field(*e, "iif") == "1")
+      ++without_ports;
+  EXPECT_EQ(without_ports, 1);
+  EXPECT_EQ(tp()->mss_cache, 1148u);
+}
+
 // tcp_xmit_retransmit_queue caps each retransmission at tcp_tso_segs (min_tso_segs 2 on a device
 // without GSO): a full segment cut to MSS 500 goes again as a 2-segment skb (1000 bytes, PSH forced
 // as on any GSO skb) and the rest (448), tcp_fragment splitting it in the rtx queue
