@@ -5,8 +5,9 @@ receive and out-of-order queues pruned and collapsed (tcp_prune_queue, tcp_colla
 POLLOUT (tcp_stream_memory_free), and TCP_INFO's chronos (busy, rwnd_limited: tcp_chrono_*).
 
 Not here: receive-buffer autotuning over a bulk transfer (two recordings disagreed on where the DUT's
-ACKs fall among the tester's back-to-back segments), sndbuf_limited (a short non-blocking write's length
-decides the ACK that ends the scenario, and the recordings kept a frame after their end), and TSQ and
+ACKs fall among the tester's back-to-back segments), sndbuf_limited running (a non-blocking write
+that runs out of send buffer has already sent its skb by tcp_push_one: tcp_chrono_sndbuf_limited, staged
+in traces/pending/, records it staying 0), and TSQ and
 autocorking (veth orphans each skb at transmit, tcp_small_queue_check never holds one back).
 
 The DUT's data: MSS-sized sends with TCP_NODELAY, as in tcp_loss.py (segment k starts at 1 + k * MSS).
@@ -15,9 +16,11 @@ their jiffy rounding and the recording's noise (client/tcp_info.compare_chronos)
 """
 from __future__ import annotations
 
+import struct
+
 from .model import Wait
 from .sock_steps import sock
-from .tcp import FULL, IPPROTO_TCP, POLLOUT, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, TCP_INFO, TCP_NODELAY, _add, \
+from .tcp import FULL, IPPROTO_TCP, POLLOUT, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, TCP_INFO, TCP_NODELAY, _add, \
     listener, seg
 from .tcp_loss import MSS, RTT_MS, _at, ack, expect_segments, handshake, sends
 from .tcp_template import Expect, TcpSend
@@ -121,6 +124,22 @@ _add("tcp_chrono_busy_then_idle",
      "3 segments acked after 100 ms: busy_time covers the time data was unacked; 200 ms idle adds nothing",
      handshake(SLOW_RTT_MS) + sends(0, 3) + expect_segments(0, 3) + (Wait(100), info_long(), ack(_at(3)), Wait(200),
                                                          info_long()),
+     settle_ms=100)
+
+_add("tcp_chrono_sndbuf_limited",
+     "a window of 8 segments and SO_SNDBUF 2048: one non-blocking write of 20000 bytes fills one skb to "
+     "size_goal, which leaves at once (tcp_push_one), then finds no room for a second (SOCK_NOSPACE) and "
+     "returns short; the push at wait_for_space sends nothing, so tcp_cwnd_validate never starts the "
+     "sndbuf_limited chrono (0 on Linux); POLLOUT off; the ACK of two segments, then SO_LINGER 0 and close "
+     "end it with a RST",
+     small_window_handshake(8) + (sock("setsockopt", "c", level=SOL_SOCKET, name=SO_SNDBUF, value=2048),
+                               sock("send", "c", data=bytes(range(200)) * 100, flags=MSG_DONTWAIT),
+                               Expect("", seq=1, timeout_ms=300), sock("poll", "c", events=POLLOUT), Wait(100),
+                               info_long(), small_window_ack(2, 8), sock("poll", "c", events=POLLOUT), Wait(100),
+                               info_long(),
+                               sock("setsockopt", "c", level=SOL_SOCKET, name=SO_LINGER,
+                                    hex=struct.pack("ii", 1, 0).hex()),
+                               sock("close", "c"), Expect("RA", timeout_ms=300)),
      settle_ms=100)
 
 # ------------------------------------------------------------- TCP_NOTSENT_LOWAT
