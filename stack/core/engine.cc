@@ -66,11 +66,12 @@ bool Engine::run_next_timer(uint64_t limit) {
 }
 
 void Engine::run_until(uint64_t t_ns) {
-  do_softirq();
+  // do_softirq with nothing pending does nothing: only called when something is.
+  if (pending_) do_softirq();
   while (run_next_timer(t_ns)) {
   }
   if (t_ns > now_) now_ = t_ns;
-  do_softirq();
+  if (pending_) do_softirq();
 }
 
 void Engine::run_until_idle(uint64_t horizon_ns) {

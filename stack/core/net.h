@@ -79,4 +79,21 @@ class Net {
 
 inline Net& dev_net(const NetDevice* dev) { return dev->net; }
 
+// IN_DEV_FORWARD (the device's knob, -1 while it follows ip_forward),
+// IN_DEV_TX_REDIRECTS (all || dev), IN_DEV_RPFILTER (max), IN_DEV_ACCEPT_LOCAL
+// (all || dev): inline, as Linux's macros, since input routing reads them per packet.
+inline bool in_dev_forward(const Net& net, const NetDevice* dev) {
+  return dev && dev->cnf.forwarding >= 0 ? dev->cnf.forwarding != 0 : net.sysctl.ip_forward != 0;
+}
+inline bool in_dev_tx_redirects(const Net& net, const NetDevice* dev) {
+  return net.sysctl.send_redirects || (dev && dev->cnf.send_redirects);
+}
+inline int in_dev_rpfilter(const Net& net, const NetDevice* dev) {
+  const int64_t all = net.sysctl.rp_filter, own = dev ? dev->cnf.rp_filter : 0;
+  return int(all > own ? all : own);
+}
+inline bool in_dev_accept_local(const Net& net, const NetDevice* dev) {
+  return net.sysctl.accept_local || (dev && dev->cnf.accept_local);
+}
+
 }  // namespace nettwin

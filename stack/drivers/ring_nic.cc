@@ -168,6 +168,8 @@ int RingNic::e1000_clean_rx_irq(int budget) {
 // e1000_clean_tx_irq: free what the hardware sent; wake a stopped queue once
 // enough descriptors are free. true: everything done was cleaned.
 bool RingNic::e1000_clean_tx_irq(int budget) {
+  // Nothing in flight (a receive-only poll): nothing to clean, no queue to wake.
+  if (!tx_in_flight_) return !tx_ring_.empty();
   unsigned count = 0;
   while (tx_in_flight_ > 0 && count < tx_ring_.size()) {
     TxDesc& d = tx_ring_[tx_clean_next_];

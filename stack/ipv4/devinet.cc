@@ -42,19 +42,6 @@ bool split(const Net& net, const std::string& name, NetDevice** dev, const Knob*
 
 }  // namespace
 
-bool in_dev_forward(const Net& net, const NetDevice* dev) {
-  return dev && dev->cnf.forwarding >= 0 ? dev->cnf.forwarding != 0 : net.sysctl.ip_forward != 0;
-}
-bool in_dev_tx_redirects(const Net& net, const NetDevice* dev) {
-  return net.sysctl.send_redirects || (dev && dev->cnf.send_redirects);
-}
-int in_dev_rpfilter(const Net& net, const NetDevice* dev) {
-  return int(std::max<int64_t>(net.sysctl.rp_filter, dev ? dev->cnf.rp_filter : 0));
-}
-bool in_dev_accept_local(const Net& net, const NetDevice* dev) {
-  return net.sysctl.accept_local || (dev && dev->cnf.accept_local);
-}
-
 std::optional<Status> devinet_sysctl_set(Net& net, const std::string& name, const std::string& value) {
   NetDevice* dev = nullptr;
   const Knob* knob = nullptr;

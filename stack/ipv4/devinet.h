@@ -22,12 +22,8 @@ struct Ipv4Devconf {
   int8_t accept_local = 0;
 };
 
-// IN_DEV_FORWARD, IN_DEV_TX_REDIRECTS (all || dev), IN_DEV_RPFILTER (max),
-// IN_DEV_ACCEPT_LOCAL (all || dev).
-bool in_dev_forward(const Net& net, const NetDevice* dev);
-bool in_dev_tx_redirects(const Net& net, const NetDevice* dev);
-int in_dev_rpfilter(const Net& net, const NetDevice* dev);
-bool in_dev_accept_local(const Net& net, const NetDevice* dev);
+// IN_DEV_FORWARD, IN_DEV_TX_REDIRECTS, IN_DEV_RPFILTER and IN_DEV_ACCEPT_LOCAL,
+// read by every routed packet, are inline in core/net.h (they need Net's sysctls).
 
 // "net.ipv4.conf.<dev>.<knob>": nullopt when name is not one (the caller goes on).
 std::optional<Status> devinet_sysctl_set(Net& net, const std::string& name, const std::string& value);

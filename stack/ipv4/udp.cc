@@ -58,10 +58,8 @@ bool inet_rcv_saddr_equal(const Sock* a, const Sock* b) {
 
 // udp_lib_lport_inuse: another socket on the port that this one may not share it with.
 bool udp_lib_lport_inuse(Net& net, uint16_t num, const Sock* sk) {
-  auto it = sn(net).udp_hash.find(num);
-  if (it == sn(net).udp_hash.end()) return false;
-  for (const Sock* sk2 : it->second) {
-    if (sk2 == sk) continue;
+  for (const Sock* sk2 : sn(net).udp_hslot(num)) {
+    if (sk2 == sk || sk2->inet_num != num) continue;
     if (sk2->sk_reuse && sk->sk_reuse) continue;
     if (sk2->sk_bound_dev_if && sk->sk_bound_dev_if && sk2->sk_bound_dev_if != sk->sk_bound_dev_if) continue;
     if (!inet_rcv_saddr_equal(sk, sk2)) continue;
@@ -74,7 +72,7 @@ bool udp_lib_lport_inuse(Net& net, uint16_t num, const Sock* sk) {
 // udp_reuseport_add_sock: join the group of a socket bound the same way, or start one.
 void udp_reuseport_add_sock(Net& net, Sock* sk, const std::vector<Sock*>& slot) {
   for (Sock* sk2 : slot) {
-    if (sk2 != sk && sk2->sk_reuseport && sk2->reuseport_id && sk2->inet_rcv_saddr == sk->inet_rcv_saddr &&
+    if (sk2 != sk && sk2->inet_num == sk->inet_num && sk2->sk_reuseport && sk2->reuseport_id && sk2->inet_rcv_saddr == sk->inet_rcv_saddr &&
         sk2->sk_bound_dev_if == sk->sk_bound_dev_if) {
       reuseport_add_sock(net, sk, sk2);
       return;
@@ -105,7 +103,7 @@ int udp_v4_get_port(Sock* sk, uint16_t snum) {
     return 1;
   }
   sk->inet_num = snum;
-  auto& slot = s.udp_hash[snum];
+  auto& slot = s.udp_hslot(snum);
   if (sk->sk_reuseport) udp_reuseport_add_sock(net, sk, slot);
   slot.insert(slot.begin(), sk);  // hlist_add_head_rcu: newest first
   return 0;
@@ -114,12 +112,8 @@ int udp_v4_get_port(Sock* sk, uint16_t snum) {
 void udp_lib_unhash(Sock* sk) {
   Net& net = *sk->net;
   if (!sk->inet_num) return;
-  auto it = sn(net).udp_hash.find(sk->inet_num);
-  if (it != sn(net).udp_hash.end()) {
-    auto& v = it->second;
-    v.erase(std::remove(v.begin(), v.end(), sk), v.end());
-    if (v.empty()) sn(net).udp_hash.erase(it);
-  }
+  auto& v = sn(net).udp_hslot(sk->inet_num);
+  v.erase(std::remove(v.begin(), v.end(), sk), v.end());
   reuseport_detach_sock(net, sk);
   sk->inet_num = 0;
   sk->inet_sport = 0;
@@ -251,17 +245,14 @@ int udp4_lib_mcast_deliver(Net& net, SkBuff* skb, wire::Ipv4Addr saddr, uint16_t
                            uint16_t dport) {
   const int dif = skb->dev ? skb->dev->ifindex : 0;
   std::vector<Sock*> matches;
-  auto it = net.sock.udp_hash.find(dport);
-  if (it != net.sock.udp_hash.end()) {
-    for (Sock* sk : it->second) {
-      // __udp_is_mcast_sock
-      if (sk->inet_num != dport) continue;
-      if (sk->inet_daddr && sk->inet_daddr != saddr) continue;
-      if (sk->inet_dport && sk->inet_dport != sport) continue;
-      if (sk->inet_rcv_saddr && sk->inet_rcv_saddr != daddr) continue;
-      if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif) continue;
-      matches.push_back(sk);
-    }
+  for (Sock* sk : net.sock.udp_hslot(dport)) {
+    // __udp_is_mcast_sock
+    if (sk->inet_num != dport) continue;
+    if (sk->inet_daddr && sk->inet_daddr != saddr) continue;
+    if (sk->inet_dport && sk->inet_dport != sport) continue;
+    if (sk->inet_rcv_saddr && sk->inet_rcv_saddr != daddr) continue;
+    if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif) continue;
+    matches.push_back(sk);
   }
   if (matches.empty()) {
     net.sock.udp_mib.IgnoredMulti++;
@@ -280,13 +271,13 @@ int udp4_lib_mcast_deliver(Net& net, SkBuff* skb, wire::Ipv4Addr saddr, uint16_t
 
 Sock* udp4_lib_lookup(Net& net, wire::Ipv4Addr saddr, uint16_t sport, wire::Ipv4Addr daddr, uint16_t dport, int dif,
                       const SkBuff*) {
-  auto it = net.sock.udp_hash.find(dport);
-  if (it == net.sock.udp_hash.end()) return nullptr;
+  const std::vector<Sock*>& hslot = net.sock.udp_hslot(dport);
+  if (hslot.empty()) return nullptr;
   // Connected or bound to daddr first; then the sockets bound to 0.0.0.0.
   constexpr wire::Ipv4Addr inaddr_any = 0;  // htonl(INADDR_ANY)
-  Sock* result = udp4_lib_lookup2(net, saddr, sport, daddr, dport, dif, it->second);
+  Sock* result = udp4_lib_lookup2(net, saddr, sport, daddr, dport, dif, hslot);
   if (result) return result;
-  return udp4_lib_lookup2(net, saddr, sport, inaddr_any, dport, dif, it->second);
+  return udp4_lib_lookup2(net, saddr, sport, inaddr_any, dport, dif, hslot);
 }
 
 int udp_rcv(SkBuff* skb) {
@@ -340,10 +331,8 @@ bool udp_v4_early_demux(SkBuff* skb) {
   const wire::Ipv4Addr saddr = ip_saddr(skb), daddr = ip_daddr(skb);
   const uint16_t sport = wire::load_be16(th), dport = wire::load_be16(th + 2);
   // __udp4_lib_demux_lookup: an exact match of a connected socket only.
-  auto it = net.sock.udp_hash.find(dport);
-  if (it == net.sock.udp_hash.end()) return false;
-  for (Sock* sk : it->second) {
-    if (sk->inet_rcv_saddr == daddr && sk->inet_daddr == saddr && sk->inet_dport == sport &&
+  for (Sock* sk : net.sock.udp_hslot(dport)) {
+    if (sk->inet_num == dport && sk->inet_rcv_saddr == daddr && sk->inet_daddr == saddr && sk->inet_dport == sport &&
         (!sk->sk_bound_dev_if || sk->sk_bound_dev_if == skb->dev->ifindex)) {
       if (!sk->sk_rx_dst) return false;
       skb_dst_set_noref(skb, sk->sk_rx_dst);

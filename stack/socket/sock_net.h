@@ -35,8 +35,13 @@ struct SockNet {
   SockNet(const SockNet&) = delete;
   SockNet& operator=(const SockNet&) = delete;
 
-  // struct udp_table: the bound sockets by local port, newest first (hlist_add_head).
-  std::unordered_map<uint16_t, std::vector<Sock*>> udp_hash;
+  // struct udp_table: the bound sockets in hash slots (struct udp_hslot) by local
+  // port, udp_hashfn(net, port, mask); within a slot newest first (hlist_add_head).
+  // A slot holds every port that hashes there: its users check inet_num.
+  static constexpr unsigned kUdpHashSlots = 256;  // UDP_HTABLE_SIZE_MIN
+  std::vector<Sock*> udp_hash[kUdpHashSlots];
+  static unsigned udp_hashfn(uint16_t num) { return num & (kUdpHashSlots - 1); }
+  std::vector<Sock*>& udp_hslot(uint16_t num) { return udp_hash[udp_hashfn(num)]; }
   std::map<int, SockReuseport> reuseport_groups;
   // inet_hashinfo for TCP: the bind buckets (bhash, owners by local port,
   // newest first) and the listening sockets (lhash2, newest first).
