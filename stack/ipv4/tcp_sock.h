@@ -281,6 +281,7 @@ struct TcpSock : Sock {
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;
   uint8_t frto = 0;
+  bool is_sack_reneg = false;   // the peer reneged on SACKs: set until this loss recovers
   uint8_t keepalive_probes = 0;  // TCP_KEEPCNT (0: the sysctl)
   uint32_t keepalive_time = 0;   // TCP_KEEPIDLE, jiffies (0: the sysctl)
   uint32_t keepalive_intvl = 0;  // TCP_KEEPINTVL, jiffies (0: the sysctl)

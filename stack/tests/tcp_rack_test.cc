@@ -128,5 +128,33 @@ TEST_F(TcpRackTest, DsackSeenWidensTheWindowAStep) {
   EXPECT_EQ(tp()->rack.reo_wnd_steps, 1u);
 }
 
+// tcp_dsack_seen: a D-SACK of a retransmission (here the RTO's: no loss probe
+// episode is open) marks a round for tcp_rack_update_reo_wnd once reordering
+// was seen: the window grows a step on that very ACK.
+TEST_F(TcpRackTest, DsackAfterReorderingGrowsTheWindow) {
+  tp()->reord_seen = 1;
+  ASSERT_EQ(write(std::string(100, 'd')), 100);
+  d.stack.advance(500'000'000);  // the loss probe, then the RTO's retransmission
+  ASSERT_GE(wire().size(), 3u);
+  ASSERT_EQ(tp()->tlp_high_seq, 0u);
+  tsval += 500;
+  send(sack_seg(100, {{0, 100}}));
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+  EXPECT_EQ(tp()->rack.reo_wnd_steps, 2u);
+  EXPECT_EQ(tp()->rack.reo_wnd_persist, kTcpRackRecoveryThresh);
+}
+
+// Without reordering seen, a D-SACK says nothing of RACK's window: one step.
+TEST_F(TcpRackTest, DsackWithoutReorderingLeavesTheWindow) {
+  ASSERT_EQ(write(std::string(100, 'e')), 100);
+  d.stack.advance(500'000'000);
+  ASSERT_GE(wire().size(), 3u);
+  tsval += 500;
+  send(sack_seg(100, {{0, 100}}));
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+  EXPECT_EQ(tp()->rack.reo_wnd_steps, 1u);
+  EXPECT_EQ(tp()->rack.reo_wnd_persist, 0u);
+}
+
 }  // namespace
 }  // namespace nettwin::test
