@@ -115,8 +115,10 @@ _add_loss("tcp_sack_prr_three_holes",
           "are lost; the tester SACKs the others one segment an ACK: the third SACK marks the first hole lost "
           "(Recovery, ssthresh 14), each later SACK past a hole marks it lost (RACK), and PRR lets out "
           "retransmissions and new data in proportion to what each ACK delivered (proportional while the pipe "
-          "exceeds ssthresh, then conservation); the ACK of the flight ends Recovery (cwnd = ssthresh) and the "
-          "rest goes out",
+          "exceeds ssthresh, then conservation). The tester's ACKs all echo the TSval of the last segment it "
+          "waited for, sent before any retransmission, so the partial ACK of the flight looks like delayed "
+          "originals filled the holes: tcp_try_undo_partial undoes the recovery (TCPPartialUndo, TCPTSReorder, "
+          "tcpi_reordering 19, ssthresh back to infinite) and the rest goes out",
           sends(0, 34) + expect_segments(0, 10) + (Wait(SLOW_RTT_MS), ack(_at(10))) + expect_segments(10, 20)
           + (Wait(SLOW_RTT_MS), ack(_at(11)))
           + tuple(ack(_at(11), [(12, k)]) for k in range(12, 15))
