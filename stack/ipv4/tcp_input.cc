@@ -1436,6 +1436,8 @@ void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int
         if (flag & FLAG_SND_UNA_ADVANCED) tp->sacked_out = 0;  // tcp_reset_reno_sack
         tcp_add_reno_sack(sk, num_dupack, ece_ack);
       }
+      // A D-SACK after the recovery ended (undo_marker still set) may still undo it.
+      if (tp->icsk_ca_state <= TCP_CA_Disorder) tcp_try_undo_dsack(sk);
       tcp_identify_packet_loss(sk, ack_flag);
       if (!tcp_time_to_recover(tp)) {
         tcp_try_to_open(sk, flag);
@@ -1769,6 +1771,14 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
   tp->icsk_probes_out = 0;
   tp->rcv_tstamp = uint32_t(sk->net->engine.jiffies());
   if (!prior_packets) {
+    // A D-SACK with nothing in flight may still undo a cwnd reduction.
+    if (flag & FLAG_DSACKING_ACK) {
+      int rexmit = REXMIT_NONE;
+      tcp_fastretrans_alert(sk, prior_snd_una, 0, &flag, &rexmit);
+      // tcp_newly_delivered: an ECE acks only CE-marked deliveries (RFC 3168 counts them all).
+      if ((flag & FLAG_ECE) && tcp_ecn_mode_rfc3168(tp))
+        sk->net->mib.tcpext.TCPDeliveredCE += tp->delivered - prior_delivered;
+    }
     // An ACK that opens a zero window: the probe timer stops (tcp_ack_probe).
     if (tp->icsk_pending == ICSK_TIME_PROBE0 && !tp->sk_write_queue.empty()) {
       const SkBuff* head = tp->sk_write_queue.front();

@@ -187,6 +187,25 @@ TEST_F(TcpDsackRecoveryTest, WithoutDsackTheRecoveryEndsReduced) {
   EXPECT_EQ(d.counter("TcpExt.TCPFullUndo"), 0u);
 }
 
+// The recovery ended reduced (undo_marker still set), nothing in flight, then
+// a duplicate ACK D-SACKs the retransmission: tcp_ack's no-queue path still
+// runs tcp_fastretrans_alert for a D-SACKing ACK, and in Open
+// tcp_try_undo_dsack undoes (TCPDSACKUndo; tcp_dsack_undo_after_recovery).
+TEST_F(TcpDsackRecoveryTest, LateDsackUndoesAFinishedRecovery) {
+  spurious_fast_retransmit();
+  EXPECT_TRUE(send(seg(kAck, {}, 6000)).empty());
+  ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
+  ASSERT_EQ(tp()->snd_ssthresh, 7u);
+  ASSERT_EQ(tp()->packets_out, 0u);
+  d.stack.advance(3'000'000);
+  tsval += 3;
+  EXPECT_TRUE(sack(6000, {{0, 1000}}).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKUndo"), 1u);
+  EXPECT_EQ(tp()->snd_ssthresh, 0x7fffffffu);
+  EXPECT_EQ(tp()->snd_cwnd, 10u);
+  EXPECT_EQ(tp()->undo_marker, 0u);
+}
+
 // A partial ACK (snd_una still below high_seq, the new head not SACKed),
 // then a D-SACK of the retransmission: tcp_try_undo_dsack undoes at once
 // (TCPDSACKUndo) and the connection leaves Recovery (tcp_dsack_undo_partial
