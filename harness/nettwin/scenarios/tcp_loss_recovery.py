@@ -184,3 +184,16 @@ _add_loss("tcp_rack_dsack_reo_wnd",
           + sends(10, 5) + expect_segments(10, 5)
           + (Wait(SLOW_RTT_MS), ack(_at(10), [(11, 11)]), Wait(75), ack(_at(15)), info(), Expect("", timeout_ms=200)),
           rtt_ms=SLOW_RTT_MS)
+
+# ------------------------------------------------------------- a late D-SACK undoes a finished recovery
+
+_add_loss("tcp_dsack_undo_after_recovery",
+          "10 segments; a SACK of the 2nd-4th: fast retransmit of the 1st (Recovery); the ACK of all echoes the "
+          "retransmission, so Recovery ends reduced (ssthresh 7) with undo_marker still set; then a "
+          "duplicate ACK D-SACKs the retransmission: with nothing in flight tcp_ack still runs "
+          "tcp_fastretrans_alert for a D-SACKing ACK, and in Open tcp_try_undo_dsack restores cwnd and "
+          "ssthresh (TCPDSACKUndo)",
+          sends(0, 10) + expect_segments(0, 10)
+          + (Wait(RTT_MS), ack(_at(0), [(1, 3)]), _seg(0), Wait(RTT_MS), ack(_at(10)), info(),
+             Wait(RTT_MS), ack(_at(10), [(0, 0)]), info()) + sends(10, 1) + expect_segments(10, 1)
+          + (Wait(RTT_MS), ack(_at(11)), info()))
