@@ -931,6 +931,8 @@ void tcp_check_sack_reordering(Sock* sk, uint32_t low_seq, bool ts) {
   (ts ? sk->net->mib.tcpext.TCPTSReorder : sk->net->mib.tcpext.TCPSACKReorder)++;
 }
 
+bool tcp_tsopt_ecr_before(const TcpSock* tp, uint32_t when);
+
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
 // seq_rtt_us: the RTT of the first segment acked, ca_rtt_us the last's (only
 // never-retransmitted ones); pkts_acked: the segments acked.
@@ -970,10 +972,15 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
     pkts_acked += acked_pcount;
     tcp_rate_skb_delivered(sk, skb, rs);
     // Reno counts delivery in tcp_remove_reno_sacks (its dupacks counted some already).
-    if (sacked & TCPCB_SACKED_ACKED)
+    if (sacked & TCPCB_SACKED_ACKED) {
       tp->sacked_out -= acked_pcount;
-    else if (tcp_is_sack(tp))
+    } else if (tcp_is_sack(tp)) {
       tcp_count_delivered(tp, acked_pcount, ece_ack);
+      // What is cumulatively acked advances RACK too, unless the echo says the
+      // original arrived rather than this retransmission (tcp_skb_spurious_retrans).
+      if (!((sacked & TCPCB_RETRANS) && tcp_tsopt_ecr_before(tp, tcp_ns_to_ts(sk, skb->tstamp))))
+        tcp_rack_advance(tp, sacked, scb->end_seq, skb->tstamp / 1000);
+    }
     if (!(scb->tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED; else flag |= FLAG_SYN_ACKED;
     if (!fully_acked) break;
     tp->tcp_rtx_queue.pop_front();

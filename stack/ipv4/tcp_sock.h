@@ -215,7 +215,7 @@ struct TcpSock : Sock {
   uint32_t dsack_dups = 0;
   uint32_t rcv_ooopack = 0;
   uint32_t reord_seen = 0;      // reordering events seen
-  // RACK (tcp_recovery.c): the most recently sent skb known delivered (SACKed).
+  // RACK (tcp_recovery.c): the most recently sent skb known delivered (SACKed or acked).
   struct {
     uint64_t mstamp = 0;        // its departure, us
     uint32_t rtt_us = 0;        // its RTT
