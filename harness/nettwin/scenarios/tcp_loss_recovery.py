@@ -197,3 +197,15 @@ _add_loss("tcp_dsack_undo_after_recovery",
           + (Wait(RTT_MS), ack(_at(0), [(1, 3)]), _seg(0), Wait(RTT_MS), ack(_at(10)), info(),
              Wait(RTT_MS), ack(_at(10), [(0, 0)]), info()) + sends(10, 1) + expect_segments(10, 1)
           + (Wait(RTT_MS), ack(_at(11)), info()))
+
+# ------------------------------------------------------------- RACK advanced by a cumulative ACK
+
+_add_loss("tcp_rack_cumulative_ack_marks_lost",
+          "10 segments; a SACK of the 2nd-4th: fast retransmit of the 1st (Recovery); two RTTs later the ACK "
+          "of the 4 first (the hole filled): the cumulatively acked retransmission, delivered "
+          "later than min_rtt after it left, advances RACK (tcp_clean_rtx_queue calls tcp_rack_advance for "
+          "what it acks too), so the 5th-10th, sent before it and neither SACKed nor acked, are lost at once; "
+          "PRR resends three of them; the ACK of all ends Recovery",
+          sends(0, 10) + expect_segments(0, 10)
+          + (Wait(RTT_MS), ack(_at(0), [(1, 3)]), _seg(0), Wait(2 * RTT_MS), ack(_at(4)), _seg(4),
+             info(), Wait(RTT_MS), ack(_at(10)), info()))
