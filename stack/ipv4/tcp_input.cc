@@ -1008,6 +1008,9 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
       tcp_check_sack_reordering(sk, reord, false);
     }
   }
+  // FASTRETRANS_DEBUG (1 in Linux): with nothing left in flight, counts that
+  // leaked (a retransmission counted twice after an undo) are reset.
+  if (!tp->packets_out && tcp_is_sack(tp)) tp->lost_out = tp->sacked_out = tp->retrans_out = 0;
   return flag;
 }
 
@@ -1812,7 +1815,14 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     sack_rtt_us = long((tp->tcp_clock_cache - sack_state.first_sackt) / 1000);
     ca_rtt_us = long((tp->tcp_clock_cache - sack_state.last_sackt) / 1000);
   }
-  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us, &rs);
+  const bool rtt_update = tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us, &rs);
+  // Nothing acked, but a SACK RTT from data sent before the head's last
+  // (re)transmission: the TLP or RTO timer is set again (else a timeout in
+  // loss recovery may keep being extended by SACKs of newer data).
+  if (!(flag & FLAG_ACKED) && rtt_update && sack_rtt_us >= 0) {
+    const SkBuff* head = tp->tcp_rtx_queue.front();
+    if (head && sack_rtt_us > long((tp->tcp_clock_cache - head->tstamp) / 1000)) flag |= FLAG_SET_XMIT_TIMER;
+  }
   // The end of tcp_clean_rtx_queue: CUBIC's HyStart takes its delay samples here.
   if (tp->icsk_ca_ops && tp->icsk_ca_ops->pkts_acked) {
     AckSample sample{pkts_acked, int32_t(rs.rtt_us), tp->mss_cache * (tp->delivered - rs.prior_delivered)};
