@@ -209,3 +209,16 @@ _add_loss("tcp_rack_cumulative_ack_marks_lost",
           sends(0, 10) + expect_segments(0, 10)
           + (Wait(RTT_MS), ack(_at(0), [(1, 3)]), _seg(0), Wait(2 * RTT_MS), ack(_at(4)), _seg(4),
              info(), Wait(RTT_MS), ack(_at(10)), info()))
+
+# ------------------------------------------------------------- a SACK in Loss restarts the RTO
+
+_add_loss("tcp_rto_sack_rearms_timer",
+          "3 segments, the tester silent: the probe, then the RTO resends the 1st (Loss, backoff 1); 200 ms "
+          "later a SACK of the 2nd, never retransmitted: F-RTO calls the RTO spurious (TCPSpuriousRTOs, "
+          "TCPLossUndo: Open, the losses unmarked, the 1st still marked retransmitted), and as its RTT sample "
+          "is older than the head's last transmission tcp_clean_rtx_queue sets the timer again "
+          "(FLAG_SET_XMIT_TIMER): the RTO restarts from this ACK, not from the retransmission; it fires (from "
+          "Open with SACKs: TCPSackFailures) and the 1st goes again, counted in retrans_out a second time "
+          "(tcp_retransmit_skb adds unconditionally); the ACK of all",
+          sends(0, 3) + expect_segments(0, 3) + probe_then_rto(2)
+          + (Wait(200), ack(_at(0), [(1, 1)]), _seg(0, timeout_ms=1500), info(), Wait(RTT_MS), ack(_at(3)), info()))
