@@ -166,6 +166,7 @@ int tcp_disconnect(Sock* sk, int) {
   tcp_set_ca_state(sk, TCP_CA_Open);
   tp->total_retrans = 0;
   tp->retrans_stamp = 0;
+  tp->is_sack_reneg = false;
   tp->rx_opt = TcpOptionsReceived{};
   return 0;
 }

@@ -361,6 +361,7 @@ static void tcp_timeout_mark_lost(Sock* sk) {
   if (is_reneg) {
     sk->net->mib.tcpext.TCPSACKReneging++;
     tp->sacked_out = 0;
+    tp->is_sack_reneg = true;  // until this loss recovers
   } else if (tcp_is_reno(tp)) {
     tp->sacked_out = 0;
   }
@@ -930,6 +931,8 @@ void tcp_check_sack_reordering(Sock* sk, uint32_t low_seq, bool ts) {
   (ts ? sk->net->mib.tcpext.TCPTSReorder : sk->net->mib.tcpext.TCPSACKReorder)++;
 }
 
+bool tcp_tsopt_ecr_before(const TcpSock* tp, uint32_t when);
+
 // tcp_clean_rtx_queue: what the ACK covers leaves the retransmit queue.
 // seq_rtt_us: the RTT of the first segment acked, ca_rtt_us the last's (only
 // never-retransmitted ones); pkts_acked: the segments acked.
@@ -969,10 +972,15 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
     pkts_acked += acked_pcount;
     tcp_rate_skb_delivered(sk, skb, rs);
     // Reno counts delivery in tcp_remove_reno_sacks (its dupacks counted some already).
-    if (sacked & TCPCB_SACKED_ACKED)
+    if (sacked & TCPCB_SACKED_ACKED) {
       tp->sacked_out -= acked_pcount;
-    else if (tcp_is_sack(tp))
+    } else if (tcp_is_sack(tp)) {
       tcp_count_delivered(tp, acked_pcount, ece_ack);
+      // What is cumulatively acked advances RACK too, unless the echo says the
+      // original arrived rather than this retransmission (tcp_skb_spurious_retrans).
+      if (!((sacked & TCPCB_RETRANS) && tcp_tsopt_ecr_before(tp, tcp_ns_to_ts(sk, skb->tstamp))))
+        tcp_rack_advance(tp, sacked, scb->end_seq, skb->tstamp / 1000);
+    }
     if (!(scb->tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED; else flag |= FLAG_SYN_ACKED;
     if (!fully_acked) break;
     tp->tcp_rtx_queue.pop_front();
@@ -981,6 +989,9 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
   if (tp->tcp_rtx_queue.empty()) tcp_chrono_stop(sk, TCP_CHRONO_BUSY);  // every sent skb acked
   // The urgent data acked: urgent mode ends.
   if (between(tp->snd_up, prior_snd_una, tp->snd_una)) tp->snd_up = tp->snd_una;
+  // What is left at the head was SACKed but is not acked: the peer reneged.
+  if (const SkBuff* head = tp->tcp_rtx_queue.front(); head && (TCP_SKB_CB(head)->sacked & TCPCB_SACKED_ACKED))
+    flag |= FLAG_SACK_RENEGING;
   if (timed && !(flag & FLAG_RETRANS_DATA_ACKED)) {
     *seq_rtt_us = long((tp->tcp_clock_cache - first_ackt) / 1000);
     *ca_rtt_us = long((tp->tcp_clock_cache - last_ackt) / 1000);
@@ -997,6 +1008,9 @@ int tcp_clean_rtx_queue(Sock* sk, uint32_t prior_fack, uint32_t prior_snd_una, l
       tcp_check_sack_reordering(sk, reord, false);
     }
   }
+  // FASTRETRANS_DEBUG (1 in Linux): with nothing left in flight, counts that
+  // leaked (a retransmission counted twice after an undo) are reset.
+  if (!tp->packets_out && tcp_is_sack(tp)) tp->lost_out = tp->sacked_out = tp->retrans_out = 0;
   return flag;
 }
 
@@ -1133,6 +1147,7 @@ bool tcp_try_undo_recovery(Sock* sk) {
   }
   if (tcp_is_non_sack_preventing_reopen(sk)) return true;
   tcp_set_ca_state(sk, TCP_CA_Open);
+  tp->is_sack_reneg = false;
   return false;
 }
 
@@ -1184,11 +1199,12 @@ bool tcp_try_undo_partial(Sock* sk, uint32_t prior_snd_una) {
 }
 
 // tcp_try_undo_dsack: D-SACKs showed every retransmission of the recovery
-// spurious (undo_retrans back to 0): cwnd and ssthresh as before it. The
-// RACK reordering window's persistence (reo_wnd_persist) is not modelled.
+// spurious (undo_retrans back to 0): cwnd and ssthresh as before it, and the
+// grown RACK reordering window persists one recovery more.
 bool tcp_try_undo_dsack(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   if (tp->undo_marker && !tp->undo_retrans) {
+    tp->rack.reo_wnd_persist = std::min<uint8_t>(kTcpRackRecoveryThresh, uint8_t(tp->rack.reo_wnd_persist + 1));
     tcp_undo_cwnd_reduction(sk, false);
     sk->net->mib.tcpext.TCPDSACKUndo++;
     return true;
@@ -1270,7 +1286,10 @@ bool tcp_try_undo_loss(Sock* sk, bool frto_undo) {
   if (frto_undo) sk->net->mib.tcpext.TCPSpuriousRTOs++;
   tp->icsk_retransmits = 0;
   if (tcp_is_non_sack_preventing_reopen(sk)) return true;
-  if (frto_undo || tcp_is_sack(tp)) tcp_set_ca_state(sk, TCP_CA_Open);
+  if (frto_undo || tcp_is_sack(tp)) {
+    tcp_set_ca_state(sk, TCP_CA_Open);
+    tp->is_sack_reneg = false;
+  }
   return true;
 }
 
@@ -1339,6 +1358,19 @@ void tcp_cwnd_reduction(Sock* sk, int newly_acked_sacked, int newly_lost, int fl
 
 namespace {
 
+// tcp_check_sack_reneging: an ACK that advanced snd_una up to a segment the
+// peer had SACKed (FLAG_SACK_RENEGING): rather than trust a scoreboard that
+// may be transiently odd, the RTO timer is rearmed to max(srtt/2, 10 ms); if
+// the reneging holds until it fires, tcp_enter_loss forgets the SACKs.
+bool tcp_check_sack_reneging(Sock* sk, int* ack_flag) {
+  if (!(*ack_flag & FLAG_SACK_RENEGING) || !(*ack_flag & FLAG_SND_UNA_ADVANCED)) return false;
+  TcpSock* tp = tcp_sk(sk);
+  const uint32_t delay = std::max(usecs_to_jiffies(tp->srtt_us >> 4), uint32_t(msecs_to_jiffies(10)));
+  inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, delay, TCP_RTO_MAX);
+  *ack_flag &= ~FLAG_SET_XMIT_TIMER;
+  return true;
+}
+
 // tcp_cong_control: PRR while reducing, else cong_avoid when cwnd may grow.
 void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int newly_lost, int flag) {
   TcpSock* tp = tcp_sk(sk);
@@ -1361,6 +1393,8 @@ void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int
   if (!tp->packets_out && tp->sacked_out) tp->sacked_out = 0;
   // A. ECE, hence prohibit cwnd undoing, the reduction is required.
   if (ece_ack) tp->prior_ssthresh = 0;
+  // B. In all the states check for reneging SACKs.
+  if (tcp_check_sack_reneging(sk, ack_flag)) return;
   // D. Check state exit conditions: high_seq is acked.
   if (tp->icsk_ca_state == TCP_CA_Open) {
     tp->retrans_stamp = 0;
@@ -1412,6 +1446,8 @@ void tcp_fastretrans_alert(Sock* sk, uint32_t prior_snd_una, int num_dupack, int
         if (flag & FLAG_SND_UNA_ADVANCED) tp->sacked_out = 0;  // tcp_reset_reno_sack
         tcp_add_reno_sack(sk, num_dupack, ece_ack);
       }
+      // A D-SACK after the recovery ended (undo_marker still set) may still undo it.
+      if (tp->icsk_ca_state <= TCP_CA_Disorder) tcp_try_undo_dsack(sk);
       tcp_identify_packet_loss(sk, ack_flag);
       if (!tcp_time_to_recover(tp)) {
         tcp_try_to_open(sk, flag);
@@ -1528,8 +1564,8 @@ int tcp_sacktag_one(Sock* sk, SkBuff* skb, bool ece_ack, TcpSacktagState* state)
 // tcp_dsack_seen: a D-SACK of [start_seq, end_seq) reports dup_segs duplicate
 // segments (0: dubious, ignored: reversed, wider than any window we were
 // offered, or more duplicates than we ever retransmitted). A spurious
-// retransmission counts as delivered. The RACK reordering window's D-SACK
-// rounds (rack.dsack_seen, only after reordering was seen) are not modelled.
+// retransmission counts as delivered; once reordering was seen, it marks a
+// round for RACK's reordering window to grow (rack.dsack_seen).
 // One segment ending at tlp_high_seq D-SACKs the loss probe: FLAG_DSACK_TLP
 // (tcp_process_tlp_ack: the original arrived too, no loss).
 uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint32_t* sack_delivered, int* flag) {
@@ -1544,6 +1580,9 @@ uint32_t tcp_dsack_seen(TcpSock* tp, uint32_t start_seq, uint32_t end_seq, uint3
   tp->dsack_dups += dup_segs;
   // Skip the D-SACK if the duplicates were not retransmitted by us.
   if (tp->dsack_dups > tp->total_retrans) return 0;
+  // A round with a D-SACK grows RACK's reordering window (tcp_rack_update_reo_wnd),
+  // once reordering was seen and unless it only answers a loss probe.
+  if (tp->reord_seen && !(*flag & FLAG_DSACK_TLP)) tp->rack.dsack_seen = true;
   *sack_delivered += dup_segs;
   return dup_segs;
 }
@@ -1742,6 +1781,14 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
   tp->icsk_probes_out = 0;
   tp->rcv_tstamp = uint32_t(sk->net->engine.jiffies());
   if (!prior_packets) {
+    // A D-SACK with nothing in flight may still undo a cwnd reduction.
+    if (flag & FLAG_DSACKING_ACK) {
+      int rexmit = REXMIT_NONE;
+      tcp_fastretrans_alert(sk, prior_snd_una, 0, &flag, &rexmit);
+      // tcp_newly_delivered: an ECE acks only CE-marked deliveries (RFC 3168 counts them all).
+      if ((flag & FLAG_ECE) && tcp_ecn_mode_rfc3168(tp))
+        sk->net->mib.tcpext.TCPDeliveredCE += tp->delivered - prior_delivered;
+    }
     // An ACK that opens a zero window: the probe timer stops (tcp_ack_probe).
     if (tp->icsk_pending == ICSK_TIME_PROBE0 && !tp->sk_write_queue.empty()) {
       const SkBuff* head = tp->sk_write_queue.front();
@@ -1768,7 +1815,14 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     sack_rtt_us = long((tp->tcp_clock_cache - sack_state.first_sackt) / 1000);
     ca_rtt_us = long((tp->tcp_clock_cache - sack_state.last_sackt) / 1000);
   }
-  tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us, &rs);
+  const bool rtt_update = tcp_ack_update_rtt(sk, flag, seq_rtt_us < 0 ? sack_rtt_us : seq_rtt_us, ca_rtt_us, &rs);
+  // Nothing acked, but a SACK RTT from data sent before the head's last
+  // (re)transmission: the TLP or RTO timer is set again (else a timeout in
+  // loss recovery may keep being extended by SACKs of newer data).
+  if (!(flag & FLAG_ACKED) && rtt_update && sack_rtt_us >= 0) {
+    const SkBuff* head = tp->tcp_rtx_queue.front();
+    if (head && sack_rtt_us > long((tp->tcp_clock_cache - head->tstamp) / 1000)) flag |= FLAG_SET_XMIT_TIMER;
+  }
   // The end of tcp_clean_rtx_queue: CUBIC's HyStart takes its delay samples here.
   if (tp->icsk_ca_ops && tp->icsk_ca_ops->pkts_acked) {
     AckSample sample{pkts_acked, int32_t(rs.rtt_us), tp->mss_cache * (tp->delivered - rs.prior_delivered)};

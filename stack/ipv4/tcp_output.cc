@@ -1222,8 +1222,10 @@ int tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   TcpSock* tp = tcp_sk(sk);
   const int err = __tcp_retransmit_skb(sk, skb, segs);
   if (err == 0) {
-    if (!(TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_RETRANS)) tp->retrans_out += tcp_skb_pcount(skb);
+    // Counted even when already marked retransmitted (an undo unmarks the loss
+    // but keeps SACKED_RETRANS): Linux's "retrans_out leaked" case.
     TCP_SKB_CB(skb)->sacked |= TCPCB_RETRANS;
+    tp->retrans_out += tcp_skb_pcount(skb);
   }
   // The first retransmit's time: the write timeout counts from it.
   if (!tp->retrans_stamp) tp->retrans_stamp = tcp_ns_to_ts(sk, skb->tstamp);

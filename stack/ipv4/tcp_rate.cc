@@ -62,8 +62,8 @@ void tcp_rate_gen(Sock* sk, uint32_t delivered, RateSample* rs) {
   // Clear app limited if the bubble is acked and gone.
   if (tp->app_limited && after(tp->delivered, tp->app_limited)) tp->app_limited = 0;
   if (delivered) tp->delivered_mstamp = tp->tcp_mstamp;
-  // No timing information: an invalid sample.
-  if (!rs->prior_mstamp) {
+  // No timing information, or SACKs reneged on (the delivery count is unsure): an invalid sample.
+  if (!rs->prior_mstamp || tp->is_sack_reneg) {
     rs->delivered = -1;
     rs->interval_us = -1;
     return;

@@ -215,7 +215,7 @@ struct TcpSock : Sock {
   uint32_t dsack_dups = 0;
   uint32_t rcv_ooopack = 0;
   uint32_t reord_seen = 0;      // reordering events seen
-  // RACK (tcp_recovery.c): the most recently sent skb known delivered (SACKed).
+  // RACK (tcp_recovery.c): the most recently sent skb known delivered (SACKed or acked).
   struct {
     uint64_t mstamp = 0;        // its departure, us
     uint32_t rtt_us = 0;        // its RTT
@@ -281,6 +281,7 @@ struct TcpSock : Sock {
   uint8_t nonagle = 0;        // TCP_NAGLE_OFF / TCP_NAGLE_CORK / TCP_NAGLE_PUSH
   bool thin_lto = false;
   uint8_t frto = 0;
+  bool is_sack_reneg = false;   // the peer reneged on SACKs: set until this loss recovers
   uint8_t keepalive_probes = 0;  // TCP_KEEPCNT (0: the sysctl)
   uint32_t keepalive_time = 0;   // TCP_KEEPIDLE, jiffies (0: the sysctl)
   uint32_t keepalive_intvl = 0;  // TCP_KEEPINTVL, jiffies (0: the sysctl)

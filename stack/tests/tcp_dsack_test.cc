@@ -187,16 +187,59 @@ TEST_F(TcpDsackRecoveryTest, WithoutDsackTheRecoveryEndsReduced) {
   EXPECT_EQ(d.counter("TcpExt.TCPFullUndo"), 0u);
 }
 
-// A partial ACK that D-SACKs the retransmission (snd_una still below
-// high_seq): tcp_try_undo_dsack undoes at once (TCPDSACKUndo) and the
-// connection leaves Recovery.
-TEST_F(TcpDsackRecoveryTest, PartialAckWithDsackUndoesInRecovery) {
+// The recovery ended reduced (undo_marker still set), nothing in flight, then
+// a duplicate ACK D-SACKs the retransmission: tcp_ack's no-queue path still
+// runs tcp_fastretrans_alert for a D-SACKing ACK, and in Open
+// tcp_try_undo_dsack undoes (TCPDSACKUndo; tcp_dsack_undo_after_recovery).
+TEST_F(TcpDsackRecoveryTest, LateDsackUndoesAFinishedRecovery) {
   spurious_fast_retransmit();
-  // The 2nd-6th were SACKed; acking 1000 leaves them SACKed above snd_una.
-  EXPECT_TRUE(sack(1000, {{0, 1000}, {1000, 6000}}).empty());
+  EXPECT_TRUE(send(seg(kAck, {}, 6000)).empty());
+  ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
+  ASSERT_EQ(tp()->snd_ssthresh, 7u);
+  ASSERT_EQ(tp()->packets_out, 0u);
+  d.stack.advance(3'000'000);
+  tsval += 3;
+  EXPECT_TRUE(sack(6000, {{0, 1000}}).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKUndo"), 1u);
+  EXPECT_EQ(tp()->snd_ssthresh, 0x7fffffffu);
+  EXPECT_EQ(tp()->snd_cwnd, 10u);
+  EXPECT_EQ(tp()->undo_marker, 0u);
+}
+
+// A partial ACK (snd_una still below high_seq, the new head not SACKed),
+// then a D-SACK of the retransmission: tcp_try_undo_dsack undoes at once
+// (TCPDSACKUndo) and the connection leaves Recovery (tcp_dsack_undo_partial
+// recorded it).
+TEST_F(TcpDsackRecoveryTest, PartialAckThenDsackUndoesInRecovery) {
+  ASSERT_EQ(sys_setsockopt(net, cfd, 6, 1, 1, 4), 0);  // TCP_NODELAY
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(write(std::string(1000, char('0' + i))), 1000);
+  ASSERT_EQ(wire().size(), 6u);
+  d.stack.advance(3'000'000);
+  tsval += 3;
+  auto out = sack(0, {{1000, 4000}});
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(SentTcp(out[0]).seq(), isn + 1);
+  ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  send(seg(kAck, {}, 4000));
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  EXPECT_EQ(tp()->undo_retrans, 1);
+  EXPECT_TRUE(sack(4000, {{0, 1000}}).empty());
+  EXPECT_EQ(tp()->undo_retrans, 0);
   EXPECT_EQ(d.counter("TcpExt.TCPDSACKUndo"), 1u);
   EXPECT_NE(tp()->icsk_ca_state, TCP_CA_Recovery);
   EXPECT_EQ(tp()->snd_ssthresh, 0x7fffffffu);
+}
+
+// A partial ACK that stops at data the peer had SACKed is SACK reneging
+// (tcp_check_sack_reneging), even with a D-SACK in it: no undo yet, the RTO
+// timer rearmed short instead.
+TEST_F(TcpDsackRecoveryTest, PartialAckIntoSackedDataIsReneging) {
+  spurious_fast_retransmit();
+  // The 2nd-6th were SACKed; acking 1000 leaves them SACKed above snd_una.
+  EXPECT_TRUE(sack(1000, {{0, 1000}, {1000, 6000}}).empty());
+  EXPECT_EQ(d.counter("TcpExt.TCPDSACKUndo"), 0u);
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  EXPECT_EQ(tp()->icsk_pending, ICSK_TIME_RETRANS);
 }
 
 // tcp_check_dsack: a first block inside the second is a D-SACK too (TCPDSACKOfoRecv).

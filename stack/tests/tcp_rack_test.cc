@@ -128,5 +128,70 @@ TEST_F(TcpRackTest, DsackSeenWidensTheWindowAStep) {
   EXPECT_EQ(tp()->rack.reo_wnd_steps, 1u);
 }
 
+// tcp_dsack_seen: a D-SACK of a retransmission (here the RTO's: no loss probe
+// episode is open) marks a round for tcp_rack_update_reo_wnd once reordering
+// was seen: the window grows a step on that very ACK.
+TEST_F(TcpRackTest, DsackAfterReorderingGrowsTheWindow) {
+  tp()->reord_seen = 1;
+  ASSERT_EQ(write(std::string(100, 'd')), 100);
+  d.stack.advance(500'000'000);  // the loss probe, then the RTO's retransmission
+  ASSERT_GE(wire().size(), 3u);
+  ASSERT_EQ(tp()->tlp_high_seq, 0u);
+  tsval += 500;
+  send(sack_seg(100, {{0, 100}}));
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+  EXPECT_EQ(tp()->rack.reo_wnd_steps, 2u);
+  EXPECT_EQ(tp()->rack.reo_wnd_persist, kTcpRackRecoveryThresh);
+}
+
+// Without reordering seen, a D-SACK says nothing of RACK's window: one step.
+TEST_F(TcpRackTest, DsackWithoutReorderingLeavesTheWindow) {
+  ASSERT_EQ(write(std::string(100, 'e')), 100);
+  d.stack.advance(500'000'000);
+  ASSERT_GE(wire().size(), 3u);
+  tsval += 500;
+  send(sack_seg(100, {{0, 100}}));
+  EXPECT_EQ(tp()->dsack_dups, 1u);
+  EXPECT_EQ(tp()->rack.reo_wnd_steps, 1u);
+  EXPECT_EQ(tp()->rack.reo_wnd_persist, 0u);
+}
+
+// tcp_clean_rtx_queue: a cumulatively acked retransmission advances RACK as a
+// SACKed one would (tcp_rack_advance; its RTT above min_rtt, its echo not
+// older than it): what was sent before it and is neither SACKed nor acked is
+// lost at once (tcp_rack_cumulative_ack_marks_lost recorded it).
+TEST_F(TcpRackTest, CumulativelyAckedRetransmissionAdvancesRack) {
+  ASSERT_EQ(write(std::string(6 * kMss, 'q')), int(6 * kMss));
+  ASSERT_EQ(wire().size(), 6u);
+  d.stack.advance(2'000'000);
+  tsval += 2;
+  auto out = send(sack_seg(0, {{kMss, 4 * kMss}}), 0);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(SentTcp(out[0]).seq(), isn + 1);
+  ASSERT_EQ(tp()->lost_out, 1u);
+  d.stack.advance(10'000'000);
+  tsval += 10;
+  send(seg(kAck, {}, 4 * kMss), 0);
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  EXPECT_EQ(tp()->lost_out, 2u);
+}
+
+// The same ACK echoing a TSval older than the retransmission says the original
+// arrived (tcp_skb_spurious_retrans): RACK does not advance.
+TEST_F(TcpRackTest, AckOfTheOriginalDoesNotAdvanceRack) {
+  ASSERT_EQ(write(std::string(6 * kMss, 'u')), int(6 * kMss));
+  ASSERT_EQ(wire().size(), 6u);
+  const uint32_t original_ts = dut_ts;
+  d.stack.advance(2'000'000);
+  tsval += 2;
+  ASSERT_EQ(send(sack_seg(0, {{kMss, 4 * kMss}}), 0).size(), 1u);
+  d.stack.advance(10'000'000);
+  tsval += 10;
+  dut_ts = original_ts;
+  const uint64_t rack_mstamp = tp()->rack.mstamp;
+  send(seg(kAck, {}, 4 * kMss), 0);
+  EXPECT_EQ(tp()->rack.mstamp, rack_mstamp);
+}
+
 }  // namespace
 }  // namespace nettwin::test

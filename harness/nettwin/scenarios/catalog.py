@@ -9,6 +9,7 @@ from . import packet  # noqa: F401
 from . import tcp  # noqa: F401
 from . import tcp_ecn  # noqa: F401
 from . import tcp_loss  # noqa: F401
+from . import tcp_loss_recovery  # noqa: F401
 from . import tcp_side  # noqa: F401
 from .model import SCENARIOS, Scenario
 
