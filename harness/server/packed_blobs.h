@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/trace_record.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -54,5 +55,8 @@ void append_packed_wire(std::string& out, int32_t ifindex, uint64_t time_ns, std
 // Appends one event record to `out`. Its size is at most trace_event_bytes(event)
 // (reply_budget.h), so a packed reply keeps within the same budget.
 void append_packed_event(std::string& out, const TraceEvent& event);
+// The same from a typed record, its text written straight into `out`; at most
+// trace_record_bytes(record).
+void append_packed_record(std::string& out, const TraceRecord& record);
 
 }  // namespace nettwin::server

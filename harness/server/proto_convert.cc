@@ -8,6 +8,7 @@
 
 #include "engine_state.h"
 #include "core/trace.h"
+#include "core/trace_text.h"
 #include "text_parse.h"
 
 namespace nettwin::server {
@@ -145,6 +146,19 @@ void to_proto(const TraceEvent& in, v1::TraceEvent& out) {
     auto* field = fields->Add();
     field->set_key(key);
     field->set_value(value);
+  }
+}
+
+void to_proto(const TraceRecord& in, v1::TraceEvent& out) {
+  out.set_time_ns(in.time_ns());
+  trace_record_name(in, *out.mutable_name());
+  out.set_skb(in.skb());
+  auto* fields = out.mutable_fields();
+  fields->Reserve(static_cast<int>(in.size()));
+  for (const TraceField& f : in) {
+    auto* field = fields->Add();
+    field->set_key(f.name);
+    trace_field_text(f, *field->mutable_value());
   }
 }
 

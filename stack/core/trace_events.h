@@ -1,7 +1,8 @@
 // The tracepoints (include/trace/events/{net,napi,skb,qdisc,neigh,fib,icmp,udp,tcp}.h)
 // and the layer checkpoints. Each inline wrapper is the one predictable branch
-// a point costs while nobody listens; the out-of-line part builds the fields
-// under their tracefs names, values in the canonical text of traces/README.md.
+// a point costs while nobody listens; the out-of-line part writes the typed
+// record (core/trace_record.h): the fields under their tracefs names, raw
+// values whose text (core/trace_text.h) is the canonical one of traces/README.md.
 #pragma once
 
 #include <cstdint>
@@ -150,8 +151,11 @@ inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, 
 // A checkpoint at a function that works for an skb it no longer holds (it may
 // have been queued or freed): the skb's id and the function's verdict.
 inline void checkpoint_verdict(Tracer& t, const char* function, uint64_t skb_id, const char* verdict) {
-  if (t.on() && t.wants_checkpoints()) [[unlikely]]
-    t.emit_checkpoint(function, skb_id, {{"verdict", verdict}});
+  if (t.on() && t.wants_checkpoints()) [[unlikely]] {
+    TraceRecord r = t.record_checkpoint(function, skb_id);
+    r.add("verdict", verdict);
+    t.emit(r);
+  }
 }
 
 // A checkpoint at a layer function: the skb's state, and a verdict where the

@@ -1,6 +1,7 @@
 // The trace field writers (core/trace_format.h) against the printf formats
-// they stand for, at their edges; and TraceRecord's reused events: a point's
-// event must carry exactly this emit's fields, whatever the last one held.
+// they stand for, at their edges; and the text a typed record becomes for a
+// text subscriber, whose reused event must carry exactly this emit's fields,
+// whatever the last one held.
 #include <gtest/gtest.h>
 
 #include <climits>

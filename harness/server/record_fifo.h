@@ -1,0 +1,63 @@
+// Typed trace records kept by the server (a subscription's buffer, a live
+// stream's queue, a reply being built): each record copied into one byte
+// buffer with its transient strings and bytes, no text. Text is made from
+// them only when a reply is written (proto_convert.h, packed_blobs.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/trace_record.h"
+
+namespace nettwin::server {
+
+class RecordFifo {
+ public:
+  void push(const TraceRecord& r);
+  bool empty() const { return count_ == 0; }
+  size_t size() const { return count_; }
+
+  // fn(const TraceRecord&) on the oldest record, rebuilt; its strings point
+  // into the fifo, valid until the next change to it.
+  template <class Fn>
+  decltype(auto) with_front(Fn&& fn) const {
+    const Header h = header_at(head_);
+    TraceRecord r(h.point, h.name, h.skb);
+    rebuild(head_, h, r);
+    return fn(static_cast<const TraceRecord&>(r));
+  }
+  // fn(const TraceRecord&) on each record, oldest first.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (size_t at = head_, n = 0; n < count_; ++n) {
+      const Header h = header_at(at);
+      TraceRecord r(h.point, h.name, h.skb);
+      rebuild(at, h, r);
+      fn(static_cast<const TraceRecord&>(r));
+      at += h.size;
+    }
+  }
+  void pop_front();
+  // The oldest record, moved to the back of `to`.
+  void move_front_to(RecordFifo& to);
+  void clear();
+
+ private:
+  struct Header {
+    uint64_t time_ns;
+    uint64_t skb;
+    const char* name;
+    uint32_t size;  // the whole record's bytes
+    uint16_t point;
+    uint16_t fields;
+  };
+  Header header_at(size_t at) const;
+  void rebuild(size_t at, const Header& h, TraceRecord& r) const;
+
+  std::vector<char> bytes_;
+  size_t head_ = 0;  // the oldest record's offset; what is before it is consumed
+  size_t count_ = 0;
+};
+
+}  // namespace nettwin::server
