@@ -87,8 +87,11 @@ void append_packed_record(std::string& out, const TraceRecord& record) {
     const size_t key_len = std::strlen(field.name);
     append_number(out, static_cast<uint16_t>(key_len));
     out.append(field.name, key_len);
-    append_number(out, static_cast<uint32_t>(trace_field_text_size(field)));
+    const size_t value_at = out.size();
+    append_number(out, uint32_t{0});  // the value's length, filled in once it is written
     append_trace_field_text(out, field);
+    const uint32_t value_len = static_cast<uint32_t>(out.size() - value_at - 4);
+    std::memcpy(out.data() + value_at, &value_len, 4);
   }
   const uint32_t len = static_cast<uint32_t>(out.size() - start - 4);
   std::memcpy(out.data() + start, &len, 4);

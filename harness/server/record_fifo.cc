@@ -50,9 +50,12 @@ void RecordFifo::rebuild(size_t at, const Header& h, TraceRecord& r) const {
   }
 }
 
-void RecordFifo::pop_front() {
-  head_ += header_at(head_).size;
-  if (--count_ == 0) {
+void RecordFifo::pop_front() { consumed(head_ + header_at(head_).size, 1); }
+
+void RecordFifo::consumed(size_t end, size_t n) {
+  head_ = end;
+  count_ -= n;
+  if (count_ == 0) {
     bytes_.clear();
     head_ = 0;
   } else if (head_ >= 4096 && head_ * 2 >= bytes_.size()) {  // the consumed half goes, amortised
@@ -61,11 +64,13 @@ void RecordFifo::pop_front() {
   }
 }
 
-void RecordFifo::move_front_to(RecordFifo& to) {
-  const size_t size = header_at(head_).size;
-  to.bytes_.insert(to.bytes_.end(), bytes_.begin() + ptrdiff_t(head_), bytes_.begin() + ptrdiff_t(head_ + size));
-  ++to.count_;
-  pop_front();
+void RecordFifo::move_front_to(RecordFifo& to) { move_range_to(to, head_ + header_at(head_).size, 1); }
+
+void RecordFifo::move_range_to(RecordFifo& to, size_t end, size_t n) {
+  if (!n) return;
+  to.bytes_.insert(to.bytes_.end(), bytes_.begin() + ptrdiff_t(head_), bytes_.begin() + ptrdiff_t(end));
+  to.count_ += n;
+  consumed(end, n);
 }
 
 void RecordFifo::clear() {

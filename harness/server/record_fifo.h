@@ -38,6 +38,22 @@ class RecordFifo {
       at += h.size;
     }
   }
+  // Moves the oldest records to the back of `to`, in one copy: up to max of
+  // them (0: no limit), stopping before the first one fits(const TraceRecord&)
+  // refuses. Returns how many moved.
+  template <class Fn>
+  size_t move_front_while(RecordFifo& to, size_t max, Fn&& fits) {
+    size_t at = head_, n = 0;
+    for (; n < count_ && (max == 0 || n < max); ++n) {
+      const Header h = header_at(at);
+      TraceRecord r(h.point, h.name, h.skb);
+      rebuild(at, h, r);
+      if (!fits(static_cast<const TraceRecord&>(r))) break;
+      at += h.size;
+    }
+    move_range_to(to, at, n);
+    return n;
+  }
   void pop_front();
   // The oldest record, moved to the back of `to`.
   void move_front_to(RecordFifo& to);
@@ -53,6 +69,9 @@ class RecordFifo {
     uint16_t fields;
   };
   Header header_at(size_t at) const;
+  // The records from head_ to offset end (n of them) go to `to`.
+  void move_range_to(RecordFifo& to, size_t end, size_t n);
+  void consumed(size_t end, size_t n);
   void rebuild(size_t at, const Header& h, TraceRecord& r) const;
 
   std::vector<char> bytes_;

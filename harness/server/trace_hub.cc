@@ -35,10 +35,7 @@ std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max,
   if (it == buffered_.end()) return std::nullopt;
   Buffered& sub = *it->second;
   ReadResult result;
-  while (!sub.records.empty() && (max == 0 || result.records.size() < max) && sub.records.with_front(fits)) {
-    sub.records.move_front_to(result.records);
-    budget_->give();
-  }
+  budget_->give(sub.records.move_front_while(result.records, max, fits));
   result.lost = sub.lost;
   result.remaining = sub.records.size();
   return result;

@@ -85,10 +85,12 @@ void tcp_bad_csum(Tracer& t, const SkBuff* skb);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
-#define NT_TRACE_WRAP(name, params, args) \
-  inline void trace_##name params {        \
-    if (t.on()) [[unlikely]]               \
-      tp::name args;                       \
+// t.on() is the branch a point costs while nobody listens; wants() then keeps
+// a subscriber of other points from calling this one's out-of-line part.
+#define NT_TRACE_WRAP(name, params, args)       \
+  inline void trace_##name params {              \
+    if (t.on() && t.wants(Tp::name)) [[unlikely]] \
+      tp::name args;                             \
   }
 
 NT_TRACE_WRAP(netif_rx, (Tracer& t, const SkBuff* skb), (t, skb))
@@ -113,7 +115,7 @@ NT_TRACE_WRAP(neigh_update,
               (t, n, lladdr, new_state, flags, pid))
 #define NT_NEIGH_UPDATE_WRAP(name)                                        \
   inline void trace_##name(Tracer& t, const NeighbourEntry* n, int err) { \
-    if (t.on()) [[unlikely]]                                              \
+    if (t.on() && t.wants(Tp::name)) [[unlikely]]                         \
       tp::neigh__update(t, Tp::name, n, err);                             \
   }
 NT_NEIGH_UPDATE_WRAP(neigh_update_done)
@@ -143,7 +145,7 @@ NT_TRACE_WRAP(tcp_rcvbuf_grow, (Tracer& t, const Sock* sk, const tp::TcpRcvbufGr
 NT_TRACE_WRAP(tcp_bad_csum, (Tracer& t, const SkBuff* skb), (t, skb))
 NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
-  if (t.on()) [[unlikely]]
+  if (t.on() && t.wants(Tp::kfree_skb)) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);
 }
 #undef NT_TRACE_WRAP
@@ -161,7 +163,7 @@ inline void checkpoint_verdict(Tracer& t, const char* function, uint64_t skb_id,
 // A checkpoint at a layer function: the skb's state, and a verdict where the
 // function reaches one ("drop", "deliver", ...).
 inline void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict = nullptr) {
-  if (t.on()) [[unlikely]]
+  if (t.on() && t.wants_checkpoints()) [[unlikely]]
     tp::checkpoint(t, function, skb, verdict);
 }
 

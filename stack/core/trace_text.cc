@@ -46,6 +46,16 @@ char* put_fixed(char* p, const TraceField& f) {
   }
 }
 
+// s = [p, p + n), over s's own bytes when the length is the same (a value
+// written over the last event's, most often), without std::string's replace.
+void set_text(std::string& s, const char* p, size_t n) {
+  if (s.size() == n) {
+    if (n) std::memcpy(s.data(), p, n);
+  } else {
+    s.assign(p, n);
+  }
+}
+
 }  // namespace
 
 size_t trace_field_text_size(const TraceField& f) {
@@ -92,8 +102,15 @@ void append_trace_field_text(std::string& out, const TraceField& f) {
 }
 
 void trace_field_text(const TraceField& f, std::string& out) {
-  out.clear();
-  append_trace_field_text(out, f);
+  switch (f.kind) {
+    case TraceKind::Lit:
+    case TraceKind::Str: set_text(out, f.bytes().data(), f.len); return;
+    case TraceKind::Hex: out.clear(); append_trace_field_text(out, f); return;
+    default: {
+      char buf[32];
+      set_text(out, buf, size_t(put_fixed(buf, f) - buf));
+    }
+  }
 }
 
 size_t trace_record_name_size(const TraceRecord& r) {
@@ -115,7 +132,7 @@ void to_trace_event(const TraceRecord& r, TraceEvent& out) {
   trace_record_name(r, out.name);
   out.fields.resize(r.size());
   for (size_t i = 0; i < r.size(); ++i) {
-    out.fields[i].first.assign(r[i].name);
+    set_text(out.fields[i].first, r[i].name, std::strlen(r[i].name));
     trace_field_text(r[i], out.fields[i].second);
   }
 }
