@@ -8,12 +8,12 @@ namespace {
 bool has_bytes(TraceKind k) { return k == TraceKind::Str || k == TraceKind::Hex; }
 }  // namespace
 
-void RecordFifo::push(const TraceRecord& r) {
+void RecordFifo::push(const TraceRecord& r, uint32_t weight) {
   size_t extra = 0;
   for (const TraceField& f : r)
     if (has_bytes(f.kind)) extra += f.len;
   const size_t size = sizeof(Header) + r.size() * sizeof(TraceField) + extra;
-  const Header h{r.time_ns(), r.skb(), r.point_name(), uint32_t(size), r.point(), uint16_t(r.size())};
+  const Header h{r.time_ns(), r.skb(), r.point_name(), uint32_t(size), weight, r.point(), uint16_t(r.size())};
   size_t at = bytes_.size();
   bytes_.resize(at + size);
   char* p = bytes_.data() + at;

@@ -14,7 +14,10 @@ namespace nettwin::server {
 
 class RecordFifo {
  public:
-  void push(const TraceRecord& r);
+  // weight: what the record will cost its reader (Trace.Read: its reply
+  // bytes), worked out while the record is at hand; move_front_while reads it
+  // back without rebuilding the record.
+  void push(const TraceRecord& r, uint32_t weight = 0);
   bool empty() const { return count_ == 0; }
   size_t size() const { return count_; }
 
@@ -39,16 +42,14 @@ class RecordFifo {
     }
   }
   // Moves the oldest records to the back of `to`, in one copy: up to max of
-  // them (0: no limit), stopping before the first one fits(const TraceRecord&)
+  // them (0: no limit), stopping before the first one fits(uint32_t weight)
   // refuses. Returns how many moved.
   template <class Fn>
   size_t move_front_while(RecordFifo& to, size_t max, Fn&& fits) {
     size_t at = head_, n = 0;
     for (; n < count_ && (max == 0 || n < max); ++n) {
       const Header h = header_at(at);
-      TraceRecord r(h.point, h.name, h.skb);
-      rebuild(at, h, r);
-      if (!fits(static_cast<const TraceRecord&>(r))) break;
+      if (!fits(h.weight)) break;
       at += h.size;
     }
     move_range_to(to, at, n);
@@ -65,6 +66,7 @@ class RecordFifo {
     uint64_t skb;
     const char* name;
     uint32_t size;  // the whole record's bytes
+    uint32_t weight;
     uint16_t point;
     uint16_t fields;
   };

@@ -1,5 +1,7 @@
 #include "trace_hub.h"
 
+#include "reply_budget.h"
+
 namespace nettwin::server {
 
 void TraceHub::subscribe(Stack& stack, Buffered& sub) {
@@ -9,7 +11,7 @@ void TraceHub::subscribe(Stack& stack, Buffered& sub) {
       ++lost_total_;
       return;
     }
-    sub.records.push(record);
+    sub.records.push(record, uint32_t(trace_record_bytes(record)));
   });
 }
 
@@ -29,8 +31,7 @@ std::optional<uint64_t> TraceHub::open(Stack& stack, const TraceFilter& filter) 
   return id;
 }
 
-std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max,
-                                                   const std::function<bool(const TraceRecord&)>& fits) {
+std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max, const std::function<bool(size_t)>& fits) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return std::nullopt;
   Buffered& sub = *it->second;

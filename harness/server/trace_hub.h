@@ -40,8 +40,8 @@ class TraceHub {
   };
   // Takes up to max events (0: no limit), in order, stopping before the first
   // one fits() refuses. nullopt: unknown id.
-  std::optional<ReadResult> read(uint64_t id, size_t max,
-                                 const std::function<bool(const TraceRecord&)>& fits);
+  // fits(bytes): the record's trace_record_bytes, worked out when it was kept.
+  std::optional<ReadResult> read(uint64_t id, size_t max, const std::function<bool(size_t)>& fits);
   bool close(Stack& stack, uint64_t id);  // false: unknown id
 
   // Live subscriptions; open_live() gives nullopt when max_subscriptions are open.

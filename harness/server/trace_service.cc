@@ -37,9 +37,7 @@ grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsReques
   ReplyBudget budget(request->max_bytes());
   std::optional<TraceHub::ReadResult> result;
   const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
-    result = state.hub.read(request->id(), request->max(), [&budget](const TraceRecord& record) {
-      return budget.fits(trace_record_bytes(record));
-    });
+    result = state.hub.read(request->id(), request->max(), [&budget](size_t bytes) { return budget.fits(bytes); });
     return result ? grpc::Status::OK : unknown_subscription(request->id());
   });
   if (!status.ok()) return status;

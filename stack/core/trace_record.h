@@ -43,7 +43,8 @@ struct TraceField {
 
 class TraceRecord {
  public:
-  // More than any point writes (tcp_rcvbuf_grow: 20; a checkpoint with its frame: 15).
+  // More than any point writes (tcp_rcvbuf_grow: 20; a checkpoint with its frame: 15);
+  // the Debug (sanitizer) build asserts it at every field.
   static constexpr size_t kMaxFields = 24;
 
   // point: a tracepoint's index (Tp), or kCheckpoint; name: the tracepoint's

@@ -328,16 +328,16 @@ TEST(RecordFifo, KeepsItsOwnCopyOfTransientStringsAndBytes) {
 
 TEST(RecordFifo, MovesTheRecordsThatFitInOrderAndKeepsTheRest) {
   RecordFifo fifo, out;
-  for (uint64_t t = 1; t <= 4; ++t) fifo.push(event_at(t));
-  // fits() refuses time 3: 1 and 2 move, 3 and 4 stay, in order.
-  EXPECT_EQ(fifo.move_front_while(out, 0, [](const TraceRecord& r) { return r.time_ns() != 3; }), 2u);
+  for (uint32_t t = 1; t <= 4; ++t) fifo.push(event_at(t), 10 * t);  // weighed 10, 20, 30, 40
+  // fits() refuses weight 30: 1 and 2 move, 3 and 4 stay, in order.
+  EXPECT_EQ(fifo.move_front_while(out, 0, [](uint32_t weight) { return weight != 30; }), 2u);
   ASSERT_EQ(out.size(), 2u);
   ASSERT_EQ(fifo.size(), 2u);
   std::vector<uint64_t> moved;
   out.for_each([&](const TraceRecord& r) { moved.push_back(r.time_ns()); });
   EXPECT_EQ(moved, (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(time_of(fifo), 3u);
-  EXPECT_EQ(fifo.move_front_while(out, 1, [](const TraceRecord&) { return true; }), 1u) << "max bounds it";
+  EXPECT_EQ(fifo.move_front_while(out, 1, [](uint32_t) { return true; }), 1u) << "max bounds it";
   EXPECT_EQ(time_of(fifo), 4u);
   EXPECT_EQ(out.with_front([](const TraceRecord& r) { return to_trace_event(r).fields; }),
             (std::vector<std::pair<std::string, std::string>>{{"len", "60"}, {"name", "ntdut0"}}));
