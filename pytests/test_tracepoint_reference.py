@@ -1,7 +1,7 @@
 """Every tracepoint the stack can emit exists in this kernel's tracefs, with the fields it emits.
 
-The tracepoints are the members of the Tp enum (stack/core/trace.h) and their names those
-tracepoint_name() gives (stack/core/trace.cc); the fields are the names each emit site under stack/
+The tracepoints are the members of the Tp enum (stack/core/trace.h) and their names those of
+kTracepointNames, in the enum's order (the same header); the fields are the names each emit site under stack/
 passes to Tracer::emit. Both are read from the sources, so a tracepoint added to the enum or a new
 emit site is covered without editing this test. The reference is traces/reference/tracepoint-formats.txt."""
 from __future__ import annotations
@@ -37,8 +37,10 @@ def tp_enum(trace_h: str) -> list[str]:
     return [m for m in members if m and m != "Count"]
 
 
-def tp_names(trace_cc: str) -> dict[str, str]:
-    return dict(re.findall(r'case Tp::(\w+):\s*return "([^"]+)";', trace_cc))
+def tp_names(trace_h: str, members: list[str]) -> dict[str, str]:
+    """The kTracepointNames table, in the enum's order."""
+    body = re.search(r"kTracepointNames\[[^\]]*\]\s*=\s*\{(.*?)\};", trace_h, re.S).group(1)
+    return dict(zip(members, re.findall(r'"([^"]+)"', re.sub(r"//.*", "", body))))
 
 
 def _functions(source: str) -> dict[str, str]:
@@ -101,7 +103,7 @@ def check(reference: dict[str, set[str]], members: list[str], names: dict[str, s
     for member in members:
         name = names.get(member)
         if name is None:
-            problems.append(f"Tp::{member}: tracepoint_name() has no name for it")
+            problems.append(f"Tp::{member}: kTracepointNames has no name for it")
             continue
         if name not in reference:
             problems.append(f"{name}: no such tracepoint in {REFERENCE.name}")
@@ -125,8 +127,9 @@ def _headers() -> str:
 
 @pytest.fixture(scope="module")
 def stack_view():
-    members = tp_enum((STACK / "core" / "trace.h").read_text())
-    names = tp_names((STACK / "core" / "trace.cc").read_text())
+    trace_h = (STACK / "core" / "trace.h").read_text()
+    members = tp_enum(trace_h)
+    names = tp_names(trace_h, members)
     return members, names, emit_sites(_stack_sources(), _headers())
 
 
@@ -152,7 +155,7 @@ def test_a_misspelt_field_is_reported(stack_view):
     members, names, _ = stack_view
     reference = reference_formats(REFERENCE.read_text())
     source = (STACK / "core" / "trace_events.cc").read_text()
-    misspelt = source.replace('add("dev_name", napi->dev', 'add("devname", napi->dev')
+    misspelt = source.replace('add_str("dev_name", napi->dev', 'add_str("devname", napi->dev')
     assert misspelt != source
     sources = dict(_stack_sources())
     sources[STACK / "core" / "trace_events.cc"] = misspelt

@@ -406,6 +406,9 @@ void Stack::run_until_idle() {
 int Stack::subscribe(const TraceFilter& filter, TraceCallback callback) {
   return net_->tracer.subscribe(filter, std::move(callback));
 }
+int Stack::subscribe_records(const TraceFilter& filter, TraceRecordCallback callback) {
+  return net_->tracer.subscribe_records(filter, std::move(callback));
+}
 void Stack::unsubscribe(int id) { net_->tracer.unsubscribe(id); }
 
 std::vector<std::pair<std::string, uint64_t>> Stack::counters() const {

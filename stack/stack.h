@@ -95,6 +95,10 @@ struct TraceFilter {
 std::vector<std::string> tracepoint_names();
 
 using TraceCallback = std::function<void(const TraceEvent&)>;
+// A consumer of the stack's typed records (core/trace_record.h), which formats
+// them only if and when it needs their text (core/trace_text.h).
+class TraceRecord;
+using TraceRecordCallback = std::function<void(const TraceRecord&)>;
 
 // A frame an ETH_P_ALL tap saw (what tcpdump would capture on the device):
 // received ones as they reach __netif_receive_skb_core, sent ones as
@@ -253,6 +257,7 @@ class Stack {
 
   // Tracing: one predictable branch per tracepoint while nobody subscribes.
   int subscribe(const TraceFilter& filter, TraceCallback callback);
+  int subscribe_records(const TraceFilter& filter, TraceRecordCallback callback);
   void unsubscribe(int id);
 
   // ETH_P_ALL taps (ptype_all), for one device or ("") all: each frame is a

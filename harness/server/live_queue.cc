@@ -12,18 +12,18 @@ bool LiveQueue::hand_turn() {
   return true;
 }
 
-bool LiveQueue::push(const TraceEvent& event) {
+bool LiveQueue::push(const TraceRecord& event) {
   bool lost = false;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return true;  // the stream is ending; nobody reads these
     if (events_.size() >= capacity_ || (budget_ && !budget_->take())) {
-      if (lost_unreported_ == 0) lost_time_ns_ = event.time_ns;
+      if (lost_unreported_ == 0) lost_time_ns_ = event.time_ns();
       ++lost_unreported_;
       lost = true;
     } else {
-      events_.push_back(event);
+      events_.push(event);
     }
     wake = hand_turn();
   }
@@ -53,8 +53,7 @@ LiveQueue::Item LiveQueue::next() {
     announce_pending_ = false;
   } else if (!events_.empty()) {
     item.kind = Item::kEvent;
-    item.event = std::move(events_.front());
-    events_.pop_front();
+    events_.move_front_to(item.event);
     if (budget_) budget_->give();
   } else if (lost_unreported_ > 0) {
     // A loss is reported after the events that were queued before it.

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "event_budget.h"
+#include "record_fifo.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -30,7 +31,7 @@ class LiveQueue {
 
   // Engine thread. Returns false when the event was lost because the queue (or
   // the budget) was full.
-  bool push(const TraceEvent& event);
+  bool push(const TraceRecord& record);
   // No more events: the reader gets End after what is left.
   void close();
   // The subscription is in place: the reader gets Live before anything else,
@@ -40,7 +41,7 @@ class LiveQueue {
 
   struct Item {
     enum Kind { kLive, kEvent, kLost, kEnd, kIdle } kind = kIdle;
-    TraceEvent event;           // kEvent
+    RecordFifo event;           // kEvent: the one record, formatted by the reader
     uint64_t lost = 0;          // kLost: events lost since the previous loss report
     uint64_t lost_time_ns = 0;  // kLost: virtual time of the first of them
   };
@@ -55,7 +56,7 @@ class LiveQueue {
   void set_and_wake(bool& flag);
 
   std::mutex mutex_;
-  std::deque<TraceEvent> events_;
+  RecordFifo events_;
   size_t capacity_;
   std::shared_ptr<EventBudget> budget_;
   std::function<void()> ready_;

@@ -1,5 +1,7 @@
 #include "packed_blobs.h"
 
+#include "core/trace_text.h"
+
 static_assert(std::endian::native == std::endian::little, "packed blobs are read and written in host order");
 
 namespace nettwin::server {
@@ -64,6 +66,32 @@ void append_packed_event(std::string& out, const TraceEvent& event) {
     out += key;
     append_number(out, static_cast<uint32_t>(value.size()));
     out += value;
+  }
+  const uint32_t len = static_cast<uint32_t>(out.size() - start - 4);
+  std::memcpy(out.data() + start, &len, 4);
+}
+
+void append_packed_record(std::string& out, const TraceRecord& record) {
+  const size_t start = out.size();
+  append_number(out, uint32_t{0});  // the length, filled in below
+  append_number(out, record.time_ns());
+  append_number(out, record.skb());
+  const size_t name_at = out.size();
+  append_number(out, uint16_t{0});
+  if (record.checkpoint()) out += "checkpoint:";
+  out += record.point_name();
+  const uint16_t name_len = static_cast<uint16_t>(out.size() - name_at - 2);
+  std::memcpy(out.data() + name_at, &name_len, 2);
+  append_number(out, static_cast<uint16_t>(record.size()));
+  for (const TraceField& field : record) {
+    const size_t key_len = std::strlen(field.name);
+    append_number(out, static_cast<uint16_t>(key_len));
+    out.append(field.name, key_len);
+    const size_t value_at = out.size();
+    append_number(out, uint32_t{0});  // the value's length, filled in once it is written
+    append_trace_field_text(out, field);
+    const uint32_t value_len = static_cast<uint32_t>(out.size() - value_at - 4);
+    std::memcpy(out.data() + value_at, &value_len, 4);
   }
   const uint32_t len = static_cast<uint32_t>(out.size() - start - 4);
   std::memcpy(out.data() + start, &len, 4);

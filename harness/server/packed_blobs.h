@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/trace_record.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -52,7 +53,11 @@ size_t for_each_packed(std::string_view blob, Fn&& fn) {
 void append_packed_wire(std::string& out, int32_t ifindex, uint64_t time_ns, std::span<const uint8_t> frame);
 
 // Appends one event record to `out`. Its size is at most trace_event_bytes(event)
-// (reply_budget.h), so a packed reply keeps within the same budget.
+// (reply_budget.h), so a packed reply keeps within the same budget. The server
+// writes records (below); this text form is what the tests hold them to.
 void append_packed_event(std::string& out, const TraceEvent& event);
+// The same from a typed record, its text written straight into `out`; at most
+// trace_record_bytes(record).
+void append_packed_record(std::string& out, const TraceRecord& record);
 
 }  // namespace nettwin::server

@@ -8,6 +8,7 @@
 
 #include "engine_state.h"
 #include "core/trace.h"
+#include "core/trace_text.h"
 #include "text_parse.h"
 
 namespace nettwin::server {
@@ -135,16 +136,16 @@ grpc::Status to_stack_filter(const v1::TraceFilter& in, TraceFilter& out) {
   return grpc::Status::OK;
 }
 
-void to_proto(const TraceEvent& in, v1::TraceEvent& out) {
-  out.set_time_ns(in.time_ns);
-  out.set_name(in.name);
-  out.set_skb(in.skb);
+void to_proto(const TraceRecord& in, v1::TraceEvent& out) {
+  out.set_time_ns(in.time_ns());
+  trace_record_name(in, *out.mutable_name());
+  out.set_skb(in.skb());
   auto* fields = out.mutable_fields();
-  fields->Reserve(static_cast<int>(in.fields.size()));
-  for (const auto& [key, value] : in.fields) {
+  fields->Reserve(static_cast<int>(in.size()));
+  for (const TraceField& f : in) {
     auto* field = fields->Add();
-    field->set_key(key);
-    field->set_value(value);
+    field->set_key(f.name);
+    trace_field_text(f, *field->mutable_value());
   }
 }
 

@@ -1,6 +1,9 @@
 #include "reply_budget.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "core/trace_text.h"
 
 namespace nettwin::server {
 
@@ -23,6 +26,14 @@ size_t trace_event_bytes(const TraceEvent& event) {
   size_t bytes = kLengthDelimited + kVarint + (kLengthDelimited + event.name.size()) + kVarint;
   for (const auto& [key, value] : event.fields)
     bytes += kLengthDelimited + (kLengthDelimited + key.size()) + (kLengthDelimited + value.size());
+  return bytes;
+}
+
+size_t trace_record_bytes(const TraceRecord& record) {
+  size_t bytes = kLengthDelimited + kVarint + (kLengthDelimited + trace_record_name_size(record)) + kVarint;
+  for (const TraceField& field : record)
+    bytes += kLengthDelimited + (kLengthDelimited + std::strlen(field.name)) +
+             (kLengthDelimited + trace_field_text_size(field));
   return bytes;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/trace_record.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -24,6 +25,8 @@ constexpr size_t kReplyFieldsBytes = 64;
 size_t wire_frame_bytes(const std::string& dev, size_t data_len);
 // Encoded size, at most, of a TraceEvent in a TraceEvents reply.
 size_t trace_event_bytes(const TraceEvent& event);
+// The same for a typed record, by its text's length (it is not formatted).
+size_t trace_record_bytes(const TraceRecord& record);
 
 // Items are offered in order; fits() charges one that fits and refuses the
 // first that does not (it stays for the next call).

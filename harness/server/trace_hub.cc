@@ -1,21 +1,23 @@
 #include "trace_hub.h"
 
+#include "reply_budget.h"
+
 namespace nettwin::server {
 
 void TraceHub::subscribe(Stack& stack, Buffered& sub) {
-  sub.stack_id = stack.subscribe(sub.filter, [this, &sub](const TraceEvent& event) {
-    if (sub.events.size() >= buffer_capacity_ || !budget_->take()) {
+  sub.stack_id = stack.subscribe_records(sub.filter, [this, &sub](const TraceRecord& record) {
+    if (sub.records.size() >= buffer_capacity_ || !budget_->take()) {
       ++sub.lost;
       ++lost_total_;
       return;
     }
-    sub.events.push_back(event);
+    sub.records.push(record, uint32_t(trace_record_bytes(record)));
   });
 }
 
 void TraceHub::subscribe(Stack& stack, Live& sub) {
-  sub.stack_id = stack.subscribe(sub.filter, [this, &sub](const TraceEvent& event) {
-    if (!sub.queue->push(event)) ++lost_total_;
+  sub.stack_id = stack.subscribe_records(sub.filter, [this, &sub](const TraceRecord& record) {
+    if (!sub.queue->push(record)) ++lost_total_;
   });
 }
 
@@ -29,19 +31,14 @@ std::optional<uint64_t> TraceHub::open(Stack& stack, const TraceFilter& filter) 
   return id;
 }
 
-std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max,
-                                                   const std::function<bool(const TraceEvent&)>& fits) {
+std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max, const std::function<bool(size_t)>& fits) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return std::nullopt;
   Buffered& sub = *it->second;
   ReadResult result;
-  while (!sub.events.empty() && (max == 0 || result.events.size() < max) && fits(sub.events.front())) {
-    result.events.push_back(std::move(sub.events.front()));
-    sub.events.pop_front();
-    budget_->give();
-  }
+  budget_->give(sub.records.move_front_while(result.records, max, fits));
   result.lost = sub.lost;
-  result.remaining = sub.events.size();
+  result.remaining = sub.records.size();
   return result;
 }
 
@@ -49,7 +46,7 @@ bool TraceHub::close(Stack& stack, uint64_t id) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return false;
   stack.unsubscribe(it->second->stack_id);
-  budget_->give(it->second->events.size());
+  budget_->give(it->second->records.size());
   buffered_.erase(it);
   return true;
 }

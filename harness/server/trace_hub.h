@@ -1,7 +1,8 @@
 // Trace subscriptions held by the server: buffered ones (Open/Read/Close) and
 // live ones (Stream). Everything here lives on the engine thread; a live
 // subscription hands its events to its Stream handler through a LiveQueue.
-// Losses are counted per subscription and in total, never silent. The number
+// Losses are counted per subscription and in total, never silent. Events are
+// held as typed records (record_fifo.h); text is made only for a reply. The number
 // of subscriptions is bounded, and so is what each one holds.
 #pragma once
 
@@ -15,6 +16,7 @@
 
 #include "event_budget.h"
 #include "live_queue.h"
+#include "record_fifo.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -32,14 +34,14 @@ class TraceHub {
   // Buffered subscriptions. open() gives nullopt when max_subscriptions are open.
   std::optional<uint64_t> open(Stack& stack, const TraceFilter& filter);
   struct ReadResult {
-    std::vector<TraceEvent> events;
+    RecordFifo records;
     uint64_t lost = 0;       // since the subscription opened
     size_t remaining = 0;    // still buffered after this read
   };
   // Takes up to max events (0: no limit), in order, stopping before the first
   // one fits() refuses. nullopt: unknown id.
-  std::optional<ReadResult> read(uint64_t id, size_t max,
-                                 const std::function<bool(const TraceEvent&)>& fits);
+  // fits(bytes): the record's trace_record_bytes, worked out when it was kept.
+  std::optional<ReadResult> read(uint64_t id, size_t max, const std::function<bool(size_t)>& fits);
   bool close(Stack& stack, uint64_t id);  // false: unknown id
 
   // Live subscriptions; open_live() gives nullopt when max_subscriptions are open.
@@ -61,7 +63,7 @@ class TraceHub {
   struct Buffered {
     TraceFilter filter;
     int stack_id = 0;
-    std::deque<TraceEvent> events;
+    RecordFifo records;
     uint64_t lost = 0;
   };
   struct Live {

@@ -37,13 +37,12 @@ grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsReques
   ReplyBudget budget(request->max_bytes());
   std::optional<TraceHub::ReadResult> result;
   const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
-    result = state.hub.read(request->id(), request->max(), [&budget](const TraceEvent& event) {
-      return budget.fits(trace_event_bytes(event));
-    });
+    result = state.hub.read(request->id(), request->max(), [&budget](size_t bytes) { return budget.fits(bytes); });
     return result ? grpc::Status::OK : unknown_subscription(request->id());
   });
   if (!status.ok()) return status;
-  if (result->events.empty() && budget.refused_bytes() > 0) {
+  // The records become text here, on the call's thread, not the engine's.
+  if (result->records.empty() && budget.refused_bytes() > 0) {
     return invalid("max_bytes " + std::to_string(request->max_bytes()) + " is too small for the next event (" +
                    std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
                    " bytes with the reply around it); nothing was taken");
@@ -51,11 +50,11 @@ grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsReques
   if (request->packed()) {
     std::string& out = *reply->mutable_packed();
     out.reserve(budget.used());
-    for (const TraceEvent& event : result->events) append_packed_event(out, event);
+    result->records.for_each([&out](const TraceRecord& record) { append_packed_record(out, record); });
   } else {
     auto* events = reply->mutable_events();
-    events->Reserve(static_cast<int>(result->events.size()));
-    for (const TraceEvent& event : result->events) to_proto(event, *events->Add());
+    events->Reserve(static_cast<int>(result->records.size()));
+    result->records.for_each([events](const TraceRecord& record) { to_proto(record, *events->Add()); });
   }
   reply->set_lost(result->lost);
   reply->set_remaining(result->remaining);

@@ -120,7 +120,7 @@ void TraceStream::write_next() {
     case LiveQueue::Item::kEnd:
       return Finish(end_status);
     case LiveQueue::Item::kEvent:
-      to_proto(item.event, out_);
+      item.event.with_front([this](const TraceRecord& r) { to_proto(r, out_); });
       break;
     case LiveQueue::Item::kLost: {
       out_.set_time_ns(item.lost_time_ns);

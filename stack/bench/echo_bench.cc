@@ -26,7 +26,7 @@ void echo(benchmark::State& state, DeviceKind kind, bool subscriber) {
     return;
   }
   uint64_t events = 0;
-  if (subscriber) stack.subscribe({}, [&events](const TraceEvent&) { ++events; });
+  if (subscriber) stack.subscribe_records({}, [&events](const TraceRecord&) { ++events; });
   const auto req = echo_request(size_t(state.range(0)));
   Net& net = stack.net();
   NetDevice* dev = net.dev_get_by_name("ntdut0");

@@ -5,7 +5,9 @@
 // --toggle-collect='*counted_frames*' and divides the instructions by N, so
 // setup and warm-up are left out. stack/bench/lwip_frames.cc is lwIP's twin.
 //
-//   nettwin-frames udp60|udp1514|echo60 [N] [--count] [--trace|--checkpoints]
+//   nettwin-frames udp60|udp1514|echo60 [N] [--count] [--trace|--checkpoints] [--text]
+// The subscriber counts the typed records; with --text it takes each event as
+// text (a TraceEvent), as a formatting consumer would.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -79,11 +81,12 @@ struct EchoRig : Rig {
 };
 
 template <class R>
-int drive(R& r, const char* mode, long n, bool count, int trace) {
+int drive(R& r, const char* mode, long n, bool count, int trace, bool text) {
   if (trace) {
     TraceFilter f;  // every tracepoint
     f.checkpoints = trace > 1;
-    r.stack.subscribe(f, [&r](const TraceEvent&) { ++r.events; });
+    if (text) r.stack.subscribe(f, [&r](const TraceEvent&) { ++r.events; });
+    else r.stack.subscribe_records(f, [&r](const TraceRecord&) { ++r.events; });
   }
   timed_frames(r, 1000);  // warm: pools filled, caches and branch predictors trained
   r.done = r.events = 0;
@@ -111,24 +114,26 @@ int main(int argc, char** argv) {
   long n = 200000;
   bool count = false;
   int trace = 0;
+  bool text = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--count")) count = true;
     else if (!std::strcmp(argv[i], "--trace")) trace = 1;
     else if (!std::strcmp(argv[i], "--checkpoints")) trace = 2;
+    else if (!std::strcmp(argv[i], "--text")) text = true;
     else if (mode.empty()) mode = argv[i];
     else n = std::strtol(argv[i], nullptr, 10);
   }
   if (n <= 0 || (mode != "udp60" && mode != "udp1514" && mode != "echo60")) {
-    std::fprintf(stderr, "usage: nettwin-frames udp60|udp1514|echo60 [N] [--count] [--trace|--checkpoints]\n");
+    std::fprintf(stderr, "usage: nettwin-frames udp60|udp1514|echo60 [N] [--count] [--trace|--checkpoints] [--text]\n");
     return 2;
   }
   if (mode == "echo60") {
     EchoRig r;
     if (!r.open(kEchoPayload60)) return std::fprintf(stderr, "nettwin-frames: setup failed\n"), 1;
-    return drive(r, mode.c_str(), n, count, trace);
+    return drive(r, mode.c_str(), n, count, trace, text);
   }
   UdpRig r;
   if (!r.open(mode == "udp60" ? kUdpPayload60 : kUdpPayload1514))
     return std::fprintf(stderr, "nettwin-frames: setup failed\n"), 1;
-  return drive(r, mode.c_str(), n, count, trace);
+  return drive(r, mode.c_str(), n, count, trace, text);
 }

@@ -55,8 +55,8 @@ void tcp_bulk(benchmark::State& state, bool subscriber, double loss = 0) {
   p.loss.rate = loss;
   uint64_t events = 0;
   if (subscriber) {
-    p.tx.stack.subscribe({}, [&events](const TraceEvent&) { ++events; });
-    p.rx.stack.subscribe({}, [&events](const TraceEvent&) { ++events; });
+    p.tx.stack.subscribe_records({}, [&events](const TraceRecord&) { ++events; });
+    p.rx.stack.subscribe_records({}, [&events](const TraceRecord&) { ++events; });
   }
   const std::vector<uint8_t> chunk(kChunk, 0x5a);
   uint64_t bytes = 0;

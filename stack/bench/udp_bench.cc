@@ -34,7 +34,7 @@ void udp_recv(benchmark::State& state, bool subscriber) {
     return;
   }
   uint64_t events = 0;
-  if (subscriber) stack.subscribe({}, [&events](const TraceEvent&) { ++events; });
+  if (subscriber) stack.subscribe_records({}, [&events](const TraceRecord&) { ++events; });
   const auto frame = udp_frame(size_t(state.range(0)));
   NetDevice* dev = net.dev_get_by_name("ntdut0");
   RecvMsg msg;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "core/neighbour.h"
 #include "core/netdevice.h"
@@ -14,14 +15,14 @@
 namespace nettwin::tp {
 
 namespace {
-const char* dev_name(const NetDevice* dev) { return dev ? dev->name.c_str() : "NULL"; }
+std::string_view dev_name(const NetDevice* dev) { return dev ? std::string_view(dev->name) : std::string_view("NULL"); }
 }  // namespace
 
 void netif_rx(Tracer& t, const SkBuff* skb) {
   if (!t.wants(Tp::netif_rx)) return;
   TraceRecord r = t.record(Tp::netif_rx, skb->id);
   r.add("len", skb->len);
-  r.add("name", dev_name(skb->dev));
+  r.add_str("name", dev_name(skb->dev));
   t.emit(r);
 }
 
@@ -29,7 +30,7 @@ void netif_receive_skb(Tracer& t, const SkBuff* skb) {
   if (!t.wants(Tp::netif_receive_skb)) return;
   TraceRecord r = t.record(Tp::netif_receive_skb, skb->id);
   r.add("len", skb->len);
-  r.add("name", dev_name(skb->dev));
+  r.add_str("name", dev_name(skb->dev));
   t.emit(r);
 }
 
@@ -37,7 +38,7 @@ void net_dev_queue(Tracer& t, const SkBuff* skb) {
   if (!t.wants(Tp::net_dev_queue)) return;
   TraceRecord r = t.record(Tp::net_dev_queue, skb->id);
   r.add("len", skb->len);
-  r.add("name", dev_name(skb->dev));
+  r.add_str("name", dev_name(skb->dev));
   t.emit(r);
 }
 
@@ -46,7 +47,7 @@ void net_dev_start_xmit(Tracer& t, const SkBuff* skb, const NetDevice* dev) {
   const SkbSharedInfo* sh = skb_shinfo(skb);
   const bool tvalid = skb_transport_header_was_set(skb);
   TraceRecord r = t.record(Tp::net_dev_start_xmit, skb->id);
-  r.add("name", dev_name(dev));
+  r.add_str("name", dev_name(dev));
   r.add("queue_mapping", skb->queue_mapping);
   r.add("vlan_tagged", "0");
   r.add("vlan_proto", "0");
@@ -70,14 +71,14 @@ void net_dev_xmit(Tracer& t, uint64_t skb_id, int rc, const NetDevice* dev, unsi
   TraceRecord r = t.record(Tp::net_dev_xmit, skb_id);
   r.add("len", len);
   r.add("rc", rc);
-  r.add("name", dev_name(dev));
+  r.add_str("name", dev_name(dev));
   t.emit(r);
 }
 
 void napi_poll(Tracer& t, const NapiStruct* napi, int work, int budget) {
   if (!t.wants(Tp::napi_poll)) return;
   TraceRecord r = t.record(Tp::napi_poll, 0);
-  r.add("dev_name", napi->dev ? napi->dev->name.c_str() : "(no_device)");
+  r.add_str("dev_name", napi->dev ? std::string_view(napi->dev->name) : std::string_view("(no_device)"));
   r.add("work", work);
   r.add("budget", budget);
   t.emit(r);
@@ -122,13 +123,7 @@ void add_frame_fields(const SkBuff* skb, TraceRecord& r) {
   const uint8_t* end = skb->data + skb->len;
   if (!from || from > end) return;
   r.add("frame_layer", layer);
-  std::string& hex = r.value_of("frame");
-  hex.resize(size_t(end - from) * 2);
-  char* out = hex.data();
-  for (const uint8_t* p = from; p < end; ++p) {
-    *out++ = trace_fmt::kHexDigits[*p >> 4];
-    *out++ = trace_fmt::kHexDigits[*p & 15];
-  }
+  r.add_hex("frame", from, size_t(end - from));
 }
 
 // TP_STORE_ADDR_PORTS for IPv4: the ports and the family, then (after
@@ -335,7 +330,7 @@ void neigh_create(Tracer& t, const NeighTable& tbl, const NetDevice* dev, wire::
   if (!t.wants(Tp::neigh_create)) return;
   TraceRecord r = t.record(Tp::neigh_create, 0);
   r.add("family", tbl.family);
-  r.add("dev", dev_name(dev));
+  r.add_str("dev", dev_name(dev));
   r.add("entries", tbl.gc_entries);
   r.add("created", n ? "1" : "0");
   r.add("gc_exempt", gc_exempt ? "1" : "0");
@@ -349,7 +344,7 @@ namespace {
 // The fields every neigh tracepoint about an entry starts with, in format order.
 void add_neigh_entry(TraceRecord& r, const NeighbourEntry* n) {
   r.add("family", n->tbl->family);
-  r.add("dev", dev_name(n->dev));
+  r.add_str("dev", dev_name(n->dev));
   r.add_mac("lladdr", n->ha.data());
   r.add("lladdr_len", n->dev ? n->dev->addr_len : 32);
   r.add("flags", n->flags);
@@ -406,7 +401,7 @@ void fib_table_lookup(Tracer& t, uint32_t tb_id, const Flowi4& flp, const FibRou
   r.add("gw6", "::");
   r.add("sport", ports ? flp.sport : 0);
   r.add("dport", ports ? flp.dport : 0);
-  r.add("name", nh && nh->dev ? nh->dev->name.c_str() : "-");
+  r.add_str("name", nh && nh->dev ? std::string_view(nh->dev->name) : std::string_view("-"));
   t.emit(r);
 }
 
@@ -451,7 +446,7 @@ void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* 
   r.add("cloned", skb->cloned ? "1" : "0");
   r.add("protocol", skb->protocol);
   r.add("pkt_type", int(skb->pkt_type));  // an enum of uint8_t: as to_string printed it
-  r.add("dev", skb->dev ? skb->dev->name.c_str() : "");
+  r.add_str("dev", skb->dev ? std::string_view(skb->dev->name) : std::string_view());
   if (verdict) r.add("verdict", verdict);
   if (t.wants_skb_data()) add_frame_fields(skb, r);
   t.emit(r);

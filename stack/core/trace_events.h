@@ -1,7 +1,8 @@
 // The tracepoints (include/trace/events/{net,napi,skb,qdisc,neigh,fib,icmp,udp,tcp}.h)
 // and the layer checkpoints. Each inline wrapper is the one predictable branch
-// a point costs while nobody listens; the out-of-line part builds the fields
-// under their tracefs names, values in the canonical text of traces/README.md.
+// a point costs while nobody listens; the out-of-line part writes the typed
+// record (core/trace_record.h): the fields under their tracefs names, raw
+// values whose text (core/trace_text.h) is the canonical one of traces/README.md.
 #pragma once
 
 #include <cstdint>
@@ -84,10 +85,12 @@ void tcp_bad_csum(Tracer& t, const SkBuff* skb);
 void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict);
 }  // namespace tp
 
-#define NT_TRACE_WRAP(name, params, args) \
-  inline void trace_##name params {        \
-    if (t.on()) [[unlikely]]               \
-      tp::name args;                       \
+// t.on() is the branch a point costs while nobody listens; wants() then keeps
+// a subscriber of other points from calling this one's out-of-line part.
+#define NT_TRACE_WRAP(name, params, args)       \
+  inline void trace_##name params {              \
+    if (t.on() && t.wants(Tp::name)) [[unlikely]] \
+      tp::name args;                             \
   }
 
 NT_TRACE_WRAP(netif_rx, (Tracer& t, const SkBuff* skb), (t, skb))
@@ -112,7 +115,7 @@ NT_TRACE_WRAP(neigh_update,
               (t, n, lladdr, new_state, flags, pid))
 #define NT_NEIGH_UPDATE_WRAP(name)                                        \
   inline void trace_##name(Tracer& t, const NeighbourEntry* n, int err) { \
-    if (t.on()) [[unlikely]]                                              \
+    if (t.on() && t.wants(Tp::name)) [[unlikely]]                         \
       tp::neigh__update(t, Tp::name, n, err);                             \
   }
 NT_NEIGH_UPDATE_WRAP(neigh_update_done)
@@ -142,7 +145,7 @@ NT_TRACE_WRAP(tcp_rcvbuf_grow, (Tracer& t, const Sock* sk, const tp::TcpRcvbufGr
 NT_TRACE_WRAP(tcp_bad_csum, (Tracer& t, const SkBuff* skb), (t, skb))
 NT_TRACE_WRAP(tcp_retransmit_skb, (Tracer& t, const Sock* sk, const SkBuff* skb, int err), (t, sk, skb, err))
 inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, SkbDropReason reason, bool rx_sk) {
-  if (t.on()) [[unlikely]]
+  if (t.on() && t.wants(Tp::kfree_skb)) [[unlikely]]
     tp::kfree_skb(t, skb, location, reason, rx_sk);
 }
 #undef NT_TRACE_WRAP
@@ -150,14 +153,17 @@ inline void trace_kfree_skb(Tracer& t, const SkBuff* skb, const char* location, 
 // A checkpoint at a function that works for an skb it no longer holds (it may
 // have been queued or freed): the skb's id and the function's verdict.
 inline void checkpoint_verdict(Tracer& t, const char* function, uint64_t skb_id, const char* verdict) {
-  if (t.on() && t.wants_checkpoints()) [[unlikely]]
-    t.emit_checkpoint(function, skb_id, {{"verdict", verdict}});
+  if (t.on() && t.wants_checkpoints()) [[unlikely]] {
+    TraceRecord r = t.record_checkpoint(function, skb_id);
+    r.add("verdict", verdict);
+    t.emit(r);
+  }
 }
 
 // A checkpoint at a layer function: the skb's state, and a verdict where the
 // function reaches one ("drop", "deliver", ...).
 inline void checkpoint(Tracer& t, const char* function, const SkBuff* skb, const char* verdict = nullptr) {
-  if (t.on()) [[unlikely]]
+  if (t.on() && t.wants_checkpoints()) [[unlikely]]
     tp::checkpoint(t, function, skb, verdict);
 }
 

@@ -1,6 +1,7 @@
 // The trace field writers (core/trace_format.h) against the printf formats
-// they stand for, at their edges; and TraceRecord's reused events: a point's
-// event must carry exactly this emit's fields, whatever the last one held.
+// they stand for, at their edges; and the text a typed record becomes for a
+// text subscriber, whose reused event must carry exactly this emit's fields,
+// whatever the last one held.
 #include <gtest/gtest.h>
 
 #include <climits>
@@ -140,6 +141,41 @@ TEST(TraceRecord, AnEventEmittedFromItsOwnCallbackLeavesTheOuterOneIntact) {
   ASSERT_EQ(outer_after.size(), 2u);
   EXPECT_EQ(outer_after[0], (Fields{{"location", "2"}}));  // the nested one reaches the second subscriber first
   EXPECT_EQ(outer_after[1], (Fields{{"location", "1"}}));  // then the outer one, unchanged
+}
+
+TEST(TraceRecord, ARecordSubscriberGetsRawValuesBesideATextSubscriber) {
+  uint64_t clock = 9;
+  Tracer t(&clock);
+  std::vector<std::pair<TraceKind, uint64_t>> raw;
+  std::string dev_seen;
+  std::vector<TraceEvent> text;
+  t.subscribe_records(TraceFilter{{"net:*"}, false}, [&](const TraceRecord& r) {
+    EXPECT_FALSE(r.checkpoint());
+    EXPECT_STREQ(r.point_name(), "net:netif_rx");
+    EXPECT_EQ(r.time_ns(), 9u);
+    for (const TraceField& f : r) raw.emplace_back(f.kind, f.kind == TraceKind::Str ? 0 : f.raw);
+    dev_seen = std::string(r[1].bytes());
+  });
+  t.subscribe(TraceFilter{{"net:netif_rx"}, false}, [&](const TraceEvent& ev) { text.push_back(ev); });
+  EXPECT_TRUE(t.on());
+  EXPECT_TRUE(t.wants(Tp::netif_rx));
+  EXPECT_FALSE(t.wants(Tp::kfree_skb));
+  EXPECT_FALSE(t.wants_checkpoints());
+  std::string dev = "ntdut0";
+  {
+    TraceRecord r = t.record(Tp::netif_rx, 3);
+    r.add("len", 60u);
+    r.add_str("name", dev);
+    r.add_ipv4("saddr", 0xc6336401);
+    t.emit(r);
+  }
+  EXPECT_EQ(raw, (std::vector<std::pair<TraceKind, uint64_t>>{
+                     {TraceKind::U64, 60}, {TraceKind::Str, 0}, {TraceKind::Ipv4, 0xc6336401}}));
+  EXPECT_EQ(dev_seen, "ntdut0");
+  ASSERT_EQ(text.size(), 1u);
+  EXPECT_EQ(text[0].name, "net:netif_rx");
+  EXPECT_EQ(text[0].skb, 3u);
+  EXPECT_EQ(text[0].fields, (Fields{{"len", "60"}, {"name", "ntdut0"}, {"saddr", "198.51.100.1"}}));
 }
 
 }  // namespace

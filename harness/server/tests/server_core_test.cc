@@ -12,6 +12,9 @@
 #include "listen_address.h"
 #include "nettwin.pb.h"
 #include "live_queue.h"
+#include "packed_blobs.h"
+#include "record_fifo.h"
+#include "core/trace_text.h"
 #include "reply_budget.h"
 #include "text_parse.h"
 
@@ -119,7 +122,19 @@ TEST(ListenAddressPolicy, MalformedAddresses) {
   EXPECT_NE(listen_error("[::1:5", true).find("bracket"), std::string::npos);
 }
 
-TraceEvent event_at(uint64_t t) { return TraceEvent{t, "net:netif_receive_skb", t, {}}; }
+// A netif_receive_skb record at time t (skb t), with a device name the queue must copy.
+struct EventAt {
+  TraceRecord r;
+  explicit EventAt(uint64_t t) : r(1, "net:netif_receive_skb", t) {
+    r.set_time(t);
+    r.add("len", 60u);
+    r.add_str("name", std::string_view(name, 6));
+  }
+  char name[7] = "ntdut0";
+  operator const TraceRecord&() const { return r; }
+};
+EventAt event_at(uint64_t t) { return EventAt(t); }
+uint64_t time_of(const RecordFifo& f) { return f.with_front([](const TraceRecord& r) { return r.time_ns(); }); }
 
 // The reader of a LiveQueue as a stream uses it: take items while it has the
 // turn; ready() gives the turn back.
@@ -148,8 +163,8 @@ TEST(LiveQueue, LossIsReportedAfterTheEventsBeforeIt) {
   auto items = reader.drain();
   ASSERT_EQ(items.size(), 4u);
   EXPECT_EQ(items[0].kind, LiveQueue::Item::kEvent);
-  EXPECT_EQ(items[0].event.time_ns, 1u);
-  EXPECT_EQ(items[1].event.time_ns, 2u);
+  EXPECT_EQ(time_of(items[0].event), 1u);
+  EXPECT_EQ(time_of(items[1].event), 2u);
   EXPECT_EQ(items[2].kind, LiveQueue::Item::kLost);
   EXPECT_EQ(items[2].lost, 2u);
   EXPECT_EQ(items[2].lost_time_ns, 3u);
@@ -160,7 +175,7 @@ TEST(LiveQueue, LossIsReportedAfterTheEventsBeforeIt) {
   EXPECT_EQ(reader.wakes, 2);
   items = reader.drain();
   ASSERT_EQ(items.size(), 2u);
-  EXPECT_EQ(items[0].event.time_ns, 5u);
+  EXPECT_EQ(time_of(items[0].event), 5u);
   EXPECT_EQ(items[1].kind, LiveQueue::Item::kIdle);
 }
 
@@ -169,7 +184,7 @@ TEST(LiveQueue, ReaderWithTheTurnIsNotWokenAgain) {
   reader.queue.push(event_at(1));
   reader.queue.push(event_at(2));
   EXPECT_EQ(reader.wakes, 1);
-  EXPECT_EQ(reader.queue.next().event.time_ns, 1u);  // still its turn: a write is in flight
+  EXPECT_EQ(time_of(reader.queue.next().event), 1u);  // still its turn: a write is in flight
   reader.queue.push(event_at(3));
   reader.queue.close();
   EXPECT_EQ(reader.wakes, 1);
@@ -181,7 +196,7 @@ TEST(LiveQueue, CloseEndsAfterTheRestIsDrained) {
   reader.queue.close();
   auto items = reader.drain();
   ASSERT_EQ(items.size(), 2u);
-  EXPECT_EQ(items[0].event.time_ns, 1u);
+  EXPECT_EQ(time_of(items[0].event), 1u);
   EXPECT_EQ(items[1].kind, LiveQueue::Item::kEnd);
   EXPECT_TRUE(reader.queue.push(event_at(2)));  // after close: dropped quietly, nobody reads
   EXPECT_EQ(reader.wakes, 1) << "after End the reader keeps the turn: no wake-up follows";
@@ -215,7 +230,7 @@ TEST(LiveQueue, PushFromAnotherThreadWakesTheReader) {
   EXPECT_EQ(wakes.load(), 1);
   auto item = queue.next();
   EXPECT_EQ(item.kind, LiveQueue::Item::kEvent);
-  EXPECT_EQ(item.event.time_ns, 7u);
+  EXPECT_EQ(time_of(item.event), 7u);
 }
 
 TEST(ReplyBudget, StopsAtTheFirstItemThatDoesNotFit) {
@@ -260,6 +275,101 @@ TEST(ReplyBudget, ItemBoundsHoldTheEncodedReply) {
   frame->set_data(std::string(65535 + 18, 'x'));
   wire.set_remaining(~uint64_t(0));
   EXPECT_LE(wire.ByteSizeLong(), wire_frame_bytes("ntdut0", 65535 + 18) + kReplyFieldsBytes);
+}
+
+// A record with every kind of field, its transient string and bytes in
+// buffers the caller then overwrites.
+struct EveryKind {
+  std::string dev = "ntdut0";
+  std::vector<uint8_t> frame = {0x45, 0x00, 0xab};
+  TraceRecord r{TraceRecord::kCheckpoint, "ip_rcv", 42};
+  EveryKind() {
+    const uint8_t mac[6] = {2, 0, 0, 0, 1, 0xfe};
+    r.set_time(~uint64_t(0));
+    r.add("len", ~uint64_t(0));
+    r.add("err", int64_t(-22));
+    r.add("verdict", "drop");
+    r.add_str("dev", dev);
+    r.add_ipv4("saddr", 0xc6336401);
+    r.add_ipv4_mapped("saddr_v6", 0xcb007101);
+    r.add_ipv4_port("daddr", 0xc6336402, 8080);
+    r.add_mac("lladdr", mac);
+    r.add_ptr("skaddr", nullptr);
+    r.add_ptr("req", reinterpret_cast<const void*>(uintptr_t(0xdeadbeef0)));
+    r.add_hex("frame", frame.data(), frame.size());
+  }
+};
+
+const std::vector<std::pair<std::string, std::string>> kEveryKindText = {
+    {"len", "18446744073709551615"}, {"err", "-22"}, {"verdict", "drop"}, {"dev", "ntdut0"},
+    {"saddr", "198.51.100.1"}, {"saddr_v6", "::ffff:203.0.113.1"}, {"daddr", "198.51.100.2:8080"},
+    {"lladdr", "02:00:00:00:01:fe"}, {"skaddr", "(nil)"}, {"req", "0xdeadbeef0"}, {"frame", "4500ab"}};
+
+TEST(RecordFifo, KeepsItsOwnCopyOfTransientStringsAndBytes) {
+  RecordFifo fifo;
+  {
+    EveryKind k;
+    fifo.push(k.r);
+    k.dev.assign("xxxxxx");
+    k.frame.assign(3, 0);
+  }
+  EveryKind filler;  // another record after it, then the first one moved out
+  fifo.push(filler.r);
+  RecordFifo out;
+  fifo.move_front_to(out);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(fifo.size(), 1u);
+  const TraceEvent ev = out.with_front([](const TraceRecord& r) { return to_trace_event(r); });
+  EXPECT_EQ(ev.name, "checkpoint:ip_rcv");
+  EXPECT_EQ(ev.skb, 42u);
+  EXPECT_EQ(ev.time_ns, ~uint64_t(0));
+  EXPECT_EQ(ev.fields, kEveryKindText);
+}
+
+TEST(RecordFifo, MovesTheRecordsThatFitInOrderAndKeepsTheRest) {
+  RecordFifo fifo, out;
+  for (uint32_t t = 1; t <= 4; ++t) fifo.push(event_at(t), 10 * t);  // weighed 10, 20, 30, 40
+  // fits() refuses weight 30: 1 and 2 move, 3 and 4 stay, in order.
+  EXPECT_EQ(fifo.move_front_while(out, 0, [](uint32_t weight) { return weight != 30; }), 2u);
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_EQ(fifo.size(), 2u);
+  std::vector<uint64_t> moved;
+  out.for_each([&](const TraceRecord& r) { moved.push_back(r.time_ns()); });
+  EXPECT_EQ(moved, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(time_of(fifo), 3u);
+  EXPECT_EQ(fifo.move_front_while(out, 1, [](uint32_t) { return true; }), 1u) << "max bounds it";
+  EXPECT_EQ(time_of(fifo), 4u);
+  EXPECT_EQ(out.with_front([](const TraceRecord& r) { return to_trace_event(r).fields; }),
+            (std::vector<std::pair<std::string, std::string>>{{"len", "60"}, {"name", "ntdut0"}}));
+}
+
+TEST(ReplyBudget, RecordBoundMatchesItsTextAndHoldsTheEncodedReply) {
+  EveryKind k;
+  const TraceEvent ev = to_trace_event(k.r);
+  EXPECT_EQ(ev.fields, kEveryKindText);
+  for (const TraceField& f : k.r) {
+    std::string text;
+    trace_field_text(f, text);
+    EXPECT_EQ(trace_field_text_size(f), text.size()) << f.name;
+  }
+  EXPECT_EQ(trace_record_bytes(k.r), trace_event_bytes(ev));
+  v1::TraceEvents events;
+  auto* pe = events.add_events();  // as to_proto writes it
+  pe->set_time_ns(k.r.time_ns());
+  pe->set_name(ev.name);
+  pe->set_skb(k.r.skb());
+  for (const auto& [key, value] : ev.fields) {
+    auto* field = pe->add_fields();
+    field->set_key(key);
+    field->set_value(value);
+  }
+  events.set_lost(~uint64_t(0));
+  events.set_remaining(~uint64_t(0));
+  EXPECT_LE(events.ByteSizeLong(), trace_record_bytes(k.r) + kReplyFieldsBytes);
+  std::string from_record, from_event;
+  append_packed_record(from_record, k.r);
+  append_packed_event(from_event, ev);
+  EXPECT_EQ(from_record, from_event);
 }
 
 TEST(EventBudget, LiveQueuesShareItAndGiveItBack) {
