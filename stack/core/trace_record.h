@@ -44,7 +44,8 @@ struct TraceField {
 class TraceRecord {
  public:
   // More than any point writes (tcp_rcvbuf_grow: 20; a checkpoint with its frame: 15);
-  // the Debug (sanitizer) build asserts it at every field.
+  // the Debug (sanitizer) build asserts it at every field, and a release build
+  // keeps the first kMaxFields rather than write past the array.
   static constexpr size_t kMaxFields = 24;
 
   // point: a tracepoint's index (Tp), or kCheckpoint; name: the tracepoint's
@@ -101,7 +102,7 @@ class TraceRecord {
  private:
   void push(const char* name, uint64_t raw, uint32_t len, TraceKind kind) {
     assert(n_ < kMaxFields);
-    fields_[n_++] = TraceField{name, raw, len, kind};
+    if (n_ < kMaxFields) [[likely]] fields_[n_++] = TraceField{name, raw, len, kind};
   }
   uint16_t point_;
   const char* name_;
