@@ -54,9 +54,14 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
     k = 0
     backlog: list[int] = []  # frames read past an Expect's match, for the next Expects
     now = stack.now()
+    # A Wait puts off only the next Expect's start (sends and socket calls go at their
+    # recorded times): an Expect after a Wait looks from the Wait's end, as the recorder
+    # did, so its timeout window is Linux's.
+    expect_from = now
     for i, st in enumerate(steps):
         kind = st.get("kind")
         if kind == "wait":
+            expect_from = now + int(st.get("ms", 0)) * MS
             continue
         if kind in ("send", "tcp_send"):
             t = sent_ns[k] if k < len(sent_ns) else now
@@ -82,7 +87,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st)))
         elif kind == "expect":
             exp = Expect.from_json(st)
-            start = now
+            start = max(now, expect_from)
             recorded_t = expects_at.get(i, {}).get("t_ns", start)
             hit = None
             # Frames an earlier Expect read in the same batch as its own come first
