@@ -312,16 +312,20 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
   while (left) {
     SkBuff* skb = tp->sk_write_queue.back();
     int copy = skb ? int(size_goal) - int(skb->len) : 0;
-    // The skb was sized for the goal of its day: when the goal has grown past
-    // its room, the next bytes start a new skb (Linux: no page fragment left).
-    if (copy > 0 && skb_tailroom(skb) <= 0) copy = 0;
     if (copy <= 0 || TCP_SKB_CB(skb)->eor || (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN)) {
       if (!sk_stream_memory_free(sk)) goto wait_for_space;
       skb = tcp_stream_alloc_skb(sk, size_goal);
       copy = int(size_goal);
     }
-    copy = std::min(copy, skb_tailroom(skb));
     if (size_t(copy) > left) copy = int(left);
+    // Linux appends page fragments up to size_goal, whatever the skb's first
+    // buffer held (a tso_fragment remainder, a goal grown since): here the
+    // linear buffer grows instead, keeping the truesize the socket was charged.
+    if (skb_tailroom(skb) < copy) {
+      const unsigned truesize = skb->truesize;
+      pskb_expand_head(skb, 0, unsigned(copy - skb_tailroom(skb)));
+      skb->truesize = truesize;
+    }
     std::copy(from, from + copy, skb_put(skb, unsigned(copy)));  // the one copy
     // Linux copies into page fragments (the device does scatter-gather): the
     // payload counts as data_len, the headers will be the linear part.

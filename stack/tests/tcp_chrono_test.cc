@@ -114,5 +114,30 @@ TEST_F(TcpChronoTest, NotsentLowatGatesPollout) {
   EXPECT_TRUE(tcp_stream_memory_free(tp(), 1));
 }
 
+// tcp_sendmsg_locked appends page fragments to the write queue's tail up to size_goal, whatever
+// buffer it started in: after tcp_push_one's tso_fragment leaves the unsent rest as a new skb, the
+// next bytes fill that rest back to size_goal before the send buffer stops a new one
+// (traces/tcp_chrono_sndbuf_limited: Linux takes 8688 bytes there, not the first buffer's room).
+TEST_F(TcpChronoTest, WriteFillsTheTsoFragmentRestUpToSizeGoal) {
+  ASSERT_EQ(sys_setsockopt(net, cfd, SOL_SOCKET_, SO_SNDBUF_, 2048, 4), 0);
+  // The recording's path: a peer window of 8 segments (size_goal is half of it, 4 segments) and a
+  // 40 ms RTT at a low pacing rate, so tcp_tso_autosize sends 2 segments (min_tso_segs) at a time.
+  tp()->max_window = 8 * tp()->mss_cache;
+  tp()->rtt_min_us = 40'000;
+  tp()->sk_pacing_rate = 0;
+  unsigned size_goal = 0;
+  const unsigned mss = tcp_send_mss(tp(), &size_goal, 0);
+  ASSERT_EQ(size_goal, 4 * mss);
+  const std::string data(4 * size_t(size_goal), 'a');
+  const int n = write(data, MSG_DONTWAIT_);
+  ASSERT_LT(size_t(n), data.size());  // the send buffer stopped it
+  // Only a full tail (len == size_goal) makes the loop ask for a new skb, where the send buffer
+  // stops it; every skb starts on a segment boundary, so the write took whole segments, and more
+  // than the first skb: its unsent rest was filled again (8688 = 6 segments in the recording).
+  EXPECT_EQ(unsigned(n) % mss, 0u) << n;
+  EXPECT_GT(unsigned(n), size_goal);
+  EXPECT_EQ(uint32_t(n), tp()->write_seq - tp()->snd_una);  // nothing acked yet: all of it queued or in flight
+}
+
 }  // namespace
 }  // namespace nettwin::test

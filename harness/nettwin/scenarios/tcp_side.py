@@ -6,8 +6,9 @@ POLLOUT (tcp_stream_memory_free), and TCP_INFO's chronos (busy, rwnd_limited: tc
 
 Not here: receive-buffer autotuning over a bulk transfer (two recordings disagreed on where the DUT's
 ACKs fall among the tester's back-to-back segments), sndbuf_limited running (a non-blocking write
-that runs out of send buffer has already sent its skb by tcp_push_one: tcp_chrono_sndbuf_limited, staged
-in traces/pending/, records it staying 0), and TSQ and
+that runs out of send buffer has already sent its skb by tcp_push_one: tcp_chrono_sndbuf_limited
+records it staying 0, and the write taking whole segments as tcp_sendmsg_locked refills the unsent rest
+of a tso_fragment to size_goal), and TSQ and
 autocorking (veth orphans each skb at transmit, tcp_small_queue_check never holds one back).
 
 The DUT's data: MSS-sized sends with TCP_NODELAY, as in tcp_loss.py (segment k starts at 1 + k * MSS).
