@@ -170,6 +170,14 @@ void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail) {
   if (!skb->sk) skb->truesize = buf->size + SKB_HEAD_OVERHEAD + SKB_SHINFO_OVERHEAD;
 }
 
+void skb_grow_tailroom(SkBuff* skb, unsigned len) {
+  const int room = skb_tailroom(skb);
+  if (room >= int(len)) return;
+  const unsigned truesize = skb->truesize;
+  pskb_expand_head(skb, 0, len - unsigned(std::max(room, 0)));
+  skb->truesize = truesize;
+}
+
 SkBuff* skb_segment(SkBuff* head_skb) {
   // doffset: the headers in front of the payload (MAC, IP, TCP), copied into
   // every segment; headroom: what the GSO skb had in front of its MAC header.

@@ -222,6 +222,10 @@ void __kfree_skb(SkBuff* skb);
 // of tailroom), the data copied; the header offsets keep pointing at the same
 // bytes. The skb's identity stays. Linear skbs only.
 void pskb_expand_head(SkBuff* skb, unsigned nhead, unsigned ntail);
+// Room for len more bytes at the tail, where Linux would add page fragments
+// (tcp_sendmsg's copy, skb_shift): the linear buffer grows, and the skb keeps
+// the truesize its owner was charged with.
+void skb_grow_tailroom(SkBuff* skb, unsigned len);
 inline bool skb_has_frag_list(const SkBuff* skb) { return skb_shinfo(skb)->frag_list != nullptr; }
 
 // skb_segment: a GSO skb, its data at the payload and its headers (from the

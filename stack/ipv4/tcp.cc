@@ -319,13 +319,8 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     }
     if (size_t(copy) > left) copy = int(left);
     // Linux appends page fragments up to size_goal, whatever the skb's first
-    // buffer held (a tso_fragment remainder, a goal grown since): here the
-    // linear buffer grows instead, keeping the truesize the socket was charged.
-    if (skb_tailroom(skb) < copy) {
-      const unsigned truesize = skb->truesize;
-      pskb_expand_head(skb, 0, unsigned(copy - skb_tailroom(skb)));
-      skb->truesize = truesize;
-    }
+    // buffer held (a tso_fragment remainder, a goal grown since).
+    skb_grow_tailroom(skb, unsigned(copy));
     std::copy(from, from + copy, skb_put(skb, unsigned(copy)));  // the one copy
     // Linux copies into page fragments (the device does scatter-gather): the
     // payload counts as data_len, the headers will be the linear part.

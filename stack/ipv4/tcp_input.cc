@@ -255,7 +255,6 @@ void tcp_wmem_free_skb(Sock* sk, SkBuff* skb) {
 }  // namespace
 
 void inet_csk_destroy_sock(Sock* sk) {
-  TcpSock* tp = tcp_sk(sk);
   Net& net = *sk->net;
   // tcp_v4_destroy_sock.
   trace_tcp_destroy_sock(net.tracer, sk);

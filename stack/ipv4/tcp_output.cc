@@ -800,8 +800,8 @@ void tcp_grow_skb(Sock* sk, SkBuff* skb, int amount) {
   const uint32_t nlen = std::min<uint32_t>(uint32_t(amount), next_skb->len);
   if (!nlen) return;
   // skb_shift moves page fragments, so Linux's skb takes all nlen bytes
-  // whatever its buffer: a linear one here grows to hold them.
-  if (skb_tailroom(skb) < int(nlen)) pskb_expand_head(skb, 0, nlen - unsigned(std::max(skb_tailroom(skb), 0)));
+  // whatever its buffer.
+  skb_grow_tailroom(skb, nlen);
   std::copy(next_skb->data, next_skb->data + nlen, skb_put(skb, nlen));
   skb_pull(next_skb, nlen);
   skb->data_len += nlen;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
 #include "core/net.h"
 #include "core/skbuff.h"
@@ -202,6 +203,26 @@ TEST_F(SkbTest, PoolReusesHeadersAndBuffers) {
   EXPECT_EQ(net.pool.heads_in_use(), 0u);
   EXPECT_EQ(net.pool.data_in_use(), 0u);
   EXPECT_THROW(net.pool.alloc_skb(SkbPool::kMaxSize + 1), std::length_error);
+}
+
+// skb_grow_tailroom stands in for page fragments: the bytes and their offsets stay, the room grows
+// to what was asked, and an unowned skb (a TCP write queue's) keeps the truesize its socket was
+// charged with, where pskb_expand_head alone recomputes it from the new buffer.
+TEST_F(SkbTest, GrowTailroomKeepsDataAndTruesize) {
+  SkBuff* skb = net.pool.alloc_skb(256);
+  skb_reserve(skb, 64);
+  std::memset(skb_put(skb, 100), 'x', 100);
+  skb->truesize = 1234;  // as charged by its owner
+  const unsigned room = unsigned(skb_tailroom(skb));
+  skb_grow_tailroom(skb, room);  // already there: nothing changes
+  EXPECT_EQ(skb->end, unsigned(64 + 100) + room);
+  skb_grow_tailroom(skb, room + 4000);
+  EXPECT_GE(skb_tailroom(skb), int(room + 4000));
+  EXPECT_EQ(skb_headroom(skb), 64u);
+  EXPECT_EQ(skb->len, 100u);
+  EXPECT_EQ(std::memcmp(skb->data, std::string(100, 'x').data(), 100), 0);
+  EXPECT_EQ(skb->truesize, 1234u);
+  kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "test");
 }
 
 }  // namespace

@@ -141,17 +141,22 @@ TEST_F(TcpDsackTest, DsackOfDataNeverRetransmittedIsDubious) {
 }
 
 struct TcpDsackRecoveryTest : TcpDsackTest {
-  // Six 1000-byte segments (NODELAY), SACK of the 2nd-6th: the 1st is retransmitted in Recovery.
-  void spurious_fast_retransmit() {
+  // Six 1000-byte segments (NODELAY), SACK of the 2nd up to sacked_end: the 1st is retransmitted
+  // in Recovery.
+  void fast_retransmit_first(uint32_t sacked_end) {
     ASSERT_EQ(sys_setsockopt(net, cfd, 6, 1, 1, 4), 0);  // TCP_NODELAY
     for (int i = 0; i < 6; ++i) ASSERT_EQ(write(std::string(1000, char('0' + i))), 1000);
     ASSERT_EQ(wire().size(), 6u);
     d.stack.advance(3'000'000);
     tsval += 3;
-    auto out = sack(0, {{1000, 6000}});
+    auto out = sack(0, {{1000, sacked_end}});
     ASSERT_EQ(out.size(), 1u);
     ASSERT_EQ(SentTcp(out[0]).seq(), isn + 1);
     ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  }
+  // The same with the 2nd-6th SACKed; the retransmission's original arrived (spurious).
+  void spurious_fast_retransmit() {
+    ASSERT_NO_FATAL_FAILURE(fast_retransmit_first(6000));
     ASSERT_EQ(tp()->undo_retrans, 1);
     ASSERT_EQ(tp()->snd_ssthresh, 7u);
     d.stack.advance(3'000'000);
@@ -166,7 +171,7 @@ struct TcpDsackRecoveryTest : TcpDsackTest {
 // start on the two this ACK delivered (the hole and the spurious copy): 12,
 // as tcp_dsack_recv_undo recorded.
 TEST_F(TcpDsackRecoveryTest, DsackInTheFinalAckUndoesTheRecovery) {
-  spurious_fast_retransmit();
+  ASSERT_NO_FATAL_FAILURE(spurious_fast_retransmit());
   EXPECT_TRUE(sack(6000, {{0, 1000}}).empty());
   EXPECT_EQ(tp()->undo_retrans, 0);
   EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
@@ -180,7 +185,7 @@ TEST_F(TcpDsackRecoveryTest, DsackInTheFinalAckUndoesTheRecovery) {
 
 // Without the D-SACK the same ACK ends the recovery at ssthresh.
 TEST_F(TcpDsackRecoveryTest, WithoutDsackTheRecoveryEndsReduced) {
-  spurious_fast_retransmit();
+  ASSERT_NO_FATAL_FAILURE(spurious_fast_retransmit());
   EXPECT_TRUE(send(seg(kAck, {}, 6000)).empty());
   EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
   EXPECT_EQ(tp()->snd_cwnd, 7u);
@@ -192,7 +197,7 @@ TEST_F(TcpDsackRecoveryTest, WithoutDsackTheRecoveryEndsReduced) {
 // runs tcp_fastretrans_alert for a D-SACKing ACK, and in Open
 // tcp_try_undo_dsack undoes (TCPDSACKUndo; tcp_dsack_undo_after_recovery).
 TEST_F(TcpDsackRecoveryTest, LateDsackUndoesAFinishedRecovery) {
-  spurious_fast_retransmit();
+  ASSERT_NO_FATAL_FAILURE(spurious_fast_retransmit());
   EXPECT_TRUE(send(seg(kAck, {}, 6000)).empty());
   ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Open);
   ASSERT_EQ(tp()->snd_ssthresh, 7u);
@@ -211,15 +216,7 @@ TEST_F(TcpDsackRecoveryTest, LateDsackUndoesAFinishedRecovery) {
 // (TCPDSACKUndo) and the connection leaves Recovery (tcp_dsack_undo_partial
 // recorded it).
 TEST_F(TcpDsackRecoveryTest, PartialAckThenDsackUndoesInRecovery) {
-  ASSERT_EQ(sys_setsockopt(net, cfd, 6, 1, 1, 4), 0);  // TCP_NODELAY
-  for (int i = 0; i < 6; ++i) ASSERT_EQ(write(std::string(1000, char('0' + i))), 1000);
-  ASSERT_EQ(wire().size(), 6u);
-  d.stack.advance(3'000'000);
-  tsval += 3;
-  auto out = sack(0, {{1000, 4000}});
-  ASSERT_EQ(out.size(), 1u);
-  ASSERT_EQ(SentTcp(out[0]).seq(), isn + 1);
-  ASSERT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
+  ASSERT_NO_FATAL_FAILURE(fast_retransmit_first(4000));
   send(seg(kAck, {}, 4000));
   EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Recovery);
   EXPECT_EQ(tp()->undo_retrans, 1);
@@ -234,7 +231,7 @@ TEST_F(TcpDsackRecoveryTest, PartialAckThenDsackUndoesInRecovery) {
 // (tcp_check_sack_reneging), even with a D-SACK in it: no undo yet, the RTO
 // timer rearmed short instead.
 TEST_F(TcpDsackRecoveryTest, PartialAckIntoSackedDataIsReneging) {
-  spurious_fast_retransmit();
+  ASSERT_NO_FATAL_FAILURE(spurious_fast_retransmit());
   // The 2nd-6th were SACKed; acking 1000 leaves them SACKed above snd_una.
   EXPECT_TRUE(sack(1000, {{0, 1000}, {1000, 6000}}).empty());
   EXPECT_EQ(d.counter("TcpExt.TCPDSACKUndo"), 0u);
@@ -244,7 +241,7 @@ TEST_F(TcpDsackRecoveryTest, PartialAckIntoSackedDataIsReneging) {
 
 // tcp_check_dsack: a first block inside the second is a D-SACK too (TCPDSACKOfoRecv).
 TEST_F(TcpDsackRecoveryTest, FirstBlockInsideTheSecondIsADsack) {
-  spurious_fast_retransmit();
+  ASSERT_NO_FATAL_FAILURE(spurious_fast_retransmit());
   sack(0, {{2000, 3000}, {1000, 6000}});
   EXPECT_EQ(d.counter("TcpExt.TCPDSACKOfoRecv"), 1u);
   EXPECT_EQ(tp()->dsack_dups, 1u);

@@ -82,25 +82,28 @@ _idle("tcp_idle_below_rto_no_restart", "1",
 
 # ------------------------------------------------------------- path MTU
 
-_add("tcp_pmtu_frag_needed",
-     "3 full segments; an ICMP fragmentation-needed (MTU 1200) quoting the first: the route gets a PMTU "
-     "exception, the MSS drops to 1148 (tcp_v4_mtu_reduced, tcp_sync_mss) and what is in flight is resent in "
-     "smaller segments at once (tcp_simple_retransmit); the ACK of all, then new data in 1148-byte segments",
-     handshake() + sends(0, 3) + expect_segments(0, 3)
-     + (frag_needed(0, 1200), Expect("", seq=1, payload_len=1148, timeout_ms=500), Wait(100), info_long(),
-        ack(_at(3)), info_long()) + sends(3, 2)
-     + (Expect("", timeout_ms=200), Wait(100), ack(_at(5)), info_long()),
-     settle_ms=300)
+def _pmtu(name: str, description: str, mtu: int, mss: int, flight: int, after: int) -> None:
+    """`flight` full segments; an ICMP fragmentation-needed with `mtu` quoting the first: the first is
+    resent at once as an `mss`-byte segment; the ACK of all, then `after` more segments, acked."""
+    _add(name, description,
+         handshake() + sends(0, flight) + expect_segments(0, flight)
+         + (frag_needed(0, mtu), Expect("", seq=1, payload_len=mss, timeout_ms=500), Wait(100), info_long(),
+            ack(_at(flight)), info_long()) + sends(flight, after)
+         + (Expect("", timeout_ms=200), Wait(100), ack(_at(flight + after)), info_long()),
+         settle_ms=300)
 
-_add("tcp_pmtu_below_min_pmtu",
-     "an ICMP fragmentation-needed with MTU 500, below min_pmtu 552: the route's MTU is 552 and locked "
-     "(__ip_rt_update_pmtu), the MSS 500, and the DUT's segments leave without DF (ip_dont_fragment); resent "
-     "at once, acked, then new data",
-     handshake() + sends(0, 2) + expect_segments(0, 2)
-     + (frag_needed(0, 500), Expect("", seq=1, payload_len=500, timeout_ms=500), Wait(100), info_long(),
-        ack(_at(2)), info_long()) + sends(2, 1)
-     + (Expect("", timeout_ms=200), Wait(100), ack(_at(3)), info_long()),
-     settle_ms=300)
+
+_pmtu("tcp_pmtu_frag_needed",
+      "3 full segments; an ICMP fragmentation-needed (MTU 1200) quoting the first: the route gets a PMTU "
+      "exception, the MSS drops to 1148 (tcp_v4_mtu_reduced, tcp_sync_mss) and what is in flight is resent in "
+      "smaller segments at once (tcp_simple_retransmit); the ACK of all, then new data in 1148-byte segments",
+      mtu=1200, mss=1148, flight=3, after=2)
+
+_pmtu("tcp_pmtu_below_min_pmtu",
+      "an ICMP fragmentation-needed with MTU 500, below min_pmtu 552: the route's MTU is 552 and locked "
+      "(__ip_rt_update_pmtu), the MSS 500, and the DUT's segments leave without DF (ip_dont_fragment); resent "
+      "at once, acked, then new data",
+      mtu=500, mss=500, flight=2, after=1)
 
 _add("tcp_pmtu_frag_needed_stale",
      "an ICMP fragmentation-needed quoting a sequence number already acked (outside snd_una..snd_nxt): "
