@@ -262,7 +262,13 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
       neighbours.see(stack, options, record.data, from_dut);
     if (from_dut) {
       ++summary.own;
-      if (!listeners.empty()) tcp_shift.see_dut_frame(record.data, false);
+      if (!listeners.empty()) {
+        tcp_shift.see_dut_frame(record.data, false);
+        // The DUT's program closed a connection here: so does the stack's, at this time.
+        if (have_origin && record.ts_ns > origin && base + (record.ts_ns - origin) > stack.now_ns())
+          stack.run_until(base + (record.ts_ns - origin));
+        listeners.see_dut_frame(stack, record.data);
+      }
       return;
     }
     if (!to_dut) {
@@ -301,7 +307,7 @@ int run_replay(const ReplayOptions& options, ReplaySummary& summary) {
   stack.run_until_idle();
   // The programs read what came last and close what the peers closed; then their FINs go.
   for (int round = 0; round < 3 && !listeners.empty(); ++round) {
-    listeners.serve(stack);
+    listeners.close_finished(stack);
     stack.run_until_idle();
   }
   drain();

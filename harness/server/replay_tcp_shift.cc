@@ -1,38 +1,20 @@
 #include "replay_tcp_shift.h"
 
+#include "replay_tcp_frame.h"
+
 namespace nettwin::server {
 
 namespace {
 
-constexpr size_t kEthHeaderLen = 14;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kSyn = 0x02, kAck = 0x10;
 constexpr uint8_t kOptEnd = 0, kOptNop = 1, kOptSack = 5, kOptTimestamp = 8;
 
-uint16_t get16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
-uint32_t get32(const uint8_t* p) { return uint32_t(get16(p)) << 16 | get16(p + 2); }
 void put32(uint8_t* p, uint32_t v) {
   p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
 }
 
-// The TCP header of an IPv4 Ethernet frame: offset of the IP and TCP headers, or 0.
-struct Tcp {
-  size_t ip = 0, tcp = 0, end = 0;  // end: the TCP header's end (options included)
-};
-Tcp find_tcp(std::span<const uint8_t> f) {
-  if (f.size() < kEthHeaderLen + 20 || get16(&f[12]) != 0x0800 || f[14] >> 4 != 4) return {};
-  const size_t ihl = size_t(f[14] & 0x0f) * 4;
-  if (ihl < 20 || f[14 + 9] != kProtoTcp || (get16(&f[14 + 6]) & 0x1fff) != 0) return {};
-  const size_t tcp = kEthHeaderLen + ihl;
-  if (f.size() < tcp + 20) return {};
-  const size_t end = tcp + size_t(f[tcp + 12] >> 4) * 4;
-  if (end < tcp + 20 || end > f.size()) return {};
-  return {kEthHeaderLen, tcp, end};
-}
-
 // Each option's (kind, offset of its data, length of its data), until the header ends.
 template <typename Visit>
-void each_option(std::span<const uint8_t> f, const Tcp& t, Visit visit) {
+void each_option(std::span<const uint8_t> f, const TcpAt& t, Visit visit) {
   for (size_t at = t.tcp + 20; at < t.end;) {
     const uint8_t kind = f[at];
     if (kind == kOptEnd) return;
@@ -59,8 +41,8 @@ void adjust_checksum(uint8_t* checksum, uint32_t before, uint32_t after) {
 }  // namespace
 
 void TcpShift::see_dut_frame(std::span<const uint8_t> f, bool from_stack) {
-  const Tcp t = find_tcp(f);
-  if (!t.tcp || !(f[t.tcp + 13] & kSyn)) return;
+  const TcpAt t = find_tcp(f);
+  if (!t.tcp || !(f[t.tcp + 13] & kTcpSyn)) return;
   Numbers& n = flows_[flow_key(get32(&f[t.ip + 16]), get16(&f[t.tcp + 2]), get16(&f[t.tcp]))];
   (from_stack ? n.have_stack : n.have_capture) = true;
   (from_stack ? n.stack_isn : n.capture_isn) = get32(&f[t.tcp + 4]);
@@ -72,8 +54,8 @@ void TcpShift::see_dut_frame(std::span<const uint8_t> f, bool from_stack) {
 }
 
 bool TcpShift::fit_peer_frame(std::span<const uint8_t>& frame, std::vector<uint8_t>& buffer) const {
-  const Tcp t = find_tcp(frame);
-  if (!t.tcp || !(frame[t.tcp + 13] & kAck)) return false;
+  const TcpAt t = find_tcp(frame);
+  if (!t.tcp || !(frame[t.tcp + 13] & kTcpAck)) return false;
   const auto it = flows_.find(flow_key(get32(&frame[t.ip + 12]), get16(&frame[t.tcp]), get16(&frame[t.tcp + 2])));
   if (it == flows_.end() || !it->second.have_capture || !it->second.have_stack) return false;
   const Numbers& n = it->second;
