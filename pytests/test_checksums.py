@@ -74,3 +74,21 @@ def test_tcp_pseudo_header_uses_the_ip_total_length():
     longer = Ether(bytes(longer))
     assert checksum_verdict(longer, 1, "chksum") == "valid"
     assert checksum_verdict(longer, 2, "chksum").startswith("INVALID")
+
+
+def test_tcp_csum_mangled_0_is_the_same_sum():
+    # skb_checksum_help writes a folded 0 as 0xffff (CSUM_MANGLED_0): one's-complement
+    # zero twice over, so a TCP checksum of 0xffff where 0 is computed is valid. A
+    # payload word equal to the checksum of the segment with a zero word folds to 0.
+    head = dict(sport=80, dport=40000, flags="PA", seq=1, ack=2)
+    zero = built(IP(**ADDRS), TCP(**head), b"\0\0")
+    folds_to_zero = built(IP(**ADDRS), TCP(**head), zero[TCP].chksum.to_bytes(2, "big"))
+    assert folds_to_zero[TCP].chksum == 0
+    raw = bytearray(bytes(folds_to_zero))
+    raw[14 + 20 + 16:14 + 20 + 18] = b"\xff\xff"
+    assert checksum_verdict(Ether(bytes(raw)), 2, "chksum") == "valid"
+    assert checksum_verdict(folds_to_zero, 2, "chksum") == "valid"
+    # 0xffff stands for 0 only: any other sum carried as 0xffff is wrong.
+    raw = bytearray(bytes(zero))
+    raw[14 + 20 + 16:14 + 20 + 18] = b"\xff\xff"
+    assert checksum_verdict(Ether(bytes(raw)), 2, "chksum").startswith("INVALID")

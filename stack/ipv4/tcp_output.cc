@@ -122,8 +122,9 @@ int tcp_v4_send_synack(Net& net, const Sock* sk, RequestSock* req, DstEntry* dst
   // The window of a SYN-ACK is never scaled.
   wire::store_be16(th + 14, uint16_t(std::min<uint32_t>(req->rsk_rcv_wnd, 65535)));
   std::copy(opts, opts + olen, th + 20);
+  // __tcp_v4_send_check's CHECKSUM_PARTIAL, completed by skb_checksum_help (tx checksumming is off).
   const uint64_t sum = wire::csum_tcpudp_nofold(req->ir_loc_addr, req->ir_rmt_addr, thl, wire::IPPROTO_TCP);
-  wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, thl, sum)));
+  wire::store_be16(th + 16, wire::csum_fold_mangled(wire::csum_partial(th, thl, sum)));
 
   // ip_build_and_send_pkt
   const unsigned hlen = wire::IPV4_MIN_HLEN;
@@ -470,9 +471,9 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
     // A TSO skb: each segment is summed when GSO cuts it (tcp_gso_segment).
     skb->ip_summed = CHECKSUM_PARTIAL;
   } else {
-    // tcp_v4_send_check, completed in software (tx checksumming is off).
+    // tcp_v4_send_check, completed by skb_checksum_help (tx checksumming is off).
     const uint64_t sum = wire::csum_tcpudp_nofold(sk->inet_saddr, sk->inet_daddr, skb->len, wire::IPPROTO_TCP);
-    wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, skb->len, sum)));
+    wire::store_be16(th + 16, wire::csum_fold_mangled(wire::csum_partial(th, skb->len, sum)));
     skb->ip_summed = CHECKSUM_NONE;
   }
   if (tcb->tcp_flags & TCPHDR_ACK) tcp_event_ack_sent(sk, rcv_nxt);

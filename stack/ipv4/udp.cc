@@ -413,8 +413,7 @@ int udp_send_skb(Sock* sk, SkBuff* skb, const Flowi4& fl4) {
   wire::store_be16(uh + 6, 0);
   if (!sk->sk_no_check_tx) {
     // udp_csum: the data is linear here, so one pass over header and payload.
-    uint16_t check = wire::csum_fold(wire::csum_partial(uh, len, wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, len, wire::IPPROTO_UDP)));
-    if (check == 0) check = 0xffff;  // CSUM_MANGLED_0
+    const uint16_t check = wire::csum_fold_mangled(wire::csum_partial(uh, len, wire::csum_tcpudp_nofold(fl4.saddr, fl4.daddr, len, wire::IPPROTO_UDP)));
     wire::store_be16(uh + 6, check);
   }
   skb->ip_summed = CHECKSUM_NONE;

@@ -23,6 +23,15 @@ inline uint16_t csum_fold(uint64_t sum) {
   s = (s & 0xffff) + (s >> 16);
   return uint16_t(~s & 0xffff);
 }
+// 0xffff: the one's-complement zero a checksum field carries in place of 0 (UDP's
+// 0 means "no checksum"; skb_checksum_help writes it for every protocol).
+constexpr uint16_t CSUM_MANGLED_0 = 0xffff;
+// skb_checksum_help's store, `csum_fold(csum) ?: CSUM_MANGLED_0`: how Linux completes
+// a CHECKSUM_PARTIAL skb in software for a device without tx checksumming.
+inline uint16_t csum_fold_mangled(uint64_t sum) {
+  const uint16_t check = csum_fold(sum);
+  return check ? check : CSUM_MANGLED_0;
+}
 // ip_fast_csum: 0 when the header of ihl 32-bit words checks out. As
 // Linux's: native 32-bit words added into 64 bits (15 words cannot carry
 // out), folded, and the fold swapped into big-endian order.

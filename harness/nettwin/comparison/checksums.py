@@ -11,6 +11,7 @@ from typing import Optional
 from scapy.packet import Packet, Padding
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
+CSUM_MANGLED_0 = 0xFFFF  # one's-complement zero, carried in place of 0
 
 
 def inet_checksum(data: bytes) -> int:
@@ -61,7 +62,9 @@ def checksum_pair(pkt: Packet, index: int) -> Optional[tuple[int, int]]:
         ip = bytes(ls[index - 1])
         if len(ip) < 20 or ip[0] & 0x0F != 5:
             return None     # IP options: Scapy's pseudo-header follows a source route's final hop
-        return int.from_bytes(body[16:18], "big"), tcp_checksum(ip)
+        had, should = int.from_bytes(body[16:18], "big"), tcp_checksum(ip)
+        # skb_checksum_help writes a folded 0 as CSUM_MANGLED_0: the same sum.
+        return had, (CSUM_MANGLED_0 if had == CSUM_MANGLED_0 and should == 0 else should)
     return None
 
 
