@@ -807,7 +807,7 @@ bool tcp_reset_check(Sock* sk, const SkBuff* skb) {
 }
 
 void tcp_drop_reason(Sock* sk, SkBuff* skb, SkbDropReason reason, const char* location) {
-  sk->sk_drops++;
+  sk->sk_drops += std::max<uint16_t>(1, skb_shinfo(skb)->gso_segs);  // sk_drops_add
   sk_skb_reason_drop(sk, skb, reason, location);
 }
 
@@ -1863,13 +1863,19 @@ bool sk_rmem_schedule(Sock* sk, int size) {
 // sk_forced_mem_schedule: the same, for memory taken whatever the limits.
 void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
 
-// tcp_try_coalesce: from, starting where to ends, joins it (skb_try_coalesce
-// copying into to's tailroom: no memory charged) and is freed untraced
-// (kfree_skb_partial). The twin's tailroom is its buffer's, not kmalloc's, so
-// only what always fits is coalesced: a segment without payload (a bare FIN).
-bool tcp_try_coalesce(SkBuff* to, SkBuff* from) {
+// tcp_try_coalesce: from, starting where to ends, joins it and is freed
+// untraced (kfree_skb_partial). skb_try_coalesce copies it into to's tailroom
+// when it fits, charging no memory (delta_truesize 0): the skb that stays is
+// the one already charged, so sk_forward_alloc, the window and the fast path's
+// room test see less memory used (recorded: 9 TCPRcvCoalesce in
+// tcp_slow_reader_prune). A veth skb's tailroom is its kmalloc'd head's
+// (Veth::receive_from_wire). The twin's heads are never page fragments, so
+// skb_head_is_locked holds and a payload past the tailroom is not stolen.
+bool tcp_try_coalesce(Sock* sk, SkBuff* to, SkBuff* from) {
   if (TCP_SKB_CB(from)->seq != TCP_SKB_CB(to)->end_seq) return false;
-  if (from->len != 0 || skb_cloned(to)) return false;
+  if (skb_cloned(to) || from->data_len || to->data_len || int(from->len) > skb_tailroom(to)) return false;
+  if (from->len) std::memcpy(skb_put(to, from->len), from->data, from->len);
+  sk->net->mib.tcpext.TCPRcvCoalesce++;
   TCP_SKB_CB(to)->end_seq = TCP_SKB_CB(from)->end_seq;
   TCP_SKB_CB(to)->ack_seq = TCP_SKB_CB(from)->ack_seq;
   TCP_SKB_CB(to)->tcp_flags |= TCP_SKB_CB(from)->tcp_flags;
@@ -1913,17 +1919,17 @@ void tcp_urg(Sock* sk, SkBuff* skb, const uint8_t* th) {
   }
 }
 
-void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
+// tcp_queue_rcv: true when the tail of the receive queue ate skb's bytes; the
+// caller frees skb when done with it (kfree_skb_partial, untraced).
+bool tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
-  if (SkBuff* tail = sk->sk_receive_queue.back(); tail && tcp_try_coalesce(tail, skb)) {
-    __kfree_skb(skb);
-    return;
-  }
+  tp->bytes_received += skb->len;
+  if (SkBuff* tail = sk->sk_receive_queue.back(); tail && tcp_try_coalesce(sk, tail, skb)) return true;
   // Charged to the receive buffer until read.
   tcp_skb_set_owner_r(sk, skb);
   sk->sk_receive_queue.push_back(skb);
-  tp->bytes_received += skb->len;
+  return false;
 }
 
 constexpr int TCP_NUM_SACKS = 4;  // selective_acks[]
@@ -2143,8 +2149,8 @@ namespace {
 // data all present already is dropped (D-SACK); a segment starting inside its
 // predecessor is kept (D-SACK of the overlap), one starting where it does
 // replaces it; the successors it covers go. The SACK blocks follow
-// (tcp_sack_new_ofo_skb). Adjacent skbs are not coalesced
-// (tcp_ooo_try_coalesce). Linux inlines it: drops carry tcp_data_queue.
+// (tcp_sack_new_ofo_skb). A segment that continues its predecessor joins it
+// when it fits (tcp_ooo_try_coalesce). Linux inlines it: drops carry tcp_data_queue.
 void ofo_insert(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   const uint32_t seq = TCP_SKB_CB(skb)->seq, end_seq = TCP_SKB_CB(skb)->end_seq;
@@ -2162,7 +2168,10 @@ void ofo_insert(Sock* sk, SkBuff* skb) {
   // The predecessor: the last skb starting at or before seq.
   SkBuff* prev = nullptr;
   for (SkBuff* s = tp->out_of_order_queue.front(); s && !before(seq, TCP_SKB_CB(s)->seq); s = s->next) prev = s;
-  if (prev && tcp_try_coalesce(prev, skb)) {  // tcp_ooo_try_coalesce
+  if (prev && tcp_try_coalesce(sk, prev, skb)) {  // tcp_ooo_try_coalesce
+    // The merged skb counts as both when it is dropped later (sk_drops_add).
+    uint16_t& segs = skb_shinfo(prev)->gso_segs;
+    segs = uint16_t(std::min<uint32_t>(std::max<uint16_t>(1, segs) + std::max<uint16_t>(1, skb_shinfo(skb)->gso_segs), 0xffff));
     if (tcp_is_sack(tp)) {
       tcp_grow_window(sk, skb, true);
       tcp_sack_new_ofo_skb(tp, seq, end_seq);
@@ -2257,7 +2266,7 @@ void tcp_ofo_queue(Sock* sk) {
     tp->sk_forward_alloc += int(skb->truesize);
     const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
     checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
-    tcp_queue_rcv(sk, skb);
+    if (tcp_queue_rcv(sk, skb)) __kfree_skb(skb);
     if (fin) {
       tcp_fin(sk);
       break;
@@ -2302,9 +2311,10 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
       const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
       const bool has_data = skb->len != 0;
       // Queued first: tcp_event_data_recv's window growth sees its memory.
-      tcp_queue_rcv(sk, skb);
+      const bool eaten = tcp_queue_rcv(sk, skb);
       if (has_data) tcp_event_data_recv(sk, skb);
       if (fin) tcp_fin(sk);
+      if (eaten) __kfree_skb(skb);
     }
     if (!tp->out_of_order_queue.empty()) {
       tcp_ofo_queue(sk);
@@ -2716,7 +2726,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       // The receiver's bulk path.
       skb_pull(skb, tcp_header_len);
       tcp_ecn_received_counters(sk, skb, len - tcp_header_len);
-      tcp_queue_rcv(sk, skb);
+      const bool eaten = tcp_queue_rcv(sk, skb);
       tcp_event_data_recv(sk, skb);
       if (TCP_SKB_CB(skb)->ack_seq != tp->snd_una) {
         tcp_ack(sk, skb, flag | FLAG_DATA);
@@ -2727,6 +2737,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       }
       __tcp_ack_snd_check(sk, false, skb_id);
     no_ack:
+      if (eaten) __kfree_skb(skb);
       tcp_data_ready(sk);
       return;
     }

@@ -137,39 +137,50 @@ TEST_F(TcpRcvbufTest, TcpRcvSpaceAdjustIsTracedOnEachCopyAndLeavesALockedBufferA
   EXPECT_NE(tp()->rcvq_space.seq, tp()->copied_seq);
 }
 
-TEST_F(TcpRcvbufTest, TinySegmentsOverfillTheBufferThenCollapseAndClampTheWindow) {
-  // 20-byte segments cost 832 each (a small head). The fast path takes them
-  // while the forward-allocated page lasts; the slow path schedules another
-  // page as long as what is queued is within sk_rcvbuf (3328 <= 4096), so the
-  // queue overshoots. Only when it is past sk_rcvbuf does tcp_prune_queue run
-  // (as tcp_receive_tiny_segments recorded): tcp_clamp_window brings
-  // rcv_ssthresh to min(window_clamp, 2 * advmss) = 2048, and tcp_collapse
-  // copies the bloated skbs (win_from_space(832) = 416 > 20) into one.
-  int n = 0;
-  while (net.mib.tcpext.PruneCalled == 0 && n < 40) {
+TEST_F(TcpRcvbufTest, TinySegmentsCoalesceIntoTheTailroomOfTheQueuesTail) {
+  // tcp_try_coalesce: a 20-byte segment arrives in an 86-byte frame whose
+  // head (packet_snd's kmalloc'd 256 bytes) leaves 170 bytes of tailroom, so
+  // the receive queue's tail takes the next eight segments' bytes
+  // (skb_try_coalesce copies them, charging nothing) before a ninth becomes
+  // the new tail. Forty segments: five skbs, 35 coalesced, as
+  // tcp_receive_tiny_segments recorded (TCPRcvCoalesce 35); the memory stays
+  // well within sk_rcvbuf, so nothing is pruned.
+  for (int n = 0; n < 40; ++n) {
     send(seg(kAck | kPsh, Bytes(20, uint8_t('a' + n))));
     snd += 20;
-    ++n;
   }
-  ASSERT_EQ(net.mib.tcpext.PruneCalled, 1u);
-  EXPECT_GT((n - 1) * 832, 4096);  // what was queued when it ran: past sk_rcvbuf
-  EXPECT_EQ(tp()->rcv_ssthresh, 2048u);
-  EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, uint64_t(n - 1));
-  EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);  // the collapsed skb and the newest
-  EXPECT_EQ(tp()->sk_rmem_alloc, 2 * 832);
-  EXPECT_EQ(net.mib.tcpext.RcvPruned, 0u);
-  EXPECT_EQ(net.mib.tcpext.TCPRcvQDrop, 0u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCoalesce, 35u);
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 5u);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 5 * 832);
+  EXPECT_EQ(net.mib.tcpext.PruneCalled, 0u);
   EXPECT_TRUE(d.named("skb:kfree_skb").empty());
   // The data reads back whole and in order.
   RecvMsg m;
-  ASSERT_EQ(read(m, 4000), 20 * n);
+  ASSERT_EQ(read(m, 4000), 20 * 40);
   std::string want;
-  for (int i = 0; i < n; ++i) want += std::string(20, char('a' + i));
+  for (int i = 0; i < 40; ++i) want += std::string(20, char('a' + i));
   EXPECT_EQ(std::string(m.data.begin(), m.data.end()), want);
   EXPECT_EQ(tp()->sk_rmem_alloc, 0);
-  // sk_mem_reclaim: less than a page stays forward-allocated.
-  EXPECT_GE(tp()->sk_forward_alloc, 0);
-  EXPECT_LT(tp()->sk_forward_alloc, 4096);
+}
+
+// tcp_try_coalesce refuses a cloned tail (skb_try_coalesce): a tap that
+// still holds a clone of the tail keeps the next segment in its own skb.
+TEST_F(TcpRcvbufTest, ACloneOfTheTailIsNotCoalescedInto) {
+  send(seg(kAck | kPsh, Bytes(20, 'a')));
+  snd += 20;
+  SkBuff* tail = tp()->sk_receive_queue.back();
+  ASSERT_NE(tail, nullptr);
+  SkBuff* clone = skb_clone(tail);
+  send(seg(kAck | kPsh, Bytes(20, 'b')));
+  snd += 20;
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCoalesce, 0u);
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);
+  // The new tail is nobody else's: the next segment joins it.
+  send(seg(kAck | kPsh, Bytes(20, 'c')));
+  snd += 20;
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCoalesce, 1u);
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);
+  __kfree_skb(clone);
 }
 
 TEST_F(TcpRcvbufTest, OutOfOrderDataPastAnOverfullBufferIsDroppedAsProtoMem) {

@@ -23,6 +23,8 @@ import sys
 import threading
 import time
 
+SOL_PACKET, PACKET_IGNORE_OUTGOING = 263, 23  # linux/socket.h, linux/if_packet.h
+
 
 class Agent:
     def __init__(self):
@@ -55,10 +57,17 @@ class Agent:
                 return {"ok": True, "result": self.start_bg(cmd)}
             if cmd["sock_op"] == "collect":
                 return {"ok": True, "result": self.collect(cmd)}
-            return {"ok": True, "result": self.sock_call(cmd)}
+            # The call's own start, not the recorder's (a pipe and a dispatch away, up
+            # to half a millisecond before it): replay makes the call at this time.
+            call_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            return {"ok": True, "result": self.sock_call(cmd), "mono_ns": call_ns}
         if op == "arm":
             # Every frame arriving on iface from now on, for the reactive tester (Expect).
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            # Not our own frames: a tap of them holds a clone of each sent skb until
+            # read, so the DUT would find its receive queue's tail cloned and not
+            # coalesce into it (skb_try_coalesce) until the next Expect read here.
+            s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
             s.bind((cmd["iface"], 0))
             self.rx = s
             return {"ok": True}

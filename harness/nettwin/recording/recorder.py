@@ -143,6 +143,8 @@ def _run_steps(scenario: model.Scenario, agent: Agent, dut_agent: Agent | None =
             if step.op == "collect":
                 # A background call's result is known when it returned: replay collects then.
                 mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            else:
+                mono = reply.get("mono_ns", mono)   # when the DUT's program made the call
             sock_results.append({"step": i, "op": step.op, "h": step.h, "mono_ns": mono,
                                  "result": reply["result"]})
         elif isinstance(step, Expect):
