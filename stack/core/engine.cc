@@ -16,7 +16,7 @@ void Engine::do_softirq() {
     for (unsigned nr = 0; nr < NR_SOFTIRQS; ++nr) {
       if (!(pending_ & (1u << nr))) continue;
       pending_ &= ~(1u << nr);
-      if (actions_[nr]) actions_[nr]();
+      if (softirq_vec_[nr].action) softirq_vec_[nr].action(softirq_vec_[nr].data);
     }
   }
 }

@@ -24,7 +24,10 @@ class Engine {
   uint64_t now() const { return now_; }
   const uint64_t* clock() const { return &now_; }
 
-  void open_softirq(Softirq nr, std::function<void()> action) { actions_[nr] = std::move(action); }
+  // softirq_vec: a plain function and its argument per softirq (here the
+  // Net), no std::function on the per-frame path.
+  using SoftirqAction = void (*)(void* data);
+  void open_softirq(Softirq nr, SoftirqAction action, void* data) { softirq_vec_[nr] = {action, data}; }
   void raise_softirq(Softirq nr) { pending_ |= 1u << nr; }
   // Work done inside a softirq costs virtual time: the clock moves on by ns.
   void spend(uint64_t ns) { now_ += ns; }
@@ -84,7 +87,11 @@ class Engine {
   uint64_t jiffies_phase_ns_ = 0;
   unsigned pending_ = 0;
   unsigned softirq_depth_ = 0;
-  std::function<void()> actions_[NR_SOFTIRQS];
+  struct SoftirqVec {
+    SoftirqAction action = nullptr;
+    void* data = nullptr;
+  };
+  SoftirqVec softirq_vec_[NR_SOFTIRQS];
   TimerId next_timer_ = 0;
   std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, uint64_t> timer_index_;

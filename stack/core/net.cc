@@ -17,8 +17,8 @@ NetDevice::NetDevice(Net& n, const DeviceConfig& cfg)
 NetDevice::~NetDevice() = default;
 
 Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_tbl(*this) {
-  engine.open_softirq(NET_TX_SOFTIRQ, [this] { net_tx_action(*this); });
-  engine.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(*this); });
+  engine.open_softirq(NET_TX_SOFTIRQ, [](void* net) { net_tx_action(*static_cast<Net*>(net)); }, this);
+  engine.open_softirq(NET_RX_SOFTIRQ, [](void* net) { net_rx_action(*static_cast<Net*>(net)); }, this);
   softnet.backlog.poll = process_backlog;
   softnet.backlog.weight = sysctl.dev_rx_weight();
   softnet.backlog.owner = this;

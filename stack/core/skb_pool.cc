@@ -1,8 +1,10 @@
 #include "core/skb_pool.h"
 
-#include <new>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace nettwin {
 
@@ -21,11 +23,34 @@ void SkbPool::grow_heads() {
   heads_created_ += kChunk;
 }
 
+static_assert(std::is_standard_layout_v<SkBuff> && std::is_trivially_destructible_v<SkBuff>,
+              "alloc_head clears a prefix of SkBuff and reuses it without a destructor");
+static_assert(offsetof(SkBuff, tail) % 16 == 0);
+
+namespace {
+// The memset as 16-byte stores, unrolled: GCC makes a small constant memset a
+// rep stosq, which costs an instruction (and a slow start) per 8 bytes.
+using Zero16 = uint64_t __attribute__((vector_size(16), aligned(8), may_alias));
+template <size_t... I>
+inline void zero16(uint8_t* p, std::index_sequence<I...>) {
+  ((*reinterpret_cast<Zero16*>(p + 16 * I) = Zero16{}), ...);
+}
+}  // namespace
+
 SkBuff* SkbPool::alloc_head() {
   if (!free_heads_) [[unlikely]] grow_heads();
   SkBuff* skb = free_heads_;
   free_heads_ = skb->next;
-  new (skb) SkBuff();  // built in place: no temporary to copy (SkBuff is trivially destructible)
+  // What SkBuff{} holds, without building all of it: one memset up to tail
+  // (__alloc_skb's), the header offsets unset, then the fields after tail.
+  zero16(reinterpret_cast<uint8_t*>(skb), std::make_index_sequence<offsetof(SkBuff, tail) / 16>());
+  skb->transport_header = skb->network_header = skb->mac_header = SKB_HEADER_UNSET;
+  skb->tail = skb->end = 0;
+  skb->head = skb->data = nullptr;
+  skb->truesize = 0;
+  skb->users = 1;
+  skb->id = 0;
+  skb->buf = nullptr;
   skb->pool = this;
   ++heads_in_use_;
   return skb;

@@ -68,10 +68,12 @@ struct SkbPanic : std::logic_error {
 
 inline constexpr uint16_t SKB_HEADER_UNSET = 0xffff;  // (typeof(skb->mac_header))~0U
 
+// The fields a fresh skb has zeroed come first, up to tail: alloc_head
+// clears them with one memset, as __alloc_skb does up to offsetof(struct
+// sk_buff, tail), and sets the rest one by one.
 struct SkBuff {
   SkBuff* next = nullptr;  // sk_buff_head / completion queue links
   SkBuff* prev = nullptr;
-  uint64_t id = 0;         // unique for the stack's lifetime (the tracer's "skbaddr")
   uint64_t tstamp = 0;
   NetDevice* dev = nullptr;
   DstEntry* dst = nullptr;  // _skb_refdst, held without a reference (skb_dst_set_noref)
@@ -87,19 +89,21 @@ struct SkBuff {
   uint32_t mark = 0;
   int skb_iif = 0;
   uint16_t protocol = 0;  // skb->protocol in host order (0x0800 for IPv4)
+  // The owning socket and what gives its memory back when the skb dies
+  // (skb_set_owner_w / sock_wfree); clones and copies carry neither.
+  Sock* sk = nullptr;
+  void (*destructor)(SkBuff* skb) = nullptr;
   uint16_t transport_header = SKB_HEADER_UNSET;  // offsets from head
   uint16_t network_header = SKB_HEADER_UNSET;
   uint16_t mac_header = SKB_HEADER_UNSET;
+  // From here on set one by one on allocation (alloc_head, then alloc_skb).
   uint32_t tail = 0;  // offset from head (NET_SKBUFF_DATA_USES_OFFSET)
   uint32_t end = 0;   // offset from head
   uint8_t* head = nullptr;
   uint8_t* data = nullptr;
   uint32_t truesize = 0;
   int users = 1;
-  // The owning socket and what gives its memory back when the skb dies
-  // (skb_set_owner_w / sock_wfree); clones and copies carry neither.
-  Sock* sk = nullptr;
-  void (*destructor)(SkBuff* skb) = nullptr;
+  uint64_t id = 0;  // unique for the stack's lifetime (the tracer's "skbaddr")
   SkbDataBuf* buf = nullptr;
   SkbPool* pool = nullptr;
 };

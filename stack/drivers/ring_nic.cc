@@ -14,6 +14,9 @@ namespace nettwin {
 
 namespace {
 constexpr unsigned E1000_RX_BUFFER_WRITE = 16;  // refill buffers in batches of this many
+// The descriptor after i, wrapping at the ring's end (as e1000's
+// `if (++i == ring->count) i = 0`): no division per frame.
+unsigned ring_next(unsigned i, size_t count) { return ++i == count ? 0 : i; }
 }
 
 RingNic::RingNic(Net& net, const DeviceConfig& config) : NetDevice(net, config) {
@@ -84,7 +87,7 @@ void RingNic::e1000_alloc_rx_buffers(int cleaned_count) {
     d.skb = skb;
     --rx_unused_;
     ++rx_refills_;
-    rx_refill_next_ = (rx_refill_next_ + 1) % rx_ring_.size();
+    rx_refill_next_ = ring_next(rx_refill_next_, rx_ring_.size());
   }
 }
 
@@ -130,7 +133,7 @@ bool RingNic::receive_from_wire(std::span<const uint8_t> frame) {
   std::memcpy(d.skb->data, frame.data(), frame.size());  // the DMA: the one copy
   d.length = uint32_t(frame.size());
   d.done = true;
-  rx_hw_next_ = (rx_hw_next_ + 1) % rx_ring_.size();
+  rx_hw_next_ = ring_next(rx_hw_next_, rx_ring_.size());
   hw_event(true);
   return true;
 }
@@ -146,7 +149,7 @@ int RingNic::e1000_clean_rx_irq(int budget) {
     d.done = false;
     ++rx_unused_;
     ++work;
-    rx_clean_next_ = (rx_clean_next_ + 1) % rx_ring_.size();
+    rx_clean_next_ = ring_next(rx_clean_next_, rx_ring_.size());
     skb_put(skb, d.length);
     checkpoint(net.tracer, "e1000_clean_rx_irq", skb);
     stats.rx_packets++;
@@ -178,7 +181,7 @@ bool RingNic::e1000_clean_tx_irq(int budget) {
     napi_consume_skb(d.skb, budget, "e1000_unmap_and_free_tx_resource");
     d.skb = nullptr;
     d.done = false;
-    tx_clean_next_ = (tx_clean_next_ + 1) % tx_ring_.size();
+    tx_clean_next_ = ring_next(tx_clean_next_, tx_ring_.size());
     --tx_in_flight_;
     ++count;
   }
@@ -218,7 +221,7 @@ NetdevTx RingNic::ndo_start_xmit(SkBuff* skb) {
   }
   TxDesc& d = tx_ring_[tx_use_next_];
   d.skb = skb;
-  tx_use_next_ = (tx_use_next_ + 1) % tx_ring_.size();
+  tx_use_next_ = ring_next(tx_use_next_, tx_ring_.size());
   ++tx_in_flight_;
   stats.tx_packets++;
   stats.tx_bytes += skb->len;

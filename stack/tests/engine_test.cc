@@ -39,8 +39,8 @@ TEST(Engine, RunUntilIdleLeavesTimersPastTheHorizon) {
 TEST(Engine, SoftirqsRunNetTxBeforeNetRx) {
   Engine e;
   std::string order;
-  e.open_softirq(NET_RX_SOFTIRQ, [&] { order += "rx "; });
-  e.open_softirq(NET_TX_SOFTIRQ, [&] { order += "tx "; });
+  e.open_softirq(NET_RX_SOFTIRQ, [](void* o) { *static_cast<std::string*>(o) += "rx "; }, &order);
+  e.open_softirq(NET_TX_SOFTIRQ, [](void* o) { *static_cast<std::string*>(o) += "tx "; }, &order);
   e.raise_softirq(NET_RX_SOFTIRQ);
   e.raise_softirq(NET_TX_SOFTIRQ);
   e.do_softirq();

@@ -31,6 +31,49 @@ TEST_F(SkbTest, AllocGivesAnEmptySkbWithRoom) {
   kfree_skb(skb, SkbDropReason::NOT_SPECIFIED, "test");
 }
 
+// __alloc_skb's memset up to tail: a header reused from the pool, whatever
+// its last life left in it, comes back exactly as a new SkBuff{}.
+TEST_F(SkbTest, AllocHeadResetsAReusedHeaderToAFreshSkBuff) {
+  SkBuff* skb = net.pool.alloc_head();
+  std::memset(static_cast<void*>(skb), 0xab, sizeof(SkBuff));  // every field dirty
+  net.pool.free_head(skb);
+  SkBuff* again = net.pool.alloc_head();
+  ASSERT_EQ(again, skb) << "the free list gives the same header back";
+  const SkBuff fresh;
+  EXPECT_EQ(again->next, fresh.next);
+  EXPECT_EQ(again->prev, fresh.prev);
+  EXPECT_EQ(again->tstamp, fresh.tstamp);
+  EXPECT_EQ(again->dev, fresh.dev);
+  EXPECT_EQ(again->dst, fresh.dst);
+  EXPECT_EQ(std::memcmp(again->cb, fresh.cb, sizeof(fresh.cb)), 0);
+  EXPECT_EQ(again->len, fresh.len);
+  EXPECT_EQ(again->data_len, fresh.data_len);
+  EXPECT_EQ(again->mac_len, fresh.mac_len);
+  EXPECT_EQ(again->queue_mapping, fresh.queue_mapping);
+  EXPECT_EQ(again->cloned, fresh.cloned);
+  EXPECT_EQ(again->pkt_type, fresh.pkt_type);
+  EXPECT_EQ(again->ip_summed, fresh.ip_summed);
+  EXPECT_EQ(again->priority, fresh.priority);
+  EXPECT_EQ(again->mark, fresh.mark);
+  EXPECT_EQ(again->skb_iif, fresh.skb_iif);
+  EXPECT_EQ(again->protocol, fresh.protocol);
+  EXPECT_EQ(again->sk, fresh.sk);
+  EXPECT_EQ(again->destructor, fresh.destructor);
+  EXPECT_EQ(again->transport_header, SKB_HEADER_UNSET);
+  EXPECT_EQ(again->network_header, SKB_HEADER_UNSET);
+  EXPECT_EQ(again->mac_header, SKB_HEADER_UNSET);
+  EXPECT_EQ(again->tail, fresh.tail);
+  EXPECT_EQ(again->end, fresh.end);
+  EXPECT_EQ(again->head, fresh.head);
+  EXPECT_EQ(again->data, fresh.data);
+  EXPECT_EQ(again->truesize, fresh.truesize);
+  EXPECT_EQ(again->users, 1);
+  EXPECT_EQ(again->id, fresh.id);
+  EXPECT_EQ(again->buf, fresh.buf);
+  EXPECT_EQ(again->pool, &net.pool);
+  net.pool.free_head(again);
+}
+
 TEST_F(SkbTest, ReservePutPushPullTrim) {
   SkBuff* skb = net.pool.alloc_skb(256);
   const int end = int(skb->end);
