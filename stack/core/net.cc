@@ -3,6 +3,7 @@
 #include "core/dev.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp_ipv4.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/udp.h"
 #include "sched/sch_generic.h"
 #include "wire/headers.h"
@@ -19,6 +20,7 @@ NetDevice::~NetDevice() = default;
 Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_tbl(*this) {
   engine.open_softirq(NET_TX_SOFTIRQ, [this] { net_tx_action(*this); });
   engine.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(*this); });
+  engine.open_softirq(TASKLET_SOFTIRQ, [this] { tcp_tsq_workfn(*this); });  // system_bh_wq: TSQ's work
   softnet.backlog.poll = process_backlog;
   softnet.backlog.weight = sysctl.dev_rx_weight();
   softnet.backlog.owner = this;
