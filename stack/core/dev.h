@@ -24,6 +24,10 @@ void napi_complete_done(NapiStruct* napi, int work_done);
 void napi_gro_receive(NapiStruct* napi, SkBuff* skb);
 void gro_normal_list(NapiStruct* napi);
 int netif_rx(SkBuff* skb);        // from outside softirq context
+// netif_rx_peer: a frame veth_xmit hands to its peer, which lives outside the
+// twin, waits in this CPU's backlog like the peer's __netif_rx would put it;
+// process_backlog counts it and frees it (the sender's destructor runs then).
+int netif_rx_peer(Net& net, SkBuff* skb);
 int __netif_rx(SkBuff* skb);      // from a driver's xmit (veth, loopback): into the per-CPU backlog
 int netif_receive_skb(SkBuff* skb);
 void net_rx_action(Net& net);

@@ -60,7 +60,10 @@ bool Engine::run_next_timer(uint64_t limit) {
   timer_index_.erase(it->first.second);
   timer_jiffies_.erase(it->first.second);
   timers_.erase(it);
+  // A timer runs in TIMER_SOFTIRQ: softirq context (veth_xmit defers to the backlog).
+  ++softirq_depth_;
   fn();
+  --softirq_depth_;
   do_softirq();
   return true;
 }

@@ -15,7 +15,9 @@
 
 namespace nettwin {
 
-enum Softirq : unsigned { NET_TX_SOFTIRQ = 0, NET_RX_SOFTIRQ = 1, NR_SOFTIRQS = 2 };
+// In Linux's order: TASKLET_SOFTIRQ (where system_bh_wq's work runs, TSQ's)
+// comes after NET_RX.
+enum Softirq : unsigned { NET_TX_SOFTIRQ = 0, NET_RX_SOFTIRQ = 1, TASKLET_SOFTIRQ = 2, NR_SOFTIRQS = 3 };
 
 class Engine {
  public:

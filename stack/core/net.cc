@@ -3,6 +3,7 @@
 #include "core/dev.h"
 #include "ipv4/ipv4.h"
 #include "ipv4/tcp_ipv4.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/udp.h"
 #include "sched/sch_generic.h"
 #include "wire/headers.h"
@@ -19,6 +20,8 @@ NetDevice::~NetDevice() = default;
 Net::Net(uint64_t seed) : tracer(engine.clock()), pool(tracer), rng(seed), arp_tbl(*this) {
   engine.open_softirq(NET_TX_SOFTIRQ, [](void* net) { net_tx_action(*static_cast<Net*>(net)); }, this);
   engine.open_softirq(NET_RX_SOFTIRQ, [](void* net) { net_rx_action(*static_cast<Net*>(net)); }, this);
+  // system_bh_wq: TSQ's work
+  engine.open_softirq(TASKLET_SOFTIRQ, [](void* net) { tcp_tsq_workfn(*static_cast<Net*>(net)); }, this);
   softnet.backlog.poll = process_backlog;
   softnet.backlog.weight = sysctl.dev_rx_weight();
   softnet.backlog.owner = this;

@@ -84,6 +84,7 @@ struct SkBuff {
   uint16_t queue_mapping = 0;
   bool cloned = false;
   PktType pkt_type = PACKET_HOST;
+  bool peer_rx = false;  // a veth frame in the backlog on its peer's behalf (netif_rx_peer)
   uint8_t ip_summed = CHECKSUM_NONE;
   uint32_t priority = 0;
   uint32_t mark = 0;

@@ -59,6 +59,7 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
       {"TcpExt.PAWSEstab", tcpext.PAWSEstabRejected}, {"TcpExt.TCPDSACKOldSent", tcpext.TCPDSACKOldSent},
       {"TcpExt.DelayedACKLost", tcpext.DelayedACKLost}, {"TcpExt.TCPOrigDataSent", tcpext.TCPOrigDataSent},
       {"TcpExt.TCPRcvCoalesce", tcpext.TCPRcvCoalesce},
+      {"TcpExt.TCPAutoCorking", tcpext.TCPAutoCorking},
       {"TcpExt.TcpTimeoutRehash", tcpext.TCPTimeoutRehash}, {"TcpExt.PAWSActive", tcpext.PAWSActiveRejected},
       {"TcpExt.OutOfWindowIcmps", tcpext.OutOfWindowIcmps},
       {"TcpExt.PruneCalled", tcpext.PruneCalled}, {"TcpExt.RcvPruned", tcpext.RcvPruned},

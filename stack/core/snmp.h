@@ -47,7 +47,7 @@ struct TcpExtMib {
            TCPOFOQueue = 0, TCPRcvQDrop = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
            TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPChallengeACK = 0, TCPSYNChallenge = 0,
            PAWSEstabRejected = 0, TCPDSACKOldSent = 0, DelayedACKLost = 0, TCPOrigDataSent = 0,
-           TCPRcvCoalesce = 0;
+           TCPRcvCoalesce = 0, TCPAutoCorking = 0;
   // Receive memory (tcp_prune_queue, tcp_prune_ofo_queue).
   uint64_t PruneCalled = 0, RcvPruned = 0, OfoPruned = 0, TCPOFODrop = 0, TCPRcvCollapsed = 0;
   // The active open's.

@@ -28,6 +28,8 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_tso_win_divisor", &Sysctls::tcp_tso_win_divisor, 0, 255},
       {"net.ipv4.tcp_pacing_ss_ratio", &Sysctls::tcp_pacing_ss_ratio, 0, 1000},
       {"net.ipv4.tcp_pacing_ca_ratio", &Sysctls::tcp_pacing_ca_ratio, 0, 1000},
+      {"net.ipv4.tcp_limit_output_bytes", &Sysctls::tcp_limit_output_bytes, 0, INT32_MAX},
+      {"net.ipv4.tcp_autocorking", &Sysctls::tcp_autocorking, 0, 1},
       {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 3'999'999},
       {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
       {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},

@@ -103,6 +103,9 @@ struct Sysctls {
   int64_t tcp_tso_win_divisor = 3;
   int64_t tcp_pacing_ss_ratio = 200;
   int64_t tcp_pacing_ca_ratio = 120;
+  // TCP Small Queues' ceiling (bytes below TCP) and autocorking (tcp_push).
+  int64_t tcp_limit_output_bytes = 4194304;
+  int64_t tcp_autocorking = 1;
   int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
   // Not Linux's: where the DUT's tick falls on the virtual clock (the jiffies
   // phase, ns within a jiffy); TCP's ms clock (tcp_clock_ns, CLOCK_MONOTONIC,

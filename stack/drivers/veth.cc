@@ -65,7 +65,16 @@ NetdevTx Veth::ndo_start_xmit(SkBuff* skb) {
   stats.tx_packets++;
   stats.tx_bytes += skb->len;
   net.wire.transmit(this, net.engine.now(), {skb->data, skb->len});
-  __kfree_skb(skb);
+  // veth_forward_skb keeps the sender's ownership (skb_scrub_packet orphans no
+  // more): the peer's ip_rcv_core does, when this CPU's backlog reaches it. In a
+  // softirq that is after the work at hand (TSQ sees the bytes still out); from
+  // a socket call, the bh-enable ending __dev_queue_xmit runs it before the
+  // call goes on, as freeing it here does.
+  if (net.engine.in_softirq()) {
+    netif_rx_peer(net, skb);
+  } else {
+    __kfree_skb(skb);
+  }
   return NETDEV_TX_OK;
 }
 

@@ -251,14 +251,30 @@ void tcp_mark_push(TcpSock* tp, SkBuff* skb) {
   tp->pushed_seq = tp->write_seq;
 }
 
+// tcp_should_autocork: a short tail skb waits while this socket's earlier
+// skbs are still below TCP (their tcp_wfree will push it, TSQ's way), so that
+// more small writes can join it. Linux reads the refcount, sk_wmem_alloc + 1.
+bool tcp_should_autocork(const Sock* sk, const SkBuff* skb, unsigned size_goal) {
+  const TcpSock* tp = tcp_sk(sk);
+  return skb->len < size_goal && sk->net->sysctl.tcp_autocorking && !tp->tcp_rtx_queue.empty() &&
+         uint64_t(sk->sk_wmem_alloc) + 1 > skb->truesize && !TCP_SKB_CB(skb)->eor;  // tcp_skb_can_collapse_to
+}
+
 // tcp_push: PSH on the last skb unless MSG_MORE, then what may go now.
-void tcp_push(Sock* sk, int flags, unsigned mss_now, int nonagle) {
+void tcp_push(Sock* sk, int flags, unsigned mss_now, int nonagle, unsigned size_goal) {
   TcpSock* tp = tcp_sk(sk);
   SkBuff* skb = tp->sk_write_queue.back();
   if (!skb) return;
   checkpoint(sk->net->tracer, "tcp_push", skb);
   if (!(flags & MSG_MORE_) || forced_push(tp)) tcp_mark_push(tp, skb);
   if (flags & MSG_OOB_) tp->snd_up = tp->write_seq;  // tcp_mark_urg
+  if (tcp_should_autocork(sk, skb, size_goal)) {
+    if (!(sk->sk_tsq_flags & TSQF_THROTTLED)) {
+      sk->net->mib.tcpext.TCPAutoCorking++;
+      sk->sk_tsq_flags |= TSQF_THROTTLED;
+    }
+    return;  // the wmem test again finds the same (no TX completion can race here)
+  }
   if (flags & MSG_MORE_) nonagle = TCP_NAGLE_CORK;
   __tcp_push_pending_frames(sk, mss_now, nonagle);
 }
@@ -351,7 +367,7 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     continue;
   wait_for_space:
     if (sk->sk_socket) sk->sk_socket->flags |= SOCK_NOSPACE;
-    if (copied) tcp_push(sk, flags & ~MSG_MORE_, mss_now, TCP_NAGLE_PUSH);
+    if (copied) tcp_push(sk, flags & ~MSG_MORE_, mss_now, TCP_NAGLE_PUSH, size_goal);
     // sk_stream_wait_memory.
     if (noblock || !sk_stream_wait(sk, [&] { return sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) || sk_stream_memory_free(sk); })) {
       err = -E_AGAIN;
@@ -363,11 +379,11 @@ int tcp_sendmsg(Sock* sk, const SendMsg& msg) {
     }
     mss_now = tcp_send_mss(sk, &size_goal, flags);
   }
-  if (copied) tcp_push(sk, flags, mss_now, tp->nonagle);
+  if (copied) tcp_push(sk, flags, mss_now, tp->nonagle, size_goal);
   return copied;
 do_error:
   if (copied) {
-    tcp_push(sk, flags, mss_now, tp->nonagle);
+    tcp_push(sk, flags, mss_now, tp->nonagle, size_goal);
     return copied;
   }
 out_err:

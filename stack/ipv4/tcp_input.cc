@@ -272,7 +272,7 @@ void inet_csk_destroy_sock(Sock* sk) {
   // after the callers up the stack are done with it.
   if (sk->sk_socket) return;
   sk->sk_free_deferred = true;
-  if (sk->sk_wmem_alloc == 0) net.engine.add_timer(net.engine.now(), [&net, sk] { net.sock.sk_destruct(sk); });
+  if (sk->sk_wmem_alloc == 0 && !(sk->sk_tsq_flags & TSQF_QUEUED)) net.engine.add_timer(net.engine.now(), [&net, sk] { net.sock.sk_destruct(sk); });
 }
 
 bool inet_csk_in_pingpong_mode(const Sock* sk) { return tcp_sk(sk)->icsk_ack.pingpong >= 1; }

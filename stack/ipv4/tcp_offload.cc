@@ -2,6 +2,7 @@
 // software (tcp4_gso_segment, tcp_gso_segment), for a device without TSO.
 #include "core/skbuff.h"
 #include "ipv4/af_inet_gso.h"
+#include "ipv4/tcp_output.h"
 #include "ipv4/tcp_skb_cb.h"
 #include "socket/sock.h"
 #include "wire/bytes.h"
@@ -25,8 +26,9 @@ SkBuff* tcp_gso_segment(SkBuff* skb, uint64_t features) {
   const unsigned mss = skb_shinfo(skb)->gso_size;
   if (skb->len <= mss) return nullptr;
   // The segments take the socket's charge over from the GSO skb, so that the
-  // write memory is given back as each one is freed (copy_destructor).
-  const bool copy_destructor = gso_skb->destructor == sock_wfree;
+  // write memory is given back as each one is freed (copy_destructor): TSQ
+  // hears of the last one's TX completion, not of the GSO skb's free.
+  const bool copy_destructor = gso_skb->destructor == tcp_wfree;
   SkBuff* segs = skb_segment(skb);
   uint32_t seq = wire::load_be32(skb_transport_header(segs) + 4);
   for (SkBuff* s = segs; s; s = s->next) {
@@ -41,9 +43,18 @@ SkBuff* tcp_gso_segment(SkBuff* skb, uint64_t features) {
     wire::store_be16(th + 16, 0);
     const uint64_t sum = wire::csum_tcpudp_nofold(iph.saddr(), iph.daddr(), len, wire::IPPROTO_TCP);
     wire::store_be16(th + 16, wire::csum_fold(wire::csum_partial(th, len, sum)));
-    if (copy_destructor) skb_set_owner_w(s, gso_skb->sk);
+    if (copy_destructor) {
+      skb_set_owner_w(s, gso_skb->sk);
+      s->destructor = tcp_wfree;
+    }
   }
-  if (copy_destructor) skb_orphan(gso_skb);
+  if (copy_destructor) {
+    // swap(gso_skb->sk, skb->sk) and the truesize delta: the GSO skb's charge
+    // goes without a tcp_wfree of its own.
+    gso_skb->sk->sk_wmem_alloc -= int(gso_skb->truesize);
+    gso_skb->destructor = nullptr;
+    gso_skb->sk = nullptr;
+  }
   return segs;
 }
 

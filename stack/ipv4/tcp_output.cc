@@ -437,9 +437,11 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   const unsigned thl = 20 + olen;
   uint8_t* th = skb_push(skb, thl);
   skb_reset_transport_header(skb);
-  // The segment is charged to the socket until it is freed (tcp_wfree).
+  // The segment is charged to the socket until it is freed; a pure ACK (truesize
+  // 2) with __sock_wfree, anything else with tcp_wfree, which drives TSQ.
   skb_orphan(skb);
   skb_set_owner_w(skb, sk);
+  if (skb->truesize != 2) skb->destructor = tcp_wfree;
   wire::store_be16(th, sk->inet_sport);
   wire::store_be16(th + 2, sk->inet_dport);
   wire::store_be32(th + 4, tcb->seq);
@@ -505,6 +507,8 @@ void tcp_send_ack(Sock* sk) {
   SkBuff* buff = net.pool.alloc_skb(MAX_TCP_HEADER);
   skb_reserve(buff, int(MAX_TCP_HEADER));
   tcp_init_nondata_skb(buff, tcp_acceptable_seq(tp), TCPHDR_ACK);
+  // skb_set_tcp_pure_ack: pure ACKs barely count in TSQ (truesize 2).
+  buff->truesize = 2;
   checkpoint(net.tracer, "tcp_send_ack", buff);
   tcp_transmit_skb(sk, buff, false);
 }
@@ -989,7 +993,8 @@ int __tcp_retransmit_skb(Sock* sk, SkBuff* skb, int segs) {
   // RFC 3168 6.1.1.1: ECN fallback, the SYN goes again without ECE|CWR.
   tcp_ecn_clear_syn(sk, skb);
   segs = int(tcp_skb_pcount(skb));
-  tcp_mstamp_refresh(sk);
+  // No clock refresh: the caller's stands (an ICMP's tcp_simple_retransmit has
+  // none, so its segments carry the TSval of the last refresh).
   const int err = tcp_transmit_skb(sk, skb, true);
   if (!err) {
     net.mib.tcp.RetransSegs += unsigned(segs);
@@ -1180,6 +1185,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     unsigned limit = mss_now;
     if (tso_segs > 1 && !tcp_urg_mode(tp)) limit = tcp_mss_split_point(sk, skb, mss_now, cwnd_quota, nonagle);
     if (skb->len > limit && tso_fragment(sk, skb, limit, mss_now)) break;
+    if (tcp_small_queue_check(sk, skb, 0)) break;
     // An empty skb: a writer is still filling it.
     if (TCP_SKB_CB(skb)->end_seq == TCP_SKB_CB(skb)->seq) break;
     checkpoint(sk->net->tracer, "tcp_write_xmit", skb);
@@ -1201,6 +1207,70 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
     return false;
   }
   return !tp->packets_out && !tp->sk_write_queue.empty();
+}
+
+bool tcp_small_queue_check(Sock* sk, const SkBuff* skb, unsigned factor) {
+  const TcpSock* tp = tcp_sk(sk);
+  uint64_t limit = std::max<uint64_t>(2ull * skb->truesize, tp->sk_pacing_rate >> tp->sk_pacing_shift);
+  limit = std::min<uint64_t>(limit, uint64_t(sk->net->sysctl.tcp_limit_output_bytes));
+  limit <<= factor;
+  // Linux compares the refcount, sk_wmem_alloc + 1 while the socket lives.
+  const auto over = [&] { return uint64_t(sk->sk_wmem_alloc) + 1 > limit; };
+  if (!over()) return false;
+  // tcp_rtx_queue_empty_or_single_skb: nothing in flight to wait for.
+  if (tp->tcp_rtx_queue.qlen <= 1) return false;
+  sk->sk_tsq_flags |= TSQF_THROTTLED;
+  return true;  // Linux tests again for a TX completion racing the flag: none can here
+}
+
+void tcp_wfree(SkBuff* skb) {
+  Sock* sk = skb->sk;
+  Net& net = *sk->net;
+  sk->sk_wmem_alloc -= int(skb->truesize);
+  const unsigned flags = sk->sk_tsq_flags;
+  if ((flags & TSQF_THROTTLED) && !(flags & TSQF_QUEUED)) {
+    sk->sk_tsq_flags = (flags & ~TSQF_THROTTLED) | TSQF_QUEUED;
+    // list_add at the head (tcp_tsq_workfn walks this vector from its back);
+    // the first one schedules the work.
+    auto& list = net.sock.tsq_list;
+    if (list.empty()) net.engine.raise_softirq(TASKLET_SOFTIRQ);
+    list.push_back(sk);
+    return;
+  }
+  // sk_free: the last reference of a closed socket.
+  if (sk->sk_wmem_alloc == 0 && sk->sk_free_deferred && !(flags & TSQF_QUEUED)) net.sock.sk_destruct(sk);
+}
+
+namespace {
+
+// tcp_tsq_write: what TSQ held back, lost segments first.
+void tcp_tsq_write(Sock* sk) {
+  constexpr unsigned states = (1u << TCP_ESTABLISHED) | (1u << TCP_FIN_WAIT1) | (1u << TCP_CLOSING) |
+                              (1u << TCP_CLOSE_WAIT) | (1u << TCP_LAST_ACK);
+  if (!((1u << sk->sk_state) & states)) return;
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->lost_out > tp->retrans_out && tp->snd_cwnd > tcp_packets_in_flight(tp)) {
+    tcp_mstamp_refresh(sk);
+    tcp_xmit_retransmit_queue(sk);
+  }
+  tcp_write_xmit(sk, tcp_current_mss(sk), tp->nonagle, 0);
+}
+
+}  // namespace
+
+void tcp_tsq_workfn(Net& net) {
+  std::vector<Sock*> list;
+  list.swap(net.sock.tsq_list);
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    Sock* sk = *it;
+    sk->sk_tsq_flags &= ~TSQF_QUEUED;
+    // tcp_tsq_handler: no socket is owned by a user when softirqs run here (a
+    // socket call runs to its end first, or waits with its lock released), so
+    // TCP_TSQ_DEFERRED and tcp_release_cb's share never apply.
+    tcp_tsq_write(sk);
+    // sk_free: the list's reference.
+    if (sk->sk_wmem_alloc == 0 && sk->sk_free_deferred && !(sk->sk_tsq_flags & TSQF_QUEUED)) net.sock.sk_destruct(sk);
+  }
 }
 
 void tcp_check_probe_timer(Sock* sk) {
@@ -1251,6 +1321,7 @@ void tcp_xmit_retransmit_queue(Sock* sk) {
     if (tp->retrans_out >= tp->lost_out) break;
     if (!(sacked & TCPCB_LOST)) continue;
     if (sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
+    if (tcp_small_queue_check(sk, skb, 1)) break;
     if (tcp_retransmit_skb(sk, skb, segs)) break;
     if (tp->icsk_ca_state != TCP_CA_Loss)
       sk->net->mib.tcpext.TCPFastRetrans += tcp_skb_pcount(skb);

@@ -6,6 +6,7 @@
 
 namespace nettwin {
 
+class Net;
 struct Sock;
 struct SkBuff;
 
@@ -72,6 +73,17 @@ void tcp_add_write_queue_tail(Sock* sk, SkBuff* skb);
 // tcp_cwnd_restart (RFC 2861): the first data after delta jiffies idle starts
 // from a cwnd halved per RTO idle, down to the initial window.
 void tcp_cwnd_restart(Sock* sk, int32_t delta);
+// TCP Small Queues. tcp_small_queue_check: more of this socket's memory below
+// TCP (qdisc, device, the veth peer's backlog) than the pacing rate's ~1 ms
+// (at least two skbs, at most tcp_limit_output_bytes, << factor) holds skb back
+// (TSQF_THROTTLED) until a tcp_wfree; never with the rtx queue at most one skb.
+bool tcp_small_queue_check(Sock* sk, const SkBuff* skb, unsigned factor);
+// tcp_wfree: a sent data skb's destructor. Its memory goes back; a throttled
+// socket goes on the TSQ work's list (TASKLET_SOFTIRQ, system_bh_wq's).
+void tcp_wfree(SkBuff* skb);
+// tcp_tsq_workfn: each socket tcp_wfree queued sends what TSQ held back
+// (tcp_tsq_handler / tcp_tsq_write), most recently queued first.
+void tcp_tsq_workfn(Net& net);
 // tcp_mstamp_refresh: tp->tcp_mstamp from the clock.
 void tcp_mstamp_refresh(Sock* sk);
 // tcp_ns_to_ts: the ms clock TSval counts in, from the virtual clock's ns.

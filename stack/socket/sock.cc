@@ -44,7 +44,7 @@ void skb_set_owner_w(SkBuff* skb, Sock* sk) {
 void sock_wfree(SkBuff* skb) {
   Sock* sk = skb->sk;
   sk->sk_wmem_alloc -= int(skb->truesize);
-  if (sk->sk_wmem_alloc == 0 && sk->sk_free_deferred) sk->net->sock.sk_destruct(sk);
+  if (sk->sk_wmem_alloc == 0 && sk->sk_free_deferred && !(sk->sk_tsq_flags & TSQF_QUEUED)) sk->net->sock.sk_destruct(sk);
 }
 
 SkBuff* sock_alloc_send_skb(Sock* sk, unsigned size, bool noblock, int* errcode, unsigned room) {

@@ -151,6 +151,10 @@ struct Sock {
   int sk_rmem_alloc = 0;
   int sk_wmem_alloc = 0;  // truesize of the skbs this socket owns (skb_set_owner_w)
   bool sk_free_deferred = false;  // closed with skbs in flight: freed when wmem reaches 0
+  // TCP Small Queues (sk_tsq_flags): TSQF_THROTTLED (tcp_small_queue_check or
+  // autocorking held data back until a tcp_wfree), TSQF_QUEUED (on the TSQ
+  // work's list, which holds the sock as Linux's last wmem reference does).
+  unsigned sk_tsq_flags = 0;
   int sk_err = 0;
   int sk_err_soft = 0;
   uint32_t sk_priority = 0;
@@ -234,6 +238,7 @@ int sockopt_get_int(uint8_t* optval, int* optlen, Get&& get) {
 // sock_wfree (its destructor) gives it back.
 void skb_set_owner_w(SkBuff* skb, Sock* sk);
 void sock_wfree(SkBuff* skb);
+enum : unsigned { TSQF_THROTTLED = 1u << 0, TSQF_QUEUED = 1u << 1 };
 // sock_writeable: room for a writer (less than half the send buffer in use;
 // Linux's refcount is sk_wmem_alloc + 1 while the socket is open).
 inline bool sock_writeable(const Sock* sk) { return sk->sk_wmem_alloc + 1 < (sk->sk_sndbuf >> 1); }

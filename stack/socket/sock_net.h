@@ -73,6 +73,8 @@ struct SockNet {
   // Closed sockets whose skbs are still in flight (sk_wmem_alloc > 0): sk_free
   // moves them here and sock_wfree frees them when the last skb dies.
   std::vector<std::unique_ptr<Sock>> socks_dying;
+  // tsq_work's list: sockets tcp_wfree queued for tcp_tsq_workfn (list_add order).
+  std::vector<Sock*> tsq_list;
   bool tearing_down = false;  // ~SockNet: skb destructors must not free socks under its loops
   void sk_destruct(Sock* sk);
 

@@ -85,7 +85,7 @@ void sk_free(Sock* sk) {
   // An orphaned TCP connection lives on (FIN_WAIT, LAST_ACK...) until
   // inet_csk_destroy_sock lets it go.
   const bool tcp_alive = sk->sk_type == SOCK_STREAM_ && sk->sk_protocol == IPPROTO_TCP_ && sk->sk_state != TCP_CLOSE;
-  if (sk->sk_wmem_alloc > 0 || tcp_alive) {
+  if (sk->sk_wmem_alloc > 0 || (sk->sk_tsq_flags & TSQF_QUEUED) || tcp_alive) {
     sk->sk_free_deferred = !tcp_alive;
     sk->sk_socket = nullptr;
     sk->net->sock.socks_dying.push_back(std::move(owned));

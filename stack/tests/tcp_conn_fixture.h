@@ -33,6 +33,7 @@ inline uint32_t dut_tsval(const SentTcp& t) {
 }
 
 struct TcpConnTest : TcpDutTest {
+  using TcpDutTest::TcpDutTest;
   int lfd = -1, cfd = -1;
   uint32_t isn = 0;         // the DUT's ISN
   uint32_t peer_isn = 5000; // the tester's

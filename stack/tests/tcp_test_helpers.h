@@ -139,7 +139,8 @@ inline Bytes icmp_error_quoting(const Bytes& seg, uint8_t type, uint8_t code, ui
 // address already resolved (its ARP exchange off the wire). Suites that read
 // events call d.trace() where their story starts.
 struct TcpDutTest : ::testing::Test {
-  Dut d{DeviceKind::Veth};
+  explicit TcpDutTest(DeviceKind kind = DeviceKind::Veth) : d{kind} {}
+  Dut d;
   Net& net = d.stack.net();
   bool tcp_only = false;  // take() leaves out what is not TCP (an aging neighbour's ARP probes)
   void SetUp() override {

@@ -8,8 +8,12 @@ Not here: receive-buffer autotuning over a bulk transfer (two recordings disagre
 ACKs fall among the tester's back-to-back segments), sndbuf_limited running (a non-blocking write
 that runs out of send buffer has already sent its skb by tcp_push_one: tcp_chrono_sndbuf_limited
 records it staying 0, and the write taking whole segments as tcp_sendmsg_locked refills the unsent rest
-of a tso_fragment to size_goal), and TSQ and
-autocorking (veth orphans each skb at transmit, tcp_small_queue_check never holds one back).
+of a tso_fragment to size_goal).
+
+TSQ and autocorking: veth's skb is orphaned by the peer's ip_rcv when this CPU's backlog reaches it, at
+once after a socket call's dev_queue_xmit (its bh-enable runs the backlog: autocorking finds nothing
+below TCP), but only after the work at hand in a softirq, where tcp_small_queue_check holds segments
+back until their tcp_wfree (tcp_pmtu_below_min_pmtu, tcp_tsq_pmtu_retransmit).
 
 The DUT's data: MSS-sized sends with TCP_NODELAY, as in tcp_loss.py (segment k starts at 1 + k * MSS).
 TCP_INFO is read 224 bytes long where its chronos matter; sock_steps.diff_calls compares them within
@@ -104,6 +108,31 @@ _pmtu("tcp_pmtu_below_min_pmtu",
       "(__ip_rt_update_pmtu), the MSS 500, and the DUT's segments leave without DF (ip_dont_fragment); resent "
       "at once, acked, then new data",
       mtu=500, mss=500, flight=2, after=1)
+
+_pmtu("tcp_tsq_pmtu_retransmit",
+      "5 full segments; an ICMP fragmentation-needed (MTU 1100) quoting the first: all 10 pieces are resent "
+      "from the ICMP's softirq, where veth's skbs wait in the backlog until the peer's ip_rcv orphans them: "
+      "tcp_small_queue_check (factor 1 in tcp_xmit_retransmit_queue) holds the rest back until their "
+      "tcp_wfree, and the TSQ work sends it after the ICMP's skb is freed",
+      mtu=1100, mss=1048, flight=5, after=2)
+
+# ------------------------------------------------------------- autocorking (tcp_push)
+
+def _small_writes(name: str, value: str) -> None:
+    what = ("tcp_should_autocork finds nothing of the socket's below TCP (veth's backlog ran at the bh-enable "
+            "ending each send's dev_queue_xmit): TCPAutoCorking stays 0" if value == "1" else
+            "autocorking off")
+    _add(name,
+         f"tcp_autocorking {value}: one full segment in flight (unacked), then 8 writes of 100 bytes with "
+         f"TCP_NODELAY: {what}; each leaves as its own segment; the ACK of all, TCP_INFO",
+         handshake() + sends(0, 1) + expect_segments(0, 1)
+         + tuple(sock("send", "c", data=bytes([97 + i]) * 100) for i in range(8))
+         + (Wait(RTT_MS), ack(_at(1) + 800), Wait(50), info_long()),
+         sysctls=(("net.ipv4.tcp_autocorking", value),), settle_ms=100)
+
+
+_small_writes("tcp_autocork_small_writes", "1")
+_small_writes("tcp_autocork_off_small_writes", "0")
 
 _add("tcp_pmtu_frag_needed_stale",
      "an ICMP fragmentation-needed quoting a sequence number already acked (outside snd_una..snd_nxt): "
