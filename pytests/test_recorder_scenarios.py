@@ -66,3 +66,10 @@ def test_scenario_json_round_trip_keeps_the_bytes():
         assert js["name"] == s.name and js["description"]
         sent = [bytes.fromhex(st["frame"]) for st in js["steps"] if st["kind"] == "send"]
         assert sent == [f.frame for f in s.frames()]
+
+
+def test_recordings_go_to_the_checkouts_traces_by_default():
+    # The conformance suite reads traces/ at the repository's root; a recorder that
+    # wrote anywhere else (harness/traces/ once) left its recordings unread.
+    from nettwin.recording import recorder
+    assert recorder.DEFAULT_OUT == Path(__file__).resolve().parents[1] / "traces"

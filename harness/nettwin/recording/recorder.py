@@ -37,7 +37,7 @@ from . import netns, tracefs
 from .ns_processes import Agent, ProcessError, Tcpdump
 
 RECORDER_VERSION = 1
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]  # recording, nettwin, harness, the checkout
 DEFAULT_OUT = REPO / "traces"
 QUIET_BEFORE_S = 0.3      # after link up, before tracing starts
 INJECT_CPU = 0
