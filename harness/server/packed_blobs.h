@@ -15,9 +15,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/trace_record.h"
 #include "stack/stack.h"
+#include "stored_record.h"
 
 namespace nettwin::server {
 
@@ -56,8 +58,46 @@ void append_packed_wire(std::string& out, int32_t ifindex, uint64_t time_ns, std
 // (reply_budget.h), so a packed reply keeps within the same budget. The server
 // writes records (below); this text form is what the tests hold them to.
 void append_packed_event(std::string& out, const TraceEvent& event);
-// The same from a typed record, its text written straight into `out`; at most
-// trace_record_bytes(record).
-void append_packed_record(std::string& out, const TraceRecord& record);
+
+// Event records from typed records appended to `out`, each one's text
+// written straight into it (a small record through a buffer on the stack:
+// no zero-filled growth of `out`).
+class PackedRecordWriter {
+ public:
+  explicit PackedRecordWriter(std::string& out) : out_(out), shapes_(kShapes) {}
+  // Appends the record; returns what it costs a reply's budget,
+  // trace_record_bytes(record), from the lengths just written.
+  size_t append(const TraceRecord& record);
+  // The same from a stored record, read in place.
+  size_t append(const StoredRecordView& record);
+  // Takes back the record appended last (it did not fit).
+  void drop_last() { out_.resize(last_); }
+
+ private:
+  // What every record of one point with the same keys writes alike (a point
+  // writes the same keys in the same order each time): its name and field
+  // count, then each field's key with its length, packed once and copied 16
+  // bytes at a time (`bytes` is padded for it).
+  struct Shape {
+    const char* point = nullptr;  // the record's point_name
+    bool checkpoint = false;
+    size_t fields = 0;
+    const char* keys[TraceRecord::kMaxFields];
+    uint16_t key_at[TraceRecord::kMaxFields + 1];  // field i's u16 length and key: bytes [key_at[i], key_at[i+1])
+    size_t name_len = 0;
+    size_t text_len = 0;  // the keys' lengths together
+    std::string bytes;
+  };
+  // R: a StoredRecordView, or a TraceRecord read the same way.
+  template <class R>
+  const Shape& shape_of(const R& record);
+  template <class R>
+  size_t append_parts(const R& record);
+
+  static constexpr size_t kShapes = 64;
+  std::string& out_;
+  size_t last_ = 0;  // where the last record starts
+  std::vector<Shape> shapes_;  // by the point name's address
+};
 
 }  // namespace nettwin::server

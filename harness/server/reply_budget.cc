@@ -21,20 +21,23 @@ size_t wire_frame_bytes(const std::string& dev, size_t data_len) {
          (kLengthDelimited + data_len);
 }
 
+size_t trace_event_bytes(size_t name_len, size_t fields, size_t keys_and_values_len) {
+  // The event in the reply's repeated field: time_ns, name, skb, then each
+  // field a message of a key and a value.
+  return kLengthDelimited + kVarint + (kLengthDelimited + name_len) + kVarint +
+         fields * (kLengthDelimited + kLengthDelimited + kLengthDelimited) + keys_and_values_len;
+}
+
 size_t trace_event_bytes(const TraceEvent& event) {
-  // The event in the reply's repeated field: time_ns, name, skb, fields.
-  size_t bytes = kLengthDelimited + kVarint + (kLengthDelimited + event.name.size()) + kVarint;
-  for (const auto& [key, value] : event.fields)
-    bytes += kLengthDelimited + (kLengthDelimited + key.size()) + (kLengthDelimited + value.size());
-  return bytes;
+  size_t text = 0;
+  for (const auto& [key, value] : event.fields) text += key.size() + value.size();
+  return trace_event_bytes(event.name.size(), event.fields.size(), text);
 }
 
 size_t trace_record_bytes(const TraceRecord& record) {
-  size_t bytes = kLengthDelimited + kVarint + (kLengthDelimited + trace_record_name_size(record)) + kVarint;
-  for (const TraceField& field : record)
-    bytes += kLengthDelimited + (kLengthDelimited + std::strlen(field.name)) +
-             (kLengthDelimited + trace_field_text_size(field));
-  return bytes;
+  size_t text = 0;
+  for (const TraceField& field : record) text += std::strlen(field.name) + trace_field_text_size(field);
+  return trace_event_bytes(trace_record_name_size(record), record.size(), text);
 }
 
 ReplyBudget::ReplyBudget(uint64_t max_bytes) {

@@ -27,6 +27,9 @@ size_t wire_frame_bytes(const std::string& dev, size_t data_len);
 size_t trace_event_bytes(const TraceEvent& event);
 // The same for a typed record, by its text's length (it is not formatted).
 size_t trace_record_bytes(const TraceRecord& record);
+// The same from the length of an event's name, its number of fields and the
+// length of all their keys and values together.
+size_t trace_event_bytes(size_t name_len, size_t fields, size_t keys_and_values_len);
 
 // Items are offered in order; fits() charges one that fits and refuses the
 // first that does not (it stays for the next call).

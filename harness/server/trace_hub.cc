@@ -1,17 +1,12 @@
 #include "trace_hub.h"
 
-#include "reply_budget.h"
-
 namespace nettwin::server {
 
 void TraceHub::subscribe(Stack& stack, Buffered& sub) {
-  sub.stack_id = stack.subscribe_records(sub.filter, [this, &sub](const TraceRecord& record) {
-    if (sub.records.size() >= buffer_capacity_ || !budget_->take()) {
-      ++sub.lost;
-      ++lost_total_;
-      return;
-    }
-    sub.records.push(record, uint32_t(trace_record_bytes(record)));
+  sub.stack_id = stack.subscribe_records(sub.filter, [this, &sub, &ring = *sub.records](const TraceRecord& record) {
+    if (ring.push(record)) [[likely]] return;
+    sub.lost->fetch_add(1, std::memory_order_relaxed);
+    ++lost_total_;
   });
 }
 
@@ -26,28 +21,23 @@ std::optional<uint64_t> TraceHub::open(Stack& stack, const TraceFilter& filter) 
   const uint64_t id = next_id_++;
   auto sub = std::make_unique<Buffered>();
   sub->filter = filter;
+  sub->records = std::make_shared<RecordRing>(buffer_capacity_, budget_);
   subscribe(stack, *sub);
   buffered_.emplace(id, std::move(sub));
   return id;
 }
 
-std::optional<TraceHub::ReadResult> TraceHub::read(uint64_t id, size_t max, const std::function<bool(size_t)>& fits) {
+std::optional<TraceHub::Reader> TraceHub::reader(uint64_t id) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return std::nullopt;
-  Buffered& sub = *it->second;
-  ReadResult result;
-  budget_->give(sub.records.move_front_while(result.records, max, fits));
-  result.lost = sub.lost;
-  result.remaining = sub.records.size();
-  return result;
+  return Reader{it->second->records, it->second->lost};
 }
 
 bool TraceHub::close(Stack& stack, uint64_t id) {
   const auto it = buffered_.find(id);
   if (it == buffered_.end()) return false;
   stack.unsubscribe(it->second->stack_id);
-  budget_->give(it->second->records.size());
-  buffered_.erase(it);
+  buffered_.erase(it);  // the ring gives its records' budget back when its last reader is done
   return true;
 }
 

@@ -1,14 +1,15 @@
 // Trace subscriptions held by the server: buffered ones (Open/Read/Close) and
-// live ones (Stream). Everything here lives on the engine thread; a live
+// live ones (Stream). Everything here lives on the engine thread, but a
+// buffered subscription's records go to Trace.Read through its RecordRing
+// (record_ring.h), which the reader drains on its own thread, and a live
 // subscription hands its events to its Stream handler through a LiveQueue.
 // Losses are counted per subscription and in total, never silent. Events are
-// held as typed records (record_fifo.h); text is made only for a reply. The number
-// of subscriptions is bounded, and so is what each one holds.
+// held as typed records; text is made only for a reply. The number of
+// subscriptions is bounded, and so is what each one holds.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,7 +17,7 @@
 
 #include "event_budget.h"
 #include "live_queue.h"
-#include "record_fifo.h"
+#include "record_ring.h"
 #include "stack/stack.h"
 
 namespace nettwin::server {
@@ -33,15 +34,13 @@ class TraceHub {
 
   // Buffered subscriptions. open() gives nullopt when max_subscriptions are open.
   std::optional<uint64_t> open(Stack& stack, const TraceFilter& filter);
-  struct ReadResult {
-    RecordFifo records;
-    uint64_t lost = 0;       // since the subscription opened
-    size_t remaining = 0;    // still buffered after this read
+  // What a reader needs, outliving a Close that races with its read: the
+  // records, and the subscription's loss count (since it opened).
+  struct Reader {
+    std::shared_ptr<RecordRing> records;
+    std::shared_ptr<const std::atomic<uint64_t>> lost;
   };
-  // Takes up to max events (0: no limit), in order, stopping before the first
-  // one fits() refuses. nullopt: unknown id.
-  // fits(bytes): the record's trace_record_bytes, worked out when it was kept.
-  std::optional<ReadResult> read(uint64_t id, size_t max, const std::function<bool(size_t)>& fits);
+  std::optional<Reader> reader(uint64_t id);  // nullopt: unknown id
   bool close(Stack& stack, uint64_t id);  // false: unknown id
 
   // Live subscriptions; open_live() gives nullopt when max_subscriptions are open.
@@ -63,8 +62,8 @@ class TraceHub {
   struct Buffered {
     TraceFilter filter;
     int stack_id = 0;
-    RecordFifo records;
-    uint64_t lost = 0;
+    std::shared_ptr<RecordRing> records;
+    std::shared_ptr<std::atomic<uint64_t>> lost = std::make_shared<std::atomic<uint64_t>>(0);
   };
   struct Live {
     TraceFilter filter;

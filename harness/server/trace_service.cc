@@ -1,5 +1,6 @@
 #include "trace_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -33,31 +34,43 @@ grpc::Status TraceService::Open(grpc::ServerContext*, const v1::TraceFilter* req
 
 grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsRequest* request,
                                 v1::TraceEvents* reply) {
-  // Only what fits in the reply leaves the subscription; the rest waits for the next call.
-  ReplyBudget budget(request->max_bytes());
-  std::optional<TraceHub::ReadResult> result;
+  // The engine only finds the subscription; its records are taken and made
+  // text here, on the call's thread, while the engine goes on adding more.
+  std::optional<TraceHub::Reader> reader;
   const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
-    result = state.hub.read(request->id(), request->max(), [&budget](size_t bytes) { return budget.fits(bytes); });
-    return result ? grpc::Status::OK : unknown_subscription(request->id());
+    reader = state.hub.reader(request->id());
+    return reader ? grpc::Status::OK : unknown_subscription(request->id());
   });
   if (!status.ok()) return status;
-  // The records become text here, on the call's thread, not the engine's.
-  if (result->records.empty() && budget.refused_bytes() > 0) {
+  // Only what fits in the reply leaves the subscription; the rest waits for the next call.
+  ReplyBudget budget(request->max_bytes());
+  size_t taken = 0;
+  if (request->packed()) {
+    std::string& blob = *reply->mutable_packed();
+    blob.reserve(std::min(budget.limit(), reader->records->size() * 64));  // a small event's size: few regrowths
+    PackedRecordWriter out(blob);
+    taken = reader->records->consume(request->max(), [&](const StoredRecordView& record) {
+      if (budget.fits(out.append(record))) return true;
+      out.drop_last();
+      return false;
+    });
+  } else {
+    auto* events = reply->mutable_events();
+    taken = reader->records->consume(request->max(), [&](const StoredRecordView& stored) {
+      return stored.rebuilt([&](const TraceRecord& record) {
+        if (!budget.fits(trace_record_bytes(record))) return false;
+        to_proto(record, *events->Add());
+        return true;
+      });
+    });
+  }
+  if (taken == 0 && budget.refused_bytes() > 0) {
     return invalid("max_bytes " + std::to_string(request->max_bytes()) + " is too small for the next event (" +
                    std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
                    " bytes with the reply around it); nothing was taken");
   }
-  if (request->packed()) {
-    std::string& out = *reply->mutable_packed();
-    out.reserve(budget.used());
-    result->records.for_each([&out](const TraceRecord& record) { append_packed_record(out, record); });
-  } else {
-    auto* events = reply->mutable_events();
-    events->Reserve(static_cast<int>(result->records.size()));
-    result->records.for_each([events](const TraceRecord& record) { to_proto(record, *events->Add()); });
-  }
-  reply->set_lost(result->lost);
-  reply->set_remaining(result->remaining);
+  reply->set_lost(reader->lost->load(std::memory_order_relaxed));
+  reply->set_remaining(reader->records->size());
   return grpc::Status::OK;
 }
 

@@ -23,7 +23,7 @@ const void* as_ptr(uint64_t raw) { return reinterpret_cast<const void*>(uintptr_
 constexpr char kCheckpointPrefix[] = "checkpoint:";
 constexpr size_t kCheckpointPrefixLen = sizeof kCheckpointPrefix - 1;
 
-// Writes a fixed-size kind's text into buf (at least 32 bytes); returns its end.
+// Writes a fixed-size kind's text into p (at least 32 bytes of room); returns its end.
 char* put_fixed(char* p, const TraceField& f) {
   switch (f.kind) {
     case TraceKind::U64: return trace_fmt::put_u64(p, f.raw);
@@ -79,26 +79,28 @@ size_t trace_field_text_size(const TraceField& f) {
   return 0;
 }
 
-void append_trace_field_text(std::string& out, const TraceField& f) {
+char* write_trace_field_text(char* d, const TraceField& f) {
   switch (f.kind) {
     case TraceKind::Lit:
-    case TraceKind::Str: out.append(f.bytes()); return;
+    case TraceKind::Str:
+      if (f.len) std::memcpy(d, as_ptr(f.raw), f.len);
+      return d + f.len;
     case TraceKind::Hex: {
-      const size_t at = out.size();
-      out.resize(at + size_t(f.len) * 2);
-      char* d = out.data() + at;
       const auto* p = reinterpret_cast<const uint8_t*>(as_ptr(f.raw));
       for (uint32_t i = 0; i < f.len; ++i) {
         *d++ = trace_fmt::kHexDigits[p[i] >> 4];
         *d++ = trace_fmt::kHexDigits[p[i] & 15];
       }
-      return;
+      return d;
     }
-    default: {
-      char buf[32];
-      out.append(buf, size_t(put_fixed(buf, f) - buf));
-    }
+    default: return put_fixed(d, f);
   }
+}
+
+void append_trace_field_text(std::string& out, const TraceField& f) {
+  const size_t at = out.size();
+  out.resize(at + trace_field_text_max(f));
+  out.resize(size_t(write_trace_field_text(out.data() + at, f) - out.data()));
 }
 
 void trace_field_text(const TraceField& f, std::string& out) {

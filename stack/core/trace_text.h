@@ -15,6 +15,18 @@ namespace nettwin {
 size_t trace_field_text_size(const TraceField& f);
 // Appends a field's text to out.
 void append_trace_field_text(std::string& out, const TraceField& f);
+// The most a field's text can take, known without formatting it (a number's
+// text at most 32 bytes); write_trace_field_text writes it at p, which has
+// that room, and returns its end.
+inline size_t trace_field_text_max(const TraceField& f) {
+  switch (f.kind) {
+    case TraceKind::Lit:
+    case TraceKind::Str: return f.len;
+    case TraceKind::Hex: return size_t(f.len) * 2;
+    default: return 32;
+  }
+}
+char* write_trace_field_text(char* p, const TraceField& f);
 // Writes a field's text over out.
 void trace_field_text(const TraceField& f, std::string& out);
 

@@ -326,23 +326,6 @@ TEST(RecordFifo, KeepsItsOwnCopyOfTransientStringsAndBytes) {
   EXPECT_EQ(ev.fields, kEveryKindText);
 }
 
-TEST(RecordFifo, MovesTheRecordsThatFitInOrderAndKeepsTheRest) {
-  RecordFifo fifo, out;
-  for (uint32_t t = 1; t <= 4; ++t) fifo.push(event_at(t), 10 * t);  // weighed 10, 20, 30, 40
-  // fits() refuses weight 30: 1 and 2 move, 3 and 4 stay, in order.
-  EXPECT_EQ(fifo.move_front_while(out, 0, [](uint32_t weight) { return weight != 30; }), 2u);
-  ASSERT_EQ(out.size(), 2u);
-  ASSERT_EQ(fifo.size(), 2u);
-  std::vector<uint64_t> moved;
-  out.for_each([&](const TraceRecord& r) { moved.push_back(r.time_ns()); });
-  EXPECT_EQ(moved, (std::vector<uint64_t>{1, 2}));
-  EXPECT_EQ(time_of(fifo), 3u);
-  EXPECT_EQ(fifo.move_front_while(out, 1, [](uint32_t) { return true; }), 1u) << "max bounds it";
-  EXPECT_EQ(time_of(fifo), 4u);
-  EXPECT_EQ(out.with_front([](const TraceRecord& r) { return to_trace_event(r).fields; }),
-            (std::vector<std::pair<std::string, std::string>>{{"len", "60"}, {"name", "ntdut0"}}));
-}
-
 TEST(ReplyBudget, RecordBoundMatchesItsTextAndHoldsTheEncodedReply) {
   EveryKind k;
   const TraceEvent ev = to_trace_event(k.r);
@@ -367,9 +350,29 @@ TEST(ReplyBudget, RecordBoundMatchesItsTextAndHoldsTheEncodedReply) {
   events.set_remaining(~uint64_t(0));
   EXPECT_LE(events.ByteSizeLong(), trace_record_bytes(k.r) + kReplyFieldsBytes);
   std::string from_record, from_event;
-  append_packed_record(from_record, k.r);
+  PackedRecordWriter writer(from_record);
+  EXPECT_EQ(writer.append(k.r), trace_record_bytes(k.r)) << "the packed writer charges what the event would cost";
   append_packed_event(from_event, ev);
   EXPECT_EQ(from_record, from_event);
+  // A record larger than the writer's buffer on the stack is written in place;
+  // drop_last takes it back (it did not fit in the reply).
+  const std::vector<uint8_t> frame(1000, 0xab);
+  TraceRecord large(TraceRecord::kCheckpoint, "ip_rcv", 7);
+  large.add_hex("frame", frame.data(), frame.size());
+  std::string large_event;
+  append_packed_event(large_event, to_trace_event(large));
+  EXPECT_EQ(writer.append(large), trace_record_bytes(large));
+  EXPECT_EQ(from_record, from_event + large_event);
+  writer.drop_last();
+  EXPECT_EQ(from_record, from_event);
+  // Keys of every length the writer copies its own way (0-3, 4-7, 8-16, longer).
+  TraceRecord keys(1, "net:netif_receive_skb", 9);
+  for (const char* key : {"", "a", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghijklmnop", "abcdefghijklmnopq"})
+    keys.add(key, 1u);
+  std::string keys_event;
+  append_packed_event(keys_event, to_trace_event(keys));
+  writer.append(keys);
+  EXPECT_EQ(from_record, from_event + keys_event);
 }
 
 TEST(EventBudget, LiveQueuesShareItAndGiveItBack) {
