@@ -1860,16 +1860,27 @@ bool sk_rmem_schedule(Sock* sk, int size) {
   return true;
 }
 
+// sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
+void sk_mem_reclaim(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
+}
+
 // sk_forced_mem_schedule: the same, for memory taken whatever the limits.
 void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
 
-// tcp_try_coalesce: from, starting where to ends, joins it (skb_try_coalesce
-// copying into to's tailroom: no memory charged) and is freed untraced
-// (kfree_skb_partial). The twin's tailroom is its buffer's, not kmalloc's, so
-// only what always fits is coalesced: a segment without payload (a bare FIN).
+// tcp_try_coalesce: from, starting where to ends, joins it; the caller frees
+// it untraced (kfree_skb_partial). skb_try_coalesce copies from's bytes into
+// to's tailroom when they fit, charging no memory (delta 0). Only tcp_collapse's
+// skbs (no device: their end is the kmalloc'd head's) take data here: a veth
+// skb's tailroom is not what Linux's TCP finds (traces/explore_tcp_rcv_ssthresh_
+// ooo_fill coalesces nothing its tailroom would take). A segment without
+// payload (a bare FIN) always fits. Page fragments moved over have no
+// counterpart: the twin's data is linear. TCPRcvCoalesce is not counted.
 bool tcp_try_coalesce(SkBuff* to, SkBuff* from) {
   if (TCP_SKB_CB(from)->seq != TCP_SKB_CB(to)->end_seq) return false;
-  if (from->len != 0 || skb_cloned(to)) return false;
+  if (skb_cloned(to) || int(from->len) > skb_tailroom(to) || (from->len && to->dev)) return false;
+  if (from->len) std::memcpy(skb_put(to, from->len), from->data, from->len);
   TCP_SKB_CB(to)->end_seq = TCP_SKB_CB(from)->end_seq;
   TCP_SKB_CB(to)->ack_seq = TCP_SKB_CB(from)->ack_seq;
   TCP_SKB_CB(to)->tcp_flags |= TCP_SKB_CB(from)->tcp_flags;
@@ -1913,17 +1924,19 @@ void tcp_urg(Sock* sk, SkBuff* skb, const uint8_t* th) {
   }
 }
 
-void tcp_queue_rcv(Sock* sk, SkBuff* skb) {
+// tcp_queue_rcv: true when the skb was eaten (coalesced into the queue's
+// tail): the caller frees it once done with it.
+bool tcp_queue_rcv(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
+  SkBuff* tail = sk->sk_receive_queue.back();
+  const bool eaten = tail && tcp_try_coalesce(tail, skb);
   tp->rcv_nxt = TCP_SKB_CB(skb)->end_seq;
-  if (SkBuff* tail = sk->sk_receive_queue.back(); tail && tcp_try_coalesce(tail, skb)) {
-    __kfree_skb(skb);
-    return;
-  }
+  tp->bytes_received += skb->len;
+  if (eaten) return true;
   // Charged to the receive buffer until read.
   tcp_skb_set_owner_r(sk, skb);
   sk->sk_receive_queue.push_back(skb);
-  tp->bytes_received += skb->len;
+  return false;
 }
 
 constexpr int TCP_NUM_SACKS = 4;  // selective_acks[]
@@ -2079,8 +2092,13 @@ void tcp_collapse(Sock* sk, uint32_t start, uint32_t end) {
   constexpr int kSkbMaxOrder0 = SK_MEM_PAGE_SIZE - 320;  // SKB_WITH_OVERHEAD(PAGE_SIZE)
   while (before(start, end)) {
     int copy = std::min<int>(kSkbMaxOrder0, int(end - start));
-    SkBuff* nskb = sk->net->pool.alloc_skb(unsigned(copy));
-    nskb->truesize = alloc_skb_truesize(unsigned(copy));
+    // Its tail is the kmalloc'd head's end: later segments may be copied in
+    // there (tcp_try_coalesce).
+    const uint32_t truesize = alloc_skb_truesize(unsigned(copy));
+    const unsigned area = truesize - SKB_HEAD_OVERHEAD - SKB_SHINFO_OVERHEAD;
+    SkBuff* nskb = sk->net->pool.alloc_skb(area);
+    nskb->end = nskb->tail + area;
+    nskb->truesize = truesize;
     std::memcpy(nskb->cb, skb->cb, sizeof(skb->cb));
     TCP_SKB_CB(nskb)->seq = TCP_SKB_CB(nskb)->end_seq = start;
     list.insert_after(prev, nskb);
@@ -2252,12 +2270,16 @@ void tcp_ofo_queue(Sock* sk) {
       tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_data_queue");
       continue;
     }
-    // It moves queues with its charge: tcp_queue_rcv charges it again.
+    // It moves queues with its charge: tcp_queue_rcv charges it again. Eaten,
+    // it gives the charge back as it is freed (sock_rfree's sk_mem_reclaim).
     sk->sk_rmem_alloc -= int(skb->truesize);
     tp->sk_forward_alloc += int(skb->truesize);
     const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
     checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
-    tcp_queue_rcv(sk, skb);
+    if (tcp_queue_rcv(sk, skb)) {
+      sk_mem_reclaim(sk);
+      __kfree_skb(skb);
+    }
     if (fin) {
       tcp_fin(sk);
       break;
@@ -2302,9 +2324,10 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
       const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
       const bool has_data = skb->len != 0;
       // Queued first: tcp_event_data_recv's window growth sees its memory.
-      tcp_queue_rcv(sk, skb);
+      const bool eaten = tcp_queue_rcv(sk, skb);
       if (has_data) tcp_event_data_recv(sk, skb);
       if (fin) tcp_fin(sk);
+      if (eaten) __kfree_skb(skb);  // kfree_skb_partial
     }
     if (!tp->out_of_order_queue.empty()) {
       tcp_ofo_queue(sk);
@@ -2486,8 +2509,7 @@ void tcp_sock_rfree(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   sk->sk_rmem_alloc -= int(skb->truesize);
   tp->sk_forward_alloc += int(skb->truesize);  // sk_mem_uncharge
-  // sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
-  if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
+  sk_mem_reclaim(sk);
 }
 void tcp_simple_retransmit(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
@@ -2716,7 +2738,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       // The receiver's bulk path.
       skb_pull(skb, tcp_header_len);
       tcp_ecn_received_counters(sk, skb, len - tcp_header_len);
-      tcp_queue_rcv(sk, skb);
+      const bool eaten = tcp_queue_rcv(sk, skb);
       tcp_event_data_recv(sk, skb);
       if (TCP_SKB_CB(skb)->ack_seq != tp->snd_una) {
         tcp_ack(sk, skb, flag | FLAG_DATA);
@@ -2727,6 +2749,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       }
       __tcp_ack_snd_check(sk, false, skb_id);
     no_ack:
+      if (eaten) __kfree_skb(skb);  // kfree_skb_partial
       tcp_data_ready(sk);
       return;
     }

@@ -280,6 +280,32 @@ TEST_F(TcpConnTest, OutOfOrderDataLeavesTheBufferOfAChildNotYetAcceptedAlone) {
   EXPECT_EQ(child->window_clamp, 56832u);  // win_from_space(131072)
 }
 
+TEST_F(TcpRcvbufTest, TcpTryCoalesceCopiesLaterSegmentsIntoACollapsedSkbsTailroom) {
+  // Five 20-byte segments cost 5 * 832 bytes, past sk_rcvbuf (4096): the
+  // sixth prunes, tcp_collapse copies the five into one skb as alloc_skb(100)
+  // sizes it (a 256-byte head: 832), and the sixth and seventh are copied into
+  // its tailroom at no charge (skb_try_coalesce, delta 0).
+  auto send20 = [this](char c) {
+    send(seg(kAck | kPsh, Bytes(20, uint8_t(c))));
+    snd += 20;
+  };
+  for (char c = 'a'; c <= 'e'; ++c) send20(c);
+  ASSERT_EQ(tp()->sk_rmem_alloc, 5 * 832);
+  send20('f');
+  EXPECT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCollapsed, 5u);
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 1u);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 832);
+  send20('g');
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 1u);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 832);
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 140);
+  Bytes want;
+  for (char c = 'a'; c <= 'g'; ++c) want.insert(want.end(), 20, uint8_t(c));
+  EXPECT_EQ(m.data, want);
+}
+
 TEST_F(TcpConnTest, ReceiverRttComesFromTheEchoedTimestampOfFullSegments) {
   // The tester echoes the SYN-ACK's TSval; 1 ms (the handshake) + 3 ms later a
   // full-sized segment (>= rcv_mss) gives a 4 ms sample, kept << 3.
