@@ -1860,6 +1860,12 @@ bool sk_rmem_schedule(Sock* sk, int size) {
   return true;
 }
 
+// sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
+void sk_mem_reclaim(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
+}
+
 // sk_forced_mem_schedule: the same, for memory taken whatever the limits.
 void sk_forced_mem_schedule(Sock* sk, int size) { sk_rmem_schedule(sk, size); }
 
@@ -2085,8 +2091,13 @@ void tcp_collapse(Sock* sk, uint32_t start, uint32_t end) {
   constexpr int kSkbMaxOrder0 = SK_MEM_PAGE_SIZE - 320;  // SKB_WITH_OVERHEAD(PAGE_SIZE)
   while (before(start, end)) {
     int copy = std::min<int>(kSkbMaxOrder0, int(end - start));
-    SkBuff* nskb = sk->net->pool.alloc_skb(unsigned(copy));
-    nskb->truesize = alloc_skb_truesize(unsigned(copy));
+    // Its tail is the kmalloc'd head's end: later segments may be copied in
+    // there (tcp_try_coalesce).
+    const uint32_t truesize = alloc_skb_truesize(unsigned(copy));
+    const unsigned area = truesize - SKB_HEAD_OVERHEAD - SKB_SHINFO_OVERHEAD;
+    SkBuff* nskb = sk->net->pool.alloc_skb(area);
+    nskb->end = nskb->tail + area;
+    nskb->truesize = truesize;
     std::memcpy(nskb->cb, skb->cb, sizeof(skb->cb));
     TCP_SKB_CB(nskb)->seq = TCP_SKB_CB(nskb)->end_seq = start;
     list.insert_after(prev, nskb);
@@ -2261,12 +2272,16 @@ void tcp_ofo_queue(Sock* sk) {
       tcp_drop_reason(sk, skb, SkbDropReason::TCP_OFO_DROP, "tcp_data_queue");
       continue;
     }
-    // It moves queues with its charge: tcp_queue_rcv charges it again.
+    // It moves queues with its charge: tcp_queue_rcv charges it again. Eaten,
+    // it gives the charge back as it is freed (sock_rfree's sk_mem_reclaim).
     sk->sk_rmem_alloc -= int(skb->truesize);
     tp->sk_forward_alloc += int(skb->truesize);
     const bool fin = TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN;
     checkpoint(sk->net->tracer, "tcp_ofo_queue", skb);
-    if (tcp_queue_rcv(sk, skb)) __kfree_skb(skb);
+    if (tcp_queue_rcv(sk, skb)) {
+      sk_mem_reclaim(sk);
+      __kfree_skb(skb);
+    }
     if (fin) {
       tcp_fin(sk);
       break;
@@ -2314,7 +2329,7 @@ void tcp_data_queue(Sock* sk, SkBuff* skb) {
       const bool eaten = tcp_queue_rcv(sk, skb);
       if (has_data) tcp_event_data_recv(sk, skb);
       if (fin) tcp_fin(sk);
-      if (eaten) __kfree_skb(skb);
+      if (eaten) __kfree_skb(skb);  // kfree_skb_partial
     }
     if (!tp->out_of_order_queue.empty()) {
       tcp_ofo_queue(sk);
@@ -2496,8 +2511,7 @@ void tcp_sock_rfree(Sock* sk, SkBuff* skb) {
   TcpSock* tp = tcp_sk(sk);
   sk->sk_rmem_alloc -= int(skb->truesize);
   tp->sk_forward_alloc += int(skb->truesize);  // sk_mem_uncharge
-  // sk_mem_reclaim: whole pages go back, less than one stays forward-allocated.
-  if (tp->sk_forward_alloc >= SK_MEM_PAGE_SIZE) tp->sk_forward_alloc %= SK_MEM_PAGE_SIZE;
+  sk_mem_reclaim(sk);
 }
 void tcp_simple_retransmit(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
@@ -2737,7 +2751,7 @@ void tcp_rcv_established(Sock* sk, SkBuff* skb) {
       }
       __tcp_ack_snd_check(sk, false, skb_id);
     no_ack:
-      if (eaten) __kfree_skb(skb);
+      if (eaten) __kfree_skb(skb);  // kfree_skb_partial
       tcp_data_ready(sk);
       return;
     }

@@ -291,6 +291,36 @@ TEST_F(TcpConnTest, OutOfOrderDataLeavesTheBufferOfAChildNotYetAcceptedAlone) {
   EXPECT_EQ(child->window_clamp, 56832u);  // win_from_space(131072)
 }
 
+TEST_F(TcpRcvbufTest, TcpTryCoalesceCopiesLaterSegmentsIntoACollapsedSkbsTailroom) {
+  // 20-byte segments until the queue is collapsed (as above): tcp_collapse's
+  // skb is sized as alloc_skb sizes it (a 256-byte head, truesize 832), and the
+  // segments after it are copied into its tailroom at no charge
+  // (skb_try_coalesce, delta 0) until it is full.
+  int n = 0;
+  auto send20 = [&] {
+    send(seg(kAck | kPsh, Bytes(20, uint8_t('a' + n % 26))));
+    snd += 20;
+    ++n;
+  };
+  while (net.mib.tcpext.PruneCalled == 0 && n < 40) send20();
+  ASSERT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  ASSERT_LT(n * 20 + 20, 256);  // room left for at least one more
+  send20();
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 1u);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 832);
+  // Once the 256 bytes are taken, the next segment is an skb of its own.
+  while (n * 20 + 20 <= 256) send20();
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 1u);
+  send20();
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 2u);
+  EXPECT_EQ(tp()->sk_rmem_alloc, 2 * 832);
+  RecvMsg m;
+  ASSERT_EQ(read(m, 4000), 20 * n);
+  std::string want;
+  for (int i = 0; i < n; ++i) want += std::string(20, char('a' + i % 26));
+  EXPECT_EQ(std::string(m.data.begin(), m.data.end()), want);
+}
+
 TEST_F(TcpConnTest, ReceiverRttComesFromTheEchoedTimestampOfFullSegments) {
   // The tester echoes the SYN-ACK's TSval; 1 ms (the handshake) + 3 ms later a
   // full-sized segment (>= rcv_mss) gives a 4 ms sample, kept << 3.

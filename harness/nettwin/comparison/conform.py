@@ -88,7 +88,7 @@ HOST_ONLY_SYSCTLS = frozenset({"net.ipv4.tcp_congestion_control"})
 # when the stack emits it (every address event does now).
 NOT_YET_IN_STACK = ADDRESS_EVENTS - {"tcp:tcp_send_reset", "sock:inet_sock_set_state", "tcp:tcp_receive_reset",
                                      "tcp:tcp_retransmit_skb", "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock",
-                                     "tcp:tcp_cong_state_set"}
+                                     "tcp:tcp_cong_state_set", "tcp:tcp_rcv_space_adjust"}
 
 
 def subscribed_events(meta: dict) -> list[str]:

@@ -23,10 +23,11 @@ RECORDED_EVENTS = (
     "net:net_dev_xmit", "skb:kfree_skb", "skb:consume_skb", "napi:napi_poll",
     "neigh:neigh_create", "neigh:neigh_update", "fib:fib_table_lookup", "qdisc:qdisc_enqueue",
     "qdisc:qdisc_dequeue", "icmp:icmp_send", "udp:udp_fail_queue_rcv_skb", "kmem:kmem_cache_free", "kmem:kmem_cache_alloc",
-    # TCP: state changes, resets and retransmissions (tcp_probe and rcv_space_adjust
-    # carry RTTs and cwnd that vary from run to run, so they are not recorded).
+    # TCP: state changes, resets and retransmissions, and each autotuning measure a read makes
+    # (tcp_rcv_space_adjust; tcp_probe and tcp_rcvbuf_grow carry RTTs and times that vary from
+    # run to run, so they are not recorded).
     "sock:inet_sock_set_state", "tcp:tcp_send_reset", "tcp:tcp_receive_reset", "tcp:tcp_retransmit_skb",
-    "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock", "tcp:tcp_bad_csum",
+    "tcp:tcp_retransmit_synack", "tcp:tcp_destroy_sock", "tcp:tcp_bad_csum", "tcp:tcp_rcv_space_adjust",
     # The congestion-avoidance state (Open, Disorder, CWR, Recovery, Loss) as tcp_set_ca_state sets it.
     "tcp:tcp_cong_state_set",
 )
@@ -209,6 +210,7 @@ PARSERS: dict[str, tuple[str, Callable[[str], dict], Optional[str]]] = {
     "tcp_retransmit_skb": ("tcp:tcp_retransmit_skb", _tcp_kv, None),
     "tcp_retransmit_synack": ("tcp:tcp_retransmit_synack", _tcp_kv, None),
     "tcp_destroy_sock": ("tcp:tcp_destroy_sock", _tcp_kv, None),
+    "tcp_rcv_space_adjust": ("tcp:tcp_rcv_space_adjust", _tcp_kv, None),
     "tcp_bad_csum": ("tcp:tcp_bad_csum", _tcp_kv, "skbaddr"),
     "tcp_cong_state_set": ("tcp:tcp_cong_state_set", _tcp_kv, None),
     "kmem_cache_free": ("kmem:kmem_cache_free", _regex(_KMEM), "ptr"),

@@ -2,10 +2,12 @@
 path MTU lowered by an ICMP fragmentation-needed quoting the DUT's segment (tcp_v4_mtu_reduced,
 tcp_simple_retransmit, the route's PMTU exception, and an MTU below min_pmtu 552), a slow reader's
 receive and out-of-order queues pruned and collapsed (tcp_prune_queue, tcp_collapse), TCP_NOTSENT_LOWAT's
-POLLOUT (tcp_stream_memory_free), and TCP_INFO's chronos (busy, rwnd_limited: tcp_chrono_*).
+POLLOUT (tcp_stream_memory_free), TCP_INFO's chronos (busy, rwnd_limited: tcp_chrono_*), and
+receive-buffer autotuning over a paced bulk transfer (tcp_rcv_space_adjust, tcp_rcvbuf_grow; with a
+locked SO_RCVBUF and TCP_WINDOW_CLAMP. With tcp_moderate_rcvbuf 0 two recordings disagreed on
+which segments of a burst are acked at once, the read acking the others).
 
-Not here: receive-buffer autotuning over a bulk transfer (two recordings disagreed on where the DUT's
-ACKs fall among the tester's back-to-back segments), sndbuf_limited running (a non-blocking write
+Not here: sndbuf_limited running (a non-blocking write
 that runs out of send buffer has already sent its skb by tcp_push_one: tcp_chrono_sndbuf_limited
 records it staying 0, and the write taking whole segments as tcp_sendmsg_locked refills the unsent rest
 of a tso_fragment to size_goal).
@@ -28,6 +30,7 @@ from .sock_steps import sock
 from .tcp import FULL, IPPROTO_TCP, POLLOUT, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, TCP_INFO, TCP_NODELAY, _add, \
     listener, seg
 from .tcp_loss import MSS, RTT_MS, _at, ack, expect_segments, handshake, sends
+from .model import TESTER_IP, TESTER_MAC
 from .tcp_template import Expect, TcpSend
 
 TCP_NOTSENT_LOWAT = 25
@@ -209,3 +212,57 @@ _add("tcp_slow_reader_prune",
         Expect("A", timeout_ms=500), info_long()),
      settle_ms=300)
 
+
+# ------------------------------------------------------------- receive-buffer autotuning (DRS)
+
+# Every data segment echoes the SYN-ACK's TSval, so the first one gives the receiver its only RTT
+# sample (tcp_rcv_rtt_measure_ts: a repeated TSecr is none), about 3 s: the handshake ACK 300 ms
+# after the SYN-ACK (an RTO of 900 ms), the first data 2.7 s later. The tester sends bursts 2 s
+# apart, one full PSH segment at a time (the first of each burst, idle beyond the RTO, restarts
+# quick ACKs); the app reads each one 5 ms after it was sent, the next leaving once that read
+# returned (a segment whose softirq a loaded recorder delays would otherwise race the read into the
+# socket's backlog) (tcp_cleanup_rbuf acks what the segment did not), so the queue holds one skb at each read
+# and tcp_rcv_space_adjust's inq is 0. Its measure falls on the first read of every second burst
+# (4 s since the last against the 3 s RTT; the burst between ends about 2.1 s after it, with room
+# for a loaded recorder): rcvq_space grows when the bytes read since exceed it. A window's worth
+# of data takes longer than the RTT, so tcp_rcv_rtt_measure's window-based samples never lower it.
+AUTOTUNE_BURSTS = (8, 8, 16, 16, 22, 22, 28, 28, 34, 34)
+AUTOTUNE_PERIOD_MS = 2000
+AUTOTUNE_READ_MS = 5
+ECHO_SYNACK = (("nop",), ("nop",), ("ts", 0))
+
+
+def _autotune(name: str, description: str, listen_opts=(), conn_opts=(), sysctls=()) -> None:
+    steps = listener(opts=list(listen_opts)) + (
+        Wait(10), TcpSend("S", 0, options=FULL), Expect("SA", ack=1), Wait(300),
+        TcpSend("A", 1, 1, win=64256 >> 7, options=TS_OPTS), sock("collect", "l")) + tuple(conn_opts) + (Wait(2700),)
+    k = 0
+    for n in AUTOTUNE_BURSTS:
+        for _ in range(n):
+            steps += (TcpSend("PA", 1 + k * MSS, 1, win=64256 >> 7, options=ECHO_SYNACK,
+                              payload=(bytes([65 + k % 26]) * MSS).hex()),
+                      Wait(AUTOTUNE_READ_MS), sock("recvfrom", "c", len=65536))
+            k += 1
+        steps += (Wait(AUTOTUNE_PERIOD_MS - (AUTOTUNE_READ_MS + 1) * n),)
+    steps += (info_long(), sock("getsockopt", "c", level=SOL_SOCKET, name=SO_RCVBUF))
+    # The tester as a permanent neighbour: over the transfer's 23 s, a neighbour the DUT only ever
+    # confirms once (the handshake's ACK) would be probed after a random reachable_time.
+    _add(name, description, steps, sysctls=sysctls, settle_ms=100,
+         dut_neighbours=(("ntdut0", TESTER_IP, TESTER_MAC),))
+
+
+_autotune("tcp_rcv_autotune",
+          "receive-buffer autotuning over a paced bulk transfer read as it comes: every second burst "
+          "tcp_rcv_space_adjust finds more bytes read in an RTT than rcvq_space holds and tcp_rcvbuf_grow "
+          "raises sk_rcvbuf and window_clamp; rcv_ssthresh grows a segment at a time (tcp_grow_window) and "
+          "the DUT's ACKs advertise the wider window")
+
+_autotune("tcp_rcv_autotune_rcvbuf_locked",
+          "the same transfer into a listener with SO_RCVBUF 65536 (sk_rcvbuf 131072, SOCK_RCVBUF_LOCK, "
+          "inherited by the child): no autotuning; the window stays where the fixed buffer puts it",
+          listen_opts=(sock("setsockopt", "l", level=SOL_SOCKET, name=SO_RCVBUF, value=65536),))
+
+_autotune("tcp_rcv_autotune_window_clamp",
+          "the same transfer with TCP_WINDOW_CLAMP 40000 on the accepted socket: the advertised window "
+          "stops at the clamp while tcp_rcvbuf_grow still raises sk_rcvbuf",
+          conn_opts=(sock("setsockopt", "c", level=IPPROTO_TCP, name=10, value=40000),))

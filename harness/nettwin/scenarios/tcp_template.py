@@ -7,7 +7,8 @@ ISN (fixed here, TESTER_ISN), its `ack` relative to the DUT's ISN (learnt from t
 DUT's SYN or SYN-ACK). An Expect's `seq` is relative to the DUT's ISN and its `ack`
 to the tester's. A TS option carries TSval = TS_BASE + ms since the time origin and
 TSecr = the DUT's last TSval, or with ["ts", seq] the TSval of the DUT's first segment
-at relative seq (an ACK of a delayed original rather than of its retransmission).
+at relative seq (an ACK of a delayed original rather than of its retransmission; seq 0:
+its SYN, an echo that never changes).
 dport None means the port the DUT chose (active open).
 
 TcpState holds what was learnt; the recorder (real kernel) and the replay (nettwin)
@@ -141,7 +142,7 @@ class TcpState:
         for name, value in t.options:
             if name == "Timestamp":
                 self.dut_tsval = value[0]
-                if len(t.payload) and self.dut_isn is not None:
+                if (len(t.payload) or "S" in str(t.flags)) and self.dut_isn is not None:
                     self.first_tsval.setdefault((t.seq - self.dut_isn) & 0xFFFFFFFF, value[0])
 
     def _scapy_option(self, o, elapsed_ms: int) -> tuple:
