@@ -292,8 +292,9 @@ TEST_F(TcpConnTest, OutOfOrderDataLeavesTheBufferOfAChildNotYetAcceptedAlone) {
 }
 
 TEST_F(TcpRcvbufTest, TcpTryCoalesceCopiesLaterSegmentsIntoACollapsedSkbsTailroom) {
-  // 20-byte segments until the queue is collapsed (as above): tcp_collapse's
-  // skb is sized as alloc_skb sizes it (a 256-byte head, truesize 832), and the
+  // 20-byte segments, each tail held by a tap (a clone: not coalesced into),
+  // until the queue overfills and is collapsed: tcp_collapse's skb is sized as
+  // alloc_skb sizes it (a 256-byte head, truesize 832), nobody else's, and the
   // segments after it are copied into its tailroom at no charge
   // (skb_try_coalesce, delta 0) until it is full.
   int n = 0;
@@ -302,8 +303,16 @@ TEST_F(TcpRcvbufTest, TcpTryCoalesceCopiesLaterSegmentsIntoACollapsedSkbsTailroo
     snd += 20;
     ++n;
   };
-  while (net.mib.tcpext.PruneCalled == 0 && n < 40) send20();
+  std::vector<SkBuff*> tapped;
+  while (net.mib.tcpext.PruneCalled == 0 && n < 40) {
+    send20();
+    if (net.mib.tcpext.PruneCalled == 0) tapped.push_back(skb_clone(tp()->sk_receive_queue.back()));
+  }
   ASSERT_EQ(net.mib.tcpext.PruneCalled, 1u);
+  // The segment that overfilled the queue is the first to join the collapsed skb.
+  EXPECT_EQ(net.mib.tcpext.TCPRcvCoalesce, 1u);
+  EXPECT_EQ(tp()->sk_receive_queue.qlen, 1u);
+  for (SkBuff* clone : tapped) __kfree_skb(clone);
   ASSERT_LT(n * 20 + 20, 256);  // room left for at least one more
   send20();
   EXPECT_EQ(tp()->sk_receive_queue.qlen, 1u);
