@@ -570,6 +570,8 @@ NeighbourEntry* neigh_event_ns(NeighTable& tbl, const wire::MacAddr& lladdr, wir
   return n;
 }
 
+void neigh_confirm(NeighbourEntry* n) { n->confirmed = n->dev->net.engine.now(); }
+
 int neigh_output(NeighbourEntry* n, SkBuff* skb) {
   // The cache holds an IPv4 header type: only IPv4 skbs may take it.
   if ((n->nud_state & NUD_CONNECTED) && n->hh.hh_len && skb->protocol == wire::ETH_P_IP &&

@@ -180,6 +180,9 @@ NeighbourEntry* neigh_event_ns(NeighTable& tbl, const wire::MacAddr& lladdr, wir
 // eth_header_ops, whose .cache makes ARP use arp_hh_ops: n->output is
 // neigh_resolve_output in every state.
 int neigh_output(NeighbourEntry* n, SkBuff* skb);
+// neigh_confirm: traffic that proves the neighbour reachable (a socket's
+// sock_confirm_neigh) restarts its reachable time, as an ARP reply would.
+void neigh_confirm(NeighbourEntry* n);
 int neigh_resolve_output(NeighbourEntry* n, SkBuff* skb);
 // Forget every entry of a device (link down / device gone).
 void neigh_ifdown(NeighTable& tbl, NetDevice* dev);

@@ -42,6 +42,7 @@ static void copy_skb_header(SkBuff* n, const SkBuff* old) {
   n->mark = old->mark;
   n->skb_iif = old->skb_iif;
   n->protocol = old->protocol;
+  n->dst_pending_confirm = old->dst_pending_confirm;
   n->transport_header = old->transport_header;
   n->network_header = old->network_header;
   n->mac_header = old->mac_header;
@@ -207,6 +208,7 @@ SkBuff* skb_segment(SkBuff* head_skb) {
     nskb->protocol = head_skb->protocol;
     nskb->queue_mapping = head_skb->queue_mapping;
     nskb->pkt_type = head_skb->pkt_type;
+    nskb->dst_pending_confirm = head_skb->dst_pending_confirm;
     nskb->mac_len = head_skb->mac_len;
     skb_reset_mac_header(nskb);
     nskb->network_header = uint16_t(nskb->mac_header + nh_off);

@@ -90,6 +90,8 @@ struct SkBuff {
   uint32_t mark = 0;
   int skb_iif = 0;
   uint16_t protocol = 0;  // skb->protocol in host order (0x0800 for IPv4)
+  // skb_set_dst_pending_confirm: ip_finish_output2 confirms the neighbour (sock_confirm_neigh).
+  bool dst_pending_confirm = false;
   // The owning socket and what gives its memory back when the skb dies
   // (skb_set_owner_w / sock_wfree); clones and copies carry neither.
   Sock* sk = nullptr;

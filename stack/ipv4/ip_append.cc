@@ -91,6 +91,8 @@ int ip_append_data(Sock* sk, InetCork& cork, SkbQueue& queue, std::span<const ui
         nskb->destructor = sock_wfree;
         wmem_alloc_delta += int(nskb->truesize);
       }
+      // MSG_CONFIRM: the datagram's first skb confirms the neighbour it goes to.
+      if ((flags & MSG_CONFIRM_) && queue.empty()) nskb->dst_pending_confirm = true;
       skb_reserve(nskb, int(kHhLen));
       skb_reset_network_header(nskb);
       skb_put(nskb, kFragHeaderLen);

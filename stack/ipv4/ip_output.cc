@@ -22,6 +22,14 @@ uint16_t ip_select_ident(Net& net) { return uint16_t(net.rng.next()); }
 
 namespace {
 
+// sock_confirm_neigh (include/net/sock.h): the socket's pending confirmation
+// is spent on this neighbour.
+void sock_confirm_neigh(SkBuff* skb, NeighbourEntry* n) {
+  if (!skb->dst_pending_confirm) return;
+  if (skb->sk) skb->sk->sk_dst_pending_confirm = false;
+  neigh_confirm(n);
+}
+
 int ip_finish_output2(Net& net, SkBuff* skb) {
   checkpoint(net.tracer, "ip_finish_output2", skb);
   DstEntry* rt = skb->dst;
@@ -39,6 +47,7 @@ int ip_finish_output2(Net& net, SkBuff* skb) {
     kfree_skb(skb, SkbDropReason::NEIGH_CREATEFAIL, "ip_finish_output2");
     return -22;  // -EINVAL
   }
+  sock_confirm_neigh(skb, n);
   return neigh_output(n, skb);
 }
 

@@ -106,6 +106,7 @@ int raw_sendmsg(Sock* sk, const SendMsg& msg) {
     if (!iph.saddr()) iph.set_saddr(fl4.saddr);
     if (!iph.id()) iph.set_id(ip_select_ident(net));
     skb_set_transport_header(skb, int(ihl));
+    skb->dst_pending_confirm = (msg.flags & MSG_CONFIRM_) != 0;
     skb->dst = rt;
     skb->dev = rt->dev;
     skb->priority = sk->sk_priority;

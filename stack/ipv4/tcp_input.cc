@@ -1834,6 +1834,8 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     const int num_dupack = !(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK)) ? 1 : 0;
     tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, &flag, &rexmit);
   }
+  // The peer moved forward, or repeats itself: it is there (sk_dst_confirm).
+  if ((flag & FLAG_FORWARD_PROGRESS) || !(flag & FLAG_NOT_DUP)) sk_dst_confirm(sk);
   if (flag & FLAG_SET_XMIT_TIMER) {
     // tcp_set_xmit_timer: a loss probe, or the RTO.
     if (!tcp_schedule_loss_probe(sk, true)) tcp_rearm_rto(sk);
@@ -2823,6 +2825,7 @@ SkbDropReason tcp_rcv_state_process(Sock* sk, SkBuff* skb) {
       if (tp->snd_una != tp->write_seq) break;
       tcp_set_state(sk, TCP_FIN_WAIT2);
       sk->sk_shutdown |= SEND_SHUTDOWN;
+      sk_dst_confirm(sk);
       if (!sk->sock_dead) {
         sock_def_wakeup(sk);  // sk_state_change: a lingering close() wakes
         break;

@@ -442,6 +442,7 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   skb_orphan(skb);
   skb_set_owner_w(skb, sk);
   if (skb->truesize != 2) skb->destructor = tcp_wfree;
+  skb->dst_pending_confirm = sk->sk_dst_pending_confirm;
   wire::store_be16(th, sk->inet_sport);
   wire::store_be16(th + 2, sk->inet_dport);
   wire::store_be32(th + 4, tcb->seq);

@@ -166,6 +166,8 @@ struct Sock {
   SkbQueue sk_receive_queue;
   SkbQueue sk_error_queue;
   DstEntry* sk_dst_cache = nullptr;  // the connected route (held without a reference)
+  // sk_dst_confirm: an ACK proved the path; the next segment sent confirms the neighbour.
+  bool sk_dst_pending_confirm = false;
   // struct inet_sock
   wire::Ipv4Addr inet_saddr = 0;      // source for sending
   wire::Ipv4Addr inet_rcv_saddr = 0;  // bound address
@@ -258,6 +260,9 @@ uint32_t alloc_skb_truesize(unsigned size);
 // sk_free: the end of a closed socket's struct sock, deferred while skbs it
 // owns are still in flight (they hold sk_wmem_alloc).
 void sk_free(Sock* sk);
+// sk_dst_confirm: TCP saw the peer make progress (tcp_ack, FIN_WAIT1's ACK); the
+// next skb it sends carries the confirmation to ip_finish_output2.
+inline void sk_dst_confirm(Sock* sk) { sk->sk_dst_pending_confirm = true; }
 // sock_error: the pending error, cleared (-errno or 0).
 int sock_error(Sock* sk);
 // The socket's wakeups (its wait queue, the epoll items watching it):

@@ -57,6 +57,7 @@ TEST_F(SkbTest, AllocHeadResetsAReusedHeaderToAFreshSkBuff) {
   EXPECT_EQ(again->mark, fresh.mark);
   EXPECT_EQ(again->skb_iif, fresh.skb_iif);
   EXPECT_EQ(again->protocol, fresh.protocol);
+  EXPECT_EQ(again->dst_pending_confirm, fresh.dst_pending_confirm);
   EXPECT_EQ(again->sk, fresh.sk);
   EXPECT_EQ(again->destructor, fresh.destructor);
   EXPECT_EQ(again->transport_header, SKB_HEADER_UNSET);

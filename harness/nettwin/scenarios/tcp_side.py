@@ -266,3 +266,21 @@ _autotune("tcp_rcv_autotune_window_clamp",
           "the same transfer with TCP_WINDOW_CLAMP 40000 on the accepted socket: the advertised window "
           "stops at the clamp while tcp_rcvbuf_grow still raises sk_rcvbuf",
           conn_opts=(sock("setsockopt", "c", level=IPPROTO_TCP, name=10, value=40000),))
+
+
+# ------------------------------------------------------------- neighbour confirmation (sk_dst_confirm)
+
+DST_CONFIRM_ROUND_MS = 300   # below the shortest reachable time of a 1 s base (500 ms)
+DST_CONFIRM_ROUNDS = 27      # 8 s: past the SYN-ACK's DELAY (5 s) and several reachable times
+
+_add("tcp_dst_confirm_acked_data",
+     "base_reachable_time 1 s; the DUT sends a segment every 300 ms for 8 s and the tester ACKs each: "
+     "every ACK that moves snd_una confirms the path (tcp_ack's sk_dst_confirm) and the next segment "
+     "confirms the neighbour in ip_finish_output2 (sock_confirm_neigh), so the entry the SYN-ACK put "
+     "in DELAY goes back to REACHABLE and stays there: no ARP probe in 8 s",
+     handshake() + tuple(
+         step for k in range(DST_CONFIRM_ROUNDS)
+         for step in sends(k, 1) + expect_segments(k, 1)
+         + (Wait(RTT_MS), ack(_at(k + 1)), Wait(DST_CONFIRM_ROUND_MS - RTT_MS)))
+     + (info_long(),),
+     sysctls=(("net.ipv4.neigh.{dev}.base_reachable_time_ms", "1000"),), settle_ms=100)

@@ -420,3 +420,32 @@ _add(Scenario(
             send(udp_to_dut(b"reply to the ephemeral port", dport=EPHEMERAL_PORT)), Wait(50),
             _recv(), _recv()),
     sysctls=ONE_EPHEMERAL_PORT))
+
+# Neighbour confirmation: a datagram sent with MSG_CONFIRM restarts its neighbour's reachable time
+# (__ip_append_data marks the first skb, ip_finish_output2's sock_confirm_neigh spends it); without it
+# the entry the first send found STALE turns DELAY and, 5 s later, PROBE (the tester never answers).
+MSG_CONFIRM = 0x800
+CONFIRM_ROUNDS = 20   # a datagram every 300 ms: 5.7 s, past the first probe's 5 s
+
+
+def _confirm_rounds(flags: int) -> tuple:
+    return tuple(step for _ in range(CONFIRM_ROUNDS)
+                 for step in (sock("sendto", "a", data=PAYLOAD, ip=TESTER_IP, port=TESTER_PORT, flags=flags),
+                              Wait(300)))
+
+
+_add(Scenario(
+    "udp_msg_confirm",
+    "base_reachable_time 1 s; ARP, then a datagram to the tester every 300 ms with MSG_CONFIRM: each "
+    "confirms the neighbour as it leaves, so the entry its first send put in DELAY goes back to "
+    "REACHABLE and stays: no ARP probe",
+    _ARP + _bound() + _confirm_rounds(MSG_CONFIRM),
+    sysctls=(("net.ipv4.neigh.{dev}.base_reachable_time_ms", "1000"),)))
+
+_add(Scenario(
+    "udp_no_confirm_probes",
+    "base_reachable_time 1 s; ARP, then a datagram to the tester every 300 ms without MSG_CONFIRM: "
+    "nothing confirms the neighbour, DELAY turns PROBE 5 s after the first send and a unicast ARP "
+    "request goes out each retrans_time (three, the last after the sends, within the settle time)",
+    _ARP + _bound() + _confirm_rounds(0),
+    sysctls=(("net.ipv4.neigh.{dev}.base_reachable_time_ms", "1000"),), settle_ms=2000))
