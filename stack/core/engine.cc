@@ -22,10 +22,64 @@ void Engine::do_softirq() {
 }
 
 Engine::TimerId Engine::add_timer(uint64_t expires, std::function<void()> fn) {
-  TimerId id = ++next_timer_;
-  timers_.emplace(std::make_pair(expires, id), std::move(fn));
-  timer_index_.emplace(id, expires);
-  return id;
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = uint32_t(slots_.size());
+    slots_.emplace_back();
+  }
+  TimerSlot& t = slots_[slot];
+  t.expires = expires;
+  t.seq = ++timer_seq_;
+  t.wheel = false;
+  t.fn = std::move(fn);
+  heap_.push_back(slot);
+  t.heap_pos = uint32_t(heap_.size() - 1);
+  heap_up(heap_.size() - 1);
+  return (uint64_t(t.gen) << 32) | slot;
+}
+
+void Engine::heap_up(size_t pos) {
+  const uint32_t slot = heap_[pos];
+  while (pos > 0) {
+    const size_t parent = (pos - 1) / 2;
+    if (!timer_before(slot, heap_[parent])) break;
+    heap_place(pos, heap_[parent]);
+    pos = parent;
+  }
+  heap_place(pos, slot);
+}
+
+void Engine::heap_down(size_t pos) {
+  const uint32_t slot = heap_[pos];
+  const size_t n = heap_.size();
+  for (;;) {
+    size_t child = 2 * pos + 1;
+    if (child >= n) break;
+    if (child + 1 < n && timer_before(heap_[child + 1], heap_[child])) ++child;
+    if (!timer_before(heap_[child], slot)) break;
+    heap_place(pos, heap_[child]);
+    pos = child;
+  }
+  heap_place(pos, slot);
+}
+
+std::function<void()> Engine::release_timer(uint32_t slot) {
+  TimerSlot& t = slots_[slot];
+  const size_t pos = t.heap_pos;
+  const uint32_t last = heap_.back();
+  heap_.pop_back();
+  if (last != slot) {
+    heap_place(pos, last);
+    heap_down(pos);
+    heap_up(slots_[last].heap_pos);
+  }
+  t.heap_pos = kNotPending;
+  ++t.gen;
+  free_slots_.push_back(slot);
+  return std::move(t.fn);
 }
 
 uint64_t Engine::jiffies_to_time(uint64_t j) const {
@@ -38,28 +92,25 @@ Engine::TimerId Engine::mod_timer(uint64_t expires_jiffies, std::function<void()
   // The wheel's clock (base->clk) is jiffies: mod_timer forwards an idle base first.
   const WheelSlot slot = calc_wheel_index(expires_jiffies, jiffies());
   const TimerId id = add_timer(std::max(now_, jiffies_to_time(slot.bucket_expiry)), std::move(fn));
-  timer_jiffies_.emplace(id, expires_jiffies);
+  TimerSlot& t = slots_[id & 0xffffffffu];
+  t.wheel = true;
+  t.expires_jiffies = expires_jiffies;
   return id;
 }
 
 bool Engine::del_timer(TimerId id) {
-  auto it = timer_index_.find(id);
-  if (it == timer_index_.end()) return false;
-  timers_.erase(std::make_pair(it->second, id));
-  timer_index_.erase(it);
-  timer_jiffies_.erase(id);
+  if (!pending_slot(id)) return false;
+  release_timer(uint32_t(id & 0xffffffffu));  // its function (and what it holds) goes with it
   return true;
 }
 
 bool Engine::run_next_timer(uint64_t limit) {
-  if (timers_.empty()) return false;
-  auto it = timers_.begin();
-  if (it->first.first > limit) return false;
-  if (it->first.first > now_) now_ = it->first.first;
-  auto fn = std::move(it->second);
-  timer_index_.erase(it->first.second);
-  timer_jiffies_.erase(it->first.second);
-  timers_.erase(it);
+  if (heap_.empty()) return false;
+  const uint32_t slot = heap_[0];
+  const uint64_t expires = slots_[slot].expires;
+  if (expires > limit) return false;
+  if (expires > now_) now_ = expires;
+  auto fn = release_timer(slot);
   // A timer runs in TIMER_SOFTIRQ: softirq context (veth_xmit defers to the backlog).
   ++softirq_depth_;
   fn();

@@ -6,10 +6,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/jiffies.h"
 
@@ -42,18 +41,18 @@ class Engine {
   // mod_timer-like: fn runs when the clock reaches expires (absolute ns).
   TimerId add_timer(uint64_t expires, std::function<void()> fn);
   bool del_timer(TimerId id);  // false: not pending
-  bool timer_pending(TimerId id) const { return timer_index_.count(id) != 0; }
+  bool timer_pending(TimerId id) const { return pending_slot(id) != nullptr; }
   // The jiffies a pending mod_timer timer was set for (timer->expires, what
   // ss -o reports; the wheel fires it up to a granule later); nothing if it is
   // not pending or was not set with mod_timer.
   std::optional<uint64_t> timer_expires(TimerId id) const {
-    auto it = timer_jiffies_.find(id);
-    return it == timer_jiffies_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+    const TimerSlot* t = pending_slot(id);
+    return t && t->wheel ? std::optional<uint64_t>(t->expires_jiffies) : std::nullopt;
   }
-  size_t timers_pending() const { return timers_.size(); }
+  size_t timers_pending() const { return heap_.size(); }
   // When the earliest pending timer fires (absolute ns); nothing if none is pending.
   std::optional<uint64_t> next_timer() const {
-    return timers_.empty() ? std::nullopt : std::optional<uint64_t>(timers_.begin()->first.first);
+    return heap_.empty() ? std::nullopt : std::optional<uint64_t>(slots_[heap_[0]].expires);
   }
 
   // jiffies: the clock in ticks of 1/HZ. At virtual time 0 it reads `origin`
@@ -82,6 +81,39 @@ class Engine {
   void run_until_idle(uint64_t horizon_ns);
 
  private:
+  // A pending timer lives in a slot that is reused once it fired or was
+  // deleted (as a timer_list lives in its owner: arming allocates nothing).
+  // TimerId: the slot's generation above its index, so a stale id matches
+  // nothing. The heap orders slots by (expires, seq): timers due at the same
+  // time fire in the order they were armed.
+  struct TimerSlot {
+    uint64_t expires = 0;          // absolute ns
+    uint64_t seq = 0;              // arming order
+    uint64_t expires_jiffies = 0;  // mod_timer's expires (wheel: set with mod_timer)
+    bool wheel = false;
+    uint32_t gen = 1;
+    uint32_t heap_pos = kNotPending;
+    std::function<void()> fn;
+  };
+  static constexpr uint32_t kNotPending = ~0u;
+  const TimerSlot* pending_slot(TimerId id) const {
+    const uint64_t idx = id & 0xffffffffu;
+    if (idx >= slots_.size()) return nullptr;
+    const TimerSlot& t = slots_[idx];
+    return t.gen == (id >> 32) && t.heap_pos != kNotPending ? &t : nullptr;
+  }
+  bool timer_before(uint32_t a, uint32_t b) const {
+    const TimerSlot &x = slots_[a], &y = slots_[b];
+    return x.expires != y.expires ? x.expires < y.expires : x.seq < y.seq;
+  }
+  void heap_place(size_t pos, uint32_t slot) {
+    heap_[pos] = slot;
+    slots_[slot].heap_pos = uint32_t(pos);
+  }
+  void heap_up(size_t pos);
+  void heap_down(size_t pos);
+  // Takes the slot off the heap and frees it, handing back its function.
+  std::function<void()> release_timer(uint32_t slot);
   bool run_next_timer(uint64_t limit);
 
   uint64_t now_ = 0;
@@ -94,10 +126,10 @@ class Engine {
     void* data = nullptr;
   };
   SoftirqVec softirq_vec_[NR_SOFTIRQS];
-  TimerId next_timer_ = 0;
-  std::map<std::pair<uint64_t, TimerId>, std::function<void()>> timers_;
-  std::unordered_map<TimerId, uint64_t> timer_index_;
-  std::unordered_map<TimerId, uint64_t> timer_jiffies_;  // mod_timer's expires, by timer
+  uint64_t timer_seq_ = 0;
+  std::vector<TimerSlot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<uint32_t> heap_;  // slot indices, a binary min-heap by timer_before
 };
 
 }  // namespace nettwin

@@ -31,10 +31,9 @@ void sk_reset_timer(Sock* sk, Engine::TimerId* id, uint32_t expires, void (*fn)(
   // expires is a 32-bit jiffies value; the wheel counts in 64 bits.
   const uint64_t now = net.engine.jiffies();
   const uint64_t when = now + uint64_t(int64_t(int32_t(expires - uint32_t(now))));
-  *id = net.engine.mod_timer(when, [sk, fn, id] {
-    *id = 0;
-    fn(sk);
-  });
+  // Two pointers fit std::function's inline storage: arming allocates nothing.
+  // Each handler clears its own id first (a fired timer is no longer pending).
+  *id = net.engine.mod_timer(when, [sk, fn] { fn(sk); });
 }
 
 // tcp_orphan_retries: how often an orphaned socket retransmits before it is
@@ -46,8 +45,14 @@ unsigned tcp_orphan_retries(Sock* sk, bool alive) {
   return retries;
 }
 
-void tcp_write_timer(Sock* sk) { tcp_write_timer_handler(sk); }
-void tcp_delack_timer(Sock* sk) { tcp_delack_timer_handler(sk); }
+void tcp_write_timer(Sock* sk) {
+  tcp_sk(sk)->icsk_retransmit_timer = 0;
+  tcp_write_timer_handler(sk);
+}
+void tcp_delack_timer(Sock* sk) {
+  tcp_sk(sk)->icsk_delack_timer = 0;
+  tcp_delack_timer_handler(sk);
+}
 
 // tcp_model_timeout: how long boundary retransmits with exponential backoff
 // from rto_base take (ms).
@@ -350,6 +355,7 @@ int tcp_fin_time(const Sock* sk) {
 
 void tcp_keepalive_timer(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
+  tp->sk_timer = 0;
   if (sk->sk_state == TCP_LISTEN) return;  // "keepalive on a LISTEN ???"
   tcp_mstamp_refresh(sk);
   // An orphan in FIN_WAIT2 whose fin time is beyond TCP_TIMEWAIT_LEN waited

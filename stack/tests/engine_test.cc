@@ -25,6 +25,30 @@ TEST(Engine, TimersRunInTimeOrderAndMoveTheClock) {
   EXPECT_EQ(ran[1], (std::pair<int, uint64_t>{3, 300}));
 }
 
+// Timers due at the same time fire in the order they were armed, whichever
+// slots they reuse; an id from a timer that fired or was deleted names
+// nothing, even once its slot holds another timer.
+TEST(Engine, SameTimeTimersFireInArmingOrderAndStaleIdsNameNothing) {
+  Engine e;
+  std::vector<int> ran;
+  std::vector<Engine::TimerId> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(e.add_timer(100, [&ran, i] { ran.push_back(i); }));
+  for (int i : {1, 4, 6}) EXPECT_TRUE(e.del_timer(ids[i]));
+  const Engine::TimerId reused = e.add_timer(100, [&ran] { ran.push_back(8); });  // takes a freed slot
+  const Engine::TimerId early = e.add_timer(50, [&ran] { ran.push_back(9); });
+  EXPECT_FALSE(e.timer_pending(ids[1]));
+  EXPECT_FALSE(e.del_timer(ids[6]));
+  EXPECT_EQ(e.timers_pending(), 7u);
+  EXPECT_EQ(e.next_timer(), 50u);
+  e.run_until(100);
+  EXPECT_EQ(ran, (std::vector<int>{9, 0, 2, 3, 5, 7, 8}));
+  EXPECT_FALSE(e.timer_pending(reused));
+  EXPECT_FALSE(e.del_timer(early));
+  const Engine::TimerId later = e.mod_timer(e.jiffies() + 10, [] {});
+  EXPECT_EQ(e.timer_expires(later), e.jiffies() + 10);
+  EXPECT_FALSE(e.timer_expires(ids[0]).has_value());
+}
+
 TEST(Engine, RunUntilIdleLeavesTimersPastTheHorizon) {
   Engine e;
   int ran = 0;
