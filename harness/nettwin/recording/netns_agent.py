@@ -54,7 +54,8 @@ class Agent:
             return {"ok": True, "sent": sent}
         if op == "sock":
             if cmd["sock_op"] in ("accept_bg", "connect_bg", "recv_bg"):
-                return {"ok": True, "result": self.start_bg(cmd)}
+                result, call_ns = self.start_bg(cmd)
+                return {"ok": True, "result": result, "mono_ns": call_ns}
             if cmd["sock_op"] == "collect":
                 return {"ok": True, "result": self.collect(cmd)}
             # The call's own start, not the recorder's (a pipe and a dispatch away, up
@@ -91,18 +92,25 @@ class Agent:
             out.append([time.clock_gettime_ns(time.CLOCK_MONOTONIC), data.hex()])
 
     def start_bg(self, cmd):
-        """A blocking call on its own thread; "collect" on the handle returns its result."""
+        """A blocking call on its own thread; "collect" on the handle returns its result.
+        Also the time the thread made the call: a thread starts a millisecond or more
+        after it is asked to, and a connect's SYN leaves then (replay connects at it)."""
         h = cmd["h"]
         op = {"accept_bg": "accept", "connect_bg": "connect", "recv_bg": "recvfrom"}[cmd["sock_op"]]
         args = dict(cmd.get("args", {}))
         slot = [None, None]
+        started = threading.Event()
+        call_ns = [0]
 
         def run():
+            call_ns[0] = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            started.set()
             slot[1] = self.sock_call({"sock_op": op, "h": h, "args": args}, blocking=True)
         slot[0] = threading.Thread(target=run, daemon=True)
         self.bg[h] = slot
         slot[0].start()
-        return {"ret": 0, "errno": ""}
+        started.wait()
+        return {"ret": 0, "errno": ""}, call_ns[0]
 
     def collect(self, cmd):
         slot = self.bg.get(cmd["h"])
