@@ -12,12 +12,15 @@ void Engine::do_softirq() {
     unsigned& d;
     ~Leave() { --d; }
   } leave{softirq_depth_};
-  while (pending_) {
-    for (unsigned nr = 0; nr < NR_SOFTIRQS; ++nr) {
-      if (!(pending_ & (1u << nr))) continue;
-      pending_ &= ~(1u << nr);
+  // As __do_softirq: take what is pending and clear it, run those softirqs
+  // lowest first (ffs), then restart for any raised meanwhile.
+  while (unsigned pending = pending_) {
+    pending_ = 0;
+    do {
+      const unsigned nr = unsigned(__builtin_ctz(pending));
+      pending &= pending - 1;
       if (softirq_vec_[nr].action) softirq_vec_[nr].action(softirq_vec_[nr].data);
-    }
+    } while (pending);
   }
 }
 

@@ -49,6 +49,35 @@ TEST(Engine, SameTimeTimersFireInArmingOrderAndStaleIdsNameNothing) {
   EXPECT_FALSE(e.timer_expires(ids[0]).has_value());
 }
 
+// handle_softirqs: what is pending is taken and cleared, run lowest first;
+// what those raise waits for the restart, lowest first again: NET_RX raising
+// NET_TX and TASKLET runs NET_TX before TASKLET, and NET_RX raising itself
+// runs again only after them.
+TEST(Engine, SoftirqsRaisedMeanwhileWaitForTheRestart) {
+  Engine e;
+  std::vector<int> ran;
+  struct Ctx {
+    Engine* e;
+    std::vector<int>* ran;
+    int rx_runs = 0;
+  } ctx{&e, &ran};
+  e.open_softirq(NET_TX_SOFTIRQ, [](void* p) { static_cast<Ctx*>(p)->ran->push_back(NET_TX_SOFTIRQ); }, &ctx);
+  e.open_softirq(NET_RX_SOFTIRQ, [](void* p) {
+    auto* c = static_cast<Ctx*>(p);
+    c->ran->push_back(NET_RX_SOFTIRQ);
+    if (c->rx_runs++) return;
+    c->e->raise_softirq(TASKLET_SOFTIRQ);
+    c->e->raise_softirq(NET_RX_SOFTIRQ);
+    c->e->raise_softirq(NET_TX_SOFTIRQ);
+  }, &ctx);
+  e.open_softirq(TASKLET_SOFTIRQ, [](void* p) { static_cast<Ctx*>(p)->ran->push_back(TASKLET_SOFTIRQ); }, &ctx);
+  e.raise_softirq(NET_RX_SOFTIRQ);
+  e.raise_softirq(TASKLET_SOFTIRQ);
+  e.do_softirq();
+  EXPECT_EQ(ran, (std::vector<int>{NET_RX_SOFTIRQ, TASKLET_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, TASKLET_SOFTIRQ}));
+  EXPECT_FALSE(e.softirq_pending());
+}
+
 TEST(Engine, RunUntilIdleLeavesTimersPastTheHorizon) {
   Engine e;
   int ran = 0;
