@@ -248,6 +248,22 @@ void tcp_chrono_set(Sock* sk, uint8_t type) {
   tp->chrono_type = type;
 }
 
+// tcp_update_skb_after_send: the original remembers when it left. A paced
+// socket's next departure moves on by the skb's time at the pacing rate, less
+// up to half of it for a late start (the OS-jitter credit); as sch_fq, the
+// first 10 segments go unpaced.
+void tcp_update_skb_after_send(Sock* sk, SkBuff* skb, uint64_t prior_wstamp) {
+  TcpSock* tp = tcp_sk(sk);
+  skb->tstamp = tp->tcp_wstamp_ns;
+  if (sk->sk_pacing_status == SK_PACING_NONE) return;
+  const uint64_t rate = sk->sk_pacing_rate;
+  if (rate == ~0ull || !rate || tp->data_segs_out < 10) return;
+  uint64_t len_ns = uint64_t(skb->len) * 1'000'000'000ull / rate;
+  const uint64_t credit = tp->tcp_wstamp_ns - prior_wstamp;
+  len_ns -= std::min(len_ns / 2, credit);
+  tp->tcp_wstamp_ns += len_ns;
+}
+
 }  // namespace
 
 void tcp_chrono_start(Sock* sk, uint8_t type) {
@@ -396,7 +412,8 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   TcpSock* tp = tcp_sk(sk);
   Net& net = *sk->net;
   const uint32_t rcv_nxt = tp->rcv_nxt;
-  // The departure time: now (no pacing, no EDT queue).
+  // The departure time: now, or later when pacing put the next one ahead.
+  const uint64_t prior_wstamp = tp->tcp_wstamp_ns;
   tp->tcp_wstamp_ns = std::max(tp->tcp_wstamp_ns, tp->tcp_clock_cache);
   skb->tstamp = tp->tcp_wstamp_ns;
   SkBuff* oskb = nullptr;
@@ -494,8 +511,7 @@ int tcp_transmit_skb(Sock* sk, SkBuff* skb, bool clone_it) {
   std::fill(skb->cb, skb->cb + sizeof(InetSkbParm), uint8_t(0));
   const int err = ip_queue_xmit(sk, skb);
   if (!err && oskb) {
-    // tcp_update_skb_after_send: the original remembers when it left.
-    oskb->tstamp = tp->tcp_wstamp_ns;
+    tcp_update_skb_after_send(sk, oskb, prior_wstamp);
     tcp_rate_skb_sent(sk, oskb);
   }
   return err;
@@ -1158,6 +1174,10 @@ void tcp_cwnd_validate(Sock* sk, bool is_cwnd_limited) {
 
 }  // namespace
 
+namespace {
+bool tcp_pacing_check(Sock* sk);
+}  // namespace
+
 bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
   TcpSock* tp = tcp_sk(sk);
   unsigned sent_pkts = 0;
@@ -1165,6 +1185,7 @@ bool tcp_write_xmit(Sock* sk, unsigned mss_now, int nonagle, int push_one) {
   tcp_mstamp_refresh(sk);
   const uint32_t max_segs = tcp_tso_segs(sk, mss_now);
   while (SkBuff* skb = tp->sk_write_queue.front()) {
+    if (tcp_pacing_check(sk)) break;
     uint32_t cwnd_quota = tcp_cwnd_test(tp);
     if (!cwnd_quota) {
       if (push_one != 2) break;
@@ -1257,6 +1278,26 @@ void tcp_tsq_write(Sock* sk) {
   tcp_write_xmit(sk, tcp_current_mss(sk), tp->nonagle, 0);
 }
 
+// tcp_pace_kick: the pacing hrtimer; what waited for it goes as TSQ's work
+// would send it.
+void tcp_pace_kick(Sock* sk) {
+  tcp_sk(sk)->pacing_timer = 0;
+  tcp_tsq_write(sk);
+}
+
+// tcp_pacing_check: a socket that paces itself (tcp_needs_internal_pacing:
+// SO_MAX_PACING_RATE) holds what it would send until its next departure time,
+// when pacing_timer fires.
+bool tcp_pacing_check(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_pacing_status != SK_PACING_NEEDED) return false;
+  if (tp->tcp_wstamp_ns <= tp->tcp_clock_cache) return false;
+  Engine& engine = sk->net->engine;
+  if (!engine.timer_pending(tp->pacing_timer))
+    tp->pacing_timer = engine.add_timer(tp->tcp_wstamp_ns, [sk] { tcp_pace_kick(sk); });
+  return true;
+}
+
 }  // namespace
 
 void tcp_tsq_workfn(Net& net) {
@@ -1313,6 +1354,7 @@ void tcp_xmit_retransmit_queue(Sock* sk) {
   bool rearm_timer = false;
   const int max_segs = int(tcp_tso_segs(sk, tcp_current_mss(sk)));
   for (SkBuff* skb = rtx_head; skb; skb = skb->next) {
+    if (tcp_pacing_check(sk)) break;
     int segs = int(tp->snd_cwnd) - int(tcp_packets_in_flight(tp));
     if (segs <= 0) break;
     // Not a TSO packet bigger than tcp_tso_segs allows (an skb cut by a smaller MSS, or

@@ -131,13 +131,10 @@ struct TcpSock : Sock {
   Engine::TimerId icsk_retransmit_timer = 0;  // retransmit, probe0, loss probe
   Engine::TimerId icsk_delack_timer = 0;
   Engine::TimerId sk_timer = 0;               // keepalive, SYN-ACK, FIN_WAIT2
-  // struct sock's pacing state, which HyStart's ACK-train threshold reads:
-  // sk_pacing_rate in bytes/s (~0: unlimited, as sock_init_data sets it, until
-  // tcp_update_pacing_rate), SK_PACING_NONE (0) unless fq or SO_MAX_PACING_RATE
-  // asked for pacing, and the GSO size sk_setup_caps takes from the device
-  // (sk_dst_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1).
-  uint64_t sk_pacing_rate = ~0ull;
-  uint8_t sk_pacing_status = 0;
+  // pacing_timer (an hrtimer): internal pacing's next departure (tcp_pace_kick).
+  Engine::TimerId pacing_timer = 0;
+  // The GSO size sk_setup_caps takes from the device (sk_dst_gso_max_size:
+  // GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1).
   uint32_t sk_gso_max_size = 65536 - (192 + 1);
   // Private data of the congestion control (icsk_ca_priv: ICSK_CA_PRIV_SIZE, 104 bytes).
   alignas(8) uint8_t icsk_ca_priv[104] = {};

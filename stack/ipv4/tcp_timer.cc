@@ -123,6 +123,7 @@ void tcp_init_xmit_timers(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tp->icsk_retransmit_timer = 0;
   tp->icsk_delack_timer = 0;
+  tp->pacing_timer = 0;
   tp->icsk_pending = 0;
   tp->icsk_ack.pending = 0;
 }
@@ -134,6 +135,7 @@ void tcp_clear_xmit_timers(Sock* sk) {
   sk_stop_timer(*sk->net, &tp->icsk_retransmit_timer);
   sk_stop_timer(*sk->net, &tp->icsk_delack_timer);
   sk_stop_timer(*sk->net, &tp->sk_timer);
+  sk_stop_timer(*sk->net, &tp->pacing_timer);  // hrtimer_try_to_cancel
 }
 
 void inet_csk_reset_xmit_timer(Sock* sk, int what, uint32_t when, uint32_t max_when) {
@@ -328,7 +330,8 @@ int tcp_write_wakeup(Sock* sk, uint64_t& mib) {
 
 TcpSock::~TcpSock() {
   if (!net) return;
-  for (Engine::TimerId* id : {&icsk_retransmit_timer, &icsk_delack_timer, &sk_timer}) sk_stop_timer(*net, id);
+  for (Engine::TimerId* id : {&icsk_retransmit_timer, &icsk_delack_timer, &sk_timer, &pacing_timer})
+    sk_stop_timer(*net, id);
 }
 
 void inet_csk_reset_keepalive_timer(Sock* sk, uint32_t len) {

@@ -226,6 +226,15 @@ int sock_setsockopt(Socket* sock, int optname, std::span<const uint8_t> optval) 
     case 11:  // SO_NO_CHECK
       sk->sk_no_check_tx = valbool;
       return 0;
+    case SO_MAX_PACING_RATE_: {
+      // An int, ~0U meaning unlimited, or (optlen 8) the unsigned long itself.
+      uint64_t ulval = uint32_t(val) == ~0u ? ~0ull : uint64_t(uint32_t(val));
+      if (optlen >= int(sizeof(uint64_t))) std::memcpy(&ulval, optval.data(), sizeof ulval);
+      if (ulval != ~0ull && sk->sk_pacing_status == SK_PACING_NONE) sk->sk_pacing_status = SK_PACING_NEEDED;
+      sk->sk_max_pacing_rate = ulval;
+      sk->sk_pacing_rate = std::min(sk->sk_pacing_rate, ulval);
+      return 0;
+    }
     default:
       return -E_NOPROTOOPT;
   }
@@ -263,6 +272,14 @@ int sock_getsockopt(Socket* sock, int optname, uint8_t* optval, int* optlen) {
     }
     case SO_PRIORITY_: v = int(sk->sk_priority); break;
     case 11: v = sk->sk_no_check_tx; break;
+    case SO_MAX_PACING_RATE_: {
+      if (*optlen >= int(sizeof(uint64_t))) {
+        const uint64_t rate = sk->sk_max_pacing_rate;
+        return sockopt_put_bytes(&rate, int(sizeof rate), optval, optlen);
+      }
+      v = int(uint32_t(std::min<uint64_t>(sk->sk_max_pacing_rate, ~0u)));  // the 32-bit version
+      break;
+    }
     default: return -E_NOPROTOOPT;
   }
   return sockopt_put_int(v, optval, optlen);

@@ -21,6 +21,9 @@
 namespace nettwin {
 
 class Net;
+
+// enum sk_pacing (include/net/sock.h).
+enum SkPacing : uint8_t { SK_PACING_NONE = 0, SK_PACING_NEEDED = 1, SK_PACING_FQ = 2 };
 struct Sock;
 struct Socket;
 struct EpItem;
@@ -163,6 +166,9 @@ struct Sock {
   uint32_t sk_max_ack_backlog = 0;  // listen()'s backlog
   uint64_t sk_pacing_rate = ~0ull;      // bytes per second (~0: unlimited, sock_init_data)
   uint64_t sk_max_pacing_rate = ~0ull;  // SO_MAX_PACING_RATE
+  // SK_PACING_NEEDED once SO_MAX_PACING_RATE set a limit: TCP paces itself
+  // (tcp_needs_internal_pacing; fq's SK_PACING_FQ is not modelled).
+  uint8_t sk_pacing_status = SK_PACING_NONE;
   SkbQueue sk_receive_queue;
   SkbQueue sk_error_queue;
   DstEntry* sk_dst_cache = nullptr;  // the connected route (held without a reference)

@@ -284,3 +284,21 @@ _add("tcp_dst_confirm_acked_data",
          + (Wait(RTT_MS), ack(_at(k + 1)), Wait(DST_CONFIRM_ROUND_MS - RTT_MS)))
      + (info_long(),),
      sysctls=(("net.ipv4.neigh.{dev}.base_reachable_time_ms", "1000"),), settle_ms=100)
+
+
+# ------------------------------------------------------------- internal pacing (SO_MAX_PACING_RATE)
+
+SO_MAX_PACING_RATE = 47
+
+_add("tcp_max_pacing_rate",
+     "SO_MAX_PACING_RATE 200000 bytes/s on the connection (SK_PACING_NEEDED: TCP paces itself, no fq): "
+     "tcp_tso_autosize makes 2-segment skbs at that rate; the first 10 segments go at once (sch_fq's "
+     "unpaced start, tcp_update_skb_after_send), and after their ACK the next 10 leave one skb every "
+     "~14.5 ms (2896 bytes at 200000 bytes/s), each held by tcp_pacing_check until the pacing hrtimer "
+     "(tcp_pace_kick); TCP_INFO and the option read back",
+     handshake()
+     + (sock("setsockopt", "c", level=SOL_SOCKET, name=SO_MAX_PACING_RATE, value=200000),
+        sock("getsockopt", "c", level=SOL_SOCKET, name=SO_MAX_PACING_RATE))
+     + sends(0, 20) + expect_segments(0, 10) + (Wait(RTT_MS), ack(_at(10)))
+     + expect_segments(10, 10) + (Wait(RTT_MS), ack(_at(20)), info_long()),
+     settle_ms=100)
