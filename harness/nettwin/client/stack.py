@@ -8,19 +8,21 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
 import grpc
-import scapy.all  # noqa: F401  (binds every layer: wire frames dissect fully)
-from scapy.layers.l2 import Ether
-from scapy.packet import Packet
 
+if TYPE_CHECKING:
+    from scapy.layers.l2 import Ether
+
+from .frame import Frame
 from . import paths
 from .packed import pack_frames, unpack_events, unpack_wire
 from .sockets import Sockets
@@ -75,10 +77,14 @@ def _event_from_pb(ev) -> TraceEvent:
     return TraceEvent(ev.time_ns, ev.name, ev.skb, {f.key: f.value for f in ev.fields})
 
 
+def _is_packet(x) -> bool:
+    """A Scapy packet (Scapy is imported only where one is made: a conformance run needs none)."""
+    scapy_packet = sys.modules.get("scapy.packet")
+    return scapy_packet is not None and isinstance(x, scapy_packet.Packet)
+
+
 def _to_bytes(pkt) -> bytes:
-    if isinstance(pkt, (bytes, bytearray, memoryview)):
-        return bytes(pkt)
-    if isinstance(pkt, Packet):
+    if isinstance(pkt, (bytes, bytearray, memoryview, Frame)) or _is_packet(pkt):
         return bytes(pkt)
     raise TypeError(f"expected a Scapy packet or bytes, got {type(pkt).__name__}")
 
@@ -305,7 +311,7 @@ class Hook:
         reason, data = "", b""
         if isinstance(v, tuple):
             v, reason = v
-        if isinstance(v, Packet):
+        if _is_packet(v):
             v = bytes(v)
         if isinstance(v, (bytes, bytearray)):
             v, data = "accept", bytes(v)
@@ -544,7 +550,7 @@ class Stack:
         Returns (queued, rx_missed). Nothing runs until the clock is driven, unless
         run_until_idle asks the server to run the stack until idle in the same call.
         at_ns: first run the clock to that time (run_until(at_ns) in the same call; 0 leaves it)."""
-        if isinstance(pkts, (Packet, bytes, bytearray, memoryview)):
+        if isinstance(pkts, (Frame, bytes, bytearray, memoryview)) or _is_packet(pkts):
             pkts = [pkts]
         frames = [self.pb.Frame(data=_to_bytes(p)) for p in pkts]
         request = self.pb.InjectRequest(dev=dev, frames=frames, run_until_ns=int(at_ns))
@@ -611,15 +617,17 @@ class Stack:
     def run_until_and_wire(self, t_ns: int, dev: Optional[str] = None, max: int = 0) -> tuple[int, list[Ether]]:
         """run_until(t_ns) (0: leave the clock), then wire(), in one call while the frames
         fit one reply. Returns (the clock, the frames)."""
+        now, frames = self.run_until_and_frames(t_ns, dev, max)
+        return now, [f.packet() for f in frames]
+
+    def frames(self, dev: Optional[str] = None, max: int = 0) -> list[Frame]:
+        """wire() as Frames (client/frame.py): bytes and time, dissected only when asked."""
+        return self.run_until_and_frames(0, dev, max)[1]
+
+    def run_until_and_frames(self, t_ns: int, dev: Optional[str] = None, max: int = 0) -> tuple[int, list[Frame]]:
+        """run_until_and_wire() as Frames (.time in virtual seconds, .sniffed_on the device)."""
         now, frames = self.run_until_and_read_wire(t_ns, dev, max)
-        out = []
-        for wf in frames:
-            pkt = Ether(wf.data)
-            pkt.time = wf.time_ns / 1e9
-            pkt.sniffed_on = wf.dev
-            pkt.time_ns = wf.time_ns
-            out.append(pkt)
-        return now, out
+        return now, [Frame(wf.data, wf.time_ns, wf.time_ns / 1e9, wf.dev) for wf in frames]
 
     # ------------------------------------------------------------ tracing
 

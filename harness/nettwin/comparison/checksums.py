@@ -4,25 +4,12 @@ frame whose checksum covers a normalized field; answering by rebuilding the fram
 through Scapy twice took a fifth of the suite's time."""
 from __future__ import annotations
 
-import array
-import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from scapy.packet import Packet, Padding
+from ..client.wire import CSUM_MANGLED_0, inet_checksum, tcp_checksum, zero_field  # noqa: F401  (re-exported)
 
-_LITTLE_ENDIAN = sys.byteorder == "little"
-CSUM_MANGLED_0 = 0xFFFF  # one's-complement zero, carried in place of 0
-
-
-def inet_checksum(data: bytes) -> int:
-    """RFC 1071's ones'-complement sum, as Linux's csum_fold(csum_partial(...))."""
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(array.array("H", data))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    s = ~s & 0xFFFF
-    return ((s >> 8) | ((s & 0xFF) << 8)) if _LITTLE_ENDIAN else s
+if TYPE_CHECKING:
+    from scapy.packet import Packet
 
 
 def layers(pkt: Packet) -> list[Packet]:
@@ -34,13 +21,10 @@ def layers(pkt: Packet) -> list[Packet]:
     return out
 
 
-def _with_zero_field(data: bytes, at: int) -> bytes:
-    return data[:at] + b"\0\0" + data[at + 2:]
-
-
 def checksum_pair(pkt: Packet, index: int) -> Optional[tuple[int, int]]:
     """(carried, should be) for the checksum of the index-th layer, or None for a
     layer this does not read off bytes (then the caller asks Scapy)."""
+    from scapy.packet import Padding
     ls = layers(pkt)
     if index >= len(ls):
         return None
@@ -55,9 +39,9 @@ def checksum_pair(pkt: Packet, index: int) -> Optional[tuple[int, int]]:
         ihl = (body[0] & 0x0F) * 4 if body else 0
         if ihl < 20 or len(body) < ihl:
             return None
-        return int.from_bytes(body[10:12], "big"), inet_checksum(_with_zero_field(body[:ihl], 10))
+        return int.from_bytes(body[10:12], "big"), inet_checksum(zero_field(body[:ihl], 10))
     if cls == "ICMP" and len(body) >= 4:
-        return int.from_bytes(body[2:4], "big"), inet_checksum(_with_zero_field(body, 2))
+        return int.from_bytes(body[2:4], "big"), inet_checksum(zero_field(body, 2))
     if cls == "TCP" and len(body) >= 20 and index > 0 and ls[index - 1].__class__.__name__ == "IP":
         ip = bytes(ls[index - 1])
         if len(ip) < 20 or ip[0] & 0x0F != 5:
@@ -66,15 +50,3 @@ def checksum_pair(pkt: Packet, index: int) -> Optional[tuple[int, int]]:
         # skb_checksum_help writes a folded 0 as CSUM_MANGLED_0: the same sum.
         return had, (CSUM_MANGLED_0 if had == CSUM_MANGLED_0 and should == 0 else should)
     return None
-
-
-def tcp_checksum(packet: bytes) -> int:
-    """The TCP checksum an IPv4 packet (its header, then TCP) should carry: the segment
-    up to tot_len under the pseudo-header (addresses from the header, no source route).
-    The pseudo-header's length is tot_len - ihl, as the receiver's skb is trimmed to
-    tot_len, even where the frame carries fewer bytes."""
-    ihl = (packet[0] & 0x0F) * 4
-    tot_len = int.from_bytes(packet[2:4], "big")
-    segment = packet[ihl:max(tot_len, ihl)]
-    pseudo = packet[12:20] + bytes((0, 6)) + max(tot_len - ihl, 0).to_bytes(2, "big")
-    return inet_checksum(pseudo + _with_zero_field(segment, 16))

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-import scapy.all  # noqa: F401  (binds every layer, so dissection goes as deep as Scapy can)
-from scapy.fields import ConditionalField
-from scapy.layers.l2 import Ether
-from scapy.packet import Packet
-
-from . import neigh_probes, timebase
+from ..client.frame import Frame
+from . import flat, neigh_probes, timebase
 from .checksums import checksum_pair, layers
 from .normalize import canonical_location
+
+if TYPE_CHECKING:
+    from scapy.packet import Packet
 
 # (layer class name, field): random by design in Linux (ip_idents hash for frames
 # without DF), so never compared for equality.
@@ -77,6 +76,7 @@ def checksum_verdict(pkt: Packet, index: int, fname: str) -> str:
 def present_fields(layer: Packet) -> list:
     """The layer's fields that exist on the wire (a ConditionalField whose
     condition is false, such as ICMP's ts_ori in an echo reply, does not)."""
+    from scapy.fields import ConditionalField
     return [f for f in layer.fields_desc
             if not (isinstance(f, ConditionalField) and not f._evalcond(layer))]
 
@@ -120,10 +120,12 @@ def tcp_options_verdict(pkt: Packet, options: list) -> tuple[str, object]:
     return str(shown), compared
 
 
-def flatten(pkt: Packet) -> list[tuple[str, str, object]]:
-    """(key, shown value, compared value) for every field of every layer, with
-    random and time fields and their checksums normalized. Keys are "IP.ttl";
-    a layer class seen twice gets "#2"."""
+def flatten(pkt) -> list[tuple[str, str, object]]:
+    """(key, shown value, compared value) for every field of every layer (of Scapy's
+    dissection: a Frame is dissected), with random and time fields and their checksums
+    normalized. Keys are "IP.ttl"; a layer class seen twice gets "#2"."""
+    if isinstance(pkt, Frame):
+        pkt = pkt.packet()
     rows, seen = [], {}
     for i, layer in enumerate(layers(pkt)):
         cls = layer.__class__.__name__
@@ -140,10 +142,10 @@ def flatten(pkt: Packet) -> list[tuple[str, str, object]]:
             if (cls, fld.name) in TIME_FIELDS:
                 rows.append((key, *time_of_day_verdict(pkt, int(val))))
                 continue
-            if cls == "TCP" and fld.name == "options" and hasattr(pkt, "ts_frame_ms"):
+            if cls == "TCP" and fld.name == "options" and getattr(pkt, "ts_frame_ms", None) is not None:
                 rows.append((key, *tcp_options_verdict(pkt, val)))
                 continue
-            if cls == "TCP" and fld.name == "chksum" and hasattr(pkt, "ts_frame_ms"):
+            if cls == "TCP" and fld.name == "chksum" and getattr(pkt, "ts_frame_ms", None) is not None:
                 verdict = checksum_verdict(pkt, i, fld.name)   # it covers the TSval
                 rows.append((key, verdict, verdict))
                 continue
@@ -165,20 +167,44 @@ def summary(pkt: Optional[Packet]) -> str:
     return f"{pkt.summary()} [{len(bytes(pkt))} bytes]"
 
 
-@dataclass
 class FrameDiff:
-    index: int                      # 1-based position on the wire
-    linux: Optional[Packet]
-    nettwin: Optional[Packet]
-    fields: list = field(default_factory=list)   # (key, linux shown, nettwin shown, differs)
-    where: str = ""                 # which wire: "" the tester's, "far" the far host's
+    """One wire position: Linux's frame and the twin's (Frames or Scapy packets), and
+    fields, (key, linux shown, nettwin shown, differs) for every field of both. Frames
+    alike in every compared value (flat.py, off their bytes) get their fields from
+    Scapy only when asked (a report showing them), not to say that they are alike."""
+
+    def __init__(self, index: int, linux, nettwin, fields: Optional[list] = None, where: str = "",
+                 ts_slack_ms: int = 0):
+        self.index = index              # 1-based position on the wire
+        self.linux = linux
+        self.nettwin = nettwin
+        self._fields = fields
+        self.where = where              # which wire: "" the tester's, "far" the far host's
+        self.ts_slack_ms = ts_slack_ms
+        self._alike = False             # every compared value equal (fields not made yet)
+
+    @property
+    def fields(self) -> list:
+        if self._fields is None:
+            self._fields = (_field_rows(flatten(self.linux), flatten(self.nettwin), self.ts_slack_ms)
+                            if self.linux is not None and self.nettwin is not None else [])
+        return self._fields
+
+    @fields.setter
+    def fields(self, rows: list):
+        self._fields = rows
 
     @property
     def differs(self) -> bool:
-        return self.linux is None or self.nettwin is None or any(r[3] for r in self.fields)
+        if self.linux is None or self.nettwin is None:
+            return True
+        return not self._alike and any(r[3] for r in self.fields)
 
     def differing_keys(self) -> list[str]:
-        return [r[0] for r in self.fields if r[3]]
+        return [] if self._alike else [r[0] for r in self.fields if r[3]]
+
+    def __repr__(self) -> str:
+        return f"FrameDiff({self.index}{' far' if self.where else ''}, differs={self.differs})"
 
 
 def _tsval_within(a, b, slack_ms: int) -> bool:
@@ -201,20 +227,15 @@ def _tsval_within(a, b, slack_ms: int) -> bool:
     return True
 
 
-def compare_frame(index: int, linux: Optional[Packet], nettwin: Optional[Packet],
-                  ts_slack_ms: int = 0) -> FrameDiff:
-    """ts_slack_ms: a timer sent this frame, so its TSval (the send time) may be that far
-    off Linux's, as its timing may; then its TCP checksum is held to validity only."""
-    diff = FrameDiff(index, linux, nettwin)
-    if linux is None or nettwin is None:
-        return diff
-    a, b = flatten(linux), flatten(nettwin)
+def _field_rows(a: list, b: list, ts_slack_ms: int) -> list:
+    """(key, linux shown, nettwin shown, differs) from two flattens' (key, shown, compared) rows."""
     amap = {k: (s, v) for k, s, v in a}
     bmap = {k: (s, v) for k, s, v in b}
     keys = [k for k, _, _ in a] + [k for k, _, _ in b if k not in amap]
     ts_excused = (ts_slack_ms > 0 and "TCP.options" in amap and "TCP.options" in bmap
                   and amap["TCP.options"][1] != bmap["TCP.options"][1]
                   and _tsval_within(amap["TCP.options"][1], bmap["TCP.options"][1], ts_slack_ms))
+    rows = []
     for k in keys:
         sa, va = amap.get(k, ("(absent)", None))
         sb, vb = bmap.get(k, ("(absent)", None))
@@ -223,12 +244,33 @@ def compare_frame(index: int, linux: Optional[Packet], nettwin: Optional[Packet]
             differs = False
         elif differs and ts_excused and k == "TCP.chksum":
             differs = bool(va) != bool(vb)  # relative frames: 0 only where the original was wrong
-        diff.fields.append((k, sa, sb, differs))
+        rows.append((k, sa, sb, differs))
+    return rows
+
+
+def compare_frame(index: int, linux, nettwin, ts_slack_ms: int = 0) -> FrameDiff:
+    """ts_slack_ms: a timer sent this frame, so its TSval (the send time) may be that far
+    off Linux's, as its timing may; then its TCP checksum is held to validity only.
+    Frames flat.py reads are compared off their bytes; Scapy makes the rows of those
+    that differ (for the diff) and of any frame flat.py does not read."""
+    diff = FrameDiff(index, linux, nettwin, ts_slack_ms=ts_slack_ms)
+    if linux is None or nettwin is None:
+        diff.fields = []
+        return diff
+    a = flat.values(linux, tcp_options_verdict) if isinstance(linux, Frame) else None
+    b = flat.values(nettwin, tcp_options_verdict) if a is not None and isinstance(nettwin, Frame) else None
+    if a is not None and b is not None:
+        rows = _field_rows([(k, None, v) for k, v in a], [(k, None, v) for k, v in b], ts_slack_ms)
+        if not any(r[3] for r in rows):
+            diff._alike = True
+            return diff
+    diff.fields = _field_rows(flatten(linux), flatten(nettwin), ts_slack_ms)
     return diff
 
 
-def to_ether(frame) -> Packet:
-    return frame if isinstance(frame, Packet) else Ether(bytes(frame))
+def to_ether(frame):
+    """A frame to compare: a Frame or Scapy packet as it is, bytes as a Frame."""
+    return Frame(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else frame
 
 
 def compare_frames(linux: Sequence, nettwin: Sequence, ts_slack_ms: Sequence[int] = ()) -> list[FrameDiff]:

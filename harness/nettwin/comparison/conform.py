@@ -25,7 +25,7 @@ from . import tcp_clock, tcp_relative, tcp_replay
 @dataclass
 class Replay:
     """What the stack did with a scenario's frames."""
-    wire: list                         # Scapy Ether frames the DUT device sent
+    wire: list                         # the frames the DUT device sent (frame.Frame)
     raw_events: list[dict]             # the stack's tracepoint events (and checkpoints if asked), as read
     events: list[dict]                 # ... normalized like the Linux ones
     lost: int = 0                      # events the subscription dropped
@@ -160,16 +160,17 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
         # The DUT program's socket calls go in at their recorded times too (those
         # made before the first frame have negative times: they come first, at 0).
         calls = sock_steps.load_calls(scen.path)
-        arrivals = sorted([(scen.rel_ns(p), 0, i, dev, p) for i, p in enumerate(scen.sent)]
-                          + [(scen.rel_ns(p), 1, i, far_dev, p) for i, p in enumerate(scen.far_sent)]
+        arrivals = sorted([(scen.rel_ns(p), 0, i, dev, p) for i, p in enumerate(scen.sent_frames)]
+                          + [(scen.rel_ns(p), 1, i, far_dev, p) for i, p in enumerate(scen.far_sent_frames)]
                           + [(c["t_ns"], 2, i, None, c) for i, c in enumerate(calls)],
                           key=lambda a: a[:3])
         handles: dict = {}
         sock_results = []
         expects, tcp_notes = None, []
         if tcp_replay.is_reactive(scen.path):
-            # A reactive TCP peer: frames filled from the stack's own (tcp_replay.py).
-            tcp_wire, sock_results, expects, tcp_notes, injected = tcp_replay.run(stack, scen, dev, calls)
+            # A reactive TCP peer: frames filled from the stack's own (tcp_replay.py); it
+            # runs the clock to the recording's end and reads the wire there.
+            wire, sock_results, expects, tcp_notes, injected = tcp_replay.run(stack, scen, dev, calls)
             arrivals = []
         else:
             injected = [(t_ns, bytes(pkt)) for t_ns, _, _, into, pkt in arrivals if into == dev]
@@ -179,12 +180,13 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
                 sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"]))
             else:
                 stack.inject(into, bytes(pkt), at_ns=max(0, t_ns))
-        stack.run_until(scen.duration_ns)
+        if expects is None:
+            # The clock to the recording's end, and what the device sent, in one call.
+            wire = stack.run_until_and_frames(scen.duration_ns, dev)[1]
         raw = [ev.as_raw() for ev in sub.read()]
         lost = sub.lost
     counters_after = stack.counters()
-    wire = tcp_wire + stack.wire(dev) if expects is not None else stack.wire(dev)
-    far_wire = stack.wire(far_dev) if far_dev else []
+    far_wire = stack.frames(far_dev) if far_dev else []
     dut_devices = {v for i in scen.dut_interfaces for v in (i["ifname"], str(i.get("ifindex", "")))} - {""}
     return Replay(wire, raw, normalize_events(raw, dut_devices), lost, skipped, counters_before, counters_after,
                   far_wire, calls, sock_results, expects, tcp_notes, injected)
@@ -195,13 +197,13 @@ def compare_replay(scen: scenario_folder.ScenarioFolder, rep: Replay) -> Compari
     # frames numbered on from the tester's, so each row stays unique).
     if rep.expect_results is not None:
         # ISN, TSval/TSecr, IP ID and the ephemeral port made relative on both sides.
-        frames = compare_frames(tcp_relative.relative_frames(scen.received),
+        frames = compare_frames(tcp_relative.relative_frames(scen.received_frames),
                                 tcp_relative.relative_frames(rep.wire),
-                                timer_ts_slack_ms([scen.rel_ns(p) for p in scen.received], scen.sent_ns()))
+                                timer_ts_slack_ms([scen.rel_ns(p) for p in scen.received_frames], scen.sent_ns()))
     else:
-        frames = compare_frames(scen.received, rep.wire)
+        frames = compare_frames(scen.received_frames, rep.wire)
     if scen.far_dut_ifname:
-        far = compare_frames(scen.far_received, rep.far_wire)
+        far = compare_frames(scen.far_received_frames, rep.far_wire)
         for f in far:
             f.index += len(frames)
             f.where = "far"

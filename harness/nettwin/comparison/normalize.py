@@ -16,6 +16,7 @@ A raw event is {"time_ns": int, "name": "group:event", "skb": hashable or None,
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Iterable
@@ -191,8 +192,10 @@ def canonical_pointer_presence(value) -> str:
         raise NormalizeError(f"not a pointer: {value!r}") from None
 
 
+@functools.lru_cache(maxsize=1 << 16, typed=True)
 def canonical_field(name: str, value) -> str:
-    """One field's value in the canonical text form of traces/README.md."""
+    """One field's value in the canonical text form of traces/README.md (the same few
+    addresses, devices and numbers recur in every event: each is worked out once)."""
     if name in _IPV4_FIELDS:
         return canonical_ipv4(value)
     if name in _IPV6_FIELDS:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from scapy.layers.inet import IP, TCP
+from ..client import wire
+from ..client.frame import Frame
 
 MS = 1_000_000
 JIFFY = 4 * MS
@@ -24,15 +25,27 @@ CAUSE_NS = 1_500_000   # a frame this soon after a tester frame or socket call a
 SYSCTL = "nettwin.tcp_clock_phase_ns"
 
 
+def _tcp(frame):
+    """(sport, dport, options) of a frame's TCP segment, None if it carries none."""
+    try:
+        t = wire.tcp(bytes(frame))
+    except wire.Unsupported:        # a segment wire.tcp does not read: Scapy's dissection
+        from scapy.layers.inet import IP, TCP
+        pkt = frame.packet() if isinstance(frame, Frame) else frame
+        return (pkt[TCP].sport, pkt[TCP].dport, pkt[TCP].options) if IP in pkt and TCP in pkt else None
+    return None if t is None else (t.sport, t.dport, t.options)
+
+
 def _samples(scen) -> dict:
     """(DUT port, tester port) -> [(capture ns, TSval)] of the DUT's frames."""
     conns: dict = {}
-    for p in scen.received:
-        if IP not in p or TCP not in p:
+    for p in scen.received_frames:
+        t = _tcp(p)
+        if t is None:
             continue
-        for name, value in p[TCP].options:
+        for name, value in t[2]:
             if name == "Timestamp":
-                conns.setdefault((p[TCP].sport, p[TCP].dport), []).append((scen.rel_ns(p), value[0]))
+                conns.setdefault(t[:2], []).append((scen.rel_ns(p), value[0]))
     return conns
 
 
@@ -69,7 +82,7 @@ def ms_phase_ns(scen) -> int | None:
 
 def _causes(scen) -> list[int]:
     """Times something from outside reached the DUT: tester frames, socket calls."""
-    out = [scen.rel_ns(p) for p in scen.sent]
+    out = [scen.rel_ns(p) for p in scen.sent_frames]
     try:
         calls = json.loads((scen.path / "socket_results.json").read_text())["calls"]
         out += [int(c["t_ns"]) for c in calls if "t_ns" in c]
@@ -83,8 +96,8 @@ def tick_phase_ns(scen, ms_phase: int) -> int:
     clock; which one, the timer-driven frames say (the most common), else the first."""
     causes = _causes(scen)
     edges: Counter = Counter()
-    for p in scen.received:
-        if IP not in p or TCP not in p:
+    for p in scen.received_frames:
+        if _tcp(p) is None:
             continue
         t = scen.rel_ns(p)
         if any(0 <= t - c < CAUSE_NS for c in causes):

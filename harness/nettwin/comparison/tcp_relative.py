@@ -22,12 +22,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from scapy.layers.inet import IP, TCP
-from scapy.layers.l2 import Ether
-
+from ..client.frame import Frame
 from ..scenarios.tcp_template import TESTER_ISN, TS_BASE
-from .checksums import inet_checksum, layers, tcp_checksum
-from .compare import checksum_verdict
+from ..client.wire import CSUM_MANGLED_0, inet_checksum, tcp_checksum
 
 EPHEMERAL_LOW = 32768
 M32 = 0xFFFFFFFF
@@ -73,34 +70,55 @@ def _sub32(raw: bytearray, at: int, base: int) -> None:
     raw[at:at + 4] = ((int.from_bytes(raw[at:at + 4], "big") - base) & M32).to_bytes(4, "big")
 
 
-def relative_frames(frames) -> list:
-    """The frames (Scapy packets or bytes) with DUT TCP numbers made relative; others as they are.
-    The numbers are rewritten in the frame's bytes, which are then dissected once."""
+def _checksums_valid(frame: Frame, raw: bytes, ip: int, tcp: int) -> bool:
+    """Are the IP and TCP checksums right (compare.checksum_verdict's "valid" for both)?
+    Read off the bytes for a whole segment without IP options, else asked of Scapy."""
+    tot_len = int.from_bytes(raw[ip + 2:ip + 4], "big")
+    if tcp - ip == 20 and 40 <= tot_len <= len(raw) - ip:
+        if int.from_bytes(raw[ip + 10:ip + 12], "big") != inet_checksum(raw[ip:ip + 10] + b"\0\0" + raw[ip + 12:tcp]):
+            return False
+        had, should = int.from_bytes(raw[tcp + 16:tcp + 18], "big"), tcp_checksum(raw[ip:])
+        return had == should or (had == CSUM_MANGLED_0 and should == 0)
+    from scapy.layers.inet import IP, TCP
+    from .checksums import layers
+    from .compare import checksum_verdict
+    pkt = frame.packet()
+    kinds = [layer.__class__ for layer in layers(pkt)]
+    return all(checksum_verdict(pkt, kinds.index(kind), "chksum") == "valid" for kind in (IP, TCP))
+
+
+def _has_tcp_layer(raw: bytes, ip: int, tcp: int) -> bool:
+    """Scapy dissects a TCP layer: the IP payload (up to tot_len, or all of it when tot_len is
+    below the header) is not empty."""
+    return int.from_bytes(raw[ip + 2:ip + 4], "big") != tcp - ip
+
+
+def relative_frames(frames) -> list[Frame]:
+    """The frames (Frames, Scapy packets or bytes) as Frames, with DUT TCP numbers made
+    relative in their bytes; others as they are."""
     conns: dict = {}
     last_isn = None
     out = []
-    pkts = [f if not isinstance(f, (bytes, bytearray)) else Ether(bytes(f)) for f in frames]
-    frames_raw = [bytearray(bytes(pkt)) for pkt in pkts]
+    frames = [Frame.of(f) for f in frames]
+    frames_raw = [bytearray(f.data) for f in frames]
     # Each connection's TSval base: its first DUT segment with a TSval and no SYN.
     bases: dict = {}
-    for pkt, raw in zip(pkts, frames_raw):
+    for frame, raw in zip(frames, frames_raw):
         where = _tcp_offsets(raw)
         if where is None or raw[where[1] + 13] & 0x02:
             continue
         ip, tcp = where
         ts = _timestamp_option_at(raw, tcp)
         if ts is not None:
-            bases.setdefault(_conn_key(raw, ip, tcp), (int.from_bytes(raw[ts:ts + 4], "big"),
-                                                       getattr(pkt, "time", None)))
-    for pkt, raw in zip(pkts, frames_raw):
+            bases.setdefault(_conn_key(raw, ip, tcp), (int.from_bytes(raw[ts:ts + 4], "big"), frame.seconds))
+    for frame, raw in zip(frames, frames_raw):
         where = _tcp_offsets(raw)
-        if where is None or TCP not in pkt:
-            out.append(pkt)
+        if where is None or not _has_tcp_layer(raw, *where):
+            out.append(frame)
             continue
         ip, tcp = where
-        kinds = [layer.__class__ for layer in layers(pkt)]
-        ok = all(checksum_verdict(pkt, kinds.index(kind), "chksum") == "valid" for kind in (IP, TCP))
-        t0 = getattr(pkt, "time", None)
+        ok = _checksums_valid(frame, bytes(raw), ip, tcp)
+        t0 = frame.seconds
         sport, flags = int.from_bytes(raw[tcp:tcp + 2], "big"), raw[tcp + 13]
         key = _conn_key(raw, ip, tcp)
         c = conns.setdefault(key, {"isn": None, "tsval": None, "ts_t0": None,
@@ -123,7 +141,7 @@ def relative_frames(frames) -> list:
                 c["tsval"] = int.from_bytes(raw[ts:ts + 4], "big")
                 c["ts_t0"] = t0
             if t0 is not None and c["ts_t0"] is not None:
-                ts_frame_ms = (float(t0) - float(c["ts_t0"])) * 1000
+                ts_frame_ms = (t0 - c["ts_t0"]) * 1000
             _sub32(raw, ts, c["tsval"])
             if int.from_bytes(raw[ts + 4:ts + 8], "big"):
                 _sub32(raw, ts + 4, TS_BASE)
@@ -136,9 +154,7 @@ def relative_frames(frames) -> list:
         if ok:
             raw[ip + 10:ip + 12] = inet_checksum(bytes(raw[ip:tcp])).to_bytes(2, "big")
             raw[tcp + 16:tcp + 18] = tcp_checksum(bytes(raw[ip:])).to_bytes(2, "big")
-        rel = Ether(bytes(raw))
-        if t0 is not None:
-            rel.time = t0
+        rel = Frame(raw, frame.time_ns, frame._time, frame.sniffed_on)
         if ts_frame_ms is not None:
             rel.ts_frame_ms = ts_frame_ms
             rel.ts_synack = flags & 0x12 == 0x12
@@ -150,8 +166,10 @@ def frame_outline(frames) -> list[tuple]:
     """What two recordings of one scenario must agree on, frame by frame: for TCP the
     flags, relative seq and ack, payload length, window, ports and option kinds (TS
     values move with the ms the run took); any other frame as its bytes."""
+    from scapy.layers.inet import TCP
     out = []
-    for pkt in relative_frames(frames):
+    for frame in relative_frames(frames):
+        pkt = frame.packet()
         if TCP in pkt:
             t = pkt[TCP]
             out.append(("tcp", str(t.flags), t.seq, t.ack, len(bytes(t.payload)), t.window, t.sport, t.dport,

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scapy.layers.inet import TCP
-
+from ..client import wire
 from ..scenarios import sock_steps
 from ..scenarios.tcp_template import TS_BASE, Expect, TcpSend, TcpState
 
@@ -32,8 +31,12 @@ def load_expects(folder) -> list[dict]:
 def _elapsed_ms(recorded_frame, fallback_ns: int) -> int:
     """The tester's TSval of the recording's frame, as ms since the origin (so the
     replay sends the very same TSval); else the send time."""
-    if recorded_frame is not None and TCP in recorded_frame:
-        for name, value in recorded_frame[TCP].options:
+    try:
+        t = wire.tcp(bytes(recorded_frame)) if recorded_frame is not None else None
+    except wire.Unsupported:
+        t = None
+    if t is not None:
+        for name, value in t.options:
             # A timestamp option of a bad length parses to fewer than two values.
             if name == "Timestamp" and isinstance(value, tuple) and len(value) == 2:
                 return (value[0] - TS_BASE) & 0xFFFFFFFF
@@ -48,12 +51,15 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
     calls_at = {c["index"]: c for c in calls}
     expects_at = {e["step"]: e for e in load_expects(scen.path)}
     state = TcpState()
-    wire: list = []
+    dut_wire: list = []      # the DUT's frames (frame.Frame), in wire order
     handles: dict = {}
     sock_results, expect_results, notes, injected = [], [], [], []
     k = 0
     backlog: list[int] = []  # frames read past an Expect's match, for the next Expects
-    now = stack.now()
+    now = 0                  # the clock after Control.Configure (a fresh stack)
+    # Whether the wire was just read and nothing has run since: an Expect then finds
+    # nothing new on it without asking.
+    wire_read = False
     # A Wait puts off only the next Expect's start (sends and socket calls go at their
     # recorded times): an Expect after a Wait looks from the Wait's end, as the recorder
     # did, so its timeout window is Linux's.
@@ -65,7 +71,7 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             continue
         if kind in ("send", "tcp_send"):
             t = sent_ns[k] if k < len(sent_ns) else now
-            recorded = scen.sent[k] if k < len(scen.sent) else None
+            recorded = scen.sent_frames[k] if k < len(scen.sent_frames) else None
             k += 1
             now = max(t, now)     # the clock runs there in the Inject call below
             if kind == "send":
@@ -80,11 +86,13 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                     frame = bytes(recorded)
             stack.inject(dev, frame, at_ns=now)
             injected.append((now, frame))
+            wire_read = False
         elif kind == "sock":
             call = calls_at.get(i)
             if call is not None:
                 now = stack.run_until(max(call["t_ns"], now))
             sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st)))
+            wire_read = False
         elif kind == "expect":
             exp = Expect.from_json(st)
             start = max(now, expect_from)
@@ -94,17 +102,17 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             # (three writes' segments leave together; each is one Expect's).
             while backlog and hit is None:
                 idx = backlog.pop(0)
-                if state.matches(exp, bytes(wire[idx])):
+                if state.matches(exp, bytes(dut_wire[idx])):
                     hit = {"step": i, "frame": idx, "timeout": False, "t_ns": now}
-            frames = stack.wire(dev)
+            frames = [] if wire_read else stack.frames(dev)
             while True:
                 for pkt in frames:
-                    wire.append(pkt)
+                    dut_wire.append(pkt)
                     state.observe(bytes(pkt))
                     if hit is None and state.matches(exp, bytes(pkt)):
-                        hit = {"step": i, "frame": len(wire) - 1, "timeout": False, "t_ns": now}
+                        hit = {"step": i, "frame": len(dut_wire) - 1, "timeout": False, "t_ns": now}
                     elif hit is not None:
-                        backlog.append(len(wire) - 1)
+                        backlog.append(len(dut_wire) - 1)
                 if hit is not None or now - start >= exp.timeout_ms * MS:
                     break
                 # First to the time Linux answered, then in 1 ms steps for 50 ms, then coarser.
@@ -114,12 +122,13 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                     target = now + MS
                 else:
                     target = now + LATE_STEP_NS
-                now, frames = stack.run_until_and_wire(min(target, start + exp.timeout_ms * MS), dev)
+                now, frames = stack.run_until_and_frames(min(target, start + exp.timeout_ms * MS), dev)
+            wire_read = True
             expect_results.append(hit or {"step": i, "frame": None, "timeout": True, "t_ns": now})
         else:
             raise ValueError(f"{scen.path}: unknown step kind {kind!r}")
-    wire.extend(stack.run_until_and_wire(max(scen.duration_ns, now), dev)[1])
-    return wire, sock_results, expect_results, notes, injected
+    dut_wire.extend(stack.run_until_and_frames(max(scen.duration_ns, now), dev)[1])
+    return dut_wire, sock_results, expect_results, notes, injected
 
 
 def scen_steps(scen) -> list[dict]:

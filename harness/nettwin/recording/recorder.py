@@ -21,13 +21,13 @@ import os
 import platform
 import shutil
 import signal
-import struct
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..client import pcapfile
 from ..comparison import normalize
 from ..comparison.tcp_relative import frame_outline
 from ..scenarios import catalog, model
@@ -87,27 +87,10 @@ def pcap_frames_bytes(data: bytes) -> list[tuple[int, bytes]]:
 def pcap_frames(path: Path) -> list[tuple[int, bytes]]:
     """(capture time in ns since the epoch, frame bytes) of each frame of a libpcap file
     (microsecond or nanosecond variant, either byte order)."""
-    data = Path(path).read_bytes()
-    if len(data) < 24:
-        raise RecordError(f"{path}: not a pcap file (only {len(data)} bytes)")
-    for order in ("<", ">"):
-        magic = struct.unpack(order + "I", data[:4])[0]
-        if magic in (0xA1B2C3D4, 0xA1B23C4D):
-            scale = 1000 if magic == 0xA1B2C3D4 else 1
-            break
-    else:
-        raise RecordError(f"{path}: not a libpcap file (magic {data[:4].hex()})")
-    out, pos = [], 24
-    while pos < len(data):
-        if pos + 16 > len(data):
-            raise RecordError(f"{path}: truncated record header at byte {pos}")
-        sec, frac, caplen, _ = struct.unpack(order + "IIII", data[pos:pos + 16])
-        pos += 16
-        if pos + caplen > len(data):
-            raise RecordError(f"{path}: truncated frame at byte {pos}")
-        out.append((sec * 1_000_000_000 + frac * scale, data[pos:pos + caplen]))
-        pos += caplen
-    return out
+    try:
+        return pcapfile.read_frames(path)
+    except pcapfile.PcapError as e:
+        raise RecordError(str(e)) from None
 
 
 # --------------------------------------------------------------- recording

@@ -5,7 +5,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scapy.utils import rdpcap
+from ..client import pcapfile
+from ..client.frame import Frame
 
 FILES = ("scenario.json", "sent.pcap", "received.pcap", "events.json", "meta.json")
 
@@ -20,13 +21,37 @@ class ScenarioFolder:
     name: str
     description: str
     meta: dict
-    sent: list          # Scapy packets, .time = capture time (s, Decimal/float)
-    received: list
-    events: list[dict]  # normalized Linux events
+    sent_frames: list       # frame.Frame each: bytes and capture time (ns), as the pcap has them
+    received_frames: list
+    events: list[dict]      # normalized Linux events
     # The forwarding topology's far host (traces/README.md): frames it received
     # from the DUT's ntdut1, and frames it sent toward it. Empty otherwise.
-    far_received: list = field(default_factory=list)
-    far_sent: list = field(default_factory=list)
+    far_received_frames: list = field(default_factory=list)
+    far_sent_frames: list = field(default_factory=list)
+    _packets: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # The same frames as Scapy packets (.time the capture time, a Decimal of seconds),
+    # dissected on first use: the conformance path reads the Frames' bytes instead.
+    @property
+    def sent(self) -> list:
+        return self._scapy("sent")
+
+    @property
+    def received(self) -> list:
+        return self._scapy("received")
+
+    @property
+    def far_received(self) -> list:
+        return self._scapy("far_received")
+
+    @property
+    def far_sent(self) -> list:
+        return self._scapy("far_sent")
+
+    def _scapy(self, which: str) -> list:
+        if which not in self._packets:
+            self._packets[which] = [f.packet() for f in getattr(self, f"{which}_frames")]
+        return self._packets[which]
 
     @property
     def dut_interfaces(self) -> list[dict]:
@@ -49,14 +74,18 @@ class ScenarioFolder:
 
     @property
     def origin(self):
-        """Replay time 0: the first frame of sent.pcap."""
-        return self.sent[0].time if self.sent else 0
+        """Replay time 0: the first frame of sent.pcap (seconds)."""
+        return self.sent_frames[0].time if self.sent_frames else 0
 
     def rel_ns(self, pkt) -> int:
+        """A frame's capture time since the origin, in ns (a Frame or a Scapy packet of this folder)."""
+        origin = self.sent_frames[0].time_ns if self.sent_frames else 0
+        if getattr(pkt, "time_ns", None) is not None:
+            return pkt.time_ns - origin
         return int(round((pkt.time - self.origin) * 1_000_000_000))
 
     def sent_ns(self) -> list[int]:
-        return [self.rel_ns(p) for p in self.sent]
+        return [self.rel_ns(p) for p in self.sent_frames]
 
 
 def is_scenario(path: Path) -> bool:
@@ -83,11 +112,11 @@ def _json(path: Path):
         raise ScenarioError(f"{path}: {e}") from None
 
 
-def _pcap(path: Path) -> list:
+def _pcap(path: Path) -> list[Frame]:
     try:
-        return list(rdpcap(str(path)))
-    except Exception as e:  # Scapy raises whatever its parsers trip on
-        raise ScenarioError(f"{path}: unreadable pcap: {e}") from None
+        return [Frame(data, ts_ns) for ts_ns, data in pcapfile.read_frames(path)]
+    except pcapfile.PcapError as e:
+        raise ScenarioError(f"unreadable pcap: {e}") from None
 
 
 def load(path) -> ScenarioFolder:
@@ -115,7 +144,7 @@ def load(path) -> ScenarioFolder:
     far = {}
     for name in ("far_received", "far_sent"):
         if (path / f"{name}.pcap").is_file():
-            far[name] = _pcap(path / f"{name}.pcap")
+            far[f"{name}_frames"] = _pcap(path / f"{name}.pcap")
     if far and "far" not in meta["topology"]:
         raise ScenarioError(f"{path}/meta.json: far-host pcaps without topology.far")
     return ScenarioFolder(path, scenario.get("name", path.name), scenario.get("description", ""),

@@ -16,10 +16,10 @@ Every scenario is self-contained: every frame the DUT sees is in sent.pcap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from scapy.layers.inet import ICMP, IP
-from scapy.layers.l2 import ARP, Ether
+if TYPE_CHECKING:
+    from scapy.layers.l2 import Ether
 
 TESTER_MAC = "02:00:00:00:01:01"
 DUT_MAC = "02:00:00:00:01:02"
@@ -115,12 +115,18 @@ def send(pkt) -> Send:
 
 # ------------------------------------------------------------------ frames
 
+# Scapy is imported where a frame is made (the families), not with the model: the
+# TCP template and a conformance run need its constants only.
+
 def arp_who_has(target: str = DUT_IP) -> Ether:
+    from scapy.layers.l2 import ARP, Ether
     return (Ether(src=TESTER_MAC, dst="ff:ff:ff:ff:ff:ff")
             / ARP(op=1, hwsrc=TESTER_MAC, psrc=TESTER_IP, hwdst="00:00:00:00:00:00", pdst=target))
 
 
 def echo_request(dst_mac: str = DUT_MAC, **ip_fields) -> Ether:
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import Ether
     ip = IP(src=TESTER_IP, dst=DUT_IP, id=ECHO_IP_ID, ttl=64, **ip_fields)
     return (Ether(src=TESTER_MAC, dst=dst_mac) / ip
             / ICMP(type=8, code=0, id=ECHO_ID, seq=ECHO_SEQ) / ECHO_PAYLOAD)

@@ -17,12 +17,12 @@ the same peer.
 """
 from __future__ import annotations
 
+import socket
+import struct
 from dataclasses import dataclass, field
 
-from scapy.layers.inet import ICMP, IP, TCP
-from scapy.layers.l2 import Ether
-from scapy.packet import Raw
-
+from ..client import wire
+from ..client.wire import inet_checksum, tcp_checksum
 from .model import DUT_IP, DUT_MAC, TESTER_IP, TESTER_MAC
 
 TESTER_ISN = 1_000_000
@@ -131,22 +131,22 @@ class TcpState:
 
     def observe(self, frame: bytes) -> None:
         """Learn from a DUT frame: its ISN from a SYN, its port, its last TSval."""
-        pkt = Ether(frame)
-        if TCP not in pkt:
+        t = _dut_tcp(frame)
+        if t is None:
             return
-        t = pkt[TCP]
-        if "S" in str(t.flags):
+        syn = t.flags & 0x02
+        if syn:
             self.dut_isn = t.seq
             if t.dport == TESTER_PORT or self.dut_port is None:
                 self.dut_port = t.sport
         for name, value in t.options:
             if name == "Timestamp":
                 self.dut_tsval = value[0]
-                if (len(t.payload) or "S" in str(t.flags)) and self.dut_isn is not None:
+                if (len(t.payload) or syn) and self.dut_isn is not None:
                     self.first_tsval.setdefault((t.seq - self.dut_isn) & 0xFFFFFFFF, value[0])
 
     def _scapy_option(self, o, elapsed_ms: int) -> tuple:
-        """One option in Scapy's spelling; "raw" stays ("raw", bytes)."""
+        """One option in Scapy's spelling (wire.tcp_option_bytes); "raw" stays ("raw", bytes)."""
         if o[0] == "kind":
             return (int(o[1]), bytes.fromhex(o[2]))
         if o[0] == "raw":
@@ -164,7 +164,6 @@ class TcpState:
     def fill(self, step: TcpSend, elapsed_ms: int) -> bytes:
         """The frame of a TcpSend now, elapsed_ms after the time origin."""
         opts = [self._scapy_option(o, elapsed_ms) for o in step.options]
-        raw = any(o[0] == "raw" for o in opts)
         if step.ack_abs is not None:
             ack = step.ack_abs
         elif step.ack is None:
@@ -179,35 +178,32 @@ class TcpState:
         if step.icmp_mtu:
             return self._frag_needed(step, ack, dport, ip_id)
         payload = bytes.fromhex(step.payload)
-        if raw:
+        if any(o[0] == "raw" for o in opts):
             # Options with a "raw" part: every option's bytes in order, zero-padded to
             # a multiple of 4, ahead of the payload under a data offset that covers them.
-            optbytes = b"".join(o[1] if o[0] == "raw" else bytes(TCP(options=[o]))[20:20 + _option_len(o)]
-                                for o in opts)
+            optbytes = b"".join(o[1] if o[0] == "raw" else wire.tcp_option_bytes(*o) for o in opts)
             optbytes += bytes(-len(optbytes) % 4)
-            tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
-                      flags=step.flags, window=step.win, dataofs=5 + len(optbytes) // 4)
-            payload = optbytes + payload
         else:
-            tcp = TCP(sport=step.sport, dport=dport, seq=(TESTER_ISN + step.seq) & 0xFFFFFFFF, ack=ack,
-                      flags=step.flags, window=step.win, options=opts)
-        pkt = Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64, tos=step.tos) / tcp
-        if payload:
-            pkt = pkt / Raw(payload)
-        frame = bytearray(bytes(pkt))
+            optbytes = wire.tcp_options_bytes(opts)
+        flags = wire.flags_int(step.flags)
+        tcp = _TCP_HEADER.pack(step.sport, dport, (TESTER_ISN + step.seq) & 0xFFFFFFFF, ack,
+                               (5 + len(optbytes) // 4) << 4 | flags >> 8, flags & 0xFF, step.win, 0, 0)
+        tcp += optbytes + payload
+        packet = _ipv4(TESTER_IP, DUT_IP, ip_id, socket.IPPROTO_TCP, tcp, tos=step.tos)
+        frame = bytearray(_ETHER_TO_DUT + packet)
+        frame[14 + 20 + 16:14 + 20 + 18] = tcp_checksum(packet).to_bytes(2, "big")
         if step.bad_csum:
-            csum = 14 + 20 + 16
-            frame[csum] ^= 0x5a
+            frame[14 + 20 + 16] ^= 0x5a
         return bytes(frame)
 
     def _frag_needed(self, step: TcpSend, dut_seq: int, dut_port: int, ip_id: int) -> bytes:
         """ICMP fragmentation needed from the tester, quoting the DUT's segment at dut_seq: the
         quoted IP header (the DUT's full-sized datagram, DF) and the first 8 bytes of its TCP header."""
-        quoted = IP(src=DUT_IP, dst=TESTER_IP, id=0, ttl=64, flags="DF", len=1500) / TCP(
-            sport=dut_port, dport=step.sport, seq=dut_seq, ack=0, flags="A")
-        pkt = (Ether(src=TESTER_MAC, dst=DUT_MAC) / IP(src=TESTER_IP, dst=DUT_IP, id=ip_id, ttl=64)
-               / ICMP(type=3, code=4, nexthopmtu=step.icmp_mtu) / Raw(bytes(quoted)[:28]))
-        return bytes(pkt)
+        quoted = _ipv4(DUT_IP, TESTER_IP, 0, socket.IPPROTO_TCP, b"", tot_len=1500, df=True)
+        quoted += struct.pack("!HHI", dut_port, step.sport, dut_seq)
+        icmp = bytearray(struct.pack("!BBHBBH", 3, 4, 0, 0, 0, step.icmp_mtu) + quoted)
+        icmp[2:4] = inet_checksum(bytes(icmp)).to_bytes(2, "big")
+        return _ETHER_TO_DUT + _ipv4(TESTER_IP, DUT_IP, ip_id, socket.IPPROTO_ICMP, bytes(icmp))
 
     def _dut_seq(self, rel: int) -> int:
         """A sequence number relative to the DUT's ISN, made absolute."""
@@ -217,29 +213,43 @@ class TcpState:
 
     def matches(self, exp: Expect, frame: bytes) -> bool:
         """Whether a DUT frame satisfies an Expect (learning from it first when it is a SYN)."""
-        pkt = Ether(frame)
-        if TCP not in pkt:
+        t = _dut_tcp(frame)
+        if t is None:
             return False
-        t = pkt[TCP]
-        if exp.flags and str(t.flags) != exp.flags:
+        if exp.flags and wire.flags_str(t.flags) != exp.flags:
             return False
-        isn = t.seq if "S" in str(t.flags) else self.dut_isn
+        isn = t.seq if t.flags & 0x02 else self.dut_isn
         if exp.seq is not None and (isn is None or (t.seq - isn) & 0xFFFFFFFF != exp.seq):
             return False
         if exp.ack is not None and (t.ack - TESTER_ISN) & 0xFFFFFFFF != exp.ack:
             return False
-        if exp.payload_len is not None and len(bytes(t.payload)) != exp.payload_len:
+        if exp.payload_len is not None and len(t.payload) != exp.payload_len:
             return False
         return True
 
 
-def _option_len(o: tuple) -> int:
-    """The bytes Scapy writes for one option (NOP and EOL: 1, others 2 + value)."""
-    if o[0] in ("NOP", "EOL", 0, 1):
-        return 1
-    return bytes(TCP(options=[o]))[21] if len(bytes(TCP(options=[o]))) > 21 else 0
+_ETHER_TO_DUT = bytes.fromhex(DUT_MAC.replace(":", "") + TESTER_MAC.replace(":", "")) + b"\x08\x00"
+_TCP_HEADER = struct.Struct("!HHIIBBHHH")
+
+
+def _ipv4(src: str, dst: str, ip_id: int, proto: int, payload: bytes, tos: int = 0, ttl: int = 64,
+          tot_len: int = 0, df: bool = False) -> bytes:
+    """An IPv4 header without options (its checksum filled in) and the payload."""
+    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, tos, tot_len or 20 + len(payload), ip_id,
+                                   0x4000 if df else 0, ttl, proto, 0, socket.inet_aton(src),
+                                   socket.inet_aton(dst)))
+    header[10:12] = inet_checksum(bytes(header)).to_bytes(2, "big")
+    return bytes(header) + payload
+
+
+def _dut_tcp(frame: bytes):
+    """The DUT frame's TCP segment, None for any other frame (the DUT's frames are whole:
+    one wire.tcp cannot read is not a segment a template learns from)."""
+    try:
+        return wire.tcp(bytes(frame))
+    except wire.Unsupported:
+        return None
 
 
 def is_tcp_step(step) -> bool:
     return isinstance(step, (TcpSend, Expect))
-
