@@ -622,7 +622,8 @@ void tcp_reset_xmit_timer(Sock* sk, int what, uint32_t when) { inet_csk_reset_xm
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
   TcpSock* tp = tcp_sk(sk);
   // tcp_early_retrans 3: TLP for SACK connections not in recovery.
-  if ((kTcpEarlyRetrans != 3 && kTcpEarlyRetrans != 4) || !tp->packets_out || !tcp_is_sack(tp) ||
+  const int64_t early_retrans = sk->net->sysctl.tcp_early_retrans;
+  if ((early_retrans != 3 && early_retrans != 4) || !tp->packets_out || !tcp_is_sack(tp) ||
       (tp->icsk_ca_state != TCP_CA_Open && tp->icsk_ca_state != TCP_CA_CWR))
     return false;
   uint32_t timeout;
