@@ -208,6 +208,21 @@ def test_shell_lines_become_settings(tmp_path):
         commands("../nowhere/defaults.sh", base)
 
 
+def test_shell_lines_take_comments_continuations_and_redirections(tmp_path):
+    """Upstream's shell lines as the shell reads them: `# why` ends the words, a backslash
+    joins the next line, and where the output goes (2>/dev/null, > FILE, 2>&1) is no setting."""
+    from nettwin.packetdrill.commands import Sysctl, TcQdisc, commands
+    assert commands("sysctl -q net.ipv4.tcp_ecn=1  # fully enabled", tmp_path) == [Sysctl("net.ipv4.tcp_ecn", "1")]
+    assert commands("../common/set_sysctls.py \\\n\t/proc/sys/net/ipv4/tcp_mtu_probing=2 \\\n"
+                    "\t/proc/sys/net/ipv4/tcp_base_mss=512\n", tmp_path) == [
+        Sysctl("net.ipv4.tcp_mtu_probing", "2"), Sysctl("net.ipv4.tcp_base_mss", "512")]
+    assert commands("tc qdisc delete dev tun0 root 2>/dev/null ; tc qdisc add dev tun0 root pfifo >/dev/null",
+                    tmp_path) == [TcQdisc("del", "", None, ["delete", "dev", "tun0", "root"]),
+                                  TcQdisc("add", "pfifo", None, ["add", "dev", "tun0", "root", "pfifo"])]
+    assert commands("sysctl -q net.ipv4.tcp_notsent_lowat=4294967295 > /dev/null 2>&1", tmp_path) == [
+        Sysctl("net.ipv4.tcp_notsent_lowat", "4294967295")]
+
+
 def test_ip_route_lines_become_routes_with_metrics(tmp_path):
     from nettwin.packetdrill.commands import CommandError, commands
     env = {"remote_ip": "198.51.100.1", "gateway_ip": "198.51.100.254"}

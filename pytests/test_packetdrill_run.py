@@ -129,6 +129,15 @@ def test_a_blocking_call_returning_late_is_a_timing_error(server_stack):
     assert r.message.startswith("t.pkt:12: timing error: expected system call return at 0.15")
 
 
+def test_a_blocking_write_returns_when_all_is_copied(server_stack):
+    """The write sleeps past the two ACKs that do not make the socket writable and returns
+    the whole count at the third (sk_stream_wait_memory), never the part copied first."""
+    text = altered("blocking_write_waits_for_room.pkt", "+0...0.11 write", "+0...0.05 write")
+    r = run_text(server_stack, text)
+    assert r.message.startswith("t.pkt:14: timing error: expected system call return at 0.06"), r.message
+    assert "happened at 0.120" in r.message
+
+
 def test_sysctl_commands_and_code_blocks(server_stack):
     text = (CORPUS / "passive_open.pkt").read_text()
     r = run_text(server_stack, "`sysctl -q net.ipv4.tcp_window_scaling=0`\n" +

@@ -68,6 +68,7 @@ void NetMib::append(std::vector<std::pair<std::string, uint64_t>>& out) const {
   };
   for (const auto& [name, v] : tcp_rows) out.emplace_back(name, v);
   out.emplace_back("TcpExt.TCPKeepAlive", tcpext.TCPKeepAlive);
+  out.emplace_back("TcpExt.TCPWinProbe", tcpext.TCPWinProbe);
   const std::pair<const char*, uint64_t> recovery_rows[] = {
       {"TcpExt.TCPRenoRecovery", tcpext.TCPRenoRecovery}, {"TcpExt.TCPSackRecovery", tcpext.TCPSackRecovery},
       {"TcpExt.TCPRenoReorder", tcpext.TCPRenoReorder}, {"TcpExt.TCPFastRetrans", tcpext.TCPFastRetrans},

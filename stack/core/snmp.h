@@ -41,6 +41,7 @@ struct TcpExtMib {
            TCPReqQFullDrop = 0, TCPDeferAcceptDrop = 0, TW = 0, TWRecycled = 0, TWKilled = 0, PAWSTimewait = 0,
            TCPACKSkippedTimeWait = 0, TCPACKSkippedFinWait2 = 0, TCPTimeWaitOverflow = 0;
   uint64_t TCPKeepAlive = 0;  // keepalive probes sent (tcpopts)
+  uint64_t TCPWinProbe = 0;   // window probes sent by the probe timer (tcp_send_probe0)
   // The established data path and close (tcpdata).
   uint64_t DelayedACKs = 0, TCPTimeouts = 0, TCPLossFailures = 0, TCPAbortOnTimeout = 0, TCPAbortOnData = 0,
            TCPAbortOnClose = 0, TCPAbortOnLinger = 0, TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0,

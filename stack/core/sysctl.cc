@@ -1,5 +1,6 @@
 #include "core/sysctl.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace nettwin {
@@ -30,6 +31,14 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
       {"net.ipv4.tcp_pacing_ca_ratio", &Sysctls::tcp_pacing_ca_ratio, 0, 1000},
       {"net.ipv4.tcp_limit_output_bytes", &Sysctls::tcp_limit_output_bytes, 0, INT32_MAX},
       {"net.ipv4.tcp_autocorking", &Sysctls::tcp_autocorking, 0, 1},
+      {"net.ipv4.tcp_reordering", &Sysctls::tcp_reordering, 1, INT32_MAX},
+      {"net.ipv4.tcp_max_reordering", &Sysctls::tcp_max_reordering, 1, INT32_MAX},
+      {"net.ipv4.tcp_frto", &Sysctls::tcp_frto, 0, 255},
+      {"net.ipv4.tcp_early_retrans", &Sysctls::tcp_early_retrans, 0, 4},
+      {"net.ipv4.tcp_recovery", &Sysctls::tcp_recovery, 1, 1},
+      {"net.ipv4.tcp_fack", &Sysctls::tcp_fack, 0, 255},
+      {"net.ipv4.tcp_ecn_option", &Sysctls::tcp_ecn_option, 0, 2},
+      {"net.ipv4.tcp_fastopen", &Sysctls::tcp_fastopen, 0, INT32_MAX},
       {"nettwin.tcp_clock_phase_ns", &Sysctls::nettwin_tcp_clock_phase_ns, 0, 3'999'999},
       {"net.core.netdev_budget_usecs", &Sysctls::netdev_budget_usecs, 0, INT32_MAX},
       {"net.core.dev_weight", &Sysctls::dev_weight, 1, INT32_MAX},
@@ -88,12 +97,91 @@ const std::vector<Sysctls::Entry>& Sysctls::table() {
   return t;
 }
 
+const std::vector<Sysctls::Vector>& Sysctls::vectors() {
+  static const std::vector<Vector> t = {
+      {"net.ipv4.tcp_rmem", &Sysctls::tcp_rmem, 1},  // extra1 = SYSCTL_ONE
+      {"net.ipv4.tcp_wmem", &Sysctls::tcp_wmem, 1},
+  };
+  return t;
+}
+
+namespace {
+
+// proc_get_long: an integer as simple_strtoul reads it with base 0 ("0x70403"
+// is hex, a leading 0 octal), a '-' before it; the whole text must be the number.
+bool parse_long(const char* first, const char* last, int64_t& out) {
+  bool neg = first != last && *first == '-';
+  if (neg) ++first;
+  int base = 10;
+  if (last - first > 2 && first[0] == '0' && (first[1] == 'x' || first[1] == 'X')) {
+    base = 16;
+    first += 2;
+  } else if (last - first > 1 && first[0] == '0') {
+    base = 8;
+  }
+  if (first == last) return false;
+  auto [ptr, ec] = std::from_chars(first, last, out, base);
+  if (ec != std::errc() || ptr != last) return false;
+  if (neg) out = -out;
+  return true;
+}
+
+// proc_dointvec's reading of a vector: integers separated by blanks; fewer than
+// the vector holds set the first ones and leave the rest.
+Status set_vector(const Sysctls::Vector& e, int64_t (&field)[3], const std::string& value) {
+  int64_t v[3];
+  size_t n = 0, i = 0;
+  const auto blank = [&](size_t k) { return value[k] == ' ' || value[k] == '\t' || value[k] == '\n'; };
+  while (true) {
+    while (i < value.size() && blank(i)) ++i;
+    if (i == value.size()) break;
+    size_t end = i;
+    while (end < value.size() && !blank(end)) ++end;
+    if (n == 3) return Error{"sysctl " + std::string(e.name) + ": more than 3 values in '" + value + "'"};
+    if (!parse_long(value.data() + i, value.data() + end, v[n]))
+      return Error{"sysctl " + std::string(e.name) + ": '" + value + "' is not a list of integers"};
+    if (v[n] < e.min || v[n] > INT32_MAX)
+      return Error{"sysctl " + std::string(e.name) + ": " + std::to_string(v[n]) + " is outside [" +
+                   std::to_string(e.min) + ", " + std::to_string(INT32_MAX) + "]"};
+    ++n;
+    i = end;
+  }
+  if (n == 0) return Error{"sysctl " + std::string(e.name) + ": no value"};
+  for (size_t k = 0; k < n; ++k) field[k] = v[k];
+  return std::nullopt;
+}
+
+}  // namespace
+
+// proc_tcp_fastopen_key: four groups of up to 8 hex digits joined by '-' (a
+// second key after a ',').
+static bool fastopen_key_ok(const std::string& value) {
+  size_t i = 0;
+  for (int key = 0; key < 2; ++key) {
+    for (int group = 0; group < 4; ++group) {
+      size_t digits = 0;
+      while (i < value.size() && std::isxdigit(static_cast<unsigned char>(value[i]))) ++i, ++digits;
+      if (digits == 0 || digits > 8) return false;
+      if (group < 3 && (i == value.size() || value[i++] != '-')) return false;
+    }
+    if (i == value.size()) return true;
+    if (key == 1 || value[i++] != ',') return false;
+  }
+  return false;
+}
+
 Status Sysctls::set(const std::string& name, const std::string& value) {
+  if (name == "net.ipv4.tcp_fastopen_key") {
+    if (!fastopen_key_ok(value)) return Error{"sysctl " + name + ": '" + value + "' is not a key (%x-%x-%x-%x)"};
+    tcp_fastopen_key = value;
+    return std::nullopt;
+  }
+  for (const auto& e : vectors())
+    if (name == e.name) return set_vector(e, this->*e.field, value);
   for (const auto& e : table()) {
     if (name != e.name) continue;
     int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || ptr != value.data() + value.size() || value.empty())
+    if (!parse_long(value.data(), value.data() + value.size(), v))
       return Error{"sysctl " + name + ": '" + value + "' is not an integer"};
     if (v < e.min || v > e.max)
       return Error{"sysctl " + name + ": " + value + " is outside [" + std::to_string(e.min) + ", " +
@@ -105,6 +193,12 @@ Status Sysctls::set(const std::string& name, const std::string& value) {
 }
 
 std::optional<std::string> Sysctls::get(const std::string& name) const {
+  if (name == "net.ipv4.tcp_fastopen_key") return tcp_fastopen_key;
+  for (const auto& e : vectors()) {
+    if (name != e.name) continue;
+    const int64_t(&v)[3] = this->*e.field;  // as /proc shows it: tab-separated
+    return std::to_string(v[0]) + "\t" + std::to_string(v[1]) + "\t" + std::to_string(v[2]);
+  }
   for (const auto& e : table())
     if (name == e.name) return std::to_string(this->*e.field);
   return std::nullopt;
@@ -112,6 +206,8 @@ std::optional<std::string> Sysctls::get(const std::string& name) const {
 
 std::vector<std::string> Sysctls::names() const {
   std::vector<std::string> out;
+  for (const auto& e : vectors()) out.emplace_back(e.name);
+  out.emplace_back("net.ipv4.tcp_fastopen_key");
   for (const auto& e : table()) out.emplace_back(e.name);
   return out;
 }

@@ -106,7 +106,21 @@ struct Sysctls {
   // TCP Small Queues' ceiling (bytes below TCP) and autocorking (tcp_push).
   int64_t tcp_limit_output_bytes = 4194304;
   int64_t tcp_autocorking = 1;
-  int64_t tcp_rmem[3] = {4096, 131072, 33554432};  // min default max
+  // min, default, max (bytes): the buffers a socket starts with (tcp_init_sock) and
+  // may grow to (tcp_rcv_space_adjust, tcp_sndbuf_expand); written as "4096 131072 33554432".
+  // Loss recovery: the initial and largest reordering degree, F-RTO, tail loss
+  // probes (3 and 4 alike), RACK (bit 1 only: the static window and the duplicate
+  // threshold's removal, bits 2 and 4, are not modelled). tcp_fack has no effect
+  // since Linux 4.15; kept for the name, as Linux keeps it.
+  int64_t tcp_reordering = 3, tcp_max_reordering = 300, tcp_frto = 2, tcp_early_retrans = 3;
+  int64_t tcp_recovery = 1, tcp_fack = 0;
+  // Accurate ECN's option (read only when tcp_ecn asks for AccECN, 3 and up, which is
+  // refused) and Fast Open's switches (the stack has no Fast Open: a SYN's TFO
+  // option is ignored and TCP_FASTOPEN refused, whatever they say).
+  int64_t tcp_ecn_option = 2, tcp_fastopen = 1;
+  std::string tcp_fastopen_key = "00000000-00000000-00000000-00000000";
+  int64_t tcp_rmem[3] = {4096, 131072, 33554432};
+  int64_t tcp_wmem[3] = {4096, 16384, 4194304};
   // Not Linux's: where the DUT's tick falls on the virtual clock (the jiffies
   // phase, ns within a jiffy); TCP's ms clock (tcp_clock_ns, CLOCK_MONOTONIC,
   // to which Linux aligns its tick) ticks over with it. A replay sets it from
@@ -121,6 +135,14 @@ struct Sysctls {
   // dev_weight * bias, as proc_do_dev_weight keeps them.
   int dev_rx_weight() const { return int(dev_weight * dev_weight_rx_bias); }
   int dev_tx_weight() const { return int(dev_weight * dev_weight_tx_bias); }
+
+  // The vectors (proc_dointvec_minmax over an int[3], each at least min).
+  struct Vector {
+    const char* name;
+    int64_t (Sysctls::*field)[3];
+    int64_t min;
+  };
+  static const std::vector<Vector>& vectors();
 
  private:
   struct Entry {

@@ -60,7 +60,7 @@ int tcp_v4_init_sock(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tcp_init_sock_opts(sk);
   sk->sk_rcvbuf = int(sk->net->sysctl.tcp_rmem[1]);
-  sk->sk_sndbuf = 16384;  // tcp_wmem[1]
+  sk->sk_sndbuf = int(sk->net->sysctl.tcp_wmem[1]);
   tcp_init_xmit_timers(sk);
   tp->icsk_rto = TCP_TIMEOUT_INIT;
   tp->icsk_rto_min = TCP_RTO_MIN;
@@ -946,7 +946,7 @@ void tcp_clone_sockopts(Sock* newsk, const Sock* sk) {
 void tcp_init_sock_opts(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   tp->app_limited = ~0u;  // a bubble in the pipe until the first ACK
-  tp->reordering = 3;     // net.ipv4.tcp_reordering
+  tp->reordering = uint32_t(sk->net->sysctl.tcp_reordering);
   tcp_assign_congestion_control(sk);
 }
 

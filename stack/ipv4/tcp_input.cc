@@ -391,15 +391,15 @@ void tcp_enter_loss(Sock* sk) {
   tp->snd_cwnd_cnt = 0;
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
   // A timeout in Disorder after many dupacks: reordering was overestimated.
-  if (tp->icsk_ca_state <= TCP_CA_Disorder && tp->sacked_out >= kTcpReordering)
-    tp->reordering = std::min(tp->reordering, kTcpReordering);
+  if (tp->icsk_ca_state <= TCP_CA_Disorder && tp->sacked_out >= uint32_t(sk->net->sysctl.tcp_reordering))
+    tp->reordering = std::min(tp->reordering, uint32_t(sk->net->sysctl.tcp_reordering));
   tcp_set_ca_state(sk, TCP_CA_Loss);
   tp->high_seq = tp->snd_nxt;
   tp->tlp_high_seq = 0;
   tcp_ecn_queue_cwr(tp);
   // F-RTO (RFC 5682 3.1 step 1): unless a recovery other than this RTO's own
   // was under way (path MTU probing is off here).
-  tp->frto = kTcpFrto && (new_recovery || tp->icsk_retransmits);
+  tp->frto = sk->net->sysctl.tcp_frto && (new_recovery || tp->icsk_retransmits);
 }
 
 void tcp_write_queue_purge(Sock* sk) {
@@ -925,7 +925,7 @@ void tcp_check_sack_reordering(Sock* sk, uint32_t low_seq, bool ts) {
   const uint32_t fack = tcp_highest_sack_seq(tp);
   if (!before(low_seq, fack)) return;
   const uint32_t metric = fack - low_seq;
-  if (mss && metric > tp->reordering * mss) tp->reordering = std::min((metric + mss - 1) / mss, kTcpMaxReordering);
+  if (mss && metric > tp->reordering * mss) tp->reordering = std::min((metric + mss - 1) / mss, uint32_t(sk->net->sysctl.tcp_max_reordering));
   tp->reord_seen++;
   (ts ? sk->net->mib.tcpext.TCPTSReorder : sk->net->mib.tcpext.TCPSACKReorder)++;
 }
@@ -1041,7 +1041,7 @@ bool tcp_limit_reno_sacked(TcpSock* tp) {
 void tcp_check_reno_reordering(Sock* sk, uint32_t addend) {
   TcpSock* tp = tcp_sk(sk);
   if (!tcp_limit_reno_sacked(tp)) return;
-  tp->reordering = std::min(tp->packets_out + addend, kTcpMaxReordering);
+  tp->reordering = std::min(tp->packets_out + addend, uint32_t(sk->net->sysctl.tcp_max_reordering));
   tp->reord_seen++;
   sk->net->mib.tcpext.TCPRenoReorder++;
 }
@@ -1378,7 +1378,7 @@ void tcp_cong_control(Sock* sk, uint32_t ack, uint32_t acked, int newly_lost, in
     return;
   }
   // tcp_may_raise_cwnd: data acked (forward progress with more reordering).
-  if (!(flag & (tp->reordering > kTcpReordering ? FLAG_FORWARD_PROGRESS : FLAG_DATA_ACKED))) return;
+  if (!(flag & (tp->reordering > uint32_t(sk->net->sysctl.tcp_reordering) ? FLAG_FORWARD_PROGRESS : FLAG_DATA_ACKED))) return;
   if (tp->icsk_ca_ops && tp->icsk_ca_ops->cong_avoid) tp->icsk_ca_ops->cong_avoid(sk, ack, acked);
   tp->snd_cwnd_stamp = uint32_t(sk->net->engine.jiffies());
 }
@@ -2414,9 +2414,8 @@ void tcp_sndbuf_expand(Sock* sk) {
   per_mss = pow2 + SKB_HEAD_OVERHEAD;  // SKB_DATA_ALIGN(sizeof(struct sk_buff))
   uint32_t nr_segs = std::max<uint32_t>(TCP_INIT_CWND, tp->snd_cwnd);
   nr_segs = std::max(nr_segs, tp->reordering + 1);
-  constexpr int64_t kTcpWmemMax = 4194304;  // tcp_wmem[2]'s default
   const int64_t sndmem = 2 * int64_t(nr_segs) * per_mss;
-  if (sk->sk_sndbuf < sndmem) sk->sk_sndbuf = int(std::min(sndmem, kTcpWmemMax));
+  if (sk->sk_sndbuf < sndmem) sk->sk_sndbuf = int(std::min(sndmem, sk->net->sysctl.tcp_wmem[2]));
 }
 
 }  // namespace

@@ -638,7 +638,8 @@ void tcp_reset_xmit_timer(Sock* sk, int what, uint32_t when) { inet_csk_reset_xm
 bool tcp_schedule_loss_probe(Sock* sk, bool advancing_rto) {
   TcpSock* tp = tcp_sk(sk);
   // tcp_early_retrans 3: TLP for SACK connections not in recovery.
-  if ((kTcpEarlyRetrans != 3 && kTcpEarlyRetrans != 4) || !tp->packets_out || !tcp_is_sack(tp) ||
+  const int64_t early_retrans = sk->net->sysctl.tcp_early_retrans;
+  if ((early_retrans != 3 && early_retrans != 4) || !tp->packets_out || !tcp_is_sack(tp) ||
       (tp->icsk_ca_state != TCP_CA_Open && tp->icsk_ca_state != TCP_CA_CWR))
     return false;
   uint32_t timeout;
@@ -1398,25 +1399,60 @@ void tcp_send_fin(Sock* sk) {
   __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF);
 }
 
-void tcp_send_probe0(Sock* sk) {
+// tcp_xmit_probe_skb: a bare ACK the peer must answer, one byte below snd_una
+// (at snd_una when urgent: the urgent pointer's own probe).
+int tcp_xmit_probe_skb(Sock* sk, bool urgent, uint64_t& mib) {
   TcpSock* tp = tcp_sk(sk);
-  // tcp_write_wakeup / tcp_xmit_probe_skb: a segment the peer must ACK, one
-  // byte below snd_una.
   Net& net = *sk->net;
   SkBuff* skb = net.pool.alloc_skb(MAX_TCP_HEADER);
   skb_reserve(skb, int(MAX_TCP_HEADER));
-  tcp_init_nondata_skb(skb, tp->snd_una - 1, TCPHDR_ACK);
+  tcp_init_nondata_skb(skb, tp->snd_una - (urgent ? 0 : 1), TCPHDR_ACK);
+  mib++;
+  return tcp_transmit_skb(sk, skb, false);
+}
+
+int tcp_write_wakeup(Sock* sk, uint64_t& mib) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_state == TCP_CLOSE) return -1;
+  SkBuff* skb = tp->sk_write_queue.front();  // tcp_send_head
+  if (skb && before(TCP_SKB_CB(skb)->seq, tcp_wnd_end(tp))) {
+    const unsigned mss = tcp_current_mss(sk);
+    uint32_t seg_size = tcp_wnd_end(tp) - TCP_SKB_CB(skb)->seq;
+    if (before(tp->pushed_seq, TCP_SKB_CB(skb)->end_seq)) tp->pushed_seq = TCP_SKB_CB(skb)->end_seq;
+    // The window opened less than the segment (sender SWS avoidance held it), or it is a
+    // TSO skb: one MSS of it, or what the window takes, goes now.
+    if (seg_size < TCP_SKB_CB(skb)->end_seq - TCP_SKB_CB(skb)->seq || skb->len > mss) {
+      seg_size = std::min<uint32_t>(seg_size, mss);
+      TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_PSH;
+      if (tcp_fragment(sk, TCP_FRAG_IN_WRITE_QUEUE, skb, seg_size, mss)) return -1;
+    } else if (!tcp_skb_pcount(skb)) {
+      tcp_set_skb_tso_segs(skb, mss);
+    }
+    TCP_SKB_CB(skb)->tcp_flags |= TCPHDR_PSH;
+    const int err = tcp_transmit_skb(sk, skb, true);
+    if (!err) tcp_event_new_data_sent(sk, skb);
+    return err;
+  }
+  if (between(tp->snd_up, tp->snd_una + 1, tp->snd_una + 0xFFFF)) tcp_xmit_probe_skb(sk, true, mib);
+  return tcp_xmit_probe_skb(sk, false, mib);
+}
+
+void tcp_send_probe0(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
   tcp_mstamp_refresh(sk);
-  tcp_transmit_skb(sk, skb, false);
+  const int err = tcp_write_wakeup(sk, sk->net->mib.tcpext.TCPWinProbe);
   if (tp->packets_out || tp->sk_write_queue.empty()) {
-    tp->icsk_probes_out = 0;
+    tp->icsk_probes_out = 0;  // the probe timer is no longer needed
     tp->icsk_backoff = 0;
     tp->icsk_probes_tstamp = 0;
     return;
   }
   tp->icsk_probes_out++;
-  if (tp->icsk_backoff < 15) tp->icsk_backoff++;
-  const uint64_t when = std::min<uint64_t>(uint64_t(std::max(tp->icsk_rto, TCP_RTO_MIN)) << tp->icsk_backoff, TCP_RTO_MAX);
+  uint64_t when = TCP_RESOURCE_PROBE_INTERVAL;  // not sent for local congestion: try again soon
+  if (err <= 0) {
+    if (tp->icsk_backoff < 15) tp->icsk_backoff++;
+    when = std::min<uint64_t>(uint64_t(std::max(tp->icsk_rto, TCP_RTO_MIN)) << tp->icsk_backoff, TCP_RTO_MAX);
+  }
   tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, uint32_t(when));
 }
 

@@ -57,6 +57,9 @@ void tcp_rearm_rto(Sock* sk);
 void tcp_event_new_data_sent(Sock* sk, SkBuff* skb);
 // tcp_check_probe_timer: a zero-window probe when data waits and nothing is out.
 void tcp_check_probe_timer(Sock* sk);
+// tcp_write_wakeup: what a probe timer sends (mib counts a bare probe): the send head, or
+// an MSS of it, with PSH when the window has room for it, else a bare ACK below snd_una.
+int tcp_write_wakeup(Sock* sk, uint64_t& mib);
 // tcp_send_probe0: a zero-window probe, the probe timer backed off.
 void tcp_send_probe0(Sock* sk);
 // The tail loss probe timer fired (tcp_send_loss_probe).

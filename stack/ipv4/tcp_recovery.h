@@ -25,12 +25,6 @@ inline bool tcp_in_cwnd_reduction(const TcpSock* tp) {
   return tp->icsk_ca_state == TCP_CA_CWR || tp->icsk_ca_state == TCP_CA_Recovery;
 }
 
-// net.ipv4.tcp_reordering and tcp_max_reordering (Linux defaults).
-inline constexpr uint32_t kTcpReordering = 3;
-inline constexpr uint32_t kTcpMaxReordering = 300;
-// net.ipv4.tcp_frto (2: F-RTO with SACK) and tcp_early_retrans (3: TLP).
-inline constexpr int kTcpFrto = 2;
-inline constexpr int kTcpEarlyRetrans = 3;
 // TCP_TIMEOUT_MIN: the shortest TCP timer, in jiffies.
 inline constexpr uint32_t TCP_TIMEOUT_MIN = 2;
 // TCP_TIMEOUT_MIN_US: the slack a loss probe or reordering timer adds (us).

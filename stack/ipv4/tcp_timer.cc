@@ -303,31 +303,6 @@ void tcp_probe_timer(Sock* sk) {
 // the peer, probes every keepalive_intvl; keepalive_probes unanswered ones
 // (or TCP_USER_TIMEOUT, when set) reset the connection with ETIMEDOUT.
 
-namespace {
-
-// tcp_xmit_probe_skb (tcp_output.c): a bare ACK one byte below snd_una (the
-// urgent variant at snd_una is not built: no urgent data here), which the
-// peer answers with an ACK of its own.
-int tcp_xmit_probe_skb(Sock* sk, uint64_t& mib) {
-  TcpSock* tp = tcp_sk(sk);
-  Net& net = *sk->net;
-  SkBuff* skb = net.pool.alloc_skb(MAX_TCP_HEADER);
-  skb_reserve(skb, int(MAX_TCP_HEADER));
-  tcp_init_nondata_skb(skb, tp->snd_una - 1, TCPHDR_ACK);
-  mib++;
-  return tcp_transmit_skb(sk, skb, false);
-}
-
-// tcp_write_wakeup (tcp_output.c) as the keepalive timer reaches it: nothing
-// is in flight or queued (the timer checked), so the probe is
-// tcp_xmit_probe_skb's. A closed socket sends nothing (-1).
-int tcp_write_wakeup(Sock* sk, uint64_t& mib) {
-  if (sk->sk_state == TCP_CLOSE) return -1;
-  return tcp_xmit_probe_skb(sk, mib);
-}
-
-}  // namespace
-
 TcpSock::~TcpSock() {
   if (!net) return;
   for (Engine::TimerId* id : {&icsk_retransmit_timer, &icsk_delack_timer, &sk_timer, &pacing_timer})

@@ -231,20 +231,40 @@ def tc_qdisc(part: str, words: list[str]) -> Optional[TcQdisc]:
     return TcQdisc(op, kind, limit, words[2:])
 
 
+_REDIRECTION = re.compile(r"\d*(>>?|<)(&\d+|\S+)?")
+
+
+def _without_redirections(words: list[str]) -> list[str]:
+    """The words without the shell's redirections (`> /dev/null`, `2>/dev/null`, `2>&1`):
+    where a line's output goes changes no setting."""
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        m = _REDIRECTION.fullmatch(w)
+        if m:
+            skip = m.group(2) is None                  # "> FILE": the file is the next word
+            continue
+        out.append(w)
+    return out
+
+
 def commands(line: str, base: Path, env: Optional[Mapping[str, str]] = None, depth: int = 0) -> list[Action]:
     """The actions a command line takes, in order; env names the $variables."""
     env = env or {}
     out: list[Action] = []
+    line = line.replace("\\\n", " ")                 # the shell's line continuation
     for part in (p.strip() for chunk in line.splitlines() for p in chunk.split(";")):
         if not part or part.startswith("#"):
             continue
         try:
-            words = shlex.split(_vars(_arith(part), env))
+            words = shlex.split(_vars(_arith(part), env), comments=True)   # "... # why"
         except ValueError as e:
             raise CommandError(f"command '{part}': {e}") from None
-        if ">" in words:                               # "... > /dev/null 2>&1"
-            words = words[:words.index(">")]
-        words = [w for w in words if w not in ("2>&1",)]
+        words = _without_redirections(words)
+        if not words:
+            continue
         cmd = words[0]
         if cmd == "sysctl":
             sets = [w for w in words[1:] if not w.startswith("-")]

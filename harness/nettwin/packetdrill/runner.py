@@ -303,6 +303,9 @@ class Runner:
             self.fail(ev, f"error in code: getsockopt(TCP_INFO) failed with errno {err}")
         env = {f"tcpi_{k}": v for k, v in decode(raw).items()}
         env.update(SYMBOLS)
+        # a continuation backslash before the block's end (`...;\` then `}%`) continues into nothing
+        text = text.rstrip()
+        text = text[:-1] if text.endswith("\\") else text
         try:
             exec(compile(text, f"{self.s.path}:{ev.line}", "exec"), env)
         except AssertionError as e:
