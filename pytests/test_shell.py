@@ -69,9 +69,12 @@ class Terminal:
     controlling terminal is the pty), so a Ctrl-C written to it is a real SIGINT
     for the terminal's foreground process group."""
 
-    def __init__(self, argv, env):
+    def __init__(self, argv, env, sigint=signal.SIG_DFL):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
+            # What the shell inherits: a job in a non-interactive shell's background
+            # list (how CI jobs often run) starts with SIGINT ignored.
+            signal.signal(signal.SIGINT, sigint)
             os.execve(argv[0], argv, env)
         self.seen = b""
         self.transcript = b""  # everything, for failure messages
@@ -142,6 +145,21 @@ PROMPT = b"nettwin>>> "
 INPUT_SYSCALLS = {"0", "7", "23", "270", "271"}  # x86_64 read, poll, select, pselect6, ppoll
 ECHO = ('Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02")'
         '/IP(src="198.51.100.1", dst="198.51.100.2")/ICMP()')
+
+
+def test_ctrl_c_interrupts_a_shell_started_with_sigint_ignored(nettwin_cmd, harness_env):
+    """An ignored SIGINT is inherited through exec, and Python then leaves it ignored:
+    the shell takes it back at a terminal, so Ctrl-C still interrupts."""
+    term = Terminal(nettwin_cmd + ["shell", "--kind", "veth", "--plain"], harness_env, sigint=signal.SIG_IGN)
+    try:
+        term.at_prompt()
+        term.send(b"\x03")
+        term.expect(b"KeyboardInterrupt")
+        term.expect(PROMPT)
+        term.send(b"\x04")
+        assert term.wait() == 0
+    finally:
+        term.kill()
 
 
 def test_ctrl_c_interrupts_the_call_and_the_stack_lives_on(nettwin_cmd, harness_env):

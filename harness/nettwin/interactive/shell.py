@@ -8,6 +8,7 @@ import argparse
 import builtins
 import code
 import os
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -130,7 +131,12 @@ def main(argv=None) -> int:
             if not sys.stdin.isatty():
                 sys.ps1 = sys.ps2 = ""
                 code.InteractiveConsole(ns).interact(banner=BANNER, exitmsg="")
-            elif args.plain or not run_ipython(ns):
+                return 0
+            # At a terminal Ctrl-C interrupts, even when whatever started the shell
+            # ignored SIGINT (a non-interactive shell's background list does, and
+            # Python then leaves it ignored).
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if args.plain or not run_ipython(ns):
                 sys.ps1, sys.ps2 = "nettwin>>> ", "nettwin... "
                 TerminalConsole(ns).interact(banner=BANNER, exitmsg="")
         finally:
