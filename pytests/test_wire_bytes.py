@@ -39,12 +39,7 @@ def scapy_fill(state: TcpState, step: TcpSend, elapsed_ms: int) -> bytes:
     """The template's frame as it was built before the bytes builder: through Scapy."""
     opts = [state._scapy_option(o, elapsed_ms) for o in step.options]
     raw = any(o[0] == "raw" for o in opts)
-    if step.ack_abs is not None:
-        ack = step.ack_abs
-    elif step.ack is None:
-        ack = 0
-    else:
-        ack = state._dut_seq(step.ack)
+    ack = state.ack_of(step)
     dport = step.dport if step.dport is not None else state.dut_port
     ip_id = IP_ID_BASE + state.sent
     if step.icmp_mtu:

@@ -161,15 +161,17 @@ class TcpState:
             return (name, tuple(self._dut_seq(x) for block in o[1] for x in block))
         return (name, b"" if name == "SAckOK" else None)
 
+    def ack_of(self, step: TcpSend) -> int:
+        """The acknowledgment number a TcpSend carries: absolute, none (0), or
+        relative to the DUT's ISN as learnt."""
+        if step.ack_abs is not None:
+            return step.ack_abs
+        return 0 if step.ack is None else self._dut_seq(step.ack)
+
     def fill(self, step: TcpSend, elapsed_ms: int) -> bytes:
         """The frame of a TcpSend now, elapsed_ms after the time origin."""
         opts = [self._scapy_option(o, elapsed_ms) for o in step.options]
-        if step.ack_abs is not None:
-            ack = step.ack_abs
-        elif step.ack is None:
-            ack = 0
-        else:
-            ack = self._dut_seq(step.ack)
+        ack = self.ack_of(step)
         dport = step.dport if step.dport is not None else self.dut_port
         if dport is None:
             raise ValueError("the DUT's port is not known yet")
