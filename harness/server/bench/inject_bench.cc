@@ -8,6 +8,10 @@
 // "*" for every tracepoint) that a second thread reads in batches while frames go in,
 // as packed blobs (Trace.Read packed) or, with --trace-form events, one TraceEvent each;
 // --server-pid adds the server's CPU time (from /proc) beside the wall time.
+// --echo sends ICMP echo requests instead (the peer a permanent neighbour), each batch
+// with Nic.Inject and then its replies read off the wire in packed batches (Nic.ReadWire),
+// as a harness steps: injection and the wire read together; replies the wire could not
+// hold (dev.ntdut0.wire_dropped) would be counted, not read.
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -37,11 +41,12 @@ struct Options {
   std::string trace;  // empty: tracing off
   bool packed_events = true;
   int server_pid = 0;
+  bool echo = false;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr, "nettwin-inject-bench: %s\nusage: nettwin-inject-bench ADDRESS [--frames N] [--batch B] "
-               "[--form packed|frames] [--trace EVENTS] [--trace-form packed|events] [--server-pid PID]\n", why);
+               "[--form packed|frames] [--trace EVENTS] [--trace-form packed|events] [--server-pid PID] [--echo]\n", why);
   std::exit(2);
 }
 
@@ -66,11 +71,13 @@ Options parse(int argc, char** argv) {
       o.packed_events = form == "packed";
     }
     else if (arg == "--server-pid") o.server_pid = std::stoi(value());
+    else if (arg == "--echo") o.echo = true;
     else if (o.address.empty() && arg[0] != '-') o.address = arg;
     else usage(("unknown argument " + arg).c_str());
   }
   if (o.address.empty()) usage("no server address");
   if (o.batch == 0 || o.batch > 4096) usage("--batch is 1 to 4096 (the RX ring's largest size)");
+  if (o.echo && !o.trace.empty()) usage("--echo and --trace are figures of their own: one at a time");
   return o;
 }
 
@@ -98,8 +105,9 @@ double process_cpu_s(int pid) {
 
 // A fresh stack: ring NIC ntdut0 (RX ring of 4096) at 198.51.100.2, a UDP socket
 // bound to port 5000 that nobody reads (once its buffer is full, the rest are
-// dropped in __udp_queue_rcv_skb, as on Linux).
-void set_up(const std::shared_ptr<grpc::Channel>& channel) {
+// dropped in __udp_queue_rcv_skb, as on Linux); with echo, the sender
+// 198.51.100.1 a permanent neighbour, so that replies leave without ARP.
+void set_up(const std::shared_ptr<grpc::Channel>& channel, bool echo) {
   auto control = v1::Control::NewStub(channel);
   auto sockets = v1::Sockets::NewStub(channel);
   v1::Empty empty;
@@ -124,6 +132,15 @@ void set_up(const std::shared_ptr<grpc::Channel>& channel) {
     addr.set_dev("ntdut0");
     addr.set_cidr("198.51.100.2/24");
     check(control->AddAddress(&ctx, addr, &empty), "Control.AddAddress");
+  }
+  if (echo) {
+    grpc::ClientContext ctx;
+    v1::NeighbourRequest neigh;
+    neigh.set_dev("ntdut0");
+    neigh.set_ip("198.51.100.1");
+    neigh.set_mac("02:00:00:00:01:01");
+    neigh.set_state("permanent");
+    check(control->AddNeighbour(&ctx, neigh, &empty), "Control.AddNeighbour");
   }
   v1::SockReply reply;
   {
@@ -199,6 +216,46 @@ struct TraceReader {
   }
 };
 
+// Wire records in a packed Nic.ReadWire blob: a u32 frame length, then 12 bytes
+// (ifindex, time) before the frame.
+uint64_t count_wire_records(const std::string& blob) {
+  uint64_t records = 0;
+  for (size_t at = 0; at + 16 <= blob.size(); ++records) {
+    uint32_t len;
+    std::memcpy(&len, blob.data() + at, 4);
+    at += 16 + len;
+  }
+  return records;
+}
+
+// Reads ntdut0's wire in packed batches until it is empty; returns the frames read.
+uint64_t read_wire(v1::Nic::Stub& nic) {
+  uint64_t frames = 0;
+  for (;;) {
+    grpc::ClientContext ctx;
+    v1::ReadWireRequest read;
+    read.set_dev("ntdut0");
+    read.set_max_bytes(64 << 20);
+    read.set_packed(true);
+    v1::ReadWireReply got;
+    check(nic.ReadWire(&ctx, read, &got), "Nic.ReadWire");
+    frames += count_wire_records(got.packed());
+    if (got.remaining() == 0) return frames;
+  }
+}
+
+// A counter of ReadCounters by name (0 when absent).
+uint64_t read_counter(const std::shared_ptr<grpc::Channel>& channel, const std::string& name) {
+  auto control = v1::Control::NewStub(channel);
+  grpc::ClientContext ctx;
+  v1::Empty empty;
+  v1::Counters counters;
+  check(control->ReadCounters(&ctx, empty, &counters), "Control.ReadCounters");
+  for (const auto& c : counters.counters())
+    if (c.name() == name) return c.value();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -207,12 +264,14 @@ int main(int argc, char** argv) {
   args.SetMaxReceiveMessageSize(v1::MAX_MESSAGE_BYTES);
   args.SetMaxSendMessageSize(v1::MAX_MESSAGE_BYTES);
   auto channel = grpc::CreateCustomChannel(o.address, grpc::InsecureChannelCredentials(), args);
-  set_up(channel);
+  set_up(channel, o.echo);
   auto nic = v1::Nic::NewStub(channel);
   auto trace = v1::Trace::NewStub(channel);
 
   const v1::InjectRequest batch =
-      make_batch(nettwin::bench::udp_frame(nettwin::bench::kUdpPayload60, true), o.batch, o.packed);
+      make_batch(o.echo ? nettwin::bench::echo_request(nettwin::bench::kEchoPayload60)
+                        : nettwin::bench::udp_frame(nettwin::bench::kUdpPayload60, true),
+                 o.batch, o.packed);
   uint64_t subscription = 0;
   std::atomic<bool> stop{false};
   TraceReader reader;
@@ -227,18 +286,30 @@ int main(int argc, char** argv) {
     subscription = sub.id();
     reading = std::thread([&] { reader.run(*trace, subscription, stop); });
   }
+  uint64_t replies = 0;
 
   const uint64_t batches = (o.frames + o.batch - 1) / o.batch;
   const double cpu0 = o.server_pid ? process_cpu_s(o.server_pid) : 0;
   const auto t0 = std::chrono::steady_clock::now();
-  grpc::ClientContext ctx;
   v1::InjectReply reply;
-  auto writer = nic->InjectStream(&ctx, &reply);
-  for (uint64_t i = 0; i < batches; ++i) {
-    if (!writer->Write(batch)) break;
+  if (o.echo) {
+    for (uint64_t i = 0; i < batches; ++i) {
+      grpc::ClientContext ctx;
+      v1::InjectReply one;
+      check(nic->Inject(&ctx, batch, &one), "Nic.Inject");
+      reply.set_queued(reply.queued() + one.queued());
+      reply.set_rx_missed(reply.rx_missed() + one.rx_missed());
+      replies += read_wire(*nic);
+    }
+  } else {
+    grpc::ClientContext ctx;
+    auto writer = nic->InjectStream(&ctx, &reply);
+    for (uint64_t i = 0; i < batches; ++i) {
+      if (!writer->Write(batch)) break;
+    }
+    writer->WritesDone();
+    check(writer->Finish(), "Nic.InjectStream");
   }
-  writer->WritesDone();
-  check(writer->Finish(), "Nic.InjectStream");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stop = true;
   if (reading.joinable()) {
@@ -252,9 +323,10 @@ int main(int argc, char** argv) {
   const double server_cpu = o.server_pid ? process_cpu_s(o.server_pid) - cpu0 : 0;
 
   const uint64_t frames = uint64_t(reply.queued()) + reply.rx_missed();
-  std::printf("nettwin-inject-bench: %s batches of %u 60 B UDP frames, %s: %llu frames in %.2f s: "
+  std::printf("nettwin-inject-bench: %s batches of %u 60 B %s, %s: %llu frames in %.2f s: "
               "%.0f frames/s (%u queued, %u missed)",
               o.packed ? "packed" : "Frame-message", o.batch,
+              o.echo ? "ICMP echo requests, the replies read off the wire packed" : "UDP frames",
               o.trace.empty() ? "tracing off"
                               : ("one subscription to " + o.trace + (o.packed_events ? " read packed" : " read as events")).c_str(),
               static_cast<unsigned long long>(frames), seconds, double(frames) / seconds, reply.queued(),
@@ -263,6 +335,9 @@ int main(int argc, char** argv) {
   if (!o.trace.empty())
     std::printf("; %llu events read, %llu lost", static_cast<unsigned long long>(reader.events),
                 static_cast<unsigned long long>(reader.lost));
+  if (o.echo)
+    std::printf("; %llu replies read, %llu not held by the wire", static_cast<unsigned long long>(replies),
+                static_cast<unsigned long long>(read_counter(channel, "dev.ntdut0.wire_dropped")));
   std::printf("\n");
   return 0;
 }
