@@ -20,8 +20,6 @@ bool setup_host(BulkHost& h, const char* name, uint8_t last, const char* cidr, c
   c.name = name;
   c.kind = DeviceKind::Ring;
   c.mac = {0x02, 0, 0, 0, 1, last};
-  c.rx_ring_size = 4096;
-  c.tx_ring_size = 4096;
   const std::string peer_mac = "02:00:00:00:01:0" + std::to_string(peer_last);
   if (h.stack.create_device(c) || h.stack.add_address(name, cidr) ||
       h.stack.add_neighbour(name, peer_ip, peer_mac, "permanent"))

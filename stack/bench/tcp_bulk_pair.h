@@ -32,8 +32,9 @@ struct LinkLoss {
   bool drop();
 };
 
-// A ring NIC `name` (MAC 02:00:00:00:01:<last>, rings of 4096) at `cidr`, the
-// peer's address and MAC (02:00:00:00:01:0<peer_last>) a permanent neighbour.
+// A ring NIC `name` (MAC 02:00:00:00:01:<last>, rings of 256: e1000's default
+// and the stack's) at `cidr`, the peer's address and MAC
+// (02:00:00:00:01:0<peer_last>) a permanent neighbour.
 bool setup_host(BulkHost& h, const char* name, uint8_t last, const char* cidr, const char* peer_ip,
                 uint8_t peer_last);
 // Moves every frame `from` put on its wire into `to`'s RX ring, but those
