@@ -4,8 +4,10 @@
 // the end of what it wrote; the caller's buffer must hold the maximum given.
 #pragma once
 
+#include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 
 namespace nettwin::trace_fmt {
 
@@ -13,28 +15,34 @@ namespace nettwin::trace_fmt {
 inline char* put_u64(char* p, uint64_t v) { return std::to_chars(p, p + 20, v).ptr; }
 inline char* put_i64(char* p, int64_t v) { return std::to_chars(p, p + 20, v).ptr; }
 
-// One octet as %u: 1 to 3 digits.
-inline char* put_u8(char* p, unsigned v) {
-  if (v >= 100) {
-    *p++ = char('0' + v / 100);
-    v %= 100;
-    *p++ = char('0' + v / 10);
-  } else if (v >= 10) {
-    *p++ = char('0' + v / 10);
+// Each octet value's "%u." (2 to 4 bytes) and its length, so that a dotted
+// quad is four table reads and four 4-byte stores.
+struct OctetText {
+  char text[4];
+  uint8_t len;
+};
+inline constexpr std::array<OctetText, 256> kOctetTexts = [] {
+  std::array<OctetText, 256> t{};
+  for (unsigned v = 0; v < 256; ++v) {
+    unsigned n = 0;
+    if (v >= 100) t[v].text[n++] = char('0' + v / 100);
+    if (v >= 10) t[v].text[n++] = char('0' + v / 10 % 10);
+    t[v].text[n++] = char('0' + v % 10);
+    t[v].text[n++] = '.';
+    t[v].len = uint8_t(n);
   }
-  *p++ = char('0' + v % 10);
-  return p;
-}
+  return t;
+}();
 
-// A host-order IPv4 address as "%u.%u.%u.%u": at most 15 characters.
+// A host-order IPv4 address as "%u.%u.%u.%u": at most 15 characters, but it
+// stores 16 bytes (the last octet's dot, not counted).
 inline char* put_ipv4(char* p, uint32_t a) {
-  p = put_u8(p, a >> 24);
-  *p++ = '.';
-  p = put_u8(p, (a >> 16) & 0xff);
-  *p++ = '.';
-  p = put_u8(p, (a >> 8) & 0xff);
-  *p++ = '.';
-  return put_u8(p, a & 0xff);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const OctetText& o = kOctetTexts[(a >> shift) & 0xff];
+    std::memcpy(p, o.text, 4);
+    p += o.len;
+  }
+  return p - 1;
 }
 
 inline constexpr char kHexDigits[] = "0123456789abcdef";
