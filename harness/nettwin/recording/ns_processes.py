@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -12,6 +13,10 @@ import time
 from pathlib import Path
 
 AGENT_SCRIPT = Path(__file__).with_name("netns_agent.py")
+# How long the agent may take to answer a command beyond the wait the command asks
+# for itself: a socket call that blocks longer waits on something the scenario
+# never does (a blocking send to a peer that acknowledges only after it returns).
+ANSWER_GRACE_S = 30.0
 
 
 class ProcessError(RuntimeError):
@@ -85,11 +90,21 @@ class Agent:
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
         self.call({"op": "ping"})
 
-    def call(self, cmd: dict) -> dict:
+    def call(self, cmd: dict, grace_s: float = ANSWER_GRACE_S) -> dict:
         if self.proc is None or self.proc.poll() is not None:
             raise ProcessError(f"agent is not running: {self._stderr()}")
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
+        # One line answers each command, so nothing is left buffered between calls
+        # and select on the pipe sees the answer.
+        wait_s = grace_s + (cmd.get("timeout_ms") or cmd.get("args", {}).get("timeout_ms") or 0) / 1000
+        if cmd.get("sock_op") == "collect" and "timeout_ms" not in cmd.get("args", {}):
+            wait_s += 60  # collect's own default wait
+        if not select.select([self.proc.stdout], [], [], wait_s)[0]:
+            what = cmd.get("sock_op") or cmd.get("op")
+            raise ProcessError(f"agent: {what} on {cmd.get('h', '-')} did not return within {wait_s:g} s: "
+                               "a blocking socket call that nothing before it in the scenario can end "
+                               "(make it a _bg call, give it a timeout or MSG_DONTWAIT)")
         line = self.proc.stdout.readline()
         if not line:
             raise ProcessError(f"agent gave no answer to {cmd.get('op')}: {self._stderr()}")
@@ -111,7 +126,7 @@ class Agent:
             return
         if self.proc.poll() is None:
             try:
-                self.call({"op": "exit"})
+                self.call({"op": "exit"}, grace_s=5)  # stuck in a socket call: killed below
                 self.proc.wait(5)
             except (ProcessError, OSError, subprocess.TimeoutExpired, ValueError):
                 self.proc.kill()
