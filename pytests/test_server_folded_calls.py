@@ -12,6 +12,7 @@ from scapy.packet import Raw
 
 from nettwin.client import StackError
 from nettwin.client.sockets import AF_INET, MSG_DONTWAIT, SOCK_DGRAM
+from nettwin.scenarios.sock_steps import Sock, perform
 
 DUT = "ntdut0"
 DUT_MAC, TESTER_MAC = "02:00:00:00:01:02", "02:00:00:00:01:01"
@@ -193,3 +194,18 @@ def test_configure_with_a_bad_subscription_changes_nothing(stack):
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "subscribe:" in str(refused.value) and "group:event" in str(refused.value)
     assert [d.config.name for d in stack.devices()] == [DUT]   # the stack it replaced is back
+
+
+def test_a_step_that_makes_no_call_still_runs_the_clock_to_its_time(stack):
+    # sock_steps.perform with at_ns: the step's first request carries the time; a step
+    # that makes no call (a background recv, made when collected) runs it on its own.
+    set_up(stack)
+    handles: dict = {}
+    perform(stack.sockets, handles, Sock("socket", "s", (("type", SOCK_DGRAM),)), at_ns=1 * S)
+    assert stack.sockets.last.now_ns == 1 * S
+    calls = stack.calls
+    perform(stack.sockets, handles, Sock("recv_bg", "s"), at_ns=2 * S)
+    assert stack.calls - calls == 1 and stack.now() == 2 * S
+    with pytest.raises(ValueError):       # a step that fails before its call: the clock still runs
+        perform(stack.sockets, handles, Sock("no_such_op", "s"), at_ns=3 * S)
+    assert stack.now() == 3 * S

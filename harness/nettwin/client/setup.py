@@ -57,6 +57,5 @@ class Setup:
         reply = stack._call("Control.Configure", stack._control.Configure, self._msg)
         self.counters = {c.name: c.value for c in reply.counters}
         if self._msg.HasField("subscribe"):
-            from .stack import Subscription
-            self.subscription = Subscription(stack, reply.subscription)
+            self.subscription = stack._subscription(reply.subscription)
         return {r.name: (r.value, r.unknown, r.error) for r in reply.results}

@@ -666,7 +666,11 @@ class Stack:
         """Open a buffered subscription (tracepoint names or patterns; empty: all).
         skb_data: checkpoints carry the skb's bytes ("frame", hex; "frame_layer")."""
         reply = self._call("Trace.Open", self._trace.Open, self._filter(events, checkpoints, skb_data))
-        return Subscription(self, reply.id)
+        return self._subscription(reply.id)
+
+    def _subscription(self, sub_id: int) -> Subscription:
+        """The client side of a subscription the server opened (Trace.Open, or Configure's)."""
+        return Subscription(self, sub_id)
 
     def stream(self, events: Iterable[str] = (), checkpoints: bool = False, skb_data: bool = False) -> TraceStream:
         """The live stream: an iterator over events as they happen (close() to stop),

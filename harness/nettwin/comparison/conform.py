@@ -185,10 +185,7 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
             injected = [(t_ns, bytes(pkt)) for t_ns, _, _, into, pkt in arrivals if into == dev]
         for t_ns, _, _, into, pkt in arrivals:
             if into is None:
-                # The clock runs to the call's time in the step's first request.
-                stack.sockets.at(max(0, t_ns))
-                sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"]))
-                stack.sockets.run_pending()
+                sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"], at_ns=max(0, t_ns)))
             else:
                 stack.inject(into, bytes(pkt), at_ns=max(0, t_ns))
         # The clock to the recording's end, what every device sent, and the counters

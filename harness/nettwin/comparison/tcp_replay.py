@@ -96,12 +96,11 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             call = calls_at.get(i)
             if call is not None:
                 # To the call's time (never back: a blocking call may have run the
-                # clock past `now`), in the step's first request.
+                # clock past `now`).
                 now = max(call["t_ns"], now, sock_clock)
-                stack.sockets.at(now)
             last = stack.sockets.last
-            sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st)))
-            stack.sockets.run_pending()
+            sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st),
+                                                   at_ns=now if call is not None else None))
             if stack.sockets.last is not last:
                 sock_clock = stack.sockets.last.now_ns
             wire_read = False
