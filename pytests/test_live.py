@@ -116,6 +116,12 @@ def test_ping_reaches_the_twin_and_the_trace_rpc_shows_each_skbs_path(nettwin_cm
                 stack.advance(1_000_000)
             assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
             assert "live mode" in str(refused.value)
+            # Nor through a socket call's run_until_ns, which then makes no call.
+            stack.sockets.at(1_000_000)
+            with pytest.raises(StackError) as refused:
+                stack.sockets.socket()
+            assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
+            assert "Socket with run_until_ns" in str(refused.value)
     finally:
         status = live.stop(signal.SIGINT)
     assert status == 0, "".join(live.out)

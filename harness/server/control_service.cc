@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "counters_reply.h"
 #include "proto_convert.h"
 #include "request_check.h"
 
@@ -223,20 +224,7 @@ grpc::Status ControlService::Now(grpc::ServerContext*, const v1::Empty*, v1::Clo
 grpc::Status ControlService::ReadCounters(grpc::ServerContext*, const v1::Empty*,
                                           v1::Counters* reply) {
   return run_on_engine(engine_, [&](EngineState& state) {
-    const auto add = [reply](const std::string& name, uint64_t value) {
-      auto* counter = reply->add_counters();
-      counter->set_name(name);
-      counter->set_value(value);
-    };
-    for (const auto& [name, value] : state.stack->counters()) add(name, value);
-    // The server's own: trace events lost by every subscription, buffered or
-    // live, and those held for them now (bounded by --trace-budget); in live
-    // mode, the TAP's frames.
-    add("trace.lost", state.hub.lost_total());
-    add("trace.held", state.hub.budget().held());
-    if (state.live) {
-      for (const auto& [name, value] : state.live->counters()) add(name, value);
-    }
+    add_counters(state, *reply->mutable_counters());
     return grpc::Status::OK;
   });
 }

@@ -1,13 +1,15 @@
 // Control.Configure: Reset and a scenario's whole setup in one call. Each step is
 // the RPC a client would otherwise make on its own (same checks, same errors), so a
 // setup behaves exactly like the calls it stands for, with one round trip; a setup
-// that fails puts the stack it replaced back.
+// that fails puts the stack it replaced back. Asked for, the counters and a trace
+// subscription come last.
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "control_service.h"
 #include "request_check.h"
+#include "trace_service.h"
 
 namespace nettwin::server {
 
@@ -76,7 +78,18 @@ grpc::Status ControlService::apply(grpc::ServerContext* context, const v1::Stack
       return status;
   v1::SysctlBatch batch;
   *batch.mutable_sysctls() = setup.sysctls();
-  return SetSysctls(context, &batch, reply);
+  if (auto status = SetSysctls(context, &batch, reply); !status.ok()) return status;
+  if (setup.counters()) {
+    v1::Counters counters;
+    if (auto status = ReadCounters(context, nullptr, &counters); !status.ok()) return status;
+    reply->mutable_counters()->Swap(counters.mutable_counters());
+  }
+  if (!setup.has_subscribe()) return grpc::Status::OK;
+  v1::Subscription subscription;
+  if (auto status = open_subscription(engine_, setup.subscribe(), subscription); !status.ok())
+    return grpc::Status(status.error_code(), "subscribe: " + status.error_message());
+  reply->set_subscription(subscription.id());
+  return grpc::Status::OK;
 }
 
 }  // namespace nettwin::server

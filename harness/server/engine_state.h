@@ -78,10 +78,22 @@ inline std::string clock_limit_note() {
   return " (the virtual clock ends at " + std::to_string(Stack::kClockLimitNs) + " ns, Linux's KTIME_MAX)";
 }
 
-// RunUntil's time (Control.RunUntil, Nic.ReadWire's run_until_ns): past the clock's end is refused.
+// RunUntil's time (Control.RunUntil, a request's run_until_ns): past the clock's end is refused.
 inline grpc::Status check_run_until(uint64_t ns) {
   if (ns <= Stack::kClockLimitNs) return grpc::Status::OK;
   return invalid("running the clock until " + std::to_string(ns) + " ns overflows it" + clock_limit_note());
+}
+
+// Engine thread. A request's run_until_ns (Nic.Inject, Nic.ReadWire, each Sockets
+// call): the clock runs to that absolute time as Control.RunUntil does (0 leaves
+// it; a time already passed runs what is due and leaves the clock), before the
+// request's own work in the same engine step. Refused in live mode. The handler
+// has checked the time with check_run_until.
+inline grpc::Status run_clock_to(EngineState& state, uint64_t ns, std::string_view call) {
+  if (ns == 0) return grpc::Status::OK;
+  if (state.live) return live_clock_refusal(std::string(call) + " with run_until_ns");
+  state.stack->run_until(ns);
+  return grpc::Status::OK;
 }
 
 // Trace.Open or Trace.Stream when every subscription the server allows is taken.

@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "counters_reply.h"
 #include "packed_blobs.h"
 #include "reply_budget.h"
 #include "request_check.h"
@@ -40,7 +41,6 @@ grpc::Status inject_batch(EngineState& state, const v1::InjectRequest& request, 
   Stack& stack = *state.stack;
   if (auto status = check_request(request); !status.ok()) return status;
   if (auto status = check_run_until(request.run_until_ns()); !status.ok()) return status;
-  if (request.run_until_ns() != 0 && state.live) return live_clock_refusal("Inject with run_until_ns");
   const std::string& dev = request.dev();
   if (auto status = require_device(stack, dev); !status.ok()) return status;
   if (request.frames_size() > 0 && !request.packed().empty())
@@ -52,7 +52,7 @@ grpc::Status inject_batch(EngineState& state, const v1::InjectRequest& request, 
   }
   const PackedCount packed = count_packed(request.packed(), v1::MAX_PACKED_FRAMES);
   if (packed.error) return invalid(*packed.error + " (device " + quoted(dev) + "; nothing was injected)");
-  if (request.run_until_ns() != 0) stack.run_until(request.run_until_ns());
+  if (auto status = run_clock_to(state, request.run_until_ns(), "Inject"); !status.ok()) return status;
   std::optional<grpc::Status> refused;
   size_t index = 0;
   auto inject_one = [&](std::span<const uint8_t> bytes) {
@@ -83,13 +83,66 @@ grpc::Status with_batch_number(const grpc::Status& status, uint64_t batch) {
                       "batch " + std::to_string(batch) + ": " + status.error_message());
 }
 
+// Engine thread. ReadWire's work once the clock has run: the time, the counters
+// when asked (charged to the budget first: the frames take what is left), and the
+// frames that fit.
+grpc::Status take_frames(EngineState& state, const v1::ReadWireRequest& request, ReplyBudget& budget,
+                         v1::ReadWireReply& reply, WireTake& taken) {
+  reply.set_now_ns(state.stack->now_ns());
+  if (request.counters() && !budget.fits(counters_bytes(state)))
+    return invalid("max_bytes " + std::to_string(request.max_bytes()) + " is too small for the counters (" +
+                   std::to_string(budget.refused_bytes()) + " bytes); nothing was taken");
+  taken = state.stack->take_wire(request.dev(), request.max(), [&](const std::string& dev, size_t len) {
+    return budget.fits(request.packed() ? kPackedWireHeaderBytes + len : wire_frame_bytes(dev, len));
+  });
+  if (request.counters()) add_counters(state, *reply.mutable_counters());
+  return grpc::Status::OK;
+}
+
+// Off the engine thread: the frames take_frames() took, into the reply.
+grpc::Status put_frames(const v1::ReadWireRequest& request, const ReplyBudget& budget, WireTake& taken,
+                        v1::ReadWireReply& reply) {
+  if (taken.frames.empty() && budget.refused_bytes() > 0) {
+    return invalid("max_bytes " + std::to_string(request.max_bytes()) + " is too small for the next frame (" +
+                   std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
+                   " bytes with the reply around it); nothing was taken");
+  }
+  if (request.packed()) {
+    size_t bytes = 0;
+    for (const WireFrame& frame : taken.frames) bytes += kPackedWireHeaderBytes + frame.data.size();
+    std::string& out = *reply.mutable_packed();
+    out.reserve(bytes);
+    for (const WireFrame& frame : taken.frames) append_packed_wire(out, frame.ifindex, frame.time_ns, frame.data);
+  } else {
+    auto* out = reply.mutable_frames();
+    out->Reserve(static_cast<int>(taken.frames.size()));
+    for (WireFrame& frame : taken.frames) {
+      auto* wire = out->Add();
+      wire->set_dev(std::move(frame.dev));
+      wire->set_ifindex(frame.ifindex);
+      wire->set_time_ns(frame.time_ns);
+      wire->set_data(frame.data.data(), frame.data.size());
+    }
+  }
+  reply.set_remaining(taken.remaining);
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status NicService::Inject(grpc::ServerContext*, const v1::InjectRequest* request,
                                 v1::InjectReply* reply) {
-  return run_on_engine(engine_, [&](EngineState& state) {
-    return inject_batch(state, *request, *reply);
+  // read_wire: ReadWire {dev} once the batch is in, in the same engine step.
+  v1::ReadWireRequest wire_request;
+  wire_request.set_dev(request->dev());
+  ReplyBudget budget(0);
+  WireTake taken;
+  const grpc::Status status = run_on_engine(engine_, [&](EngineState& state) {
+    if (auto status = inject_batch(state, *request, *reply); !status.ok() || !request->read_wire()) return status;
+    return take_frames(state, wire_request, budget, *reply->mutable_wire(), taken);
   });
+  if (!status.ok() || !request->read_wire()) return status;
+  return put_frames(wire_request, budget, taken, *reply->mutable_wire());
 }
 
 grpc::Status NicService::InjectStream(grpc::ServerContext*,
@@ -120,6 +173,10 @@ grpc::Status NicService::InjectStream(grpc::ServerContext*,
       auto batch = std::make_shared<v1::InjectRequest>();
       if (!reader->Read(batch.get())) break;
       const uint64_t number = batch_number++;
+      if (batch->read_wire()) {
+        failure = with_batch_number(invalid("read_wire is for Nic.Inject, not a stream"), number);
+        break;
+      }
       in_flight.push_back(engine_.post([batch, number, &total, stop_injecting](EngineState& state) {
         // After a refused batch, the ones already queued behind it are skipped.
         if (*stop_injecting) return grpc::Status::OK;
@@ -161,42 +218,11 @@ grpc::Status NicService::ReadWire(grpc::ServerContext*, const v1::ReadWireReques
     if (!request->dev().empty()) {
       if (auto status = require_device(*state.stack, request->dev()); !status.ok()) return status;
     }
-    if (request->run_until_ns() != 0) {
-      if (state.live) return live_clock_refusal("ReadWire with run_until_ns");
-      state.stack->run_until(request->run_until_ns());
-    }
-    reply->set_now_ns(state.stack->now_ns());
-    taken = state.stack->take_wire(request->dev(), request->max(), [&](const std::string& dev, size_t len) {
-      return budget.fits(request->packed() ? kPackedWireHeaderBytes + len : wire_frame_bytes(dev, len));
-    });
-    return grpc::Status::OK;
+    if (auto status = run_clock_to(state, request->run_until_ns(), "ReadWire"); !status.ok()) return status;
+    return take_frames(state, *request, budget, *reply, taken);
   });
   if (!status.ok()) return status;
-  if (taken.frames.empty() && budget.refused_bytes() > 0) {
-    return invalid("max_bytes " + std::to_string(request->max_bytes()) + " is too small for the next frame (" +
-                   std::to_string(budget.refused_bytes() + kReplyFieldsBytes) +
-                   " bytes with the reply around it); nothing was taken");
-  }
-  // Building the reply happens here, off the engine thread.
-  if (request->packed()) {
-    size_t bytes = 0;
-    for (const WireFrame& frame : taken.frames) bytes += kPackedWireHeaderBytes + frame.data.size();
-    std::string& out = *reply->mutable_packed();
-    out.reserve(bytes);
-    for (const WireFrame& frame : taken.frames) append_packed_wire(out, frame.ifindex, frame.time_ns, frame.data);
-  } else {
-    auto* out = reply->mutable_frames();
-    out->Reserve(static_cast<int>(taken.frames.size()));
-    for (WireFrame& frame : taken.frames) {
-      auto* wire = out->Add();
-      wire->set_dev(std::move(frame.dev));
-      wire->set_ifindex(frame.ifindex);
-      wire->set_time_ns(frame.time_ns);
-      wire->set_data(frame.data.data(), frame.data.size());
-    }
-  }
-  reply->set_remaining(taken.remaining);
-  return grpc::Status::OK;
+  return put_frames(*request, budget, taken, *reply);
 }
 
 grpc::Status NicService::SetLink(grpc::ServerContext*, const v1::LinkRequest* request,

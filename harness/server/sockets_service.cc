@@ -122,9 +122,21 @@ void set_result(v1::SockReply* reply, int r, const Stack& stack) {
   reply->set_now_ns(stack.now_ns());
 }
 
-template <class F>
-grpc::Status call(Engine& engine, v1::SockReply* reply, F f) {
+// One socket call on the engine thread: first the clock to the request's
+// run_until_ns (run_clock_to, as Nic.Inject's), then `work`, in the same step.
+template <class Request, class F>
+grpc::Status on_engine(Engine& engine, const char* name, const Request& request, F work) {
+  if (auto status = check_run_until(request.run_until_ns()); !status.ok()) return status;
   return run_on_engine(engine, [&](EngineState& state) {
+    if (auto status = run_clock_to(state, request.run_until_ns(), name); !status.ok()) return status;
+    return work(state);
+  });
+}
+
+// A call whose reply is the syscall's result (and what `f` adds to it).
+template <class Request, class F>
+grpc::Status call(Engine& engine, const char* name, const Request& request, v1::SockReply* reply, F f) {
+  return on_engine(engine, name, request, [&](EngineState& state) {
     set_result(reply, f(state.stack->net()), *state.stack);
     return grpc::Status::OK;
   });
@@ -135,13 +147,13 @@ grpc::Status check_timeout(uint64_t t) {
   return grpc::Status::OK;
 }
 
-grpc::Status do_send(Engine& engine, const v1::SendRequest* request, v1::SockReply* reply) {
+grpc::Status do_send(Engine& engine, const char* name, const v1::SendRequest* request, v1::SockReply* reply) {
   if (request->data().size() > kMaxData) return invalid("data is larger than 1 MiB");
   ReqAddr to;
   if (request->has_to()) {
     if (auto s = to_req_addr(request->to(), to); !s.ok()) return s;
   }
-  return call(engine, reply, [&](Net& net) {
+  return call(engine, name, *request, reply, [&](Net& net) {
     SendMsg msg;
     msg.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(request->data().data()),
                                         request->data().size());
@@ -154,10 +166,10 @@ grpc::Status do_send(Engine& engine, const v1::SendRequest* request, v1::SockRep
   });
 }
 
-grpc::Status do_recv(Engine& engine, const v1::RecvRequest* request, v1::SockReply* reply) {
+grpc::Status do_recv(Engine& engine, const char* name, const v1::RecvRequest* request, v1::SockReply* reply) {
   if (auto s = check_timeout(request->timeout_ns()); !s.ok()) return s;
   if (request->len() > kMaxData) return invalid("len is larger than 1 MiB");
-  return run_on_engine(engine, [&](EngineState& state) {
+  return on_engine(engine, name, *request, [&](EngineState& state) {
     RecvMsg msg;
     msg.len = request->len();
     const int r = sys_recvmsg(state.stack->net(), request->fd(), msg, request->flags(), request->timeout_ns());
@@ -184,14 +196,15 @@ grpc::Status do_recv(Engine& engine, const v1::RecvRequest* request, v1::SockRep
 }  // namespace
 
 grpc::Status SocketsService::Socket(grpc::ServerContext*, const v1::SocketRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) { return sys_socket(net, r->domain(), r->type(), r->protocol()); });
+  return call(engine_, "Socket", *r, reply,
+              [&](Net& net) { return sys_socket(net, r->domain(), r->type(), r->protocol()); });
 }
 
 grpc::Status SocketsService::Bind(grpc::ServerContext*, const v1::SockAddrRequest* r, v1::SockReply* reply) {
   if (auto status = check_request(*r); !status.ok()) return status;
   ReqAddr a;
   if (auto s = to_req_addr(r->addr(), a); !s.ok()) return s;
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "Bind", *r, reply, [&](Net& net) {
     return a.ll ? sys_bind_ll(net, r->fd(), a.lla, a.len) : sys_bind(net, r->fd(), a.in, a.len);
   });
 }
@@ -201,16 +214,16 @@ grpc::Status SocketsService::Connect(grpc::ServerContext*, const v1::SockAddrReq
   ReqAddr a;
   if (auto s = to_req_addr(r->addr(), a); !s.ok()) return s;
   if (a.ll) a.in.family = AF_PACKET_;  // connect reads only the family of a sockaddr_ll
-  return call(engine_, reply, [&](Net& net) { return sys_connect(net, r->fd(), a.in, a.len); });
+  return call(engine_, "Connect", *r, reply, [&](Net& net) { return sys_connect(net, r->fd(), a.in, a.len); });
 }
 
 grpc::Status SocketsService::Listen(grpc::ServerContext*, const v1::ListenRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) { return sys_listen(net, r->fd(), r->backlog()); });
+  return call(engine_, "Listen", *r, reply, [&](Net& net) { return sys_listen(net, r->fd(), r->backlog()); });
 }
 
 grpc::Status SocketsService::Accept(grpc::ServerContext*, const v1::AcceptRequest* r, v1::SockReply* reply) {
   if (r->timeout_ns() > kMaxTimeoutNs) return invalid("timeout_ns is larger than one hour");
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "Accept", *r, reply, [&](Net& net) {
     SockaddrIn peer;
     const int ret = sys_accept4(net, r->fd(), &peer, r->flags(), r->timeout_ns());
     if (ret >= 0) from_sockaddr(peer, *reply->mutable_addr());
@@ -220,47 +233,47 @@ grpc::Status SocketsService::Accept(grpc::ServerContext*, const v1::AcceptReques
 
 grpc::Status SocketsService::SendTo(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
   if (auto status = check_request(*r); !status.ok()) return status;
-  return do_send(engine_, r, reply);
+  return do_send(engine_, "SendTo", r, reply);
 }
 
 grpc::Status SocketsService::SendMsg(grpc::ServerContext*, const v1::SendRequest* r, v1::SockReply* reply) {
   if (auto status = check_request(*r); !status.ok()) return status;
-  return do_send(engine_, r, reply);
+  return do_send(engine_, "SendMsg", r, reply);
 }
 
 grpc::Status SocketsService::RecvFrom(grpc::ServerContext*, const v1::RecvRequest* r, v1::SockReply* reply) {
-  return do_recv(engine_, r, reply);
+  return do_recv(engine_, "RecvFrom", r, reply);
 }
 
 grpc::Status SocketsService::RecvMsg(grpc::ServerContext*, const v1::RecvRequest* r, v1::SockReply* reply) {
-  return do_recv(engine_, r, reply);
+  return do_recv(engine_, "RecvMsg", r, reply);
 }
 
 grpc::Status SocketsService::Shutdown(grpc::ServerContext*, const v1::ShutdownRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) { return sys_shutdown(net, r->fd(), r->how()); });
+  return call(engine_, "Shutdown", *r, reply, [&](Net& net) { return sys_shutdown(net, r->fd(), r->how()); });
 }
 
 grpc::Status SocketsService::Close(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) { return sys_close(net, r->fd()); });
+  return call(engine_, "Close", *r, reply, [&](Net& net) { return sys_close(net, r->fd()); });
 }
 
 grpc::Status SocketsService::SetSockOpt(grpc::ServerContext*, const v1::SockOptRequest* r, v1::SockReply* reply) {
   if (r->optlen() > 4096) return invalid("optlen " + std::to_string(r->optlen()) + " is larger than 4096");
   if (r->has_optval()) {
     if (r->optval().size() > 4096) return invalid("optval is larger than 4096 bytes");
-    return call(engine_, reply, [&](Net& net) {
+    return call(engine_, "SetSockOpt", *r, reply, [&](Net& net) {
       const auto* p = reinterpret_cast<const uint8_t*>(r->optval().data());
       return sys_setsockopt_bytes(net, r->fd(), r->level(), r->name(), {p, r->optval().size()});
     });
   }
   const int optlen = r->optlen() == 0 ? int(sizeof(int)) : int(r->optlen());
-  return call(engine_, reply,
+  return call(engine_, "SetSockOpt", *r, reply,
               [&](Net& net) { return sys_setsockopt(net, r->fd(), r->level(), r->name(), r->value(), optlen); });
 }
 
 grpc::Status SocketsService::GetSockOpt(grpc::ServerContext*, const v1::SockOptRequest* r, v1::SockReply* reply) {
   if (r->optlen() > 4096) return invalid("optlen " + std::to_string(r->optlen()) + " is larger than 4096");
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "GetSockOpt", *r, reply, [&](Net& net) {
     std::vector<uint8_t> optval;
     const unsigned optlen = r->optlen() == 0 ? unsigned(sizeof(int)) : r->optlen();
     const int ret = sys_getsockopt_bytes(net, r->fd(), r->level(), r->name(), optlen, optval);
@@ -278,7 +291,7 @@ grpc::Status SocketsService::GetSockOpt(grpc::ServerContext*, const v1::SockOptR
 }
 
 grpc::Status SocketsService::GetSockName(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "GetSockName", *r, reply, [&](Net& net) {
     if (sys_sock_family(net, r->fd()) == AF_PACKET_) {
       SockaddrLl ll;
       const int ret = sys_getsockname_ll(net, r->fd(), &ll);
@@ -293,7 +306,7 @@ grpc::Status SocketsService::GetSockName(grpc::ServerContext*, const v1::FdReque
 }
 
 grpc::Status SocketsService::GetPeerName(grpc::ServerContext*, const v1::FdRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "GetPeerName", *r, reply, [&](Net& net) {
     SockaddrIn a;
     const int ret = sys_getpeername(net, r->fd(), &a);
     if (ret == 0) from_sockaddr(a, *reply->mutable_addr());
@@ -303,7 +316,7 @@ grpc::Status SocketsService::GetPeerName(grpc::ServerContext*, const v1::FdReque
 
 grpc::Status SocketsService::Poll(grpc::ServerContext*, const v1::PollRequest* r, v1::SockReply* reply) {
   if (auto s = check_timeout(r->timeout_ns()); !s.ok()) return s;
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "Poll", *r, reply, [&](Net& net) {
     const int revents = sys_poll(net, r->fd(), r->events(), r->timeout_ns());
     reply->set_value(revents);
     return revents ? 1 : 0;  // poll() returns the number of ready descriptors
@@ -311,7 +324,7 @@ grpc::Status SocketsService::Poll(grpc::ServerContext*, const v1::PollRequest* r
 }
 
 grpc::Status SocketsService::Fcntl(grpc::ServerContext*, const v1::FcntlRequest* r, v1::SockReply* reply) {
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "Fcntl", *r, reply, [&](Net& net) {
     if (r->set()) return sys_fcntl_setfl(net, r->fd(), r->flags());
     const int flags = sys_fcntl_getfl(net, r->fd());
     if (flags >= 0) reply->set_value(flags);
@@ -323,7 +336,7 @@ grpc::Status SocketsService::EpollCreate(grpc::ServerContext*, const v1::EpollCr
                                          v1::SockReply* reply) {
   if (!r->create1() && r->flags())
     return invalid("flags belong to epoll_create1 (set create1); epoll_create takes a size");
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "EpollCreate", *r, reply, [&](Net& net) {
     return r->create1() ? sys_epoll_create1(net, r->flags()) : sys_epoll_create(net, r->size());
   });
 }
@@ -331,14 +344,14 @@ grpc::Status SocketsService::EpollCreate(grpc::ServerContext*, const v1::EpollCr
 grpc::Status SocketsService::EpollCtl(grpc::ServerContext*, const v1::EpollCtlRequest* r, v1::SockReply* reply) {
   if ((r->op() == EPOLL_CTL_ADD_ || r->op() == EPOLL_CTL_MOD_) && !r->has_event())
     return invalid("event is required for EPOLL_CTL_ADD (1) and EPOLL_CTL_MOD (3)");
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "EpollCtl", *r, reply, [&](Net& net) {
     return sys_epoll_ctl(net, r->epfd(), r->op(), r->fd(), EpollEvent{r->event().events(), r->event().data()});
   });
 }
 
 grpc::Status SocketsService::EpollWait(grpc::ServerContext*, const v1::EpollWaitRequest* r, v1::SockReply* reply) {
   if (auto s = check_timeout(r->timeout_ns()); !s.ok()) return s;
-  return call(engine_, reply, [&](Net& net) {
+  return call(engine_, "EpollWait", *r, reply, [&](Net& net) {
     std::vector<EpollEvent> events;
     const int n = sys_epoll_wait(net, r->epfd(), events, r->maxevents(), r->timeout_ns());
     for (const EpollEvent& e : events) {

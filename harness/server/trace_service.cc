@@ -17,19 +17,30 @@ grpc::Status unknown_subscription(uint64_t id) {
   return invalid("unknown subscription id " + std::to_string(id));
 }
 
+// Trace.Close, and Trace.Read asked to close.
+grpc::Status close_subscription(Engine& engine, uint64_t id) {
+  return run_on_engine(engine, [&](EngineState& state) {
+    return state.hub.close(*state.stack, id) ? grpc::Status::OK : unknown_subscription(id);
+  });
+}
+
 }  // namespace
+
+grpc::Status open_subscription(Engine& engine, const v1::TraceFilter& request, v1::Subscription& reply) {
+  if (auto status = check_request(request); !status.ok()) return status;
+  TraceFilter filter;
+  if (auto status = to_stack_filter(request, filter); !status.ok()) return status;
+  return run_on_engine(engine, [&](EngineState& state) {
+    const auto id = state.hub.open(*state.stack, filter);
+    if (!id) return too_many_subscriptions(state.hub);
+    reply.set_id(*id);
+    return grpc::Status::OK;
+  });
+}
 
 grpc::Status TraceService::Open(grpc::ServerContext*, const v1::TraceFilter* request,
                                 v1::Subscription* reply) {
-  if (auto status = check_request(*request); !status.ok()) return status;
-  TraceFilter filter;
-  if (auto status = to_stack_filter(*request, filter); !status.ok()) return status;
-  return run_on_engine(engine_, [&](EngineState& state) {
-    const auto id = state.hub.open(*state.stack, filter);
-    if (!id) return too_many_subscriptions(state.hub);
-    reply->set_id(*id);
-    return grpc::Status::OK;
-  });
+  return open_subscription(engine_, *request, *reply);
 }
 
 grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsRequest* request,
@@ -71,15 +82,16 @@ grpc::Status TraceService::Read(grpc::ServerContext*, const v1::ReadEventsReques
   }
   reply->set_lost(reader->lost->load(std::memory_order_relaxed));
   reply->set_remaining(reader->records->size());
-  return grpc::Status::OK;
+  if (!request->close() || reply->remaining() > 0) return grpc::Status::OK;
+  // As Trace.Close: events the engine adds from here on are not kept.
+  const grpc::Status closed = close_subscription(engine_, request->id());
+  if (closed.ok()) reply->set_closed(true);
+  return closed;
 }
 
 grpc::Status TraceService::Close(grpc::ServerContext*, const v1::Subscription* request,
                                  v1::Empty*) {
-  return run_on_engine(engine_, [&](EngineState& state) {
-    return state.hub.close(*state.stack, request->id()) ? grpc::Status::OK
-                                                          : unknown_subscription(request->id());
-  });
+  return close_subscription(engine_, request->id());
 }
 
 grpc::ServerWriteReactor<v1::TraceEvent>* TraceService::Stream(grpc::CallbackServerContext*,

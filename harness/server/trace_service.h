@@ -8,6 +8,9 @@
 
 namespace nettwin::server {
 
+// Trace.Open's work (also Control.Configure's when its setup subscribes).
+grpc::Status open_subscription(Engine& engine, const v1::TraceFilter& request, v1::Subscription& reply);
+
 class TraceService final : public v1::Trace::WithCallbackMethod_Stream<v1::Trace::Service> {
  public:
   // stream_queue: events a live Stream may hold before it counts losses.

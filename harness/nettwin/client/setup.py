@@ -10,6 +10,19 @@ class Setup:
     def __init__(self, stack, seed: int = 1):
         self._stack = stack
         self._msg = stack.pb.StackSetup(seed=seed)
+        self.counters: dict = {}   # with_counters(): the stack's counters once set up
+        self.subscription = None   # subscribe(): the Subscription opened once set up
+
+    def with_counters(self) -> "Setup":
+        """apply() also fills .counters (as Stack.counters()) from Configure's reply."""
+        self._msg.counters = True
+        return self
+
+    def subscribe(self, events=(), checkpoints: bool = False, skb_data: bool = False) -> "Setup":
+        """apply() also opens a buffered subscription, as Stack.subscribe() with these
+        arguments, last: .subscription."""
+        self._msg.subscribe.CopyFrom(self._stack._filter(events, checkpoints, skb_data))
+        return self
 
     def create_device(self, name: str, kind: str = "ring", mac: str = "", ifindex: int = 0, mtu: int = 0,
                       rx_ring_size: int = 0, tx_ring_size: int = 0) -> "Setup":
@@ -42,4 +55,7 @@ class Setup:
         raises StackError naming its place ("routes[0]: ...")."""
         stack = self._stack
         reply = stack._call("Control.Configure", stack._control.Configure, self._msg)
+        self.counters = {c.name: c.value for c in reply.counters}
+        if self._msg.HasField("subscribe"):
+            self.subscription = stack._subscription(reply.subscription)
         return {r.name: (r.value, r.unknown, r.error) for r in reply.results}

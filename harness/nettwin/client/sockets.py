@@ -143,6 +143,23 @@ class Sockets:
         self.pb = stack.pb
         self.stub = grpc_mod.SocketsStub(stack.channel)
         self.last: Optional[SockResult] = None
+        self._run_until_ns = 0   # at(): the time the next call's request runs the clock to
+
+    def at(self, t_ns: int) -> None:
+        """The next call first runs the clock to t_ns (absolute), in its own request
+        (run_until_ns): stack.run_until(t_ns) and the call in one round trip. A request
+        cannot carry 0 (it means "leave the clock"): at(0) runs the clock at once."""
+        if t_ns <= 0:
+            self._run_until_ns = 0
+            self.stack.run_until(0)
+        else:
+            self._run_until_ns = int(t_ns)
+
+    def run_pending(self) -> None:
+        """A time given to at() that no call has taken yet: the clock runs there now."""
+        if self._run_until_ns:
+            t_ns, self._run_until_ns = self._run_until_ns, 0
+            self.stack.run_until(t_ns)
 
     def _ifindex_of(self, name: str) -> int:
         for d in self.stack.devices():
@@ -154,6 +171,8 @@ class Sockets:
         return _addr_pb(self.pb, addr, family, addrlen, self._ifindex_of)
 
     def _do(self, name: str, method, request, check: bool) -> SockResult:
+        if self._run_until_ns:
+            request.run_until_ns, self._run_until_ns = self._run_until_ns, 0
         reply = self.stack._call(f"Sockets.{name}", method, request)
         addr = _reply_addr(reply.addr) if reply.HasField("addr") else None
         ee = None

@@ -89,6 +89,11 @@ def _to_bytes(pkt) -> bytes:
     raise TypeError(f"expected a Scapy packet or bytes, got {type(pkt).__name__}")
 
 
+def _frames(wire_frames) -> list[Frame]:
+    """Proto WireFrames as Frames (.time in virtual seconds, .sniffed_on the device)."""
+    return [Frame(wf.data, wf.time_ns, wf.time_ns / 1e9, wf.dev) for wf in wire_frames]
+
+
 class ServerProcess:
     """The nettwin-server child: started on a Unix socket in a private temp dir,
     ready once it prints "listening on"; its output is drained in a thread so it
@@ -172,18 +177,21 @@ class Subscription:
         self.lost = 0
         self.closed = False
 
-    def read(self, max: int = 0, max_bytes: int = 0, packed: bool = False) -> list[TraceEvent]:
+    def read(self, max: int = 0, max_bytes: int = 0, packed: bool = False,
+             close: bool = False) -> list[TraceEvent]:
         """The buffered events, oldest first: up to max (0: every one). Each reply
         holds at most max_bytes (0: 4 MiB); this reads until done. packed: the
-        server sends each batch as one blob (no protobuf message per event)."""
+        server sends each batch as one blob (no protobuf message per event).
+        close: the reply that takes the last event also closes the subscription."""
         pb = self.stack.pb
         events: list[TraceEvent] = []
         while True:
             want = max - len(events) if max else 0
             reply = self.stack._call("Trace.Read", self.stack._trace.Read,
                                      pb.ReadEventsRequest(id=self.id, max=want, max_bytes=max_bytes,
-                                                          packed=packed))
+                                                          packed=packed, close=close))
             self.lost = reply.lost
+            self.closed = self.closed or reply.closed
             batch = ([TraceEvent(*ev) for ev in unpack_events(reply.packed)] if packed
                      else [_event_from_pb(ev) for ev in reply.events])
             events.extend(batch)
@@ -550,14 +558,29 @@ class Stack:
         Returns (queued, rx_missed). Nothing runs until the clock is driven, unless
         run_until_idle asks the server to run the stack until idle in the same call.
         at_ns: first run the clock to that time (run_until(at_ns) in the same call; 0 leaves it)."""
-        if isinstance(pkts, (Frame, bytes, bytearray, memoryview)) or _is_packet(pkts):
-            pkts = [pkts]
-        frames = [self.pb.Frame(data=_to_bytes(p)) for p in pkts]
-        request = self.pb.InjectRequest(dev=dev, frames=frames, run_until_ns=int(at_ns))
+        request = self._inject_request(dev, pkts, at_ns)
         if run_until_idle:
             request.run_until_idle = True
         reply = self._call("Nic.Inject", self._nic.Inject, request)
         return reply.queued, reply.rx_missed
+
+    def inject_and_frames(self, dev: str, pkts, at_ns: int = 0) -> list[Frame]:
+        """inject(dev, pkts, at_ns=at_ns), then frames(dev), in one call while the frames
+        fit one reply: what the device had sent when the frames went in (they have not
+        run yet)."""
+        request = self._inject_request(dev, pkts, at_ns)
+        request.read_wire = True
+        wire = self._call("Nic.Inject", self._nic.Inject, request).wire
+        frames = list(wire.frames)
+        if wire.remaining:
+            frames += self.wire_raw(dev)
+        return _frames(frames)
+
+    def _inject_request(self, dev: str, pkts, at_ns: int):
+        if isinstance(pkts, (Frame, bytes, bytearray, memoryview)) or _is_packet(pkts):
+            pkts = [pkts]
+        frames = [self.pb.Frame(data=_to_bytes(p)) for p in pkts]
+        return self.pb.InjectRequest(dev=dev, frames=frames, run_until_ns=int(at_ns))
 
     def inject_packed(self, dev: str, pkts, run_until_idle: bool = False) -> tuple[int, int]:
         """inject() for many frames: they travel as one packed blob (no protobuf message
@@ -587,19 +610,22 @@ class Stack:
         return self.run_until_and_read_wire(0, dev, max, max_bytes)[1]
 
     def run_until_and_read_wire(self, t_ns: int, dev: Optional[str] = None, max: int = 0,
-                                max_bytes: int = 0) -> tuple[int, list]:
+                                max_bytes: int = 0, counters: Optional[dict] = None) -> tuple[int, list]:
         """run_until(t_ns) (0: leave the clock), then wire_raw(), in one call while the
-        frames fit one reply. Returns (the clock, the frames)."""
+        frames fit one reply. Returns (the clock, the frames). counters: a dict that
+        receives the counters (as counters()) taken with the last frames, in the same call."""
         frames: list = []
         run_until_ns = int(t_ns)
         while True:
             want = max - len(frames) if max else 0
             reply = self._call("Nic.ReadWire", self._nic.ReadWire,
                                self.pb.ReadWireRequest(dev=dev or "", max=want, max_bytes=max_bytes,
-                                                       run_until_ns=run_until_ns))
+                                                       run_until_ns=run_until_ns, counters=counters is not None))
             run_until_ns = 0
             frames.extend(reply.frames)
             if not reply.remaining or not reply.frames or (max and len(frames) >= max):
+                if counters is not None:
+                    counters.update((c.name, c.value) for c in reply.counters)
                 return reply.now_ns, frames
 
     def set_wire_limit(self, dev: str, frames: int = 0, bytes: int = 0) -> tuple[int, int]:
@@ -624,10 +650,12 @@ class Stack:
         """wire() as Frames (client/frame.py): bytes and time, dissected only when asked."""
         return self.run_until_and_frames(0, dev, max)[1]
 
-    def run_until_and_frames(self, t_ns: int, dev: Optional[str] = None, max: int = 0) -> tuple[int, list[Frame]]:
-        """run_until_and_wire() as Frames (.time in virtual seconds, .sniffed_on the device)."""
-        now, frames = self.run_until_and_read_wire(t_ns, dev, max)
-        return now, [Frame(wf.data, wf.time_ns, wf.time_ns / 1e9, wf.dev) for wf in frames]
+    def run_until_and_frames(self, t_ns: int, dev: Optional[str] = None, max: int = 0,
+                             counters: Optional[dict] = None) -> tuple[int, list[Frame]]:
+        """run_until_and_wire() as Frames (.time in virtual seconds, .sniffed_on the device);
+        counters as run_until_and_read_wire's."""
+        now, frames = self.run_until_and_read_wire(t_ns, dev, max, counters=counters)
+        return now, _frames(frames)
 
     # ------------------------------------------------------------ tracing
 
@@ -638,7 +666,11 @@ class Stack:
         """Open a buffered subscription (tracepoint names or patterns; empty: all).
         skb_data: checkpoints carry the skb's bytes ("frame", hex; "frame_layer")."""
         reply = self._call("Trace.Open", self._trace.Open, self._filter(events, checkpoints, skb_data))
-        return Subscription(self, reply.id)
+        return self._subscription(reply.id)
+
+    def _subscription(self, sub_id: int) -> Subscription:
+        """The client side of a subscription the server opened (Trace.Open, or Configure's)."""
+        return Subscription(self, sub_id)
 
     def stream(self, events: Iterable[str] = (), checkpoints: bool = False, skb_data: bool = False) -> TraceStream:
         """The live stream: an iterator over events as they happen (close() to stop),

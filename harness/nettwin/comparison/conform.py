@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Optional
 import grpc
 
 from ..client import Stack, StackError
+from ..client.setup import Setup
 from ..scenarios import folder as scenario_folder
 from ..scenarios import sock_steps
 from .compare import Comparison, compare_counters, compare_events, compare_frames, timer_ts_slack_ms
@@ -102,11 +103,13 @@ def subscribed_events(meta: dict) -> list[str]:
     return sorted(wanted)
 
 
-def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1) -> list[str]:
+def configure(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
+              setup: Optional[Setup] = None) -> list[str]:
     """A fresh stack shaped like the recording's DUT: a veth device with its name,
     ifindex, MAC and addresses, and its sysctls where the stack has them.
-    Returns the sysctls the stack does not have (left out)."""
-    setup = stack.setup(seed)
+    Returns the sysctls the stack does not have (left out). setup: a stack.setup(seed)
+    asked for more in the same call (its counters, a subscription), filled and applied here."""
+    setup = setup or stack.setup(seed)
     # The namespace's lo (ifindex 1, 127.0.0.1/8), up as the recorder left it:
     # what routes to our own addresses leave through.
     if scen.meta.get("dut_link", {}).get("loopback") == "up":
@@ -148,12 +151,18 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
     the clock to the recording's duration (not until idle: later timers are not in
     the recording). sysctl_overrides are set after the recording's own sysctls.
     skb_paths: raw_events also holds every checkpoint, with the skb's bytes."""
-    skipped = configure(stack, scen, seed)
+    events = subscribed_events(scen.meta)
+    # The starting counters and the subscription come with the setup, unless sysctls
+    # are set after it.
+    setup = stack.setup(seed)
+    if not sysctl_overrides:
+        setup.with_counters().subscribe(events, checkpoints=skb_paths, skb_data=skb_paths)
+    skipped = configure(stack, scen, seed, setup)
     for name, value in (sysctl_overrides or {}).items():
         stack.sysctl(name, str(value))
+    counters_before = stack.counters() if sysctl_overrides else setup.counters
     dev = scen.dut["ifname"]
-    counters_before = stack.counters()
-    with stack.subscribe(subscribed_events(scen.meta), checkpoints=skb_paths, skb_data=skb_paths) as sub:
+    with setup.subscription or stack.subscribe(events, checkpoints=skb_paths, skb_data=skb_paths) as sub:
         # Tester frames into the first interface, far-host frames into the one
         # facing it, merged by their capture times.
         far_dev = scen.far_dut_ifname
@@ -166,27 +175,27 @@ def replay(stack: Stack, scen: scenario_folder.ScenarioFolder, seed: int = 1,
                           key=lambda a: a[:3])
         handles: dict = {}
         sock_results = []
-        expects, tcp_notes = None, []
+        wire, expects, tcp_notes, end_ns = [], None, [], scen.duration_ns
         if tcp_replay.is_reactive(scen.path):
             # A reactive TCP peer: frames filled from the stack's own (tcp_replay.py); it
-            # runs the clock to the recording's end and reads the wire there.
-            wire, sock_results, expects, tcp_notes, injected = tcp_replay.run(stack, scen, dev, calls)
+            # reads the wire as it goes, and says when its last step ended.
+            wire, sock_results, expects, tcp_notes, injected, end_ns = tcp_replay.run(stack, scen, dev, calls)
             arrivals = []
         else:
             injected = [(t_ns, bytes(pkt)) for t_ns, _, _, into, pkt in arrivals if into == dev]
         for t_ns, _, _, into, pkt in arrivals:
             if into is None:
-                stack.run_until(max(0, t_ns))
-                sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"]))
+                sock_results.append(sock_steps.perform(stack.sockets, handles, pkt["step"], at_ns=max(0, t_ns)))
             else:
                 stack.inject(into, bytes(pkt), at_ns=max(0, t_ns))
-        if expects is None:
-            # The clock to the recording's end, and what the device sent, in one call.
-            wire = stack.run_until_and_frames(scen.duration_ns, dev)[1]
-        raw = [ev.as_raw() for ev in sub.read()]
+        # The clock to the recording's end, what every device sent, and the counters
+        # then, in one call; then the events, closing the subscription.
+        counters_after: dict = {}
+        rest = stack.run_until_and_frames(end_ns, counters=counters_after)[1]
+        wire += [f for f in rest if f.sniffed_on == dev]
+        far_wire = [f for f in rest if far_dev and f.sniffed_on == far_dev]
+        raw = [ev.as_raw() for ev in sub.read(close=True)]
         lost = sub.lost
-    counters_after = stack.counters()
-    far_wire = stack.frames(far_dev) if far_dev else []
     dut_devices = {v for i in scen.dut_interfaces for v in (i["ifname"], str(i.get("ifindex", "")))} - {""}
     return Replay(wire, raw, normalize_events(raw, dut_devices), lost, skipped, counters_before, counters_after,
                   far_wire, calls, sock_results, expects, tcp_notes, injected)

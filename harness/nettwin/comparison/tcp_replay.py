@@ -43,9 +43,10 @@ def _elapsed_ms(recorded_frame, fallback_ns: int) -> int:
     return fallback_ns // MS
 
 
-def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict], list[str], list]:
-    """Play the steps; returns (the DUT's wire frames, socket results, Expect results,
-    notes on templates that could not be filled, the (time, frame) pairs injected)."""
+def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict], list[str], list, int]:
+    """Play the steps; returns (the DUT's wire frames read so far, socket results,
+    Expect results, notes on templates that could not be filled, the (time, frame)
+    pairs injected, the time to run the clock to and read the rest of the wire)."""
     steps = scen_steps(scen)
     sent_ns = scen.sent_ns()
     calls_at = {c["index"]: c for c in calls}
@@ -57,9 +58,12 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
     k = 0
     backlog: list[int] = []  # frames read past an Expect's match, for the next Expects
     now = 0                  # the clock after Control.Configure (a fresh stack)
+    sock_clock = 0           # the clock as the last socket call left it
     # Whether the wire was just read and nothing has run since: an Expect then finds
-    # nothing new on it without asking.
+    # nothing new on it without asking. `unread`: frames taken off it with an Inject,
+    # not yet looked at by an Expect.
     wire_read = False
+    unread: list = []
     # A Wait puts off only the next Expect's start (sends and socket calls go at their
     # recorded times): an Expect after a Wait looks from the Wait's end, as the recorder
     # did, so its timeout window is Linux's.
@@ -84,14 +88,21 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                     # recording's own frame goes in, and the replay says so.
                     notes.append(f"tcp_send step {i}: {e}; sent the recorded frame")
                     frame = bytes(recorded)
-            stack.inject(dev, frame, at_ns=now)
+            # What the DUT had sent by then comes back in the same call, for the next Expect.
+            unread += stack.inject_and_frames(dev, frame, at_ns=now)
             injected.append((now, frame))
-            wire_read = False
+            wire_read = True
         elif kind == "sock":
             call = calls_at.get(i)
             if call is not None:
-                now = stack.run_until(max(call["t_ns"], now))
-            sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st)))
+                # To the call's time (never back: a blocking call may have run the
+                # clock past `now`).
+                now = max(call["t_ns"], now, sock_clock)
+            last = stack.sockets.last
+            sock_results.append(sock_steps.perform(stack.sockets, handles, sock_steps.Sock.from_json(st),
+                                                   at_ns=now if call is not None else None))
+            if stack.sockets.last is not last:
+                sock_clock = stack.sockets.last.now_ns
             wire_read = False
         elif kind == "expect":
             exp = Expect.from_json(st)
@@ -104,7 +115,8 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
                 idx = backlog.pop(0)
                 if state.matches(exp, bytes(dut_wire[idx])):
                     hit = {"step": i, "frame": idx, "timeout": False, "t_ns": now}
-            frames = [] if wire_read else stack.frames(dev)
+            frames = unread + ([] if wire_read else stack.frames(dev))
+            unread = []
             while True:
                 for pkt in frames:
                     dut_wire.append(pkt)
@@ -127,8 +139,9 @@ def run(stack, scen, dev: str, calls: list[dict]) -> tuple[list, list, list[dict
             expect_results.append(hit or {"step": i, "frame": None, "timeout": True, "t_ns": now})
         else:
             raise ValueError(f"{scen.path}: unknown step kind {kind!r}")
-    dut_wire.extend(stack.run_until_and_frames(max(scen.duration_ns, now), dev)[1])
-    return dut_wire, sock_results, expect_results, notes, injected
+    # The caller runs the clock to the end and reads the rest of the wire there.
+    dut_wire.extend(unread)
+    return dut_wire, sock_results, expect_results, notes, injected, max(scen.duration_ns, now)
 
 
 def scen_steps(scen) -> list[dict]:

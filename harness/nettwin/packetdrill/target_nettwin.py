@@ -33,6 +33,9 @@ class NettwinTarget:
         # no other call was made, the wire holds nothing newer (frames() need not ask).
         self._read: list = []
         self._read_at = -1
+        # A frame injected at this time (> 0) and not run yet: the next call that runs
+        # the clock takes it (its run_until_ns), as a RunUntil right after the inject would.
+        self._due: Optional[int] = None
 
     # -------------------------------------------------------------- setup, clock, frames
 
@@ -46,10 +49,11 @@ class NettwinTarget:
         setup.add_neighbour(DEV, cfg.next_hop(), REMOTE_MAC)
         if not cfg.remote_on_link():
             setup.add_route(f"{cfg.remote_ip}/32", gateway=cfg.gateway_ip, dev=DEV)
-        setup.apply()
-        self.sub = st.subscribe([], checkpoints=True)
+        setup.subscribe([], checkpoints=True).apply()
+        self.sub = setup.subscription
         self.events = []
         self._read, self._read_at = [], -1
+        self._due = None
         self.root_qdisc = ""    # none added: the device's default (noqueue)
         self._now = 0           # Reset puts the clock at 0; setting the stack up does not move it
 
@@ -68,32 +72,54 @@ class NettwinTarget:
     def run_until(self, t_ns: int) -> int:
         now = self.now_ns()
         if t_ns > now:
+            # Past what is due too: one run to t_ns is the run to it and then on.
+            self._due = None
             self._now, frames = self.stack.run_until_and_read_wire(t_ns, DEV)
             self._read += frames
             self._read_at = self.stack.calls
+        else:
+            self._run_due()
         return self._now
+
+    def _run_due(self) -> None:
+        """What is due runs now, in a call of its own (no call that runs the clock came)."""
+        if self._due is not None:
+            t_ns, self._due = self._due, None
+            self._now = self.stack.run_until(t_ns)
 
     def step(self, ns: int = STEP_NS) -> int:
         return self.run_until(self.now_ns() + ns)
 
     def inject(self, ip_packet: bytes) -> None:
-        self.stack.inject(DEV, ether(ip_packet))
-        self._now = self.stack.run_until(self.now_ns())
+        # What was due runs first, in the same call; this frame runs with the next call
+        # that runs the clock (at 0 no request can carry it: a RunUntil here).
+        due, self._due = self._due, None
+        self.stack.inject(DEV, ether(ip_packet), at_ns=due or 0)
+        now = self.now_ns()
+        if now > 0:
+            self._due = now
+        else:
+            self._now = self.stack.run_until(now)
 
     def frames(self) -> list:
         """(time_ns, frame) of what the device sent since the last call."""
         frames, self._read = self._read, []
-        if self.stack.calls != self._read_at:
+        if self._due is not None:
+            due, self._due = self._due, None
+            frames += self.stack.run_until_and_read_wire(due, DEV)[1]
+        elif self.stack.calls != self._read_at:
             frames += self.stack.wire_raw(DEV)
         self._read_at = self.stack.calls
         return [(wf.time_ns, bytes(wf.data)) for wf in frames]
 
     def sysctl(self, name: str, value: Optional[str]) -> str:
+        self._run_due()
         self._now = None
         return self.stack.sysctl(name, value)
 
     def ip_route(self, cmd) -> None:
         """An `ip route` line (commands.IpRoute) on the stack's routes, tun0 being DEV."""
+        self._run_due()
         route = dict(cmd.route, dev=DEV)
         if cmd.op == "add":
             self.stack.add_route(**route)
@@ -119,6 +145,7 @@ class NettwinTarget:
 
     def trace_at(self, t_ns: int) -> list:
         """The events (checkpoints and tracepoints) that happened at virtual time t_ns."""
+        self._run_due()
         if self.sub is not None:
             self.events.extend(self.sub.read())
         return [e for e in self.events if e.time_ns == t_ns]
@@ -128,7 +155,10 @@ class NettwinTarget:
     @property
     def calls(self):
         """The Sockets service; a call may run the clock (a blocking poll): _r() takes the
-        time its reply carries."""
+        time its reply carries. The call runs what is due first, in its own request."""
+        if self._due is not None:
+            self.sockets.at(self._due)
+            self._due = None
         return self.sockets
 
     def _r(self, r, extra=None):

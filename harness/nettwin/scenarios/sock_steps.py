@@ -86,8 +86,20 @@ def comparable(op: str, result: dict) -> dict:
 
 # ------------------------------------------------------------------ the stack side
 
-def perform(sockets, handles: dict, step: Sock) -> dict:
-    """Run one step through nettwin.client.sockets.Sockets; the result as the agent records it."""
+def perform(sockets, handles: dict, step: Sock, at_ns: int | None = None) -> dict:
+    """Run one step through nettwin.client.sockets.Sockets; the result as the agent records it.
+    at_ns: the clock runs to that time first, in the step's first request (Sockets.at),
+    or in a call of its own when the step makes none."""
+    if at_ns is None:
+        return _perform(sockets, handles, step)
+    sockets.at(at_ns)
+    try:
+        return _perform(sockets, handles, step)
+    finally:
+        sockets.run_pending()
+
+
+def _perform(sockets, handles: dict, step: Sock) -> dict:
     a = dict(step.args)
     op = step.op
     fd = handles.get(step.h, -1)
