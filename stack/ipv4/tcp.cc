@@ -120,6 +120,7 @@ int tcp_disconnect(Sock* sk, int) {
   TcpSock* tp = tcp_sk(sk);
   const int old_state = sk->sk_state;
   if (old_state != TCP_CLOSE) tcp_set_state(sk, TCP_CLOSE);
+  sk->sock_done = false;
   if (old_state == TCP_LISTEN) {
     inet_csk_listen_stop(sk);
   } else if (tcp_need_reset(old_state) ||
@@ -294,11 +295,7 @@ SkBuff* tcp_stream_alloc_skb(Sock* sk, unsigned size_goal) {
   tp->sk_wmem_queued += int(skb->truesize);
   tcp_add_write_queue_tail(sk, skb);
   if (tp->nonagle & TCP_NAGLE_PUSH) tp->nonagle &= uint8_t(~TCP_NAGLE_PUSH);
-  // tcp_slow_start_after_idle_check: nothing in flight for longer than an RTO.
-  if (sk->net->sysctl.tcp_slow_start_after_idle && !tp->packets_out) {
-    const int32_t delta = int32_t(uint32_t(sk->net->engine.jiffies()) - tp->lsndtime);
-    if (delta > int32_t(tp->icsk_rto)) tcp_cwnd_restart(sk, delta);
-  }
+  tcp_slow_start_after_idle_check(sk);
   return skb;
 }
 
@@ -609,6 +606,41 @@ unsigned tcp_poll(Socket* sock) {
   return mask;
 }
 
+int tcp_inq(const Sock* sk) {
+  const TcpSock* tp = tcp_sk(sk);
+  if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV) return 0;
+  // Up to an urgent byte not yet read, when it is kept out of band.
+  if (!sk->sock_urginline && tp->urg_data && !before(tp->urg_seq, tp->copied_seq) && before(tp->urg_seq, tp->rcv_nxt))
+    return int(tp->urg_seq - tp->copied_seq);
+  int answ = int(tp->rcv_nxt - tp->copied_seq);
+  if (answ && sk->sock_done) answ--;  // the FIN's sequence number
+  return answ;
+}
+
+int tcp_ioctl(Sock* sk, unsigned cmd, int* karg) {
+  const TcpSock* tp = tcp_sk(sk);
+  const bool handshaking = sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV;
+  switch (cmd) {
+    case SIOCINQ_:
+      if (sk->sk_state == TCP_LISTEN) return -E_INVAL;
+      *karg = tcp_inq(sk);
+      return 0;
+    case SIOCATMARK_:
+      *karg = tp->urg_data && tp->urg_seq == tp->copied_seq;
+      return 0;
+    case SIOCOUTQ_:
+      if (sk->sk_state == TCP_LISTEN) return -E_INVAL;
+      *karg = handshaking ? 0 : int(tp->write_seq - tp->snd_una);
+      return 0;
+    case SIOCOUTQNSD_:
+      if (sk->sk_state == TCP_LISTEN) return -E_INVAL;
+      *karg = handshaking ? 0 : int(tp->write_seq - tp->snd_nxt);
+      return 0;
+    default:
+      return -E_NOIOCTLCMD;
+  }
+}
+
 Proto tcp_prot = {
     "TCP",
     tcp_v4_init_sock,
@@ -625,6 +657,7 @@ Proto tcp_prot = {
     tcp_obj_alloc,
     tcp_shutdown,
     tcp_set_keepalive,
+    tcp_ioctl,
 };
 
 // ---------------------------------------------------------------------------

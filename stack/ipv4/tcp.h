@@ -93,6 +93,10 @@ int tcp_setsockopt(Sock* sk, int level, int optname, std::span<const uint8_t> op
 // recomputes when the payload/truesize ratio changes (0 or -EINVAL).
 int tcp_set_window_clamp(Sock* sk, int val);
 int tcp_getsockopt(Sock* sk, int level, int optname, uint8_t* optval, int* optlen);
+// tcp_ioctl: SIOCINQ (tcp_inq: unread bytes, the FIN not counted), SIOCATMARK,
+// SIOCOUTQ (unacked and unsent) and SIOCOUTQNSD (unsent); EINVAL on a listener.
+int tcp_ioctl(Sock* sk, unsigned cmd, int* karg);
+int tcp_inq(const Sock* sk);
 // tcp_init_sock's defaults that TCP_INFO and TCP_CONGESTION report before a
 // connection and tcp_v4_init_sock leaves to this: app_limited, reordering and
 // the namespace's congestion control.

@@ -709,6 +709,7 @@ int tcp_ack_update_window(Sock* sk, const SkBuff* skb, uint32_t ack, uint32_t ac
       tp->snd_wnd = nwin;
       tp->pred_flags = 0;  // the only place the sender's fast path comes back
       tcp_fast_path_check(sk);
+      if (!tp->sk_write_queue.empty()) tcp_slow_start_after_idle_check(sk);
       if (nwin > tp->max_window) {
         tp->max_window = nwin;
         tcp_sync_mss(sk, tp->icsk_pmtu_cookie);
@@ -1653,17 +1654,11 @@ int tcp_sacktag_dsack(Sock* sk, uint32_t start_seq, uint32_t end_seq, bool ece_a
   return flag;
 }
 
-}  // namespace
-
-// tcp_sacktag_write_queue: the ACK's SACK blocks mark what the peer holds
-// beyond snd_una; a first block that is a D-SACK (tcp_check_dsack) counts
-// the duplicate. The SACK shifting of skbs (tcp_shift_skb_data) is not modelled.
-int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_una, bool ece_ack,
-                            TcpSacktagState* state) {
-  TcpSock* tp = tcp_sk(sk);
+// The first SACK option's blocks (at most four), as tcp_parse_options finds
+// it (TCP_SKB_CB(skb)->sacked, the option's offset); 0 when there is none.
+unsigned tcp_sack_blocks(const SkBuff* ack_skb, std::array<uint32_t, 2> (&blocks)[4]) {
   const uint8_t* th = tcp_hdr(ack_skb);
   const unsigned doff = (th[12] >> 4) * 4u;
-  std::array<uint32_t, 2> blocks[4];
   unsigned n = 0;
   for (unsigned i = 20; i < doff && n == 0;) {
     const uint8_t kind = th[i];
@@ -1680,6 +1675,19 @@ int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_
     }
     i += size;
   }
+  return n;
+}
+
+}  // namespace
+
+// tcp_sacktag_write_queue: the ACK's SACK blocks mark what the peer holds
+// beyond snd_una; a first block that is a D-SACK (tcp_check_dsack) counts
+// the duplicate. The SACK shifting of skbs (tcp_shift_skb_data) is not modelled.
+int tcp_sacktag_write_queue(Sock* sk, const SkBuff* ack_skb, uint32_t prior_snd_una, bool ece_ack,
+                            TcpSacktagState* state) {
+  TcpSock* tp = tcp_sk(sk);
+  std::array<uint32_t, 2> blocks[4];
+  const unsigned n = tcp_sack_blocks(ack_skb, blocks);
   if (!n) return 0;
   state->reord = tp->snd_nxt;
   state->fack = tcp_highest_sack_seq(tp);
@@ -1744,6 +1752,15 @@ int tcp_ack(Sock* sk, const SkBuff* skb, int flag) {
     if (before(ack, prior_snd_una - max_window)) {
       if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(sk, skb);
       return -int(SkbDropReason::TCP_TOO_OLD_ACK);
+    }
+    // old_ack: SACK blocks on it still tag the queue, and what they newly
+    // deliver may release retransmissions (PRR) at once.
+    std::array<uint32_t, 2> blocks[4];
+    if (tcp_is_sack(tp) && tcp_sack_blocks(skb, blocks)) {
+      int rexmit = REXMIT_NONE;
+      flag |= tcp_sacktag_write_queue(sk, skb, prior_snd_una, false, &sack_state);
+      tcp_fastretrans_alert(sk, prior_snd_una, 0, &flag, &rexmit);
+      tcp_xmit_recovery(sk, rexmit);
     }
     return 0;
   }
@@ -2572,6 +2589,7 @@ void tcp_fin(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   inet_csk_schedule_ack(sk);
   sk->sk_shutdown |= RCV_SHUTDOWN;
+  sk->sock_done = true;
   switch (sk->sk_state) {
     case TCP_SYN_RECV:
     case TCP_ESTABLISHED:

@@ -298,6 +298,14 @@ void tcp_cwnd_restart(Sock* sk, int32_t delta) {
   tp->snd_cwnd_used = 0;
 }
 
+void tcp_slow_start_after_idle_check(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  // No congestion control here has its own cong_control.
+  if (!sk->net->sysctl.tcp_slow_start_after_idle || tp->packets_out) return;
+  const int32_t delta = int32_t(uint32_t(sk->net->engine.jiffies()) - tp->lsndtime);
+  if (delta > int32_t(tp->icsk_rto)) tcp_cwnd_restart(sk, delta);
+}
+
 uint32_t tcp_ns_to_ts(const Sock* sk, uint64_t ns) {
   // ms since boot, as tcp_clock_ms counts them: the seeded uptime's whole ms
   // first (Linux's clock is never near 0, and 0 is its "not stamped" value,

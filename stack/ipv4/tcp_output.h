@@ -76,6 +76,11 @@ void tcp_add_write_queue_tail(Sock* sk, SkBuff* skb);
 // tcp_cwnd_restart (RFC 2861): the first data after delta jiffies idle starts
 // from a cwnd halved per RTO idle, down to the initial window.
 void tcp_cwnd_restart(Sock* sk, int32_t delta);
+// tcp_slow_start_after_idle_check (include/net/tcp.h): with the sysctl on and
+// nothing in flight, the cwnd restarts when the last data left more than an
+// RTO ago. Run when a new skb joins the write queue (tcp_skb_entail) and when
+// the peer's window changes while data waits (tcp_ack_update_window).
+void tcp_slow_start_after_idle_check(Sock* sk);
 // TCP Small Queues. tcp_small_queue_check: more of this socket's memory below
 // TCP (qdisc, device, the veth peer's backlog) than the pacing rate's ~1 ms
 // (at least two skbs, at most tcp_limit_output_bytes, << factor) holds skb back

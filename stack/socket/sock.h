@@ -109,6 +109,9 @@ struct Proto {
   void (*shutdown)(Sock* sk, int how) = nullptr;
   // SO_KEEPALIVE: the protocol arms or stops its keepalive timer (tcp_set_keepalive).
   void (*keepalive)(Sock* sk, int valbool) = nullptr;
+  // ioctl(2)'s protocol part (sk_ioctl: the answer in *karg; -E_NOIOCTLCMD for a
+  // request it does not know).
+  int (*ioctl)(Sock* sk, unsigned cmd, int* karg) = nullptr;
 };
 
 // struct proto_ops: the family's calls, what the system calls reach first.
@@ -147,6 +150,7 @@ struct Sock {
   bool sock_keepopen = false;   // SOCK_KEEPOPEN (SO_KEEPALIVE)
   bool sock_linger = false;     // SOCK_LINGER (SO_LINGER's l_onoff)
   bool sock_urginline = false;  // SOCK_URGINLINE (SO_OOBINLINE; TCP keeps urgent bytes in band anyway)
+  bool sock_done = false;       // SOCK_DONE (TCP: the peer's FIN came in; tcp_inq leaves it out)
   int64_t sk_lingertime = 0;    // SO_LINGER's l_linger, jiffies (MAX_SCHEDULE_TIMEOUT: forever)
   int sk_bound_dev_if = 0;
   int sk_rcvbuf = 0;

@@ -337,6 +337,14 @@ int sys_fcntl_getfl(Net& net, int fd) {
   return 02 | sock->file_flags;  // O_RDWR
 }
 
+int sys_ioctl(Net& net, int fd, unsigned cmd, int* karg) {
+  Socket* sock = sockfd_lookup(net, fd);
+  if (!sock) return sockfd_error(net, fd);
+  Sock* sk = sock->sk;
+  const int err = sk && sk->sk_prot->ioctl ? sk->sk_prot->ioctl(sk, cmd, karg) : -E_NOIOCTLCMD;
+  return err == -E_NOIOCTLCMD ? -E_NOTTY : err;
+}
+
 int sys_fcntl_setfl(Net& net, int fd, int flags) {
   if (net.sock.epolls.count(fd)) return 0;  // O_NONBLOCK means nothing to epoll_wait
   Socket* sock = sockfd_lookup(net, fd);

@@ -59,5 +59,8 @@ int sys_poll(Net& net, int fd, unsigned events, uint64_t timeout_ns);
 // fcntl(F_GETFL) / fcntl(F_SETFL): only O_NONBLOCK means anything here.
 int sys_fcntl_getfl(Net& net, int fd);
 int sys_fcntl_setfl(Net& net, int fd, int flags);
+// ioctl(fd, cmd, &karg) on a socket (sock_do_ioctl, inet_ioctl, sk_ioctl): the
+// protocol answers in *karg; a request it does not know is ENOTTY.
+int sys_ioctl(Net& net, int fd, unsigned cmd, int* karg);
 
 }  // namespace nettwin

@@ -59,6 +59,24 @@ TEST_F(TcpSackTest, ThirdSackedSegmentMarksTheHoleLostAndRetransmitsIt) {
   EXPECT_EQ(tp()->retrans_out, 0u);
 }
 
+// tcp_ack's old_ack: an ACK below snd_una is not ignored when it carries SACK
+// blocks; they are tagged (tcp_sacktag_write_queue) and tcp_fastretrans_alert
+// runs on them (packetdrill old_ack_sack_prr, recorded on 6.18).
+TEST_F(TcpSackTest, TcpAckOldAckStillTagsItsSackBlocks) {
+  ASSERT_EQ(write(std::string(8 * 1448, 'o')), 8 * 1448);
+  ASSERT_EQ(wire().size(), 8u);
+  d.stack.advance(2'000'000);
+  tsval += 2;
+  EXPECT_TRUE(send(seg(kAck, {}, 2 * 1448)).empty());
+  ASSERT_EQ(tp()->snd_una, isn + 1 + 2 * 1448);
+  // Reordered: it acks less than snd_una, and SACKs the fifth segment.
+  tsval += 1;
+  EXPECT_TRUE(send(sack_seg(1448, {{4 * 1448, 5 * 1448}})).empty());
+  EXPECT_EQ(tp()->snd_una, isn + 1 + 2 * 1448);
+  EXPECT_EQ(tp()->sacked_out, 1u);
+  EXPECT_EQ(tp()->icsk_ca_state, TCP_CA_Disorder);
+}
+
 // A SACK block outside snd_una..snd_nxt is not valid and tags nothing.
 TEST_F(TcpSackTest, SackBlockBeyondSndNxtIsIgnored) {
   ASSERT_EQ(write(std::string(3 * 1448, 's')), 3 * 1448);

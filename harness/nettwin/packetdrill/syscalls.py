@@ -455,6 +455,18 @@ class Syscalls:
             raise SyscallError(f"fcntl command {cmd} is not supported")
         self.check(call, ret, err)
 
+    def sys_ioctl(self, call, args, blocking):
+        """ioctl(fd, SIOCINQ, [N]) and the other int-valued socket requests: the return
+        value, then the int the call filled in (upstream checks it as getsockopt's)."""
+        self._args(call, args, 3)
+        fd, _ = self.fd(args[0])
+        ret, err, got = self.t.ioctl(fd, self.value(args[1]))
+        self.check(call, ret, err)
+        if ret == 0 and not isinstance(args[2], S.Ellipsis_):
+            expected = self.value(args[2])
+            if int(got) != expected:
+                raise SyscallError(f"Bad ioctl optval: expected: {expected} actual: {int(got)}")
+
     def sys_poll(self, call, args, blocking):
         self._args(call, args, 3)
         fds = args[0]

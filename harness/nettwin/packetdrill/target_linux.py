@@ -296,6 +296,13 @@ class LinuxTarget:
             return 0, 0, v
         return self._call(f)
 
+    def ioctl(self, fd, cmd: int):
+        def f():
+            self._sock(fd)
+            raw = fcntl_mod.ioctl(fd, cmd, struct.pack("i", 0))
+            return 0, 0, struct.unpack("i", raw)[0]
+        return self._call(f)
+
     def fcntl(self, fd, set_flags: Optional[int] = None):
         def f():
             self._sock(fd)
