@@ -138,6 +138,18 @@ def test_a_blocking_write_returns_when_all_is_copied(server_stack):
     assert "happened at 0.120" in r.message
 
 
+def test_mss_injects_segments_of_that_size_and_refuses_larger_ones(server_stack):
+    """Under --mss upstream injects TCP as GSO packets of gso_size mss: a segment of
+    exactly mss bytes (or none) is the same frame on both targets; a larger one is refused
+    before injection, with the line, rather than run as a different packet."""
+    text = (CORPUS / "data_ack.pkt").read_text()
+    assert run_text(server_stack, "--mss=1000\n" + text).ok
+    r = run_text(server_stack, "--mss=500\n" + text)
+    assert r.message.splitlines()[0] == (
+        "t.pkt:14: error handling packet: --mss=500: an inbound segment of 1000 bytes would be a GSO packet "
+        "of gso_size 500, which neither target can inject")
+
+
 def test_sysctl_commands_and_code_blocks(server_stack):
     text = (CORPUS / "passive_open.pkt").read_text()
     r = run_text(server_stack, "`sysctl -q net.ipv4.tcp_window_scaling=0`\n" +
