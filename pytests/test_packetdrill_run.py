@@ -150,6 +150,14 @@ def test_mss_injects_segments_of_that_size_and_refuses_larger_ones(server_stack)
         "of gso_size 500, which neither target can inject")
 
 
+def test_the_scripts_side_counts_from_its_isn(server_stack):
+    """After a SYN of ISN 5000 the peer's segments and the stack's ACKs are relative to it
+    (upstream's remote_seq_script_to_live_offset): an altered ACK reads in script space."""
+    r = run_text(server_stack, altered("remote_isn_passive.pkt", "ack 2001", "ack 2000"))
+    assert r.message.splitlines()[0] == ("t.pkt:18: error handling packet: live packet field tcp_ack_seq: "
+                                         "expected: 2000 (0x7d0) vs actual: 2001 (0x7d1)")
+
+
 def test_sysctl_commands_and_code_blocks(server_stack):
     text = (CORPUS / "passive_open.pkt").read_text()
     r = run_text(server_stack, "`sysctl -q net.ipv4.tcp_window_scaling=0`\n" +

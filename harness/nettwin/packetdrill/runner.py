@@ -322,7 +322,8 @@ class Runner:
             raise PacketError("no socket for this packet (no socket() call before it)")
         if isinstance(pkt, S.TcpPacket) and cur.listening and "S" in pkt.flags and "." not in pkt.flags:
             child = Conn(-1, "tcp", local_ip=cur.local_ip, local_port=cur.local_port,
-                         remote_ip=self.cfg.remote_ip, remote_port=self._remote_port(), listener=cur)
+                         remote_ip=self.cfg.remote_ip, remote_port=self._remote_port(), listener=cur,
+                         remote_isn=pkt.seq & P.U32, remote_isn_known=True)
             self.set_current(child)
             return child
         if not cur.remote_ip:
