@@ -140,10 +140,15 @@ def test_a_blocking_write_returns_when_all_is_copied(server_stack):
 
 def test_mss_injects_segments_of_that_size_and_refuses_larger_ones(server_stack):
     """Under --mss upstream injects TCP as GSO packets of gso_size mss: a segment of
-    exactly mss bytes (or none) is the same frame on both targets; a larger one is refused
-    before injection, with the line, rather than run as a different packet."""
+    exactly mss bytes (or none) is the same frame on both targets; a larger one, and any
+    packet above the MTU (which upstream's tun takes whole), is refused before injection,
+    with the line, rather than run as a different packet."""
     text = (CORPUS / "data_ack.pkt").read_text()
     assert run_text(server_stack, "--mss=1000\n" + text).ok
+    r = run_text(server_stack, text.replace("1:1001(1000)", "1:2001(2000)"))
+    assert r.message.splitlines()[0] == (
+        "t.pkt:13: error handling packet: an inbound packet of 2040 bytes is larger than the MTU (1500), "
+        "which upstream's tun takes whole and neither target can inject")
     r = run_text(server_stack, "--mss=500\n" + text)
     assert r.message.splitlines()[0] == (
         "t.pkt:14: error handling packet: --mss=500: an inbound segment of 1000 bytes would be a GSO packet "

@@ -349,6 +349,11 @@ class Runner:
                     frame = P.build_tcp(pkt, conn, self.cfg.tcp_ts_ecr_scaled)
                 else:
                     frame = P.build_udp(pkt, conn)
+            if len(frame) > self.cfg.mtu:
+                # upstream's tun takes any length; a veth (and nettwin's device) drops
+                # a frame above the MTU, so the packet would be lost, not received.
+                raise PacketError(f"an inbound packet of {len(frame)} bytes is larger than the MTU ({self.cfg.mtu}), "
+                                  "which upstream's tun takes whole and neither target can inject")
         except PacketError as e:
             self.fail(ev, f"error handling packet: {e}")
         try:
