@@ -280,6 +280,8 @@ def test_tc_qdisc_lines_take_fifos_only(tmp_path):
     from nettwin.packetdrill.commands import CommandError, commands
     [a] = commands("tc qdisc replace dev tun0 root pfifo limit 10", tmp_path)
     assert (a.op, a.kind, a.limit) == ("replace", "pfifo", 10)
+    [a] = commands("tc qdisc add dev tun0 root pfifo limit 0", tmp_path)    # Linux: drops every packet
+    assert a.limit == 0
     assert commands("tc qdisc del dev tun0 root; tc qdisc show dev tun0", tmp_path)[0].kind == ""
     for line, why in [("tc qdisc add dev tun0 root fq", "qdisc 'fq' is not modelled by the stack"),
                       ("tc qdisc add dev tun0 root netem delay 10ms", "qdisc 'netem' is not modelled"),

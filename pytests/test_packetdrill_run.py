@@ -196,6 +196,10 @@ def test_route_and_qdisc_lines_fail_as_ip_and_tc_do(server_stack):
     assert "Exclusivity flag on" in r.message
     r = run_text(server_stack, "`tc qdisc add dev tun0 root pfifo; tc qdisc add dev tun0 root bfifo`\n" + text)
     assert r.ok, r.message
+    # A FIFO of limit 0 drops everything on Linux (the kernel's user-timeout-probe selftest
+    # relies on it); the stack's qdiscs have no limit to set, so the line says so.
+    r = run_text(server_stack, "`tc qdisc add dev tun0 root pfifo limit 0`\n" + text)
+    assert "a pfifo of limit 0 drops every packet on Linux; the stack's qdisc limits are not configurable" in r.message
 
 
 def test_the_command_line(harness_env, nettwin_cmd, tmp_path):

@@ -227,7 +227,7 @@ def tc_qdisc(part: str, words: list[str]) -> Optional[TcQdisc]:
     limit = None
     params = rest[1:]
     if params[:1] == ["limit"] and kind in ("pfifo", "bfifo") and len(params) == 2:
-        limit = _number(part, "limit", params[1], 1)
+        limit = _number(part, "limit", params[1])      # 0: every packet dropped (fifo_init: no bypass)
     elif params:
         raise CommandError(f"command '{part}': qdisc parameters {' '.join(params)!r} are not supported")
     return TcQdisc(op, kind, limit, words[2:])
