@@ -200,8 +200,8 @@ def test_shell_lines_become_settings(tmp_path):
         Sysctl("net.ipv4.tcp_mtu_probing", "2")]
     assert commands("sysctl -w net.ipv4.tcp_timestamps=0; /tmp/sysctl_restore_${PPID}.sh", base) == [
         Sysctl("net.ipv4.tcp_timestamps", "0")]
-    with pytest.raises(CommandError, match="'ethtool -K tun0 tso off' is not supported"):
-        commands("ethtool -K tun0 tso off", base)
+    with pytest.raises(CommandError, match="'nstat -n' is not supported"):
+        commands("nstat -n", base)
     with pytest.raises(CommandError, match="only net.\\* sysctls may be set, not kernel.panic"):
         commands("sysctl -w kernel.panic=1", base)
     with pytest.raises(CommandError, match="no such settings file"):
@@ -250,10 +250,38 @@ def test_ip_route_lines_become_routes_with_metrics(tmp_path):
             commands(line, tmp_path, env)
 
 
+def test_ethtool_turns_off_only_what_both_devices_have_off(tmp_path):
+    """`ethtool -K tun0 tso off gso off` (upstream's scripts that want MSS-sized frames)
+    is what both targets' devices already are: no action. Turning an offload on, or a
+    feature neither models, is refused rather than silently lost."""
+    from nettwin.packetdrill.commands import CommandError, commands
+    assert commands("ethtool -K tun0 tso off gso off\nethtool --offload tun0 gro off", tmp_path) == []
+    for line, why in [("ethtool -K tun0 tso on", "'tso on' is not supported"),
+                      ("ethtool -K tun0 rx off", "'rx off' is not supported"),
+                      ("ethtool -K eth0 tso off", "expected ethtool -K tun0"),
+                      ("ethtool -K tun0 tso", "expected ethtool -K tun0"),
+                      ("ethtool -C tun0 rx-usecs 0", "not supported")]:
+        with pytest.raises(CommandError, match=why):
+            commands(line, tmp_path)
+
+
+def test_mss_and_send_omit_free_options():
+    """--mss (upstream's gso_size for inbound TCP) is kept; --send_omit_free (upstream's
+    own buffers) changes nothing here."""
+    cfg = Config()
+    apply_option(cfg, "send_omit_free", None)
+    apply_option(cfg, "mss", "1000")
+    assert cfg.mss == 1000
+    with pytest.raises(ValueError, match="not positive"):
+        apply_option(cfg, "mss", "0")
+
+
 def test_tc_qdisc_lines_take_fifos_only(tmp_path):
     from nettwin.packetdrill.commands import CommandError, commands
     [a] = commands("tc qdisc replace dev tun0 root pfifo limit 10", tmp_path)
     assert (a.op, a.kind, a.limit) == ("replace", "pfifo", 10)
+    [a] = commands("tc qdisc add dev tun0 root pfifo limit 0", tmp_path)    # Linux: drops every packet
+    assert a.limit == 0
     assert commands("tc qdisc del dev tun0 root; tc qdisc show dev tun0", tmp_path)[0].kind == ""
     for line, why in [("tc qdisc add dev tun0 root fq", "qdisc 'fq' is not modelled by the stack"),
                       ("tc qdisc add dev tun0 root netem delay 10ms", "qdisc 'netem' is not modelled"),

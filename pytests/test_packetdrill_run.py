@@ -138,6 +138,31 @@ def test_a_blocking_write_returns_when_all_is_copied(server_stack):
     assert "happened at 0.120" in r.message
 
 
+def test_mss_injects_segments_of_that_size_and_refuses_larger_ones(server_stack):
+    """Under --mss upstream injects TCP as GSO packets of gso_size mss: a segment of
+    exactly mss bytes (or none) is the same frame on both targets; a larger one, and any
+    packet above the MTU (which upstream's tun takes whole), is refused before injection,
+    with the line, rather than run as a different packet."""
+    text = (CORPUS / "data_ack.pkt").read_text()
+    assert run_text(server_stack, "--mss=1000\n" + text).ok
+    r = run_text(server_stack, text.replace("1:1001(1000)", "1:2001(2000)"))
+    assert r.message.splitlines()[0] == (
+        "t.pkt:13: error handling packet: an inbound packet of 2040 bytes is larger than the MTU (1500), "
+        "which upstream's tun takes whole and neither target can inject")
+    r = run_text(server_stack, "--mss=500\n" + text)
+    assert r.message.splitlines()[0] == (
+        "t.pkt:14: error handling packet: --mss=500: an inbound segment of 1000 bytes would be a GSO packet "
+        "of gso_size 500, which neither target can inject")
+
+
+def test_the_scripts_side_counts_from_its_isn(server_stack):
+    """After a SYN of ISN 5000 the peer's segments and the stack's ACKs are relative to it
+    (upstream's remote_seq_script_to_live_offset): an altered ACK reads in script space."""
+    r = run_text(server_stack, altered("remote_isn_passive.pkt", "ack 2001", "ack 2000"))
+    assert r.message.splitlines()[0] == ("t.pkt:18: error handling packet: live packet field tcp_ack_seq: "
+                                         "expected: 2000 (0x7d0) vs actual: 2001 (0x7d1)")
+
+
 def test_sysctl_commands_and_code_blocks(server_stack):
     text = (CORPUS / "passive_open.pkt").read_text()
     r = run_text(server_stack, "`sysctl -q net.ipv4.tcp_window_scaling=0`\n" +
@@ -171,6 +196,10 @@ def test_route_and_qdisc_lines_fail_as_ip_and_tc_do(server_stack):
     assert "Exclusivity flag on" in r.message
     r = run_text(server_stack, "`tc qdisc add dev tun0 root pfifo; tc qdisc add dev tun0 root bfifo`\n" + text)
     assert r.ok, r.message
+    # A FIFO of limit 0 drops everything on Linux (the kernel's user-timeout-probe selftest
+    # relies on it); the stack's qdiscs have no limit to set, so the line says so.
+    r = run_text(server_stack, "`tc qdisc add dev tun0 root pfifo limit 0`\n" + text)
+    assert "a pfifo of limit 0 drops every packet on Linux; the stack's qdisc limits are not configurable" in r.message
 
 
 def test_the_command_line(harness_env, nettwin_cmd, tmp_path):

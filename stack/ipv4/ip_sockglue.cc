@@ -64,6 +64,10 @@ int ip_setsockopt(Sock* sk, int optname, int val, int optlen) {
       if (sk->sk_type != SOCK_RAW_) return -E_NOPROTOOPT;
       sk->hdrincl = val != 0;
       return 0;
+    case IP_FREEBIND_:
+      if (optlen < 1) return -E_INVAL;
+      sk->freebind = val != 0;
+      return 0;
     default:
       return -E_NOPROTOOPT;
   }
@@ -78,6 +82,7 @@ int ip_getsockopt(Sock* sk, int optname, int* val) {
     case IP_RECVERR_: *val = sk->recverr; return 0;
     case IP_MTU_DISCOVER_: *val = sk->pmtudisc; return 0;
     case IP_HDRINCL_: *val = sk->hdrincl; return 0;
+    case IP_FREEBIND_: *val = sk->freebind; return 0;
     case IP_MTU_:
       if (!sk->sk_dst_cache || !sk->sk_dst_cache->dev) return -E_NOTCONN;
       *val = int(sk->sk_dst_cache->dev->mtu);

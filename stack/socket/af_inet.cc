@@ -56,8 +56,9 @@ int inet_bind(Socket* sock, const SockaddrIn* addr, int addr_len) {
   }
   Net& net = *sk->net;
   const RtnType chk = bind_addr_type(net, addr->addr);
-  // Not one of ours: EADDRNOTAVAIL (ip_nonlocal_bind is 0).
-  if (addr->addr != 0 && chk != RTN_LOCAL && chk != RTN_MULTICAST && chk != RTN_BROADCAST)
+  // Not one of ours: EADDRNOTAVAIL, unless the socket may bind any address
+  // (inet_addr_valid_or_nonlocal: IP_FREEBIND; ip_nonlocal_bind is 0).
+  if (!sk->freebind && addr->addr != 0 && chk != RTN_LOCAL && chk != RTN_MULTICAST && chk != RTN_BROADCAST)
     return -E_ADDRNOTAVAIL;
   // Already bound (or connected and autobound): EINVAL.
   if (sk->sk_state != TCP_CLOSE || sk->inet_num) return -E_INVAL;

@@ -191,6 +191,7 @@ struct Sock {
   uint8_t pmtudisc = IP_PMTUDISC_WANT_;
   bool recverr = false;
   bool hdrincl = false;
+  bool freebind = false;  // inet FREEBIND bit (IP_FREEBIND): bind to an address not ours
   // struct udp_sock
   bool corkflag = false;  // UDP_CORK
   int pending = 0;        // AF_INET while a corked datagram is being built

@@ -37,7 +37,7 @@ enum : int {
   SO_RCVLOWAT_ = 18, SO_SNDBUFFORCE_ = 32, SO_RCVBUFFORCE_ = 33, SO_PROTOCOL_ = 38, SO_DOMAIN_ = 39, SO_MAX_PACING_RATE_ = 47,
 };
 enum : int { IP_TOS_ = 1, IP_TTL_ = 2, IP_HDRINCL_ = 3, IP_RECVERR_ = 11, IP_MTU_DISCOVER_ = 10,
-             IP_MTU_ = 14 };
+             IP_MTU_ = 14, IP_FREEBIND_ = 15 };
 enum : int { UDP_CORK_ = 1 };
 // SOL_TCP options (linux/tcp.h).
 enum : int {

@@ -157,6 +157,20 @@ TEST_F(SocketCallsTest, BindForeignAddressIsEaddrnotavail) {
   EXPECT_EQ(sys_bind(net, udp(), sin(kTesterIp, 5000), 16), -E_ADDRNOTAVAIL);
 }
 
+// do_ip_setsockopt(IP_FREEBIND) and __inet_bind's inet_addr_valid_or_nonlocal: a
+// socket with FREEBIND binds an address no device has; the option reads back.
+TEST_F(SocketCallsTest, InetBindForeignAddressWithIpFreebind) {
+  const int fd = udp();
+  int val = -1;
+  ASSERT_EQ(sys_getsockopt(net, fd, SOL_IP_, IP_FREEBIND_, &val), 0);
+  EXPECT_EQ(val, 0);
+  EXPECT_EQ(sys_setsockopt(net, fd, SOL_IP_, IP_FREEBIND_, 1, 0), -E_INVAL);  // optlen < 1
+  ASSERT_EQ(sys_setsockopt(net, fd, SOL_IP_, IP_FREEBIND_, 1, 4), 0);
+  ASSERT_EQ(sys_getsockopt(net, fd, SOL_IP_, IP_FREEBIND_, &val), 0);
+  EXPECT_EQ(val, 1);
+  EXPECT_EQ(sys_bind(net, fd, sin(kUnroutable, 5000), 16), 0);
+}
+
 TEST_F(SocketCallsTest, BindUnspecWithAnyIsAcceptedOtherwiseEafnosupport) {
   EXPECT_EQ(sys_bind(net, udp(), sin(kDutIp, 5000, AF_UNSPEC_), 16), -E_AFNOSUPPORT);
   EXPECT_EQ(sys_bind(net, udp(), sin(0, 5000, AF_UNSPEC_), 16), 0);

@@ -15,6 +15,8 @@ use them for is settings. Understood:
                                              `ip route show` is a no-op
   tc qdisc add|replace|change|del dev tun0 root [pfifo|bfifo [limit N]|pfifo_fast|noqueue]
                                              the device's root qdisc, FIFOs only (see tc_qdisc)
+  ethtool -K tun0 tso|gso|gro|lro off ...    a no-op: both targets' devices already have
+                                             these offloads off (see ethtool_features)
 $local_ip, $remote_ip, $gateway_ip, $netmask_ip and -D names are replaced by their values.
 Anything else is refused with the line, so a script never runs with a setting silently lost."""
 from __future__ import annotations
@@ -225,10 +227,29 @@ def tc_qdisc(part: str, words: list[str]) -> Optional[TcQdisc]:
     limit = None
     params = rest[1:]
     if params[:1] == ["limit"] and kind in ("pfifo", "bfifo") and len(params) == 2:
-        limit = _number(part, "limit", params[1], 1)
+        limit = _number(part, "limit", params[1])      # 0: every packet dropped (fifo_init: no bypass)
     elif params:
         raise CommandError(f"command '{part}': qdisc parameters {' '.join(params)!r} are not supported")
     return TcQdisc(op, kind, limit, words[2:])
+
+
+# The offloads the DUT's device has off on both targets: the Linux target's veth is set
+# up with tso, gso and gro off (recording/netns.py: wire-true frames), and nettwin's
+# devices have no segmentation offload (NetDevice::features) nor GRO. TCP still builds
+# its own GSO skbs (sk_setup_caps sets NETIF_F_GSO for TCP), on both targets.
+_OFFLOADS_OFF = ("tso", "gso", "gro", "lro")
+
+
+def ethtool_features(part: str, words: list[str]) -> None:
+    """`ethtool -K tun0 NAME off ...`: checked, then nothing to do (see _OFFLOADS_OFF);
+    turning one on, or another feature, is refused: neither target would have it."""
+    args = words[2:]
+    if words[2:3] != [DEVICE] or not args[1:] or len(args[1:]) % 2:
+        raise CommandError(f"command '{part}': expected ethtool -K {DEVICE} FEATURE on|off ...")
+    for name, state in zip(args[1::2], args[2::2]):
+        if name not in _OFFLOADS_OFF or state != "off":
+            raise CommandError(f"command '{part}': ethtool feature '{name} {state}' is not supported "
+                               f"(only {', '.join(_OFFLOADS_OFF)} off, which both targets' devices have)")
 
 
 _REDIRECTION = re.compile(r"\d*(>>?|<)(&\d+|\S+)?")
@@ -287,13 +308,15 @@ def commands(line: str, base: Path, env: Optional[Mapping[str, str]] = None, dep
         elif cmd == "tc" and words[1:2] == ["qdisc"]:
             if (action := tc_qdisc(part, words)) is not None:
                 out.append(action)
+        elif cmd == "ethtool" and words[1:2] in (["-K"], ["--features"], ["--offload"]):
+            ethtool_features(part, words)
         elif cmd.endswith(".sh") and len(words) == 1 and depth < 4:
             path = _find(base, cmd)
             if path is None:
                 raise CommandError(f"command '{part}': no such settings file {base / cmd}")
             out.extend(commands(path.read_text(), path.parent, env, depth + 1))
         else:
-            raise CommandError(f"command '{part}' is not supported (sysctl, settings files, ip route, tc qdisc)")
+            raise CommandError(f"command '{part}' is not supported (sysctl, settings files, ip route, tc qdisc, ethtool -K)")
     for a in out:
         if isinstance(a, Sysctl) and not a.name.startswith("net."):
             raise CommandError(f"command '{line.strip()}': only net.* sysctls may be set, not {a.name}")

@@ -21,6 +21,7 @@ class Config:
     bind_port: int = 8080
     connect_port: int = 8080
     tolerance_usecs: int = 4000
+    mss: int = 0                         # --mss: upstream writes inbound TCP as GSO of this size
     tolerance_percent: float = 12.5
     tcp_ts_ecr_scaled: bool = False
     tcp_ts_tick_usecs: int = 0           # 0: outbound TS val not checked (upstream's default)
@@ -84,6 +85,10 @@ def apply_option(cfg: Config, name: str, value: Optional[str]) -> None:
         cfg.netmask_ip = value
     elif name in ("mtu", "bind_port", "connect_port", "tolerance_usecs", "tcp_ts_tick_usecs"):
         setattr(cfg, name, integer())
+    elif name == "mss":
+        if integer() <= 0:
+            raise ValueError(f"--mss: {value} is not positive")
+        cfg.mss = integer()
     elif name == "tolerance_percent":
         try:
             cfg.tolerance_percent = float(need())
@@ -98,7 +103,7 @@ def apply_option(cfg: Config, name: str, value: Optional[str]) -> None:
         if not sym or not eq:
             raise ValueError(f"bad definition: {value}")
         cfg.defines[sym] = val
-    elif name in ("debug", "dry_run"):
+    elif name in ("debug", "dry_run", "send_omit_free"):   # send_omit_free: upstream's free()
         pass
     else:
         raise ValueError(f"--{name} is not supported")

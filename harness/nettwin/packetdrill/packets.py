@@ -1,8 +1,10 @@
 """Packets between the script and the stack: the frames a script's inbound lines
 become, and the check of an outbound frame against the script's line, after
 upstream's run_packet.c. Sequence numbers in a script are relative to each side's
-ISN: the script's own (remote) side uses them as written, the stack's side is
-mapped from the ISN of its SYN or SYN-ACK. Outbound TS val values map to script
+ISN, as upstream's socket.h maps them: the stack's side from the ISN of its SYN or
+SYN-ACK, the script's own (remote) side from the ISN of the SYN that made a passive
+child or of the SYN-ACK an active opener took (remote_isn: SYNs as written, every
+other segment's seq and the stack's ACK and SACK blocks offset by it). Outbound TS val values map to script
 values by the first one seen (checked only with --tcp_ts_tick_usecs); an inbound
 TS ecr takes the live value of the outbound TS val the script names."""
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Conn:
     accepted: bool = False
     script_local_isn: Optional[int] = None
     live_local_isn: Optional[int] = None
+    remote_isn: int = 0             # the script's side: live == script (upstream's remote_isn)
+    remote_isn_known: bool = False  # set by a passive child's SYN or the first SYN-ACK
     ts_map: dict = field(default_factory=dict)     # script TS val -> live TS val
     first_ts: Optional[tuple] = None                # (script val, live val)
 
@@ -61,6 +65,10 @@ class Conn:
         if self.live_local_isn is None:
             return seq
         return (seq - self.script_local_isn + self.live_local_isn) & U32
+
+    def remote_offset(self, is_syn: bool) -> int:
+        """upstream's remote_seq_script_to_live_offset: 0 for a SYN, else remote_isn."""
+        return 0 if is_syn else self.remote_isn
 
 
 # ------------------------------------------------------------------ inbound
@@ -108,6 +116,8 @@ def encode_options(options, conn: Optional[Conn] = None, inbound: bool = True) -
             for l, r in o.value:
                 if conn is not None and inbound:
                     l, r = conn.script_to_local(l), conn.script_to_local(r)
+                elif conn is not None:     # the stack's SACK of the script's data
+                    l, r = (l + conn.remote_isn) & U32, (r + conn.remote_isn) & U32
                 out += struct.pack("!II", l, r)
         elif k == "TS":
             val, ecr = o.value
@@ -160,11 +170,14 @@ def build_tcp(pkt: S.TcpPacket, conn: Conn, ts_ecr_scaled: bool) -> bytes:
                           f"{len(opts)} excess bytes")
     src_port, dst_port = pkt.ports or (conn.remote_port, conn.local_port)
     bits, ae = tcp_flags_byte(pkt.flags)
+    if "S" in pkt.flags and "." in pkt.flags and not conn.remote_isn_known:
+        conn.remote_isn, conn.remote_isn_known = pkt.seq & U32, True    # an active opener's SYN-ACK
+    seq = (pkt.seq + conn.remote_offset("S" in pkt.flags)) & U32
     ack = conn.script_to_local(pkt.ack) if pkt.ack is not None else 0
     if "." not in pkt.flags and pkt.ack is None:
         ack = 0
     doff = (20 + len(opts)) // 4
-    seg = struct.pack("!HHIIBBHHH", src_port, dst_port, pkt.seq & U32, ack & U32, (doff << 4) | ae, bits,
+    seg = struct.pack("!HHIIBBHHH", src_port, dst_port, seq, ack & U32, (doff << 4) | ae, bits,
                       pkt.win or 0, 0, pkt.urg) + opts + bytes(pkt.length)
     seg = _l4_checksum(conn.remote_ip, conn.local_ip, 6, seg, 16)
     return ipv4_header(conn.remote_ip, conn.local_ip, 6, len(seg), _tos(pkt.ip), pkt.ip.ttl) + seg
@@ -355,7 +368,8 @@ def verify_tcp(pkt: S.TcpPacket, live: Live, conn: Conn, tolerance_usecs: int, t
     check_field("tcp_ae", ae, live.ae)
     check_field("tcp_reserved_bits", 0, live.res)
     check_field("tcp_seq", pkt.seq, conn.local_to_script(live.seq))
-    check_field("tcp_ack_seq", pkt.ack if pkt.ack is not None else 0, live.ack)
+    check_field("tcp_ack_seq", pkt.ack if pkt.ack is not None else 0,
+                (live.ack - conn.remote_offset(bool(live.flags & 0x02))) & U32 if live.flags & 0x10 else live.ack)
     if pkt.win is not None:
         check_field("tcp_window", pkt.win, live.win)
     check_field("tcp_urg_ptr", pkt.urg, live.urg)
@@ -460,7 +474,7 @@ def live_text(live: Live, conn: Optional[Conn]) -> str:
         n = len(live.payload)
         s = f"{_flags_text(live.flags, live.ae)} {seq}:{(seq + n) & U32}({n})"
         if live.flags & 0x10:
-            s += f" ack {live.ack}"
+            s += f" ack {(live.ack - conn.remote_offset(bool(live.flags & 0x02))) & U32 if conn else live.ack}"
         s += f" win {live.win}"
         opts = []
         for kind, raw in live.options:

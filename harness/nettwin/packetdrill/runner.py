@@ -322,7 +322,8 @@ class Runner:
             raise PacketError("no socket for this packet (no socket() call before it)")
         if isinstance(pkt, S.TcpPacket) and cur.listening and "S" in pkt.flags and "." not in pkt.flags:
             child = Conn(-1, "tcp", local_ip=cur.local_ip, local_port=cur.local_port,
-                         remote_ip=self.cfg.remote_ip, remote_port=self._remote_port(), listener=cur)
+                         remote_ip=self.cfg.remote_ip, remote_port=self._remote_port(), listener=cur,
+                         remote_isn=pkt.seq & P.U32, remote_isn_known=True)
             self.set_current(child)
             return child
         if not cur.remote_ip:
@@ -344,9 +345,15 @@ class Runner:
             else:
                 conn = self.conn_for_inbound(pkt)
                 if isinstance(pkt, S.TcpPacket):
+                    self.check_gso_size(pkt)
                     frame = P.build_tcp(pkt, conn, self.cfg.tcp_ts_ecr_scaled)
                 else:
                     frame = P.build_udp(pkt, conn)
+            if len(frame) > self.cfg.mtu:
+                # upstream's tun takes any length; a veth (and nettwin's device) drops
+                # a frame above the MTU, so the packet would be lost, not received.
+                raise PacketError(f"an inbound packet of {len(frame)} bytes is larger than the MTU ({self.cfg.mtu}), "
+                                  "which upstream's tun takes whole and neither target can inject")
         except PacketError as e:
             self.fail(ev, f"error handling packet: {e}")
         try:
@@ -354,6 +361,15 @@ class Runner:
         except OSError as e:
             self.fail(ev, f"error handling packet: the {len(frame)}-byte packet could not be sent: {e.strerror}")
         self.poll_pending()
+
+    def check_gso_size(self, pkt) -> None:
+        """Under --mss upstream writes every inbound TCP packet to its tun as a GSO packet
+        of gso_size mss (linux_tun_write), and TCP reads that size, not the packet's, as
+        the sender's segment size (tcp_measure_rcv_mss). The targets here take plain
+        frames: the same only when a packet carries no data or exactly mss bytes."""
+        if self.cfg.mss and pkt.length not in (0, self.cfg.mss):
+            raise PacketError(f"--mss={self.cfg.mss}: an inbound segment of {pkt.length} bytes would be a GSO "
+                              f"packet of gso_size {self.cfg.mss}, which neither target can inject")
 
     def owner(self, live: P.Live) -> Optional[Conn]:
         """The script socket an outbound frame belongs to, or None (not the script's)."""

@@ -135,6 +135,12 @@ class NettwinTarget:
         FIFO holds nothing and the stack's noqueue sends what it would; what is kept is
         which qdisc tc added, for the errors tc gives (recorded on this kernel's veth):
         add over one of the same kind, change or del while none was added."""
+        if cmd.limit == 0:
+            # Linux's FIFO of limit 0 has no bypass and drops every packet (NET_XMIT_DROP
+            # to TCP, which then probes every TCP_RESOURCE_PROBE_INTERVAL); nettwin's
+            # device has no configurable qdisc, so what such a script tests cannot run.
+            raise ValueError(f"a {cmd.kind} of limit 0 drops every packet on Linux; the stack's qdisc "
+                             "limits are not configurable (no qdisc RPC)")
         if cmd.op == "add" and self.root_qdisc == cmd.kind:
             raise ValueError("Error: Exclusivity flag on, cannot modify.")
         if cmd.op == "change" and not self.root_qdisc:
