@@ -332,6 +332,16 @@ grpc::Status SocketsService::Fcntl(grpc::ServerContext*, const v1::FcntlRequest*
   });
 }
 
+// sock_ioctl: the int the protocol's ioctl writes (tcp_ioctl), or ENOTTY.
+grpc::Status SocketsService::Ioctl(grpc::ServerContext*, const v1::IoctlRequest* r, v1::SockReply* reply) {
+  return call(engine_, "Ioctl", *r, reply, [&](Net& net) {
+    int value = 0;
+    const int ret = sys_ioctl(net, r->fd(), r->cmd(), &value);
+    if (ret >= 0) reply->set_value(value);
+    return ret;
+  });
+}
+
 grpc::Status SocketsService::EpollCreate(grpc::ServerContext*, const v1::EpollCreateRequest* r,
                                          v1::SockReply* reply) {
   if (!r->create1() && r->flags())

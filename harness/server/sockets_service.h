@@ -28,6 +28,7 @@ class SocketsService final : public v1::Sockets::Service {
   grpc::Status GetPeerName(grpc::ServerContext*, const v1::FdRequest*, v1::SockReply*) override;
   grpc::Status Poll(grpc::ServerContext*, const v1::PollRequest*, v1::SockReply*) override;
   grpc::Status Fcntl(grpc::ServerContext*, const v1::FcntlRequest*, v1::SockReply*) override;
+  grpc::Status Ioctl(grpc::ServerContext*, const v1::IoctlRequest*, v1::SockReply*) override;
   grpc::Status EpollCreate(grpc::ServerContext*, const v1::EpollCreateRequest*, v1::SockReply*) override;
   grpc::Status EpollCtl(grpc::ServerContext*, const v1::EpollCtlRequest*, v1::SockReply*) override;
   grpc::Status EpollWait(grpc::ServerContext*, const v1::EpollWaitRequest*, v1::SockReply*) override;

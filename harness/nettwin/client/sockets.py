@@ -277,6 +277,10 @@ class Sockets:
             return r
         return r.optval if optlen else r.value
 
+    def ioctl(self, fd, cmd, check=True):
+        """ioctl(fd, cmd, &int): SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK; .value is the int."""
+        return self._do("ioctl", self.stub.Ioctl, self.pb.IoctlRequest(fd=fd, cmd=cmd), check)
+
     def getsockname(self, fd, check=True):
         r = self._do("getsockname", self.stub.GetSockName, self.pb.FdRequest(fd=fd), check)
         return r.addr if check else r

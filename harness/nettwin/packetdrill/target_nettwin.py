@@ -212,9 +212,8 @@ class NettwinTarget:
         return self._r(r, bytes(r.optval) if optlen else r.value)
 
     def ioctl(self, fd, cmd: int):
-        from .syscalls import SyscallError
-        # The stack has sys_ioctl (tcp_ioctl); the Sockets service has no call for it yet.
-        raise SyscallError("system call ioctl() is not in nettwin's Sockets service yet")
+        r = self.calls.ioctl(fd, cmd, check=False)
+        return self._r(r, r.value)
 
     def fcntl(self, fd, set_flags: Optional[int] = None):
         req = self.pb.FcntlRequest(fd=fd, set=set_flags is not None, flags=set_flags or 0)
