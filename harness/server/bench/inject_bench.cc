@@ -181,18 +181,20 @@ v1::InjectRequest make_batch(const std::vector<uint8_t>& frame, uint32_t count, 
   return batch;
 }
 
-// Reads a buffered subscription in batches until told to stop and it is empty.
-// Event records in a packed Trace.Read blob: each starts with the u32 length of the rest.
-uint64_t count_records(const std::string& blob) {
+// The records of a packed blob, each a u32 length then `fixed` bytes before
+// that many: Trace.Read's event records (fixed 0: the length is the rest's)
+// and Nic.ReadWire's wire records (fixed 12: ifindex and time, then the frame).
+uint64_t count_records(const std::string& blob, size_t fixed) {
   uint64_t records = 0;
-  for (size_t at = 0; at + 4 <= blob.size(); ++records) {
+  for (size_t at = 0; at + 4 + fixed <= blob.size(); ++records) {
     uint32_t len;
     std::memcpy(&len, blob.data() + at, 4);
-    at += 4 + len;
+    at += 4 + fixed + len;
   }
   return records;
 }
 
+// Reads a buffered subscription in batches until told to stop and it is empty.
 struct TraceReader {
   bool packed = true;
   uint64_t events = 0;
@@ -207,7 +209,7 @@ struct TraceReader {
       read.set_packed(packed);
       v1::TraceEvents got;
       check(trace.Read(&ctx, read, &got), "Trace.Read");
-      const uint64_t taken = packed ? count_records(got.packed()) : uint64_t(got.events_size());
+      const uint64_t taken = packed ? count_records(got.packed(), 0) : uint64_t(got.events_size());
       events += taken;
       lost = got.lost();
       if (last && got.remaining() == 0) return;
@@ -215,18 +217,6 @@ struct TraceReader {
     }
   }
 };
-
-// Wire records in a packed Nic.ReadWire blob: a u32 frame length, then 12 bytes
-// (ifindex, time) before the frame.
-uint64_t count_wire_records(const std::string& blob) {
-  uint64_t records = 0;
-  for (size_t at = 0; at + 16 <= blob.size(); ++records) {
-    uint32_t len;
-    std::memcpy(&len, blob.data() + at, 4);
-    at += 16 + len;
-  }
-  return records;
-}
 
 // Reads ntdut0's wire in packed batches until it is empty; returns the frames read.
 uint64_t read_wire(v1::Nic::Stub& nic) {
@@ -239,7 +229,7 @@ uint64_t read_wire(v1::Nic::Stub& nic) {
     read.set_packed(true);
     v1::ReadWireReply got;
     check(nic.ReadWire(&ctx, read, &got), "Nic.ReadWire");
-    frames += count_wire_records(got.packed());
+    frames += count_records(got.packed(), 12);
     if (got.remaining() == 0) return frames;
   }
 }
