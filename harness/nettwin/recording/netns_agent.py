@@ -24,6 +24,7 @@ import threading
 import time
 
 SOL_PACKET, PACKET_IGNORE_OUTGOING = 263, 23  # linux/socket.h, linux/if_packet.h
+COLLECT_WAIT_MS = 60000  # how long "collect" waits for a background call unless told
 
 
 class Agent:
@@ -116,7 +117,7 @@ class Agent:
         slot = self.bg.get(cmd["h"])
         if slot is None:
             return {"ret": -1, "errno": "ENOENT"}
-        slot[0].join(cmd.get("args", {}).get("timeout_ms", 60000) / 1000)
+        slot[0].join(cmd.get("args", {}).get("timeout_ms", COLLECT_WAIT_MS) / 1000)
         if slot[0].is_alive():
             return {"ret": -1, "errno": "pending"}
         del self.bg[cmd["h"]]

@@ -12,11 +12,21 @@ import threading
 import time
 from pathlib import Path
 
+from .netns_agent import COLLECT_WAIT_MS
+
 AGENT_SCRIPT = Path(__file__).with_name("netns_agent.py")
 # How long the agent may take to answer a command beyond the wait the command asks
 # for itself: a socket call that blocks longer waits on something the scenario
 # never does (a blocking send to a peer that acknowledges only after it returns).
 ANSWER_GRACE_S = 30.0
+
+
+def answer_wait_s(cmd: dict, grace_s: float = ANSWER_GRACE_S) -> float:
+    """How long the agent may take to answer cmd: the wait cmd asks for itself
+    (recv's timeout_ms, collect's, by default the agent's COLLECT_WAIT_MS), plus grace_s."""
+    own_ms = cmd.get("timeout_ms", cmd.get("args", {}).get(
+        "timeout_ms", COLLECT_WAIT_MS if cmd.get("sock_op") == "collect" else 0))
+    return grace_s + own_ms / 1000
 
 
 class ProcessError(RuntimeError):
@@ -97,9 +107,7 @@ class Agent:
         self.proc.stdin.flush()
         # One line answers each command, so nothing is left buffered between calls
         # and select on the pipe sees the answer.
-        wait_s = grace_s + (cmd.get("timeout_ms") or cmd.get("args", {}).get("timeout_ms") or 0) / 1000
-        if cmd.get("sock_op") == "collect" and "timeout_ms" not in cmd.get("args", {}):
-            wait_s += 60  # collect's own default wait
+        wait_s = answer_wait_s(cmd, grace_s)
         if not select.select([self.proc.stdout], [], [], wait_s)[0]:
             what = cmd.get("sock_op") or cmd.get("op")
             raise ProcessError(f"agent: {what} on {cmd.get('h', '-')} did not return within {wait_s:g} s: "
